@@ -1,0 +1,42 @@
+// Types of the public compiler API (compiler/index.ts).
+
+import type { Diagnostic } from "../grammar/diagnostics.ts";
+import type { KernelMeta } from "../runtime/kernel.ts";
+
+export interface CompileOptions {
+  /** Size bindings, e.g. { I: 64, H: 128 }. Sizes the cell does not declare are ignored. */
+  dims?: Record<string, number>;
+  /** File name for diagnostics, and the base for relative imports. Default "<input>". */
+  file?: string;
+  /** Which cell or stack of the file to build. Default: the last one the file declares. */
+  cell?: string;
+  /** Run the optimizing IR passes (default true). False emits the plain lowering. */
+  optimize?: boolean;
+  /** Reads imported files; defaults to the file system. */
+  readFile?: (path: string) => string;
+}
+
+export interface CompiledModule {
+  /** Cell or stack name. */
+  name: string;
+  /** The full binding used (declared defaults included). */
+  dims: Record<string, number>;
+  /** Suggested file name, e.g. "lstm_I64_H128.ts". */
+  fileName: string;
+  /** Prettier-formatted TypeScript source of the self-contained module. */
+  code: string;
+  meta: KernelMeta;
+}
+
+export interface CompileResult {
+  /** Present when there are no errors. */
+  module?: CompiledModule;
+  diagnostics: Diagnostic[];
+  /** Text of every file read (the spec and its imports), for code frames. */
+  sources: Record<string, string>;
+}
+
+export interface CheckResult {
+  diagnostics: Diagnostic[];
+  sources: Record<string, string>;
+}

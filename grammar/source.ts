@@ -1,0 +1,62 @@
+// Source positions and spans: every AST node and every diagnostic points back into the text.
+
+export interface Pos {
+  /** 0-based character offset into the source text. */
+  offset: number;
+  /** 1-based line. */
+  line: number;
+  /** 1-based column. */
+  column: number;
+}
+
+export interface Span {
+  /** The file as the user named it (or "<input>" for in-memory sources). */
+  file: string;
+  start: Pos;
+  /** Exclusive end. */
+  end: Pos;
+}
+
+/** Maps offsets to line/column for one source text. */
+export class SourceText {
+  private readonly lineStarts: number[] = [0];
+
+  constructor(
+    readonly file: string,
+    readonly text: string,
+  ) {
+    for (let i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
+    }
+  }
+
+  pos(offset: number): Pos {
+    const o = Math.max(0, Math.min(offset, this.text.length));
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid]! <= o) lo = mid;
+      else hi = mid - 1;
+    }
+    return { offset: o, line: lo + 1, column: o - this.lineStarts[lo]! + 1 };
+  }
+
+  /** Span of the half-open offset range [start, end). */
+  span(start: number, end: number): Span {
+    return { file: this.file, start: this.pos(start), end: this.pos(Math.max(start, end)) };
+  }
+
+  lineText(line: number): string {
+    const start = this.lineStarts[line - 1];
+    if (start === undefined) return "";
+    const next = this.lineStarts[line];
+    const end = next === undefined ? this.text.length : next - 1;
+    return this.text.slice(start, end).replace(/\r$/, "");
+  }
+}
+
+/** A span covering both a and b (a must start first). */
+export function joinSpans(a: Span, b: Span): Span {
+  return { file: a.file, start: a.start, end: b.end };
+}

@@ -1,0 +1,113 @@
+// The contract every generated kernel module satisfies. A generated module imports nothing, so it
+// does not import this file; it matches these types structurally, and the runtime (layers,
+// interop, benchmarks) is written against them, never against one cell.
+//
+// Layout conventions:
+// - A per-step vector of size n over a batch is a Float32Array of batchSize * n, sample-major
+//   ([B, n]); over a sequence it is timeSteps * batchSize * n, time-major ([T, B, n]).
+// - A parameter of shape [m, n] is a row-major Float32Array of m * n; a vector param is [n].
+
+export type InitSpec =
+  | { kind: "zeros" }
+  | { kind: "ones" }
+  | { kind: "const"; value: number }
+  | { kind: "uniform"; low: number; high: number }
+  | { kind: "normal"; std: number }
+  | { kind: "glorot" }
+  | { kind: "orthogonal" };
+
+export interface ParamMeta {
+  readonly name: string;
+  /** [n] for a vector, [m, n] for a matrix. */
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly init: InitSpec;
+}
+
+export interface VectorMeta {
+  readonly name: string;
+  readonly size: number;
+}
+
+export interface StateMeta extends VectorMeta {
+  /** True when the cell multiplies this state by a matrix (where Keras applies recurrent dropout). */
+  readonly projected: boolean;
+}
+
+export interface KernelMeta {
+  readonly name: string;
+  readonly kind: "cell" | "stack";
+  /** The size binding this module was built for, e.g. { I: 64, H: 128 }. */
+  readonly dims: Readonly<Record<string, number>>;
+  readonly inputs: readonly VectorMeta[];
+  readonly states: readonly StateMeta[];
+  /** Per-step outputs, in the order the spec lists them. */
+  readonly outputs: readonly VectorMeta[];
+  readonly params: readonly ParamMeta[];
+  /** Total number of trainable scalars. */
+  readonly paramCount: number;
+}
+
+export type Tensors = Record<string, Float32Array>;
+
+export interface ForwardOptions {
+  /** B. Required. */
+  batchSize: number;
+  /** T. Inferred from the inputs' lengths; required only for a cell with no inputs. */
+  timeSteps?: number;
+  /** State entering step 0, [B, n] per state; zeros where absent. */
+  initialState?: Partial<Tensors>;
+  /** Per-sample sequence lengths (B entries, each 0..T): past its length a sample's states carry
+   *  through unchanged and its outputs are zero. */
+  lengths?: ArrayLike<number>;
+  /** Multiplicative masks [B, n] applied to a state where the cell reads it (variational recurrent
+   *  dropout: one mask per sequence). The carried state itself is not masked. */
+  stateMasks?: Partial<Tensors>;
+  /** A tape from an earlier call with the same timeSteps and batchSize whose buffers are reused. */
+  tape?: Tape;
+}
+
+/** What forward records for backward. Opaque apart from its sizes. */
+export interface Tape {
+  readonly timeSteps: number;
+  readonly batchSize: number;
+}
+
+export interface ForwardResult {
+  /** Each output over the sequence, [T, B, n]. */
+  outputs: Tensors;
+  /** State after the last step (after each sample's length), [B, n]. */
+  finalState: Tensors;
+  tape: Tape;
+}
+
+export interface BackwardOptions {
+  /** Gradient of the loss with respect to the final state, [B, n] per state; zeros where absent. */
+  dFinalState?: Partial<Tensors>;
+  /** Gradients from an earlier call whose buffers are overwritten instead of allocating. */
+  into?: Gradients;
+}
+
+export interface Gradients {
+  /** d loss / d parameter, summed over batch and time; same layout as the params. */
+  params: Tensors;
+  /** d loss / d input, [T, B, n]. */
+  inputs: Tensors;
+  /** d loss / d initial state, [B, n]. */
+  initialState: Tensors;
+}
+
+export interface CellKernel {
+  readonly meta: KernelMeta;
+  /** Zero-filled parameters (the runtime applies each param's init). */
+  createParams(): Tensors;
+  /** Zero-filled state for a batch. */
+  createState(batchSize: number): Tensors;
+  /** One step for streaming inference: reads inputs [B, n], updates `state` in place, returns the
+   *  step's outputs [B, n]. */
+  step(params: Tensors, inputs: Tensors, state: Tensors, batchSize?: number): Tensors;
+  /** A whole sequence; records a tape for backward. */
+  forward(params: Tensors, inputs: Tensors, options: ForwardOptions): ForwardResult;
+  /** Backward through time. `dOutputs` holds d loss / d output, [T, B, n]; absent outputs are zero. */
+  backward(params: Tensors, tape: Tape, dOutputs: Partial<Tensors>, options?: BackwardOptions): Gradients;
+}
