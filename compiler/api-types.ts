@@ -12,6 +12,8 @@ export interface CompileOptions {
   cell?: string;
   /** Run the optimizing IR passes (default true). False emits the plain lowering. */
   optimize?: boolean;
+  /** Element type of the generated arrays. "float64" is for numerical checks; kernels are float32. */
+  dtype?: "float32" | "float64";
   /** Reads imported files; defaults to the file system. */
   readFile?: (path: string) => string;
 }

@@ -1,0 +1,88 @@
+// Reverse-mode autodiff of one step. Walks the forward equations backwards, asks the rule table
+// for each argument's contribution, and sums contributions per value. The result is a backward
+// step graph: it reads forward values from the tape, takes the adjoints of the step's outputs and
+// new states as seeds, yields the adjoints of the inputs and of the states read, and accumulates
+// parameter gradients over the batch. Running it for t = T-1 .. 0 is backward through time.
+
+import { AdBuilder } from "./autodiff-builder.ts";
+import { hasRule, rules, type Contribution } from "./autodiff-rules.ts";
+import { IRError, isConst, type Graph, type Operand, type ValueId } from "./ir.ts";
+
+export interface BackwardGraph extends Graph {
+  /** Seed values: d loss / d output k at this step, and d loss / d new state s. */
+  seedOutputs: { name: string; value: ValueId }[];
+  seedStates: { name: string; value: ValueId }[];
+  /** Adjoints produced: of each input, and of each state as read at the start of the step. */
+  dInputs: { name: string; value: ValueId }[];
+  dStates: { name: string; value: ValueId }[];
+}
+
+export function differentiate(fwd: Graph): BackwardGraph {
+  const g: BackwardGraph = {
+    name: `${fwd.name}.backward`,
+    kind: fwd.kind,
+    dims: fwd.dims,
+    values: fwd.values.map((v) => ({ ...v, shape: [...v.shape], role: v.role === "local" ? "fwd" : v.role })),
+    inputs: [],
+    states: [],
+    params: fwd.params,
+    eqns: [],
+    outputs: [],
+    seedOutputs: [],
+    seedStates: [],
+    dInputs: [],
+    dStates: [],
+  };
+  const b = new AdBuilder(g);
+  const parts = new Map<ValueId, Operand[]>();
+  const contribute = (v: ValueId, c: Operand) => {
+    const list = parts.get(v);
+    if (list) list.push(c);
+    else parts.set(v, [c]);
+  };
+  const nameOf = (v: ValueId) => `d${fwd.values[v]!.name}`;
+
+  for (const o of fwd.outputs) {
+    const s = b.value(`d${o.name}_out`, [...fwd.values[o.value]!.shape], "seed");
+    g.seedOutputs.push({ name: o.name, value: s });
+    contribute(o.value, { v: s });
+  }
+  for (const st of fwd.states) {
+    const s = b.value(`d${st.name}_next`, [...fwd.values[st.next]!.shape], "seed");
+    g.seedStates.push({ name: st.name, value: s });
+    contribute(st.next, { v: s });
+  }
+
+  for (let i = fwd.eqns.length - 1; i >= 0; i--) {
+    const e = fwd.eqns[i]!;
+    if (!("out" in e)) continue;
+    const ps = parts.get(e.out);
+    if (!ps) continue;
+    if (!hasRule(e.op)) throw new IRError(`autodiff: no rule for ${e.op}`);
+    const dy: Operand = { v: b.total(ps, nameOf(e.out)) };
+    const first = g.eqns.length;
+    const cs: Contribution[] = rules[e.op]({ dy, y: { v: e.out }, x: e.args, eqn: e }, b);
+    e.args.forEach((arg, k) => {
+      const c = cs[k];
+      if (isConst(arg) || c === undefined) return;
+      if ("outer" in c) {
+        if (fwd.values[arg.v]!.role !== "param") throw new IRError(`autodiff: outer product into non-parameter ${fwd.values[arg.v]!.name}`);
+        g.eqns.push({ op: "acc_outer", param: arg.v, args: c.outer });
+      } else contribute(arg.v, c);
+    });
+    // Tie the adjoint equations to the spec line of the equation they differentiate.
+    for (let k = first; k < g.eqns.length; k++) g.eqns[k]!.span ??= e.span;
+  }
+
+  for (const p of fwd.params) {
+    const ps = parts.get(p.value);
+    if (ps) g.eqns.push({ op: "acc", param: p.value, args: [{ v: b.total(ps, nameOf(p.value)) }] });
+  }
+  const adjoint = (v: ValueId): ValueId => {
+    const ps = parts.get(v);
+    return ps ? b.total(ps, nameOf(v)) : b.zeros([...fwd.values[v]!.shape], nameOf(v));
+  };
+  for (const inp of fwd.inputs) g.dInputs.push({ name: inp.name, value: adjoint(inp.value) });
+  for (const st of fwd.states) g.dStates.push({ name: st.name, value: adjoint(st.prev) });
+  return g;
+}

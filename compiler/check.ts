@@ -1,0 +1,438 @@
+// The checker for one cell: names, single assignment, every state written exactly once, and
+// symbolic shapes. It reports every problem as a diagnostic and returns a typed summary of the
+// cell (CellInfo) that lowering uses once sizes are bound.
+
+import type { CellDecl, DimParam, Expr, InitExpr, Ref, SizeExpr, Stmt } from "../grammar/ast.ts";
+import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
+import type { Span } from "../grammar/source.ts";
+import type { InitSpec } from "../runtime/kernel.ts";
+import { functionSignatures } from "./functions.ts";
+import { Size, shapeText, type SymShape } from "./sizes.ts";
+
+export interface DimInfo {
+  name: string;
+  default?: number;
+  span: Span;
+}
+
+export interface VectorInfo {
+  name: string;
+  size: Size;
+  span: Span;
+}
+
+export interface StateInfo extends VectorInfo {
+  /** Multiplied by a matrix somewhere in the cell. */
+  projected: boolean;
+}
+
+export interface ParamInfo {
+  name: string;
+  shape: SymShape;
+  init: InitSpec;
+  span: Span;
+}
+
+export interface OutputInfo {
+  name: string;
+  size: Size;
+  expr: Expr;
+}
+
+export interface CellInfo {
+  kind: "cell";
+  name: string;
+  file: string;
+  decl: CellDecl;
+  dims: DimInfo[];
+  inputs: VectorInfo[];
+  states: StateInfo[];
+  params: ParamInfo[];
+  /** Assignments in source order (locals and new states). */
+  assigns: { target: Ref; value: Expr; span: Span }[];
+  outputs: OutputInfo[];
+  /** True when the checker found no error in this cell. */
+  ok: boolean;
+}
+
+/** The type of an expression: a scalar (maybe with a known value), a vector, or a matrix parameter. */
+export type Ty =
+  | { k: "scalar"; value?: number }
+  | { k: "vec"; size: Size }
+  | { k: "mat"; rows: Size; cols: Size; param: string }
+  | { k: "error" };
+
+export function tyText(t: Ty): string {
+  switch (t.k) {
+    case "scalar":
+      return "a number";
+    case "vec":
+      return shapeText([t.size]);
+    case "mat":
+      return shapeText([t.rows, t.cols]);
+    case "error":
+      return "?";
+  }
+}
+
+export function checkDims(dims: DimParam[], out: Diagnostic[]): DimInfo[] {
+  const seen = new Set<string>();
+  const result: DimInfo[] = [];
+  for (const d of dims) {
+    if (seen.has(d.name.name)) out.push(diag("CE218", d.name.span, d.name.name));
+    seen.add(d.name.name);
+    const info: DimInfo = { name: d.name.name, span: d.name.span };
+    if (d.default) {
+      const v = d.default.value;
+      if (!Number.isInteger(v) || v <= 0) out.push(diag("CE402", d.default.span, d.name.name, v));
+      else info.default = v;
+    }
+    result.push(info);
+  }
+  return result;
+}
+
+/** Evaluates a size expression over the declared size names; unknown names are reported. */
+export function sizeOf(e: SizeExpr, dims: ReadonlySet<string>, declared: string, out: Diagnostic[]): Size | undefined {
+  switch (e.kind) {
+    case "sizeNum":
+      return Size.of(e.value);
+    case "sizeName":
+      if (!dims.has(e.name)) {
+        out.push(diag("CE215", e.span, e.name, declared));
+        return undefined;
+      }
+      return Size.name(e.name);
+    case "sizeBinary": {
+      const l = sizeOf(e.left, dims, declared, out);
+      const r = sizeOf(e.right, dims, declared, out);
+      if (!l || !r) return undefined;
+      return e.op === "+" ? l.add(r) : e.op === "-" ? l.sub(r) : l.mul(r);
+    }
+  }
+}
+
+export function declaredText(dims: readonly DimInfo[]): string {
+  return dims.length === 0 ? "no sizes" : dims.map((d) => d.name).join(", ");
+}
+
+const INIT_ARITY: Record<string, number> = {
+  zeros: 0,
+  ones: 0,
+  glorot: 0,
+  orthogonal: 0,
+  const: 1,
+  normal: 1,
+  uniform: 2,
+};
+
+function initSpec(e: InitExpr | undefined, rank: number, out: Diagnostic[]): InitSpec {
+  if (!e) return rank === 2 ? { kind: "glorot" } : { kind: "zeros" };
+  const name = e.name.name;
+  const arity = INIT_ARITY[name];
+  if (arity === undefined) {
+    out.push(diag("CE213", e.name.span, name));
+    return { kind: "zeros" };
+  }
+  if (e.args.length !== arity) {
+    out.push(diag("CE208", e.span, name, arity === 0 ? "no arguments" : `${arity} argument${arity > 1 ? "s" : ""}`, e.args.length));
+    return { kind: "zeros" };
+  }
+  const a = e.args.map((x) => x.value);
+  switch (name) {
+    case "const":
+      return { kind: "const", value: a[0]! };
+    case "normal":
+      if (a[0]! < 0) out.push(diag("CE214", e.args[0]!.span, "the standard deviation of normal", "non-negative", a[0]!));
+      return { kind: "normal", std: a[0]! };
+    case "uniform":
+      if (a[0]! > a[1]!) out.push(diag("CE214", e.span, "uniform(a, b)", "a ≤ b", `${a[0]} > ${a[1]}`));
+      return { kind: "uniform", low: a[0]!, high: a[1]! };
+    case "glorot":
+    case "orthogonal":
+      if (rank !== 2) out.push(diag("CE214", e.name.span, name, "used on a matrix", "a vector"));
+      return { kind: name };
+    default:
+      return { kind: name as "zeros" | "ones" };
+  }
+}
+
+/** Checks one cell. Diagnostics go to `out`. */
+export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): CellInfo {
+  const before = out.length;
+  const dims = checkDims(decl.dims, out);
+  const dimSet = new Set(dims.map((d) => d.name));
+  const declared = declaredText(dims);
+  const info: CellInfo = {
+    kind: "cell",
+    name: decl.name.name,
+    file,
+    decl,
+    dims,
+    inputs: [],
+    states: [],
+    params: [],
+    assigns: [],
+    outputs: [],
+    ok: true,
+  };
+
+  // Declarations are visible everywhere in the cell; locals from their assignment on.
+  const kinds = new Map<string, "input" | "state" | "param" | "local">();
+  const types = new Map<string, Ty>();
+  const declare = (name: string, span: Span, kind: "input" | "state" | "param", ty: Ty): boolean => {
+    if (kinds.has(name)) {
+      out.push(diag("CE204", span, name));
+      return false;
+    }
+    kinds.set(name, kind);
+    types.set(name, ty);
+    return true;
+  };
+  const vectorShape = (shape: SymShape | undefined, what: string, name: string, span: Span): Size | undefined => {
+    if (!shape) return undefined;
+    if (shape.length !== 1) {
+      out.push(diag("CE217", span, name, what));
+      return undefined;
+    }
+    return shape[0];
+  };
+  const shapeOf = (dimsExprs: SizeExpr[]): SymShape | undefined => {
+    const sizes = dimsExprs.map((d) => sizeOf(d, dimSet, declared, out));
+    return sizes.every((s): s is Size => s !== undefined) ? sizes : undefined;
+  };
+
+  for (const s of decl.body) {
+    if (s.kind === "input" || s.kind === "state") {
+      for (const v of s.vars) {
+        const size = vectorShape(shapeOf(v.shape.dims), s.kind === "input" ? "inputs" : "states", v.name.name, v.shape.span);
+        const ty: Ty = size ? { k: "vec", size } : { k: "error" };
+        if (!declare(v.name.name, v.name.span, s.kind, ty) || !size) continue;
+        if (s.kind === "input") info.inputs.push({ name: v.name.name, size, span: v.name.span });
+        else info.states.push({ name: v.name.name, size, span: v.name.span, projected: false });
+      }
+    } else if (s.kind === "param") {
+      for (const v of s.vars) {
+        const shape = shapeOf(v.shape.dims);
+        if (shape && (shape.length < 1 || shape.length > 2)) {
+          out.push(diag("CE214", v.shape.span, `the shape of '${v.name.name}'`, "[n] or [m, n]", shapeText(shape)));
+        }
+        const good = shape && shape.length >= 1 && shape.length <= 2 ? shape : undefined;
+        const ty: Ty = !good ? { k: "error" } : good.length === 1 ? { k: "vec", size: good[0]! } : { k: "mat", rows: good[0]!, cols: good[1]!, param: v.name.name };
+        const init = initSpec(v.init, good?.length ?? 1, out);
+        if (declare(v.name.name, v.name.span, "param", ty) && good) {
+          info.params.push({ name: v.name.name, shape: good, init, span: v.name.span });
+        }
+      }
+    }
+  }
+
+  const stateNames = new Set(info.states.map((s) => s.name));
+  const written = new Map<string, Ty>(); // state name -> type of its new value
+  const projected = new Set<string>();
+  const later = new Set(decl.body.filter((s): s is Extract<Stmt, { kind: "assign" }> => s.kind === "assign" && !s.target.primed).map((s) => s.target.name));
+
+  const typeOf = (e: Expr): Ty => {
+    switch (e.kind) {
+      case "number":
+        return { k: "scalar", value: e.value };
+      case "ref":
+        return refType(e);
+      case "unary": {
+        const t = typeOf(e.operand);
+        if (t.k === "mat") {
+          out.push(diag("CE217", e.operand.span, t.param, "negated"));
+          return { k: "error" };
+        }
+        return t.k === "scalar" ? (t.value === undefined ? t : { k: "scalar", value: -t.value }) : t;
+      }
+      case "binary":
+        return binaryType(e.op, e.left, e.right, e.span, e.opSpan);
+      case "call":
+        return callType(e);
+      case "slice": {
+        const t = typeOf(e.target);
+        const lo = sizeOf(e.lo, dimSet, declared, out);
+        const hi = sizeOf(e.hi, dimSet, declared, out);
+        if (t.k === "error" || !lo || !hi) return { k: "error" };
+        if (t.k !== "vec") {
+          out.push(diag("CE214", e.target.span, "a sliced value", "a vector", tyText(t)));
+          return { k: "error" };
+        }
+        const len = hi.sub(lo);
+        const c = len.constant();
+        const lc = lo.constant();
+        if ((c !== undefined && c <= 0) || (lc !== undefined && lc < 0)) {
+          out.push(diag("CE216", e.span, lo.toString(), hi.toString(), t.size.toString()));
+          return { k: "error" };
+        }
+        return { k: "vec", size: len };
+      }
+    }
+  };
+
+  const refType = (e: Ref): Ty => {
+    if (e.primed) {
+      if (!stateNames.has(e.name)) {
+        out.push(diag("CE210", e.span, e.name));
+        return { k: "error" };
+      }
+      const t = written.get(e.name);
+      if (!t) {
+        out.push(diag("CE211", e.span, `${e.name}'`));
+        return { k: "error" };
+      }
+      return t;
+    }
+    const t = types.get(e.name);
+    if (t) {
+      if (kinds.get(e.name) === "local" && !assignedLocals.has(e.name)) {
+        out.push(diag("CE211", e.span, e.name));
+        return { k: "error" };
+      }
+      return t;
+    }
+    if (later.has(e.name)) out.push(diag("CE211", e.span, e.name));
+    else out.push(diag("CE203", e.span, e.name));
+    return { k: "error" };
+  };
+
+  const binaryType = (op: string, l: Expr, r: Expr, span: Span, opSpan: Span): Ty => {
+    const a = typeOf(l);
+    const b = typeOf(r);
+    if (a.k === "error" || b.k === "error") return { k: "error" };
+    if (op === "@") {
+      if (a.k !== "mat") {
+        out.push(diag("CE209", l.span, a.k === "vec" ? `a vector ${tyText(a)}` : tyText(a)));
+        return { k: "error" };
+      }
+      if (b.k !== "vec") {
+        out.push(diag("CE214", r.span, "the right side of @", "a vector", b.k === "mat" ? `a matrix ${tyText(b)}` : tyText(b)));
+        return { k: "error" };
+      }
+      if (!a.cols.equals(b.size)) {
+        out.push(diag("CE201", span, tyText(a), tyText(b), a.cols.toString(), b.size.toString()));
+        return { k: "error" };
+      }
+      for (const st of statesIn(r)) projected.add(st);
+      return { k: "vec", size: a.rows };
+    }
+    if (a.k === "mat" || b.k === "mat") {
+      const m = a.k === "mat" ? a : (b as { param: string });
+      out.push(diag("CE217", (a.k === "mat" ? l : r).span, m.param, `combined with '${op}'`));
+      return { k: "error" };
+    }
+    if (a.k === "scalar" && b.k === "scalar") {
+      if (a.value === undefined || b.value === undefined) return { k: "scalar" };
+      const v = op === "+" ? a.value + b.value : op === "-" ? a.value - b.value : op === "*" ? a.value * b.value : a.value / b.value;
+      return { k: "scalar", value: v };
+    }
+    if (a.k === "vec" && b.k === "vec" && !a.size.equals(b.size)) {
+      out.push(diag("CE202", opSpan, op, tyText(a), tyText(b)));
+      return { k: "error" };
+    }
+    return a.k === "vec" ? a : b;
+  };
+
+  const callType = (e: Extract<Expr, { kind: "call" }>): Ty => {
+    const name = e.callee.name;
+    const sig = functionSignatures[name];
+    if (!sig) {
+      out.push(diag("CE207", e.callee.span, name));
+      for (const a of e.args) typeOf(a);
+      return { k: "error" };
+    }
+    const argTys = e.args.map(typeOf);
+    if (!sig.arity(e.args.length)) {
+      out.push(diag("CE208", e.span, name, sig.arityText, e.args.length));
+      return { k: "error" };
+    }
+    if (argTys.some((t) => t.k === "error")) return { k: "error" };
+    const matIdx = argTys.findIndex((t) => t.k === "mat");
+    if (matIdx >= 0) {
+      out.push(diag("CE217", e.args[matIdx]!.span, (argTys[matIdx] as { param: string }).param, `passed to ${name}`));
+      return { k: "error" };
+    }
+    const problem = sig.check(argTys as Exclude<Ty, { k: "mat" } | { k: "error" }>[]);
+    if (problem) {
+      out.push(diag(problem.code, e.args[problem.arg]?.span ?? e.span, ...problem.args));
+      return { k: "error" };
+    }
+    return sig.result(argTys as Exclude<Ty, { k: "mat" } | { k: "error" }>[]);
+  };
+
+  const assignedLocals = new Set<string>();
+  // States each local depends on, to find the states that reach the right side of an @.
+  const localStates = new Map<string, Set<string>>();
+  const statesIn = (e: Expr, acc = new Set<string>()): Set<string> => {
+    if (e.kind === "ref" && !e.primed) {
+      if (stateNames.has(e.name)) acc.add(e.name);
+      for (const st of localStates.get(e.name) ?? []) acc.add(st);
+    } else if (e.kind === "binary") {
+      statesIn(e.left, acc);
+      statesIn(e.right, acc);
+    } else if (e.kind === "unary") statesIn(e.operand, acc);
+    else if (e.kind === "call") for (const a of e.args) statesIn(a, acc);
+    else if (e.kind === "slice") statesIn(e.target, acc);
+    return acc;
+  };
+  for (const s of decl.body) {
+    if (s.kind === "assign") {
+      const ty = typeOf(s.value);
+      const t = s.target;
+      if (t.primed) {
+        if (!stateNames.has(t.name)) {
+          out.push(diag("CE210", t.span, t.name));
+          continue;
+        }
+        if (written.has(t.name)) {
+          out.push(diag("CE219", t.span, t.name));
+          continue;
+        }
+        const st = info.states.find((x) => x.name === t.name)!;
+        if (ty.k !== "error" && !(ty.k === "vec" && ty.size.equals(st.size))) {
+          out.push(diag("CE214", s.value.span, `${t.name}'`, shapeText([st.size]), ty.k === "scalar" ? "a number" : tyText(ty)));
+        }
+        written.set(t.name, { k: "vec", size: st.size });
+        info.assigns.push({ target: t, value: s.value, span: s.span });
+      } else {
+        const kind = kinds.get(t.name);
+        if (kind === "local") {
+          out.push(diag("CE204", t.span, t.name));
+          continue;
+        }
+        if (kind) {
+          out.push(diag("CE206", t.span, kind === "param" ? "parameter" : kind, t.name));
+          continue;
+        }
+        kinds.set(t.name, "local");
+        types.set(t.name, ty);
+        localStates.set(t.name, statesIn(s.value));
+        assignedLocals.add(t.name);
+        info.assigns.push({ target: t, value: s.value, span: s.span });
+      }
+    } else if (s.kind === "output") {
+      for (const [k, v] of s.values.entries()) {
+        const ty = typeOf(v);
+        if (ty.k === "error") continue;
+        if (ty.k !== "vec") {
+          out.push(diag("CE214", v.span, "an output", "a vector", ty.k === "mat" ? `a matrix ${tyText(ty)}` : tyText(ty)));
+          continue;
+        }
+        let name = v.kind === "ref" ? v.name : `out${info.outputs.length + k}`;
+        while (info.outputs.some((o) => o.name === name)) name = `${name}_${info.outputs.length}`;
+        info.outputs.push({ name, size: ty.size, expr: v });
+      }
+    }
+  }
+
+  for (const st of info.states) {
+    if (!written.has(st.name)) out.push(diag("CE205", st.span, st.name));
+    st.projected = projected.has(st.name);
+  }
+  if (info.outputs.length === 0 && !decl.body.some((s) => s.kind === "output")) {
+    out.push(diag("CE212", decl.name.span, decl.name.name));
+  }
+  info.ok = out.length === before;
+  return info;
+}

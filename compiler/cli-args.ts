@@ -1,0 +1,268 @@
+// Command-line parsing for `cellc`: the usage texts, a small strict flag parser and the `--dims`
+// syntax. Everything a user can get wrong on the command line ends here as a UsageError (exit 2)
+// whose message names the problem; nothing in this file touches the file system.
+
+/** A mistake in how cellc was invoked: printed as one line plus the usage text, exit status 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    /** Which usage text to print after the message. */
+    readonly command: CommandName | "global" = "global",
+  ) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export type CommandName = "check" | "build";
+export const commands: readonly CommandName[] = ["check", "build"];
+
+export const globalUsage = `Usage: cellc <command> [options]
+
+Commands:
+  check <files|dirs>...        Parse and check specs; report every diagnostic
+  build <files|dirs>... --out DIR [--dims I=64,H=128]
+                               Compile specs into self-contained TypeScript kernels
+  build [--config FILE]        Build the entries of a config file (default ./cellc.config.json)
+  help [command]               Show help for a command
+
+Options:
+  -h, --help                   Show help (also after a command: cellc build --help)
+  --version                    Show the version
+
+Exit status: 0 ok, 1 a spec has errors, 2 usage error.`;
+
+export const checkUsage = `Usage: cellc check <files|dirs>... [options]
+       cellc check [--config FILE]
+
+Parses and checks every spec named, and every *.cell file under each directory named
+(recursively), and reports all diagnostics with a code frame. With no files, checks the specs
+of --config FILE, or of ./cellc.config.json if it exists.
+
+Options:
+  -c, --config FILE    Check the specs listed in a config file
+  -h, --help           Show this help
+
+Exit status: 0 no errors, 1 a spec has errors, 2 usage error.`;
+
+export const buildUsage = `Usage: cellc build <files|dirs>... --out DIR [options]
+       cellc build [--config FILE] [--watch]
+
+Compiles every cell and stack declared in each spec (not the ones it imports) into one
+self-contained TypeScript module per cell and size binding, named like lstm_I64_H128.ts.
+
+Options:
+  --dims I=64,H=128    Size bindings; repeat the flag or separate with commas. Sizes a cell
+                       does not declare are ignored; a size with no binding and no default is
+                       an error (CE401).
+  -o, --out DIR        Directory to write modules into (created if missing)
+  --cell NAME          Build only the cell or stack called NAME
+  --no-opt             Skip the optimizing passes and emit the plain lowering
+  -c, --config FILE    Build the entries of a config file; with no files and no --config,
+                       ./cellc.config.json is used if it exists
+  -w, --watch          Build, then rebuild whenever a spec or a file it imports changes
+                       (Ctrl-C to stop)
+  -h, --help           Show this help
+
+Config file (paths relative to it; "out" ending in .ts names a single file):
+  { "out": "src/kernels",
+    "entries": [ { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
+                 { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }],
+                   "out": "gen/", "cell": "gru", "optimize": false } ] }
+
+Exit status: 0 built, 1 a spec has errors (or an output could not be written), 2 usage error.`;
+
+export function usageFor(command: CommandName | "global"): string {
+  if (command === "check") return checkUsage;
+  if (command === "build") return buildUsage;
+  return globalUsage;
+}
+
+// ---------- flags ----------
+
+interface FlagSpec {
+  /** Long name without dashes, e.g. "out". */
+  name: string;
+  short?: string;
+  /** Takes a value (`--out DIR` or `--out=DIR`); otherwise a switch. */
+  value: boolean;
+  /** May be given more than once (values are collected in order). */
+  repeat?: boolean;
+}
+
+const helpFlag: FlagSpec = { name: "help", short: "h", value: false };
+
+const flagSpecs: Record<CommandName, FlagSpec[]> = {
+  check: [{ name: "config", short: "c", value: true }, helpFlag],
+  build: [
+    { name: "dims", value: true, repeat: true },
+    { name: "out", short: "o", value: true },
+    { name: "cell", value: true },
+    { name: "no-opt", value: false },
+    { name: "config", short: "c", value: true },
+    { name: "watch", short: "w", value: false },
+    helpFlag,
+  ],
+};
+
+export interface ParsedCommand {
+  command: CommandName;
+  positionals: string[];
+  /** Switches map to true; valued flags to their values in order. */
+  flags: Map<string, string[] | true>;
+}
+
+export type Invocation =
+  | { kind: "help"; command: CommandName | "global" }
+  | { kind: "version" }
+  | { kind: "run"; parsed: ParsedCommand };
+
+/** Splits argv (without node and the script) into a command and its flags; throws UsageError. */
+export function parseInvocation(argv: readonly string[]): Invocation {
+  const first = argv[0];
+  if (first === undefined) throw new UsageError("missing command");
+  if (first === "-h" || first === "--help") return { kind: "help", command: "global" };
+  if (first === "--version" || first === "-v") return { kind: "version" };
+  if (first === "help") {
+    const topic = argv[1];
+    if (topic === undefined) return { kind: "help", command: "global" };
+    if (!isCommand(topic)) throw new UsageError(`unknown command '${topic}'`);
+    return { kind: "help", command: topic };
+  }
+  if (first.startsWith("-")) throw new UsageError(`unknown option '${first}' (options go after the command)`);
+  if (!isCommand(first)) throw new UsageError(`unknown command '${first}'`);
+  const parsed = parseFlags(first, argv.slice(1));
+  if (parsed.flags.has("help")) return { kind: "help", command: first };
+  return { kind: "run", parsed };
+}
+
+function isCommand(s: string): s is CommandName {
+  return (commands as readonly string[]).includes(s);
+}
+
+function parseFlags(command: CommandName, args: readonly string[]): ParsedCommand {
+  const specs = flagSpecs[command];
+  const flags = new Map<string, string[] | true>();
+  const positionals: string[] = [];
+  let onlyPositionals = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (onlyPositionals || arg === "-" || !arg.startsWith("-")) {
+      positionals.push(arg);
+      continue;
+    }
+    if (arg === "--") {
+      onlyPositionals = true;
+      continue;
+    }
+    let name: string;
+    let inline: string | undefined;
+    let spec: FlagSpec | undefined;
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      inline = eq < 0 ? undefined : arg.slice(eq + 1);
+      spec = specs.find((s) => s.name === name);
+    } else {
+      name = arg.slice(1);
+      spec = specs.find((s) => s.short === name);
+    }
+    if (spec === undefined) throw new UsageError(`unknown option '${arg}' for 'cellc ${command}'`, command);
+    const shown = `--${spec.name}`;
+    if (!spec.value) {
+      if (inline !== undefined) throw new UsageError(`${shown} takes no value`, command);
+      flags.set(spec.name, true);
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith("--")) {
+        throw new UsageError(`${shown} needs a value`, command);
+      }
+      value = next;
+      i++;
+    }
+    const prev = flags.get(spec.name);
+    if (Array.isArray(prev)) {
+      if (!spec.repeat) throw new UsageError(`${shown} is given more than once`, command);
+      prev.push(value);
+    } else {
+      flags.set(spec.name, [value]);
+    }
+  }
+  return { command, positionals, flags };
+}
+
+/** The single value of a valued flag, if given. */
+export function flagValue(p: ParsedCommand, name: string): string | undefined {
+  const v = p.flags.get(name);
+  return Array.isArray(v) ? v[v.length - 1] : undefined;
+}
+
+export function flagValues(p: ParsedCommand, name: string): string[] {
+  const v = p.flags.get(name);
+  return Array.isArray(v) ? v : [];
+}
+
+export function flagSet(p: ParsedCommand, name: string): boolean {
+  return p.flags.get(name) === true;
+}
+
+// ---------- --dims ----------
+
+const sizeName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Why `value` is not a valid size, or undefined when it is a positive integer. Shared by --dims
+ * and the config file so both say the same thing.
+ */
+export function sizeValueProblem(value: string): string | undefined {
+  if (value === "") return "needs a value (a positive integer)";
+  if (!/^[0-9]+$/.test(value)) return `must be a positive integer, got '${value}'`;
+  const n = Number(value);
+  if (n === 0) return "must be a positive integer, got 0";
+  if (!Number.isSafeInteger(n)) return `is too large (${value})`;
+  return undefined;
+}
+
+export function isSizeName(name: string): boolean {
+  return sizeName.test(name);
+}
+
+/**
+ * Parses the values of every --dims flag into one binding: `["I=64,H=128", "P=32"]` gives
+ * { I: 64, H: 128, P: 32 }. The same size bound twice to different values is an error.
+ */
+export function parseDims(values: readonly string[]): Record<string, number> {
+  const dims: Record<string, number> = {};
+  for (const value of values) {
+    if (value.trim() === "") throw new UsageError("--dims needs NAME=N pairs, e.g. --dims I=64,H=128", "build");
+    for (const raw of value.split(",")) {
+      const item = raw.trim();
+      const where = `--dims '${value}'`;
+      if (item === "") throw new UsageError(`${where}: empty binding between commas`, "build");
+      const eq = item.indexOf("=");
+      if (eq < 0) throw new UsageError(`${where}: expected NAME=N, got '${item}'`, "build");
+      const name = item.slice(0, eq).trim();
+      const text = item.slice(eq + 1).trim();
+      if (name === "") throw new UsageError(`${where}: missing the size name before '=' in '${item}'`, "build");
+      if (!isSizeName(name)) throw new UsageError(`${where}: '${name}' is not a size name`, "build");
+      const problem = sizeValueProblem(text);
+      if (problem !== undefined) throw new UsageError(`${where}: ${name} ${problem}`, "build");
+      const n = Number(text);
+      const prev = dims[name];
+      if (prev !== undefined && prev !== n) {
+        throw new UsageError(`--dims binds ${name} twice (${prev} and ${n})`, "build");
+      }
+      dims[name] = n;
+    }
+  }
+  return dims;
+}
+
+/** `{ I: 64, H: 128 }` as "I=64 H=128" (in the binding's own order). */
+export function formatDims(dims: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(dims).map(([k, v]) => `${k}=${v}`);
+  return parts.length === 0 ? "(no sizes)" : parts.join(" ");
+}

@@ -1,0 +1,266 @@
+// What `cellc build` and `cellc check` do once the command line is understood: find the spec
+// files, turn flags or a config into build jobs, run the compiler on each, write the modules and
+// report. Kept apart from flag parsing (cli-args.ts) and watching (cli-watch.ts) so a watch
+// rebuild runs exactly the code a one-shot build runs.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { hasErrors, type Diagnostic } from "../grammar/diagnostics.ts";
+import { UsageError, formatDims } from "./cli-args.ts";
+import { shownPath, type OutTarget } from "./config.ts";
+
+/** The compiler, loaded on first use so `--help` and usage errors stay fast. */
+const compiler = (): Promise<typeof import("./index.ts")> => import("./index.ts");
+
+/** Where the CLI's text goes; the real streams in main, a buffer in a rebuild log. */
+export interface Output {
+  /** One line of normal output (stdout). */
+  out(line: string): void;
+  /** Diagnostics and error lines (stderr). */
+  err(text: string): void;
+}
+
+/** One spec to build with one or more size bindings into one place. */
+export interface BuildJob {
+  /** Absolute path of the spec. */
+  spec: string;
+  bindings: Record<string, number>[];
+  out: OutTarget;
+  cell?: string;
+  optimize: boolean;
+  /** Where the job came from, for messages ("entries[2]" in a config). */
+  origin?: string;
+  /** A --cell given for many specs: a spec that does not declare it is skipped, not an error. */
+  cellOptional?: boolean;
+}
+
+export interface JobResult {
+  job: BuildJob;
+  /** False when any binding had an error diagnostic or could not be written. */
+  ok: boolean;
+  /** Every file the compiler read for this job (absolute path -> text it saw; null if unreadable). */
+  inputs: Map<string, string | null>;
+  /** Modules produced. */
+  modules: number;
+  /** Output paths this job claimed (written or unchanged). */
+  outputs: string[];
+}
+
+export interface BuildReport {
+  results: JobResult[];
+  /** Jobs that failed. */
+  failed: number;
+  /** A --cell given for many specs that none of them declares. */
+  cellMissing: boolean;
+  modules: number;
+  ms: number;
+}
+
+// ---------- finding specs ----------
+
+/**
+ * Expands files and directories into spec paths (absolute, sorted within each directory). A
+ * directory contributes every *.cell below it, skipping node_modules and hidden directories. A
+ * missing path or a directory with no specs is a UsageError.
+ */
+export function collectSpecs(paths: readonly string[], command: "check" | "build"): string[] {
+  const found: string[] = [];
+  for (const p of paths) {
+    const abs = resolve(p);
+    let isDir: boolean;
+    try {
+      isDir = statSync(abs).isDirectory();
+    } catch {
+      throw new UsageError(`no such file or directory: ${p}`, command);
+    }
+    if (!isDir) {
+      found.push(abs);
+      continue;
+    }
+    const before = found.length;
+    walkSpecs(abs, found);
+    if (found.length === before) throw new UsageError(`no .cell files under ${p}`, command);
+  }
+  return [...new Set(found)];
+}
+
+function walkSpecs(dir: string, into: string[]): void {
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    if (e.name.startsWith(".") || e.name === "node_modules") continue;
+    const full = join(dir, e.name);
+    if (e.isDirectory()) walkSpecs(full, into);
+    else if (e.isFile() && e.name.endsWith(".cell")) into.push(full);
+  }
+}
+
+/** Every directory below `dir` that walkSpecs visits (for the watcher). */
+export function specDirs(dir: string): string[] {
+  const out = [dir];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory() && !e.name.startsWith(".") && e.name !== "node_modules") out.push(...specDirs(join(dir, e.name)));
+  }
+  return out;
+}
+
+// ---------- check ----------
+
+export interface CheckReport {
+  files: number;
+  errors: number;
+  warnings: number;
+  filesWithErrors: number;
+}
+
+export async function runCheck(specs: readonly string[], io: Output): Promise<CheckReport> {
+  const { check, formatDiagnostics } = await compiler();
+  const report: CheckReport = { files: specs.length, errors: 0, warnings: 0, filesWithErrors: 0 };
+  for (const spec of specs) {
+    const file = shownPath(spec);
+    let text: string;
+    try {
+      text = readFileSync(spec, "utf8");
+    } catch (e) {
+      io.err(`${file}: error: cannot read: ${reason(e)}`);
+      report.errors++;
+      report.filesWithErrors++;
+      continue;
+    }
+    const r = check(text, { file });
+    const sources = { [file]: text, ...r.sources };
+    if (r.diagnostics.length > 0) io.err(formatDiagnostics(r.diagnostics, sources));
+    const errors = r.diagnostics.filter((d) => d.severity === "error").length;
+    report.errors += errors;
+    report.warnings += r.diagnostics.length - errors;
+    if (errors > 0) report.filesWithErrors++;
+  }
+  return report;
+}
+
+// ---------- build ----------
+
+/**
+ * Builds every job in order, writes its modules and prints one line per module. `claimed` maps
+ * each output path to the module that wrote it, so two modules never silently overwrite each
+ * other; a watch passes one map for its whole life.
+ */
+export async function runBuild(
+  jobs: readonly BuildJob[],
+  io: Output,
+  claimed: Map<string, string> = new Map(),
+): Promise<BuildReport> {
+  const started = performance.now();
+  const results: JobResult[] = [];
+  for (const job of jobs) results.push(await buildJob(job, io, claimed));
+  const optional = results.filter((r) => r.job.cellOptional);
+  const cellMissing = optional.length > 0 && optional.every((r) => r.ok && r.modules === 0);
+  if (cellMissing) {
+    io.err(`error: none of the ${optional.length} specs declares a cell or stack named '${optional[0]!.job.cell}'`);
+  }
+  return {
+    results,
+    failed: results.filter((r) => !r.ok).length,
+    cellMissing,
+    modules: results.reduce((n, r) => n + r.modules, 0),
+    ms: performance.now() - started,
+  };
+}
+
+async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>): Promise<JobResult> {
+  const { buildFile, formatDiagnostics } = await compiler();
+  const result: JobResult = { job, ok: true, inputs: new Map(), modules: 0, outputs: [] };
+  const file = shownPath(job.spec);
+  const prefix = job.origin ? `${job.origin}: ` : "";
+  if (!existsSync(job.spec)) {
+    io.err(`${prefix}error: no such file: ${file}`);
+    result.inputs.set(job.spec, null);
+    result.ok = false;
+    return result;
+  }
+  for (const dims of job.bindings) {
+    const t0 = performance.now();
+    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string } = { dims, optimize: job.optimize };
+    if (job.cell !== undefined) opts.cell = job.cell;
+    const r = await buildFile(file, opts);
+    const ms = performance.now() - t0;
+    for (const [name, text] of Object.entries(r.sources)) result.inputs.set(resolve(name), text);
+    if (!result.inputs.has(job.spec)) result.inputs.set(job.spec, readOrNull(job.spec));
+
+    let diagnostics: Diagnostic[] = r.diagnostics;
+    if (job.cellOptional && diagnostics.length > 0 && diagnostics.every((d) => d.code === "CE403")) {
+      diagnostics = []; // this spec simply does not declare the requested cell
+      if (r.modules.length === 0) break;
+    }
+    if (diagnostics.length > 0) io.err(formatDiagnostics(diagnostics, r.sources));
+    if (hasErrors(diagnostics)) {
+      result.ok = false;
+      continue;
+    }
+    if (job.out.kind === "file" && r.modules.length !== 1) {
+      const names = r.modules.map((m) => m.name).join(", ");
+      io.err(
+        `${prefix}error: out '${shownPath(job.out.path)}' names one file but ${file} declares ${r.modules.length} ` +
+          `cells or stacks (${names}); add "cell" or use a directory`,
+      );
+      result.ok = false;
+      continue;
+    }
+    const each = r.modules.length > 1 ? ` for ${r.modules.length} modules` : "";
+    for (const m of r.modules) {
+      const path = job.out.kind === "file" ? job.out.path : join(job.out.path, m.fileName);
+      const label = `${m.name} from ${file}`;
+      const owner = claimed.get(path);
+      if (owner !== undefined && owner !== label) {
+        io.err(`${prefix}error: ${shownPath(path)} is written twice (by ${owner} and by ${label}); give them different outputs`);
+        result.ok = false;
+        continue;
+      }
+      claimed.set(path, label);
+      result.outputs.push(path);
+      let verb: string;
+      try {
+        verb = writeIfChanged(path, m.code);
+      } catch (e) {
+        io.err(`${prefix}error: cannot write ${shownPath(path)}: ${reason(e)}`);
+        result.ok = false;
+        continue;
+      }
+      result.modules++;
+      const params = m.meta.paramCount.toLocaleString("en-US");
+      io.out(`${verb} ${shownPath(path)} (${m.name}, ${formatDims(m.dims)}, ${params} params, ${Math.round(ms)} ms${each})`);
+    }
+  }
+  return result;
+}
+
+/** Writes `text` unless the file already holds it, so downstream watchers see no change. */
+function writeIfChanged(path: string, text: string): "wrote" | "unchanged" {
+  if (readOrNull(path) === text) return "unchanged";
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+  return "wrote";
+}
+
+export function readOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+export function reason(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return "no such file or directory";
+    if (code === "EACCES" || code === "EPERM") return "permission denied";
+    if (code === "EISDIR") return "it is a directory";
+    if (code === "ENOTDIR") return "a parent is not a directory";
+    return e.message;
+  }
+  return String(e);
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}

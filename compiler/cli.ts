@@ -1,0 +1,173 @@
+// The `cellc` command line: `check` and `build` (with a config file and a watch mode) over the
+// compiler API in ./index.ts. main() never throws and never shows a stack trace: a mistake in the
+// invocation is exit 2 with the usage text, a mistake in a spec is exit 1 with diagnostics, and
+// anything else is a cellc bug, reported as "internal error" with exit 70.
+
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import {
+  UsageError,
+  flagSet,
+  flagValue,
+  flagValues,
+  parseDims,
+  parseInvocation,
+  usageFor,
+  type ParsedCommand,
+} from "./cli-args.ts";
+import { collectSpecs, plural, runBuild, runCheck, specDirs, type BuildJob, type Output } from "./cli-build.ts";
+import { watchBuild, type WatchPlan } from "./cli-watch.ts";
+import { ConfigError, defaultConfigName, loadConfig, shownPath, type OutTarget } from "./config.ts";
+
+export const exitCodes = { ok: 0, specErrors: 1, usage: 2, internal: 70 } as const;
+
+const stdio: Output = {
+  out: (line) => void process.stdout.write(line + "\n"),
+  err: (text) => void process.stderr.write(text + "\n"),
+};
+
+/** Runs cellc with `argv` (no node, no script) and resolves to the exit status. */
+export async function main(argv: readonly string[], io: Output = stdio): Promise<number> {
+  try {
+    return await run(argv, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`cellc: ${e.message}\n\n${usageFor(e.command)}`);
+      return exitCodes.usage;
+    }
+    if (e instanceof ConfigError) {
+      io.err(`cellc: ${e.message}\n(see 'cellc build --help' for the config format)`);
+      return exitCodes.usage;
+    }
+    io.err(`cellc: internal error: ${e instanceof Error ? e.message : String(e)}`);
+    return exitCodes.internal;
+  }
+}
+
+async function run(argv: readonly string[], io: Output): Promise<number> {
+  const inv = parseInvocation(argv);
+  if (inv.kind === "help") {
+    io.out(usageFor(inv.command));
+    return exitCodes.ok;
+  }
+  if (inv.kind === "version") {
+    io.out(`cellc ${version()}`);
+    return exitCodes.ok;
+  }
+  const p = inv.parsed;
+  return p.command === "check" ? runCheckCommand(p, io) : runBuildCommand(p, io);
+}
+
+// ---------- check ----------
+
+async function runCheckCommand(p: ParsedCommand, io: Output): Promise<number> {
+  const configFlag = flagValue(p, "config");
+  let specs: string[];
+  if (p.positionals.length > 0) {
+    if (configFlag !== undefined) throw new UsageError("give spec files or --config, not both", "check");
+    specs = collectSpecs(p.positionals, "check");
+  } else {
+    const config = loadConfig(configPathOrFail(configFlag, "check"));
+    specs = [...new Set(config.entries.map((e) => e.spec))];
+  }
+  const r = await runCheck(specs, io);
+  const what = `checked ${plural(r.files, "spec")}`;
+  const warnings = r.warnings > 0 ? `, ${plural(r.warnings, "warning")}` : "";
+  if (r.errors > 0) {
+    io.err(`${what}: ${plural(r.errors, "error")} in ${plural(r.filesWithErrors, "spec")}${warnings}`);
+    return exitCodes.specErrors;
+  }
+  io.out(`${what}: no errors${warnings}`);
+  return exitCodes.ok;
+}
+
+// ---------- build ----------
+
+async function runBuildCommand(p: ParsedCommand, io: Output): Promise<number> {
+  const makePlan = buildPlanner(p);
+  const plan = makePlan(); // usage and config problems surface here, before anything is written
+  if (flagSet(p, "watch")) return watchBuild(makePlan, io);
+
+  const report = await runBuild(plan.jobs, io);
+  const specs = plural(plan.jobs.length, "spec");
+  const secs = Math.round(report.ms);
+  if (report.failed > 0) {
+    io.err(`build failed: ${report.failed} of ${specs} had errors (${plural(report.modules, "module")} written)`);
+    return exitCodes.specErrors;
+  }
+  if (report.cellMissing) return exitCodes.specErrors;
+  io.out(`built ${plural(report.modules, "module")} from ${specs} in ${secs} ms`);
+  return exitCodes.ok;
+}
+
+/** Turns the build flags into a function that (re)computes the jobs; it throws on bad usage. */
+function buildPlanner(p: ParsedCommand): () => WatchPlan {
+  const configFlag = flagValue(p, "config");
+  const noOpt = flagSet(p, "no-opt");
+  if (p.positionals.length === 0) {
+    const configPath = configPathOrFail(configFlag, "build");
+    for (const f of ["dims", "out", "cell"]) {
+      if (p.flags.has(f)) throw new UsageError(`--${f} cannot be used with a config file (set it in the config's entries)`, "build");
+    }
+    return () => {
+      const config = loadConfig(configPath);
+      const jobs = config.entries.map((e): BuildJob => {
+        const job: BuildJob = { spec: e.spec, bindings: e.bindings, out: e.out, optimize: e.optimize && !noOpt };
+        job.origin = `${shownPath(config.file)} entries[${e.index}]`;
+        if (e.cell !== undefined) job.cell = e.cell;
+        return job;
+      });
+      return { jobs, dirs: [], files: [config.file] };
+    };
+  }
+
+  if (configFlag !== undefined) throw new UsageError("give spec files or --config, not both", "build");
+  const outFlag = flagValue(p, "out");
+  if (outFlag === undefined) throw new UsageError("missing --out DIR (where to write the modules)", "build");
+  if (outFlag === "") throw new UsageError("--out needs a value", "build");
+  const out: OutTarget = outFlag.endsWith(".ts")
+    ? { kind: "file", path: resolve(outFlag) }
+    : { kind: "dir", path: resolve(outFlag) };
+  const dims = parseDims(flagValues(p, "dims"));
+  const cell = flagValue(p, "cell");
+  if (cell === "") throw new UsageError("--cell needs a name", "build");
+  const inputs = [...p.positionals];
+  return () => {
+    const specs = collectSpecs(inputs, "build");
+    if (out.kind === "file" && specs.length > 1) {
+      throw new UsageError(`--out ${outFlag} names one file but ${specs.length} specs are given; use a directory`, "build");
+    }
+    const jobs = specs.map((spec): BuildJob => {
+      const job: BuildJob = { spec, bindings: [dims], out, optimize: !noOpt };
+      if (cell !== undefined) {
+        job.cell = cell;
+        if (specs.length > 1) job.cellOptional = true;
+      }
+      return job;
+    });
+    const dirs = inputs.map((i) => resolve(i)).filter(isDirectory).flatMap(specDirs);
+    return { jobs, dirs, files: [] };
+  };
+}
+
+function configPathOrFail(configFlag: string | undefined, command: "check" | "build"): string {
+  if (configFlag !== undefined) {
+    if (!existsSync(configFlag)) throw new UsageError(`no such config file: ${configFlag}`, command);
+    return configFlag;
+  }
+  if (existsSync(defaultConfigName)) return defaultConfigName;
+  throw new UsageError(`missing spec files (and no ${defaultConfigName} in this directory)`, command);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+  return pkg.version ?? "unknown";
+}

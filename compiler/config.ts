@@ -1,0 +1,182 @@
+// The `cellc.config.json` file: a project lists the kernels it needs (spec, sizes, where to write
+// them) so `cellc build` can run as a build step. This file reads and validates it; every problem
+// is a ConfigError naming the file, the entry and the field, never a half-applied config.
+//
+// {
+//   "out": "src/kernels",                       // optional default for entries
+//   "optimize": true,                           // optional, default true
+//   "entries": [
+//     { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
+//     { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }], "out": "gen/" },
+//     { "spec": "specs/lstmp.cell", "dims": { "I": 8, "H": 16, "P": 4 }, "out": "gen/lstmp.ts", "cell": "lstmp" }
+//   ]
+// }
+//
+// Paths are relative to the config file. "out" ending in ".ts" names one file (the entry must
+// then produce exactly one module); anything else is a directory.
+
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
+import { isSizeName, sizeValueProblem } from "./cli-args.ts";
+
+export const defaultConfigName = "cellc.config.json";
+
+/** Where one entry's modules go. */
+export type OutTarget = { kind: "dir"; path: string } | { kind: "file"; path: string };
+
+export interface ConfigEntry {
+  /** Position in "entries", for messages. */
+  index: number;
+  /** Absolute path of the spec. */
+  spec: string;
+  /** One binding per module set; `[{}]` when the entry gives no dims. */
+  bindings: Record<string, number>[];
+  out: OutTarget;
+  cell?: string;
+  optimize: boolean;
+}
+
+export interface CellcConfig {
+  /** Absolute path of the config file. */
+  file: string;
+  entries: ConfigEntry[];
+}
+
+/** A config that cannot be used; the message names the file and the offending field. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export function loadConfig(path: string): CellcConfig {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(`cannot read config '${path}': ${errorReason(e)}`);
+  }
+  return parseConfig(text, file, path);
+}
+
+/**
+ * Validates config text. `file` is its absolute path (the base for relative paths); `shown` is
+ * how messages name it. Spec files must exist.
+ */
+export function parseConfig(text: string, file: string, shown = file): CellcConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${shown}: not valid JSON: ${errorReason(e)}`);
+  }
+  const fail = (where: string, problem: string): never => {
+    throw new ConfigError(`${shown}: ${where}: ${problem}`);
+  };
+  if (!isObject(json)) return fail("top level", `must be an object with "entries", got ${describe(json)}`);
+  const base = dirname(file);
+  for (const key of Object.keys(json)) {
+    if (!["entries", "out", "optimize", "$schema"].includes(key)) {
+      fail(`"${key}"`, `unknown field (expected "entries", "out" or "optimize")`);
+    }
+  }
+  const defaultOut = json["out"];
+  if (defaultOut !== undefined && (typeof defaultOut !== "string" || defaultOut === "")) {
+    fail(`"out"`, `must be a non-empty path string, got ${describe(defaultOut)}`);
+  }
+  const defaultOptimize = json["optimize"] ?? true;
+  if (typeof defaultOptimize !== "boolean") fail(`"optimize"`, `must be true or false, got ${describe(defaultOptimize)}`);
+
+  const entries = json["entries"];
+  if (!Array.isArray(entries)) return fail(`"entries"`, `must be an array of entries, got ${describe(entries)}`);
+  if (entries.length === 0) fail(`"entries"`, "is empty: list at least one { \"spec\": ..., \"dims\": ... }");
+
+  const out: ConfigEntry[] = entries.map((raw: unknown, index) => {
+    const at = `entries[${index}]`;
+    if (!isObject(raw)) return fail(at, `must be an object like { "spec": "x.cell", "dims": {...} }, got ${describe(raw)}`);
+    for (const key of Object.keys(raw)) {
+      if (!["spec", "dims", "out", "cell", "optimize"].includes(key)) {
+        fail(`${at}.${key}`, `unknown field (expected spec, dims, out, cell or optimize)`);
+      }
+    }
+    const spec = raw["spec"];
+    if (typeof spec !== "string" || spec === "") return fail(`${at}.spec`, `must be a path to a .cell file, got ${describe(spec)}`);
+    const specPath = resolve(base, spec);
+    if (!existsSync(specPath)) fail(`${at}.spec`, `no such file '${spec}' (looked for ${shownPath(specPath)})`);
+    else if (statSync(specPath).isDirectory()) fail(`${at}.spec`, `'${spec}' is a directory; name one .cell file`);
+
+    const bindings = parseBindings(raw["dims"], `${at}.dims`, fail);
+
+    const outRaw = raw["out"] ?? defaultOut;
+    if (outRaw === undefined) return fail(`${at}.out`, `is missing (give "out" here or at the top level)`);
+    if (typeof outRaw !== "string" || outRaw === "") return fail(`${at}.out`, `must be a non-empty path string, got ${describe(outRaw)}`);
+    const outPath = resolve(base, outRaw);
+    const target: OutTarget = outRaw.endsWith(".ts") ? { kind: "file", path: outPath } : { kind: "dir", path: outPath };
+    if (target.kind === "file" && bindings.length > 1) {
+      fail(`${at}.out`, `names one file ('${outRaw}') but "dims" lists ${bindings.length} bindings; use a directory`);
+    }
+
+    const cell = raw["cell"];
+    if (cell !== undefined && (typeof cell !== "string" || !isSizeName(cell))) {
+      fail(`${at}.cell`, `must be the name of a cell or stack, got ${describe(cell)}`);
+    }
+    const optimize = raw["optimize"] ?? defaultOptimize;
+    if (typeof optimize !== "boolean") fail(`${at}.optimize`, `must be true or false, got ${describe(optimize)}`);
+
+    const entry: ConfigEntry = { index, spec: specPath, bindings, out: target, optimize: optimize as boolean };
+    if (typeof cell === "string") entry.cell = cell;
+    return entry;
+  });
+  return { file, entries: out };
+}
+
+function parseBindings(raw: unknown, at: string, fail: (where: string, problem: string) => never): Record<string, number>[] {
+  if (raw === undefined) return [{}];
+  const list = Array.isArray(raw) ? raw : [raw];
+  if (list.length === 0) fail(at, "is an empty list; give at least one binding like { \"H\": 128 }");
+  return list.map((b: unknown, i) => {
+    const where = Array.isArray(raw) ? `${at}[${i}]` : at;
+    if (!isObject(b)) return fail(where, `must be an object of sizes like { "I": 64, "H": 128 }, got ${describe(b)}`);
+    const dims: Record<string, number> = {};
+    for (const [name, value] of Object.entries(b)) {
+      if (!isSizeName(name)) fail(`${where}`, `'${name}' is not a size name`);
+      const text = typeof value === "number" ? String(value) : typeof value === "string" ? value : undefined;
+      if (text === undefined) fail(`${where}.${name}`, `must be a positive integer, got ${describe(value)}`);
+      const problem = sizeValueProblem(text!);
+      if (problem !== undefined) fail(`${where}.${name}`, problem);
+      dims[name] = Number(text);
+    }
+    return dims;
+  });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return "nothing";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  return JSON.stringify(v);
+}
+
+function errorReason(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return "no such file";
+    if (code === "EISDIR") return "it is a directory";
+    if (code === "EACCES") return "permission denied";
+    return e.message;
+  }
+  return String(e);
+}
+
+/** A path as the user would like to read it: relative to the cwd when under it. */
+export function shownPath(abs: string): string {
+  const rel = relative(process.cwd(), abs);
+  return rel === "" ? "." : rel.startsWith("..") || rel.startsWith("/") ? abs : rel;
+}

@@ -1,0 +1,153 @@
+// The compiler's public API: check a spec, compile it into a self-contained TypeScript kernel
+// module, build every cell of a file, or load a kernel as a live module in this process.
+//
+//   const { module, diagnostics } = await compile(source, { dims: { I: 64, H: 128 } });
+//   const lstm = await loadCellFile("examples/specs/lstm.cell", { dims: { I: 8, H: 16 } });
+
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import ts from "typescript";
+import { diag, formatDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../grammar/diagnostics.ts";
+import { SourceText, type Span } from "../grammar/source.ts";
+import type { CellKernel } from "../runtime/kernel.ts";
+import type { CheckResult, CompiledModule, CompileOptions, CompileResult } from "./api-types.ts";
+import { checkProgram, type UnitInfo } from "./check-stack.ts";
+import { planKernel } from "./emit-kernel.ts";
+import { emitModule, kernelMeta } from "./emit-module.ts";
+import { bindDims, lowerUnit } from "./lower.ts";
+import { INPUT_FILE, loadProgram, type Program } from "./modules.ts";
+import { runPipeline } from "./pipeline.ts";
+
+export type { CheckResult, CompiledModule, CompileOptions, CompileResult } from "./api-types.ts";
+export type { Diagnostic } from "../grammar/diagnostics.ts";
+
+interface Checked {
+  program: Program;
+  units: UnitInfo[];
+  diagnostics: Diagnostic[];
+}
+
+function checkSource(source: string, options: CompileOptions): Checked {
+  const program = loadProgram(source, options.file ?? INPUT_FILE, options.readFile);
+  const { units, diagnostics } = checkProgram(program);
+  const own = program.root.ast.decls.filter((d) => d.kind !== "import").map((d) => units.get(d as never)!);
+  return { program, units: own, diagnostics: sortDiagnostics([...program.diagnostics, ...diagnostics]) };
+}
+
+/** Parses and checks a spec (and its imports). */
+export function check(source: string, options: Pick<CompileOptions, "file" | "readFile"> = {}): CheckResult {
+  const c = checkSource(source, options);
+  return { diagnostics: c.diagnostics, sources: c.program.sources };
+}
+
+async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions, out: Diagnostic[]): Promise<CompiledModule | undefined> {
+  const binding = bindDims(u, options.dims ?? {}, out);
+  if (!binding) return undefined;
+  const g = lowerUnit(u, binding, out);
+  if (!g) return undefined;
+  const { fwd, bwd } = runPipeline(g, options.optimize ?? true);
+  const texts = new Map<string, SourceText>();
+  const describe = (span: Span | undefined): string | undefined => {
+    if (!span) return undefined;
+    let st = texts.get(span.file);
+    if (!st) {
+      st = new SourceText(span.file, program.sources[span.file] ?? "");
+      texts.set(span.file, st);
+    }
+    const line = st.lineText(span.start.line).replace(/\/\/.*$/, "").trim();
+    return `${path.basename(span.file)}:${span.start.line}  ${line}`;
+  };
+  const plan = planKernel(fwd, bwd, describe);
+  const meta = kernelMeta(fwd);
+  const fileName = `${u.name}${Object.entries(binding).map(([k, v]) => `_${k}${v}`).join("")}.ts`;
+  const code = await emitModule({ fileName, origin: path.basename(u.file), meta, plan, dtype: options.dtype });
+  return { name: u.name, dims: binding, fileName, code, meta };
+}
+
+/** Compiles one cell or stack of `source` (options.cell, or the last one it declares). */
+export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+  const c = checkSource(source, options);
+  const sources = c.program.sources;
+  if (hasErrors(c.diagnostics)) return { diagnostics: c.diagnostics, sources };
+  const unit = options.cell === undefined ? c.units[c.units.length - 1] : c.units.find((u) => u.name === options.cell);
+  if (!unit) {
+    const d = diag("CE403", undefined, options.cell ?? "(any)", options.file ?? INPUT_FILE);
+    return { diagnostics: [...c.diagnostics, d], sources };
+  }
+  const out = [...c.diagnostics];
+  const module = await buildUnit(unit, c.program, options, out);
+  return module ? { module, diagnostics: out, sources } : { diagnostics: sortDiagnostics(out), sources };
+}
+
+export interface BuildFileResult {
+  modules: CompiledModule[];
+  diagnostics: Diagnostic[];
+  sources: Record<string, string>;
+}
+
+/** Builds every cell and stack declared in the file at `file` (not the ones it imports). */
+export async function buildFile(file: string, options: Omit<CompileOptions, "file"> = {}): Promise<BuildFileResult> {
+  let text: string;
+  try {
+    text = (options.readFile ?? ((f: string) => readFileSync(f, "utf8")))(file);
+  } catch (e) {
+    return { modules: [], diagnostics: [diag("CE301", undefined, file, (e as { code?: string }).code === "ENOENT" ? "no such file" : String((e as Error).message ?? e))], sources: {} };
+  }
+  const c = checkSource(text, { ...options, file });
+  const sources = c.program.sources;
+  if (hasErrors(c.diagnostics)) return { modules: [], diagnostics: c.diagnostics, sources };
+  const units = options.cell === undefined ? c.units : c.units.filter((u) => u.name === options.cell);
+  const out = [...c.diagnostics];
+  if (units.length === 0) out.push(diag("CE403", undefined, options.cell ?? "(any)", file));
+  const modules: CompiledModule[] = [];
+  for (const u of units) {
+    const m = await buildUnit(u, c.program, { ...options, file }, out);
+    if (m) modules.push(m);
+  }
+  return { modules, diagnostics: sortDiagnostics(out), sources };
+}
+
+/** Formats diagnostics with code frames, one block each. */
+export function formatDiagnostics(diagnostics: readonly Diagnostic[], sources: Record<string, string>): string {
+  return sortDiagnostics(diagnostics)
+    .map((d) => formatDiagnostic(d, d.span ? sources[d.span.file] : undefined))
+    .join("\n");
+}
+
+/** Thrown by the loaders when a spec has errors; `message` holds the formatted diagnostics. */
+export class CompileError extends Error {
+  constructor(
+    readonly diagnostics: Diagnostic[],
+    sources: Record<string, string>,
+  ) {
+    super(formatDiagnostics(diagnostics, sources));
+    this.name = "CompileError";
+  }
+}
+
+/** Turns generated TypeScript into a live ES module in this process. */
+export async function importModule(code: string): Promise<unknown> {
+  const js = ts.transpileModule(code, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+  }).outputText;
+  return import(`data:text/javascript;base64,${Buffer.from(js).toString("base64")}`);
+}
+
+/** Compiles a spec and returns the kernel as a live module. Throws CompileError on spec errors. */
+export async function loadCell(source: string, options: CompileOptions = {}): Promise<CellKernel> {
+  const r = await compile(source, options);
+  if (!r.module) throw new CompileError(r.diagnostics, r.sources);
+  return (await importModule(r.module.code)) as CellKernel;
+}
+
+/** loadCell for a spec file. */
+export async function loadCellFile(file: string, options: Omit<CompileOptions, "file"> = {}): Promise<CellKernel> {
+  let text: string;
+  try {
+    text = (options.readFile ?? ((f: string) => readFileSync(f, "utf8")))(file);
+  } catch (e) {
+    const d = diag("CE301", undefined, file, (e as { code?: string }).code === "ENOENT" ? "no such file" : String((e as Error).message ?? e));
+    throw new CompileError([d], {});
+  }
+  return loadCell(text, { ...options, file });
+}

@@ -1,0 +1,248 @@
+// The IR: one step of one sample in A-normal form. Every value has a concrete shape (sizes are
+// bound before lowering); `verify` recomputes each equation's shape from its op's rule and is run
+// after every pass.
+//
+// Values are per-sample vectors, except parameters, which may be matrices and are shared by the
+// batch. Operands are values or numeric constants (a constant broadcasts over a vector).
+
+import type { Span } from "../grammar/source.ts";
+import type { InitSpec } from "../runtime/kernel.ts";
+
+export type ValueId = number;
+
+export type Role =
+  | "input" // a per-step input of the cell
+  | "state" // a state as read at the start of a step
+  | "param"
+  | "local"
+  | "seed" // in a backward graph: an incoming adjoint (of an output or of a new state)
+  | "fwd"; // in a backward graph: a value the forward step computed (read from the tape)
+
+export interface ValueInfo {
+  id: ValueId;
+  name: string;
+  /** [n] for vectors, [m, n] for matrix parameters. */
+  shape: number[];
+  role: Role;
+}
+
+export type Operand = { v: ValueId } | { c: number };
+
+export const ELEMENTWISE_UNARY = [
+  "neg",
+  "sigmoid",
+  "tanh",
+  "relu",
+  "exp",
+  "log",
+  "softsign",
+  "softplus",
+  "sqrt",
+  "abs",
+  "sign", // derivative helper: -1, 0, 1
+  "heaviside", // derivative helper: 1 where x > 0
+  "copy",
+] as const;
+export const ELEMENTWISE_BINARY = ["add", "sub", "mul", "div"] as const;
+
+export type UnaryOp = (typeof ELEMENTWISE_UNARY)[number];
+export type BinaryOp = (typeof ELEMENTWISE_BINARY)[number];
+
+export type Eqn =
+  | { op: UnaryOp; out: ValueId; args: [Operand]; span?: Span }
+  | { op: BinaryOp; out: ValueId; args: [Operand, Operand]; span?: Span }
+  /** clip(x, lo, hi); `between` is its derivative helper: 1 where lo < x < hi. */
+  | { op: "clip" | "between"; out: ValueId; args: [Operand]; lo: number; hi: number; span?: Span }
+  /** out[m] = sum_n A[m, n] v[n]. */
+  | { op: "matvec"; out: ValueId; args: [Operand, Operand]; span?: Span }
+  /** out[n] = sum_m A[m, n] u[m] (backward only). */
+  | { op: "matvecT"; out: ValueId; args: [Operand, Operand]; span?: Span }
+  | { op: "concat"; out: ValueId; args: Operand[]; span?: Span }
+  /** out = x[lo:hi]. */
+  | { op: "slice"; out: ValueId; args: [Operand]; lo: number; span?: Span }
+  /** out has size n, zero except out[lo : lo + |x|] = x (backward of slice). */
+  | { op: "pad"; out: ValueId; args: [Operand]; lo: number; span?: Span }
+  /** out[0] = sum_i x[i]. */
+  | { op: "sum"; out: ValueId; args: [Operand]; span?: Span }
+  /** out[i] = x[0], size from the out value. */
+  | { op: "bcast"; out: ValueId; args: [Operand]; span?: Span }
+  | { op: "zeros"; out: ValueId; args: []; span?: Span }
+  /** Sinks of a backward graph: gradient of parameter `param` += sum over the batch of u ⊗ v
+   *  (acc_outer) or of u (acc). */
+  | { op: "acc_outer"; param: ValueId; args: [Operand, Operand]; span?: Span }
+  | { op: "acc"; param: ValueId; args: [Operand]; span?: Span };
+
+export type Op = Eqn["op"];
+
+export interface GraphState {
+  name: string;
+  /** The value read at the start of a step. */
+  prev: ValueId;
+  /** The value written for the next step. */
+  next: ValueId;
+  projected: boolean;
+}
+
+export interface GraphParam {
+  name: string;
+  value: ValueId;
+  init: InitSpec;
+}
+
+export interface Graph {
+  name: string;
+  kind: "cell" | "stack";
+  dims: Record<string, number>;
+  values: ValueInfo[];
+  inputs: { name: string; value: ValueId }[];
+  states: GraphState[];
+  params: GraphParam[];
+  eqns: Eqn[];
+  outputs: { name: string; value: ValueId }[];
+}
+
+export const isValue = (o: Operand): o is { v: ValueId } => "v" in o;
+export const isConst = (o: Operand): o is { c: number } => "c" in o;
+
+export function eqnOut(e: Eqn): ValueId | undefined {
+  return "out" in e ? e.out : undefined;
+}
+
+export function operandValues(e: Eqn): ValueId[] {
+  const out: ValueId[] = [];
+  for (const o of e.args as Operand[]) if (isValue(o)) out.push(o.v);
+  return out;
+}
+
+/** Appends values and equations to a graph. */
+export class GraphBuilder {
+  constructor(readonly g: Graph) {}
+
+  value(name: string, shape: number[], role: Role): ValueId {
+    const id = this.g.values.length;
+    this.g.values.push({ id, name, shape, role });
+    return id;
+  }
+
+  shape(o: Operand): number[] {
+    return isValue(o) ? this.g.values[o.v]!.shape : [];
+  }
+
+  /** Adds an equation producing a new local of the given shape and returns it as an operand. */
+  emit(make: (out: ValueId) => Eqn, shape: number[], name = ""): { v: ValueId } {
+    const out = this.value(name || `t${this.g.values.length}`, shape, "local");
+    this.g.eqns.push(make(out));
+    return { v: out };
+  }
+}
+
+export function emptyGraph(name: string, kind: "cell" | "stack", dims: Record<string, number>): Graph {
+  return { name, kind, dims, values: [], inputs: [], states: [], params: [], eqns: [], outputs: [] };
+}
+
+// ---------------- verification ----------------
+
+export class IRError extends Error {}
+
+/** Recomputes every equation's shape and checks single assignment and definition before use. */
+export function verify(g: Graph, where = "verify"): void {
+  const fail = (msg: string): never => {
+    throw new IRError(`${where}: ${g.name}: ${msg}`);
+  };
+  const defined = new Set<ValueId>();
+  for (const v of g.values) if (v.role !== "local") defined.add(v.id);
+  const shapeOf = (o: Operand): number[] => {
+    if (isConst(o)) return [];
+    const v = g.values[o.v] ?? fail(`unknown value ${o.v}`);
+    if (!defined.has(o.v)) fail(`${v.name} used before definition`);
+    return v.shape;
+  };
+  const eq = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const vec = (s: number[], what: string) => (s.length === 1 ? s[0]! : fail(`${what} must be a vector, got [${s}]`));
+  for (const e of g.eqns) {
+    const shapes = e.args.map(shapeOf);
+    let expect: number[];
+    switch (e.op) {
+      case "matvec": {
+        const [a, v] = shapes as [number[], number[]];
+        if (a.length !== 2 || vec(v, "matvec operand") !== a[1]) fail(`matvec [${a}] @ [${v}]`);
+        expect = [a[0]!];
+        break;
+      }
+      case "matvecT": {
+        const [a, u] = shapes as [number[], number[]];
+        if (a.length !== 2 || vec(u, "matvecT operand") !== a[0]) fail(`matvecT [${a}]ᵀ @ [${u}]`);
+        expect = [a[1]!];
+        break;
+      }
+      case "acc_outer": {
+        const p = g.values[e.param]!.shape;
+        const [u, v] = shapes as [number[], number[]];
+        if (g.values[e.param]!.role !== "param" || !eq(p, [vec(u, "acc_outer u"), vec(v, "acc_outer v")])) fail(`acc_outer into ${g.values[e.param]!.name}`);
+        continue;
+      }
+      case "acc": {
+        const p = g.values[e.param]!.shape;
+        if (g.values[e.param]!.role !== "param" || !eq(p, shapes[0]!)) fail(`acc into ${g.values[e.param]!.name}: [${p}] vs [${shapes[0]}]`);
+        continue;
+      }
+      case "concat":
+        expect = [shapes.reduce((n, s) => n + vec(s, "concat operand"), 0)];
+        break;
+      case "slice": {
+        const out = g.values[e.out]!.shape;
+        if (e.lo < 0 || e.lo + vec(out, "slice") > vec(shapes[0]!, "slice operand")) fail(`slice out of range`);
+        expect = out;
+        break;
+      }
+      case "pad": {
+        const out = g.values[e.out]!.shape;
+        if (e.lo < 0 || e.lo + vec(shapes[0]!, "pad operand") > vec(out, "pad")) fail(`pad out of range`);
+        expect = out;
+        break;
+      }
+      case "sum":
+        vec(shapes[0]!, "sum operand");
+        expect = [1];
+        break;
+      case "bcast":
+        if (!eq(shapes[0]!, [1])) fail(`bcast of [${shapes[0]}]`);
+        expect = g.values[e.out]!.shape;
+        break;
+      case "zeros":
+        expect = g.values[e.out]!.shape;
+        break;
+      default: {
+        // elementwise: all vector operands share one size; constants broadcast
+        const vecs = shapes.filter((s) => s.length > 0);
+        if (vecs.length === 0) fail(`${e.op} has only constant operands`);
+        for (const s of vecs) if (!eq(s, vecs[0]!)) fail(`${e.op} on [${vecs[0]}] and [${s}]`);
+        if (vecs[0]!.length !== 1) fail(`${e.op} on a matrix`);
+        expect = vecs[0]!;
+      }
+    }
+    const out = e.out;
+    if (defined.has(out)) fail(`${g.values[out]!.name} assigned twice`);
+    if (!eq(g.values[out]!.shape, expect)) fail(`${e.op} gives [${expect}] but ${g.values[out]!.name} is [${g.values[out]!.shape}]`);
+    defined.add(out);
+  }
+  for (const o of g.outputs) if (!defined.has(o.value)) fail(`output ${o.name} undefined`);
+  const produced = g as { dInputs?: { name: string; value: ValueId }[]; dStates?: { name: string; value: ValueId }[] };
+  for (const d of [...(produced.dInputs ?? []), ...(produced.dStates ?? [])]) if (!defined.has(d.value)) fail(`adjoint of ${d.name} undefined`);
+  for (const s of g.states) if (!defined.has(s.next)) fail(`state ${s.name} never written`);
+}
+
+/** A readable dump of the graph, one equation a line (for --dump-ir and tests). */
+export function printGraph(g: Graph): string {
+  const name = (o: Operand) => (isConst(o) ? String(o.c) : g.values[o.v]!.name);
+  const lines = [`graph ${g.name} ${JSON.stringify(g.dims)}`];
+  for (const v of g.values) if (v.role !== "local") lines.push(`  ${v.role} ${v.name}: [${v.shape}]`);
+  for (const e of g.eqns) {
+    const extra = "lo" in e ? ` lo=${e.lo}` + ("hi" in e ? ` hi=${e.hi}` : "") : "";
+    const lhs = "out" in e ? `${g.values[e.out]!.name}: [${g.values[e.out]!.shape}] = ` : `${g.values[e.param]!.name} += `;
+    lines.push(`  ${lhs}${e.op}(${e.args.map(name).join(", ")})${extra}`);
+  }
+  for (const s of g.states) lines.push(`  state ${s.name}: ${g.values[s.prev]!.name} -> ${g.values[s.next]!.name}`);
+  for (const o of g.outputs) lines.push(`  output ${o.name} = ${g.values[o.value]!.name}`);
+  return lines.join("\n");
+}

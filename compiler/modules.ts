@@ -1,0 +1,99 @@
+// Loads a spec and, transitively, the files it imports; resolves imported names and reports
+// unreadable files, unknown names and import cycles as diagnostics.
+
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse } from "../grammar/index.ts";
+import type { CellDecl, SpecFile, StackDecl } from "../grammar/ast.ts";
+import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
+import type { SourceText } from "../grammar/source.ts";
+
+export type UnitDecl = CellDecl | StackDecl;
+
+export interface LoadedFile {
+  /** The path as shown in diagnostics. */
+  file: string;
+  ast: SpecFile;
+  source: SourceText;
+  /** Cells and stacks visible in this file: its own and the ones it imports. */
+  scope: Map<string, { decl: UnitDecl; file: LoadedFile }>;
+}
+
+export interface Program {
+  root: LoadedFile;
+  files: Map<string, LoadedFile>;
+  diagnostics: Diagnostic[];
+  sources: Record<string, string>;
+}
+
+export type ReadFile = (file: string) => string;
+
+const defaultRead: ReadFile = (f) => readFileSync(f, "utf8");
+
+export const INPUT_FILE = "<input>";
+
+/** Parses `text` (named `file`) and every file it imports. Never throws for a user's mistake. */
+export function loadProgram(text: string, file: string, readFile: ReadFile = defaultRead): Program {
+  const files = new Map<string, LoadedFile>();
+  const diagnostics: Diagnostic[] = [];
+  const sources: Record<string, string> = {};
+  const inProgress: string[] = [];
+
+  const load = (name: string, body: string): LoadedFile => {
+    const { ast, diagnostics: ds, source } = parse(body, name);
+    sources[name] = body;
+    diagnostics.push(...ds);
+    const lf: LoadedFile = { file: name, ast, source, scope: new Map() };
+    files.set(name, lf);
+    inProgress.push(name);
+    for (const d of ast.decls) {
+      if (d.kind !== "import") continue;
+      const target = resolveImport(name, d.from.value);
+      if (inProgress.includes(target)) {
+        const cycle = [...inProgress.slice(inProgress.indexOf(target)), target].join(" -> ");
+        diagnostics.push(diag("CE305", d.from.span, cycle));
+        continue;
+      }
+      let dep = files.get(target);
+      if (!dep) {
+        let depText: string;
+        try {
+          depText = readFile(target);
+        } catch (e) {
+          diagnostics.push(diag("CE301", d.from.span, d.from.value, describeFsError(e)));
+          continue;
+        }
+        dep = load(target, depText);
+      }
+      for (const n of d.names) {
+        const found = dep.ast.decls.find((x): x is UnitDecl => (x.kind === "cell" || x.kind === "stack") && x.name.name === n.name);
+        if (!found) diagnostics.push(diag("CE302", n.span, n.name, d.from.value));
+        else lf.scope.set(n.name, { decl: found, file: dep });
+      }
+    }
+    for (const d of ast.decls) {
+      if (d.kind === "import") continue;
+      if (lf.scope.has(d.name.name)) diagnostics.push(diag("CE204", d.name.span, d.name.name));
+      else lf.scope.set(d.name.name, { decl: d, file: lf });
+    }
+    inProgress.pop();
+    return lf;
+  };
+
+  const root = load(file, text);
+  return { root, files, diagnostics, sources };
+}
+
+function resolveImport(fromFile: string, spec: string): string {
+  const base = fromFile === INPUT_FILE ? "." : path.dirname(fromFile);
+  const joined = path.normalize(path.join(base, spec));
+  return path.isAbsolute(spec) ? path.normalize(spec) : joined;
+}
+
+function describeFsError(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EISDIR") return "it is a directory";
+  if (code === "EACCES") return "permission denied";
+  return e instanceof Error ? e.message : String(e);
+}
