@@ -71,13 +71,17 @@ export function checkProgram(p: Program): { units: Map<UnitDecl, UnitInfo>; diag
     const done = units.get(decl);
     if (done) return done;
     visiting.add(decl);
-    const info = decl.kind === "cell" ? checkCell(decl, file.file, diagnostics) : checkStack(decl, file);
+    const broken = file.broken.has(decl);
+    // A declaration with syntax errors is checked into a throwaway list and marked not ok.
+    const sink = broken ? [] : diagnostics;
+    const info = decl.kind === "cell" ? checkCell(decl, file.file, sink) : checkStack(decl, file, sink);
+    if (broken) info.ok = false;
     visiting.delete(decl);
     units.set(decl, info);
     return info;
   };
 
-  const checkStack = (decl: StackDecl, file: LoadedFile): StackInfo => {
+  const checkStack = (decl: StackDecl, file: LoadedFile, diagnostics: Diagnostic[]): StackInfo => {
     const before = diagnostics.length;
     const dims = checkDims(decl.dims, diagnostics);
     const dimSet = new Set(dims.map((d) => d.name));
@@ -88,7 +92,7 @@ export function checkProgram(p: Program): { units: Map<UnitDecl, UnitInfo>; diag
     decl.layers.forEach((layer, k) => {
       const found = file.scope.get(layer.cell.name);
       if (!found || visiting.has(found.decl)) {
-        diagnostics.push(diag("CE303", layer.cell.span, layer.cell.name));
+        if (!file.unresolved.has(layer.cell.name)) diagnostics.push(diag("CE303", layer.cell.span, layer.cell.name));
         prevOk = false;
         return;
       }

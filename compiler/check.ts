@@ -180,9 +180,12 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
   // Declarations are visible everywhere in the cell; locals from their assignment on.
   const kinds = new Map<string, "input" | "state" | "param" | "local">();
   const types = new Map<string, Ty>();
+  // Names declared twice: reported once, then not reported again where they are used.
+  const duplicated = new Set<string>();
   const declare = (name: string, span: Span, kind: "input" | "state" | "param", ty: Ty): boolean => {
     if (kinds.has(name)) {
       out.push(diag("CE204", span, name));
+      duplicated.add(name);
       return false;
     }
     kinds.set(name, kind);
@@ -274,7 +277,7 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
   const refType = (e: Ref): Ty => {
     if (e.primed) {
       if (!stateNames.has(e.name)) {
-        out.push(diag("CE210", e.span, e.name));
+        if (!duplicated.has(e.name)) out.push(diag("CE210", e.span, e.name));
         return { k: "error" };
       }
       const t = written.get(e.name);
@@ -382,7 +385,7 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
       const t = s.target;
       if (t.primed) {
         if (!stateNames.has(t.name)) {
-          out.push(diag("CE210", t.span, t.name));
+          if (!duplicated.has(t.name)) out.push(diag("CE210", t.span, t.name));
           continue;
         }
         if (written.has(t.name)) {

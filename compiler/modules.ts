@@ -3,8 +3,8 @@
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { parse } from "../grammar/index.ts";
-import type { CellDecl, SpecFile, StackDecl } from "../grammar/ast.ts";
+import { declsWithSyntaxErrors, parse } from "../grammar/index.ts";
+import type { CellDecl, SpecFile, StackDecl, TopDecl } from "../grammar/ast.ts";
 import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
 import type { SourceText } from "../grammar/source.ts";
 
@@ -17,6 +17,10 @@ export interface LoadedFile {
   source: SourceText;
   /** Cells and stacks visible in this file: its own and the ones it imports. */
   scope: Map<string, { decl: UnitDecl; file: LoadedFile }>;
+  /** Names whose import failed (already reported), so their uses are not reported again. */
+  unresolved: Set<string>;
+  /** Declarations with syntax errors: not checked further, so their knock-on errors stay quiet. */
+  broken: ReadonlySet<TopDecl>;
 }
 
 export interface Program {
@@ -43,7 +47,7 @@ export function loadProgram(text: string, file: string, readFile: ReadFile = def
     const { ast, diagnostics: ds, source } = parse(body, name);
     sources[name] = body;
     diagnostics.push(...ds);
-    const lf: LoadedFile = { file: name, ast, source, scope: new Map() };
+    const lf: LoadedFile = { file: name, ast, source, scope: new Map(), unresolved: new Set(), broken: declsWithSyntaxErrors({ ast }) };
     files.set(name, lf);
     inProgress.push(name);
     for (const d of ast.decls) {
@@ -52,6 +56,7 @@ export function loadProgram(text: string, file: string, readFile: ReadFile = def
       if (inProgress.includes(target)) {
         const cycle = [...inProgress.slice(inProgress.indexOf(target)), target].join(" -> ");
         diagnostics.push(diag("CE305", d.from.span, cycle));
+        for (const n of d.names) lf.unresolved.add(n.name);
         continue;
       }
       let dep = files.get(target);
@@ -61,13 +66,17 @@ export function loadProgram(text: string, file: string, readFile: ReadFile = def
           depText = readFile(target);
         } catch (e) {
           diagnostics.push(diag("CE301", d.from.span, d.from.value, describeFsError(e)));
+          for (const n of d.names) lf.unresolved.add(n.name);
           continue;
         }
         dep = load(target, depText);
       }
       for (const n of d.names) {
         const found = dep.ast.decls.find((x): x is UnitDecl => (x.kind === "cell" || x.kind === "stack") && x.name.name === n.name);
-        if (!found) diagnostics.push(diag("CE302", n.span, n.name, d.from.value));
+        if (!found) {
+          diagnostics.push(diag("CE302", n.span, n.name, d.from.value));
+          lf.unresolved.add(n.name);
+        }
         else lf.scope.set(n.name, { decl: found, file: dep });
       }
     }
