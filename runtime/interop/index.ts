@@ -1,0 +1,24 @@
+// Public face of weight interop: bring Keras / TensorFlow.js, PyTorch and ONNX weights into a
+// compiled cell's named parameters and take them back out. The layout of each system is data in
+// the `<cell>.map.json` next to the spec; see mapping.ts for the format.
+
+export { InteropError, SYSTEMS, loadMapping, mappingPathForSpec, parseMapping } from "./mapping.ts";
+export type { BlockRef, CellMapping, Mapping, StackMapping, System, SystemMapping, TensorMapping } from "./mapping.ts";
+export { planFor } from "./plan.ts";
+export type { BlockPlan, LayerPlan, SystemPlan, TensorPlan } from "./plan.ts";
+export { pack, unpack } from "./engine.ts";
+export { toForeignTensor, toNested } from "./tensor.ts";
+export type { ForeignTensor, ForeignTensorInput, NestedArray, TensorLike } from "./tensor.ts";
+export { exportKeras, exportPytorch, importKeras, importPytorch, kerasWeightsToJson } from "./frameworks.ts";
+export type { KerasWeights, NamedTensor, PytorchOptions, StateDict } from "./frameworks.ts";
+export { exportOnnx, importOnnx } from "./onnx/interop.ts";
+export type { OnnxExportOptions } from "./onnx/interop.ts";
+export { buildRnnModel, readRnnNodes } from "./onnx/model.ts";
+export type { RnnLayerSpec, RnnNode, RnnOp } from "./onnx/model.ts";
+
+import { loadMapping, mappingPathForSpec, type Mapping } from "./mapping.ts";
+
+/** The mapping stored next to a spec file (lstm.cell -> lstm.map.json). */
+export function loadMappingForSpec(specPath: string): Mapping {
+  return loadMapping(mappingPathForSpec(specPath));
+}

@@ -1,0 +1,214 @@
+// ONNX models as cellc sees them: a chain of recurrent nodes (LSTM, GRU, RNN) whose weights W, R,
+// B, P are initializers. Reads those nodes out of .onnx bytes, and writes a runnable model from
+// ONNX-layout weights (each layer's Y squeezed to [T, B, H] and fed to the next layer).
+
+import { InteropError } from "../mapping.ts";
+import type { ForeignTensor } from "../tensor.ts";
+import {
+  AttributeType,
+  DataType,
+  decodeModel,
+  encodeModel,
+  type AttributeProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from "./schema.ts";
+
+export const RNN_OPS = ["LSTM", "GRU", "RNN"] as const;
+export type RnnOp = (typeof RNN_OPS)[number];
+
+/** Input positions of each operator (ONNX operator docs); "" marks inputs cellc does not read. */
+const INPUT_SLOTS: Record<RnnOp, readonly string[]> = {
+  LSTM: ["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"],
+  GRU: ["X", "W", "R", "B", "sequence_lens", "initial_h"],
+  RNN: ["X", "W", "R", "B", "sequence_lens", "initial_h"],
+};
+
+/** Attribute defaults from the operator docs; an imported node must agree with the mapping on these. */
+export const ATTRIBUTE_DEFAULTS: Record<RnnOp, Readonly<Record<string, number | string | readonly string[]>>> = {
+  LSTM: { direction: "forward", layout: 0, input_forget: 0, activations: ["Sigmoid", "Tanh", "Tanh"] },
+  GRU: { direction: "forward", layout: 0, linear_before_reset: 0, activations: ["Sigmoid", "Tanh"] },
+  RNN: { direction: "forward", layout: 0, activations: ["Tanh"] },
+};
+
+export type AttributeValue = number | string | readonly number[] | readonly string[];
+
+export interface RnnNode {
+  readonly op: RnnOp;
+  readonly name: string;
+  readonly attributes: Readonly<Record<string, AttributeValue>>;
+  /** Weight inputs by slot name (W, R, B, P), present when the node names them. */
+  readonly weights: Readonly<Record<string, ForeignTensor>>;
+}
+
+/** The recurrent nodes of a model, in graph order. */
+export function readRnnNodes(bytes: Uint8Array): RnnNode[] {
+  let model: ModelProto;
+  try {
+    model = decodeModel(bytes);
+  } catch (e) {
+    throw new InteropError(`not a readable ONNX model: ${(e as Error).message}`);
+  }
+  const graph = model.graph;
+  if (!graph) throw new InteropError("the ONNX model has no graph");
+  const inits = new Map<string, TensorProto>();
+  for (const t of graph.initializer ?? []) if (t.name) inits.set(t.name, t);
+  const nodes: RnnNode[] = [];
+  (graph.node ?? []).forEach((node, index) => {
+    const op = node.op_type ?? "";
+    if (!(RNN_OPS as readonly string[]).includes(op) || (node.domain ?? "") !== "") return;
+    const name = node.name || `${op} node #${index}`;
+    const slots = INPUT_SLOTS[op as RnnOp];
+    const weights: Record<string, ForeignTensor> = {};
+    (node.input ?? []).forEach((inputName, pos) => {
+      const slot = slots[pos];
+      if (!inputName || !slot || !["W", "R", "B", "P"].includes(slot)) return;
+      const init = inits.get(inputName);
+      if (!init) throw new InteropError(`${name}: input ${slot} ("${inputName}") is not an initializer, so its weights are not in the file`);
+      weights[slot] = readTensor(init, `${name} input ${slot}`);
+    });
+    const attributes: Record<string, AttributeValue> = {};
+    for (const a of node.attribute ?? []) attributes[a.name ?? ""] = readAttribute(a, name);
+    nodes.push({ op: op as RnnOp, name, attributes, weights });
+  });
+  return nodes;
+}
+
+function readTensor(t: TensorProto, what: string): ForeignTensor {
+  const shape = t.dims ?? [];
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (t.data_location === 1 || (t.external_data?.length ?? 0) > 0) {
+    throw new InteropError(`${what}: tensor data stored outside the .onnx file is not supported; save the model with its weights inside`);
+  }
+  const type = t.data_type ?? 0;
+  let data: Float32Array;
+  if (type === DataType.FLOAT || type === DataType.DOUBLE) {
+    const width = type === DataType.FLOAT ? 4 : 8;
+    if (t.raw_data && t.raw_data.length > 0) {
+      if (t.raw_data.length !== size * width) {
+        throw new InteropError(`${what}: raw data has ${t.raw_data.length} bytes, shape [${shape.join(", ")}] needs ${size * width}`);
+      }
+      const view = new DataView(t.raw_data.buffer, t.raw_data.byteOffset, t.raw_data.byteLength);
+      data = new Float32Array(size);
+      for (let i = 0; i < size; i++) data[i] = width === 4 ? view.getFloat32(i * 4, true) : view.getFloat64(i * 8, true);
+    } else {
+      const list = (type === DataType.FLOAT ? t.float_data : t.double_data) ?? [];
+      if (list.length !== size) {
+        throw new InteropError(`${what}: has ${list.length} values, shape [${shape.join(", ")}] needs ${size}`);
+      }
+      data = Float32Array.from(list);
+    }
+  } else {
+    throw new InteropError(`${what}: element type ${type} is not supported (float or double weights only)`);
+  }
+  return { shape, data };
+}
+
+function readAttribute(a: AttributeProto, node: string): AttributeValue {
+  const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+  switch (a.type) {
+    case AttributeType.INT:
+      return a.i ?? 0;
+    case AttributeType.FLOAT:
+      return a.f ?? 0;
+    case AttributeType.STRING:
+      return text(a.s ?? new Uint8Array());
+    case AttributeType.INTS:
+      return a.ints ?? [];
+    case AttributeType.FLOATS:
+      return a.floats ?? [];
+    case AttributeType.STRINGS:
+      return (a.strings ?? []).map(text);
+    default:
+      throw new InteropError(`${node}: attribute "${a.name}" has a type (${a.type}) cellc does not read`);
+  }
+}
+
+export interface RnnLayerSpec {
+  readonly op: RnnOp;
+  readonly hiddenSize: number;
+  /** ONNX-layout weights by slot: W [1, G*H, in], R [1, G*H, H], B [1, 2*G*H], P [1, 3H]. */
+  readonly weights: Readonly<Partial<Record<"W" | "R" | "B" | "P", ForeignTensor>>>;
+  readonly attributes?: Readonly<Record<string, number | string | readonly string[]>>;
+}
+
+export interface BuildOptions {
+  /** Size of X's last axis. */
+  readonly inputSize: number;
+  /** Default 14. */
+  readonly opset?: number;
+  readonly producer?: string;
+}
+
+/** A model with input X [T, B, inputSize] and output Y [T, B, H] running the layers in sequence. */
+export function buildRnnModel(layers: readonly RnnLayerSpec[], options: BuildOptions): Uint8Array {
+  if (layers.length === 0) throw new InteropError("an ONNX model needs at least one recurrent layer");
+  const initializer: TensorProto[] = [];
+  const node: NodeProto[] = [];
+  const axes = "squeeze_axes";
+  initializer.push({ name: axes, dims: [1], data_type: DataType.INT64, int64_data: [1] });
+  let x = "X";
+  layers.forEach((layer, k) => {
+    const slots = INPUT_SLOTS[layer.op];
+    const inputs = slots.map((slot) => {
+      if (slot === "X") return x;
+      const t = layer.weights[slot as "W" | "R" | "B" | "P"];
+      if (!t) return "";
+      const name = `l${k}_${slot}`;
+      initializer.push(writeTensor(name, t));
+      return name;
+    });
+    while (inputs.length > 0 && inputs[inputs.length - 1] === "") inputs.pop();
+    const attribute: AttributeProto[] = [{ name: "hidden_size", type: AttributeType.INT, i: layer.hiddenSize }];
+    for (const [name, value] of Object.entries(layer.attributes ?? {})) attribute.push(writeAttribute(name, value));
+    const y = `l${k}_Y`;
+    node.push({ op_type: layer.op, name: `l${k}_${layer.op}`, input: inputs, output: [y], attribute });
+    const out = k === layers.length - 1 ? "Y" : `l${k}_out`;
+    node.push({ op_type: "Squeeze", name: `l${k}_squeeze`, input: [y, axes], output: [out] });
+    x = out;
+  });
+  const last = layers[layers.length - 1]!.hiddenSize;
+  const model: ModelProto = {
+    ir_version: 8,
+    producer_name: options.producer ?? "cellc",
+    opset_import: [{ domain: "", version: options.opset ?? 14 }],
+    graph: {
+      name: "cellc_rnn",
+      node,
+      initializer,
+      input: [valueInfo("X", ["T", "B", options.inputSize])],
+      output: [valueInfo("Y", ["T", "B", last])],
+    },
+  };
+  return encodeModel(model);
+}
+
+function writeTensor(name: string, t: ForeignTensor): TensorProto {
+  const bytes = new Uint8Array(t.data.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < t.data.length; i++) view.setFloat32(i * 4, t.data[i]!, true);
+  return { name, dims: [...t.shape], data_type: DataType.FLOAT, raw_data: bytes };
+}
+
+function writeAttribute(name: string, value: number | string | readonly string[]): AttributeProto {
+  if (typeof value === "number") {
+    return Number.isInteger(value) ? { name, type: AttributeType.INT, i: value } : { name, type: AttributeType.FLOAT, f: value };
+  }
+  const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+  if (typeof value === "string") return { name, type: AttributeType.STRING, s: enc(value) };
+  return { name, type: AttributeType.STRINGS, strings: value.map(enc) };
+}
+
+function valueInfo(name: string, dims: readonly (string | number)[]): ValueInfoProto {
+  return {
+    name,
+    type: {
+      tensor_type: {
+        elem_type: DataType.FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === "number" ? { dim_value: d } : { dim_param: d })) },
+      },
+    },
+  };
+}

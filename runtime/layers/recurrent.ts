@@ -1,0 +1,301 @@
+// A recurrent layer around ANY generated kernel (runtime/kernel.ts). It knows nothing of the
+// cell inside: it feeds the kernel's inputs from a batch-major [B, T, F] tensor (as Keras takes
+// it; transposed to the kernel's time-major [T, B, n]), reads the kernel's FIRST output as the
+// layer's output, and adds the training machinery around it: initial and carried (stateful)
+// state, per-sample lengths, variational input dropout (one mask per sequence on x) and
+// recurrent dropout (one mask per sequence on every state the cell projects, via stateMasks).
+// A kernel with several inputs gets the feature axis split across them in declaration order.
+
+import type { CellKernel, Gradients, Tape, Tensors } from "../kernel.ts";
+import { initializeParams } from "../init.ts";
+import type { Rng } from "../rng.ts";
+import type { Tensor } from "../tensor.ts";
+import { checkRate, fillDropoutMask } from "./dropout.ts";
+import { checkInput, ensure, Layer, type Param, type Shape } from "./layer.ts";
+
+/** Makes the kernel once the input size is known (the layer is built). */
+export type KernelSource = CellKernel | ((inputSize: number) => CellKernel | Promise<CellKernel>);
+
+export interface RecurrentOptions {
+  /** A kernel, or a factory given the input size (see rnn() for spec files). */
+  kernel: KernelSource;
+  /** Return the output at every step ([B, T, n]) instead of the last valid one ([B, n]). */
+  returnSequences?: boolean;
+  /** Carry the final state of a batch into the next batch (same batch size) until resetStates(). */
+  stateful?: boolean;
+  /** Input dropout rate (variational: one mask per sequence). */
+  dropout?: number;
+  /** Recurrent dropout rate on the states the cell projects (StateMeta.projected). */
+  recurrentDropout?: number;
+  /** State entering step 0 (and after resetStates): per state name, [n] shared by all samples or [B, n]. */
+  initialState?: Partial<Tensors>;
+  /** Shown by summary(); default the kernel's name. */
+  type?: string;
+  name?: string;
+}
+
+export class Recurrent extends Layer {
+  readonly type: string;
+  override readonly sequenceInput = true;
+  readonly returnSequences: boolean;
+  readonly stateful: boolean;
+  readonly dropout: number;
+  readonly recurrentDropout: number;
+  /** The kernel, once built. */
+  kernel: CellKernel | undefined;
+  /** When true (set by Sequential.predict's carryState), state carries across calls like `stateful`. */
+  carryState = false;
+  initialState: Partial<Tensors> | undefined;
+
+  private readonly source: KernelSource;
+  private rng: Rng | undefined;
+  private kparams: Tensors = {};
+  private plist: Param[] = [];
+  private inSize = 0;
+  private outName = "";
+  private outSize = 0;
+  /** Carried state for stateful / carryState, [B, n] per state. */
+  private state: Tensors | undefined;
+
+  // Per-call buffers, reused while T and B stay the same.
+  private xs: Tensors = {};
+  private inMask: Float32Array | undefined;
+  private stateMasks: Tensors = {};
+  private tape: Tape | undefined;
+  private grads: Gradients | undefined;
+  /** Tapes and gradient buffers by "TxB", a few kept so a smaller last batch or a validation pass
+   *  does not make the training batches reallocate. */
+  private readonly buffers = new Map<string, { tape?: Tape; grads?: Gradients }>();
+  private current: { tape?: Tape; grads?: Gradients } = {};
+  private y: Float32Array | undefined;
+  private dOut: Float32Array | undefined;
+  private dx: Float32Array | undefined;
+  private T = 0;
+  private B = 0;
+  private lengths: Int32Array | undefined;
+  private inputMasked = false;
+  /** The state masks handed to the kernel on the last forward (for inspection and tests). */
+  lastStateMasks: Tensors | undefined;
+
+  constructor(opts: RecurrentOptions) {
+    super(opts.name);
+    if (!opts || !opts.kernel) throw new Error("Recurrent: a kernel (or a kernel factory) is required");
+    this.source = opts.kernel;
+    this.returnSequences = opts.returnSequences ?? false;
+    this.stateful = opts.stateful ?? false;
+    this.dropout = checkRate(opts.dropout ?? 0, "Recurrent dropout");
+    this.recurrentDropout = checkRate(opts.recurrentDropout ?? 0, "Recurrent recurrentDropout");
+    this.initialState = opts.initialState;
+    this.type = opts.type ?? (typeof opts.kernel === "object" ? opts.kernel.meta.name : "Recurrent");
+  }
+
+  defaultName(): string {
+    return this.kernel ? this.kernel.meta.name : this.type.toLowerCase();
+  }
+
+  async build(inputShape: Shape, rng: Rng): Promise<Shape> {
+    if (inputShape.length !== 2 || inputShape[1] === null) {
+      throw new Error(`recurrent layer '${this.name}' needs input [batch, time, features] with known features, got per-sample shape [${inputShape.join(", ")}]`);
+    }
+    const F = inputShape[1]!;
+    const k = typeof this.source === "function" ? await this.source(F) : this.source;
+    const meta = k.meta;
+    if (meta.inputs.length === 0) throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' has no input to feed`);
+    if (meta.outputs.length === 0) throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' has no output`);
+    const need = meta.inputs.reduce((s, v) => s + v.size, 0);
+    if (need !== F) {
+      const list = meta.inputs.map((v) => `${v.name}[${v.size}]`).join(" + ");
+      throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' takes ${need} input features (${list}) but the layer's input has ${F}`);
+    }
+    this.kernel = k;
+    this.rng = rng;
+    this.inSize = F;
+    this.outName = meta.outputs[0]!.name;
+    this.outSize = meta.outputs[0]!.size;
+    this.kparams = k.createParams();
+    initializeParams(this.kparams, meta.params, rng);
+    this.plist = meta.params.map((m) => ({ name: m.name, shape: [...m.shape], value: this.kparams[m.name]!, grad: new Float32Array(m.size) }));
+    this.inputShape = [...inputShape];
+    this.outputShape = this.returnSequences ? [inputShape[0]!, this.outSize] : [this.outSize];
+    return this.outputShape;
+  }
+
+  override params(): Param[] {
+    return this.plist;
+  }
+
+  override resetStates(): void {
+    this.state = undefined;
+  }
+
+  /** The state carried to the next batch (stateful / carryState), [B, n] per state, if any. */
+  get currentState(): Readonly<Tensors> | undefined {
+    return this.state;
+  }
+
+  /** The initial state for a batch of B: carried, given, or absent (zeros). */
+  private startState(B: number): Partial<Tensors> | undefined {
+    const k = this.kernel!;
+    if ((this.stateful || this.carryState) && this.state) {
+      const carriedB = this.state[k.meta.states[0]!.name]!.length / k.meta.states[0]!.size;
+      if (carriedB !== B) {
+        throw new Error(`stateful layer '${this.name}' got a batch of ${B} after batches of ${carriedB}; use one batch size or call resetStates()`);
+      }
+      return this.state;
+    }
+    if (!this.initialState) return undefined;
+    const out: Partial<Tensors> = {};
+    for (const [name, v] of Object.entries(this.initialState)) {
+      if (!v) continue;
+      const sm = k.meta.states.find((s) => s.name === name);
+      if (!sm) throw new Error(`layer '${this.name}': initialState names '${name}', but cell '${k.meta.name}' has states ${k.meta.states.map((s) => s.name).join(", ")}`);
+      if (v.length === B * sm.size) out[name] = v;
+      else if (v.length === sm.size) {
+        const full = new Float32Array(B * sm.size);
+        for (let b = 0; b < B; b++) full.set(v, b * sm.size);
+        out[name] = full;
+      } else {
+        throw new Error(`layer '${this.name}': initialState '${name}' has ${v.length} values; expected ${sm.size} or ${B} x ${sm.size}`);
+      }
+    }
+    return out;
+  }
+
+  forward(x: Tensor, ctx: { training: boolean }): Tensor {
+    checkInput(this, x);
+    const k = this.kernel!;
+    const meta = k.meta;
+    const B = x.shape[0]!;
+    const T = x.shape[1]!;
+    const F = this.inSize;
+    const key = `${T}x${B}`;
+    let slot = this.buffers.get(key);
+    if (!slot) {
+      if (this.buffers.size >= 4) this.buffers.delete(this.buffers.keys().next().value!);
+      slot = {};
+      this.buffers.set(key, slot);
+    }
+    this.current = slot;
+    this.tape = slot.tape;
+    this.grads = slot.grads;
+    this.T = T;
+    this.B = B;
+    this.lengths = x.lengths;
+
+    // Input dropout: one mask [B, F] for the whole sequence.
+    this.inputMasked = ctx.training && this.dropout > 0;
+    let mask: Float32Array | undefined;
+    if (this.inputMasked) {
+      mask = this.inMask = ensure(this.inMask, B * F);
+      fillDropoutMask(mask, this.dropout, this.rng!);
+    }
+
+    // [B, T, F] -> each kernel input [T, B, n], masked.
+    let off = 0;
+    for (const inp of meta.inputs) {
+      const n = inp.size;
+      const buf = (this.xs[inp.name] = ensure(this.xs[inp.name], T * B * n));
+      const xd = x.data;
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          const src = (b * T + t) * F + off;
+          const dst = (t * B + b) * n;
+          if (mask) for (let j = 0; j < n; j++) buf[dst + j] = xd[src + j]! * mask[b * F + off + j]!;
+          else for (let j = 0; j < n; j++) buf[dst + j] = xd[src + j]!;
+        }
+      }
+      off += n;
+    }
+
+    // Recurrent dropout: one mask [B, n] per projected state for the whole sequence.
+    let stateMasks: Tensors | undefined;
+    if (ctx.training && this.recurrentDropout > 0) {
+      stateMasks = {};
+      for (const s of meta.states) {
+        if (!s.projected) continue;
+        const m = (this.stateMasks[s.name] = ensure(this.stateMasks[s.name], B * s.size));
+        fillDropoutMask(m, this.recurrentDropout, this.rng!);
+        stateMasks[s.name] = m;
+      }
+    }
+    this.lastStateMasks = stateMasks;
+
+    const opts: Parameters<CellKernel["forward"]>[2] = { batchSize: B, timeSteps: T };
+    const init = this.startState(B);
+    if (init) opts.initialState = init;
+    if (x.lengths) opts.lengths = x.lengths;
+    if (stateMasks) opts.stateMasks = stateMasks;
+    if (this.tape) opts.tape = this.tape;
+    const res = k.forward(this.kparams, this.xs, opts);
+    this.tape = this.current.tape = res.tape;
+
+    if (this.stateful || this.carryState) {
+      const carried: Tensors = {};
+      for (const s of meta.states) carried[s.name] = Float32Array.from(res.finalState[s.name]!);
+      this.state = carried;
+    }
+
+    const H = this.outSize;
+    const o = res.outputs[this.outName]!;
+    if (this.returnSequences) {
+      const y = (this.y = ensure(this.y, B * T * H));
+      for (let t = 0; t < T; t++) {
+        for (let b = 0; b < B; b++) y.set(o.subarray((t * B + b) * H, (t * B + b + 1) * H), (b * T + t) * H);
+      }
+      const out: Tensor = { data: y, shape: [B, T, H] };
+      if (x.lengths) out.lengths = x.lengths;
+      return out;
+    }
+    const y = (this.y = ensure(this.y, B * H));
+    for (let b = 0; b < B; b++) {
+      const t = (x.lengths ? x.lengths[b]! : T) - 1;
+      if (t < 0) y.fill(0, b * H, (b + 1) * H);
+      else y.set(o.subarray((t * B + b) * H, (t * B + b + 1) * H), b * H);
+    }
+    return { data: y, shape: [B, H] };
+  }
+
+  backward(dy: Float32Array): Float32Array {
+    const k = this.kernel!;
+    const meta = k.meta;
+    const { T, B } = this;
+    const H = this.outSize;
+    const F = this.inSize;
+    const dOut = (this.dOut = ensure(this.dOut, T * B * H));
+    if (this.returnSequences) {
+      for (let t = 0; t < T; t++) {
+        for (let b = 0; b < B; b++) dOut.set(dy.subarray((b * T + t) * H, (b * T + t + 1) * H), (t * B + b) * H);
+      }
+    } else {
+      dOut.fill(0);
+      for (let b = 0; b < B; b++) {
+        const t = (this.lengths ? this.lengths[b]! : T) - 1;
+        if (t >= 0) dOut.set(dy.subarray(b * H, (b + 1) * H), (t * B + b) * H);
+      }
+    }
+    const g = k.backward(this.kparams, this.tape!, { [this.outName]: dOut }, this.grads ? { into: this.grads } : {});
+    this.grads = this.current.grads = g;
+    for (const p of this.plist) {
+      const src = g.params[p.name]!;
+      const dst = p.grad;
+      for (let i = 0; i < dst.length; i++) dst[i]! += src[i]!;
+    }
+    const dx = (this.dx = ensure(this.dx, B * T * F));
+    const mask = this.inputMasked ? this.inMask! : undefined;
+    let off = 0;
+    for (const inp of meta.inputs) {
+      const n = inp.size;
+      const gi = g.inputs[inp.name]!;
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          const dst = (b * T + t) * F + off;
+          const src = (t * B + b) * n;
+          if (mask) for (let j = 0; j < n; j++) dx[dst + j] = gi[src + j]! * mask[b * F + off + j]!;
+          else for (let j = 0; j < n; j++) dx[dst + j] = gi[src + j]!;
+        }
+      }
+      off += n;
+    }
+    return dx;
+  }
+}

@@ -1,0 +1,186 @@
+// Optimizers with Keras' update rules and defaults, and gradient clipping by global norm.
+// Each keeps its slots (momentum, mean squares) per Param object, so one optimizer serves one
+// model. Updates are written out as the formulas, in float64 scalars, stored to Float32Arrays.
+//
+//   SGD:     v = momentum * v - lr * g;  w += v            (nesterov: w += momentum * v - lr * g)
+//   RMSprop: ms = rho * ms + (1 - rho) * g^2;  w -= lr * g / sqrt(ms + eps)
+//            (with momentum: mom = momentum * mom + lr * g / sqrt(ms + eps); w -= mom)
+//   Adam:    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+//            w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
+
+import type { Param } from "./layers/layer.ts";
+
+export interface Optimizer {
+  readonly name: string;
+  learningRate: number;
+  /** Applies one update from each param's grad. */
+  step(params: readonly Param[]): void;
+}
+
+function slot(map: Map<Param, Float32Array>, p: Param): Float32Array {
+  let s = map.get(p);
+  if (!s) {
+    s = new Float32Array(p.value.length);
+    map.set(p, s);
+  }
+  return s;
+}
+
+function positive(v: number, what: string): number {
+  if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new Error(`${what} must be a positive number, got ${v}`);
+  return v;
+}
+
+function unit(v: number, what: string): number {
+  if (!(typeof v === "number" && v >= 0 && v < 1)) throw new Error(`${what} must be in [0, 1), got ${v}`);
+  return v;
+}
+
+export interface SGDOptions {
+  learningRate?: number;
+  momentum?: number;
+  nesterov?: boolean;
+}
+
+export function sgd(opts: SGDOptions = {}): Optimizer {
+  const lr0 = positive(opts.learningRate ?? 0.01, "sgd learningRate");
+  const mu = unit(opts.momentum ?? 0, "sgd momentum");
+  const nesterov = opts.nesterov ?? false;
+  const vel = new Map<Param, Float32Array>();
+  return {
+    name: "sgd",
+    learningRate: lr0,
+    step(params) {
+      const lr = this.learningRate;
+      for (const p of params) {
+        const w = p.value;
+        const g = p.grad;
+        if (mu === 0) {
+          for (let i = 0; i < w.length; i++) w[i] = w[i]! - lr * g[i]!;
+          continue;
+        }
+        const v = slot(vel, p);
+        for (let i = 0; i < w.length; i++) {
+          const vi = mu * v[i]! - lr * g[i]!;
+          v[i] = vi;
+          w[i] = nesterov ? w[i]! + mu * vi - lr * g[i]! : w[i]! + vi;
+        }
+      }
+    },
+  };
+}
+
+export interface RMSpropOptions {
+  learningRate?: number;
+  rho?: number;
+  momentum?: number;
+  epsilon?: number;
+}
+
+export function rmsprop(opts: RMSpropOptions = {}): Optimizer {
+  const lr0 = positive(opts.learningRate ?? 0.001, "rmsprop learningRate");
+  const rho = unit(opts.rho ?? 0.9, "rmsprop rho");
+  const mu = unit(opts.momentum ?? 0, "rmsprop momentum");
+  const eps = positive(opts.epsilon ?? 1e-7, "rmsprop epsilon");
+  const ms = new Map<Param, Float32Array>();
+  const mom = new Map<Param, Float32Array>();
+  return {
+    name: "rmsprop",
+    learningRate: lr0,
+    step(params) {
+      const lr = this.learningRate;
+      for (const p of params) {
+        const w = p.value;
+        const g = p.grad;
+        const s = slot(ms, p);
+        const m = mu > 0 ? slot(mom, p) : undefined;
+        for (let i = 0; i < w.length; i++) {
+          const gi = g[i]!;
+          const si = rho * s[i]! + (1 - rho) * gi * gi;
+          s[i] = si;
+          const inc = (lr * gi) / Math.sqrt(si + eps);
+          if (m) {
+            const mi = mu * m[i]! + inc;
+            m[i] = mi;
+            w[i] = w[i]! - mi;
+          } else {
+            w[i] = w[i]! - inc;
+          }
+        }
+      }
+    },
+  };
+}
+
+export interface AdamOptions {
+  learningRate?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+export function adam(opts: AdamOptions = {}): Optimizer {
+  const lr0 = positive(opts.learningRate ?? 0.001, "adam learningRate");
+  const b1 = unit(opts.beta1 ?? 0.9, "adam beta1");
+  const b2 = unit(opts.beta2 ?? 0.999, "adam beta2");
+  const eps = positive(opts.epsilon ?? 1e-7, "adam epsilon");
+  const M = new Map<Param, Float32Array>();
+  const V = new Map<Param, Float32Array>();
+  let t = 0;
+  return {
+    name: "adam",
+    learningRate: lr0,
+    step(params) {
+      t++;
+      const alpha = (this.learningRate * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
+      for (const p of params) {
+        const w = p.value;
+        const g = p.grad;
+        const m = slot(M, p);
+        const v = slot(V, p);
+        for (let i = 0; i < w.length; i++) {
+          const gi = g[i]!;
+          const mi = b1 * m[i]! + (1 - b1) * gi;
+          const vi = b2 * v[i]! + (1 - b2) * gi * gi;
+          m[i] = mi;
+          v[i] = vi;
+          w[i] = w[i]! - (alpha * mi) / (Math.sqrt(vi) + eps);
+        }
+      }
+    },
+  };
+}
+
+export type OptimizerName = "sgd" | "rmsprop" | "adam";
+
+export function getOptimizer(o: OptimizerName | Optimizer): Optimizer {
+  if (typeof o === "object" && o !== null) return o;
+  if (o === "sgd") return sgd();
+  if (o === "rmsprop") return rmsprop();
+  if (o === "adam") return adam();
+  throw new Error(`unknown optimizer '${String(o)}' (expected sgd, rmsprop or adam, or an optimizer object)`);
+}
+
+/** The global L2 norm of all gradients. */
+export function globalNorm(params: readonly Param[]): number {
+  let s = 0;
+  for (const p of params) {
+    const g = p.grad;
+    for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
+  }
+  return Math.sqrt(s);
+}
+
+/** Scales all gradients by maxNorm / norm when their global norm exceeds maxNorm; returns the norm before clipping. */
+export function clipByGlobalNorm(params: readonly Param[], maxNorm: number): number {
+  positive(maxNorm, "clipNorm");
+  const norm = globalNorm(params);
+  if (norm > maxNorm) {
+    const k = maxNorm / norm;
+    for (const p of params) {
+      const g = p.grad;
+      for (let i = 0; i < g.length; i++) g[i] = g[i]! * k;
+    }
+  }
+  return norm;
+}

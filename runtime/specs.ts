@@ -1,0 +1,100 @@
+// Recurrent layers made from a spec file and a size binding. The kernel is compiled in-process
+// by the compiler's loadCellFile when the layer is built (that is when the input size is known).
+// The convenience constructors lstm / gru / simpleRNN only choose a spec file from
+// examples/specs; everything else is generic over kernels.
+
+import { fileURLToPath } from "node:url";
+import * as path from "node:path";
+import type { CellKernel } from "./kernel.ts";
+import { Recurrent, type RecurrentOptions } from "./layers/recurrent.ts";
+
+export type KernelLoader = (specPath: string, opts: { dims: Record<string, number>; cell?: string }) => Promise<CellKernel>;
+
+let loader: KernelLoader | undefined;
+const cache = new Map<string, Promise<CellKernel>>();
+
+/** Replaces how spec files become kernels (tests; other compilers). Clears the cache. */
+export function setKernelLoader(fn: KernelLoader | undefined): void {
+  loader = fn;
+  cache.clear();
+}
+
+async function defaultLoader(): Promise<KernelLoader> {
+  const url = new URL("../compiler/index.ts", import.meta.url).href;
+  let mod: Partial<typeof import("../compiler/index.ts")>;
+  try {
+    mod = (await import(url)) as Partial<typeof import("../compiler/index.ts")>;
+  } catch (e) {
+    throw new Error(`cannot load the compiler (compiler/index.ts) to build spec kernels: ${(e as Error).message}`);
+  }
+  if (typeof mod.loadCellFile !== "function") throw new Error("compiler/index.ts does not export loadCellFile");
+  const load = mod.loadCellFile;
+  return (file, opts) => load(file, opts);
+}
+
+/** Compiles (once per path, binding and cell) and returns a live kernel. */
+export async function loadKernel(specPath: string, dims: Record<string, number>, cell?: string): Promise<CellKernel> {
+  const abs = path.resolve(specPath);
+  const key = `${abs}|${JSON.stringify(Object.entries(dims).sort())}|${cell ?? ""}`;
+  let p = cache.get(key);
+  if (!p) {
+    p = (async () => {
+      const load = loader ?? (await defaultLoader());
+      return load(abs, cell === undefined ? { dims } : { dims, cell });
+    })();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
+
+/** Absolute path of a spec shipped in examples/specs, e.g. specPath("lstm") -> .../examples/specs/lstm.cell. */
+export function specPath(name: string): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.join(here, "..", "examples", "specs", name.endsWith(".cell") ? name : `${name}.cell`);
+}
+
+export interface SpecLayerOptions extends Omit<RecurrentOptions, "kernel"> {
+  /** Path to a .cell file (relative to the working directory). */
+  spec: string;
+  /** Size bound to `unitsDim`. */
+  units: number;
+  /** The spec's size name for the hidden size. Default "H". */
+  unitsDim?: string;
+  /** The spec's size name bound to the input feature count. Default "I". */
+  inputDim?: string;
+  /** Further size bindings, e.g. { P: 32 } for a projected cell. */
+  dims?: Record<string, number>;
+  /** Which cell or stack of the file (default: the last one declared). */
+  cell?: string;
+}
+
+/** A recurrent layer whose kernel is compiled from a spec when the model is built. */
+export function rnn(opts: SpecLayerOptions): Recurrent {
+  if (!opts || typeof opts.spec !== "string" || opts.spec === "") throw new Error("rnn: { spec } must name a .cell file");
+  if (!Number.isInteger(opts.units) || opts.units < 1) throw new Error(`rnn: units must be a positive integer, got ${opts.units}`);
+  const { spec, units, unitsDim = "H", inputDim = "I", dims = {}, cell, ...rest } = opts;
+  const type = cell ?? path.basename(spec, ".cell");
+  return new Recurrent({
+    ...rest,
+    type,
+    kernel: (inputSize: number) => loadKernel(spec, { ...dims, [inputDim]: inputSize, [unitsDim]: units }, cell),
+  });
+}
+
+export type ConvenienceOptions = Omit<SpecLayerOptions, "spec" | "units">;
+
+/** examples/specs/lstm.cell with H = units. */
+export function lstm(units: number, opts: ConvenienceOptions = {}): Recurrent {
+  return rnn({ ...opts, spec: specPath("lstm"), units });
+}
+
+/** examples/specs/gru.cell with H = units. */
+export function gru(units: number, opts: ConvenienceOptions = {}): Recurrent {
+  return rnn({ ...opts, spec: specPath("gru"), units });
+}
+
+/** examples/specs/rnn.cell (Elman) with H = units. */
+export function simpleRNN(units: number, opts: ConvenienceOptions = {}): Recurrent {
+  return rnn({ ...opts, spec: specPath("rnn"), units });
+}

@@ -1,0 +1,73 @@
+// What a build emits: golden files of the lstm and gru modules (so every change to emission shows
+// in review; regenerate with UPDATE_GOLDEN=1), determinism, and every example module passing
+// `tsc --noEmit --strict` on its own.
+
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildFile, compile } from "../compiler/index.ts";
+
+const goldenDir = "test/golden";
+const golden = [
+  { spec: "lstm", dims: { I: 3, H: 4 } },
+  { spec: "gru", dims: { I: 3, H: 4 } },
+];
+
+describe("golden modules", () => {
+  for (const g of golden) {
+    it(`${g.spec} at ${JSON.stringify(g.dims)} matches ${goldenDir}`, async () => {
+      const file = `examples/specs/${g.spec}.cell`;
+      const r = await compile(readFileSync(file, "utf8"), { file, dims: g.dims });
+      const m = r.module!;
+      const target = path.join(goldenDir, m.fileName);
+      if (process.env.UPDATE_GOLDEN === "1" || !existsSync(target)) writeFileSync(target, m.code);
+      expect(m.code).toBe(readFileSync(target, "utf8"));
+    });
+  }
+
+  it("emission is deterministic", async () => {
+    const file = "examples/specs/lstmp.cell";
+    const a = await compile(readFileSync(file, "utf8"), { file, dims: { I: 3, H: 4, P: 2 } });
+    const b = await compile(readFileSync(file, "utf8"), { file, dims: { I: 3, H: 4, P: 2 } });
+    expect(a.module!.code).toBe(b.module!.code);
+  });
+
+  it("modules import nothing", async () => {
+    for (const f of readdirSync(goldenDir)) expect(readFileSync(path.join(goldenDir, f), "utf8")).not.toMatch(/^\s*import\s/m);
+  });
+});
+
+describe("type checking", () => {
+  it("every example module, optimised and not, passes tsc --noEmit --strict", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "cellc-tsc-"));
+    try {
+      const files: string[] = [];
+      for (const spec of readdirSync("examples/specs").filter((f) => f.endsWith(".cell"))) {
+        for (const optimize of [true, false]) {
+          const r = await buildFile(path.join("examples/specs", spec), { dims: { I: 5, H: 6, P: 3 }, optimize });
+          expect(r.diagnostics).toEqual([]);
+          for (const m of r.modules) {
+            const f = path.join(dir, `${optimize ? "opt" : "plain"}_${m.fileName}`);
+            writeFileSync(f, m.code);
+            files.push(f);
+          }
+        }
+      }
+      expect(files.length).toBe(18);
+      const tsc = path.resolve("node_modules/typescript/bin/tsc");
+      // Run from the temp folder so no @types from this project leak in: the modules need none.
+      const args = ["--noEmit", "--strict", "--target", "ES2022", "--module", "ESNext", "--lib", "ES2022", ...files.map((f) => path.basename(f))];
+      let out = "";
+      try {
+        execFileSync(process.execPath, [tsc, ...args], { encoding: "utf8", cwd: dir });
+      } catch (e) {
+        out = String((e as { stdout?: string }).stdout ?? e);
+      }
+      expect(out).toBe("");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
