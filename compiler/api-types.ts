@@ -14,6 +14,8 @@ export interface CompileOptions {
   optimize?: boolean;
   /** Element type of the generated arrays. "float64" is for numerical checks; kernels are float32. */
   dtype?: "float32" | "float64";
+  /** Format the module with prettier (default true). Loaders skip it: nobody reads that code. */
+  format?: boolean;
   /** Reads imported files; defaults to the file system. */
   readFile?: (path: string) => string;
 }

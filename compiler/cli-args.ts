@@ -55,7 +55,8 @@ Options:
   --dims I=64,H=128    Size bindings; repeat the flag or separate with commas. Sizes a cell
                        does not declare are ignored; a size with no binding and no default is
                        an error (CE401).
-  -o, --out DIR        Directory to write modules into (created if missing)
+  -o, --out DIR        Directory to write modules into (created if missing); a path
+                       ending in .ts names one file, for a build of exactly one module
   --cell NAME          Build only the cell or stack called NAME
   --no-opt             Skip the optimizing passes and emit the plain lowering
   -c, --config FILE    Build the entries of a config file; with no files and no --config,
@@ -113,9 +114,7 @@ export interface ParsedCommand {
 }
 
 export type Invocation =
-  | { kind: "help"; command: CommandName | "global" }
-  | { kind: "version" }
-  | { kind: "run"; parsed: ParsedCommand };
+  { kind: "help"; command: CommandName | "global" } | { kind: "version" } | { kind: "run"; parsed: ParsedCommand };
 
 /** Splits argv (without node and the script) into a command and its flags; throws UsageError. */
 export function parseInvocation(argv: readonly string[]): Invocation {

@@ -85,7 +85,9 @@ export function collectSpecs(paths: readonly string[], command: "check" | "build
 }
 
 function walkSpecs(dir: string, into: string[]): void {
-  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   for (const e of entries) {
     if (e.name.startsWith(".") || e.name === "node_modules") continue;
     const full = join(dir, e.name);
@@ -98,7 +100,8 @@ function walkSpecs(dir: string, into: string[]): void {
 export function specDirs(dir: string): string[] {
   const out = [dir];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.isDirectory() && !e.name.startsWith(".") && e.name !== "node_modules") out.push(...specDirs(join(dir, e.name)));
+    if (e.isDirectory() && !e.name.startsWith(".") && e.name !== "node_modules")
+      out.push(...specDirs(join(dir, e.name)));
   }
   return out;
 }
@@ -149,6 +152,7 @@ export async function runBuild(
   io: Output,
   claimed: Map<string, string> = new Map(),
 ): Promise<BuildReport> {
+  await compiler(); // load it first: the times reported are the builds', not start-up's
   const started = performance.now();
   const results: JobResult[] = [];
   for (const job of jobs) results.push(await buildJob(job, io, claimed));
@@ -199,8 +203,8 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
     if (job.out.kind === "file" && r.modules.length !== 1) {
       const names = r.modules.map((m) => m.name).join(", ");
       io.err(
-        `${prefix}error: out '${shownPath(job.out.path)}' names one file but ${file} declares ${r.modules.length} ` +
-          `cells or stacks (${names}); add "cell" or use a directory`,
+        `${prefix}error: the output ${shownPath(job.out.path)} is one file but ${file} declares ${r.modules.length} ` +
+          `cells or stacks (${names}); pick one (--cell, or "cell" in a config) or write to a directory`,
       );
       result.ok = false;
       continue;
@@ -211,7 +215,9 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
       const label = `${m.name} from ${file}`;
       const owner = claimed.get(path);
       if (owner !== undefined && owner !== label) {
-        io.err(`${prefix}error: ${shownPath(path)} is written twice (by ${owner} and by ${label}); give them different outputs`);
+        io.err(
+          `${prefix}error: ${shownPath(path)} is written twice (by ${owner} and by ${label}); give them different outputs`,
+        );
         result.ok = false;
         continue;
       }
@@ -227,7 +233,9 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
       }
       result.modules++;
       const params = m.meta.paramCount.toLocaleString("en-US");
-      io.out(`${verb} ${shownPath(path)} (${m.name}, ${formatDims(m.dims)}, ${params} params, ${Math.round(ms)} ms${each})`);
+      io.out(
+        `${verb} ${shownPath(path)} (${m.name}, ${formatDims(m.dims)}, ${params} params, ${Math.round(ms)} ms${each})`,
+      );
     }
   }
   return result;

@@ -104,7 +104,7 @@ export function watchBuild(makePlan: () => WatchPlan, io: Output): Promise<numbe
         const prev = done.get(key);
         if (prev === undefined) {
           toBuild.push(job);
-          if (!first) changed.add(shownPath(job.spec));
+          if (!first) changed.add(job.origin ?? shownPath(job.spec)); // a new spec or config entry
           continue;
         }
         const diff = changedInputs(prev);
@@ -113,26 +113,32 @@ export function watchBuild(makePlan: () => WatchPlan, io: Output): Promise<numbe
           for (const f of diff) changed.add(shownPath(f));
         }
       }
-      for (const key of [...done.keys()]) {
-        if (!current.has(key)) {
-          release(done.get(key));
-          done.delete(key);
-          if (!first) io.out(`${stamp()} no longer building ${shownPath(key.split("\n")[0]!)}`);
-        }
+      const specsNow = new Set(plan.jobs.map((j) => j.spec));
+      for (const [key, r] of [...done]) {
+        if (current.has(key)) continue;
+        release(r);
+        done.delete(key);
+        if (!specsNow.has(r.job.spec)) io.out(`${stamp()} no longer building ${shownPath(r.job.spec)}`);
       }
       if (toBuild.length > 0) {
-        if (!first) io.out(`${stamp()} changed: ${[...changed].join(", ")}; rebuilding ${plural(toBuild.length, "spec")}`);
+        if (!first)
+          io.out(`${stamp()} changed: ${[...changed].join(", ")}; rebuilding ${plural(toBuild.length, "spec")}`);
         for (const j of toBuild) release(done.get(jobKey(j)));
         const report = await runBuild(toBuild, io, claimed);
         for (const r of report.results) {
           // An import that has gone missing is absent from what the compiler read this time; keep
           // watching for it, so the spec is rebuilt when the file comes back.
           const prev = done.get(jobKey(r.job));
-          if (prev) for (const f of prev.inputs.keys()) if (!r.inputs.has(f) && readOrNull(f) === null) r.inputs.set(f, null);
+          if (prev)
+            for (const f of prev.inputs.keys()) if (!r.inputs.has(f) && readOrNull(f) === null) r.inputs.set(f, null);
           done.set(jobKey(r.job), r);
         }
         const status =
-          report.failed > 0 ? `${plural(report.failed, "spec")} with errors` : report.cellMissing ? "cell not found" : "ok";
+          report.failed > 0
+            ? `${plural(report.failed, "spec")} with errors`
+            : report.cellMissing
+              ? "cell not found"
+              : "ok";
         io.out(`${stamp()} built ${plural(report.modules, "module")} in ${Math.round(report.ms)} ms (${status})`);
       }
 
@@ -171,7 +177,7 @@ function changedInputs(r: JobResult): string[] {
   return out;
 }
 
-/** Identity of a job: the same spec, sizes, output and options. The spec path comes first. */
+/** Identity of a job: the same spec, sizes, output, options and origin. */
 function jobKey(j: BuildJob): string {
   return `${j.spec}\n${JSON.stringify([j.bindings, j.out, j.cell ?? null, j.optimize, j.origin ?? null])}`;
 }

@@ -107,7 +107,8 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
   if (p.positionals.length === 0) {
     const configPath = configPathOrFail(configFlag, "build");
     for (const f of ["dims", "out", "cell"]) {
-      if (p.flags.has(f)) throw new UsageError(`--${f} cannot be used with a config file (set it in the config's entries)`, "build");
+      if (p.flags.has(f))
+        throw new UsageError(`--${f} cannot be used with a config file (set it in the config's entries)`, "build");
     }
     return () => {
       const config = loadConfig(configPath);
@@ -135,7 +136,10 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
   return () => {
     const specs = collectSpecs(inputs, "build");
     if (out.kind === "file" && specs.length > 1) {
-      throw new UsageError(`--out ${outFlag} names one file but ${specs.length} specs are given; use a directory`, "build");
+      throw new UsageError(
+        `--out ${outFlag} names one file but ${specs.length} specs are given; use a directory`,
+        "build",
+      );
     }
     const jobs = specs.map((spec): BuildJob => {
       const job: BuildJob = { spec, bindings: [dims], out, optimize: !noOpt };
@@ -145,7 +149,10 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
       }
       return job;
     });
-    const dirs = inputs.map((i) => resolve(i)).filter(isDirectory).flatMap(specDirs);
+    const dirs = inputs
+      .map((i) => resolve(i))
+      .filter(isDirectory)
+      .flatMap(specDirs);
     return { jobs, dirs, files: [] };
   };
 }

@@ -87,22 +87,25 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
     fail(`"out"`, `must be a non-empty path string, got ${describe(defaultOut)}`);
   }
   const defaultOptimize = json["optimize"] ?? true;
-  if (typeof defaultOptimize !== "boolean") fail(`"optimize"`, `must be true or false, got ${describe(defaultOptimize)}`);
+  if (typeof defaultOptimize !== "boolean")
+    fail(`"optimize"`, `must be true or false, got ${describe(defaultOptimize)}`);
 
   const entries = json["entries"];
   if (!Array.isArray(entries)) return fail(`"entries"`, `must be an array of entries, got ${describe(entries)}`);
-  if (entries.length === 0) fail(`"entries"`, "is empty: list at least one { \"spec\": ..., \"dims\": ... }");
+  if (entries.length === 0) fail(`"entries"`, 'is empty: list at least one { "spec": ..., "dims": ... }');
 
   const out: ConfigEntry[] = entries.map((raw: unknown, index) => {
     const at = `entries[${index}]`;
-    if (!isObject(raw)) return fail(at, `must be an object like { "spec": "x.cell", "dims": {...} }, got ${describe(raw)}`);
+    if (!isObject(raw))
+      return fail(at, `must be an object like { "spec": "x.cell", "dims": {...} }, got ${describe(raw)}`);
     for (const key of Object.keys(raw)) {
       if (!["spec", "dims", "out", "cell", "optimize"].includes(key)) {
         fail(`${at}.${key}`, `unknown field (expected spec, dims, out, cell or optimize)`);
       }
     }
     const spec = raw["spec"];
-    if (typeof spec !== "string" || spec === "") return fail(`${at}.spec`, `must be a path to a .cell file, got ${describe(spec)}`);
+    if (typeof spec !== "string" || spec === "")
+      return fail(`${at}.spec`, `must be a path to a .cell file, got ${describe(spec)}`);
     const specPath = resolve(base, spec);
     if (!existsSync(specPath)) fail(`${at}.spec`, `no such file '${spec}' (looked for ${shownPath(specPath)})`);
     else if (statSync(specPath).isDirectory()) fail(`${at}.spec`, `'${spec}' is a directory; name one .cell file`);
@@ -111,7 +114,8 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
 
     const outRaw = raw["out"] ?? defaultOut;
     if (outRaw === undefined) return fail(`${at}.out`, `is missing (give "out" here or at the top level)`);
-    if (typeof outRaw !== "string" || outRaw === "") return fail(`${at}.out`, `must be a non-empty path string, got ${describe(outRaw)}`);
+    if (typeof outRaw !== "string" || outRaw === "")
+      return fail(`${at}.out`, `must be a non-empty path string, got ${describe(outRaw)}`);
     const outPath = resolve(base, outRaw);
     const target: OutTarget = outRaw.endsWith(".ts") ? { kind: "file", path: outPath } : { kind: "dir", path: outPath };
     if (target.kind === "file" && bindings.length > 1) {
@@ -132,10 +136,14 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
   return { file, entries: out };
 }
 
-function parseBindings(raw: unknown, at: string, fail: (where: string, problem: string) => never): Record<string, number>[] {
+function parseBindings(
+  raw: unknown,
+  at: string,
+  fail: (where: string, problem: string) => never,
+): Record<string, number>[] {
   if (raw === undefined) return [{}];
   const list = Array.isArray(raw) ? raw : [raw];
-  if (list.length === 0) fail(at, "is an empty list; give at least one binding like { \"H\": 128 }");
+  if (list.length === 0) fail(at, 'is an empty list; give at least one binding like { "H": 128 }');
   return list.map((b: unknown, i) => {
     const where = Array.isArray(raw) ? `${at}[${i}]` : at;
     if (!isObject(b)) return fail(where, `must be an object of sizes like { "I": 64, "H": 128 }, got ${describe(b)}`);

@@ -56,6 +56,7 @@ export interface ModuleText {
   meta: KernelMeta;
   plan: KernelPlan;
   dtype?: "float32" | "float64";
+  format?: boolean;
 }
 
 export async function emitModule(m: ModuleText): Promise<string> {
@@ -287,7 +288,7 @@ export async function emitModule(m: ModuleText): Promise<string> {
   let text = sf.getFullText();
   // A float64 build is the same module over Float64Array, used to check gradients numerically.
   if (m.dtype === "float64") text = text.replace(/\bFloat32Array\b/g, "Float64Array");
-  return prettier.format(text, PRETTIER_OPTIONS);
+  return m.format === false ? text : prettier.format(text, PRETTIER_OPTIONS);
 }
 
 function last(shape: readonly number[]): number {

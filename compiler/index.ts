@@ -60,7 +60,7 @@ async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions,
   const plan = planKernel(fwd, bwd, describe);
   const meta = kernelMeta(fwd);
   const fileName = `${u.name}${Object.entries(binding).map(([k, v]) => `_${k}${v}`).join("")}.ts`;
-  const code = await emitModule({ fileName, origin: path.basename(u.file), meta, plan, dtype: options.dtype });
+  const code = await emitModule({ fileName, origin: path.basename(u.file), meta, plan, dtype: options.dtype, format: options.format ?? true });
   return { name: u.name, dims: binding, fileName, code, meta };
 }
 
@@ -133,11 +133,24 @@ export async function importModule(code: string): Promise<unknown> {
   return import(`data:text/javascript;base64,${Buffer.from(js).toString("base64")}`);
 }
 
-/** Compiles a spec and returns the kernel as a live module. Throws CompileError on spec errors. */
-export async function loadCell(source: string, options: CompileOptions = {}): Promise<CellKernel> {
-  const r = await compile(source, options);
-  if (!r.module) throw new CompileError(r.diagnostics, r.sources);
-  return (await importModule(r.module.code)) as CellKernel;
+const loaded = new Map<string, Promise<CellKernel>>();
+
+/** Compiles a spec and returns the kernel as a live module. Throws CompileError on spec errors.
+ *  Kernels are cached per source and options (an imported file's later edits are not seen). */
+export function loadCell(source: string, options: CompileOptions = {}): Promise<CellKernel> {
+  const { readFile: _ignored, ...rest } = options;
+  const key = JSON.stringify([source, rest]);
+  let k = loaded.get(key);
+  if (!k) {
+    k = (async () => {
+      const r = await compile(source, { ...options, format: false });
+      if (!r.module) throw new CompileError(r.diagnostics, r.sources);
+      return (await importModule(r.module.code)) as CellKernel;
+    })();
+    loaded.set(key, k);
+    k.catch(() => loaded.delete(key));
+  }
+  return k;
 }
 
 /** loadCell for a spec file. */

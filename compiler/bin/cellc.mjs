@@ -7,6 +7,13 @@ import { register } from "tsx/esm/api";
 // Ignore whatever tsconfig.json the user's working directory has: cellc's sources need none.
 register({ tsconfig: false });
 
+// Output piped into a reader that stops early (`cellc build ... | head`): stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e) => {
+    process.exit(e.code === "EPIPE" ? (process.exitCode ?? 0) : 70);
+  });
+}
+
 try {
   const { main } = await import("../cli.ts");
   process.exitCode = await main(process.argv.slice(2));
