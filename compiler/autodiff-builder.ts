@@ -1,7 +1,7 @@
 // Builds the equations of a backward graph for the rule table: small constructors that infer
 // shapes, fold constants and drop identities (x * 1, x + 0), so the rules can read like the math.
 
-import { GraphBuilder, isConst, type BinaryOp, type Operand, type UnaryOp, type ValueId } from "./ir.ts";
+import { GraphBuilder, isConst, type BinaryOp, type Eqn, type Operand, type UnaryOp, type ValueId } from "./ir.ts";
 
 type In = Operand | number;
 
@@ -65,8 +65,40 @@ export class AdBuilder extends GraphBuilder {
     return this.emit((out) => ({ op: "zeros", out, args: [] }), shape, name).v;
   }
 
+  /** The equation that produced v in this graph, if any. */
+  private producer(v: ValueId): Eqn | undefined {
+    for (let i = this.g.eqns.length - 1; i >= 0; i--) {
+      const e = this.g.eqns[i]!;
+      if ("out" in e && e.out === v) return e;
+    }
+    return undefined;
+  }
+
+  /** Contributions that are pads tiling the whole vector (the adjoints of its slices) are one concat. */
+  private tiling(parts: Operand[]): Operand[] | undefined {
+    if (parts.length < 2) return undefined;
+    const pads: { lo: number; x: Operand; n: number }[] = [];
+    for (const p of parts) {
+      const e = isConst(p) ? undefined : this.producer(p.v);
+      if (e?.op !== "pad") return undefined;
+      pads.push({ lo: e.lo, x: e.args[0], n: this.shape(e.args[0])[0]! });
+    }
+    pads.sort((a, b) => a.lo - b.lo);
+    let at = 0;
+    for (const p of pads) {
+      if (p.lo !== at) return undefined;
+      at += p.n;
+    }
+    return at === this.shape(parts[0]!)[0] ? pads.map((p) => p.x) : undefined;
+  }
+
   /** Sum of contributions, as one value named `name`. */
   total(parts: Operand[], name: string): ValueId {
+    const tiles = this.tiling(parts);
+    if (tiles) {
+      const n = this.shape(parts[0]!)[0]!;
+      return this.emit((out) => ({ op: "concat", out, args: tiles }), [n], name).v;
+    }
     let acc = parts[0]!;
     for (const p of parts.slice(1)) acc = this.add(acc, p);
     if (isConst(acc)) throw new Error("autodiff: constant adjoint");

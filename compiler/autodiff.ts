@@ -26,6 +26,7 @@ export function differentiate(fwd: Graph): BackwardGraph {
     inputs: [],
     states: [],
     params: fwd.params,
+    packs: fwd.packs,
     eqns: [],
     outputs: [],
     seedOutputs: [],
@@ -66,7 +67,8 @@ export function differentiate(fwd: Graph): BackwardGraph {
       const c = cs[k];
       if (isConst(arg) || c === undefined) return;
       if ("outer" in c) {
-        if (fwd.values[arg.v]!.role !== "param") throw new IRError(`autodiff: outer product into non-parameter ${fwd.values[arg.v]!.name}`);
+        const role = fwd.values[arg.v]!.role;
+        if (role !== "param" && role !== "packed") throw new IRError(`autodiff: outer product into non-parameter ${fwd.values[arg.v]!.name}`);
         g.eqns.push({ op: "acc_outer", param: arg.v, args: c.outer });
       } else contribute(arg.v, c);
     });

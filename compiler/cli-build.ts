@@ -12,7 +12,7 @@ import { shownPath, type OutTarget } from "./config.ts";
 /** The compiler, loaded on first use so `--help` and usage errors stay fast. */
 const compiler = (): Promise<typeof import("./index.ts")> => import("./index.ts");
 
-/** Where the CLI's text goes; the real streams in main, a buffer in a rebuild log. */
+/** Where the CLI's text goes: the process's streams by default, a capture when main() is called in-process. */
 export interface Output {
   /** One line of normal output (stdout). */
   out(line: string): void;

@@ -90,13 +90,13 @@ async function runBuildCommand(p: ParsedCommand, io: Output): Promise<number> {
 
   const report = await runBuild(plan.jobs, io);
   const specs = plural(plan.jobs.length, "spec");
-  const secs = Math.round(report.ms);
+  const ms = Math.round(report.ms);
   if (report.failed > 0) {
     io.err(`build failed: ${report.failed} of ${specs} had errors (${plural(report.modules, "module")} written)`);
     return exitCodes.specErrors;
   }
   if (report.cellMissing) return exitCodes.specErrors;
-  io.out(`built ${plural(report.modules, "module")} from ${specs} in ${secs} ms`);
+  io.out(`built ${plural(report.modules, "module")} from ${specs} in ${ms} ms`);
   return exitCodes.ok;
 }
 

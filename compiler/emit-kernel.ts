@@ -1,21 +1,25 @@
-// Emits the bodies of the kernel functions (forward over a sequence with a tape, backward through
-// time, a streaming step) from the forward and backward step graphs.
+// Emits the bodies of the kernel functions from the scheduled step graphs: forward over a
+// sequence (a hoisted phase over all T·B rows, then the time loop), backward through time (the
+// time loop for what the state adjoints need, then a deferred phase over all rows for weight and
+// input gradients), and a streaming step.
 
-import type { BackwardGraph } from "./autodiff.ts";
-import { EqnEmitter, type Layout, type Slot } from "./emit-ops.ts";
-import type { Eqn, Graph, ValueId } from "./ir.ts";
 import type { Span } from "../grammar/source.ts";
+import type { BackwardGraph } from "./autodiff.ts";
+import { OpEmitter } from "./emit-ops.ts";
+import type { Graph, ValueId } from "./ir.ts";
+import { scheduleKernel, type FunctionSchedule, type KernelSchedule, type Phase, type Storage } from "./schedule.ts";
 
 /** Identifiers that generated code uses for itself; value names must avoid them. */
 const RESERVED = new Set(
   (
-    "B T t tb b j k row base acc val active lengths masks params inputs state options tape grads dOutputs dFinal meta where " +
+    "B T R t tb b j acc src dst0 src0 active lengths masks params inputs state options tape grads dOutputs meta where first per " +
     "break case catch class const continue debugger default delete do else enum export extends false finally for " +
     "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
     "yield let static implements interface package private protected public await arguments eval undefined NaN Infinity " +
-    "Math Float32Array Int32Array Number Object Array Error RangeError TypeError WeakSet ArrayBuffer String " +
+    "Math Float32Array Float64Array Int32Array Number Object Array Error RangeError TypeError WeakSet ArrayBuffer String " +
     "fail describe checkObject checkArray checkCount checkBatchSize checkLengths checkParams allocTape allocAdjoints " +
-    "stepScratch stepCache tapes first createParams createState step forward backward tapeIn adj sc per outputs"
+    "stepScratch stepCache tapes createParams createState step forward backward tapeIn adj sc outputs gemm pack colSum " +
+    "KC MC panelA panelB packs packGrads tile"
   ).split(" "),
 );
 
@@ -26,7 +30,7 @@ export class Names {
   get(want: string): string {
     let base = want.replace(/[^A-Za-z0-9_$]/g, "_");
     if (!/^[A-Za-z_$]/.test(base)) base = `_${base}`;
-    if (/^(o|carry|mask|out|dout|dcarry|st)\d+$/.test(base)) base = `${base}_`;
+    if (/^(o|carry|masked|mask|out|dout|dcarry)\d+$/.test(base)) base = `${base}_`;
     let name = base;
     for (let i = 2; RESERVED.has(name) || this.used.has(name); i++) name = `${base}_${i}`;
     this.used.add(name);
@@ -37,106 +41,167 @@ export class Names {
 export interface KernelPlan {
   fwd: Graph;
   bwd: BackwardGraph;
-  /** Forward values the backward step reads: kept for every step on the tape. */
-  taped: Set<ValueId>;
+  sched: KernelSchedule;
   names: Names;
-  /** Identifier per value, shared by all functions of the module. */
+  /** Identifier per value (arrays) and per value as a scalar inside fused loops. */
   id: Map<ValueId, string>;
-  /** Identifier of each parameter's gradient array. */
+  scalar: Map<ValueId, string>;
+  /** Identifier of each parameter's and each pack's gradient array. */
   grad: Map<ValueId, string>;
-  /** Comment text for an equation's spec line. */
+  /** Forward buffers kept on the tape ([T·B, n]) and per-step scratch ([B, n]). */
+  tapeRows: { id: string; width: number }[];
+  tapeStep: { id: string; width: number }[];
+  /** Backward buffers, allocated once per tape. */
+  adjRows: { id: string; width: number }[];
+  adjStep: { id: string; width: number }[];
+  /** Locals of the streaming step ([B, n] each). */
+  stepBufs: { id: string; width: number }[];
   describe: (span: Span | undefined) => string | undefined;
 }
 
-export function planKernel(fwd: Graph, bwd: BackwardGraph, describe: KernelPlan["describe"]): KernelPlan {
-  const names = new Names();
-  const id = new Map<ValueId, string>();
-  for (const v of bwd.values) id.set(v.id, names.get(v.name));
-  const grad = new Map<ValueId, string>();
-  for (const p of fwd.params) grad.set(p.value, names.get(`grad_${p.name}`));
-  const taped = new Set<ValueId>();
-  for (const e of bwd.eqns) {
-    for (const a of e.args) {
-      if ("v" in a) {
-        const role = bwd.values[a.v]!.role;
-        if (role === "fwd" || role === "input" || role === "state") taped.add(a.v);
-      }
-    }
-  }
-  for (const v of fwd.inputs) taped.add(v.value);
-  return { fwd, bwd, taped, names, id, grad, describe };
-}
-
-const size = (g: Graph, v: ValueId) => {
+const width = (g: Graph, v: ValueId) => {
   const s = g.values[v]!.shape;
   return s[s.length - 1]!;
 };
 
-/** Emits equations, with a comment at each change of spec line. */
-function emitEqns(plan: KernelPlan, g: Graph, eqns: Eqn[], layout: Layout, prefix: string): string {
-  const em = new EqnEmitter(g, layout, (p) => plan.grad.get(p)!);
+export function planKernel(fwd: Graph, bwd: BackwardGraph, optimize: boolean, describe: KernelPlan["describe"]): KernelPlan {
+  const names = new Names();
+  const id = new Map<ValueId, string>();
+  for (const v of bwd.values) id.set(v.id, names.get(v.name));
+  const scalar = new Map<ValueId, string>();
+  const grad = new Map<ValueId, string>();
+  for (const p of fwd.params) grad.set(p.value, names.get(`grad_${p.name}`));
+  for (const p of fwd.packs) grad.set(p.value, names.get(`grad_${fwd.values[p.value]!.name}`));
+  const sched = scheduleKernel(fwd, bwd, optimize);
+  const bufs = (f: FunctionSchedule, row: "rows" | "step", g: Graph) =>
+    f.buffers.filter((b) => b.row === row).map((b) => ({ id: id.get(b.value)!, width: width(g, b.value) }));
+  // Inputs and states have storage fixed by the schedule; their buffers live on the tape too.
+  const fixedBufs = (row: "rows" | "step") =>
+    [...fwd.inputs.map((i) => i.value), ...fwd.states.map((s) => s.prev)]
+      .filter((v) => sched.forward.storage.get(v)!.row === row)
+      .map((v) => ({ id: id.get(v)!, width: width(fwd, v) }));
+  const seeds = [...bwd.seedOutputs, ...bwd.seedStates].map((s) => ({ s, st: sched.backward.storage.get(s.value)! }));
+  const views = new Set(fwd.eqns.filter((e) => e.op === "slice").map((e) => (e as { out: ValueId }).out));
+  const stepLocals = fwd.values.filter((v) => v.role === "local" && !views.has(v.id)).map((v) => ({ id: id.get(v.id)!, width: width(fwd, v.id) }));
+  return {
+    fwd,
+    bwd,
+    sched,
+    names,
+    id,
+    scalar,
+    grad,
+    tapeRows: [...fixedBufs("rows"), ...bufs(sched.forward, "rows", fwd)],
+    tapeStep: [...fixedBufs("step"), ...bufs(sched.forward, "step", fwd)],
+    adjRows: [...bufs(sched.backward, "rows", bwd), ...seeds.filter((x) => x.st.row === "rows").map((x) => ({ id: id.get(x.s.value)!, width: width(bwd, x.s.value) }))],
+    adjStep: [...bufs(sched.backward, "step", bwd), ...seeds.filter((x) => x.st.row === "step").map((x) => ({ id: id.get(x.s.value)!, width: width(bwd, x.s.value) }))],
+    stepBufs: stepLocals,
+    describe,
+  };
+}
+
+function scalarName(plan: KernelPlan, v: ValueId): string {
+  let s = plan.scalar.get(v);
+  if (!s) {
+    s = plan.names.get(`_${plan.id.get(v)}`);
+    plan.scalar.set(v, s);
+  }
+  return s;
+}
+
+/** Emits the items of a phase, with a comment at each change of spec line. */
+function emitPhase(plan: KernelPlan, g: Graph, f: FunctionSchedule, phase: Phase, prefix: string): string {
+  const em = new OpEmitter({
+    g,
+    storage: f.storage,
+    scalars: f.scalars,
+    arr: (v) => plan.id.get(v)!,
+    scalar: (v) => scalarName(plan, v),
+    grad: (p) => plan.grad.get(p)!,
+  });
   const out: string[] = [];
   let last: string | undefined;
-  for (const e of eqns) {
-    const d = plan.describe(e.span);
-    if (d && d !== last) out.push(`// ${prefix}${d}`);
-    last = d;
-    out.push(em.emit(e));
+  for (const it of phase.items) {
+    const code = em.emit(it);
+    if (!code) continue;
+    const spans = (it.kind === "group" ? it.eqns : [it.eqn]).map((e) => plan.describe(e.span)).filter((d) => d !== undefined);
+    const lines = [...new Set(spans)];
+    const d = lines.join("\n");
+    if (d && d !== last) out.push(...lines.map((l, k) => `// ${k === 0 ? prefix : ""}${l}`));
+    last = d || last;
+    out.push(code);
   }
   return out.join("\n");
 }
 
-/** Copies value v (laid out by `layout`) into arr at base `dst`, per sample. */
-function copyLoop(g: Graph, layout: Layout, v: ValueId, arr: string, dst: string, guard?: string): string {
-  const src: Slot = layout(v);
-  const n = size(g, v);
-  const read = `${src.arr}[${src.base === "0" ? "" : `${src.base} + `}j]`;
-  const body = guard ? `${arr}[${dst} + j] = ${guard} ? ${read} : 0;` : `${arr}[${dst} + j] = ${read};`;
-  return `for (let j = 0; j < ${n}; j++) ${body}`;
+/** Code for row b of a stored value: `arr[base + j]`. */
+function at(plan: KernelPlan, st: Storage, b = "b"): { arr: string; base: string } {
+  const off = st.offset ? ` + ${st.offset}` : "";
+  const base = st.row === "rows" ? `(tb + ${b}) * ${st.stride}${off}` : st.row === "step" ? `${b} * ${st.stride}${off}` : `${st.offset}`;
+  return { arr: plan.id.get(st.buffer)!, base };
+}
+
+/** Statements that build each pack (parameter matrices stacked by rows) from the params. */
+function packStatements(plan: KernelPlan): string[] {
+  const L: string[] = [];
+  for (const p of plan.fwd.packs) {
+    const name = plan.id.get(p.value)!;
+    L.push(`const ${name} = packs.${name};`);
+    let off = 0;
+    for (const part of p.parts) {
+      L.push(`${name}.set(${plan.id.get(part)}, ${off});`);
+      off += plan.fwd.values[part]!.shape.reduce((a, b) => a * b, 1);
+    }
+  }
+  return L;
 }
 
 export function forwardBody(plan: KernelPlan): string {
-  const { fwd, id, taped } = plan;
-  const tapeBase = (v: ValueId) => `(tb + b) * ${size(fwd, v)}`;
-  const layout: Layout = (v) => {
-    const info = fwd.values[v]!;
-    if (info.role === "param") return { arr: id.get(v)!, base: "0" };
-    if (info.role === "input" || taped.has(v)) return { arr: id.get(v)!, base: tapeBase(v) };
-    return { arr: id.get(v)!, base: `b * ${size(fwd, v)}` };
-  };
+  const { fwd, id } = plan;
+  const f = plan.sched.forward;
   const L: string[] = [];
   for (const p of fwd.params) L.push(`const ${id.get(p.value)} = params.${p.name};`);
-  for (const v of fwd.values) {
-    if (v.role === "param") continue;
-    L.push(`const ${id.get(v.id)} = tape.${taped.has(v.id) || v.role === "input" ? "buf" : "scratch"}.${id.get(v.id)};`);
-  }
+  L.push(...packStatements(plan));
+  for (const b of plan.tapeRows) L.push(`const ${b.id} = tape.buf.${b.id};`);
+  for (const b of plan.tapeStep) L.push(`const ${b.id} = tape.scratch.${b.id};`);
   for (const i of fwd.inputs) L.push(`${id.get(i.value)}.set(inputs.${i.name});`);
   fwd.states.forEach((s, k) => {
     L.push(`const carry${k} = tape.carry.${s.name};`);
     L.push(`if (options.initialState?.${s.name}) carry${k}.set(options.initialState.${s.name}); else carry${k}.fill(0);`);
     L.push(`const mask${k} = tape.masks.${s.name};`);
+    L.push(`if (options.stateMasks?.${s.name}) ${`mask${k}`}.set(options.stateMasks.${s.name});`);
+    L.push(`const masked${k} = options.stateMasks?.${s.name} !== undefined;`);
   });
   fwd.outputs.forEach((o, k) => L.push(`const out${k} = tape.outputs.${o.name};`));
   L.push(`const lengths = tape.lengths;`);
-  L.push(`for (let t = 0; t < T; t++) {`, `const tb = t * B;`);
+  const [hoisted, loop] = f.phases as [Phase, Phase];
+  if (hoisted.items.length) {
+    L.push(`// what depends only on the inputs and parameters, for every step at once`);
+    L.push(`{`, `const tb = 0;`, `const R = T * B;`, emitPhase(plan, fwd, f, hoisted, ""), `}`);
+  }
+  L.push(`for (let t = 0; t < T; t++) {`, `const tb = t * B;`, `const R = B;`);
   if (fwd.states.length) {
-    L.push(`// states as this step reads them`, `for (let b = 0; b < B; b++) {`);
+    L.push(`// the states as this step reads them`, `for (let b = 0; b < B; b++) {`);
     fwd.states.forEach((s, k) => {
-      const n = size(fwd, s.prev);
-      const dst = layout(s.prev);
-      L.push(
-        `for (let j = 0; j < ${n}; j++) ${dst.arr}[${dst.base} + j] = mask${k} === null ? carry${k}[b * ${n} + j] : carry${k}[b * ${n} + j] * mask${k}[b * ${n} + j];`,
-      );
+      const n = width(fwd, s.prev);
+      const dst = at(plan, f.storage.get(s.prev)!);
+      L.push(`for (let j = 0; j < ${n}; j++) ${dst.arr}[${dst.base} + j] = masked${k} ? carry${k}[b * ${n} + j] * mask${k}[b * ${n} + j] : carry${k}[b * ${n} + j];`);
     });
     L.push(`}`);
   }
-  L.push(emitEqns(plan, fwd, fwd.eqns, layout, ""));
+  L.push(emitPhase(plan, fwd, f, loop, ""));
   L.push(`// carry the states and write the outputs; a sample past its length keeps its state`);
-  L.push(`for (let b = 0; b < B; b++) {`, `const active = lengths === null || t < lengths[b]!;`);
+  L.push(`for (let b = 0; b < B; b++) {`, `const active = lengths === null || t < lengths[b];`);
   fwd.states.forEach((s, k) => {
-    L.push(`if (active) ${copyLoop(fwd, layout, s.next, `carry${k}`, `b * ${size(fwd, s.next)}`)}`);
+    const src = at(plan, f.storage.get(s.next)!);
+    const n = width(fwd, s.next);
+    L.push(`if (active) for (let j = 0; j < ${n}; j++) carry${k}[b * ${n} + j] = ${src.arr}[${src.base} + j];`);
   });
-  fwd.outputs.forEach((o, k) => L.push(copyLoop(fwd, layout, o.value, `out${k}`, `(tb + b) * ${size(fwd, o.value)}`, "active")));
+  fwd.outputs.forEach((o, k) => {
+    const src = at(plan, f.storage.get(o.value)!);
+    const n = width(fwd, o.value);
+    L.push(`for (let j = 0; j < ${n}; j++) out${k}[(tb + b) * ${n} + j] = active ? ${src.arr}[${src.base} + j] : 0;`);
+  });
   L.push(`}`, `}`);
   fwd.states.forEach((s, k) => L.push(`tape.finalState.${s.name}.set(carry${k});`));
   L.push(`return { outputs: tape.outputs, finalState: tape.finalState, tape };`);
@@ -144,57 +209,81 @@ export function forwardBody(plan: KernelPlan): string {
 }
 
 export function backwardBody(plan: KernelPlan): string {
-  const { fwd, bwd, id, taped, grad } = plan;
-  const layout: Layout = (v) => {
-    const info = bwd.values[v]!;
-    if (info.role === "param") return { arr: id.get(v)!, base: "0" };
-    if (info.role === "input" || taped.has(v)) return { arr: id.get(v)!, base: `(tb + b) * ${size(bwd, v)}` };
-    return { arr: id.get(v)!, base: `b * ${size(bwd, v)}` };
-  };
+  const { fwd, bwd, id, grad } = plan;
+  const f = plan.sched.backward;
   const L: string[] = [];
   for (const p of fwd.params) {
     L.push(`const ${id.get(p.value)} = params.${p.name};`);
     L.push(`const ${grad.get(p.value)} = grads.params.${p.name};`, `${grad.get(p.value)}.fill(0);`);
   }
-  for (const v of taped) L.push(`const ${id.get(v)} = tape.buf.${id.get(v)};`);
-  L.push(`const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(B));`);
-  for (const v of bwd.values) {
-    if (v.id < fwd.values.length) continue;
-    L.push(`const ${id.get(v.id)} = adj.${id.get(v.id)};`);
-  }
+  L.push(...packStatements(plan));
+  for (const p of fwd.packs) L.push(`const ${grad.get(p.value)} = packGrads.${id.get(p.value)};`, `${grad.get(p.value)}.fill(0);`);
+  for (const b of plan.tapeRows) L.push(`const ${b.id} = tape.buf.${b.id};`);
+  L.push(`const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));`);
+  for (const b of [...plan.adjRows, ...plan.adjStep]) L.push(`const ${b.id} = adj.${b.id};`);
   fwd.states.forEach((s, k) => {
     L.push(`const dcarry${k} = adj.carry_${s.name};`);
     L.push(`if (options.dFinalState?.${s.name}) dcarry${k}.set(options.dFinalState.${s.name}); else dcarry${k}.fill(0);`);
     L.push(`const mask${k} = tape.masks.${s.name};`);
+    L.push(`const masked${k} = tape.masked.${s.name};`);
   });
-  fwd.outputs.forEach((o, k) => L.push(`const dout${k} = dOutputs.${o.name} ?? null;`));
   L.push(`const lengths = tape.lengths;`);
-  L.push(`for (let t = T - 1; t >= 0; t--) {`, `const tb = t * B;`);
-  L.push(`// seeds: the loss's gradient with respect to this step's outputs and new states`);
-  L.push(`for (let b = 0; b < B; b++) {`, `const active = lengths === null || t < lengths[b]!;`);
-  bwd.seedOutputs.forEach((s, k) => {
-    const n = size(bwd, s.value);
-    L.push(`for (let j = 0; j < ${n}; j++) ${id.get(s.value)}[b * ${n} + j] = active && dout${k} !== null ? dout${k}[(tb + b) * ${n} + j]! : 0;`);
-  });
-  bwd.seedStates.forEach((s, k) => {
-    const n = size(bwd, s.value);
-    L.push(`for (let j = 0; j < ${n}; j++) ${id.get(s.value)}[b * ${n} + j] = active ? dcarry${k}[b * ${n} + j]! : 0;`);
-  });
+  if (bwd.seedOutputs.length) {
+    L.push(`// the loss's gradient with respect to every step's outputs (zero past a sample's length)`);
+    bwd.seedOutputs.forEach((s) => {
+      const n = width(bwd, s.value);
+      const dst = at(plan, f.storage.get(s.value)!);
+      L.push(`{`, `const src = dOutputs.${s.name};`, `for (let t = 0; t < T; t++) {`, `const tb = t * B;`, `for (let b = 0; b < B; b++) {`);
+      L.push(`const active = src !== undefined && (lengths === null || t < lengths[b]);`);
+      L.push(`for (let j = 0; j < ${n}; j++) ${dst.arr}[${dst.base} + j] = active ? src[(tb + b) * ${n} + j] : 0;`);
+      L.push(`}`, `}`, `}`);
+    });
+  }
+  const [loop, deferred] = f.phases as [Phase, Phase];
+  L.push(`for (let t = T - 1; t >= 0; t--) {`, `const tb = t * B;`, `const R = B;`);
+  if (bwd.seedStates.length) {
+    L.push(`// the gradient with respect to this step's new states, from the step after it`, `for (let b = 0; b < B; b++) {`);
+    L.push(`const active = lengths === null || t < lengths[b];`);
+    bwd.seedStates.forEach((s, k) => {
+      const n = width(bwd, s.value);
+      const dst = at(plan, f.storage.get(s.value)!);
+      L.push(`for (let j = 0; j < ${n}; j++) ${dst.arr}[${dst.base} + j] = active ? dcarry${k}[b * ${n} + j] : 0;`);
+    });
+    L.push(`}`);
+  }
+  L.push(emitPhase(plan, bwd, f, loop, "adjoint of "));
+  if (bwd.dStates.length) {
+    L.push(`// carry the states' gradients to the step before; a sample past its length passes them through`);
+    L.push(`for (let b = 0; b < B; b++) {`, `if (lengths !== null && t >= lengths[b]) continue;`);
+    bwd.dStates.forEach((d, k) => {
+      const n = width(bwd, d.value);
+      const src = at(plan, f.storage.get(d.value)!);
+      L.push(`for (let j = 0; j < ${n}; j++) dcarry${k}[b * ${n} + j] = masked${k} ? ${src.arr}[${src.base} + j] * mask${k}[b * ${n} + j] : ${src.arr}[${src.base} + j];`);
+    });
+    L.push(`}`);
+  }
   L.push(`}`);
-  L.push(emitEqns(plan, bwd, bwd.eqns, layout, "adjoint of "));
-  L.push(`// gradients of the inputs; the states' carry back to the previous step`);
-  L.push(`for (let b = 0; b < B; b++) {`, `const active = lengths === null || t < lengths[b]!;`);
-  bwd.dInputs.forEach((d) => {
-    L.push(copyLoop(bwd, layout, d.value, `grads.inputs.${d.name}`, `(tb + b) * ${size(bwd, d.value)}`));
-  });
-  bwd.dStates.forEach((d, k) => {
-    const n = size(bwd, d.value);
-    const src = layout(d.value);
-    L.push(
-      `if (active) for (let j = 0; j < ${n}; j++) dcarry${k}[b * ${n} + j] = mask${k} === null ? ${src.arr}[${src.base} + j]! : ${src.arr}[${src.base} + j]! * mask${k}[b * ${n} + j]!;`,
-    );
-  });
-  L.push(`}`, `}`);
+  if (deferred.items.length) {
+    L.push(`// what the recurrence does not need, for every step at once: weight and input gradients`);
+    L.push(`{`, `const tb = 0;`, `const R = T * B;`, emitPhase(plan, bwd, f, deferred, "adjoint of "), `}`);
+  }
+  if (bwd.dInputs.length) {
+    L.push(`{`, `const tb = 0;`);
+    for (const d of bwd.dInputs) {
+      const n = width(bwd, d.value);
+      const src = at(plan, f.storage.get(d.value)!);
+      L.push(`for (let b = 0; b < T * B; b++) for (let j = 0; j < ${n}; j++) grads.inputs.${d.name}[b * ${n} + j] = ${src.arr}[${src.base} + j];`);
+    }
+    L.push(`}`);
+  }
+  for (const p of fwd.packs) {
+    let off = 0;
+    for (const part of p.parts) {
+      const n = fwd.values[part]!.shape.reduce((a, b) => a * b, 1);
+      L.push(`for (let j = 0; j < ${n}; j++) ${grad.get(part)}[j] += ${grad.get(p.value)}[${off} + j];`);
+      off += n;
+    }
+  }
   fwd.states.forEach((s, k) => L.push(`grads.initialState.${s.name}.set(dcarry${k});`));
   L.push(`return grads;`);
   return L.join("\n");
@@ -202,29 +291,42 @@ export function backwardBody(plan: KernelPlan): string {
 
 export function stepBody(plan: KernelPlan): string {
   const { fwd, id } = plan;
-  const stateArr = new Map<ValueId, string>();
-  fwd.states.forEach((s, k) => stateArr.set(s.prev, `st${k}`));
-  const layout: Layout = (v) => {
-    const info = fwd.values[v]!;
-    if (info.role === "param") return { arr: id.get(v)!, base: "0" };
-    if (info.role === "state") return { arr: stateArr.get(v)!, base: `b * ${size(fwd, v)}` };
-    return { arr: id.get(v)!, base: `b * ${size(fwd, v)}` };
+  // The streaming step runs every equation per step, in forward order, over [B, n] buffers.
+  const storage = new Map<ValueId, Storage>();
+  for (const v of fwd.values) {
+    const row = v.role === "param" || v.role === "packed" ? "none" : "step";
+    storage.set(v.id, { buffer: v.id, row, stride: width(fwd, v.id), offset: 0 });
+  }
+  const f: FunctionSchedule = {
+    phases: [{ kind: "loop", items: plan.sched.forward.phases.flatMap((p) => p.items) }],
+    storage,
+    scalars: new Set(),
+    buffers: [],
   };
+  // Slices stay views in the step too.
+  for (const it of f.phases[0]!.items) {
+    if (it.kind === "eqn" && it.eqn.op === "slice" && "v" in it.eqn.args[0]) {
+      const src = storage.get(it.eqn.args[0].v)!;
+      storage.set(it.eqn.out, { ...src, offset: src.offset + it.eqn.lo });
+    }
+  }
   const L: string[] = [];
   for (const p of fwd.params) L.push(`const ${id.get(p.value)} = params.${p.name};`);
+  L.push(...packStatements(plan));
   for (const i of fwd.inputs) L.push(`const ${id.get(i.value)} = inputs.${i.name};`);
-  fwd.states.forEach((s, k) => L.push(`const st${k} = state.${s.name};`));
+  for (const s of fwd.states) L.push(`const ${id.get(s.prev)} = state.${s.name};`);
   L.push(`const sc = stepScratch(B);`);
-  for (const v of fwd.values) if (v.role === "local") L.push(`const ${id.get(v.id)} = sc.${id.get(v.id)};`);
-  L.push(emitEqns(plan, fwd, fwd.eqns, layout, ""));
-  L.push(`const outputs: Outputs = {`, ...fwd.outputs.map((o) => `${o.name}: new Float32Array(B * ${size(fwd, o.value)}),`), `};`);
-  L.push(`for (let b = 0; b < B; b++) {`);
-  fwd.outputs.forEach((o) => L.push(copyLoop(fwd, layout, o.value, `outputs.${o.name}`, `b * ${size(fwd, o.value)}`)));
-  L.push(`}`);
+  for (const b of plan.stepBufs) L.push(`const ${b.id} = sc.${b.id};`);
+  L.push(`const tb = 0;`, `const R = B;`);
+  L.push(emitPhase(plan, fwd, f, f.phases[0]!, ""));
+  const copy = (v: ValueId, arr: string, n: number) => {
+    const src = at(plan, storage.get(v)!);
+    return `for (let b = 0; b < B; b++) for (let j = 0; j < ${n}; j++) ${arr}[b * ${n} + j] = ${src.arr}[${src.base} + j];`;
+  };
+  L.push(`const outputs: Outputs = {`, ...fwd.outputs.map((o) => `${o.name}: new Float32Array(B * ${width(fwd, o.value)}),`), `};`);
+  fwd.outputs.forEach((o) => L.push(copy(o.value, `outputs.${o.name}`, width(fwd, o.value))));
   // New states are written only after every equation has read the old ones.
-  L.push(`for (let b = 0; b < B; b++) {`);
-  fwd.states.forEach((s, k) => L.push(copyLoop(fwd, layout, s.next, `st${k}`, `b * ${size(fwd, s.next)}`)));
-  L.push(`}`);
+  fwd.states.forEach((s) => L.push(copy(s.next, `state.${s.name}`, width(fwd, s.next))));
   L.push(`return outputs;`);
-  return L.join("\n");
+  return L.filter((l) => l !== "").join("\n");
 }

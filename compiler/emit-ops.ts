@@ -1,16 +1,9 @@
-// Emits the loops of one IR equation over a batch. Where each value lives (which array, which
-// offset for sample b) is the caller's Layout; this file knows only how each op computes.
+// Emits the code of one scheduled item (a fused elementwise group, a GEMM, a copy) for R rows
+// starting at row `tb` (both in scope as variables). Where each value lives comes from the
+// schedule's storage; this file knows only how each op computes.
 
 import { isConst, type Eqn, type Graph, type Operand, type ValueId } from "./ir.ts";
-
-export interface Slot {
-  /** Identifier of the Float32Array holding the value. */
-  arr: string;
-  /** Offset of sample `b`'s vector, as code; "0" for batch-independent values (parameters). */
-  base: string;
-}
-
-export type Layout = (v: ValueId) => Slot;
+import type { Item, Storage } from "./schedule.ts";
 
 /** A numeric literal as code. */
 export function lit(c: number): string {
@@ -20,9 +13,18 @@ export function lit(c: number): string {
   return c < 0 || Object.is(c, -0) ? `(${s})` : s;
 }
 
-/** The formula of an elementwise unary op applied to the identifier `x`. */
-function unaryFormula(op: string, x: string, e: Eqn): string {
-  switch (op) {
+/** The formula of an elementwise op over scalar expressions. */
+function formula(e: Eqn, a: string[]): string {
+  const [x, y] = a as [string, string];
+  switch (e.op) {
+    case "add":
+      return `${x} + ${y}`;
+    case "sub":
+      return `${x} - ${y}`;
+    case "mul":
+      return `${x} * ${y}`;
+    case "div":
+      return `${x} / ${y}`;
     case "neg":
       return `-${x}`;
     case "copy":
@@ -49,122 +51,174 @@ function unaryFormula(op: string, x: string, e: Eqn): string {
       return `Math.sign(${x})`;
     case "heaviside":
       return `${x} > 0 ? 1 : 0`;
-    case "clip": {
-      const { lo, hi } = e as Extract<Eqn, { op: "clip" }>;
-      return `${x} < ${lit(lo)} ? ${lit(lo)} : ${x} > ${lit(hi)} ? ${lit(hi)} : ${x}`;
-    }
-    case "between": {
-      const { lo, hi } = e as Extract<Eqn, { op: "between" }>;
-      return `${x} > ${lit(lo)} && ${x} < ${lit(hi)} ? 1 : 0`;
-    }
+    case "clip":
+      return `${x} < ${lit(e.lo)} ? ${lit(e.lo)} : ${x} > ${lit(e.hi)} ? ${lit(e.hi)} : ${x}`;
+    case "between":
+      return `${x} > ${lit(e.lo)} && ${x} < ${lit(e.hi)} ? 1 : 0`;
     default:
-      throw new Error(`emit: no formula for ${op}`);
+      throw new Error(`emit: ${e.op} is not elementwise`);
   }
 }
 
-const BINARY: Record<string, string> = { add: "+", sub: "-", mul: "*", div: "/" };
+export interface OpContext {
+  g: Graph;
+  storage: ReadonlyMap<ValueId, Storage>;
+  scalars: ReadonlySet<ValueId>;
+  /** Identifier of a buffer (by the value that owns it) or of a parameter array. */
+  arr: (buffer: ValueId) => string;
+  /** Identifier of the scalar holding a value inside a fused loop. */
+  scalar: (v: ValueId) => string;
+  /** Identifier of a parameter's (or a pack's) gradient array. */
+  grad: (weight: ValueId) => string;
+}
 
-export class EqnEmitter {
-  private offsets = 0;
+const width = (g: Graph, v: ValueId) => {
+  const s = g.values[v]!.shape;
+  return s[s.length - 1]!;
+};
 
-  constructor(
-    private readonly g: Graph,
-    private readonly layout: Layout,
-    /** Identifier of the gradient array of a parameter (for sinks). */
-    private readonly gradOf: (param: ValueId) => string,
-  ) {}
+export class OpEmitter {
+  constructor(private readonly c: OpContext) {}
 
-  private size(v: ValueId): number {
-    const s = this.g.values[v]!.shape;
-    return s[s.length - 1]!;
+  private st(v: ValueId): Storage {
+    const s = this.c.storage.get(v);
+    if (!s) throw new Error(`emit: ${this.c.g.values[v]!.name} has no storage`);
+    return s;
   }
 
-  /** Emits the equation as statements. */
-  emit(e: Eqn): string {
-    const lines: string[] = [];
+  /** Offset of row `b` of v. */
+  private base(v: ValueId, b = "b"): string {
+    const s = this.st(v);
+    const off = s.offset ? ` + ${s.offset}` : "";
+    if (s.row === "rows") return `(tb + ${b}) * ${s.stride}${off}`;
+    if (s.row === "step") return `${b} * ${s.stride}${off}`;
+    return String(s.offset);
+  }
+
+  /** Offset of the first row of v in this phase. */
+  private base0(v: ValueId): string {
+    const s = this.st(v);
+    const off = s.offset ? ` + ${s.offset}` : "";
+    if (s.row === "rows") return `tb * ${s.stride}${off}`;
+    return String(s.offset);
+  }
+
+  private rowStride(v: ValueId): number {
+    const s = this.st(v);
+    return s.row === "none" ? 0 : s.stride;
+  }
+
+  private arrOf(v: ValueId): string {
+    return this.c.arr(this.st(v).buffer);
+  }
+
+  emit(it: Item): string {
+    return it.kind === "group" ? this.group(it.eqns, it.size) : this.single(it.eqn);
+  }
+
+  /** Elementwise equations of one size as one loop; intermediate results stay in registers. */
+  private group(eqns: Eqn[], n: number): string {
+    const produced = new Set<ValueId>(eqns.map((e) => (e as { out: ValueId }).out));
+    const offsets = new Map<string, string>();
     const offs: string[] = [];
-    const bases = new Map<string, string>();
-    // Per-sample offsets of every operand, hoisted out of the inner loops.
-    const at = (v: ValueId): string => {
-      const slot = this.layout(v);
-      if (slot.base === "0") return "";
-      let name = bases.get(slot.base);
+    const offsetOf = (v: ValueId): string => {
+      const s = this.st(v);
+      if (s.row === "none") return s.offset ? `${s.offset} + ` : "";
+      const expr = this.base(v);
+      let name = offsets.get(expr);
       if (!name) {
-        name = `o${this.offsets++}`;
-        bases.set(slot.base, name);
-        offs.push(`const ${name} = ${slot.base};`);
+        name = `o${offsets.size}`;
+        offsets.set(expr, name);
+        offs.push(`const ${name} = ${expr};`);
       }
       return `${name} + `;
     };
-    const elem = (o: Operand, idx: string): string => (isConst(o) ? lit(o.c) : `${this.layout(o.v).arr}[${at(o.v)}${idx}]`);
-    const out = "out" in e ? e.out : undefined;
-    const dst = (idx: string) => `${this.layout(out!).arr}[${at(out!)}${idx}]`;
-
-    const body = (): string => {
-      switch (e.op) {
-        case "add":
-        case "sub":
-        case "mul":
-        case "div": {
-          const [a, b] = e.args;
-          return `for (let j = 0; j < ${this.size(out!)}; j++) ${dst("j")} = ${elem(a, "j")} ${BINARY[e.op]} ${elem(b, "j")};`;
-        }
-        case "matvec": {
-          const [A, v] = e.args as [{ v: ValueId }, Operand];
-          const [M, N] = this.g.values[A.v]!.shape as [number, number];
-          const a = this.layout(A.v).arr;
-          return `for (let row = 0; row < ${M}; row++) { let acc = 0; const base = row * ${N}; for (let k = 0; k < ${N}; k++) acc += ${a}[base + k] * ${elem(v, "k")}; ${dst("row")} = acc; }`;
-        }
-        case "matvecT": {
-          const [A, u] = e.args as [{ v: ValueId }, Operand];
-          const [M, N] = this.g.values[A.v]!.shape as [number, number];
-          const a = this.layout(A.v).arr;
-          return `for (let k = 0; k < ${N}; k++) ${dst("k")} = 0; for (let row = 0; row < ${M}; row++) { const acc = ${elem(u, "row")}; const base = row * ${N}; for (let k = 0; k < ${N}; k++) ${dst("k")} += ${a}[base + k] * acc; }`;
-        }
-        case "acc_outer": {
-          const [u, v] = e.args;
-          const [M, N] = this.g.values[e.param]!.shape as [number, number];
-          const gp = this.gradOf(e.param);
-          return `for (let row = 0; row < ${M}; row++) { const acc = ${elem(u, "row")}; const base = row * ${N}; for (let k = 0; k < ${N}; k++) ${gp}[base + k] += acc * ${elem(v, "k")}; }`;
-        }
-        case "acc": {
-          const gp = this.gradOf(e.param);
-          return `for (let j = 0; j < ${this.size(e.param)}; j++) ${gp}[j] += ${elem(e.args[0], "j")};`;
-        }
-        case "concat": {
-          let off = 0;
-          return e.args
-            .map((a) => {
-              const n = isConst(a) ? 1 : this.size(a.v);
-              const s = `for (let j = 0; j < ${n}; j++) ${dst(`${off} + j`)} = ${elem(a, "j")};`;
-              off += n;
-              return s;
-            })
-            .join("\n");
-        }
-        case "slice":
-          return `for (let j = 0; j < ${this.size(out!)}; j++) ${dst("j")} = ${elem(e.args[0], `${e.lo} + j`)};`;
-        case "pad": {
-          const n = this.size(out!);
-          const m = isConst(e.args[0]) ? 1 : this.size((e.args[0] as { v: ValueId }).v);
-          return `for (let j = 0; j < ${n}; j++) ${dst("j")} = 0; for (let j = 0; j < ${m}; j++) ${dst(`${e.lo} + j`)} = ${elem(e.args[0], "j")};`;
-        }
-        case "sum":
-          return `{ let acc = 0; for (let j = 0; j < ${this.size((e.args[0] as { v: ValueId }).v)}; j++) acc += ${elem(e.args[0], "j")}; ${dst("0")} = acc; }`;
-        case "bcast":
-          return `{ const acc = ${elem(e.args[0], "0")}; for (let j = 0; j < ${this.size(out!)}; j++) ${dst("j")} = acc; }`;
-        case "zeros":
-          return `for (let j = 0; j < ${this.size(out!)}; j++) ${dst("j")} = 0;`;
-        default: {
-          // elementwise unary
-          const x = elem(e.args[0] as Operand, "j");
-          return `for (let j = 0; j < ${this.size(out!)}; j++) { const val = ${x}; ${dst("j")} = ${unaryFormula(e.op, "val", e)}; }`;
-        }
+    const loads: string[] = [];
+    const loaded = new Set<ValueId>();
+    const body: string[] = [];
+    const operand = (o: Operand): string => {
+      if (isConst(o)) return lit(o.c);
+      if (!produced.has(o.v) && !loaded.has(o.v)) {
+        loaded.add(o.v);
+        loads.push(`const ${this.c.scalar(o.v)} = ${this.arrOf(o.v)}[${offsetOf(o.v)}j];`);
       }
+      return this.c.scalar(o.v);
     };
-    const inner = body();
-    lines.push(`for (let b = 0; b < B; b++) {`, ...offs, inner, `}`);
-    this.offsets = 0;
-    return lines.join("\n");
+    for (const e of eqns) {
+      const out = (e as { out: ValueId }).out;
+      const args = e.args.map(operand);
+      body.push(`const ${this.c.scalar(out)} = ${formula(e, args)};`);
+      if (!this.c.scalars.has(out)) body.push(`${this.arrOf(out)}[${offsetOf(out)}j] = ${this.c.scalar(out)};`);
+    }
+    return [`for (let b = 0; b < R; b++) {`, ...offs, `for (let j = 0; j < ${n}; j++) {`, ...loads, ...body, `}`, `}`].join("\n");
+  }
+
+  /** Copies value v into row b of `to` (a storage of the same width) — for concat parts. */
+  private copyRows(src: Operand, dst: ValueId, dstOff: number, n: number): string {
+    const dBase = `${this.base(dst)}${dstOff ? ` + ${dstOff}` : ""}`;
+    const read = isConst(src) ? lit(src.c) : `${this.arrOf(src.v)}[${this.base(src.v)} + j]`;
+    return `for (let b = 0; b < R; b++) for (let j = 0; j < ${n}; j++) ${this.arrOf(dst)}[${dBase} + j] = ${read};`;
+  }
+
+  private single(e: Eqn): string {
+    const c = this.c;
+    const g = c.g;
+    switch (e.op) {
+      case "matvec": {
+        const [W, v] = e.args as [{ v: ValueId }, { v: ValueId }];
+        const [M, K] = g.values[W.v]!.shape as [number, number];
+        return `gemm(R, ${M}, ${K}, ${this.arrOf(v.v)}, ${this.base0(v.v)}, ${this.rowStride(v.v)}, 1, ${this.arrOf(W.v)}, 0, ${K}, 1, ${this.arrOf(e.out)}, ${this.base0(e.out)}, ${this.rowStride(e.out)}, false);`;
+      }
+      case "matvecT": {
+        const [W, u] = e.args as [{ v: ValueId }, { v: ValueId }];
+        const [M, K] = g.values[W.v]!.shape as [number, number];
+        return `gemm(R, ${K}, ${M}, ${this.arrOf(u.v)}, ${this.base0(u.v)}, ${this.rowStride(u.v)}, 1, ${this.arrOf(W.v)}, 0, 1, ${K}, ${this.arrOf(e.out)}, ${this.base0(e.out)}, ${this.rowStride(e.out)}, false);`;
+      }
+      case "acc_outer": {
+        const [u, v] = e.args as [{ v: ValueId }, { v: ValueId }];
+        const [M, K] = g.values[e.param]!.shape as [number, number];
+        return `gemm(${M}, ${K}, R, ${this.arrOf(u.v)}, ${this.base0(u.v)}, 1, ${this.rowStride(u.v)}, ${this.arrOf(v.v)}, ${this.base0(v.v)}, 1, ${this.rowStride(v.v)}, ${c.grad(e.param)}, 0, ${K}, true);`;
+      }
+      case "acc": {
+        const u = (e.args[0] as { v: ValueId }).v;
+        return `colSum(R, ${width(g, e.param)}, ${this.arrOf(u)}, ${this.base0(u)}, ${this.rowStride(u)}, ${c.grad(e.param)});`;
+      }
+      case "concat": {
+        const out = this.st(e.out);
+        let off = 0;
+        const parts: string[] = [];
+        for (const a of e.args) {
+          const n = isConst(a) ? 1 : width(g, a.v);
+          const s = isConst(a) ? undefined : this.st(a.v);
+          const inPlace = s && s.buffer === out.buffer && s.offset === out.offset + off && s.row === out.row;
+          if (!inPlace) parts.push(this.copyRows(a, e.out, off, n));
+          off += n;
+        }
+        return parts.join("\n");
+      }
+      case "slice": {
+        const x = (e.args[0] as { v: ValueId }).v;
+        const s = this.st(e.out);
+        const src = this.st(x);
+        if (s.buffer === src.buffer && s.offset === src.offset + e.lo) return "";
+        return `for (let b = 0; b < R; b++) for (let j = 0; j < ${width(g, e.out)}; j++) ${this.arrOf(e.out)}[${this.base(e.out)} + j] = ${this.arrOf(x)}[${this.base(x)} + ${e.lo} + j];`;
+      }
+      case "pad": {
+        const x = (e.args[0] as { v: ValueId }).v;
+        return `for (let b = 0; b < R; b++) { const dst0 = ${this.base(e.out)}; const src0 = ${this.base(x)}; for (let j = 0; j < ${width(g, e.out)}; j++) ${this.arrOf(e.out)}[dst0 + j] = 0; for (let j = 0; j < ${width(g, x)}; j++) ${this.arrOf(e.out)}[dst0 + ${e.lo} + j] = ${this.arrOf(x)}[src0 + j]; }`;
+      }
+      case "sum": {
+        const x = (e.args[0] as { v: ValueId }).v;
+        return `for (let b = 0; b < R; b++) { const src0 = ${this.base(x)}; let acc = 0; for (let j = 0; j < ${width(g, x)}; j++) acc += ${this.arrOf(x)}[src0 + j]; ${this.arrOf(e.out)}[${this.base(e.out)}] = acc; }`;
+      }
+      case "bcast": {
+        const x = (e.args[0] as { v: ValueId }).v;
+        return `for (let b = 0; b < R; b++) { const acc = ${this.arrOf(x)}[${this.base(x)}]; const dst0 = ${this.base(e.out)}; for (let j = 0; j < ${width(g, e.out)}; j++) ${this.arrOf(e.out)}[dst0 + j] = acc; }`;
+      }
+      case "zeros":
+        return `for (let b = 0; b < R; b++) { const dst0 = ${this.base(e.out)}; for (let j = 0; j < ${width(g, e.out)}; j++) ${this.arrOf(e.out)}[dst0 + j] = 0; }`;
+      default:
+        return this.group([e], width(g, (e as { out: ValueId }).out));
+    }
   }
 }

@@ -16,7 +16,8 @@ export type Role =
   | "param"
   | "local"
   | "seed" // in a backward graph: an incoming adjoint (of an output or of a new state)
-  | "fwd"; // in a backward graph: a value the forward step computed (read from the tape)
+  | "fwd" // in a backward graph: a value the forward step computed (read from the tape)
+  | "packed"; // parameter matrices stacked by rows (Graph.packs), built from the params per call
 
 export interface ValueInfo {
   id: ValueId;
@@ -89,6 +90,12 @@ export interface GraphParam {
   init: InitSpec;
 }
 
+/** A matrix made of parameter matrices stacked by rows, so several products share one GEMM. */
+export interface GraphPack {
+  value: ValueId;
+  parts: ValueId[];
+}
+
 export interface Graph {
   name: string;
   kind: "cell" | "stack";
@@ -97,6 +104,7 @@ export interface Graph {
   inputs: { name: string; value: ValueId }[];
   states: GraphState[];
   params: GraphParam[];
+  packs: GraphPack[];
   eqns: Eqn[];
   outputs: { name: string; value: ValueId }[];
 }
@@ -137,12 +145,14 @@ export class GraphBuilder {
 }
 
 export function emptyGraph(name: string, kind: "cell" | "stack", dims: Record<string, number>): Graph {
-  return { name, kind, dims, values: [], inputs: [], states: [], params: [], eqns: [], outputs: [] };
+  return { name, kind, dims, values: [], inputs: [], states: [], params: [], packs: [], eqns: [], outputs: [] };
 }
 
 // ---------------- verification ----------------
 
 export class IRError extends Error {}
+
+const isWeight = (r: Role) => r === "param" || r === "packed";
 
 /** Recomputes every equation's shape and checks single assignment and definition before use. */
 export function verify(g: Graph, where = "verify"): void {
@@ -178,12 +188,12 @@ export function verify(g: Graph, where = "verify"): void {
       case "acc_outer": {
         const p = g.values[e.param]!.shape;
         const [u, v] = shapes as [number[], number[]];
-        if (g.values[e.param]!.role !== "param" || !eq(p, [vec(u, "acc_outer u"), vec(v, "acc_outer v")])) fail(`acc_outer into ${g.values[e.param]!.name}`);
+        if (!isWeight(g.values[e.param]!.role) || !eq(p, [vec(u, "acc_outer u"), vec(v, "acc_outer v")])) fail(`acc_outer into ${g.values[e.param]!.name}`);
         continue;
       }
       case "acc": {
         const p = g.values[e.param]!.shape;
-        if (g.values[e.param]!.role !== "param" || !eq(p, shapes[0]!)) fail(`acc into ${g.values[e.param]!.name}: [${p}] vs [${shapes[0]}]`);
+        if (!isWeight(g.values[e.param]!.role) || !eq(p, shapes[0]!)) fail(`acc into ${g.values[e.param]!.name}: [${p}] vs [${shapes[0]}]`);
         continue;
       }
       case "concat":
@@ -230,6 +240,11 @@ export function verify(g: Graph, where = "verify"): void {
   const produced = g as { dInputs?: { name: string; value: ValueId }[]; dStates?: { name: string; value: ValueId }[] };
   for (const d of [...(produced.dInputs ?? []), ...(produced.dStates ?? [])]) if (!defined.has(d.value)) fail(`adjoint of ${d.name} undefined`);
   for (const s of g.states) if (!defined.has(s.next)) fail(`state ${s.name} never written`);
+  for (const p of g.packs) {
+    const [rows, cols] = g.values[p.value]!.shape as [number, number];
+    const parts = p.parts.map((v) => g.values[v]!);
+    if (parts.some((x) => x.role !== "param" || x.shape[1] !== cols) || parts.reduce((n, x) => n + x.shape[0]!, 0) !== rows) fail(`pack ${g.values[p.value]!.name} does not match its parts`);
+  }
 }
 
 /** A readable dump of the graph, one equation a line (for --dump-ir and tests). */

@@ -4,12 +4,21 @@
 
 import { differentiate, type BackwardGraph } from "./autodiff.ts";
 import { printGraph, verify, type Graph } from "./ir.ts";
+import { cse } from "./passes/cse.ts";
 import { dce } from "./passes/dce.ts";
+import { fuseMatvec } from "./passes/fuse-matvec.ts";
 
 type Pass<G extends Graph> = { name: string; run: (g: G) => G };
 
-const forwardPasses: Pass<Graph>[] = [{ name: "dce", run: dce }];
-const backwardPasses: Pass<BackwardGraph>[] = [{ name: "dce", run: dce }];
+const forwardPasses: Pass<Graph>[] = [
+  { name: "cse", run: cse },
+  { name: "fuse-matvec", run: fuseMatvec },
+  { name: "dce", run: dce },
+];
+const backwardPasses: Pass<BackwardGraph>[] = [
+  { name: "cse", run: cse },
+  { name: "dce", run: dce },
+];
 
 function runPasses<G extends Graph>(g: G, passes: Pass<G>[], optimize: boolean, dump: boolean): G {
   for (const p of passes) {

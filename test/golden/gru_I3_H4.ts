@@ -85,70 +85,39 @@ export interface Gradients {
 }
 type TapeData = Tape & {
   lengths: Int32Array | null;
-  masks: { h: Float32Array | null };
+  masks: State;
+  masked: { h: boolean };
   buf: {
-    n: Float32Array;
-    t28: Float32Array;
-    h: Float32Array;
-    z: Float32Array;
-    t22: Float32Array;
-    r: Float32Array;
     x: Float32Array;
+    h: Float32Array;
+    proj_x: Float32Array;
+    z: Float32Array;
+    r: Float32Array;
+    t22: Float32Array;
+    t28: Float32Array;
+    n: Float32Array;
   };
-  scratch: {
-    t11: Float32Array;
-    t12: Float32Array;
-    t13: Float32Array;
-    t14: Float32Array;
-    t16: Float32Array;
-    t17: Float32Array;
-    t18: Float32Array;
-    t19: Float32Array;
-    t21: Float32Array;
-    t23: Float32Array;
-    t24: Float32Array;
-    t25: Float32Array;
-    t27: Float32Array;
-    t29: Float32Array;
-    h_next: Float32Array;
-  };
+  scratch: { proj_h: Float32Array; t27: Float32Array; t23: Float32Array; h_next: Float32Array };
   carry: State;
   outputs: Outputs;
   finalState: State;
   adjoints: Adjoints | null;
 };
 type Adjoints = {
-  dh_out: Float32Array;
-  dh_next: Float32Array;
-  dh_next_2: Float32Array;
-  t34: Float32Array;
-  t35: Float32Array;
-  t36: Float32Array;
-  t37: Float32Array;
-  t38: Float32Array;
-  t39: Float32Array;
-  t40: Float32Array;
-  t41: Float32Array;
-  t42: Float32Array;
-  t43: Float32Array;
-  t44: Float32Array;
   t45: Float32Array;
-  t46: Float32Array;
-  t47: Float32Array;
-  t48: Float32Array;
-  t49: Float32Array;
-  t50: Float32Array;
-  dz: Float32Array;
+  t58: Float32Array;
   t52: Float32Array;
-  t53: Float32Array;
-  t54: Float32Array;
-  t55: Float32Array;
-  t56: Float32Array;
-  t57: Float32Array;
-  dx: Float32Array;
-  t59: Float32Array;
-  t60: Float32Array;
+  dproj_h: Float32Array;
+  dproj_x: Float32Array;
+  t64: Float32Array;
+  dh_out: Float32Array;
+  t42: Float32Array;
+  t51: Float32Array;
+  t46: Float32Array;
+  t65: Float32Array;
+  t61: Float32Array;
   dh: Float32Array;
+  dh_next: Float32Array;
   carry_h: Float32Array;
 };
 const tapes = new WeakSet<object>();
@@ -161,31 +130,22 @@ function allocTape(T: number, B: number, reuse: Tape | undefined): TapeData {
     timeSteps: T,
     batchSize: B,
     lengths: null,
-    masks: { h: null },
+    masks: { h: new Float32Array(B * 4) },
+    masked: { h: false },
     buf: {
-      n: new Float32Array(T * B * 4),
-      t28: new Float32Array(T * B * 4),
-      h: new Float32Array(T * B * 4),
-      z: new Float32Array(T * B * 4),
-      t22: new Float32Array(T * B * 4),
-      r: new Float32Array(T * B * 4),
       x: new Float32Array(T * B * 3),
+      h: new Float32Array(T * B * 4),
+      proj_x: new Float32Array(T * B * 12),
+      z: new Float32Array(T * B * 4),
+      r: new Float32Array(T * B * 4),
+      t22: new Float32Array(T * B * 4),
+      t28: new Float32Array(T * B * 4),
+      n: new Float32Array(T * B * 4),
     },
     scratch: {
-      t11: new Float32Array(B * 4),
-      t12: new Float32Array(B * 4),
-      t13: new Float32Array(B * 4),
-      t14: new Float32Array(B * 4),
-      t16: new Float32Array(B * 4),
-      t17: new Float32Array(B * 4),
-      t18: new Float32Array(B * 4),
-      t19: new Float32Array(B * 4),
-      t21: new Float32Array(B * 4),
-      t23: new Float32Array(B * 4),
-      t24: new Float32Array(B * 4),
-      t25: new Float32Array(B * 4),
+      proj_h: new Float32Array(B * 8),
       t27: new Float32Array(B * 4),
-      t29: new Float32Array(B * 4),
+      t23: new Float32Array(B * 4),
       h_next: new Float32Array(B * 4),
     },
     carry: { h: new Float32Array(B * 4) },
@@ -196,56 +156,37 @@ function allocTape(T: number, B: number, reuse: Tape | undefined): TapeData {
   tapes.add(tape);
   return tape;
 }
-function allocAdjoints(B: number): Adjoints {
+function allocAdjoints(T: number, B: number): Adjoints {
   return {
-    dh_out: new Float32Array(B * 4),
-    dh_next: new Float32Array(B * 4),
-    dh_next_2: new Float32Array(B * 4),
-    t34: new Float32Array(B * 4),
-    t35: new Float32Array(B * 4),
-    t36: new Float32Array(B * 4),
-    t37: new Float32Array(B * 4),
-    t38: new Float32Array(B * 4),
-    t39: new Float32Array(B * 4),
-    t40: new Float32Array(B * 4),
-    t41: new Float32Array(B * 4),
+    t45: new Float32Array(T * B * 4),
+    t58: new Float32Array(T * B * 4),
+    t52: new Float32Array(T * B * 4),
+    dproj_h: new Float32Array(T * B * 8),
+    dproj_x: new Float32Array(T * B * 12),
+    t64: new Float32Array(T * B * 3),
+    dh_out: new Float32Array(T * B * 4),
     t42: new Float32Array(B * 4),
-    t43: new Float32Array(B * 4),
-    t44: new Float32Array(B * 4),
-    t45: new Float32Array(B * 3),
+    t51: new Float32Array(B * 4),
     t46: new Float32Array(B * 4),
-    t47: new Float32Array(B * 4),
-    t48: new Float32Array(B * 4),
-    t49: new Float32Array(B * 4),
-    t50: new Float32Array(B * 3),
-    dz: new Float32Array(B * 4),
-    t52: new Float32Array(B * 4),
-    t53: new Float32Array(B * 4),
-    t54: new Float32Array(B * 4),
-    t55: new Float32Array(B * 4),
-    t56: new Float32Array(B * 3),
-    t57: new Float32Array(B * 3),
-    dx: new Float32Array(B * 3),
-    t59: new Float32Array(B * 4),
-    t60: new Float32Array(B * 4),
+    t65: new Float32Array(B * 4),
+    t61: new Float32Array(B * 4),
     dh: new Float32Array(B * 4),
+    dh_next: new Float32Array(B * 4),
     carry_h: new Float32Array(B * 4),
   };
 }
+/** Parameter matrices stacked by rows, rebuilt from the params at every call. */
+const packs = { pack_x: new Float32Array(1 * 36), pack_h: new Float32Array(1 * 32) };
+const packGrads = { pack_x: new Float32Array(1 * 36), pack_h: new Float32Array(1 * 32) };
 let stepCache: {
   B: number;
   buf: {
-    t11: Float32Array;
-    t12: Float32Array;
     t13: Float32Array;
     t14: Float32Array;
     z: Float32Array;
-    t16: Float32Array;
-    t17: Float32Array;
     t18: Float32Array;
     t19: Float32Array;
     r: Float32Array;
-    t21: Float32Array;
     t22: Float32Array;
     t23: Float32Array;
     t24: Float32Array;
@@ -255,6 +196,8 @@ let stepCache: {
     t28: Float32Array;
     t29: Float32Array;
     h_next: Float32Array;
+    proj_x: Float32Array;
+    proj_h: Float32Array;
   };
 } | null = null;
 function stepScratch(B: number) {
@@ -262,17 +205,12 @@ function stepScratch(B: number) {
     stepCache = {
       B,
       buf: {
-        t11: new Float32Array(B * 4),
-        t12: new Float32Array(B * 4),
         t13: new Float32Array(B * 4),
         t14: new Float32Array(B * 4),
         z: new Float32Array(B * 4),
-        t16: new Float32Array(B * 4),
-        t17: new Float32Array(B * 4),
         t18: new Float32Array(B * 4),
         t19: new Float32Array(B * 4),
         r: new Float32Array(B * 4),
-        t21: new Float32Array(B * 4),
         t22: new Float32Array(B * 4),
         t23: new Float32Array(B * 4),
         t24: new Float32Array(B * 4),
@@ -282,9 +220,201 @@ function stepScratch(B: number) {
         t28: new Float32Array(B * 4),
         t29: new Float32Array(B * 4),
         h_next: new Float32Array(B * 4),
+        proj_x: new Float32Array(B * 12),
+        proj_h: new Float32Array(B * 8),
       },
     };
   return stepCache.buf;
+}
+
+const KC = 256;
+const MC = 64;
+let panelA = new Float64Array(MC * KC);
+let panelB = new Float64Array(1024 * KC);
+
+/** Copies rows [r0, r0 + rows) of X(i, k) = X[xo + i·xi + k·xk], depth [k0, k0 + kc), into panels
+ *  of four rows interleaved by k (zero past the last row). */
+function pack(
+  X: Float32Array,
+  xo: number,
+  xi: number,
+  xk: number,
+  r0: number,
+  rows: number,
+  k0: number,
+  kc: number,
+  P: Float64Array,
+): void {
+  const panels = (rows + 3) >> 2;
+  for (let p = 0; p < panels; p++) {
+    const base = p * kc * 4;
+    for (let q = 0; q < 4; q++) {
+      const i = p * 4 + q;
+      if (i >= rows) {
+        for (let k = 0; k < kc; k++) P[base + k * 4 + q] = 0;
+        continue;
+      }
+      let at = xo + (r0 + i) * xi + k0 * xk;
+      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at];
+    }
+  }
+}
+
+/** C[i·cs + j] (+)= Σ_k A(i, k) · B(j, k) for i < M, j < N. */
+function gemm(
+  M: number,
+  N: number,
+  K: number,
+  A: Float32Array,
+  ao: number,
+  ai: number,
+  ak: number,
+  B: Float32Array,
+  bo: number,
+  bj: number,
+  bk: number,
+  C: Float32Array,
+  co: number,
+  cs: number,
+  accumulate: boolean,
+): void {
+  if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, co + i * cs, co + i * cs + N);
+  if (M < 4) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        let a = ao + i * ai;
+        let b = bo + j * bj;
+        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a] * B[b];
+        C[co + i * cs + j] += s;
+      }
+    }
+    return;
+  }
+  const nPanels = (N + 3) >> 2;
+  if (panelB.length < nPanels * 4 * KC) panelB = new Float64Array(nPanels * 4 * KC);
+  const pa = panelA;
+  const pb = panelB;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = Math.min(KC, K - k0);
+    pack(B, bo, bj, bk, 0, N, k0, kc, pb);
+    for (let i0 = 0; i0 < M; i0 += MC) {
+      const mc = Math.min(MC, M - i0);
+      pack(A, ao, ai, ak, i0, mc, k0, kc, pa);
+      for (let p = 0; p < mc; p += 4) {
+        const aBase = (p >> 2) * kc * 4;
+        const rows = Math.min(4, mc - p);
+        for (let q = 0; q < nPanels; q++) {
+          const bBase = q * kc * 4;
+          let c00 = 0,
+            c01 = 0,
+            c02 = 0,
+            c03 = 0,
+            c10 = 0,
+            c11 = 0,
+            c12 = 0,
+            c13 = 0;
+          let c20 = 0,
+            c21 = 0,
+            c22 = 0,
+            c23 = 0,
+            c30 = 0,
+            c31 = 0,
+            c32 = 0,
+            c33 = 0;
+          for (let k = 0; k < kc; k++) {
+            const a = aBase + k * 4;
+            const b = bBase + k * 4;
+            const a0 = pa[a],
+              a1 = pa[a + 1],
+              a2 = pa[a + 2],
+              a3 = pa[a + 3];
+            const b0 = pb[b],
+              b1 = pb[b + 1],
+              b2 = pb[b + 2],
+              b3 = pb[b + 3];
+            c00 += a0 * b0;
+            c01 += a0 * b1;
+            c02 += a0 * b2;
+            c03 += a0 * b3;
+            c10 += a1 * b0;
+            c11 += a1 * b1;
+            c12 += a1 * b2;
+            c13 += a1 * b3;
+            c20 += a2 * b0;
+            c21 += a2 * b1;
+            c22 += a2 * b2;
+            c23 += a2 * b3;
+            c30 += a3 * b0;
+            c31 += a3 * b1;
+            c32 += a3 * b2;
+            c33 += a3 * b3;
+          }
+          const cols = Math.min(4, N - q * 4);
+          if (rows === 4 && cols === 4) {
+            let c = co + (i0 + p) * cs + q * 4;
+            C[c] += c00;
+            C[c + 1] += c01;
+            C[c + 2] += c02;
+            C[c + 3] += c03;
+            c += cs;
+            C[c] += c10;
+            C[c + 1] += c11;
+            C[c + 2] += c12;
+            C[c + 3] += c13;
+            c += cs;
+            C[c] += c20;
+            C[c + 1] += c21;
+            C[c + 2] += c22;
+            C[c + 3] += c23;
+            c += cs;
+            C[c] += c30;
+            C[c + 1] += c31;
+            C[c + 2] += c32;
+            C[c + 3] += c33;
+          } else {
+            const tile = [
+              c00,
+              c01,
+              c02,
+              c03,
+              c10,
+              c11,
+              c12,
+              c13,
+              c20,
+              c21,
+              c22,
+              c23,
+              c30,
+              c31,
+              c32,
+              c33,
+            ];
+            for (let r = 0; r < rows; r++) {
+              for (let s = 0; s < cols; s++)
+                C[co + (i0 + p + r) * cs + q * 4 + s] += tile[r * 4 + s];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** g[j] += Σ_r U[uo + r·us + j] for r < R, j < N. */
+function colSum(
+  R: number,
+  N: number,
+  U: Float32Array,
+  uo: number,
+  us: number,
+  g: Float32Array,
+): void {
+  for (let r = 0; r < R; r++) {
+    const o = uo + r * us;
+    for (let j = 0; j < N; j++) g[j] += U[o + j];
+  }
 }
 
 function fail(where: string, message: string): never {
@@ -385,20 +515,22 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
   const W_n = params.W_n;
   const U_n = params.U_n;
   const b_n = params.b_n;
+  const pack_x = packs.pack_x;
+  pack_x.set(W_z, 0);
+  pack_x.set(W_r, 12);
+  pack_x.set(W_n, 24);
+  const pack_h = packs.pack_h;
+  pack_h.set(U_z, 0);
+  pack_h.set(U_r, 16);
   const x = inputs.x;
-  const st0 = state.h;
+  const h = state.h;
   const sc = stepScratch(B);
-  const t11 = sc.t11;
-  const t12 = sc.t12;
   const t13 = sc.t13;
   const t14 = sc.t14;
   const z = sc.z;
-  const t16 = sc.t16;
-  const t17 = sc.t17;
   const t18 = sc.t18;
   const t19 = sc.t19;
   const r = sc.r;
-  const t21 = sc.t21;
   const t22 = sc.t22;
   const t23 = sc.t23;
   const t24 = sc.t24;
@@ -408,141 +540,81 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
   const t28 = sc.t28;
   const t29 = sc.t29;
   const h_next = sc.h_next;
+  const proj_x = sc.proj_x;
+  const proj_h = sc.proj_h;
+  const tb = 0;
+  const R = B;
   // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 3;
-    const o1 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 3;
-      for (let k = 0; k < 3; k++) acc += W_z[base + k] * x[o0 + k];
-      t11[o1 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 4;
-      for (let k = 0; k < 4; k++) acc += U_z[base + k] * st0[o0 + k];
-      t12[o0 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t13[o0 + j] = t11[o0 + j] + t12[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t14[o0 + j] = t13[o0 + j] + b_z[j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) {
-      const val = t14[o0 + j];
-      z[o0 + j] = 1 / (1 + Math.exp(-val));
-    }
-  }
+  gemm(R, 12, 3, x, 0, 3, 1, pack_x, 0, 3, 1, proj_x, 0, 12, false);
+  gemm(R, 8, 4, h, 0, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 8, false);
+  // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
   // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 3;
-    const o1 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 3;
-      for (let k = 0; k < 3; k++) acc += W_r[base + k] * x[o0 + k];
-      t16[o1 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 4;
-      for (let k = 0; k < 4; k++) acc += U_r[base + k] * st0[o0 + k];
-      t17[o0 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t18[o0 + j] = t16[o0 + j] + t17[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t19[o0 + j] = t18[o0 + j] + b_r[j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
+  // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+  // gru.cell:15  h' = z * h + (1 - z) * n
+  for (let b = 0; b < R; b++) {
+    const o0 = b * 12;
+    const o1 = b * 8;
+    const o2 = b * 4;
+    const o3 = b * 12 + 4;
+    const o4 = b * 8 + 4;
     for (let j = 0; j < 4; j++) {
-      const val = t19[o0 + j];
-      r[o0 + j] = 1 / (1 + Math.exp(-val));
+      const _t11 = proj_x[o0 + j];
+      const _t12 = proj_h[o1 + j];
+      const _b_z = b_z[j];
+      const _t16 = proj_x[o3 + j];
+      const _t17 = proj_h[o4 + j];
+      const _b_r = b_r[j];
+      const _h = h[o2 + j];
+      const _t13 = _t11 + _t12;
+      t13[o2 + j] = _t13;
+      const _t14 = _t13 + _b_z;
+      t14[o2 + j] = _t14;
+      const _z = 1 / (1 + Math.exp(-_t14));
+      z[o2 + j] = _z;
+      const _t18 = _t16 + _t17;
+      t18[o2 + j] = _t18;
+      const _t19 = _t18 + _b_r;
+      t19[o2 + j] = _t19;
+      const _r = 1 / (1 + Math.exp(-_t19));
+      r[o2 + j] = _r;
+      const _t22 = _r * _h;
+      t22[o2 + j] = _t22;
+      const _t27 = _z * _h;
+      t27[o2 + j] = _t27;
+      const _t28 = 1 - _z;
+      t28[o2 + j] = _t28;
     }
   }
   // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 3;
-    const o1 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 3;
-      for (let k = 0; k < 3; k++) acc += W_n[base + k] * x[o0 + k];
-      t21[o1 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t22[o0 + j] = r[o0 + j] * st0[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 4;
-      for (let k = 0; k < 4; k++) acc += U_n[base + k] * t22[o0 + k];
-      t23[o0 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t24[o0 + j] = t21[o0 + j] + t23[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t25[o0 + j] = t24[o0 + j] + b_n[j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) {
-      const val = t25[o0 + j];
-      n[o0 + j] = Math.tanh(val);
-    }
-  }
+  gemm(R, 4, 4, t22, 0, 4, 1, U_n, 0, 4, 1, t23, 0, 4, false);
+  // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
   // gru.cell:15  h' = z * h + (1 - z) * n
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t27[o0 + j] = z[o0 + j] * st0[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t28[o0 + j] = 1 - z[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t29[o0 + j] = t28[o0 + j] * n[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) h_next[o0 + j] = t27[o0 + j] + t29[o0 + j];
+  for (let b = 0; b < R; b++) {
+    const o0 = b * 12 + 8;
+    const o1 = b * 4;
+    for (let j = 0; j < 4; j++) {
+      const _t21 = proj_x[o0 + j];
+      const _t23 = t23[o1 + j];
+      const _b_n = b_n[j];
+      const _t28 = t28[o1 + j];
+      const _t27 = t27[o1 + j];
+      const _t24 = _t21 + _t23;
+      t24[o1 + j] = _t24;
+      const _t25 = _t24 + _b_n;
+      t25[o1 + j] = _t25;
+      const _n = Math.tanh(_t25);
+      n[o1 + j] = _n;
+      const _t29 = _t28 * _n;
+      t29[o1 + j] = _t29;
+      const _h_next = _t27 + _t29;
+      h_next[o1 + j] = _h_next;
+    }
   }
   const outputs: Outputs = {
     h: new Float32Array(B * 4),
   };
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < 4; j++) outputs.h[b * 4 + j] = h_next[b * 4 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < 4; j++) st0[b * 4 + j] = h_next[b * 4 + j];
-  }
+  for (let b = 0; b < B; b++) for (let j = 0; j < 4; j++) outputs.h[b * 4 + j] = h_next[b * 4 + j];
+  for (let b = 0; b < B; b++) for (let j = 0; j < 4; j++) state.h[b * 4 + j] = h_next[b * 4 + j];
   return outputs;
 }
 
@@ -584,8 +656,7 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
     checkArray(where, "options.stateMasks.h", options.stateMasks.h, B * 4, `batchSize ${B} × 4`);
   const tape = allocTape(T, B, options.tape);
   tape.lengths = options.lengths === undefined ? null : checkLengths(where, options.lengths, B, T);
-  tape.masks.h =
-    options.stateMasks?.h === undefined ? null : Float32Array.from(options.stateMasks.h);
+  tape.masked.h = options.stateMasks?.h !== undefined;
   const W_z = params.W_z;
   const U_z = params.U_z;
   const b_z = params.b_z;
@@ -595,180 +666,112 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
   const W_n = params.W_n;
   const U_n = params.U_n;
   const b_n = params.b_n;
+  const pack_x = packs.pack_x;
+  pack_x.set(W_z, 0);
+  pack_x.set(W_r, 12);
+  pack_x.set(W_n, 24);
+  const pack_h = packs.pack_h;
+  pack_h.set(U_z, 0);
+  pack_h.set(U_r, 16);
   const x = tape.buf.x;
   const h = tape.buf.h;
-  const t11 = tape.scratch.t11;
-  const t12 = tape.scratch.t12;
-  const t13 = tape.scratch.t13;
-  const t14 = tape.scratch.t14;
+  const proj_x = tape.buf.proj_x;
   const z = tape.buf.z;
-  const t16 = tape.scratch.t16;
-  const t17 = tape.scratch.t17;
-  const t18 = tape.scratch.t18;
-  const t19 = tape.scratch.t19;
   const r = tape.buf.r;
-  const t21 = tape.scratch.t21;
   const t22 = tape.buf.t22;
-  const t23 = tape.scratch.t23;
-  const t24 = tape.scratch.t24;
-  const t25 = tape.scratch.t25;
-  const n = tape.buf.n;
-  const t27 = tape.scratch.t27;
   const t28 = tape.buf.t28;
-  const t29 = tape.scratch.t29;
+  const n = tape.buf.n;
+  const proj_h = tape.scratch.proj_h;
+  const t27 = tape.scratch.t27;
+  const t23 = tape.scratch.t23;
   const h_next = tape.scratch.h_next;
   x.set(inputs.x);
   const carry0 = tape.carry.h;
   if (options.initialState?.h) carry0.set(options.initialState.h);
   else carry0.fill(0);
   const mask0 = tape.masks.h;
+  if (options.stateMasks?.h) mask0.set(options.stateMasks.h);
+  const masked0 = options.stateMasks?.h !== undefined;
   const out0 = tape.outputs.h;
   const lengths = tape.lengths;
+  // what depends only on the inputs and parameters, for every step at once
+  {
+    const tb = 0;
+    const R = T * B;
+    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+    gemm(R, 12, 3, x, tb * 3, 3, 1, pack_x, 0, 3, 1, proj_x, tb * 12, 12, false);
+  }
   for (let t = 0; t < T; t++) {
     const tb = t * B;
-    // states as this step reads them
+    const R = B;
+    // the states as this step reads them
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < 4; j++)
-        h[(tb + b) * 4 + j] =
-          mask0 === null ? carry0[b * 4 + j] : carry0[b * 4 + j] * mask0[b * 4 + j];
+        h[(tb + b) * 4 + j] = masked0 ? carry0[b * 4 + j] * mask0[b * 4 + j] : carry0[b * 4 + j];
     }
     // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 3;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) acc += W_z[base + k] * x[o0 + k];
-        t11[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 4;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) acc += U_z[base + k] * h[o0 + k];
-        t12[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t13[o0 + j] = t11[o0 + j] + t12[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t14[o0 + j] = t13[o0 + j] + b_z[j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) {
-        const val = t14[o0 + j];
-        z[o1 + j] = 1 / (1 + Math.exp(-val));
-      }
-    }
+    gemm(R, 8, 4, h, tb * 4, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 8, false);
+    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 3;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) acc += W_r[base + k] * x[o0 + k];
-        t16[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 4;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) acc += U_r[base + k] * h[o0 + k];
-        t17[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t18[o0 + j] = t16[o0 + j] + t17[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t19[o0 + j] = t18[o0 + j] + b_r[j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
+    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    // gru.cell:15  h' = z * h + (1 - z) * n
+    for (let b = 0; b < R; b++) {
+      const o0 = (tb + b) * 12;
+      const o1 = b * 8;
+      const o2 = (tb + b) * 4;
+      const o3 = (tb + b) * 12 + 4;
+      const o4 = b * 8 + 4;
+      const o5 = b * 4;
       for (let j = 0; j < 4; j++) {
-        const val = t19[o0 + j];
-        r[o1 + j] = 1 / (1 + Math.exp(-val));
+        const _t11 = proj_x[o0 + j];
+        const _t12 = proj_h[o1 + j];
+        const _b_z = b_z[j];
+        const _t16 = proj_x[o3 + j];
+        const _t17 = proj_h[o4 + j];
+        const _b_r = b_r[j];
+        const _h = h[o2 + j];
+        const _t13 = _t11 + _t12;
+        const _t14 = _t13 + _b_z;
+        const _z = 1 / (1 + Math.exp(-_t14));
+        z[o2 + j] = _z;
+        const _t18 = _t16 + _t17;
+        const _t19 = _t18 + _b_r;
+        const _r = 1 / (1 + Math.exp(-_t19));
+        r[o2 + j] = _r;
+        const _t22 = _r * _h;
+        t22[o2 + j] = _t22;
+        const _t27 = _z * _h;
+        t27[o5 + j] = _t27;
+        const _t28 = 1 - _z;
+        t28[o2 + j] = _t28;
       }
     }
     // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 3;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) acc += W_n[base + k] * x[o0 + k];
-        t21[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t22[o0 + j] = r[o0 + j] * h[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 4;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) acc += U_n[base + k] * t22[o0 + k];
-        t23[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t24[o0 + j] = t21[o0 + j] + t23[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t25[o0 + j] = t24[o0 + j] + b_n[j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) {
-        const val = t25[o0 + j];
-        n[o1 + j] = Math.tanh(val);
-      }
-    }
+    gemm(R, 4, 4, t22, tb * 4, 4, 1, U_n, 0, 4, 1, t23, 0, 4, false);
+    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     // gru.cell:15  h' = z * h + (1 - z) * n
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t27[o0 + j] = z[o1 + j] * h[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t28[o0 + j] = 1 - z[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t29[o0 + j] = t28[o1 + j] * n[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) h_next[o0 + j] = t27[o0 + j] + t29[o0 + j];
+    for (let b = 0; b < R; b++) {
+      const o0 = (tb + b) * 12 + 8;
+      const o1 = b * 4;
+      const o2 = (tb + b) * 4;
+      for (let j = 0; j < 4; j++) {
+        const _t21 = proj_x[o0 + j];
+        const _t23 = t23[o1 + j];
+        const _b_n = b_n[j];
+        const _t28 = t28[o2 + j];
+        const _t27 = t27[o1 + j];
+        const _t24 = _t21 + _t23;
+        const _t25 = _t24 + _b_n;
+        const _n = Math.tanh(_t25);
+        n[o2 + j] = _n;
+        const _t29 = _t28 * _n;
+        const _h_next = _t27 + _t29;
+        h_next[o1 + j] = _h_next;
+      }
     }
     // carry the states and write the outputs; a sample past its length keeps its state
     for (let b = 0; b < B; b++) {
-      const active = lengths === null || t < lengths[b]!;
+      const active = lengths === null || t < lengths[b];
       if (active) for (let j = 0; j < 4; j++) carry0[b * 4 + j] = h_next[b * 4 + j];
       for (let j = 0; j < 4; j++) out0[(tb + b) * 4 + j] = active ? h_next[b * 4 + j] : 0;
     }
@@ -841,302 +844,174 @@ export function backward(
   const b_n = params.b_n;
   const grad_b_n = grads.params.b_n;
   grad_b_n.fill(0);
-  const n = tape.buf.n;
-  const t28 = tape.buf.t28;
-  const h = tape.buf.h;
-  const z = tape.buf.z;
-  const t22 = tape.buf.t22;
-  const r = tape.buf.r;
+  const pack_x = packs.pack_x;
+  pack_x.set(W_z, 0);
+  pack_x.set(W_r, 12);
+  pack_x.set(W_n, 24);
+  const pack_h = packs.pack_h;
+  pack_h.set(U_z, 0);
+  pack_h.set(U_r, 16);
+  const grad_pack_x = packGrads.pack_x;
+  grad_pack_x.fill(0);
+  const grad_pack_h = packGrads.pack_h;
+  grad_pack_h.fill(0);
   const x = tape.buf.x;
-  const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(B));
-  const dh_out = adj.dh_out;
-  const dh_next = adj.dh_next;
-  const dh_next_2 = adj.dh_next_2;
-  const t34 = adj.t34;
-  const t35 = adj.t35;
-  const t36 = adj.t36;
-  const t37 = adj.t37;
-  const t38 = adj.t38;
-  const t39 = adj.t39;
-  const t40 = adj.t40;
-  const t41 = adj.t41;
-  const t42 = adj.t42;
-  const t43 = adj.t43;
-  const t44 = adj.t44;
+  const h = tape.buf.h;
+  const proj_x = tape.buf.proj_x;
+  const z = tape.buf.z;
+  const r = tape.buf.r;
+  const t22 = tape.buf.t22;
+  const t28 = tape.buf.t28;
+  const n = tape.buf.n;
+  const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));
   const t45 = adj.t45;
-  const t46 = adj.t46;
-  const t47 = adj.t47;
-  const t48 = adj.t48;
-  const t49 = adj.t49;
-  const t50 = adj.t50;
-  const dz = adj.dz;
+  const t58 = adj.t58;
   const t52 = adj.t52;
-  const t53 = adj.t53;
-  const t54 = adj.t54;
-  const t55 = adj.t55;
-  const t56 = adj.t56;
-  const t57 = adj.t57;
-  const dx = adj.dx;
-  const t59 = adj.t59;
-  const t60 = adj.t60;
+  const dproj_h = adj.dproj_h;
+  const dproj_x = adj.dproj_x;
+  const t64 = adj.t64;
+  const dh_out = adj.dh_out;
+  const t42 = adj.t42;
+  const t51 = adj.t51;
+  const t46 = adj.t46;
+  const t65 = adj.t65;
+  const t61 = adj.t61;
   const dh = adj.dh;
+  const dh_next = adj.dh_next;
   const dcarry0 = adj.carry_h;
   if (options.dFinalState?.h) dcarry0.set(options.dFinalState.h);
   else dcarry0.fill(0);
   const mask0 = tape.masks.h;
-  const dout0 = dOutputs.h ?? null;
+  const masked0 = tape.masked.h;
   const lengths = tape.lengths;
-  for (let t = T - 1; t >= 0; t--) {
-    const tb = t * B;
-    // seeds: the loss's gradient with respect to this step's outputs and new states
-    for (let b = 0; b < B; b++) {
-      const active = lengths === null || t < lengths[b]!;
-      for (let j = 0; j < 4; j++)
-        dh_out[b * 4 + j] = active && dout0 !== null ? dout0[(tb + b) * 4 + j]! : 0;
-      for (let j = 0; j < 4; j++) dh_next[b * 4 + j] = active ? dcarry0[b * 4 + j]! : 0;
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) dh_next_2[o0 + j] = dh_out[o0 + j] + dh_next[o0 + j];
-    }
-    // adjoint of gru.cell:15  h' = z * h + (1 - z) * n
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t34[o0 + j] = dh_next_2[o0 + j] * n[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t35[o0 + j] = dh_next_2[o0 + j] * t28[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) {
-        const val = t34[o0 + j];
-        t36[o0 + j] = -val;
+  // the loss's gradient with respect to every step's outputs (zero past a sample's length)
+  {
+    const src = dOutputs.h;
+    for (let t = 0; t < T; t++) {
+      const tb = t * B;
+      for (let b = 0; b < B; b++) {
+        const active = src !== undefined && (lengths === null || t < lengths[b]);
+        for (let j = 0; j < 4; j++) dh_out[(tb + b) * 4 + j] = active ? src[(tb + b) * 4 + j] : 0;
       }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t37[o0 + j] = dh_next_2[o0 + j] * h[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t38[o0 + j] = dh_next_2[o0 + j] * z[o1 + j];
-    }
-    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t39[o0 + j] = n[o1 + j] * n[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t40[o0 + j] = 1 - t39[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t41[o0 + j] = t35[o0 + j] * t40[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let k = 0; k < 4; k++) t42[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t41[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) t42[o0 + k] += U_n[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let row = 0; row < 4; row++) {
-        const acc = t41[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) grad_U_n[base + k] += acc * t22[o1 + k];
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t43[o0 + j] = t42[o0 + j] * h[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t44[o0 + j] = t42[o0 + j] * r[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 3;
-      const o1 = b * 4;
-      for (let k = 0; k < 3; k++) t45[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t41[o1 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) t45[o0 + k] += W_n[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 3;
-      for (let row = 0; row < 4; row++) {
-        const acc = t41[o0 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) grad_W_n[base + k] += acc * x[o1 + k];
-      }
-    }
-    // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t46[o0 + j] = 1 - r[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t47[o0 + j] = r[o1 + j] * t46[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t48[o0 + j] = t43[o0 + j] * t47[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let k = 0; k < 4; k++) t49[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t48[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) t49[o0 + k] += U_r[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let row = 0; row < 4; row++) {
-        const acc = t48[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) grad_U_r[base + k] += acc * h[o1 + k];
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 3;
-      const o1 = b * 4;
-      for (let k = 0; k < 3; k++) t50[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t48[o1 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) t50[o0 + k] += W_r[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 3;
-      for (let row = 0; row < 4; row++) {
-        const acc = t48[o0 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) grad_W_r[base + k] += acc * x[o1 + k];
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) dz[o0 + j] = t36[o0 + j] + t37[o0 + j];
-    }
-    // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t52[o0 + j] = 1 - z[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t53[o0 + j] = z[o1 + j] * t52[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t54[o0 + j] = dz[o0 + j] * t53[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let k = 0; k < 4; k++) t55[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t54[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) t55[o0 + k] += U_z[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let row = 0; row < 4; row++) {
-        const acc = t54[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) grad_U_z[base + k] += acc * h[o1 + k];
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 3;
-      const o1 = b * 4;
-      for (let k = 0; k < 3; k++) t56[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t54[o1 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) t56[o0 + k] += W_z[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 3;
-      for (let row = 0; row < 4; row++) {
-        const acc = t54[o0 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) grad_W_z[base + k] += acc * x[o1 + k];
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) grad_b_z[j] += t54[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) grad_b_r[j] += t48[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) grad_b_n[j] += t41[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 3;
-      for (let j = 0; j < 3; j++) t57[o0 + j] = t45[o0 + j] + t50[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 3;
-      for (let j = 0; j < 3; j++) dx[o0 + j] = t57[o0 + j] + t56[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t59[o0 + j] = t38[o0 + j] + t44[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t60[o0 + j] = t59[o0 + j] + t49[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) dh[o0 + j] = t60[o0 + j] + t55[o0 + j];
-    }
-    // gradients of the inputs; the states' carry back to the previous step
-    for (let b = 0; b < B; b++) {
-      const active = lengths === null || t < lengths[b]!;
-      for (let j = 0; j < 3; j++) grads.inputs.x[(tb + b) * 3 + j] = dx[b * 3 + j];
-      if (active)
-        for (let j = 0; j < 4; j++)
-          dcarry0[b * 4 + j] = mask0 === null ? dh[b * 4 + j]! : dh[b * 4 + j]! * mask0[b * 4 + j]!;
     }
   }
+  for (let t = T - 1; t >= 0; t--) {
+    const tb = t * B;
+    const R = B;
+    // the gradient with respect to this step's new states, from the step after it
+    for (let b = 0; b < B; b++) {
+      const active = lengths === null || t < lengths[b];
+      for (let j = 0; j < 4; j++) dh_next[b * 4 + j] = active ? dcarry0[b * 4 + j] : 0;
+    }
+    // adjoint of gru.cell:15  h' = z * h + (1 - z) * n
+    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+    for (let b = 0; b < R; b++) {
+      const o0 = (tb + b) * 4;
+      const o1 = b * 4;
+      for (let j = 0; j < 4; j++) {
+        const _dh_out = dh_out[o0 + j];
+        const _dh_next = dh_next[o1 + j];
+        const _n = n[o0 + j];
+        const _t28 = t28[o0 + j];
+        const _h = h[o0 + j];
+        const _z = z[o0 + j];
+        const _r = r[o0 + j];
+        const _dh_next_2 = _dh_out + _dh_next;
+        const _t38 = _dh_next_2 * _n;
+        const _t39 = _dh_next_2 * _t28;
+        const _t40 = -_t38;
+        const _t41 = _dh_next_2 * _h;
+        const _t42 = _dh_next_2 * _z;
+        t42[o1 + j] = _t42;
+        const _t43 = _n * _n;
+        const _t44 = 1 - _t43;
+        const _t45 = _t39 * _t44;
+        t45[o0 + j] = _t45;
+        const _t50 = 1 - _r;
+        const _t51 = _r * _t50;
+        t51[o1 + j] = _t51;
+        const _dz = _t40 + _t41;
+        const _t56 = 1 - _z;
+        const _t57 = _z * _t56;
+        const _t58 = _dz * _t57;
+        t58[o0 + j] = _t58;
+      }
+    }
+    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    gemm(R, 4, 4, t45, tb * 4, 4, 1, U_n, 0, 1, 4, t46, 0, 4, false);
+    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    for (let b = 0; b < R; b++) {
+      const o0 = b * 4;
+      const o1 = (tb + b) * 4;
+      for (let j = 0; j < 4; j++) {
+        const _t46 = t46[o0 + j];
+        const _h = h[o1 + j];
+        const _r = r[o1 + j];
+        const _t51 = t51[o0 + j];
+        const _t42 = t42[o0 + j];
+        const _t47 = _t46 * _h;
+        const _t48 = _t46 * _r;
+        const _t52 = _t47 * _t51;
+        t52[o1 + j] = _t52;
+        const _t65 = _t42 + _t48;
+        t65[o0 + j] = _t65;
+      }
+    }
+    for (let b = 0; b < R; b++)
+      for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 8 + j] = t58[(tb + b) * 4 + j];
+    for (let b = 0; b < R; b++)
+      for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 8 + 4 + j] = t52[(tb + b) * 4 + j];
+    // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+    gemm(R, 4, 8, dproj_h, tb * 8, 8, 1, pack_h, 0, 1, 4, t61, 0, 4, false);
+    for (let b = 0; b < R; b++) {
+      const o0 = b * 4;
+      for (let j = 0; j < 4; j++) {
+        const _t65 = t65[o0 + j];
+        const _t61 = t61[o0 + j];
+        const _dh = _t65 + _t61;
+        dh[o0 + j] = _dh;
+      }
+    }
+    // carry the states' gradients to the step before; a sample past its length passes them through
+    for (let b = 0; b < B; b++) {
+      if (lengths !== null && t >= lengths[b]) continue;
+      for (let j = 0; j < 4; j++)
+        dcarry0[b * 4 + j] = masked0 ? dh[b * 4 + j] * mask0[b * 4 + j] : dh[b * 4 + j];
+    }
+  }
+  // what the recurrence does not need, for every step at once: weight and input gradients
+  {
+    const tb = 0;
+    const R = T * B;
+    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    gemm(4, 4, R, t45, tb * 4, 1, 4, t22, tb * 4, 1, 4, grad_U_n, 0, 4, true);
+    // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+    gemm(8, 4, R, dproj_h, tb * 8, 1, 8, h, tb * 4, 1, 4, grad_pack_h, 0, 4, true);
+    for (let b = 0; b < R; b++)
+      for (let j = 0; j < 4; j++) dproj_x[(tb + b) * 12 + j] = t58[(tb + b) * 4 + j];
+    for (let b = 0; b < R; b++)
+      for (let j = 0; j < 4; j++) dproj_x[(tb + b) * 12 + 4 + j] = t52[(tb + b) * 4 + j];
+    for (let b = 0; b < R; b++)
+      for (let j = 0; j < 4; j++) dproj_x[(tb + b) * 12 + 8 + j] = t45[(tb + b) * 4 + j];
+    gemm(R, 3, 12, dproj_x, tb * 12, 12, 1, pack_x, 0, 1, 3, t64, tb * 3, 3, false);
+    gemm(12, 3, R, dproj_x, tb * 12, 1, 12, x, tb * 3, 1, 3, grad_pack_x, 0, 3, true);
+    colSum(R, 4, t58, tb * 4, 4, grad_b_z);
+    colSum(R, 4, t52, tb * 4, 4, grad_b_r);
+    colSum(R, 4, t45, tb * 4, 4, grad_b_n);
+  }
+  {
+    const tb = 0;
+    for (let b = 0; b < T * B; b++)
+      for (let j = 0; j < 3; j++) grads.inputs.x[b * 3 + j] = t64[(tb + b) * 3 + j];
+  }
+  for (let j = 0; j < 12; j++) grad_W_z[j] += grad_pack_x[0 + j];
+  for (let j = 0; j < 12; j++) grad_W_r[j] += grad_pack_x[12 + j];
+  for (let j = 0; j < 12; j++) grad_W_n[j] += grad_pack_x[24 + j];
+  for (let j = 0; j < 16; j++) grad_U_z[j] += grad_pack_h[0 + j];
+  for (let j = 0; j < 16; j++) grad_U_r[j] += grad_pack_h[16 + j];
   grads.initialState.h.set(dcarry0);
   return grads;
 }

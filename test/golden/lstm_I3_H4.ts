@@ -94,85 +94,37 @@ export interface Gradients {
 }
 type TapeData = Tape & {
   lengths: Int32Array | null;
-  masks: { h: Float32Array | null; c: Float32Array | null };
+  masks: State;
+  masked: { h: boolean; c: boolean };
   buf: {
-    t38: Float32Array;
-    o: Float32Array;
-    g: Float32Array;
-    i: Float32Array;
-    c: Float32Array;
-    f: Float32Array;
-    h: Float32Array;
     x: Float32Array;
+    h: Float32Array;
+    c: Float32Array;
+    proj_x: Float32Array;
+    i: Float32Array;
+    f: Float32Array;
+    g: Float32Array;
+    o: Float32Array;
+    t38: Float32Array;
   };
-  scratch: {
-    t15: Float32Array;
-    t16: Float32Array;
-    t17: Float32Array;
-    t18: Float32Array;
-    t20: Float32Array;
-    t21: Float32Array;
-    t22: Float32Array;
-    t23: Float32Array;
-    t25: Float32Array;
-    t26: Float32Array;
-    t27: Float32Array;
-    t28: Float32Array;
-    t30: Float32Array;
-    t31: Float32Array;
-    t32: Float32Array;
-    t33: Float32Array;
-    t35: Float32Array;
-    t36: Float32Array;
-    c_next: Float32Array;
-    h_next: Float32Array;
-  };
+  scratch: { proj_h: Float32Array; c_next: Float32Array; h_next: Float32Array };
   carry: State;
   outputs: Outputs;
   finalState: State;
   adjoints: Adjoints | null;
 };
 type Adjoints = {
+  t60: Float32Array;
+  t65: Float32Array;
+  t70: Float32Array;
+  t75: Float32Array;
+  dproj_h: Float32Array;
+  t81: Float32Array;
   dh_out: Float32Array;
+  t57: Float32Array;
+  t78: Float32Array;
   dh_next: Float32Array;
   dc_next: Float32Array;
-  dh_next_2: Float32Array;
-  t44: Float32Array;
-  t45: Float32Array;
-  t46: Float32Array;
-  t47: Float32Array;
-  t48: Float32Array;
-  dc_next_2: Float32Array;
-  t50: Float32Array;
-  t51: Float32Array;
-  t52: Float32Array;
-  t53: Float32Array;
-  t54: Float32Array;
-  t55: Float32Array;
-  t56: Float32Array;
-  t57: Float32Array;
-  t58: Float32Array;
-  t59: Float32Array;
-  t60: Float32Array;
-  t61: Float32Array;
-  t62: Float32Array;
-  t63: Float32Array;
-  t64: Float32Array;
-  t65: Float32Array;
-  t66: Float32Array;
-  t67: Float32Array;
-  t68: Float32Array;
-  t69: Float32Array;
-  t70: Float32Array;
-  t71: Float32Array;
-  t72: Float32Array;
-  t73: Float32Array;
-  t74: Float32Array;
-  t75: Float32Array;
-  dx: Float32Array;
-  t77: Float32Array;
-  t78: Float32Array;
-  dh: Float32Array;
   carry_h: Float32Array;
   carry_c: Float32Array;
 };
@@ -186,36 +138,21 @@ function allocTape(T: number, B: number, reuse: Tape | undefined): TapeData {
     timeSteps: T,
     batchSize: B,
     lengths: null,
-    masks: { h: null, c: null },
+    masks: { h: new Float32Array(B * 4), c: new Float32Array(B * 4) },
+    masked: { h: false, c: false },
     buf: {
-      t38: new Float32Array(T * B * 4),
-      o: new Float32Array(T * B * 4),
-      g: new Float32Array(T * B * 4),
-      i: new Float32Array(T * B * 4),
-      c: new Float32Array(T * B * 4),
-      f: new Float32Array(T * B * 4),
-      h: new Float32Array(T * B * 4),
       x: new Float32Array(T * B * 3),
+      h: new Float32Array(T * B * 4),
+      c: new Float32Array(T * B * 4),
+      proj_x: new Float32Array(T * B * 16),
+      i: new Float32Array(T * B * 4),
+      f: new Float32Array(T * B * 4),
+      g: new Float32Array(T * B * 4),
+      o: new Float32Array(T * B * 4),
+      t38: new Float32Array(T * B * 4),
     },
     scratch: {
-      t15: new Float32Array(B * 4),
-      t16: new Float32Array(B * 4),
-      t17: new Float32Array(B * 4),
-      t18: new Float32Array(B * 4),
-      t20: new Float32Array(B * 4),
-      t21: new Float32Array(B * 4),
-      t22: new Float32Array(B * 4),
-      t23: new Float32Array(B * 4),
-      t25: new Float32Array(B * 4),
-      t26: new Float32Array(B * 4),
-      t27: new Float32Array(B * 4),
-      t28: new Float32Array(B * 4),
-      t30: new Float32Array(B * 4),
-      t31: new Float32Array(B * 4),
-      t32: new Float32Array(B * 4),
-      t33: new Float32Array(B * 4),
-      t35: new Float32Array(B * 4),
-      t36: new Float32Array(B * 4),
+      proj_h: new Float32Array(B * 16),
       c_next: new Float32Array(B * 4),
       h_next: new Float32Array(B * 4),
     },
@@ -227,72 +164,38 @@ function allocTape(T: number, B: number, reuse: Tape | undefined): TapeData {
   tapes.add(tape);
   return tape;
 }
-function allocAdjoints(B: number): Adjoints {
+function allocAdjoints(T: number, B: number): Adjoints {
   return {
-    dh_out: new Float32Array(B * 4),
+    t60: new Float32Array(T * B * 4),
+    t65: new Float32Array(T * B * 4),
+    t70: new Float32Array(T * B * 4),
+    t75: new Float32Array(T * B * 4),
+    dproj_h: new Float32Array(T * B * 16),
+    t81: new Float32Array(T * B * 3),
+    dh_out: new Float32Array(T * B * 4),
+    t57: new Float32Array(B * 4),
+    t78: new Float32Array(B * 4),
     dh_next: new Float32Array(B * 4),
     dc_next: new Float32Array(B * 4),
-    dh_next_2: new Float32Array(B * 4),
-    t44: new Float32Array(B * 4),
-    t45: new Float32Array(B * 4),
-    t46: new Float32Array(B * 4),
-    t47: new Float32Array(B * 4),
-    t48: new Float32Array(B * 4),
-    dc_next_2: new Float32Array(B * 4),
-    t50: new Float32Array(B * 4),
-    t51: new Float32Array(B * 4),
-    t52: new Float32Array(B * 4),
-    t53: new Float32Array(B * 4),
-    t54: new Float32Array(B * 4),
-    t55: new Float32Array(B * 4),
-    t56: new Float32Array(B * 4),
-    t57: new Float32Array(B * 4),
-    t58: new Float32Array(B * 3),
-    t59: new Float32Array(B * 4),
-    t60: new Float32Array(B * 4),
-    t61: new Float32Array(B * 4),
-    t62: new Float32Array(B * 4),
-    t63: new Float32Array(B * 3),
-    t64: new Float32Array(B * 4),
-    t65: new Float32Array(B * 4),
-    t66: new Float32Array(B * 4),
-    t67: new Float32Array(B * 4),
-    t68: new Float32Array(B * 3),
-    t69: new Float32Array(B * 4),
-    t70: new Float32Array(B * 4),
-    t71: new Float32Array(B * 4),
-    t72: new Float32Array(B * 4),
-    t73: new Float32Array(B * 3),
-    t74: new Float32Array(B * 3),
-    t75: new Float32Array(B * 3),
-    dx: new Float32Array(B * 3),
-    t77: new Float32Array(B * 4),
-    t78: new Float32Array(B * 4),
-    dh: new Float32Array(B * 4),
     carry_h: new Float32Array(B * 4),
     carry_c: new Float32Array(B * 4),
   };
 }
+/** Parameter matrices stacked by rows, rebuilt from the params at every call. */
+const packs = { pack_x: new Float32Array(1 * 48), pack_h: new Float32Array(1 * 64) };
+const packGrads = { pack_x: new Float32Array(1 * 48), pack_h: new Float32Array(1 * 64) };
 let stepCache: {
   B: number;
   buf: {
-    t15: Float32Array;
-    t16: Float32Array;
     t17: Float32Array;
     t18: Float32Array;
     i: Float32Array;
-    t20: Float32Array;
-    t21: Float32Array;
     t22: Float32Array;
     t23: Float32Array;
     f: Float32Array;
-    t25: Float32Array;
-    t26: Float32Array;
     t27: Float32Array;
     t28: Float32Array;
     g: Float32Array;
-    t30: Float32Array;
-    t31: Float32Array;
     t32: Float32Array;
     t33: Float32Array;
     o: Float32Array;
@@ -301,6 +204,8 @@ let stepCache: {
     c_next: Float32Array;
     t38: Float32Array;
     h_next: Float32Array;
+    proj_x: Float32Array;
+    proj_h: Float32Array;
   };
 } | null = null;
 function stepScratch(B: number) {
@@ -308,23 +213,15 @@ function stepScratch(B: number) {
     stepCache = {
       B,
       buf: {
-        t15: new Float32Array(B * 4),
-        t16: new Float32Array(B * 4),
         t17: new Float32Array(B * 4),
         t18: new Float32Array(B * 4),
         i: new Float32Array(B * 4),
-        t20: new Float32Array(B * 4),
-        t21: new Float32Array(B * 4),
         t22: new Float32Array(B * 4),
         t23: new Float32Array(B * 4),
         f: new Float32Array(B * 4),
-        t25: new Float32Array(B * 4),
-        t26: new Float32Array(B * 4),
         t27: new Float32Array(B * 4),
         t28: new Float32Array(B * 4),
         g: new Float32Array(B * 4),
-        t30: new Float32Array(B * 4),
-        t31: new Float32Array(B * 4),
         t32: new Float32Array(B * 4),
         t33: new Float32Array(B * 4),
         o: new Float32Array(B * 4),
@@ -333,9 +230,201 @@ function stepScratch(B: number) {
         c_next: new Float32Array(B * 4),
         t38: new Float32Array(B * 4),
         h_next: new Float32Array(B * 4),
+        proj_x: new Float32Array(B * 16),
+        proj_h: new Float32Array(B * 16),
       },
     };
   return stepCache.buf;
+}
+
+const KC = 256;
+const MC = 64;
+let panelA = new Float64Array(MC * KC);
+let panelB = new Float64Array(1024 * KC);
+
+/** Copies rows [r0, r0 + rows) of X(i, k) = X[xo + i·xi + k·xk], depth [k0, k0 + kc), into panels
+ *  of four rows interleaved by k (zero past the last row). */
+function pack(
+  X: Float32Array,
+  xo: number,
+  xi: number,
+  xk: number,
+  r0: number,
+  rows: number,
+  k0: number,
+  kc: number,
+  P: Float64Array,
+): void {
+  const panels = (rows + 3) >> 2;
+  for (let p = 0; p < panels; p++) {
+    const base = p * kc * 4;
+    for (let q = 0; q < 4; q++) {
+      const i = p * 4 + q;
+      if (i >= rows) {
+        for (let k = 0; k < kc; k++) P[base + k * 4 + q] = 0;
+        continue;
+      }
+      let at = xo + (r0 + i) * xi + k0 * xk;
+      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at];
+    }
+  }
+}
+
+/** C[i·cs + j] (+)= Σ_k A(i, k) · B(j, k) for i < M, j < N. */
+function gemm(
+  M: number,
+  N: number,
+  K: number,
+  A: Float32Array,
+  ao: number,
+  ai: number,
+  ak: number,
+  B: Float32Array,
+  bo: number,
+  bj: number,
+  bk: number,
+  C: Float32Array,
+  co: number,
+  cs: number,
+  accumulate: boolean,
+): void {
+  if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, co + i * cs, co + i * cs + N);
+  if (M < 4) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        let a = ao + i * ai;
+        let b = bo + j * bj;
+        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a] * B[b];
+        C[co + i * cs + j] += s;
+      }
+    }
+    return;
+  }
+  const nPanels = (N + 3) >> 2;
+  if (panelB.length < nPanels * 4 * KC) panelB = new Float64Array(nPanels * 4 * KC);
+  const pa = panelA;
+  const pb = panelB;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = Math.min(KC, K - k0);
+    pack(B, bo, bj, bk, 0, N, k0, kc, pb);
+    for (let i0 = 0; i0 < M; i0 += MC) {
+      const mc = Math.min(MC, M - i0);
+      pack(A, ao, ai, ak, i0, mc, k0, kc, pa);
+      for (let p = 0; p < mc; p += 4) {
+        const aBase = (p >> 2) * kc * 4;
+        const rows = Math.min(4, mc - p);
+        for (let q = 0; q < nPanels; q++) {
+          const bBase = q * kc * 4;
+          let c00 = 0,
+            c01 = 0,
+            c02 = 0,
+            c03 = 0,
+            c10 = 0,
+            c11 = 0,
+            c12 = 0,
+            c13 = 0;
+          let c20 = 0,
+            c21 = 0,
+            c22 = 0,
+            c23 = 0,
+            c30 = 0,
+            c31 = 0,
+            c32 = 0,
+            c33 = 0;
+          for (let k = 0; k < kc; k++) {
+            const a = aBase + k * 4;
+            const b = bBase + k * 4;
+            const a0 = pa[a],
+              a1 = pa[a + 1],
+              a2 = pa[a + 2],
+              a3 = pa[a + 3];
+            const b0 = pb[b],
+              b1 = pb[b + 1],
+              b2 = pb[b + 2],
+              b3 = pb[b + 3];
+            c00 += a0 * b0;
+            c01 += a0 * b1;
+            c02 += a0 * b2;
+            c03 += a0 * b3;
+            c10 += a1 * b0;
+            c11 += a1 * b1;
+            c12 += a1 * b2;
+            c13 += a1 * b3;
+            c20 += a2 * b0;
+            c21 += a2 * b1;
+            c22 += a2 * b2;
+            c23 += a2 * b3;
+            c30 += a3 * b0;
+            c31 += a3 * b1;
+            c32 += a3 * b2;
+            c33 += a3 * b3;
+          }
+          const cols = Math.min(4, N - q * 4);
+          if (rows === 4 && cols === 4) {
+            let c = co + (i0 + p) * cs + q * 4;
+            C[c] += c00;
+            C[c + 1] += c01;
+            C[c + 2] += c02;
+            C[c + 3] += c03;
+            c += cs;
+            C[c] += c10;
+            C[c + 1] += c11;
+            C[c + 2] += c12;
+            C[c + 3] += c13;
+            c += cs;
+            C[c] += c20;
+            C[c + 1] += c21;
+            C[c + 2] += c22;
+            C[c + 3] += c23;
+            c += cs;
+            C[c] += c30;
+            C[c + 1] += c31;
+            C[c + 2] += c32;
+            C[c + 3] += c33;
+          } else {
+            const tile = [
+              c00,
+              c01,
+              c02,
+              c03,
+              c10,
+              c11,
+              c12,
+              c13,
+              c20,
+              c21,
+              c22,
+              c23,
+              c30,
+              c31,
+              c32,
+              c33,
+            ];
+            for (let r = 0; r < rows; r++) {
+              for (let s = 0; s < cols; s++)
+                C[co + (i0 + p + r) * cs + q * 4 + s] += tile[r * 4 + s];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** g[j] += Σ_r U[uo + r·us + j] for r < R, j < N. */
+function colSum(
+  R: number,
+  N: number,
+  U: Float32Array,
+  uo: number,
+  us: number,
+  g: Float32Array,
+): void {
+  for (let r = 0; r < R; r++) {
+    const o = uo + r * us;
+    for (let j = 0; j < N; j++) g[j] += U[o + j];
+  }
 }
 
 function fail(where: string, message: string): never {
@@ -446,27 +535,29 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
   const W_o = params.W_o;
   const U_o = params.U_o;
   const b_o = params.b_o;
+  const pack_x = packs.pack_x;
+  pack_x.set(W_i, 0);
+  pack_x.set(W_f, 12);
+  pack_x.set(W_g, 24);
+  pack_x.set(W_o, 36);
+  const pack_h = packs.pack_h;
+  pack_h.set(U_i, 0);
+  pack_h.set(U_f, 16);
+  pack_h.set(U_g, 32);
+  pack_h.set(U_o, 48);
   const x = inputs.x;
-  const st0 = state.h;
-  const st1 = state.c;
+  const h = state.h;
+  const c = state.c;
   const sc = stepScratch(B);
-  const t15 = sc.t15;
-  const t16 = sc.t16;
   const t17 = sc.t17;
   const t18 = sc.t18;
   const i = sc.i;
-  const t20 = sc.t20;
-  const t21 = sc.t21;
   const t22 = sc.t22;
   const t23 = sc.t23;
   const f = sc.f;
-  const t25 = sc.t25;
-  const t26 = sc.t26;
   const t27 = sc.t27;
   const t28 = sc.t28;
   const g = sc.g;
-  const t30 = sc.t30;
-  const t31 = sc.t31;
   const t32 = sc.t32;
   const t33 = sc.t33;
   const o = sc.o;
@@ -475,181 +566,81 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
   const c_next = sc.c_next;
   const t38 = sc.t38;
   const h_next = sc.h_next;
+  const proj_x = sc.proj_x;
+  const proj_h = sc.proj_h;
+  const tb = 0;
+  const R = B;
   // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 3;
-    const o1 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 3;
-      for (let k = 0; k < 3; k++) acc += W_i[base + k] * x[o0 + k];
-      t15[o1 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 4;
-      for (let k = 0; k < 4; k++) acc += U_i[base + k] * st0[o0 + k];
-      t16[o0 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t17[o0 + j] = t15[o0 + j] + t16[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t18[o0 + j] = t17[o0 + j] + b_i[j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) {
-      const val = t18[o0 + j];
-      i[o0 + j] = 1 / (1 + Math.exp(-val));
-    }
-  }
+  gemm(R, 16, 3, x, 0, 3, 1, pack_x, 0, 3, 1, proj_x, 0, 16, false);
+  gemm(R, 16, 4, h, 0, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 16, false);
+  // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
   // lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 3;
-    const o1 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 3;
-      for (let k = 0; k < 3; k++) acc += W_f[base + k] * x[o0 + k];
-      t20[o1 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 4;
-      for (let k = 0; k < 4; k++) acc += U_f[base + k] * st0[o0 + k];
-      t21[o0 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t22[o0 + j] = t20[o0 + j] + t21[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t23[o0 + j] = t22[o0 + j] + b_f[j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) {
-      const val = t23[o0 + j];
-      f[o0 + j] = 1 / (1 + Math.exp(-val));
-    }
-  }
   // lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 3;
-    const o1 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 3;
-      for (let k = 0; k < 3; k++) acc += W_g[base + k] * x[o0 + k];
-      t25[o1 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 4;
-      for (let k = 0; k < 4; k++) acc += U_g[base + k] * st0[o0 + k];
-      t26[o0 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t27[o0 + j] = t25[o0 + j] + t26[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t28[o0 + j] = t27[o0 + j] + b_g[j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) {
-      const val = t28[o0 + j];
-      g[o0 + j] = Math.tanh(val);
-    }
-  }
   // lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 3;
-    const o1 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 3;
-      for (let k = 0; k < 3; k++) acc += W_o[base + k] * x[o0 + k];
-      t30[o1 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let row = 0; row < 4; row++) {
-      let acc = 0;
-      const base = row * 4;
-      for (let k = 0; k < 4; k++) acc += U_o[base + k] * st0[o0 + k];
-      t31[o0 + row] = acc;
-    }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t32[o0 + j] = t30[o0 + j] + t31[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t33[o0 + j] = t32[o0 + j] + b_o[j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) {
-      const val = t33[o0 + j];
-      o[o0 + j] = 1 / (1 + Math.exp(-val));
-    }
-  }
   // lstm.cell:17  c' = f * c + i * g
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t35[o0 + j] = f[o0 + j] * st1[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) t36[o0 + j] = i[o0 + j] * g[o0 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) c_next[o0 + j] = t35[o0 + j] + t36[o0 + j];
-  }
   // lstm.cell:18  h' = o * tanh(c')
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
+  for (let b = 0; b < R; b++) {
+    const o0 = b * 16;
+    const o1 = b * 4;
+    const o2 = b * 16 + 4;
+    const o3 = b * 16 + 8;
+    const o4 = b * 16 + 12;
     for (let j = 0; j < 4; j++) {
-      const val = c_next[o0 + j];
-      t38[o0 + j] = Math.tanh(val);
+      const _t15 = proj_x[o0 + j];
+      const _t16 = proj_h[o0 + j];
+      const _b_i = b_i[j];
+      const _t20 = proj_x[o2 + j];
+      const _t21 = proj_h[o2 + j];
+      const _b_f = b_f[j];
+      const _t25 = proj_x[o3 + j];
+      const _t26 = proj_h[o3 + j];
+      const _b_g = b_g[j];
+      const _t30 = proj_x[o4 + j];
+      const _t31 = proj_h[o4 + j];
+      const _b_o = b_o[j];
+      const _c = c[o1 + j];
+      const _t17 = _t15 + _t16;
+      t17[o1 + j] = _t17;
+      const _t18 = _t17 + _b_i;
+      t18[o1 + j] = _t18;
+      const _i = 1 / (1 + Math.exp(-_t18));
+      i[o1 + j] = _i;
+      const _t22 = _t20 + _t21;
+      t22[o1 + j] = _t22;
+      const _t23 = _t22 + _b_f;
+      t23[o1 + j] = _t23;
+      const _f = 1 / (1 + Math.exp(-_t23));
+      f[o1 + j] = _f;
+      const _t27 = _t25 + _t26;
+      t27[o1 + j] = _t27;
+      const _t28 = _t27 + _b_g;
+      t28[o1 + j] = _t28;
+      const _g = Math.tanh(_t28);
+      g[o1 + j] = _g;
+      const _t32 = _t30 + _t31;
+      t32[o1 + j] = _t32;
+      const _t33 = _t32 + _b_o;
+      t33[o1 + j] = _t33;
+      const _o = 1 / (1 + Math.exp(-_t33));
+      o[o1 + j] = _o;
+      const _t35 = _f * _c;
+      t35[o1 + j] = _t35;
+      const _t36 = _i * _g;
+      t36[o1 + j] = _t36;
+      const _c_next = _t35 + _t36;
+      c_next[o1 + j] = _c_next;
+      const _t38 = Math.tanh(_c_next);
+      t38[o1 + j] = _t38;
+      const _h_next = _o * _t38;
+      h_next[o1 + j] = _h_next;
     }
-  }
-  for (let b = 0; b < B; b++) {
-    const o0 = b * 4;
-    for (let j = 0; j < 4; j++) h_next[o0 + j] = o[o0 + j] * t38[o0 + j];
   }
   const outputs: Outputs = {
     h: new Float32Array(B * 4),
   };
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < 4; j++) outputs.h[b * 4 + j] = h_next[b * 4 + j];
-  }
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < 4; j++) st0[b * 4 + j] = h_next[b * 4 + j];
-    for (let j = 0; j < 4; j++) st1[b * 4 + j] = c_next[b * 4 + j];
-  }
+  for (let b = 0; b < B; b++) for (let j = 0; j < 4; j++) outputs.h[b * 4 + j] = h_next[b * 4 + j];
+  for (let b = 0; b < B; b++) for (let j = 0; j < 4; j++) state.h[b * 4 + j] = h_next[b * 4 + j];
+  for (let b = 0; b < B; b++) for (let j = 0; j < 4; j++) state.c[b * 4 + j] = c_next[b * 4 + j];
   return outputs;
 }
 
@@ -701,10 +692,8 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
     checkArray(where, "options.stateMasks.c", options.stateMasks.c, B * 4, `batchSize ${B} × 4`);
   const tape = allocTape(T, B, options.tape);
   tape.lengths = options.lengths === undefined ? null : checkLengths(where, options.lengths, B, T);
-  tape.masks.h =
-    options.stateMasks?.h === undefined ? null : Float32Array.from(options.stateMasks.h);
-  tape.masks.c =
-    options.stateMasks?.c === undefined ? null : Float32Array.from(options.stateMasks.c);
+  tape.masked.h = options.stateMasks?.h !== undefined;
+  tape.masked.c = options.stateMasks?.c !== undefined;
   const W_i = params.W_i;
   const U_i = params.U_i;
   const b_i = params.b_i;
@@ -717,236 +706,122 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
   const W_o = params.W_o;
   const U_o = params.U_o;
   const b_o = params.b_o;
+  const pack_x = packs.pack_x;
+  pack_x.set(W_i, 0);
+  pack_x.set(W_f, 12);
+  pack_x.set(W_g, 24);
+  pack_x.set(W_o, 36);
+  const pack_h = packs.pack_h;
+  pack_h.set(U_i, 0);
+  pack_h.set(U_f, 16);
+  pack_h.set(U_g, 32);
+  pack_h.set(U_o, 48);
   const x = tape.buf.x;
   const h = tape.buf.h;
   const c = tape.buf.c;
-  const t15 = tape.scratch.t15;
-  const t16 = tape.scratch.t16;
-  const t17 = tape.scratch.t17;
-  const t18 = tape.scratch.t18;
+  const proj_x = tape.buf.proj_x;
   const i = tape.buf.i;
-  const t20 = tape.scratch.t20;
-  const t21 = tape.scratch.t21;
-  const t22 = tape.scratch.t22;
-  const t23 = tape.scratch.t23;
   const f = tape.buf.f;
-  const t25 = tape.scratch.t25;
-  const t26 = tape.scratch.t26;
-  const t27 = tape.scratch.t27;
-  const t28 = tape.scratch.t28;
   const g = tape.buf.g;
-  const t30 = tape.scratch.t30;
-  const t31 = tape.scratch.t31;
-  const t32 = tape.scratch.t32;
-  const t33 = tape.scratch.t33;
   const o = tape.buf.o;
-  const t35 = tape.scratch.t35;
-  const t36 = tape.scratch.t36;
-  const c_next = tape.scratch.c_next;
   const t38 = tape.buf.t38;
+  const proj_h = tape.scratch.proj_h;
+  const c_next = tape.scratch.c_next;
   const h_next = tape.scratch.h_next;
   x.set(inputs.x);
   const carry0 = tape.carry.h;
   if (options.initialState?.h) carry0.set(options.initialState.h);
   else carry0.fill(0);
   const mask0 = tape.masks.h;
+  if (options.stateMasks?.h) mask0.set(options.stateMasks.h);
+  const masked0 = options.stateMasks?.h !== undefined;
   const carry1 = tape.carry.c;
   if (options.initialState?.c) carry1.set(options.initialState.c);
   else carry1.fill(0);
   const mask1 = tape.masks.c;
+  if (options.stateMasks?.c) mask1.set(options.stateMasks.c);
+  const masked1 = options.stateMasks?.c !== undefined;
   const out0 = tape.outputs.h;
   const lengths = tape.lengths;
+  // what depends only on the inputs and parameters, for every step at once
+  {
+    const tb = 0;
+    const R = T * B;
+    // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    gemm(R, 16, 3, x, tb * 3, 3, 1, pack_x, 0, 3, 1, proj_x, tb * 16, 16, false);
+  }
   for (let t = 0; t < T; t++) {
     const tb = t * B;
-    // states as this step reads them
+    const R = B;
+    // the states as this step reads them
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < 4; j++)
-        h[(tb + b) * 4 + j] =
-          mask0 === null ? carry0[b * 4 + j] : carry0[b * 4 + j] * mask0[b * 4 + j];
+        h[(tb + b) * 4 + j] = masked0 ? carry0[b * 4 + j] * mask0[b * 4 + j] : carry0[b * 4 + j];
       for (let j = 0; j < 4; j++)
-        c[(tb + b) * 4 + j] =
-          mask1 === null ? carry1[b * 4 + j] : carry1[b * 4 + j] * mask1[b * 4 + j];
+        c[(tb + b) * 4 + j] = masked1 ? carry1[b * 4 + j] * mask1[b * 4 + j] : carry1[b * 4 + j];
     }
     // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 3;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) acc += W_i[base + k] * x[o0 + k];
-        t15[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 4;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) acc += U_i[base + k] * h[o0 + k];
-        t16[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t17[o0 + j] = t15[o0 + j] + t16[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t18[o0 + j] = t17[o0 + j] + b_i[j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) {
-        const val = t18[o0 + j];
-        i[o1 + j] = 1 / (1 + Math.exp(-val));
-      }
-    }
+    gemm(R, 16, 4, h, tb * 4, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 16, false);
+    // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
     // lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 3;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) acc += W_f[base + k] * x[o0 + k];
-        t20[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 4;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) acc += U_f[base + k] * h[o0 + k];
-        t21[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t22[o0 + j] = t20[o0 + j] + t21[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t23[o0 + j] = t22[o0 + j] + b_f[j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) {
-        const val = t23[o0 + j];
-        f[o1 + j] = 1 / (1 + Math.exp(-val));
-      }
-    }
     // lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 3;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) acc += W_g[base + k] * x[o0 + k];
-        t25[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 4;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) acc += U_g[base + k] * h[o0 + k];
-        t26[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t27[o0 + j] = t25[o0 + j] + t26[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t28[o0 + j] = t27[o0 + j] + b_g[j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) {
-        const val = t28[o0 + j];
-        g[o1 + j] = Math.tanh(val);
-      }
-    }
     // lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 3;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) acc += W_o[base + k] * x[o0 + k];
-        t30[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = (tb + b) * 4;
-      const o1 = b * 4;
-      for (let row = 0; row < 4; row++) {
-        let acc = 0;
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) acc += U_o[base + k] * h[o0 + k];
-        t31[o1 + row] = acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t32[o0 + j] = t30[o0 + j] + t31[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t33[o0 + j] = t32[o0 + j] + b_o[j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) {
-        const val = t33[o0 + j];
-        o[o1 + j] = 1 / (1 + Math.exp(-val));
-      }
-    }
     // lstm.cell:17  c' = f * c + i * g
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t35[o0 + j] = f[o1 + j] * c[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t36[o0 + j] = i[o1 + j] * g[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) c_next[o0 + j] = t35[o0 + j] + t36[o0 + j];
-    }
     // lstm.cell:18  h' = o * tanh(c')
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
+    for (let b = 0; b < R; b++) {
+      const o0 = (tb + b) * 16;
+      const o1 = b * 16;
+      const o2 = (tb + b) * 4;
+      const o3 = (tb + b) * 16 + 4;
+      const o4 = b * 16 + 4;
+      const o5 = (tb + b) * 16 + 8;
+      const o6 = b * 16 + 8;
+      const o7 = (tb + b) * 16 + 12;
+      const o8 = b * 16 + 12;
+      const o9 = b * 4;
       for (let j = 0; j < 4; j++) {
-        const val = c_next[o0 + j];
-        t38[o1 + j] = Math.tanh(val);
+        const _t15 = proj_x[o0 + j];
+        const _t16 = proj_h[o1 + j];
+        const _b_i = b_i[j];
+        const _t20 = proj_x[o3 + j];
+        const _t21 = proj_h[o4 + j];
+        const _b_f = b_f[j];
+        const _t25 = proj_x[o5 + j];
+        const _t26 = proj_h[o6 + j];
+        const _b_g = b_g[j];
+        const _t30 = proj_x[o7 + j];
+        const _t31 = proj_h[o8 + j];
+        const _b_o = b_o[j];
+        const _c = c[o2 + j];
+        const _t17 = _t15 + _t16;
+        const _t18 = _t17 + _b_i;
+        const _i = 1 / (1 + Math.exp(-_t18));
+        i[o2 + j] = _i;
+        const _t22 = _t20 + _t21;
+        const _t23 = _t22 + _b_f;
+        const _f = 1 / (1 + Math.exp(-_t23));
+        f[o2 + j] = _f;
+        const _t27 = _t25 + _t26;
+        const _t28 = _t27 + _b_g;
+        const _g = Math.tanh(_t28);
+        g[o2 + j] = _g;
+        const _t32 = _t30 + _t31;
+        const _t33 = _t32 + _b_o;
+        const _o = 1 / (1 + Math.exp(-_t33));
+        o[o2 + j] = _o;
+        const _t35 = _f * _c;
+        const _t36 = _i * _g;
+        const _c_next = _t35 + _t36;
+        c_next[o9 + j] = _c_next;
+        const _t38 = Math.tanh(_c_next);
+        t38[o2 + j] = _t38;
+        const _h_next = _o * _t38;
+        h_next[o9 + j] = _h_next;
       }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) h_next[o0 + j] = o[o1 + j] * t38[o1 + j];
     }
     // carry the states and write the outputs; a sample past its length keeps its state
     for (let b = 0; b < B; b++) {
-      const active = lengths === null || t < lengths[b]!;
+      const active = lengths === null || t < lengths[b];
       if (active) for (let j = 0; j < 4; j++) carry0[b * 4 + j] = h_next[b * 4 + j];
       if (active) for (let j = 0; j < 4; j++) carry1[b * 4 + j] = c_next[b * 4 + j];
       for (let j = 0; j < 4; j++) out0[(tb + b) * 4 + j] = active ? h_next[b * 4 + j] : 0;
@@ -1033,388 +908,166 @@ export function backward(
   const b_o = params.b_o;
   const grad_b_o = grads.params.b_o;
   grad_b_o.fill(0);
-  const t38 = tape.buf.t38;
-  const o = tape.buf.o;
-  const g = tape.buf.g;
-  const i = tape.buf.i;
-  const c = tape.buf.c;
-  const f = tape.buf.f;
-  const h = tape.buf.h;
+  const pack_x = packs.pack_x;
+  pack_x.set(W_i, 0);
+  pack_x.set(W_f, 12);
+  pack_x.set(W_g, 24);
+  pack_x.set(W_o, 36);
+  const pack_h = packs.pack_h;
+  pack_h.set(U_i, 0);
+  pack_h.set(U_f, 16);
+  pack_h.set(U_g, 32);
+  pack_h.set(U_o, 48);
+  const grad_pack_x = packGrads.pack_x;
+  grad_pack_x.fill(0);
+  const grad_pack_h = packGrads.pack_h;
+  grad_pack_h.fill(0);
   const x = tape.buf.x;
-  const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(B));
+  const h = tape.buf.h;
+  const c = tape.buf.c;
+  const proj_x = tape.buf.proj_x;
+  const i = tape.buf.i;
+  const f = tape.buf.f;
+  const g = tape.buf.g;
+  const o = tape.buf.o;
+  const t38 = tape.buf.t38;
+  const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));
+  const t60 = adj.t60;
+  const t65 = adj.t65;
+  const t70 = adj.t70;
+  const t75 = adj.t75;
+  const dproj_h = adj.dproj_h;
+  const t81 = adj.t81;
   const dh_out = adj.dh_out;
+  const t57 = adj.t57;
+  const t78 = adj.t78;
   const dh_next = adj.dh_next;
   const dc_next = adj.dc_next;
-  const dh_next_2 = adj.dh_next_2;
-  const t44 = adj.t44;
-  const t45 = adj.t45;
-  const t46 = adj.t46;
-  const t47 = adj.t47;
-  const t48 = adj.t48;
-  const dc_next_2 = adj.dc_next_2;
-  const t50 = adj.t50;
-  const t51 = adj.t51;
-  const t52 = adj.t52;
-  const t53 = adj.t53;
-  const t54 = adj.t54;
-  const t55 = adj.t55;
-  const t56 = adj.t56;
-  const t57 = adj.t57;
-  const t58 = adj.t58;
-  const t59 = adj.t59;
-  const t60 = adj.t60;
-  const t61 = adj.t61;
-  const t62 = adj.t62;
-  const t63 = adj.t63;
-  const t64 = adj.t64;
-  const t65 = adj.t65;
-  const t66 = adj.t66;
-  const t67 = adj.t67;
-  const t68 = adj.t68;
-  const t69 = adj.t69;
-  const t70 = adj.t70;
-  const t71 = adj.t71;
-  const t72 = adj.t72;
-  const t73 = adj.t73;
-  const t74 = adj.t74;
-  const t75 = adj.t75;
-  const dx = adj.dx;
-  const t77 = adj.t77;
-  const t78 = adj.t78;
-  const dh = adj.dh;
   const dcarry0 = adj.carry_h;
   if (options.dFinalState?.h) dcarry0.set(options.dFinalState.h);
   else dcarry0.fill(0);
   const mask0 = tape.masks.h;
+  const masked0 = tape.masked.h;
   const dcarry1 = adj.carry_c;
   if (options.dFinalState?.c) dcarry1.set(options.dFinalState.c);
   else dcarry1.fill(0);
   const mask1 = tape.masks.c;
-  const dout0 = dOutputs.h ?? null;
+  const masked1 = tape.masked.c;
   const lengths = tape.lengths;
-  for (let t = T - 1; t >= 0; t--) {
-    const tb = t * B;
-    // seeds: the loss's gradient with respect to this step's outputs and new states
-    for (let b = 0; b < B; b++) {
-      const active = lengths === null || t < lengths[b]!;
-      for (let j = 0; j < 4; j++)
-        dh_out[b * 4 + j] = active && dout0 !== null ? dout0[(tb + b) * 4 + j]! : 0;
-      for (let j = 0; j < 4; j++) dh_next[b * 4 + j] = active ? dcarry0[b * 4 + j]! : 0;
-      for (let j = 0; j < 4; j++) dc_next[b * 4 + j] = active ? dcarry1[b * 4 + j]! : 0;
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) dh_next_2[o0 + j] = dh_out[o0 + j] + dh_next[o0 + j];
-    }
-    // adjoint of lstm.cell:18  h' = o * tanh(c')
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t44[o0 + j] = dh_next_2[o0 + j] * t38[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t45[o0 + j] = dh_next_2[o0 + j] * o[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t46[o0 + j] = t38[o1 + j] * t38[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t47[o0 + j] = 1 - t46[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t48[o0 + j] = t45[o0 + j] * t47[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) dc_next_2[o0 + j] = dc_next[o0 + j] + t48[o0 + j];
-    }
-    // adjoint of lstm.cell:17  c' = f * c + i * g
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t50[o0 + j] = dc_next_2[o0 + j] * g[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t51[o0 + j] = dc_next_2[o0 + j] * i[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t52[o0 + j] = dc_next_2[o0 + j] * c[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t53[o0 + j] = dc_next_2[o0 + j] * f[o1 + j];
-    }
-    // adjoint of lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t54[o0 + j] = 1 - o[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t55[o0 + j] = o[o1 + j] * t54[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t56[o0 + j] = t44[o0 + j] * t55[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let k = 0; k < 4; k++) t57[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t56[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) t57[o0 + k] += U_o[base + k] * acc;
+  // the loss's gradient with respect to every step's outputs (zero past a sample's length)
+  {
+    const src = dOutputs.h;
+    for (let t = 0; t < T; t++) {
+      const tb = t * B;
+      for (let b = 0; b < B; b++) {
+        const active = src !== undefined && (lengths === null || t < lengths[b]);
+        for (let j = 0; j < 4; j++) dh_out[(tb + b) * 4 + j] = active ? src[(tb + b) * 4 + j] : 0;
       }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let row = 0; row < 4; row++) {
-        const acc = t56[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) grad_U_o[base + k] += acc * h[o1 + k];
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 3;
-      const o1 = b * 4;
-      for (let k = 0; k < 3; k++) t58[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t56[o1 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) t58[o0 + k] += W_o[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 3;
-      for (let row = 0; row < 4; row++) {
-        const acc = t56[o0 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) grad_W_o[base + k] += acc * x[o1 + k];
-      }
-    }
-    // adjoint of lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t59[o0 + j] = g[o1 + j] * g[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t60[o0 + j] = 1 - t59[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t61[o0 + j] = t51[o0 + j] * t60[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let k = 0; k < 4; k++) t62[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t61[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) t62[o0 + k] += U_g[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let row = 0; row < 4; row++) {
-        const acc = t61[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) grad_U_g[base + k] += acc * h[o1 + k];
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 3;
-      const o1 = b * 4;
-      for (let k = 0; k < 3; k++) t63[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t61[o1 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) t63[o0 + k] += W_g[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 3;
-      for (let row = 0; row < 4; row++) {
-        const acc = t61[o0 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) grad_W_g[base + k] += acc * x[o1 + k];
-      }
-    }
-    // adjoint of lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t64[o0 + j] = 1 - f[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t65[o0 + j] = f[o1 + j] * t64[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t66[o0 + j] = t52[o0 + j] * t65[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let k = 0; k < 4; k++) t67[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t66[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) t67[o0 + k] += U_f[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let row = 0; row < 4; row++) {
-        const acc = t66[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) grad_U_f[base + k] += acc * h[o1 + k];
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 3;
-      const o1 = b * 4;
-      for (let k = 0; k < 3; k++) t68[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t66[o1 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) t68[o0 + k] += W_f[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 3;
-      for (let row = 0; row < 4; row++) {
-        const acc = t66[o0 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) grad_W_f[base + k] += acc * x[o1 + k];
-      }
-    }
-    // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t69[o0 + j] = 1 - i[o1 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) t70[o0 + j] = i[o1 + j] * t69[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t71[o0 + j] = t50[o0 + j] * t70[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let k = 0; k < 4; k++) t72[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t71[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) t72[o0 + k] += U_i[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let row = 0; row < 4; row++) {
-        const acc = t71[o0 + row];
-        const base = row * 4;
-        for (let k = 0; k < 4; k++) grad_U_i[base + k] += acc * h[o1 + k];
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 3;
-      const o1 = b * 4;
-      for (let k = 0; k < 3; k++) t73[o0 + k] = 0;
-      for (let row = 0; row < 4; row++) {
-        const acc = t71[o1 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) t73[o0 + k] += W_i[base + k] * acc;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 3;
-      for (let row = 0; row < 4; row++) {
-        const acc = t71[o0 + row];
-        const base = row * 3;
-        for (let k = 0; k < 3; k++) grad_W_i[base + k] += acc * x[o1 + k];
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) grad_b_i[j] += t71[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) grad_b_f[j] += t66[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) grad_b_g[j] += t61[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) grad_b_o[j] += t56[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 3;
-      for (let j = 0; j < 3; j++) t74[o0 + j] = t58[o0 + j] + t63[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 3;
-      for (let j = 0; j < 3; j++) t75[o0 + j] = t74[o0 + j] + t68[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 3;
-      for (let j = 0; j < 3; j++) dx[o0 + j] = t75[o0 + j] + t73[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t77[o0 + j] = t57[o0 + j] + t62[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) t78[o0 + j] = t77[o0 + j] + t67[o0 + j];
-    }
-    for (let b = 0; b < B; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) dh[o0 + j] = t78[o0 + j] + t72[o0 + j];
-    }
-    // gradients of the inputs; the states' carry back to the previous step
-    for (let b = 0; b < B; b++) {
-      const active = lengths === null || t < lengths[b]!;
-      for (let j = 0; j < 3; j++) grads.inputs.x[(tb + b) * 3 + j] = dx[b * 3 + j];
-      if (active)
-        for (let j = 0; j < 4; j++)
-          dcarry0[b * 4 + j] = mask0 === null ? dh[b * 4 + j]! : dh[b * 4 + j]! * mask0[b * 4 + j]!;
-      if (active)
-        for (let j = 0; j < 4; j++)
-          dcarry1[b * 4 + j] =
-            mask1 === null ? t53[b * 4 + j]! : t53[b * 4 + j]! * mask1[b * 4 + j]!;
     }
   }
+  for (let t = T - 1; t >= 0; t--) {
+    const tb = t * B;
+    const R = B;
+    // the gradient with respect to this step's new states, from the step after it
+    for (let b = 0; b < B; b++) {
+      const active = lengths === null || t < lengths[b];
+      for (let j = 0; j < 4; j++) dh_next[b * 4 + j] = active ? dcarry0[b * 4 + j] : 0;
+      for (let j = 0; j < 4; j++) dc_next[b * 4 + j] = active ? dcarry1[b * 4 + j] : 0;
+    }
+    // adjoint of lstm.cell:18  h' = o * tanh(c')
+    // lstm.cell:17  c' = f * c + i * g
+    // lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+    // lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+    // lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+    // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    for (let b = 0; b < R; b++) {
+      const o0 = (tb + b) * 4;
+      const o1 = b * 4;
+      for (let j = 0; j < 4; j++) {
+        const _dh_out = dh_out[o0 + j];
+        const _dh_next = dh_next[o1 + j];
+        const _t38 = t38[o0 + j];
+        const _o = o[o0 + j];
+        const _dc_next = dc_next[o1 + j];
+        const _g = g[o0 + j];
+        const _i = i[o0 + j];
+        const _c = c[o0 + j];
+        const _f = f[o0 + j];
+        const _dh_next_2 = _dh_out + _dh_next;
+        const _t48 = _dh_next_2 * _t38;
+        const _t49 = _dh_next_2 * _o;
+        const _t50 = _t38 * _t38;
+        const _t51 = 1 - _t50;
+        const _t52 = _t49 * _t51;
+        const _dc_next_2 = _dc_next + _t52;
+        const _t54 = _dc_next_2 * _g;
+        const _t55 = _dc_next_2 * _i;
+        const _t56 = _dc_next_2 * _c;
+        const _t57 = _dc_next_2 * _f;
+        t57[o1 + j] = _t57;
+        const _t58 = 1 - _o;
+        const _t59 = _o * _t58;
+        const _t60 = _t48 * _t59;
+        t60[o0 + j] = _t60;
+        const _t63 = _g * _g;
+        const _t64 = 1 - _t63;
+        const _t65 = _t55 * _t64;
+        t65[o0 + j] = _t65;
+        const _t68 = 1 - _f;
+        const _t69 = _f * _t68;
+        const _t70 = _t56 * _t69;
+        t70[o0 + j] = _t70;
+        const _t73 = 1 - _i;
+        const _t74 = _i * _t73;
+        const _t75 = _t54 * _t74;
+        t75[o0 + j] = _t75;
+      }
+    }
+    for (let b = 0; b < R; b++)
+      for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 16 + j] = t75[(tb + b) * 4 + j];
+    for (let b = 0; b < R; b++)
+      for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 16 + 4 + j] = t70[(tb + b) * 4 + j];
+    for (let b = 0; b < R; b++)
+      for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 16 + 8 + j] = t65[(tb + b) * 4 + j];
+    for (let b = 0; b < R; b++)
+      for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 16 + 12 + j] = t60[(tb + b) * 4 + j];
+    // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    gemm(R, 4, 16, dproj_h, tb * 16, 16, 1, pack_h, 0, 1, 4, t78, 0, 4, false);
+    // carry the states' gradients to the step before; a sample past its length passes them through
+    for (let b = 0; b < B; b++) {
+      if (lengths !== null && t >= lengths[b]) continue;
+      for (let j = 0; j < 4; j++)
+        dcarry0[b * 4 + j] = masked0 ? t78[b * 4 + j] * mask0[b * 4 + j] : t78[b * 4 + j];
+      for (let j = 0; j < 4; j++)
+        dcarry1[b * 4 + j] = masked1 ? t57[b * 4 + j] * mask1[b * 4 + j] : t57[b * 4 + j];
+    }
+  }
+  // what the recurrence does not need, for every step at once: weight and input gradients
+  {
+    const tb = 0;
+    const R = T * B;
+    // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    gemm(16, 4, R, dproj_h, tb * 16, 1, 16, h, tb * 4, 1, 4, grad_pack_h, 0, 4, true);
+    gemm(R, 3, 16, dproj_h, tb * 16, 16, 1, pack_x, 0, 1, 3, t81, tb * 3, 3, false);
+    gemm(16, 3, R, dproj_h, tb * 16, 1, 16, x, tb * 3, 1, 3, grad_pack_x, 0, 3, true);
+    colSum(R, 4, t75, tb * 4, 4, grad_b_i);
+    colSum(R, 4, t70, tb * 4, 4, grad_b_f);
+    colSum(R, 4, t65, tb * 4, 4, grad_b_g);
+    colSum(R, 4, t60, tb * 4, 4, grad_b_o);
+  }
+  {
+    const tb = 0;
+    for (let b = 0; b < T * B; b++)
+      for (let j = 0; j < 3; j++) grads.inputs.x[b * 3 + j] = t81[(tb + b) * 3 + j];
+  }
+  for (let j = 0; j < 12; j++) grad_W_i[j] += grad_pack_x[0 + j];
+  for (let j = 0; j < 12; j++) grad_W_f[j] += grad_pack_x[12 + j];
+  for (let j = 0; j < 12; j++) grad_W_g[j] += grad_pack_x[24 + j];
+  for (let j = 0; j < 12; j++) grad_W_o[j] += grad_pack_x[36 + j];
+  for (let j = 0; j < 16; j++) grad_U_i[j] += grad_pack_h[0 + j];
+  for (let j = 0; j < 16; j++) grad_U_f[j] += grad_pack_h[16 + j];
+  for (let j = 0; j < 16; j++) grad_U_g[j] += grad_pack_h[32 + j];
+  for (let j = 0; j < 16; j++) grad_U_o[j] += grad_pack_h[48 + j];
   grads.initialState.h.set(dcarry0);
   grads.initialState.c.set(dcarry1);
   return grads;

@@ -1,0 +1,111 @@
+// The GEMM every generated module carries (modules import nothing, so each has its own copy):
+//
+//   C[i, j] (+)= Σ_k A(i, k) · B(j, k),   A(i, k) = A[ao + i·ai + k·ak],  B(j, k) = B[bo + j·bj + k·bk]
+//
+// With strides on both axes it serves all three products a kernel needs without transposing in
+// memory: a matvec for every row (Y = X Wᵀ), the adjoint product (dX = dY W) and weight gradients
+// summed over rows (dW += dYᵀ X). Operands are packed per block of depth KC into panels of four
+// rows interleaved by k, so the 4×4 register-blocked micro-kernel reads both with unit stride;
+// products with fewer than four rows (a batch of one) skip packing.
+
+export const GEMM_TEXT = `
+const KC = 256;
+const MC = 64;
+let panelA = new Float64Array(MC * KC);
+let panelB = new Float64Array(1024 * KC);
+
+/** Copies rows [r0, r0 + rows) of X(i, k) = X[xo + i·xi + k·xk], depth [k0, k0 + kc), into panels
+ *  of four rows interleaved by k (zero past the last row). */
+function pack(
+  X: Float32Array, xo: number, xi: number, xk: number,
+  r0: number, rows: number, k0: number, kc: number, P: Float64Array,
+): void {
+  const panels = (rows + 3) >> 2;
+  for (let p = 0; p < panels; p++) {
+    const base = p * kc * 4;
+    for (let q = 0; q < 4; q++) {
+      const i = p * 4 + q;
+      if (i >= rows) {
+        for (let k = 0; k < kc; k++) P[base + k * 4 + q] = 0;
+        continue;
+      }
+      let at = xo + (r0 + i) * xi + k0 * xk;
+      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at];
+    }
+  }
+}
+
+/** C[i·cs + j] (+)= Σ_k A(i, k) · B(j, k) for i < M, j < N. */
+function gemm(
+  M: number, N: number, K: number,
+  A: Float32Array, ao: number, ai: number, ak: number,
+  B: Float32Array, bo: number, bj: number, bk: number,
+  C: Float32Array, co: number, cs: number, accumulate: boolean,
+): void {
+  if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, co + i * cs, co + i * cs + N);
+  if (M < 4) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        let a = ao + i * ai;
+        let b = bo + j * bj;
+        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a] * B[b];
+        C[co + i * cs + j] += s;
+      }
+    }
+    return;
+  }
+  const nPanels = (N + 3) >> 2;
+  if (panelB.length < nPanels * 4 * KC) panelB = new Float64Array(nPanels * 4 * KC);
+  const pa = panelA;
+  const pb = panelB;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = Math.min(KC, K - k0);
+    pack(B, bo, bj, bk, 0, N, k0, kc, pb);
+    for (let i0 = 0; i0 < M; i0 += MC) {
+      const mc = Math.min(MC, M - i0);
+      pack(A, ao, ai, ak, i0, mc, k0, kc, pa);
+      for (let p = 0; p < mc; p += 4) {
+        const aBase = (p >> 2) * kc * 4;
+        const rows = Math.min(4, mc - p);
+        for (let q = 0; q < nPanels; q++) {
+          const bBase = q * kc * 4;
+          let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+          let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+          for (let k = 0; k < kc; k++) {
+            const a = aBase + k * 4;
+            const b = bBase + k * 4;
+            const a0 = pa[a], a1 = pa[a + 1], a2 = pa[a + 2], a3 = pa[a + 3];
+            const b0 = pb[b], b1 = pb[b + 1], b2 = pb[b + 2], b3 = pb[b + 3];
+            c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+            c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+            c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+            c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+          }
+          const cols = Math.min(4, N - q * 4);
+          if (rows === 4 && cols === 4) {
+            let c = co + (i0 + p) * cs + q * 4;
+            C[c] += c00; C[c + 1] += c01; C[c + 2] += c02; C[c + 3] += c03; c += cs;
+            C[c] += c10; C[c + 1] += c11; C[c + 2] += c12; C[c + 3] += c13; c += cs;
+            C[c] += c20; C[c + 1] += c21; C[c + 2] += c22; C[c + 3] += c23; c += cs;
+            C[c] += c30; C[c + 1] += c31; C[c + 2] += c32; C[c + 3] += c33;
+          } else {
+            const tile = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
+            for (let r = 0; r < rows; r++) {
+              for (let s = 0; s < cols; s++) C[co + (i0 + p + r) * cs + q * 4 + s] += tile[r * 4 + s];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** g[j] += Σ_r U[uo + r·us + j] for r < R, j < N. */
+function colSum(R: number, N: number, U: Float32Array, uo: number, us: number, g: Float32Array): void {
+  for (let r = 0; r < R; r++) {
+    const o = uo + r * us;
+    for (let j = 0; j < N; j++) g[j] += U[o + j];
+  }
+}
+`;
