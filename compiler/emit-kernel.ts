@@ -19,7 +19,7 @@ const RESERVED = new Set(
     "Math Float32Array Float64Array Int32Array Number Object Array Error RangeError TypeError WeakSet ArrayBuffer String " +
     "fail describe checkObject checkArray checkCount checkBatchSize checkLengths checkParams allocTape allocAdjoints " +
     "stepScratch stepCache tapes createParams createState step forward backward tapeIn adj sc outputs gemm pack colSum " +
-    "KC MC panelA panelB packs packGrads tile"
+    "KC MC panelA panelB packs packGrads tile POW2 E1 E2 E3 E4 E5 E6 E7 fexp fsigmoid ftanh"
   ).split(" "),
 );
 
@@ -39,6 +39,7 @@ export class Names {
 }
 
 export interface KernelPlan {
+  optimize: boolean;
   fwd: Graph;
   bwd: BackwardGraph;
   sched: KernelSchedule;
@@ -84,6 +85,7 @@ export function planKernel(fwd: Graph, bwd: BackwardGraph, optimize: boolean, de
   const views = new Set(fwd.eqns.filter((e) => e.op === "slice").map((e) => (e as { out: ValueId }).out));
   const stepLocals = fwd.values.filter((v) => v.role === "local" && !views.has(v.id)).map((v) => ({ id: id.get(v.id)!, width: width(fwd, v.id) }));
   return {
+    optimize,
     fwd,
     bwd,
     sched,
@@ -118,6 +120,7 @@ function emitPhase(plan: KernelPlan, g: Graph, f: FunctionSchedule, phase: Phase
     arr: (v) => plan.id.get(v)!,
     scalar: (v) => scalarName(plan, v),
     grad: (p) => plan.grad.get(p)!,
+    fastMath: plan.optimize,
   });
   const out: string[] = [];
   let last: string | undefined;

@@ -5,6 +5,7 @@ import type * as Prettier from "prettier";
 import type { Project, SourceFile } from "ts-morph";
 import type { KernelMeta } from "../runtime/kernel.ts";
 import { GEMM_TEXT } from "./emit-gemm.ts";
+import { FAST_MATH_TEXT } from "./emit-math.ts";
 import type { KernelPlan } from "./emit-kernel.ts";
 import { backwardBody, forwardBody, stepBody } from "./emit-kernel.ts";
 import type { Graph, ValueId } from "./ir.ts";
@@ -186,6 +187,7 @@ export async function emitModule(m: ModuleText): Promise<string> {
       `return stepCache.buf;`,
       `}`,
       GEMM_TEXT,
+      ...(plan.optimize ? [FAST_MATH_TEXT] : []),
       VALIDATION,
       `function checkParams(where: string, params: Params): void {`,
       `checkObject(where, "params", params);`,

@@ -14,7 +14,7 @@ export function lit(c: number): string {
 }
 
 /** The formula of an elementwise op over scalar expressions. */
-function formula(e: Eqn, a: string[]): string {
+function formula(e: Eqn, a: string[], fast: boolean): string {
   const [x, y] = a as [string, string];
   switch (e.op) {
     case "add":
@@ -30,9 +30,9 @@ function formula(e: Eqn, a: string[]): string {
     case "copy":
       return x;
     case "sigmoid":
-      return `1 / (1 + Math.exp(-${x}))`;
+      return fast ? `fsigmoid(${x})` : `1 / (1 + Math.exp(-${x}))`;
     case "tanh":
-      return `Math.tanh(${x})`;
+      return fast ? `ftanh(${x})` : `Math.tanh(${x})`;
     case "relu":
       return `${x} > 0 ? ${x} : 0`;
     case "exp":
@@ -70,6 +70,8 @@ export interface OpContext {
   scalar: (v: ValueId) => string;
   /** Identifier of a parameter's (or a pack's) gradient array. */
   grad: (weight: ValueId) => string;
+  /** Use the module's fast sigmoid and tanh (optimised builds). */
+  fastMath: boolean;
 }
 
 const width = (g: Graph, v: ValueId) => {
@@ -147,7 +149,7 @@ export class OpEmitter {
     for (const e of eqns) {
       const out = (e as { out: ValueId }).out;
       const args = e.args.map(operand);
-      body.push(`const ${this.c.scalar(out)} = ${formula(e, args)};`);
+      body.push(`const ${this.c.scalar(out)} = ${formula(e, args, this.c.fastMath)};`);
       if (!this.c.scalars.has(out)) body.push(`${this.arrOf(out)}[${offsetOf(out)}j] = ${this.c.scalar(out)};`);
     }
     return [`for (let b = 0; b < R; b++) {`, ...offs, `for (let j = 0; j < ${n}; j++) {`, ...loads, ...body, `}`, `}`].join("\n");

@@ -417,6 +417,38 @@ function colSum(
   }
 }
 
+const POW2 = new Float64Array(2200);
+for (let i = 0; i < 2200; i++) POW2[i] = 2 ** (i - 1100);
+const E1 = 0.6931471805599453;
+const E2 = (E1 * E1) / 2;
+const E3 = (E2 * E1) / 3;
+const E4 = (E3 * E1) / 4;
+const E5 = (E4 * E1) / 5;
+const E6 = (E5 * E1) / 6;
+const E7 = (E6 * E1) / 7;
+
+function fexp(x: number): number {
+  const t = x * 1.4426950408889634;
+  const k = Math.floor(t + 0.5);
+  const f = t - k;
+  const p = 1 + f * (E1 + f * (E2 + f * (E3 + f * (E4 + f * (E5 + f * (E6 + f * E7))))));
+  return k < -1099 ? 0 : k > 1098 ? Infinity : p * POW2[k + 1100];
+}
+
+function fsigmoid(x: number): number {
+  return 1 / (1 + fexp(-x));
+}
+
+function ftanh(x: number): number {
+  const a = x < 0 ? -x : x;
+  if (a < 0.2) {
+    const z = x * x;
+    return x * (1 + z * (-1 / 3 + z * (2 / 15 + z * (-17 / 315 + z * (62 / 2835)))));
+  }
+  const r = 1 - 2 / (fexp(2 * a) + 1);
+  return x < 0 ? -r : r;
+}
+
 function fail(where: string, message: string): never {
   throw new RangeError(`${meta.name}.${where}: ${message}`);
 }
@@ -569,13 +601,13 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
       t13[o2 + j] = _t13;
       const _t14 = _t13 + _b_z;
       t14[o2 + j] = _t14;
-      const _z = 1 / (1 + Math.exp(-_t14));
+      const _z = fsigmoid(_t14);
       z[o2 + j] = _z;
       const _t18 = _t16 + _t17;
       t18[o2 + j] = _t18;
       const _t19 = _t18 + _b_r;
       t19[o2 + j] = _t19;
-      const _r = 1 / (1 + Math.exp(-_t19));
+      const _r = fsigmoid(_t19);
       r[o2 + j] = _r;
       const _t22 = _r * _h;
       t22[o2 + j] = _t22;
@@ -602,7 +634,7 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
       t24[o1 + j] = _t24;
       const _t25 = _t24 + _b_n;
       t25[o1 + j] = _t25;
-      const _n = Math.tanh(_t25);
+      const _n = ftanh(_t25);
       n[o1 + j] = _n;
       const _t29 = _t28 * _n;
       t29[o1 + j] = _t29;
@@ -732,11 +764,11 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
         const _h = h[o2 + j];
         const _t13 = _t11 + _t12;
         const _t14 = _t13 + _b_z;
-        const _z = 1 / (1 + Math.exp(-_t14));
+        const _z = fsigmoid(_t14);
         z[o2 + j] = _z;
         const _t18 = _t16 + _t17;
         const _t19 = _t18 + _b_r;
-        const _r = 1 / (1 + Math.exp(-_t19));
+        const _r = fsigmoid(_t19);
         r[o2 + j] = _r;
         const _t22 = _r * _h;
         t22[o2 + j] = _t22;
@@ -762,7 +794,7 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
         const _t27 = t27[o1 + j];
         const _t24 = _t21 + _t23;
         const _t25 = _t24 + _b_n;
-        const _n = Math.tanh(_t25);
+        const _n = ftanh(_t25);
         n[o2 + j] = _n;
         const _t29 = _t28 * _n;
         const _h_next = _t27 + _t29;

@@ -427,6 +427,38 @@ function colSum(
   }
 }
 
+const POW2 = new Float64Array(2200);
+for (let i = 0; i < 2200; i++) POW2[i] = 2 ** (i - 1100);
+const E1 = 0.6931471805599453;
+const E2 = (E1 * E1) / 2;
+const E3 = (E2 * E1) / 3;
+const E4 = (E3 * E1) / 4;
+const E5 = (E4 * E1) / 5;
+const E6 = (E5 * E1) / 6;
+const E7 = (E6 * E1) / 7;
+
+function fexp(x: number): number {
+  const t = x * 1.4426950408889634;
+  const k = Math.floor(t + 0.5);
+  const f = t - k;
+  const p = 1 + f * (E1 + f * (E2 + f * (E3 + f * (E4 + f * (E5 + f * (E6 + f * E7))))));
+  return k < -1099 ? 0 : k > 1098 ? Infinity : p * POW2[k + 1100];
+}
+
+function fsigmoid(x: number): number {
+  return 1 / (1 + fexp(-x));
+}
+
+function ftanh(x: number): number {
+  const a = x < 0 ? -x : x;
+  if (a < 0.2) {
+    const z = x * x;
+    return x * (1 + z * (-1 / 3 + z * (2 / 15 + z * (-17 / 315 + z * (62 / 2835)))));
+  }
+  const r = 1 - 2 / (fexp(2 * a) + 1);
+  return x < 0 ? -r : r;
+}
+
 function fail(where: string, message: string): never {
   throw new RangeError(`${meta.name}.${where}: ${message}`);
 }
@@ -603,25 +635,25 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
       t17[o1 + j] = _t17;
       const _t18 = _t17 + _b_i;
       t18[o1 + j] = _t18;
-      const _i = 1 / (1 + Math.exp(-_t18));
+      const _i = fsigmoid(_t18);
       i[o1 + j] = _i;
       const _t22 = _t20 + _t21;
       t22[o1 + j] = _t22;
       const _t23 = _t22 + _b_f;
       t23[o1 + j] = _t23;
-      const _f = 1 / (1 + Math.exp(-_t23));
+      const _f = fsigmoid(_t23);
       f[o1 + j] = _f;
       const _t27 = _t25 + _t26;
       t27[o1 + j] = _t27;
       const _t28 = _t27 + _b_g;
       t28[o1 + j] = _t28;
-      const _g = Math.tanh(_t28);
+      const _g = ftanh(_t28);
       g[o1 + j] = _g;
       const _t32 = _t30 + _t31;
       t32[o1 + j] = _t32;
       const _t33 = _t32 + _b_o;
       t33[o1 + j] = _t33;
-      const _o = 1 / (1 + Math.exp(-_t33));
+      const _o = fsigmoid(_t33);
       o[o1 + j] = _o;
       const _t35 = _f * _c;
       t35[o1 + j] = _t35;
@@ -629,7 +661,7 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
       t36[o1 + j] = _t36;
       const _c_next = _t35 + _t36;
       c_next[o1 + j] = _c_next;
-      const _t38 = Math.tanh(_c_next);
+      const _t38 = ftanh(_c_next);
       t38[o1 + j] = _t38;
       const _h_next = _o * _t38;
       h_next[o1 + j] = _h_next;
@@ -795,25 +827,25 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
         const _c = c[o2 + j];
         const _t17 = _t15 + _t16;
         const _t18 = _t17 + _b_i;
-        const _i = 1 / (1 + Math.exp(-_t18));
+        const _i = fsigmoid(_t18);
         i[o2 + j] = _i;
         const _t22 = _t20 + _t21;
         const _t23 = _t22 + _b_f;
-        const _f = 1 / (1 + Math.exp(-_t23));
+        const _f = fsigmoid(_t23);
         f[o2 + j] = _f;
         const _t27 = _t25 + _t26;
         const _t28 = _t27 + _b_g;
-        const _g = Math.tanh(_t28);
+        const _g = ftanh(_t28);
         g[o2 + j] = _g;
         const _t32 = _t30 + _t31;
         const _t33 = _t32 + _b_o;
-        const _o = 1 / (1 + Math.exp(-_t33));
+        const _o = fsigmoid(_t33);
         o[o2 + j] = _o;
         const _t35 = _f * _c;
         const _t36 = _i * _g;
         const _c_next = _t35 + _t36;
         c_next[o9 + j] = _c_next;
-        const _t38 = Math.tanh(_c_next);
+        const _t38 = ftanh(_c_next);
         t38[o2 + j] = _t38;
         const _h_next = _o * _t38;
         h_next[o9 + j] = _h_next;

@@ -1,0 +1,100 @@
+// The code every generated module carries besides its cell: the strided GEMM (against a naive
+// triple loop, in all three ways kernels call it, at sizes with ragged edges) and the fast
+// activations (within one float32 ulp of Math.exp / Math.tanh, and right at the extremes).
+
+import ts from "typescript";
+import { beforeAll, describe, expect, it } from "vitest";
+import { GEMM_TEXT } from "../compiler/emit-gemm.ts";
+import { FAST_MATH_TEXT } from "../compiler/emit-math.ts";
+import { Rng } from "./helpers/rng.ts";
+
+type Gemm = (...args: unknown[]) => void;
+let gemm: Gemm;
+let colSum: Gemm;
+let fsigmoid: (x: number) => number;
+let ftanh: (x: number) => number;
+
+beforeAll(async () => {
+  const src = `${GEMM_TEXT}\n${FAST_MATH_TEXT}\nexport { gemm, colSum, fsigmoid, ftanh };`;
+  const js = ts.transpileModule(src, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+  const m = await import(`data:text/javascript;base64,${Buffer.from(js).toString("base64")}`);
+  ({ gemm, colSum, fsigmoid, ftanh } = m);
+});
+
+describe("gemm", () => {
+  const rng = new Rng(4);
+  const cases = [
+    [1, 7, 5],
+    [3, 9, 13],
+    [4, 4, 4],
+    [5, 6, 300],
+    [70, 33, 17],
+    [9, 1030, 3],
+  ];
+  for (const [M, N, K] of cases as [number, number, number][]) {
+    it(`C (+)= A·Bᵀ with strided operands, ${M}×${N}×${K}`, () => {
+      // A(i,k) = A[ao + i·ai + k·ak]; use a transposed, offset layout for A and a padded one for B.
+      const ao = 3, ai = 1, ak = M + 2;
+      const bo = 5, bj = K + 4, bk = 1;
+      const co = 2, cs = N + 3;
+      const A = new Float32Array(ao + (K - 1) * ak + M).map(() => rng.normal());
+      const B = new Float32Array(bo + N * bj).map(() => rng.normal());
+      const C0 = new Float32Array(co + M * cs).map(() => rng.normal());
+      for (const accumulate of [false, true]) {
+        const C = C0.slice();
+        gemm(M, N, K, A, ao, ai, ak, B, bo, bj, bk, C, co, cs, accumulate);
+        let worst = 0;
+        for (let i = 0; i < M; i++) {
+          for (let j = 0; j < N; j++) {
+            let s = accumulate ? C0[co + i * cs + j]! : 0;
+            for (let k = 0; k < K; k++) s += A[ao + i * ai + k * ak]! * B[bo + j * bj + k * bk]!;
+            worst = Math.max(worst, Math.abs(C[co + i * cs + j]! - s) / Math.max(1, Math.abs(s)));
+          }
+        }
+        expect(worst).toBeLessThan(1e-6);
+        // Padding between rows of C is untouched.
+        for (let i = 0; i < M; i++) for (let j = N; j < cs && co + i * cs + j < C.length; j++) expect(C[co + i * cs + j]).toBe(C0[co + i * cs + j]);
+      }
+    });
+  }
+  it("colSum adds every row's columns", () => {
+    const U = new Float32Array(1 + 5 * 4).map((_, i) => i);
+    const g = new Float32Array([10, 20, 30]);
+    colSum(5, 3, U, 1, 4, g);
+    // rows start at 1, 5, 9, 13, 17: column j sums (1+j) + (5+j) + (9+j) + (13+j) + (17+j)
+    expect(Array.from(g)).toEqual([10 + 45, 20 + 50, 30 + 55]);
+  });
+});
+
+describe("fast activations", () => {
+  const ulps = (fast: number, exact: number) => {
+    const f = Math.fround(fast);
+    const e = Math.fround(exact);
+    if (f === e) return 0;
+    const ulp = Math.max(Math.abs(Math.fround(e + Math.abs(e) * 2 ** -23) - e), 2 ** -149);
+    return Math.abs(f - e) / ulp;
+  };
+  it("sigmoid and tanh are within one float32 ulp over a dense grid", () => {
+    let ws = 0;
+    let wt = 0;
+    for (let i = -400_000; i <= 400_000; i++) {
+      const x = i * 1e-4 * (1 + (i % 7) * 1e-3);
+      ws = Math.max(ws, ulps(fsigmoid(x), 1 / (1 + Math.exp(-x))));
+      wt = Math.max(wt, ulps(ftanh(x), Math.tanh(x)));
+    }
+    expect(ws).toBeLessThanOrEqual(1);
+    expect(wt).toBeLessThanOrEqual(1);
+  });
+  it("handles tiny, huge and non-finite arguments", () => {
+    for (const x of [0, -0, 1e-30, -1e-30, 1e-8, 0.19999, 0.2, 0.20001, 20, -20, 88, -88, 700, -700, 1e6, -1e6]) {
+      expect(ulps(ftanh(x), Math.tanh(x)), `tanh(${x})`).toBeLessThanOrEqual(1);
+      expect(ulps(fsigmoid(x), 1 / (1 + Math.exp(-x))), `sigmoid(${x})`).toBeLessThanOrEqual(1);
+    }
+    expect(ftanh(Infinity)).toBe(1);
+    expect(ftanh(-Infinity)).toBe(-1);
+    expect(fsigmoid(Infinity)).toBe(1);
+    expect(fsigmoid(-Infinity)).toBe(0);
+    expect(ftanh(NaN)).toBeNaN();
+    expect(fsigmoid(NaN)).toBeNaN();
+  });
+});
