@@ -62,6 +62,24 @@ export type Ty =
   | { k: "mat"; rows: Size; cols: Size; param: string }
   | { k: "error" };
 
+/** Deepest expression a statement may hold; deeper ones are reported, not walked recursively. */
+export const MAX_EXPR_DEPTH = 256;
+
+/** Nesting depth of an expression, computed without recursion. */
+export function exprDepth(root: Expr): number {
+  let deepest = 0;
+  const stack: [Expr, number][] = [[root, 1]];
+  while (stack.length) {
+    const [e, d] = stack.pop()!;
+    if (d > deepest) deepest = d;
+    if (e.kind === "binary") stack.push([e.left, d + 1], [e.right, d + 1]);
+    else if (e.kind === "unary") stack.push([e.operand, d + 1]);
+    else if (e.kind === "call") for (const a of e.args) stack.push([a, d + 1]);
+    else if (e.kind === "slice") stack.push([e.target, d + 1]);
+  }
+  return deepest;
+}
+
 export function tyText(t: Ty): string {
   switch (t.k) {
     case "scalar":
@@ -379,8 +397,24 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
     else if (e.kind === "slice") statesIn(e.target, acc);
     return acc;
   };
+  const tooDeep = (e: Expr): boolean => {
+    const d = exprDepth(e);
+    if (d <= MAX_EXPR_DEPTH) return false;
+    out.push(diag("CE220", e.span, d, MAX_EXPR_DEPTH));
+    return true;
+  };
   for (const s of decl.body) {
     if (s.kind === "assign") {
+      if (tooDeep(s.value)) {
+        // Leave it unchecked, but do not report its target as missing.
+        if (s.target.primed) written.set(s.target.name, { k: "error" });
+        else {
+          kinds.set(s.target.name, "local");
+          types.set(s.target.name, { k: "error" });
+          assignedLocals.add(s.target.name);
+        }
+        continue;
+      }
       const ty = typeOf(s.value);
       const t = s.target;
       if (t.primed) {
@@ -416,6 +450,7 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
       }
     } else if (s.kind === "output") {
       for (const [k, v] of s.values.entries()) {
+        if (tooDeep(v)) continue;
         const ty = typeOf(v);
         if (ty.k === "error") continue;
         if (ty.k !== "vec") {

@@ -37,6 +37,7 @@ export const catalogue = {
   CE217: "'{0}' is a matrix; only vectors may be {1}",
   CE218: "size '{0}' is declared twice",
   CE219: "{0}' is written more than once",
+  CE220: "expression is nested {0} levels deep; the limit is {1}",
   // --- imports and stacks ---
   CE301: "cannot read '{0}': {1}",
   CE302: "'{0}' is not defined in '{1}'",
@@ -96,12 +97,22 @@ export function formatDiagnostic(d: Diagnostic, source?: SourceText | string): s
   if (!d.span || source === undefined) return head;
   const src = typeof source === "string" ? new SourceText(d.span.file, source) : source;
   const line = d.span.start.line;
-  const text = src.lineText(line).replace(/\t/g, " ");
+  let text = src.lineText(line).replace(/\t/g, " ");
   const gutter = String(line).length;
   const pad = " ".repeat(gutter);
-  const col = d.span.start.column;
+  let col = d.span.start.column;
   const sameLine = d.span.end.line === line;
-  const endCol = sameLine ? d.span.end.column : text.length + 1;
+  let endCol = sameLine ? d.span.end.column : text.length + 1;
+  // Long lines are shown as a window around the start of the span.
+  const MAX = 100;
+  if (text.length > MAX) {
+    const from = Math.max(0, col - 1 - 20);
+    const shown = text.slice(from, from + MAX);
+    text = (from > 0 ? "…" : "") + shown + (from + MAX < text.length ? "…" : "");
+    const shift = from > 0 ? from - 1 : 0;
+    col -= shift;
+    endCol = Math.min(endCol - shift, col + MAX - 20);
+  }
   const width = Math.max(1, endCol - col);
   return [
     head,

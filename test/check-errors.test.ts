@@ -80,6 +80,19 @@ describe("build-time diagnostics", () => {
   });
 });
 
+describe("pathological input", () => {
+  it("a 10,000-term expression is a diagnostic with a short code frame, not a stack overflow", () => {
+    const sum = Array.from({ length: 10_000 }, () => "h").join(" + ");
+    const src = `cell deep(H) {\n  state h: [H]\n  h' = tanh(${sum})\n  output h'\n}\n`;
+    const { diagnostics, sources } = check(src, { file: "deep.cell" });
+    expect(diagnostics.map((d) => [d.code, d.message])).toEqual([["CE220", "expression is nested 10001 levels deep; the limit is 256"]]);
+    const frame = formatDiagnostics(diagnostics, sources).split("\n");
+    expect(frame).toHaveLength(3);
+    for (const line of frame.slice(1)) expect(line.length).toBeLessThan(120);
+    expect(frame[2]).toMatch(/^ {5}\| {8}\^+$/);
+  });
+});
+
 describe("many errors in one file", () => {
   it("reports all of them at once, in order, with code frames", () => {
     const src = [
