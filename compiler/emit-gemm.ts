@@ -35,12 +35,22 @@ function pack(
   }
 }
 
-/** C[i·cs + j] (+)= Σ_k A(i, k) · B(j, k) for i < M, j < N. */
+// Packed panels of B operands that stay fixed during one kernel call (weights used at every step):
+// packed on first use in the call, reused until invalidatePanels() at the start of the next call.
+const slotPanels: Float64Array[] = [];
+const slotValid: boolean[] = [];
+
+function invalidatePanels(): void {
+  slotValid.fill(false);
+}
+
+/** C[i·cs + j] (+)= Σ_k A(i, k) · B(j, k) for i < M, j < N. With slot ≥ 0, B is the same for every
+ *  call with that slot until invalidatePanels(), so its packing is kept. */
 function gemm(
   M: number, N: number, K: number,
   A: Float32Array, ao: number, ai: number, ak: number,
   B: Float32Array, bo: number, bj: number, bk: number,
-  C: Float32Array, co: number, cs: number, accumulate: boolean,
+  C: Float32Array, co: number, cs: number, accumulate: boolean, slot: number,
 ): void {
   if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, co + i * cs, co + i * cs + N);
   if (M < 4) {
@@ -56,12 +66,27 @@ function gemm(
     return;
   }
   const nPanels = (N + 3) >> 2;
-  if (panelB.length < nPanels * 4 * KC) panelB = new Float64Array(nPanels * 4 * KC);
+  const chunk = nPanels * 4 * KC;
+  let pb: Float64Array;
+  let kept = false;
+  if (slot >= 0) {
+    const need = chunk * Math.ceil(K / KC);
+    if (slotPanels[slot] === undefined || slotPanels[slot].length < need) {
+      slotPanels[slot] = new Float64Array(need);
+      slotValid[slot] = false;
+    }
+    pb = slotPanels[slot];
+    kept = slotValid[slot] === true;
+    slotValid[slot] = true;
+  } else {
+    if (panelB.length < chunk) panelB = new Float64Array(chunk);
+    pb = panelB;
+  }
   const pa = panelA;
-  const pb = panelB;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = Math.min(KC, K - k0);
-    pack(B, bo, bj, bk, 0, N, k0, kc, pb);
+    const pbo = slot >= 0 ? (k0 / KC) * chunk : 0;
+    if (!kept) pack(B, bo, bj, bk, 0, N, k0, kc, pb.subarray(pbo));
     for (let i0 = 0; i0 < M; i0 += MC) {
       const mc = Math.min(MC, M - i0);
       pack(A, ao, ai, ak, i0, mc, k0, kc, pa);
@@ -69,7 +94,7 @@ function gemm(
         const aBase = (p >> 2) * kc * 4;
         const rows = Math.min(4, mc - p);
         for (let q = 0; q < nPanels; q++) {
-          const bBase = q * kc * 4;
+          const bBase = pbo + q * kc * 4;
           let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
           let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
           for (let k = 0; k < kc; k++) {

@@ -19,7 +19,7 @@ const RESERVED = new Set(
     "Math Float32Array Float64Array Int32Array Number Object Array Error RangeError TypeError WeakSet ArrayBuffer String " +
     "fail describe checkObject checkArray checkCount checkBatchSize checkLengths checkParams allocTape allocAdjoints " +
     "stepScratch stepCache tapes createParams createState step forward backward tapeIn adj sc outputs gemm pack colSum " +
-    "KC MC panelA panelB packs packGrads tile POW2 E1 E2 E3 E4 E5 E6 E7 fexp fsigmoid ftanh"
+    "KC MC panelA panelB slotPanels slotValid invalidatePanels packs packGrads tile POW2 E1 E2 E3 E4 E5 E6 E7 fexp fsigmoid ftanh"
   ).split(" "),
 );
 
@@ -40,6 +40,10 @@ export class Names {
 
 export interface KernelPlan {
   optimize: boolean;
+  /** Fast sigmoid/tanh (float32 builds with optimisation; float64 builds keep Math's). */
+  fastMath: boolean;
+  /** Panel slots of the module's GEMM, one per (weight, orientation) used inside a time loop. */
+  slots: Map<string, number>;
   fwd: Graph;
   bwd: BackwardGraph;
   sched: KernelSchedule;
@@ -65,7 +69,7 @@ const width = (g: Graph, v: ValueId) => {
   return s[s.length - 1]!;
 };
 
-export function planKernel(fwd: Graph, bwd: BackwardGraph, optimize: boolean, describe: KernelPlan["describe"]): KernelPlan {
+export function planKernel(fwd: Graph, bwd: BackwardGraph, optimize: boolean, describe: KernelPlan["describe"], fastMath = optimize): KernelPlan {
   const names = new Names();
   const id = new Map<ValueId, string>();
   for (const v of bwd.values) id.set(v.id, names.get(v.name));
@@ -86,6 +90,8 @@ export function planKernel(fwd: Graph, bwd: BackwardGraph, optimize: boolean, de
   const stepLocals = fwd.values.filter((v) => v.role === "local" && !views.has(v.id)).map((v) => ({ id: id.get(v.id)!, width: width(fwd, v.id) }));
   return {
     optimize,
+    fastMath,
+    slots: new Map(),
     fwd,
     bwd,
     sched,
@@ -120,7 +126,14 @@ function emitPhase(plan: KernelPlan, g: Graph, f: FunctionSchedule, phase: Phase
     arr: (v) => plan.id.get(v)!,
     scalar: (v) => scalarName(plan, v),
     grad: (p) => plan.grad.get(p)!,
-    fastMath: plan.optimize,
+    fastMath: plan.fastMath,
+    slot: (w, transposed) => {
+      if (phase.kind !== "loop") return -1;
+      const key = `${w}:${transposed}`;
+      let k = plan.slots.get(key);
+      if (k === undefined) plan.slots.set(key, (k = plan.slots.size));
+      return k;
+    },
   });
   const out: string[] = [];
   let last: string | undefined;
@@ -162,7 +175,7 @@ function packStatements(plan: KernelPlan): string[] {
 export function forwardBody(plan: KernelPlan): string {
   const { fwd, id } = plan;
   const f = plan.sched.forward;
-  const L: string[] = [];
+  const L: string[] = [`invalidatePanels();`];
   for (const p of fwd.params) L.push(`const ${id.get(p.value)} = params.${p.name};`);
   L.push(...packStatements(plan));
   for (const b of plan.tapeRows) L.push(`const ${b.id} = tape.buf.${b.id};`);
@@ -214,7 +227,7 @@ export function forwardBody(plan: KernelPlan): string {
 export function backwardBody(plan: KernelPlan): string {
   const { fwd, bwd, id, grad } = plan;
   const f = plan.sched.backward;
-  const L: string[] = [];
+  const L: string[] = [`invalidatePanels();`];
   for (const p of fwd.params) {
     L.push(`const ${id.get(p.value)} = params.${p.name};`);
     L.push(`const ${grad.get(p.value)} = grads.params.${p.name};`, `${grad.get(p.value)}.fill(0);`);
@@ -313,7 +326,7 @@ export function stepBody(plan: KernelPlan): string {
       storage.set(it.eqn.out, { ...src, offset: src.offset + it.eqn.lo });
     }
   }
-  const L: string[] = [];
+  const L: string[] = [`invalidatePanels();`];
   for (const p of fwd.params) L.push(`const ${id.get(p.value)} = params.${p.name};`);
   L.push(...packStatements(plan));
   for (const i of fwd.inputs) L.push(`const ${id.get(i.value)} = inputs.${i.name};`);

@@ -187,7 +187,7 @@ export async function emitModule(m: ModuleText): Promise<string> {
       `return stepCache.buf;`,
       `}`,
       GEMM_TEXT,
-      ...(plan.optimize ? [FAST_MATH_TEXT] : []),
+      ...(plan.fastMath ? [FAST_MATH_TEXT] : []),
       VALIDATION,
       `function checkParams(where: string, params: Params): void {`,
       `checkObject(where, "params", params);`,

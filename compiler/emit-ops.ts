@@ -72,6 +72,8 @@ export interface OpContext {
   grad: (weight: ValueId) => string;
   /** Use the module's fast sigmoid and tanh (optimised builds). */
   fastMath: boolean;
+  /** For products run at every step: a panel slot per weight, so its packing is reused. */
+  slot: (weight: ValueId, transposed: boolean) => number;
 }
 
 const width = (g: Graph, v: ValueId) => {
@@ -169,17 +171,17 @@ export class OpEmitter {
       case "matvec": {
         const [W, v] = e.args as [{ v: ValueId }, { v: ValueId }];
         const [M, K] = g.values[W.v]!.shape as [number, number];
-        return `gemm(R, ${M}, ${K}, ${this.arrOf(v.v)}, ${this.base0(v.v)}, ${this.rowStride(v.v)}, 1, ${this.arrOf(W.v)}, 0, ${K}, 1, ${this.arrOf(e.out)}, ${this.base0(e.out)}, ${this.rowStride(e.out)}, false);`;
+        return `gemm(R, ${M}, ${K}, ${this.arrOf(v.v)}, ${this.base0(v.v)}, ${this.rowStride(v.v)}, 1, ${this.arrOf(W.v)}, 0, ${K}, 1, ${this.arrOf(e.out)}, ${this.base0(e.out)}, ${this.rowStride(e.out)}, false, ${c.slot(W.v, false)});`;
       }
       case "matvecT": {
         const [W, u] = e.args as [{ v: ValueId }, { v: ValueId }];
         const [M, K] = g.values[W.v]!.shape as [number, number];
-        return `gemm(R, ${K}, ${M}, ${this.arrOf(u.v)}, ${this.base0(u.v)}, ${this.rowStride(u.v)}, 1, ${this.arrOf(W.v)}, 0, 1, ${K}, ${this.arrOf(e.out)}, ${this.base0(e.out)}, ${this.rowStride(e.out)}, false);`;
+        return `gemm(R, ${K}, ${M}, ${this.arrOf(u.v)}, ${this.base0(u.v)}, ${this.rowStride(u.v)}, 1, ${this.arrOf(W.v)}, 0, 1, ${K}, ${this.arrOf(e.out)}, ${this.base0(e.out)}, ${this.rowStride(e.out)}, false, ${c.slot(W.v, true)});`;
       }
       case "acc_outer": {
         const [u, v] = e.args as [{ v: ValueId }, { v: ValueId }];
         const [M, K] = g.values[e.param]!.shape as [number, number];
-        return `gemm(${M}, ${K}, R, ${this.arrOf(u.v)}, ${this.base0(u.v)}, 1, ${this.rowStride(u.v)}, ${this.arrOf(v.v)}, ${this.base0(v.v)}, 1, ${this.rowStride(v.v)}, ${c.grad(e.param)}, 0, ${K}, true);`;
+        return `gemm(${M}, ${K}, R, ${this.arrOf(u.v)}, ${this.base0(u.v)}, 1, ${this.rowStride(u.v)}, ${this.arrOf(v.v)}, ${this.base0(v.v)}, 1, ${this.rowStride(v.v)}, ${c.grad(e.param)}, 0, ${K}, true, -1);`;
       }
       case "acc": {
         const u = (e.args[0] as { v: ValueId }).v;

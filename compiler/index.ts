@@ -57,7 +57,8 @@ async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions,
     const line = st.lineText(span.start.line).replace(/\/\/.*$/, "").trim();
     return `${path.basename(span.file)}:${span.start.line}  ${line}`;
   };
-  const plan = planKernel(fwd, bwd, options.optimize ?? true, describe);
+  const optimize = options.optimize ?? true;
+  const plan = planKernel(fwd, bwd, optimize, describe, optimize && options.dtype !== "float64");
   const meta = kernelMeta(fwd);
   const fileName = `${u.name}${Object.entries(binding).map(([k, v]) => `_${k}${v}`).join("")}.ts`;
   const code = await emitModule({ fileName, origin: path.basename(u.file), meta, plan, dtype: options.dtype, format: options.format ?? true });

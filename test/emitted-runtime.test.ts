@@ -10,15 +10,16 @@ import { Rng } from "./helpers/rng.ts";
 
 type Gemm = (...args: unknown[]) => void;
 let gemm: Gemm;
+let invalidatePanels: () => void;
 let colSum: Gemm;
 let fsigmoid: (x: number) => number;
 let ftanh: (x: number) => number;
 
 beforeAll(async () => {
-  const src = `${GEMM_TEXT}\n${FAST_MATH_TEXT}\nexport { gemm, colSum, fsigmoid, ftanh };`;
+  const src = `${GEMM_TEXT}\n${FAST_MATH_TEXT}\nexport { gemm, colSum, invalidatePanels, fsigmoid, ftanh };`;
   const js = ts.transpileModule(src, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
   const m = await import(`data:text/javascript;base64,${Buffer.from(js).toString("base64")}`);
-  ({ gemm, colSum, fsigmoid, ftanh } = m);
+  ({ gemm, colSum, invalidatePanels, fsigmoid, ftanh } = m);
 });
 
 describe("gemm", () => {
@@ -42,7 +43,7 @@ describe("gemm", () => {
       const C0 = new Float32Array(co + M * cs).map(() => rng.normal());
       for (const accumulate of [false, true]) {
         const C = C0.slice();
-        gemm(M, N, K, A, ao, ai, ak, B, bo, bj, bk, C, co, cs, accumulate);
+        gemm(M, N, K, A, ao, ai, ak, B, bo, bj, bk, C, co, cs, accumulate, -1);
         let worst = 0;
         for (let i = 0; i < M; i++) {
           for (let j = 0; j < N; j++) {
@@ -57,6 +58,31 @@ describe("gemm", () => {
       }
     });
   }
+  it("a panel slot reuses B's packing until invalidated", () => {
+    const [M, N, K] = [8, 6, 300];
+    const A = new Float32Array(M * K).map(() => rng.normal());
+    const B = new Float32Array(N * K).map(() => rng.normal());
+    const naive = (b: Float32Array) => {
+      const C = new Float32Array(M * N);
+      for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) C[i * N + j]! += A[i * K + k]! * b[j * K + k]!;
+      return C;
+    };
+    const run = () => {
+      const C = new Float32Array(M * N);
+      gemm(M, N, K, A, 0, K, 1, B, 0, K, 1, C, 0, N, false, 0);
+      return C;
+    };
+    const first = run();
+    const before = naive(B);
+    B[7] = B[7]! + 1; // changed, but the slot is still valid: the old packing is used
+    const stale = run();
+    expect(maxDiff(stale, before)).toBeLessThan(1e-4);
+    expect(maxDiff(first, before)).toBeLessThan(1e-4);
+    invalidatePanels();
+    expect(maxDiff(run(), naive(B))).toBeLessThan(1e-4);
+    expect(maxDiff(run(), before)).toBeGreaterThan(1e-3);
+  });
+
   it("colSum adds every row's columns", () => {
     const U = new Float32Array(1 + 5 * 4).map((_, i) => i);
     const g = new Float32Array([10, 20, 30]);
@@ -98,3 +124,9 @@ describe("fast activations", () => {
     expect(fsigmoid(NaN)).toBeNaN();
   });
 });
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}

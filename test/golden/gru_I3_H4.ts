@@ -260,7 +260,17 @@ function pack(
   }
 }
 
-/** C[i·cs + j] (+)= Σ_k A(i, k) · B(j, k) for i < M, j < N. */
+// Packed panels of B operands that stay fixed during one kernel call (weights used at every step):
+// packed on first use in the call, reused until invalidatePanels() at the start of the next call.
+const slotPanels: Float64Array[] = [];
+const slotValid: boolean[] = [];
+
+function invalidatePanels(): void {
+  slotValid.fill(false);
+}
+
+/** C[i·cs + j] (+)= Σ_k A(i, k) · B(j, k) for i < M, j < N. With slot ≥ 0, B is the same for every
+ *  call with that slot until invalidatePanels(), so its packing is kept. */
 function gemm(
   M: number,
   N: number,
@@ -277,6 +287,7 @@ function gemm(
   co: number,
   cs: number,
   accumulate: boolean,
+  slot: number,
 ): void {
   if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, co + i * cs, co + i * cs + N);
   if (M < 4) {
@@ -292,12 +303,27 @@ function gemm(
     return;
   }
   const nPanels = (N + 3) >> 2;
-  if (panelB.length < nPanels * 4 * KC) panelB = new Float64Array(nPanels * 4 * KC);
+  const chunk = nPanels * 4 * KC;
+  let pb: Float64Array;
+  let kept = false;
+  if (slot >= 0) {
+    const need = chunk * Math.ceil(K / KC);
+    if (slotPanels[slot] === undefined || slotPanels[slot].length < need) {
+      slotPanels[slot] = new Float64Array(need);
+      slotValid[slot] = false;
+    }
+    pb = slotPanels[slot];
+    kept = slotValid[slot] === true;
+    slotValid[slot] = true;
+  } else {
+    if (panelB.length < chunk) panelB = new Float64Array(chunk);
+    pb = panelB;
+  }
   const pa = panelA;
-  const pb = panelB;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = Math.min(KC, K - k0);
-    pack(B, bo, bj, bk, 0, N, k0, kc, pb);
+    const pbo = slot >= 0 ? (k0 / KC) * chunk : 0;
+    if (!kept) pack(B, bo, bj, bk, 0, N, k0, kc, pb.subarray(pbo));
     for (let i0 = 0; i0 < M; i0 += MC) {
       const mc = Math.min(MC, M - i0);
       pack(A, ao, ai, ak, i0, mc, k0, kc, pa);
@@ -305,7 +331,7 @@ function gemm(
         const aBase = (p >> 2) * kc * 4;
         const rows = Math.min(4, mc - p);
         for (let q = 0; q < nPanels; q++) {
-          const bBase = q * kc * 4;
+          const bBase = pbo + q * kc * 4;
           let c00 = 0,
             c01 = 0,
             c02 = 0,
@@ -538,6 +564,7 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
   checkArray(where, "inputs.x", inputs.x, B * 3, `batchSize ${B} × 3`);
   checkObject(where, "state", state);
   checkArray(where, "state.h", state.h, B * 4, `batchSize ${B} × 4`);
+  invalidatePanels();
   const W_z = params.W_z;
   const U_z = params.U_z;
   const b_z = params.b_z;
@@ -577,8 +604,8 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
   const tb = 0;
   const R = B;
   // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-  gemm(R, 12, 3, x, 0, 3, 1, pack_x, 0, 3, 1, proj_x, 0, 12, false);
-  gemm(R, 8, 4, h, 0, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 8, false);
+  gemm(R, 12, 3, x, 0, 3, 1, pack_x, 0, 3, 1, proj_x, 0, 12, false, 0);
+  gemm(R, 8, 4, h, 0, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 8, false, 1);
   // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
   // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
   // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
@@ -618,7 +645,7 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
     }
   }
   // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-  gemm(R, 4, 4, t22, 0, 4, 1, U_n, 0, 4, 1, t23, 0, 4, false);
+  gemm(R, 4, 4, t22, 0, 4, 1, U_n, 0, 4, 1, t23, 0, 4, false, 2);
   // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
   // gru.cell:15  h' = z * h + (1 - z) * n
   for (let b = 0; b < R; b++) {
@@ -689,6 +716,7 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
   const tape = allocTape(T, B, options.tape);
   tape.lengths = options.lengths === undefined ? null : checkLengths(where, options.lengths, B, T);
   tape.masked.h = options.stateMasks?.h !== undefined;
+  invalidatePanels();
   const W_z = params.W_z;
   const U_z = params.U_z;
   const b_z = params.b_z;
@@ -731,7 +759,7 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
     const tb = 0;
     const R = T * B;
     // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    gemm(R, 12, 3, x, tb * 3, 3, 1, pack_x, 0, 3, 1, proj_x, tb * 12, 12, false);
+    gemm(R, 12, 3, x, tb * 3, 3, 1, pack_x, 0, 3, 1, proj_x, tb * 12, 12, false, -1);
   }
   for (let t = 0; t < T; t++) {
     const tb = t * B;
@@ -742,7 +770,7 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
         h[(tb + b) * 4 + j] = masked0 ? carry0[b * 4 + j] * mask0[b * 4 + j] : carry0[b * 4 + j];
     }
     // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    gemm(R, 8, 4, h, tb * 4, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 8, false);
+    gemm(R, 8, 4, h, tb * 4, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 8, false, 1);
     // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
     // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
@@ -779,7 +807,7 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
       }
     }
     // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    gemm(R, 4, 4, t22, tb * 4, 4, 1, U_n, 0, 4, 1, t23, 0, 4, false);
+    gemm(R, 4, 4, t22, tb * 4, 4, 1, U_n, 0, 4, 1, t23, 0, 4, false, 2);
     // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     // gru.cell:15  h' = z * h + (1 - z) * n
     for (let b = 0; b < R; b++) {
@@ -849,6 +877,7 @@ export function backward(
     );
     checkArray(where, "options.into.initialState.h", grads.initialState?.h, B * 4, "batchSize × 4");
   }
+  invalidatePanels();
   const W_z = params.W_z;
   const grad_W_z = grads.params.W_z;
   grad_W_z.fill(0);
@@ -972,7 +1001,7 @@ export function backward(
       }
     }
     // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    gemm(R, 4, 4, t45, tb * 4, 4, 1, U_n, 0, 1, 4, t46, 0, 4, false);
+    gemm(R, 4, 4, t45, tb * 4, 4, 1, U_n, 0, 1, 4, t46, 0, 4, false, 3);
     // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
     for (let b = 0; b < R; b++) {
@@ -997,7 +1026,7 @@ export function backward(
     for (let b = 0; b < R; b++)
       for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 8 + 4 + j] = t52[(tb + b) * 4 + j];
     // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    gemm(R, 4, 8, dproj_h, tb * 8, 8, 1, pack_h, 0, 1, 4, t61, 0, 4, false);
+    gemm(R, 4, 8, dproj_h, tb * 8, 8, 1, pack_h, 0, 1, 4, t61, 0, 4, false, 4);
     for (let b = 0; b < R; b++) {
       const o0 = b * 4;
       for (let j = 0; j < 4; j++) {
@@ -1019,17 +1048,17 @@ export function backward(
     const tb = 0;
     const R = T * B;
     // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    gemm(4, 4, R, t45, tb * 4, 1, 4, t22, tb * 4, 1, 4, grad_U_n, 0, 4, true);
+    gemm(4, 4, R, t45, tb * 4, 1, 4, t22, tb * 4, 1, 4, grad_U_n, 0, 4, true, -1);
     // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    gemm(8, 4, R, dproj_h, tb * 8, 1, 8, h, tb * 4, 1, 4, grad_pack_h, 0, 4, true);
+    gemm(8, 4, R, dproj_h, tb * 8, 1, 8, h, tb * 4, 1, 4, grad_pack_h, 0, 4, true, -1);
     for (let b = 0; b < R; b++)
       for (let j = 0; j < 4; j++) dproj_x[(tb + b) * 12 + j] = t58[(tb + b) * 4 + j];
     for (let b = 0; b < R; b++)
       for (let j = 0; j < 4; j++) dproj_x[(tb + b) * 12 + 4 + j] = t52[(tb + b) * 4 + j];
     for (let b = 0; b < R; b++)
       for (let j = 0; j < 4; j++) dproj_x[(tb + b) * 12 + 8 + j] = t45[(tb + b) * 4 + j];
-    gemm(R, 3, 12, dproj_x, tb * 12, 12, 1, pack_x, 0, 1, 3, t64, tb * 3, 3, false);
-    gemm(12, 3, R, dproj_x, tb * 12, 1, 12, x, tb * 3, 1, 3, grad_pack_x, 0, 3, true);
+    gemm(R, 3, 12, dproj_x, tb * 12, 12, 1, pack_x, 0, 1, 3, t64, tb * 3, 3, false, -1);
+    gemm(12, 3, R, dproj_x, tb * 12, 1, 12, x, tb * 3, 1, 3, grad_pack_x, 0, 3, true, -1);
     colSum(R, 4, t58, tb * 4, 4, grad_b_z);
     colSum(R, 4, t52, tb * 4, 4, grad_b_r);
     colSum(R, 4, t45, tb * 4, 4, grad_b_n);

@@ -270,7 +270,17 @@ function pack(
   }
 }
 
-/** C[i·cs + j] (+)= Σ_k A(i, k) · B(j, k) for i < M, j < N. */
+// Packed panels of B operands that stay fixed during one kernel call (weights used at every step):
+// packed on first use in the call, reused until invalidatePanels() at the start of the next call.
+const slotPanels: Float64Array[] = [];
+const slotValid: boolean[] = [];
+
+function invalidatePanels(): void {
+  slotValid.fill(false);
+}
+
+/** C[i·cs + j] (+)= Σ_k A(i, k) · B(j, k) for i < M, j < N. With slot ≥ 0, B is the same for every
+ *  call with that slot until invalidatePanels(), so its packing is kept. */
 function gemm(
   M: number,
   N: number,
@@ -287,6 +297,7 @@ function gemm(
   co: number,
   cs: number,
   accumulate: boolean,
+  slot: number,
 ): void {
   if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, co + i * cs, co + i * cs + N);
   if (M < 4) {
@@ -302,12 +313,27 @@ function gemm(
     return;
   }
   const nPanels = (N + 3) >> 2;
-  if (panelB.length < nPanels * 4 * KC) panelB = new Float64Array(nPanels * 4 * KC);
+  const chunk = nPanels * 4 * KC;
+  let pb: Float64Array;
+  let kept = false;
+  if (slot >= 0) {
+    const need = chunk * Math.ceil(K / KC);
+    if (slotPanels[slot] === undefined || slotPanels[slot].length < need) {
+      slotPanels[slot] = new Float64Array(need);
+      slotValid[slot] = false;
+    }
+    pb = slotPanels[slot];
+    kept = slotValid[slot] === true;
+    slotValid[slot] = true;
+  } else {
+    if (panelB.length < chunk) panelB = new Float64Array(chunk);
+    pb = panelB;
+  }
   const pa = panelA;
-  const pb = panelB;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = Math.min(KC, K - k0);
-    pack(B, bo, bj, bk, 0, N, k0, kc, pb);
+    const pbo = slot >= 0 ? (k0 / KC) * chunk : 0;
+    if (!kept) pack(B, bo, bj, bk, 0, N, k0, kc, pb.subarray(pbo));
     for (let i0 = 0; i0 < M; i0 += MC) {
       const mc = Math.min(MC, M - i0);
       pack(A, ao, ai, ak, i0, mc, k0, kc, pa);
@@ -315,7 +341,7 @@ function gemm(
         const aBase = (p >> 2) * kc * 4;
         const rows = Math.min(4, mc - p);
         for (let q = 0; q < nPanels; q++) {
-          const bBase = q * kc * 4;
+          const bBase = pbo + q * kc * 4;
           let c00 = 0,
             c01 = 0,
             c02 = 0,
@@ -555,6 +581,7 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
   checkObject(where, "state", state);
   checkArray(where, "state.h", state.h, B * 4, `batchSize ${B} × 4`);
   checkArray(where, "state.c", state.c, B * 4, `batchSize ${B} × 4`);
+  invalidatePanels();
   const W_i = params.W_i;
   const U_i = params.U_i;
   const b_i = params.b_i;
@@ -603,8 +630,8 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
   const tb = 0;
   const R = B;
   // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-  gemm(R, 16, 3, x, 0, 3, 1, pack_x, 0, 3, 1, proj_x, 0, 16, false);
-  gemm(R, 16, 4, h, 0, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 16, false);
+  gemm(R, 16, 3, x, 0, 3, 1, pack_x, 0, 3, 1, proj_x, 0, 16, false, 0);
+  gemm(R, 16, 4, h, 0, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 16, false, 1);
   // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
   // lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
   // lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
@@ -726,6 +753,7 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
   tape.lengths = options.lengths === undefined ? null : checkLengths(where, options.lengths, B, T);
   tape.masked.h = options.stateMasks?.h !== undefined;
   tape.masked.c = options.stateMasks?.c !== undefined;
+  invalidatePanels();
   const W_i = params.W_i;
   const U_i = params.U_i;
   const b_i = params.b_i;
@@ -780,7 +808,7 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
     const tb = 0;
     const R = T * B;
     // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    gemm(R, 16, 3, x, tb * 3, 3, 1, pack_x, 0, 3, 1, proj_x, tb * 16, 16, false);
+    gemm(R, 16, 3, x, tb * 3, 3, 1, pack_x, 0, 3, 1, proj_x, tb * 16, 16, false, -1);
   }
   for (let t = 0; t < T; t++) {
     const tb = t * B;
@@ -793,7 +821,7 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
         c[(tb + b) * 4 + j] = masked1 ? carry1[b * 4 + j] * mask1[b * 4 + j] : carry1[b * 4 + j];
     }
     // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    gemm(R, 16, 4, h, tb * 4, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 16, false);
+    gemm(R, 16, 4, h, tb * 4, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 16, false, 1);
     // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
     // lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
     // lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
@@ -904,6 +932,7 @@ export function backward(
     checkArray(where, "options.into.initialState.h", grads.initialState?.h, B * 4, "batchSize × 4");
     checkArray(where, "options.into.initialState.c", grads.initialState?.c, B * 4, "batchSize × 4");
   }
+  invalidatePanels();
   const W_i = params.W_i;
   const grad_W_i = grads.params.W_i;
   grad_W_i.fill(0);
@@ -1064,7 +1093,7 @@ export function backward(
     for (let b = 0; b < R; b++)
       for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 16 + 12 + j] = t60[(tb + b) * 4 + j];
     // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    gemm(R, 4, 16, dproj_h, tb * 16, 16, 1, pack_h, 0, 1, 4, t78, 0, 4, false);
+    gemm(R, 4, 16, dproj_h, tb * 16, 16, 1, pack_h, 0, 1, 4, t78, 0, 4, false, 2);
     // carry the states' gradients to the step before; a sample past its length passes them through
     for (let b = 0; b < B; b++) {
       if (lengths !== null && t >= lengths[b]) continue;
@@ -1079,9 +1108,9 @@ export function backward(
     const tb = 0;
     const R = T * B;
     // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    gemm(16, 4, R, dproj_h, tb * 16, 1, 16, h, tb * 4, 1, 4, grad_pack_h, 0, 4, true);
-    gemm(R, 3, 16, dproj_h, tb * 16, 16, 1, pack_x, 0, 1, 3, t81, tb * 3, 3, false);
-    gemm(16, 3, R, dproj_h, tb * 16, 1, 16, x, tb * 3, 1, 3, grad_pack_x, 0, 3, true);
+    gemm(16, 4, R, dproj_h, tb * 16, 1, 16, h, tb * 4, 1, 4, grad_pack_h, 0, 4, true, -1);
+    gemm(R, 3, 16, dproj_h, tb * 16, 16, 1, pack_x, 0, 1, 3, t81, tb * 3, 3, false, -1);
+    gemm(16, 3, R, dproj_h, tb * 16, 1, 16, x, tb * 3, 1, 3, grad_pack_x, 0, 3, true, -1);
     colSum(R, 4, t75, tb * 4, 4, grad_b_i);
     colSum(R, 4, t70, tb * 4, 4, grad_b_f);
     colSum(R, 4, t65, tb * 4, 4, grad_b_g);
