@@ -147,6 +147,7 @@ export async function emitModule(m: ModuleText): Promise<string> {
     [
       `type TapeData = Tape & {`,
       `lengths: Int32Array | null;`,
+      `lengthsBuf: Int32Array;`,
       `masks: State;`,
       `masked: ${fields(meta.states, "boolean")};`,
       `buf: ${fields(names(plan.tapeRows))};`,
@@ -162,7 +163,7 @@ export async function emitModule(m: ModuleText): Promise<string> {
       `if (reuse.timeSteps === T && reuse.batchSize === B) return reuse as TapeData;`,
       `}`,
       `const tape: TapeData = {`,
-      `timeSteps: T, batchSize: B, lengths: null,`,
+      `timeSteps: T, batchSize: B, lengths: null, lengthsBuf: new Int32Array(B),`,
       `masks: ${sizesOf(meta.states, "B")},`,
       `masked: { ${meta.states.map((s) => `${s.name}: false,`).join(" ")} },`,
       `buf: ${alloc(plan.tapeRows, "T * B")},`,
@@ -254,7 +255,7 @@ export async function emitModule(m: ModuleText): Promise<string> {
       ...meta.states.map((s) => `if (options.initialState?.${s.name} !== undefined) checkArray(where, "options.initialState.${s.name}", options.initialState.${s.name}, B * ${s.size}, \`batchSize \${B} × ${s.size}\`);`),
       ...meta.states.map((s) => `if (options.stateMasks?.${s.name} !== undefined) checkArray(where, "options.stateMasks.${s.name}", options.stateMasks.${s.name}, B * ${s.size}, \`batchSize \${B} × ${s.size}\`);`),
       `const tape = allocTape(T, B, options.tape);`,
-      `tape.lengths = options.lengths === undefined ? null : checkLengths(where, options.lengths, B, T);`,
+      `tape.lengths = options.lengths === undefined ? null : checkLengths(where, options.lengths, B, T, tape.lengthsBuf);`,
       ...meta.states.map((s) => `tape.masked.${s.name} = options.stateMasks?.${s.name} !== undefined;`),
       forwardBody(plan),
     ].join("\n"),
@@ -348,10 +349,9 @@ function checkCount(where: string, name: string, v: unknown): number {
 function checkBatchSize(where: string, v: unknown): number {
   return checkCount(where, "batchSize", v);
 }
-function checkLengths(where: string, v: ArrayLike<number>, B: number, T: number): Int32Array {
+function checkLengths(where: string, v: ArrayLike<number>, B: number, T: number, out: Int32Array): Int32Array {
   if (typeof v !== "object" || v === null || typeof v.length !== "number") fail(where, \`options.lengths must be an array of \${B} lengths, got \${describe(v)}\`);
   if (v.length !== B) fail(where, \`options.lengths has \${v.length} entries, expected batchSize \${B}\`);
-  const out = new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const n = v[b];
     if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > T) fail(where, \`options.lengths[\${b}] must be an integer from 0 to timeSteps \${T}, got \${String(n)}\`);

@@ -85,6 +85,7 @@ export interface Gradients {
 }
 type TapeData = Tape & {
   lengths: Int32Array | null;
+  lengthsBuf: Int32Array;
   masks: State;
   masked: { h: boolean };
   buf: {
@@ -130,6 +131,7 @@ function allocTape(T: number, B: number, reuse: Tape | undefined): TapeData {
     timeSteps: T,
     batchSize: B,
     lengths: null,
+    lengthsBuf: new Int32Array(B),
     masks: { h: new Float32Array(B * 4) },
     masked: { h: false },
     buf: {
@@ -503,12 +505,17 @@ function checkCount(where: string, name: string, v: unknown): number {
 function checkBatchSize(where: string, v: unknown): number {
   return checkCount(where, "batchSize", v);
 }
-function checkLengths(where: string, v: ArrayLike<number>, B: number, T: number): Int32Array {
+function checkLengths(
+  where: string,
+  v: ArrayLike<number>,
+  B: number,
+  T: number,
+  out: Int32Array,
+): Int32Array {
   if (typeof v !== "object" || v === null || typeof v.length !== "number")
     fail(where, `options.lengths must be an array of ${B} lengths, got ${describe(v)}`);
   if (v.length !== B)
     fail(where, `options.lengths has ${v.length} entries, expected batchSize ${B}`);
-  const out = new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const n = v[b];
     if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > T)
@@ -714,7 +721,10 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
   if (options.stateMasks?.h !== undefined)
     checkArray(where, "options.stateMasks.h", options.stateMasks.h, B * 4, `batchSize ${B} × 4`);
   const tape = allocTape(T, B, options.tape);
-  tape.lengths = options.lengths === undefined ? null : checkLengths(where, options.lengths, B, T);
+  tape.lengths =
+    options.lengths === undefined
+      ? null
+      : checkLengths(where, options.lengths, B, T, tape.lengthsBuf);
   tape.masked.h = options.stateMasks?.h !== undefined;
   invalidatePanels();
   const W_z = params.W_z;
