@@ -1,0 +1,133 @@
+// Checks the learning-curve SVG writer: a well-formed XML document (checked by a small tag-stack
+// parser written here), one polyline per series with one point per finite input point, points
+// inside the plot area and ordered like the data, escaped text, and clear errors.
+
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { lineChartSvg, logTicks, niceTicks, writeLineChart } from "../examples/plot.ts";
+
+interface Element {
+  name: string;
+  attrs: Record<string, string>;
+  text: string;
+}
+
+/** Parses the SVG strictly enough to reject malformed markup; returns every element in order. */
+function parseXml(xml: string): Element[] {
+  const elements: Element[] = [];
+  const stack: Element[] = [];
+  const tag = /<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/y;
+  let i = 0;
+  while (i < xml.length) {
+    if (xml[i] === "<") {
+      tag.lastIndex = i;
+      const m = tag.exec(xml);
+      if (!m) throw new Error(`malformed tag at ${i}: ${xml.slice(i, i + 40)}`);
+      const [, closing, name, attrText, selfClosing] = m;
+      if (closing) {
+        const open = stack.pop();
+        if (!open || open.name !== name) throw new Error(`</${name}> does not close <${open?.name}>`);
+      } else {
+        const attrs: Record<string, string> = {};
+        for (const a of attrText!.matchAll(/([\w:-]+)="([^"]*)"/g)) {
+          if (a[1]! in attrs) throw new Error(`duplicate attribute ${a[1]}`);
+          attrs[a[1]!] = a[2]!;
+        }
+        const el = { name: name!, attrs, text: "" };
+        elements.push(el);
+        if (!selfClosing) stack.push(el);
+      }
+      i = tag.lastIndex;
+    } else {
+      const next = xml.indexOf("<", i);
+      const text = xml.slice(i, next < 0 ? xml.length : next);
+      if (/&(?!(amp|lt|gt|quot|apos);)/.test(text)) throw new Error(`unescaped & in text: ${text}`);
+      if (text.trim() && stack.length === 0) throw new Error(`text outside the root: ${text}`);
+      if (stack.length) stack[stack.length - 1]!.text += text;
+      i = next < 0 ? xml.length : next;
+    }
+  }
+  if (stack.length) throw new Error(`unclosed <${stack[stack.length - 1]!.name}>`);
+  return elements;
+}
+
+describe("SVG line chart", () => {
+  const lstm: Array<[number, number]> = Array.from({ length: 30 }, (_, i) => [i * 1000, 0.3 * Math.exp(-i / 6)]);
+  const rnn: Array<[number, number]> = Array.from({ length: 12 }, (_, i) => [i * 2500, 0.25 - i * 0.001]);
+
+  it("is well formed with one polyline per series and one point per data point", () => {
+    const svg = lineChartSvg({
+      title: "Adding problem <T = 100> & friends",
+      xLabel: "sequences seen",
+      yLabel: "mean |error|",
+      series: [
+        { name: "lstm", points: lstm },
+        { name: "rnn", points: rnn },
+        { name: "with gaps", points: [[0, 0.1], [1, NaN], [2, Infinity], [3, 0.2]] },
+      ],
+      hLine: { y: 0.04, label: "solved: 0.04" },
+    });
+    const els = parseXml(svg);
+    expect(els[0]!.name).toBe("svg");
+    expect(els[0]!.attrs["xmlns"]).toBe("http://www.w3.org/2000/svg");
+    const lines = els.filter((e) => e.name === "polyline");
+    expect(lines.map((e) => e.attrs["data-series"])).toEqual(["lstm", "rnn", "with gaps"]);
+    const pts = lines.map((e) => e.attrs["points"]!.trim().split(/\s+/).map((p) => p.split(",").map(Number)));
+    expect(pts.map((p) => p.length)).toEqual([30, 12, 2]);
+    const width = Number(els[0]!.attrs["width"]);
+    const height = Number(els[0]!.attrs["height"]);
+    for (const series of pts) {
+      for (const [x, y] of series) {
+        expect(x).toBeGreaterThan(0);
+        expect(x).toBeLessThan(width);
+        expect(y).toBeGreaterThan(0);
+        expect(y).toBeLessThan(height);
+      }
+    }
+    // x grows left to right; a falling curve rises on screen (SVG y points down).
+    const l = pts[0]!;
+    for (let i = 1; i < l.length; i++) {
+      expect(l[i]![0]).toBeGreaterThan(l[i - 1]![0]!);
+      expect(l[i]![1]).toBeGreaterThan(l[i - 1]![1]!);
+    }
+    // Equal x values land on equal pixels across series (shared axes).
+    expect(pts[0]![5]![0]).toBeCloseTo(pts[1]![2]![0]!, 6);
+    const texts = els.filter((e) => e.name === "text").map((e) => e.text);
+    expect(texts).toContain("Adding problem &lt;T = 100&gt; &amp; friends");
+    expect(texts).toContain("lstm");
+    expect(texts).toContain("rnn");
+    expect(texts).toContain("sequences seen");
+    expect(texts.some((t) => t.startsWith("mean |error|"))).toBe(true);
+    expect(texts).toContain("solved: 0.04");
+    expect(texts).toContain("10,000"); // an x tick, with thousands separators
+  });
+
+  it("supports a log y axis and writes the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cellc-plot-"));
+    const path = writeLineChart(join(dir, "sub", "curves.svg"), {
+      title: "log",
+      series: [{ name: "a", points: [[0, 1], [1, 0.1], [2, 0.001], [3, 0]] }],
+      logY: true,
+    });
+    const els = parseXml(readFileSync(path, "utf8"));
+    const line = els.find((e) => e.name === "polyline")!;
+    expect(line.attrs["points"]!.split(" ")).toHaveLength(3); // y = 0 has no log
+    const ys = line.attrs["points"]!.split(" ").map((p) => Number(p.split(",")[1]));
+    // Equal ratios are equal distances on a log axis: 1 -> 0.1 is half of 0.1 -> 0.001.
+    expect((ys[2]! - ys[1]!) / (ys[1]! - ys[0]!)).toBeCloseTo(2, 3);
+  });
+
+  it("picks ticks at 1, 2 or 5 times a power of ten and rejects empty charts", () => {
+    expect(niceTicks(0, 10)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(niceTicks(0.013, 0.31)).toEqual([0.05, 0.1, 0.15, 0.2, 0.25, 0.3]);
+    expect(niceTicks(0, 27500)).toEqual([0, 5000, 10000, 15000, 20000, 25000]);
+    expect(niceTicks(-3.3, 0.1)).toEqual([-3, -2, -1, 0]);
+    // Log ticks (log10 units): 1-2-5 per decade over a short span, powers of ten over a long one.
+    expect(logTicks(-2.1, -0.9).map((v) => Number(Math.pow(10, v).toPrecision(3)))).toEqual([0.01, 0.02, 0.05, 0.1]);
+    expect(logTicks(-5.5, 0.2)).toEqual([-5, -4, -3, -2, -1, 0]);
+    expect(() => lineChartSvg({ title: "x", series: [] })).toThrow(/no series/);
+    expect(() => lineChartSvg({ title: "x", series: [{ name: "a", points: [[0, NaN]] }] })).toThrow(/no finite points/);
+  });
+});
