@@ -54,13 +54,33 @@ function gemm(
 ): void {
   if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, co + i * cs, co + i * cs + N);
   if (M < 4) {
+    // A row or three (a batch of one): packing would cost as much as the product. Four columns
+    // at a time share each load of A.
     for (let i = 0; i < M; i++) {
-      for (let j = 0; j < N; j++) {
+      const c = co + i * cs;
+      let j = 0;
+      for (; j + 4 <= N; j += 4) {
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        let a = ao + i * ai;
+        let b = bo + j * bj;
+        for (let k = 0; k < K; k++, a += ak, b += bk) {
+          const x = A[a];
+          s0 += x * B[b];
+          s1 += x * B[b + bj];
+          s2 += x * B[b + 2 * bj];
+          s3 += x * B[b + 3 * bj];
+        }
+        C[c + j] += s0;
+        C[c + j + 1] += s1;
+        C[c + j + 2] += s2;
+        C[c + j + 3] += s3;
+      }
+      for (; j < N; j++) {
         let s = 0;
         let a = ao + i * ai;
         let b = bo + j * bj;
         for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a] * B[b];
-        C[co + i * cs + j] += s;
+        C[c + j] += s;
       }
     }
     return;

@@ -255,7 +255,7 @@ export function backwardBody(plan: KernelPlan): string {
       L.push(`}`, `}`, `}`);
     });
   }
-  const [loop, deferred] = f.phases as [Phase, Phase];
+  const [loop, deferred, inputsPhase] = f.phases as [Phase, Phase, Phase];
   L.push(`for (let t = T - 1; t >= 0; t--) {`, `const tb = t * B;`, `const R = B;`);
   if (bwd.seedStates.length) {
     L.push(`// the gradient with respect to this step's new states, from the step after it`, `for (let b = 0; b < B; b++) {`);
@@ -284,7 +284,12 @@ export function backwardBody(plan: KernelPlan): string {
     L.push(`{`, `const tb = 0;`, `const R = T * B;`, emitPhase(plan, bwd, f, deferred, "adjoint of "), `}`);
   }
   if (bwd.dInputs.length) {
-    L.push(`{`, `const tb = 0;`);
+    L.push(`if (options.inputGradients === false) {`);
+    for (const d of bwd.dInputs) L.push(`grads.inputs.${d.name}.fill(0);`);
+    L.push(`} else {`, `const tb = 0;`, `const R = T * B;`);
+    if (inputsPhase.items.length) {
+      L.push(`// the gradients of the inputs, for every step at once`, emitPhase(plan, bwd, f, inputsPhase, "adjoint of "));
+    }
     for (const d of bwd.dInputs) {
       const n = width(bwd, d.value);
       const src = at(plan, f.storage.get(d.value)!);

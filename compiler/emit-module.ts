@@ -125,6 +125,7 @@ export async function emitModule(m: ModuleText): Promise<string> {
       properties: [
         { name: "dFinalState", type: "Partial<State>", hasQuestionToken: true },
         { name: "into", type: "Gradients", hasQuestionToken: true, docs: ["Arrays to overwrite instead of allocating."] },
+        { name: "inputGradients", type: "boolean", hasQuestionToken: true, docs: ["false skips the inputs' gradients (left zero), e.g. for a first layer."] },
       ],
     },
     {

@@ -22,7 +22,7 @@ export interface Storage {
 export type Item = { kind: "eqn"; eqn: Eqn } | { kind: "group"; eqns: Eqn[]; size: number };
 
 export interface Phase {
-  kind: "hoisted" | "loop" | "deferred";
+  kind: "hoisted" | "loop" | "deferred" | "inputs";
   items: Item[];
 }
 
@@ -255,12 +255,23 @@ export function scheduleKernel(fwd: Graph, bwd: BackwardGraph, optimize: boolean
       if (bwd.values[v]!.role === "seed") bFixed.set(v, rowsStorage(bwd, v));
     }
   }
+  // Of the rest, what only the input gradients need runs last, and only when they are asked for.
+  const forSinks = new Set<ValueId>();
+  const inDeferred = new Set<Eqn>();
+  for (let i = bwd.eqns.length - 1; i >= 0; i--) {
+    const e = bwd.eqns[i]!;
+    if (inLoop.has(e) || ("out" in e && !forSinks.has(e.out))) continue;
+    inDeferred.add(e);
+    for (const v of operandValues(e)) forSinks.add(v);
+  }
   const bLoop = bwd.eqns.filter((e) => inLoop.has(e));
-  const bDeferred = bwd.eqns.filter((e) => !inLoop.has(e));
-  const loopOuts = bLoop.filter((e) => "out" in e).map((e) => (e as { out: ValueId }).out);
+  const bDeferred = bwd.eqns.filter((e) => inDeferred.has(e));
+  const bInputs = bwd.eqns.filter((e) => !inLoop.has(e) && !inDeferred.has(e));
+  const outs = (es: Eqn[]) => es.filter((e) => "out" in e).map((e) => (e as { out: ValueId }).out);
   const bPhases: Phase[] = [
     { kind: "loop", items: order(bwd, bLoop, bBase, optimize) },
-    { kind: "deferred", items: order(bwd, bDeferred, new Set([...bBase, ...loopOuts]), optimize) },
+    { kind: "deferred", items: order(bwd, bDeferred, new Set([...bBase, ...outs(bLoop)]), optimize) },
+    { kind: "inputs", items: order(bwd, bInputs, new Set([...bBase, ...outs(bLoop), ...outs(bDeferred)]), optimize) },
   ];
   const bKeep = new Set<ValueId>([...bwd.dInputs.map((d) => d.value), ...bwd.dStates.map((d) => d.value)]);
   const bRows = new Set<ValueId>(bwd.dInputs.map((d) => d.value));

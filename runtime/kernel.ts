@@ -86,6 +86,8 @@ export interface BackwardOptions {
   dFinalState?: Partial<Tensors>;
   /** Gradients from an earlier call whose buffers are overwritten instead of allocating. */
   into?: Gradients;
+  /** false skips computing the inputs' gradients (they are left zero): a first layer needs none. */
+  inputGradients?: boolean;
 }
 
 export interface Gradients {

@@ -131,6 +131,8 @@ export class Sequential {
       throw new Error(`build: inputShape must list positive sizes (or null for a varying size), got ${JSON.stringify(inputShape)}`);
     }
     let shape: Shape = [...inputShape];
+    // Nothing reads the first layer's input gradient: the data is not trained.
+    this.layers.forEach((l, i) => (l.inputGradientNeeded = i > 0));
     for (const l of this.layers) {
       const r = this.rng.fork();
       try {

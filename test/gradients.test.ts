@@ -34,6 +34,25 @@ describe.each(specs)("%s", (spec) => {
     });
   }
 
+  it("inputGradients: false leaves parameter gradients unchanged and input gradients zero", async () => {
+    const k = await load(spec, "float32", true);
+    const rng = new Rng(8);
+    const params = k.createParams();
+    for (const p of k.meta.params) for (let i = 0; i < p.size; i++) params[p.name]![i] = rng.normal() * 0.4;
+    const inputs: Tensors = {};
+    for (const i of k.meta.inputs) inputs[i.name] = new Float32Array(T * B * i.size).map(() => rng.normal());
+    const dOut: Tensors = {};
+    for (const o of k.meta.outputs) dOut[o.name] = new Float32Array(T * B * o.size).map(() => rng.normal());
+    const f = k.forward(params, inputs, { batchSize: B });
+    const all = k.backward(params, f.tape, dOut);
+    const some = k.backward(params, f.tape, dOut, { inputGradients: false });
+    for (const p of k.meta.params) expect(Array.from(some.params[p.name]!), p.name).toEqual(Array.from(all.params[p.name]!));
+    for (const i of k.meta.inputs) {
+      expect(all.inputs[i.name]!.some((v) => v !== 0)).toBe(true);
+      expect(some.inputs[i.name]!.every((v) => v === 0)).toBe(true);
+    }
+  });
+
   it("float32 kernel agrees with the float64 one (outputs 1e-5, gradients 1e-4 relative)", async () => {
     const k32 = await load(spec, "float32", true);
     const k64 = await load(spec, "float64", true);

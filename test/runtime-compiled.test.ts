@@ -63,7 +63,7 @@ describe("compiled kernels in the runtime", () => {
     };
     loss();
     for (const p of layer.params()) p.grad.fill(0);
-    const dx = Float32Array.from(layer.backward(c));
+    const dx = Float32Array.from(layer.backward(c)!);
     const h = 1e-2;
     const fd = (a: Float32Array, i: number) => {
       const v = a[i]!;

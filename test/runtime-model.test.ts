@@ -54,6 +54,18 @@ describe("Sequential.fit", () => {
     expect(hc.history.loss![0]).not.toBe(loss[0]);
   });
 
+  it("the first layer is not asked for input gradients; later layers are", async () => {
+    const kernel = elmanKernel(1, 4);
+    const seen: (boolean | undefined)[] = [];
+    const spy = { ...kernel, backward: (...a: Parameters<typeof kernel.backward>) => (seen.push(a[3]?.inputGradients), kernel.backward(...a)) };
+    const m = sequential([recurrent({ kernel: spy, returnSequences: true }), recurrent({ kernel: elmanKernel(4, 3) }), dense(1)], { seed: 1 });
+    m.compile({ optimizer: adam(), loss: "mse" });
+    const { x } = data(8, 5, 2);
+    await m.fit(x, { data: new Float32Array(8), shape: [8, 1] }, { epochs: 1, batchSize: 8, verbose: 0 });
+    expect(m.layers.map((l) => l.inputGradientNeeded)).toEqual([false, true, true]);
+    expect(seen).toEqual([false]);
+  });
+
   it("dropout is off at evaluation: evaluate and predict are repeatable and agree", async () => {
     const { x, y } = data(64, 5, 2);
     const m = model(3, 6, 0.5);

@@ -170,7 +170,7 @@ describe("Recurrent layer", () => {
     };
     loss();
     for (const p of layer.params()) p.grad.fill(0);
-    const dx = Float32Array.from(layer.backward(c));
+    const dx = Float32Array.from(layer.backward(c)!);
     const h = 1e-2;
     const fd = (a: Float32Array, i: number) => {
       const v = a[i]!;

@@ -58,6 +58,10 @@ export abstract class Layer {
    *  differentiable (integer ids). */
   abstract backward(dy: Float32Array): Float32Array | null;
 
+  /** False when nothing reads this layer's input gradient (the model's first layer): backward
+   *  may then skip computing it and return null. */
+  inputGradientNeeded = true;
+
   /** Forgets carried recurrent state (stateful layers). */
   resetStates(): void {}
 

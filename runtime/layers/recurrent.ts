@@ -255,7 +255,7 @@ export class Recurrent extends Layer {
     return { data: y, shape: [B, H] };
   }
 
-  backward(dy: Float32Array): Float32Array {
+  backward(dy: Float32Array): Float32Array | null {
     const k = this.kernel!;
     const meta = k.meta;
     const { T, B } = this;
@@ -273,13 +273,15 @@ export class Recurrent extends Layer {
         if (t >= 0) dOut.set(dy.subarray(b * H, (b + 1) * H), (t * B + b) * H);
       }
     }
-    const g = k.backward(this.kparams, this.tape!, { [this.outName]: dOut }, this.grads ? { into: this.grads } : {});
+    const inputGradients = this.inputGradientNeeded;
+    const g = k.backward(this.kparams, this.tape!, { [this.outName]: dOut }, this.grads ? { into: this.grads, inputGradients } : { inputGradients });
     this.grads = this.current.grads = g;
     for (const p of this.plist) {
       const src = g.params[p.name]!;
       const dst = p.grad;
       for (let i = 0; i < dst.length; i++) dst[i]! += src[i]!;
     }
+    if (!inputGradients) return null;
     const dx = (this.dx = ensure(this.dx, B * T * F));
     const mask = this.inputMasked ? this.inMask! : undefined;
     let off = 0;

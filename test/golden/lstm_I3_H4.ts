@@ -83,6 +83,8 @@ export interface BackwardOptions {
   dFinalState?: Partial<State>;
   /** Arrays to overwrite instead of allocating. */
   into?: Gradients;
+  /** false skips the inputs' gradients (left zero), e.g. for a first layer. */
+  inputGradients?: boolean;
 }
 
 export interface Gradients {
@@ -303,13 +305,36 @@ function gemm(
 ): void {
   if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, co + i * cs, co + i * cs + N);
   if (M < 4) {
+    // A row or three (a batch of one): packing would cost as much as the product. Four columns
+    // at a time share each load of A.
     for (let i = 0; i < M; i++) {
-      for (let j = 0; j < N; j++) {
+      const c = co + i * cs;
+      let j = 0;
+      for (; j + 4 <= N; j += 4) {
+        let s0 = 0,
+          s1 = 0,
+          s2 = 0,
+          s3 = 0;
+        let a = ao + i * ai;
+        let b = bo + j * bj;
+        for (let k = 0; k < K; k++, a += ak, b += bk) {
+          const x = A[a];
+          s0 += x * B[b];
+          s1 += x * B[b + bj];
+          s2 += x * B[b + 2 * bj];
+          s3 += x * B[b + 3 * bj];
+        }
+        C[c + j] += s0;
+        C[c + j + 1] += s1;
+        C[c + j + 2] += s2;
+        C[c + j + 3] += s3;
+      }
+      for (; j < N; j++) {
         let s = 0;
         let a = ao + i * ai;
         let b = bo + j * bj;
         for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a] * B[b];
-        C[co + i * cs + j] += s;
+        C[c + j] += s;
       }
     }
     return;
@@ -1119,15 +1144,20 @@ export function backward(
     const R = T * B;
     // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
     gemm(16, 4, R, dproj_h, tb * 16, 1, 16, h, tb * 4, 1, 4, grad_pack_h, 0, 4, true, -1);
-    gemm(R, 3, 16, dproj_h, tb * 16, 16, 1, pack_x, 0, 1, 3, t81, tb * 3, 3, false, -1);
     gemm(16, 3, R, dproj_h, tb * 16, 1, 16, x, tb * 3, 1, 3, grad_pack_x, 0, 3, true, -1);
     colSum(R, 4, t75, tb * 4, 4, grad_b_i);
     colSum(R, 4, t70, tb * 4, 4, grad_b_f);
     colSum(R, 4, t65, tb * 4, 4, grad_b_g);
     colSum(R, 4, t60, tb * 4, 4, grad_b_o);
   }
-  {
+  if (options.inputGradients === false) {
+    grads.inputs.x.fill(0);
+  } else {
     const tb = 0;
+    const R = T * B;
+    // the gradients of the inputs, for every step at once
+    // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    gemm(R, 3, 16, dproj_h, tb * 16, 16, 1, pack_x, 0, 1, 3, t81, tb * 3, 3, false, -1);
     for (let b = 0; b < T * B; b++)
       for (let j = 0; j < 3; j++) grads.inputs.x[b * 3 + j] = t81[(tb + b) * 3 + j];
   }
