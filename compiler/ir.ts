@@ -112,10 +112,6 @@ export interface Graph {
 export const isValue = (o: Operand): o is { v: ValueId } => "v" in o;
 export const isConst = (o: Operand): o is { c: number } => "c" in o;
 
-export function eqnOut(e: Eqn): ValueId | undefined {
-  return "out" in e ? e.out : undefined;
-}
-
 export function operandValues(e: Eqn): ValueId[] {
   const out: ValueId[] = [];
   for (const o of e.args as Operand[]) if (isValue(o)) out.push(o.v);

@@ -123,7 +123,3 @@ export type SymShape = readonly Size[];
 export function shapeText(s: SymShape): string {
   return `[${s.map((d) => d.toString()).join(", ")}]`;
 }
-
-export function shapesEqual(a: SymShape, b: SymShape): boolean {
-  return a.length === b.length && a.every((d, i) => d.equals(b[i]!));
-}

@@ -55,8 +55,3 @@ export class SourceText {
     return this.text.slice(start, end).replace(/\r$/, "");
   }
 }
-
-/** A span covering both a and b (a must start first). */
-export function joinSpans(a: Span, b: Span): Span {
-  return { file: a.file, start: a.start, end: b.end };
-}
