@@ -61,33 +61,10 @@ export function checkLabels(loss: Loss, predShape: readonly number[], y: Tensor,
   }
 }
 
-function meanSquaredError(): Loss {
+/** A loss that is the mean of f(p, t) over every valid row and column, with ∂f/∂p = df. */
+function elementwiseLoss(name: string, f: (p: number, t: number) => number, df: (p: number, t: number) => number): Loss {
   return {
-    name: "meanSquaredError",
-    sparse: false,
-    compute(pred, y, grad) {
-      const { rows, C, valid, count } = layout(pred);
-      const p = pred.data;
-      const t = y.data;
-      let sum = 0;
-      const scale = count > 0 ? 2 / (count * C) : 0;
-      for (let r = 0; r < rows; r++) {
-        const o = r * C;
-        const on = valid === null || valid[r] === 1;
-        for (let j = 0; j < C; j++) {
-          const d = p[o + j]! - t[o + j]!;
-          if (on) sum += d * d;
-          if (grad) grad[o + j] = on ? scale * d : 0;
-        }
-      }
-      return count > 0 ? sum / (count * C) : 0;
-    },
-  };
-}
-
-function binaryCrossentropy(): Loss {
-  return {
-    name: "binaryCrossentropy",
+    name,
     sparse: false,
     compute(pred, y, grad) {
       const { rows, C, valid, count } = layout(pred);
@@ -99,15 +76,38 @@ function binaryCrossentropy(): Loss {
         const o = r * C;
         const on = valid === null || valid[r] === 1;
         for (let j = 0; j < C; j++) {
-          const q = Math.min(1 - EPS, Math.max(EPS, p[o + j]!));
-          const z = t[o + j]!;
-          if (on) sum -= z * Math.log(q) + (1 - z) * Math.log(1 - q);
-          if (grad) grad[o + j] = on ? scale * (-z / q + (1 - z) / (1 - q)) : 0;
+          if (on) sum += f(p[o + j]!, t[o + j]!);
+          if (grad) grad[o + j] = on ? scale * df(p[o + j]!, t[o + j]!) : 0;
         }
       }
-      return count > 0 ? sum / (count * C) : 0;
+      return sum * scale;
     },
   };
+}
+
+function meanSquaredError(): Loss {
+  return elementwiseLoss(
+    "meanSquaredError",
+    (p, t) => (p - t) * (p - t),
+    (p, t) => 2 * (p - t),
+  );
+}
+
+/** Probabilities are clamped to [EPS, 1 - EPS] so the logs stay finite. */
+const clampProb = (p: number) => Math.min(1 - EPS, Math.max(EPS, p));
+
+function binaryCrossentropy(): Loss {
+  return elementwiseLoss(
+    "binaryCrossentropy",
+    (p, t) => {
+      const q = clampProb(p);
+      return -(t * Math.log(q) + (1 - t) * Math.log(1 - q));
+    },
+    (p, t) => {
+      const q = clampProb(p);
+      return -t / q + (1 - t) / (1 - q);
+    },
+  );
 }
 
 function categoricalCrossentropy(): Loss {
