@@ -121,7 +121,12 @@ function lowerCell(b: Lowerer, c: CellInfo, binding: Binding, prefix: string, in
     const local = prefix + (a.target.primed ? `${a.target.name}_next` : a.target.name);
     const before = g.eqns.length;
     let v = expr(a.value);
-    if (isConst(v)) return b.bug(`constant assigned to ${key}`);
+    if (isConst(v)) {
+      // A scalar local (k = 0.5) is a constant, folded into its uses; a state is always a vector.
+      if (a.target.primed) return b.bug(`constant assigned to ${key}`);
+      env.set(key, v);
+      continue;
+    }
     // A new state is a value of its own, even when it is just another name (h' = x).
     if (a.target.primed && g.eqns.length === before) v = b.emit("copy", [v]);
     if (!isConst(v) && g.eqns.length > before && g.values[v.v]!.role === "local") g.values[v.v]!.name = local;

@@ -40,13 +40,14 @@ describe("golden modules", () => {
 });
 
 describe("type checking", () => {
-  it("every example module, optimised and not, passes tsc --noEmit --strict", async () => {
+  it("every example and test module, optimised and not, passes tsc --noEmit --strict", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "cellc-tsc-"));
     try {
       const files: string[] = [];
-      for (const spec of readdirSync("examples/specs").filter((f) => f.endsWith(".cell"))) {
+      const specs = ["examples/specs", "test/specs"].flatMap((d) => readdirSync(d).filter((f) => f.endsWith(".cell")).map((f) => path.join(d, f)));
+      for (const spec of specs) {
         for (const optimize of [true, false]) {
-          const r = await buildFile(path.join("examples/specs", spec), { dims: { I: 5, H: 6, P: 3 }, optimize });
+          const r = await buildFile(spec, { dims: { I: 5, H: 6, P: 3, J: 2 }, optimize });
           expect(r.diagnostics).toEqual([]);
           for (const m of r.modules) {
             const f = path.join(dir, `${optimize ? "opt" : "plain"}_${m.fileName}`);
@@ -55,7 +56,7 @@ describe("type checking", () => {
           }
         }
       }
-      expect(files.length).toBe(18);
+      expect(files.length).toBe(2 * specs.length);
       const tsc = path.resolve("node_modules/typescript/bin/tsc");
       // Run from the temp folder so no @types from this project leak in: the modules need none.
       const args = ["--noEmit", "--strict", "--target", "ES2022", "--module", "ESNext", "--lib", "ES2022", ...files.map((f) => path.basename(f))];

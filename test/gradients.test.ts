@@ -9,14 +9,16 @@ import type { CellKernel, Tensors } from "../runtime/kernel.ts";
 import { gradCheck } from "./helpers/gradcheck.ts";
 import { Rng } from "./helpers/rng.ts";
 
-const specs = readdirSync("examples/specs").filter((f) => f.endsWith(".cell")).map((f) => f.replace(/\.cell$/, ""));
-const dims = { I: 3, H: 4, P: 2 };
+// Every example spec, and test/specs: cells that call every function, have several inputs and
+// outputs, or none.
+const specDirs = ["examples/specs", "test/specs"];
+const specs = specDirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith(".cell")).map((f) => `${d}/${f}`));
+const dims = { I: 3, H: 4, P: 2, J: 2 };
 const T = 6;
 const B = 2;
 const TOL = 1e-6;
 
-const load = (spec: string, dtype: "float32" | "float64", optimize: boolean) =>
-  loadCellFile(`examples/specs/${spec}.cell`, { dims, dtype, optimize });
+const load = (spec: string, dtype: "float32" | "float64", optimize: boolean) => loadCellFile(spec, { dims, dtype, optimize });
 
 describe.each(specs)("%s", (spec) => {
   for (const optimize of [true, false]) {
@@ -43,7 +45,7 @@ describe.each(specs)("%s", (spec) => {
     for (const i of k.meta.inputs) inputs[i.name] = new Float32Array(T * B * i.size).map(() => rng.normal());
     const dOut: Tensors = {};
     for (const o of k.meta.outputs) dOut[o.name] = new Float32Array(T * B * o.size).map(() => rng.normal());
-    const f = k.forward(params, inputs, { batchSize: B });
+    const f = k.forward(params, inputs, { batchSize: B, timeSteps: T });
     const all = k.backward(params, f.tape, dOut);
     const some = k.backward(params, f.tape, dOut, { inputGradients: false });
     for (const p of k.meta.params) expect(Array.from(some.params[p.name]!), p.name).toEqual(Array.from(all.params[p.name]!));
@@ -72,7 +74,7 @@ describe.each(specs)("%s", (spec) => {
       const Ctor = params[k.meta.params[0]!.name]!.constructor as new (a: number[]) => Float32Array;
       const inputs: Tensors = {};
       for (const [n, v] of xs) inputs[n] = new Ctor(v);
-      const f = k.forward(params, inputs, { batchSize: B });
+      const f = k.forward(params, inputs, { batchSize: B, timeSteps: T });
       const dOut: Tensors = {};
       for (const o of k.meta.outputs) dOut[o.name] = new Ctor(Array.from({ length: T * B * o.size }, (_, i) => Math.sin(i)));
       const g = k.backward(params, f.tape, dOut);

@@ -47,6 +47,7 @@ export function gradCheck(c: GradCase, eps = 1e-6): GradReport {
 
   const options = (): ForwardOptions => ({
     batchSize: B,
+    timeSteps: T,
     initialState: init as Tensors,
     ...(c.lengths ? { lengths: c.lengths } : {}),
     ...(c.withMasks ? { stateMasks: masks as Tensors } : {}),
