@@ -248,7 +248,9 @@ export function scheduleKernel(fwd: Graph, bwd: BackwardGraph, optimize: boolean
       bFixed.set(v.id, isState && optimize ? stepStorage(bwd, v.id) : rowsStorage(bwd, v.id));
     } else bFixed.set(v.id, forward.storage.get(v.id) ?? rowsStorage(bwd, v.id));
   }
-  // A state seed read by a deferred equation needs its rows kept.
+  // A state seed read after the loop (by a deferred equation, or handed out as an input's
+  // gradient, as in `c' = h + x`) needs its rows kept.
+  for (const d of bwd.dInputs) if (bwd.values[d.value]!.role === "seed") bFixed.set(d.value, rowsStorage(bwd, d.value));
   for (const e of bwd.eqns) {
     if (inLoop.has(e)) continue;
     for (const v of operandValues(e)) {

@@ -56,7 +56,8 @@ describe("type checking", () => {
           }
         }
       }
-      expect(files.length).toBe(2 * specs.length);
+      // A file may declare several cells and stacks: at least one module per spec and mode.
+      expect(files.length).toBeGreaterThanOrEqual(2 * specs.length);
       const tsc = path.resolve("node_modules/typescript/bin/tsc");
       // Run from the temp folder so no @types from this project leak in: the modules need none.
       const args = ["--noEmit", "--strict", "--target", "ES2022", "--module", "ESNext", "--lib", "ES2022", ...files.map((f) => path.basename(f))];
