@@ -6,7 +6,6 @@
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import ts from "typescript";
 import { diag, formatDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../grammar/diagnostics.ts";
 import { SourceText, type Span } from "../grammar/source.ts";
 import type { CellKernel } from "../runtime/kernel.ts";
@@ -128,6 +127,7 @@ export class CompileError extends Error {
 
 /** Turns generated TypeScript into a live ES module in this process. */
 export async function importModule(code: string): Promise<unknown> {
+  const { default: ts } = await import("typescript");
   const js = ts.transpileModule(code, {
     compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
   }).outputText;

@@ -27,6 +27,17 @@ describe("golden modules", () => {
     });
   }
 
+  it("a module is exactly what prettier makes of it (with the typescript parser too)", async () => {
+    const prettier = await import("prettier");
+    const { PRETTIER_OPTIONS } = await import("../compiler/emit-module.ts");
+    for (const g of golden) {
+      const file = `examples/specs/${g.spec}.cell`;
+      const code = (await compile(readFileSync(file, "utf8"), { file, dims: g.dims })).module!.code;
+      expect(await prettier.format(code, { ...PRETTIER_OPTIONS, parser: "typescript" })).toBe(code);
+      expect(await prettier.format(code, PRETTIER_OPTIONS)).toBe(code);
+    }
+  });
+
   it("emission is deterministic", async () => {
     const file = "examples/specs/lstmp.cell";
     const a = await compile(readFileSync(file, "utf8"), { file, dims: { I: 3, H: 4, P: 2 } });

@@ -230,7 +230,6 @@ function stepScratch(B: number) {
     };
   return stepCache.buf;
 }
-
 const KC = 256;
 const MC = 64;
 let panelA = new Float64Array(MC * KC);
@@ -552,7 +551,6 @@ function checkLengths(
   }
   return out;
 }
-
 function checkParams(where: string, params: Params): void {
   checkObject(where, "params", params);
   checkArray(where, "params.W_z", params.W_z, 12, "[4, 3]");

@@ -240,7 +240,6 @@ function stepScratch(B: number) {
     };
   return stepCache.buf;
 }
-
 const KC = 256;
 const MC = 64;
 let panelA = new Float64Array(MC * KC);
@@ -562,7 +561,6 @@ function checkLengths(
   }
   return out;
 }
-
 function checkParams(where: string, params: Params): void {
   checkObject(where, "params", params);
   checkArray(where, "params.W_i", params.W_i, 12, "[4, 3]");
