@@ -449,7 +449,7 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
         info.assigns.push({ target: t, value: s.value, span: s.span });
       }
     } else if (s.kind === "output") {
-      for (const [k, v] of s.values.entries()) {
+      for (const v of s.values) {
         if (tooDeep(v)) continue;
         const ty = typeOf(v);
         if (ty.k === "error") continue;
@@ -457,7 +457,7 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
           out.push(diag("CE214", v.span, "an output", "a vector", ty.k === "mat" ? `a matrix ${tyText(ty)}` : tyText(ty)));
           continue;
         }
-        let name = v.kind === "ref" ? v.name : `out${info.outputs.length + k}`;
+        let name = v.kind === "ref" ? v.name : `out${info.outputs.length}`;
         while (info.outputs.some((o) => o.name === name)) name = `${name}_${info.outputs.length}`;
         info.outputs.push({ name, size: ty.size, expr: v });
       }

@@ -50,6 +50,15 @@ describe("golden modules", () => {
   });
 });
 
+describe("metadata", () => {
+  it("names outputs after their names, else out0, out1, ... in order; duplicates get a suffix", async () => {
+    const names = async (file: string, dims: Record<string, number>) =>
+      (await compile(readFileSync(file, "utf8"), { file, dims })).module!.meta.outputs.map((o) => o.name);
+    expect(await names("test/specs/two_inputs.cell", { I: 2, J: 2, H: 3 })).toEqual(["h", "out1"]);
+    expect(await names("test/specs/odd_outputs.cell", { H: 3 })).toEqual(["x", "h", "h_2", "h_3", "b"]);
+  });
+});
+
 describe("type checking", () => {
   it("every example and test module, optimised and not, passes tsc --noEmit --strict", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "cellc-tsc-"));
