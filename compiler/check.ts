@@ -283,7 +283,8 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
         const len = hi.sub(lo);
         const c = len.constant();
         const lc = lo.constant();
-        if ((c !== undefined && c <= 0) || (lc !== undefined && lc < 0)) {
+        const room = t.size.sub(hi).constant(); // size - hi, when it does not depend on the sizes
+        if ((c !== undefined && c <= 0) || (lc !== undefined && lc < 0) || (room !== undefined && room < 0)) {
           out.push(diag("CE216", e.span, lo.toString(), hi.toString(), t.size.toString()));
           return { k: "error" };
         }

@@ -70,6 +70,11 @@ describe("build-time diagnostics", () => {
       ["CE216", "slice [0:5] is out of range for a vector of size 4", 4, 8],
     ]);
   });
+  it("CE216 at check time when the overrun does not depend on the sizes", () => {
+    const src = `cell s(H) {\n  input x: [H]\n  state h: [H]\n  h' = x[1:H + 1] + h\n  output h'\n}`;
+    const { diagnostics } = check(src, { file: "s.cell" });
+    expect(diagnostics.map((d) => [d.code, d.message])).toEqual([["CE216", "slice [1:H + 1] is out of range for a vector of size H"]]);
+  });
   it("CE403: no such cell", async () => {
     const r = await compile(cell, { file: "c.cell", dims: { I: 3, H: 4 }, cell: "nope" });
     expect(r.diagnostics.map((d) => [d.code, d.message])).toEqual([["CE403", "no cell or stack named 'nope' in c.cell"]]);
