@@ -236,7 +236,7 @@ let panelA = new Float64Array(MC * KC);
 let panelB = new Float64Array(1024 * KC);
 
 /** Copies rows [r0, r0 + rows) of X(i, k) = X[xo + i·xi + k·xk], depth [k0, k0 + kc), into panels
- *  of four rows interleaved by k (zero past the last row). */
+ *  of four rows interleaved by k, from P[po] on (zero past the last row). */
 function pack(
   X: Float32Array,
   xo: number,
@@ -247,10 +247,11 @@ function pack(
   k0: number,
   kc: number,
   P: Float64Array,
+  po: number,
 ): void {
   const panels = (rows + 3) >> 2;
   for (let p = 0; p < panels; p++) {
-    const base = p * kc * 4;
+    const base = po + p * kc * 4;
     for (let q = 0; q < 4; q++) {
       const i = p * 4 + q;
       if (i >= rows) {
@@ -349,10 +350,10 @@ function gemm(
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = Math.min(KC, K - k0);
     const pbo = slot >= 0 ? (k0 / KC) * chunk : 0;
-    if (!kept) pack(B, bo, bj, bk, 0, N, k0, kc, pb.subarray(pbo));
+    if (!kept) pack(B, bo, bj, bk, 0, N, k0, kc, pb, pbo);
     for (let i0 = 0; i0 < M; i0 += MC) {
       const mc = Math.min(MC, M - i0);
-      pack(A, ao, ai, ak, i0, mc, k0, kc, pa);
+      pack(A, ao, ai, ak, i0, mc, k0, kc, pa, 0);
       for (let p = 0; p < mc; p += 4) {
         const aBase = (p >> 2) * kc * 4;
         const rows = Math.min(4, mc - p);
@@ -425,27 +426,13 @@ function gemm(
             C[c + 2] += c32;
             C[c + 3] += c33;
           } else {
-            const tile = [
-              c00,
-              c01,
-              c02,
-              c03,
-              c10,
-              c11,
-              c12,
-              c13,
-              c20,
-              c21,
-              c22,
-              c23,
-              c30,
-              c31,
-              c32,
-              c33,
-            ];
+            // An edge tile: only its first rows × cols entries exist in C.
             for (let r = 0; r < rows; r++) {
-              for (let s = 0; s < cols; s++)
-                C[co + (i0 + p + r) * cs + q * 4 + s] += tile[r * 4 + s];
+              const c = co + (i0 + p + r) * cs + q * 4;
+              C[c] += r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30;
+              if (cols > 1) C[c + 1] += r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31;
+              if (cols > 2) C[c + 2] += r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32;
+              if (cols > 3) C[c + 3] += r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33;
             }
           }
         }
