@@ -4,6 +4,7 @@
 // the seeds' Keras text model (Embedding -> Dropout -> LSTM -> Dense -> Dropout -> Dense) builds,
 // summarises and learns.
 import { describe, expect, it } from "vitest";
+import { checkLayerGradients } from "./helpers/layer-gradcheck.ts";
 import { rnn, loadKernel, specPath, Recurrent, Rng, sequential, embedding, dropout, lstm, dense, rmsprop, type Tensors, type Tensor } from "../runtime/index.ts";
 import { elmanKernel } from "./runtime-elman.ts";
 
@@ -55,30 +56,7 @@ describe("compiled kernels in the runtime", () => {
     const rng = new Rng(3);
     const x: Tensor = { data: rand(2 * 3 * I, rng), shape: [2, 3, I], lengths: Int32Array.from([3, 2]) };
     const c = rand(2 * 3 * H, rng);
-    const loss = () => {
-      const y = layer.forward(x, { training: false }).data;
-      let s = 0;
-      for (let i = 0; i < y.length; i++) s += c[i]! * y[i]!;
-      return s;
-    };
-    loss();
-    for (const p of layer.params()) p.grad.fill(0);
-    const dx = Float32Array.from(layer.backward(c)!);
-    const h = 1e-2;
-    const fd = (a: Float32Array, i: number) => {
-      const v = a[i]!;
-      a[i] = v + h;
-      const up = loss();
-      a[i] = v - h;
-      const down = loss();
-      a[i] = v;
-      return (up - down) / (2 * h);
-    };
-    for (const p of layer.params()) {
-      const g = Float32Array.from(p.grad);
-      for (let i = 0; i < g.length; i++) expect(Math.abs(g[i]! - fd(p.value, i))).toBeLessThan(2e-3);
-    }
-    for (let i = 0; i < dx.length; i++) expect(Math.abs(dx[i]! - fd(x.data, i))).toBeLessThan(2e-3);
+    checkLayerGradients(layer, x, c, { tol: 2e-3 });
   });
 
   it("the seeds' Keras text model builds, summarises and its loss falls", async () => {

@@ -3,6 +3,7 @@
 // returnSequences, stateful carrying, initial state, variational dropout masks, and gradients
 // against finite differences.
 import { describe, expect, it } from "vitest";
+import { checkLayerGradients } from "./helpers/layer-gradcheck.ts";
 import { Recurrent, Rng, type CellKernel, type Tensor, type Tensors } from "../runtime/index.ts";
 import { elmanKernel } from "./runtime-elman.ts";
 
@@ -162,30 +163,7 @@ describe("Recurrent layer", () => {
     const x = randomTensor([2, 4, I], rng);
     x.lengths = Int32Array.from([4, 2]);
     const c = randomTensor([2, H], rng).data;
-    const loss = () => {
-      const y = layer.forward(x, { training: false }).data;
-      let s = 0;
-      for (let i = 0; i < y.length; i++) s += c[i]! * y[i]!;
-      return s;
-    };
-    loss();
-    for (const p of layer.params()) p.grad.fill(0);
-    const dx = Float32Array.from(layer.backward(c)!);
-    const h = 1e-2;
-    const fd = (a: Float32Array, i: number) => {
-      const v = a[i]!;
-      a[i] = v + h;
-      const up = loss();
-      a[i] = v - h;
-      const down = loss();
-      a[i] = v;
-      return (up - down) / (2 * h);
-    };
-    for (const p of layer.params()) {
-      const g = Float32Array.from(p.grad);
-      for (let i = 0; i < g.length; i++) expect(Math.abs(g[i]! - fd(p.value, i))).toBeLessThan(2e-3);
-    }
-    for (let i = 0; i < dx.length; i++) expect(Math.abs(dx[i]! - fd(x.data, i))).toBeLessThan(2e-3);
+    const dx = checkLayerGradients(layer, x, c, { tol: 2e-3 });
     // Steps past a sample's length get no gradient.
     expect(Array.from(dx.subarray((1 * 4 + 2) * I, 2 * 4 * I)).every((v) => v === 0)).toBe(true);
   });
