@@ -5,8 +5,8 @@
 
 import type { Span } from "../grammar/source.ts";
 import type { BackwardGraph } from "./autodiff.ts";
-import { OpEmitter } from "./emit-ops.ts";
-import type { Graph, ValueId } from "./ir.ts";
+import { OpEmitter, rowBase } from "./emit-ops.ts";
+import { width, type Graph, type ValueId } from "./ir.ts";
 import { scheduleKernel, type FunctionSchedule, type KernelSchedule, type Phase, type Storage } from "./schedule.ts";
 
 /** Identifiers that generated code uses for itself; value names must avoid them. */
@@ -64,10 +64,6 @@ export interface KernelPlan {
   describe: (span: Span | undefined) => string | undefined;
 }
 
-const width = (g: Graph, v: ValueId) => {
-  const s = g.values[v]!.shape;
-  return s[s.length - 1]!;
-};
 
 export function planKernel(fwd: Graph, bwd: BackwardGraph, optimize: boolean, describe: KernelPlan["describe"], fastMath = optimize): KernelPlan {
   const names = new Names();
@@ -151,10 +147,8 @@ function emitPhase(plan: KernelPlan, g: Graph, f: FunctionSchedule, phase: Phase
 }
 
 /** Code for row b of a stored value: `arr[base + j]`. */
-function at(plan: KernelPlan, st: Storage, b = "b"): { arr: string; base: string } {
-  const off = st.offset ? ` + ${st.offset}` : "";
-  const base = st.row === "rows" ? `(tb + ${b}) * ${st.stride}${off}` : st.row === "step" ? `${b} * ${st.stride}${off}` : `${st.offset}`;
-  return { arr: plan.id.get(st.buffer)!, base };
+function at(plan: KernelPlan, st: Storage): { arr: string; base: string } {
+  return { arr: plan.id.get(st.buffer)!, base: rowBase(st) };
 }
 
 /** Statements that build each pack (parameter matrices stacked by rows) from the params. */

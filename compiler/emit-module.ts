@@ -8,7 +8,7 @@ import { GEMM_TEXT } from "./emit-gemm.ts";
 import { FAST_MATH_TEXT } from "./emit-math.ts";
 import type { KernelPlan } from "./emit-kernel.ts";
 import { backwardBody, forwardBody, stepBody } from "./emit-kernel.ts";
-import type { Graph, ValueId } from "./ir.ts";
+import { width, type Graph, type ValueId } from "./ir.ts";
 
 /** Pinned so that generated code, and the golden files, do not drift with editor settings. */
 export const PRETTIER_OPTIONS: Prettier.Options = {
@@ -35,7 +35,7 @@ async function sourceFile(name: string): Promise<SourceFile> {
 }
 
 export function kernelMeta(g: Graph): KernelMeta {
-  const size = (v: ValueId) => g.values[v]!.shape[g.values[v]!.shape.length - 1]!;
+  const size = (v: ValueId) => width(g, v);
   const params = g.params.map((p) => {
     const shape = [...g.values[p.value]!.shape];
     return { name: p.name, shape, size: shape.reduce((a, b) => a * b, 1), init: p.init };
@@ -228,9 +228,9 @@ export async function emitModule(m: ModuleText): Promise<string> {
       `const B = checkBatchSize(where, batchSize);`,
       `checkParams(where, params);`,
       `checkObject(where, "inputs", inputs);`,
-      ...meta.inputs.map((i) => `checkArray(where, "inputs.${i.name}", inputs.${i.name}, B * ${i.size}, \`batchSize \${B} × ${i.size}\`);`),
+      ...checkArrays(meta.inputs, "inputs", "B"),
       `checkObject(where, "state", state);`,
-      ...meta.states.map((s) => `checkArray(where, "state.${s.name}", state.${s.name}, B * ${s.size}, \`batchSize \${B} × ${s.size}\`);`),
+      ...checkArrays(meta.states, "state", "B"),
       stepBody(plan),
     ].join("\n"),
   });
@@ -251,9 +251,9 @@ export async function emitModule(m: ModuleText): Promise<string> {
       `checkParams(where, params);`,
       `checkObject(where, "inputs", inputs);`,
       timeStepsCode(meta),
-      ...meta.inputs.map((i) => `checkArray(where, "inputs.${i.name}", inputs.${i.name}, T * B * ${i.size}, \`timeSteps \${T} × batchSize \${B} × ${i.size}\`);`),
-      ...meta.states.map((s) => `if (options.initialState?.${s.name} !== undefined) checkArray(where, "options.initialState.${s.name}", options.initialState.${s.name}, B * ${s.size}, \`batchSize \${B} × ${s.size}\`);`),
-      ...meta.states.map((s) => `if (options.stateMasks?.${s.name} !== undefined) checkArray(where, "options.stateMasks.${s.name}", options.stateMasks.${s.name}, B * ${s.size}, \`batchSize \${B} × ${s.size}\`);`),
+      ...checkArrays(meta.inputs, "inputs", "T * B"),
+      ...checkArrays(meta.states, "options.initialState", "B", "if given"),
+      ...checkArrays(meta.states, "options.stateMasks", "B", "if given"),
       `const tape = allocTape(T, B, options.tape);`,
       `tape.lengths = options.lengths === undefined ? null : checkLengths(where, options.lengths, B, T, tape.lengthsBuf);`,
       ...meta.states.map((s) => `tape.masked.${s.name} = options.stateMasks?.${s.name} !== undefined;`),
@@ -280,8 +280,8 @@ export async function emitModule(m: ModuleText): Promise<string> {
       `const B = tape.batchSize;`,
       `checkObject(where, "dOutputs", dOutputs);`,
       `checkObject(where, "options", options);`,
-      ...meta.outputs.map((o) => `if (dOutputs.${o.name} !== undefined) checkArray(where, "dOutputs.${o.name}", dOutputs.${o.name}, T * B * ${o.size}, \`timeSteps \${T} × batchSize \${B} × ${o.size}\`);`),
-      ...meta.states.map((s) => `if (options.dFinalState?.${s.name} !== undefined) checkArray(where, "options.dFinalState.${s.name}", options.dFinalState.${s.name}, B * ${s.size}, \`batchSize \${B} × ${s.size}\`);`),
+      ...checkArrays(meta.outputs, "dOutputs", "T * B", "if given"),
+      ...checkArrays(meta.states, "options.dFinalState", "B", "if given"),
       `const grads: Gradients = options.into ?? {`,
       `params: createParams(),`,
       `inputs: ${sizesOf(meta.inputs, "T * B")},`,
@@ -309,6 +309,18 @@ export async function emitModule(m: ModuleText): Promise<string> {
   return body.replace(`${SHARED_MARKER}\n`, formattedShared);
 }
 
+
+/** Boundary checks of one array per item at `${obj}.${name}`, of rows × size floats, where rows is
+ *  "B" or "T * B"; "if given" checks only arrays that are present. */
+function checkArrays(items: readonly { name: string; size: number }[], obj: string, rows: "B" | "T * B", when?: "if given"): string[] {
+  const layout = rows === "B" ? "batchSize ${B}" : "timeSteps ${T} × batchSize ${B}";
+  // `options.x?.h` guards an optional object; `dOutputs.h` a property of a required one.
+  const dot = obj.startsWith("options.") ? "?." : ".";
+  return items.map((i) => {
+    const check = `checkArray(where, "${obj}.${i.name}", ${obj}.${i.name}, ${rows} * ${i.size}, \`${layout} × ${i.size}\`);`;
+    return when ? `if (${obj}${dot}${i.name} !== undefined) ${check}` : check;
+  });
+}
 
 function timeStepsCode(meta: KernelMeta): string {
   const first = meta.inputs[0];

@@ -2,7 +2,7 @@
 // starting at row `tb` (both in scope as variables). Where each value lives comes from the
 // schedule's storage; this file knows only how each op computes.
 
-import { isConst, type Eqn, type Graph, type Operand, type ValueId } from "./ir.ts";
+import { isConst, width, type Eqn, type Graph, type Operand, type ValueId } from "./ir.ts";
 import type { Item, Storage } from "./schedule.ts";
 
 /** A numeric literal as code. */
@@ -60,6 +60,14 @@ function formula(e: Eqn, a: string[], fast: boolean): string {
   }
 }
 
+/** Code for the offset of row `b` of a stored value (in scope: tb, the phase's first row). */
+export function rowBase(s: Storage, b = "b"): string {
+  const off = s.offset ? ` + ${s.offset}` : "";
+  if (s.row === "rows") return `(tb + ${b}) * ${s.stride}${off}`;
+  if (s.row === "step") return `${b} * ${s.stride}${off}`;
+  return String(s.offset);
+}
+
 export interface OpContext {
   g: Graph;
   storage: ReadonlyMap<ValueId, Storage>;
@@ -76,10 +84,6 @@ export interface OpContext {
   slot: (weight: ValueId, transposed: boolean) => number;
 }
 
-const width = (g: Graph, v: ValueId) => {
-  const s = g.values[v]!.shape;
-  return s[s.length - 1]!;
-};
 
 export class OpEmitter {
   constructor(private readonly c: OpContext) {}
@@ -91,12 +95,8 @@ export class OpEmitter {
   }
 
   /** Offset of row `b` of v. */
-  private base(v: ValueId, b = "b"): string {
-    const s = this.st(v);
-    const off = s.offset ? ` + ${s.offset}` : "";
-    if (s.row === "rows") return `(tb + ${b}) * ${s.stride}${off}`;
-    if (s.row === "step") return `${b} * ${s.stride}${off}`;
-    return String(s.offset);
+  private base(v: ValueId): string {
+    return rowBase(this.st(v));
   }
 
   /** Offset of the first row of v in this phase. */

@@ -4,7 +4,6 @@
 //   const { module, diagnostics } = await compile(source, { dims: { I: 64, H: 128 } });
 //   const lstm = await loadCellFile("examples/specs/lstm.cell", { dims: { I: 8, H: 16 } });
 
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { diag, formatDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../grammar/diagnostics.ts";
 import { SourceText, type Span } from "../grammar/source.ts";
@@ -14,7 +13,7 @@ import { checkProgram, type UnitInfo } from "./check-stack.ts";
 import { planKernel } from "./emit-kernel.ts";
 import { emitModule, kernelMeta } from "./emit-module.ts";
 import { bindDims, lowerUnit } from "./lower.ts";
-import { INPUT_FILE, loadProgram, type Program } from "./modules.ts";
+import { defaultRead, describeFsError, INPUT_FILE, loadProgram, type Program, type ReadFile } from "./modules.ts";
 import { runPipeline } from "./pipeline.ts";
 
 export type { CheckResult, CompiledModule, CompileOptions, CompileResult } from "./api-types.ts";
@@ -85,14 +84,19 @@ export interface BuildFileResult {
   sources: Record<string, string>;
 }
 
+/** The text of a spec file, or CE301 saying why it cannot be read. */
+function readSpec(file: string, readFile: ReadFile = defaultRead): string | Diagnostic {
+  try {
+    return readFile(file);
+  } catch (e) {
+    return diag("CE301", undefined, file, describeFsError(e));
+  }
+}
+
 /** Builds every cell and stack declared in the file at `file` (not the ones it imports). */
 export async function buildFile(file: string, options: Omit<CompileOptions, "file"> = {}): Promise<BuildFileResult> {
-  let text: string;
-  try {
-    text = (options.readFile ?? ((f: string) => readFileSync(f, "utf8")))(file);
-  } catch (e) {
-    return { modules: [], diagnostics: [diag("CE301", undefined, file, (e as { code?: string }).code === "ENOENT" ? "no such file" : String((e as Error).message ?? e))], sources: {} };
-  }
+  const text = readSpec(file, options.readFile);
+  if (typeof text !== "string") return { modules: [], diagnostics: [text], sources: {} };
   const c = checkSource(text, { ...options, file });
   const sources = c.program.sources;
   if (hasErrors(c.diagnostics)) return { modules: [], diagnostics: c.diagnostics, sources };
@@ -156,12 +160,7 @@ export function loadCell(source: string, options: CompileOptions = {}): Promise<
 
 /** loadCell for a spec file. */
 export async function loadCellFile(file: string, options: Omit<CompileOptions, "file"> = {}): Promise<CellKernel> {
-  let text: string;
-  try {
-    text = (options.readFile ?? ((f: string) => readFileSync(f, "utf8")))(file);
-  } catch (e) {
-    const d = diag("CE301", undefined, file, (e as { code?: string }).code === "ENOENT" ? "no such file" : String((e as Error).message ?? e));
-    throw new CompileError([d], {});
-  }
+  const text = readSpec(file, options.readFile);
+  if (typeof text !== "string") throw new CompileError([text], {});
   return loadCell(text, { ...options, file });
 }

@@ -109,6 +109,12 @@ export interface Graph {
   outputs: { name: string; value: ValueId }[];
 }
 
+/** Length of a value's last axis: a vector's size, a matrix's row length. */
+export function width(g: Graph, v: ValueId): number {
+  const s = g.values[v]!.shape;
+  return s[s.length - 1]!;
+}
+
 export const isValue = (o: Operand): o is { v: ValueId } => "v" in o;
 export const isConst = (o: Operand): o is { c: number } => "c" in o;
 

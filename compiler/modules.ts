@@ -32,7 +32,7 @@ export interface Program {
 
 export type ReadFile = (file: string) => string;
 
-const defaultRead: ReadFile = (f) => readFileSync(f, "utf8");
+export const defaultRead: ReadFile = (f) => readFileSync(f, "utf8");
 
 export const INPUT_FILE = "<input>";
 
@@ -99,7 +99,7 @@ function resolveImport(fromFile: string, spec: string): string {
   return path.isAbsolute(spec) ? path.normalize(spec) : joined;
 }
 
-function describeFsError(e: unknown): string {
+export function describeFsError(e: unknown): string {
   const code = (e as { code?: string }).code;
   if (code === "ENOENT") return "no such file";
   if (code === "EISDIR") return "it is a directory";

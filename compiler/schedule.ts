@@ -7,7 +7,7 @@
 // lives only inside one fused loop.
 
 import type { BackwardGraph } from "./autodiff.ts";
-import { ELEMENTWISE_BINARY, ELEMENTWISE_UNARY, isValue, operandValues, type Eqn, type Graph, type ValueId } from "./ir.ts";
+import { ELEMENTWISE_BINARY, ELEMENTWISE_UNARY, isValue, operandValues, width, type Eqn, type Graph, type ValueId } from "./ir.ts";
 
 export type RowKind = "rows" | "step" | "none";
 
@@ -39,10 +39,6 @@ export interface FunctionSchedule {
 const ELEMENTWISE = new Set<string>([...ELEMENTWISE_UNARY, ...ELEMENTWISE_BINARY, "clip", "between"]);
 export const isElementwise = (e: Eqn) => ELEMENTWISE.has(e.op);
 
-const width = (g: Graph, v: ValueId) => {
-  const s = g.values[v]!.shape;
-  return s[s.length - 1]!;
-};
 
 /** Orders a phase so that runs of elementwise equations of one size are adjacent (any topological
  *  order is valid), then cuts it into items. */
