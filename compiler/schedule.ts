@@ -101,7 +101,11 @@ function assignStorage(s: StorageInput): FunctionSchedule {
           phaseOf.set(e.out, p);
           itemOf.set(e.out, it);
         }
-        for (const v of operandValues(e)) uses.set(v, [...(uses.get(v) ?? []), e]);
+        for (const v of operandValues(e)) {
+          const list = uses.get(v);
+          if (list) list.push(e);
+          else uses.set(v, [e]);
+        }
       }
     }
   }
