@@ -1,7 +1,7 @@
 // Types of the public compiler API (compiler/index.ts).
 
 import type { Diagnostic } from "../grammar/diagnostics.ts";
-import type { KernelMeta } from "../runtime/kernel.ts";
+import type { KernelMeta } from "../abi/kernel.ts";
 
 export interface CompileOptions {
   /** Size bindings, e.g. { I: 64, H: 128 }. Sizes the cell does not declare are ignored. */

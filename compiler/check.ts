@@ -5,7 +5,7 @@
 import type { CellDecl, DimParam, Expr, InitExpr, Ref, SizeExpr, Stmt } from "../grammar/ast.ts";
 import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
 import type { Span } from "../grammar/source.ts";
-import type { InitSpec } from "../runtime/kernel.ts";
+import type { InitSpec } from "../abi/kernel.ts";
 import { functionSignatures } from "./functions.ts";
 import { Size, shapeText, type SymShape } from "./sizes.ts";
 

@@ -3,7 +3,7 @@
 
 import type * as Prettier from "prettier";
 import type { Project, SourceFile } from "ts-morph";
-import type { KernelMeta } from "../runtime/kernel.ts";
+import type { KernelMeta } from "../abi/kernel.ts";
 import { GEMM_TEXT } from "./emit-gemm.ts";
 import { FAST_MATH_TEXT } from "./emit-math.ts";
 import type { KernelPlan } from "./emit-kernel.ts";

@@ -7,7 +7,7 @@
 import * as path from "node:path";
 import { diag, formatDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../grammar/diagnostics.ts";
 import { SourceText, type Span } from "../grammar/source.ts";
-import type { CellKernel } from "../runtime/kernel.ts";
+import type { CellKernel } from "../abi/kernel.ts";
 import type { CheckResult, CompiledModule, CompileOptions, CompileResult } from "./api-types.ts";
 import { checkProgram, type UnitInfo } from "./check-stack.ts";
 import { planKernel } from "./emit-kernel.ts";

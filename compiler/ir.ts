@@ -6,7 +6,7 @@
 // batch. Operands are values or numeric constants (a constant broadcasts over a vector).
 
 import type { Span } from "../grammar/source.ts";
-import type { InitSpec } from "../runtime/kernel.ts";
+import type { InitSpec } from "../abi/kernel.ts";
 
 export type ValueId = number;
 

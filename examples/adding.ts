@@ -19,7 +19,8 @@
 // very same curriculum and budget. --no-curriculum trains on T from the start.
 
 import { fileURLToPath } from "node:url";
-import { dense, rnn, adam, sequential, specPath, tensor, type Sequential } from "../runtime/index.ts";
+import { dense, adam, sequential, tensor, type Sequential } from "../runtime/index.ts";
+import { rnn, specPath } from "../jit/index.ts";
 import { addingData, addingScore, ADDING_TOLERANCE, type AddingData } from "./data/adding.ts";
 import { count, parseFlags, perCell, percent, runMain, table, usage, UsageError, type FlagSpec } from "./data/cli.ts";
 import { trainLongLag, type CellRun, type LongLagTask } from "./data/long-lag.ts";

@@ -15,7 +15,8 @@
 // them from a fixed set of 256).
 
 import { fileURLToPath } from "node:url";
-import { adam, dense, rnn, sequential, tensor, type Sequential } from "../runtime/index.ts";
+import { adam, dense, sequential, tensor, type Sequential } from "../runtime/index.ts";
+import { rnn } from "../jit/index.ts";
 import { specFor } from "./adding.ts";
 import { count, parseFlags, perCell, percent, runMain, table, usage, UsageError, type FlagSpec } from "./data/cli.ts";
 import { trainLongLag, type LongLagTask } from "./data/long-lag.ts";

@@ -13,7 +13,8 @@
 // negation across the gap (printed as the "ignores the negation" baseline).
 
 import { fileURLToPath } from "node:url";
-import { dense, dropout, embedding, lstm, rmsprop, sequential, tensor } from "../runtime/index.ts";
+import { dense, dropout, embedding, rmsprop, sequential, tensor } from "../runtime/index.ts";
+import { lstm } from "../jit/index.ts";
 import { count, parseFlags, percent, runMain, usage, UsageError, type FlagSpec } from "./data/cli.ts";
 import { sentimentData, type SentimentSplit } from "./data/sentiment.ts";
 

@@ -13,7 +13,8 @@
 
 import { fileURLToPath } from "node:url";
 import { loadCellFile } from "../compiler/index.ts";
-import { adam, dense, recurrent, rnn, sequential, specPath, tensor, type Sequential } from "../runtime/index.ts";
+import { adam, dense, recurrent, sequential, tensor, type Sequential } from "../runtime/index.ts";
+import { rnn, specPath } from "../jit/index.ts";
 import { count, parseFlags, runMain, usage, UsageError, type FlagSpec } from "./data/cli.ts";
 import { makeRng, type Rng } from "./data/rng.ts";
 import { charSequences, DEFAULT_CORPUS, loadCharCorpus, oneHot, sampleWithTemperature, type CharCorpus } from "./data/text.ts";

@@ -1,5 +1,5 @@
 // The training runtime's public API: everything examples and users import comes from here.
-// It trains any generated kernel (runtime/kernel.ts) inside a Keras-style sequential model.
+// It trains any generated kernel (abi/kernel.ts) inside a Keras-style sequential model.
 //
 // Data: a Tensor is { data: Float32Array, shape: number[], lengths?: Int32Array }, batch first
 // (row-major). Nested number arrays are accepted wherever a TensorLike is. Sequences are
@@ -47,7 +47,7 @@ import { Dropout, type DropoutOptions } from "./layers/dropout.ts";
 import { Embedding, type EmbeddingOptions } from "./layers/embedding.ts";
 import { Recurrent, type RecurrentOptions } from "./layers/recurrent.ts";
 
-export type { CellKernel, KernelMeta, ParamMeta, StateMeta, InitSpec, Tensors } from "./kernel.ts";
+export type { CellKernel, KernelMeta, ParamMeta, StateMeta, InitSpec, Tensors } from "../abi/kernel.ts";
 export { Rng } from "./rng.ts";
 export { sampleIndex } from "./sampling.ts";
 export {
@@ -70,7 +70,6 @@ export type { Activation, DenseOptions } from "./layers/dense.ts";
 export type { DropoutOptions } from "./layers/dropout.ts";
 export type { EmbeddingOptions } from "./layers/embedding.ts";
 export type { RecurrentOptions, KernelSource } from "./layers/recurrent.ts";
-export { rnn, lstm, gru, simpleRNN, specPath, loadKernel, setKernelLoader, type SpecLayerOptions, type ConvenienceOptions, type KernelLoader } from "./specs.ts";
 export { getLoss, getMetric, type Loss, type LossName, type Metric, type MetricName } from "./losses.ts";
 export { sgd, rmsprop, adam, getOptimizer, clipByGlobalNorm, globalNorm, type Optimizer, type OptimizerName, type SGDOptions, type RMSpropOptions, type AdamOptions } from "./optimizers.ts";
 export {

@@ -3,7 +3,7 @@
 // fan_out = out and fan_in = in; glorot is Glorot-uniform; orthogonal is an orthonormal basis
 // from a Gaussian matrix (Gram-Schmidt here, Keras uses QR; both give Haar-distributed bases).
 
-import type { InitSpec, ParamMeta, Tensors } from "./kernel.ts";
+import type { InitSpec, ParamMeta, Tensors } from "../abi/kernel.ts";
 import type { Rng } from "./rng.ts";
 
 /** Fills `out` (a parameter of `shape`) according to `init`. */

@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { ConfigError, parseConfig } from "../compiler/config.ts";
+import { ConfigError, parseConfig } from "../cli/config.ts";
 import { buildFile } from "../compiler/index.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const bin = join(root, "compiler/bin/cellc.mjs");
+const bin = join(root, "cli/bin/cellc.mjs");
 const fixtures = join(root, "test/fixtures/cli");
 
 interface Run {
@@ -244,7 +244,7 @@ describe("cellc internal errors", () => {
       },
     }));
     try {
-      const { main } = await import("../compiler/cli.ts");
+      const { main } = await import("../cli/main.ts");
       const lines: string[] = [];
       const io = { out: (l: string) => void lines.push(l), err: (t: string) => void lines.push(t) };
       const spec = join(fixtures, "ok/pair.cell");

@@ -1,7 +1,7 @@
 // Shared pieces of the interop and parity tests: seeded random tensors, [T, B, n] <-> [B, T, n]
 // transposes, compiled example kernels, and the difference measure the parity tests assert on.
 
-import type { CellKernel, Tensors } from "../runtime/kernel.ts";
+import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { loadCellFile } from "../compiler/index.ts";
 import { loadMapping, type Mapping } from "../runtime/interop/index.ts";
 

@@ -4,7 +4,7 @@
 // bad mappings or bad weights fail with an error naming the parameter or tensor.
 
 import { describe, expect, it } from "vitest";
-import type { KernelMeta, ParamMeta, Tensors } from "../runtime/kernel.ts";
+import type { KernelMeta, ParamMeta, Tensors } from "../abi/kernel.ts";
 import {
   InteropError,
   SYSTEMS,

@@ -4,7 +4,7 @@
 
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import type { KernelMeta } from "../runtime/kernel.ts";
+import type { KernelMeta } from "../abi/kernel.ts";
 import { InteropError, buildRnnModel, importOnnx, loadMapping, readRnnNodes, type ForeignTensor, type RnnLayerSpec } from "../runtime/interop/index.ts";
 
 const SPECS = new URL("../examples/specs/", import.meta.url).pathname;

@@ -4,7 +4,7 @@
 // PyTorch layout (gates i, f, g, o and r, z, n; bias_ih + bias_hh), in double precision.
 
 import { afterAll, describe, expect, it } from "vitest";
-import type { CellKernel } from "../runtime/kernel.ts";
+import type { CellKernel } from "../abi/kernel.ts";
 import { exportPytorch, importPytorch } from "../runtime/interop/index.ts";
 import { DiffLog, diff, exampleKernel, maxAbs, randomArray, rng } from "./interop-helpers.ts";
 

@@ -3,7 +3,7 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCellFile } from "../compiler/index.ts";
-import type { CellKernel, Tensors } from "../runtime/kernel.ts";
+import type { CellKernel, Tensors } from "../abi/kernel.ts";
 
 let k: CellKernel;
 let params: Tensors;

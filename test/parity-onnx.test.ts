@@ -5,7 +5,7 @@
 
 import * as ort from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
-import type { CellKernel, Tensors } from "../runtime/kernel.ts";
+import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { buildRnnModel, exportOnnx, importOnnx, type ForeignTensor, type RnnLayerSpec } from "../runtime/interop/index.ts";
 import { DiffLog, diff, exampleKernel, maxAbs, randomArray, randomParams, rng } from "./interop-helpers.ts";
 

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { loadCellFile } from "../compiler/index.ts";
-import type { CellKernel, Tensors } from "../runtime/kernel.ts";
+import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { Rng } from "./helpers/rng.ts";
 
 const I = 5;

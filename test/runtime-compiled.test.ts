@@ -5,7 +5,8 @@
 // summarises and learns.
 import { describe, expect, it } from "vitest";
 import { checkLayerGradients } from "./helpers/layer-gradcheck.ts";
-import { rnn, loadKernel, specPath, Recurrent, Rng, sequential, embedding, dropout, lstm, dense, rmsprop, type Tensors, type Tensor } from "../runtime/index.ts";
+import { Recurrent, Rng, sequential, embedding, dropout, dense, rmsprop, type Tensors, type Tensor } from "../runtime/index.ts";
+import { rnn, loadKernel, specPath, lstm } from "../jit/index.ts";
 import { elmanKernel } from "./runtime-elman.ts";
 
 function rand(n: number, rng: Rng, s = 1): Float32Array {

@@ -3,7 +3,7 @@
 // runtime's recurrent layer, and it records every stateMasks it is given and the mask it read
 // at each step, so tests can check variational dropout.
 
-import type { CellKernel, ForwardOptions, ForwardResult, Gradients, KernelMeta, Tape, Tensors } from "../runtime/kernel.ts";
+import type { CellKernel, ForwardOptions, ForwardResult, Gradients, KernelMeta, Tape, Tensors } from "../abi/kernel.ts";
 
 interface ElmanTape extends Tape {
   xs: Float32Array;

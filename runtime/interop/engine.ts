@@ -2,7 +2,7 @@
 // tensors by following a SystemPlan. It knows rows, columns, transposes and summed parts, and
 // nothing about gates or cells.
 
-import type { KernelMeta, Tensors } from "../kernel.ts";
+import type { KernelMeta, Tensors } from "../../abi/kernel.ts";
 import { InteropError } from "./mapping.ts";
 import type { SystemPlan, TensorPlan } from "./plan.ts";
 import { sameShape, type ForeignTensor } from "./tensor.ts";

@@ -2,7 +2,7 @@
 // over as an ordered list (layer.getWeights()); PyTorch as a state_dict keyed by name. Both are
 // thin adapters over the generic plan + engine; the layout itself comes from the mapping file.
 
-import type { KernelMeta, Tensors } from "../kernel.ts";
+import type { KernelMeta, Tensors } from "../../abi/kernel.ts";
 import { pack, unpack } from "./engine.ts";
 import { InteropError, type Mapping } from "./mapping.ts";
 import { planFor, type TensorPlan } from "./plan.ts";

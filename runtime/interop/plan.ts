@@ -3,7 +3,7 @@
 // checks that the mapping covers every parameter exactly once. Everything downstream (the packing
 // engine, the Keras/PyTorch/ONNX adapters) works from this plan, never from a cell's name.
 
-import type { KernelMeta, ParamMeta } from "../kernel.ts";
+import type { KernelMeta, ParamMeta } from "../../abi/kernel.ts";
 import { InteropError, type CellMapping, type Mapping, type System, type TensorMapping } from "./mapping.ts";
 
 export interface BlockPlan {

@@ -1,4 +1,4 @@
-// A recurrent layer around ANY generated kernel (runtime/kernel.ts). It knows nothing of the
+// A recurrent layer around ANY generated kernel (abi/kernel.ts). It knows nothing of the
 // cell inside: it feeds the kernel's inputs from a batch-major [B, T, F] tensor (as Keras takes
 // it; transposed to the kernel's time-major [T, B, n]), reads the kernel's FIRST output as the
 // layer's output, and adds the training machinery around it: initial and carried (stateful)
@@ -6,7 +6,7 @@
 // recurrent dropout (one mask per sequence on every state the cell projects, via stateMasks).
 // A kernel with several inputs gets the feature axis split across them in declaration order.
 
-import type { CellKernel, Gradients, Tape, Tensors } from "../kernel.ts";
+import type { CellKernel, Gradients, Tape, Tensors } from "../../abi/kernel.ts";
 import { initializeParams } from "../init.ts";
 import type { Rng } from "../rng.ts";
 import type { Tensor } from "../tensor.ts";

@@ -2,7 +2,7 @@
 // of every output and of the final state, so its exact gradient is known and the kernel's backward
 // can be compared entry by entry with (L(θ+ε) - L(θ-ε)) / 2ε computed in float64.
 
-import type { CellKernel, ForwardOptions, Tensors } from "../../runtime/kernel.ts";
+import type { CellKernel, ForwardOptions, Tensors } from "../../abi/kernel.ts";
 import { Rng } from "./rng.ts";
 
 export interface GradCase {

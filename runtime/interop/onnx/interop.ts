@@ -2,7 +2,7 @@
 // layers of a cell or stack, checks each node's operator and attributes against the mapping, and
 // unpacks W, R, B, P; export packs the parameters and writes a runnable model.
 
-import type { KernelMeta, Tensors } from "../../kernel.ts";
+import type { KernelMeta, Tensors } from "../../../abi/kernel.ts";
 import { pack, unpack } from "../engine.ts";
 import { InteropError, type Mapping } from "../mapping.ts";
 import { planFor, type LayerPlan } from "../plan.ts";

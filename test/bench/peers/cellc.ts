@@ -1,5 +1,5 @@
 // cellc's generated kernel as a benchmark peer, driven only through the kernel contract
-// (runtime/kernel.ts), so any spec works. The parent process compiles the spec and writes the
+// (abi/kernel.ts), so any spec works. The parent process compiles the spec and writes the
 // self-contained module to a file; this child imports just that module, so the compiler's own
 // memory (TypeScript, ts-morph, prettier) is not counted against the kernel.
 // Forward = kernel.forward over the whole sequence. Training step = forward, Dense(1) on the last
@@ -8,7 +8,7 @@
 
 import { pathToFileURL } from "node:url";
 import type { IdleJob, Job } from "../config.ts";
-import type { CellKernel, Gradients, Tape, Tensors } from "../../../runtime/kernel.ts";
+import type { CellKernel, Gradients, Tape, Tensors } from "../../../abi/kernel.ts";
 import { initializeParams } from "../../../runtime/init.ts";
 import type { Param } from "../../../runtime/layers/layer.ts";
 import { adam } from "../../../runtime/optimizers.ts";

@@ -6,11 +6,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { hasErrors, type Diagnostic } from "../grammar/diagnostics.ts";
-import { UsageError, formatDims } from "./cli-args.ts";
+import { UsageError, formatDims } from "./args.ts";
 import { shownPath, type OutTarget } from "./config.ts";
 
 /** The compiler, loaded on first use so `--help` and usage errors stay fast. */
-const compiler = (): Promise<typeof import("./index.ts")> => import("./index.ts");
+const compiler = (): Promise<typeof import("../compiler/index.ts")> => import("../compiler/index.ts");
 
 /** Where the CLI's text goes: the process's streams by default, a capture when main() is called in-process. */
 export interface Output {

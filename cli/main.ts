@@ -1,5 +1,5 @@
 // The `cellc` command line: `check` and `build` (with a config file and a watch mode) over the
-// compiler API in ./index.ts. main() never throws and never shows a stack trace: a mistake in the
+// compiler API in ../compiler/index.ts. main() never throws and never shows a stack trace: a mistake in the
 // invocation is exit 2 with the usage text, a mistake in a spec is exit 1 with diagnostics, and
 // anything else is a cellc bug, reported as "internal error" with exit 70.
 
@@ -14,9 +14,9 @@ import {
   parseInvocation,
   usageFor,
   type ParsedCommand,
-} from "./cli-args.ts";
-import { collectSpecs, plural, runBuild, runCheck, specDirs, type BuildJob, type Output } from "./cli-build.ts";
-import { watchBuild, type WatchPlan } from "./cli-watch.ts";
+} from "./args.ts";
+import { collectSpecs, plural, runBuild, runCheck, specDirs, type BuildJob, type Output } from "./build.ts";
+import { watchBuild, type WatchPlan } from "./watch.ts";
 import { ConfigError, defaultConfigName, loadConfig, shownPath, type OutTarget } from "./config.ts";
 
 export const exitCodes = { ok: 0, specErrors: 1, usage: 2, internal: 70 } as const;

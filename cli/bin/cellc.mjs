@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `cellc` executable. The compiler is TypeScript run from source, so this plain-JS entry point
-// registers tsx's loader first, then hands argv to compiler/cli.ts. The import is resolved from this
+// registers tsx's loader first, then hands argv to cli/main.ts. The import is resolved from this
 // file's location, so it works from any directory, through npx, npm scripts or a symlinked bin.
 import { register } from "tsx/esm/api";
 
@@ -15,7 +15,7 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 try {
-  const { main } = await import("../cli.ts");
+  const { main } = await import("../main.ts");
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
   // main() never throws; reaching here means cellc itself failed to load.

@@ -17,7 +17,7 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
-import { isSizeName, sizeValueProblem } from "./cli-args.ts";
+import { isSizeName, sizeValueProblem } from "./args.ts";
 
 export const defaultConfigName = "cellc.config.json";
 

@@ -1,4 +1,5 @@
-// The contract every generated kernel module satisfies. A generated module imports nothing, so it
+// The contract every generated kernel module satisfies: a leaf that imports nothing, read by the
+// compiler, every backend and the runtime alike. A generated module imports nothing either, so it
 // does not import this file; it matches these types structurally, and the runtime (layers,
 // interop, benchmarks) is written against them, never against one cell.
 //

@@ -1,12 +1,16 @@
-// Recurrent layers made from a spec file and a size binding. The kernel is compiled in-process
-// by the compiler's loadCellFile when the layer is built (that is when the input size is known).
-// The convenience constructors lstm / gru / simpleRNN only choose a spec file from
-// examples/specs; everything else is generic over kernels.
+// The in-process compiler entry (`cellc/jit`): recurrent layers made from a spec file and a size
+// binding, compiled when the layer is built (that is when the input size is known). The training
+// runtime itself never loads the compiler; this entry joins the two. The convenience constructors
+// lstm / gru / simpleRNN only choose a spec file from examples/specs; everything else is generic
+// over kernels.
 
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
-import type { CellKernel } from "./kernel.ts";
-import { Recurrent, type RecurrentOptions } from "./layers/recurrent.ts";
+import type { CellKernel } from "../abi/kernel.ts";
+import { loadCell, loadCellFile, compile, CompileError } from "../compiler/index.ts";
+import { Recurrent, type RecurrentOptions } from "../runtime/layers/recurrent.ts";
+
+export { loadCell, loadCellFile, compile, CompileError };
 
 export type KernelLoader = (specPath: string, opts: { dims: Record<string, number>; cell?: string }) => Promise<CellKernel>;
 
@@ -19,18 +23,7 @@ export function setKernelLoader(fn: KernelLoader | undefined): void {
   cache.clear();
 }
 
-async function defaultLoader(): Promise<KernelLoader> {
-  const url = new URL("../compiler/index.ts", import.meta.url).href;
-  let mod: Partial<typeof import("../compiler/index.ts")>;
-  try {
-    mod = (await import(url)) as Partial<typeof import("../compiler/index.ts")>;
-  } catch (e) {
-    throw new Error(`cannot load the compiler (compiler/index.ts) to build spec kernels: ${(e as Error).message}`);
-  }
-  if (typeof mod.loadCellFile !== "function") throw new Error("compiler/index.ts does not export loadCellFile");
-  const load = mod.loadCellFile;
-  return (file, opts) => load(file, opts);
-}
+const defaultLoader: KernelLoader = (file, opts) => loadCellFile(file, opts);
 
 /** Compiles (once per path, binding and cell) and returns a live kernel. */
 export async function loadKernel(specPath: string, dims: Record<string, number>, cell?: string): Promise<CellKernel> {
@@ -39,7 +32,7 @@ export async function loadKernel(specPath: string, dims: Record<string, number>,
   let p = cache.get(key);
   if (!p) {
     p = (async () => {
-      const load = loader ?? (await defaultLoader());
+      const load = loader ?? defaultLoader;
       return load(abs, cell === undefined ? { dims } : { dims, cell });
     })();
     cache.set(key, p);

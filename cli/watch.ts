@@ -10,7 +10,7 @@
 
 import { watch, type FSWatcher } from "node:fs";
 import { dirname } from "node:path";
-import { runBuild, readOrNull, plural, type BuildJob, type JobResult, type Output } from "./cli-build.ts";
+import { runBuild, readOrNull, plural, type BuildJob, type JobResult, type Output } from "./build.ts";
 import { shownPath } from "./config.ts";
 
 /** What to build right now and which places to watch besides the files the compiler read. */
