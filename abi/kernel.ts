@@ -8,6 +8,11 @@
 //   ([B, n]); over a sequence it is timeSteps * batchSize * n, time-major ([T, B, n]).
 // - A parameter of shape [m, n] is a row-major Float32Array of m * n; a vector param is [n].
 
+/** The version of this contract. A module states the version it was generated for in
+ *  `meta.abiVersion`; the runtime refuses a kernel of another version with a clear error.
+ *  1: kernels of cellc 0.2 (createParams owns memory; unknown keys are errors). */
+export const ABI_VERSION = 1;
+
 export type InitSpec =
   | { kind: "zeros" }
   | { kind: "ones" }
@@ -36,6 +41,10 @@ export interface StateMeta extends VectorMeta {
 }
 
 export interface KernelMeta {
+  /** The contract version the module was generated for (ABI_VERSION). */
+  readonly abiVersion: number;
+  /** What runs the kernel: "ts" (TypeScript), or another backend's name. */
+  readonly backend: string;
   readonly name: string;
   readonly kind: "cell" | "stack";
   /** The size binding this module was built for, e.g. { I: 64, H: 128 }. */
@@ -102,7 +111,9 @@ export interface Gradients {
 
 export interface CellKernel {
   readonly meta: KernelMeta;
-  /** Zero-filled parameters (the runtime applies each param's init). */
+  /** Zero-filled parameters (the runtime applies each param's init): views of one buffer laid out
+   *  as the kernel's products read them, so passing them back costs no copy. Separate arrays are
+   *  accepted too (copied into place at each call). */
   createParams(): Tensors;
   /** Zero-filled state for a batch. */
   createState(batchSize: number): Tensors;

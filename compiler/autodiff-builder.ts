@@ -1,20 +1,42 @@
 // Builds the equations of a backward graph for the rule table: small constructors that infer
 // shapes, fold constants and drop identities (x * 1, x + 0), so the rules can read like the math.
+// Temporaries are named after the adjoint being differentiated (d_i_t1, ...); each summed adjoint
+// is named after its primal (d_i, d_c_new), so the generated code reads like the derivation.
 
-import { GraphBuilder, isConst, type BinaryOp, type Eqn, type Operand, type UnaryOp, type ValueId } from "./ir.ts";
+import { GraphBuilder, isConst, produces, type Eqn, type Operand, type ValueId } from "./ir.ts";
 
 type In = Operand | number;
 
 const op = (x: In): Operand => (typeof x === "number" ? { c: x } : x);
 
 export class AdBuilder extends GraphBuilder {
-  private unary(kind: UnaryOp, x: In): Operand {
-    const a = op(x);
-    if (isConst(a)) throw new Error(`autodiff: ${kind} of a constant`);
-    return this.emit((out) => ({ op: kind, out, args: [a] }), this.shape(a));
+  /** Base name for temporaries of the rule being applied. */
+  private base = "d";
+  private temps = 0;
+  /** Values already given their final adjoint name (never renamed again). */
+  private readonly named = new Set<ValueId>();
+
+  /** Starts the rule for the adjoint named `dname`. */
+  context(dname: string): void {
+    this.base = dname;
+    this.temps = 0;
   }
 
-  private binary(kind: BinaryOp, x: In, y: In): Operand {
+  private temp(): string {
+    return `${this.base}_t${++this.temps}`;
+  }
+
+  private fn(fn: string, args: Operand[], attrs?: Record<string, number>): Operand {
+    return this.ew(fn, args, attrs, undefined, this.temp());
+  }
+
+  private unary(kind: string, x: In): Operand {
+    const a = op(x);
+    if (isConst(a)) throw new Error(`autodiff: ${kind} of a constant`);
+    return this.fn(kind, [a]);
+  }
+
+  private binary(kind: string, x: In, y: In): Operand {
     const a = op(x);
     const b = op(y);
     if (isConst(a) && isConst(b)) throw new Error(`autodiff: ${kind} of constants`);
@@ -23,8 +45,7 @@ export class AdBuilder extends GraphBuilder {
     if ((kind === "add" || kind === "sub") && isConst(b) && b.c === 0) return a;
     if (kind === "add" && isConst(a) && a.c === 0) return b;
     if (kind === "div" && isConst(b) && b.c === 1) return a;
-    const shape = this.shape(isConst(a) ? b : a);
-    return this.emit((out) => ({ op: kind, out, args: [a, b] }), shape);
+    return this.fn(kind, [a, b]);
   }
 
   add = (a: In, b: In) => this.binary("add", a, b);
@@ -37,39 +58,46 @@ export class AdBuilder extends GraphBuilder {
   heaviside = (a: In) => this.unary("heaviside", a);
   sigmoid = (a: In) => this.unary("sigmoid", a);
 
+  /** c ≠ 0 ? a : b, with c a per-sample flag. */
+  select(c: Operand, a: In, b: In): Operand {
+    return this.fn("select", [c, op(a), op(b)]);
+  }
+
   between(x: Operand, lo: number, hi: number): Operand {
-    return this.emit((out) => ({ op: "between", out, args: [x], lo, hi }), this.shape(x));
+    return this.fn("between", [x], { lo, hi });
   }
 
   matvecT(A: Operand, u: Operand): Operand {
-    return this.emit((out) => ({ op: "matvecT", out, args: [A, u] }), [this.shape(A)[1]!]);
+    return this.emit((out) => ({ op: "matvecT", out, args: [A, u] }), [this.shape(A)[1]!], this.temp());
   }
 
   slice(x: Operand, lo: number, n: number): Operand {
-    return this.emit((out) => ({ op: "slice", out, args: [x], lo }), [n]);
+    return this.emit((out) => ({ op: "slice", out, args: [x], lo }), [n], this.temp());
   }
 
   pad(x: Operand, lo: number, n: number): Operand {
-    return this.emit((out) => ({ op: "pad", out, args: [x], lo }), [n]);
+    return this.emit((out) => ({ op: "pad", out, args: [x], lo }), [n], this.temp());
   }
 
   sum(x: Operand): Operand {
-    return this.emit((out) => ({ op: "sum", out, args: [x] }), [1]);
+    return this.emit((out) => ({ op: "sum", out, args: [x] }), [1], this.temp());
   }
 
   bcast(x: Operand, n: number): Operand {
-    return this.emit((out) => ({ op: "bcast", out, args: [x] }), [n]);
+    return this.emit((out) => ({ op: "bcast", out, args: [x] }), [n], this.temp());
   }
 
   zeros(shape: number[], name: string): ValueId {
-    return this.emit((out) => ({ op: "zeros", out, args: [] }), shape, name).v;
+    const v = this.emit((out) => ({ op: "zeros", out, args: [] }), shape, name).v;
+    this.named.add(v);
+    return v;
   }
 
   /** The equation that produced v in this graph, if any. */
   private producer(v: ValueId): Eqn | undefined {
     for (let i = this.g.eqns.length - 1; i >= 0; i--) {
       const e = this.g.eqns[i]!;
-      if ("out" in e && e.out === v) return e;
+      if (produces(e) && e.out === v) return e;
     }
     return undefined;
   }
@@ -97,14 +125,20 @@ export class AdBuilder extends GraphBuilder {
     const tiles = this.tiling(parts);
     if (tiles) {
       const n = this.shape(parts[0]!)[0]!;
-      return this.emit((out) => ({ op: "concat", out, args: tiles }), [n], name).v;
+      const v = this.emit((out) => ({ op: "concat", out, args: tiles }), [n], name).v;
+      this.named.add(v);
+      return v;
     }
     let acc = parts[0]!;
     for (const p of parts.slice(1)) acc = this.add(acc, p);
     if (isConst(acc)) throw new Error("autodiff: constant adjoint");
     const info = this.g.values[acc.v]!;
-    // Name the adjoint after its primal when it is a fresh local of this graph.
-    if (info.role === "local" && parts.length > 1) info.name = name;
+    // Name the adjoint after its primal when it is a fresh temporary of this graph (not a seed,
+    // a forward value or another value's adjoint passed through unchanged).
+    if (info.role === "local" && !this.named.has(acc.v)) {
+      info.name = name;
+      this.named.add(acc.v);
+    }
     return acc.v;
   }
 }

@@ -1,9 +1,11 @@
-// The functions a spec may call, with their shape rules for the checker. How each one lowers to
-// IR primitives lives in lower-calls.ts; every primitive has a derivative in autodiff-rules.ts.
+// The functions a spec may call, with their shape rules for the checker. Functions that are one
+// elementwise primitive come from the registry (primitives/elementwise.ts, which also holds their
+// values and derivatives); composites and structural functions lower in lower-calls.ts.
 
 import type { DiagnosticCode } from "../grammar/diagnostics.ts";
 import type { Size } from "./sizes.ts";
 import { shapeText } from "./sizes.ts";
+import { elementwise, SURFACE_PRIMITIVES } from "./primitives/elementwise.ts";
 
 type ArgTy = { k: "scalar"; value?: number } | { k: "vec"; size: Size };
 
@@ -31,7 +33,11 @@ const pointwise: FunctionSignature = {
   result: (a) => (a[0]!.k === "scalar" ? { k: "scalar" } : a[0]!),
 };
 
-export const POINTWISE_FUNCTIONS = ["sigmoid", "tanh", "relu", "exp", "log", "softsign", "hard_sigmoid", "softplus", "sqrt", "abs"] as const;
+/** One-argument functions: the registry's surface primitives without attributes, and hard_sigmoid. */
+export const POINTWISE_FUNCTIONS: readonly string[] = [
+  ...SURFACE_PRIMITIVES.filter((f) => elementwise(f)!.arity === 1 && !elementwise(f)!.attrs),
+  "hard_sigmoid",
+];
 
 export const functionSignatures: Record<string, FunctionSignature> = {
   ...Object.fromEntries(POINTWISE_FUNCTIONS.map((f) => [f, pointwise])),

@@ -10,8 +10,11 @@ import { SourceText, type Span } from "../grammar/source.ts";
 import type { CellKernel } from "../abi/kernel.ts";
 import type { CheckResult, CompiledModule, CompileOptions, CompileResult } from "./api-types.ts";
 import { checkProgram, type UnitInfo } from "./check-stack.ts";
-import { planKernel } from "./emit-kernel.ts";
-import { emitModule, kernelMeta } from "./emit-module.ts";
+import { tsBackend } from "../backends/index.ts";
+import { kernelMeta } from "./meta.ts";
+import { buildPlan } from "./plan/build.ts";
+import { dumpPlan } from "./plan/dump.ts";
+import { verifyPlan } from "./plan/verify.ts";
 import { bindDims, lowerUnit } from "./lower.ts";
 import { defaultRead, describeFsError, INPUT_FILE, loadProgram, type Program, type ReadFile } from "./modules.ts";
 import { runPipeline } from "./pipeline.ts";
@@ -56,10 +59,13 @@ async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions,
     return `${path.basename(span.file)}:${span.start.line}  ${line}`;
   };
   const optimize = options.optimize ?? true;
-  const plan = planKernel(fwd, bwd, optimize, describe, optimize && options.dtype !== "float64");
-  const meta = kernelMeta(fwd);
+  const meta = kernelMeta(fwd, tsBackend.name);
+  const plan = buildPlan(meta, fwd, bwd, { optimize, fastMath: optimize && options.dtype !== "float64", describe });
+  if (process.env.CELLC_DUMP_PLAN === "1") console.error(dumpPlan(plan));
+  verifyPlan(plan);
   const fileName = `${u.name}${Object.entries(binding).map(([k, v]) => `_${k}${v}`).join("")}.ts`;
-  const code = await emitModule({ fileName, origin: path.basename(u.file), meta, plan, dtype: options.dtype, format: options.format ?? true });
+  const emitOptions = { fileName, origin: path.basename(u.file), format: options.format ?? true, ...(options.dtype ? { dtype: options.dtype } : {}) };
+  const code = await tsBackend.emit(plan, emitOptions);
   return { name: u.name, dims: binding, fileName, code, meta };
 }
 

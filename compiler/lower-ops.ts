@@ -4,64 +4,43 @@
 import type { SizeExpr } from "../grammar/ast.ts";
 import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
 import type { Span } from "../grammar/source.ts";
-import { GraphBuilder, IRError, isConst, type BinaryOp, type Operand, type UnaryOp } from "./ir.ts";
+import { GraphBuilder, IRError, isConst, type Operand } from "./ir.ts";
+import { elementwise } from "./primitives/elementwise.ts";
+import type { Attrs } from "./primitives/types.ts";
 import type { Size } from "./sizes.ts";
 
-export function fold(op: BinaryOp, a: number, b: number): number {
-  switch (op) {
-    case "add":
-      return a + b;
-    case "sub":
-      return a - b;
-    case "mul":
-      return a * b;
-    case "div":
-      return a / b;
-  }
-}
-
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-
-/** Value of a function applied to constants, or undefined if it is not a scalar function. */
-export function fromUnary(name: string, a: number[]): number | undefined {
-  const x = a[0]!;
-  switch (name) {
-    case "sigmoid":
-      return sigmoid(x);
-    case "tanh":
-      return Math.tanh(x);
-    case "relu":
-      return Math.max(0, x);
-    case "exp":
-      return Math.exp(x);
-    case "log":
-      return Math.log(x);
-    case "softsign":
-      return x / (1 + Math.abs(x));
-    case "softplus":
-      return Math.log1p(Math.exp(x));
-    case "hard_sigmoid":
-      return Math.min(1, Math.max(0, 0.2 * x + 0.5));
-    case "sqrt":
-      return Math.sqrt(x);
-    case "abs":
-      return Math.abs(x);
-    case "clip":
-      return Math.min(a[2]!, Math.max(a[1]!, x));
-    default:
-      return undefined;
-  }
+/** The value of an elementwise function of constants, from the registry's float64 definition, or
+ *  undefined when `name` is not one primitive (a composite or structural function). */
+export function foldCall(name: string, args: readonly number[], attrs?: Attrs): number | undefined {
+  const p = elementwise(name);
+  if (!p || p.arity !== args.length) return undefined;
+  return p.eval(args, attrs ?? {});
 }
 
 export class Lowerer {
   /** The statement being lowered, for comments and build-time diagnostics. */
   span: Span | undefined;
   failed = false;
+  /** Temporaries of the statement being lowered are named after its target: i_1, i_2, ... */
+  private stmt = "t";
+  private temps = 0;
 
   constructor(
     readonly builder: GraphBuilder,
     private readonly out: Diagnostic[],
   ) {}
+
+  /** Starts a statement whose temporaries are named `${base}_1`, `${base}_2`, ... */
+  statement(base: string, span: Span | undefined): void {
+    this.stmt = base;
+    this.temps = 0;
+    this.span = span;
+  }
+
+  /** A fresh temporary name for the statement being lowered. */
+  temp(): string {
+    return `${this.stmt}_${++this.temps}`;
+  }
 
   report(d: Diagnostic): void {
     this.out.push(d);
@@ -98,43 +77,39 @@ export class Lowerer {
     }
   }
 
-  /** Shape of an elementwise result: that of its vector operand(s). */
-  private ewShape(args: Operand[]): number[] {
-    const v = args.find((a) => !isConst(a));
-    if (!v) this.bug("elementwise op on constants only");
-    return this.builder.shape(v);
-  }
-
-  emit(op: UnaryOp | BinaryOp, args: Operand[]): { v: number } {
-    const shape = this.ewShape(args);
-    const span = this.span;
-    return this.builder.emit((out) => ({ op, out, args, span }) as never, shape);
-  }
-
-  clip(x: Operand, lo: number, hi: number): { v: number } {
-    const span = this.span;
-    return this.builder.emit((out) => ({ op: "clip", out, args: [x], lo, hi, span }), this.ewShape([x]));
+  /** An elementwise primitive; folded when every operand is a number. */
+  ew(fn: string, args: Operand[], attrs?: Attrs): Operand {
+    if (args.every(isConst)) {
+      const v = foldCall(fn, args.map((a) => (a as { c: number }).c), attrs);
+      if (v !== undefined) return { c: v };
+    }
+    return this.builder.ew(fn, args, attrs, this.span, this.temp());
   }
 
   matvec(a: Operand, v: Operand): { v: number } {
     const span = this.span;
     const rows = this.builder.shape(a)[0] ?? this.bug("matvec of a non-matrix");
-    return this.builder.emit((out) => ({ op: "matvec", out, args: [a, v], span }), [rows]);
+    return this.builder.emit((out) => ({ op: "matvec", out, args: [a, v], span }), [rows], this.temp());
+  }
+
+  slice(x: Operand, lo: number, n: number): { v: number } {
+    const span = this.span;
+    return this.builder.emit((out) => ({ op: "slice", out, args: [x], lo, span }), [n], this.temp());
   }
 
   concat(args: Operand[]): { v: number } {
     const span = this.span;
     const n = args.reduce((s, a) => s + (this.builder.shape(a)[0] ?? this.bug("concat of a constant")), 0);
-    return this.builder.emit((out) => ({ op: "concat", out, args, span }), [n]);
+    return this.builder.emit((out) => ({ op: "concat", out, args, span }), [n], this.temp());
   }
 
   sum(x: Operand): { v: number } {
     const span = this.span;
-    return this.builder.emit((out) => ({ op: "sum", out, args: [x], span }), [1]);
+    return this.builder.emit((out) => ({ op: "sum", out, args: [x], span }), [1], this.temp());
   }
 
   bcast(x: Operand, n: number): { v: number } {
     const span = this.span;
-    return this.builder.emit((out) => ({ op: "bcast", out, args: [x], span }), [n]);
+    return this.builder.emit((out) => ({ op: "bcast", out, args: [x], span }), [n], this.temp());
   }
 }

@@ -8,7 +8,7 @@ import type { CellInfo } from "./check.ts";
 import { layerSubst, type StackInfo, type UnitInfo } from "./check-stack.ts";
 import { emptyGraph, GraphBuilder, isConst, type Graph, type Operand, type ValueId } from "./ir.ts";
 import { lowerCall } from "./lower-calls.ts";
-import { fold, fromUnary, Lowerer } from "./lower-ops.ts";
+import { Lowerer } from "./lower-ops.ts";
 import type { Size } from "./sizes.ts";
 
 export type Binding = Record<string, number>;
@@ -34,10 +34,20 @@ export function bindDims(u: UnitInfo, given: Readonly<Record<string, number>>, o
  *  becomes non-positive or a slice falls out of range once sizes are known. */
 export function lowerUnit(u: UnitInfo, binding: Binding, out: Diagnostic[]): Graph | undefined {
   const g = emptyGraph(u.name, u.kind, { ...binding });
-  const b = new Lowerer(new GraphBuilder(g), out);
+  const builder = new GraphBuilder(g);
+  const b = new Lowerer(builder, out);
+  g.active = builder.value("active", [1], "seq");
   const outputs = lowerInto(b, u, binding, "", "", new Map());
   if (!outputs || b.failed) return undefined;
-  g.outputs = outputs;
+  // Sequence semantics: past its length a sample keeps its state and outputs zeros.
+  for (const s of g.states) {
+    b.statement(`${s.name}_next`, undefined);
+    s.next = builder.ew("select", [{ v: g.active }, { v: s.next }, { v: s.prev }], undefined, undefined, `${s.name}_next`).v;
+  }
+  g.outputs = outputs.map((o) => {
+    const y = builder.ew("select", [{ v: g.active }, { v: o.value }, { c: 0 }], undefined, undefined, `${o.name}_out`);
+    return { name: o.name, value: y.v };
+  });
   return g;
 }
 
@@ -93,13 +103,17 @@ function lowerCell(b: Lowerer, c: CellInfo, binding: Binding, prefix: string, in
     g.inputs.push({ name: inputPrefix + i.name, value: v });
     env.set(i.name, { v });
   }
-  const prevStates: { name: string; prev: ValueId; projected: boolean }[] = [];
+  const prevStates: { name: string; prev: ValueId; mask: ValueId; projected: boolean }[] = [];
   for (const s of c.states) {
     const n = vecSize(s.size, s.span, s.name);
     if (n === undefined) return undefined;
+    // The state as carried, its recurrent-dropout mask, and the state as the cell reads it.
     const v = b.builder.value(prefix + s.name, [n], "state");
-    prevStates.push({ name: s.name, prev: v, projected: s.projected });
-    env.set(s.name, { v });
+    const mask = b.builder.value(`mask_${prefix}${s.name}`, [n], "seq");
+    b.statement(`${prefix}${s.name}_read`, undefined);
+    const read = b.builder.ew("mul", [{ v }, { v: mask }], undefined, undefined, `${prefix}${s.name}_read`);
+    prevStates.push({ name: s.name, prev: v, mask, projected: s.projected });
+    env.set(s.name, read);
   }
   for (const p of c.params) {
     const shape: number[] = [];
@@ -116,9 +130,9 @@ function lowerCell(b: Lowerer, c: CellInfo, binding: Binding, prefix: string, in
   const expr = (e: Expr): Operand => lowerExpr(b, e, env, binding);
 
   for (const a of c.assigns) {
-    b.span = a.span;
     const key = a.target.primed ? `${a.target.name}'` : a.target.name;
-    const local = prefix + (a.target.primed ? `${a.target.name}_next` : a.target.name);
+    const local = prefix + (a.target.primed ? `${a.target.name}_new` : a.target.name);
+    b.statement(local, a.span);
     const before = g.eqns.length;
     let v = expr(a.value);
     if (isConst(v)) {
@@ -128,18 +142,18 @@ function lowerCell(b: Lowerer, c: CellInfo, binding: Binding, prefix: string, in
       continue;
     }
     // A new state is a value of its own, even when it is just another name (h' = x).
-    if (a.target.primed && g.eqns.length === before) v = b.emit("copy", [v]);
+    if (a.target.primed && g.eqns.length === before) v = b.ew("copy", [v]) as { v: ValueId };
     if (!isConst(v) && g.eqns.length > before && g.values[v.v]!.role === "local") g.values[v.v]!.name = local;
     env.set(key, v);
   }
   for (const s of prevStates) {
     const next = env.get(`${s.name}'`);
     if (!next || isConst(next)) return undefined;
-    g.states.push({ name: prefix + s.name, prev: s.prev, next: next.v, projected: s.projected });
+    g.states.push({ name: prefix + s.name, prev: s.prev, next: next.v, mask: s.mask, projected: s.projected });
   }
   const ports: Ports = [];
   for (const o of c.outputs) {
-    b.span = undefined;
+    b.statement(`${prefix}${o.name}`, undefined);
     const v = expr(o.expr);
     if (isConst(v)) return undefined;
     ports.push({ name: o.name, value: v.v });
@@ -156,22 +170,17 @@ function lowerExpr(b: Lowerer, e: Expr, env: Map<string, Operand>, binding: Bind
       return env.get(e.primed ? `${e.name}'` : e.name) ?? b.bug(`unbound ${e.name}`);
     case "unary": {
       const x = rec(e.operand);
-      return isConst(x) ? { c: -x.c } : b.emit("neg", [x]);
+      return b.ew("neg", [x]);
     }
     case "binary": {
       const l = rec(e.left);
       const r = rec(e.right);
       if (e.op === "@") return b.matvec(l, r);
       const op = e.op === "+" ? "add" : e.op === "-" ? "sub" : e.op === "*" ? "mul" : "div";
-      if (isConst(l) && isConst(r)) return { c: fold(op, l.c, r.c) };
-      return b.emit(op, [l, r]);
+      return b.ew(op, [l, r]);
     }
     case "call": {
       const args = e.args.map(rec);
-      if (args.every(isConst) && e.callee.name !== "concat") {
-        const v = fromUnary(e.callee.name, args.map((a) => (a as { c: number }).c));
-        if (v !== undefined) return { c: v };
-      }
       return lowerCall(b, e.callee.name, args);
     }
     case "slice": {
@@ -184,7 +193,7 @@ function lowerExpr(b: Lowerer, e: Expr, env: Map<string, Operand>, binding: Bind
         b.report(diag("CE216", e.span, lo, hi, n));
         return { c: 0 };
       }
-      return b.builder.emit((out) => ({ op: "slice", out, args: [x], lo, span: b.span }), [hi - lo]);
+      return b.slice(x, lo, hi - lo);
     }
   }
 }

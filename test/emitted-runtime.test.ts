@@ -1,26 +1,12 @@
-// The code every generated module carries besides its cell: the strided GEMM (against a naive
-// triple loop, in all three ways kernels call it, at sizes with ragged edges) and the fast
-// activations (within one float32 ulp of Math.exp / Math.tanh, and right at the extremes).
+// The code every generated TypeScript module carries besides its cell, tested as the real modules
+// the printer inlines (backends/ts/support): the strided GEMM (against a naive triple loop, in
+// all three ways kernels call it, at sizes with ragged edges) and the fast activations (within
+// one float32 ulp of Math.exp / Math.tanh, and right at the extremes).
 
-import ts from "typescript";
-import { beforeAll, describe, expect, it } from "vitest";
-import { GEMM_TEXT } from "../compiler/emit-gemm.ts";
-import { FAST_MATH_TEXT } from "../compiler/emit-math.ts";
+import { describe, expect, it } from "vitest";
+import { colSum, gemmCore as gemm, invalidatePanels } from "../backends/ts/support/gemm.ts";
+import { fsigmoid, ftanh } from "../backends/ts/support/fastmath.ts";
 import { Rng } from "./helpers/rng.ts";
-
-type Gemm = (...args: unknown[]) => void;
-let gemm: Gemm;
-let invalidatePanels: () => void;
-let colSum: Gemm;
-let fsigmoid: (x: number) => number;
-let ftanh: (x: number) => number;
-
-beforeAll(async () => {
-  const src = `${GEMM_TEXT}\n${FAST_MATH_TEXT}\nexport { gemm, colSum, invalidatePanels, fsigmoid, ftanh };`;
-  const js = ts.transpileModule(src, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
-  const m = await import(`data:text/javascript;base64,${Buffer.from(js).toString("base64")}`);
-  ({ gemm, colSum, invalidatePanels, fsigmoid, ftanh } = m);
-});
 
 describe("gemm", () => {
   const rng = new Rng(4);

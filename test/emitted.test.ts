@@ -29,7 +29,7 @@ describe("golden modules", () => {
 
   it("a module is exactly what prettier makes of it (with the typescript parser too)", async () => {
     const prettier = await import("prettier");
-    const { PRETTIER_OPTIONS } = await import("../compiler/emit-module.ts");
+    const { PRETTIER_OPTIONS } = await import("../backends/ts/module.ts");
     for (const g of golden) {
       const file = `examples/specs/${g.spec}.cell`;
       const code = (await compile(readFileSync(file, "utf8"), { file, dims: g.dims })).module!.code;

@@ -56,7 +56,7 @@ function metaOf(name: string, kind: "cell" | "stack", list: Array<[string, numbe
     size: shape.reduce((a, b) => a * b, 1),
     init: { kind: "zeros" },
   }));
-  return { name, kind, dims: {}, inputs: [], states: [], outputs: [], params, paramCount: params.reduce((a, p) => a + p.size, 0) };
+  return { abiVersion: 1, backend: "ts", name, kind, dims: {}, inputs: [], states: [], outputs: [], params, paramCount: params.reduce((a, p) => a + p.size, 0) };
 }
 
 function cellMeta(cell: string): KernelMeta {

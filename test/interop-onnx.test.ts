@@ -143,6 +143,8 @@ describe("ONNX models built by cellc run in onnxruntime and follow the operator 
 
 describe("ONNX import checks the node against the mapping", () => {
   const gruMeta: KernelMeta = {
+    abiVersion: 1,
+    backend: "ts",
     name: "gru",
     kind: "cell",
     dims: { I, H },

@@ -20,6 +20,8 @@ export interface ElmanKernel extends CellKernel {
 
 export function elmanKernel(I: number, H: number): ElmanKernel {
   const meta: KernelMeta = {
+    abiVersion: 1,
+    backend: "handwritten",
     name: "elman",
     kind: "cell",
     dims: { I, H },

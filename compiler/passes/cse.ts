@@ -3,7 +3,10 @@
 // repeats products such as y * y or 1 - z, and specs repeat sub-expressions.
 
 import type { BackwardGraph } from "../autodiff.ts";
-import { isConst, type Eqn, type Graph, type Operand, type ValueId } from "../ir.ts";
+import { isConst, produces, type Eqn, type Graph, type Operand, type ValueId } from "../ir.ts";
+
+/** Names made up for temporaries (i_1, d_i_t2) rather than taken from the spec. */
+const isTemp = (n: string) => /_t?\d+$/.test(n);
 
 export function cse<G extends Graph>(g: G): G {
   const seen = new Map<string, ValueId>();
@@ -13,21 +16,22 @@ export function cse<G extends Graph>(g: G): G {
   const eqns: Eqn[] = [];
   for (const e0 of g.eqns) {
     const e = { ...e0, args: e0.args.map(sub) } as Eqn;
-    if (!("out" in e) || e.op === "zeros") {
+    if (!produces(e) || e.op === "zeros") {
       eqns.push(e);
       continue;
     }
     let ks = e.args.map(key);
-    if (e.op === "add" || e.op === "mul") ks = [...ks].sort();
-    const attrs = "lo" in e ? `:${e.lo}` + ("hi" in e ? `:${e.hi}` : "") : "";
-    const k = `${e.op}(${ks.join(",")})${attrs}[${g.values[e.out]!.shape}]`;
+    const fn = e.op === "ew" ? e.fn : e.op;
+    if (fn === "add" || fn === "mul") ks = [...ks].sort();
+    const attrs = "lo" in e ? `:${e.lo}` : e.op === "ew" && e.attrs ? `:${JSON.stringify(e.attrs)}` : "";
+    const k = `${fn}(${ks.join(",")})${attrs}[${g.values[e.out]!.shape}]`;
     const prev = seen.get(k);
     if (prev !== undefined) {
       rename.set(e.out, prev);
       // Keep the more meaningful of the two names (a spec name over a temporary).
       const a = g.values[prev]!;
       const b = g.values[e.out]!;
-      if (/^t\d+$/.test(a.name) && !/^t\d+$/.test(b.name)) a.name = b.name;
+      if (isTemp(a.name) && !isTemp(b.name)) a.name = b.name;
       continue;
     }
     seen.set(k, e.out);

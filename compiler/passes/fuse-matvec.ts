@@ -22,7 +22,8 @@ export function fuseMatvec(g: Graph): Graph {
     const mats = list.map((e) => (e.args[0] as { v: ValueId }).v);
     const cols = values[mats[0]!]!.shape[1]!;
     const rows = mats.reduce((n, m) => n + values[m]!.shape[0]!, 0);
-    const vname = values[v]!.name;
+    // Named after the vector as the spec calls it (h, not h_read: the state as read).
+    const vname = values[v]!.name.replace(/_read$/, "");
     const pack = values.length;
     values.push({ id: pack, name: `pack_${vname}`, shape: [rows, cols], role: "packed" });
     packs.push({ value: pack, parts: mats });
@@ -32,7 +33,8 @@ export function fuseMatvec(g: Graph): Graph {
     list.forEach((e, k) => {
       const slice: Eqn = { op: "slice", out: e.out, args: [{ v: fused }], lo, span: e.span };
       lo += values[mats[k]!]!.shape[0]!;
-      replace.set(e, k === 0 ? [{ op: "matvec", out: fused, args: [{ v: pack }, { v }], span: e.span }, slice] : [slice]);
+      const also = list.slice(1).flatMap((x) => (x.span ? [x.span] : []));
+      replace.set(e, k === 0 ? [{ op: "matvec", out: fused, args: [{ v: pack }, { v }], span: e.span, also }, slice] : [slice]);
     });
   }
   if (replace.size === 0) return g;

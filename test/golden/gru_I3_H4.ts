@@ -4,6 +4,8 @@
 // a matrix parameter [m, n] is row-major.
 /** What this kernel is: its sizes, inputs, states, outputs and parameters (with their initializers). */
 export const meta = {
+  abiVersion: 1,
+  backend: "ts",
   name: "gru",
   kind: "cell",
   dims: { I: 3, H: 4 },
@@ -66,6 +68,7 @@ export interface Tape {
 export interface ForwardResult {
   /** [timeSteps, batchSize, n] each; owned by the tape. */
   outputs: Outputs;
+  /** [batchSize, n] each; owned by the tape. */
   finalState: State;
   tape: Tape;
 }
@@ -85,151 +88,106 @@ export interface Gradients {
   inputs: Inputs;
   initialState: State;
 }
+type Weights = {
+  W_z: Float32Array;
+  U_z: Float32Array;
+  b_z: Float32Array;
+  W_r: Float32Array;
+  U_r: Float32Array;
+  b_r: Float32Array;
+  W_n: Float32Array;
+  U_n: Float32Array;
+  b_n: Float32Array;
+  pack_x: Float32Array;
+  pack_h: Float32Array;
+};
+type TapeBuffers = {
+  x: Float32Array;
+  active: Float32Array;
+  h: Float32Array;
+  mask_h: Float32Array;
+  h_out: Float32Array;
+  proj_x: Float32Array;
+  h_read: Float32Array;
+  proj_h: Float32Array;
+  z: Float32Array;
+  r_2: Float32Array;
+  n_2: Float32Array;
+  h_new_1: Float32Array;
+  h_new_2: Float32Array;
+  n_3: Float32Array;
+  n_4: Float32Array;
+};
+type Adjoints = {
+  d_h_next: Float32Array;
+  d_h_next_t2: Float32Array;
+  d_h_new_1_t2: Float32Array;
+  d_n_5: Float32Array;
+  d_r_t2: Float32Array;
+  d_proj_h: Float32Array;
+  d_n_2: Float32Array;
+  d_proj_x_t2: Float32Array;
+  d_proj_h_t1: Float32Array;
+  d_h: Float32Array;
+  d_proj_x: Float32Array;
+};
+type Bound = {
+  grad_W_z: Float32Array;
+  grad_U_z: Float32Array;
+  grad_b_z: Float32Array;
+  grad_W_r: Float32Array;
+  grad_U_r: Float32Array;
+  grad_b_r: Float32Array;
+  grad_W_n: Float32Array;
+  grad_U_n: Float32Array;
+  grad_b_n: Float32Array;
+  grad_pack_x: Float32Array;
+  grad_pack_h: Float32Array;
+  d_h_out: Float32Array;
+  d_x: Float32Array;
+};
 type TapeData = Tape & {
-  lengths: Int32Array | null;
-  lengthsBuf: Int32Array;
-  masks: State;
-  masked: { h: boolean };
-  buf: {
-    x: Float32Array;
-    h: Float32Array;
-    proj_x: Float32Array;
-    z: Float32Array;
-    r: Float32Array;
-    t22: Float32Array;
-    t28: Float32Array;
-    n: Float32Array;
-  };
-  scratch: { proj_h: Float32Array; t27: Float32Array; t23: Float32Array; h_next: Float32Array };
-  carry: State;
+  buf: TapeBuffers;
   outputs: Outputs;
   finalState: State;
   adjoints: Adjoints | null;
-};
-type Adjoints = {
-  t45: Float32Array;
-  t58: Float32Array;
-  t52: Float32Array;
-  dproj_h: Float32Array;
-  dproj_x: Float32Array;
-  t64: Float32Array;
-  dh_out: Float32Array;
-  t42: Float32Array;
-  t51: Float32Array;
-  t46: Float32Array;
-  t65: Float32Array;
-  t61: Float32Array;
-  dh: Float32Array;
-  dh_next: Float32Array;
-  carry_h: Float32Array;
+  zeros: Float32Array[];
 };
 const tapes = new WeakSet<object>();
-function allocTape(T: number, B: number, reuse: Tape | undefined): TapeData {
-  if (reuse !== undefined) {
-    if (!tapes.has(reuse)) fail("forward", "options.tape was not made by this kernel");
-    if (reuse.timeSteps === T && reuse.batchSize === B) return reuse as TapeData;
-  }
-  const tape: TapeData = {
-    timeSteps: T,
-    batchSize: B,
-    lengths: null,
-    lengthsBuf: new Int32Array(B),
-    masks: { h: new Float32Array(B * 4) },
-    masked: { h: false },
-    buf: {
-      x: new Float32Array(T * B * 3),
-      h: new Float32Array(T * B * 4),
-      proj_x: new Float32Array(T * B * 12),
-      z: new Float32Array(T * B * 4),
-      r: new Float32Array(T * B * 4),
-      t22: new Float32Array(T * B * 4),
-      t28: new Float32Array(T * B * 4),
-      n: new Float32Array(T * B * 4),
-    },
-    scratch: {
-      proj_h: new Float32Array(B * 8),
-      t27: new Float32Array(B * 4),
-      t23: new Float32Array(B * 4),
-      h_next: new Float32Array(B * 4),
-    },
-    carry: { h: new Float32Array(B * 4) },
-    outputs: { h: new Float32Array(T * B * 4) },
-    finalState: { h: new Float32Array(B * 4) },
-    adjoints: null,
-  };
-  tapes.add(tape);
-  return tape;
+/** How a kernel's product reads its operands (one constant per product in a module). */
+interface Gemm {
+  /** xwT: C[r, n] (+)= Σ_k X[r, k]·W[n, k];  xw: C[r, n] (+)= Σ_k X[r, k]·W[k, n];
+   *  dw: G[n, k] += Σ_r D[r, n]·X[r, k] (a weight gradient, summed over the rows). */
+  readonly form: "xwT" | "xw" | "dw";
+  readonly n: number;
+  readonly k: number;
+  /** Row strides of the row operands: A (X, or D for dw), B (X for dw) and C (unused for dw). */
+  readonly as: number;
+  readonly bs: number;
+  readonly cs: number;
+  readonly accumulate: boolean;
+  /** A panel slot: W's packing is kept until invalidatePanels() (weights used at every step). */
+  readonly slot: number;
 }
-function allocAdjoints(T: number, B: number): Adjoints {
-  return {
-    t45: new Float32Array(T * B * 4),
-    t58: new Float32Array(T * B * 4),
-    t52: new Float32Array(T * B * 4),
-    dproj_h: new Float32Array(T * B * 8),
-    dproj_x: new Float32Array(T * B * 12),
-    t64: new Float32Array(T * B * 3),
-    dh_out: new Float32Array(T * B * 4),
-    t42: new Float32Array(B * 4),
-    t51: new Float32Array(B * 4),
-    t46: new Float32Array(B * 4),
-    t65: new Float32Array(B * 4),
-    t61: new Float32Array(B * 4),
-    dh: new Float32Array(B * 4),
-    dh_next: new Float32Array(B * 4),
-    carry_h: new Float32Array(B * 4),
-  };
+
+/** The product `d` over R rows: A and C row operands start at ao and co; for dw, B (X) starts at bo. */
+function gemm(
+  d: Gemm,
+  R: number,
+  A: Float32Array,
+  ao: number,
+  B: Float32Array,
+  bo: number,
+  C: Float32Array,
+  co: number,
+): void {
+  if (d.form === "xwT")
+    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs, d.accumulate, d.slot);
+  else if (d.form === "xw")
+    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs, d.accumulate, d.slot);
+  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs, C, co, d.k, true, -1);
 }
-/** Parameter matrices stacked by rows, rebuilt from the params at every call. */
-const packs = { pack_x: new Float32Array(1 * 36), pack_h: new Float32Array(1 * 32) };
-const packGrads = { pack_x: new Float32Array(1 * 36), pack_h: new Float32Array(1 * 32) };
-let stepCache: {
-  B: number;
-  buf: {
-    t13: Float32Array;
-    t14: Float32Array;
-    z: Float32Array;
-    t18: Float32Array;
-    t19: Float32Array;
-    r: Float32Array;
-    t22: Float32Array;
-    t23: Float32Array;
-    t24: Float32Array;
-    t25: Float32Array;
-    n: Float32Array;
-    t27: Float32Array;
-    t28: Float32Array;
-    t29: Float32Array;
-    h_next: Float32Array;
-    proj_x: Float32Array;
-    proj_h: Float32Array;
-  };
-} | null = null;
-function stepScratch(B: number) {
-  if (stepCache === null || stepCache.B !== B)
-    stepCache = {
-      B,
-      buf: {
-        t13: new Float32Array(B * 4),
-        t14: new Float32Array(B * 4),
-        z: new Float32Array(B * 4),
-        t18: new Float32Array(B * 4),
-        t19: new Float32Array(B * 4),
-        r: new Float32Array(B * 4),
-        t22: new Float32Array(B * 4),
-        t23: new Float32Array(B * 4),
-        t24: new Float32Array(B * 4),
-        t25: new Float32Array(B * 4),
-        n: new Float32Array(B * 4),
-        t27: new Float32Array(B * 4),
-        t28: new Float32Array(B * 4),
-        t29: new Float32Array(B * 4),
-        h_next: new Float32Array(B * 4),
-        proj_x: new Float32Array(B * 12),
-        proj_h: new Float32Array(B * 8),
-      },
-    };
-  return stepCache.buf;
-}
+
 const KC = 256;
 const MC = 64;
 let panelA = new Float64Array(MC * KC);
@@ -275,7 +233,7 @@ function invalidatePanels(): void {
 
 /** C[i·cs + j] (+)= Σ_k A(i, k) · B(j, k) for i < M, j < N. With slot ≥ 0, B is the same for every
  *  call with that slot until invalidatePanels(), so its packing is kept. */
-function gemm(
+function gemmCore(
   M: number,
   N: number,
   K: number,
@@ -456,6 +414,25 @@ function colSum(
   }
 }
 
+/** dst[r·ds] = Σ_j src[so + r·ss + j] for r < R, j < N (a row's sum, e.g. for layernorm). */
+function rowSum(
+  R: number,
+  N: number,
+  src: Float32Array,
+  so: number,
+  ss: number,
+  dst: Float32Array,
+  dof: number,
+  ds: number,
+): void {
+  for (let r = 0; r < R; r++) {
+    const o = so + r * ss;
+    let s = 0;
+    for (let j = 0; j < N; j++) s += src[o + j]!;
+    dst[dof + r * ds] = s;
+  }
+}
+
 const POW2 = new Float64Array(2200);
 for (let i = 0; i < 2200; i++) POW2[i] = 2 ** (i - 1100);
 const E1 = 0.6931471805599453;
@@ -471,7 +448,7 @@ function fexp(x: number): number {
   const k = Math.floor(t + 0.5);
   const f = t - k;
   const p = 1 + f * (E1 + f * (E2 + f * (E3 + f * (E4 + f * (E5 + f * (E6 + f * E7))))));
-  return k < -1099 ? 0 : k > 1098 ? Infinity : p * POW2[k + 1100];
+  return k < -1099 ? 0 : k > 1098 ? Infinity : p * POW2[k + 1100]!;
 }
 
 function fsigmoid(x: number): number {
@@ -488,81 +465,680 @@ function ftanh(x: number): number {
   return x < 0 ? -r : r;
 }
 
+/** True when `b` starts right where `a` ends, in the same buffer. */
+function follows(b: Float32Array, a: Float32Array): boolean {
+  return b.buffer === a.buffer && b.byteOffset === a.byteOffset + a.byteLength;
+}
+
+const spans = new WeakMap<Float32Array, Float32Array>();
+
+/** The n elements starting at `first`, in its buffer (one view per first array, kept). */
+function span(first: Float32Array, n: number): Float32Array {
+  let v = spans.get(first);
+  if (v === undefined || v.length !== n) {
+    v = new Float32Array(first.buffer, first.byteOffset, n);
+    spans.set(first, v);
+  }
+  return v;
+}
+
 function fail(where: string, message: string): never {
   throw new RangeError(`${meta.name}.${where}: ${message}`);
 }
+
+/** A value as a message shows it: its type, and its value when short. */
 function describe(v: unknown): string {
   if (v === undefined) return "undefined";
   if (v === null) return "null";
+  if (typeof v === "string")
+    return `the string ${JSON.stringify(v.length > 24 ? `${v.slice(0, 24)}…` : v)}`;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "bigint") return `the bigint ${String(v)}`;
   if (ArrayBuffer.isView(v))
     return `${v.constructor.name}(${(v as unknown as ArrayLike<number>).length})`;
   if (Array.isArray(v)) return `an Array(${v.length})`;
-  return typeof v;
+  return typeof v === "function" ? "a function" : "an object";
 }
-function checkObject(where: string, name: string, v: unknown): void {
-  if (typeof v !== "object" || v === null)
+
+/** The own property `key` of `o` (never one inherited from Object.prototype). */
+function own(o: object, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(o, key)
+    ? (o as Record<string, unknown>)[key]
+    : undefined;
+}
+
+const list = (keys: readonly string[]) =>
+  keys.length === 0 ? "none" : keys.map((k) => JSON.stringify(k)).join(", ");
+
+/** `v` must be a plain object whose keys are all in `allowed`. */
+function checkObject(where: string, name: string, v: unknown, allowed: readonly string[]): object {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || ArrayBuffer.isView(v))
     fail(where, `${name} must be an object, got ${describe(v)}`);
+  for (const k of Object.keys(v)) {
+    if (!allowed.includes(k))
+      fail(
+        where,
+        `${name} has an unknown key ${JSON.stringify(k)}; the valid keys are ${list(allowed)}`,
+      );
+  }
+  return v;
 }
-function checkArray(where: string, name: string, v: unknown, n: number, layout: string): void {
+
+/** `v` must be a Float32Array of exactly n elements; `layout` says how n is made up. */
+function checkArray(
+  where: string,
+  name: string,
+  v: unknown,
+  n: number,
+  layout: string,
+): Float32Array {
   if (!(v instanceof Float32Array))
     fail(where, `${name} must be a Float32Array of length ${n} (${layout}), got ${describe(v)}`);
   if (v.length !== n) fail(where, `${name} has length ${v.length}, expected ${n} (${layout})`);
-}
-function checkCount(where: string, name: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
-    fail(where, `${name} must be a positive integer, got ${String(v)}`);
   return v;
 }
+
+/** The array at `obj[key]` when present (undefined when absent), checked as checkArray. */
+function optionalArray(
+  where: string,
+  obj: object | undefined,
+  name: string,
+  key: string,
+  n: number,
+  layout: string,
+): Float32Array | undefined {
+  const v = obj === undefined ? undefined : own(obj, key);
+  return v === undefined ? undefined : checkArray(where, `${name}.${key}`, v, n, layout);
+}
+
+function checkCount(where: string, name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
+    fail(where, `${name} must be a positive integer, got ${describe(v)}`);
+  return v;
+}
+
 function checkBatchSize(where: string, v: unknown): number {
   return checkCount(where, "batchSize", v);
 }
-function checkLengths(
-  where: string,
-  v: ArrayLike<number>,
-  B: number,
-  T: number,
-  out: Int32Array,
-): Int32Array {
-  if (typeof v !== "object" || v === null || typeof v.length !== "number")
+
+/** Per-sample lengths as the per-step flags `active[t·B + b]` = 1 while t < lengths[b]. */
+function checkLengths(where: string, v: unknown, B: number, T: number, active: Float32Array): void {
+  if (v === undefined) {
+    active.fill(1);
+    return;
+  }
+  if (typeof v !== "object" || v === null || typeof (v as ArrayLike<number>).length !== "number") {
     fail(where, `options.lengths must be an array of ${B} lengths, got ${describe(v)}`);
-  if (v.length !== B)
-    fail(where, `options.lengths has ${v.length} entries, expected batchSize ${B}`);
+  }
+  const a = v as ArrayLike<unknown>;
+  if (a.length !== B)
+    fail(where, `options.lengths has ${a.length} entries, expected batchSize ${B}`);
   for (let b = 0; b < B; b++) {
-    const n = v[b];
+    const n = a[b];
     if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > T)
       fail(
         where,
-        `options.lengths[${b}] must be an integer from 0 to timeSteps ${T}, got ${String(n)}`,
+        `options.lengths[${b}] must be an integer from 0 to timeSteps ${T}, got ${describe(n)}`,
       );
-    out[b] = n;
+    for (let t = 0; t < T; t++) active[t * B + b] = t < n ? 1 : 0;
   }
-  return out;
-}
-function checkParams(where: string, params: Params): void {
-  checkObject(where, "params", params);
-  checkArray(where, "params.W_z", params.W_z, 12, "[4, 3]");
-  checkArray(where, "params.U_z", params.U_z, 16, "[4, 4]");
-  checkArray(where, "params.b_z", params.b_z, 4, "[4]");
-  checkArray(where, "params.W_r", params.W_r, 12, "[4, 3]");
-  checkArray(where, "params.U_r", params.U_r, 16, "[4, 4]");
-  checkArray(where, "params.b_r", params.b_r, 4, "[4]");
-  checkArray(where, "params.W_n", params.W_n, 12, "[4, 3]");
-  checkArray(where, "params.U_n", params.U_n, 16, "[4, 4]");
-  checkArray(where, "params.b_n", params.b_n, 4, "[4]");
 }
 
-/** Zero-filled parameters; initialise them from meta.params[k].init. */
-export function createParams(): Params {
+/** The number of steps in an input sequence of `batchSize × n` per step. */
+function inferSteps(where: string, v: unknown, B: number, n: number, name: string): number {
+  if (!(v instanceof Float32Array))
+    fail(
+      where,
+      `${name} must be a Float32Array of timeSteps × batchSize × ${n}, got ${describe(v)}`,
+    );
+  const per = B * n;
+  if (v.length === 0 || v.length % per !== 0)
+    fail(
+      where,
+      `${name} has length ${v.length}, not a positive multiple of batchSize ${B} × ${n} = ${per}`,
+    );
+  return v.length / per;
+}
+/** proj_x = x · pack_xᵀ  (12 × 3)
+ *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+ *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+ *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+ */
+const proj_x_gemm: Gemm = {
+  form: "xwT",
+  n: 12,
+  k: 3,
+  as: 3,
+  bs: 0,
+  cs: 12,
+  accumulate: false,
+  slot: -1,
+};
+/** proj_h = h_read · pack_hᵀ  (8 × 4)
+ *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+ *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+ */
+const proj_h_gemm: Gemm = {
+  form: "xwT",
+  n: 8,
+  k: 4,
+  as: 4,
+  bs: 0,
+  cs: 8,
+  accumulate: false,
+  slot: 0,
+};
+/** n_3 = n_2 · U_nᵀ  (4 × 4)
+ *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+ */
+const n_3_gemm: Gemm = { form: "xwT", n: 4, k: 4, as: 4, bs: 0, cs: 4, accumulate: false, slot: 1 };
+/** d_n_2 = d_n_5 · U_n  (4 × 4)
+ *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+ */
+const d_n_2_gemm: Gemm = {
+  form: "xw",
+  n: 4,
+  k: 4,
+  as: 4,
+  bs: 0,
+  cs: 4,
+  accumulate: false,
+  slot: 2,
+};
+/** d_proj_h_t1 = d_proj_h · pack_h  (4 × 8)
+ *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+ *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+ */
+const d_proj_h_t1_gemm: Gemm = {
+  form: "xw",
+  n: 4,
+  k: 8,
+  as: 8,
+  bs: 0,
+  cs: 4,
+  accumulate: false,
+  slot: 3,
+};
+/** grad_U_n += Σ over rows of d_n_5ᵀ · n_2  (4 × 4)
+ *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+ */
+const d_U_n_gemm: Gemm = {
+  form: "dw",
+  n: 4,
+  k: 4,
+  as: 4,
+  bs: 4,
+  cs: 0,
+  accumulate: true,
+  slot: -1,
+};
+/** grad_pack_h += Σ over rows of d_proj_hᵀ · h_read  (8 × 4)
+ *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+ *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+ */
+const d_pack_h_gemm: Gemm = {
+  form: "dw",
+  n: 8,
+  k: 4,
+  as: 8,
+  bs: 4,
+  cs: 0,
+  accumulate: true,
+  slot: -1,
+};
+/** grad_pack_x += Σ over rows of d_proj_xᵀ · x  (12 × 3)
+ *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+ *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+ *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+ */
+const d_pack_x_gemm: Gemm = {
+  form: "dw",
+  n: 12,
+  k: 3,
+  as: 12,
+  bs: 3,
+  cs: 0,
+  accumulate: true,
+  slot: -1,
+};
+/** d_x = d_proj_x · pack_x  (3 × 12)
+ *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+ *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+ *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+ */
+const d_x_gemm: Gemm = {
+  form: "xw",
+  n: 3,
+  k: 12,
+  as: 12,
+  bs: 0,
+  cs: 3,
+  accumulate: false,
+  slot: -1,
+};
+/** Stacked weights, used when the params passed in are not side by side (not from createParams). */
+const packed = { pack_x: new Float32Array(36), pack_h: new Float32Array(32) };
+/** Pack gradients, used when the gradients asked for are not side by side. */
+const packedGrads = { grad_pack_x: new Float32Array(36), grad_pack_h: new Float32Array(32) };
+function weightsOf(where: string, params: Params): Weights {
+  checkObject(where, "params", params, [
+    "W_z",
+    "U_z",
+    "b_z",
+    "W_r",
+    "U_r",
+    "b_r",
+    "W_n",
+    "U_n",
+    "b_n",
+  ]);
+  const W_z = checkArray(where, "params.W_z", own(params, "W_z"), 12, "[4, 3]");
+  const U_z = checkArray(where, "params.U_z", own(params, "U_z"), 16, "[4, 4]");
+  const b_z = checkArray(where, "params.b_z", own(params, "b_z"), 4, "[4]");
+  const W_r = checkArray(where, "params.W_r", own(params, "W_r"), 12, "[4, 3]");
+  const U_r = checkArray(where, "params.U_r", own(params, "U_r"), 16, "[4, 4]");
+  const b_r = checkArray(where, "params.b_r", own(params, "b_r"), 4, "[4]");
+  const W_n = checkArray(where, "params.W_n", own(params, "W_n"), 12, "[4, 3]");
+  const U_n = checkArray(where, "params.U_n", own(params, "U_n"), 16, "[4, 4]");
+  const b_n = checkArray(where, "params.b_n", own(params, "b_n"), 4, "[4]");
+  let pack_x: Float32Array = packed.pack_x;
+  if (follows(W_r, W_z) && follows(W_n, W_r)) pack_x = span(W_z, 36);
+  else {
+    pack_x.set(W_z, 0);
+    pack_x.set(W_r, 12);
+    pack_x.set(W_n, 24);
+  }
+  let pack_h: Float32Array = packed.pack_h;
+  if (follows(U_r, U_z)) pack_h = span(U_z, 32);
+  else {
+    pack_h.set(U_z, 0);
+    pack_h.set(U_r, 16);
+  }
+  return { W_z, U_z, b_z, W_r, U_r, b_r, W_n, U_n, b_n, pack_x, pack_h };
+}
+function allocTape(T: number, B: number, reuse: unknown): TapeData {
+  if (reuse !== undefined) {
+    if (typeof reuse !== "object" || reuse === null || !tapes.has(reuse))
+      fail("forward", "options.tape was not made by this kernel");
+    const given = reuse as TapeData;
+    if (given.timeSteps === T && given.batchSize === B) return given;
+  }
+  const buf: TapeBuffers = {
+    x: new Float32Array(T * B * 3),
+    active: new Float32Array(T * B),
+    h: new Float32Array((T + 1) * B * 4),
+    mask_h: new Float32Array(B * 4),
+    h_out: new Float32Array(T * B * 4),
+    proj_x: new Float32Array(T * B * 12),
+    h_read: new Float32Array(T * B * 4),
+    proj_h: new Float32Array(B * 8),
+    z: new Float32Array(T * B * 4),
+    r_2: new Float32Array(T * B * 4),
+    n_2: new Float32Array(T * B * 4),
+    h_new_1: new Float32Array(B * 4),
+    h_new_2: new Float32Array(T * B * 4),
+    n_3: new Float32Array(B * 4),
+    n_4: new Float32Array(T * B * 4),
+  };
+  const tape: TapeData = {
+    timeSteps: T,
+    batchSize: B,
+    buf,
+    adjoints: null,
+    zeros: [],
+    outputs: { h: buf.h_out },
+    finalState: { h: buf.h.subarray(T * B * 4) },
+  };
+  tapes.add(tape);
+  return tape;
+}
+function allocAdjoints(T: number, B: number): Adjoints {
   return {
-    W_z: new Float32Array(12),
-    U_z: new Float32Array(16),
-    b_z: new Float32Array(4),
-    W_r: new Float32Array(12),
-    U_r: new Float32Array(16),
-    b_r: new Float32Array(4),
-    W_n: new Float32Array(12),
-    U_n: new Float32Array(16),
-    b_n: new Float32Array(4),
+    d_h_next: new Float32Array(B * 4),
+    d_h_next_t2: new Float32Array(B * 4),
+    d_h_new_1_t2: new Float32Array(B * 4),
+    d_n_5: new Float32Array(T * B * 4),
+    d_r_t2: new Float32Array(B * 4),
+    d_proj_h: new Float32Array(T * B * 8),
+    d_n_2: new Float32Array(B * 4),
+    d_proj_x_t2: new Float32Array(B * 4),
+    d_proj_h_t1: new Float32Array(B * 4),
+    d_h: new Float32Array(B * 4),
+    d_proj_x: new Float32Array(T * B * 12),
+  };
+}
+let stepCache: TapeData | null = null;
+/** The tape step() runs on: one step of B samples, kept while B stays the same. */
+function stepTape(B: number): TapeData {
+  if (stepCache === null || stepCache.batchSize !== B) stepCache = allocTape(1, B, undefined);
+  return stepCache;
+}
+function gradientsFor(where: string, into: unknown, T: number, B: number): Gradients {
+  if (into === undefined)
+    return {
+      params: createParams(),
+      inputs: { x: new Float32Array(T * B * 3) },
+      initialState: { h: new Float32Array(B * 4) },
+    };
+  const g = checkObject(where, "options.into", into, ["params", "inputs", "initialState"]);
+  const p = checkObject(where, "options.into.params", own(g, "params"), [
+    "W_z",
+    "U_z",
+    "b_z",
+    "W_r",
+    "U_r",
+    "b_r",
+    "W_n",
+    "U_n",
+    "b_n",
+  ]);
+  checkArray(where, "options.into.params.W_z", own(p, "W_z"), 12, "[4, 3]");
+  checkArray(where, "options.into.params.U_z", own(p, "U_z"), 16, "[4, 4]");
+  checkArray(where, "options.into.params.b_z", own(p, "b_z"), 4, "[4]");
+  checkArray(where, "options.into.params.W_r", own(p, "W_r"), 12, "[4, 3]");
+  checkArray(where, "options.into.params.U_r", own(p, "U_r"), 16, "[4, 4]");
+  checkArray(where, "options.into.params.b_r", own(p, "b_r"), 4, "[4]");
+  checkArray(where, "options.into.params.W_n", own(p, "W_n"), 12, "[4, 3]");
+  checkArray(where, "options.into.params.U_n", own(p, "U_n"), 16, "[4, 4]");
+  checkArray(where, "options.into.params.b_n", own(p, "b_n"), 4, "[4]");
+  const i = checkObject(where, "options.into.inputs", own(g, "inputs"), ["x"]);
+  checkArray(
+    where,
+    "options.into.inputs.x",
+    own(i, "x"),
+    T * B * 3,
+    `timeSteps ${T} × batchSize ${B} × 3`,
+  );
+  const s = checkObject(where, "options.into.initialState", own(g, "initialState"), ["h"]);
+  checkArray(where, "options.into.initialState.h", own(s, "h"), B * 4, `batchSize ${B} × 4`);
+  return into as Gradients;
+}
+/** forward's work: the plan's forward stages over the tape's buffers. */
+function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
+  const { b_z, b_r, U_n, b_n, pack_x, pack_h } = weights;
+  const {
+    x,
+    active,
+    h,
+    mask_h,
+    h_out,
+    proj_x,
+    h_read,
+    proj_h,
+    z,
+    r_2,
+    n_2,
+    h_new_1,
+    h_new_2,
+    n_3,
+    n_4,
+  } = fwd;
+  invalidatePanels();
+  // what depends only on the inputs and parameters, for every step at once
+  {
+    const r0 = 0;
+    const R = T * B;
+    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+    // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    gemm(proj_x_gemm, R, x, r0 * 3, pack_x, 0, proj_x, r0 * 12);
+  }
+  // one step at a time
+  for (let t = 0; t < T; t++) {
+    const r0 = t * B;
+    const R = B;
+    for (let b = 0; b < R; b++) {
+      const o0 = (r0 + b) * 4;
+      const o1 = b * 4;
+      for (let j = 0; j < 4; j++) {
+        const _h = h[o0 + j]!;
+        const _mask_h = mask_h[o1 + j]!;
+        const _h_read = _h * _mask_h;
+        h_read[o0 + j] = _h_read;
+      }
+    }
+    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+    // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    gemm(proj_h_gemm, R, h_read, r0 * 4, pack_h, 0, proj_h, 0);
+    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+    // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    // gru.cell:15  h' = z * h + (1 - z) * n
+    for (let b = 0; b < R; b++) {
+      const o0 = (r0 + b) * 12;
+      const o1 = b * 8;
+      const o2 = (r0 + b) * 4;
+      const o3 = (r0 + b) * 12 + 4;
+      const o4 = b * 8 + 4;
+      const o5 = b * 4;
+      for (let j = 0; j < 4; j++) {
+        const _z_1 = proj_x[o0 + j]!;
+        const _z_2 = proj_h[o1 + j]!;
+        const _b_z = b_z[j]!;
+        const _r_1 = proj_x[o3 + j]!;
+        const _r_2 = proj_h[o4 + j]!;
+        const _b_r = b_r[j]!;
+        const _h_read_2 = h_read[o2 + j]!;
+        const _z_3 = _z_1 + _z_2;
+        const _z_4 = _z_3 + _b_z;
+        const _z = fsigmoid(_z_4);
+        z[o2 + j] = _z;
+        const _r_3 = _r_1 + _r_2;
+        const _r_4 = _r_3 + _b_r;
+        const _r = fsigmoid(_r_4);
+        r_2[o2 + j] = _r;
+        const _n_2 = _r * _h_read_2;
+        n_2[o2 + j] = _n_2;
+        const _h_new_1 = _z * _h_read_2;
+        h_new_1[o5 + j] = _h_new_1;
+        const _h_new_2 = 1 - _z;
+        h_new_2[o2 + j] = _h_new_2;
+      }
+    }
+    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    gemm(n_3_gemm, R, n_2, r0 * 4, U_n, 0, n_3, 0);
+    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    // gru.cell:15  h' = z * h + (1 - z) * n
+    for (let b = 0; b < R; b++) {
+      const o0 = (r0 + b) * 12 + 8;
+      const o1 = b * 4;
+      const o2 = (r0 + b) * 4;
+      const o3 = r0 + b;
+      const o4 = (r0 + B + b) * 4;
+      const _active = active[o3]!;
+      for (let j = 0; j < 4; j++) {
+        const _n_1 = proj_x[o0 + j]!;
+        const _n_3 = n_3[o1 + j]!;
+        const _b_n = b_n[j]!;
+        const _h_new_2_2 = h_new_2[o2 + j]!;
+        const _h_new_1_2 = h_new_1[o1 + j]!;
+        const _h_2 = h[o2 + j]!;
+        const _n_4 = _n_1 + _n_3;
+        const _n_5 = _n_4 + _b_n;
+        const _n = ftanh(_n_5);
+        n_4[o2 + j] = _n;
+        const _h_new_3 = _h_new_2_2 * _n;
+        const _h_new = _h_new_1_2 + _h_new_3;
+        const _h_next = _active !== 0 ? _h_new : _h_2;
+        h[o4 + j] = _h_next;
+        const _h_out = _active !== 0 ? _h_new : 0;
+        h_out[o2 + j] = _h_out;
+      }
+    }
+  }
+}
+/** backward's work: the plan's backward stages. */
+function runBackward(
+  weights: Weights,
+  fwd: TapeBuffers,
+  adj: Adjoints,
+  io: Bound,
+  T: number,
+  B: number,
+  inputGradients: boolean,
+): void {
+  const { U_n, pack_x, pack_h } = weights;
+  const { x, active, mask_h, h_read, z, r_2, n_2, h_new_2, n_4 } = fwd;
+  const {
+    d_h_next,
+    d_h_next_t2,
+    d_h_new_1_t2,
+    d_n_5,
+    d_r_t2,
+    d_proj_h,
+    d_n_2,
+    d_proj_x_t2,
+    d_proj_h_t1,
+    d_h,
+    d_proj_x,
+  } = adj;
+  const { grad_b_z, grad_b_r, grad_U_n, grad_b_n, grad_pack_x, grad_pack_h, d_h_out, d_x } = io;
+  invalidatePanels();
+  // backward through time
+  for (let t = T - 1; t >= 0; t--) {
+    const r0 = t * B;
+    const R = B;
+    // adjoint of gru.cell:15  h' = z * h + (1 - z) * n
+    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+    for (let b = 0; b < R; b++) {
+      const o0 = r0 + b;
+      const o1 = (r0 + b) * 4;
+      const o2 = b * 4;
+      const o3 = (r0 + b) * 8;
+      const _active_2 = active[o0]!;
+      for (let j = 0; j < 4; j++) {
+        const _d_h_out = d_h_out[o1 + j]!;
+        const _d_h_next = d_h_next[o2 + j]!;
+        const _n_6 = n_4[o1 + j]!;
+        const _h_new_2_3 = h_new_2[o1 + j]!;
+        const _h_read_3 = h_read[o1 + j]!;
+        const _z_5 = z[o1 + j]!;
+        const _r_5 = r_2[o1 + j]!;
+        const _d_h_out_t1 = _active_2 !== 0 ? _d_h_out : 0;
+        const _d_h_next_t1 = _active_2 !== 0 ? _d_h_next : 0;
+        const _d_h_next_t2 = _active_2 !== 0 ? 0 : _d_h_next;
+        d_h_next_t2[o2 + j] = _d_h_next_t2;
+        const _d_h_new = _d_h_out_t1 + _d_h_next_t1;
+        const _d_h_new_2 = _d_h_new * _n_6;
+        const _d_n = _d_h_new * _h_new_2_3;
+        const _d_h_new_2_t1 = -_d_h_new_2;
+        const _d_h_new_1_t1 = _d_h_new * _h_read_3;
+        const _d_h_new_1_t2 = _d_h_new * _z_5;
+        d_h_new_1_t2[o2 + j] = _d_h_new_1_t2;
+        const _d_n_t1 = _n_6 * _n_6;
+        const _d_n_t2 = 1 - _d_n_t1;
+        const _d_n_5 = _d_n * _d_n_t2;
+        d_n_5[o1 + j] = _d_n_5;
+        const _d_r_t1 = 1 - _r_5;
+        const _d_r_t2 = _r_5 * _d_r_t1;
+        d_r_t2[o2 + j] = _d_r_t2;
+        const _d_z = _d_h_new_2_t1 + _d_h_new_1_t1;
+        const _d_z_t1 = 1 - _z_5;
+        const _d_z_t2 = _z_5 * _d_z_t1;
+        const _d_z_4 = _d_z * _d_z_t2;
+        d_proj_h[o3 + j] = _d_z_4;
+      }
+    }
+    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    gemm(d_n_2_gemm, R, d_n_5, r0 * 4, U_n, 0, d_n_2, 0);
+    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    for (let b = 0; b < R; b++) {
+      const o0 = b * 4;
+      const o1 = (r0 + b) * 4;
+      const o2 = (r0 + b) * 8 + 4;
+      for (let j = 0; j < 4; j++) {
+        const _d_n_2 = d_n_2[o0 + j]!;
+        const _h_read_4 = h_read[o1 + j]!;
+        const _r_6 = r_2[o1 + j]!;
+        const _d_r_t2_2 = d_r_t2[o0 + j]!;
+        const _d_h_new_1_t2_2 = d_h_new_1_t2[o0 + j]!;
+        const _d_r = _d_n_2 * _h_read_4;
+        const _d_n_2_t2 = _d_n_2 * _r_6;
+        const _d_r_4 = _d_r * _d_r_t2_2;
+        d_proj_h[o2 + j] = _d_r_4;
+        const _d_proj_x_t2 = _d_h_new_1_t2_2 + _d_n_2_t2;
+        d_proj_x_t2[o0 + j] = _d_proj_x_t2;
+      }
+    }
+    // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+    // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    gemm(d_proj_h_t1_gemm, R, d_proj_h, r0 * 8, pack_h, 0, d_proj_h_t1, 0);
+    for (let b = 0; b < R; b++) {
+      const o0 = b * 4;
+      for (let j = 0; j < 4; j++) {
+        const _d_proj_x_t2_2 = d_proj_x_t2[o0 + j]!;
+        const _d_proj_h_t1 = d_proj_h_t1[o0 + j]!;
+        const _mask_h_2 = mask_h[o0 + j]!;
+        const _d_h_next_t2_2 = d_h_next_t2[o0 + j]!;
+        const _d_h_read = _d_proj_x_t2_2 + _d_proj_h_t1;
+        const _d_h_read_t1 = _d_h_read * _mask_h_2;
+        const _d_h = _d_h_next_t2_2 + _d_h_read_t1;
+        d_h[o0 + j] = _d_h;
+      }
+    }
+    // carry the states' gradients to the step before
+    for (let b = 0; b < R; b++) for (let j = 0; j < 4; j++) d_h_next[b * 4 + j] = d_h[b * 4 + j]!;
+  }
+  // what the recurrence does not need, for every step at once: weight gradients
+  {
+    const r0 = 0;
+    const R = T * B;
+    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    gemm(d_U_n_gemm, R, d_n_5, r0 * 4, n_2, r0 * 4, grad_U_n, 0);
+    // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+    // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    gemm(d_pack_h_gemm, R, d_proj_h, r0 * 8, h_read, r0 * 4, grad_pack_h, 0);
+    for (let b = 0; b < R; b++)
+      for (let j = 0; j < 4; j++) d_proj_x[(r0 + b) * 12 + j] = d_proj_h[(r0 + b) * 8 + j]!;
+    for (let b = 0; b < R; b++)
+      for (let j = 0; j < 4; j++) d_proj_x[(r0 + b) * 12 + 4 + j] = d_proj_h[(r0 + b) * 8 + 4 + j]!;
+    for (let b = 0; b < R; b++)
+      for (let j = 0; j < 4; j++) d_proj_x[(r0 + b) * 12 + 8 + j] = d_n_5[(r0 + b) * 4 + j]!;
+    // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+    // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    gemm(d_pack_x_gemm, R, d_proj_x, r0 * 12, x, r0 * 3, grad_pack_x, 0);
+    colSum(R, 4, d_proj_h, r0 * 8, 8, grad_b_z);
+    colSum(R, 4, d_proj_h, r0 * 8 + 4, 8, grad_b_r);
+    colSum(R, 4, d_n_5, r0 * 4, 4, grad_b_n);
+  }
+  if (inputGradients) {
+    // the gradients of the inputs, for every step at once
+    {
+      const r0 = 0;
+      const R = T * B;
+      // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+      // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+      // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+      gemm(d_x_gemm, R, d_proj_x, r0 * 12, pack_x, 0, d_x, r0 * 3);
+    }
+  }
+  if (!inputGradients) {
+    // input gradients not asked for are zero
+    {
+      const r0 = 0;
+      const R = T * B;
+      for (let b = 0; b < R; b++) d_x.fill(0, (r0 + b) * 3, (r0 + b) * 3 + 3);
+    }
+  }
+}
+
+/** Zero-filled parameters, views of one buffer laid out as the kernel reads them; initialise them from meta.params[k].init. */
+export function createParams(): Params {
+  const mem = new Float32Array(96);
+  return {
+    W_z: mem.subarray(0, 12),
+    U_z: mem.subarray(36, 52),
+    b_z: mem.subarray(68, 72),
+    W_r: mem.subarray(12, 24),
+    U_r: mem.subarray(52, 68),
+    b_r: mem.subarray(72, 76),
+    W_n: mem.subarray(24, 36),
+    U_n: mem.subarray(76, 92),
+    b_n: mem.subarray(92, 96),
   };
 }
 
@@ -576,287 +1152,80 @@ export function createState(batchSize: number = 1): State {
 export function step(params: Params, inputs: Inputs, state: State, batchSize: number = 1): Outputs {
   const where = "step";
   const B = checkBatchSize(where, batchSize);
-  checkParams(where, params);
-  checkObject(where, "inputs", inputs);
-  checkArray(where, "inputs.x", inputs.x, B * 3, `batchSize ${B} × 3`);
-  checkObject(where, "state", state);
-  checkArray(where, "state.h", state.h, B * 4, `batchSize ${B} × 4`);
-  invalidatePanels();
-  const W_z = params.W_z;
-  const U_z = params.U_z;
-  const b_z = params.b_z;
-  const W_r = params.W_r;
-  const U_r = params.U_r;
-  const b_r = params.b_r;
-  const W_n = params.W_n;
-  const U_n = params.U_n;
-  const b_n = params.b_n;
-  const pack_x = packs.pack_x;
-  pack_x.set(W_z, 0);
-  pack_x.set(W_r, 12);
-  pack_x.set(W_n, 24);
-  const pack_h = packs.pack_h;
-  pack_h.set(U_z, 0);
-  pack_h.set(U_r, 16);
-  const x = inputs.x;
-  const h = state.h;
-  const sc = stepScratch(B);
-  const t13 = sc.t13;
-  const t14 = sc.t14;
-  const z = sc.z;
-  const t18 = sc.t18;
-  const t19 = sc.t19;
-  const r = sc.r;
-  const t22 = sc.t22;
-  const t23 = sc.t23;
-  const t24 = sc.t24;
-  const t25 = sc.t25;
-  const n = sc.n;
-  const t27 = sc.t27;
-  const t28 = sc.t28;
-  const t29 = sc.t29;
-  const h_next = sc.h_next;
-  const proj_x = sc.proj_x;
-  const proj_h = sc.proj_h;
-  const tb = 0;
-  const R = B;
-  // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-  gemm(R, 12, 3, x, 0, 3, 1, pack_x, 0, 3, 1, proj_x, 0, 12, false, 0);
-  gemm(R, 8, 4, h, 0, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 8, false, 1);
-  // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-  // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
-  // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-  // gru.cell:15  h' = z * h + (1 - z) * n
-  for (let b = 0; b < R; b++) {
-    const o0 = b * 12;
-    const o1 = b * 8;
-    const o2 = b * 4;
-    const o3 = b * 12 + 4;
-    const o4 = b * 8 + 4;
-    for (let j = 0; j < 4; j++) {
-      const _t11 = proj_x[o0 + j];
-      const _t12 = proj_h[o1 + j];
-      const _b_z = b_z[j];
-      const _t16 = proj_x[o3 + j];
-      const _t17 = proj_h[o4 + j];
-      const _b_r = b_r[j];
-      const _h = h[o2 + j];
-      const _t13 = _t11 + _t12;
-      t13[o2 + j] = _t13;
-      const _t14 = _t13 + _b_z;
-      t14[o2 + j] = _t14;
-      const _z = fsigmoid(_t14);
-      z[o2 + j] = _z;
-      const _t18 = _t16 + _t17;
-      t18[o2 + j] = _t18;
-      const _t19 = _t18 + _b_r;
-      t19[o2 + j] = _t19;
-      const _r = fsigmoid(_t19);
-      r[o2 + j] = _r;
-      const _t22 = _r * _h;
-      t22[o2 + j] = _t22;
-      const _t27 = _z * _h;
-      t27[o2 + j] = _t27;
-      const _t28 = 1 - _z;
-      t28[o2 + j] = _t28;
-    }
-  }
-  // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-  gemm(R, 4, 4, t22, 0, 4, 1, U_n, 0, 4, 1, t23, 0, 4, false, 2);
-  // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-  // gru.cell:15  h' = z * h + (1 - z) * n
-  for (let b = 0; b < R; b++) {
-    const o0 = b * 12 + 8;
-    const o1 = b * 4;
-    for (let j = 0; j < 4; j++) {
-      const _t21 = proj_x[o0 + j];
-      const _t23 = t23[o1 + j];
-      const _b_n = b_n[j];
-      const _t28 = t28[o1 + j];
-      const _t27 = t27[o1 + j];
-      const _t24 = _t21 + _t23;
-      t24[o1 + j] = _t24;
-      const _t25 = _t24 + _b_n;
-      t25[o1 + j] = _t25;
-      const _n = ftanh(_t25);
-      n[o1 + j] = _n;
-      const _t29 = _t28 * _n;
-      t29[o1 + j] = _t29;
-      const _h_next = _t27 + _t29;
-      h_next[o1 + j] = _h_next;
-    }
-  }
-  const outputs: Outputs = {
-    h: new Float32Array(B * 4),
-  };
-  for (let b = 0; b < B; b++) for (let j = 0; j < 4; j++) outputs.h[b * 4 + j] = h_next[b * 4 + j];
-  for (let b = 0; b < B; b++) for (let j = 0; j < 4; j++) state.h[b * 4 + j] = h_next[b * 4 + j];
-  return outputs;
+  const w = weightsOf(where, params);
+  checkObject(where, "inputs", inputs, ["x"]);
+  checkObject(where, "state", state, ["h"]);
+  const in0 = checkArray(where, "inputs.x", own(inputs, "x"), B * 3, `batchSize ${B} × 3`);
+  const s0 = checkArray(where, "state.h", own(state, "h"), B * 4, `batchSize ${B} × 4`);
+  // one step of forward, on a tape of the step's own
+  const fwd = stepTape(B).buf;
+  fwd.x.set(in0);
+  fwd.active.fill(1);
+  fwd.h.set(s0);
+  fwd.mask_h.fill(1);
+  run(w, fwd, 1, B);
+  s0.set(fwd.h.subarray(B * 4));
+  return { h: fwd.h_out.slice() };
 }
 
 /** Runs a whole sequence ([timeSteps, batchSize, n] inputs) and records a tape for backward. */
 export function forward(params: Params, inputs: Inputs, options: ForwardOptions): ForwardResult {
   const where = "forward";
-  checkObject(where, "options", options);
-  const B = checkBatchSize(where, options.batchSize);
-  checkParams(where, params);
-  checkObject(where, "inputs", inputs);
-  let T: number;
-  if (options.timeSteps !== undefined)
-    T = checkCount(where, "options.timeSteps", options.timeSteps);
-  else {
-    const first = inputs.x as unknown;
-    if (!(first instanceof Float32Array))
-      fail(
-        where,
-        `inputs.x must be a Float32Array of timeSteps × batchSize × 3, got ${describe(first)}`,
-      );
-    const per = B * 3;
-    if (first.length === 0 || first.length % per !== 0)
-      fail(
-        where,
-        `inputs.x has length ${first.length}, not a positive multiple of batchSize ${B} × 3 = ${per}`,
-      );
-    T = first.length / per;
-  }
-  checkArray(where, "inputs.x", inputs.x, T * B * 3, `timeSteps ${T} × batchSize ${B} × 3`);
-  if (options.initialState?.h !== undefined)
-    checkArray(
-      where,
-      "options.initialState.h",
-      options.initialState.h,
-      B * 4,
-      `batchSize ${B} × 4`,
-    );
-  if (options.stateMasks?.h !== undefined)
-    checkArray(where, "options.stateMasks.h", options.stateMasks.h, B * 4, `batchSize ${B} × 4`);
-  const tape = allocTape(T, B, options.tape);
-  tape.lengths =
-    options.lengths === undefined
-      ? null
-      : checkLengths(where, options.lengths, B, T, tape.lengthsBuf);
-  tape.masked.h = options.stateMasks?.h !== undefined;
-  invalidatePanels();
-  const W_z = params.W_z;
-  const U_z = params.U_z;
-  const b_z = params.b_z;
-  const W_r = params.W_r;
-  const U_r = params.U_r;
-  const b_r = params.b_r;
-  const W_n = params.W_n;
-  const U_n = params.U_n;
-  const b_n = params.b_n;
-  const pack_x = packs.pack_x;
-  pack_x.set(W_z, 0);
-  pack_x.set(W_r, 12);
-  pack_x.set(W_n, 24);
-  const pack_h = packs.pack_h;
-  pack_h.set(U_z, 0);
-  pack_h.set(U_r, 16);
-  const x = tape.buf.x;
-  const h = tape.buf.h;
-  const proj_x = tape.buf.proj_x;
-  const z = tape.buf.z;
-  const r = tape.buf.r;
-  const t22 = tape.buf.t22;
-  const t28 = tape.buf.t28;
-  const n = tape.buf.n;
-  const proj_h = tape.scratch.proj_h;
-  const t27 = tape.scratch.t27;
-  const t23 = tape.scratch.t23;
-  const h_next = tape.scratch.h_next;
-  x.set(inputs.x);
-  const carry0 = tape.carry.h;
-  if (options.initialState?.h) carry0.set(options.initialState.h);
-  else carry0.fill(0);
-  const mask0 = tape.masks.h;
-  if (options.stateMasks?.h) mask0.set(options.stateMasks.h);
-  const masked0 = options.stateMasks?.h !== undefined;
-  const out0 = tape.outputs.h;
-  const lengths = tape.lengths;
-  // what depends only on the inputs and parameters, for every step at once
-  {
-    const tb = 0;
-    const R = T * B;
-    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    gemm(R, 12, 3, x, tb * 3, 3, 1, pack_x, 0, 3, 1, proj_x, tb * 12, 12, false, -1);
-  }
-  for (let t = 0; t < T; t++) {
-    const tb = t * B;
-    const R = B;
-    // the states as this step reads them
-    for (let b = 0; b < B; b++) {
-      for (let j = 0; j < 4; j++)
-        h[(tb + b) * 4 + j] = masked0 ? carry0[b * 4 + j] * mask0[b * 4 + j] : carry0[b * 4 + j];
-    }
-    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    gemm(R, 8, 4, h, tb * 4, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 8, false, 1);
-    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
-    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    // gru.cell:15  h' = z * h + (1 - z) * n
-    for (let b = 0; b < R; b++) {
-      const o0 = (tb + b) * 12;
-      const o1 = b * 8;
-      const o2 = (tb + b) * 4;
-      const o3 = (tb + b) * 12 + 4;
-      const o4 = b * 8 + 4;
-      const o5 = b * 4;
-      for (let j = 0; j < 4; j++) {
-        const _t11 = proj_x[o0 + j];
-        const _t12 = proj_h[o1 + j];
-        const _b_z = b_z[j];
-        const _t16 = proj_x[o3 + j];
-        const _t17 = proj_h[o4 + j];
-        const _b_r = b_r[j];
-        const _h = h[o2 + j];
-        const _t13 = _t11 + _t12;
-        const _t14 = _t13 + _b_z;
-        const _z = fsigmoid(_t14);
-        z[o2 + j] = _z;
-        const _t18 = _t16 + _t17;
-        const _t19 = _t18 + _b_r;
-        const _r = fsigmoid(_t19);
-        r[o2 + j] = _r;
-        const _t22 = _r * _h;
-        t22[o2 + j] = _t22;
-        const _t27 = _z * _h;
-        t27[o5 + j] = _t27;
-        const _t28 = 1 - _z;
-        t28[o2 + j] = _t28;
-      }
-    }
-    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    gemm(R, 4, 4, t22, tb * 4, 4, 1, U_n, 0, 4, 1, t23, 0, 4, false, 2);
-    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    // gru.cell:15  h' = z * h + (1 - z) * n
-    for (let b = 0; b < R; b++) {
-      const o0 = (tb + b) * 12 + 8;
-      const o1 = b * 4;
-      const o2 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) {
-        const _t21 = proj_x[o0 + j];
-        const _t23 = t23[o1 + j];
-        const _b_n = b_n[j];
-        const _t28 = t28[o2 + j];
-        const _t27 = t27[o1 + j];
-        const _t24 = _t21 + _t23;
-        const _t25 = _t24 + _b_n;
-        const _n = ftanh(_t25);
-        n[o2 + j] = _n;
-        const _t29 = _t28 * _n;
-        const _h_next = _t27 + _t29;
-        h_next[o1 + j] = _h_next;
-      }
-    }
-    // carry the states and write the outputs; a sample past its length keeps its state
-    for (let b = 0; b < B; b++) {
-      const active = lengths === null || t < lengths[b];
-      if (active) for (let j = 0; j < 4; j++) carry0[b * 4 + j] = h_next[b * 4 + j];
-      for (let j = 0; j < 4; j++) out0[(tb + b) * 4 + j] = active ? h_next[b * 4 + j] : 0;
-    }
-  }
-  tape.finalState.h.set(carry0);
+  checkObject(where, "options", options, [
+    "batchSize",
+    "timeSteps",
+    "initialState",
+    "lengths",
+    "stateMasks",
+    "tape",
+  ]);
+  const B = checkBatchSize(where, own(options, "batchSize"));
+  const w = weightsOf(where, params);
+  checkObject(where, "inputs", inputs, ["x"]);
+  const T =
+    own(options, "timeSteps") !== undefined
+      ? checkCount(where, "options.timeSteps", own(options, "timeSteps"))
+      : inferSteps(where, own(inputs, "x"), B, 3, "inputs.x");
+  const in0 = checkArray(
+    where,
+    "inputs.x",
+    own(inputs, "x"),
+    T * B * 3,
+    `timeSteps ${T} × batchSize ${B} × 3`,
+  );
+  const init =
+    own(options, "initialState") === undefined
+      ? undefined
+      : checkObject(where, "options.initialState", own(options, "initialState"), ["h"]);
+  const init0 = optionalArray(
+    where,
+    init,
+    "options.initialState",
+    "h",
+    B * 4,
+    `batchSize ${B} × 4`,
+  );
+  const masks =
+    own(options, "stateMasks") === undefined
+      ? undefined
+      : checkObject(where, "options.stateMasks", own(options, "stateMasks"), ["h"]);
+  const masks0 = optionalArray(
+    where,
+    masks,
+    "options.stateMasks",
+    "h",
+    B * 4,
+    `batchSize ${B} × 4`,
+  );
+  const tape = allocTape(T, B, own(options, "tape"));
+  const fwd = tape.buf;
+  fwd.x.set(in0);
+  checkLengths(where, own(options, "lengths"), B, T, fwd.active);
+  if (init0 !== undefined) fwd.h.set(init0);
+  else fwd.h.fill(0, 0, B * 4);
+  if (masks0 !== undefined) fwd.mask_h.set(masks0);
+  else fwd.mask_h.fill(1);
+  run(w, fwd, T, B);
   return { outputs: tape.outputs, finalState: tape.finalState, tape };
 }
 
@@ -868,236 +1237,95 @@ export function backward(
   options: BackwardOptions = {},
 ): Gradients {
   const where = "backward";
-  checkParams(where, params);
+  const w = weightsOf(where, params);
   if (typeof tapeIn !== "object" || tapeIn === null || !tapes.has(tapeIn))
     fail(where, "the tape must come from this kernel's forward");
   const tape = tapeIn as TapeData;
   const T = tape.timeSteps;
   const B = tape.batchSize;
-  checkObject(where, "dOutputs", dOutputs);
-  checkObject(where, "options", options);
-  if (dOutputs.h !== undefined)
-    checkArray(where, "dOutputs.h", dOutputs.h, T * B * 4, `timeSteps ${T} × batchSize ${B} × 4`);
-  if (options.dFinalState?.h !== undefined)
-    checkArray(where, "options.dFinalState.h", options.dFinalState.h, B * 4, `batchSize ${B} × 4`);
-  const grads: Gradients = options.into ?? {
-    params: createParams(),
-    inputs: { x: new Float32Array(T * B * 3) },
-    initialState: { h: new Float32Array(B * 4) },
-  };
-  if (options.into !== undefined) {
-    checkObject(where, "options.into", options.into);
-    checkParams(where + " (options.into)", grads.params);
-    checkArray(
-      where,
-      "options.into.inputs.x",
-      grads.inputs?.x,
-      T * B * 3,
-      "timeSteps × batchSize × 3",
-    );
-    checkArray(where, "options.into.initialState.h", grads.initialState?.h, B * 4, "batchSize × 4");
-  }
-  invalidatePanels();
-  const W_z = params.W_z;
-  const grad_W_z = grads.params.W_z;
-  grad_W_z.fill(0);
-  const U_z = params.U_z;
-  const grad_U_z = grads.params.U_z;
-  grad_U_z.fill(0);
-  const b_z = params.b_z;
-  const grad_b_z = grads.params.b_z;
-  grad_b_z.fill(0);
-  const W_r = params.W_r;
-  const grad_W_r = grads.params.W_r;
-  grad_W_r.fill(0);
-  const U_r = params.U_r;
-  const grad_U_r = grads.params.U_r;
-  grad_U_r.fill(0);
-  const b_r = params.b_r;
-  const grad_b_r = grads.params.b_r;
-  grad_b_r.fill(0);
-  const W_n = params.W_n;
-  const grad_W_n = grads.params.W_n;
-  grad_W_n.fill(0);
-  const U_n = params.U_n;
-  const grad_U_n = grads.params.U_n;
-  grad_U_n.fill(0);
-  const b_n = params.b_n;
-  const grad_b_n = grads.params.b_n;
-  grad_b_n.fill(0);
-  const pack_x = packs.pack_x;
-  pack_x.set(W_z, 0);
-  pack_x.set(W_r, 12);
-  pack_x.set(W_n, 24);
-  const pack_h = packs.pack_h;
-  pack_h.set(U_z, 0);
-  pack_h.set(U_r, 16);
-  const grad_pack_x = packGrads.pack_x;
-  grad_pack_x.fill(0);
-  const grad_pack_h = packGrads.pack_h;
-  grad_pack_h.fill(0);
-  const x = tape.buf.x;
-  const h = tape.buf.h;
-  const proj_x = tape.buf.proj_x;
-  const z = tape.buf.z;
-  const r = tape.buf.r;
-  const t22 = tape.buf.t22;
-  const t28 = tape.buf.t28;
-  const n = tape.buf.n;
+  checkObject(where, "dOutputs", dOutputs, ["h"]);
+  checkObject(where, "options", options, ["dFinalState", "into", "inputGradients"]);
+  const dOut0 = optionalArray(
+    where,
+    dOutputs,
+    "dOutputs",
+    "h",
+    T * B * 4,
+    `timeSteps ${T} × batchSize ${B} × 4`,
+  );
+  const dFinal =
+    own(options, "dFinalState") === undefined
+      ? undefined
+      : checkObject(where, "options.dFinalState", own(options, "dFinalState"), ["h"]);
+  const dFinal0 = optionalArray(
+    where,
+    dFinal,
+    "options.dFinalState",
+    "h",
+    B * 4,
+    `batchSize ${B} × 4`,
+  );
+  const inputGradients = own(options, "inputGradients") !== false;
+  const grads = gradientsFor(where, own(options, "into"), T, B);
   const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));
-  const t45 = adj.t45;
-  const t58 = adj.t58;
-  const t52 = adj.t52;
-  const dproj_h = adj.dproj_h;
-  const dproj_x = adj.dproj_x;
-  const t64 = adj.t64;
-  const dh_out = adj.dh_out;
-  const t42 = adj.t42;
-  const t51 = adj.t51;
-  const t46 = adj.t46;
-  const t65 = adj.t65;
-  const t61 = adj.t61;
-  const dh = adj.dh;
-  const dh_next = adj.dh_next;
-  const dcarry0 = adj.carry_h;
-  if (options.dFinalState?.h) dcarry0.set(options.dFinalState.h);
-  else dcarry0.fill(0);
-  const mask0 = tape.masks.h;
-  const masked0 = tape.masked.h;
-  const lengths = tape.lengths;
-  // the loss's gradient with respect to every step's outputs (zero past a sample's length)
-  {
-    const src = dOutputs.h;
-    for (let t = 0; t < T; t++) {
-      const tb = t * B;
-      for (let b = 0; b < B; b++) {
-        const active = src !== undefined && (lengths === null || t < lengths[b]);
-        for (let j = 0; j < 4; j++) dh_out[(tb + b) * 4 + j] = active ? src[(tb + b) * 4 + j] : 0;
-      }
-    }
+  if (dFinal0 !== undefined) adj.d_h_next.set(dFinal0);
+  else adj.d_h_next.fill(0);
+  const grad_W_z = grads.params["W_z"] as Float32Array;
+  grad_W_z.fill(0);
+  const grad_U_z = grads.params["U_z"] as Float32Array;
+  grad_U_z.fill(0);
+  const grad_b_z = grads.params["b_z"] as Float32Array;
+  grad_b_z.fill(0);
+  const grad_W_r = grads.params["W_r"] as Float32Array;
+  grad_W_r.fill(0);
+  const grad_U_r = grads.params["U_r"] as Float32Array;
+  grad_U_r.fill(0);
+  const grad_b_r = grads.params["b_r"] as Float32Array;
+  grad_b_r.fill(0);
+  const grad_W_n = grads.params["W_n"] as Float32Array;
+  grad_W_n.fill(0);
+  const grad_U_n = grads.params["U_n"] as Float32Array;
+  grad_U_n.fill(0);
+  const grad_b_n = grads.params["b_n"] as Float32Array;
+  grad_b_n.fill(0);
+  const own0 = follows(grad_W_r, grad_W_z) && follows(grad_W_n, grad_W_r);
+  const grad_pack_x = own0 ? span(grad_W_z, 36) : packedGrads.grad_pack_x.fill(0);
+  const own1 = follows(grad_U_r, grad_U_z);
+  const grad_pack_h = own1 ? span(grad_U_z, 32) : packedGrads.grad_pack_h.fill(0);
+  const d_h_out = dOut0 ?? (tape.zeros[0] ??= new Float32Array(T * B * 4));
+  const d_x = grads.inputs["x"] as Float32Array;
+  runBackward(
+    w,
+    tape.buf,
+    adj,
+    {
+      grad_W_z,
+      grad_U_z,
+      grad_b_z,
+      grad_W_r,
+      grad_U_r,
+      grad_b_r,
+      grad_W_n,
+      grad_U_n,
+      grad_b_n,
+      grad_pack_x,
+      grad_pack_h,
+      d_h_out,
+      d_x,
+    },
+    T,
+    B,
+    inputGradients,
+  );
+  if (!own0) {
+    for (let j = 0; j < 12; j++) grad_W_z[j] = grad_W_z[j]! + grad_pack_x[0 + j]!;
+    for (let j = 0; j < 12; j++) grad_W_r[j] = grad_W_r[j]! + grad_pack_x[12 + j]!;
+    for (let j = 0; j < 12; j++) grad_W_n[j] = grad_W_n[j]! + grad_pack_x[24 + j]!;
   }
-  for (let t = T - 1; t >= 0; t--) {
-    const tb = t * B;
-    const R = B;
-    // the gradient with respect to this step's new states, from the step after it
-    for (let b = 0; b < B; b++) {
-      const active = lengths === null || t < lengths[b];
-      for (let j = 0; j < 4; j++) dh_next[b * 4 + j] = active ? dcarry0[b * 4 + j] : 0;
-    }
-    // adjoint of gru.cell:15  h' = z * h + (1 - z) * n
-    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
-    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    for (let b = 0; b < R; b++) {
-      const o0 = (tb + b) * 4;
-      const o1 = b * 4;
-      for (let j = 0; j < 4; j++) {
-        const _dh_out = dh_out[o0 + j];
-        const _dh_next = dh_next[o1 + j];
-        const _n = n[o0 + j];
-        const _t28 = t28[o0 + j];
-        const _h = h[o0 + j];
-        const _z = z[o0 + j];
-        const _r = r[o0 + j];
-        const _dh_next_2 = _dh_out + _dh_next;
-        const _t38 = _dh_next_2 * _n;
-        const _t39 = _dh_next_2 * _t28;
-        const _t40 = -_t38;
-        const _t41 = _dh_next_2 * _h;
-        const _t42 = _dh_next_2 * _z;
-        t42[o1 + j] = _t42;
-        const _t43 = _n * _n;
-        const _t44 = 1 - _t43;
-        const _t45 = _t39 * _t44;
-        t45[o0 + j] = _t45;
-        const _t50 = 1 - _r;
-        const _t51 = _r * _t50;
-        t51[o1 + j] = _t51;
-        const _dz = _t40 + _t41;
-        const _t56 = 1 - _z;
-        const _t57 = _z * _t56;
-        const _t58 = _dz * _t57;
-        t58[o0 + j] = _t58;
-      }
-    }
-    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    gemm(R, 4, 4, t45, tb * 4, 4, 1, U_n, 0, 1, 4, t46, 0, 4, false, 3);
-    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
-    for (let b = 0; b < R; b++) {
-      const o0 = b * 4;
-      const o1 = (tb + b) * 4;
-      for (let j = 0; j < 4; j++) {
-        const _t46 = t46[o0 + j];
-        const _h = h[o1 + j];
-        const _r = r[o1 + j];
-        const _t51 = t51[o0 + j];
-        const _t42 = t42[o0 + j];
-        const _t47 = _t46 * _h;
-        const _t48 = _t46 * _r;
-        const _t52 = _t47 * _t51;
-        t52[o1 + j] = _t52;
-        const _t65 = _t42 + _t48;
-        t65[o0 + j] = _t65;
-      }
-    }
-    for (let b = 0; b < R; b++)
-      for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 8 + j] = t58[(tb + b) * 4 + j];
-    for (let b = 0; b < R; b++)
-      for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 8 + 4 + j] = t52[(tb + b) * 4 + j];
-    // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    gemm(R, 4, 8, dproj_h, tb * 8, 8, 1, pack_h, 0, 1, 4, t61, 0, 4, false, 4);
-    for (let b = 0; b < R; b++) {
-      const o0 = b * 4;
-      for (let j = 0; j < 4; j++) {
-        const _t65 = t65[o0 + j];
-        const _t61 = t61[o0 + j];
-        const _dh = _t65 + _t61;
-        dh[o0 + j] = _dh;
-      }
-    }
-    // carry the states' gradients to the step before; a sample past its length passes them through
-    for (let b = 0; b < B; b++) {
-      if (lengths !== null && t >= lengths[b]) continue;
-      for (let j = 0; j < 4; j++)
-        dcarry0[b * 4 + j] = masked0 ? dh[b * 4 + j] * mask0[b * 4 + j] : dh[b * 4 + j];
-    }
+  if (!own1) {
+    for (let j = 0; j < 16; j++) grad_U_z[j] = grad_U_z[j]! + grad_pack_h[0 + j]!;
+    for (let j = 0; j < 16; j++) grad_U_r[j] = grad_U_r[j]! + grad_pack_h[16 + j]!;
   }
-  // what the recurrence does not need, for every step at once: weight and input gradients
-  {
-    const tb = 0;
-    const R = T * B;
-    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    gemm(4, 4, R, t45, tb * 4, 1, 4, t22, tb * 4, 1, 4, grad_U_n, 0, 4, true, -1);
-    // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    gemm(8, 4, R, dproj_h, tb * 8, 1, 8, h, tb * 4, 1, 4, grad_pack_h, 0, 4, true, -1);
-    for (let b = 0; b < R; b++)
-      for (let j = 0; j < 4; j++) dproj_x[(tb + b) * 12 + j] = t58[(tb + b) * 4 + j];
-    for (let b = 0; b < R; b++)
-      for (let j = 0; j < 4; j++) dproj_x[(tb + b) * 12 + 4 + j] = t52[(tb + b) * 4 + j];
-    for (let b = 0; b < R; b++)
-      for (let j = 0; j < 4; j++) dproj_x[(tb + b) * 12 + 8 + j] = t45[(tb + b) * 4 + j];
-    gemm(12, 3, R, dproj_x, tb * 12, 1, 12, x, tb * 3, 1, 3, grad_pack_x, 0, 3, true, -1);
-    colSum(R, 4, t58, tb * 4, 4, grad_b_z);
-    colSum(R, 4, t52, tb * 4, 4, grad_b_r);
-    colSum(R, 4, t45, tb * 4, 4, grad_b_n);
-  }
-  if (options.inputGradients === false) {
-    grads.inputs.x.fill(0);
-  } else {
-    const tb = 0;
-    const R = T * B;
-    // the gradients of the inputs, for every step at once
-    // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
-    gemm(R, 3, 12, dproj_x, tb * 12, 12, 1, pack_x, 0, 1, 3, t64, tb * 3, 3, false, -1);
-    for (let b = 0; b < T * B; b++)
-      for (let j = 0; j < 3; j++) grads.inputs.x[b * 3 + j] = t64[(tb + b) * 3 + j];
-  }
-  for (let j = 0; j < 12; j++) grad_W_z[j] += grad_pack_x[0 + j];
-  for (let j = 0; j < 12; j++) grad_W_r[j] += grad_pack_x[12 + j];
-  for (let j = 0; j < 12; j++) grad_W_n[j] += grad_pack_x[24 + j];
-  for (let j = 0; j < 16; j++) grad_U_z[j] += grad_pack_h[0 + j];
-  for (let j = 0; j < 16; j++) grad_U_r[j] += grad_pack_h[16 + j];
-  grads.initialState.h.set(dcarry0);
+  (grads.initialState["h"] as Float32Array).set(adj.d_h_next);
   return grads;
 }

@@ -4,6 +4,8 @@
 // a matrix parameter [m, n] is row-major.
 /** What this kernel is: its sizes, inputs, states, outputs and parameters (with their initializers). */
 export const meta = {
+  abiVersion: 1,
+  backend: "ts",
   name: "lstm",
   kind: "cell",
   dims: { I: 3, H: 4 },
@@ -75,6 +77,7 @@ export interface Tape {
 export interface ForwardResult {
   /** [timeSteps, batchSize, n] each; owned by the tape. */
   outputs: Outputs;
+  /** [batchSize, n] each; owned by the tape. */
   finalState: State;
   tape: Tape;
 }
@@ -94,152 +97,109 @@ export interface Gradients {
   inputs: Inputs;
   initialState: State;
 }
+type Weights = {
+  W_i: Float32Array;
+  U_i: Float32Array;
+  b_i: Float32Array;
+  W_f: Float32Array;
+  U_f: Float32Array;
+  b_f: Float32Array;
+  W_g: Float32Array;
+  U_g: Float32Array;
+  b_g: Float32Array;
+  W_o: Float32Array;
+  U_o: Float32Array;
+  b_o: Float32Array;
+  pack_x: Float32Array;
+  pack_h: Float32Array;
+};
+type TapeBuffers = {
+  x: Float32Array;
+  active: Float32Array;
+  h: Float32Array;
+  mask_h: Float32Array;
+  c: Float32Array;
+  mask_c: Float32Array;
+  h_out: Float32Array;
+  proj_x: Float32Array;
+  h_read: Float32Array;
+  c_read: Float32Array;
+  proj_h: Float32Array;
+  i: Float32Array;
+  f: Float32Array;
+  g: Float32Array;
+  o: Float32Array;
+  h_new_1: Float32Array;
+};
+type Adjoints = {
+  d_h_next: Float32Array;
+  d_c_next: Float32Array;
+  d_h_next_t2: Float32Array;
+  d_proj_h: Float32Array;
+  d_c: Float32Array;
+  d_h_read: Float32Array;
+  d_h: Float32Array;
+};
+type Bound = {
+  grad_W_i: Float32Array;
+  grad_U_i: Float32Array;
+  grad_b_i: Float32Array;
+  grad_W_f: Float32Array;
+  grad_U_f: Float32Array;
+  grad_b_f: Float32Array;
+  grad_W_g: Float32Array;
+  grad_U_g: Float32Array;
+  grad_b_g: Float32Array;
+  grad_W_o: Float32Array;
+  grad_U_o: Float32Array;
+  grad_b_o: Float32Array;
+  grad_pack_x: Float32Array;
+  grad_pack_h: Float32Array;
+  d_h_out: Float32Array;
+  d_x: Float32Array;
+};
 type TapeData = Tape & {
-  lengths: Int32Array | null;
-  lengthsBuf: Int32Array;
-  masks: State;
-  masked: { h: boolean; c: boolean };
-  buf: {
-    x: Float32Array;
-    h: Float32Array;
-    c: Float32Array;
-    proj_x: Float32Array;
-    i: Float32Array;
-    f: Float32Array;
-    g: Float32Array;
-    o: Float32Array;
-    t38: Float32Array;
-  };
-  scratch: { proj_h: Float32Array; c_next: Float32Array; h_next: Float32Array };
-  carry: State;
+  buf: TapeBuffers;
   outputs: Outputs;
   finalState: State;
   adjoints: Adjoints | null;
-};
-type Adjoints = {
-  t60: Float32Array;
-  t65: Float32Array;
-  t70: Float32Array;
-  t75: Float32Array;
-  dproj_h: Float32Array;
-  t81: Float32Array;
-  dh_out: Float32Array;
-  t57: Float32Array;
-  t78: Float32Array;
-  dh_next: Float32Array;
-  dc_next: Float32Array;
-  carry_h: Float32Array;
-  carry_c: Float32Array;
+  zeros: Float32Array[];
 };
 const tapes = new WeakSet<object>();
-function allocTape(T: number, B: number, reuse: Tape | undefined): TapeData {
-  if (reuse !== undefined) {
-    if (!tapes.has(reuse)) fail("forward", "options.tape was not made by this kernel");
-    if (reuse.timeSteps === T && reuse.batchSize === B) return reuse as TapeData;
-  }
-  const tape: TapeData = {
-    timeSteps: T,
-    batchSize: B,
-    lengths: null,
-    lengthsBuf: new Int32Array(B),
-    masks: { h: new Float32Array(B * 4), c: new Float32Array(B * 4) },
-    masked: { h: false, c: false },
-    buf: {
-      x: new Float32Array(T * B * 3),
-      h: new Float32Array(T * B * 4),
-      c: new Float32Array(T * B * 4),
-      proj_x: new Float32Array(T * B * 16),
-      i: new Float32Array(T * B * 4),
-      f: new Float32Array(T * B * 4),
-      g: new Float32Array(T * B * 4),
-      o: new Float32Array(T * B * 4),
-      t38: new Float32Array(T * B * 4),
-    },
-    scratch: {
-      proj_h: new Float32Array(B * 16),
-      c_next: new Float32Array(B * 4),
-      h_next: new Float32Array(B * 4),
-    },
-    carry: { h: new Float32Array(B * 4), c: new Float32Array(B * 4) },
-    outputs: { h: new Float32Array(T * B * 4) },
-    finalState: { h: new Float32Array(B * 4), c: new Float32Array(B * 4) },
-    adjoints: null,
-  };
-  tapes.add(tape);
-  return tape;
+/** How a kernel's product reads its operands (one constant per product in a module). */
+interface Gemm {
+  /** xwT: C[r, n] (+)= Σ_k X[r, k]·W[n, k];  xw: C[r, n] (+)= Σ_k X[r, k]·W[k, n];
+   *  dw: G[n, k] += Σ_r D[r, n]·X[r, k] (a weight gradient, summed over the rows). */
+  readonly form: "xwT" | "xw" | "dw";
+  readonly n: number;
+  readonly k: number;
+  /** Row strides of the row operands: A (X, or D for dw), B (X for dw) and C (unused for dw). */
+  readonly as: number;
+  readonly bs: number;
+  readonly cs: number;
+  readonly accumulate: boolean;
+  /** A panel slot: W's packing is kept until invalidatePanels() (weights used at every step). */
+  readonly slot: number;
 }
-function allocAdjoints(T: number, B: number): Adjoints {
-  return {
-    t60: new Float32Array(T * B * 4),
-    t65: new Float32Array(T * B * 4),
-    t70: new Float32Array(T * B * 4),
-    t75: new Float32Array(T * B * 4),
-    dproj_h: new Float32Array(T * B * 16),
-    t81: new Float32Array(T * B * 3),
-    dh_out: new Float32Array(T * B * 4),
-    t57: new Float32Array(B * 4),
-    t78: new Float32Array(B * 4),
-    dh_next: new Float32Array(B * 4),
-    dc_next: new Float32Array(B * 4),
-    carry_h: new Float32Array(B * 4),
-    carry_c: new Float32Array(B * 4),
-  };
+
+/** The product `d` over R rows: A and C row operands start at ao and co; for dw, B (X) starts at bo. */
+function gemm(
+  d: Gemm,
+  R: number,
+  A: Float32Array,
+  ao: number,
+  B: Float32Array,
+  bo: number,
+  C: Float32Array,
+  co: number,
+): void {
+  if (d.form === "xwT")
+    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs, d.accumulate, d.slot);
+  else if (d.form === "xw")
+    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs, d.accumulate, d.slot);
+  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs, C, co, d.k, true, -1);
 }
-/** Parameter matrices stacked by rows, rebuilt from the params at every call. */
-const packs = { pack_x: new Float32Array(1 * 48), pack_h: new Float32Array(1 * 64) };
-const packGrads = { pack_x: new Float32Array(1 * 48), pack_h: new Float32Array(1 * 64) };
-let stepCache: {
-  B: number;
-  buf: {
-    t17: Float32Array;
-    t18: Float32Array;
-    i: Float32Array;
-    t22: Float32Array;
-    t23: Float32Array;
-    f: Float32Array;
-    t27: Float32Array;
-    t28: Float32Array;
-    g: Float32Array;
-    t32: Float32Array;
-    t33: Float32Array;
-    o: Float32Array;
-    t35: Float32Array;
-    t36: Float32Array;
-    c_next: Float32Array;
-    t38: Float32Array;
-    h_next: Float32Array;
-    proj_x: Float32Array;
-    proj_h: Float32Array;
-  };
-} | null = null;
-function stepScratch(B: number) {
-  if (stepCache === null || stepCache.B !== B)
-    stepCache = {
-      B,
-      buf: {
-        t17: new Float32Array(B * 4),
-        t18: new Float32Array(B * 4),
-        i: new Float32Array(B * 4),
-        t22: new Float32Array(B * 4),
-        t23: new Float32Array(B * 4),
-        f: new Float32Array(B * 4),
-        t27: new Float32Array(B * 4),
-        t28: new Float32Array(B * 4),
-        g: new Float32Array(B * 4),
-        t32: new Float32Array(B * 4),
-        t33: new Float32Array(B * 4),
-        o: new Float32Array(B * 4),
-        t35: new Float32Array(B * 4),
-        t36: new Float32Array(B * 4),
-        c_next: new Float32Array(B * 4),
-        t38: new Float32Array(B * 4),
-        h_next: new Float32Array(B * 4),
-        proj_x: new Float32Array(B * 16),
-        proj_h: new Float32Array(B * 16),
-      },
-    };
-  return stepCache.buf;
-}
+
 const KC = 256;
 const MC = 64;
 let panelA = new Float64Array(MC * KC);
@@ -285,7 +245,7 @@ function invalidatePanels(): void {
 
 /** C[i·cs + j] (+)= Σ_k A(i, k) · B(j, k) for i < M, j < N. With slot ≥ 0, B is the same for every
  *  call with that slot until invalidatePanels(), so its packing is kept. */
-function gemm(
+function gemmCore(
   M: number,
   N: number,
   K: number,
@@ -466,6 +426,25 @@ function colSum(
   }
 }
 
+/** dst[r·ds] = Σ_j src[so + r·ss + j] for r < R, j < N (a row's sum, e.g. for layernorm). */
+function rowSum(
+  R: number,
+  N: number,
+  src: Float32Array,
+  so: number,
+  ss: number,
+  dst: Float32Array,
+  dof: number,
+  ds: number,
+): void {
+  for (let r = 0; r < R; r++) {
+    const o = so + r * ss;
+    let s = 0;
+    for (let j = 0; j < N; j++) s += src[o + j]!;
+    dst[dof + r * ds] = s;
+  }
+}
+
 const POW2 = new Float64Array(2200);
 for (let i = 0; i < 2200; i++) POW2[i] = 2 ** (i - 1100);
 const E1 = 0.6931471805599453;
@@ -481,7 +460,7 @@ function fexp(x: number): number {
   const k = Math.floor(t + 0.5);
   const f = t - k;
   const p = 1 + f * (E1 + f * (E2 + f * (E3 + f * (E4 + f * (E5 + f * (E6 + f * E7))))));
-  return k < -1099 ? 0 : k > 1098 ? Infinity : p * POW2[k + 1100];
+  return k < -1099 ? 0 : k > 1098 ? Infinity : p * POW2[k + 1100]!;
 }
 
 function fsigmoid(x: number): number {
@@ -498,87 +477,664 @@ function ftanh(x: number): number {
   return x < 0 ? -r : r;
 }
 
+/** True when `b` starts right where `a` ends, in the same buffer. */
+function follows(b: Float32Array, a: Float32Array): boolean {
+  return b.buffer === a.buffer && b.byteOffset === a.byteOffset + a.byteLength;
+}
+
+const spans = new WeakMap<Float32Array, Float32Array>();
+
+/** The n elements starting at `first`, in its buffer (one view per first array, kept). */
+function span(first: Float32Array, n: number): Float32Array {
+  let v = spans.get(first);
+  if (v === undefined || v.length !== n) {
+    v = new Float32Array(first.buffer, first.byteOffset, n);
+    spans.set(first, v);
+  }
+  return v;
+}
+
 function fail(where: string, message: string): never {
   throw new RangeError(`${meta.name}.${where}: ${message}`);
 }
+
+/** A value as a message shows it: its type, and its value when short. */
 function describe(v: unknown): string {
   if (v === undefined) return "undefined";
   if (v === null) return "null";
+  if (typeof v === "string")
+    return `the string ${JSON.stringify(v.length > 24 ? `${v.slice(0, 24)}…` : v)}`;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "bigint") return `the bigint ${String(v)}`;
   if (ArrayBuffer.isView(v))
     return `${v.constructor.name}(${(v as unknown as ArrayLike<number>).length})`;
   if (Array.isArray(v)) return `an Array(${v.length})`;
-  return typeof v;
+  return typeof v === "function" ? "a function" : "an object";
 }
-function checkObject(where: string, name: string, v: unknown): void {
-  if (typeof v !== "object" || v === null)
+
+/** The own property `key` of `o` (never one inherited from Object.prototype). */
+function own(o: object, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(o, key)
+    ? (o as Record<string, unknown>)[key]
+    : undefined;
+}
+
+const list = (keys: readonly string[]) =>
+  keys.length === 0 ? "none" : keys.map((k) => JSON.stringify(k)).join(", ");
+
+/** `v` must be a plain object whose keys are all in `allowed`. */
+function checkObject(where: string, name: string, v: unknown, allowed: readonly string[]): object {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || ArrayBuffer.isView(v))
     fail(where, `${name} must be an object, got ${describe(v)}`);
+  for (const k of Object.keys(v)) {
+    if (!allowed.includes(k))
+      fail(
+        where,
+        `${name} has an unknown key ${JSON.stringify(k)}; the valid keys are ${list(allowed)}`,
+      );
+  }
+  return v;
 }
-function checkArray(where: string, name: string, v: unknown, n: number, layout: string): void {
+
+/** `v` must be a Float32Array of exactly n elements; `layout` says how n is made up. */
+function checkArray(
+  where: string,
+  name: string,
+  v: unknown,
+  n: number,
+  layout: string,
+): Float32Array {
   if (!(v instanceof Float32Array))
     fail(where, `${name} must be a Float32Array of length ${n} (${layout}), got ${describe(v)}`);
   if (v.length !== n) fail(where, `${name} has length ${v.length}, expected ${n} (${layout})`);
-}
-function checkCount(where: string, name: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
-    fail(where, `${name} must be a positive integer, got ${String(v)}`);
   return v;
 }
+
+/** The array at `obj[key]` when present (undefined when absent), checked as checkArray. */
+function optionalArray(
+  where: string,
+  obj: object | undefined,
+  name: string,
+  key: string,
+  n: number,
+  layout: string,
+): Float32Array | undefined {
+  const v = obj === undefined ? undefined : own(obj, key);
+  return v === undefined ? undefined : checkArray(where, `${name}.${key}`, v, n, layout);
+}
+
+function checkCount(where: string, name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
+    fail(where, `${name} must be a positive integer, got ${describe(v)}`);
+  return v;
+}
+
 function checkBatchSize(where: string, v: unknown): number {
   return checkCount(where, "batchSize", v);
 }
-function checkLengths(
-  where: string,
-  v: ArrayLike<number>,
-  B: number,
-  T: number,
-  out: Int32Array,
-): Int32Array {
-  if (typeof v !== "object" || v === null || typeof v.length !== "number")
+
+/** Per-sample lengths as the per-step flags `active[t·B + b]` = 1 while t < lengths[b]. */
+function checkLengths(where: string, v: unknown, B: number, T: number, active: Float32Array): void {
+  if (v === undefined) {
+    active.fill(1);
+    return;
+  }
+  if (typeof v !== "object" || v === null || typeof (v as ArrayLike<number>).length !== "number") {
     fail(where, `options.lengths must be an array of ${B} lengths, got ${describe(v)}`);
-  if (v.length !== B)
-    fail(where, `options.lengths has ${v.length} entries, expected batchSize ${B}`);
+  }
+  const a = v as ArrayLike<unknown>;
+  if (a.length !== B)
+    fail(where, `options.lengths has ${a.length} entries, expected batchSize ${B}`);
   for (let b = 0; b < B; b++) {
-    const n = v[b];
+    const n = a[b];
     if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > T)
       fail(
         where,
-        `options.lengths[${b}] must be an integer from 0 to timeSteps ${T}, got ${String(n)}`,
+        `options.lengths[${b}] must be an integer from 0 to timeSteps ${T}, got ${describe(n)}`,
       );
-    out[b] = n;
+    for (let t = 0; t < T; t++) active[t * B + b] = t < n ? 1 : 0;
   }
-  return out;
-}
-function checkParams(where: string, params: Params): void {
-  checkObject(where, "params", params);
-  checkArray(where, "params.W_i", params.W_i, 12, "[4, 3]");
-  checkArray(where, "params.U_i", params.U_i, 16, "[4, 4]");
-  checkArray(where, "params.b_i", params.b_i, 4, "[4]");
-  checkArray(where, "params.W_f", params.W_f, 12, "[4, 3]");
-  checkArray(where, "params.U_f", params.U_f, 16, "[4, 4]");
-  checkArray(where, "params.b_f", params.b_f, 4, "[4]");
-  checkArray(where, "params.W_g", params.W_g, 12, "[4, 3]");
-  checkArray(where, "params.U_g", params.U_g, 16, "[4, 4]");
-  checkArray(where, "params.b_g", params.b_g, 4, "[4]");
-  checkArray(where, "params.W_o", params.W_o, 12, "[4, 3]");
-  checkArray(where, "params.U_o", params.U_o, 16, "[4, 4]");
-  checkArray(where, "params.b_o", params.b_o, 4, "[4]");
 }
 
-/** Zero-filled parameters; initialise them from meta.params[k].init. */
-export function createParams(): Params {
+/** The number of steps in an input sequence of `batchSize × n` per step. */
+function inferSteps(where: string, v: unknown, B: number, n: number, name: string): number {
+  if (!(v instanceof Float32Array))
+    fail(
+      where,
+      `${name} must be a Float32Array of timeSteps × batchSize × ${n}, got ${describe(v)}`,
+    );
+  const per = B * n;
+  if (v.length === 0 || v.length % per !== 0)
+    fail(
+      where,
+      `${name} has length ${v.length}, not a positive multiple of batchSize ${B} × ${n} = ${per}`,
+    );
+  return v.length / per;
+}
+/** proj_x = x · pack_xᵀ  (16 × 3)
+ *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+ *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+ *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+ *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+ */
+const proj_x_gemm: Gemm = {
+  form: "xwT",
+  n: 16,
+  k: 3,
+  as: 3,
+  bs: 0,
+  cs: 16,
+  accumulate: false,
+  slot: -1,
+};
+/** proj_h = h_read · pack_hᵀ  (16 × 4)
+ *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+ *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+ *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+ *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+ */
+const proj_h_gemm: Gemm = {
+  form: "xwT",
+  n: 16,
+  k: 4,
+  as: 4,
+  bs: 0,
+  cs: 16,
+  accumulate: false,
+  slot: 0,
+};
+/** d_h_read = d_proj_h · pack_h  (4 × 16)
+ *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+ *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+ *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+ *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+ */
+const d_h_read_gemm: Gemm = {
+  form: "xw",
+  n: 4,
+  k: 16,
+  as: 16,
+  bs: 0,
+  cs: 4,
+  accumulate: false,
+  slot: 1,
+};
+/** grad_pack_h += Σ over rows of d_proj_hᵀ · h_read  (16 × 4)
+ *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+ *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+ *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+ *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+ */
+const d_pack_h_gemm: Gemm = {
+  form: "dw",
+  n: 16,
+  k: 4,
+  as: 16,
+  bs: 4,
+  cs: 0,
+  accumulate: true,
+  slot: -1,
+};
+/** grad_pack_x += Σ over rows of d_proj_hᵀ · x  (16 × 3)
+ *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+ *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+ *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+ *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+ */
+const d_pack_x_gemm: Gemm = {
+  form: "dw",
+  n: 16,
+  k: 3,
+  as: 16,
+  bs: 3,
+  cs: 0,
+  accumulate: true,
+  slot: -1,
+};
+/** d_x = d_proj_h · pack_x  (3 × 16)
+ *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+ *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+ *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+ *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+ */
+const d_x_gemm: Gemm = {
+  form: "xw",
+  n: 3,
+  k: 16,
+  as: 16,
+  bs: 0,
+  cs: 3,
+  accumulate: false,
+  slot: -1,
+};
+/** Stacked weights, used when the params passed in are not side by side (not from createParams). */
+const packed = { pack_x: new Float32Array(48), pack_h: new Float32Array(64) };
+/** Pack gradients, used when the gradients asked for are not side by side. */
+const packedGrads = { grad_pack_x: new Float32Array(48), grad_pack_h: new Float32Array(64) };
+function weightsOf(where: string, params: Params): Weights {
+  checkObject(where, "params", params, [
+    "W_i",
+    "U_i",
+    "b_i",
+    "W_f",
+    "U_f",
+    "b_f",
+    "W_g",
+    "U_g",
+    "b_g",
+    "W_o",
+    "U_o",
+    "b_o",
+  ]);
+  const W_i = checkArray(where, "params.W_i", own(params, "W_i"), 12, "[4, 3]");
+  const U_i = checkArray(where, "params.U_i", own(params, "U_i"), 16, "[4, 4]");
+  const b_i = checkArray(where, "params.b_i", own(params, "b_i"), 4, "[4]");
+  const W_f = checkArray(where, "params.W_f", own(params, "W_f"), 12, "[4, 3]");
+  const U_f = checkArray(where, "params.U_f", own(params, "U_f"), 16, "[4, 4]");
+  const b_f = checkArray(where, "params.b_f", own(params, "b_f"), 4, "[4]");
+  const W_g = checkArray(where, "params.W_g", own(params, "W_g"), 12, "[4, 3]");
+  const U_g = checkArray(where, "params.U_g", own(params, "U_g"), 16, "[4, 4]");
+  const b_g = checkArray(where, "params.b_g", own(params, "b_g"), 4, "[4]");
+  const W_o = checkArray(where, "params.W_o", own(params, "W_o"), 12, "[4, 3]");
+  const U_o = checkArray(where, "params.U_o", own(params, "U_o"), 16, "[4, 4]");
+  const b_o = checkArray(where, "params.b_o", own(params, "b_o"), 4, "[4]");
+  let pack_x: Float32Array = packed.pack_x;
+  if (follows(W_f, W_i) && follows(W_g, W_f) && follows(W_o, W_g)) pack_x = span(W_i, 48);
+  else {
+    pack_x.set(W_i, 0);
+    pack_x.set(W_f, 12);
+    pack_x.set(W_g, 24);
+    pack_x.set(W_o, 36);
+  }
+  let pack_h: Float32Array = packed.pack_h;
+  if (follows(U_f, U_i) && follows(U_g, U_f) && follows(U_o, U_g)) pack_h = span(U_i, 64);
+  else {
+    pack_h.set(U_i, 0);
+    pack_h.set(U_f, 16);
+    pack_h.set(U_g, 32);
+    pack_h.set(U_o, 48);
+  }
+  return { W_i, U_i, b_i, W_f, U_f, b_f, W_g, U_g, b_g, W_o, U_o, b_o, pack_x, pack_h };
+}
+function allocTape(T: number, B: number, reuse: unknown): TapeData {
+  if (reuse !== undefined) {
+    if (typeof reuse !== "object" || reuse === null || !tapes.has(reuse))
+      fail("forward", "options.tape was not made by this kernel");
+    const given = reuse as TapeData;
+    if (given.timeSteps === T && given.batchSize === B) return given;
+  }
+  const buf: TapeBuffers = {
+    x: new Float32Array(T * B * 3),
+    active: new Float32Array(T * B),
+    h: new Float32Array((T + 1) * B * 4),
+    mask_h: new Float32Array(B * 4),
+    c: new Float32Array((T + 1) * B * 4),
+    mask_c: new Float32Array(B * 4),
+    h_out: new Float32Array(T * B * 4),
+    proj_x: new Float32Array(T * B * 16),
+    h_read: new Float32Array(T * B * 4),
+    c_read: new Float32Array(T * B * 4),
+    proj_h: new Float32Array(B * 16),
+    i: new Float32Array(T * B * 4),
+    f: new Float32Array(T * B * 4),
+    g: new Float32Array(T * B * 4),
+    o: new Float32Array(T * B * 4),
+    h_new_1: new Float32Array(T * B * 4),
+  };
+  const tape: TapeData = {
+    timeSteps: T,
+    batchSize: B,
+    buf,
+    adjoints: null,
+    zeros: [],
+    outputs: { h: buf.h_out },
+    finalState: { h: buf.h.subarray(T * B * 4), c: buf.c.subarray(T * B * 4) },
+  };
+  tapes.add(tape);
+  return tape;
+}
+function allocAdjoints(T: number, B: number): Adjoints {
   return {
-    W_i: new Float32Array(12),
-    U_i: new Float32Array(16),
-    b_i: new Float32Array(4),
-    W_f: new Float32Array(12),
-    U_f: new Float32Array(16),
-    b_f: new Float32Array(4),
-    W_g: new Float32Array(12),
-    U_g: new Float32Array(16),
-    b_g: new Float32Array(4),
-    W_o: new Float32Array(12),
-    U_o: new Float32Array(16),
-    b_o: new Float32Array(4),
+    d_h_next: new Float32Array(B * 4),
+    d_c_next: new Float32Array(B * 4),
+    d_h_next_t2: new Float32Array(B * 4),
+    d_proj_h: new Float32Array(T * B * 16),
+    d_c: new Float32Array(B * 4),
+    d_h_read: new Float32Array(B * 4),
+    d_h: new Float32Array(B * 4),
+  };
+}
+let stepCache: TapeData | null = null;
+/** The tape step() runs on: one step of B samples, kept while B stays the same. */
+function stepTape(B: number): TapeData {
+  if (stepCache === null || stepCache.batchSize !== B) stepCache = allocTape(1, B, undefined);
+  return stepCache;
+}
+function gradientsFor(where: string, into: unknown, T: number, B: number): Gradients {
+  if (into === undefined)
+    return {
+      params: createParams(),
+      inputs: { x: new Float32Array(T * B * 3) },
+      initialState: { h: new Float32Array(B * 4), c: new Float32Array(B * 4) },
+    };
+  const g = checkObject(where, "options.into", into, ["params", "inputs", "initialState"]);
+  const p = checkObject(where, "options.into.params", own(g, "params"), [
+    "W_i",
+    "U_i",
+    "b_i",
+    "W_f",
+    "U_f",
+    "b_f",
+    "W_g",
+    "U_g",
+    "b_g",
+    "W_o",
+    "U_o",
+    "b_o",
+  ]);
+  checkArray(where, "options.into.params.W_i", own(p, "W_i"), 12, "[4, 3]");
+  checkArray(where, "options.into.params.U_i", own(p, "U_i"), 16, "[4, 4]");
+  checkArray(where, "options.into.params.b_i", own(p, "b_i"), 4, "[4]");
+  checkArray(where, "options.into.params.W_f", own(p, "W_f"), 12, "[4, 3]");
+  checkArray(where, "options.into.params.U_f", own(p, "U_f"), 16, "[4, 4]");
+  checkArray(where, "options.into.params.b_f", own(p, "b_f"), 4, "[4]");
+  checkArray(where, "options.into.params.W_g", own(p, "W_g"), 12, "[4, 3]");
+  checkArray(where, "options.into.params.U_g", own(p, "U_g"), 16, "[4, 4]");
+  checkArray(where, "options.into.params.b_g", own(p, "b_g"), 4, "[4]");
+  checkArray(where, "options.into.params.W_o", own(p, "W_o"), 12, "[4, 3]");
+  checkArray(where, "options.into.params.U_o", own(p, "U_o"), 16, "[4, 4]");
+  checkArray(where, "options.into.params.b_o", own(p, "b_o"), 4, "[4]");
+  const i = checkObject(where, "options.into.inputs", own(g, "inputs"), ["x"]);
+  checkArray(
+    where,
+    "options.into.inputs.x",
+    own(i, "x"),
+    T * B * 3,
+    `timeSteps ${T} × batchSize ${B} × 3`,
+  );
+  const s = checkObject(where, "options.into.initialState", own(g, "initialState"), ["h", "c"]);
+  checkArray(where, "options.into.initialState.h", own(s, "h"), B * 4, `batchSize ${B} × 4`);
+  checkArray(where, "options.into.initialState.c", own(s, "c"), B * 4, `batchSize ${B} × 4`);
+  return into as Gradients;
+}
+/** forward's work: the plan's forward stages over the tape's buffers. */
+function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
+  const { b_i, b_f, b_g, b_o, pack_x, pack_h } = weights;
+  const {
+    x,
+    active,
+    h,
+    mask_h,
+    c,
+    mask_c,
+    h_out,
+    proj_x,
+    h_read,
+    c_read,
+    proj_h,
+    i,
+    f,
+    g,
+    o,
+    h_new_1,
+  } = fwd;
+  invalidatePanels();
+  // what depends only on the inputs and parameters, for every step at once
+  {
+    const r0 = 0;
+    const R = T * B;
+    // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    // lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+    // lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+    // lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+    gemm(proj_x_gemm, R, x, r0 * 3, pack_x, 0, proj_x, r0 * 16);
+  }
+  // one step at a time
+  for (let t = 0; t < T; t++) {
+    const r0 = t * B;
+    const R = B;
+    for (let b = 0; b < R; b++) {
+      const o0 = (r0 + b) * 4;
+      const o1 = b * 4;
+      for (let j = 0; j < 4; j++) {
+        const _h = h[o0 + j]!;
+        const _mask_h = mask_h[o1 + j]!;
+        const _c = c[o0 + j]!;
+        const _mask_c = mask_c[o1 + j]!;
+        const _h_read = _h * _mask_h;
+        h_read[o0 + j] = _h_read;
+        const _c_read = _c * _mask_c;
+        c_read[o0 + j] = _c_read;
+      }
+    }
+    // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    // lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+    // lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+    // lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+    gemm(proj_h_gemm, R, h_read, r0 * 4, pack_h, 0, proj_h, 0);
+    // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    // lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+    // lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+    // lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+    // lstm.cell:17  c' = f * c + i * g
+    // lstm.cell:18  h' = o * tanh(c')
+    for (let b = 0; b < R; b++) {
+      const o0 = (r0 + b) * 16;
+      const o1 = b * 16;
+      const o2 = (r0 + b) * 4;
+      const o3 = (r0 + b) * 16 + 4;
+      const o4 = b * 16 + 4;
+      const o5 = (r0 + b) * 16 + 8;
+      const o6 = b * 16 + 8;
+      const o7 = (r0 + b) * 16 + 12;
+      const o8 = b * 16 + 12;
+      const o9 = r0 + b;
+      const o10 = (r0 + B + b) * 4;
+      const _active = active[o9]!;
+      for (let j = 0; j < 4; j++) {
+        const _i_1 = proj_x[o0 + j]!;
+        const _i_2 = proj_h[o1 + j]!;
+        const _b_i = b_i[j]!;
+        const _f_1 = proj_x[o3 + j]!;
+        const _f_2 = proj_h[o4 + j]!;
+        const _b_f = b_f[j]!;
+        const _g_1 = proj_x[o5 + j]!;
+        const _g_2 = proj_h[o6 + j]!;
+        const _b_g = b_g[j]!;
+        const _o_1 = proj_x[o7 + j]!;
+        const _o_2 = proj_h[o8 + j]!;
+        const _b_o = b_o[j]!;
+        const _c_read_2 = c_read[o2 + j]!;
+        const _h_2 = h[o2 + j]!;
+        const _c_2 = c[o2 + j]!;
+        const _i_3 = _i_1 + _i_2;
+        const _i_4 = _i_3 + _b_i;
+        const _i = fsigmoid(_i_4);
+        i[o2 + j] = _i;
+        const _f_3 = _f_1 + _f_2;
+        const _f_4 = _f_3 + _b_f;
+        const _f = fsigmoid(_f_4);
+        f[o2 + j] = _f;
+        const _g_3 = _g_1 + _g_2;
+        const _g_4 = _g_3 + _b_g;
+        const _g = ftanh(_g_4);
+        g[o2 + j] = _g;
+        const _o_3 = _o_1 + _o_2;
+        const _o_4 = _o_3 + _b_o;
+        const _o = fsigmoid(_o_4);
+        o[o2 + j] = _o;
+        const _c_new_1 = _f * _c_read_2;
+        const _c_new_2 = _i * _g;
+        const _c_new = _c_new_1 + _c_new_2;
+        const _h_new_1 = ftanh(_c_new);
+        h_new_1[o2 + j] = _h_new_1;
+        const _h_new = _o * _h_new_1;
+        const _h_next = _active !== 0 ? _h_new : _h_2;
+        h[o10 + j] = _h_next;
+        const _c_next = _active !== 0 ? _c_new : _c_2;
+        c[o10 + j] = _c_next;
+        const _h_out = _active !== 0 ? _h_new : 0;
+        h_out[o2 + j] = _h_out;
+      }
+    }
+  }
+}
+/** backward's work: the plan's backward stages. */
+function runBackward(
+  weights: Weights,
+  fwd: TapeBuffers,
+  adj: Adjoints,
+  io: Bound,
+  T: number,
+  B: number,
+  inputGradients: boolean,
+): void {
+  const { pack_x, pack_h } = weights;
+  const { x, active, mask_h, mask_c, h_read, c_read, i, f, g, o, h_new_1 } = fwd;
+  const { d_h_next, d_c_next, d_h_next_t2, d_proj_h, d_c, d_h_read, d_h } = adj;
+  const { grad_b_i, grad_b_f, grad_b_g, grad_b_o, grad_pack_x, grad_pack_h, d_h_out, d_x } = io;
+  invalidatePanels();
+  // backward through time
+  for (let t = T - 1; t >= 0; t--) {
+    const r0 = t * B;
+    const R = B;
+    // adjoint of lstm.cell:18  h' = o * tanh(c')
+    // adjoint of lstm.cell:17  c' = f * c + i * g
+    // adjoint of lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+    // adjoint of lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+    // adjoint of lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+    // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    for (let b = 0; b < R; b++) {
+      const o0 = r0 + b;
+      const o1 = (r0 + b) * 4;
+      const o2 = b * 4;
+      const o3 = (r0 + b) * 16 + 12;
+      const o4 = (r0 + b) * 16 + 8;
+      const o5 = (r0 + b) * 16 + 4;
+      const o6 = (r0 + b) * 16;
+      const _active_2 = active[o0]!;
+      for (let j = 0; j < 4; j++) {
+        const _d_h_out = d_h_out[o1 + j]!;
+        const _d_c_next = d_c_next[o2 + j]!;
+        const _d_h_next = d_h_next[o2 + j]!;
+        const _h_new_1_2 = h_new_1[o1 + j]!;
+        const _o_5 = o[o1 + j]!;
+        const _g_5 = g[o1 + j]!;
+        const _i_5 = i[o1 + j]!;
+        const _c_read_3 = c_read[o1 + j]!;
+        const _f_5 = f[o1 + j]!;
+        const _mask_c_2 = mask_c[o2 + j]!;
+        const _d_h_out_t1 = _active_2 !== 0 ? _d_h_out : 0;
+        const _d_c_next_t1 = _active_2 !== 0 ? _d_c_next : 0;
+        const _d_c_next_t2 = _active_2 !== 0 ? 0 : _d_c_next;
+        const _d_h_next_t1 = _active_2 !== 0 ? _d_h_next : 0;
+        const _d_h_next_t2 = _active_2 !== 0 ? 0 : _d_h_next;
+        d_h_next_t2[o2 + j] = _d_h_next_t2;
+        const _d_h_new = _d_h_out_t1 + _d_h_next_t1;
+        const _d_o = _d_h_new * _h_new_1_2;
+        const _d_h_new_1 = _d_h_new * _o_5;
+        const _d_h_new_1_t1 = _h_new_1_2 * _h_new_1_2;
+        const _d_h_new_1_t2 = 1 - _d_h_new_1_t1;
+        const _d_h_new_1_t3 = _d_h_new_1 * _d_h_new_1_t2;
+        const _d_c_new = _d_c_next_t1 + _d_h_new_1_t3;
+        const _d_i = _d_c_new * _g_5;
+        const _d_g = _d_c_new * _i_5;
+        const _d_f = _d_c_new * _c_read_3;
+        const _d_c_read = _d_c_new * _f_5;
+        const _d_o_t1 = 1 - _o_5;
+        const _d_o_t2 = _o_5 * _d_o_t1;
+        const _d_o_4 = _d_o * _d_o_t2;
+        d_proj_h[o3 + j] = _d_o_4;
+        const _d_g_t1 = _g_5 * _g_5;
+        const _d_g_t2 = 1 - _d_g_t1;
+        const _d_g_4 = _d_g * _d_g_t2;
+        d_proj_h[o4 + j] = _d_g_4;
+        const _d_f_t1 = 1 - _f_5;
+        const _d_f_t2 = _f_5 * _d_f_t1;
+        const _d_f_4 = _d_f * _d_f_t2;
+        d_proj_h[o5 + j] = _d_f_4;
+        const _d_i_t1 = 1 - _i_5;
+        const _d_i_t2 = _i_5 * _d_i_t1;
+        const _d_i_4 = _d_i * _d_i_t2;
+        d_proj_h[o6 + j] = _d_i_4;
+        const _d_c_read_t1 = _d_c_read * _mask_c_2;
+        const _d_c = _d_c_next_t2 + _d_c_read_t1;
+        d_c[o2 + j] = _d_c;
+      }
+    }
+    // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    // adjoint of lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+    // adjoint of lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+    // adjoint of lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+    gemm(d_h_read_gemm, R, d_proj_h, r0 * 16, pack_h, 0, d_h_read, 0);
+    for (let b = 0; b < R; b++) {
+      const o0 = b * 4;
+      for (let j = 0; j < 4; j++) {
+        const _d_h_read = d_h_read[o0 + j]!;
+        const _mask_h_2 = mask_h[o0 + j]!;
+        const _d_h_next_t2_2 = d_h_next_t2[o0 + j]!;
+        const _d_h_read_t1 = _d_h_read * _mask_h_2;
+        const _d_h = _d_h_next_t2_2 + _d_h_read_t1;
+        d_h[o0 + j] = _d_h;
+      }
+    }
+    // carry the states' gradients to the step before
+    for (let b = 0; b < R; b++) for (let j = 0; j < 4; j++) d_h_next[b * 4 + j] = d_h[b * 4 + j]!;
+    for (let b = 0; b < R; b++) for (let j = 0; j < 4; j++) d_c_next[b * 4 + j] = d_c[b * 4 + j]!;
+  }
+  // what the recurrence does not need, for every step at once: weight gradients
+  {
+    const r0 = 0;
+    const R = T * B;
+    // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    // adjoint of lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+    // adjoint of lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+    // adjoint of lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+    gemm(d_pack_h_gemm, R, d_proj_h, r0 * 16, h_read, r0 * 4, grad_pack_h, 0);
+    gemm(d_pack_x_gemm, R, d_proj_h, r0 * 16, x, r0 * 3, grad_pack_x, 0);
+    colSum(R, 4, d_proj_h, r0 * 16, 16, grad_b_i);
+    colSum(R, 4, d_proj_h, r0 * 16 + 4, 16, grad_b_f);
+    colSum(R, 4, d_proj_h, r0 * 16 + 8, 16, grad_b_g);
+    colSum(R, 4, d_proj_h, r0 * 16 + 12, 16, grad_b_o);
+  }
+  if (inputGradients) {
+    // the gradients of the inputs, for every step at once
+    {
+      const r0 = 0;
+      const R = T * B;
+      // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+      // adjoint of lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+      // adjoint of lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+      // adjoint of lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+      gemm(d_x_gemm, R, d_proj_h, r0 * 16, pack_x, 0, d_x, r0 * 3);
+    }
+  }
+  if (!inputGradients) {
+    // input gradients not asked for are zero
+    {
+      const r0 = 0;
+      const R = T * B;
+      for (let b = 0; b < R; b++) d_x.fill(0, (r0 + b) * 3, (r0 + b) * 3 + 3);
+    }
+  }
+}
+
+/** Zero-filled parameters, views of one buffer laid out as the kernel reads them; initialise them from meta.params[k].init. */
+export function createParams(): Params {
+  const mem = new Float32Array(128);
+  return {
+    W_i: mem.subarray(0, 12),
+    U_i: mem.subarray(48, 64),
+    b_i: mem.subarray(112, 116),
+    W_f: mem.subarray(12, 24),
+    U_f: mem.subarray(64, 80),
+    b_f: mem.subarray(116, 120),
+    W_g: mem.subarray(24, 36),
+    U_g: mem.subarray(80, 96),
+    b_g: mem.subarray(120, 124),
+    W_o: mem.subarray(36, 48),
+    U_o: mem.subarray(96, 112),
+    b_o: mem.subarray(124, 128),
   };
 }
 
@@ -592,323 +1148,104 @@ export function createState(batchSize: number = 1): State {
 export function step(params: Params, inputs: Inputs, state: State, batchSize: number = 1): Outputs {
   const where = "step";
   const B = checkBatchSize(where, batchSize);
-  checkParams(where, params);
-  checkObject(where, "inputs", inputs);
-  checkArray(where, "inputs.x", inputs.x, B * 3, `batchSize ${B} × 3`);
-  checkObject(where, "state", state);
-  checkArray(where, "state.h", state.h, B * 4, `batchSize ${B} × 4`);
-  checkArray(where, "state.c", state.c, B * 4, `batchSize ${B} × 4`);
-  invalidatePanels();
-  const W_i = params.W_i;
-  const U_i = params.U_i;
-  const b_i = params.b_i;
-  const W_f = params.W_f;
-  const U_f = params.U_f;
-  const b_f = params.b_f;
-  const W_g = params.W_g;
-  const U_g = params.U_g;
-  const b_g = params.b_g;
-  const W_o = params.W_o;
-  const U_o = params.U_o;
-  const b_o = params.b_o;
-  const pack_x = packs.pack_x;
-  pack_x.set(W_i, 0);
-  pack_x.set(W_f, 12);
-  pack_x.set(W_g, 24);
-  pack_x.set(W_o, 36);
-  const pack_h = packs.pack_h;
-  pack_h.set(U_i, 0);
-  pack_h.set(U_f, 16);
-  pack_h.set(U_g, 32);
-  pack_h.set(U_o, 48);
-  const x = inputs.x;
-  const h = state.h;
-  const c = state.c;
-  const sc = stepScratch(B);
-  const t17 = sc.t17;
-  const t18 = sc.t18;
-  const i = sc.i;
-  const t22 = sc.t22;
-  const t23 = sc.t23;
-  const f = sc.f;
-  const t27 = sc.t27;
-  const t28 = sc.t28;
-  const g = sc.g;
-  const t32 = sc.t32;
-  const t33 = sc.t33;
-  const o = sc.o;
-  const t35 = sc.t35;
-  const t36 = sc.t36;
-  const c_next = sc.c_next;
-  const t38 = sc.t38;
-  const h_next = sc.h_next;
-  const proj_x = sc.proj_x;
-  const proj_h = sc.proj_h;
-  const tb = 0;
-  const R = B;
-  // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-  gemm(R, 16, 3, x, 0, 3, 1, pack_x, 0, 3, 1, proj_x, 0, 16, false, 0);
-  gemm(R, 16, 4, h, 0, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 16, false, 1);
-  // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-  // lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
-  // lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
-  // lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
-  // lstm.cell:17  c' = f * c + i * g
-  // lstm.cell:18  h' = o * tanh(c')
-  for (let b = 0; b < R; b++) {
-    const o0 = b * 16;
-    const o1 = b * 4;
-    const o2 = b * 16 + 4;
-    const o3 = b * 16 + 8;
-    const o4 = b * 16 + 12;
-    for (let j = 0; j < 4; j++) {
-      const _t15 = proj_x[o0 + j];
-      const _t16 = proj_h[o0 + j];
-      const _b_i = b_i[j];
-      const _t20 = proj_x[o2 + j];
-      const _t21 = proj_h[o2 + j];
-      const _b_f = b_f[j];
-      const _t25 = proj_x[o3 + j];
-      const _t26 = proj_h[o3 + j];
-      const _b_g = b_g[j];
-      const _t30 = proj_x[o4 + j];
-      const _t31 = proj_h[o4 + j];
-      const _b_o = b_o[j];
-      const _c = c[o1 + j];
-      const _t17 = _t15 + _t16;
-      t17[o1 + j] = _t17;
-      const _t18 = _t17 + _b_i;
-      t18[o1 + j] = _t18;
-      const _i = fsigmoid(_t18);
-      i[o1 + j] = _i;
-      const _t22 = _t20 + _t21;
-      t22[o1 + j] = _t22;
-      const _t23 = _t22 + _b_f;
-      t23[o1 + j] = _t23;
-      const _f = fsigmoid(_t23);
-      f[o1 + j] = _f;
-      const _t27 = _t25 + _t26;
-      t27[o1 + j] = _t27;
-      const _t28 = _t27 + _b_g;
-      t28[o1 + j] = _t28;
-      const _g = ftanh(_t28);
-      g[o1 + j] = _g;
-      const _t32 = _t30 + _t31;
-      t32[o1 + j] = _t32;
-      const _t33 = _t32 + _b_o;
-      t33[o1 + j] = _t33;
-      const _o = fsigmoid(_t33);
-      o[o1 + j] = _o;
-      const _t35 = _f * _c;
-      t35[o1 + j] = _t35;
-      const _t36 = _i * _g;
-      t36[o1 + j] = _t36;
-      const _c_next = _t35 + _t36;
-      c_next[o1 + j] = _c_next;
-      const _t38 = ftanh(_c_next);
-      t38[o1 + j] = _t38;
-      const _h_next = _o * _t38;
-      h_next[o1 + j] = _h_next;
-    }
-  }
-  const outputs: Outputs = {
-    h: new Float32Array(B * 4),
-  };
-  for (let b = 0; b < B; b++) for (let j = 0; j < 4; j++) outputs.h[b * 4 + j] = h_next[b * 4 + j];
-  for (let b = 0; b < B; b++) for (let j = 0; j < 4; j++) state.h[b * 4 + j] = h_next[b * 4 + j];
-  for (let b = 0; b < B; b++) for (let j = 0; j < 4; j++) state.c[b * 4 + j] = c_next[b * 4 + j];
-  return outputs;
+  const w = weightsOf(where, params);
+  checkObject(where, "inputs", inputs, ["x"]);
+  checkObject(where, "state", state, ["h", "c"]);
+  const in0 = checkArray(where, "inputs.x", own(inputs, "x"), B * 3, `batchSize ${B} × 3`);
+  const s0 = checkArray(where, "state.h", own(state, "h"), B * 4, `batchSize ${B} × 4`);
+  const s1 = checkArray(where, "state.c", own(state, "c"), B * 4, `batchSize ${B} × 4`);
+  // one step of forward, on a tape of the step's own
+  const fwd = stepTape(B).buf;
+  fwd.x.set(in0);
+  fwd.active.fill(1);
+  fwd.h.set(s0);
+  fwd.mask_h.fill(1);
+  fwd.c.set(s1);
+  fwd.mask_c.fill(1);
+  run(w, fwd, 1, B);
+  s0.set(fwd.h.subarray(B * 4));
+  s1.set(fwd.c.subarray(B * 4));
+  return { h: fwd.h_out.slice() };
 }
 
 /** Runs a whole sequence ([timeSteps, batchSize, n] inputs) and records a tape for backward. */
 export function forward(params: Params, inputs: Inputs, options: ForwardOptions): ForwardResult {
   const where = "forward";
-  checkObject(where, "options", options);
-  const B = checkBatchSize(where, options.batchSize);
-  checkParams(where, params);
-  checkObject(where, "inputs", inputs);
-  let T: number;
-  if (options.timeSteps !== undefined)
-    T = checkCount(where, "options.timeSteps", options.timeSteps);
-  else {
-    const first = inputs.x as unknown;
-    if (!(first instanceof Float32Array))
-      fail(
-        where,
-        `inputs.x must be a Float32Array of timeSteps × batchSize × 3, got ${describe(first)}`,
-      );
-    const per = B * 3;
-    if (first.length === 0 || first.length % per !== 0)
-      fail(
-        where,
-        `inputs.x has length ${first.length}, not a positive multiple of batchSize ${B} × 3 = ${per}`,
-      );
-    T = first.length / per;
-  }
-  checkArray(where, "inputs.x", inputs.x, T * B * 3, `timeSteps ${T} × batchSize ${B} × 3`);
-  if (options.initialState?.h !== undefined)
-    checkArray(
-      where,
-      "options.initialState.h",
-      options.initialState.h,
-      B * 4,
-      `batchSize ${B} × 4`,
-    );
-  if (options.initialState?.c !== undefined)
-    checkArray(
-      where,
-      "options.initialState.c",
-      options.initialState.c,
-      B * 4,
-      `batchSize ${B} × 4`,
-    );
-  if (options.stateMasks?.h !== undefined)
-    checkArray(where, "options.stateMasks.h", options.stateMasks.h, B * 4, `batchSize ${B} × 4`);
-  if (options.stateMasks?.c !== undefined)
-    checkArray(where, "options.stateMasks.c", options.stateMasks.c, B * 4, `batchSize ${B} × 4`);
-  const tape = allocTape(T, B, options.tape);
-  tape.lengths =
-    options.lengths === undefined
-      ? null
-      : checkLengths(where, options.lengths, B, T, tape.lengthsBuf);
-  tape.masked.h = options.stateMasks?.h !== undefined;
-  tape.masked.c = options.stateMasks?.c !== undefined;
-  invalidatePanels();
-  const W_i = params.W_i;
-  const U_i = params.U_i;
-  const b_i = params.b_i;
-  const W_f = params.W_f;
-  const U_f = params.U_f;
-  const b_f = params.b_f;
-  const W_g = params.W_g;
-  const U_g = params.U_g;
-  const b_g = params.b_g;
-  const W_o = params.W_o;
-  const U_o = params.U_o;
-  const b_o = params.b_o;
-  const pack_x = packs.pack_x;
-  pack_x.set(W_i, 0);
-  pack_x.set(W_f, 12);
-  pack_x.set(W_g, 24);
-  pack_x.set(W_o, 36);
-  const pack_h = packs.pack_h;
-  pack_h.set(U_i, 0);
-  pack_h.set(U_f, 16);
-  pack_h.set(U_g, 32);
-  pack_h.set(U_o, 48);
-  const x = tape.buf.x;
-  const h = tape.buf.h;
-  const c = tape.buf.c;
-  const proj_x = tape.buf.proj_x;
-  const i = tape.buf.i;
-  const f = tape.buf.f;
-  const g = tape.buf.g;
-  const o = tape.buf.o;
-  const t38 = tape.buf.t38;
-  const proj_h = tape.scratch.proj_h;
-  const c_next = tape.scratch.c_next;
-  const h_next = tape.scratch.h_next;
-  x.set(inputs.x);
-  const carry0 = tape.carry.h;
-  if (options.initialState?.h) carry0.set(options.initialState.h);
-  else carry0.fill(0);
-  const mask0 = tape.masks.h;
-  if (options.stateMasks?.h) mask0.set(options.stateMasks.h);
-  const masked0 = options.stateMasks?.h !== undefined;
-  const carry1 = tape.carry.c;
-  if (options.initialState?.c) carry1.set(options.initialState.c);
-  else carry1.fill(0);
-  const mask1 = tape.masks.c;
-  if (options.stateMasks?.c) mask1.set(options.stateMasks.c);
-  const masked1 = options.stateMasks?.c !== undefined;
-  const out0 = tape.outputs.h;
-  const lengths = tape.lengths;
-  // what depends only on the inputs and parameters, for every step at once
-  {
-    const tb = 0;
-    const R = T * B;
-    // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    gemm(R, 16, 3, x, tb * 3, 3, 1, pack_x, 0, 3, 1, proj_x, tb * 16, 16, false, -1);
-  }
-  for (let t = 0; t < T; t++) {
-    const tb = t * B;
-    const R = B;
-    // the states as this step reads them
-    for (let b = 0; b < B; b++) {
-      for (let j = 0; j < 4; j++)
-        h[(tb + b) * 4 + j] = masked0 ? carry0[b * 4 + j] * mask0[b * 4 + j] : carry0[b * 4 + j];
-      for (let j = 0; j < 4; j++)
-        c[(tb + b) * 4 + j] = masked1 ? carry1[b * 4 + j] * mask1[b * 4 + j] : carry1[b * 4 + j];
-    }
-    // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    gemm(R, 16, 4, h, tb * 4, 4, 1, pack_h, 0, 4, 1, proj_h, 0, 16, false, 1);
-    // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    // lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
-    // lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
-    // lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
-    // lstm.cell:17  c' = f * c + i * g
-    // lstm.cell:18  h' = o * tanh(c')
-    for (let b = 0; b < R; b++) {
-      const o0 = (tb + b) * 16;
-      const o1 = b * 16;
-      const o2 = (tb + b) * 4;
-      const o3 = (tb + b) * 16 + 4;
-      const o4 = b * 16 + 4;
-      const o5 = (tb + b) * 16 + 8;
-      const o6 = b * 16 + 8;
-      const o7 = (tb + b) * 16 + 12;
-      const o8 = b * 16 + 12;
-      const o9 = b * 4;
-      for (let j = 0; j < 4; j++) {
-        const _t15 = proj_x[o0 + j];
-        const _t16 = proj_h[o1 + j];
-        const _b_i = b_i[j];
-        const _t20 = proj_x[o3 + j];
-        const _t21 = proj_h[o4 + j];
-        const _b_f = b_f[j];
-        const _t25 = proj_x[o5 + j];
-        const _t26 = proj_h[o6 + j];
-        const _b_g = b_g[j];
-        const _t30 = proj_x[o7 + j];
-        const _t31 = proj_h[o8 + j];
-        const _b_o = b_o[j];
-        const _c = c[o2 + j];
-        const _t17 = _t15 + _t16;
-        const _t18 = _t17 + _b_i;
-        const _i = fsigmoid(_t18);
-        i[o2 + j] = _i;
-        const _t22 = _t20 + _t21;
-        const _t23 = _t22 + _b_f;
-        const _f = fsigmoid(_t23);
-        f[o2 + j] = _f;
-        const _t27 = _t25 + _t26;
-        const _t28 = _t27 + _b_g;
-        const _g = ftanh(_t28);
-        g[o2 + j] = _g;
-        const _t32 = _t30 + _t31;
-        const _t33 = _t32 + _b_o;
-        const _o = fsigmoid(_t33);
-        o[o2 + j] = _o;
-        const _t35 = _f * _c;
-        const _t36 = _i * _g;
-        const _c_next = _t35 + _t36;
-        c_next[o9 + j] = _c_next;
-        const _t38 = ftanh(_c_next);
-        t38[o2 + j] = _t38;
-        const _h_next = _o * _t38;
-        h_next[o9 + j] = _h_next;
-      }
-    }
-    // carry the states and write the outputs; a sample past its length keeps its state
-    for (let b = 0; b < B; b++) {
-      const active = lengths === null || t < lengths[b];
-      if (active) for (let j = 0; j < 4; j++) carry0[b * 4 + j] = h_next[b * 4 + j];
-      if (active) for (let j = 0; j < 4; j++) carry1[b * 4 + j] = c_next[b * 4 + j];
-      for (let j = 0; j < 4; j++) out0[(tb + b) * 4 + j] = active ? h_next[b * 4 + j] : 0;
-    }
-  }
-  tape.finalState.h.set(carry0);
-  tape.finalState.c.set(carry1);
+  checkObject(where, "options", options, [
+    "batchSize",
+    "timeSteps",
+    "initialState",
+    "lengths",
+    "stateMasks",
+    "tape",
+  ]);
+  const B = checkBatchSize(where, own(options, "batchSize"));
+  const w = weightsOf(where, params);
+  checkObject(where, "inputs", inputs, ["x"]);
+  const T =
+    own(options, "timeSteps") !== undefined
+      ? checkCount(where, "options.timeSteps", own(options, "timeSteps"))
+      : inferSteps(where, own(inputs, "x"), B, 3, "inputs.x");
+  const in0 = checkArray(
+    where,
+    "inputs.x",
+    own(inputs, "x"),
+    T * B * 3,
+    `timeSteps ${T} × batchSize ${B} × 3`,
+  );
+  const init =
+    own(options, "initialState") === undefined
+      ? undefined
+      : checkObject(where, "options.initialState", own(options, "initialState"), ["h", "c"]);
+  const init0 = optionalArray(
+    where,
+    init,
+    "options.initialState",
+    "h",
+    B * 4,
+    `batchSize ${B} × 4`,
+  );
+  const init1 = optionalArray(
+    where,
+    init,
+    "options.initialState",
+    "c",
+    B * 4,
+    `batchSize ${B} × 4`,
+  );
+  const masks =
+    own(options, "stateMasks") === undefined
+      ? undefined
+      : checkObject(where, "options.stateMasks", own(options, "stateMasks"), ["h", "c"]);
+  const masks0 = optionalArray(
+    where,
+    masks,
+    "options.stateMasks",
+    "h",
+    B * 4,
+    `batchSize ${B} × 4`,
+  );
+  const masks1 = optionalArray(
+    where,
+    masks,
+    "options.stateMasks",
+    "c",
+    B * 4,
+    `batchSize ${B} × 4`,
+  );
+  const tape = allocTape(T, B, own(options, "tape"));
+  const fwd = tape.buf;
+  fwd.x.set(in0);
+  checkLengths(where, own(options, "lengths"), B, T, fwd.active);
+  if (init0 !== undefined) fwd.h.set(init0);
+  else fwd.h.fill(0, 0, B * 4);
+  if (masks0 !== undefined) fwd.mask_h.set(masks0);
+  else fwd.mask_h.fill(1);
+  if (init1 !== undefined) fwd.c.set(init1);
+  else fwd.c.fill(0, 0, B * 4);
+  if (masks1 !== undefined) fwd.mask_c.set(masks1);
+  else fwd.mask_c.fill(1);
+  run(w, fwd, T, B);
   return { outputs: tape.outputs, finalState: tape.finalState, tape };
 }
 
@@ -920,241 +1257,120 @@ export function backward(
   options: BackwardOptions = {},
 ): Gradients {
   const where = "backward";
-  checkParams(where, params);
+  const w = weightsOf(where, params);
   if (typeof tapeIn !== "object" || tapeIn === null || !tapes.has(tapeIn))
     fail(where, "the tape must come from this kernel's forward");
   const tape = tapeIn as TapeData;
   const T = tape.timeSteps;
   const B = tape.batchSize;
-  checkObject(where, "dOutputs", dOutputs);
-  checkObject(where, "options", options);
-  if (dOutputs.h !== undefined)
-    checkArray(where, "dOutputs.h", dOutputs.h, T * B * 4, `timeSteps ${T} × batchSize ${B} × 4`);
-  if (options.dFinalState?.h !== undefined)
-    checkArray(where, "options.dFinalState.h", options.dFinalState.h, B * 4, `batchSize ${B} × 4`);
-  if (options.dFinalState?.c !== undefined)
-    checkArray(where, "options.dFinalState.c", options.dFinalState.c, B * 4, `batchSize ${B} × 4`);
-  const grads: Gradients = options.into ?? {
-    params: createParams(),
-    inputs: { x: new Float32Array(T * B * 3) },
-    initialState: { h: new Float32Array(B * 4), c: new Float32Array(B * 4) },
-  };
-  if (options.into !== undefined) {
-    checkObject(where, "options.into", options.into);
-    checkParams(where + " (options.into)", grads.params);
-    checkArray(
-      where,
-      "options.into.inputs.x",
-      grads.inputs?.x,
-      T * B * 3,
-      "timeSteps × batchSize × 3",
-    );
-    checkArray(where, "options.into.initialState.h", grads.initialState?.h, B * 4, "batchSize × 4");
-    checkArray(where, "options.into.initialState.c", grads.initialState?.c, B * 4, "batchSize × 4");
-  }
-  invalidatePanels();
-  const W_i = params.W_i;
-  const grad_W_i = grads.params.W_i;
-  grad_W_i.fill(0);
-  const U_i = params.U_i;
-  const grad_U_i = grads.params.U_i;
-  grad_U_i.fill(0);
-  const b_i = params.b_i;
-  const grad_b_i = grads.params.b_i;
-  grad_b_i.fill(0);
-  const W_f = params.W_f;
-  const grad_W_f = grads.params.W_f;
-  grad_W_f.fill(0);
-  const U_f = params.U_f;
-  const grad_U_f = grads.params.U_f;
-  grad_U_f.fill(0);
-  const b_f = params.b_f;
-  const grad_b_f = grads.params.b_f;
-  grad_b_f.fill(0);
-  const W_g = params.W_g;
-  const grad_W_g = grads.params.W_g;
-  grad_W_g.fill(0);
-  const U_g = params.U_g;
-  const grad_U_g = grads.params.U_g;
-  grad_U_g.fill(0);
-  const b_g = params.b_g;
-  const grad_b_g = grads.params.b_g;
-  grad_b_g.fill(0);
-  const W_o = params.W_o;
-  const grad_W_o = grads.params.W_o;
-  grad_W_o.fill(0);
-  const U_o = params.U_o;
-  const grad_U_o = grads.params.U_o;
-  grad_U_o.fill(0);
-  const b_o = params.b_o;
-  const grad_b_o = grads.params.b_o;
-  grad_b_o.fill(0);
-  const pack_x = packs.pack_x;
-  pack_x.set(W_i, 0);
-  pack_x.set(W_f, 12);
-  pack_x.set(W_g, 24);
-  pack_x.set(W_o, 36);
-  const pack_h = packs.pack_h;
-  pack_h.set(U_i, 0);
-  pack_h.set(U_f, 16);
-  pack_h.set(U_g, 32);
-  pack_h.set(U_o, 48);
-  const grad_pack_x = packGrads.pack_x;
-  grad_pack_x.fill(0);
-  const grad_pack_h = packGrads.pack_h;
-  grad_pack_h.fill(0);
-  const x = tape.buf.x;
-  const h = tape.buf.h;
-  const c = tape.buf.c;
-  const proj_x = tape.buf.proj_x;
-  const i = tape.buf.i;
-  const f = tape.buf.f;
-  const g = tape.buf.g;
-  const o = tape.buf.o;
-  const t38 = tape.buf.t38;
+  checkObject(where, "dOutputs", dOutputs, ["h"]);
+  checkObject(where, "options", options, ["dFinalState", "into", "inputGradients"]);
+  const dOut0 = optionalArray(
+    where,
+    dOutputs,
+    "dOutputs",
+    "h",
+    T * B * 4,
+    `timeSteps ${T} × batchSize ${B} × 4`,
+  );
+  const dFinal =
+    own(options, "dFinalState") === undefined
+      ? undefined
+      : checkObject(where, "options.dFinalState", own(options, "dFinalState"), ["h", "c"]);
+  const dFinal0 = optionalArray(
+    where,
+    dFinal,
+    "options.dFinalState",
+    "h",
+    B * 4,
+    `batchSize ${B} × 4`,
+  );
+  const dFinal1 = optionalArray(
+    where,
+    dFinal,
+    "options.dFinalState",
+    "c",
+    B * 4,
+    `batchSize ${B} × 4`,
+  );
+  const inputGradients = own(options, "inputGradients") !== false;
+  const grads = gradientsFor(where, own(options, "into"), T, B);
   const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));
-  const t60 = adj.t60;
-  const t65 = adj.t65;
-  const t70 = adj.t70;
-  const t75 = adj.t75;
-  const dproj_h = adj.dproj_h;
-  const t81 = adj.t81;
-  const dh_out = adj.dh_out;
-  const t57 = adj.t57;
-  const t78 = adj.t78;
-  const dh_next = adj.dh_next;
-  const dc_next = adj.dc_next;
-  const dcarry0 = adj.carry_h;
-  if (options.dFinalState?.h) dcarry0.set(options.dFinalState.h);
-  else dcarry0.fill(0);
-  const mask0 = tape.masks.h;
-  const masked0 = tape.masked.h;
-  const dcarry1 = adj.carry_c;
-  if (options.dFinalState?.c) dcarry1.set(options.dFinalState.c);
-  else dcarry1.fill(0);
-  const mask1 = tape.masks.c;
-  const masked1 = tape.masked.c;
-  const lengths = tape.lengths;
-  // the loss's gradient with respect to every step's outputs (zero past a sample's length)
-  {
-    const src = dOutputs.h;
-    for (let t = 0; t < T; t++) {
-      const tb = t * B;
-      for (let b = 0; b < B; b++) {
-        const active = src !== undefined && (lengths === null || t < lengths[b]);
-        for (let j = 0; j < 4; j++) dh_out[(tb + b) * 4 + j] = active ? src[(tb + b) * 4 + j] : 0;
-      }
-    }
+  if (dFinal0 !== undefined) adj.d_h_next.set(dFinal0);
+  else adj.d_h_next.fill(0);
+  if (dFinal1 !== undefined) adj.d_c_next.set(dFinal1);
+  else adj.d_c_next.fill(0);
+  const grad_W_i = grads.params["W_i"] as Float32Array;
+  grad_W_i.fill(0);
+  const grad_U_i = grads.params["U_i"] as Float32Array;
+  grad_U_i.fill(0);
+  const grad_b_i = grads.params["b_i"] as Float32Array;
+  grad_b_i.fill(0);
+  const grad_W_f = grads.params["W_f"] as Float32Array;
+  grad_W_f.fill(0);
+  const grad_U_f = grads.params["U_f"] as Float32Array;
+  grad_U_f.fill(0);
+  const grad_b_f = grads.params["b_f"] as Float32Array;
+  grad_b_f.fill(0);
+  const grad_W_g = grads.params["W_g"] as Float32Array;
+  grad_W_g.fill(0);
+  const grad_U_g = grads.params["U_g"] as Float32Array;
+  grad_U_g.fill(0);
+  const grad_b_g = grads.params["b_g"] as Float32Array;
+  grad_b_g.fill(0);
+  const grad_W_o = grads.params["W_o"] as Float32Array;
+  grad_W_o.fill(0);
+  const grad_U_o = grads.params["U_o"] as Float32Array;
+  grad_U_o.fill(0);
+  const grad_b_o = grads.params["b_o"] as Float32Array;
+  grad_b_o.fill(0);
+  const own0 =
+    follows(grad_W_f, grad_W_i) && follows(grad_W_g, grad_W_f) && follows(grad_W_o, grad_W_g);
+  const grad_pack_x = own0 ? span(grad_W_i, 48) : packedGrads.grad_pack_x.fill(0);
+  const own1 =
+    follows(grad_U_f, grad_U_i) && follows(grad_U_g, grad_U_f) && follows(grad_U_o, grad_U_g);
+  const grad_pack_h = own1 ? span(grad_U_i, 64) : packedGrads.grad_pack_h.fill(0);
+  const d_h_out = dOut0 ?? (tape.zeros[0] ??= new Float32Array(T * B * 4));
+  const d_x = grads.inputs["x"] as Float32Array;
+  runBackward(
+    w,
+    tape.buf,
+    adj,
+    {
+      grad_W_i,
+      grad_U_i,
+      grad_b_i,
+      grad_W_f,
+      grad_U_f,
+      grad_b_f,
+      grad_W_g,
+      grad_U_g,
+      grad_b_g,
+      grad_W_o,
+      grad_U_o,
+      grad_b_o,
+      grad_pack_x,
+      grad_pack_h,
+      d_h_out,
+      d_x,
+    },
+    T,
+    B,
+    inputGradients,
+  );
+  if (!own0) {
+    for (let j = 0; j < 12; j++) grad_W_i[j] = grad_W_i[j]! + grad_pack_x[0 + j]!;
+    for (let j = 0; j < 12; j++) grad_W_f[j] = grad_W_f[j]! + grad_pack_x[12 + j]!;
+    for (let j = 0; j < 12; j++) grad_W_g[j] = grad_W_g[j]! + grad_pack_x[24 + j]!;
+    for (let j = 0; j < 12; j++) grad_W_o[j] = grad_W_o[j]! + grad_pack_x[36 + j]!;
   }
-  for (let t = T - 1; t >= 0; t--) {
-    const tb = t * B;
-    const R = B;
-    // the gradient with respect to this step's new states, from the step after it
-    for (let b = 0; b < B; b++) {
-      const active = lengths === null || t < lengths[b];
-      for (let j = 0; j < 4; j++) dh_next[b * 4 + j] = active ? dcarry0[b * 4 + j] : 0;
-      for (let j = 0; j < 4; j++) dc_next[b * 4 + j] = active ? dcarry1[b * 4 + j] : 0;
-    }
-    // adjoint of lstm.cell:18  h' = o * tanh(c')
-    // lstm.cell:17  c' = f * c + i * g
-    // lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
-    // lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
-    // lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
-    // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    for (let b = 0; b < R; b++) {
-      const o0 = (tb + b) * 4;
-      const o1 = b * 4;
-      for (let j = 0; j < 4; j++) {
-        const _dh_out = dh_out[o0 + j];
-        const _dh_next = dh_next[o1 + j];
-        const _t38 = t38[o0 + j];
-        const _o = o[o0 + j];
-        const _dc_next = dc_next[o1 + j];
-        const _g = g[o0 + j];
-        const _i = i[o0 + j];
-        const _c = c[o0 + j];
-        const _f = f[o0 + j];
-        const _dh_next_2 = _dh_out + _dh_next;
-        const _t48 = _dh_next_2 * _t38;
-        const _t49 = _dh_next_2 * _o;
-        const _t50 = _t38 * _t38;
-        const _t51 = 1 - _t50;
-        const _t52 = _t49 * _t51;
-        const _dc_next_2 = _dc_next + _t52;
-        const _t54 = _dc_next_2 * _g;
-        const _t55 = _dc_next_2 * _i;
-        const _t56 = _dc_next_2 * _c;
-        const _t57 = _dc_next_2 * _f;
-        t57[o1 + j] = _t57;
-        const _t58 = 1 - _o;
-        const _t59 = _o * _t58;
-        const _t60 = _t48 * _t59;
-        t60[o0 + j] = _t60;
-        const _t63 = _g * _g;
-        const _t64 = 1 - _t63;
-        const _t65 = _t55 * _t64;
-        t65[o0 + j] = _t65;
-        const _t68 = 1 - _f;
-        const _t69 = _f * _t68;
-        const _t70 = _t56 * _t69;
-        t70[o0 + j] = _t70;
-        const _t73 = 1 - _i;
-        const _t74 = _i * _t73;
-        const _t75 = _t54 * _t74;
-        t75[o0 + j] = _t75;
-      }
-    }
-    for (let b = 0; b < R; b++)
-      for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 16 + j] = t75[(tb + b) * 4 + j];
-    for (let b = 0; b < R; b++)
-      for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 16 + 4 + j] = t70[(tb + b) * 4 + j];
-    for (let b = 0; b < R; b++)
-      for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 16 + 8 + j] = t65[(tb + b) * 4 + j];
-    for (let b = 0; b < R; b++)
-      for (let j = 0; j < 4; j++) dproj_h[(tb + b) * 16 + 12 + j] = t60[(tb + b) * 4 + j];
-    // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    gemm(R, 4, 16, dproj_h, tb * 16, 16, 1, pack_h, 0, 1, 4, t78, 0, 4, false, 2);
-    // carry the states' gradients to the step before; a sample past its length passes them through
-    for (let b = 0; b < B; b++) {
-      if (lengths !== null && t >= lengths[b]) continue;
-      for (let j = 0; j < 4; j++)
-        dcarry0[b * 4 + j] = masked0 ? t78[b * 4 + j] * mask0[b * 4 + j] : t78[b * 4 + j];
-      for (let j = 0; j < 4; j++)
-        dcarry1[b * 4 + j] = masked1 ? t57[b * 4 + j] * mask1[b * 4 + j] : t57[b * 4 + j];
-    }
+  if (!own1) {
+    for (let j = 0; j < 16; j++) grad_U_i[j] = grad_U_i[j]! + grad_pack_h[0 + j]!;
+    for (let j = 0; j < 16; j++) grad_U_f[j] = grad_U_f[j]! + grad_pack_h[16 + j]!;
+    for (let j = 0; j < 16; j++) grad_U_g[j] = grad_U_g[j]! + grad_pack_h[32 + j]!;
+    for (let j = 0; j < 16; j++) grad_U_o[j] = grad_U_o[j]! + grad_pack_h[48 + j]!;
   }
-  // what the recurrence does not need, for every step at once: weight and input gradients
-  {
-    const tb = 0;
-    const R = T * B;
-    // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    gemm(16, 4, R, dproj_h, tb * 16, 1, 16, h, tb * 4, 1, 4, grad_pack_h, 0, 4, true, -1);
-    gemm(16, 3, R, dproj_h, tb * 16, 1, 16, x, tb * 3, 1, 3, grad_pack_x, 0, 3, true, -1);
-    colSum(R, 4, t75, tb * 4, 4, grad_b_i);
-    colSum(R, 4, t70, tb * 4, 4, grad_b_f);
-    colSum(R, 4, t65, tb * 4, 4, grad_b_g);
-    colSum(R, 4, t60, tb * 4, 4, grad_b_o);
-  }
-  if (options.inputGradients === false) {
-    grads.inputs.x.fill(0);
-  } else {
-    const tb = 0;
-    const R = T * B;
-    // the gradients of the inputs, for every step at once
-    // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-    gemm(R, 3, 16, dproj_h, tb * 16, 16, 1, pack_x, 0, 1, 3, t81, tb * 3, 3, false, -1);
-    for (let b = 0; b < T * B; b++)
-      for (let j = 0; j < 3; j++) grads.inputs.x[b * 3 + j] = t81[(tb + b) * 3 + j];
-  }
-  for (let j = 0; j < 12; j++) grad_W_i[j] += grad_pack_x[0 + j];
-  for (let j = 0; j < 12; j++) grad_W_f[j] += grad_pack_x[12 + j];
-  for (let j = 0; j < 12; j++) grad_W_g[j] += grad_pack_x[24 + j];
-  for (let j = 0; j < 12; j++) grad_W_o[j] += grad_pack_x[36 + j];
-  for (let j = 0; j < 16; j++) grad_U_i[j] += grad_pack_h[0 + j];
-  for (let j = 0; j < 16; j++) grad_U_f[j] += grad_pack_h[16 + j];
-  for (let j = 0; j < 16; j++) grad_U_g[j] += grad_pack_h[32 + j];
-  for (let j = 0; j < 16; j++) grad_U_o[j] += grad_pack_h[48 + j];
-  grads.initialState.h.set(dcarry0);
-  grads.initialState.c.set(dcarry1);
+  (grads.initialState["h"] as Float32Array).set(adj.d_h_next);
+  (grads.initialState["c"] as Float32Array).set(adj.d_c_next);
   return grads;
 }

@@ -1,22 +1,45 @@
-// The GEMM every generated module carries (modules import nothing, so each has its own copy):
+// The GEMM every generated TypeScript module carries (modules import nothing, so the printer
+// inlines this file's text into each; tests import it directly). One strided core serves every
+// product a kernel needs without transposing in memory:
 //
 //   C[i, j] (+)= Σ_k A(i, k) · B(j, k),   A(i, k) = A[ao + i·ai + k·ak],  B(j, k) = B[bo + j·bj + k·bk]
 //
-// With strides on both axes it serves all three products a kernel needs without transposing in
-// memory: a matvec for every row (Y = X Wᵀ), the adjoint product (dX = dY W) and weight gradients
-// summed over rows (dW += dYᵀ X). Operands are packed per block of depth KC into panels of four
-// rows interleaved by k, so the 4×4 register-blocked micro-kernel reads both with unit stride;
-// products with fewer than four rows (a batch of one) skip packing.
+// Operands are packed per block of depth KC into panels of four rows interleaved by k, so the 4×4
+// register-blocked micro-kernel reads both with unit stride; products with fewer than four rows
+// (a batch of one) skip packing. `gemm` is what kernels call: a descriptor names the product's
+// form and shape once per module, and a call passes only the rows and the arrays.
 
-export const GEMM_TEXT = `
-const KC = 256;
-const MC = 64;
-let panelA = new Float64Array(MC * KC);
-let panelB = new Float64Array(1024 * KC);
+/** How a kernel's product reads its operands (one constant per product in a module). */
+export interface Gemm {
+  /** xwT: C[r, n] (+)= Σ_k X[r, k]·W[n, k];  xw: C[r, n] (+)= Σ_k X[r, k]·W[k, n];
+   *  dw: G[n, k] += Σ_r D[r, n]·X[r, k] (a weight gradient, summed over the rows). */
+  readonly form: "xwT" | "xw" | "dw";
+  readonly n: number;
+  readonly k: number;
+  /** Row strides of the row operands: A (X, or D for dw), B (X for dw) and C (unused for dw). */
+  readonly as: number;
+  readonly bs: number;
+  readonly cs: number;
+  readonly accumulate: boolean;
+  /** A panel slot: W's packing is kept until invalidatePanels() (weights used at every step). */
+  readonly slot: number;
+}
+
+/** The product `d` over R rows: A and C row operands start at ao and co; for dw, B (X) starts at bo. */
+export function gemm(d: Gemm, R: number, A: Float32Array, ao: number, B: Float32Array, bo: number, C: Float32Array, co: number): void {
+  if (d.form === "xwT") gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs, d.accumulate, d.slot);
+  else if (d.form === "xw") gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs, d.accumulate, d.slot);
+  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs, C, co, d.k, true, -1);
+}
+
+export const KC = 256;
+export const MC = 64;
+export let panelA = new Float64Array(MC * KC);
+export let panelB = new Float64Array(1024 * KC);
 
 /** Copies rows [r0, r0 + rows) of X(i, k) = X[xo + i·xi + k·xk], depth [k0, k0 + kc), into panels
  *  of four rows interleaved by k, from P[po] on (zero past the last row). */
-function pack(
+export function pack(
   X: Float32Array, xo: number, xi: number, xk: number,
   r0: number, rows: number, k0: number, kc: number, P: Float64Array, po: number,
 ): void {
@@ -40,13 +63,13 @@ function pack(
 const slotPanels: Float64Array[] = [];
 const slotValid: boolean[] = [];
 
-function invalidatePanels(): void {
+export function invalidatePanels(): void {
   slotValid.fill(false);
 }
 
 /** C[i·cs + j] (+)= Σ_k A(i, k) · B(j, k) for i < M, j < N. With slot ≥ 0, B is the same for every
  *  call with that slot until invalidatePanels(), so its packing is kept. */
-function gemm(
+export function gemmCore(
   M: number, N: number, K: number,
   A: Float32Array, ao: number, ai: number, ak: number,
   B: Float32Array, bo: number, bj: number, bk: number,
@@ -151,10 +174,19 @@ function gemm(
 }
 
 /** g[j] += Σ_r U[uo + r·us + j] for r < R, j < N. */
-function colSum(R: number, N: number, U: Float32Array, uo: number, us: number, g: Float32Array): void {
+export function colSum(R: number, N: number, U: Float32Array, uo: number, us: number, g: Float32Array): void {
   for (let r = 0; r < R; r++) {
     const o = uo + r * us;
     for (let j = 0; j < N; j++) g[j] += U[o + j];
   }
 }
-`;
+
+/** dst[r·ds] = Σ_j src[so + r·ss + j] for r < R, j < N (a row's sum, e.g. for layernorm). */
+export function rowSum(R: number, N: number, src: Float32Array, so: number, ss: number, dst: Float32Array, dof: number, ds: number): void {
+  for (let r = 0; r < R; r++) {
+    const o = so + r * ss;
+    let s = 0;
+    for (let j = 0; j < N; j++) s += src[o + j]!;
+    dst[dof + r * ds] = s;
+  }
+}

@@ -1,0 +1,24 @@
+// The backends: printers of a kernel plan. Each takes the verified plan and writes one
+// self-contained artifact; none of them makes a decision the plan has not made.
+
+import type { Plan } from "../compiler/plan/types.ts";
+import { emitTsModule } from "./ts/module.ts";
+
+export interface EmitOptions {
+  /** Suggested file name of the module. */
+  fileName: string;
+  /** Where the spec came from, for a header comment (already safe for a comment). */
+  origin: string;
+  dtype?: "float32" | "float64";
+  /** Format the output (default true). */
+  format?: boolean;
+}
+
+export interface Backend {
+  readonly name: string;
+  emit(plan: Plan, options: EmitOptions): Promise<string>;
+}
+
+export const tsBackend: Backend = { name: "ts", emit: emitTsModule };
+
+export const BACKENDS: ReadonlyMap<string, Backend> = new Map([[tsBackend.name, tsBackend]]);

@@ -1,0 +1,30 @@
+// Small helpers of the TypeScript printer: property keys for the caller's names, and the row
+// count of each row space as an expression.
+
+import type { RowSpace } from "../../compiler/plan/types.ts";
+
+/** A spec name as a key of an object literal: `__proto__` must be computed, or the literal would
+ *  set the object's prototype instead of defining a property. */
+export function key(name: string): string {
+  if (name === "__proto__") return `["__proto__"]`;
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
+}
+
+/** A spec name as a property type in a type literal. */
+export function typeKey(name: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name);
+}
+
+/** Rows of a buffer in a row space, as an expression over T and B. */
+export function rowsExpr(rows: RowSpace): string {
+  switch (rows) {
+    case "seq":
+      return "T * B";
+    case "carry":
+      return "(T + 1) * B";
+    case "batch":
+      return "B";
+    case "none":
+      return "1";
+  }
+}

@@ -1,0 +1,223 @@
+// The registry of elementwise primitives: every scalar function a kernel computes, each defined
+// once. Adding a function to the language means adding one entry here (and, for a composite such
+// as hard_sigmoid, one expansion in ../lower-calls.ts).
+//
+// Conventions: `x` are operand expressions in the order of the IR equation; a formula may repeat
+// an operand, so printers pass plain identifiers or literals. eval is the float64 truth; the
+// TypeScript formula computes the same value (a registry-driven test checks every entry on a grid
+// that includes extremes). NaN propagates wherever the math allows it.
+
+import type { Elementwise } from "./types.ts";
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** Past this, log(1 + e^x) equals x to double precision (e^-20 ≈ 2e-9 relative... and the
+ *  float32 result is x exactly); below it, log1p(exp(x)) is exact and cannot overflow. */
+export const SOFTPLUS_LINEAR_FROM = 20;
+
+const list: Elementwise[] = [
+  // ---- arithmetic: the operators + - * / and unary minus
+  {
+    op: "add",
+    arity: 2,
+    doc: "a + b",
+    eval: ([a, b]) => a! + b!,
+    grad: ({ dy }) => [dy, dy],
+    ts: ([a, b]) => `${a} + ${b}`,
+  },
+  {
+    op: "sub",
+    arity: 2,
+    doc: "a - b",
+    eval: ([a, b]) => a! - b!,
+    grad: ({ dy }, b) => [dy, b.neg(dy)],
+    ts: ([a, b]) => `${a} - ${b}`,
+  },
+  {
+    op: "mul",
+    arity: 2,
+    doc: "a * b",
+    eval: ([a, b]) => a! * b!,
+    grad: ({ dy, x: [p, q] }, b) => [b.mul(dy, q!), b.mul(dy, p!)],
+    ts: ([a, b]) => `${a} * ${b}`,
+  },
+  {
+    op: "div",
+    arity: 2,
+    doc: "a / b",
+    eval: ([a, b]) => a! / b!,
+    grad: ({ dy, y, x: [, q] }, b) => [b.div(dy, q!), b.neg(b.div(b.mul(dy, y), q!))],
+    ts: ([a, b]) => `${a} / ${b}`,
+    domain: ([, b]) => Math.abs(b!) > 1e-3,
+  },
+  {
+    op: "neg",
+    arity: 1,
+    doc: "-x",
+    eval: ([x]) => -x!,
+    grad: ({ dy }, b) => [b.neg(dy)],
+    ts: ([x]) => `-${x}`,
+  },
+  {
+    op: "copy",
+    arity: 1,
+    doc: "x (a value of its own: a new state that is just another name)",
+    eval: ([x]) => x!,
+    grad: ({ dy }) => [dy],
+    ts: ([x]) => `${x}`,
+  },
+
+  // ---- activations a spec may call
+  {
+    op: "sigmoid",
+    arity: 1,
+    surface: true,
+    doc: "1 / (1 + e^-x)",
+    eval: ([x]) => sigmoid(x!),
+    grad: ({ dy, y }, b) => [b.mul(dy, b.mul(y, b.sub(1, y)))],
+    ts: ([x], _a, o) => (o.fast ? `fsigmoid(${x})` : `1 / (1 + Math.exp(-${x}))`),
+  },
+  {
+    op: "tanh",
+    arity: 1,
+    surface: true,
+    doc: "hyperbolic tangent",
+    eval: ([x]) => Math.tanh(x!),
+    grad: ({ dy, y }, b) => [b.mul(dy, b.sub(1, b.mul(y, y)))],
+    ts: ([x], _a, o) => (o.fast ? `ftanh(${x})` : `Math.tanh(${x})`),
+  },
+  {
+    op: "relu",
+    arity: 1,
+    surface: true,
+    doc: "max(x, 0)",
+    eval: ([x]) => (x! < 0 ? 0 : x!),
+    grad: ({ dy, y }, b) => [b.mul(dy, b.heaviside(y))],
+    ts: ([x]) => `${x} < 0 ? 0 : ${x}`,
+    smoothAt: ([x]) => x !== 0,
+  },
+  {
+    op: "exp",
+    arity: 1,
+    surface: true,
+    doc: "e^x",
+    eval: ([x]) => Math.exp(x!),
+    grad: ({ dy, y }, b) => [b.mul(dy, y)],
+    ts: ([x], _a, o) => (o.fast ? `fexp(${x})` : `Math.exp(${x})`),
+  },
+  {
+    op: "log",
+    arity: 1,
+    surface: true,
+    doc: "natural logarithm",
+    eval: ([x]) => Math.log(x!),
+    grad: ({ dy, x: [a] }, b) => [b.div(dy, a!)],
+    ts: ([x]) => `Math.log(${x})`,
+    domain: ([x]) => x! > 1e-3,
+  },
+  {
+    op: "softsign",
+    arity: 1,
+    surface: true,
+    doc: "x / (1 + |x|)",
+    eval: ([x]) => x! / (1 + Math.abs(x!)),
+    grad: ({ dy, x: [a] }, b) => {
+      const d = b.add(1, b.abs(a!));
+      return [b.div(dy, b.mul(d, d))];
+    },
+    ts: ([x]) => `${x} / (1 + Math.abs(${x}))`,
+  },
+  {
+    op: "softplus",
+    arity: 1,
+    surface: true,
+    doc: `log(1 + e^x) (x itself past ${SOFTPLUS_LINEAR_FROM})`,
+    eval: ([x]) => (x! > SOFTPLUS_LINEAR_FROM ? x! : Math.log1p(Math.exp(x!))),
+    grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sigmoid(a!))],
+    ts: ([x]) => `${x} > ${SOFTPLUS_LINEAR_FROM} ? ${x} : Math.log1p(Math.exp(${x}))`,
+  },
+  {
+    op: "sqrt",
+    arity: 1,
+    surface: true,
+    doc: "square root",
+    eval: ([x]) => Math.sqrt(x!),
+    grad: ({ dy, y }, b) => [b.div(b.mul(dy, 0.5), y)],
+    ts: ([x]) => `Math.sqrt(${x})`,
+    domain: ([x]) => x! > 1e-3,
+  },
+  {
+    op: "abs",
+    arity: 1,
+    surface: true,
+    doc: "|x|",
+    eval: ([x]) => Math.abs(x!),
+    grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sign(a!))],
+    ts: ([x]) => `Math.abs(${x})`,
+    smoothAt: ([x]) => x !== 0,
+  },
+  {
+    op: "clip",
+    arity: 1,
+    attrs: ["lo", "hi"],
+    surface: true,
+    doc: "x limited to [lo, hi] (numeric bounds)",
+    eval: ([x], { lo, hi }) => (x! < lo! ? lo! : x! > hi! ? hi! : x!),
+    grad: ({ dy, x: [a], attrs }, b) => [b.mul(dy, b.between(a!, attrs.lo!, attrs.hi!))],
+    ts: ([x], { lo, hi }) => `${x} < ${num(lo!)} ? ${num(lo!)} : ${x} > ${num(hi!)} ? ${num(hi!)} : ${x}`,
+    smoothAt: ([x], { lo, hi }) => x !== lo && x !== hi,
+  },
+
+  // ---- sequence semantics: which value a step keeps (per-sample lengths)
+  {
+    op: "select",
+    arity: 3,
+    doc: "c ≠ 0 ? a : b (c is a per-sample 0/1 flag)",
+    eval: ([c, a, b]) => (c !== 0 ? a! : b!),
+    grad: ({ dy, x: [c] }, b) => [null, b.select(c!, dy, 0), b.select(c!, 0, dy)],
+    ts: ([c, a, b]) => `${c} !== 0 ? ${a} : ${b}`,
+    domain: ([c]) => c === 0 || c === 1,
+  },
+
+  // ---- helpers that appear only in derivatives
+  {
+    op: "sign",
+    arity: 1,
+    doc: "-1, 0 or 1 (derivative of abs)",
+    eval: ([x]) => Math.sign(x!),
+    ts: ([x]) => `Math.sign(${x})`,
+  },
+  {
+    op: "heaviside",
+    arity: 1,
+    doc: "1 where x > 0, else 0 (derivative of relu)",
+    eval: ([x]) => (x! > 0 ? 1 : 0),
+    ts: ([x]) => `${x} > 0 ? 1 : 0`,
+  },
+  {
+    op: "between",
+    arity: 1,
+    attrs: ["lo", "hi"],
+    doc: "1 where lo < x < hi, else 0 (derivative of clip)",
+    eval: ([x], { lo, hi }) => (x! > lo! && x! < hi! ? 1 : 0),
+    ts: ([x], { lo, hi }) => `${x} > ${num(lo!)} && ${x} < ${num(hi!)} ? 1 : 0`,
+  },
+];
+
+/** A number as TypeScript source: parenthesised when negative so it composes in any formula. */
+export function num(c: number): string {
+  if (Number.isNaN(c)) return "NaN";
+  if (!Number.isFinite(c)) return c > 0 ? "Infinity" : "(-Infinity)";
+  const s = String(c);
+  return c < 0 || Object.is(c, -0) ? `(${s})` : s;
+}
+
+export const ELEMENTWISE: ReadonlyMap<string, Elementwise> = new Map(list.map((p) => [p.op, p]));
+
+/** The elementwise primitive named `op`, or undefined for structural ops (matvec, concat, ...). */
+export function elementwise(op: string): Elementwise | undefined {
+  return ELEMENTWISE.get(op);
+}
+
+/** Functions a spec may call that are one primitive each (sigmoid, tanh, ..., clip). */
+export const SURFACE_PRIMITIVES: readonly string[] = list.filter((p) => p.surface).map((p) => p.op);

@@ -1,0 +1,55 @@
+// What a primitive is. Each elementwise primitive is defined once, in one entry of the registry
+// (./elementwise.ts): its name, operands and attributes, its float64 value (constant folding and
+// the reference every backend is tested against), its derivative rule, and its formula in each
+// backend. The checker, constant folding, autodiff and every printer read these entries; none of
+// them knows a primitive's math.
+
+import type { AdBuilder } from "../autodiff-builder.ts";
+import type { Operand } from "../ir.ts";
+
+/** Numeric attributes fixed at build time (clip's bounds). */
+export type Attrs = Readonly<Record<string, number>>;
+
+/** A reverse-mode contribution: an adjoint for an operand (null: the operand gets none). */
+export type Contribution = Operand | null;
+
+export interface GradArgs {
+  /** Adjoint of the result. */
+  dy: Operand;
+  /** The result (read from the forward pass). */
+  y: Operand;
+  /** The operands. */
+  x: readonly Operand[];
+  attrs: Attrs;
+}
+
+/** Options a TypeScript formula may depend on. */
+export interface TsFormulaOptions {
+  /** Use the module's fast exp/sigmoid/tanh (optimised float32 builds). */
+  fast: boolean;
+}
+
+export interface Elementwise {
+  /** IR op name. */
+  readonly op: string;
+  /** Number of operands; a [1] operand or a number broadcasts over the others. */
+  readonly arity: number;
+  /** Names of numeric attributes, in the order a spec passes them after the operands. */
+  readonly attrs?: readonly string[];
+  /** Callable from a spec as `name(x, ...)` (and documented); absent for internal helpers. */
+  readonly surface?: boolean;
+  /** One line for the README and hover text. */
+  readonly doc: string;
+  /** The value in float64: constant folding uses it, and every backend's formula is tested
+   *  against it on a grid that includes extremes. */
+  eval(x: readonly number[], a: Attrs): number;
+  /** One contribution per operand. Absent: the op only appears in derivatives and is never
+   *  itself differentiated. */
+  grad?(r: GradArgs, b: AdBuilder): Contribution[];
+  /** TypeScript expression over operand expressions (identifiers or parenthesised literals). */
+  ts(x: readonly string[], a: Attrs, o: TsFormulaOptions): string;
+  /** Where the function is smooth, for derivative tests: a predicate on the operands. */
+  readonly smoothAt?: (x: readonly number[], a: Attrs) => boolean;
+  /** Operands for which eval is defined and finite (tests sample inside it). */
+  readonly domain?: (x: readonly number[]) => boolean;
+}
