@@ -136,7 +136,7 @@ export function backwardBody(plan: Plan): string {
   ];
   m.outputs.forEach((o, k) => L.push(`const dOut${k} = optionalArray(where, dOutputs, "dOutputs", ${q(o.name)}, T * B * ${o.size}, \`timeSteps \${T} × batchSize \${B} × ${o.size}\`);`));
   L.push(...stateArrays(plan, "dFinalState", "final state gradient", "dFinal"));
-  L.push(`const inputGradients = own(options, "inputGradients") !== false;`);
+  L.push(`const inputGradients = checkFlag(where, "options.inputGradients", own(options, "inputGradients")) !== false;`);
   L.push(`const grads = gradientsFor(where, own(options, "into"), T, B);`);
   L.push(`const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));`);
   // The state gradients entering the last step.
