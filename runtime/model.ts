@@ -11,6 +11,7 @@ import { checkLabels, getLoss, getMetric, type Loss, type LossName, type Metric,
 import { clipByGlobalNorm, getOptimizer, type Optimizer, type OptimizerName } from "./optimizers.ts";
 import { ProgressBar, type Logs, type ProgressStream } from "./progress.ts";
 import { Rng } from "./rng.ts";
+import { firstNonFinite, guardedUpdate, NonFiniteError, WeightBackup, type StepPlace } from "./train-guard.ts";
 import { batchShapeString, concatRows, gatherRows, shapeString, sizeOf, sliceRows, toTensor, type Tensor, type TensorLike } from "./tensor.ts";
 
 export interface SequentialOptions {
@@ -84,6 +85,8 @@ export class Sequential {
   private shuffleRng: Rng | undefined;
   private compiled: { optimizer: Optimizer; loss: Loss; metrics: Metric[]; clipNorm: number | undefined } | undefined;
   private gradBuf: Float32Array | undefined;
+  /** The weights before the current update, to undo a step that goes non-finite. */
+  private readonly backup = new WeightBackup();
 
   constructor(layers: Layer[] = [], opts: SequentialOptions = {}) {
     this.rng = new Rng(opts.seed ?? 0);
@@ -216,8 +219,13 @@ export class Sequential {
     for (let i = this.layers.length - 1; i >= 0 && g !== null; i--) g = this.layers[i]!.backward(g);
   }
 
-  /** One optimisation step on a batch; returns the batch loss and the output (valid until the next call). */
+  /** One optimisation step on a batch; returns the batch loss and the output (valid until the next call).
+   *  A non-finite loss, gradient or update throws NonFiniteError and changes no weight. */
   trainOnBatch(x: Tensor, y: Tensor): { loss: number; output: Tensor } {
+    return this.trainStep(x, y, undefined);
+  }
+
+  private trainStep(x: Tensor, y: Tensor, place: StepPlace | undefined): { loss: number; output: Tensor } {
     const c = this.requireCompiled("trainOnBatch");
     this.requireBuilt("trainOnBatch");
     const params = this.params();
@@ -225,11 +233,23 @@ export class Sequential {
     const out = this.forward(x, true);
     const grad = (this.gradBuf = this.gradBuf?.length === out.data.length ? this.gradBuf : new Float32Array(out.data.length));
     const loss = c.loss.compute(out, y, grad);
-    if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss}; lower the learning rate or set clipNorm`);
+    if (!Number.isFinite(loss)) throw new NonFiniteError(`the loss became ${loss}`, place);
     this.backward(grad);
+    const bad = firstNonFinite(params, "grad");
+    if (bad) throw new NonFiniteError(`the gradient of '${this.weightName(bad.param)}'[${bad.index}] became ${bad.value}`, place);
     if (c.clipNorm !== undefined) clipByGlobalNorm(params, c.clipNorm);
-    c.optimizer.step(params);
+    guardedUpdate(c.optimizer, params, (i) => this.weightName(i), this.backup, place);
     return { loss, output: out };
+  }
+
+  /** "layer/param" of the i-th parameter of params(), as checkpoints and errors name it. */
+  private weightName(i: number): string {
+    for (const l of this.layers) {
+      const ps = l.params();
+      if (i < ps.length) return `${l.name}/${ps[i]!.name}`;
+      i -= ps.length;
+    }
+    return `#${i}`;
   }
 
   async fit(xIn: TensorLike, yIn: TensorLike, opts: FitOptions = {}): Promise<History> {
@@ -284,7 +304,7 @@ export class Sequential {
         const end = Math.min(N, start + batchSize);
         const xb = gatherRows(x, order, start, end);
         const yb = gatherRows(y, order, start, end);
-        const { loss, output } = this.trainOnBatch(xb, yb);
+        const { loss, output } = this.trainStep(xb, yb, { epoch, epochs, batch: bi, batches: nBatches });
         lossSum += loss * (end - start);
         c.metrics.forEach((m, i) => {
           const r = m.compute(output, yb, c.loss.sparse);
