@@ -17,6 +17,7 @@
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { describeValue } from "./describe.ts";
 import { shapeString } from "./tensor.ts";
 
 export interface NamedWeight {
@@ -97,6 +98,7 @@ interface Header {
 
 /** The header path for a user path: "dir/model" and "dir/model.json" both mean dir/model.json. */
 export function headerPath(p: string): string {
+  if (typeof p !== "string" || p === "") throw new Error(`a checkpoint path must be a non-empty string, got ${describeValue(p)}`);
   return p.endsWith(".json") ? p : `${p}.json`;
 }
 

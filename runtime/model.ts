@@ -10,6 +10,7 @@ import { Recurrent } from "./layers/recurrent.ts";
 import { checkLabels, getLoss, getMetric, type Loss, type LossName, type Metric, type MetricName } from "./losses.ts";
 import { clipByGlobalNorm, getOptimizer, type Optimizer, type OptimizerName } from "./optimizers.ts";
 import { ProgressBar, type Logs, type ProgressStream } from "./progress.ts";
+import { describeValue } from "./describe.ts";
 import { Rng } from "./rng.ts";
 import { firstNonFinite, guardedUpdate, NonFiniteError, WeightBackup, type StepPlace } from "./train-guard.ts";
 import { batchShapeString, concatRows, gatherRows, shapeString, sizeOf, sliceRows, toTensor, type Tensor, type TensorLike } from "./tensor.ts";
@@ -112,7 +113,9 @@ export class Sequential {
 
   compile(opts: CompileOptions): this {
     if (!opts || opts.optimizer === undefined || opts.loss === undefined) throw new Error("compile needs { optimizer, loss }");
-    if (opts.clipNorm !== undefined && !(opts.clipNorm > 0)) throw new Error(`clipNorm must be a positive number, got ${opts.clipNorm}`);
+    if (opts.clipNorm !== undefined && !(typeof opts.clipNorm === "number" && opts.clipNorm > 0 && Number.isFinite(opts.clipNorm))) {
+      throw new Error(`compile: clipNorm must be a positive number, got ${describeValue(opts.clipNorm)}`);
+    }
     this.compiled = {
       optimizer: getOptimizer(opts.optimizer),
       loss: getLoss(opts.loss),
@@ -252,14 +255,16 @@ export class Sequential {
     return `#${i}`;
   }
 
-  async fit(xIn: TensorLike, yIn: TensorLike, opts: FitOptions = {}): Promise<History> {
+  async fit(xIn: TensorLike, yIn: TensorLike, optsIn: FitOptions = {}): Promise<History> {
     const c = this.requireCompiled("fit");
+    if (typeof optsIn !== "object" || optsIn === null) throw new Error(`fit: options must be an object, got ${describeValue(optsIn)}`);
+    const opts = optsIn;
     const epochs = opts.epochs ?? 1;
     const batchSize = opts.batchSize ?? 32;
     const verbose = opts.verbose ?? 1;
-    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${epochs}`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`fit: batchSize must be a positive integer, got ${batchSize}`);
-    if (![0, 1, 2].includes(verbose)) throw new Error(`fit: verbose must be 0, 1 or 2, got ${verbose}`);
+    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${describeValue(epochs)}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`fit: batchSize must be a positive integer, got ${describeValue(batchSize)}`);
+    if (![0, 1, 2].includes(verbose)) throw new Error(`fit: verbose must be 0, 1 or 2, got ${describeValue(verbose)}`);
     let x = toTensor(xIn, "x");
     let y = toTensor(yIn, "y");
     await this.buildFrom(x);
@@ -272,7 +277,7 @@ export class Sequential {
       this.checkXY(val[0], val[1], "validationData[0]", "validationData[1]", c.loss);
     } else if (opts.validationSplit !== undefined) {
       const s = opts.validationSplit;
-      if (!(s > 0 && s < 1)) throw new Error(`fit: validationSplit must be in (0, 1), got ${s}`);
+      if (!(typeof s === "number" && s > 0 && s < 1)) throw new Error(`fit: validationSplit must be in (0, 1), got ${describeValue(s)}`);
       const N = x.shape[0]!;
       const nVal = Math.floor(N * s);
       if (nVal < 1 || nVal >= N) throw new Error(`fit: validationSplit ${s} of ${N} samples leaves ${nVal} for validation and ${N - nVal} for training`);
@@ -346,7 +351,7 @@ export class Sequential {
 
   private evaluateTensors(x: Tensor, y: Tensor, batchSize: number): Logs {
     const c = this.compiled!;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${describeValue(batchSize)}`);
     const N = x.shape[0]!;
     let lossSum = 0;
     let lossN = 0;
@@ -375,7 +380,7 @@ export class Sequential {
     const x = toTensor(xIn, "x");
     this.checkX(x, "x");
     const batchSize = opts.batchSize ?? 32;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`predict: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`predict: batchSize must be a positive integer, got ${describeValue(batchSize)}`);
     const recurrent = this.layers.filter((l): l is Recurrent => l instanceof Recurrent);
     const carry = opts.carryState ?? false;
     if (carry && x.shape[0]! > batchSize) throw new Error(`predict with carryState needs all ${x.shape[0]} samples in one batch; raise batchSize`);

@@ -8,6 +8,7 @@
 //   Adam:    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
 //            w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
 
+import { describeValue } from "./describe.ts";
 import type { Param } from "./layers/layer.ts";
 
 export interface Optimizer {
@@ -68,12 +69,12 @@ class Slots {
 }
 
 function positive(v: number, what: string): number {
-  if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new Error(`${what} must be a positive number, got ${v}`);
+  if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new Error(`${what} must be a positive number, got ${describeValue(v)}`);
   return v;
 }
 
 function unit(v: number, what: string): number {
-  if (!(typeof v === "number" && v >= 0 && v < 1)) throw new Error(`${what} must be in [0, 1), got ${v}`);
+  if (!(typeof v === "number" && v >= 0 && v < 1)) throw new Error(`${what} must be in [0, 1), got ${describeValue(v)}`);
   return v;
 }
 

@@ -157,6 +157,24 @@ describe("a training step that goes non-finite changes nothing (defect 9)", () =
   });
 });
 
+describe("runtime options name what they got (no raw TypeError)", () => {
+  it("describes a wrong value by type and value", async () => {
+    const m = sequential([dense(1)]);
+    m.compile({ optimizer: "sgd", loss: "mse" });
+    await m.build([2]);
+    const x = { data: new Float32Array(4), shape: [2, 2] };
+    const y = { data: new Float32Array(2), shape: [2, 1] };
+    await expect(m.fit(x, y, { batchSize: "2" as never, verbose: 0 })).rejects.toThrow('fit: batchSize must be a positive integer, got the string "2"');
+    await expect(m.fit(x, y, { validationSplit: "0.5" as never, verbose: 0 })).rejects.toThrow('validationSplit must be in (0, 1), got the string "0.5"');
+    await expect(m.fit(x, y, null as never)).rejects.toThrow("fit: options must be an object, got null");
+    expect(() => m.evaluate(x, y, { batchSize: 1.5 })).toThrow("batchSize must be a positive integer, got 1.5");
+    expect(() => adam({ learningRate: "0.1" as never })).toThrow('adam learningRate must be a positive number, got the string "0.1"');
+    expect(() => m.compile({ optimizer: "sgd", loss: "mse", clipNorm: "1" as never })).toThrow('clipNorm must be a positive number, got the string "1"');
+    await expect(m.save(123 as never)).rejects.toThrow("a checkpoint path must be a non-empty string, got 123");
+    await expect(m.load(undefined as never)).rejects.toThrow("a checkpoint path must be a non-empty string, got undefined");
+  });
+});
+
 /** FNV-1a, 32 bits, written out here as the reference for the checkpoint's checksum. */
 function fnv(bytes: Uint8Array): string {
   let h = 0x811c9dc5;
