@@ -94,7 +94,8 @@ export function guardedUpdate(
   }
   if (problem !== undefined) {
     backup.restore(params);
-    optimizer.restore?.();
+    if (optimizer.restore) optimizer.restore();
+    else problem += ` (optimizer '${optimizer.name}' has no save/restore, so its own state may include that step)`;
     throw new NonFiniteError(problem, place);
   }
 }
