@@ -17,7 +17,7 @@ const RESERVED = new Set(
     "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
     "yield let static implements interface package private protected public await arguments eval undefined NaN Infinity " +
     "Math Float32Array Float64Array Int32Array Number Object Array Error RangeError TypeError WeakSet ArrayBuffer String " +
-    "fail describe checkObject checkArray checkCount checkBatchSize checkLengths checkParams allocTape allocAdjoints " +
+    "fail describe checkObject checkArray checkCount checkBatchSize checkLengths checkParams boundaryKeys allocTape allocAdjoints " +
     "stepScratch stepCache tapes createParams createState step forward backward tapeIn adj sc outputs gemm pack colSum " +
     "KC MC panelA panelB slotPanels slotValid invalidatePanels packs packGrads tile POW2 E1 E2 E3 E4 E5 E6 E7 fexp fsigmoid ftanh"
   ).split(" "),

@@ -190,9 +190,9 @@ export async function emitModule(m: ModuleText): Promise<string> {
       `return stepCache.buf;`,
       `}`,
       SHARED_MARKER,
-      `function checkParams(where: string, params: Params): void {`,
-      `checkObject(where, "params", params);`,
-      ...meta.params.map((p) => `checkArray(where, "params.${p.name}", params.${p.name}, ${p.size}, "[${p.shape.join(", ")}]");`),
+      `function checkParams(where: string, name: string, params: Params): void {`,
+      `checkObject(where, name, params, boundaryKeys.params);`,
+      ...meta.params.map((p) => `checkArray(where, name, ${JSON.stringify(p.name)}, params.${p.name}, 0, 0, ${p.size}, "[${p.shape.join(", ")}]");`),
       `}`,
     ].join("\n"),
   );
@@ -226,11 +226,11 @@ export async function emitModule(m: ModuleText): Promise<string> {
     statements: [
       `const where = "step";`,
       `const B = checkBatchSize(where, batchSize);`,
-      `checkParams(where, params);`,
-      `checkObject(where, "inputs", inputs);`,
-      ...checkArrays(meta.inputs, "inputs", "B"),
-      `checkObject(where, "state", state);`,
-      ...checkArrays(meta.states, "state", "B"),
+      `checkParams(where, "params", params);`,
+      `checkObject(where, "inputs", inputs, boundaryKeys.inputs);`,
+      ...checkArrays(meta.inputs, "inputs", "inputs", "B"),
+      `checkObject(where, "state", state, boundaryKeys.states);`,
+      ...checkArrays(meta.states, "states", "state", "B"),
       stepBody(plan),
     ].join("\n"),
   });
@@ -246,14 +246,14 @@ export async function emitModule(m: ModuleText): Promise<string> {
     returnType: "ForwardResult",
     statements: [
       `const where = "forward";`,
-      `checkObject(where, "options", options);`,
+      `checkObject(where, "options", options, boundaryKeys.forwardOptions);`,
       `const B = checkBatchSize(where, options.batchSize);`,
-      `checkParams(where, params);`,
-      `checkObject(where, "inputs", inputs);`,
+      `checkParams(where, "params", params);`,
+      `checkObject(where, "inputs", inputs, boundaryKeys.inputs);`,
       timeStepsCode(meta),
-      ...checkArrays(meta.inputs, "inputs", "T * B"),
-      ...checkArrays(meta.states, "options.initialState", "B", "if given"),
-      ...checkArrays(meta.states, "options.stateMasks", "B", "if given"),
+      ...checkArrays(meta.inputs, "inputs", "inputs", "T * B"),
+      ...checkArrays(meta.states, "states", "options.initialState", "B", "if given"),
+      ...checkArrays(meta.states, "states", "options.stateMasks", "B", "if given"),
       `const tape = allocTape(T, B, options.tape);`,
       `tape.lengths = options.lengths === undefined ? null : checkLengths(where, options.lengths, B, T, tape.lengthsBuf);`,
       ...meta.states.map((s) => `tape.masked.${s.name} = options.stateMasks?.${s.name} !== undefined;`),
@@ -273,25 +273,28 @@ export async function emitModule(m: ModuleText): Promise<string> {
     returnType: "Gradients",
     statements: [
       `const where = "backward";`,
-      `checkParams(where, params);`,
+      `checkParams(where, "params", params);`,
       `if (typeof tapeIn !== "object" || tapeIn === null || !tapes.has(tapeIn)) fail(where, "the tape must come from this kernel's forward");`,
       `const tape = tapeIn as TapeData;`,
       `const T = tape.timeSteps;`,
       `const B = tape.batchSize;`,
-      `checkObject(where, "dOutputs", dOutputs);`,
-      `checkObject(where, "options", options);`,
-      ...checkArrays(meta.outputs, "dOutputs", "T * B", "if given"),
-      ...checkArrays(meta.states, "options.dFinalState", "B", "if given"),
+      `checkObject(where, "dOutputs", dOutputs, boundaryKeys.outputs);`,
+      `checkObject(where, "options", options, boundaryKeys.backwardOptions);`,
+      ...checkArrays(meta.outputs, "outputs", "dOutputs", "T * B", "if given"),
+      ...checkArrays(meta.states, "states", "options.dFinalState", "B", "if given"),
+      `if (options.inputGradients !== undefined && typeof options.inputGradients !== "boolean") fail(where, \`options.inputGradients must be true or false, got \${describe(options.inputGradients)}\`);`,
       `const grads: Gradients = options.into ?? {`,
       `params: createParams(),`,
       `inputs: ${sizesOf(meta.inputs, "T * B")},`,
       `initialState: ${sizesOf(meta.states, "B")},`,
       `};`,
       `if (options.into !== undefined) {`,
-      `checkObject(where, "options.into", options.into);`,
-      `checkParams(where + " (options.into)", grads.params);`,
-      ...meta.inputs.map((i) => `checkArray(where, "options.into.inputs.${i.name}", grads.inputs?.${i.name}, T * B * ${i.size}, "timeSteps × batchSize × ${i.size}");`),
-      ...meta.states.map((s) => `checkArray(where, "options.into.initialState.${s.name}", grads.initialState?.${s.name}, B * ${s.size}, "batchSize × ${s.size}");`),
+      `checkObject(where, "options.into", options.into, boundaryKeys.gradients);`,
+      `checkParams(where, "options.into.params", grads.params);`,
+      `checkObject(where, "options.into.inputs", grads.inputs, boundaryKeys.inputs);`,
+      ...checkArrays(meta.inputs, "inputs", "options.into.inputs", "T * B", undefined, "grads.inputs"),
+      `checkObject(where, "options.into.initialState", grads.initialState, boundaryKeys.states);`,
+      ...checkArrays(meta.states, "states", "options.into.initialState", "B", undefined, "grads.initialState"),
       `}`,
       backwardBody(plan),
     ].join("\n"),
@@ -310,16 +313,22 @@ export async function emitModule(m: ModuleText): Promise<string> {
 }
 
 
-/** Boundary checks of one array per item at `${obj}.${name}`, of rows × size floats, where rows is
- *  "B" or "T * B"; "if given" checks only arrays that are present. */
-function checkArrays(items: readonly { name: string; size: number }[], obj: string, rows: "B" | "T * B", when?: "if given"): string[] {
-  const layout = rows === "B" ? "batchSize ${B}" : "timeSteps ${T} × batchSize ${B}";
-  // `options.x?.h` guards an optional object; `dOutputs.h` a property of a required one.
-  const dot = obj.startsWith("options.") ? "?." : ".";
-  return items.map((i) => {
-    const check = `checkArray(where, "${obj}.${i.name}", ${obj}.${i.name}, ${rows} * ${i.size}, \`${layout} × ${i.size}\`);`;
-    return when ? `if (${obj}${dot}${i.name} !== undefined) ${check}` : check;
-  });
+/** Boundary checks of an object (when optional, only if given) and of one array per item in it,
+ *  of rows × size floats, where rows is "B" or "T * B"; with "if given" only the arrays present
+ *  are checked. `expr` is how the code reaches the object when it is not `obj` itself. */
+function checkArrays(items: readonly { name: string; size: number }[], keys: "inputs" | "states" | "outputs", obj: string, rows: "B" | "T * B", when?: "if given", expr = obj): string[] {
+  const T = rows === "B" ? "0" : "T";
+  // An optional object (`options.x`) is checked as a whole first, then its arrays as present.
+  const optional = obj.startsWith("options.") && when === "if given";
+  const whole = optional ? [`if (${expr} !== undefined) checkObject(where, "${obj}", ${expr}, boundaryKeys.${keys});`] : [];
+  const dot = optional ? "?." : ".";
+  return [
+    ...whole,
+    ...items.map((i) => {
+      const check = `checkArray(where, "${obj}", ${JSON.stringify(i.name)}, ${expr}.${i.name}, ${T}, B, ${i.size});`;
+      return when ? `if (${expr}${dot}${i.name} !== undefined) ${check}` : check;
+    }),
+  ];
 }
 
 function timeStepsCode(meta: KernelMeta): string {
@@ -359,27 +368,63 @@ function formatShared(text: string): Promise<string> {
   return f;
 }
 
-/** Boundary checks shared by every function of a generated module. */
+/** Boundary checks shared by every function of a generated module. They run once per call, before
+ *  any step, and build a message only when they fail. */
 const VALIDATION = `
+/** The keys each object at the boundary may have; any other key is a mistake (a typo would
+ *  otherwise be ignored, e.g. a misspelt dOutputs key would give zero gradients). */
+const boundaryKeys = {
+  params: (meta.params as readonly { name: string }[]).map((p) => p.name),
+  inputs: (meta.inputs as readonly { name: string }[]).map((p) => p.name),
+  states: (meta.states as readonly { name: string }[]).map((p) => p.name),
+  outputs: (meta.outputs as readonly { name: string }[]).map((p) => p.name),
+  forwardOptions: ["batchSize", "timeSteps", "initialState", "lengths", "stateMasks", "tape"],
+  backwardOptions: ["dFinalState", "into", "inputGradients"],
+  gradients: ["params", "inputs", "initialState"],
+};
 function fail(where: string, message: string): never {
   throw new RangeError(\`\${meta.name}.\${where}: \${message}\`);
 }
+/** A value as a message shows it: its type, and its value when short. */
 function describe(v: unknown): string {
   if (v === undefined) return "undefined";
   if (v === null) return "null";
-  if (ArrayBuffer.isView(v)) return \`\${v.constructor.name}(\${(v as unknown as ArrayLike<number>).length})\`;
+  if (typeof v === "number") return String(v);
+  if (typeof v === "string") return \`the string \${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}\`;
+  if (typeof v === "boolean") return \`the boolean \${v}\`;
+  if (typeof v === "bigint") return \`the bigint \${v}n\`;
+  if (typeof v === "function") return "a function";
+  if (typeof v === "symbol") return "a symbol";
+  if (ArrayBuffer.isView(v)) {
+    const type = Object.prototype.toString.call(v).slice(8, -1);
+    return "length" in v ? \`\${type}(\${(v as unknown as ArrayLike<number>).length})\` : type;
+  }
   if (Array.isArray(v)) return \`an Array(\${v.length})\`;
-  return typeof v;
+  return "an object";
 }
-function checkObject(where: string, name: string, v: unknown): void {
-  if (typeof v !== "object" || v === null) fail(where, \`\${name} must be an object, got \${describe(v)}\`);
+/** \`v\` is a plain object whose own keys are all in \`keys\`. */
+function checkObject(where: string, name: string, v: unknown, keys: readonly string[]): void {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) {
+    fail(where, \`\${name} must be an object, got \${describe(v)}\`);
+  }
+  for (const k in v) {
+    if (!keys.includes(k) && Object.prototype.hasOwnProperty.call(v, k)) {
+      const valid = keys.length > 0 ? \`valid keys: \${keys.join(", ")}\` : "it takes no keys";
+      fail(where, \`\${name} has an unknown key \${JSON.stringify(k)} (\${valid})\`);
+    }
+  }
 }
-function checkArray(where: string, name: string, v: unknown, n: number, layout: string): void {
-  if (!(v instanceof Float32Array)) fail(where, \`\${name} must be a Float32Array of length \${n} (\${layout}), got \${describe(v)}\`);
-  if (v.length !== n) fail(where, \`\${name} has length \${v.length}, expected \${n} (\${layout})\`);
+/** \`obj.key\` is a Float32Array of size floats per row: timeSteps × batchSize rows (T > 0),
+ *  batchSize rows (T = 0) or, for a parameter (B = 0), the shape given. */
+function checkArray(where: string, obj: string, key: string, v: unknown, T: number, B: number, size: number, shape = ""): void {
+  const n = (T || 1) * (B || 1) * size;
+  if (v instanceof Float32Array && v.length === n) return;
+  const layout = B === 0 ? shape : \`\${T > 0 ? \`timeSteps \${T} × \` : ""}batchSize \${B} × \${size}\`;
+  if (!(v instanceof Float32Array)) fail(where, \`\${obj}.\${key} must be a Float32Array of length \${n} (\${layout}), got \${describe(v)}\`);
+  fail(where, \`\${obj}.\${key} has length \${v.length}, expected \${n} (\${layout})\`);
 }
 function checkCount(where: string, name: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) fail(where, \`\${name} must be a positive integer, got \${String(v)}\`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) fail(where, \`\${name} must be a positive integer, got \${describe(v)}\`);
   return v;
 }
 function checkBatchSize(where: string, v: unknown): number {
@@ -390,7 +435,7 @@ function checkLengths(where: string, v: ArrayLike<number>, B: number, T: number,
   if (v.length !== B) fail(where, \`options.lengths has \${v.length} entries, expected batchSize \${B}\`);
   for (let b = 0; b < B; b++) {
     const n = v[b];
-    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > T) fail(where, \`options.lengths[\${b}] must be an integer from 0 to timeSteps \${T}, got \${String(n)}\`);
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > T) fail(where, \`options.lengths[\${b}] must be an integer from 0 to timeSteps \${T}, got \${describe(n)}\`);
     out[b] = n;
   }
   return out;

@@ -488,29 +488,75 @@ function ftanh(x: number): number {
   return x < 0 ? -r : r;
 }
 
+/** The keys each object at the boundary may have; any other key is a mistake (a typo would
+ *  otherwise be ignored, e.g. a misspelt dOutputs key would give zero gradients). */
+const boundaryKeys = {
+  params: (meta.params as readonly { name: string }[]).map((p) => p.name),
+  inputs: (meta.inputs as readonly { name: string }[]).map((p) => p.name),
+  states: (meta.states as readonly { name: string }[]).map((p) => p.name),
+  outputs: (meta.outputs as readonly { name: string }[]).map((p) => p.name),
+  forwardOptions: ["batchSize", "timeSteps", "initialState", "lengths", "stateMasks", "tape"],
+  backwardOptions: ["dFinalState", "into", "inputGradients"],
+  gradients: ["params", "inputs", "initialState"],
+};
 function fail(where: string, message: string): never {
   throw new RangeError(`${meta.name}.${where}: ${message}`);
 }
+/** A value as a message shows it: its type, and its value when short. */
 function describe(v: unknown): string {
   if (v === undefined) return "undefined";
   if (v === null) return "null";
-  if (ArrayBuffer.isView(v))
-    return `${v.constructor.name}(${(v as unknown as ArrayLike<number>).length})`;
+  if (typeof v === "number") return String(v);
+  if (typeof v === "string")
+    return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
+  if (typeof v === "boolean") return `the boolean ${v}`;
+  if (typeof v === "bigint") return `the bigint ${v}n`;
+  if (typeof v === "function") return "a function";
+  if (typeof v === "symbol") return "a symbol";
+  if (ArrayBuffer.isView(v)) {
+    const type = Object.prototype.toString.call(v).slice(8, -1);
+    return "length" in v ? `${type}(${(v as unknown as ArrayLike<number>).length})` : type;
+  }
   if (Array.isArray(v)) return `an Array(${v.length})`;
-  return typeof v;
+  return "an object";
 }
-function checkObject(where: string, name: string, v: unknown): void {
-  if (typeof v !== "object" || v === null)
+/** `v` is a plain object whose own keys are all in `keys`. */
+function checkObject(where: string, name: string, v: unknown, keys: readonly string[]): void {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) {
     fail(where, `${name} must be an object, got ${describe(v)}`);
+  }
+  for (const k in v) {
+    if (!keys.includes(k) && Object.prototype.hasOwnProperty.call(v, k)) {
+      const valid = keys.length > 0 ? `valid keys: ${keys.join(", ")}` : "it takes no keys";
+      fail(where, `${name} has an unknown key ${JSON.stringify(k)} (${valid})`);
+    }
+  }
 }
-function checkArray(where: string, name: string, v: unknown, n: number, layout: string): void {
+/** `obj.key` is a Float32Array of size floats per row: timeSteps × batchSize rows (T > 0),
+ *  batchSize rows (T = 0) or, for a parameter (B = 0), the shape given. */
+function checkArray(
+  where: string,
+  obj: string,
+  key: string,
+  v: unknown,
+  T: number,
+  B: number,
+  size: number,
+  shape = "",
+): void {
+  const n = (T || 1) * (B || 1) * size;
+  if (v instanceof Float32Array && v.length === n) return;
+  const layout = B === 0 ? shape : `${T > 0 ? `timeSteps ${T} × ` : ""}batchSize ${B} × ${size}`;
   if (!(v instanceof Float32Array))
-    fail(where, `${name} must be a Float32Array of length ${n} (${layout}), got ${describe(v)}`);
-  if (v.length !== n) fail(where, `${name} has length ${v.length}, expected ${n} (${layout})`);
+    fail(
+      where,
+      `${obj}.${key} must be a Float32Array of length ${n} (${layout}), got ${describe(v)}`,
+    );
+  fail(where, `${obj}.${key} has length ${v.length}, expected ${n} (${layout})`);
 }
 function checkCount(where: string, name: string, v: unknown): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
-    fail(where, `${name} must be a positive integer, got ${String(v)}`);
+    fail(where, `${name} must be a positive integer, got ${describe(v)}`);
   return v;
 }
 function checkBatchSize(where: string, v: unknown): number {
@@ -532,23 +578,23 @@ function checkLengths(
     if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > T)
       fail(
         where,
-        `options.lengths[${b}] must be an integer from 0 to timeSteps ${T}, got ${String(n)}`,
+        `options.lengths[${b}] must be an integer from 0 to timeSteps ${T}, got ${describe(n)}`,
       );
     out[b] = n;
   }
   return out;
 }
-function checkParams(where: string, params: Params): void {
-  checkObject(where, "params", params);
-  checkArray(where, "params.W_z", params.W_z, 12, "[4, 3]");
-  checkArray(where, "params.U_z", params.U_z, 16, "[4, 4]");
-  checkArray(where, "params.b_z", params.b_z, 4, "[4]");
-  checkArray(where, "params.W_r", params.W_r, 12, "[4, 3]");
-  checkArray(where, "params.U_r", params.U_r, 16, "[4, 4]");
-  checkArray(where, "params.b_r", params.b_r, 4, "[4]");
-  checkArray(where, "params.W_n", params.W_n, 12, "[4, 3]");
-  checkArray(where, "params.U_n", params.U_n, 16, "[4, 4]");
-  checkArray(where, "params.b_n", params.b_n, 4, "[4]");
+function checkParams(where: string, name: string, params: Params): void {
+  checkObject(where, name, params, boundaryKeys.params);
+  checkArray(where, name, "W_z", params.W_z, 0, 0, 12, "[4, 3]");
+  checkArray(where, name, "U_z", params.U_z, 0, 0, 16, "[4, 4]");
+  checkArray(where, name, "b_z", params.b_z, 0, 0, 4, "[4]");
+  checkArray(where, name, "W_r", params.W_r, 0, 0, 12, "[4, 3]");
+  checkArray(where, name, "U_r", params.U_r, 0, 0, 16, "[4, 4]");
+  checkArray(where, name, "b_r", params.b_r, 0, 0, 4, "[4]");
+  checkArray(where, name, "W_n", params.W_n, 0, 0, 12, "[4, 3]");
+  checkArray(where, name, "U_n", params.U_n, 0, 0, 16, "[4, 4]");
+  checkArray(where, name, "b_n", params.b_n, 0, 0, 4, "[4]");
 }
 
 /** Zero-filled parameters; initialise them from meta.params[k].init. */
@@ -576,11 +622,11 @@ export function createState(batchSize: number = 1): State {
 export function step(params: Params, inputs: Inputs, state: State, batchSize: number = 1): Outputs {
   const where = "step";
   const B = checkBatchSize(where, batchSize);
-  checkParams(where, params);
-  checkObject(where, "inputs", inputs);
-  checkArray(where, "inputs.x", inputs.x, B * 3, `batchSize ${B} × 3`);
-  checkObject(where, "state", state);
-  checkArray(where, "state.h", state.h, B * 4, `batchSize ${B} × 4`);
+  checkParams(where, "params", params);
+  checkObject(where, "inputs", inputs, boundaryKeys.inputs);
+  checkArray(where, "inputs", "x", inputs.x, 0, B, 3);
+  checkObject(where, "state", state, boundaryKeys.states);
+  checkArray(where, "state", "h", state.h, 0, B, 4);
   invalidatePanels();
   const W_z = params.W_z;
   const U_z = params.U_z;
@@ -697,10 +743,10 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
 /** Runs a whole sequence ([timeSteps, batchSize, n] inputs) and records a tape for backward. */
 export function forward(params: Params, inputs: Inputs, options: ForwardOptions): ForwardResult {
   const where = "forward";
-  checkObject(where, "options", options);
+  checkObject(where, "options", options, boundaryKeys.forwardOptions);
   const B = checkBatchSize(where, options.batchSize);
-  checkParams(where, params);
-  checkObject(where, "inputs", inputs);
+  checkParams(where, "params", params);
+  checkObject(where, "inputs", inputs, boundaryKeys.inputs);
   let T: number;
   if (options.timeSteps !== undefined)
     T = checkCount(where, "options.timeSteps", options.timeSteps);
@@ -719,17 +765,15 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
       );
     T = first.length / per;
   }
-  checkArray(where, "inputs.x", inputs.x, T * B * 3, `timeSteps ${T} × batchSize ${B} × 3`);
+  checkArray(where, "inputs", "x", inputs.x, T, B, 3);
+  if (options.initialState !== undefined)
+    checkObject(where, "options.initialState", options.initialState, boundaryKeys.states);
   if (options.initialState?.h !== undefined)
-    checkArray(
-      where,
-      "options.initialState.h",
-      options.initialState.h,
-      B * 4,
-      `batchSize ${B} × 4`,
-    );
+    checkArray(where, "options.initialState", "h", options.initialState.h, 0, B, 4);
+  if (options.stateMasks !== undefined)
+    checkObject(where, "options.stateMasks", options.stateMasks, boundaryKeys.states);
   if (options.stateMasks?.h !== undefined)
-    checkArray(where, "options.stateMasks.h", options.stateMasks.h, B * 4, `batchSize ${B} × 4`);
+    checkArray(where, "options.stateMasks", "h", options.stateMasks.h, 0, B, 4);
   const tape = allocTape(T, B, options.tape);
   tape.lengths =
     options.lengths === undefined
@@ -868,34 +912,36 @@ export function backward(
   options: BackwardOptions = {},
 ): Gradients {
   const where = "backward";
-  checkParams(where, params);
+  checkParams(where, "params", params);
   if (typeof tapeIn !== "object" || tapeIn === null || !tapes.has(tapeIn))
     fail(where, "the tape must come from this kernel's forward");
   const tape = tapeIn as TapeData;
   const T = tape.timeSteps;
   const B = tape.batchSize;
-  checkObject(where, "dOutputs", dOutputs);
-  checkObject(where, "options", options);
-  if (dOutputs.h !== undefined)
-    checkArray(where, "dOutputs.h", dOutputs.h, T * B * 4, `timeSteps ${T} × batchSize ${B} × 4`);
+  checkObject(where, "dOutputs", dOutputs, boundaryKeys.outputs);
+  checkObject(where, "options", options, boundaryKeys.backwardOptions);
+  if (dOutputs.h !== undefined) checkArray(where, "dOutputs", "h", dOutputs.h, T, B, 4);
+  if (options.dFinalState !== undefined)
+    checkObject(where, "options.dFinalState", options.dFinalState, boundaryKeys.states);
   if (options.dFinalState?.h !== undefined)
-    checkArray(where, "options.dFinalState.h", options.dFinalState.h, B * 4, `batchSize ${B} × 4`);
+    checkArray(where, "options.dFinalState", "h", options.dFinalState.h, 0, B, 4);
+  if (options.inputGradients !== undefined && typeof options.inputGradients !== "boolean")
+    fail(
+      where,
+      `options.inputGradients must be true or false, got ${describe(options.inputGradients)}`,
+    );
   const grads: Gradients = options.into ?? {
     params: createParams(),
     inputs: { x: new Float32Array(T * B * 3) },
     initialState: { h: new Float32Array(B * 4) },
   };
   if (options.into !== undefined) {
-    checkObject(where, "options.into", options.into);
-    checkParams(where + " (options.into)", grads.params);
-    checkArray(
-      where,
-      "options.into.inputs.x",
-      grads.inputs?.x,
-      T * B * 3,
-      "timeSteps × batchSize × 3",
-    );
-    checkArray(where, "options.into.initialState.h", grads.initialState?.h, B * 4, "batchSize × 4");
+    checkObject(where, "options.into", options.into, boundaryKeys.gradients);
+    checkParams(where, "options.into.params", grads.params);
+    checkObject(where, "options.into.inputs", grads.inputs, boundaryKeys.inputs);
+    checkArray(where, "options.into.inputs", "x", grads.inputs.x, T, B, 3);
+    checkObject(where, "options.into.initialState", grads.initialState, boundaryKeys.states);
+    checkArray(where, "options.into.initialState", "h", grads.initialState.h, 0, B, 4);
   }
   invalidatePanels();
   const W_z = params.W_z;
