@@ -234,7 +234,8 @@ export function isSizeName(name: string): boolean {
  * { I: 64, H: 128, P: 32 }. The same size bound twice to different values is an error.
  */
 export function parseDims(values: readonly string[]): Record<string, number> {
-  const dims: Record<string, number> = {};
+  // No prototype: a size may be called toString or __proto__.
+  const dims: Record<string, number> = Object.create(null) as Record<string, number>;
   for (const value of values) {
     if (value.trim() === "") throw new UsageError("--dims needs NAME=N pairs, e.g. --dims I=64,H=128", "build");
     for (const raw of value.split(",")) {

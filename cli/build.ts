@@ -3,9 +3,10 @@
 // report. Kept apart from flag parsing (cli-args.ts) and watching (cli-watch.ts) so a watch
 // rebuild runs exactly the code a one-shot build runs.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { hasErrors, type Diagnostic } from "../grammar/diagnostics.ts";
+import { diag, hasErrors, type Diagnostic } from "../grammar/diagnostics.ts";
+import { describeFsError, MAX_SPEC_BYTES, readTextFile } from "../compiler/read-text.ts";
 import { UsageError, formatDims } from "./args.ts";
 import { shownPath, type OutTarget } from "./config.ts";
 
@@ -30,6 +31,8 @@ export interface BuildJob {
   optimize: boolean;
   /** Where the job came from, for messages ("entries[2]" in a config). */
   origin?: string;
+  /** Where the bindings came from, so an unbound size's hint names the right place. */
+  dimsSource: "cli" | "config";
   /** A --cell given for many specs: a spec that does not declare it is skipped, not an error. */
   cellOptional?: boolean;
 }
@@ -38,6 +41,10 @@ export interface JobResult {
   job: BuildJob;
   /** False when any binding had an error diagnostic or could not be written. */
   ok: boolean;
+  /** True when the spec had error diagnostics (or could not be read). */
+  specErrors: boolean;
+  /** Modules that were built but not written (a write error, or an output they cannot go to). */
+  writeFailures: number;
   /** Every file the compiler read for this job (absolute path -> text it saw; null if unreadable). */
   inputs: Map<string, string | null>;
   /** Modules produced. */
@@ -50,6 +57,10 @@ export interface BuildReport {
   results: JobResult[];
   /** Jobs that failed. */
   failed: number;
+  /** Jobs whose spec had errors. */
+  specFailed: number;
+  /** Modules built but not written. */
+  writeFailures: number;
   /** A --cell given for many specs that none of them declares. */
   cellMissing: boolean;
   modules: number;
@@ -122,9 +133,9 @@ export async function runCheck(specs: readonly string[], io: Output): Promise<Ch
     const file = shownPath(spec);
     let text: string;
     try {
-      text = readFileSync(spec, "utf8");
+      text = readTextFile(spec, MAX_SPEC_BYTES, "a spec");
     } catch (e) {
-      io.err(`${file}: error: cannot read: ${reason(e)}`);
+      io.err(formatDiagnostics([diag("CE301", undefined, file, describeFsError(e))], {}));
       report.errors++;
       report.filesWithErrors++;
       continue;
@@ -164,6 +175,8 @@ export async function runBuild(
   return {
     results,
     failed: results.filter((r) => !r.ok).length,
+    specFailed: results.filter((r) => r.specErrors).length,
+    writeFailures: results.reduce((n, r) => n + r.writeFailures, 0),
     cellMissing,
     modules: results.reduce((n, r) => n + r.modules, 0),
     ms: performance.now() - started,
@@ -172,18 +185,31 @@ export async function runBuild(
 
 async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>): Promise<JobResult> {
   const { buildFile, formatDiagnostics } = await compiler();
-  const result: JobResult = { job, ok: true, inputs: new Map(), modules: 0, outputs: [] };
+  const result: JobResult = { job, ok: true, specErrors: false, writeFailures: 0, inputs: new Map(), modules: 0, outputs: [] };
   const file = shownPath(job.spec);
   const prefix = job.origin ? `${job.origin}: ` : "";
   if (!existsSync(job.spec)) {
     io.err(`${prefix}error: no such file: ${file}`);
     result.inputs.set(job.spec, null);
     result.ok = false;
+    result.specErrors = true;
     return result;
   }
+  // A spec's own mistakes (syntax, names, shapes) are the same under every binding: each
+  // diagnostic is shown once per job, not once per binding.
+  const shown = new Set<string>();
+  const failWrite = (message: string, modules: number): void => {
+    io.err(`${prefix}error: ${message}`);
+    result.ok = false;
+    result.writeFailures += modules;
+  };
   for (const dims of job.bindings) {
     const t0 = performance.now();
-    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string } = { dims, optimize: job.optimize };
+    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; dimsSource: "cli" | "config" } = {
+      dims,
+      optimize: job.optimize,
+      dimsSource: job.dimsSource,
+    };
     if (job.cell !== undefined) opts.cell = job.cell;
     const r = await buildFile(file, opts);
     const ms = performance.now() - t0;
@@ -195,18 +221,25 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
       diagnostics = []; // this spec simply does not declare the requested cell
       if (r.modules.length === 0) break;
     }
-    if (diagnostics.length > 0) io.err(formatDiagnostics(diagnostics, r.sources));
+    const fresh = diagnostics.filter((d) => {
+      const key = diagnosticKey(d);
+      if (shown.has(key)) return false;
+      shown.add(key);
+      return true;
+    });
+    if (fresh.length > 0) io.err(formatDiagnostics(fresh, r.sources));
     if (hasErrors(diagnostics)) {
       result.ok = false;
+      result.specErrors = true;
       continue;
     }
     if (job.out.kind === "file" && r.modules.length !== 1) {
       const names = r.modules.map((m) => m.name).join(", ");
-      io.err(
-        `${prefix}error: the output ${shownPath(job.out.path)} is one file but ${file} declares ${r.modules.length} ` +
+      failWrite(
+        `the output ${shownPath(job.out.path)} is one file but ${file} declares ${r.modules.length} ` +
           `cells or stacks (${names}); pick one (--cell, or "cell" in a config) or write to a directory`,
+        r.modules.length,
       );
-      result.ok = false;
       continue;
     }
     const each = r.modules.length > 1 ? ` for ${r.modules.length} modules` : "";
@@ -215,10 +248,7 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
       const label = `${m.name} from ${file}`;
       const owner = claimed.get(path);
       if (owner !== undefined && owner !== label) {
-        io.err(
-          `${prefix}error: ${shownPath(path)} is written twice (by ${owner} and by ${label}); give them different outputs`,
-        );
-        result.ok = false;
+        failWrite(`${shownPath(path)} is written twice (by ${owner} and by ${label}); give them different outputs`, 1);
         continue;
       }
       claimed.set(path, label);
@@ -227,8 +257,7 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
       try {
         verb = writeIfChanged(path, m.code);
       } catch (e) {
-        io.err(`${prefix}error: cannot write ${shownPath(path)}: ${reason(e)}`);
-        result.ok = false;
+        failWrite(`cannot write ${shownPath(path)}: ${writeReason(e, path)}`, 1);
         continue;
       }
       result.modules++;
@@ -241,17 +270,52 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
   return result;
 }
 
+/** Identity of a diagnostic for de-duplication across bindings. */
+function diagnosticKey(d: Diagnostic): string {
+  const at = d.span ? `${d.span.file}:${d.span.start.line}:${d.span.start.column}-${d.span.end.line}:${d.span.end.column}` : "";
+  return `${d.severity} ${d.code} ${at} ${d.message}`;
+}
+
 /** Writes `text` unless the file already holds it, so downstream watchers see no change. */
 function writeIfChanged(path: string, text: string): "wrote" | "unchanged" {
-  if (readOrNull(path) === text) return "unchanged";
+  let existing: ReturnType<typeof statSync> | undefined;
+  try {
+    existing = statSync(path);
+  } catch {
+    existing = undefined;
+  }
+  // Writing into a FIFO would wait for a reader forever; a device is never meant.
+  if (existing !== undefined && !existing.isFile() && !existing.isDirectory())
+    throw new Error("it exists and is not a regular file");
+  if (readOrNull(path, MAX_OUTPUT_BYTES) === text) return "unchanged";
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
   return "wrote";
 }
 
-export function readOrNull(path: string): string | null {
+/** Why a module could not be written to `path`, naming the part of the path at fault. */
+function writeReason(e: unknown, path: string): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "EEXIST" || code === "ENOTDIR") {
+    // mkdir met a file where a directory must be: name it.
+    for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+      try {
+        if (!statSync(dir).isDirectory()) return `${shownPath(dir)} is a file, not a directory`;
+      } catch {
+        // missing: look further up
+      }
+    }
+  }
+  return reason(e);
+}
+
+/** Generated modules are compared with what is on disk; past this size they are simply rewritten. */
+const MAX_OUTPUT_BYTES = 64 << 20;
+
+/** The text of a regular file, or null when it is missing, unreadable, not a regular file or too big. */
+export function readOrNull(path: string, maxBytes = MAX_SPEC_BYTES): string | null {
   try {
-    return readFileSync(path, "utf8");
+    return readTextFile(path, maxBytes);
   } catch {
     return null;
   }

@@ -15,11 +15,16 @@
 // Paths are relative to the config file. "out" ending in ".ts" names one file (the entry must
 // then produce exactly one module); anything else is a directory.
 
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
+import jsonc, { type ParseError } from "jsonc-parser";
+import { describeFsError, readTextFile } from "../compiler/read-text.ts";
 import { isSizeName, sizeValueProblem } from "./args.ts";
 
 export const defaultConfigName = "cellc.config.json";
+
+/** The largest config file cellc reads (1 MiB: thousands of entries). */
+export const MAX_CONFIG_BYTES = 1 << 20;
 
 /** Where one entry's modules go. */
 export type OutTarget = { kind: "dir"; path: string } | { kind: "file"; path: string };
@@ -54,9 +59,9 @@ export function loadConfig(path: string): CellcConfig {
   const file = resolve(path);
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readTextFile(file, MAX_CONFIG_BYTES, "a config file");
   } catch (e) {
-    throw new ConfigError(`cannot read config '${path}': ${errorReason(e)}`);
+    throw new ConfigError(`cannot read config '${path}': ${describeFsError(e)}`);
   }
   return parseConfig(text, file, path);
 }
@@ -66,11 +71,13 @@ export function loadConfig(path: string): CellcConfig {
  * how messages name it. Spec files must exist.
  */
 export function parseConfig(text: string, file: string, shown = file): CellcConfig {
+  // Editors on Windows save JSON with a byte-order mark; JSON.parse refuses it.
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`${shown}: not valid JSON: ${errorReason(e)}`);
+    throw new ConfigError(jsonProblem(text, shown, e));
   }
   const fail = (where: string, problem: string): never => {
     throw new ConfigError(`${shown}: ${where}: ${problem}`);
@@ -107,8 +114,10 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
     if (typeof spec !== "string" || spec === "")
       return fail(`${at}.spec`, `must be a path to a .cell file, got ${describe(spec)}`);
     const specPath = resolve(base, spec);
-    if (!existsSync(specPath)) fail(`${at}.spec`, `no such file '${spec}' (looked for ${shownPath(specPath)})`);
-    else if (statSync(specPath).isDirectory()) fail(`${at}.spec`, `'${spec}' is a directory; name one .cell file`);
+    const kind = fileKind(specPath);
+    if (kind === "missing") fail(`${at}.spec`, `no such file '${spec}' (looked for ${shownPath(specPath)})`);
+    else if (kind === "directory") fail(`${at}.spec`, `'${spec}' is a directory; name one .cell file`);
+    else if (kind !== "file") fail(`${at}.spec`, `'${spec}' is ${kind}, not a regular file`);
 
     const bindings = parseBindings(raw["dims"], `${at}.dims`, fail);
 
@@ -147,7 +156,8 @@ function parseBindings(
   return list.map((b: unknown, i) => {
     const where = Array.isArray(raw) ? `${at}[${i}]` : at;
     if (!isObject(b)) return fail(where, `must be an object of sizes like { "I": 64, "H": 128 }, got ${describe(b)}`);
-    const dims: Record<string, number> = {};
+    // No prototype: a size may be called toString or __proto__.
+    const dims: Record<string, number> = Object.create(null) as Record<string, number>;
     for (const [name, value] of Object.entries(b)) {
       if (!isSizeName(name)) fail(`${where}`, `'${name}' is not a size name`);
       const text = typeof value === "number" ? String(value) : typeof value === "string" ? value : undefined;
@@ -172,15 +182,60 @@ function describe(v: unknown): string {
   return JSON.stringify(v);
 }
 
-function errorReason(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return "no such file";
-    if (code === "EISDIR") return "it is a directory";
-    if (code === "EACCES") return "permission denied";
-    return e.message;
+/** What is at `p`, without opening it (opening a FIFO would block). */
+function fileKind(p: string): "missing" | "file" | "directory" | string {
+  let st;
+  try {
+    st = statSync(p);
+  } catch {
+    return "missing";
   }
-  return String(e);
+  if (st.isFile()) return "file";
+  if (st.isDirectory()) return "directory";
+  if (st.isFIFO()) return "a FIFO (named pipe)";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  return st.isSocket() ? "a socket" : "something else";
+}
+
+/** Phrases for jsonc-parser's error codes (by name: the enum is const and not importable). */
+const jsonErrors: Record<string, string> = {
+  InvalidSymbol: "unexpected character",
+  InvalidNumberFormat: "invalid number",
+  PropertyNameExpected: "expected a property name in double quotes",
+  ValueExpected: "expected a value",
+  ColonExpected: "expected ':'",
+  CommaExpected: "expected ','",
+  CloseBraceExpected: "expected '}'",
+  CloseBracketExpected: "expected ']'",
+  EndOfFileExpected: "expected the end of the file after the value",
+  InvalidCommentToken: "comments are not allowed in JSON",
+  UnexpectedEndOfComment: "unterminated comment (comments are not allowed in JSON)",
+  UnexpectedEndOfString: "unterminated string",
+  UnexpectedEndOfNumber: "unterminated number",
+  InvalidUnicode: "invalid \\u escape",
+  InvalidEscapeCharacter: "invalid escape in a string",
+  InvalidCharacter: "a control character in a string (write it escaped, e.g. \\n)",
+};
+
+/**
+ * "file:line:col: not valid JSON: what" with the line and a caret. JSON.parse (on Node 20) does
+ * not say where; jsonc-parser, in strict mode, finds the first error's offset.
+ */
+function jsonProblem(text: string, shown: string, e: unknown): string {
+  const errors: ParseError[] = [];
+  jsonc.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first === undefined) return `${shown}: not valid JSON: ${e instanceof Error ? e.message : String(e)}`;
+  const before = text.slice(0, first.offset);
+  const line = before.split("\n").length;
+  const lineStart = before.lastIndexOf("\n") + 1;
+  const col = first.offset - lineStart + 1;
+  const lineEnd = text.indexOf("\n", lineStart);
+  const lineText = text.slice(lineStart, lineEnd < 0 ? text.length : lineEnd).replace(/\r$/, "");
+  const what = jsonErrors[jsonc.printParseErrorCode(first.error)] ?? "syntax error";
+  const frame = lineText.length <= 200 ? `\n  ${lineText.replace(/\t/g, " ")}\n  ${" ".repeat(col - 1)}^` : "";
+  return `${shown}:${line}:${col}: not valid JSON: ${what}${frame}`;
 }
 
 /** A path as the user would like to read it: relative to the cwd when under it. */

@@ -92,7 +92,11 @@ async function runBuildCommand(p: ParsedCommand, io: Output): Promise<number> {
   const specs = plural(plan.jobs.length, "spec");
   const ms = Math.round(report.ms);
   if (report.failed > 0) {
-    io.err(`build failed: ${report.failed} of ${specs} had errors (${plural(report.modules, "module")} written)`);
+    // Say what went wrong: a spec's errors and a module that could not be written are different news.
+    const what: string[] = [];
+    if (report.specFailed > 0) what.push(`${report.specFailed} of ${specs} had errors`);
+    if (report.writeFailures > 0) what.push(`${plural(report.writeFailures, "module")} could not be written`);
+    io.err(`build failed: ${what.join("; ")} (${plural(report.modules, "module")} written)`);
     return exitCodes.specErrors;
   }
   if (report.cellMissing) return exitCodes.specErrors;
@@ -113,7 +117,13 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
     return () => {
       const config = loadConfig(configPath);
       const jobs = config.entries.map((e): BuildJob => {
-        const job: BuildJob = { spec: e.spec, bindings: e.bindings, out: e.out, optimize: e.optimize && !noOpt };
+        const job: BuildJob = {
+          spec: e.spec,
+          bindings: e.bindings,
+          out: e.out,
+          optimize: e.optimize && !noOpt,
+          dimsSource: "config",
+        };
         job.origin = `${shownPath(config.file)} entries[${e.index}]`;
         if (e.cell !== undefined) job.cell = e.cell;
         return job;
@@ -142,7 +152,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
       );
     }
     const jobs = specs.map((spec): BuildJob => {
-      const job: BuildJob = { spec, bindings: [dims], out, optimize: !noOpt };
+      const job: BuildJob = { spec, bindings: [dims], out, optimize: !noOpt, dimsSource: "cli" };
       if (cell !== undefined) {
         job.cell = cell;
         if (specs.length > 1) job.cellOptional = true;

@@ -1,12 +1,14 @@
 // Loads a spec and, transitively, the files it imports; resolves imported names and reports
 // unreadable files, unknown names and import cycles as diagnostics.
 
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { declsWithSyntaxErrors, parse } from "../grammar/index.ts";
 import type { CellDecl, SpecFile, StackDecl, TopDecl } from "../grammar/ast.ts";
 import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
 import type { SourceText } from "../grammar/source.ts";
+import { describeFsError, MAX_SPEC_BYTES, readTextFile } from "./read-text.ts";
+
+export { describeFsError } from "./read-text.ts";
 
 export type UnitDecl = CellDecl | StackDecl;
 
@@ -32,7 +34,9 @@ export interface Program {
 
 export type ReadFile = (file: string) => string;
 
-export const defaultRead: ReadFile = (f) => readFileSync(f, "utf8");
+/** Reads a spec or an import from disk: regular files of at most MAX_SPEC_BYTES only (a FIFO or a
+ *  device would block or never end); throws FileReadError saying why not. */
+export const defaultRead: ReadFile = (f) => readTextFile(f, MAX_SPEC_BYTES, "a spec");
 
 export const INPUT_FILE = "<input>";
 
@@ -97,12 +101,4 @@ function resolveImport(fromFile: string, spec: string): string {
   const base = fromFile === INPUT_FILE ? "." : path.dirname(fromFile);
   const joined = path.normalize(path.join(base, spec));
   return path.isAbsolute(spec) ? path.normalize(spec) : joined;
-}
-
-export function describeFsError(e: unknown): string {
-  const code = (e as { code?: string }).code;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EISDIR") return "it is a directory";
-  if (code === "EACCES") return "permission denied";
-  return e instanceof Error ? e.message : String(e);
 }

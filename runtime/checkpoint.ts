@@ -5,12 +5,19 @@
 // Atomicity: the data file gets a fresh name each save and is written to a temp file, fsynced
 // and renamed; then the header is written the same way and renamed over the old header, which
 // is the commit point; only then is the previous data file removed. A crash at any moment leaves
-// either the old header with its old data file or the new header with its new one.
+// either the old header with its old data file or the new header with its new one. Files a
+// crashed save left behind (temp files, a data file no header names) are removed by the next
+// successful save of the same checkpoint; one process should write a checkpoint at a time.
 // The file system is injectable (CheckpointFs) so tests can make a step fail halfway.
+//
+// Loading trusts nothing in the files: the header's every field is checked (offsets in range and
+// not overlapping, shapes, lengths), the data's length and checksum, and every value is finite,
+// before a single weight is overwritten.
 
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { describeValue } from "./describe.ts";
 import { shapeString } from "./tensor.ts";
 
 export interface NamedWeight {
@@ -29,6 +36,8 @@ export interface CheckpointFs {
   mkdirp(dir: string): Promise<void>;
   /** fsyncs a directory so a rename in it is durable (best effort where unsupported). */
   syncDir(dir: string): Promise<void>;
+  /** Names in a directory; without it, files left by a crashed save are not cleaned up. */
+  readdir?(dir: string): Promise<string[]>;
 }
 
 export const nodeCheckpointFs: CheckpointFs = {
@@ -42,6 +51,7 @@ export const nodeCheckpointFs: CheckpointFs = {
     }
   },
   rename: (a, b) => fsp.rename(a, b),
+  readdir: (d) => fsp.readdir(d),
   unlink: (f) => fsp.unlink(f),
   readFile: async (f) => new Uint8Array(await fsp.readFile(f)),
   mkdirp: async (d) => {
@@ -88,6 +98,7 @@ interface Header {
 
 /** The header path for a user path: "dir/model" and "dir/model.json" both mean dir/model.json. */
 export function headerPath(p: string): string {
+  if (typeof p !== "string" || p === "") throw new Error(`a checkpoint path must be a non-empty string, got ${describeValue(p)}`);
   return p.endsWith(".json") ? p : `${p}.json`;
 }
 
@@ -116,6 +127,8 @@ export async function saveWeights(weights: readonly NamedWeight[], file: string,
   const dataName = `${stem}.${Date.now().toString(36)}-${process.pid.toString(36)}-${(saveCounter++).toString(36)}.bin`;
   const dataPath = path.join(dir, dataName);
 
+  const bad = firstNonFinite(weights);
+  if (bad) throw new Error(`not saving weights to ${hdrPath}: ${bad}; a checkpoint holds finite numbers only`);
   const total = weights.reduce((s, w) => s + w.value.length, 0);
   const values = new Float32Array(total);
   const entries: HeaderWeight[] = [];
@@ -165,7 +178,36 @@ export async function saveWeights(weights: readonly NamedWeight[], file: string,
     throw new Error(`saving weights to ${hdrPath}: ${(e as Error).message}`);
   }
   if (oldData && oldData !== dataPath) await fs.unlink(oldData).catch(() => undefined);
+  await removeLeftovers(fs, dir, stem, dataName);
   return hdrPath;
+}
+
+/** Files of checkpoint `stem` in `dir` that no header names any more: data files (and temp
+ *  files) of saves that crashed before their commit. Another checkpoint's files never match. */
+async function removeLeftovers(fs: CheckpointFs, dir: string, stem: string, keep: string): Promise<void> {
+  if (!fs.readdir) return;
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  const esc = stem.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  // Data files are stem.<time>-<pid>-<counter>.bin (base 36), written as .bin.tmp first; header
+  // temp files are stem.json.<pid>.tmp.
+  const ours = new RegExp(`^${esc}\\.(?:[0-9a-z]+-[0-9a-z]+-[0-9a-z]+\\.bin(?:\\.tmp)?|json\\.[0-9]+\\.tmp)$`);
+  for (const name of names) {
+    if (name !== keep && ours.test(name)) await fs.unlink(path.join(dir, name)).catch(() => undefined);
+  }
+}
+
+/** The first NaN or ±Infinity in the weights, in words, if any. */
+function firstNonFinite(weights: readonly { name: string; value: Float32Array }[]): string | undefined {
+  for (const w of weights) {
+    const v = w.value;
+    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return `weight '${w.name}' holds ${v[i]} at index ${i}`;
+  }
+  return undefined;
 }
 
 /** Reads a checkpoint, checks it fits `weights` (names, order, shapes) and only then copies the values in. */
@@ -179,16 +221,13 @@ export async function loadWeights(weights: readonly NamedWeight[], file: string,
   } catch (e) {
     throw new Error(`cannot read weights header ${hdrPath}: ${(e as Error).message}`);
   }
-  let header: Header;
+  let parsed: unknown;
   try {
-    header = JSON.parse(text) as Header;
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new Error(`${hdrPath} is not a weights header (invalid JSON: ${(e as Error).message})`);
   }
-  if (header?.format !== "cellc-weights" || header.dtype !== "float32" || !Array.isArray(header.weights) || typeof header.data !== "string") {
-    throw new Error(`${hdrPath} is not a cellc float32 weights header`);
-  }
-  if (header.version !== 1) throw new Error(`${hdrPath} has format version ${String(header.version)}; this runtime reads version 1`);
+  const header = checkHeader(parsed, hdrPath);
 
   const ws = header.weights;
   const n = Math.min(ws.length, weights.length);
@@ -201,7 +240,7 @@ export async function loadWeights(weights: readonly NamedWeight[], file: string,
       );
     }
     const same = c.shape.length === m.shape.length && c.shape.every((d, j) => d === m.shape[j]);
-    if (!same) {
+    if (!same || c.length !== m.value.length) {
       throw new Error(`checkpoint ${hdrPath} does not fit the model: weight '${m.name}' has shape ${shapeString(c.shape)} in the checkpoint but ${shapeString(m.shape)} in the model`);
     }
   }
@@ -226,14 +265,70 @@ export async function loadWeights(weights: readonly NamedWeight[], file: string,
   const aligned = new Uint8Array(bytes.length);
   aligned.set(bytes);
   const values = new Float32Array(aligned.buffer);
-  for (let i = 0; i < ws.length; i++) {
-    const c = ws[i]!;
-    if (c.length !== weights[i]!.value.length || c.offset % 4 !== 0 || c.offset + c.length * 4 > bytes.length) {
-      throw new Error(`${hdrPath}: weight '${c.name}' has an invalid offset or length`);
+  const stored = ws.map((c) => ({ name: c.name, value: values.subarray(c.offset / 4, c.offset / 4 + c.length) }));
+  const bad = firstNonFinite(stored);
+  if (bad) throw new Error(`weights data ${dataPath}: ${bad}; nothing was loaded`);
+  for (let i = 0; i < ws.length; i++) weights[i]!.value.set(stored[i]!.value);
+}
+
+/** The header's fields, each checked; the message names the field and what it holds. */
+function checkHeader(h: unknown, hdrPath: string): Header {
+  const bad = (what: string): never => {
+    throw new Error(`${hdrPath} is not a valid weights header: ${what}`);
+  };
+  if (!isRecord(h)) return bad(`expected an object, got ${show(h)}`);
+  if (h["format"] !== "cellc-weights" || h["dtype"] !== "float32") {
+    throw new Error(`${hdrPath} is not a cellc float32 weights header`);
+  }
+  if (h["version"] !== 1) throw new Error(`${hdrPath} has format version ${show(h["version"])}; this runtime reads version 1`);
+  const data = h["data"];
+  // Only a file beside the header: a header must not point elsewhere on the disk.
+  if (typeof data !== "string" || data === "" || data === "." || data === ".." || /[\\/]/.test(data)) {
+    return bad(`"data" must name a file beside the header, got ${show(data)}`);
+  }
+  const byteLength = h["byteLength"];
+  if (!isCount(byteLength) || byteLength % 4 !== 0) return bad(`"byteLength" must be a whole number of float32s in bytes, got ${show(byteLength)}`);
+  const checksum = h["checksum"];
+  if (typeof checksum !== "string" || !/^[0-9a-f]{8}$/.test(checksum)) return bad(`"checksum" must be 8 hex digits, got ${show(checksum)}`);
+  const list = h["weights"];
+  if (!Array.isArray(list)) return bad(`"weights" must be an array, got ${show(list)}`);
+  const weights: HeaderWeight[] = list.map((w: unknown, i): HeaderWeight => {
+    const at = `weights[${i}]`;
+    if (!isRecord(w)) return bad(`${at} must be an object, got ${show(w)}`);
+    const { name, shape, offset, length } = w;
+    if (typeof name !== "string" || name === "") return bad(`${at}.name must be a non-empty string, got ${show(name)}`);
+    const of = `${at} ('${name}')`;
+    if (!Array.isArray(shape) || !shape.every(isCount)) return bad(`${of}.shape must be an array of sizes, got ${show(shape)}`);
+    const size = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (!isCount(length) || length !== size) return bad(`${of}.length must be ${size} (the product of its shape), got ${show(length)}`);
+    if (!isCount(offset) || offset % 4 !== 0) return bad(`${of}.offset must be a byte offset that is a multiple of 4, got ${show(offset)}`);
+    if (offset + length * 4 > byteLength) {
+      return bad(`${of} spans bytes ${offset} to ${offset + length * 4}, past the end of the data (${byteLength} bytes)`);
+    }
+    return { name, shape: shape as number[], offset, length };
+  });
+  const byOffset = weights.map((w, i) => ({ w, i })).sort((a, b) => a.w.offset - b.w.offset);
+  for (let k = 1; k < byOffset.length; k++) {
+    const a = byOffset[k - 1]!;
+    const b = byOffset[k]!;
+    if (a.w.offset + a.w.length * 4 > b.w.offset && b.w.length > 0) {
+      return bad(`weights[${a.i}] ('${a.w.name}') and weights[${b.i}] ('${b.w.name}') overlap in the data (bytes ${b.w.offset} to ${a.w.offset + a.w.length * 4})`);
     }
   }
-  for (let i = 0; i < ws.length; i++) {
-    const c = ws[i]!;
-    weights[i]!.value.set(values.subarray(c.offset / 4, c.offset / 4 + c.length));
-  }
+  return { format: "cellc-weights", version: 1, dtype: "float32", endianness: "little", data, byteLength, checksum, weights };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** A JSON value as an error shows it: short. */
+function show(v: unknown): string {
+  if (v === undefined) return "nothing";
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -71,6 +71,7 @@ export type { DropoutOptions } from "./layers/dropout.ts";
 export type { EmbeddingOptions } from "./layers/embedding.ts";
 export type { RecurrentOptions, KernelSource } from "./layers/recurrent.ts";
 export { getLoss, getMetric, type Loss, type LossName, type Metric, type MetricName } from "./losses.ts";
+export { NonFiniteError, type StepPlace } from "./train-guard.ts";
 export { sgd, rmsprop, adam, getOptimizer, clipByGlobalNorm, globalNorm, type Optimizer, type OptimizerName, type SGDOptions, type RMSpropOptions, type AdamOptions } from "./optimizers.ts";
 export {
   Sequential,

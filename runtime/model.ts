@@ -10,7 +10,9 @@ import { Recurrent } from "./layers/recurrent.ts";
 import { checkLabels, getLoss, getMetric, type Loss, type LossName, type Metric, type MetricName } from "./losses.ts";
 import { clipByGlobalNorm, getOptimizer, type Optimizer, type OptimizerName } from "./optimizers.ts";
 import { ProgressBar, type Logs, type ProgressStream } from "./progress.ts";
+import { describeValue } from "./describe.ts";
 import { Rng } from "./rng.ts";
+import { firstNonFinite, guardedUpdate, NonFiniteError, WeightBackup, type StepPlace } from "./train-guard.ts";
 import { batchShapeString, concatRows, gatherRows, shapeString, sizeOf, sliceRows, toTensor, type Tensor, type TensorLike } from "./tensor.ts";
 
 export interface SequentialOptions {
@@ -84,6 +86,8 @@ export class Sequential {
   private shuffleRng: Rng | undefined;
   private compiled: { optimizer: Optimizer; loss: Loss; metrics: Metric[]; clipNorm: number | undefined } | undefined;
   private gradBuf: Float32Array | undefined;
+  /** The weights before the current update, to undo a step that goes non-finite. */
+  private readonly backup = new WeightBackup();
 
   constructor(layers: Layer[] = [], opts: SequentialOptions = {}) {
     this.rng = new Rng(opts.seed ?? 0);
@@ -109,7 +113,9 @@ export class Sequential {
 
   compile(opts: CompileOptions): this {
     if (!opts || opts.optimizer === undefined || opts.loss === undefined) throw new Error("compile needs { optimizer, loss }");
-    if (opts.clipNorm !== undefined && !(opts.clipNorm > 0)) throw new Error(`clipNorm must be a positive number, got ${opts.clipNorm}`);
+    if (opts.clipNorm !== undefined && !(typeof opts.clipNorm === "number" && opts.clipNorm > 0 && Number.isFinite(opts.clipNorm))) {
+      throw new Error(`compile: clipNorm must be a positive number, got ${describeValue(opts.clipNorm)}`);
+    }
     this.compiled = {
       optimizer: getOptimizer(opts.optimizer),
       loss: getLoss(opts.loss),
@@ -216,8 +222,13 @@ export class Sequential {
     for (let i = this.layers.length - 1; i >= 0 && g !== null; i--) g = this.layers[i]!.backward(g);
   }
 
-  /** One optimisation step on a batch; returns the batch loss and the output (valid until the next call). */
+  /** One optimisation step on a batch; returns the batch loss and the output (valid until the next call).
+   *  A non-finite loss, gradient or update throws NonFiniteError and changes no weight. */
   trainOnBatch(x: Tensor, y: Tensor): { loss: number; output: Tensor } {
+    return this.trainStep(x, y, undefined);
+  }
+
+  private trainStep(x: Tensor, y: Tensor, place: StepPlace | undefined): { loss: number; output: Tensor } {
     const c = this.requireCompiled("trainOnBatch");
     this.requireBuilt("trainOnBatch");
     const params = this.params();
@@ -225,21 +236,35 @@ export class Sequential {
     const out = this.forward(x, true);
     const grad = (this.gradBuf = this.gradBuf?.length === out.data.length ? this.gradBuf : new Float32Array(out.data.length));
     const loss = c.loss.compute(out, y, grad);
-    if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss}; lower the learning rate or set clipNorm`);
+    if (!Number.isFinite(loss)) throw new NonFiniteError(`the loss became ${loss}`, place);
     this.backward(grad);
+    const bad = firstNonFinite(params, "grad");
+    if (bad) throw new NonFiniteError(`the gradient of '${this.weightName(bad.param)}'[${bad.index}] became ${bad.value}`, place);
     if (c.clipNorm !== undefined) clipByGlobalNorm(params, c.clipNorm);
-    c.optimizer.step(params);
+    guardedUpdate(c.optimizer, params, (i) => this.weightName(i), this.backup, place);
     return { loss, output: out };
   }
 
-  async fit(xIn: TensorLike, yIn: TensorLike, opts: FitOptions = {}): Promise<History> {
+  /** "layer/param" of the i-th parameter of params(), as checkpoints and errors name it. */
+  private weightName(i: number): string {
+    for (const l of this.layers) {
+      const ps = l.params();
+      if (i < ps.length) return `${l.name}/${ps[i]!.name}`;
+      i -= ps.length;
+    }
+    return `#${i}`;
+  }
+
+  async fit(xIn: TensorLike, yIn: TensorLike, optsIn: FitOptions = {}): Promise<History> {
     const c = this.requireCompiled("fit");
+    if (typeof optsIn !== "object" || optsIn === null) throw new Error(`fit: options must be an object, got ${describeValue(optsIn)}`);
+    const opts = optsIn;
     const epochs = opts.epochs ?? 1;
     const batchSize = opts.batchSize ?? 32;
     const verbose = opts.verbose ?? 1;
-    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${epochs}`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`fit: batchSize must be a positive integer, got ${batchSize}`);
-    if (![0, 1, 2].includes(verbose)) throw new Error(`fit: verbose must be 0, 1 or 2, got ${verbose}`);
+    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${describeValue(epochs)}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`fit: batchSize must be a positive integer, got ${describeValue(batchSize)}`);
+    if (![0, 1, 2].includes(verbose)) throw new Error(`fit: verbose must be 0, 1 or 2, got ${describeValue(verbose)}`);
     let x = toTensor(xIn, "x");
     let y = toTensor(yIn, "y");
     await this.buildFrom(x);
@@ -252,7 +277,7 @@ export class Sequential {
       this.checkXY(val[0], val[1], "validationData[0]", "validationData[1]", c.loss);
     } else if (opts.validationSplit !== undefined) {
       const s = opts.validationSplit;
-      if (!(s > 0 && s < 1)) throw new Error(`fit: validationSplit must be in (0, 1), got ${s}`);
+      if (!(typeof s === "number" && s > 0 && s < 1)) throw new Error(`fit: validationSplit must be in (0, 1), got ${describeValue(s)}`);
       const N = x.shape[0]!;
       const nVal = Math.floor(N * s);
       if (nVal < 1 || nVal >= N) throw new Error(`fit: validationSplit ${s} of ${N} samples leaves ${nVal} for validation and ${N - nVal} for training`);
@@ -284,7 +309,7 @@ export class Sequential {
         const end = Math.min(N, start + batchSize);
         const xb = gatherRows(x, order, start, end);
         const yb = gatherRows(y, order, start, end);
-        const { loss, output } = this.trainOnBatch(xb, yb);
+        const { loss, output } = this.trainStep(xb, yb, { epoch, epochs, batch: bi, batches: nBatches });
         lossSum += loss * (end - start);
         c.metrics.forEach((m, i) => {
           const r = m.compute(output, yb, c.loss.sparse);
@@ -326,7 +351,7 @@ export class Sequential {
 
   private evaluateTensors(x: Tensor, y: Tensor, batchSize: number): Logs {
     const c = this.compiled!;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${describeValue(batchSize)}`);
     const N = x.shape[0]!;
     let lossSum = 0;
     let lossN = 0;
@@ -355,7 +380,7 @@ export class Sequential {
     const x = toTensor(xIn, "x");
     this.checkX(x, "x");
     const batchSize = opts.batchSize ?? 32;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`predict: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`predict: batchSize must be a positive integer, got ${describeValue(batchSize)}`);
     const recurrent = this.layers.filter((l): l is Recurrent => l instanceof Recurrent);
     const carry = opts.carryState ?? false;
     if (carry && x.shape[0]! > batchSize) throw new Error(`predict with carryState needs all ${x.shape[0]} samples in one batch; raise batchSize`);

@@ -8,6 +8,7 @@
 //   Adam:    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
 //            w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
 
+import { describeValue } from "./describe.ts";
 import type { Param } from "./layers/layer.ts";
 
 export interface Optimizer {
@@ -15,24 +16,65 @@ export interface Optimizer {
   learningRate: number;
   /** Applies one update from each param's grad. */
   step(params: readonly Param[]): void;
+  /** Sets its state (slots, step count) aside, so that `restore` can undo the next step. Training
+   *  calls it before every step; an optimizer without it cannot have a failed step undone. */
+  save?(): void;
+  /** Puts back the state `save` set aside. */
+  restore?(): void;
+  /** False when a slot holds NaN or ±Infinity (checked after every step). */
+  finite?(): boolean;
 }
 
-function slot(map: Map<Param, Float32Array>, p: Param): Float32Array {
-  let s = map.get(p);
-  if (!s) {
-    s = new Float32Array(p.value.length);
-    map.set(p, s);
+/** Per-param state arrays of one kind (momentum, mean squares...), zero when first used, with a
+ *  saved copy for undoing a step. */
+class Slots {
+  private readonly live = new Map<Param, Float32Array>();
+  private readonly saved = new Map<Param, Float32Array>();
+
+  get(p: Param): Float32Array {
+    let s = this.live.get(p);
+    if (!s) {
+      s = new Float32Array(p.value.length);
+      this.live.set(p, s);
+    }
+    return s;
   }
-  return s;
+
+  save(): void {
+    for (const [p, s] of this.live) {
+      let c = this.saved.get(p);
+      if (!c) {
+        c = new Float32Array(s.length);
+        this.saved.set(p, c);
+      }
+      c.set(s);
+    }
+  }
+
+  /** Slots made after the last save go back to their initial zeros. */
+  restore(): void {
+    for (const [p, s] of this.live) {
+      const c = this.saved.get(p);
+      if (c) s.set(c);
+      else s.fill(0);
+    }
+  }
+
+  finite(): boolean {
+    let z = 0;
+    // x * 0 is NaN exactly for NaN and ±Infinity.
+    for (const s of this.live.values()) for (let i = 0; i < s.length; i++) z += s[i]! * 0;
+    return z === 0;
+  }
 }
 
 function positive(v: number, what: string): number {
-  if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new Error(`${what} must be a positive number, got ${v}`);
+  if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new Error(`${what} must be a positive number, got ${describeValue(v)}`);
   return v;
 }
 
 function unit(v: number, what: string): number {
-  if (!(typeof v === "number" && v >= 0 && v < 1)) throw new Error(`${what} must be in [0, 1), got ${v}`);
+  if (!(typeof v === "number" && v >= 0 && v < 1)) throw new Error(`${what} must be in [0, 1), got ${describeValue(v)}`);
   return v;
 }
 
@@ -46,10 +88,13 @@ export function sgd(opts: SGDOptions = {}): Optimizer {
   const lr0 = positive(opts.learningRate ?? 0.01, "sgd learningRate");
   const mu = unit(opts.momentum ?? 0, "sgd momentum");
   const nesterov = opts.nesterov ?? false;
-  const vel = new Map<Param, Float32Array>();
+  const vel = new Slots();
   return {
     name: "sgd",
     learningRate: lr0,
+    save: () => vel.save(),
+    restore: () => vel.restore(),
+    finite: () => vel.finite(),
     step(params) {
       const lr = this.learningRate;
       for (const p of params) {
@@ -59,7 +104,7 @@ export function sgd(opts: SGDOptions = {}): Optimizer {
           for (let i = 0; i < w.length; i++) w[i] = w[i]! - lr * g[i]!;
           continue;
         }
-        const v = slot(vel, p);
+        const v = vel.get(p);
         for (let i = 0; i < w.length; i++) {
           const vi = mu * v[i]! - lr * g[i]!;
           v[i] = vi;
@@ -82,18 +127,27 @@ export function rmsprop(opts: RMSpropOptions = {}): Optimizer {
   const rho = unit(opts.rho ?? 0.9, "rmsprop rho");
   const mu = unit(opts.momentum ?? 0, "rmsprop momentum");
   const eps = positive(opts.epsilon ?? 1e-7, "rmsprop epsilon");
-  const ms = new Map<Param, Float32Array>();
-  const mom = new Map<Param, Float32Array>();
+  const ms = new Slots();
+  const mom = new Slots();
   return {
     name: "rmsprop",
     learningRate: lr0,
+    save() {
+      ms.save();
+      mom.save();
+    },
+    restore() {
+      ms.restore();
+      mom.restore();
+    },
+    finite: () => ms.finite() && mom.finite(),
     step(params) {
       const lr = this.learningRate;
       for (const p of params) {
         const w = p.value;
         const g = p.grad;
-        const s = slot(ms, p);
-        const m = mu > 0 ? slot(mom, p) : undefined;
+        const s = ms.get(p);
+        const m = mu > 0 ? mom.get(p) : undefined;
         for (let i = 0; i < w.length; i++) {
           const gi = g[i]!;
           const si = rho * s[i]! + (1 - rho) * gi * gi;
@@ -124,20 +178,32 @@ export function adam(opts: AdamOptions = {}): Optimizer {
   const b1 = unit(opts.beta1 ?? 0.9, "adam beta1");
   const b2 = unit(opts.beta2 ?? 0.999, "adam beta2");
   const eps = positive(opts.epsilon ?? 1e-7, "adam epsilon");
-  const M = new Map<Param, Float32Array>();
-  const V = new Map<Param, Float32Array>();
+  const M = new Slots();
+  const V = new Slots();
   let t = 0;
+  let savedT = 0;
   return {
     name: "adam",
     learningRate: lr0,
+    save() {
+      M.save();
+      V.save();
+      savedT = t;
+    },
+    restore() {
+      M.restore();
+      V.restore();
+      t = savedT;
+    },
+    finite: () => M.finite() && V.finite(),
     step(params) {
       t++;
       const alpha = (this.learningRate * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
       for (const p of params) {
         const w = p.value;
         const g = p.grad;
-        const m = slot(M, p);
-        const v = slot(V, p);
+        const m = M.get(p);
+        const v = V.get(p);
         for (let i = 0; i < w.length; i++) {
           const gi = g[i]!;
           const mi = b1 * m[i]! + (1 - b1) * gi;

@@ -1,6 +1,6 @@
 // What a build emits: golden files of the lstm and gru modules (so every change to emission shows
-// in review; regenerate with UPDATE_GOLDEN=1), determinism, and every example module passing
-// `tsc --noEmit --strict` on its own.
+// in review; regenerate with UPDATE_GOLDEN=1; a missing golden file fails rather than being
+// written), determinism, and every example module passing `tsc --noEmit --strict` on its own.
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,15 +15,45 @@ const golden = [
   { spec: "gru", dims: { I: 3, H: 4 } },
 ];
 
+/**
+ * Compares `code` with the golden file `target`: undefined when they match, else why not. With
+ * UPDATE_GOLDEN=1 it (re)writes the file first; without it a missing file is a failure that says
+ * how to create it, never a file written behind the reviewer's back.
+ */
+function compareGolden(code: string, target: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.UPDATE_GOLDEN === "1") writeFileSync(target, code);
+  if (!existsSync(target)) {
+    const how = "UPDATE_GOLDEN=1 npx vitest run --config test/vitest.config.ts test/emitted.test.ts";
+    return `${target} is missing: golden files are never created silently; create it with \`${how}\`, review it and commit it`;
+  }
+  return readFileSync(target, "utf8") === code ? undefined : `the module differs from ${target}`;
+}
+
 describe("golden modules", () => {
+  it("a missing golden file fails, writes nothing and says how to create it; UPDATE_GOLDEN=1 creates it", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "cellc-golden-"));
+    try {
+      const target = path.join(dir, "m.ts");
+      expect(compareGolden("x\n", target, {})).toMatch(/m\.ts is missing: .*`UPDATE_GOLDEN=1 npx vitest run .*test\/emitted\.test\.ts`/);
+      expect(existsSync(target)).toBe(false);
+      expect(compareGolden("x\n", target, { UPDATE_GOLDEN: "1" })).toBeUndefined();
+      expect(readFileSync(target, "utf8")).toBe("x\n");
+      expect(compareGolden("y\n", target, {})).toBe(`the module differs from ${target}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   for (const g of golden) {
     it(`${g.spec} at ${JSON.stringify(g.dims)} matches ${goldenDir}`, async () => {
       const file = `examples/specs/${g.spec}.cell`;
       const r = await compile(readFileSync(file, "utf8"), { file, dims: g.dims });
       const m = r.module!;
       const target = path.join(goldenDir, m.fileName);
-      if (process.env.UPDATE_GOLDEN === "1" || !existsSync(target)) writeFileSync(target, m.code);
-      expect(m.code).toBe(readFileSync(target, "utf8"));
+      const problem = compareGolden(m.code, target);
+      // On a mismatch, show the diff; on a missing file, the message.
+      if (problem !== undefined && existsSync(target)) expect(m.code).toBe(readFileSync(target, "utf8"));
+      expect(problem).toBeUndefined();
     });
   }
 

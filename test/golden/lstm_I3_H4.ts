@@ -502,14 +502,19 @@ function fail(where: string, message: string): never {
 function describe(v: unknown): string {
   if (v === undefined) return "undefined";
   if (v === null) return "null";
+  if (typeof v === "number") return String(v);
   if (typeof v === "string")
-    return `the string ${JSON.stringify(v.length > 24 ? `${v.slice(0, 24)}…` : v)}`;
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
-  if (typeof v === "bigint") return `the bigint ${String(v)}`;
-  if (ArrayBuffer.isView(v))
-    return `${v.constructor.name}(${(v as unknown as ArrayLike<number>).length})`;
+    return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === "boolean") return `the boolean ${v}`;
+  if (typeof v === "bigint") return `the bigint ${v}n`;
+  if (typeof v === "function") return "a function";
+  if (typeof v === "symbol") return "a symbol";
+  if (ArrayBuffer.isView(v)) {
+    const type = Object.prototype.toString.call(v).slice(8, -1);
+    return "length" in v ? `${type}(${(v as unknown as ArrayLike<number>).length})` : type;
+  }
   if (Array.isArray(v)) return `an Array(${v.length})`;
-  return typeof v === "function" ? "a function" : "an object";
+  return "an object";
 }
 
 /** The own property `key` of `o` (never one inherited from Object.prototype). */
@@ -519,19 +524,14 @@ function own(o: object, key: string): unknown {
     : undefined;
 }
 
-const list = (keys: readonly string[]) =>
-  keys.length === 0 ? "none" : keys.map((k) => JSON.stringify(k)).join(", ");
-
 /** `v` must be a plain object whose keys are all in `allowed`. */
 function checkObject(where: string, name: string, v: unknown, allowed: readonly string[]): object {
   if (typeof v !== "object" || v === null || Array.isArray(v) || ArrayBuffer.isView(v))
     fail(where, `${name} must be an object, got ${describe(v)}`);
   for (const k of Object.keys(v)) {
-    if (!allowed.includes(k))
-      fail(
-        where,
-        `${name} has an unknown key ${JSON.stringify(k)}; the valid keys are ${list(allowed)}`,
-      );
+    if (allowed.includes(k)) continue;
+    const valid = allowed.length > 0 ? `valid keys: ${allowed.join(", ")}` : "it takes no keys";
+    fail(where, `${name} has an unknown key ${JSON.stringify(k)} (${valid})`);
   }
   return v;
 }
@@ -610,6 +610,13 @@ function inferSteps(where: string, v: unknown, B: number, n: number, name: strin
       `${name} has length ${v.length}, not a positive multiple of batchSize ${B} × ${n} = ${per}`,
     );
   return v.length / per;
+}
+
+/** An optional flag: undefined, true or false. */
+function checkFlag(where: string, name: string, v: unknown): boolean | undefined {
+  if (v !== undefined && typeof v !== "boolean")
+    fail(where, `${name} must be true or false, got ${describe(v)}`);
+  return v;
 }
 /** proj_x = x · pack_xᵀ  (16 × 3)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
@@ -1293,7 +1300,8 @@ export function backward(
     B * 4,
     `batchSize ${B} × 4`,
   );
-  const inputGradients = own(options, "inputGradients") !== false;
+  const inputGradients =
+    checkFlag(where, "options.inputGradients", own(options, "inputGradients")) !== false;
   const grads = gradientsFor(where, own(options, "into"), T, B);
   const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));
   if (dFinal0 !== undefined) adj.d_h_next.set(dFinal0);
