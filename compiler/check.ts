@@ -6,8 +6,9 @@ import type { CellDecl, DimParam, Expr, InitExpr, Ref, SizeExpr, Stmt } from "..
 import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
 import type { Span } from "../grammar/source.ts";
 import type { InitSpec } from "../abi/kernel.ts";
-import { functionSignatures } from "./functions.ts";
-import { Size, shapeText, type SymShape } from "./sizes.ts";
+import { functionSignature, functionNames } from "./functions.ts";
+import { isSize, Size, SIZE_LIMITS, shapeText, type SymShape } from "./sizes.ts";
+import { didYouMean } from "./suggest.ts";
 
 export interface DimInfo {
   name: string;
@@ -102,7 +103,7 @@ export function checkDims(dims: DimParam[], out: Diagnostic[]): DimInfo[] {
     const info: DimInfo = { name: d.name.name, span: d.name.span };
     if (d.default) {
       const v = d.default.value;
-      if (!Number.isInteger(v) || v <= 0) out.push(diag("CE402", d.default.span, d.name.name, v));
+      if (!Number.isSafeInteger(v) || v <= 0) out.push(diag("CE402", d.default.span, d.name.name, v));
       else info.default = v;
     }
     result.push(info);
@@ -110,44 +111,86 @@ export function checkDims(dims: DimParam[], out: Diagnostic[]): DimInfo[] {
   return result;
 }
 
-/** Evaluates a size expression over the declared size names; unknown names are reported. */
+/**
+ * Evaluates a size expression over the declared size names. Unknown names, and expressions past
+ * SIZE_LIMITS (CE221), are reported. Iterative, so a long chain cannot overflow the stack; and an
+ * expression with too many nodes is rejected before any of it is normalised.
+ */
 export function sizeOf(e: SizeExpr, dims: ReadonlySet<string>, declared: string, out: Diagnostic[]): Size | undefined {
-  switch (e.kind) {
-    case "sizeNum":
-      return Size.of(e.value);
-    case "sizeName":
-      if (!dims.has(e.name)) {
-        out.push(diag("CE215", e.span, e.name, declared));
-        return undefined;
+  const nodes = countSizeNodes(e, SIZE_LIMITS.nodes);
+  if (nodes > SIZE_LIMITS.nodes) {
+    out.push(diag("CE221", e.span, `more than ${SIZE_LIMITS.nodes} numbers, names and operators`));
+    return undefined;
+  }
+  // Post-order over an explicit stack: a node is visited, then its operands, then combined.
+  const values: (Size | undefined)[] = [];
+  const todo: { e: SizeExpr; combine: boolean }[] = [{ e, combine: false }];
+  let failed = false;
+  while (todo.length) {
+    const { e: n, combine } = todo.pop()!;
+    if (n.kind === "sizeNum") {
+      if (!Number.isSafeInteger(n.value)) {
+        out.push(diag("CE221", n.span, "a number past 2^53 - 1"));
+        failed = true;
       }
-      return Size.name(e.name);
-    case "sizeBinary": {
-      const l = sizeOf(e.left, dims, declared, out);
-      const r = sizeOf(e.right, dims, declared, out);
-      if (!l || !r) return undefined;
-      return e.op === "+" ? l.add(r) : e.op === "-" ? l.sub(r) : l.mul(r);
+      values.push(Size.of(n.value));
+    } else if (n.kind === "sizeName") {
+      if (!dims.has(n.name)) {
+        out.push(diag("CE215", n.span, n.name, declared, didYouMean(n.name, dims)));
+        failed = true;
+      }
+      values.push(Size.name(n.name));
+    } else if (!combine) {
+      todo.push({ e: n, combine: true }, { e: n.right, combine: false }, { e: n.left, combine: false });
+    } else {
+      const r = values.pop();
+      const l = values.pop();
+      if (failed || !l || !r) {
+        values.push(undefined);
+        continue;
+      }
+      const v = n.op === "*" ? l.mulChecked(r) : l.addChecked(r, n.op === "+" ? 1 : -1);
+      if (isSize(v)) values.push(v);
+      else {
+        out.push(diag("CE221", e.span, v.problem));
+        failed = true;
+        values.push(undefined);
+      }
     }
   }
+  return failed ? undefined : values[0];
+}
+
+/** Nodes of a size expression, counting no further than just past `limit`. */
+function countSizeNodes(e: SizeExpr, limit: number): number {
+  let n = 0;
+  const stack = [e];
+  while (stack.length && n <= limit) {
+    const x = stack.pop()!;
+    n++;
+    if (x.kind === "sizeBinary") stack.push(x.left, x.right);
+  }
+  return n;
 }
 
 export function declaredText(dims: readonly DimInfo[]): string {
   return dims.length === 0 ? "no sizes" : dims.map((d) => d.name).join(", ");
 }
 
-const INIT_ARITY: Record<string, number> = {
-  zeros: 0,
-  ones: 0,
-  glorot: 0,
-  orthogonal: 0,
-  const: 1,
-  normal: 1,
-  uniform: 2,
-};
+const INIT_ARITY = new Map<string, number>([
+  ["zeros", 0],
+  ["ones", 0],
+  ["glorot", 0],
+  ["orthogonal", 0],
+  ["const", 1],
+  ["normal", 1],
+  ["uniform", 2],
+]);
 
 function initSpec(e: InitExpr | undefined, rank: number, out: Diagnostic[]): InitSpec {
   if (!e) return rank === 2 ? { kind: "glorot" } : { kind: "zeros" };
   const name = e.name.name;
-  const arity = INIT_ARITY[name];
+  const arity = INIT_ARITY.get(name);
   if (arity === undefined) {
     out.push(diag("CE213", e.name.span, name));
     return { kind: "zeros" };
@@ -218,15 +261,23 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
     }
     return shape[0];
   };
-  const shapeOf = (dimsExprs: SizeExpr[]): SymShape | undefined => {
-    const sizes = dimsExprs.map((d) => sizeOf(d, dimSet, declared, out));
+  // A size that is not positive under any binding is reported now, as building would (CE404).
+  const shapeOf = (dimsExprs: SizeExpr[], name: string): SymShape | undefined => {
+    const sizes = dimsExprs.map((d) => {
+      const size = sizeOf(d, dimSet, declared, out);
+      if (size?.alwaysNonPositive()) {
+        out.push(diag("CE404", d.span, name, size.toString()));
+        return undefined;
+      }
+      return size;
+    });
     return sizes.every((s): s is Size => s !== undefined) ? sizes : undefined;
   };
 
   for (const s of decl.body) {
     if (s.kind === "input" || s.kind === "state") {
       for (const v of s.vars) {
-        const size = vectorShape(shapeOf(v.shape.dims), s.kind === "input" ? "inputs" : "states", v.name.name, v.shape.span);
+        const size = vectorShape(shapeOf(v.shape.dims, v.name.name), s.kind === "input" ? "inputs" : "states", v.name.name, v.shape.span);
         const ty: Ty = size ? { k: "vec", size } : { k: "error" };
         if (!declare(v.name.name, v.name.span, s.kind, ty) || !size) continue;
         if (s.kind === "input") info.inputs.push({ name: v.name.name, size, span: v.name.span });
@@ -234,7 +285,7 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
       }
     } else if (s.kind === "param") {
       for (const v of s.vars) {
-        const shape = shapeOf(v.shape.dims);
+        const shape = shapeOf(v.shape.dims, v.name.name);
         if (shape && (shape.length < 1 || shape.length > 2)) {
           out.push(diag("CE214", v.shape.span, `the shape of '${v.name.name}'`, "[n] or [m, n]", shapeText(shape)));
         }
@@ -248,10 +299,19 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
     }
   }
 
-  const stateNames = new Set(info.states.map((s) => s.name));
+  // Every name declared as a state, including one whose size had an error (so `h' = ...` is
+  // not then reported as assigning to a non-state).
+  const stateNames = new Set([...kinds].filter(([, k]) => k === "state").map(([n]) => n));
   const written = new Map<string, Ty>(); // state name -> type of its new value
   const projected = new Set<string>();
-  const later = new Set(decl.body.filter((s): s is Extract<Stmt, { kind: "assign" }> => s.kind === "assign" && !s.target.primed).map((s) => s.target.name));
+  const assignStmts = decl.body.filter((s): s is Extract<Stmt, { kind: "assign" }> => s.kind === "assign");
+  const later = new Set(assignStmts.filter((s) => !s.target.primed).map((s) => s.target.name));
+  const writtenSomewhere = new Set(assignStmts.filter((s) => s.target.primed).map((s) => s.target.name));
+  const primedNotState = new Set<string>();
+  // Names read somewhere (declarations and locals), for the unused-name warnings.
+  const used = new Set<string>();
+  // Names a reference could have meant: declarations, and locals assigned so far.
+  const visibleNames = () => [...kinds.keys()].filter((n) => kinds.get(n) !== "local" || assignedLocals.has(n));
 
   const typeOf = (e: Expr): Ty => {
     switch (e.kind) {
@@ -280,11 +340,10 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
           out.push(diag("CE214", e.target.span, "a sliced value", "a vector", tyText(t)));
           return { k: "error" };
         }
+        // Reported when out of range under every binding (so every build would fail); a slice
+        // that fails only under some bindings is reported when those are built.
         const len = hi.sub(lo);
-        const c = len.constant();
-        const lc = lo.constant();
-        const room = t.size.sub(hi).constant(); // size - hi, when it does not depend on the sizes
-        if ((c !== undefined && c <= 0) || (lc !== undefined && lc < 0) || (room !== undefined && room < 0)) {
+        if (len.alwaysNonPositive() || lo.alwaysNegative() || t.size.sub(hi).alwaysNegative()) {
           out.push(diag("CE216", e.span, lo.toString(), hi.toString(), t.size.toString()));
           return { k: "error" };
         }
@@ -293,21 +352,29 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
     }
   };
 
+  // `y'` for a name y that is not a state: reported at its first use only.
+  const notState = (name: string, span: Span) => {
+    if (duplicated.has(name) || primedNotState.has(name)) return;
+    primedNotState.add(name);
+    out.push(diag("CE210", span, name));
+  };
   const refType = (e: Ref): Ty => {
     if (e.primed) {
       if (!stateNames.has(e.name)) {
-        if (!duplicated.has(e.name)) out.push(diag("CE210", e.span, e.name));
+        notState(e.name, e.span);
         return { k: "error" };
       }
       const t = written.get(e.name);
       if (!t) {
-        out.push(diag("CE211", e.span, `${e.name}'`));
+        // A state written nowhere already has its CE205; its uses are not news.
+        if (writtenSomewhere.has(e.name)) out.push(diag("CE211", e.span, `${e.name}'`));
         return { k: "error" };
       }
       return t;
     }
     const t = types.get(e.name);
     if (t) {
+      used.add(e.name);
       if (kinds.get(e.name) === "local" && !assignedLocals.has(e.name)) {
         out.push(diag("CE211", e.span, e.name));
         return { k: "error" };
@@ -315,7 +382,7 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
       return t;
     }
     if (later.has(e.name)) out.push(diag("CE211", e.span, e.name));
-    else out.push(diag("CE203", e.span, e.name));
+    else out.push(diag("CE203", e.span, e.name, didYouMean(e.name, visibleNames())));
     return { k: "error" };
   };
 
@@ -358,9 +425,9 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
 
   const callType = (e: Extract<Expr, { kind: "call" }>): Ty => {
     const name = e.callee.name;
-    const sig = functionSignatures[name];
+    const sig = functionSignature(name);
     if (!sig) {
-      out.push(diag("CE207", e.callee.span, name));
+      out.push(diag("CE207", e.callee.span, name, didYouMean(name, functionNames)));
       for (const a of e.args) typeOf(a);
       return { k: "error" };
     }
@@ -420,14 +487,18 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
       const t = s.target;
       if (t.primed) {
         if (!stateNames.has(t.name)) {
-          if (!duplicated.has(t.name)) out.push(diag("CE210", t.span, t.name));
+          notState(t.name, t.span);
           continue;
         }
         if (written.has(t.name)) {
           out.push(diag("CE219", t.span, t.name));
           continue;
         }
-        const st = info.states.find((x) => x.name === t.name)!;
+        const st = info.states.find((x) => x.name === t.name);
+        if (!st) {
+          written.set(t.name, { k: "error" }); // its declaration had an error, already reported
+          continue;
+        }
         if (ty.k !== "error" && !(ty.k === "vec" && ty.size.equals(st.size))) {
           out.push(diag("CE214", s.value.span, `${t.name}'`, shapeText([st.size]), ty.k === "scalar" ? "a number" : tyText(ty)));
         }
@@ -472,6 +543,15 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
   if (info.outputs.length === 0 && !decl.body.some((s) => s.kind === "output")) {
     out.push(diag("CE212", decl.name.span, decl.name.name));
   }
-  info.ok = out.length === before;
+  info.ok = !out.slice(before).some((d) => d.severity === "error");
+  // Names never read are warnings, given only for a cell with no errors: with an error, a name
+  // may look unused only because the statement reading it was not understood.
+  if (info.ok) {
+    for (const p of info.params) if (!used.has(p.name)) out.push(diag("CE222", p.span, p.name));
+    for (const i of info.inputs) if (!used.has(i.name)) out.push(diag("CE223", i.span, i.name));
+    for (const a of info.assigns) {
+      if (!a.target.primed && !used.has(a.target.name)) out.push(diag("CE224", a.target.span, a.target.name));
+    }
+  }
   return info;
 }

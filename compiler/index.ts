@@ -12,11 +12,13 @@ import type { CheckResult, CompiledModule, CompileOptions, CompileResult } from 
 import { checkProgram, type UnitInfo } from "./check-stack.ts";
 import { planKernel } from "./emit-kernel.ts";
 import { emitModule, kernelMeta } from "./emit-module.ts";
+import { arraysFit } from "./array-limits.ts";
+import { commentText } from "./comment.ts";
 import { bindDims, lowerUnit } from "./lower.ts";
 import { defaultRead, describeFsError, INPUT_FILE, loadProgram, type Program, type ReadFile } from "./modules.ts";
 import { runPipeline } from "./pipeline.ts";
 
-export type { CheckResult, CompiledModule, CompileOptions, CompileResult } from "./api-types.ts";
+export type { CheckResult, CompiledModule, CompileOptions, CompileResult, DimsSource } from "./api-types.ts";
 export type { Diagnostic } from "../grammar/diagnostics.ts";
 
 interface Checked {
@@ -26,9 +28,15 @@ interface Checked {
 }
 
 function checkSource(source: string, options: CompileOptions): Checked {
-  const program = loadProgram(source, options.file ?? INPUT_FILE, options.readFile);
+  const file = options.file ?? INPUT_FILE;
+  const program = loadProgram(source, file, options.readFile);
   const { units, diagnostics } = checkProgram(program);
   const own = program.root.ast.decls.filter((d) => d.kind !== "import").map((d) => units.get(d as never)!);
+  // A file with nothing to build (empty, only comments or imports) is an error for check as for
+  // build, unless a syntax error already explains why no declaration was read.
+  if (own.length === 0 && !hasErrors(program.diagnostics)) {
+    diagnostics.push(diag("CE307", new SourceText(file, source).span(0, 0), file));
+  }
   return { program, units: own, diagnostics: sortDiagnostics([...program.diagnostics, ...diagnostics]) };
 }
 
@@ -39,11 +47,12 @@ export function check(source: string, options: Pick<CompileOptions, "file" | "re
 }
 
 async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions, out: Diagnostic[]): Promise<CompiledModule | undefined> {
-  const binding = bindDims(u, options.dims ?? {}, out);
+  const binding = bindDims(u, options.dims ?? {}, out, options.dimsSource ?? "api");
   if (!binding) return undefined;
   const g = lowerUnit(u, binding, out);
-  if (!g) return undefined;
+  if (!g || !arraysFit(u, g, out)) return undefined;
   const { fwd, bwd } = runPipeline(g, options.optimize ?? true);
+  if (!arraysFit(u, fwd, out)) return undefined; // a pack of stacked matrices can be larger
   const texts = new Map<string, SourceText>();
   const describe = (span: Span | undefined): string | undefined => {
     if (!span) return undefined;
@@ -53,14 +62,15 @@ async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions,
       texts.set(span.file, st);
     }
     const line = st.lineText(span.start.line).replace(/\/\/.*$/, "").trim();
-    return `${path.basename(span.file)}:${span.start.line}  ${line}`;
+    return commentText(`${path.basename(span.file)}:${span.start.line}  ${line}`);
   };
   const optimize = options.optimize ?? true;
   const plan = planKernel(fwd, bwd, optimize, describe, optimize && options.dtype !== "float64");
   const meta = kernelMeta(fwd);
   const fileName = `${u.name}${Object.entries(binding).map(([k, v]) => `_${k}${v}`).join("")}.ts`;
   const code = await emitModule({ fileName, origin: path.basename(u.file), meta, plan, dtype: options.dtype, format: options.format ?? true });
-  return { name: u.name, dims: binding, fileName, code, meta };
+  // An ordinary object for the caller; fromEntries keeps a size named `__proto__` as a property.
+  return { name: u.name, dims: Object.fromEntries(Object.entries(binding)), fileName, code, meta };
 }
 
 /** Compiles one cell or stack of `source` (options.cell, or the last one it declares). */
