@@ -8,6 +8,7 @@ import type { Span } from "../grammar/source.ts";
 import { checkCell, checkDims, declaredText, sizeOf, type CellInfo, type DimInfo, type VectorInfo } from "./check.ts";
 import type { LoadedFile, Program, UnitDecl } from "./modules.ts";
 import { isSize, Size } from "./sizes.ts";
+import { didYouMean } from "./suggest.ts";
 
 export interface LayerInfo {
   unit: UnitInfo;
@@ -92,7 +93,9 @@ export function checkProgram(p: Program): { units: Map<UnitDecl, UnitInfo>; diag
     decl.layers.forEach((layer, k) => {
       const found = file.scope.get(layer.cell.name);
       if (!found || visiting.has(found.decl)) {
-        if (!file.unresolved.has(layer.cell.name)) diagnostics.push(diag("CE303", layer.cell.span, layer.cell.name));
+        if (!file.unresolved.has(layer.cell.name)) {
+          diagnostics.push(diag("CE303", layer.cell.span, layer.cell.name, found ? "" : didYouMean(layer.cell.name, file.scope.keys())));
+        }
         prevOk = false;
         return;
       }

@@ -58,7 +58,7 @@ async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions,
     if (!span) return undefined;
     let st = texts.get(span.file);
     if (!st) {
-      st = new SourceText(span.file, program.sources[span.file] ?? "");
+      st = new SourceText(span.file, sourceOf(program.sources, span.file) ?? "");
       texts.set(span.file, st);
     }
     const line = st.lineText(span.start.line).replace(/\/\/.*$/, "").trim();
@@ -121,10 +121,17 @@ export async function buildFile(file: string, options: Omit<CompileOptions, "fil
   return { modules, diagnostics: sortDiagnostics(out), sources };
 }
 
+/** The text of `file` in a sources record; a file named like `__proto__` is not looked up on
+ *  Object.prototype. */
+function sourceOf(sources: Readonly<Record<string, string>>, file: string): string | undefined {
+  const text: unknown = Object.hasOwn(sources, file) ? sources[file] : undefined;
+  return typeof text === "string" ? text : undefined;
+}
+
 /** Formats diagnostics with code frames, one block each. */
 export function formatDiagnostics(diagnostics: readonly Diagnostic[], sources: Record<string, string>): string {
   return sortDiagnostics(diagnostics)
-    .map((d) => formatDiagnostic(d, d.span ? sources[d.span.file] : undefined))
+    .map((d) => formatDiagnostic(d, d.span ? sourceOf(sources, d.span.file) : undefined))
     .join("\n");
 }
 

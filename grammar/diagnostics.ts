@@ -46,7 +46,7 @@ export const catalogue = {
   // --- imports and stacks ---
   CE301: "cannot read '{0}': {1}",
   CE302: "'{0}' is not defined in '{1}'",
-  CE303: "unknown cell '{0}'",
+  CE303: "unknown cell '{0}'{1}",
   CE304: "layer {0} feeds {1} values into an input of size {2}",
   CE305: "import cycle: {0}",
   CE306: "'{0}' has no {1} for a layer to connect",
