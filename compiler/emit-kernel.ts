@@ -5,6 +5,7 @@
 
 import type { Span } from "../grammar/source.ts";
 import type { BackwardGraph } from "./autodiff.ts";
+import { commentText } from "./comment.ts";
 import { OpEmitter, rowBase } from "./emit-ops.ts";
 import { width, type Graph, type ValueId } from "./ir.ts";
 import { scheduleKernel, type FunctionSchedule, type KernelSchedule, type Phase, type Storage } from "./schedule.ts";
@@ -139,7 +140,7 @@ function emitPhase(plan: KernelPlan, g: Graph, f: FunctionSchedule, phase: Phase
     const spans = (it.kind === "group" ? it.eqns : [it.eqn]).map((e) => plan.describe(e.span)).filter((d) => d !== undefined);
     const lines = [...new Set(spans)];
     const d = lines.join("\n");
-    if (d && d !== last) out.push(...lines.map((l, k) => `// ${k === 0 ? prefix : ""}${l}`));
+    if (d && d !== last) out.push(...lines.map((l, k) => `// ${commentText(`${k === 0 ? prefix : ""}${l}`)}`));
     last = d || last;
     out.push(code);
   }

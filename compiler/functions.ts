@@ -33,7 +33,7 @@ const pointwise: FunctionSignature = {
 
 export const POINTWISE_FUNCTIONS = ["sigmoid", "tanh", "relu", "exp", "log", "softsign", "hard_sigmoid", "softplus", "sqrt", "abs"] as const;
 
-export const functionSignatures: Record<string, FunctionSignature> = {
+const signatures: Record<string, FunctionSignature> = {
   ...Object.fromEntries(POINTWISE_FUNCTIONS.map((f) => [f, pointwise])),
   concat: {
     arity: (n) => n >= 1,
@@ -82,3 +82,12 @@ export const functionSignatures: Record<string, FunctionSignature> = {
     result: (a) => (a[0]!.k === "scalar" ? { k: "scalar" } : a[0]!),
   },
 };
+
+/** Every function name a spec may call. */
+export const functionNames: readonly string[] = Object.keys(signatures);
+
+/** The signature of a function, or undefined; a name like `toString` is not looked up on
+ *  Object.prototype. */
+export function functionSignature(name: string): FunctionSignature | undefined {
+  return Object.hasOwn(signatures, name) ? signatures[name] : undefined;
+}

@@ -20,37 +20,31 @@ export function fold(op: BinaryOp, a: number, b: number): number {
   }
 }
 
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+// The float64 value of each function a spec may call on constants. Each is written exactly as
+// emit-ops.ts `formula` computes the primitive at run time (its exact, non-fast form; float64
+// kernels use only that form), so a folded constant equals what the kernel would compute:
+// softplus(800) is 800 both ways. test/trust-frontend.test.ts compares the two on a grid of
+// extremes for every function.
+const clipValue = (x: number, lo: number, hi: number) => (x < lo ? lo : x > hi ? hi : x);
+
+const scalarFunctions = new Map<string, (a: readonly number[]) => number>([
+  ["sigmoid", ([x]) => 1 / (1 + Math.exp(-x!))],
+  ["tanh", ([x]) => Math.tanh(x!)],
+  ["relu", ([x]) => (x! > 0 ? x! : 0)],
+  ["exp", ([x]) => Math.exp(x!)],
+  ["log", ([x]) => Math.log(x!)],
+  ["softsign", ([x]) => x! / (1 + Math.abs(x!))],
+  ["softplus", ([x]) => (x! > 20 ? x! : Math.log1p(Math.exp(x!)))],
+  ["sqrt", ([x]) => Math.sqrt(x!)],
+  ["abs", ([x]) => Math.abs(x!)],
+  // Lowered as clip(x * 0.2 + 0.5, 0, 1) (lower-calls.ts), so folded the same way.
+  ["hard_sigmoid", ([x]) => clipValue(x! * 0.2 + 0.5, 0, 1)],
+  ["clip", ([x, lo, hi]) => clipValue(x!, lo!, hi!)],
+]);
 
 /** Value of a function applied to constants, or undefined if it is not a scalar function. */
 export function fromUnary(name: string, a: number[]): number | undefined {
-  const x = a[0]!;
-  switch (name) {
-    case "sigmoid":
-      return sigmoid(x);
-    case "tanh":
-      return Math.tanh(x);
-    case "relu":
-      return Math.max(0, x);
-    case "exp":
-      return Math.exp(x);
-    case "log":
-      return Math.log(x);
-    case "softsign":
-      return x / (1 + Math.abs(x));
-    case "softplus":
-      return Math.log1p(Math.exp(x));
-    case "hard_sigmoid":
-      return Math.min(1, Math.max(0, 0.2 * x + 0.5));
-    case "sqrt":
-      return Math.sqrt(x);
-    case "abs":
-      return Math.abs(x);
-    case "clip":
-      return Math.min(a[2]!, Math.max(a[1]!, x));
-    default:
-      return undefined;
-  }
+  return scalarFunctions.get(name)?.(a);
 }
 
 export class Lowerer {

@@ -23,7 +23,7 @@ export function setKernelLoader(fn: KernelLoader | undefined): void {
   cache.clear();
 }
 
-const defaultLoader: KernelLoader = (file, opts) => loadCellFile(file, opts);
+const defaultLoader: KernelLoader = (file, opts) => loadCellFile(file, { ...opts, dimsSource: "layer" });
 
 /** Compiles (once per path, binding and cell) and returns a live kernel. */
 export async function loadKernel(specPath: string, dims: Record<string, number>, cell?: string): Promise<CellKernel> {
