@@ -31,8 +31,6 @@ export interface CompileOptions {
   dtype?: "float32" | "float64";
   /** Format the module with prettier (default true). Loaders skip it: nobody reads that code. */
   format?: boolean;
-  /** Where `dims` came from, so an unbound size's hint (CE401) names the right place to bind it. */
-  dimsSource?: "cli" | "config" | "api" | "layer";
   /** Reads imported files; defaults to the file system. */
   readFile?: (path: string) => string;
 }
