@@ -105,7 +105,7 @@ describe("Bidirectional matches tf.layers.bidirectional: outputs and gradients, 
       };
       const loss = (input: tf.Tensor) => tf.addN(applyTf(input).map((y, k) => tf.sum(tf.mul(y, wTf[k]!)))) as tf.Scalar;
 
-      const yTf = tf.tidy(() => applyTf(xTf).map((y) => y.dataSync().slice()));
+      const yTf = tf.tidy(() => applyTf(xTf).map((y) => Float32Array.from(y.dataSync())));
       expect(yTf.length).toBe(ys.length);
       ys.forEach((y, k) => {
         const want = y.shape.length === 3 ? maskPadding(yTf[k]!, y.shape[2]!, lengths) : yTf[k]!;
