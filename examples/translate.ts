@@ -159,6 +159,12 @@ async function main(): Promise<void> {
     const got = idsToNumberText(beam[i]!);
     console.log(`  ${got === String(p.n) ? "ok " : "BAD"} ${p.source.join(" ")}  ->  ${got}${got === String(p.n) ? "" : `  (want ${p.n})`}`);
   }
+  const differ = data.test.pairs.flatMap((p, i) => {
+    const [g, b] = [idsToNumberText(greedy[i]!), idsToNumberText(beam[i]!)];
+    return g === b ? [] : [`  ${p.source.join(" ")}  ->  greedy ${g}${g === String(p.n) ? " (right)" : ""}, beam ${b}${b === String(p.n) ? " (right)" : ""}`];
+  });
+  console.log(`\nGreedy and beam ${K} disagree on ${differ.length} of ${count(data.test.count)} sentences${differ.length > 0 ? ":" : ""}`);
+  for (const line of differ.slice(0, 5)) console.log(line);
   const rows = [
     ["greedy", percent(exactMatch(data.test, greedy)), `${greedySeconds.toFixed(1)}s`],
     [`beam ${K}`, percent(exactMatch(data.test, beam)), `${beamSeconds.toFixed(1)}s`],
