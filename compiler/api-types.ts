@@ -3,9 +3,24 @@
 import type { Diagnostic } from "../grammar/diagnostics.ts";
 import type { KernelMeta } from "../abi/kernel.ts";
 
+/** Who supplied a size binding (CompileOptions.dimsSource). */
+export type DimsSource = "cli" | "config" | "api" | "layer";
+
 export interface CompileOptions {
-  /** Size bindings, e.g. { I: 64, H: 128 }. Sizes the cell does not declare are ignored. */
+  /**
+   * Size bindings, e.g. { I: 64, H: 128 }. Sizes the cell does not declare are ignored, except a
+   * name that matches a declared size only up to case (`p` for `P`), which is an error (CE405).
+   * Each value must be a positive safe integer (CE402), and every array the kernel allocates per
+   * sample and step, and every parameter, at most 2^31 - 1 elements (CE406).
+   */
   dims?: Record<string, number>;
+  /**
+   * Who supplied `dims`, so a diagnostic tells the user how to fix a binding in their own terms:
+   * an unbound size (CE401) says `pass --dims H=N` ("cli"), `add "H": N to the entry's "dims"`
+   * ("config"), `pass dims: { H: N }` ("api", the default) or names the layer's options ("layer",
+   * used by jit/ for spec-built layers). Nothing else depends on it.
+   */
+  dimsSource?: DimsSource;
   /** File name for diagnostics, and the base for relative imports. Default "<input>". */
   file?: string;
   /** Which cell or stack of the file to build. Default: the last one the file declares. */
@@ -16,8 +31,6 @@ export interface CompileOptions {
   dtype?: "float32" | "float64";
   /** Format the module with prettier (default true). Loaders skip it: nobody reads that code. */
   format?: boolean;
-  /** Where `dims` came from, so an unbound size's hint (CE401) names the right place to bind it. */
-  dimsSource?: "cli" | "config" | "api" | "layer";
   /** Reads imported files; defaults to the file system. */
   readFile?: (path: string) => string;
 }

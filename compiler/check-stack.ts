@@ -7,7 +7,8 @@ import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
 import type { Span } from "../grammar/source.ts";
 import { checkCell, checkDims, declaredText, sizeOf, type CellInfo, type DimInfo, type VectorInfo } from "./check.ts";
 import type { LoadedFile, Program, UnitDecl } from "./modules.ts";
-import { Size } from "./sizes.ts";
+import { isSize, Size } from "./sizes.ts";
+import { didYouMean } from "./suggest.ts";
 
 export interface LayerInfo {
   unit: UnitInfo;
@@ -92,7 +93,9 @@ export function checkProgram(p: Program): { units: Map<UnitDecl, UnitInfo>; diag
     decl.layers.forEach((layer, k) => {
       const found = file.scope.get(layer.cell.name);
       if (!found || visiting.has(found.decl)) {
-        if (!file.unresolved.has(layer.cell.name)) diagnostics.push(diag("CE303", layer.cell.span, layer.cell.name));
+        if (!file.unresolved.has(layer.cell.name)) {
+          diagnostics.push(diag("CE303", layer.cell.span, layer.cell.name, found ? "" : didYouMean(layer.cell.name, file.scope.keys())));
+        }
         prevOk = false;
         return;
       }
@@ -104,12 +107,31 @@ export function checkProgram(p: Program): { units: Map<UnitDecl, UnitInfo>; diag
         prevOk = false;
         return;
       }
-      const args = layer.args.map((a) => sizeOf(a, dimSet, declaredText(dims), diagnostics));
+      const args = layer.args.map((a, i) => {
+        const size = sizeOf(a, dimSet, declaredText(dims), diagnostics);
+        // Not positive under any binding: every build would report it (CE404), so check does.
+        if (size?.alwaysNonPositive()) {
+          diagnostics.push(diag("CE404", a.span, unit.dims[i]!.name, size.toString()));
+          return undefined;
+        }
+        return size;
+      });
       if (!args.every((a): a is Size => a !== undefined)) {
         prevOk = false;
         return;
       }
       const li: LayerInfo = { unit, args, span: layer.span };
+      // The unit's ports in the stack's sizes must stay within the size limits (a layer's sizes
+      // substituted into a cell's products can grow past them).
+      const subst = layerSubst(li);
+      const tooLarge = [...unitInputs(unit), ...unitOutputs(unit)]
+        .map((p) => p.size.substituteChecked(subst))
+        .find((r) => !isSize(r));
+      if (tooLarge && !isSize(tooLarge)) {
+        diagnostics.push(diag("CE221", layer.span, tooLarge.problem));
+        prevOk = false;
+        return;
+      }
       info.layers.push(li);
       const ins = unitInputs(unit);
       const outs = unitOutputs(unit);
@@ -125,7 +147,7 @@ export function checkProgram(p: Program): { units: Map<UnitDecl, UnitInfo>; diag
       prevOut = outs[0]?.size.substitute(sub);
       prevOk = unit.ok && prevOut !== undefined;
     });
-    info.ok = diagnostics.length === before && info.layers.every((l) => l.unit.ok);
+    info.ok = !diagnostics.slice(before).some((d) => d.severity === "error") && info.layers.every((l) => l.unit.ok);
     return info;
   };
 

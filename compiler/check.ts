@@ -2,12 +2,16 @@
 // symbolic shapes. It reports every problem as a diagnostic and returns a typed summary of the
 // cell (CellInfo) that lowering uses once sizes are bound.
 
-import type { CellDecl, DimParam, Expr, InitExpr, Ref, SizeExpr, Stmt } from "../grammar/ast.ts";
+import type { CellDecl, Expr, Ref, SizeExpr, Stmt } from "../grammar/ast.ts";
 import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
 import type { Span } from "../grammar/source.ts";
 import type { InitSpec } from "../abi/kernel.ts";
-import { functionSignatures } from "./functions.ts";
+import { checkDims, declaredText, initSpec, sizeOf } from "./check-decls.ts";
+import { functionSignature, functionNames } from "./functions.ts";
 import { Size, shapeText, type SymShape } from "./sizes.ts";
+import { didYouMean } from "./suggest.ts";
+
+export { checkDims, declaredText, sizeOf } from "./check-decls.ts";
 
 export interface DimInfo {
   name: string;
@@ -93,88 +97,6 @@ export function tyText(t: Ty): string {
   }
 }
 
-export function checkDims(dims: DimParam[], out: Diagnostic[]): DimInfo[] {
-  const seen = new Set<string>();
-  const result: DimInfo[] = [];
-  for (const d of dims) {
-    if (seen.has(d.name.name)) out.push(diag("CE218", d.name.span, d.name.name));
-    seen.add(d.name.name);
-    const info: DimInfo = { name: d.name.name, span: d.name.span };
-    if (d.default) {
-      const v = d.default.value;
-      if (!Number.isInteger(v) || v <= 0) out.push(diag("CE402", d.default.span, d.name.name, v));
-      else info.default = v;
-    }
-    result.push(info);
-  }
-  return result;
-}
-
-/** Evaluates a size expression over the declared size names; unknown names are reported. */
-export function sizeOf(e: SizeExpr, dims: ReadonlySet<string>, declared: string, out: Diagnostic[]): Size | undefined {
-  switch (e.kind) {
-    case "sizeNum":
-      return Size.of(e.value);
-    case "sizeName":
-      if (!dims.has(e.name)) {
-        out.push(diag("CE215", e.span, e.name, declared));
-        return undefined;
-      }
-      return Size.name(e.name);
-    case "sizeBinary": {
-      const l = sizeOf(e.left, dims, declared, out);
-      const r = sizeOf(e.right, dims, declared, out);
-      if (!l || !r) return undefined;
-      return e.op === "+" ? l.add(r) : e.op === "-" ? l.sub(r) : l.mul(r);
-    }
-  }
-}
-
-export function declaredText(dims: readonly DimInfo[]): string {
-  return dims.length === 0 ? "no sizes" : dims.map((d) => d.name).join(", ");
-}
-
-const INIT_ARITY: Record<string, number> = {
-  zeros: 0,
-  ones: 0,
-  glorot: 0,
-  orthogonal: 0,
-  const: 1,
-  normal: 1,
-  uniform: 2,
-};
-
-function initSpec(e: InitExpr | undefined, rank: number, out: Diagnostic[]): InitSpec {
-  if (!e) return rank === 2 ? { kind: "glorot" } : { kind: "zeros" };
-  const name = e.name.name;
-  const arity = INIT_ARITY[name];
-  if (arity === undefined) {
-    out.push(diag("CE213", e.name.span, name));
-    return { kind: "zeros" };
-  }
-  if (e.args.length !== arity) {
-    out.push(diag("CE208", e.span, name, arity === 0 ? "no arguments" : `${arity} argument${arity > 1 ? "s" : ""}`, e.args.length));
-    return { kind: "zeros" };
-  }
-  const a = e.args.map((x) => x.value);
-  switch (name) {
-    case "const":
-      return { kind: "const", value: a[0]! };
-    case "normal":
-      if (a[0]! < 0) out.push(diag("CE214", e.args[0]!.span, "the standard deviation of normal", "non-negative", a[0]!));
-      return { kind: "normal", std: a[0]! };
-    case "uniform":
-      if (a[0]! > a[1]!) out.push(diag("CE214", e.span, "uniform(a, b)", "a ≤ b", `${a[0]} > ${a[1]}`));
-      return { kind: "uniform", low: a[0]!, high: a[1]! };
-    case "glorot":
-    case "orthogonal":
-      if (rank !== 2) out.push(diag("CE214", e.name.span, name, "used on a matrix", "a vector"));
-      return { kind: name };
-    default:
-      return { kind: name as "zeros" | "ones" };
-  }
-}
-
 /** Checks one cell. Diagnostics go to `out`. */
 export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): CellInfo {
   const before = out.length;
@@ -218,15 +140,23 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
     }
     return shape[0];
   };
-  const shapeOf = (dimsExprs: SizeExpr[]): SymShape | undefined => {
-    const sizes = dimsExprs.map((d) => sizeOf(d, dimSet, declared, out));
+  // A size that is not positive under any binding is reported now, as building would (CE404).
+  const shapeOf = (dimsExprs: SizeExpr[], name: string): SymShape | undefined => {
+    const sizes = dimsExprs.map((d) => {
+      const size = sizeOf(d, dimSet, declared, out);
+      if (size?.alwaysNonPositive()) {
+        out.push(diag("CE404", d.span, name, size.toString()));
+        return undefined;
+      }
+      return size;
+    });
     return sizes.every((s): s is Size => s !== undefined) ? sizes : undefined;
   };
 
   for (const s of decl.body) {
     if (s.kind === "input" || s.kind === "state") {
       for (const v of s.vars) {
-        const size = vectorShape(shapeOf(v.shape.dims), s.kind === "input" ? "inputs" : "states", v.name.name, v.shape.span);
+        const size = vectorShape(shapeOf(v.shape.dims, v.name.name), s.kind === "input" ? "inputs" : "states", v.name.name, v.shape.span);
         const ty: Ty = size ? { k: "vec", size } : { k: "error" };
         if (!declare(v.name.name, v.name.span, s.kind, ty) || !size) continue;
         if (s.kind === "input") info.inputs.push({ name: v.name.name, size, span: v.name.span });
@@ -234,7 +164,7 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
       }
     } else if (s.kind === "param") {
       for (const v of s.vars) {
-        const shape = shapeOf(v.shape.dims);
+        const shape = shapeOf(v.shape.dims, v.name.name);
         if (shape && (shape.length < 1 || shape.length > 2)) {
           out.push(diag("CE214", v.shape.span, `the shape of '${v.name.name}'`, "[n] or [m, n]", shapeText(shape)));
         }
@@ -248,10 +178,19 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
     }
   }
 
-  const stateNames = new Set(info.states.map((s) => s.name));
+  // Every name declared as a state, including one whose size had an error (so `h' = ...` is
+  // not then reported as assigning to a non-state).
+  const stateNames = new Set([...kinds].filter(([, k]) => k === "state").map(([n]) => n));
   const written = new Map<string, Ty>(); // state name -> type of its new value
   const projected = new Set<string>();
-  const later = new Set(decl.body.filter((s): s is Extract<Stmt, { kind: "assign" }> => s.kind === "assign" && !s.target.primed).map((s) => s.target.name));
+  const assignStmts = decl.body.filter((s): s is Extract<Stmt, { kind: "assign" }> => s.kind === "assign");
+  const later = new Set(assignStmts.filter((s) => !s.target.primed).map((s) => s.target.name));
+  const writtenSomewhere = new Set(assignStmts.filter((s) => s.target.primed).map((s) => s.target.name));
+  const primedNotState = new Set<string>();
+  // Names read somewhere (declarations and locals), for the unused-name warnings.
+  const used = new Set<string>();
+  // Names a reference could have meant: declarations, and locals assigned so far.
+  const visibleNames = () => [...kinds.keys()].filter((n) => kinds.get(n) !== "local" || assignedLocals.has(n));
 
   const typeOf = (e: Expr): Ty => {
     switch (e.kind) {
@@ -280,11 +219,10 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
           out.push(diag("CE214", e.target.span, "a sliced value", "a vector", tyText(t)));
           return { k: "error" };
         }
+        // Reported when out of range under every binding (so every build would fail); a slice
+        // that fails only under some bindings is reported when those are built.
         const len = hi.sub(lo);
-        const c = len.constant();
-        const lc = lo.constant();
-        const room = t.size.sub(hi).constant(); // size - hi, when it does not depend on the sizes
-        if ((c !== undefined && c <= 0) || (lc !== undefined && lc < 0) || (room !== undefined && room < 0)) {
+        if (len.alwaysNonPositive() || lo.alwaysNegative() || t.size.sub(hi).alwaysNegative()) {
           out.push(diag("CE216", e.span, lo.toString(), hi.toString(), t.size.toString()));
           return { k: "error" };
         }
@@ -293,21 +231,29 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
     }
   };
 
+  // `y'` for a name y that is not a state: reported at its first use only.
+  const notState = (name: string, span: Span) => {
+    if (duplicated.has(name) || primedNotState.has(name)) return;
+    primedNotState.add(name);
+    out.push(diag("CE210", span, name));
+  };
   const refType = (e: Ref): Ty => {
     if (e.primed) {
       if (!stateNames.has(e.name)) {
-        if (!duplicated.has(e.name)) out.push(diag("CE210", e.span, e.name));
+        notState(e.name, e.span);
         return { k: "error" };
       }
       const t = written.get(e.name);
       if (!t) {
-        out.push(diag("CE211", e.span, `${e.name}'`));
+        // A state written nowhere already has its CE205; its uses are not news.
+        if (writtenSomewhere.has(e.name)) out.push(diag("CE211", e.span, `${e.name}'`));
         return { k: "error" };
       }
       return t;
     }
     const t = types.get(e.name);
     if (t) {
+      used.add(e.name);
       if (kinds.get(e.name) === "local" && !assignedLocals.has(e.name)) {
         out.push(diag("CE211", e.span, e.name));
         return { k: "error" };
@@ -315,7 +261,7 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
       return t;
     }
     if (later.has(e.name)) out.push(diag("CE211", e.span, e.name));
-    else out.push(diag("CE203", e.span, e.name));
+    else out.push(diag("CE203", e.span, e.name, didYouMean(e.name, visibleNames())));
     return { k: "error" };
   };
 
@@ -358,9 +304,9 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
 
   const callType = (e: Extract<Expr, { kind: "call" }>): Ty => {
     const name = e.callee.name;
-    const sig = functionSignatures[name];
+    const sig = functionSignature(name);
     if (!sig) {
-      out.push(diag("CE207", e.callee.span, name));
+      out.push(diag("CE207", e.callee.span, name, didYouMean(name, functionNames)));
       for (const a of e.args) typeOf(a);
       return { k: "error" };
     }
@@ -420,14 +366,18 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
       const t = s.target;
       if (t.primed) {
         if (!stateNames.has(t.name)) {
-          if (!duplicated.has(t.name)) out.push(diag("CE210", t.span, t.name));
+          notState(t.name, t.span);
           continue;
         }
         if (written.has(t.name)) {
           out.push(diag("CE219", t.span, t.name));
           continue;
         }
-        const st = info.states.find((x) => x.name === t.name)!;
+        const st = info.states.find((x) => x.name === t.name);
+        if (!st) {
+          written.set(t.name, { k: "error" }); // its declaration had an error, already reported
+          continue;
+        }
         if (ty.k !== "error" && !(ty.k === "vec" && ty.size.equals(st.size))) {
           out.push(diag("CE214", s.value.span, `${t.name}'`, shapeText([st.size]), ty.k === "scalar" ? "a number" : tyText(ty)));
         }
@@ -472,6 +422,15 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
   if (info.outputs.length === 0 && !decl.body.some((s) => s.kind === "output")) {
     out.push(diag("CE212", decl.name.span, decl.name.name));
   }
-  info.ok = out.length === before;
+  info.ok = !out.slice(before).some((d) => d.severity === "error");
+  // Names never read are warnings, given only for a cell with no errors: with an error, a name
+  // may look unused only because the statement reading it was not understood.
+  if (info.ok) {
+    for (const p of info.params) if (!used.has(p.name)) out.push(diag("CE222", p.span, p.name));
+    for (const i of info.inputs) if (!used.has(i.name)) out.push(diag("CE223", i.span, i.name));
+    for (const a of info.assigns) {
+      if (!a.target.primed && !used.has(a.target.name)) out.push(diag("CE224", a.target.span, a.target.name));
+    }
+  }
   return info;
 }

@@ -39,7 +39,7 @@ export const POINTWISE_FUNCTIONS: readonly string[] = [
   "hard_sigmoid",
 ];
 
-export const functionSignatures: Record<string, FunctionSignature> = {
+const signatures: Record<string, FunctionSignature> = {
   ...Object.fromEntries(POINTWISE_FUNCTIONS.map((f) => [f, pointwise])),
   concat: {
     arity: (n) => n >= 1,
@@ -88,3 +88,12 @@ export const functionSignatures: Record<string, FunctionSignature> = {
     result: (a) => (a[0]!.k === "scalar" ? { k: "scalar" } : a[0]!),
   },
 };
+
+/** Every function name a spec may call. */
+export const functionNames: readonly string[] = Object.keys(signatures);
+
+/** The signature of a function, or undefined; a name like `toString` is not looked up on
+ *  Object.prototype. */
+export function functionSignature(name: string): FunctionSignature | undefined {
+  return Object.hasOwn(signatures, name) ? signatures[name] : undefined;
+}

@@ -11,6 +11,8 @@ import type { CellKernel } from "../abi/kernel.ts";
 import type { CheckResult, CompiledModule, CompileOptions, CompileResult } from "./api-types.ts";
 import { checkProgram, type UnitInfo } from "./check-stack.ts";
 import { tsBackend } from "../backends/index.ts";
+import { arraysFit } from "./array-limits.ts";
+import { commentText } from "./comment.ts";
 import { kernelMeta } from "./meta.ts";
 import { buildPlan } from "./plan/build.ts";
 import { dumpPlan } from "./plan/dump.ts";
@@ -19,7 +21,7 @@ import { bindDims, lowerUnit } from "./lower.ts";
 import { defaultRead, describeFsError, INPUT_FILE, loadProgram, type Program, type ReadFile } from "./modules.ts";
 import { runPipeline } from "./pipeline.ts";
 
-export type { CheckResult, CompiledModule, CompileOptions, CompileResult } from "./api-types.ts";
+export type { CheckResult, CompiledModule, CompileOptions, CompileResult, DimsSource } from "./api-types.ts";
 export type { Diagnostic } from "../grammar/diagnostics.ts";
 
 interface Checked {
@@ -29,9 +31,15 @@ interface Checked {
 }
 
 function checkSource(source: string, options: CompileOptions): Checked {
-  const program = loadProgram(source, options.file ?? INPUT_FILE, options.readFile);
+  const file = options.file ?? INPUT_FILE;
+  const program = loadProgram(source, file, options.readFile);
   const { units, diagnostics } = checkProgram(program);
   const own = program.root.ast.decls.filter((d) => d.kind !== "import").map((d) => units.get(d as never)!);
+  // A file with nothing to build (empty, only comments or imports) is an error for check as for
+  // build, unless a syntax error already explains why no declaration was read.
+  if (own.length === 0 && !hasErrors(program.diagnostics)) {
+    diagnostics.push(diag("CE307", new SourceText(file, source).span(0, 0), file));
+  }
   return { program, units: own, diagnostics: sortDiagnostics([...program.diagnostics, ...diagnostics]) };
 }
 
@@ -42,21 +50,22 @@ export function check(source: string, options: Pick<CompileOptions, "file" | "re
 }
 
 async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions, out: Diagnostic[]): Promise<CompiledModule | undefined> {
-  const binding = bindDims(u, options.dims ?? {}, out);
+  const binding = bindDims(u, options.dims ?? {}, out, options.dimsSource ?? "api");
   if (!binding) return undefined;
   const g = lowerUnit(u, binding, out);
-  if (!g) return undefined;
+  if (!g || !arraysFit(u, g, out)) return undefined;
   const { fwd, bwd } = runPipeline(g, options.optimize ?? true);
+  if (!arraysFit(u, fwd, out)) return undefined; // a pack of stacked matrices can be larger
   const texts = new Map<string, SourceText>();
   const describe = (span: Span | undefined): string | undefined => {
     if (!span) return undefined;
     let st = texts.get(span.file);
     if (!st) {
-      st = new SourceText(span.file, program.sources[span.file] ?? "");
+      st = new SourceText(span.file, sourceOf(program.sources, span.file) ?? "");
       texts.set(span.file, st);
     }
     const line = st.lineText(span.start.line).replace(/\/\/.*$/, "").trim();
-    return `${path.basename(span.file)}:${span.start.line}  ${line}`;
+    return commentText(`${path.basename(span.file)}:${span.start.line}  ${line}`);
   };
   const optimize = options.optimize ?? true;
   const meta = kernelMeta(fwd, tsBackend.name);
@@ -64,9 +73,10 @@ async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions,
   if (process.env.CELLC_DUMP_PLAN === "1") console.error(dumpPlan(plan));
   verifyPlan(plan);
   const fileName = `${u.name}${Object.entries(binding).map(([k, v]) => `_${k}${v}`).join("")}.ts`;
-  const emitOptions = { fileName, origin: path.basename(u.file), format: options.format ?? true, ...(options.dtype ? { dtype: options.dtype } : {}) };
+  const emitOptions = { fileName, origin: commentText(path.basename(u.file)), format: options.format ?? true, ...(options.dtype ? { dtype: options.dtype } : {}) };
   const code = await tsBackend.emit(plan, emitOptions);
-  return { name: u.name, dims: binding, fileName, code, meta };
+  // An ordinary object for the caller; fromEntries keeps a size named `__proto__` as a property.
+  return { name: u.name, dims: Object.fromEntries(Object.entries(binding)), fileName, code, meta };
 }
 
 /** Compiles one cell or stack of `source` (options.cell, or the last one it declares). */
@@ -117,10 +127,17 @@ export async function buildFile(file: string, options: Omit<CompileOptions, "fil
   return { modules, diagnostics: sortDiagnostics(out), sources };
 }
 
+/** The text of `file` in a sources record; a file named like `__proto__` is not looked up on
+ *  Object.prototype. */
+function sourceOf(sources: Readonly<Record<string, string>>, file: string): string | undefined {
+  const text: unknown = Object.hasOwn(sources, file) ? sources[file] : undefined;
+  return typeof text === "string" ? text : undefined;
+}
+
 /** Formats diagnostics with code frames, one block each. */
 export function formatDiagnostics(diagnostics: readonly Diagnostic[], sources: Record<string, string>): string {
   return sortDiagnostics(diagnostics)
-    .map((d) => formatDiagnostic(d, d.span ? sources[d.span.file] : undefined))
+    .map((d) => formatDiagnostic(d, d.span ? sourceOf(sources, d.span.file) : undefined))
     .join("\n");
 }
 

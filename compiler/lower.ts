@@ -4,6 +4,7 @@
 
 import type { Expr } from "../grammar/ast.ts";
 import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
+import type { DimsSource } from "./api-types.ts";
 import type { CellInfo } from "./check.ts";
 import { layerSubst, type StackInfo, type UnitInfo } from "./check-stack.ts";
 import { emptyGraph, GraphBuilder, isConst, type Graph, type Operand, type ValueId } from "./ir.ts";
@@ -13,17 +14,71 @@ import type { Size } from "./sizes.ts";
 
 export type Binding = Record<string, number>;
 
-/** Completes a binding with the unit's defaults; reports unbound and non-positive sizes. */
-export function bindDims(u: UnitInfo, given: Readonly<Record<string, number>>, out: Diagnostic[]): Binding | undefined {
-  const b: Binding = {};
+/** How `name` would be bound, in the words of the caller who left it unbound. */
+function bindHint(name: string, source: DimsSource): string {
+  switch (source) {
+    case "cli":
+      return `pass --dims ${name}=N`;
+    case "config":
+      return `add "${name}": N to the entry's "dims" in the config`;
+    case "layer":
+      return `pass it in the layer's options as dims: { ${name}: N }`;
+    case "api":
+      return `pass dims: { ${name}: N }`;
+  }
+}
+
+/** How the caller wrote a binding, for CE405. */
+function bindingText(name: string, value: unknown, source: DimsSource): string {
+  switch (source) {
+    case "cli":
+      return `--dims ${name}=${valueText(value)}`;
+    case "config":
+      return `the config's "dims"`;
+    case "layer":
+      return "the layer's options";
+    case "api":
+      return "dims";
+  }
+}
+
+/** A binding's value as a message shows it: a number as written, anything else with its type. */
+function valueText(v: unknown): string {
+  if (typeof v === "number") return String(v);
+  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
+  return v === null ? "null" : typeof v;
+}
+
+/**
+ * Completes a binding with the unit's defaults; reports unbound sizes (CE401), values that are not
+ * positive safe integers (CE402), and a given name that differs from a declared one only in case
+ * (CE405). Only the given object's own properties count, so sizes named `toString` or `__proto__`
+ * bind like any other; the result has no prototype for the same reason.
+ */
+export function bindDims(
+  u: UnitInfo,
+  given: Readonly<Record<string, number>>,
+  out: Diagnostic[],
+  source: DimsSource = "api",
+): Binding | undefined {
+  const b: Binding = Object.create(null) as Binding;
   let ok = true;
+  const declared = new Set(u.dims.map((d) => d.name));
+  const givenNames = Object.keys(given);
   for (const d of u.dims) {
-    const v = given[d.name] ?? d.default;
-    if (v === undefined) {
-      out.push(diag("CE401", d.span, d.name));
+    const has = Object.hasOwn(given, d.name);
+    const v: unknown = has ? given[d.name] : d.default;
+    // `p=4` for a size `P`: an error, not a silently ignored binding and a default or CE401.
+    const near = has ? undefined : givenNames.find((n) => !declared.has(n) && n.toLowerCase() === d.name.toLowerCase());
+    if (near !== undefined) {
+      out.push(diag("CE405", d.span, bindingText(near, given[near], source), near, u.name, d.name));
       ok = false;
-    } else if (!Number.isInteger(v) || v <= 0) {
-      out.push(diag("CE402", d.span, d.name, v));
+    } else if (v === undefined) {
+      out.push(diag("CE401", d.span, d.name, bindHint(d.name, source)));
+      ok = false;
+    } else if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) {
+      const shown = typeof v === "number" && Number.isInteger(v) && v > 0 ? `${valueText(v)} (larger than 2^53 - 1)` : valueText(v);
+      out.push(diag("CE402", d.span, d.name, shown));
       ok = false;
     } else b[d.name] = v;
   }
@@ -61,7 +116,7 @@ function lowerStack(b: Lowerer, s: StackInfo, binding: Binding, prefix: string, 
   let prev: Ports | undefined;
   for (const [k, layer] of s.layers.entries()) {
     const sub = layerSubst(layer);
-    const inner: Binding = {};
+    const inner: Binding = Object.create(null) as Binding; // size names may be `__proto__`
     for (const [name, size] of sub) {
       const v = b.size(size, binding, layer.span, name);
       if (v === undefined) return undefined;

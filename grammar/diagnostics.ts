@@ -2,7 +2,8 @@
 // stable code from this table; a thrown exception means a bug in cellc.
 //
 // Ranges: CE0xx input, CE1xx syntax, CE2xx names and shapes, CE3xx imports and stacks,
-// CE4xx build-time sizes.
+// CE4xx build-time sizes. Most codes are errors; the few in `warningCodes` are warnings (a spec
+// with only warnings checks and builds).
 
 import type { Span } from "./source.ts";
 import { SourceText } from "./source.ts";
@@ -20,11 +21,11 @@ export const catalogue = {
   // --- names and shapes ---
   CE201: "cannot apply {0} @ {1}: inner sizes {2} and {3} differ",
   CE202: "cannot apply '{0}' to shapes {1} and {2}: sizes differ",
-  CE203: "unknown name '{0}'",
+  CE203: "unknown name '{0}'{1}",
   CE204: "'{0}' is already defined",
   CE205: "state '{0}' is never written: add {0}' = ...",
   CE206: "cannot assign to {0} '{1}': only locals and new states (name') are assigned",
-  CE207: "unknown function '{0}'",
+  CE207: "unknown function '{0}'{1}",
   CE208: "{0} takes {1}, got {2}",
   CE209: "the left side of @ must be a matrix parameter, got {0}",
   CE210: "'{0}' is not a state, so {0}' is not defined",
@@ -32,27 +33,37 @@ export const catalogue = {
   CE212: "cell '{0}' has no output",
   CE213: "unknown initializer '{0}' (expected one of zeros, ones, const, uniform, normal, glorot, orthogonal)",
   CE214: "{0} must be {1}, got {2}",
-  CE215: "unknown size '{0}' (the cell declares {1})",
+  CE215: "unknown size '{0}' (the cell declares {1}){2}",
   CE216: "slice [{0}:{1}] is out of range for a vector of size {2}",
   CE217: "'{0}' is a matrix; only vectors may be {1}",
   CE218: "size '{0}' is declared twice",
   CE219: "{0}' is written more than once",
   CE220: "expression is nested {0} levels deep; the limit is {1}",
+  CE221: "size expression is too large: {0}",
+  CE222: "parameter '{0}' is never used; it is still counted and trained (its gradient is always zero)",
+  CE223: "input '{0}' is never used; callers must still pass it",
+  CE224: "local '{0}' is never used",
   // --- imports and stacks ---
   CE301: "cannot read '{0}': {1}",
   CE302: "'{0}' is not defined in '{1}'",
-  CE303: "unknown cell '{0}'",
+  CE303: "unknown cell '{0}'{1}",
   CE304: "layer {0} feeds {1} values into an input of size {2}",
   CE305: "import cycle: {0}",
   CE306: "'{0}' has no {1} for a layer to connect",
+  CE307: "{0} declares no cell or stack",
   // --- build-time sizes ---
-  CE401: "size '{0}' is not bound: pass --dims {0}=N or give it a default",
+  CE401: "size '{0}' is not bound: {1} or give it a default",
   CE402: "size '{0}' must be a positive integer, got {1}",
   CE403: "no cell or stack named '{0}' in {1}",
   CE404: "'{0}' has size {1} after binding; sizes must be positive",
+  CE405: "{0} binds '{1}', but '{2}' declares '{3}': size names are case-sensitive",
+  CE406: "{0} would hold {1} elements; an array holds at most {2}",
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;
+
+/** Codes reported as warnings: the spec is valid, but something in it is probably a mistake. */
+export const warningCodes: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>(["CE222", "CE223", "CE224"]);
 
 export interface Diagnostic {
   code: DiagnosticCode;
@@ -65,7 +76,8 @@ export interface Diagnostic {
 /** Fills a catalogue message; {0}, {1}, ... are replaced by args. */
 export function diag(code: DiagnosticCode, span: Span | undefined, ...args: (string | number)[]): Diagnostic {
   const message = catalogue[code].replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)] ?? ""));
-  return span ? { code, severity: "error", message, span } : { code, severity: "error", message };
+  const severity: Severity = warningCodes.has(code) ? "warning" : "error";
+  return span ? { code, severity, message, span } : { code, severity, message };
 }
 
 export function hasErrors(ds: readonly Diagnostic[]): boolean {

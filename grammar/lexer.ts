@@ -6,12 +6,21 @@ import { createToken, Lexer, type IToken, type TokenType } from "chevrotain";
 
 // ---------- skipped ----------
 
+// Line terminators are JavaScript's: LF, CR (a lone CR is an old Mac line ending), CRLF, U+2028 and
+// U+2029. A `//` comment ends at any of them, as it does in the generated module, so no spec text
+// the checker took for a comment can become code there; SourceText counts lines the same way.
+
 export const WhiteSpace = createToken({
   name: "WhiteSpace",
-  pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/,
+  pattern: /[ \t\r\n\f\v\u00a0\ufeff\u2028\u2029]+/,
+  group: Lexer.SKIPPED,
+  line_breaks: true,
+});
+export const LineComment = createToken({
+  name: "LineComment",
+  pattern: /\/\/[^\n\r\u2028\u2029]*/,
   group: Lexer.SKIPPED,
 });
-export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n]*/, group: Lexer.SKIPPED });
 export const BlockComment = createToken({
   name: "BlockComment",
   pattern: /\/\*[\s\S]*?\*\//,
@@ -32,14 +41,14 @@ export const UnterminatedComment = createToken({
 export const StringLiteral = createToken({ name: "StringLiteral", pattern: Lexer.NA, label: "a string" });
 export const TerminatedString = createToken({
   name: "TerminatedString",
-  pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*"/,
+  pattern: /"(?:[^"\\\n\r\u2028\u2029]|\\[^\n\r\u2028\u2029])*"/,
   categories: [StringLiteral],
   label: "a string",
 });
 /** A `"` with no closing quote on its line: kept in the token stream, and reported as CE104. */
 export const UnterminatedString = createToken({
   name: "UnterminatedString",
-  pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*\\?/,
+  pattern: /"(?:[^"\\\n\r\u2028\u2029]|\\[^\n\r\u2028\u2029])*\\?/,
   categories: [StringLiteral],
   label: "a string",
 });
@@ -160,6 +169,8 @@ export const closers: ReadonlySet<TokenType> = new Set([RParen, RBracket, RBrace
 
 export const cellLexer = new Lexer(allTokens, {
   positionTracking: "full",
+  lineTerminatorsPattern: /\n|\r\n?|\u2028|\u2029/g, // global: Chevrotain scans with lastIndex
+  lineTerminatorCharacters: ["\n", "\r", "\u2028", "\u2029"],
   ensureOptimizations: false,
 });
 

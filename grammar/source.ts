@@ -17,7 +17,10 @@ export interface Span {
   end: Pos;
 }
 
-/** Maps offsets to line/column for one source text. */
+/** JavaScript's line terminators, the ones the lexer ends a `//` comment at (CRLF counts once). */
+export const LINE_TERMINATOR = /\r\n|[\n\r\u2028\u2029]/g;
+
+/** Maps offsets to line/column for one source text. Lines end at LF, CR, CRLF, U+2028, U+2029. */
 export class SourceText {
   private readonly lineStarts: number[] = [0];
 
@@ -25,9 +28,7 @@ export class SourceText {
     readonly file: string,
     readonly text: string,
   ) {
-    for (let i = 0; i < text.length; i++) {
-      if (text.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
-    }
+    for (const m of text.matchAll(LINE_TERMINATOR)) this.lineStarts.push(m.index + m[0].length);
   }
 
   pos(offset: number): Pos {
@@ -51,7 +52,7 @@ export class SourceText {
     const start = this.lineStarts[line - 1];
     if (start === undefined) return "";
     const next = this.lineStarts[line];
-    const end = next === undefined ? this.text.length : next - 1;
-    return this.text.slice(start, end).replace(/\r$/, "");
+    const end = next === undefined ? this.text.length : next;
+    return this.text.slice(start, end).replace(/(?:\r\n|[\n\r\u2028\u2029])$/, "");
   }
 }

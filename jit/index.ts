@@ -9,8 +9,9 @@ import * as path from "node:path";
 import type { CellKernel } from "../abi/kernel.ts";
 import { loadCell, loadCellFile, compile, CompileError } from "../compiler/index.ts";
 import { Recurrent, type RecurrentOptions } from "../runtime/layers/recurrent.ts";
+import { specStateNames } from "./states.ts";
 
-export { loadCell, loadCellFile, compile, CompileError };
+export { loadCell, loadCellFile, compile, CompileError, specStateNames };
 
 export type KernelLoader = (specPath: string, opts: { dims: Record<string, number>; cell?: string }) => Promise<CellKernel>;
 
@@ -23,7 +24,7 @@ export function setKernelLoader(fn: KernelLoader | undefined): void {
   cache.clear();
 }
 
-const defaultLoader: KernelLoader = (file, opts) => loadCellFile(file, opts);
+const defaultLoader: KernelLoader = (file, opts) => loadCellFile(file, { ...opts, dimsSource: "layer" });
 
 /** Compiles (once per path, binding and cell) and returns a live kernel. */
 export async function loadKernel(specPath: string, dims: Record<string, number>, cell?: string): Promise<CellKernel> {
@@ -69,6 +70,8 @@ export function rnn(opts: SpecLayerOptions): Recurrent {
   const { spec, units, unitsDim = "H", inputDim = "I", dims = {}, cell, ...rest } = opts;
   const type = cell ?? path.basename(spec, ".cell");
   return new Recurrent({
+    // Read from the spec only when needed (returnState in a functional model); checked when built.
+    stateNames: () => specStateNames(spec, cell),
     ...rest,
     type,
     kernel: (inputSize: number) => loadKernel(spec, { ...dims, [inputDim]: inputSize, [unitsDim]: units }, cell),

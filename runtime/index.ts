@@ -1,5 +1,6 @@
 // The training runtime's public API: everything examples and users import comes from here.
-// It trains any generated kernel (abi/kernel.ts) inside a Keras-style sequential model.
+// It trains any generated kernel (abi/kernel.ts) inside a Keras-style sequential model, or a
+// functional model (several inputs and outputs, shared layers, states passed between layers).
 //
 // Data: a Tensor is { data: Float32Array, shape: number[], lengths?: Int32Array }, batch first
 // (row-major). Nested number arrays are accepted wherever a TensorLike is. Sequences are
@@ -29,6 +30,20 @@
 // lstm / gru / simpleRNN(units, opts) for examples/specs. A recurrent layer's output is its
 // kernel's first output. Stateful layers carry state between batches until model.resetStates();
 // predict(x, { carryState: true }) streams (e.g. sampling one step at a time).
+// Bidirectional: bidirectional(lstm(32, { returnSequences }), { mergeMode: concat|sum|mul|ave })
+// runs a copy of the layer backward (own weights; with lengths it starts at each sample's last
+// step). Recurrent layers with returnState return [output, ...final states] from applyAll().
+//
+// Functional models (Keras' Model(inputs, outputs), tf.model()):
+//   const src = input({ shape: [null], name: "source" });            // per-sample shape, null = any length
+//   const [, h, c] = lstm(64, { returnState: true }).applyAll(embedding(V, 32).apply(src));
+//   const tgt = input({ shape: [null], name: "target" });
+//   const seq = lstm(64, { returnSequences: true }).apply(embedding(W, 32).apply(tgt), { initialState: [h, c] });
+//   const m = model({ inputs: [src, tgt], outputs: dense(W, { activation: "softmax" }).apply(seq), seed: 1 });
+//   m.compile(...); await m.fit([xSrc, xTgt], y);  // or { source: xSrc, target: xTgt }; several outputs: a list
+//   m.predict([xSrc, xTgt]);                       // a Tensor, or one per output
+// A layer applied at several places (or in several models) shares its weights. Merge layers:
+// concatenate(), add(), multiply(), average() over the last axis.
 // Losses (names for compile): "meanSquaredError" ("mse"), "binaryCrossentropy" (probabilities),
 // "categoricalCrossentropy" (probabilities, one-hot y), "sparseCategoricalCrossentropy"
 // (probabilities, class-id y). Metrics: "accuracy", "binaryAccuracy", "meanAbsoluteError".
@@ -45,7 +60,9 @@
 import { Dense, type DenseOptions } from "./layers/dense.ts";
 import { Dropout, type DropoutOptions } from "./layers/dropout.ts";
 import { Embedding, type EmbeddingOptions } from "./layers/embedding.ts";
-import { Recurrent, type RecurrentOptions } from "./layers/recurrent.ts";
+import { Recurrent, type KernelSource, type RecurrentOptions } from "./layers/recurrent.ts";
+import { Bidirectional, type BidirectionalOptions } from "./layers/bidirectional.ts";
+import { Merge, type MergeOptions } from "./layers/merge.ts";
 
 export type { CellKernel, KernelMeta, ParamMeta, StateMeta, InitSpec, Tensors } from "../abi/kernel.ts";
 export { Rng } from "./rng.ts";
@@ -65,11 +82,16 @@ export {
 } from "./tensor.ts";
 export { initialize, initializeParams, fans } from "./init.ts";
 export { Layer, type Param, type Shape, type ForwardContext } from "./layers/layer.ts";
-export { Dense, Dropout, Embedding, Recurrent };
+export { Dense, Dropout, Embedding, Recurrent, Bidirectional, Merge };
+export type { BidirectionalOptions } from "./layers/bidirectional.ts";
+export type { MergeMode, MergeOptions } from "./layers/merge.ts";
+export { input, SymbolicTensor, type InputOptions, type ApplyOptions, type Node } from "./functional/symbolic.ts";
+export { Functional, model, type FunctionalOptions } from "./functional/model.ts";
+export { Model, type ModelOptions, type ModelData } from "./training.ts";
 export type { Activation, DenseOptions } from "./layers/dense.ts";
 export type { DropoutOptions } from "./layers/dropout.ts";
 export type { EmbeddingOptions } from "./layers/embedding.ts";
-export type { RecurrentOptions, KernelSource } from "./layers/recurrent.ts";
+export type { RecurrentOptions, KernelSource };
 export { getLoss, getMetric, type Loss, type LossName, type Metric, type MetricName } from "./losses.ts";
 export { NonFiniteError, type StepPlace } from "./train-guard.ts";
 export { sgd, rmsprop, adam, getOptimizer, clipByGlobalNorm, globalNorm, type Optimizer, type OptimizerName, type SGDOptions, type RMSpropOptions, type AdamOptions } from "./optimizers.ts";
@@ -102,4 +124,29 @@ export function dropout(rate: number, opts: DropoutOptions = {}): Dropout {
 /** A recurrent layer around a kernel object (or a factory given the input size). */
 export function recurrent(opts: RecurrentOptions): Recurrent {
   return new Recurrent(opts);
+}
+
+/** Runs a recurrent layer (or a kernel) forward and a copy of it backward; see layers/bidirectional.ts. */
+export function bidirectional(layer: Recurrent | KernelSource, opts: BidirectionalOptions = {}): Bidirectional {
+  return new Bidirectional(layer, opts);
+}
+
+/** Joins tensors along the last axis (functional models). */
+export function concatenate(opts: MergeOptions = {}): Merge {
+  return new Merge("concat", opts);
+}
+
+/** Sums tensors of one shape (functional models). */
+export function add(opts: MergeOptions = {}): Merge {
+  return new Merge("sum", opts);
+}
+
+/** Multiplies tensors of one shape elementwise (functional models). */
+export function multiply(opts: MergeOptions = {}): Merge {
+  return new Merge("mul", opts);
+}
+
+/** Averages tensors of one shape (functional models). */
+export function average(opts: MergeOptions = {}): Merge {
+  return new Merge("ave", opts);
 }

@@ -1,10 +1,13 @@
-// What every layer of a Sequential model is: a shape transformer with trainable parameters, a
-// forward pass over a batch and a backward pass that adds parameter gradients and returns the
-// gradient for the layer below. Layers own and reuse their output buffers, so a returned
-// Tensor is valid only until the layer's next forward call.
+// What every layer of a model is: a shape transformer with trainable parameters, a forward pass
+// over a batch and a backward pass that adds parameter gradients and returns the gradient for the
+// layer below. Layers own and reuse their output buffers, so a returned Tensor is valid only until
+// the layer's next forward call. In a functional model a layer is a call with several inputs and
+// outputs (the *Call methods; one in, one out unless a layer overrides them), applied to symbolic
+// tensors with apply(); a layer called at several places runs each extra call on a twin().
 
+import { applyLayer, type ApplyOptions, type SymbolicTensor } from "../functional/symbolic.ts";
 import type { Rng } from "../rng.ts";
-import type { Tensor } from "../tensor.ts";
+import { batchShapeString as batchShape, type Tensor } from "../tensor.ts";
 
 /** A per-sample shape (no batch axis); null marks a size that may vary per call (sequence length). */
 export type Shape = (number | null)[];
@@ -65,6 +68,70 @@ export abstract class Layer {
   /** Forgets carried recurrent state (stateful layers). */
   resetStates(): void {}
 
+  /** The name for messages, also before a model has named the layer. */
+  get label(): string {
+    return this.name || this.defaultName();
+  }
+
+  /** Functional models: how many tensors a call with `inputCount` inputs returns. Throws, naming
+   *  the layer, when it cannot take that many or the count is not known yet. */
+  callOutputs(inputCount: number): number {
+    if (inputCount !== 1) throw new Error(`layer '${this.label}' (${this.type}) takes one input, got ${inputCount}`);
+    return 1;
+  }
+
+  /** Builds the layer for a call's input shapes; returns its output shapes. */
+  async buildCall(inputShapes: Shape[], rng: Rng): Promise<Shape[]> {
+    return [await this.build(inputShapes[0]!, rng)];
+  }
+
+  /** A further call of a built (shared) layer: checks the input shapes against the ones it was
+   *  built for and returns the output shapes. */
+  checkCall(inputShapes: Shape[]): Shape[] {
+    const want = this.inputShape!;
+    const got = inputShapes[0]!;
+    if (!shapesCompatible(want, got)) {
+      throw new Error(`layer '${this.label}' was built for input ${batchShape(want)} but is applied again to ${batchShape(got)}`);
+    }
+    return [[...this.outputShape!]];
+  }
+
+  /** Forward for a call: one tensor per input, one per output. */
+  forwardCall(xs: Tensor[], ctx: ForwardContext): Tensor[] {
+    return [this.forward(xs[0]!, ctx)];
+  }
+
+  /** Backward for a call: d loss / d each output of the last forwardCall (zeros where nothing
+   *  reads an output) -> d loss / d each input (null where an input is not differentiable). */
+  backwardCall(dys: Float32Array[]): (Float32Array | null)[] {
+    return [this.backward(dys[0]!)];
+  }
+
+  /** Applies the layer to symbolic tensors (functional models); returns its single output. */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[], opts: ApplyOptions = {}): SymbolicTensor {
+    const outs = applyLayer(this, inputs, opts);
+    if (outs.length !== 1) {
+      throw new Error(`layer '${this.label}' returns ${outs.length} tensors (its output and states); use applyAll() to get them all`);
+    }
+    return outs[0]!;
+  }
+
+  /** Applies the layer to symbolic tensors; returns every output (a recurrent layer with
+   *  returnState: [output, ...final states]). */
+  applyAll(inputs: SymbolicTensor | readonly SymbolicTensor[], opts: ApplyOptions = {}): SymbolicTensor[] {
+    return applyLayer(this, inputs, opts);
+  }
+
+  /** A layer sharing this one's parameters (the same Param objects, so gradients add up) with
+   *  buffers of its own, for a functional model that calls the layer at several places. This
+   *  default copies the fields and drops typed-array buffers; a layer that keeps buffers in other
+   *  containers overrides it. Called on a built layer. */
+  twin(): Layer {
+    const t = Object.create(Object.getPrototypeOf(this) as object) as Layer;
+    for (const [k, v] of Object.entries(this)) (t as unknown as Record<string, unknown>)[k] = ArrayBuffer.isView(v) ? undefined : v;
+    return t;
+  }
+
   paramCount(): number {
     return this.params().reduce((s, p) => s + p.value.length, 0);
   }
@@ -86,8 +153,12 @@ export function checkInput(layer: Layer, x: Tensor): void {
   if (!want) throw new Error(`layer '${layer.name}' is not built`);
   const got = x.shape.slice(1);
   const ok = got.length === want.length && want.every((d, i) => d === null || d === got[i]);
-  if (!ok) {
-    const fmt = (s: readonly (number | null)[]) => `[${["batch", ...s.map((d) => (d === null ? "?" : String(d)))].join(", ")}]`;
-    throw new Error(`layer '${layer.name}' expects input ${fmt(want)} but got [${x.shape.join(", ")}]`);
-  }
+  if (!ok) throw new Error(`layer '${layer.name}' expects input ${batchShape(want)} but got [${x.shape.join(", ")}]`);
 }
+
+/** Per-sample shapes that can hold the same data: equal ranks, sizes equal where both are known. */
+export function shapesCompatible(a: readonly (number | null)[], b: readonly (number | null)[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === null || b[i] === null || d === b[i]);
+}
+
+

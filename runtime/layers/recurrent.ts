@@ -5,13 +5,15 @@
 // state, per-sample lengths, variational input dropout (one mask per sequence on x) and
 // recurrent dropout (one mask per sequence on every state the cell projects, via stateMasks).
 // A kernel with several inputs gets the feature axis split across them in declaration order.
+// In a functional model a call may also take the initial states as inputs (gradients flow back
+// into whatever produced them) and, with returnState, return the final states after the output.
 
 import type { CellKernel, Gradients, Tape, Tensors } from "../../abi/kernel.ts";
 import { initializeParams } from "../init.ts";
 import type { Rng } from "../rng.ts";
-import type { Tensor } from "../tensor.ts";
+import { batchShapeString, type Tensor } from "../tensor.ts";
 import { checkRate, fillDropoutMask } from "./dropout.ts";
-import { checkInput, ensure, Layer, type Param, type Shape } from "./layer.ts";
+import { checkInput, ensure, Layer, shapesCompatible, type ForwardContext, type Param, type Shape } from "./layer.ts";
 
 /** Makes the kernel once the input size is known (the layer is built). */
 export type KernelSource = CellKernel | ((inputSize: number) => CellKernel | Promise<CellKernel>);
@@ -27,8 +29,15 @@ export interface RecurrentOptions {
   dropout?: number;
   /** Recurrent dropout rate on the states the cell projects (StateMeta.projected). */
   recurrentDropout?: number;
-  /** State entering step 0 (and after resetStates): per state name, [n] shared by all samples or [B, n]. */
+  /** State entering step 0 (and after resetStates): per state name, [n] shared by all samples or [B, n].
+   *  In a functional model, apply(x, { initialState: [...] }) passes states from other layers instead. */
   initialState?: Partial<Tensors>;
+  /** Also return the final states ([B, n] each, in the kernel's state order) after the output:
+   *  applyAll(x) gives [output, ...states] (functional models only). */
+  returnState?: boolean;
+  /** The cell's state names in kernel order, when the kernel comes from a factory (rnn() reads them
+   *  from the spec), so returnState knows its outputs before the kernel is built; checked then. */
+  stateNames?: readonly string[] | (() => readonly string[]);
   /** Shown by summary(); default the kernel's name. */
   type?: string;
   name?: string;
@@ -38,6 +47,7 @@ export class Recurrent extends Layer {
   readonly type: string;
   override readonly sequenceInput = true;
   readonly returnSequences: boolean;
+  readonly returnState: boolean;
   readonly stateful: boolean;
   readonly dropout: number;
   readonly recurrentDropout: number;
@@ -48,6 +58,8 @@ export class Recurrent extends Layer {
   initialState: Partial<Tensors> | undefined;
 
   private readonly source: KernelSource;
+  private readonly options: RecurrentOptions;
+  private declaredStates: readonly string[] | undefined;
   private rng: Rng | undefined;
   private kparams: Tensors = {};
   private plist: Param[] = [];
@@ -74,6 +86,10 @@ export class Recurrent extends Layer {
   private B = 0;
   private lengths: Int32Array | undefined;
   private inputMasked = false;
+  /** The kernel's final state of the last forward (its tape's buffers). */
+  private lastFinal: Tensors | undefined;
+  /** Whether the last forward took its initial states as call inputs (their gradients are returned). */
+  private statesIn = false;
   /** The state masks handed to the kernel on the last forward (for inspection and tests). */
   lastStateMasks: Tensors | undefined;
 
@@ -81,12 +97,107 @@ export class Recurrent extends Layer {
     super(opts.name);
     if (!opts || !opts.kernel) throw new Error("Recurrent: a kernel (or a kernel factory) is required");
     this.source = opts.kernel;
+    this.options = { ...opts };
     this.returnSequences = opts.returnSequences ?? false;
+    this.returnState = opts.returnState ?? false;
     this.stateful = opts.stateful ?? false;
     this.dropout = checkRate(opts.dropout ?? 0, "Recurrent dropout");
     this.recurrentDropout = checkRate(opts.recurrentDropout ?? 0, "Recurrent recurrentDropout");
     this.initialState = opts.initialState;
     this.type = opts.type ?? (typeof opts.kernel === "object" ? opts.kernel.meta.name : "Recurrent");
+  }
+
+  /** A new, unbuilt layer with the same options and kernel source (its own weights, no name). */
+  copy(overrides: Partial<RecurrentOptions> = {}): Recurrent {
+    const { name: _name, ...rest } = this.options;
+    return new Recurrent({ ...rest, ...overrides });
+  }
+
+  /** The cell's state names in kernel order, or undefined while they are not known. */
+  stateNames(): readonly string[] | undefined {
+    if (this.kernel) return this.kernel.meta.states.map((s) => s.name);
+    if (typeof this.source === "object") return this.source.meta.states.map((s) => s.name);
+    if (this.declaredStates === undefined && this.options.stateNames !== undefined) {
+      const d = this.options.stateNames;
+      this.declaredStates = typeof d === "function" ? d() : [...d];
+    }
+    return this.declaredStates;
+  }
+
+  override callOutputs(inputCount: number): number {
+    const states = inputCount > 1 || this.returnState ? this.stateNames() : [];
+    if (states === undefined) {
+      throw new Error(
+        `layer '${this.label}' ${this.returnState ? "returns" : "takes"} its cell's states, but which states its kernel has is not known before it is built; pass the kernel itself, or stateNames`,
+      );
+    }
+    if (inputCount !== 1 && inputCount !== 1 + states.length) {
+      throw new Error(`layer '${this.label}' takes its input and ${states.length} initial state${states.length === 1 ? "" : "s"} (${states.join(", ")}), got ${inputCount} tensors`);
+    }
+    if (inputCount > 1 && this.stateful) throw new Error(`layer '${this.label}' is stateful: it carries its own state and cannot take initial states as inputs`);
+    return this.returnState ? 1 + states.length : 1;
+  }
+
+  override async buildCall(inputShapes: Shape[], rng: Rng): Promise<Shape[]> {
+    const out = await this.build(inputShapes[0]!, rng);
+    return [out, ...this.checkStateShapes(inputShapes)];
+  }
+
+  override checkCall(inputShapes: Shape[]): Shape[] {
+    const [out] = super.checkCall(inputShapes.slice(0, 1));
+    return [out!, ...this.checkStateShapes(inputShapes)];
+  }
+
+  /** Checks the initial-state inputs of a call; returns the shapes of the returned states. */
+  private checkStateShapes(inputShapes: Shape[]): Shape[] {
+    const states = this.kernel!.meta.states;
+    if (inputShapes.length > 1) {
+      if (inputShapes.length !== 1 + states.length) {
+        throw new Error(`layer '${this.label}' takes ${states.length} initial states (${states.map((s) => s.name).join(", ")}), got ${inputShapes.length - 1}`);
+      }
+      states.forEach((s, i) => {
+        const got = inputShapes[i + 1]!;
+        if (!shapesCompatible([s.size], got)) {
+          throw new Error(`layer '${this.label}': initial state '${s.name}' must be ${batchShapeString([s.size])}, got ${batchShapeString(got)}`);
+        }
+      });
+    }
+    return this.returnState ? states.map((s) => [s.size]) : [];
+  }
+
+  /** Copies kernel parameters in (e.g. from runtime/interop), checking names and sizes first. */
+  setParams(values: Readonly<Partial<Tensors>>): void {
+    if (!this.kernel) throw new Error(`layer '${this.label}' is not built`);
+    for (const name of Object.keys(values)) {
+      if (!this.plist.some((p) => p.name === name)) throw new Error(`layer '${this.label}': cell '${this.kernel.meta.name}' has no parameter '${name}'`);
+    }
+    for (const p of this.plist) {
+      const v = values[p.name];
+      if (v === undefined) throw new Error(`layer '${this.label}': parameter '${p.name}' is missing`);
+      if (v.length !== p.value.length) throw new Error(`layer '${this.label}': parameter '${p.name}' has ${v.length} values, expected ${p.value.length} ([${p.shape.join(", ")}])`);
+    }
+    for (const p of this.plist) p.value.set(values[p.name]!);
+  }
+
+  /** The kernel parameters by name (live arrays). */
+  kernelParams(): Readonly<Tensors> {
+    return this.kparams;
+  }
+
+  override twin(): Recurrent {
+    const t = this.copy({ kernel: this.kernel! });
+    t.name = this.name;
+    t.kernel = this.kernel;
+    t.rng = this.rng;
+    t.kparams = this.kparams;
+    t.plist = this.plist;
+    t.inSize = this.inSize;
+    t.outName = this.outName;
+    t.outSize = this.outSize;
+    t.inputShape = this.inputShape && [...this.inputShape];
+    t.outputShape = this.outputShape && [...this.outputShape];
+    t.initialState = this.initialState;
+    return t;
   }
 
   defaultName(): string {
@@ -106,6 +217,11 @@ export class Recurrent extends Layer {
     if (need !== F) {
       const list = meta.inputs.map((v) => `${v.name}[${v.size}]`).join(" + ");
       throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' takes ${need} input features (${list}) but the layer's input has ${F}`);
+    }
+    const declared = this.stateNames();
+    const actual = meta.states.map((s) => s.name);
+    if (declared && declared.join() !== actual.join()) {
+      throw new Error(`recurrent layer '${this.name}': its states were declared as ${declared.join(", ")} but cell '${meta.name}' has ${actual.join(", ")}`);
     }
     this.kernel = k;
     this.rng = rng;
@@ -161,7 +277,45 @@ export class Recurrent extends Layer {
     return out;
   }
 
-  forward(x: Tensor, ctx: { training: boolean }): Tensor {
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    return this.run(x, ctx, undefined);
+  }
+
+  override forwardCall(xs: Tensor[], ctx: ForwardContext): Tensor[] {
+    const meta = this.kernel!.meta;
+    let given: Tensors | undefined;
+    if (xs.length > 1) {
+      given = {};
+      const B = xs[0]!.shape[0]!;
+      meta.states.forEach((s, i) => {
+        const v = xs[i + 1]!;
+        if (v.shape.length !== 2 || v.shape[0] !== B || v.shape[1] !== s.size) {
+          throw new Error(`layer '${this.name}': initial state '${s.name}' must be [${B}, ${s.size}], got [${v.shape.join(", ")}]`);
+        }
+        given![s.name] = v.data;
+      });
+    }
+    const y = this.run(xs[0]!, ctx, given);
+    if (!this.returnState) return [y];
+    const fin = this.lastFinal!;
+    return [y, ...meta.states.map((s) => ({ data: fin[s.name]!, shape: [xs[0]!.shape[0]!, s.size] }))];
+  }
+
+  override backwardCall(dys: Float32Array[]): (Float32Array | null)[] {
+    const meta = this.kernel!.meta;
+    let dFinal: Tensors | undefined;
+    if (this.returnState) {
+      dFinal = {};
+      meta.states.forEach((s, i) => (dFinal![s.name] = dys[i + 1]!));
+    }
+    const dx = this.back(dys[0]!, dFinal);
+    if (!this.statesIn) return [dx];
+    const g = this.grads!.initialState;
+    return [dx, ...meta.states.map((s) => g[s.name]!)];
+  }
+
+  /** The forward pass; `given` holds initial states passed as call inputs ([B, n] each). */
+  private run(x: Tensor, ctx: ForwardContext, given: Tensors | undefined): Tensor {
     checkInput(this, x);
     const k = this.kernel!;
     const meta = k.meta;
@@ -221,13 +375,15 @@ export class Recurrent extends Layer {
     this.lastStateMasks = stateMasks;
 
     const opts: Parameters<CellKernel["forward"]>[2] = { batchSize: B, timeSteps: T };
-    const init = this.startState(B);
+    this.statesIn = given !== undefined;
+    const init = given ?? this.startState(B);
     if (init) opts.initialState = init;
     if (x.lengths) opts.lengths = x.lengths;
     if (stateMasks) opts.stateMasks = stateMasks;
     if (this.tape) opts.tape = this.tape;
     const res = k.forward(this.kparams, this.xs, opts);
     this.tape = this.current.tape = res.tape;
+    this.lastFinal = res.finalState;
 
     if (this.stateful || this.carryState) {
       const carried: Tensors = {};
@@ -256,6 +412,10 @@ export class Recurrent extends Layer {
   }
 
   backward(dy: Float32Array): Float32Array | null {
+    return this.back(dy, undefined);
+  }
+
+  private back(dy: Float32Array, dFinalState: Tensors | undefined): Float32Array | null {
     const k = this.kernel!;
     const meta = k.meta;
     const { T, B } = this;
@@ -274,7 +434,10 @@ export class Recurrent extends Layer {
       }
     }
     const inputGradients = this.inputGradientNeeded;
-    const g = k.backward(this.kparams, this.tape!, { [this.outName]: dOut }, this.grads ? { into: this.grads, inputGradients } : { inputGradients });
+    const bopts: NonNullable<Parameters<CellKernel["backward"]>[3]> = { inputGradients };
+    if (this.grads) bopts.into = this.grads;
+    if (dFinalState) bopts.dFinalState = dFinalState;
+    const g = k.backward(this.kparams, this.tape!, { [this.outName]: dOut }, bopts);
     this.grads = this.current.grads = g;
     for (const p of this.plist) {
       const src = g.params[p.name]!;

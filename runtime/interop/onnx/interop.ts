@@ -1,12 +1,15 @@
 // ONNX <-> kernel parameters. Import matches a model's recurrent nodes, in graph order, to the
 // layers of a cell or stack, checks each node's operator and attributes against the mapping, and
-// unpacks W, R, B, P; export packs the parameters and writes a runnable model.
+// unpacks W, R, B, P; export packs the parameters and writes a runnable model. A node with
+// direction "bidirectional" holds two cells' weights, num_directions = 2 first (forward, then
+// reverse): it maps to the two directions of a Bidirectional layer over one cell.
 
 import type { KernelMeta, Tensors } from "../../../abi/kernel.ts";
 import { pack, unpack } from "../engine.ts";
 import { InteropError, type Mapping } from "../mapping.ts";
 import { planFor, type LayerPlan } from "../plan.ts";
 import type { ForeignTensor } from "../tensor.ts";
+import type { DirectionParams } from "../directions.ts";
 import { ATTRIBUTE_DEFAULTS, RNN_OPS, buildRnnModel, readRnnNodes, type AttributeValue, type RnnOp, type RnnNode } from "./model.ts";
 
 /** Attributes cellc checks by value; anything else on a node (clip, activation_alpha, ...) is refused. */
@@ -23,6 +26,9 @@ export function importOnnx(meta: KernelMeta, mapping: Mapping, bytes: Uint8Array
   const byTensor = new Map<string, ForeignTensor>();
   plan.layers.forEach((layer, k) => {
     const node = nodes[k]!;
+    if (node.attributes["direction"] === "bidirectional") {
+      throw new InteropError(`${node.name} is bidirectional (two cells' weights); import it with importOnnxBidirectional into a Bidirectional layer`);
+    }
     checkNode(node, layer, meta.name);
     for (const t of layer.tensors) {
       const w = node.weights[t.localName];
@@ -37,11 +43,11 @@ export function importOnnx(meta: KernelMeta, mapping: Mapping, bytes: Uint8Array
   return unpack(meta, plan, (t) => byTensor.get(t.name));
 }
 
-function checkNode(node: RnnNode, layer: LayerPlan, kernel: string): void {
+function checkNode(node: RnnNode, layer: LayerPlan, kernel: string, direction?: string): void {
   const op = layer.op as RnnOp;
   if (!(RNN_OPS as readonly string[]).includes(op)) throw new InteropError(`the ONNX mapping names op "${layer.op}"; cellc reads ${RNN_OPS.join(", ")}`);
   if (node.op !== op) throw new InteropError(`${node.name} is an ${node.op} node but layer ${layer.layer} of ${kernel} maps to ${op}`);
-  const expected = { ...ATTRIBUTE_DEFAULTS[op], ...layer.attributes };
+  const expected = { ...ATTRIBUTE_DEFAULTS[op], ...layer.attributes, ...(direction === undefined ? {} : { direction }) };
   for (const name of Object.keys(node.attributes)) {
     if (!CHECKED.has(name)) throw new InteropError(`${node.name}: attribute "${name}" is not supported by cellc's ${kernel}`);
   }
@@ -61,6 +67,19 @@ function checkNode(node: RnnNode, layer: LayerPlan, kernel: string): void {
 export interface OnnxExportOptions {
   /** Default 14. */
   opset?: number;
+  /** Add an input sequence_lens (int32 [B], each sample's length). */
+  sequenceLengths?: boolean;
+  /** Also output the final states Y_h (and Y_c for an LSTM), [num_directions, B, H]. */
+  states?: boolean;
+}
+
+function buildOptions(inputSize: number, o: OnnxExportOptions) {
+  return {
+    inputSize,
+    ...(o.opset === undefined ? {} : { opset: o.opset }),
+    ...(o.sequenceLengths ? { sequenceLengths: true } : {}),
+    ...(o.states ? { states: true } : {}),
+  };
 }
 
 /** A runnable .onnx model (input X [T, B, I], output Y [T, B, H]) holding `params`. */
@@ -81,7 +100,59 @@ export function exportOnnx(meta: KernelMeta, mapping: Mapping, params: Tensors, 
     if (!r || !w) throw new InteropError(`${plan.source}: an ONNX layout needs W and R tensors`);
     return { op: layer.op as RnnOp, hiddenSize: r.cols, weights, attributes: layer.attributes, inputSize: w.cols };
   });
-  return buildRnnModel(layers, { inputSize: layers[0]!.inputSize, ...(options.opset === undefined ? {} : { opset: options.opset }) });
+  return buildRnnModel(layers, buildOptions(layers[0]!.inputSize, options));
+}
+
+function singleCell(meta: KernelMeta, what: string): void {
+  if (meta.kind === "stack") {
+    throw new InteropError(`${meta.name} is a stack; a bidirectional ${what} layer is one cell per direction (for several layers, use one Bidirectional layer per cell)`);
+  }
+}
+
+/** The two directions of a bidirectional LSTM / GRU / RNN node (W [2, G*H, I], ...) as the
+ *  forward and backward parameters of one cell. */
+export function importOnnxBidirectional(meta: KernelMeta, mapping: Mapping, bytes: Uint8Array): DirectionParams {
+  singleCell(meta, "ONNX");
+  const plan = planFor(meta, mapping, "onnx");
+  const nodes = readRnnNodes(bytes);
+  if (nodes.length !== 1) throw new InteropError(`the ONNX model has ${nodes.length} recurrent nodes; a bidirectional ${meta.name} reads exactly one`);
+  const node = nodes[0]!;
+  const layer = plan.layers[0]!;
+  checkNode(node, layer, meta.name, "bidirectional");
+  for (const slot of Object.keys(node.weights)) {
+    if (!layer.tensors.some((t) => t.localName === slot)) throw new InteropError(`${node.name}: input ${slot} has no place in ${meta.name} (its mapping has no "${slot}" tensor)`);
+  }
+  const direction = (d: 0 | 1): Tensors =>
+    unpack(meta, plan, (t) => {
+      const w = node.weights[t.localName];
+      if (!w) return undefined;
+      if (w.shape[0] !== 2) throw new InteropError(`${node.name}: input ${t.localName} has shape [${w.shape.join(", ")}]; a bidirectional node's weights start with num_directions 2`);
+      const per = w.data.length / 2;
+      return { shape: [1, ...w.shape.slice(1)], data: w.data.subarray(d * per, (d + 1) * per) };
+    });
+  return { forward: direction(0), backward: direction(1) };
+}
+
+/** A runnable bidirectional .onnx model (X [T, B, I] -> Y [T, B, 2H], forward outputs then backward). */
+export function exportOnnxBidirectional(meta: KernelMeta, mapping: Mapping, params: DirectionParams, options: OnnxExportOptions = {}): Uint8Array {
+  singleCell(meta, "ONNX");
+  const plan = planFor(meta, mapping, "onnx");
+  const f = pack(meta, plan, params.forward);
+  const b = pack(meta, plan, params.backward);
+  const layer = plan.layers[0]!;
+  const weights: Partial<Record<"W" | "R" | "B" | "P", ForeignTensor>> = {};
+  layer.tensors.forEach((t, i) => {
+    if (!["W", "R", "B", "P"].includes(t.localName)) throw new InteropError(`${plan.source}: ONNX tensor "${t.localName}" is not one of W, R, B, P`);
+    const data = new Float32Array(2 * t.size);
+    data.set(f[i]!.data, 0);
+    data.set(b[i]!.data, t.size);
+    weights[t.localName as "W" | "R" | "B" | "P"] = { shape: [2, ...t.shape.slice(1)], data };
+  });
+  const r = layer.tensors.find((t) => t.localName === "R");
+  const w = layer.tensors.find((t) => t.localName === "W");
+  if (!r || !w) throw new InteropError(`${plan.source}: an ONNX layout needs W and R tensors`);
+  const spec = { op: layer.op as RnnOp, hiddenSize: r.cols, weights, attributes: { ...layer.attributes, direction: "bidirectional" } };
+  return buildRnnModel([spec], buildOptions(w.cols, options));
 }
 
 function sameValue(a: AttributeValue, b: AttributeValue): boolean {

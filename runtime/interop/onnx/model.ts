@@ -1,6 +1,9 @@
 // ONNX models as cellc sees them: a chain of recurrent nodes (LSTM, GRU, RNN) whose weights W, R,
 // B, P are initializers. Reads those nodes out of .onnx bytes, and writes a runnable model from
-// ONNX-layout weights (each layer's Y squeezed to [T, B, H] and fed to the next layer).
+// ONNX-layout weights (each layer's Y squeezed to [T, B, H] and fed to the next layer; a
+// bidirectional node's Y [T, 2, B, H] becomes [T, B, 2H], the two directions concatenated, as
+// Keras and PyTorch lay them out). Optionally the model takes per-sample sequence_lens and returns
+// the last node's final states.
 
 import { InteropError } from "../mapping.ts";
 import type { ForeignTensor } from "../tensor.ts";
@@ -129,7 +132,8 @@ function readAttribute(a: AttributeProto, node: string): AttributeValue {
 export interface RnnLayerSpec {
   readonly op: RnnOp;
   readonly hiddenSize: number;
-  /** ONNX-layout weights by slot: W [1, G*H, in], R [1, G*H, H], B [1, 2*G*H], P [1, 3H]. */
+  /** ONNX-layout weights by slot: W [D, G*H, in], R [D, G*H, H], B [D, 2*G*H], P [D, 3H], where D
+   *  (num_directions) is 2 when attributes.direction is "bidirectional", else 1. */
   readonly weights: Readonly<Partial<Record<"W" | "R" | "B" | "P", ForeignTensor>>>;
   readonly attributes?: Readonly<Record<string, number | string | readonly string[]>>;
 }
@@ -140,6 +144,10 @@ export interface BuildOptions {
   /** Default 14. */
   readonly opset?: number;
   readonly producer?: string;
+  /** Add an input sequence_lens (int32 [B]) fed to every node. */
+  readonly sequenceLengths?: boolean;
+  /** Also output the last node's final states: Y_h (and Y_c for LSTM), [D, B, H]. */
+  readonly states?: boolean;
 }
 
 /** A model with input X [T, B, inputSize] and output Y [T, B, H] running the layers in sequence. */
@@ -149,11 +157,18 @@ export function buildRnnModel(layers: readonly RnnLayerSpec[], options: BuildOpt
   const node: NodeProto[] = [];
   const axes = "squeeze_axes";
   initializer.push({ name: axes, dims: [1], data_type: DataType.INT64, int64_data: [1] });
+  const concatShape = "concat_shape";
+  if (layers.some((l) => l.attributes?.["direction"] === "bidirectional")) {
+    initializer.push({ name: concatShape, dims: [3], data_type: DataType.INT64, int64_data: [0, 0, -1] });
+  }
   let x = "X";
+  const last = layers.length - 1;
+  const lastDirs = layers[last]!.attributes?.["direction"] === "bidirectional" ? 2 : 1;
   layers.forEach((layer, k) => {
     const slots = INPUT_SLOTS[layer.op];
     const inputs = slots.map((slot) => {
       if (slot === "X") return x;
+      if (slot === "sequence_lens") return options.sequenceLengths ? "sequence_lens" : "";
       const t = layer.weights[slot as "W" | "R" | "B" | "P"];
       if (!t) return "";
       const name = `l${k}_${slot}`;
@@ -164,12 +179,21 @@ export function buildRnnModel(layers: readonly RnnLayerSpec[], options: BuildOpt
     const attribute: AttributeProto[] = [{ name: "hidden_size", type: AttributeType.INT, i: layer.hiddenSize }];
     for (const [name, value] of Object.entries(layer.attributes ?? {})) attribute.push(writeAttribute(name, value));
     const y = `l${k}_Y`;
-    node.push({ op_type: layer.op, name: `l${k}_${layer.op}`, input: inputs, output: [y], attribute });
-    const out = k === layers.length - 1 ? "Y" : `l${k}_out`;
-    node.push({ op_type: "Squeeze", name: `l${k}_squeeze`, input: [y, axes], output: [out] });
+    const outputs = [y];
+    if (k === last && options.states) outputs.push("Y_h", ...(layer.op === "LSTM" ? ["Y_c"] : []));
+    node.push({ op_type: layer.op, name: `l${k}_${layer.op}`, input: inputs, output: outputs, attribute });
+    const out = k === last ? "Y" : `l${k}_out`;
+    if (layer.attributes?.["direction"] === "bidirectional") {
+      // [T, 2, B, H] -> [T, B, 2, H] -> [T, B, 2H]: forward and backward outputs side by side.
+      node.push({ op_type: "Transpose", name: `l${k}_transpose`, input: [y], output: [`l${k}_tbdh`], attribute: [{ name: "perm", type: AttributeType.INTS, ints: [0, 2, 1, 3] }] });
+      node.push({ op_type: "Reshape", name: `l${k}_reshape`, input: [`l${k}_tbdh`, concatShape], output: [out] });
+    } else {
+      node.push({ op_type: "Squeeze", name: `l${k}_squeeze`, input: [y, axes], output: [out] });
+    }
     x = out;
   });
-  const last = layers[layers.length - 1]!.hiddenSize;
+  const outSize = layers[last]!.hiddenSize * lastDirs;
+  const stateInfo = (name: string) => valueInfo(name, [lastDirs, "B", layers[last]!.hiddenSize]);
   const model: ModelProto = {
     ir_version: 8,
     producer_name: options.producer ?? "cellc",
@@ -178,8 +202,11 @@ export function buildRnnModel(layers: readonly RnnLayerSpec[], options: BuildOpt
       name: "cellc_rnn",
       node,
       initializer,
-      input: [valueInfo("X", ["T", "B", options.inputSize])],
-      output: [valueInfo("Y", ["T", "B", last])],
+      input: [valueInfo("X", ["T", "B", options.inputSize]), ...(options.sequenceLengths ? [valueInfo("sequence_lens", ["B"], DataType.INT32)] : [])],
+      output: [
+        valueInfo("Y", ["T", "B", outSize]),
+        ...(options.states ? [stateInfo("Y_h"), ...(layers[last]!.op === "LSTM" ? [stateInfo("Y_c")] : [])] : []),
+      ],
     },
   };
   return encodeModel(model);
@@ -201,12 +228,12 @@ function writeAttribute(name: string, value: number | string | readonly string[]
   return { name, type: AttributeType.STRINGS, strings: value.map(enc) };
 }
 
-function valueInfo(name: string, dims: readonly (string | number)[]): ValueInfoProto {
+function valueInfo(name: string, dims: readonly (string | number)[], elemType: number = DataType.FLOAT): ValueInfoProto {
   return {
     name,
     type: {
       tensor_type: {
-        elem_type: DataType.FLOAT,
+        elem_type: elemType,
         shape: { dim: dims.map((d) => (typeof d === "number" ? { dim_value: d } : { dim_param: d })) },
       },
     },

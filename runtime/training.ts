@@ -1,0 +1,451 @@
+// The training loop every model shares (Sequential and functional models alike): compile
+// (optimizer, one loss per output, metrics, clipping), fit with mini-batches / shuffling /
+// validation / progress / callbacks, evaluate, predict, and weight checkpoints. A model type
+// supplies only how it builds, runs forward and backward over lists of tensors (one per input and
+// output), and its parameters. All randomness comes from the model's seed, so two runs with the
+// same seed and data give identical numbers. Every user-supplied array is validated here and a
+// mistake is reported naming the argument (x, y, validationData, x[1], y.target...).
+
+import { loadWeights, saveWeights, type CheckpointOptions, type NamedWeight } from "./checkpoint.ts";
+import { describeValue } from "./describe.ts";
+import { firstNonFinite, guardedUpdate, NonFiniteError, WeightBackup, type StepPlace } from "./train-guard.ts";
+import type { Param } from "./layers/layer.ts";
+import type { Recurrent } from "./layers/recurrent.ts";
+import { checkLabels, getLoss, getMetric, type Loss, type LossName, type Metric, type MetricName } from "./losses.ts";
+import { clipByGlobalNorm, getOptimizer, type Optimizer, type OptimizerName } from "./optimizers.ts";
+import { ProgressBar, type Logs, type ProgressStream } from "./progress.ts";
+import { Rng } from "./rng.ts";
+import { concatRows, gatherRows, sliceRows, toTensor, type Tensor, type TensorLike } from "./tensor.ts";
+
+export interface ModelOptions {
+  /** Seed for initial weights, dropout masks and shuffling. Default 0. */
+  seed?: number;
+  name?: string;
+}
+
+type LossSpec = LossName | Loss;
+
+export interface CompileOptions {
+  optimizer: OptimizerName | Optimizer;
+  /** One loss for every output, or one per output (a list in output order, or keyed by output name). */
+  loss: LossSpec | LossSpec[] | Record<string, LossSpec>;
+  /** Computed for every output. */
+  metrics?: (MetricName | Metric)[];
+  /** Weights of the outputs' losses in the total (default 1 each). */
+  lossWeights?: number[] | Record<string, number>;
+  /** Clip gradients by global norm to this value before each update. */
+  clipNorm?: number;
+}
+
+export interface Callbacks {
+  onTrainBegin?(): void | Promise<void>;
+  /** `logs` holds loss, metrics and (when validating) val_loss, val_<metric>. */
+  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
+  onTrainEnd?(history: History): void | Promise<void>;
+}
+
+/** Data for a model: one tensor for a single input (or output); for several, a list in order or
+ *  an object keyed by input (output) name. */
+export type ModelData = TensorLike | readonly TensorLike[] | Readonly<Record<string, TensorLike>>;
+
+export interface FitOptions {
+  epochs?: number;
+  batchSize?: number;
+  /** Fraction (0..1) of samples, taken from the END of x / y before shuffling, held out for validation. */
+  validationSplit?: number;
+  validationData?: [ModelData, ModelData];
+  /** Shuffle the training samples each epoch (default true). */
+  shuffle?: boolean;
+  /** 0 silent, 1 progress bar (plain lines when not a TTY), 2 one line per epoch. Default 1. */
+  verbose?: 0 | 1 | 2;
+  callbacks?: Callbacks;
+  /** Shortcut for callbacks.onEpochEnd. */
+  onEpochEnd?: Callbacks["onEpochEnd"];
+  /** Where progress goes; default process.stdout. */
+  stream?: ProgressStream;
+}
+
+export interface History {
+  /** Epoch indices (0-based) that ran. */
+  epoch: number[];
+  /** Per epoch: loss, each metric, and val_loss / val_<metric> when validating. */
+  history: Record<string, number[]>;
+  /** Training samples seen by the end of each epoch (cumulative). */
+  samplesSeen: number[];
+  /** Seconds since fit began at the end of each epoch. */
+  seconds: number[];
+}
+
+export interface EvaluateOptions {
+  batchSize?: number;
+}
+
+export interface PredictOptions {
+  batchSize?: number;
+  /** Recurrent layers start from, and keep, their carried state (streaming generation); see resetStates(). */
+  carryState?: boolean;
+}
+
+interface Compiled {
+  optimizer: Optimizer;
+  losses: Loss[];
+  lossWeights: number[];
+  metrics: Metric[];
+  clipNorm: number | undefined;
+}
+
+/** Running sums of logged means over batches, each weighted by how many positions it averaged. */
+class LogSums {
+  private readonly sums = new Map<string, { s: number; n: number }>();
+  add(name: string, value: number, count: number): void {
+    const e = this.sums.get(name) ?? { s: 0, n: 0 };
+    e.s += value * count;
+    e.n += count;
+    this.sums.set(name, e);
+  }
+  logs(): Logs {
+    const out: Logs = {};
+    for (const [k, e] of this.sums) out[k] = e.n > 0 ? e.s / e.n : 0;
+    return out;
+  }
+}
+
+export abstract class Model {
+  readonly name: string;
+  /** Set to true (e.g. in onEpochEnd) to end fit after the current epoch. */
+  stopTraining = false;
+  protected readonly rng: Rng;
+  protected shuffleRng: Rng | undefined;
+  protected compiled: Compiled | undefined;
+  private lossGrads: Float32Array[] = [];
+  /** The weights before the current update, to undo a step that goes non-finite. */
+  private readonly backup = new WeightBackup();
+
+  constructor(opts: ModelOptions, defaultName: string) {
+    this.rng = new Rng(opts.seed ?? 0);
+    this.name = opts.name ?? defaultName;
+  }
+
+  // ---- What each kind of model supplies.
+
+  abstract get built(): boolean;
+  /** All trainable parameters, each once. */
+  abstract params(): Param[];
+  /** Parameters named "layer/param", as checkpoints store them. */
+  abstract weights(): NamedWeight[];
+  abstract paramCount(): number;
+  abstract summary(): string;
+  /** Forgets carried recurrent state (stateful layers). */
+  abstract resetStates(): void;
+  /** Input and output names, in order (for data given by name, and for logs). */
+  abstract get inputNames(): readonly string[];
+  abstract get outputNames(): readonly string[];
+  /** Builds the model from the first training batch (when not built yet). */
+  protected abstract buildFrom(xs: Tensor[]): Promise<void>;
+  /** Checks each input against the model's input shapes; `names` name them in errors. */
+  protected abstract checkInputs(xs: Tensor[], names: readonly string[]): void;
+  /** Each output's shape for a batch of these inputs. */
+  protected abstract outputShapesFor(xs: Tensor[]): number[][];
+  protected abstract forwardAll(xs: Tensor[], training: boolean): Tensor[];
+  /** Adds every parameter's gradient, given d loss / d each output of the last forwardAll. */
+  protected abstract backwardAll(dys: Float32Array[]): void;
+  /** Recurrent layers that carry state under predict's carryState. */
+  protected abstract streamingLayers(): Recurrent[];
+
+  // ---- Compiling.
+
+  compile(opts: CompileOptions): this {
+    if (!opts || opts.optimizer === undefined || opts.loss === undefined) throw new Error("compile needs { optimizer, loss }");
+    if (opts.clipNorm !== undefined && !(typeof opts.clipNorm === "number" && opts.clipNorm > 0 && Number.isFinite(opts.clipNorm))) {
+      throw new Error(`compile: clipNorm must be a positive number, got ${describeValue(opts.clipNorm)}`);
+    }
+    const outs = this.outputNames;
+    this.compiled = {
+      optimizer: getOptimizer(opts.optimizer),
+      losses: perOutput(opts.loss, outs, "loss", (l) => typeof l === "string" || (typeof l === "object" && l !== null && "compute" in l)).map((l) => getLoss(l)),
+      lossWeights: opts.lossWeights === undefined ? outs.map(() => 1) : perOutput(opts.lossWeights, outs, "lossWeights", (w) => typeof w === "number"),
+      metrics: (opts.metrics ?? []).map(getMetric),
+      clipNorm: opts.clipNorm,
+    };
+    this.compiled.lossWeights.forEach((w, i) => {
+      if (!(Number.isFinite(w) && w >= 0)) throw new Error(`lossWeights for output '${outs[i]}' must be a non-negative number, got ${w}`);
+    });
+    return this;
+  }
+
+  protected requireBuilt(what: string): void {
+    if (!this.built) throw new Error(`${what}: the model is not built; call await model.build(${this.buildHint()}) or fit first`);
+  }
+
+  /** What build() takes, for the message above. */
+  protected buildHint(): string {
+    return "";
+  }
+
+  protected requireCompiled(what: string): Compiled {
+    if (!this.compiled) throw new Error(`${what}: call model.compile({ optimizer, loss }) first`);
+    return this.compiled;
+  }
+
+  // ---- Data given by the user.
+
+  /** One validated tensor per name in `names` from data `d`; `what` names the argument. */
+  private toList(d: unknown, names: readonly string[], what: string, kind: string): { tensors: Tensor[]; labels: string[] } {
+    if (names.length === 1) return { tensors: [toTensor(d as TensorLike, what)], labels: [what] };
+    if (d === undefined || d === null) throw new Error(`${what} is missing`);
+    if (Array.isArray(d)) {
+      if (d.length !== names.length) throw new Error(`${what} must give the model's ${names.length} ${kind}s (${names.join(", ")}) in order; got a list of ${d.length}`);
+      const labels = names.map((_, i) => `${what}[${i}]`);
+      return { tensors: d.map((t, i) => toTensor(t as TensorLike, labels[i]!)), labels };
+    }
+    if (typeof d === "object" && !("data" in d && "shape" in d)) {
+      const rec = d as Record<string, TensorLike>;
+      for (const k of Object.keys(rec)) if (!names.includes(k)) throw new Error(`${what} names '${k}', which is not one of the model's ${kind}s (${names.join(", ")})`);
+      const labels = names.map((n) => `${what}.${n}`);
+      return { tensors: names.map((n, i) => toTensor(rec[n], labels[i]!)), labels };
+    }
+    throw new Error(`${what} must give the model's ${names.length} ${kind}s (${names.join(", ")}): a list in order or an object keyed by name`);
+  }
+
+  protected inputs(d: unknown, what: string): { tensors: Tensor[]; labels: string[] } {
+    return this.toList(d, this.inputNames, what, "input");
+  }
+
+  protected targets(d: unknown, what: string): { tensors: Tensor[]; labels: string[] } {
+    return this.toList(d, this.outputNames, what, "output");
+  }
+
+  private checkXY(xs: Tensor[], ys: Tensor[], xl: string[], yl: string[], losses: Loss[]): void {
+    this.checkInputs(xs, xl);
+    const N = xs[0]!.shape[0]!;
+    xs.forEach((x, i) => {
+      if (x.shape[0] !== N) throw new Error(`${xl[0]} has ${N} samples but ${xl[i]} has ${x.shape[0]}`);
+    });
+    ys.forEach((y, i) => {
+      if (y.shape[0] !== N) throw new Error(`${xl[0]} has ${N} samples but ${yl[i]} has ${y.shape[0]}`);
+    });
+    const shapes = this.outputShapesFor(xs);
+    ys.forEach((y, i) => checkLabels(losses[i]!, shapes[i]!, y, yl[i]));
+  }
+
+  // ---- Training.
+
+  /** One optimisation step on a batch: returns the total and per-output losses and the outputs
+   *  (valid until the next call). A non-finite loss, gradient or update throws NonFiniteError and
+   *  changes no weight (nor the optimizer's state). */
+  protected trainStep(xs: Tensor[], ys: Tensor[], place?: StepPlace): { loss: number; losses: number[]; outputs: Tensor[] } {
+    const c = this.requireCompiled("trainOnBatch");
+    this.requireBuilt("trainOnBatch");
+    const params = this.params();
+    for (const p of params) p.grad.fill(0);
+    const outs = this.forwardAll(xs, true);
+    const grads = outs.map((o, i) => (this.lossGrads[i] = this.lossGrads[i]?.length === o.data.length ? this.lossGrads[i]! : new Float32Array(o.data.length)));
+    const losses = outs.map((o, i) => c.losses[i]!.compute(o, ys[i]!, grads[i]));
+    let loss = 0;
+    losses.forEach((l, i) => {
+      const w = c.lossWeights[i]!;
+      loss += w * l;
+      if (w !== 1) for (let j = 0; j < grads[i]!.length; j++) grads[i]![j]! *= w;
+    });
+    if (!Number.isFinite(loss)) throw new NonFiniteError(`the loss became ${loss}`, place);
+    this.backwardAll(grads);
+    const bad = firstNonFinite(params, "grad");
+    if (bad) throw new NonFiniteError(`the gradient of '${this.weightName(bad.param)}'[${bad.index}] became ${bad.value}`, place);
+    if (c.clipNorm !== undefined) clipByGlobalNorm(params, c.clipNorm);
+    guardedUpdate(c.optimizer, params, (i) => this.weightName(i), this.backup, place);
+    return { loss, losses, outputs: outs };
+  }
+
+  /** "layer/param" of the i-th parameter of params(), as checkpoints and errors name it. */
+  private weightName(i: number): string {
+    const p = this.params()[i];
+    return this.weights().find((w) => w.value === p?.value)?.name ?? `#${i}`;
+  }
+
+  /** Adds a batch's losses and metrics to `sums` (total loss weighted by the batch size). */
+  private record(sums: LogSums, loss: number, losses: number[], outs: Tensor[], ys: Tensor[], n: number): void {
+    const c = this.compiled!;
+    const names = this.outputNames;
+    const multi = names.length > 1;
+    sums.add("loss", loss, n);
+    if (multi) losses.forEach((l, i) => sums.add(`${names[i]}_loss`, l, n));
+    outs.forEach((o, i) => {
+      for (const m of c.metrics) {
+        const r = m.compute(o, ys[i]!, c.losses[i]!.sparse);
+        sums.add(multi ? `${names[i]}_${m.name}` : m.name, r.value, r.count);
+      }
+    });
+  }
+
+  async fit(xIn: ModelData, yIn: ModelData, optsIn: FitOptions = {}): Promise<History> {
+    const c = this.requireCompiled("fit");
+    if (typeof optsIn !== "object" || optsIn === null) throw new Error(`fit: options must be an object, got ${describeValue(optsIn)}`);
+    const opts = optsIn;
+    const epochs = opts.epochs ?? 1;
+    const batchSize = opts.batchSize ?? 32;
+    const verbose = opts.verbose ?? 1;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${describeValue(epochs)}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`fit: batchSize must be a positive integer, got ${describeValue(batchSize)}`);
+    if (![0, 1, 2].includes(verbose)) throw new Error(`fit: verbose must be 0, 1 or 2, got ${describeValue(verbose)}`);
+    const xd = this.inputs(xIn, "x");
+    const yd = this.targets(yIn, "y");
+    let xs = xd.tensors;
+    let ys = yd.tensors;
+    await this.buildFrom(xs);
+    this.checkXY(xs, ys, xd.labels, yd.labels, c.losses);
+
+    let val: [Tensor[], Tensor[]] | undefined;
+    if (opts.validationData) {
+      if (!Array.isArray(opts.validationData) || opts.validationData.length !== 2) throw new Error("fit: validationData must be [x, y]");
+      const vx = this.inputs(opts.validationData[0], "validationData[0]");
+      const vy = this.targets(opts.validationData[1], "validationData[1]");
+      this.checkXY(vx.tensors, vy.tensors, vx.labels, vy.labels, c.losses);
+      val = [vx.tensors, vy.tensors];
+    } else if (opts.validationSplit !== undefined) {
+      const s = opts.validationSplit;
+      if (!(typeof s === "number" && s > 0 && s < 1)) throw new Error(`fit: validationSplit must be in (0, 1), got ${describeValue(s)}`);
+      const N = xs[0]!.shape[0]!;
+      const nVal = Math.floor(N * s);
+      if (nVal < 1 || nVal >= N) throw new Error(`fit: validationSplit ${s} of ${N} samples leaves ${nVal} for validation and ${N - nVal} for training`);
+      val = [xs.map((t) => sliceRows(t, N - nVal, N)), ys.map((t) => sliceRows(t, N - nVal, N))];
+      xs = xs.map((t) => sliceRows(t, 0, N - nVal));
+      ys = ys.map((t) => sliceRows(t, 0, N - nVal));
+    }
+
+    const N = xs[0]!.shape[0]!;
+    const nBatches = Math.ceil(N / batchSize);
+    const cb: Callbacks = { ...opts.callbacks };
+    if (opts.onEpochEnd) cb.onEpochEnd = opts.onEpochEnd;
+    const bar = verbose > 0 ? new ProgressBar({ stream: opts.stream ?? process.stdout, epochs, batches: nBatches, verbose: verbose as 1 | 2 }) : undefined;
+    const history: History = { epoch: [], history: {}, samplesSeen: [], seconds: [] };
+    const t0 = performance.now();
+    let seen = 0;
+    this.stopTraining = false;
+    await cb.onTrainBegin?.();
+
+    const order = new Int32Array(N);
+    for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
+      for (let i = 0; i < N; i++) order[i] = i;
+      if (opts.shuffle ?? true) this.shuffleRng!.shuffle(order);
+      bar?.epochStart(epoch);
+      const sums = new LogSums();
+      for (let bi = 0; bi < nBatches; bi++) {
+        const start = bi * batchSize;
+        const end = Math.min(N, start + batchSize);
+        const xb = xs.map((t) => gatherRows(t, order, start, end));
+        const yb = ys.map((t) => gatherRows(t, order, start, end));
+        const { loss, losses, outputs } = this.trainStep(xb, yb, { epoch, epochs, batch: bi, batches: nBatches });
+        this.record(sums, loss, losses, outputs, yb, end - start);
+        seen += end - start;
+        const logs = sums.logs();
+        bar?.batchEnd(bi + 1, logs);
+        await cb.onBatchEnd?.(bi, logs);
+      }
+      const logs = sums.logs();
+      if (val) {
+        const v = this.evaluateTensors(val[0], val[1], batchSize);
+        for (const [k, value] of Object.entries(v)) logs[`val_${k}`] = value;
+      }
+      bar?.epochEnd(logs);
+      history.epoch.push(epoch);
+      for (const [k, value] of Object.entries(logs)) (history.history[k] ??= []).push(value);
+      history.samplesSeen.push(seen);
+      history.seconds.push((performance.now() - t0) / 1000);
+      await cb.onEpochEnd?.(epoch, logs);
+    }
+    await cb.onTrainEnd?.(history);
+    return history;
+  }
+
+  /** Loss and metrics over (x, y) with dropout off: { loss, <metric>: value }. */
+  evaluate(xIn: ModelData, yIn: ModelData, opts: EvaluateOptions = {}): Logs {
+    const c = this.requireCompiled("evaluate");
+    this.requireBuilt("evaluate");
+    const xd = this.inputs(xIn, "x");
+    const yd = this.targets(yIn, "y");
+    this.checkXY(xd.tensors, yd.tensors, xd.labels, yd.labels, c.losses);
+    return this.evaluateTensors(xd.tensors, yd.tensors, opts.batchSize ?? 32);
+  }
+
+  private evaluateTensors(xs: Tensor[], ys: Tensor[], batchSize: number): Logs {
+    const c = this.compiled!;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${describeValue(batchSize)}`);
+    const N = xs[0]!.shape[0]!;
+    const sums = new LogSums();
+    for (let start = 0; start < N; start += batchSize) {
+      const end = Math.min(N, start + batchSize);
+      const xb = xs.map((t) => sliceRows(t, start, end));
+      const yb = ys.map((t) => sliceRows(t, start, end));
+      const outs = this.forwardAll(xb, false);
+      const losses = outs.map((o, i) => c.losses[i]!.compute(o, yb[i]!));
+      const loss = losses.reduce((s, l, i) => s + c.lossWeights[i]! * l, 0);
+      this.record(sums, loss, losses, outs, yb, end - start);
+    }
+    return sums.logs();
+  }
+
+  /** Outputs for x with dropout off, one new tensor per output ([N, ...output shape]). */
+  predictAll(xIn: ModelData, opts: PredictOptions): Tensor[] {
+    this.requireBuilt("predict");
+    const { tensors: xs, labels } = this.inputs(xIn, "x");
+    this.checkInputs(xs, labels);
+    const N = xs[0]!.shape[0]!;
+    xs.forEach((x, i) => {
+      if (x.shape[0] !== N) throw new Error(`${labels[0]} has ${N} samples but ${labels[i]} has ${x.shape[0]}`);
+    });
+    const batchSize = opts.batchSize ?? 32;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`predict: batchSize must be a positive integer, got ${describeValue(batchSize)}`);
+    const recurrent = this.streamingLayers();
+    const carry = opts.carryState ?? false;
+    if (carry && N > batchSize) throw new Error(`predict with carryState needs all ${N} samples in one batch; raise batchSize`);
+    for (const r of recurrent) r.carryState = carry;
+    try {
+      const parts: Tensor[][] = this.outputNames.map(() => []);
+      for (let start = 0; start < N; start += batchSize) {
+        const outs = this.forwardAll(
+          xs.map((x) => sliceRows(x, start, Math.min(N, start + batchSize))),
+          false,
+        );
+        outs.forEach((out, i) => {
+          const part: Tensor = { data: Float32Array.from(out.data), shape: [...out.shape] };
+          if (out.lengths) part.lengths = Int32Array.from(out.lengths);
+          parts[i]!.push(part);
+        });
+      }
+      return parts.map((p) => (p.length === 1 ? p[0]! : concatRows(p)));
+    } finally {
+      for (const r of recurrent) r.carryState = false;
+    }
+  }
+
+  // ---- Checkpoints.
+
+  /** Writes the weights atomically (see checkpoint.ts); returns the header path. */
+  async save(file: string, opts: CheckpointOptions = {}): Promise<string> {
+    return saveWeights(this.weights(), file, opts);
+  }
+
+  /** Loads weights saved by save(); errors name the first weight that does not fit. */
+  async load(file: string, opts: CheckpointOptions = {}): Promise<void> {
+    await loadWeights(this.weights(), file, opts);
+  }
+}
+
+/** One value per output from a single value, a list in output order, or an object keyed by name. */
+function perOutput<T>(v: T | readonly T[] | Record<string, T>, outs: readonly string[], what: string, isOne: (v: unknown) => boolean): T[] {
+  if (isOne(v)) return outs.map(() => v as T);
+  if (Array.isArray(v)) {
+    if (v.length !== outs.length) throw new Error(`compile: ${what} lists ${v.length} entries but the model has ${outs.length} outputs (${outs.join(", ")})`);
+    return [...(v as T[])];
+  }
+  if (typeof v === "object" && v !== null) {
+    const rec = v as Record<string, T>;
+    for (const k of Object.keys(rec)) if (!outs.includes(k)) throw new Error(`compile: ${what} names '${k}', which is not an output of the model (${outs.join(", ")})`);
+    return outs.map((o) => {
+      if (!(o in rec)) throw new Error(`compile: ${what} gives nothing for output '${o}'`);
+      return rec[o]!;
+    });
+  }
+  throw new Error(`compile: ${what} must be one value, a list with one per output, or an object keyed by output name`);
+}
