@@ -22,8 +22,9 @@ export function arraysFit(u: UnitInfo, g: Graph, out: Diagnostic[]): boolean {
   const spans = new Map<number, Span | undefined>();
   for (const e of g.eqns) if ("out" in e) spans.set(e.out, e.span);
   const tooLarge = (v: ValueInfo) => v.shape.reduce((a, b) => a * b, 1) > MAX_ARRAY_ELEMENTS;
-  const declared = g.values.filter((v) => v.role !== "local" && tooLarge(v));
-  const bad = declared.length > 0 ? declared : g.values.filter(tooLarge);
+  // Masks and flags (role "seq") have a state's size: the state is reported, not its mask.
+  const declared = g.values.filter((v) => v.role !== "local" && v.role !== "seq" && tooLarge(v));
+  const bad = declared.length > 0 ? declared : g.values.filter((v) => v.role !== "seq" && tooLarge(v));
   for (const v of bad) {
     const elements = v.shape.reduce((a, b) => a * b, 1);
     const span = v.role === "local" ? spans.get(v.id) : declSpan(u, v.name);
