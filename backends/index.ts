@@ -16,9 +16,11 @@ export interface EmitOptions {
 
 export interface Backend {
   readonly name: string;
+  /** File extension of what it writes ("ts", "py", "onnx"). */
+  readonly extension: string;
   emit(plan: Plan, options: EmitOptions): Promise<string>;
 }
 
-export const tsBackend: Backend = { name: "ts", emit: emitTsModule };
+export const tsBackend: Backend = { name: "ts", extension: "ts", emit: emitTsModule };
 
 export const BACKENDS: ReadonlyMap<string, Backend> = new Map([[tsBackend.name, tsBackend]]);

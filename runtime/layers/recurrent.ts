@@ -8,7 +8,7 @@
 // In a functional model a call may also take the initial states as inputs (gradients flow back
 // into whatever produced them) and, with returnState, return the final states after the output.
 
-import type { CellKernel, Gradients, Tape, Tensors } from "../../abi/kernel.ts";
+import { ABI_VERSION, type CellKernel, type Gradients, type Tape, type Tensors } from "../../abi/kernel.ts";
 import { initializeParams } from "../init.ts";
 import type { Rng } from "../rng.ts";
 import { batchShapeString, type Tensor } from "../tensor.ts";
@@ -211,6 +211,10 @@ export class Recurrent extends Layer {
     const F = inputShape[1]!;
     const k = typeof this.source === "function" ? await this.source(F) : this.source;
     const meta = k.meta;
+    if (meta.abiVersion !== ABI_VERSION) {
+      const got = typeof meta.abiVersion === "number" ? `version ${meta.abiVersion}` : "an older version";
+      throw new Error(`recurrent layer '${this.name}': kernel '${meta.name}' was generated for ${got} of the kernel contract; this runtime needs version ${ABI_VERSION}: rebuild it with this cellc`);
+    }
     if (meta.inputs.length === 0) throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' has no input to feed`);
     if (meta.outputs.length === 0) throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' has no output`);
     const need = meta.inputs.reduce((s, v) => s + v.size, 0);
