@@ -59,7 +59,12 @@ function gemmConstants(plan: Plan): string[] {
         ? `${b(o.c.buf).name} += Σ over rows of ${b(o.a.buf).name}ᵀ · ${b(o.w.buf).name}`
         : `${b(o.c.buf).name} = ${b(o.a.buf).name} · ${b(o.w.buf).name}${o.form === "xwT" ? "ᵀ" : ""}`;
     const doc = [`/** ${what}  (${o.n} × ${o.k})`, ...o.lines.map((l) => ` *  ${l}`), ` */`];
-    const fields = `{ form: ${q(o.form)}, n: ${o.n}, k: ${o.k}, as: ${stride(o.a)}, bs: ${w ? stride(w) : 0}, cs: ${c ? stride(c) : 0}, accumulate: ${o.accumulate}, slot: ${o.slot ?? -1} }`;
+    const parts = [`form: ${q(o.form)}`, `n: ${o.n}`, `k: ${o.k}`, `as: ${stride(o.a)}`];
+    if (w) parts.push(`bs: ${stride(w)}`);
+    if (c) parts.push(`cs: ${stride(c)}`);
+    if (o.accumulate && o.form !== "dw") parts.push(`accumulate: true`);
+    if (o.slot !== null) parts.push(`slot: ${o.slot}`);
+    const fields = `{ ${parts.join(", ")} }`;
     return [...doc, `const ${o.name}: Gemm = ${fields};`];
   });
 }
@@ -140,7 +145,14 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
 
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => ({ name: b.name }));
   const sizesOf = (items: readonly { name: string; size: number }[], rows: string) => `{ ${items.map((i) => `${key(i.name)}: new Float32Array(${rows} * ${i.size}),`).join(" ")} }`;
-  const support = [supportText("gemm"), ...(plan.fastMath ? [supportText("fastmath")] : []), supportText("weights"), supportText("checks")].join("\n\n");
+  const support = [
+    `// ---- The support code every module carries, the same in each (from cellc's backends/ts/support/).`,
+    supportText("gemm"),
+    ...(plan.fastMath ? [supportText("fastmath")] : []),
+    supportText("weights"),
+    supportText("checks"),
+    `// ---- This kernel.`,
+  ].join("\n\n");
   sf.addStatements(
     [
       `type Weights = ${fields(weightNames)};`,
@@ -149,6 +161,9 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
       `type Bound = ${fields(boundBuffers(plan))};`,
       `type TapeData = Tape & { buf: TapeBuffers; outputs: Outputs; finalState: State; adjoints: Adjoints | null; zeros: Float32Array[] };`,
       `const tapes = new WeakSet<object>();`,
+      `const INPUT_NAMES: readonly string[] = ${q(meta.inputs.map((i) => i.name))};`,
+      `const STATE_NAMES: readonly string[] = ${q(meta.states.map((s) => s.name))};`,
+      `const OUTPUT_NAMES: readonly string[] = ${q(meta.outputs.map((o) => o.name))};`,
       SHARED_MARKER,
       ...gemmConstants(plan),
       packScratch(plan),
@@ -172,10 +187,8 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
       `const g = checkObject(where, "options.into", into, ["params", "inputs", "initialState"]);`,
       `const p = checkObject(where, "options.into.params", own(g, "params"), ${q(meta.params.map((p) => p.name))});`,
       ...meta.params.map((p) => `checkArray(where, ${q(`options.into.params.${p.name}`)}, own(p, ${q(p.name)}), ${p.size}, "[${p.shape.join(", ")}]");`),
-      `const i = checkObject(where, "options.into.inputs", own(g, "inputs"), ${q(meta.inputs.map((i) => i.name))});`,
-      ...meta.inputs.map((i) => `checkArray(where, ${q(`options.into.inputs.${i.name}`)}, own(i, ${q(i.name)}), T * B * ${i.size}, \`timeSteps \${T} × batchSize \${B} × ${i.size}\`);`),
-      `const s = checkObject(where, "options.into.initialState", own(g, "initialState"), ${q(meta.states.map((s) => s.name))});`,
-      ...meta.states.map((st) => `checkArray(where, ${q(`options.into.initialState.${st.name}`)}, own(s, ${q(st.name)}), B * ${st.size}, \`batchSize \${B} × ${st.size}\`);`),
+      `checkArrays(where, "options.into.inputs", checkObject(where, "options.into.inputs", own(g, "inputs"), INPUT_NAMES), meta.inputs, T, B, true);`,
+      `checkArrays(where, "options.into.initialState", checkObject(where, "options.into.initialState", own(g, "initialState"), STATE_NAMES), meta.states, 0, B, true);`,
       `return into as Gradients;`,
       `}`,
       `/** forward's work: the plan's forward stages over the tape's buffers. */`,

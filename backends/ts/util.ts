@@ -28,3 +28,11 @@ export function rowsExpr(rows: RowSpace): string {
       return "1";
   }
 }
+
+const PROTO = new Set(["__proto__", "constructor", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable", "toLocaleString", "toString", "valueOf"]);
+
+/** Reading property `name` of an object the module made or checked: `obj.name`, or `obj["name"]`
+ *  for names that are not plain identifiers or that Object.prototype also has. */
+export function prop(obj: string, name: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && !PROTO.has(name) ? `${obj}.${name}` : `${obj}[${JSON.stringify(name)}]`;
+}

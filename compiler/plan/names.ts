@@ -10,7 +10,7 @@ export const PRINTER_WORDS = [
   "B", "T", "R", "t", "b", "j", "r", "k", "n", "tb", "r0", "acc", "src", "dst", "src0", "dst0", "first", "per", "where",
   "params", "inputs", "state", "options", "tape", "tapeIn", "grads", "dOutputs", "meta", "outputs", "mem", "own", "w",
   "weights", "fwd", "adj", "io", "reuse", "given", "inputGradients", "packed", "packedGrads", "gradientsFor", "inferSteps", "optionalArray",
-  "follows", "span", "spans", "checkFlag", "stepCache", "runBackward", "Bound", "TapeBuffers", "cellcSharedCode",
+  "follows", "span", "spans", "checkFlag", "checkArrays", "optionalObject", "ins", "states", "initial", "masks", "dOuts", "dFinal", "INPUT_NAMES", "STATE_NAMES", "OUTPUT_NAMES", "Named", "stateOption", "stepCache", "runBackward", "Bound", "TapeBuffers", "cellcSharedCode",
   "Params", "Inputs", "State", "Outputs", "ForwardOptions", "BackwardOptions", "ForwardResult", "Gradients", "Tape",
   "TapeData", "Adjoints", "Weights", "Gemm", "describe", "fail", "checkObject", "checkKeys", "checkArray", "checkCount",
   "checkBatchSize", "checkLengths", "checkParams", "allocTape", "allocAdjoints", "stepTape", "tapes", "createParams",

@@ -154,6 +154,11 @@ type TapeData = Tape & {
   zeros: Float32Array[];
 };
 const tapes = new WeakSet<object>();
+const INPUT_NAMES: readonly string[] = ["x"];
+const STATE_NAMES: readonly string[] = ["h"];
+const OUTPUT_NAMES: readonly string[] = ["h"];
+// ---- The support code every module carries, the same in each (from cellc's backends/ts/support/).
+
 /** How a kernel's product reads its operands (one constant per product in a module). */
 interface Gemm {
   /** xwT: C[r, n] (+)= Σ_k X[r, k]·W[n, k];  xw: C[r, n] (+)= Σ_k X[r, k]·W[k, n];
@@ -161,13 +166,16 @@ interface Gemm {
   readonly form: "xwT" | "xw" | "dw";
   readonly n: number;
   readonly k: number;
-  /** Row strides of the row operands: A (X, or D for dw), B (X for dw) and C (unused for dw). */
+  /** Row stride of A (X, or D for dw). */
   readonly as: number;
-  readonly bs: number;
-  readonly cs: number;
-  readonly accumulate: boolean;
+  /** Row stride of B for dw (X); W is dense for xwT and xw. */
+  readonly bs?: number;
+  /** Row stride of C for xwT and xw; a gradient is dense. */
+  readonly cs?: number;
+  /** Add to C instead of overwriting it (dw always adds). */
+  readonly accumulate?: boolean;
   /** A panel slot: W's packing is kept until invalidatePanels() (weights used at every step). */
-  readonly slot: number;
+  readonly slot?: number;
 }
 
 /** The product `d` over R rows: A and C row operands start at ao and co; for dw, B (X) starts at bo. */
@@ -181,11 +189,13 @@ function gemm(
   C: Float32Array,
   co: number,
 ): void {
+  const acc = d.accumulate ?? false;
+  const slot = d.slot ?? -1;
   if (d.form === "xwT")
-    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs, d.accumulate, d.slot);
+    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs ?? d.n, acc, slot);
   else if (d.form === "xw")
-    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs, d.accumulate, d.slot);
-  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs, C, co, d.k, true, -1);
+    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs ?? d.n, acc, slot);
+  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs ?? d.k, C, co, d.k, true, -1);
 }
 
 const KC = 256;
@@ -482,6 +492,9 @@ function span(first: Float32Array, n: number): Float32Array {
   return v;
 }
 
+/** Inputs, states or outputs as meta lists them. */
+type Named = readonly { readonly name: string; readonly size: number }[];
+
 function fail(where: string, message: string): never {
   throw new RangeError(`${meta.name}.${where}: ${message}`);
 }
@@ -606,123 +619,100 @@ function checkFlag(where: string, name: string, v: unknown): boolean | undefined
     fail(where, `${name} must be true or false, got ${describe(v)}`);
   return v;
 }
+
+/** `v` (when given) must be an object whose keys are among `allowed`. */
+function optionalObject(
+  where: string,
+  name: string,
+  v: unknown,
+  allowed: readonly string[],
+): object | undefined {
+  return v === undefined ? undefined : checkObject(where, name, v, allowed);
+}
+
+/** The arrays `obj[item.name]` for each item, in order: timeSteps × batchSize × size floats each
+ *  (batchSize × size when T is 0). Required ones must be present; optional ones may be absent. */
+function checkArrays(
+  where: string,
+  name: string,
+  obj: object | undefined,
+  items: Named,
+  T: number,
+  B: number,
+  required: boolean,
+): (Float32Array | undefined)[] {
+  return items.map((it) => {
+    const v = obj === undefined ? undefined : own(obj, it.name);
+    if (v === undefined && !required) return undefined;
+    const layout = `${T > 0 ? `timeSteps ${T} × ` : ""}batchSize ${B} × ${it.size}`;
+    return checkArray(where, `${name}.${it.name}`, v, (T || 1) * B * it.size, layout);
+  });
+}
+
+/** The per-state arrays of options[key] (initialState, stateMasks, dFinalState): [batchSize, n]
+ *  each, in the order of meta.states, undefined where absent. */
+function stateOption(
+  where: string,
+  options: object,
+  key: string,
+  B: number,
+): (Float32Array | undefined)[] {
+  const name = `options.${key}`;
+  const obj = optionalObject(
+    where,
+    name,
+    own(options, key),
+    meta.states.map((s) => s.name),
+  );
+  return checkArrays(where, name, obj, meta.states, 0, B, false);
+}
+
+// ---- This kernel.
 /** proj_x = x · pack_xᵀ  (12 × 3)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
  *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
  *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
  */
-const proj_x_gemm: Gemm = {
-  form: "xwT",
-  n: 12,
-  k: 3,
-  as: 3,
-  bs: 0,
-  cs: 12,
-  accumulate: false,
-  slot: -1,
-};
+const proj_x_gemm: Gemm = { form: "xwT", n: 12, k: 3, as: 3, cs: 12 };
 /** proj_h = h_read · pack_hᵀ  (8 × 4)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
  *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
  */
-const proj_h_gemm: Gemm = {
-  form: "xwT",
-  n: 8,
-  k: 4,
-  as: 4,
-  bs: 0,
-  cs: 8,
-  accumulate: false,
-  slot: 0,
-};
+const proj_h_gemm: Gemm = { form: "xwT", n: 8, k: 4, as: 4, cs: 8, slot: 0 };
 /** n_3 = n_2 · U_nᵀ  (4 × 4)
  *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
  */
-const n_3_gemm: Gemm = { form: "xwT", n: 4, k: 4, as: 4, bs: 0, cs: 4, accumulate: false, slot: 1 };
+const n_3_gemm: Gemm = { form: "xwT", n: 4, k: 4, as: 4, cs: 4, slot: 1 };
 /** d_n_2 = d_n_5 · U_n  (4 × 4)
  *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
  */
-const d_n_2_gemm: Gemm = {
-  form: "xw",
-  n: 4,
-  k: 4,
-  as: 4,
-  bs: 0,
-  cs: 4,
-  accumulate: false,
-  slot: 2,
-};
+const d_n_2_gemm: Gemm = { form: "xw", n: 4, k: 4, as: 4, cs: 4, slot: 2 };
 /** d_proj_h_t1 = d_proj_h · pack_h  (4 × 8)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
  *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
  */
-const d_proj_h_t1_gemm: Gemm = {
-  form: "xw",
-  n: 4,
-  k: 8,
-  as: 8,
-  bs: 0,
-  cs: 4,
-  accumulate: false,
-  slot: 3,
-};
+const d_proj_h_t1_gemm: Gemm = { form: "xw", n: 4, k: 8, as: 8, cs: 4, slot: 3 };
 /** grad_U_n += Σ over rows of d_n_5ᵀ · n_2  (4 × 4)
  *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
  */
-const d_U_n_gemm: Gemm = {
-  form: "dw",
-  n: 4,
-  k: 4,
-  as: 4,
-  bs: 4,
-  cs: 0,
-  accumulate: true,
-  slot: -1,
-};
+const d_U_n_gemm: Gemm = { form: "dw", n: 4, k: 4, as: 4, bs: 4 };
 /** grad_pack_h += Σ over rows of d_proj_hᵀ · h_read  (8 × 4)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
  *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
  */
-const d_pack_h_gemm: Gemm = {
-  form: "dw",
-  n: 8,
-  k: 4,
-  as: 8,
-  bs: 4,
-  cs: 0,
-  accumulate: true,
-  slot: -1,
-};
+const d_pack_h_gemm: Gemm = { form: "dw", n: 8, k: 4, as: 8, bs: 4 };
 /** grad_pack_x += Σ over rows of d_proj_xᵀ · x  (12 × 3)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
  *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
  *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
  */
-const d_pack_x_gemm: Gemm = {
-  form: "dw",
-  n: 12,
-  k: 3,
-  as: 12,
-  bs: 3,
-  cs: 0,
-  accumulate: true,
-  slot: -1,
-};
+const d_pack_x_gemm: Gemm = { form: "dw", n: 12, k: 3, as: 12, bs: 3 };
 /** d_x = d_proj_x · pack_x  (3 × 12)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
  *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
  *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
  */
-const d_x_gemm: Gemm = {
-  form: "xw",
-  n: 3,
-  k: 12,
-  as: 12,
-  bs: 0,
-  cs: 3,
-  accumulate: false,
-  slot: -1,
-};
+const d_x_gemm: Gemm = { form: "xw", n: 3, k: 12, as: 12, cs: 3 };
 /** Stacked weights, used when the params passed in are not side by side (not from createParams). */
 const packed = { pack_x: new Float32Array(36), pack_h: new Float32Array(32) };
 /** Pack gradients, used when the gradients asked for are not side by side. */
@@ -848,16 +838,24 @@ function gradientsFor(where: string, into: unknown, T: number, B: number): Gradi
   checkArray(where, "options.into.params.W_n", own(p, "W_n"), 12, "[4, 3]");
   checkArray(where, "options.into.params.U_n", own(p, "U_n"), 16, "[4, 4]");
   checkArray(where, "options.into.params.b_n", own(p, "b_n"), 4, "[4]");
-  const i = checkObject(where, "options.into.inputs", own(g, "inputs"), ["x"]);
-  checkArray(
+  checkArrays(
     where,
-    "options.into.inputs.x",
-    own(i, "x"),
-    T * B * 3,
-    `timeSteps ${T} × batchSize ${B} × 3`,
+    "options.into.inputs",
+    checkObject(where, "options.into.inputs", own(g, "inputs"), INPUT_NAMES),
+    meta.inputs,
+    T,
+    B,
+    true,
   );
-  const s = checkObject(where, "options.into.initialState", own(g, "initialState"), ["h"]);
-  checkArray(where, "options.into.initialState.h", own(s, "h"), B * 4, `batchSize ${B} × 4`);
+  checkArrays(
+    where,
+    "options.into.initialState",
+    checkObject(where, "options.into.initialState", own(g, "initialState"), STATE_NAMES),
+    meta.states,
+    0,
+    B,
+    true,
+  );
   return into as Gradients;
 }
 /** forward's work: the plan's forward stages over the tape's buffers. */
@@ -1160,18 +1158,18 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
   const where = "step";
   const B = checkBatchSize(where, batchSize);
   const w = weightsOf(where, params);
-  checkObject(where, "inputs", inputs, ["x"]);
-  checkObject(where, "state", state, ["h"]);
-  const in0 = checkArray(where, "inputs.x", own(inputs, "x"), B * 3, `batchSize ${B} × 3`);
-  const s0 = checkArray(where, "state.h", own(state, "h"), B * 4, `batchSize ${B} × 4`);
+  checkObject(where, "inputs", inputs, INPUT_NAMES);
+  checkObject(where, "state", state, STATE_NAMES);
+  const ins = checkArrays(where, "inputs", inputs, meta.inputs, 0, B, true);
+  const states = checkArrays(where, "state", state, meta.states, 0, B, true);
   // one step of forward, on a tape of the step's own
   const fwd = stepTape(B).buf;
-  fwd.x.set(in0);
+  fwd.x.set(ins[0]!);
   fwd.active.fill(1);
-  fwd.h.set(s0);
+  fwd.h.set(states[0]!);
   fwd.mask_h.fill(1);
   run(w, fwd, 1, B);
-  s0.set(fwd.h.subarray(B * 4));
+  states[0]!.set(fwd.h.subarray(B * 4));
   return { h: fwd.h_out.slice() };
 }
 
@@ -1188,49 +1186,21 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
   ]);
   const B = checkBatchSize(where, own(options, "batchSize"));
   const w = weightsOf(where, params);
-  checkObject(where, "inputs", inputs, ["x"]);
+  checkObject(where, "inputs", inputs, INPUT_NAMES);
   const T =
     own(options, "timeSteps") !== undefined
       ? checkCount(where, "options.timeSteps", own(options, "timeSteps"))
       : inferSteps(where, own(inputs, "x"), B, 3, "inputs.x");
-  const in0 = checkArray(
-    where,
-    "inputs.x",
-    own(inputs, "x"),
-    T * B * 3,
-    `timeSteps ${T} × batchSize ${B} × 3`,
-  );
-  const init =
-    own(options, "initialState") === undefined
-      ? undefined
-      : checkObject(where, "options.initialState", own(options, "initialState"), ["h"]);
-  const init0 = optionalArray(
-    where,
-    init,
-    "options.initialState",
-    "h",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
-  const masks =
-    own(options, "stateMasks") === undefined
-      ? undefined
-      : checkObject(where, "options.stateMasks", own(options, "stateMasks"), ["h"]);
-  const masks0 = optionalArray(
-    where,
-    masks,
-    "options.stateMasks",
-    "h",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
+  const ins = checkArrays(where, "inputs", inputs, meta.inputs, T, B, true);
+  const initial = stateOption(where, options, "initialState", B);
+  const masks = stateOption(where, options, "stateMasks", B);
   const tape = allocTape(T, B, own(options, "tape"));
   const fwd = tape.buf;
-  fwd.x.set(in0);
+  fwd.x.set(ins[0]!);
   checkLengths(where, own(options, "lengths"), B, T, fwd.active);
-  if (init0 !== undefined) fwd.h.set(init0);
+  if (initial[0] !== undefined) fwd.h.set(initial[0]);
   else fwd.h.fill(0, 0, B * 4);
-  if (masks0 !== undefined) fwd.mask_h.set(masks0);
+  if (masks[0] !== undefined) fwd.mask_h.set(masks[0]);
   else fwd.mask_h.fill(1);
   run(w, fwd, T, B);
   return { outputs: tape.outputs, finalState: tape.finalState, tape };
@@ -1250,58 +1220,40 @@ export function backward(
   const tape = tapeIn as TapeData;
   const T = tape.timeSteps;
   const B = tape.batchSize;
-  checkObject(where, "dOutputs", dOutputs, ["h"]);
+  checkObject(where, "dOutputs", dOutputs, OUTPUT_NAMES);
   checkObject(where, "options", options, ["dFinalState", "into", "inputGradients"]);
-  const dOut0 = optionalArray(
-    where,
-    dOutputs,
-    "dOutputs",
-    "h",
-    T * B * 4,
-    `timeSteps ${T} × batchSize ${B} × 4`,
-  );
-  const dFinal =
-    own(options, "dFinalState") === undefined
-      ? undefined
-      : checkObject(where, "options.dFinalState", own(options, "dFinalState"), ["h"]);
-  const dFinal0 = optionalArray(
-    where,
-    dFinal,
-    "options.dFinalState",
-    "h",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
+  const dOuts = checkArrays(where, "dOutputs", dOutputs, meta.outputs, T, B, false);
+  const dFinal = stateOption(where, options, "dFinalState", B);
   const inputGradients =
     checkFlag(where, "options.inputGradients", own(options, "inputGradients")) !== false;
   const grads = gradientsFor(where, own(options, "into"), T, B);
   const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));
-  if (dFinal0 !== undefined) adj.d_h_next.set(dFinal0);
+  if (dFinal[0] !== undefined) adj.d_h_next.set(dFinal[0]);
   else adj.d_h_next.fill(0);
-  const grad_W_z = grads.params["W_z"] as Float32Array;
+  const grad_W_z = grads.params.W_z;
   grad_W_z.fill(0);
-  const grad_U_z = grads.params["U_z"] as Float32Array;
+  const grad_U_z = grads.params.U_z;
   grad_U_z.fill(0);
-  const grad_b_z = grads.params["b_z"] as Float32Array;
+  const grad_b_z = grads.params.b_z;
   grad_b_z.fill(0);
-  const grad_W_r = grads.params["W_r"] as Float32Array;
+  const grad_W_r = grads.params.W_r;
   grad_W_r.fill(0);
-  const grad_U_r = grads.params["U_r"] as Float32Array;
+  const grad_U_r = grads.params.U_r;
   grad_U_r.fill(0);
-  const grad_b_r = grads.params["b_r"] as Float32Array;
+  const grad_b_r = grads.params.b_r;
   grad_b_r.fill(0);
-  const grad_W_n = grads.params["W_n"] as Float32Array;
+  const grad_W_n = grads.params.W_n;
   grad_W_n.fill(0);
-  const grad_U_n = grads.params["U_n"] as Float32Array;
+  const grad_U_n = grads.params.U_n;
   grad_U_n.fill(0);
-  const grad_b_n = grads.params["b_n"] as Float32Array;
+  const grad_b_n = grads.params.b_n;
   grad_b_n.fill(0);
   const own0 = follows(grad_W_r, grad_W_z) && follows(grad_W_n, grad_W_r);
   const grad_pack_x = own0 ? span(grad_W_z, 36) : packedGrads.grad_pack_x.fill(0);
   const own1 = follows(grad_U_r, grad_U_z);
   const grad_pack_h = own1 ? span(grad_U_z, 32) : packedGrads.grad_pack_h.fill(0);
-  const d_h_out = dOut0 ?? (tape.zeros[0] ??= new Float32Array(T * B * 4));
-  const d_x = grads.inputs["x"] as Float32Array;
+  const d_h_out = dOuts[0] ?? (tape.zeros[0] ??= new Float32Array(T * B * 4));
+  const d_x = grads.inputs.x;
   runBackward(
     w,
     tape.buf,
@@ -1334,6 +1286,6 @@ export function backward(
     for (let j = 0; j < 16; j++) grad_U_z[j] = grad_U_z[j]! + grad_pack_h[0 + j]!;
     for (let j = 0; j < 16; j++) grad_U_r[j] = grad_U_r[j]! + grad_pack_h[16 + j]!;
   }
-  (grads.initialState["h"] as Float32Array).set(adj.d_h_next);
+  grads.initialState.h.set(adj.d_h_next);
   return grads;
 }

@@ -166,6 +166,11 @@ type TapeData = Tape & {
   zeros: Float32Array[];
 };
 const tapes = new WeakSet<object>();
+const INPUT_NAMES: readonly string[] = ["x"];
+const STATE_NAMES: readonly string[] = ["h", "c"];
+const OUTPUT_NAMES: readonly string[] = ["h"];
+// ---- The support code every module carries, the same in each (from cellc's backends/ts/support/).
+
 /** How a kernel's product reads its operands (one constant per product in a module). */
 interface Gemm {
   /** xwT: C[r, n] (+)= Σ_k X[r, k]·W[n, k];  xw: C[r, n] (+)= Σ_k X[r, k]·W[k, n];
@@ -173,13 +178,16 @@ interface Gemm {
   readonly form: "xwT" | "xw" | "dw";
   readonly n: number;
   readonly k: number;
-  /** Row strides of the row operands: A (X, or D for dw), B (X for dw) and C (unused for dw). */
+  /** Row stride of A (X, or D for dw). */
   readonly as: number;
-  readonly bs: number;
-  readonly cs: number;
-  readonly accumulate: boolean;
+  /** Row stride of B for dw (X); W is dense for xwT and xw. */
+  readonly bs?: number;
+  /** Row stride of C for xwT and xw; a gradient is dense. */
+  readonly cs?: number;
+  /** Add to C instead of overwriting it (dw always adds). */
+  readonly accumulate?: boolean;
   /** A panel slot: W's packing is kept until invalidatePanels() (weights used at every step). */
-  readonly slot: number;
+  readonly slot?: number;
 }
 
 /** The product `d` over R rows: A and C row operands start at ao and co; for dw, B (X) starts at bo. */
@@ -193,11 +201,13 @@ function gemm(
   C: Float32Array,
   co: number,
 ): void {
+  const acc = d.accumulate ?? false;
+  const slot = d.slot ?? -1;
   if (d.form === "xwT")
-    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs, d.accumulate, d.slot);
+    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs ?? d.n, acc, slot);
   else if (d.form === "xw")
-    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs, d.accumulate, d.slot);
-  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs, C, co, d.k, true, -1);
+    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs ?? d.n, acc, slot);
+  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs ?? d.k, C, co, d.k, true, -1);
 }
 
 const KC = 256;
@@ -494,6 +504,9 @@ function span(first: Float32Array, n: number): Float32Array {
   return v;
 }
 
+/** Inputs, states or outputs as meta lists them. */
+type Named = readonly { readonly name: string; readonly size: number }[];
+
 function fail(where: string, message: string): never {
   throw new RangeError(`${meta.name}.${where}: ${message}`);
 }
@@ -618,102 +631,97 @@ function checkFlag(where: string, name: string, v: unknown): boolean | undefined
     fail(where, `${name} must be true or false, got ${describe(v)}`);
   return v;
 }
+
+/** `v` (when given) must be an object whose keys are among `allowed`. */
+function optionalObject(
+  where: string,
+  name: string,
+  v: unknown,
+  allowed: readonly string[],
+): object | undefined {
+  return v === undefined ? undefined : checkObject(where, name, v, allowed);
+}
+
+/** The arrays `obj[item.name]` for each item, in order: timeSteps × batchSize × size floats each
+ *  (batchSize × size when T is 0). Required ones must be present; optional ones may be absent. */
+function checkArrays(
+  where: string,
+  name: string,
+  obj: object | undefined,
+  items: Named,
+  T: number,
+  B: number,
+  required: boolean,
+): (Float32Array | undefined)[] {
+  return items.map((it) => {
+    const v = obj === undefined ? undefined : own(obj, it.name);
+    if (v === undefined && !required) return undefined;
+    const layout = `${T > 0 ? `timeSteps ${T} × ` : ""}batchSize ${B} × ${it.size}`;
+    return checkArray(where, `${name}.${it.name}`, v, (T || 1) * B * it.size, layout);
+  });
+}
+
+/** The per-state arrays of options[key] (initialState, stateMasks, dFinalState): [batchSize, n]
+ *  each, in the order of meta.states, undefined where absent. */
+function stateOption(
+  where: string,
+  options: object,
+  key: string,
+  B: number,
+): (Float32Array | undefined)[] {
+  const name = `options.${key}`;
+  const obj = optionalObject(
+    where,
+    name,
+    own(options, key),
+    meta.states.map((s) => s.name),
+  );
+  return checkArrays(where, name, obj, meta.states, 0, B, false);
+}
+
+// ---- This kernel.
 /** proj_x = x · pack_xᵀ  (16 × 3)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
  *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
-const proj_x_gemm: Gemm = {
-  form: "xwT",
-  n: 16,
-  k: 3,
-  as: 3,
-  bs: 0,
-  cs: 16,
-  accumulate: false,
-  slot: -1,
-};
+const proj_x_gemm: Gemm = { form: "xwT", n: 16, k: 3, as: 3, cs: 16 };
 /** proj_h = h_read · pack_hᵀ  (16 × 4)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
  *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
-const proj_h_gemm: Gemm = {
-  form: "xwT",
-  n: 16,
-  k: 4,
-  as: 4,
-  bs: 0,
-  cs: 16,
-  accumulate: false,
-  slot: 0,
-};
+const proj_h_gemm: Gemm = { form: "xwT", n: 16, k: 4, as: 4, cs: 16, slot: 0 };
 /** d_h_read = d_proj_h · pack_h  (4 × 16)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
  *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
-const d_h_read_gemm: Gemm = {
-  form: "xw",
-  n: 4,
-  k: 16,
-  as: 16,
-  bs: 0,
-  cs: 4,
-  accumulate: false,
-  slot: 1,
-};
+const d_h_read_gemm: Gemm = { form: "xw", n: 4, k: 16, as: 16, cs: 4, slot: 1 };
 /** grad_pack_h += Σ over rows of d_proj_hᵀ · h_read  (16 × 4)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
  *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
-const d_pack_h_gemm: Gemm = {
-  form: "dw",
-  n: 16,
-  k: 4,
-  as: 16,
-  bs: 4,
-  cs: 0,
-  accumulate: true,
-  slot: -1,
-};
+const d_pack_h_gemm: Gemm = { form: "dw", n: 16, k: 4, as: 16, bs: 4 };
 /** grad_pack_x += Σ over rows of d_proj_hᵀ · x  (16 × 3)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
  *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
-const d_pack_x_gemm: Gemm = {
-  form: "dw",
-  n: 16,
-  k: 3,
-  as: 16,
-  bs: 3,
-  cs: 0,
-  accumulate: true,
-  slot: -1,
-};
+const d_pack_x_gemm: Gemm = { form: "dw", n: 16, k: 3, as: 16, bs: 3 };
 /** d_x = d_proj_h · pack_x  (3 × 16)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
  *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
-const d_x_gemm: Gemm = {
-  form: "xw",
-  n: 3,
-  k: 16,
-  as: 16,
-  bs: 0,
-  cs: 3,
-  accumulate: false,
-  slot: -1,
-};
+const d_x_gemm: Gemm = { form: "xw", n: 3, k: 16, as: 16, cs: 3 };
 /** Stacked weights, used when the params passed in are not side by side (not from createParams). */
 const packed = { pack_x: new Float32Array(48), pack_h: new Float32Array(64) };
 /** Pack gradients, used when the gradients asked for are not side by side. */
@@ -851,17 +859,24 @@ function gradientsFor(where: string, into: unknown, T: number, B: number): Gradi
   checkArray(where, "options.into.params.W_o", own(p, "W_o"), 12, "[4, 3]");
   checkArray(where, "options.into.params.U_o", own(p, "U_o"), 16, "[4, 4]");
   checkArray(where, "options.into.params.b_o", own(p, "b_o"), 4, "[4]");
-  const i = checkObject(where, "options.into.inputs", own(g, "inputs"), ["x"]);
-  checkArray(
+  checkArrays(
     where,
-    "options.into.inputs.x",
-    own(i, "x"),
-    T * B * 3,
-    `timeSteps ${T} × batchSize ${B} × 3`,
+    "options.into.inputs",
+    checkObject(where, "options.into.inputs", own(g, "inputs"), INPUT_NAMES),
+    meta.inputs,
+    T,
+    B,
+    true,
   );
-  const s = checkObject(where, "options.into.initialState", own(g, "initialState"), ["h", "c"]);
-  checkArray(where, "options.into.initialState.h", own(s, "h"), B * 4, `batchSize ${B} × 4`);
-  checkArray(where, "options.into.initialState.c", own(s, "c"), B * 4, `batchSize ${B} × 4`);
+  checkArrays(
+    where,
+    "options.into.initialState",
+    checkObject(where, "options.into.initialState", own(g, "initialState"), STATE_NAMES),
+    meta.states,
+    0,
+    B,
+    true,
+  );
   return into as Gradients;
 }
 /** forward's work: the plan's forward stages over the tape's buffers. */
@@ -1156,22 +1171,21 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
   const where = "step";
   const B = checkBatchSize(where, batchSize);
   const w = weightsOf(where, params);
-  checkObject(where, "inputs", inputs, ["x"]);
-  checkObject(where, "state", state, ["h", "c"]);
-  const in0 = checkArray(where, "inputs.x", own(inputs, "x"), B * 3, `batchSize ${B} × 3`);
-  const s0 = checkArray(where, "state.h", own(state, "h"), B * 4, `batchSize ${B} × 4`);
-  const s1 = checkArray(where, "state.c", own(state, "c"), B * 4, `batchSize ${B} × 4`);
+  checkObject(where, "inputs", inputs, INPUT_NAMES);
+  checkObject(where, "state", state, STATE_NAMES);
+  const ins = checkArrays(where, "inputs", inputs, meta.inputs, 0, B, true);
+  const states = checkArrays(where, "state", state, meta.states, 0, B, true);
   // one step of forward, on a tape of the step's own
   const fwd = stepTape(B).buf;
-  fwd.x.set(in0);
+  fwd.x.set(ins[0]!);
   fwd.active.fill(1);
-  fwd.h.set(s0);
+  fwd.h.set(states[0]!);
   fwd.mask_h.fill(1);
-  fwd.c.set(s1);
+  fwd.c.set(states[1]!);
   fwd.mask_c.fill(1);
   run(w, fwd, 1, B);
-  s0.set(fwd.h.subarray(B * 4));
-  s1.set(fwd.c.subarray(B * 4));
+  states[0]!.set(fwd.h.subarray(B * 4));
+  states[1]!.set(fwd.c.subarray(B * 4));
   return { h: fwd.h_out.slice() };
 }
 
@@ -1188,69 +1202,25 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
   ]);
   const B = checkBatchSize(where, own(options, "batchSize"));
   const w = weightsOf(where, params);
-  checkObject(where, "inputs", inputs, ["x"]);
+  checkObject(where, "inputs", inputs, INPUT_NAMES);
   const T =
     own(options, "timeSteps") !== undefined
       ? checkCount(where, "options.timeSteps", own(options, "timeSteps"))
       : inferSteps(where, own(inputs, "x"), B, 3, "inputs.x");
-  const in0 = checkArray(
-    where,
-    "inputs.x",
-    own(inputs, "x"),
-    T * B * 3,
-    `timeSteps ${T} × batchSize ${B} × 3`,
-  );
-  const init =
-    own(options, "initialState") === undefined
-      ? undefined
-      : checkObject(where, "options.initialState", own(options, "initialState"), ["h", "c"]);
-  const init0 = optionalArray(
-    where,
-    init,
-    "options.initialState",
-    "h",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
-  const init1 = optionalArray(
-    where,
-    init,
-    "options.initialState",
-    "c",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
-  const masks =
-    own(options, "stateMasks") === undefined
-      ? undefined
-      : checkObject(where, "options.stateMasks", own(options, "stateMasks"), ["h", "c"]);
-  const masks0 = optionalArray(
-    where,
-    masks,
-    "options.stateMasks",
-    "h",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
-  const masks1 = optionalArray(
-    where,
-    masks,
-    "options.stateMasks",
-    "c",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
+  const ins = checkArrays(where, "inputs", inputs, meta.inputs, T, B, true);
+  const initial = stateOption(where, options, "initialState", B);
+  const masks = stateOption(where, options, "stateMasks", B);
   const tape = allocTape(T, B, own(options, "tape"));
   const fwd = tape.buf;
-  fwd.x.set(in0);
+  fwd.x.set(ins[0]!);
   checkLengths(where, own(options, "lengths"), B, T, fwd.active);
-  if (init0 !== undefined) fwd.h.set(init0);
+  if (initial[0] !== undefined) fwd.h.set(initial[0]);
   else fwd.h.fill(0, 0, B * 4);
-  if (masks0 !== undefined) fwd.mask_h.set(masks0);
+  if (masks[0] !== undefined) fwd.mask_h.set(masks[0]);
   else fwd.mask_h.fill(1);
-  if (init1 !== undefined) fwd.c.set(init1);
+  if (initial[1] !== undefined) fwd.c.set(initial[1]);
   else fwd.c.fill(0, 0, B * 4);
-  if (masks1 !== undefined) fwd.mask_c.set(masks1);
+  if (masks[1] !== undefined) fwd.mask_c.set(masks[1]);
   else fwd.mask_c.fill(1);
   run(w, fwd, T, B);
   return { outputs: tape.outputs, finalState: tape.finalState, tape };
@@ -1270,67 +1240,41 @@ export function backward(
   const tape = tapeIn as TapeData;
   const T = tape.timeSteps;
   const B = tape.batchSize;
-  checkObject(where, "dOutputs", dOutputs, ["h"]);
+  checkObject(where, "dOutputs", dOutputs, OUTPUT_NAMES);
   checkObject(where, "options", options, ["dFinalState", "into", "inputGradients"]);
-  const dOut0 = optionalArray(
-    where,
-    dOutputs,
-    "dOutputs",
-    "h",
-    T * B * 4,
-    `timeSteps ${T} × batchSize ${B} × 4`,
-  );
-  const dFinal =
-    own(options, "dFinalState") === undefined
-      ? undefined
-      : checkObject(where, "options.dFinalState", own(options, "dFinalState"), ["h", "c"]);
-  const dFinal0 = optionalArray(
-    where,
-    dFinal,
-    "options.dFinalState",
-    "h",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
-  const dFinal1 = optionalArray(
-    where,
-    dFinal,
-    "options.dFinalState",
-    "c",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
+  const dOuts = checkArrays(where, "dOutputs", dOutputs, meta.outputs, T, B, false);
+  const dFinal = stateOption(where, options, "dFinalState", B);
   const inputGradients =
     checkFlag(where, "options.inputGradients", own(options, "inputGradients")) !== false;
   const grads = gradientsFor(where, own(options, "into"), T, B);
   const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));
-  if (dFinal0 !== undefined) adj.d_h_next.set(dFinal0);
+  if (dFinal[0] !== undefined) adj.d_h_next.set(dFinal[0]);
   else adj.d_h_next.fill(0);
-  if (dFinal1 !== undefined) adj.d_c_next.set(dFinal1);
+  if (dFinal[1] !== undefined) adj.d_c_next.set(dFinal[1]);
   else adj.d_c_next.fill(0);
-  const grad_W_i = grads.params["W_i"] as Float32Array;
+  const grad_W_i = grads.params.W_i;
   grad_W_i.fill(0);
-  const grad_U_i = grads.params["U_i"] as Float32Array;
+  const grad_U_i = grads.params.U_i;
   grad_U_i.fill(0);
-  const grad_b_i = grads.params["b_i"] as Float32Array;
+  const grad_b_i = grads.params.b_i;
   grad_b_i.fill(0);
-  const grad_W_f = grads.params["W_f"] as Float32Array;
+  const grad_W_f = grads.params.W_f;
   grad_W_f.fill(0);
-  const grad_U_f = grads.params["U_f"] as Float32Array;
+  const grad_U_f = grads.params.U_f;
   grad_U_f.fill(0);
-  const grad_b_f = grads.params["b_f"] as Float32Array;
+  const grad_b_f = grads.params.b_f;
   grad_b_f.fill(0);
-  const grad_W_g = grads.params["W_g"] as Float32Array;
+  const grad_W_g = grads.params.W_g;
   grad_W_g.fill(0);
-  const grad_U_g = grads.params["U_g"] as Float32Array;
+  const grad_U_g = grads.params.U_g;
   grad_U_g.fill(0);
-  const grad_b_g = grads.params["b_g"] as Float32Array;
+  const grad_b_g = grads.params.b_g;
   grad_b_g.fill(0);
-  const grad_W_o = grads.params["W_o"] as Float32Array;
+  const grad_W_o = grads.params.W_o;
   grad_W_o.fill(0);
-  const grad_U_o = grads.params["U_o"] as Float32Array;
+  const grad_U_o = grads.params.U_o;
   grad_U_o.fill(0);
-  const grad_b_o = grads.params["b_o"] as Float32Array;
+  const grad_b_o = grads.params.b_o;
   grad_b_o.fill(0);
   const own0 =
     follows(grad_W_f, grad_W_i) && follows(grad_W_g, grad_W_f) && follows(grad_W_o, grad_W_g);
@@ -1338,8 +1282,8 @@ export function backward(
   const own1 =
     follows(grad_U_f, grad_U_i) && follows(grad_U_g, grad_U_f) && follows(grad_U_o, grad_U_g);
   const grad_pack_h = own1 ? span(grad_U_i, 64) : packedGrads.grad_pack_h.fill(0);
-  const d_h_out = dOut0 ?? (tape.zeros[0] ??= new Float32Array(T * B * 4));
-  const d_x = grads.inputs["x"] as Float32Array;
+  const d_h_out = dOuts[0] ?? (tape.zeros[0] ??= new Float32Array(T * B * 4));
+  const d_x = grads.inputs.x;
   runBackward(
     w,
     tape.buf,
@@ -1378,7 +1322,7 @@ export function backward(
     for (let j = 0; j < 16; j++) grad_U_g[j] = grad_U_g[j]! + grad_pack_h[32 + j]!;
     for (let j = 0; j < 16; j++) grad_U_o[j] = grad_U_o[j]! + grad_pack_h[48 + j]!;
   }
-  (grads.initialState["h"] as Float32Array).set(adj.d_h_next);
-  (grads.initialState["c"] as Float32Array).set(adj.d_c_next);
+  grads.initialState.h.set(adj.d_h_next);
+  grads.initialState.c.set(adj.d_c_next);
   return grads;
 }

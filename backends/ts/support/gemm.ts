@@ -16,20 +16,25 @@ export interface Gemm {
   readonly form: "xwT" | "xw" | "dw";
   readonly n: number;
   readonly k: number;
-  /** Row strides of the row operands: A (X, or D for dw), B (X for dw) and C (unused for dw). */
+  /** Row stride of A (X, or D for dw). */
   readonly as: number;
-  readonly bs: number;
-  readonly cs: number;
-  readonly accumulate: boolean;
+  /** Row stride of B for dw (X); W is dense for xwT and xw. */
+  readonly bs?: number;
+  /** Row stride of C for xwT and xw; a gradient is dense. */
+  readonly cs?: number;
+  /** Add to C instead of overwriting it (dw always adds). */
+  readonly accumulate?: boolean;
   /** A panel slot: W's packing is kept until invalidatePanels() (weights used at every step). */
-  readonly slot: number;
+  readonly slot?: number;
 }
 
 /** The product `d` over R rows: A and C row operands start at ao and co; for dw, B (X) starts at bo. */
 export function gemm(d: Gemm, R: number, A: Float32Array, ao: number, B: Float32Array, bo: number, C: Float32Array, co: number): void {
-  if (d.form === "xwT") gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs, d.accumulate, d.slot);
-  else if (d.form === "xw") gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs, d.accumulate, d.slot);
-  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs, C, co, d.k, true, -1);
+  const acc = d.accumulate ?? false;
+  const slot = d.slot ?? -1;
+  if (d.form === "xwT") gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs ?? d.n, acc, slot);
+  else if (d.form === "xw") gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs ?? d.n, acc, slot);
+  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs ?? d.k, C, co, d.k, true, -1);
 }
 
 export const KC = 256;
