@@ -40,18 +40,45 @@ const PROTO_WORDS = "__proto__ constructor hasOwnProperty isPrototypeOf property
 
 export const RESERVED: ReadonlySet<string> = new Set([...PRINTER_WORDS, ...TS_WORDS.split(" "), ...PY_WORDS.split(" "), ...PROTO_WORDS.split(" ")]);
 
-/** Allocates unique, valid, stable identifiers. */
+function identifier(want: string): string {
+  let base = want.replace(/[^A-Za-z0-9_]/g, "_");
+  if (!/^[A-Za-z_]/.test(base)) base = `_${base}`;
+  // o0, in0, ... are numbered names the printers make for themselves.
+  if (PRINTER_NUMBERED.test(base)) base = `${base}_`;
+  return base;
+}
+
+/** Allocates unique, valid, stable identifiers for a module. */
 export class Names {
   private readonly used = new Set<string>();
+  /** Names given inside scopes (a map's registers): module names avoid them too. */
+  private readonly scoped = new Set<string>();
 
   get(want: string): string {
-    let base = want.replace(/[^A-Za-z0-9_]/g, "_");
-    if (!/^[A-Za-z_]/.test(base)) base = `_${base}`;
-    // o0, in0, ... are numbered names the printers make for themselves.
-    if (PRINTER_NUMBERED.test(base)) base = `${base}_`;
+    const base = identifier(want);
     let name = base;
-    for (let i = 2; RESERVED.has(name) || this.used.has(name); i++) name = `${base}_${i}`;
+    for (let i = 2; this.taken(name) || this.scoped.has(name); i++) name = `${base}_${i}`;
     this.used.add(name);
     return name;
+  }
+
+  taken(name: string): boolean {
+    return RESERVED.has(name) || this.used.has(name);
+  }
+
+  /** Names for one inner scope (a fused loop's registers): unique within it and never equal to
+   *  a module name, but free to repeat names of other scopes. */
+  scope(): { get(want: string): string } {
+    const own = new Set<string>();
+    return {
+      get: (want: string) => {
+        const base = identifier(want);
+        let name = base;
+        for (let i = 2; this.taken(name) || own.has(name); i++) name = `${base}_${i}`;
+        own.add(name);
+        this.scoped.add(name);
+        return name;
+      },
+    };
   }
 }

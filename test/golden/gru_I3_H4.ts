@@ -923,7 +923,7 @@ function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
         const _r_1 = proj_x[o3 + j]!;
         const _r_2 = proj_h[o4 + j]!;
         const _b_r = b_r[j]!;
-        const _h_read_2 = h_read[o2 + j]!;
+        const _h_read = h_read[o2 + j]!;
         const _z_3 = _z_1 + _z_2;
         const _z_4 = _z_3 + _b_z;
         const _z = fsigmoid(_z_4);
@@ -932,9 +932,9 @@ function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
         const _r_4 = _r_3 + _b_r;
         const _r = fsigmoid(_r_4);
         r_2[o2 + j] = _r;
-        const _n_2 = _r * _h_read_2;
+        const _n_2 = _r * _h_read;
         n_2[o2 + j] = _n_2;
-        const _h_new_1 = _z * _h_read_2;
+        const _h_new_1 = _z * _h_read;
         h_new_1[o5 + j] = _h_new_1;
         const _h_new_2 = 1 - _z;
         h_new_2[o2 + j] = _h_new_2;
@@ -955,16 +955,16 @@ function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
         const _n_1 = proj_x[o0 + j]!;
         const _n_3 = n_3[o1 + j]!;
         const _b_n = b_n[j]!;
-        const _h_new_2_2 = h_new_2[o2 + j]!;
-        const _h_new_1_2 = h_new_1[o1 + j]!;
-        const _h_2 = h[o2 + j]!;
+        const _h_new_2 = h_new_2[o2 + j]!;
+        const _h_new_1 = h_new_1[o1 + j]!;
+        const _h = h[o2 + j]!;
         const _n_4 = _n_1 + _n_3;
         const _n_5 = _n_4 + _b_n;
         const _n = ftanh(_n_5);
         n_4[o2 + j] = _n;
-        const _h_new_3 = _h_new_2_2 * _n;
-        const _h_new = _h_new_1_2 + _h_new_3;
-        const _h_next = _active !== 0 ? _h_new : _h_2;
+        const _h_new_3 = _h_new_2 * _n;
+        const _h_new = _h_new_1 + _h_new_3;
+        const _h_next = _active !== 0 ? _h_new : _h;
         h[o4 + j] = _h_next;
         const _h_out = _active !== 0 ? _h_new : 0;
         h_out[o2 + j] = _h_out;
@@ -1012,36 +1012,36 @@ function runBackward(
       const o1 = (r0 + b) * 4;
       const o2 = b * 4;
       const o3 = (r0 + b) * 8;
-      const _active_2 = active[o0]!;
+      const _active = active[o0]!;
       for (let j = 0; j < 4; j++) {
         const _d_h_out = d_h_out[o1 + j]!;
         const _d_h_next = d_h_next[o2 + j]!;
-        const _n_6 = n_4[o1 + j]!;
-        const _h_new_2_3 = h_new_2[o1 + j]!;
-        const _h_read_3 = h_read[o1 + j]!;
-        const _z_5 = z[o1 + j]!;
-        const _r_5 = r_2[o1 + j]!;
-        const _d_h_out_t1 = _active_2 !== 0 ? _d_h_out : 0;
-        const _d_h_next_t1 = _active_2 !== 0 ? _d_h_next : 0;
-        const _d_h_next_t2 = _active_2 !== 0 ? 0 : _d_h_next;
+        const _n = n_4[o1 + j]!;
+        const _h_new_2 = h_new_2[o1 + j]!;
+        const _h_read = h_read[o1 + j]!;
+        const _z = z[o1 + j]!;
+        const _r = r_2[o1 + j]!;
+        const _d_h_out_t1 = _active !== 0 ? _d_h_out : 0;
+        const _d_h_next_t1 = _active !== 0 ? _d_h_next : 0;
+        const _d_h_next_t2 = _active !== 0 ? 0 : _d_h_next;
         d_h_next_t2[o2 + j] = _d_h_next_t2;
         const _d_h_new = _d_h_out_t1 + _d_h_next_t1;
-        const _d_h_new_2 = _d_h_new * _n_6;
-        const _d_n = _d_h_new * _h_new_2_3;
+        const _d_h_new_2 = _d_h_new * _n;
+        const _d_n = _d_h_new * _h_new_2;
         const _d_h_new_2_t1 = -_d_h_new_2;
-        const _d_h_new_1_t1 = _d_h_new * _h_read_3;
-        const _d_h_new_1_t2 = _d_h_new * _z_5;
+        const _d_h_new_1_t1 = _d_h_new * _h_read;
+        const _d_h_new_1_t2 = _d_h_new * _z;
         d_h_new_1_t2[o2 + j] = _d_h_new_1_t2;
-        const _d_n_t1 = _n_6 * _n_6;
+        const _d_n_t1 = _n * _n;
         const _d_n_t2 = 1 - _d_n_t1;
         const _d_n_5 = _d_n * _d_n_t2;
         d_n_5[o1 + j] = _d_n_5;
-        const _d_r_t1 = 1 - _r_5;
-        const _d_r_t2 = _r_5 * _d_r_t1;
+        const _d_r_t1 = 1 - _r;
+        const _d_r_t2 = _r * _d_r_t1;
         d_r_t2[o2 + j] = _d_r_t2;
         const _d_z = _d_h_new_2_t1 + _d_h_new_1_t1;
-        const _d_z_t1 = 1 - _z_5;
-        const _d_z_t2 = _z_5 * _d_z_t1;
+        const _d_z_t1 = 1 - _z;
+        const _d_z_t2 = _z * _d_z_t1;
         const _d_z_4 = _d_z * _d_z_t2;
         d_proj_h[o3 + j] = _d_z_4;
       }
@@ -1056,15 +1056,15 @@ function runBackward(
       const o2 = (r0 + b) * 8 + 4;
       for (let j = 0; j < 4; j++) {
         const _d_n_2 = d_n_2[o0 + j]!;
-        const _h_read_4 = h_read[o1 + j]!;
-        const _r_6 = r_2[o1 + j]!;
-        const _d_r_t2_2 = d_r_t2[o0 + j]!;
-        const _d_h_new_1_t2_2 = d_h_new_1_t2[o0 + j]!;
-        const _d_r = _d_n_2 * _h_read_4;
-        const _d_n_2_t2 = _d_n_2 * _r_6;
-        const _d_r_4 = _d_r * _d_r_t2_2;
+        const _h_read = h_read[o1 + j]!;
+        const _r = r_2[o1 + j]!;
+        const _d_r_t2 = d_r_t2[o0 + j]!;
+        const _d_h_new_1_t2 = d_h_new_1_t2[o0 + j]!;
+        const _d_r = _d_n_2 * _h_read;
+        const _d_n_2_t2 = _d_n_2 * _r;
+        const _d_r_4 = _d_r * _d_r_t2;
         d_proj_h[o2 + j] = _d_r_4;
-        const _d_proj_x_t2 = _d_h_new_1_t2_2 + _d_n_2_t2;
+        const _d_proj_x_t2 = _d_h_new_1_t2 + _d_n_2_t2;
         d_proj_x_t2[o0 + j] = _d_proj_x_t2;
       }
     }
@@ -1074,13 +1074,13 @@ function runBackward(
     for (let b = 0; b < R; b++) {
       const o0 = b * 4;
       for (let j = 0; j < 4; j++) {
-        const _d_proj_x_t2_2 = d_proj_x_t2[o0 + j]!;
+        const _d_proj_x_t2 = d_proj_x_t2[o0 + j]!;
         const _d_proj_h_t1 = d_proj_h_t1[o0 + j]!;
-        const _mask_h_2 = mask_h[o0 + j]!;
-        const _d_h_next_t2_2 = d_h_next_t2[o0 + j]!;
-        const _d_h_read = _d_proj_x_t2_2 + _d_proj_h_t1;
-        const _d_h_read_t1 = _d_h_read * _mask_h_2;
-        const _d_h = _d_h_next_t2_2 + _d_h_read_t1;
+        const _mask_h = mask_h[o0 + j]!;
+        const _d_h_next_t2 = d_h_next_t2[o0 + j]!;
+        const _d_h_read = _d_proj_x_t2 + _d_proj_h_t1;
+        const _d_h_read_t1 = _d_h_read * _mask_h;
+        const _d_h = _d_h_next_t2 + _d_h_read_t1;
         d_h[o0 + j] = _d_h;
       }
     }
