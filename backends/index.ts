@@ -3,6 +3,7 @@
 
 import type { Plan } from "../compiler/plan/types.ts";
 import { emitTsModule } from "./ts/module.ts";
+import { emitWasmModule } from "./wasm/module.ts";
 
 export interface EmitOptions {
   /** Suggested file name of the module. */
@@ -23,4 +24,6 @@ export interface Backend {
 
 export const tsBackend: Backend = { name: "ts", extension: "ts", emit: emitTsModule };
 
-export const BACKENDS: ReadonlyMap<string, Backend> = new Map([[tsBackend.name, tsBackend]]);
+export const wasmBackend: Backend = { name: "wasm", extension: "ts", emit: emitWasmModule };
+
+export const BACKENDS: ReadonlyMap<string, Backend> = new Map([[tsBackend.name, tsBackend], [wasmBackend.name, wasmBackend]]);

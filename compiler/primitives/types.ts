@@ -29,6 +29,17 @@ export interface TsFormulaOptions {
   fast: boolean;
 }
 
+/** What a WebAssembly formula may use (backends/wasm): operands are `(local.get ...)` of v128
+ *  vectors of the module's element type. */
+export interface WasmFormulaOptions {
+  /** The vector shape: "f32x4" (kernels) or "f64x2" (float64 builds). */
+  v: string;
+  /** A vector with every lane equal to c. */
+  k(c: number): string;
+  /** A call of one of the module's vector math functions (exp, sigmoid, tanh, log, softplus). */
+  call(fn: "exp" | "sigmoid" | "tanh" | "log" | "softplus", x: string): string;
+}
+
 export interface Elementwise {
   /** IR op name. */
   readonly op: string;
@@ -48,6 +59,8 @@ export interface Elementwise {
   grad?(r: GradArgs, b: AdBuilder): Contribution[];
   /** TypeScript expression over operand expressions (identifiers or parenthesised literals). */
   ts(x: readonly string[], a: Attrs, o: TsFormulaOptions): string;
+  /** WebAssembly SIMD expression over operand vectors (backends/wasm); lanes compute what `ts` does. */
+  wasm(x: readonly string[], a: Attrs, o: WasmFormulaOptions): string;
   /** Where the function is smooth, for derivative tests: a predicate on the operands. */
   readonly smoothAt?: (x: readonly number[], a: Attrs) => boolean;
   /** Operands for which eval is defined and finite (tests sample inside it). */
