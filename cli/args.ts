@@ -59,6 +59,9 @@ Options:
                        ending in .ts names one file, for a build of exactly one module
   --cell NAME          Build only the cell or stack called NAME
   --no-opt             Skip the optimizing passes and emit the plain lowering
+  --target ts|wasm     The backend: TypeScript (default), or WebAssembly SIMD (a module that
+                       embeds the WebAssembly kernel and falls back to TypeScript without SIMD)
+  --emit-wat           With --target wasm, also write the WebAssembly text beside each module
   -c, --config FILE    Build the entries of a config file; with no files and no --config,
                        ./cellc.config.json is used if it exists
   -w, --watch          Build, then rebuild whenever a spec or a file it imports changes
@@ -69,7 +72,7 @@ Config file (paths relative to it; "out" ending in .ts names a single file):
   { "out": "src/kernels",
     "entries": [ { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
                  { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }],
-                   "out": "gen/", "cell": "gru", "optimize": false } ] }
+                   "out": "gen/", "cell": "gru", "optimize": false, "target": "wasm" } ] }
 
 Exit status: 0 built, 1 a spec has errors (or an output could not be written), 2 usage error.`;
 
@@ -100,6 +103,8 @@ const flagSpecs: Record<CommandName, FlagSpec[]> = {
     { name: "out", short: "o", value: true },
     { name: "cell", value: true },
     { name: "no-opt", value: false },
+    { name: "target", value: true },
+    { name: "emit-wat", value: false },
     { name: "config", short: "c", value: true },
     { name: "watch", short: "w", value: false },
     helpFlag,

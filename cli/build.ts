@@ -35,6 +35,10 @@ export interface BuildJob {
   dimsSource: "cli" | "config";
   /** A --cell given for many specs: a spec that does not declare it is skipped, not an error. */
   cellOptional?: boolean;
+  /** The backend (--target, or the config's "target"); absent: the compiler's default. */
+  target?: string;
+  /** Also write each WebAssembly module's text beside it (--emit-wat). */
+  emitWat?: boolean;
 }
 
 export interface JobResult {
@@ -205,12 +209,13 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
   };
   for (const dims of job.bindings) {
     const t0 = performance.now();
-    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; dimsSource: "cli" | "config" } = {
+    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; dimsSource: "cli" | "config"; target?: string } = {
       dims,
       optimize: job.optimize,
       dimsSource: job.dimsSource,
     };
     if (job.cell !== undefined) opts.cell = job.cell;
+    if (job.target !== undefined) opts.target = job.target;
     const r = await buildFile(file, opts);
     const ms = performance.now() - t0;
     for (const [name, text] of Object.entries(r.sources)) result.inputs.set(resolve(name), text);
@@ -260,6 +265,16 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
         failWrite(`cannot write ${shownPath(path)}: ${writeReason(e, path)}`, 1);
         continue;
       }
+      if (job.emitWat) {
+        const watPath = path.replace(/\.ts$/, "") + ".wat";
+        try {
+          verb = writeIfChanged(watPath, await watText(file, { ...opts, cell: m.name }));
+          result.outputs.push(watPath);
+        } catch (e) {
+          failWrite(`cannot write ${shownPath(watPath)}: ${writeReason(e, watPath)}`, 1);
+          continue;
+        }
+      }
       result.modules++;
       const params = m.meta.paramCount.toLocaleString("en-US");
       io.out(
@@ -268,6 +283,15 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
     }
   }
   return result;
+}
+
+/** The WebAssembly text of one module (--emit-wat): its plan printed again, not assembled. */
+async function watText(file: string, opts: { dims: Record<string, number>; optimize: boolean; cell?: string; target?: string }): Promise<string> {
+  const { planKernel } = await import("../compiler/index.ts");
+  const { printWat } = await import("../backends/wasm/module.ts");
+  const { plan } = planKernel(readTextFile(file, MAX_SPEC_BYTES), { ...opts, file });
+  if (!plan) throw new Error("the spec did not plan");
+  return `${printWat(plan).wat}\n`;
 }
 
 /** Identity of a diagnostic for de-duplication across bindings. */

@@ -5,6 +5,7 @@
 // {
 //   "out": "src/kernels",                       // optional default for entries
 //   "optimize": true,                           // optional, default true
+//   "target": "wasm",                           // optional backend, default "ts"
 //   "entries": [
 //     { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
 //     { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }], "out": "gen/" },
@@ -16,6 +17,7 @@
 // then produce exactly one module); anything else is a directory.
 
 import { statSync } from "node:fs";
+import { BACKENDS } from "../backends/index.ts";
 import { dirname, relative, resolve } from "node:path";
 import jsonc, { type ParseError } from "jsonc-parser";
 import { describeFsError, readTextFile } from "../compiler/read-text.ts";
@@ -39,6 +41,8 @@ export interface ConfigEntry {
   out: OutTarget;
   cell?: string;
   optimize: boolean;
+  /** The backend ("ts" or "wasm"); absent: the default. */
+  target?: string;
 }
 
 export interface CellcConfig {
@@ -85,8 +89,8 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
   if (!isObject(json)) return fail("top level", `must be an object with "entries", got ${describe(json)}`);
   const base = dirname(file);
   for (const key of Object.keys(json)) {
-    if (!["entries", "out", "optimize", "$schema"].includes(key)) {
-      fail(`"${key}"`, `unknown field (expected "entries", "out" or "optimize")`);
+    if (!["entries", "out", "optimize", "target", "$schema"].includes(key)) {
+      fail(`"${key}"`, `unknown field (expected "entries", "out", "optimize" or "target")`);
     }
   }
   const defaultOut = json["out"];
@@ -96,6 +100,12 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
   const defaultOptimize = json["optimize"] ?? true;
   if (typeof defaultOptimize !== "boolean")
     fail(`"optimize"`, `must be true or false, got ${describe(defaultOptimize)}`);
+  const targets = [...BACKENDS.keys()];
+  const checkTarget = (v: unknown, at: string): string | undefined => {
+    if (v !== undefined && (typeof v !== "string" || !targets.includes(v))) fail(at, `must be one of ${targets.map((t) => `"${t}"`).join(", ")}, got ${describe(v)}`);
+    return v as string | undefined;
+  };
+  const defaultTarget = checkTarget(json["target"], `"target"`);
 
   const entries = json["entries"];
   if (!Array.isArray(entries)) return fail(`"entries"`, `must be an array of entries, got ${describe(entries)}`);
@@ -106,8 +116,8 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
     if (!isObject(raw))
       return fail(at, `must be an object like { "spec": "x.cell", "dims": {...} }, got ${describe(raw)}`);
     for (const key of Object.keys(raw)) {
-      if (!["spec", "dims", "out", "cell", "optimize"].includes(key)) {
-        fail(`${at}.${key}`, `unknown field (expected spec, dims, out, cell or optimize)`);
+      if (!["spec", "dims", "out", "cell", "optimize", "target"].includes(key)) {
+        fail(`${at}.${key}`, `unknown field (expected spec, dims, out, cell, optimize or target)`);
       }
     }
     const spec = raw["spec"];
@@ -140,6 +150,8 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
 
     const entry: ConfigEntry = { index, spec: specPath, bindings, out: target, optimize: optimize as boolean };
     if (typeof cell === "string") entry.cell = cell;
+    const backend = checkTarget(raw["target"], `${at}.target`) ?? defaultTarget;
+    if (backend !== undefined) entry.target = backend;
     return entry;
   });
   return { file, entries: out };

@@ -4,6 +4,7 @@
 // anything else is a cellc bug, reported as "internal error" with exit 70.
 
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { BACKENDS } from "../backends/index.ts";
 import { resolve } from "node:path";
 import {
   UsageError,
@@ -108,6 +109,21 @@ async function runBuildCommand(p: ParsedCommand, io: Output): Promise<number> {
 function buildPlanner(p: ParsedCommand): () => WatchPlan {
   const configFlag = flagValue(p, "config");
   const noOpt = flagSet(p, "no-opt");
+  const targetFlag = flagValue(p, "target");
+  if (targetFlag !== undefined && !BACKENDS.has(targetFlag)) {
+    throw new UsageError(`--target must be one of ${[...BACKENDS.keys()].join(", ")}, got '${targetFlag}'`, "build");
+  }
+  const emitWat = flagSet(p, "emit-wat");
+  // Sets the target and --emit-wat on a job (the flag wins over a config entry's "target").
+  const withTarget = (job: BuildJob, entryTarget?: string): BuildJob => {
+    const target = targetFlag ?? entryTarget;
+    if (target !== undefined) job.target = target;
+    if (emitWat) {
+      if (target !== "wasm") throw new UsageError("--emit-wat needs --target wasm", "build");
+      job.emitWat = true;
+    }
+    return job;
+  };
   if (p.positionals.length === 0) {
     const configPath = configPathOrFail(configFlag, "build");
     for (const f of ["dims", "out", "cell"]) {
@@ -126,7 +142,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
         };
         job.origin = `${shownPath(config.file)} entries[${e.index}]`;
         if (e.cell !== undefined) job.cell = e.cell;
-        return job;
+        return withTarget(job, e.target);
       });
       return { jobs, dirs: [], files: [config.file] };
     };
@@ -157,7 +173,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
         job.cell = cell;
         if (specs.length > 1) job.cellOptional = true;
       }
-      return job;
+      return withTarget(job);
     });
     const dirs = inputs
       .map((i) => resolve(i))

@@ -4,7 +4,7 @@
 // (test/wasm-primitives.test.ts runs them on a grid with extremes against Math):
 //   exp      x = n·ln2 + r (Cody–Waite, |r| ≤ ln2/2), e^r by its degree-7 Taylor polynomial,
 //            2^n applied as two exact power-of-two factors so subnormal results round once
-//   sigmoid  1 / (1 + e^-x)
+//   sigmoid  1 / (1 + e^-x), as e^x / (1 + e^x) for x < 0 (no overflow)
 //   tanh     |x| ≤ 0.625: x + x³·P(x²), P a degree-4 least-squares fit (0.83 ulp);
 //            beyond: 1 - 2 / (e^2|x| + 1), the sign put back by bit operations
 //   log      x = m·2^e with m in [√½, √2): 2·atanh((m-1)/(m+1)) by its series, plus e·ln2
@@ -53,7 +53,11 @@ function fastExp(): string {
 }
 
 function fastSigmoid(): string {
-  return fn("sigmoid", [], [`(f32x4.div ${K(1)} (f32x4.add ${K(1)} (call $exp (f32x4.neg (local.get $x)))))`]);
+  // e = e^-|x| never overflows: 1 / (1 + e) for x ≥ 0, e / (1 + e) below (subnormal results too).
+  return fn("sigmoid", ["e"], [
+    "(local.set $e (call $exp (f32x4.neg (f32x4.abs (local.get $x)))))",
+    `(f32x4.div (v128.bitselect (local.get $e) ${K(1)} (f32x4.lt (local.get $x) ${K(0)})) (f32x4.add ${K(1)} (local.get $e)))`,
+  ]);
 }
 
 function fastTanh(): string {
