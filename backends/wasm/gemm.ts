@@ -33,16 +33,18 @@ export interface GemmSpec {
   /** Bytes between rows of C. */
   cs: number;
   accumulate: boolean;
+  /** Tile rows, tile vectors and k unrolling (defaults MR, NV, U; for experiments). */
+  tile?: { mr: number; nv: number; u: number };
 }
 
 /** Tile shape: MR rows of C by NV vectors. */
-export const MR = 4;
+export const TILE_ROWS = 4;
 export const NV = 2;
 /** Rows of A per block (a multiple of MR), and rows summed per block in dw. */
 export const MC = 64;
 export const KC = 256;
 /** Unrolling of the k loop. */
-const U = 2;
+const UNROLL = 2;
 
 interface TileArgs {
   mr: number;
@@ -55,6 +57,7 @@ interface TileArgs {
 
 /** One tile: accumulators over the reduction from $pa / $pb, then added or stored at $pc. */
 function tile(f: Fn, e: Elem, s: GemmSpec, t: TileArgs): void {
+  const U = s.tile?.u ?? UNROLL;
   const acc = (i: number, v: number) => f.local(`c${i}_${v}`, "v128");
   const qa = f.local("qa", "i32");
   const qb = f.local("qb", "i32");
@@ -95,8 +98,17 @@ function tile(f: Fn, e: Elem, s: GemmSpec, t: TileArgs): void {
         f.emit(set(k, `(i32.sub ${get(k)} ${i32(U)})`), "(br $kloop)");
       });
     });
-    f.nest(`(if ${get(k)}`, () => f.nest("(then", () => step(0)));
-    // U is 2, so at most one step remains.
+    // The last k % U steps.
+    if (U === 2) f.nest(`(if ${get(k)}`, () => f.nest("(then", () => step(0)));
+    else
+      f.nest("(block $kdone1", () =>
+        f.nest("(loop $kloop1", () => {
+          f.emit(`(br_if $kdone1 (i32.eqz ${get(k)}))`);
+          step(0);
+          advance(1);
+          f.emit(set(k, `(i32.sub ${get(k)} (i32.const 1))`), "(br $kloop1)");
+        }),
+      );
   }
   // Epilogue: C += acc or C = acc, lane by lane in a partial last vector.
   for (let i = 0; i < t.mr; i++) {
@@ -119,19 +131,20 @@ function tile(f: Fn, e: Elem, s: GemmSpec, t: TileArgs): void {
 }
 
 /** Column tiles: NV-vector tiles over the full panels, then one tile for the static remainder. */
-function columnTiles(e: Elem, N: number): { start: number; count: number; nv: number; last: number }[] {
-  const NR = NV * e.lanes;
+function columnTiles(e: Elem, N: number, nv: number): { start: number; count: number; nv: number; last: number }[] {
+  const NR = nv * e.lanes;
   const out = [];
   const full = Math.floor(N / NR);
-  if (full > 0) out.push({ start: 0, count: full, nv: NV, last: e.lanes });
+  if (full > 0) out.push({ start: 0, count: full, nv, last: e.lanes });
   const rest = N - full * NR;
   if (rest > 0) out.push({ start: full * NR, count: 1, nv: Math.ceil(rest / e.lanes), last: rest % e.lanes || e.lanes });
   return out;
 }
 
 /** The function for a product whose row count is the runtime parameter $n (xwT, xw). */
-function rowsGemm(f: Fn, e: Elem, s: GemmSpec): void {
+function rowsGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void): void {
   const K = s.K!;
+  const MR = s.tile?.mr ?? TILE_ROWS;
   const ic = f.local("ic", "i32");
   const iend = f.local("iend", "i32");
   const i = f.local("i", "i32");
@@ -150,7 +163,7 @@ function rowsGemm(f: Fn, e: Elem, s: GemmSpec): void {
     f.nest("(loop $blocks", () => {
       f.emit(`(br_if $blocks_done (i32.ge_u ${get(ic)} ${get("$n")}))`);
       f.emit(set(iend, `(select (i32.add ${get(ic)} ${i32(MC)}) ${get("$n")} (i32.lt_u (i32.add ${get(ic)} ${i32(MC)}) ${get("$n")}))`));
-      for (const ct of columnTiles(e, s.N)) {
+      for (const ct of columnTiles(e, s.N, s.tile?.nv ?? NV)) {
         const colBytes = ct.count > 1 ? `(i32.mul ${get(jb)} ${i32(ct.nv * 16)})` : i32(ct.start * e.bytes);
         const sweep = () => {
           f.emit(set(i, get(ic)));
@@ -158,7 +171,7 @@ function rowsGemm(f: Fn, e: Elem, s: GemmSpec): void {
             f.nest("(loop $rows", () => {
               f.emit(`(br_if $rows_done (i32.gt_u (i32.add ${get(i)} ${i32(MR)}) ${get(iend)}))`);
               f.emit(...origin(colBytes));
-              tile(f, e, s, { mr: MR, nv: ct.nv, last: ct.last, k: K });
+              tile({ mr: MR, nv: ct.nv, last: ct.last, k: K });
               f.emit(set(i, `(i32.add ${get(i)} ${i32(MR)})`), "(br $rows)");
             }),
           );
@@ -167,7 +180,7 @@ function rowsGemm(f: Fn, e: Elem, s: GemmSpec): void {
           f.nest("(block $r0", () =>
             remainder(f, MR - 1, rem, (r) => {
               f.emit(...origin(colBytes));
-              tile(f, e, s, { mr: r, nv: ct.nv, last: ct.last, k: K });
+              tile({ mr: r, nv: ct.nv, last: ct.last, k: K });
             }),
           );
         };
@@ -202,8 +215,9 @@ function remainder(f: Fn, top: number, rem: string, body: (r: number) => void): 
 }
 
 /** The function for a weight gradient (dw): C is G [M, N], the reduction runs over the rows. */
-function rowsReduceGemm(f: Fn, e: Elem, s: GemmSpec): void {
+function rowsReduceGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void): void {
   const M = s.M!;
+  const MR = s.tile?.mr ?? TILE_ROWS;
   const kb = f.local("kb", "i32");
   const kc = f.local("kc", "i32");
   const jb = f.local("jb", "i32");
@@ -219,7 +233,7 @@ function rowsReduceGemm(f: Fn, e: Elem, s: GemmSpec): void {
       f.emit(`(br_if $blocks_done (i32.ge_u ${get(kb)} ${get("$n")}))`);
       f.emit(set(kc, `(i32.sub ${get("$n")} ${get(kb)})`));
       f.emit(set(kc, `(select ${i32(KC)} ${get(kc)} (i32.gt_u ${get(kc)} ${i32(KC)}))`));
-      for (const ct of columnTiles(e, s.N)) {
+      for (const ct of columnTiles(e, s.N, s.tile?.nv ?? NV)) {
         const colBytes = ct.count > 1 ? `(i32.mul ${get(jb)} ${i32(ct.nv * 16)})` : i32(ct.start * e.bytes);
         const origin = (rowBytesA: string, rowBytesC: string) => [
           set("$pa", addI(addI(get("$a"), `(i32.mul ${get(kb)} ${i32(s.ak)})`), rowBytesA)),
@@ -231,13 +245,13 @@ function rowsReduceGemm(f: Fn, e: Elem, s: GemmSpec): void {
             f.emit(set(ib, i32(0)));
             f.nest("(loop $rows", () => {
               f.emit(...origin(`(i32.mul ${get(ib)} ${i32(MR * s.ai)})`, `(i32.mul ${get(ib)} ${i32(MR * s.cs)})`));
-              tile(f, e, s, { mr: MR, nv: ct.nv, last: ct.last, k: kc });
+              tile({ mr: MR, nv: ct.nv, last: ct.last, k: kc });
               f.emit(set(ib, `(i32.add ${get(ib)} (i32.const 1))`), `(br_if $rows (i32.lt_u ${get(ib)} ${i32(mFull)}))`);
             });
           }
           if (mRest > 0) {
             f.emit(...origin(i32(mFull * MR * s.ai), i32(mFull * MR * s.cs)));
-            tile(f, e, s, { mr: mRest, nv: ct.nv, last: ct.last, k: kc });
+            tile({ mr: mRest, nv: ct.nv, last: ct.last, k: kc });
           }
         };
         if (ct.count > 1) {
@@ -257,7 +271,21 @@ function rowsReduceGemm(f: Fn, e: Elem, s: GemmSpec): void {
 export function gemmFunction(e: Elem, s: GemmSpec): string {
   const f = new Fn(s.fn, [["n", "i32"], ["a", "i32"], ["b", "i32"], ["c", "i32"]]);
   f.comment(s.doc.join("\n"));
-  if (s.M === null) rowsGemm(f, e, s);
-  else rowsReduceGemm(f, e, s);
-  return f.text();
+  const tiles = new Map<string, TileArgs>();
+  // Each tile shape is a function of its own: only its pointers and count are live in its loop, so
+  // the engine keeps every accumulator and the counter in registers.
+  const call = (t: TileArgs) => {
+    const name = `${s.fn}_${t.mr}x${t.nv}${t.last < e.lanes ? `_${t.last}` : ""}`;
+    tiles.set(name, t);
+    f.emit(`(call $${name} ${get("$pa")} ${get("$pb")} ${get("$pc")} ${typeof t.k === "number" ? i32(t.k) : get(t.k)})`);
+  };
+  if (s.M === null) rowsGemm(f, e, s, call);
+  else rowsReduceGemm(f, e, s, call);
+  const out = [f.text()];
+  for (const [name, t] of tiles) {
+    const g = new Fn(name, [["pa", "i32"], ["pb", "i32"], ["pc", "i32"], ["kn", "i32"]]);
+    tile(g, e, s, { ...t, k: typeof t.k === "number" ? t.k : "$kn" });
+    out.push(g.text());
+  }
+  return out.join("\n");
 }
