@@ -58,7 +58,7 @@ export async function assemble(wat: string, name: string): Promise<Uint8Array> {
   let mod: ReturnType<Wabt["parseWat"]> | undefined;
   try {
     mod = w.parseWat(`${name}.wat`, wat, { simd: true, threads: true, bulk_memory: true });
-    const bytes = new Uint8Array(mod.toBinary({ write_debug_names: false }).buffer);
+    const bytes = new Uint8Array(mod.toBinary({ write_debug_names: process.env.CELLC_WASM_NAMES === "1" }).buffer);
     // wabt's validator does not see the threads feature; the engine's compiler validates instead.
     new (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }).WebAssembly.Module(bytes);
     return bytes;
