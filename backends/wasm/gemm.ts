@@ -141,10 +141,15 @@ function columnTiles(e: Elem, N: number, nv: number): { start: number; count: nu
   return out;
 }
 
+/** Vectors per tile for the last r < MR rows: fewer rows leave registers for more columns, and
+ *  more independent accumulators (a batch of one would otherwise wait on two addition chains). */
+const remainderVectors = (r: number, nv: number) => (r <= 2 ? Math.max(nv, 4) : nv);
+
 /** The function for a product whose row count is the runtime parameter $n (xwT, xw). */
 function rowsGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void): void {
   const K = s.K!;
   const MR = s.tile?.mr ?? TILE_ROWS;
+  const NVt = s.tile?.nv ?? NV;
   const ic = f.local("ic", "i32");
   const iend = f.local("iend", "i32");
   const i = f.local("i", "i32");
@@ -158,40 +163,46 @@ function rowsGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void): voi
     set("$pb", addI(get("$b"), col)),
     set("$pc", addI(addI(get("$c"), `(i32.mul ${get(i)} ${i32(s.cs)})`), col)),
   ];
+  /** `body(colBytes)` for every column tile of width nv (a loop over the full ones, then the rest). */
+  const columns = (nv: number, body: (colBytes: string, ct: { nv: number; last: number }) => void) => {
+    for (const ct of columnTiles(e, s.N, nv)) {
+      if (ct.count > 1) {
+        f.emit(set(jb, i32(0)));
+        f.nest("(loop $cols", () => {
+          body(`(i32.mul ${get(jb)} ${i32(ct.nv * 16)})`, ct);
+          f.emit(set(jb, `(i32.add ${get(jb)} (i32.const 1))`), `(br_if $cols (i32.lt_u ${get(jb)} ${i32(ct.count)}))`);
+        });
+      } else body(i32(ct.start * e.bytes), ct);
+    }
+  };
   f.emit(set(ic, i32(0)));
   f.nest("(block $blocks_done", () =>
     f.nest("(loop $blocks", () => {
       f.emit(`(br_if $blocks_done (i32.ge_u ${get(ic)} ${get("$n")}))`);
       f.emit(set(iend, `(select (i32.add ${get(ic)} ${i32(MC)}) ${get("$n")} (i32.lt_u (i32.add ${get(ic)} ${i32(MC)}) ${get("$n")}))`));
-      for (const ct of columnTiles(e, s.N, s.tile?.nv ?? NV)) {
-        const colBytes = ct.count > 1 ? `(i32.mul ${get(jb)} ${i32(ct.nv * 16)})` : i32(ct.start * e.bytes);
-        const sweep = () => {
-          f.emit(set(i, get(ic)));
-          f.nest("(block $rows_done", () =>
-            f.nest("(loop $rows", () => {
-              f.emit(`(br_if $rows_done (i32.gt_u (i32.add ${get(i)} ${i32(MR)}) ${get(iend)}))`);
-              f.emit(...origin(colBytes));
-              tile({ mr: MR, nv: ct.nv, last: ct.last, k: K });
-              f.emit(set(i, `(i32.add ${get(i)} ${i32(MR)})`), "(br $rows)");
-            }),
-          );
-          // The last 1..MR-1 rows of the block.
-          f.emit(set(rem, `(i32.sub ${get(iend)} ${get(i)})`));
-          f.nest("(block $r0", () =>
-            remainder(f, MR - 1, rem, (r) => {
-              f.emit(...origin(colBytes));
-              tile({ mr: r, nv: ct.nv, last: ct.last, k: K });
-            }),
-          );
-        };
-        if (ct.count > 1) {
-          f.emit(set(jb, i32(0)));
-          f.nest("(loop $cols", () => {
-            sweep();
-            f.emit(set(jb, `(i32.add ${get(jb)} (i32.const 1))`), `(br_if $cols (i32.lt_u ${get(jb)} ${i32(ct.count)}))`);
-          });
-        } else sweep();
-      }
+      // Full tiles of MR rows: each column panel sweeps the block's rows while it is in cache.
+      columns(NVt, (col, ct) => {
+        f.emit(set(i, get(ic)));
+        f.nest("(block $rows_done", () =>
+          f.nest("(loop $rows", () => {
+            f.emit(`(br_if $rows_done (i32.gt_u (i32.add ${get(i)} ${i32(MR)}) ${get(iend)}))`);
+            f.emit(...origin(col));
+            tile({ mr: MR, nv: ct.nv, last: ct.last, k: K });
+            f.emit(set(i, `(i32.add ${get(i)} ${i32(MR)})`), "(br $rows)");
+          }),
+        );
+      });
+      // The last 1..MR-1 rows (only in the last block), with wider tiles.
+      f.emit(set(i, `(i32.sub ${get(iend)} (i32.rem_u (i32.sub ${get(iend)} ${get(ic)}) ${i32(MR)}))`));
+      f.emit(set(rem, `(i32.sub ${get(iend)} ${get(i)})`));
+      f.nest("(block $r0", () =>
+        remainder(f, MR - 1, rem, (r) =>
+          columns(remainderVectors(r, NVt), (col, ct) => {
+            f.emit(...origin(col));
+            tile({ mr: r, nv: ct.nv, last: ct.last, k: K });
+          }),
+        ),
+      );
       f.emit(set(ic, `(i32.add ${get(ic)} ${i32(MC)})`), "(br $blocks)");
     }),
   );
