@@ -140,7 +140,7 @@ export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<
     "",
     `/** What this kernel is: its sizes, inputs, states, outputs and parameters (with their initializers); backend: "wasm", or "ts" where the fallback runs. */`,
     `export const meta = { ...META, backend: wasmSupported() ? "wasm" : "ts" };`,
-    `const impl: KernelImpl = meta.backend === "wasm" ? wasmKernel(KERNEL, Uint8Array.from(atob(WASM), (c) => c.charCodeAt(0)), { exp: Math.exp, tanh: Math.tanh, log: Math.log, log1p: Math.log1p }) : typescriptKernel();`,
+    `const impl: KernelImpl = meta.backend === "wasm" ? wasmKernel(KERNEL, decodeBase64(WASM), { exp: Math.exp, tanh: Math.tanh, log: Math.log, log1p: Math.log1p }) : typescriptKernel();`,
     `/** Zero-filled parameters, views of the module's memory laid out as the kernel reads them; initialise them from meta.params[k].init. */`,
     `export function createParams(): Params { return impl.createParams() as Params; }`,
     `/** Zero state for a batch. */`,

@@ -19,6 +19,12 @@ export interface WasmApi {
 }
 export const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
+/** Bytes from base64 (atob is on every platform these modules run on; typed here, see WasmApi). */
+export function decodeBase64(text: string): Uint8Array {
+  const bin = (globalThis as unknown as { atob(s: string): string }).atob(text);
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
 /** A module of one function returning a v128 constant: valid only where SIMD is. */
 const SIMD_PROBE = "AGFzbQEAAAABBQFgAAF7AwIBAAoWARQA/QwAAAAAAAAAAAAAAAAAAAAACw==";
 
@@ -28,7 +34,7 @@ export function wasmSupported(): boolean {
   if (api === undefined || typeof SharedArrayBuffer === "undefined") return false;
   try {
     new api.Memory({ initial: 1, maximum: 1, shared: true });
-    return api.validate(Uint8Array.from(atob(SIMD_PROBE), (c) => c.charCodeAt(0)));
+    return api.validate(decodeBase64(SIMD_PROBE));
   } catch {
     return false;
   }

@@ -7,7 +7,6 @@
 // arrays the tape owns. It is driven by a description of the plan (KernelInfo), so the code is
 // the same in every module.
 
-import type { Tensors } from "../../../abi/kernel.ts";
 import { checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, fail, inferSteps, own, stateOption } from "../../ts/support/checks.ts";
 import { Heap, WA } from "./heap.ts";
 
@@ -21,6 +20,9 @@ declare const meta: {
 };
 
 // ---- inline from here
+
+/** Arrays by name (as abi/kernel.ts's Tensors; Float64Array in float64 builds). */
+export type Tensors = Record<string, Float32Array>;
 
 /** The plan as the JavaScript side needs it (buffers by id; rows 0 seq, 1 carry, 2 batch, 3 none). */
 export interface KernelInfo {
