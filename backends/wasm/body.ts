@@ -6,7 +6,7 @@
 
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import type { Arg, Plan, PlanOp, Stage, View } from "../../compiler/plan/types.ts";
-import { KC, type GemmSpec } from "./gemm.ts";
+import { KC, NV, type GemmSpec } from "./gemm.ts";
 import type { MathFn } from "./math.ts";
 import { Fn, get, i32, set, splatConst, type Elem } from "./wat.ts";
 
@@ -16,17 +16,25 @@ type Gemm = Extract<PlanOp, { op: "gemm" }>;
 export class ModuleParts {
   readonly gemms = new Map<string, GemmSpec>();
   readonly math = new Set<MathFn>();
-  /** Weights transposed for xwT products: "buf" -> table slot of the panel (after the buffers). */
-  readonly panels = new Map<number, number>();
+  /** Weights packed into column panels for xwT and xw products: "buf:form" -> table slot of the
+   *  panels (after the buffers), with the product's shape. */
+  readonly panels = new Map<string, { slot: number; buf: number; form: "xwT" | "xw"; n: number; k: number }>();
   constructor(
     readonly plan: Plan,
     readonly e: Elem,
   ) {}
 
-  panelSlot(buf: number): number {
-    let s = this.panels.get(buf);
-    if (s === undefined) this.panels.set(buf, (s = this.plan.buffers.length + this.panels.size));
-    return s;
+  panelSlot(buf: number, form: "xwT" | "xw", n: number, k: number): number {
+    const key = `${buf}:${form}`;
+    let s = this.panels.get(key);
+    if (s === undefined) this.panels.set(key, (s = { slot: this.plan.buffers.length + this.panels.size, buf, form, n, k }));
+    return s.slot;
+  }
+
+  /** Elements of each panel slot, in slot order. */
+  panelSizes(): number[] {
+    const NR = NV * this.e.lanes;
+    return [...this.panels.values()].map((q) => Math.ceil(q.n / NR) * NR * q.k);
   }
 
   /** The function computing a product (one per distinct shape and stride). */
@@ -39,12 +47,12 @@ export class ModuleParts {
       s = { M: op.n, N: op.k, K: null, ai: e.bytes, ak: stride(op.a), ldb: stride(x), cs: op.k * e.bytes, accumulate: true };
     } else {
       const c = op.c as View;
-      s = { M: null, N: op.n, K: op.k, ai: stride(op.a), ak: e.bytes, ldb: op.n * e.bytes, cs: stride(c), accumulate: op.accumulate };
+      s = { M: null, N: op.n, K: op.k, ai: stride(op.a), ak: e.bytes, ldb: op.n * e.bytes, cs: stride(c), accumulate: op.accumulate, packed: true };
     }
     const key = JSON.stringify(s);
     let g = this.gemms.get(key);
     if (!g) {
-      const what = op.form === "dw" ? `G[${op.n}, ${op.k}] += Σ_r D[r, :]ᵀ · X[r, :] (rows summed in blocks of ${KC})` : `C[r, ${op.n}] ${op.accumulate ? "+=" : "="} A[r, ${op.k}] · W${op.form === "xwT" ? "ᵀ (transposed into a panel once per call)" : ""}`;
+      const what = op.form === "dw" ? `G[${op.n}, ${op.k}] += Σ_r D[r, :]ᵀ · X[r, :] (rows summed in blocks of ${KC})` : `C[r, ${op.n}] ${op.accumulate ? "+=" : "="} A[r, ${op.k}] · W${op.form === "xwT" ? "ᵀ" : ""} (W packed into column panels once per call)`;
       g = { ...s, fn: `gemm${this.gemms.size}`, doc: [`${what}; strides in bytes: A ${s.ai}/${s.ak}, B ${s.ldb}, C ${s.cs}`] };
       this.gemms.set(key, g);
     }
@@ -217,7 +225,7 @@ function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean): void {
       if (op.form === "dw") {
         f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${viewBase(p, op.w as View)} ${get(`$p_${p.plan.buffers[op.c.buf]!.name}`)})`);
       } else {
-        const w = op.form === "xwT" ? get(`$panel${p.panelSlot(op.w.buf)}`) : get(`$p_${p.plan.buffers[op.w.buf]!.name}`);
+        const w = get(`$panel${p.panelSlot(op.w.buf, op.form, op.n, op.k)}`);
         f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${w} ${viewBase(p, op.c as View)})`);
       }
       return;
@@ -308,17 +316,18 @@ export function entryFunction(p: ModuleParts, which: "forward" | "backward"): st
     const name = plan.buffers[id]!.name;
     f.emit(set(f.local(`p_${name}`, "i32"), `(i32.load offset=${id * 4} ${get("$tbl")})`));
   }
-  // Weights an xwT product reads, transposed into [K, N] panels once per call.
-  const packs: { buf: number; n: number; k: number }[] = [];
+  // Weights the products read, packed into column panels once per call (every step reuses them).
+  const packs: { buf: number; form: "xwT" | "xw"; n: number; k: number }[] = [];
   for (const s of stages) for (const op of [...s.ops, ...(s.carry ?? [])]) {
-    if (op.op === "gemm" && op.form === "xwT" && !packs.some((q) => q.buf === op.w.buf)) packs.push({ buf: op.w.buf, n: op.n, k: op.k });
+    if (op.op === "gemm" && op.form !== "dw" && !packs.some((q) => q.buf === op.w.buf && q.form === op.form)) packs.push({ buf: op.w.buf, form: op.form, n: op.n, k: op.k });
   }
   for (const q of packs) {
-    const slot = p.panelSlot(q.buf);
+    const slot = p.panelSlot(q.buf, q.form, q.n, q.k);
     const panel = f.local(`panel${slot}`, "i32");
     f.emit(set(panel, `(i32.load offset=${slot * 4} ${get("$tbl")})`));
-    f.comment(`${plan.buffers[q.buf]!.name} [${q.n}, ${q.k}] transposed to [${q.k}, ${q.n}]`);
-    f.emit(`(call $transpose ${get(`$p_${plan.buffers[q.buf]!.name}`)} ${get(panel)} ${i32(q.n)} ${i32(q.k)})`);
+    const w = plan.buffers[q.buf]!.name;
+    f.comment(`${w} ${q.form === "xwT" ? `[${q.n}, ${q.k}]` : `[${q.k}, ${q.n}]`} into panels of ${NV * e.lanes} columns`);
+    f.emit(`(call $pack ${get(`$p_${w}`)} ${get(panel)} ${i32(q.n)} ${i32(q.k)} ${i32(q.form === "xwT" ? 1 : 0)})`);
   }
   const prefix = which === "backward" ? "adjoint of " : "";
   for (const s of stages) {
@@ -326,25 +335,44 @@ export function entryFunction(p: ModuleParts, which: "forward" | "backward"): st
     else if (s.when === "noInputGradients") f.nest(`(if (i32.eqz ${get("$ig")})`, () => f.nest("(then", () => stageCode(f, p, s, prefix)));
     else stageCode(f, p, s, prefix);
   }
-  void e;
   return f.text();
 }
 
-/** dst[k·N + n] = src[n·K + k]: a weight [N, K] as the [K, N] panel an xwT product reads. */
-export function transposeFunction(e: Elem): string {
-  const f = new Fn("transpose", [["src", "i32"], ["dst", "i32"], ["n", "i32"], ["k", "i32"]]);
+/** Packs a weight for a product's B: column panels of NR = NV·lanes columns (the last one as wide
+ *  as its columns rounded up to whole vectors, zero-padded), each panel's K rows of NR values
+ *  contiguous, so a tile streams its B from one place. B(j, k) is W[j·K + k] when `tr` (xwT, W is
+ *  [N, K]), else W[k·N + j] (xw, W is [K, N]). */
+export function packFunction(e: Elem): string {
+  const NR = NV * e.lanes;
+  const f = new Fn("pack", [["src", "i32"], ["dst", "i32"], ["n", "i32"], ["k", "i32"], ["tr", "i32"]]);
   const E = e.bytes;
-  const i = f.local("i", "i32");
+  const full = f.local("full", "i32");
+  const tw = f.local("tw", "i32");
   const j = f.local("j", "i32");
-  const s = f.local("s", "i32");
-  f.emit(set(i, i32(0)));
-  f.nest("(loop $rows", () => {
-    f.emit(set(s, `(i32.add ${get("$src")} (i32.mul ${get(i)} (i32.mul ${get("$k")} ${i32(E)})))`), set(j, i32(0)));
-    f.nest("(loop $cols", () => {
-      f.emit(`(${e.s}.store (i32.add ${get("$dst")} (i32.mul (i32.add (i32.mul ${get(j)} ${get("$n")}) ${get(i)}) ${i32(E)})) (${e.s}.load (i32.add ${get(s)} (i32.mul ${get(j)} ${i32(E)}))))`);
-      f.emit(set(j, `(i32.add ${get(j)} (i32.const 1))`), `(br_if $cols (i32.lt_u ${get(j)} ${get("$k")}))`);
+  const p = f.local("p", "i32");
+  const pw = f.local("pw", "i32");
+  const out = f.local("out", "i32");
+  const inp = f.local("in", "i32");
+  const step = f.local("step", "i32");
+  const kk = f.local("kk", "i32");
+  f.comment("full panels, and the last one's width (columns left rounded up to whole vectors), zeroed first");
+  f.emit(set(full, `(i32.div_u ${get("$n")} ${i32(NR)})`));
+  f.emit(set(tw, `(i32.and (i32.add (i32.sub ${get("$n")} (i32.mul ${get(full)} ${i32(NR)})) ${i32(e.lanes - 1)}) ${i32(-e.lanes)})`));
+  f.emit(`(memory.fill (i32.add ${get("$dst")} (i32.mul (i32.mul ${get(full)} ${i32(NR * E)}) ${get("$k")})) (i32.const 0) (i32.mul (i32.mul ${get(tw)} ${get("$k")}) ${i32(E)}))`);
+  f.comment("column by column: B(j, k) for every k, into its panel at stride of the panel's width");
+  f.emit(set(step, `(select ${i32(E)} (i32.mul ${get("$n")} ${i32(E)}) ${get("$tr")})`), set(j, i32(0)));
+  f.nest("(loop $cols", () => {
+    f.emit(set(p, `(i32.div_u ${get(j)} ${i32(NR)})`));
+    f.emit(set(pw, `(select ${i32(NR)} ${get(tw)} (i32.lt_u ${get(p)} ${get(full)}))`));
+    f.emit(set(out, `(i32.add ${get("$dst")} (i32.mul (i32.add (i32.mul (i32.mul ${get(p)} ${i32(NR)}) ${get("$k")}) (i32.sub ${get(j)} (i32.mul ${get(p)} ${i32(NR)}))) ${i32(E)}))`));
+    f.emit(set(pw, `(i32.mul ${get(pw)} ${i32(E)})`));
+    f.emit(set(inp, `(i32.add ${get("$src")} (i32.mul (select (i32.mul ${get(j)} ${get("$k")}) ${get(j)} ${get("$tr")}) ${i32(E)}))`), set(kk, get("$k")));
+    f.nest("(loop $rows", () => {
+      f.emit(`(${e.s}.store ${get(out)} (${e.s}.load ${get(inp)}))`);
+      f.emit(set(out, `(i32.add ${get(out)} ${get(pw)})`), set(inp, `(i32.add ${get(inp)} ${get(step)})`));
+      f.emit(set(kk, `(i32.sub ${get(kk)} (i32.const 1))`), `(br_if $rows ${get(kk)})`);
     });
-    f.emit(set(i, `(i32.add ${get(i)} (i32.const 1))`), `(br_if $rows (i32.lt_u ${get(i)} ${get("$n")}))`);
+    f.emit(set(j, `(i32.add ${get(j)} (i32.const 1))`), `(br_if $cols (i32.lt_u ${get(j)} ${get("$n")}))`);
   });
   return f.text();
 }

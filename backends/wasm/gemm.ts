@@ -28,8 +28,10 @@ export interface GemmSpec {
   /** Byte strides of A along i and k. */
   ai: number;
   ak: number;
-  /** Bytes between consecutive k of B. */
+  /** Bytes between consecutive k of B (unpacked B: dw's rows X). */
   ldb: number;
+  /** B is packed into column panels (see packedPanels): each panel's k rows contiguous. */
+  packed?: boolean;
   /** Bytes between rows of C. */
   cs: number;
   accumulate: boolean;
@@ -38,8 +40,8 @@ export interface GemmSpec {
 }
 
 /** Tile shape: MR rows of C by NV vectors. */
-export const TILE_ROWS = 4;
-export const NV = 2;
+export const TILE_ROWS = 2;
+export const NV = 4;
 /** Rows of A per block (a multiple of MR), and rows summed per block in dw. */
 export const MC = 64;
 export const KC = 256;
@@ -49,6 +51,8 @@ const UNROLL = 2;
 interface TileArgs {
   mr: number;
   nv: number;
+  /** Bytes between consecutive k of this tile's B. */
+  ldb: number;
   /** Valid lanes in the last vector (lanes when full). */
   last: number;
   /** Static reduction length, or the local holding it. */
@@ -68,13 +72,13 @@ function tile(f: Fn, e: Elem, s: GemmSpec, t: TileArgs): void {
   f.emit(set(qa, get("$pa")), set(qb, get("$pb")));
   for (let i = 0; i < t.mr; i++) for (let v = 0; v < t.nv; v++) f.emit(set(acc(i, v), "(v128.const i64x2 0 0)"));
   const step = (u: number) => {
-    for (let v = 0; v < t.nv; v++) f.emit(set(bv(v), `(v128.load offset=${u * s.ldb + v * 16} ${get(qb)})`));
+    for (let v = 0; v < t.nv; v++) f.emit(set(bv(v), `(v128.load offset=${u * t.ldb + v * 16} ${get(qb)})`));
     for (let i = 0; i < t.mr; i++) {
       f.emit(set(av, `(${splat} offset=${i * s.ai + u * s.ak} ${get(qa)})`));
       for (let v = 0; v < t.nv; v++) f.emit(set(acc(i, v), `(${e.v}.add ${get(acc(i, v))} (${e.v}.mul ${get(av)} ${get(bv(v))}))`));
     }
   };
-  const advance = (n: number) => f.emit(set(qa, addI(get(qa), n * s.ak)), set(qb, addI(get(qb), n * s.ldb)));
+  const advance = (n: number) => f.emit(set(qa, addI(get(qa), n * s.ak)), set(qb, addI(get(qb), n * t.ldb)));
   if (typeof t.k === "number") {
     const full = Math.floor(t.k / U);
     if (full > 0) {
@@ -158,21 +162,28 @@ function rowsGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void): voi
   f.local("pa", "i32");
   f.local("pb", "i32");
   f.local("pc", "i32");
-  const origin = (col: string) => [
+  const origin = (col: { c: string; b: string }) => [
     set("$pa", addI(get("$a"), `(i32.mul ${get(i)} ${i32(s.ai)})`)),
-    set("$pb", addI(get("$b"), col)),
-    set("$pc", addI(addI(get("$c"), `(i32.mul ${get(i)} ${i32(s.cs)})`), col)),
+    set("$pb", addI(get("$b"), col.b)),
+    set("$pc", addI(addI(get("$c"), `(i32.mul ${get(i)} ${i32(s.cs)})`), col.c)),
   ];
-  /** `body(colBytes)` for every column tile of width nv (a loop over the full ones, then the rest). */
-  const columns = (nv: number, body: (colBytes: string, ct: { nv: number; last: number }) => void) => {
+  /** `body(col)` for every column tile of width nv (a loop over the full ones, then the rest);
+   *  col.c is the tile's byte offset in C's rows, col.b in B (a panel's start when packed). */
+  const columns = (nv: number, body: (col: { c: string; b: string }, ct: { nv: number; last: number; ldb: number }) => void) => {
     for (const ct of columnTiles(e, s.N, nv)) {
+      const panelBytes = K * ct.nv * 16;
+      const ldb = s.packed ? ct.nv * 16 : s.ldb;
       if (ct.count > 1) {
         f.emit(set(jb, i32(0)));
         f.nest("(loop $cols", () => {
-          body(`(i32.mul ${get(jb)} ${i32(ct.nv * 16)})`, ct);
+          const c = `(i32.mul ${get(jb)} ${i32(ct.nv * 16)})`;
+          body({ c, b: s.packed ? `(i32.mul ${get(jb)} ${i32(panelBytes)})` : c }, { ...ct, ldb });
           f.emit(set(jb, `(i32.add ${get(jb)} (i32.const 1))`), `(br_if $cols (i32.lt_u ${get(jb)} ${i32(ct.count)}))`);
         });
-      } else body(i32(ct.start * e.bytes), ct);
+      } else {
+        const c = i32(ct.start * e.bytes);
+        body({ c, b: s.packed ? i32((ct.start / (nv * e.lanes)) * K * nv * 16) : c }, { ...ct, ldb });
+      }
     }
   };
   f.emit(set(ic, i32(0)));
@@ -187,7 +198,7 @@ function rowsGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void): voi
           f.nest("(loop $rows", () => {
             f.emit(`(br_if $rows_done (i32.gt_u (i32.add ${get(i)} ${i32(MR)}) ${get(iend)}))`);
             f.emit(...origin(col));
-            tile({ mr: MR, nv: ct.nv, last: ct.last, k: K });
+            tile({ mr: MR, nv: ct.nv, last: ct.last, ldb: ct.ldb, k: K });
             f.emit(set(i, `(i32.add ${get(i)} ${i32(MR)})`), "(br $rows)");
           }),
         );
@@ -197,9 +208,10 @@ function rowsGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void): voi
       f.emit(set(rem, `(i32.sub ${get(iend)} ${get(i)})`));
       f.nest("(block $r0", () =>
         remainder(f, MR - 1, rem, (r) =>
-          columns(remainderVectors(r, NVt), (col, ct) => {
+          // Packed panels have one width: the last rows use it too.
+          columns(s.packed ? NVt : remainderVectors(r, NVt), (col, ct) => {
             f.emit(...origin(col));
-            tile({ mr: r, nv: ct.nv, last: ct.last, k: K });
+            tile({ mr: r, nv: ct.nv, last: ct.last, ldb: ct.ldb, k: K });
           }),
         ),
       );
@@ -256,13 +268,13 @@ function rowsReduceGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void
             f.emit(set(ib, i32(0)));
             f.nest("(loop $rows", () => {
               f.emit(...origin(`(i32.mul ${get(ib)} ${i32(MR * s.ai)})`, `(i32.mul ${get(ib)} ${i32(MR * s.cs)})`));
-              tile({ mr: MR, nv: ct.nv, last: ct.last, k: kc });
+              tile({ mr: MR, nv: ct.nv, last: ct.last, ldb: s.ldb, k: kc });
               f.emit(set(ib, `(i32.add ${get(ib)} (i32.const 1))`), `(br_if $rows (i32.lt_u ${get(ib)} ${i32(mFull)}))`);
             });
           }
           if (mRest > 0) {
             f.emit(...origin(i32(mFull * MR * s.ai), i32(mFull * MR * s.cs)));
-            tile({ mr: mRest, nv: ct.nv, last: ct.last, k: kc });
+            tile({ mr: mRest, nv: ct.nv, last: ct.last, ldb: s.ldb, k: kc });
           }
         };
         if (ct.count > 1) {
@@ -286,7 +298,7 @@ export function gemmFunction(e: Elem, s: GemmSpec): string {
   // Each tile shape is a function of its own: only its pointers and count are live in its loop, so
   // the engine keeps every accumulator and the counter in registers.
   const call = (t: TileArgs) => {
-    const name = `${s.fn}_${t.mr}x${t.nv}${t.last < e.lanes ? `_${t.last}` : ""}`;
+    const name = `${s.fn}_${t.mr}x${t.nv}${t.last < e.lanes ? `_${t.last}` : ""}_${t.ldb}`;
     tiles.set(name, t);
     f.emit(`(call $${name} ${get("$pa")} ${get("$pb")} ${get("$pc")} ${typeof t.k === "number" ? i32(t.k) : get(t.k)})`);
   };

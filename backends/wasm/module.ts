@@ -7,7 +7,7 @@ import type { Plan } from "../../compiler/plan/types.ts";
 import { emitTsModule, PRETTIER_OPTIONS } from "../ts/module.ts";
 import { supportText as tsSupportText } from "../ts/support.ts";
 import { typeKey } from "../ts/util.ts";
-import { entryFunction, ModuleParts, transposeFunction } from "./body.ts";
+import { entryFunction, ModuleParts, packFunction } from "./body.ts";
 import { gemmFunction } from "./gemm.ts";
 import { mathFunctions } from "./math.ts";
 import { wasmSupportText } from "./support.ts";
@@ -39,12 +39,12 @@ export function printWat(plan: Plan, dtype: "float32" | "float64" = "float32"): 
     ...math.imports.map((h) => `  (import "m" "${h}" (func $host_${h} (param f64) (result f64)))`),
     math.text,
     ...[...p.gemms.values()].map((g) => gemmFunction(e, g)),
-    transposeFunction(e),
+    packFunction(e),
     fwd,
     bwd,
     ")",
   ];
-  const panels = [...p.panels.keys()].map((buf) => plan.buffers[buf]!.size ?? plan.buffers[buf]!.width);
+  const panels = p.panelSizes();
   return { wat: parts.filter((x) => x !== "").join("\n"), panels };
 }
 
