@@ -107,6 +107,7 @@ export function markdown(r: BenchResult): string {
   const cpuHead = ["cell", "size", "mode", ...peers];
   if (hasCellc && hasWasm) cpuHead.push("cellc speed-up vs tfjs-wasm");
   if (hasCellc && refGemm) cpuHead.push("cellc GF/s ÷ ref GEMM (both by CPU time)");
+  cpuHead.push(...wasmRatios.map(([, h]) => h));
   lines.push(`| ${cpuHead.join(" | ")} |`);
   lines.push(`| ${cpuHead.map(() => "---").join(" | ")} |`);
   for (const row of rows) {
@@ -117,6 +118,7 @@ export function markdown(r: BenchResult): string {
       const cpuGflops = c ? c.gflops * (c.medianMs / c.cpuMs) : NaN;
       cells.push(Number.isFinite(cpuGflops) ? `${((100 * cpuGflops) / refGemm.cpuGflops).toFixed(0)}%` : "—");
     }
+    cells.push(...wasmRatios.map(([p]) => ratio(row, (m) => m.cpuMs, "cellc-wasm", p)));
     lines.push(`| ${cells.join(" | ")} |`);
   }
   lines.push("");
