@@ -1,11 +1,14 @@
 // The WebAssembly backend's memory: regions of its wasm memory are found first-fit, given back and
 // merged; params from createParams() stay valid (and are still read in place) after the memory
-// grows for a larger tape; arrays passed in from elsewhere are copied, never aliased.
+// grows for a larger tape; arrays passed in from elsewhere are copied, never aliased; without
+// WebAssembly the module falls back to the TypeScript kernel it embeds.
 
 import { describe, expect, it } from "vitest";
 import { loadCellFile } from "../compiler/index.ts";
 import { Heap, WA } from "../backends/wasm/support/heap.ts";
 import { Rng } from "./helpers/rng.ts";
+import type { CellKernel } from "../abi/kernel.ts";
+import { readFileSync } from "node:fs";
 
 describe("Heap", () => {
   it("allocates aligned regions with room after them, reuses and merges what is given back", () => {
@@ -56,5 +59,37 @@ describe("wasm kernel memory", () => {
     const changed = Array.from(k.forward(own, { x }, { batchSize: 2 }).outputs.h!);
     expect(changed).not.toEqual(before);
     expect(Array.from(k.forward(copies, { x }, { batchSize: 2 }).outputs.h!)).toEqual(before);
+  });
+});
+
+describe("fallback", () => {
+  it("without WebAssembly the module runs its embedded TypeScript kernel and says so in meta", async () => {
+    const { compile, importModule } = await import("../compiler/index.ts");
+    const source = readFileSync("examples/specs/gru.cell", "utf8");
+    const built = await compile(source, { file: "gru.cell", dims: { I: 3, H: 5 }, target: "wasm", format: false });
+    const g = globalThis as unknown as { WebAssembly: unknown };
+    const saved = g.WebAssembly;
+    let k: CellKernel;
+    try {
+      g.WebAssembly = undefined;
+      // A text of its own: modules are cached by their text, and this one ran without WebAssembly.
+      k = (await importModule(`${built.module!.code}\n// fallback test\n`)) as CellKernel;
+    } finally {
+      g.WebAssembly = saved;
+    }
+    expect(k.meta.backend).toBe("ts");
+    const wasm = await loadCellFile("examples/specs/gru.cell", { dims: { I: 3, H: 5 }, target: "wasm" });
+    expect(wasm.meta.backend).toBe("wasm");
+    const rng = new Rng(12);
+    const p = k.createParams();
+    for (const q of k.meta.params) for (let i = 0; i < q.size; i++) p[q.name]![i] = rng.normal() * 0.5;
+    const pw = Object.fromEntries(Object.entries(p).map(([n, a]) => [n, Float32Array.from(a)]));
+    const x = new Float32Array(4 * 2 * 3).map(() => rng.normal());
+    const a = k.forward(p, { x }, { batchSize: 2 }).outputs.h!;
+    const b = wasm.forward(pw, { x }, { batchSize: 2 }).outputs.h!;
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    expect(worst).toBeGreaterThan(0); // two different implementations...
+    expect(worst).toBeLessThan(1e-6); // ...of the same plan
   });
 });
