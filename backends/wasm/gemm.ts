@@ -40,8 +40,8 @@ export interface GemmSpec {
 }
 
 /** Tile shape: MR rows of C by NV vectors. */
-export const TILE_ROWS = 2;
-export const NV = 4;
+export const TILE_ROWS = 4;
+export const NV = 2;
 /** Rows of A per block (a multiple of MR), and rows summed per block in dw. */
 export const MC = 64;
 export const KC = 256;
