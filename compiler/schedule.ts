@@ -127,7 +127,9 @@ function assignStorage(s: StorageInput): FunctionSchedule {
         let off = 0;
         for (const a of e.args) {
           const n = isValue(a) ? width(g, a.v) : 1;
-          const own = isValue(a) && phaseOf.has(a.v) && !storage.has(a.v) && !s.keep.has(a.v) && !s.rows.has(a.v);
+          // A part is written in place only when it is computed in the concat's own phase: a part
+          // hoisted over all T·B rows cannot live in a concat that holds one step's rows.
+          const own = isValue(a) && phaseOf.get(a.v) === p && !storage.has(a.v) && !s.keep.has(a.v) && !s.rows.has(a.v);
           if (own && (uses.get(a.v) ?? []).length === 1 && !partOf.has(a.v) && !sliceOf.has(a.v)) {
             partOf.set(a.v, { whole: e.out, off });
           }
@@ -166,8 +168,14 @@ function assignStorage(s: StorageInput): FunctionSchedule {
     return st;
   };
   // A view of a per-step value must not outlive the step: promote the source when the view is
-  // needed across phases.
-  for (const [v, sl] of sliceOf) if (s.rows.has(v) || crossPhase(v)) s.rows.add(rootOf(sl.src, sliceOf));
+  // needed across phases. A source whose storage is fixed per step (a state nobody else tapes, a
+  // state adjoint's seed) cannot be promoted: the slice becomes a copy with rows of its own.
+  for (const [v, sl] of sliceOf) {
+    if (!s.rows.has(v) && !crossPhase(v)) continue;
+    const root = rootOf(sl.src, sliceOf);
+    if (s.fixed.get(root)?.row === "step") sliceOf.delete(v);
+    else s.rows.add(root);
+  }
   for (const [v] of phaseOf) if (!scalars.has(v)) resolve(v);
   return { phases, storage, scalars, buffers };
 }
