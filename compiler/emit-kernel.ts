@@ -5,6 +5,7 @@
 
 import type { Span } from "../grammar/source.ts";
 import type { BackwardGraph } from "./autodiff.ts";
+import { literalKey, optionalRead } from "./emit-keys.ts";
 import { OpEmitter, rowBase } from "./emit-ops.ts";
 import { width, type Graph, type ValueId } from "./ir.ts";
 import { scheduleKernel, type FunctionSchedule, type KernelSchedule, type Phase, type Storage } from "./schedule.ts";
@@ -19,7 +20,7 @@ const RESERVED = new Set(
     "Math Float32Array Float64Array Int32Array Number Object Array Error RangeError TypeError WeakSet ArrayBuffer String " +
     "fail describe checkObject checkArray checkCount checkBatchSize checkLengths checkParams allocTape allocAdjoints " +
     "stepScratch stepCache tapes createParams createState step forward backward tapeIn adj sc outputs gemm pack colSum " +
-    "KC MC panelA panelB slotPanels slotValid invalidatePanels packs packGrads tile POW2 E1 E2 E3 E4 E5 E6 E7 fexp fsigmoid ftanh"
+    "__proto__ KC MC panelA panelB slotPanels slotValid invalidatePanels packs packGrads tile POW2 E1 E2 E3 E4 E5 E6 E7 fexp fsigmoid ftanh"
   ).split(" "),
 );
 
@@ -177,10 +178,12 @@ export function forwardBody(plan: KernelPlan): string {
   for (const i of fwd.inputs) L.push(`${id.get(i.value)}.set(inputs.${i.name});`);
   fwd.states.forEach((s, k) => {
     L.push(`const carry${k} = tape.carry.${s.name};`);
-    L.push(`if (options.initialState?.${s.name}) carry${k}.set(options.initialState.${s.name}); else carry${k}.fill(0);`);
+    const init = optionalRead("options.initialState", s.name, true);
+    const mask = optionalRead("options.stateMasks", s.name, true);
+    L.push(`if (${init}) carry${k}.set(options.initialState.${s.name}); else carry${k}.fill(0);`);
     L.push(`const mask${k} = tape.masks.${s.name};`);
-    L.push(`if (options.stateMasks?.${s.name}) ${`mask${k}`}.set(options.stateMasks.${s.name});`);
-    L.push(`const masked${k} = options.stateMasks?.${s.name} !== undefined;`);
+    L.push(`if (${mask}) ${`mask${k}`}.set(options.stateMasks.${s.name});`);
+    L.push(`const masked${k} = ${mask} !== undefined;`);
   });
   fwd.outputs.forEach((o, k) => L.push(`const out${k} = tape.outputs.${o.name};`));
   L.push(`const lengths = tape.lengths;`);
@@ -233,7 +236,7 @@ export function backwardBody(plan: KernelPlan): string {
   for (const b of [...plan.adjRows, ...plan.adjStep]) L.push(`const ${b.id} = adj.${b.id};`);
   fwd.states.forEach((s, k) => {
     L.push(`const dcarry${k} = adj.carry_${s.name};`);
-    L.push(`if (options.dFinalState?.${s.name}) dcarry${k}.set(options.dFinalState.${s.name}); else dcarry${k}.fill(0);`);
+    L.push(`if (${optionalRead("options.dFinalState", s.name, true)}) dcarry${k}.set(options.dFinalState.${s.name}); else dcarry${k}.fill(0);`);
     L.push(`const mask${k} = tape.masks.${s.name};`);
     L.push(`const masked${k} = tape.masked.${s.name};`);
   });
@@ -243,7 +246,7 @@ export function backwardBody(plan: KernelPlan): string {
     bwd.seedOutputs.forEach((s) => {
       const n = width(bwd, s.value);
       const dst = at(plan, f.storage.get(s.value)!);
-      L.push(`{`, `const src = dOutputs.${s.name};`, `for (let t = 0; t < T; t++) {`, `const tb = t * B;`, `for (let b = 0; b < B; b++) {`);
+      L.push(`{`, `const src = ${optionalRead("dOutputs", s.name, false)};`, `for (let t = 0; t < T; t++) {`, `const tb = t * B;`, `for (let b = 0; b < B; b++) {`);
       L.push(`const active = src !== undefined && (lengths === null || t < lengths[b]);`);
       L.push(`for (let j = 0; j < ${n}; j++) ${dst.arr}[${dst.base} + j] = active ? src[(tb + b) * ${n} + j] : 0;`);
       L.push(`}`, `}`, `}`);
@@ -338,7 +341,7 @@ export function stepBody(plan: KernelPlan): string {
     const src = at(plan, storage.get(v)!);
     return `for (let b = 0; b < B; b++) for (let j = 0; j < ${n}; j++) ${arr}[b * ${n} + j] = ${src.arr}[${src.base} + j];`;
   };
-  L.push(`const outputs: Outputs = {`, ...fwd.outputs.map((o) => `${o.name}: new Float32Array(B * ${width(fwd, o.value)}),`), `};`);
+  L.push(`const outputs: Outputs = {`, ...fwd.outputs.map((o) => `${literalKey(o.name)}: new Float32Array(B * ${width(fwd, o.value)}),`), `};`);
   fwd.outputs.forEach((o) => L.push(copy(o.value, `outputs.${o.name}`, width(fwd, o.value))));
   // New states are written only after every equation has read the old ones.
   fwd.states.forEach((s) => L.push(copy(s.next, `state.${s.name}`, width(fwd, s.next))));

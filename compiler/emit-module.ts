@@ -5,6 +5,7 @@ import type * as Prettier from "prettier";
 import type { Project, SourceFile } from "ts-morph";
 import type { KernelMeta } from "../abi/kernel.ts";
 import { GEMM_TEXT } from "./emit-gemm.ts";
+import { jsonLiteral, literalKey, optionalRead } from "./emit-keys.ts";
 import { FAST_MATH_TEXT } from "./emit-math.ts";
 import type { KernelPlan } from "./emit-kernel.ts";
 import { backwardBody, forwardBody, stepBody } from "./emit-kernel.ts";
@@ -53,7 +54,7 @@ export function kernelMeta(g: Graph): KernelMeta {
 }
 
 const fields = (items: readonly { name: string }[], type = "Float32Array") =>
-  `{ ${items.map((i) => `${i.name}: ${type};`).join(" ")} }`;
+  `{ ${items.map((i) => `${literalKey(i.name)}: ${type};`).join(" ")} }`;
 
 export interface ModuleText {
   fileName: string;
@@ -81,7 +82,7 @@ export async function emitModule(m: ModuleText): Promise<string> {
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
     docs: ["What this kernel is: its sizes, inputs, states, outputs and parameters (with their initializers)."],
-    declarations: [{ name: "meta", initializer: `${JSON.stringify(meta)} as const` }],
+    declarations: [{ name: "meta", initializer: `${jsonLiteral(meta)} as const` }],
   });
   sf.addTypeAliases([
     { isExported: true, name: "Params", type: fields(meta.params), docs: ["Trainable parameters, one array each."] },
@@ -141,7 +142,7 @@ export async function emitModule(m: ModuleText): Promise<string> {
   ]);
 
   const alloc = (items: { id: string; width: number }[], rows: string) => `{ ${items.map((i) => `${i.id}: new Float32Array(${rows} * ${i.width}),`).join(" ")} }`;
-  const sizesOf = (items: readonly { name: string; size: number }[], rows: string) => `{ ${items.map((i) => `${i.name}: new Float32Array(${rows} * ${i.size}),`).join(" ")} }`;
+  const sizesOf = (items: readonly { name: string; size: number }[], rows: string) => `{ ${items.map((i) => `${literalKey(i.name)}: new Float32Array(${rows} * ${i.size}),`).join(" ")} }`;
   const names = (items: { id: string }[]) => items.map((i) => ({ name: i.id }));
   const packs = fwd.packs.map((p) => ({ id: plan.id.get(p.value)!, width: fwd.values[p.value]!.shape.reduce((a, b) => a * b, 1) }));
 
@@ -167,7 +168,7 @@ export async function emitModule(m: ModuleText): Promise<string> {
       `const tape: TapeData = {`,
       `timeSteps: T, batchSize: B, lengths: null, lengthsBuf: new Int32Array(B),`,
       `masks: ${sizesOf(meta.states, "B")},`,
-      `masked: { ${meta.states.map((s) => `${s.name}: false,`).join(" ")} },`,
+      `masked: { ${meta.states.map((s) => `${literalKey(s.name)}: false,`).join(" ")} },`,
       `buf: ${alloc(plan.tapeRows, "T * B")},`,
       `scratch: ${alloc(plan.tapeStep, "B")},`,
       `carry: ${sizesOf(meta.states, "B")},`,
@@ -202,7 +203,7 @@ export async function emitModule(m: ModuleText): Promise<string> {
     name: "createParams",
     docs: ["Zero-filled parameters; initialise them from meta.params[k].init."],
     returnType: "Params",
-    statements: `return { ${meta.params.map((p) => `${p.name}: new Float32Array(${p.size}),`).join(" ")} };`,
+    statements: `return { ${meta.params.map((p) => `${literalKey(p.name)}: new Float32Array(${p.size}),`).join(" ")} };`,
   });
   sf.addFunction({
     isExported: true,
@@ -256,7 +257,7 @@ export async function emitModule(m: ModuleText): Promise<string> {
       ...checkArrays(meta.states, "options.stateMasks", "B", "if given"),
       `const tape = allocTape(T, B, options.tape);`,
       `tape.lengths = options.lengths === undefined ? null : checkLengths(where, options.lengths, B, T, tape.lengthsBuf);`,
-      ...meta.states.map((s) => `tape.masked.${s.name} = options.stateMasks?.${s.name} !== undefined;`),
+      ...meta.states.map((s) => `tape.masked.${s.name} = ${optionalRead("options.stateMasks", s.name, true)} !== undefined;`),
       forwardBody(plan),
     ].join("\n"),
   });
@@ -318,7 +319,7 @@ function checkArrays(items: readonly { name: string; size: number }[], obj: stri
   const dot = obj.startsWith("options.") ? "?." : ".";
   return items.map((i) => {
     const check = `checkArray(where, "${obj}.${i.name}", ${obj}.${i.name}, ${rows} * ${i.size}, \`${layout} × ${i.size}\`);`;
-    return when ? `if (${obj}${dot}${i.name} !== undefined) ${check}` : check;
+    return when ? `if (${optionalRead(obj, i.name, dot === "?.")} !== undefined) ${check}` : check;
   });
 }
 

@@ -33,7 +33,7 @@ export function bindDims(u: UnitInfo, given: Readonly<Record<string, number>>, o
 /** Lowers a unit under a complete binding. Returns undefined (with diagnostics) when a size
  *  becomes non-positive or a slice falls out of range once sizes are known. */
 export function lowerUnit(u: UnitInfo, binding: Binding, out: Diagnostic[]): Graph | undefined {
-  const g = emptyGraph(u.name, u.kind, { ...binding });
+  const g = emptyGraph(u.name, u.kind, Object.assign(Object.create(null) as Binding, binding));
   const b = new Lowerer(new GraphBuilder(g), out);
   const outputs = lowerInto(b, u, binding, "", "", new Map());
   if (!outputs || b.failed) return undefined;
@@ -51,7 +51,8 @@ function lowerStack(b: Lowerer, s: StackInfo, binding: Binding, prefix: string, 
   let prev: Ports | undefined;
   for (const [k, layer] of s.layers.entries()) {
     const sub = layerSubst(layer);
-    const inner: Binding = {};
+    // Prototype-free: a size may be called `__proto__` or `toString`.
+    const inner: Binding = Object.create(null) as Binding;
     for (const [name, size] of sub) {
       const v = b.size(size, binding, layer.span, name);
       if (v === undefined) return undefined;

@@ -44,3 +44,59 @@ describe("issue 8 defects", () => {
     await gradientsAgree(spec, { H: 3 });
   });
 });
+
+describe("issue 8 defect 4: a spec's names may be Object.prototype members, reserved words or the module's own identifiers", () => {
+  // Every role: sizes, inputs, states, params, locals, outputs and the cell. (A size named
+  // __proto__, or an Object.prototype name with a default, is the --dims binding's business:
+  // bindDims, the front end's.)
+  const spec = `cell valueOf(toString, constructor) {
+    input class: [toString], tape: [constructor]
+    state __proto__: [constructor], hasOwnProperty: [toString], B: [toString]
+    param gemm: [constructor, toString], where: [constructor, constructor], this: [constructor] = const(0.1)
+    param isPrototypeOf: [toString, constructor], grads: [toString]
+    delete = tanh(gemm @ class + where @ __proto__ + this)
+    meta = sigmoid(isPrototypeOf @ tape + grads) * hasOwnProperty
+    __proto__' = delete * __proto__ + 0.5 * delete
+    hasOwnProperty' = meta + B
+    B' = tanh(B - meta)
+    output __proto__', meta, hasOwnProperty'
+  }`;
+  const dims = { toString: 2, constructor: 3 };
+
+  it("gradients match finite differences, optimised and plain, with lengths and masks", async () => {
+    const { fdCheck, problem } = await import("./fuzz/fd.ts");
+    for (const optimize of [true, false]) {
+      const k = await loadCell(spec, { dims, dtype: "float64", optimize });
+      expect(k.meta.states.map((s) => s.name)).toEqual(["__proto__", "hasOwnProperty", "B"]);
+      expect(Object.keys(k.meta.dims)).toEqual(["toString", "constructor"]);
+      for (const p of [problem(k, 3, 3, 2), problem(k, 4, 3, 3, { lengths: [3, 1, 0], masks: true })]) {
+        const r = fdCheck(k, p);
+        expect(r.checked).toBeGreaterThan(50);
+        expect(r.worst, JSON.stringify(r.worst)).toBeUndefined();
+      }
+    }
+  });
+
+  it("objects the module makes hold every name as an own key; keys a caller leaves out read as absent", async () => {
+    const k = await loadCell(spec, { dims });
+    expect(Object.keys(k.createState(1)).sort()).toEqual(["B", "__proto__", "hasOwnProperty"]);
+    expect(Object.keys(k.createParams()).sort()).toEqual(["gemm", "grads", "isPrototypeOf", "this", "where"]);
+    const params = k.createParams();
+    for (const a of Object.values(params)) a.fill(0.3);
+    const inputs = { class: new Float32Array(2 * 2).fill(1), tape: new Float32Array(2 * 3).fill(-1) };
+    // Only hasOwnProperty given: inherited members such as __proto__ must not count as given.
+    const init = { hasOwnProperty: new Float32Array(2).fill(1) };
+    const f = k.forward(params, inputs, { batchSize: 1, timeSteps: 2, initialState: init, stateMasks: {} });
+    expect(Object.keys(f.outputs).sort()).toEqual(["__proto__", "hasOwnProperty", "meta"]);
+    expect(f.finalState["__proto__"]!.some((v) => v !== 0)).toBe(true);
+    // dOutputs without the `hasOwnProperty` output: its gradient is zero, not NaN.
+    const g = k.backward(params, f.tape, { meta: new Float32Array(2 * 2).fill(1) }, { dFinalState: {} });
+    for (const a of [...Object.values(g.params), ...Object.values(g.inputs), ...Object.values(g.initialState)]) {
+      expect(a.every((v) => Number.isFinite(v))).toBe(true);
+    }
+    expect(g.params["grads"]!.some((v) => v !== 0)).toBe(true);
+    const s = k.createState(1);
+    const out = k.step(params, { class: new Float32Array(2).fill(1), tape: new Float32Array(3).fill(-1) }, s, 1);
+    expect(Object.keys(out).sort()).toEqual(["__proto__", "hasOwnProperty", "meta"]);
+  });
+});

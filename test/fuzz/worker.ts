@@ -1,0 +1,65 @@
+// Runs a range of fuzz cases for run.ts in a worker thread, so the runner can stop a case that
+// hangs. Reports each case's start (for the watchdog) and its verdict; shrinks each failure with
+// fast-check, replaying the case from its own seed.
+
+import fc from "fast-check";
+import { parentPort, workerData } from "node:worker_threads";
+import { caseSeed, caseValue, KINDS, type KindName, type Rendered } from "./kinds.ts";
+import type { Verdict } from "./verdict.ts";
+
+export interface WorkerJob {
+  kind: KindName;
+  seed: number;
+  from: number;
+  to: number;
+  /** Pass the module of every k-th passing case back (for the tsc sample); 0 for none. */
+  codeEvery: number;
+  shrinkMs: number;
+}
+
+export type WorkerMessage =
+  | { type: "start"; i: number }
+  | { type: "shrink"; i: number }
+  | { type: "done"; i: number; ms: number; verdict: Verdict; failure?: { rendered: Rendered; shrunk: Rendered; shrunkVerdict: Verdict; shrinks: number } }
+  | { type: "end" };
+
+const job = workerData as WorkerJob;
+const kind = KINDS[job.kind];
+const post = (m: WorkerMessage) => parentPort!.postMessage(m);
+
+/** Two failures are the same when they have the same outcome and the same first words. */
+const sameFailure = (a: Verdict, b: Verdict) =>
+  a.outcome === b.outcome && (a.message ?? "").split(/[:\n]/)[0] === (b.message ?? "").split(/[:\n]/)[0];
+
+await kind.setup?.();
+for (let i = job.from; i < job.to; i++) {
+  post({ type: "start", i });
+  const value = caseValue(kind, job.seed, i);
+  const t0 = performance.now();
+  const verdict = await kind.run(value);
+  const ms = performance.now() - t0;
+  if (verdict.outcome === "pass" || verdict.outcome === "discard") {
+    const keep = job.codeEvery > 0 && i % job.codeEvery === 0 && verdict.code !== undefined;
+    post({ type: "done", i, ms, verdict: keep ? verdict : { ...verdict, code: undefined } });
+    continue;
+  }
+  // Shrink: replay the same case from its seed; fast-check keeps the smallest value that fails
+  // the same way.
+  post({ type: "shrink", i });
+  let shrunk = value;
+  let shrunkVerdict = verdict;
+  let shrinks = 0;
+  await fc.check(
+    fc.asyncProperty(kind.arb, async (c) => {
+      const v = await kind.run(c);
+      if (!sameFailure(v, verdict)) return true;
+      shrunk = c;
+      shrunkVerdict = v;
+      shrinks++;
+      return false;
+    }),
+    { seed: caseSeed(job.seed, i), numRuns: 1, interruptAfterTimeLimit: job.shrinkMs },
+  );
+  post({ type: "done", i, ms, verdict, failure: { rendered: kind.render(value), shrunk: kind.render(shrunk), shrunkVerdict, shrinks } });
+}
+post({ type: "end" });
