@@ -5,7 +5,7 @@
 
 import type { Span } from "../grammar/source.ts";
 import type { BackwardGraph } from "./autodiff.ts";
-import { literalKey, optionalRead } from "./emit-keys.ts";
+import { literalKey, optionalRead, presentRead } from "./emit-keys.ts";
 import { OpEmitter, rowBase } from "./emit-ops.ts";
 import { width, type Graph, type ValueId } from "./ir.ts";
 import { scheduleKernel, type FunctionSchedule, type KernelSchedule, type Phase, type Storage } from "./schedule.ts";
@@ -180,9 +180,9 @@ export function forwardBody(plan: KernelPlan): string {
     L.push(`const carry${k} = tape.carry.${s.name};`);
     const init = optionalRead("options.initialState", s.name, true);
     const mask = optionalRead("options.stateMasks", s.name, true);
-    L.push(`if (${init}) carry${k}.set(options.initialState.${s.name}); else carry${k}.fill(0);`);
+    L.push(`if (${init}) carry${k}.set(${presentRead("options.initialState", s.name)}); else carry${k}.fill(0);`);
     L.push(`const mask${k} = tape.masks.${s.name};`);
-    L.push(`if (${mask}) ${`mask${k}`}.set(options.stateMasks.${s.name});`);
+    L.push(`if (${mask}) ${`mask${k}`}.set(${presentRead("options.stateMasks", s.name)});`);
     L.push(`const masked${k} = ${mask} !== undefined;`);
   });
   fwd.outputs.forEach((o, k) => L.push(`const out${k} = tape.outputs.${o.name};`));
@@ -236,7 +236,7 @@ export function backwardBody(plan: KernelPlan): string {
   for (const b of [...plan.adjRows, ...plan.adjStep]) L.push(`const ${b.id} = adj.${b.id};`);
   fwd.states.forEach((s, k) => {
     L.push(`const dcarry${k} = adj.carry_${s.name};`);
-    L.push(`if (${optionalRead("options.dFinalState", s.name, true)}) dcarry${k}.set(options.dFinalState.${s.name}); else dcarry${k}.fill(0);`);
+    L.push(`if (${optionalRead("options.dFinalState", s.name, true)}) dcarry${k}.set(${presentRead("options.dFinalState", s.name)}); else dcarry${k}.fill(0);`);
     L.push(`const mask${k} = tape.masks.${s.name};`);
     L.push(`const masked${k} = tape.masked.${s.name};`);
   });

@@ -20,6 +20,13 @@ export function optionalRead(obj: string, name: string, objOptional: boolean): s
   return `(${guard} ? ${obj}.${name} : undefined)`;
 }
 
+/** Reads property `name` of `obj` where an optionalRead of it was just found defined (in the body
+ *  of `if (optionalRead(...))`): TypeScript does not carry that narrowing through the guarded
+ *  read, so an inherited name asserts it. */
+export function presentRead(obj: string, name: string): string {
+  return INHERITED.has(name) ? `${obj}!.${name}!` : `${obj}.${name}`;
+}
+
 /** JSON text as a JavaScript expression: a `"__proto__"` key becomes computed (JSON.parse would
  *  define it; an object literal would not). */
 export function jsonLiteral(value: unknown): string {

@@ -5,7 +5,7 @@ import type * as Prettier from "prettier";
 import type { Project, SourceFile } from "ts-morph";
 import type { KernelMeta } from "../abi/kernel.ts";
 import { GEMM_TEXT } from "./emit-gemm.ts";
-import { jsonLiteral, literalKey, optionalRead } from "./emit-keys.ts";
+import { jsonLiteral, literalKey, optionalRead, presentRead } from "./emit-keys.ts";
 import { FAST_MATH_TEXT } from "./emit-math.ts";
 import type { KernelPlan } from "./emit-kernel.ts";
 import { backwardBody, forwardBody, stepBody } from "./emit-kernel.ts";
@@ -318,7 +318,8 @@ function checkArrays(items: readonly { name: string; size: number }[], obj: stri
   // `options.x?.h` guards an optional object; `dOutputs.h` a property of a required one.
   const dot = obj.startsWith("options.") ? "?." : ".";
   return items.map((i) => {
-    const check = `checkArray(where, "${obj}.${i.name}", ${obj}.${i.name}, ${rows} * ${i.size}, \`${layout} × ${i.size}\`);`;
+    const read = when ? presentRead(obj, i.name) : `${obj}.${i.name}`;
+    const check = `checkArray(where, "${obj}.${i.name}", ${read}, ${rows} * ${i.size}, \`${layout} × ${i.size}\`);`;
     return when ? `if (${optionalRead(obj, i.name, dot === "?.")} !== undefined) ${check}` : check;
   });
 }

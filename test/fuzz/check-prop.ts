@@ -8,7 +8,9 @@ import type { Pos } from "../../grammar/source.ts";
 import { corpusReader } from "./corpus.ts";
 import { describeError, fail, pass, type Verdict } from "./verdict.ts";
 
-/** A case over this is "slow" (issue 8: no case over 1 s). */
+/** A case over this is "slow" in `npm run fuzz` (issue 8: no case over 1 s). The fixed-seed slice
+ *  in npm test passes a far larger limit: it guards against blow-ups, and speed is measured by the
+ *  runner and benchmarks, never asserted by a timed test on a shared machine. */
 export const CHECK_TIME_LIMIT_MS = 1000;
 
 /** Line and column of an offset, counted here independently: lines end at "\n". */
@@ -45,7 +47,7 @@ export function diagnosticProblem(d: Diagnostic, sources: Record<string, string>
   return undefined;
 }
 
-export function checkCase(file: string, text: string): Verdict {
+export function checkCase(file: string, text: string, limitMs = CHECK_TIME_LIMIT_MS): Verdict {
   const readFile = corpusReader();
   const t0 = performance.now();
   let r: ReturnType<typeof check>;
@@ -64,6 +66,6 @@ export function checkCase(file: string, text: string): Verdict {
   } catch (e) {
     return fail("crash", `formatDiagnostics threw: ${describeError(e)}`);
   }
-  if (ms > CHECK_TIME_LIMIT_MS) return fail("slow", `check took ${ms.toFixed(0)} ms (limit ${CHECK_TIME_LIMIT_MS} ms)`);
+  if (ms > limitMs) return fail("slow", `check took ${ms.toFixed(0)} ms (limit ${limitMs} ms)`);
   return pass({ diagnostics: r.diagnostics.length, clean: r.diagnostics.length === 0 ? 1 : 0 });
 }

@@ -7,11 +7,10 @@ import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { compile } from "../../compiler/index.ts";
-import { checkCase } from "./check-prop.ts";
+import { CHECK_TIME_LIMIT_MS, checkCase } from "./check-prop.ts";
 import { tapeArb } from "./choices.ts";
 import { compileCase } from "./compile-prop.ts";
 import { generateProgram, type Program } from "./gen-cell.ts";
-import { KNOWN_FRONTEND_FAILURES } from "./known.ts";
 import { checkCaseArb, render, type CheckCase } from "./mutate.ts";
 import { hostileNames, hostilePool, identifiersOf, plainNames, setInternalNames } from "./names.ts";
 import { describeError, fail, type Verdict } from "./verdict.ts";
@@ -31,7 +30,8 @@ export interface Kind<C> {
   name: KindName;
   arb: fc.Arbitrary<C>;
   render(c: C): Rendered;
-  run(c: C): Promise<Verdict>;
+  /** `slice`: the fixed-seed slice in npm test (generous time limits; see check-prop.ts). */
+  run(c: C, slice?: boolean): Promise<Verdict>;
   /** Called once before the first case. */
   setup?(): Promise<void>;
 }
@@ -45,14 +45,14 @@ const checkKind: Kind<CheckCase> = {
   name: "check",
   arb: checkCaseArb,
   render: (c) => render(c),
-  async run(c) {
+  async run(c, slice) {
     let r: Rendered;
     try {
       r = render(c);
     } catch (e) {
       return fail("crash", `the lexer threw while mutating: ${describeError(e)}`);
     }
-    return checkCase(r.file, r.text);
+    return checkCase(r.file, r.text, slice ? 10 * CHECK_TIME_LIMIT_MS : CHECK_TIME_LIMIT_MS);
   },
 };
 
@@ -101,10 +101,4 @@ export function caseSeed(seed: number, i: number): number {
 
 export function caseValue<C>(kind: Kind<C>, seed: number, i: number): C {
   return fc.sample(kind.arb, { seed: caseSeed(seed, i), numRuns: 1 })[0]!;
-}
-
-/** Whether a case is a known front-end failure, left to the front-end engineer (known.ts). */
-export function knownFailure(kind: KindName, r: Rendered): string | undefined {
-  if (kind !== "check") return undefined;
-  return KNOWN_FRONTEND_FAILURES.find((k) => k.matches(r.text))?.what;
 }

@@ -4,13 +4,12 @@
 // through `tsc --strict`, and writes each failure, shrunk, to .tmp/fuzz-failures/ as a .cell file
 // with a .txt line saying what failed and how to replay it.
 
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { caseValue, KIND_NAMES, KINDS, type KindName, type Rendered } from "./kinds.ts";
+import { typeCheck } from "./tsc.ts";
 import type { Outcome } from "./verdict.ts";
 import type { WorkerJob, WorkerMessage } from "./worker.ts";
 
@@ -26,7 +25,8 @@ const USAGE = `usage: npm run fuzz -- [--cases N] [--seed S] [--kind check|compi
   --out DIR       where failures are written (default .tmp/fuzz-failures)
   --hang-ms MS    a case running longer is stopped and counted as a hang (default 20000 for check,
                   120000 otherwise)
-  --tsc-every K   type-check the module of every K-th passing case with tsc --strict (default 50, 0: none)
+  --tsc-every K   type-check the module of every K-th passing case with tsc --strict (default 25 for
+                  compile, 5 for names; 0: none)
   --shrink-ms MS  time to spend shrinking each failure (default 60000)
   --restart-every K  restart the worker every K cases to bound memory (default 2000)
   -h, --help`;
@@ -73,13 +73,15 @@ function parse() {
     kinds: v.kind ? [v.kind as KindName] : KIND_NAMES,
     out: path.resolve(v.out ?? path.join(ROOT, ".tmp/fuzz-failures")),
     hangMs: v["hang-ms"] === undefined ? undefined : int("hang-ms", v["hang-ms"], 0, 1),
-    tscEvery: int("tsc-every", v["tsc-every"], 50, 0),
+    tscEvery: v["tsc-every"] === undefined ? undefined : int("tsc-every", v["tsc-every"], 0, 0),
     shrinkMs: int("shrink-ms", v["shrink-ms"], 60_000, 0),
     restartEvery: int("restart-every", v["restart-every"], 2000, 1),
   };
 }
 
 type Options = ReturnType<typeof parse>;
+
+const tscEvery = (o: Options, kind: KindName) => o.tscEvery ?? (kind === "check" ? 0 : kind === "compile" ? 25 : 5);
 
 interface Summary {
   counts: Record<Outcome, number>;
@@ -112,7 +114,7 @@ function writeFailure(o: Options, kind: KindName, i: number, outcome: Outcome, m
  *  after a hang). */
 function runRange(o: Options, kind: KindName, from: number, to: number, s: Summary): Promise<number> {
   return new Promise((resolve, reject) => {
-    const job: WorkerJob = { kind, seed: o.seed, from, to, codeEvery: o.tscEvery, shrinkMs: o.shrinkMs };
+    const job: WorkerJob = { kind, seed: o.seed, from, to, codeEvery: tscEvery(o, kind), shrinkMs: o.shrinkMs };
     // Node 20 does not apply --import loaders to a worker's entry file: register tsx first.
     const entry = `import("tsx/esm/api").then((t) => { t.register(); return import(${JSON.stringify(new URL("./worker.ts", import.meta.url).href)}); });`;
     const w = new Worker(entry, { eval: true, workerData: job });
@@ -160,29 +162,6 @@ function runRange(o: Options, kind: KindName, from: number, to: number, s: Summa
   });
 }
 
-/** tsc --noEmit --strict over the sampled modules, in one program. Returns the error lines. */
-function typeCheck(modules: string[]): string[] {
-  if (modules.length === 0) return [];
-  const dir = mkdtempSync(path.join(tmpdir(), "cellc-fuzz-tsc-"));
-  try {
-    const files = modules.map((code, k) => {
-      const f = `m${k}.ts`;
-      writeFileSync(path.join(dir, f), code);
-      return f;
-    });
-    const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
-    try {
-      execFileSync(process.execPath, [tsc, "--noEmit", "--strict", "--target", "ES2022", "--module", "ESNext", "--lib", "ES2022", ...files], { cwd: dir, encoding: "utf8", stdio: "pipe" });
-      return [];
-    } catch (e) {
-      const out = `${(e as { stdout?: string }).stdout ?? ""}${(e as { stderr?: string }).stderr ?? ""}`;
-      return out.split("\n").filter((l) => l.includes("error"));
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 async function runKind(o: Options, kind: KindName): Promise<number> {
   const s: Summary = { counts: { pass: 0, discard: 0, crash: 0, mismatch: 0, slow: 0, hang: 0 }, stats: {}, slowest: { i: -1, ms: 0 }, modules: [], failures: 0 };
   console.log(`fuzz ${kind}: ${o.cases} cases from ${o.from}, seed ${o.seed}`);
@@ -192,7 +171,7 @@ async function runKind(o: Options, kind: KindName): Promise<number> {
   const wall = (performance.now() - t0) / 1000;
   const c = s.counts;
   let tscLine = "";
-  if (kind !== "check" && o.tscEvery > 0) {
+  if (kind !== "check" && tscEvery(o, kind) > 0) {
     const errors = typeCheck(s.modules);
     tscLine = `\n  tsc --strict: ${s.modules.length} sampled modules, ${errors.length} errors${errors.length ? `\n    ${errors.slice(0, 10).join("\n    ")}` : ""}`;
     if (errors.length) {
