@@ -14,6 +14,7 @@ import { scheduleKernel, type FunctionSchedule, type KernelSchedule, type Phase,
 const RESERVED = new Set(
   (
     "B T R t tb b j acc src dst0 src0 active lengths masks params inputs state options tape grads dOutputs meta where first per " +
+    "batchSize timeSteps " +
     "break case catch class const continue debugger default delete do else enum export extends false finally for " +
     "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
     "yield let static implements interface package private protected public await arguments eval undefined NaN Infinity " +

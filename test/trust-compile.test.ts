@@ -46,7 +46,8 @@ describe("issue 8 defects", () => {
 });
 
 describe("issue 8 defect 4: a spec's names may be Object.prototype members, reserved words or the module's own identifiers", () => {
-  // Every role: sizes, inputs, states, params, locals, outputs and the cell. (A size named
+  // Every role: sizes, inputs, states, params, locals, outputs and the cell; `batchSize` is the
+  // streaming step's own parameter (found by the names fuzzer). (A size named
   // __proto__, or an Object.prototype name with a default, is the --dims binding's business:
   // bindDims, the front end's.)
   const spec = `cell valueOf(toString, constructor) {
@@ -58,7 +59,8 @@ describe("issue 8 defect 4: a spec's names may be Object.prototype members, rese
     meta = sigmoid(isPrototypeOf @ tape + grads) * hasOwnProperty
     __proto__' = delete * __proto__ + 0.5 * delete
     hasOwnProperty' = meta + B
-    B' = tanh(B - meta)
+    batchSize = tanh(B - meta)
+    B' = batchSize
     output __proto__', meta, hasOwnProperty'
   }`;
   const dims = { toString: 2, constructor: 3 };

@@ -110,6 +110,8 @@ class CellGen {
     }
     const name = this.names.fresh("param", c);
     this.params.push({ name, shape, init: init ?? c.pick(shape.length === 2 ? MATRIX_INITS : VECTOR_INITS) });
+    // A parameter vector is a value like any other: later expressions and outputs may use it.
+    if (shape.length === 1) this.vars.push({ text: name, sz: shape[0]! });
     return name;
   }
 

@@ -89,6 +89,7 @@ interface Summary {
   slowest: { i: number; ms: number };
   modules: string[];
   failures: number;
+  lastReport: number;
 }
 
 function writeFailure(o: Options, kind: KindName, i: number, outcome: Outcome, message: string, r: Rendered, note: string): string {
@@ -140,6 +141,11 @@ function runRange(o: Options, kind: KindName, from: number, to: number, s: Summa
         arm(o.shrinkMs + 2 * hangMs);
       } else if (m.type === "done") {
         const v = m.verdict;
+        if (performance.now() - s.lastReport > 30_000) {
+          s.lastReport = performance.now();
+          const c = s.counts;
+          console.log(`  … case ${m.i + 1}: ${c.pass} passed, ${c.crash + c.hang + c.slow + c.mismatch} failed so far`);
+        }
         s.counts[v.outcome]++;
         for (const [k, n] of Object.entries(v.stats ?? {})) s.stats[k] = (s.stats[k] ?? 0) + n;
         if (m.ms > s.slowest.ms) s.slowest = { i: m.i, ms: m.ms };
@@ -163,7 +169,7 @@ function runRange(o: Options, kind: KindName, from: number, to: number, s: Summa
 }
 
 async function runKind(o: Options, kind: KindName): Promise<number> {
-  const s: Summary = { counts: { pass: 0, discard: 0, crash: 0, mismatch: 0, slow: 0, hang: 0 }, stats: {}, slowest: { i: -1, ms: 0 }, modules: [], failures: 0 };
+  const s: Summary = { counts: { pass: 0, discard: 0, crash: 0, mismatch: 0, slow: 0, hang: 0 }, stats: {}, slowest: { i: -1, ms: 0 }, modules: [], failures: 0, lastReport: performance.now() };
   console.log(`fuzz ${kind}: ${o.cases} cases from ${o.from}, seed ${o.seed}`);
   const t0 = performance.now();
   const end = o.from + o.cases;
