@@ -67,6 +67,23 @@ export interface KernelPlan {
 }
 
 
+/** The slices that stay views in the streaming step: all but those of a state. The step writes the
+ *  new states into the state arrays it read, so a new state that is a view of another state (as in
+ *  `h' = c[0:H]`) would read an array already overwritten; such a slice is copied. */
+function stepViews(fwd: Graph): Map<ValueId, { src: ValueId; lo: number }> {
+  const views = new Map<ValueId, { src: ValueId; lo: number }>();
+  const rootRole = (v: ValueId): string => {
+    const up = views.get(v);
+    return up ? rootRole(up.src) : fwd.values[v]!.role;
+  };
+  for (const e of fwd.eqns) {
+    if (e.op !== "slice" || !("v" in e.args[0])) continue;
+    const src = e.args[0].v;
+    if (rootRole(src) !== "state") views.set(e.out, { src, lo: e.lo });
+  }
+  return views;
+}
+
 export function planKernel(fwd: Graph, bwd: BackwardGraph, optimize: boolean, describe: KernelPlan["describe"], fastMath = optimize): KernelPlan {
   const names = new Names();
   const id = new Map<ValueId, string>();
@@ -84,7 +101,7 @@ export function planKernel(fwd: Graph, bwd: BackwardGraph, optimize: boolean, de
       .filter((v) => sched.forward.storage.get(v)!.row === row)
       .map((v) => ({ id: id.get(v)!, width: width(fwd, v) }));
   const seeds = [...bwd.seedOutputs, ...bwd.seedStates].map((s) => ({ s, st: sched.backward.storage.get(s.value)! }));
-  const views = new Set(fwd.eqns.filter((e) => e.op === "slice").map((e) => (e as { out: ValueId }).out));
+  const views = new Set(stepViews(fwd).keys());
   const stepLocals = fwd.values.filter((v) => v.role === "local" && !views.has(v.id)).map((v) => ({ id: id.get(v.id)!, width: width(fwd, v.id) }));
   return {
     optimize,
@@ -322,11 +339,14 @@ export function stepBody(plan: KernelPlan): string {
     scalars: new Set(),
     buffers: [],
   };
-  // Slices stay views in the step too.
+  // Slices stay views in the step too, except slices of states (stepViews).
+  const views = stepViews(fwd);
   for (const it of f.phases[0]!.items) {
-    if (it.kind === "eqn" && it.eqn.op === "slice" && "v" in it.eqn.args[0]) {
-      const src = storage.get(it.eqn.args[0].v)!;
-      storage.set(it.eqn.out, { ...src, offset: src.offset + it.eqn.lo });
+    if (it.kind !== "eqn" || !("out" in it.eqn)) continue;
+    const view = views.get(it.eqn.out);
+    if (view) {
+      const src = storage.get(view.src)!;
+      storage.set(it.eqn.out, { ...src, offset: src.offset + view.lo });
     }
   }
   const L: string[] = [`invalidatePanels();`];

@@ -102,3 +102,43 @@ describe("issue 8 defect 4: a spec's names may be Object.prototype members, rese
     expect(Object.keys(out).sort()).toEqual(["__proto__", "hasOwnProperty", "meta"]);
   });
 });
+
+describe("found by the random-program fuzzer (test/fuzz)", () => {
+  it("step: a new state that is a slice of another state reads it before the states are overwritten", async () => {
+    // Shrunk from `npm run fuzz -- --kind compile --seed 202 --from 23 --cases 1`: step wrote h0'
+    // into state.h0, then copied h1' = h0[0:2] from the overwritten array.
+    const spec = `cell c0(N0) {
+      state h0: [2 * N0], h1: [N0 + N0]
+      param W0: [2 * N0, 2 * N0]
+      h1' = h0[0:N0 + N0]
+      h0' = 0.25 * (W0 @ h1)
+      output h1'
+    }`;
+    for (const optimize of [true, false]) {
+      const k = await loadCell(spec, { dims: { N0: 1 }, dtype: "float64", optimize });
+      const params = k.createParams();
+      params["W0"]!.set([0.5, -1, 2, 0.25]);
+      const init = { h0: new Float64Array([1, 2]), h1: new Float64Array([3, -4]) } as never;
+      const T = 4;
+      const f = k.forward(params, {}, { batchSize: 1, timeSteps: T, initialState: init });
+      // Reference: the recurrence written out.
+      let h0 = [1, 2];
+      let h1 = [3, -4];
+      const want: number[] = [];
+      for (let t = 0; t < T; t++) {
+        const n1 = h0;
+        const n0 = [0.25 * (0.5 * h1[0]! - 1 * h1[1]!), 0.25 * (2 * h1[0]! + 0.25 * h1[1]!)];
+        [h0, h1] = [n0, n1];
+        want.push(...n1);
+      }
+      const close = (got: ArrayLike<number>) => expect(Array.from(got).every((v, i) => Math.abs(v - want[i]!) < 1e-12), `${Array.from(got)} vs ${want}`).toBe(true);
+      close(f.outputs["h1"]!);
+      const state = k.createState(1);
+      state["h0"]!.set([1, 2]);
+      state["h1"]!.set([3, -4]);
+      const stepped: number[] = [];
+      for (let t = 0; t < T; t++) stepped.push(...k.step(params, {}, state, 1)["h1"]!);
+      close(stepped);
+    }
+  });
+});

@@ -75,12 +75,13 @@ class CellGen {
     const c = this.c;
     const atoms = this.atoms();
     const a = c.pick(atoms);
-    switch (c.int(8)) {
+    switch (c.int(9)) {
       case 0:
       case 1:
       case 2:
         return a;
       case 3:
+      case 8:
         return add(a, c.pick(atoms));
       case 4:
         return mul(num(2), a);
@@ -132,6 +133,47 @@ class CellGen {
     return String(c.pick(SCALARS));
   }
 
+  /** An operand for a view (slice, concat part, matvec vector): mostly a plain value or a product
+   *  of one, the shapes the schedule turns into views of buffers it hoists or keeps per step. */
+  private operand(S: Sz, d: number): string {
+    switch (this.c.int(5)) {
+      case 0:
+      case 1:
+        return this.leaf(S);
+      case 2: {
+        this.features.add("matvec");
+        const S2 = this.c.pick(this.knownSizes());
+        return `(${this.param([S, S2])} @ ${this.leaf(S2)})`;
+      }
+      case 3:
+        if (S.parts && S.parts.length > 1 && d < this.maxDepth) {
+          this.features.add("concat");
+          return `concat(${S.parts.map((p) => this.operand(p, d + 1)).join(", ")})`;
+        }
+        return this.gen(S, d + 1);
+      default:
+        return this.gen(S, d + 1);
+    }
+  }
+
+  /** A slice of S out of a declared value whose size is a sum with S as a summand, or is S. */
+  private sliceOfValue(S: Sz): string | undefined {
+    const options: string[] = [];
+    for (const v of this.vars) {
+      if (v.sz.key === S.key) options.push(`${v.text}[0:${S.text}]`);
+      const parts = v.sz.parts ?? [];
+      let off: Sz | undefined;
+      for (const p of parts) {
+        if (p.key === S.key) {
+          const lo = off ? asOperand(off) : "0";
+          options.push(`${v.text}[${lo}:${off ? `${asOperand(off)} + ${S.text}` : S.text}]`);
+        }
+        off = off ? add(off, p) : p;
+      }
+    }
+    return options.length ? this.c.pick(options) : undefined;
+  }
+
   /** An expression that is at least 0.5 (for log, sqrt and divisors). */
   private pos(S: Sz, d: number): string {
     const e = this.gen(S, d + 1);
@@ -161,7 +203,7 @@ class CellGen {
     const c = this.c;
     const f = this.features;
     const next = d + 1;
-    const form = d >= this.maxDepth ? 0 : c.int(15);
+    const form = d >= this.maxDepth ? 0 : c.int(17);
     switch (form) {
       case 1: {
         const fn = c.pick(["sigmoid", "tanh", "softsign", "softplus"]);
@@ -218,8 +260,11 @@ class CellGen {
         const v = c.chance(2, 3) ? this.leaf(S2) : this.gen(S2, next);
         return `(${W} @ ${v})`;
       }
-      case 11: {
+      case 11:
+      case 15: {
         f.add("slice");
+        const direct = c.chance(1, 2) ? this.sliceOfValue(S) : undefined;
+        if (direct) return direct;
         const before = c.chance(1, 3) ? undefined : c.chance(1, 2) ? num(1 + c.int(2)) : c.pick(this.atoms());
         const after = c.chance(1, 2) ? undefined : num(1 + c.int(2));
         let whole = before ? add(before, S) : S;
@@ -227,12 +272,13 @@ class CellGen {
         if (before && whole.parts) whole = { ...whole, parts: [before, S, ...(after ? [after] : [])] };
         const lo = before ? asOperand(before) : "0";
         const hi = before ? `${asOperand(before)} + ${S.text}` : S.text;
-        return `${this.gen(whole, next)}[${lo}:${hi}]`;
+        return `${this.operand(whole, d)}[${lo}:${hi}]`;
       }
-      case 12: {
+      case 12:
+      case 16: {
         f.add("concat");
         const parts = S.parts && S.parts.length > 1 ? S.parts : [S];
-        return `concat(${parts.map((p) => this.gen(p, next)).join(", ")})`;
+        return `concat(${parts.map((p) => this.operand(p, d)).join(", ")})`;
       }
       case 13: {
         f.add("layernorm");

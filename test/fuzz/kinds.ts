@@ -32,6 +32,8 @@ export interface Kind<C> {
   render(c: C): Rendered;
   /** `slice`: the fixed-seed slice in npm test (generous time limits; see check-prop.ts). */
   run(c: C, slice?: boolean): Promise<Verdict>;
+  /** Runs a rendered text directly (for the text reducer: a spec edited by hand or by it). */
+  runText(r: Rendered): Promise<Verdict>;
   /** Called once before the first case. */
   setup?(): Promise<void>;
 }
@@ -54,15 +56,18 @@ const checkKind: Kind<CheckCase> = {
     }
     return checkCase(r.file, r.text, slice ? 10 * CHECK_TIME_LIMIT_MS : CHECK_TIME_LIMIT_MS);
   },
+  runText: async (r) => checkCase(r.file, r.text),
 };
 
 const programRendered = (p: Program): Rendered => ({ file: `${p.unit}.cell`, text: p.text, dims: p.dims, unit: p.unit });
+const programOf = (r: Rendered): Program => ({ text: r.text, dims: r.dims ?? {}, unit: r.unit ?? "", features: new Set() });
 
 const compileKind: Kind<number[]> = {
   name: "compile",
   arb: tapeArb(),
   render: (t) => programRendered(generateProgram(t, { names: plainNames() })),
   run: (t) => compileCase(generateProgram(t, { names: plainNames() })),
+  runText: (r) => compileCase(programOf(r)),
 };
 
 let pool: string[][] | undefined;
@@ -85,6 +90,7 @@ const namesKind: Kind<number[]> = {
   },
   render: (t) => programRendered(generateProgram(t, { names: hostileNames(pool), maxDepth: 2 })),
   run: (t) => compileCase(generateProgram(t, { names: hostileNames(pool), maxDepth: 2 }), { acceptCodes: NAME_DIAGNOSTICS, maxEntries: 120 }),
+  runText: (r) => compileCase(programOf(r), { acceptCodes: NAME_DIAGNOSTICS, maxEntries: 120 }),
 };
 
 export const KINDS: Record<KindName, Kind<never>> = {

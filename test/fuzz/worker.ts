@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import { parentPort, workerData } from "node:worker_threads";
 import { caseSeed, caseValue, KINDS, type KindName, type Rendered } from "./kinds.ts";
+import { reduceText } from "./reduce.ts";
 import type { Verdict } from "./verdict.ts";
 
 export interface WorkerJob {
@@ -58,8 +59,20 @@ for (let i = job.from; i < job.to; i++) {
       shrinks++;
       return false;
     }),
-    { seed: caseSeed(job.seed, i), numRuns: 1, interruptAfterTimeLimit: job.shrinkMs },
+    { seed: caseSeed(job.seed, i), numRuns: 1, interruptAfterTimeLimit: job.shrinkMs / 2 },
   );
-  post({ type: "done", i, ms, verdict, failure: { rendered: kind.render(value), shrunk: kind.render(shrunk), shrunkVerdict, shrinks } });
+  // Then reduce the text itself, with what is left of the time.
+  const reduced = await reduceText(
+    kind.render(shrunk),
+    async (r) => {
+      const v = await kind.runText(r);
+      if (!sameFailure(v, verdict)) return false;
+      shrunkVerdict = v;
+      return true;
+    },
+    t0 + ms + job.shrinkMs,
+  );
+  shrinks += reduced.steps;
+  post({ type: "done", i, ms, verdict, failure: { rendered: kind.render(value), shrunk: reduced.reduced, shrunkVerdict, shrinks } });
 }
 post({ type: "end" });
