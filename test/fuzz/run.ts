@@ -153,7 +153,7 @@ function runRange(o: Options, kind: KindName, from: number, to: number, s: Summa
         if (m.failure) {
           s.failures++;
           const f = m.failure;
-          const note = f.shrinks > 0 ? `shrunk ${f.shrinks} times, from ${f.rendered.text.length} to ${f.shrunk.text.length} characters` : "not shrunk: the failure did not reproduce";
+          const note = f.shrinks > 0 ? `shrunk ${f.shrinks} times, from ${f.rendered.text.length} to ${f.shrunk.text.length} characters` : o.shrinkMs === 0 ? "not shrunk (--shrink-ms 0)" : "not shrunk: no smaller case failed the same way in time";
           writeFailure(o, kind, m.i, v.outcome, f.shrinks > 0 ? f.shrunkVerdict.message ?? "" : v.message ?? "", f.shrinks > 0 ? f.shrunk : f.rendered, note);
         }
       } else {

@@ -28,9 +28,14 @@ const job = workerData as WorkerJob;
 const kind = KINDS[job.kind];
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 
-/** Two failures are the same when they have the same outcome and the same first words. */
-const sameFailure = (a: Verdict, b: Verdict) =>
-  a.outcome === b.outcome && (a.message ?? "").split(/[:\n]/)[0] === (b.message ?? "").split(/[:\n]/)[0];
+/** What identifies a failure while it shrinks: its outcome and the first two parts of its first
+ *  line (who failed and how: "typescript optimised rejected a well-typed program: CE402 size …",
+ *  "typescript plain: backward disagrees with finite differences"), numbers and positions left out. */
+export function failureKey(v: Verdict): string {
+  const line = (v.message ?? "").split("\n")[0]!.split(/ at |\[/)[0]!.replace(/-?\d+(\.\d+)?(e[-+]?\d+)?/g, "#");
+  return `${v.outcome}: ${line.split(":").slice(0, 2).join(":")}`;
+}
+const sameFailure = (a: Verdict, b: Verdict) => failureKey(a) === failureKey(b);
 
 await kind.setup?.();
 for (let i = job.from; i < job.to; i++) {
@@ -65,6 +70,8 @@ for (let i = job.from; i < job.to; i++) {
   const reduced = await reduceText(
     kind.render(shrunk),
     async (r) => {
+      // A program must still declare the unit it builds (else any failure becomes "no such cell").
+      if (r.unit !== undefined && !new RegExp(`^\\s*(cell|stack)\\s+${r.unit}\\s*\\(`, "m").test(r.text)) return false;
       const v = await kind.runText(r);
       if (!sameFailure(v, verdict)) return false;
       shrunkVerdict = v;
