@@ -5,7 +5,7 @@
 
 import type { CellKernel, Tensors } from "../../abi/kernel.ts";
 import { BUILDS, type Build } from "./builds.ts";
-import { dict, fdCheck, gradients, problem, run, shapeProblem, type Dict, type Problem } from "./fd.ts";
+import { dict, fdCheck, forwardOptions, gradients, problem, run, shapeProblem, type Dict, type Problem } from "./fd.ts";
 import type { Program } from "./gen-cell.ts";
 import { describeError, fail, pass, type Verdict } from "./verdict.ts";
 
@@ -57,6 +57,36 @@ function stepMatches(k: CellKernel, p: Problem, fwd: { outputs: Dict; finalState
     if (d) return d;
   }
   return compare("step final state", fwd.finalState, state, SAME);
+}
+
+/** forward with a reused tape and backward into reused arrays (after a call of other sizes and
+ *  one of the same sizes) give what fresh calls give; inputGradients: false changes no parameter
+ *  gradient and leaves the input gradients zero. */
+function reuseMatches(k: CellKernel, p: Problem, other: Problem, seed: number): string | undefined {
+  const q = problem(k, seed, p.T, p.B);
+  const T = (d: Dict) => d as unknown as Tensors;
+  const fresh = gradients(k, q);
+  const freshOut = run(k, q);
+  k.forward(T(other.params), T(other.inputs), { batchSize: other.B, timeSteps: other.T });
+  const first = k.forward(T(p.params), T(p.inputs), forwardOptions(p));
+  const into = k.backward(T(p.params), first.tape, T(p.wOut), { dFinalState: T(p.wFinal) });
+  const again = k.forward(T(q.params), T(q.inputs), { ...forwardOptions(q), tape: first.tape });
+  const d =
+    compare("outputs with a reused tape", freshOut.outputs, again.outputs as unknown as Dict, SAME) ??
+    compare("final state with a reused tape", freshOut.finalState, again.finalState as unknown as Dict, SAME);
+  if (d) return d;
+  const g = k.backward(T(q.params), again.tape, T(q.wOut), { dFinalState: T(q.wFinal), into });
+  const gd =
+    compare("d params into reused arrays", fresh.params, g.params as unknown as Dict, SAME_GRAD) ??
+    compare("d inputs into reused arrays", fresh.inputs, g.inputs as unknown as Dict, SAME_GRAD) ??
+    compare("d initial state into reused arrays", fresh.initialState, g.initialState as unknown as Dict, SAME_GRAD);
+  if (gd) return gd;
+  const f2 = k.forward(T(q.params), T(q.inputs), forwardOptions(q));
+  const noIn = k.backward(T(q.params), f2.tape, T(q.wOut), { dFinalState: T(q.wFinal), inputGradients: false });
+  const pd = compare("d params with inputGradients: false", fresh.params, noIn.params as unknown as Dict, SAME_GRAD);
+  if (pd) return pd;
+  for (const [name, a] of Object.entries(noIn.inputs)) if (a.some((v) => v !== 0)) return `inputGradients: false left inputs.${name} non-zero`;
+  return undefined;
 }
 
 export async function compileCase(prog: Program, o: CompileCaseOptions = {}): Promise<Verdict> {
@@ -134,6 +164,8 @@ export async function compileCase(prog: Program, o: CompileCaseOptions = {}): Pr
         if (pi === 0) {
           const s = stepMatches(k, p, run(k, p));
           if (s) return fail("mismatch", `${b.name}: step repeated differs from forward: ${s}`);
+          const r = reuseMatches(k, p, problems[1]!, seed + 7);
+          if (r) return fail("mismatch", `${b.name}: ${r}`);
         }
       }
     }
