@@ -22,7 +22,7 @@ describe("npm run fuzz", () => {
   it("runs a few check cases and prints the summary", () => {
     const out = mkdtempSync(path.join(tmpdir(), "cellc-fuzz-run-"));
     try {
-      const r = run(["--kind", "check", "--cases", "20", "--seed", "3", "--out", out]);
+      const r = run(["--kind", "check", "--cases", "20", "--seed", "3", "--out", out, "--shrink-ms", "1000"]);
       expect(r.stdout).toMatch(/fuzz check: 20 cases in [\d.]+ s \([\d.]+ cases\/s\): \d+ passed, \d+ discarded, \d+ crashes, \d+ hangs, \d+ slow, \d+ mismatches/);
       expect(r.stdout).toMatch(/slowest: case \d+, \d+ ms/);
       // Whatever failed (a known front-end failure may), it is on disk as a .cell and a .txt.
