@@ -29,6 +29,8 @@ const USAGE = `usage: npm run fuzz -- [--cases N] [--seed S] [--kind check|compi
                   compile, 5 for names; 0: none)
   --shrink-ms MS  time to spend shrinking each failure (default 60000)
   --restart-every K  restart the worker every K cases to bound memory (default 2000)
+  --skip-known    do not run the cases test/fuzz/known.ts lists as known front-end failures
+                  (counted as discarded); by default everything runs
   -h, --help`;
 
 function usage(message?: string): never {
@@ -51,6 +53,7 @@ function parse() {
         "tsc-every": { type: "string" },
         "shrink-ms": { type: "string" },
         "restart-every": { type: "string" },
+        "skip-known": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -76,6 +79,7 @@ function parse() {
     tscEvery: v["tsc-every"] === undefined ? undefined : int("tsc-every", v["tsc-every"], 0, 0),
     shrinkMs: int("shrink-ms", v["shrink-ms"], 60_000, 0),
     restartEvery: int("restart-every", v["restart-every"], 2000, 1),
+    skipKnown: v["skip-known"] === true,
   };
 }
 
@@ -115,7 +119,7 @@ function writeFailure(o: Options, kind: KindName, i: number, outcome: Outcome, m
  *  after a hang). */
 function runRange(o: Options, kind: KindName, from: number, to: number, s: Summary): Promise<number> {
   return new Promise((resolve, reject) => {
-    const job: WorkerJob = { kind, seed: o.seed, from, to, codeEvery: tscEvery(o, kind), shrinkMs: o.shrinkMs };
+    const job: WorkerJob = { kind, seed: o.seed, from, to, codeEvery: tscEvery(o, kind), shrinkMs: o.shrinkMs, skipKnown: o.skipKnown };
     // Node 20 does not apply --import loaders to a worker's entry file: register tsx first.
     const entry = `import("tsx/esm/api").then((t) => { t.register(); return import(${JSON.stringify(new URL("./worker.ts", import.meta.url).href)}); });`;
     const w = new Worker(entry, { eval: true, workerData: job });

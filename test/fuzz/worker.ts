@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import { parentPort, workerData } from "node:worker_threads";
 import { caseSeed, caseValue, KINDS, type KindName, type Rendered } from "./kinds.ts";
+import { knownByText } from "./known.ts";
 import { reduceText } from "./reduce.ts";
 import type { Verdict } from "./verdict.ts";
 
@@ -16,6 +17,8 @@ export interface WorkerJob {
   /** Pass the module of every k-th passing case back (for the tsc sample); 0 for none. */
   codeEvery: number;
   shrinkMs: number;
+  /** Skip the cases known.ts lists as known front-end failures (counted, not run). */
+  skipKnown: boolean;
 }
 
 export type WorkerMessage =
@@ -41,6 +44,10 @@ await kind.setup?.();
 for (let i = job.from; i < job.to; i++) {
   post({ type: "start", i });
   const value = caseValue(kind, job.seed, i);
+  if (job.skipKnown && knownByText(job.kind, kind.render(value).text)) {
+    post({ type: "done", i, ms: 0, verdict: { outcome: "discard", stats: { "known front-end failures skipped": 1 } } });
+    continue;
+  }
   const t0 = performance.now();
   const verdict = await kind.run(value);
   const ms = performance.now() - t0;
