@@ -29,6 +29,7 @@ const USAGE = `usage: npm run fuzz -- [--cases N] [--seed S] [--kind check|compi
                   compile, 5 for names; 0: none)
   --shrink-ms MS  time to spend shrinking each failure (default 60000)
   --restart-every K  restart the worker every K cases to bound memory (default 2000)
+  --max-minutes M stop each kind after M minutes (the summary counts the cases run)
   --skip-known    do not run the cases test/fuzz/known.ts lists as known front-end failures
                   (counted as discarded); by default everything runs
   -h, --help`;
@@ -54,6 +55,7 @@ function parse() {
         "shrink-ms": { type: "string" },
         "restart-every": { type: "string" },
         "skip-known": { type: "boolean" },
+        "max-minutes": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -80,6 +82,7 @@ function parse() {
     shrinkMs: int("shrink-ms", v["shrink-ms"], 60_000, 0),
     restartEvery: int("restart-every", v["restart-every"], 2000, 1),
     skipKnown: v["skip-known"] === true,
+    maxMinutes: v["max-minutes"] === undefined ? Infinity : int("max-minutes", v["max-minutes"], 0, 1),
   };
 }
 
@@ -94,6 +97,10 @@ interface Summary {
   modules: string[];
   failures: number;
   lastReport: number;
+  /** Cases finished. */
+  done: number;
+  /** When to stop (performance.now()). */
+  deadline: number;
 }
 
 function writeFailure(o: Options, kind: KindName, i: number, outcome: Outcome, message: string, r: Rendered, note: string): string {
@@ -131,6 +138,7 @@ function runRange(o: Options, kind: KindName, from: number, to: number, s: Summa
       timer = setTimeout(() => {
         s.counts.hang++;
         s.failures++;
+        s.done++;
         const r = KINDS[kind].render(caseValue(KINDS[kind], o.seed, current));
         writeFailure(o, kind, current, "hang", `no result after ${ms} ms`, r, "not shrunk: stopped by the watchdog");
         void w.terminate().then(() => resolve(current + 1));
@@ -145,6 +153,7 @@ function runRange(o: Options, kind: KindName, from: number, to: number, s: Summa
         arm(o.shrinkMs + 2 * hangMs);
       } else if (m.type === "done") {
         const v = m.verdict;
+        s.done++;
         if (performance.now() - s.lastReport > 30_000) {
           s.lastReport = performance.now();
           const c = s.counts;
@@ -160,6 +169,10 @@ function runRange(o: Options, kind: KindName, from: number, to: number, s: Summa
           const note = f.shrinks > 0 ? `shrunk ${f.shrinks} times, from ${f.rendered.text.length} to ${f.shrunk.text.length} characters` : o.shrinkMs === 0 ? "not shrunk (--shrink-ms 0)" : "not shrunk: no smaller case failed the same way in time";
           writeFailure(o, kind, m.i, v.outcome, f.shrinks > 0 ? f.shrunkVerdict.message ?? "" : v.message ?? "", f.shrinks > 0 ? f.shrunk : f.rendered, note);
         }
+        if (performance.now() > s.deadline) {
+          clearTimeout(timer);
+          void w.terminate().then(() => resolve(Infinity));
+        }
       } else {
         clearTimeout(timer);
         void w.terminate().then(() => resolve(to));
@@ -173,8 +186,8 @@ function runRange(o: Options, kind: KindName, from: number, to: number, s: Summa
 }
 
 async function runKind(o: Options, kind: KindName): Promise<number> {
-  const s: Summary = { counts: { pass: 0, discard: 0, crash: 0, mismatch: 0, slow: 0, hang: 0 }, stats: {}, slowest: { i: -1, ms: 0 }, modules: [], failures: 0, lastReport: performance.now() };
-  console.log(`fuzz ${kind}: ${o.cases} cases from ${o.from}, seed ${o.seed}`);
+  const s: Summary = { counts: { pass: 0, discard: 0, crash: 0, mismatch: 0, slow: 0, hang: 0 }, stats: {}, slowest: { i: -1, ms: 0 }, modules: [], failures: 0, lastReport: performance.now(), done: 0, deadline: performance.now() + o.maxMinutes * 60_000 };
+  console.log(`fuzz ${kind}: ${o.cases} cases from ${o.from}, seed ${o.seed}${Number.isFinite(o.maxMinutes) ? `, at most ${o.maxMinutes} min` : ""}`);
   const t0 = performance.now();
   const end = o.from + o.cases;
   for (let i = o.from; i < end; ) i = await runRange(o, kind, i, Math.min(end, i + o.restartEvery), s);
@@ -191,7 +204,7 @@ async function runKind(o: Options, kind: KindName): Promise<number> {
   }
   const stats = Object.entries(s.stats).map(([k, n]) => `${k} ${n}`).join(", ");
   console.log(
-    `fuzz ${kind}: ${o.cases} cases in ${wall.toFixed(1)} s (${(o.cases / wall).toFixed(1)} cases/s): ` +
+    `fuzz ${kind}: ${s.done} cases${s.done < o.cases ? ` (stopped at the time limit; ${o.cases} asked)` : ""} in ${wall.toFixed(1)} s (${(s.done / wall).toFixed(1)} cases/s): ` +
       `${c.pass} passed, ${c.discard} discarded, ${c.crash} crashes, ${c.hang} hangs, ${c.slow} slow, ${c.mismatch} mismatches\n` +
       `  slowest: case ${s.slowest.i}, ${s.slowest.ms.toFixed(0)} ms` +
       (stats ? `\n  totals: ${stats}` : "") +
