@@ -37,4 +37,4 @@ const schema = `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
 writeFileSync(join(dist, "cellc.config.schema.json"), schema);
 
 for (const bin of ["cli/bin/cellc.js", "editor/server/bin.js"]) chmodSync(join(dist, bin), 0o755);
-console.log(`built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.error(`built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
