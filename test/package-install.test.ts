@@ -6,7 +6,7 @@
 // numbers must equal the same training run from this repository's sources.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -63,6 +63,37 @@ const jit = await jitModel.fit(tensor(x, [B, T, 3]), tensor(y, [B, 1]), { epochs
 console.log(JSON.stringify({ name: typed.meta.name, diagnostics, losses, jitLoss: jit.history["loss"]?.[0] }));
 `;
 
+interface LockEntry {
+  version?: string;
+  dev?: boolean;
+  devOptional?: boolean;
+  dependencies?: Record<string, string>;
+  [k: string]: unknown;
+}
+
+/** A lock file for the consumer project: cellc from ./cellc.tgz and what it depends on, as pinned here. */
+function appLock(): { name: string; lockfileVersion: number; requires: boolean; packages: Record<string, LockEntry> } {
+  const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8")) as { packages: Record<string, LockEntry> };
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { dependencies: Record<string, string>; bin: Record<string, string>; engines: Record<string, string> };
+  const types = lock.packages["node_modules/@types/node"]!;
+  const packages: Record<string, LockEntry> = {
+    "": { name: "app", dependencies: { cellc: "file:cellc.tgz", "@types/node": types.version! } },
+    "node_modules/cellc": { version: "0.2.0", resolved: "file:cellc.tgz", dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines },
+  };
+  // Each tarball's address (this lock file records none): npm then finds it in its cache by its
+  // integrity without asking the registry for the package's metadata.
+  const registry = execFileSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).trim().replace(/\/?$/, "/");
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    const forConsumer = path === "node_modules/@types/node" || path === "node_modules/undici-types";
+    if (path === "" || ((entry.dev || entry.devOptional) && !forConsumer)) continue;
+    const { dev: _dev, devOptional: _devOptional, ...rest } = entry;
+    const name = path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length);
+    const resolved = `${registry}${name}/-/${name.split("/").pop()}-${entry.version}.tgz`;
+    packages[path] = { resolved, ...rest };
+  }
+  return { name: "app", lockfileVersion: 3, requires: true, packages };
+}
+
 describe("the npm package", () => {
   it("packs, installs offline, builds kernels with its bin, type-checks strictly and trains under plain node", async () => {
     const t0 = performance.now();
@@ -86,9 +117,16 @@ describe("the npm package", () => {
       join(app, "cellc.config.json"),
       JSON.stringify({ $schema: "./node_modules/cellc/dist/cellc.config.schema.json", out: "src/kernels", entries: [{ spec: "specs/mgu.cell", dims: { I: 3, H: 8 } }] }),
     );
-    // Offline: the tarball, and its dependencies from the npm cache (npm ci filled it). @types/node
-    // for the consumer's own `node:` needs, as any Node project has.
-    npm(["install", "--offline", "--ignore-scripts", "--no-package-lock", tarball, "@types/node@20"], app);
+    // Offline: the tarball, and its dependencies from the npm cache, which `npm ci` of this
+    // repository filled. Resolving version ranges offline needs registry metadata the cache may
+    // not hold, so the project gets a lock file: cellc from the tarball, and cellc's production
+    // dependencies at the versions this repository's lock file pins (plus @types/node for the
+    // consumer's own needs, as any Node project has).
+    copyFileSync(tarball, join(app, "cellc.tgz"));
+    writeFileSync(join(app, "package-lock.json"), JSON.stringify(appLock()));
+    const appPkg = JSON.parse(readFileSync(join(app, "package.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(join(app, "package.json"), JSON.stringify({ ...appPkg, dependencies: appLock().packages[""]!.dependencies }));
+    npm(["ci", "--offline", "--ignore-scripts"], app);
     const tInstall = performance.now();
 
     const bin = join(app, "node_modules/.bin/cellc");
@@ -96,7 +134,7 @@ describe("the npm package", () => {
     // No tsx anywhere: the bin runs compiled JavaScript.
     expect(existsSync(join(app, "node_modules/tsx"))).toBe(false);
     const built = execFileSync("npx", ["--offline", "cellc", "build"], { cwd: app, encoding: "utf8" });
-    expect(built).toMatch(/wrote src\/kernels\/mgu_I3_H8\.ts \(mgu, I=3 H=8, 184 params/);
+    expect(built).toMatch(/wrote src\/kernels\/mgu_I3_H8\.ts \(mgu, I=3 H=8, 192 params/);
     const kernelCode = readFileSync(join(app, "src/kernels/mgu_I3_H8.ts"), "utf8");
     expect(kernelCode).toBe((await buildFile(join(app, "specs/mgu.cell"), { dims: { I: 3, H: 8 } })).modules[0]!.code);
 
@@ -161,5 +199,5 @@ describe("the npm package", () => {
         `tarball ${(statSync(tarball).size / 1024).toFixed(0)} kB, ${files.length} files`,
     );
     expect(readdirSync(join(app, "src/kernels"))).toEqual(["mgu_I3_H8.ts"]);
-  });
+  }, 300_000);
 });
