@@ -6,31 +6,31 @@
 // `./lstm.cell` (the spec's defaults, or the plugin's `dims` option). Each is a kernel module,
 // a cellc CellKernel: pass the namespace to recurrent({ kernel }) or call forward/backward.
 
-type CellKernelModule = import("cellc/abi").CellKernel;
+type CellcKernelModule = import("cellc/abi").CellKernel;
 
 declare module "*.cell" {
-  export const meta: CellKernelModule["meta"];
-  export const createParams: CellKernelModule["createParams"];
-  export const createState: CellKernelModule["createState"];
-  export const step: CellKernelModule["step"];
-  export const forward: CellKernelModule["forward"];
-  export const backward: CellKernelModule["backward"];
+  export const meta: CellcKernelModule["meta"];
+  export const createParams: CellcKernelModule["createParams"];
+  export const createState: CellcKernelModule["createState"];
+  export const step: CellcKernelModule["step"];
+  export const forward: CellcKernelModule["forward"];
+  export const backward: CellcKernelModule["backward"];
 }
 
 declare module "*&kernel" {
-  export const meta: CellKernelModule["meta"];
-  export const createParams: CellKernelModule["createParams"];
-  export const createState: CellKernelModule["createState"];
-  export const step: CellKernelModule["step"];
-  export const forward: CellKernelModule["forward"];
-  export const backward: CellKernelModule["backward"];
+  export const meta: CellcKernelModule["meta"];
+  export const createParams: CellcKernelModule["createParams"];
+  export const createState: CellcKernelModule["createState"];
+  export const step: CellcKernelModule["step"];
+  export const forward: CellcKernelModule["forward"];
+  export const backward: CellcKernelModule["backward"];
 }
 
 declare module "*?kernel" {
-  export const meta: CellKernelModule["meta"];
-  export const createParams: CellKernelModule["createParams"];
-  export const createState: CellKernelModule["createState"];
-  export const step: CellKernelModule["step"];
-  export const forward: CellKernelModule["forward"];
-  export const backward: CellKernelModule["backward"];
+  export const meta: CellcKernelModule["meta"];
+  export const createParams: CellcKernelModule["createParams"];
+  export const createState: CellcKernelModule["createState"];
+  export const step: CellcKernelModule["step"];
+  export const forward: CellcKernelModule["forward"];
+  export const backward: CellcKernelModule["backward"];
 }

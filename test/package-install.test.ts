@@ -3,9 +3,12 @@
 // config there, a consumer importing a built kernel, `cellc`, `cellc/runtime` and `cellc/jit`
 // type-checked at tsc --init's settings plus every further strictness flag (the package's own
 // declarations included: skipLibCheck off), then run under plain node, no tsx. Its training
-// numbers must equal the same training run from this repository's sources.
+// numbers must equal the same training run from this repository's sources; the installed
+// language server answers a hover.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { pathToFileURL } from "node:url";
+import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } from "vscode-languageserver-protocol/node";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -180,6 +183,21 @@ describe("the npm package", () => {
     expect(run.losses).toHaveLength(3);
     expect(run.losses[2]!).toBeLessThan(run.losses[0]!);
     expect(Number.isFinite(run.jitLoss)).toBe(true);
+
+    // The installed language server answers an editor.
+    const lsp = spawn(join(app, "node_modules/.bin/cellc-language-server"), ["--stdio"], { cwd: app, stdio: ["pipe", "pipe", "inherit"] });
+    const conn = createProtocolConnection(new StreamMessageReader(lsp.stdout), new StreamMessageWriter(lsp.stdin));
+    conn.listen();
+    try {
+      await conn.sendRequest("initialize", { processId: null, rootUri: null, capabilities: {} });
+      const uri = pathToFileURL(join(app, "specs/mgu.cell")).href;
+      await conn.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: "cell", version: 1, text: spec } });
+      const hover = (await conn.sendRequest("textDocument/hover", { textDocument: { uri }, position: { line: 3, character: 9 } })) as { contents: { value: string } };
+      expect(hover.contents.value).toContain("param W_f: [H, I]");
+    } finally {
+      conn.dispose();
+      lsp.kill();
+    }
 
     // The reference: the same training from the repository's sources gives the same numbers.
     const kernel = (await importModule(kernelCode)) as CellKernel;
