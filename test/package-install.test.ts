@@ -50,13 +50,17 @@ const training = `
   const losses = h.history["loss"] ?? [];
 `;
 
-const consumer = `import * as kernel from "./kernels/mgu_I3_H8.js";
+const consumer = `/// <reference types="cellc/client" />
+import * as kernel from "./kernels/mgu_I3_H8.js";
 import { check } from "cellc";
 import type { CellKernel } from "cellc/abi";
 import { dense, recurrent, sequential, sgd, tensor } from "cellc/runtime";
 import { gru } from "cellc/jit";
 
 const typed: CellKernel = kernel;
+// What a bundler import of the spec is typed as, through cellc/client (type-only: node runs no bundler).
+export type Bundled = typeof import("../specs/mgu.cell?I=3&H=8&kernel");
+export const asKernel = (k: Bundled): CellKernel => k;
 const diagnostics = check(${JSON.stringify(spec)}).diagnostics.length;
 ${training}
 // cellc/jit compiles a shipped example spec in this process.
