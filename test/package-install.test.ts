@@ -3,10 +3,10 @@
 // config there, a consumer importing a built kernel, `cellc`, `cellc/runtime` and `cellc/jit`
 // type-checked at tsc --init's settings plus every further strictness flag (the package's own
 // declarations included: skipLibCheck off), then run under plain node, no tsx. Its training
-// numbers must equal the same training run from this repository's sources; the installed
-// language server answers a hover.
+// numbers must equal the same training run from this repository's sources; checking a spec
+// loads none of the kernel printer's heavy dependencies; the installed language server answers.
 
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } from "vscode-languageserver-protocol/node";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -187,6 +187,17 @@ describe("the npm package", () => {
     expect(run.losses).toHaveLength(3);
     expect(run.losses[2]!).toBeLessThan(run.losses[0]!);
     expect(Number.isFinite(run.jitLoss)).toBe(true);
+
+    // Checking a spec (and importing the runtime and the plugin) loads neither prettier, ts-morph
+    // nor TypeScript: a resolve hook lists every module the process asks for.
+    writeFileSync(join(app, "hook.mjs"), `export async function resolve(s, c, next) { if (/^(prettier|ts-morph|typescript)/.test(s)) process.stderr.write("heavy " + s + "\\n"); return next(s, c); }`);
+    writeFileSync(join(app, "register.mjs"), `import { register } from "node:module";\nregister(new URL("./hook.mjs", import.meta.url));\n`);
+    writeFileSync(
+      join(app, "light.mjs"),
+      `import { check } from "cellc";\nimport "cellc/runtime";\nimport "cellc/plugin";\nconsole.log(check(${JSON.stringify(spec)}).diagnostics.length);\n`,
+    );
+    const light = spawnSync(process.execPath, ["--import", "./register.mjs", "light.mjs"], { cwd: app, encoding: "utf8" });
+    expect({ out: light.stdout.trim(), err: light.stderr }).toEqual({ out: "0", err: "" });
 
     // The installed language server answers an editor.
     const lsp = spawn(join(app, "node_modules/.bin/cellc-language-server"), ["--stdio"], { cwd: app, stdio: ["pipe", "pipe", "inherit"] });
