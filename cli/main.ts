@@ -184,7 +184,15 @@ function isDirectory(path: string): boolean {
   }
 }
 
+/** cellc's version, from the package.json above this file (cli/ in the repository, dist/cli/ in the package). */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
-  return pkg.version ?? "unknown";
+  for (const up of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "cellc") return pkg.version ?? "unknown";
+    } catch {
+      // not at this level
+    }
+  }
+  return "unknown";
 }
