@@ -217,7 +217,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
     docs: ["Zero state for a batch."],
     parameters: [{ name: "batchSize", type: "number", initializer: "1" }],
     returnType: "State",
-    statements: `const B = checkBatchSize("createState", batchSize);\nreturn ${sizesOf(meta.states, "B")};`,
+    statements: meta.states.length ? `const B = checkBatchSize("createState", batchSize);\nreturn ${sizesOf(meta.states, "B")};` : `checkBatchSize("createState", batchSize);\nreturn {};`,
   });
   sf.addFunction({
     isExported: true,

@@ -638,13 +638,14 @@ function stateOption(
   B: number,
 ): (Float32Array | undefined)[] {
   const name = `options.${key}`;
+  const states: Named = meta.states;
   const obj = optionalObject(
     where,
     name,
     own(options, key),
-    meta.states.map((s) => s.name),
+    states.map((s) => s.name),
   );
-  return checkArrays(where, name, obj, meta.states, 0, B, false);
+  return checkArrays(where, name, obj, states, 0, B, false);
 }
 // ---- This kernel.
 /** proj_x = x · pack_xᵀ  (16 × 3)
