@@ -56,16 +56,20 @@ Options:
                        does not declare are ignored; a size with no binding and no default is
                        an error (CE401).
   -o, --out DIR        Directory to write modules into (created if missing); a path
-                       ending in .ts names one file, for a build of exactly one module
+                       ending in the target's extension (.ts, .py) names one file, for a
+                       build of exactly one module
   --cell NAME          Build only the cell or stack called NAME
   --no-opt             Skip the optimizing passes and emit the plain lowering
+  --target NAME        What to emit: ts (a TypeScript kernel module, the default) or torch
+                       (a PyTorch nn.Module in a .py file)
   -c, --config FILE    Build the entries of a config file; with no files and no --config,
                        ./cellc.config.json is used if it exists
   -w, --watch          Build, then rebuild whenever a spec or a file it imports changes
                        (Ctrl-C to stop)
   -h, --help           Show this help
 
-Config file (paths relative to it; "out" ending in .ts names a single file):
+Config file (paths relative to it; "out" ending in the target's extension names a single
+file; "target" at the top or per entry):
   { "out": "src/kernels",
     "entries": [ { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
                  { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }],
@@ -100,6 +104,7 @@ const flagSpecs: Record<CommandName, FlagSpec[]> = {
     { name: "out", short: "o", value: true },
     { name: "cell", value: true },
     { name: "no-opt", value: false },
+    { name: "target", value: true },
     { name: "config", short: "c", value: true },
     { name: "watch", short: "w", value: false },
     helpFlag,

@@ -12,13 +12,15 @@
 //   ]
 // }
 //
-// Paths are relative to the config file. "out" ending in ".ts" names one file (the entry must
-// then produce exactly one module); anything else is a directory.
+// Paths are relative to the config file. "out" ending in the target's extension (".ts"; ".py" for
+// "target": "torch", at the top or per entry) names one file (the entry must then produce exactly
+// one module); anything else is a directory.
 
 import { statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import jsonc, { type ParseError } from "jsonc-parser";
 import { describeFsError, readTextFile } from "../compiler/read-text.ts";
+import { BACKENDS } from "../backends/index.ts";
 import { isSizeName, sizeValueProblem } from "./args.ts";
 
 export const defaultConfigName = "cellc.config.json";
@@ -39,6 +41,8 @@ export interface ConfigEntry {
   out: OutTarget;
   cell?: string;
   optimize: boolean;
+  /** The backend; absent: TypeScript. */
+  target?: string;
 }
 
 export interface CellcConfig {
@@ -85,8 +89,8 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
   if (!isObject(json)) return fail("top level", `must be an object with "entries", got ${describe(json)}`);
   const base = dirname(file);
   for (const key of Object.keys(json)) {
-    if (!["entries", "out", "optimize", "$schema"].includes(key)) {
-      fail(`"${key}"`, `unknown field (expected "entries", "out" or "optimize")`);
+    if (!["entries", "out", "optimize", "target", "$schema"].includes(key)) {
+      fail(`"${key}"`, `unknown field (expected "entries", "out", "optimize" or "target")`);
     }
   }
   const defaultOut = json["out"];
@@ -97,6 +101,11 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
   if (typeof defaultOptimize !== "boolean")
     fail(`"optimize"`, `must be true or false, got ${describe(defaultOptimize)}`);
 
+  const targetProblem = (t: unknown) =>
+    typeof t === "string" && BACKENDS.has(t) ? undefined : `must be one of ${[...BACKENDS.keys()].join(", ")}, got ${describe(t)}`;
+  const defaultTarget = json["target"];
+  if (defaultTarget !== undefined && targetProblem(defaultTarget)) fail(`"target"`, targetProblem(defaultTarget)!);
+
   const entries = json["entries"];
   if (!Array.isArray(entries)) return fail(`"entries"`, `must be an array of entries, got ${describe(entries)}`);
   if (entries.length === 0) fail(`"entries"`, 'is empty: list at least one { "spec": ..., "dims": ... }');
@@ -106,8 +115,8 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
     if (!isObject(raw))
       return fail(at, `must be an object like { "spec": "x.cell", "dims": {...} }, got ${describe(raw)}`);
     for (const key of Object.keys(raw)) {
-      if (!["spec", "dims", "out", "cell", "optimize"].includes(key)) {
-        fail(`${at}.${key}`, `unknown field (expected spec, dims, out, cell or optimize)`);
+      if (!["spec", "dims", "out", "cell", "optimize", "target"].includes(key)) {
+        fail(`${at}.${key}`, `unknown field (expected spec, dims, out, cell, optimize or target)`);
       }
     }
     const spec = raw["spec"];
@@ -125,8 +134,11 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
     if (outRaw === undefined) return fail(`${at}.out`, `is missing (give "out" here or at the top level)`);
     if (typeof outRaw !== "string" || outRaw === "")
       return fail(`${at}.out`, `must be a non-empty path string, got ${describe(outRaw)}`);
+    const backend = raw["target"] ?? defaultTarget;
+    if (backend !== undefined && targetProblem(backend)) fail(`${at}.target`, targetProblem(backend)!);
+    const extension = BACKENDS.get((backend as string | undefined) ?? "ts")!.extension;
     const outPath = resolve(base, outRaw);
-    const target: OutTarget = outRaw.endsWith(".ts") ? { kind: "file", path: outPath } : { kind: "dir", path: outPath };
+    const target: OutTarget = outRaw.endsWith(`.${extension}`) ? { kind: "file", path: outPath } : { kind: "dir", path: outPath };
     if (target.kind === "file" && bindings.length > 1) {
       fail(`${at}.out`, `names one file ('${outRaw}') but "dims" lists ${bindings.length} bindings; use a directory`);
     }
@@ -140,6 +152,7 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
 
     const entry: ConfigEntry = { index, spec: specPath, bindings, out: target, optimize: optimize as boolean };
     if (typeof cell === "string") entry.cell = cell;
+    if (typeof backend === "string") entry.target = backend;
     return entry;
   });
   return { file, entries: out };
