@@ -62,7 +62,7 @@ export class ForwardPrinter {
   }
 
   emit(line: string): void {
-    this.lines.push(`${"    ".repeat(this.depth)}${line}`);
+    this.lines.push(line === "" ? "" : `${"    ".repeat(this.depth)}${line}`);
   }
 
   indent(delta: number): void {
