@@ -3,8 +3,9 @@
 // cells, the generated nn.Module's outputs and final states equal the float32 TypeScript
 // kernel's within 1e-5 relative, and its autograd gradients (parameters, inputs, initial states)
 // equal the kernel's backward within 1e-4 — with per-sample lengths (one sample of length 0)
-// and recurrent-dropout masks; torch.jit.script accepts every module and computes the same, and
-// batch_first=True gives the transposed result. Then every registry primitive's torch formula
+// and recurrent-dropout masks; the same module in float64 (module.double()) equals the float64
+// kernel within 1e-10, which separates the translation from float32 rounding; torch.jit.script
+// accepts every module and computes the same, and batch_first=True gives the transposed result. Then every registry primitive's torch formula
 // against its float64 definition, and the module's errors for wrong arguments. All cases run in
 // one Python process. "Relative" is interop-helpers' diff: elementwise, with entries below a tenth of
 // the largest counted at that size.
@@ -24,6 +25,8 @@ const [T, B] = [5, 3];
 const LENGTHS = [T, 2, 0];
 const OUT_TOL = 1e-5;
 const GRAD_TOL = 1e-4;
+/** The module in float64 against the float64 kernel: the same computation, without float32 rounding. */
+const TOL64 = 1e-10;
 const RANDOM_CELLS = 12;
 
 const specDirs = ["examples/specs", "test/specs", "examples/specs/greff"].filter((d) => existsSync(d));
@@ -43,64 +46,75 @@ interface CellResult {
   grads: { params: Record<string, number[]>; inputs: number[][]; initial: number[][] };
   scripted: { outputs: number[][]; final: number[][] };
   batchFirstDiff?: number;
+  double: Got;
 }
 
 interface Expected {
   kernel: CellKernel;
-  outputs: Float32Array[];
-  final: Float32Array[];
-  grads: { params: Tensors; inputs: Float32Array[]; initial: Float32Array[] };
+  outputs: ArrayLike<number>[];
+  final: ArrayLike<number>[];
+  grads: { params: Record<string, ArrayLike<number>>; inputs: ArrayLike<number>[]; initial: ArrayLike<number>[] };
 }
+
+type Got = Pick<CellResult, "outputs" | "final" | "grads">;
 
 const torch = findTorch();
 const log = new DiffLog();
-const results = new Map<string, { got: CellResult; want: Expected }>();
+const results = new Map<string, { got: CellResult; want: Expected; want64: Expected }>();
 let formulas: Record<string, string[]> = {};
 let errorMessages: (string | null)[] = [];
 const grids = new Map<string, number[][]>();
 let scratch: ReturnType<typeof scratchDir> | undefined;
 
-/** Runs the kernel: outputs, final states and backward for a seeded loss. */
-function kernelCase(kernel: CellKernel, seed: number) {
-  const m = kernel.meta;
+/** Seeded data for one case: parameters, inputs, initial states, masks and the loss's seeds. */
+function caseData(m: CellKernel["meta"], seed: number) {
   const next = rng(seed);
-  const params: Tensors = Object.fromEntries(m.params.map((p) => [p.name, randomArray(p.size, next, 0.5)]));
-  const inputs = m.inputs.map((i) => randomArray(T * B * i.size, next));
-  const state = m.states.map((s) => randomArray(B * s.size, next, 0.5));
-  const masks = m.states.map((s) => Float32Array.from({ length: B * s.size }, () => 1 + 0.5 * next()));
-  const seedOutputs = m.outputs.map((o) => randomArray(T * B * o.size, next));
-  const seedStates = m.states.map((s) => randomArray(B * s.size, next));
-  const byName = (list: readonly { name: string }[], arrays: Float32Array[]) => Object.fromEntries(list.map((x, k) => [x.name, arrays[k]!]));
-  const fwd = kernel.forward(params, byName(m.inputs, inputs), {
+  return {
+    params: Object.fromEntries(m.params.map((p) => [p.name, randomArray(p.size, next, 0.5)])) as Tensors,
+    inputs: m.inputs.map((i) => randomArray(T * B * i.size, next)),
+    state: m.states.map((s) => randomArray(B * s.size, next, 0.5)),
+    masks: m.states.map((s) => Float32Array.from({ length: B * s.size }, () => 1 + 0.5 * next())),
+    seedOutputs: m.outputs.map((o) => randomArray(T * B * o.size, next)),
+    seedStates: m.states.map((s) => randomArray(B * s.size, next)),
+  };
+}
+type CaseData = ReturnType<typeof caseData>;
+
+/** The kernel (float32, or a float64 build given the same values) on a case: outputs, final
+ *  states and the backward of the seeded loss. */
+function runKernel(kernel: CellKernel, d: CaseData, wide: boolean): Expected {
+  const m = kernel.meta;
+  const cast = (a: Float32Array) => (wide ? Float64Array.from(a) : a) as unknown as Float32Array;
+  const byName = (list: readonly { name: string }[], arrays: Float32Array[]) => Object.fromEntries(list.map((x, k) => [x.name, cast(arrays[k]!)]));
+  const params = Object.fromEntries(Object.entries(d.params).map(([k, v]) => [k, cast(v)]));
+  const fwd = kernel.forward(params, byName(m.inputs, d.inputs), {
     batchSize: B,
     timeSteps: T,
-    initialState: byName(m.states, state),
-    stateMasks: byName(m.states, masks),
+    initialState: byName(m.states, d.state),
+    stateMasks: byName(m.states, d.masks),
     lengths: LENGTHS,
   });
   const outputs = m.outputs.map((o) => fwd.outputs[o.name]!.slice());
   const final = m.states.map((s) => fwd.finalState[s.name]!.slice());
-  const g = kernel.backward(params, fwd.tape, byName(m.outputs, seedOutputs), { dFinalState: byName(m.states, seedStates) });
-  const expected: Expected = {
-    kernel,
-    outputs,
-    final,
-    grads: { params: g.params, inputs: m.inputs.map((i) => g.inputs[i.name]!.slice()), initial: m.states.map((s) => g.initialState[s.name]!.slice()) },
-  };
+  const g = kernel.backward(params, fwd.tape, byName(m.outputs, d.seedOutputs), { dFinalState: byName(m.states, d.seedStates) });
+  return { kernel, outputs, final, grads: { params: g.params, inputs: m.inputs.map((i) => g.inputs[i.name]!.slice()), initial: m.states.map((s) => g.initialState[s.name]!.slice()) } };
+}
+
+function kernelJob(d: CaseData) {
   const list = (a: Float32Array[]) => a.map((x) => Array.from(x));
-  const job = {
+  return {
     kind: "cell",
     T,
     B,
-    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.from(v)])),
-    inputs: list(inputs),
-    state: list(state),
-    masks: list(masks),
+    params: Object.fromEntries(Object.entries(d.params).map(([k, v]) => [k, Array.from(v)])),
+    inputs: list(d.inputs),
+    state: list(d.state),
+    masks: list(d.masks),
     lengths: LENGTHS,
-    seedOutputs: list(seedOutputs),
-    seedStates: list(seedStates),
+    seedOutputs: list(d.seedOutputs),
+    seedStates: list(d.seedStates),
+    double: true,
   };
-  return { job, expected };
 }
 
 /** Attributes for the primitives that take them (clip, between). */
@@ -131,9 +145,10 @@ describe.skipIf(typeof torch === "string")("PyTorch backend parity with the cell
 
     const jobs: unknown[] = [];
     const want: Expected[] = [];
+    const wants64: Expected[] = [];
     // One reference per spec: the optimised TypeScript kernel (optimised and unoptimised
     // kernels agree, test/gradients.test.ts); both torch modules of a spec are held to it.
-    const refs = new Map<string, ReturnType<typeof kernelCase>>();
+    const refs = new Map<string, { job: ReturnType<typeof kernelJob>; expected: Expected; wide: Expected }>();
     for (const [k, c] of cases.entries()) {
       const r = await compile(c.source, { file: c.file, dims, target: "torch", optimize: c.optimize });
       if (!r.module) throw new Error(`${c.label}: ${formatDiagnostics(r.diagnostics, r.sources)}`);
@@ -141,11 +156,15 @@ describe.skipIf(typeof torch === "string")("PyTorch backend parity with the cell
       writeFileSync(path, r.module.code);
       let ref = refs.get(c.source);
       if (!ref) {
-        ref = kernelCase(await loadCell(c.source, { file: c.file, dims }), 1000 + refs.size);
+        const kernel = await loadCell(c.source, { file: c.file, dims });
+        const data = caseData(kernel.meta, 1000 + refs.size);
+        const wide = runKernel(await loadCell(c.source, { file: c.file, dims, dtype: "float64" }), data, true);
+        ref = { job: kernelJob(data), expected: runKernel(kernel, data, false), wide };
         refs.set(c.source, ref);
       }
       jobs.push({ ...ref.job, module: path });
       want.push(ref.expected);
+      wants64.push(ref.wide);
     }
     if (process.env["CELLC_PRINT_DIFFS"]) console.log(`torch-parity: modules and kernel references built in ${((performance.now() - start) / 1000).toFixed(1)} s`);
     const prims = [...ELEMENTWISE.values()].map((p) => {
@@ -166,7 +185,7 @@ describe.skipIf(typeof torch === "string")("PyTorch backend parity with the cell
       const secs = (out as { seconds?: number[] }).seconds ?? [];
       console.log(`torch-parity: ${cases.length} cases; Python process ${((performance.now() - t0) / 1000).toFixed(1)} s, of which jobs ${secs.reduce((a, b) => a + b, 0).toFixed(1)} s`);
     }
-    cases.forEach((c, k) => results.set(c.label, { got: out.results[k] as CellResult, want: want[k]! }));
+    cases.forEach((c, k) => results.set(c.label, { got: out.results[k] as CellResult, want: want[k]!, want64: wants64[k]! }));
     formulas = out.results[cases.length] as Record<string, string[]>;
     errorMessages = out.results[cases.length + 1] as (string | null)[];
   });
@@ -181,18 +200,22 @@ describe.skipIf(typeof torch === "string")("PyTorch backend parity with the cell
     const label = [...results.keys()].find((k) => k === name || k.startsWith(`${name} (`))!;
     const r = results.get(label);
     expect(r, label).toBeDefined();
-    const { got, want } = r!;
+    const { got, want, want64 } = r!;
     expect(got.error, `${label}: ${got.error}`).toBeUndefined();
     const m = want.kernel.meta;
-    const check = (what: string, g: ArrayLike<number>, w: Float32Array, tol: number) => {
+    const check = (what: string, g: ArrayLike<number>, w: ArrayLike<number>, tol: number) => {
       const d = log.add(`${label} ${what}`, diff(g, w));
       expect(d.rel, `${label}: ${what} (max abs ${d.abs})`).toBeLessThan(tol);
     };
-    m.outputs.forEach((o, k) => check(`output ${o.name}`, got.outputs[k]!, want.outputs[k]!, OUT_TOL));
-    m.states.forEach((s, k) => check(`final ${s.name}`, got.final[k]!, want.final[k]!, OUT_TOL));
-    m.params.forEach((p) => check(`d ${p.name}`, got.grads.params[p.name]!, want.grads.params[p.name]!, GRAD_TOL));
-    m.inputs.forEach((x, k) => check(`d input ${x.name}`, got.grads.inputs[k]!, want.grads.inputs[k]!, GRAD_TOL));
-    m.states.forEach((s, k) => check(`d initial ${s.name}`, got.grads.initial[k]!, want.grads.initial[k]!, GRAD_TOL));
+    const all = (prefix: string, g: Got, w: Expected, outTol: number, gradTol: number) => {
+      m.outputs.forEach((o, k) => check(`${prefix}output ${o.name}`, g.outputs[k]!, w.outputs[k]!, outTol));
+      m.states.forEach((s, k) => check(`${prefix}final ${s.name}`, g.final[k]!, w.final[k]!, outTol));
+      m.params.forEach((p) => check(`${prefix}d ${p.name}`, g.grads.params[p.name]!, w.grads.params[p.name]!, gradTol));
+      m.inputs.forEach((x, k) => check(`${prefix}d input ${x.name}`, g.grads.inputs[k]!, w.grads.inputs[k]!, gradTol));
+      m.states.forEach((s, k) => check(`${prefix}d initial ${s.name}`, g.grads.initial[k]!, w.grads.initial[k]!, gradTol));
+    };
+    all("", got, want, OUT_TOL, GRAD_TOL);
+    all("float64 ", got.double, want64, TOL64, TOL64);
     // Past its length a sample's outputs are zero: sample 2 has length 0.
     m.outputs.forEach((o, k) => {
       for (let t = 0; t < T; t++) for (let j = 0; j < o.size; j++) expect(got.outputs[k]![(t * B + 2) * o.size + j]).toBe(0);

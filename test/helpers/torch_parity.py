@@ -47,25 +47,23 @@ def call(cell, job, inputs, state, lengths, masks):
     return cell(T, state=state, lengths=lengths, state_masks=masks, batch_size=B)
 
 
-def run_cell(job, index):
-    mod = load_module(job["module"], f"cellc_case_{index}")
+def forward_backward(mod, job, dtype):
+    """Forward on the job's data in `dtype`, then backward of the seeded loss; the cell and tensors."""
     meta = mod.META
     T, B = job["T"], job["B"]
-    cell = mod.Cell()
-    cell.load_cellc_state_dict({p["name"]: tensor(job["params"][p["name"]], p["shape"]) for p in meta["params"]})
-    inputs = [tensor(v, [T, B, i["size"]]).requires_grad_(True) for v, i in zip(job["inputs"], meta["inputs"])]
-    states = [tensor(v, [B, s["size"]]).requires_grad_(True) for v, s in zip(job["state"], meta["states"])]
-    masks = [tensor(v, [B, s["size"]]) for v, s in zip(job["masks"], meta["states"])] if job.get("masks") else None
+    cell = mod.Cell().to(dtype)
+    cell.load_cellc_state_dict({p["name"]: tensor(job["params"][p["name"]], p["shape"], dtype) for p in meta["params"]})
+    inputs = [tensor(v, [T, B, i["size"]], dtype).requires_grad_(True) for v, i in zip(job["inputs"], meta["inputs"])]
+    states = [tensor(v, [B, s["size"]], dtype).requires_grad_(True) for v, s in zip(job["state"], meta["states"])]
+    masks = [tensor(v, [B, s["size"]], dtype) for v, s in zip(job["masks"], meta["states"])] if job.get("masks") else None
     lengths = torch.tensor(job["lengths"], dtype=torch.int64) if job.get("lengths") is not None else None
     state_arg = pack(states) if states else ()
     mask_arg = pack(masks) if masks else None
-    t0 = time.perf_counter()
     out, final = call(cell, job, inputs, state_arg, lengths, mask_arg)
     outs, finals = as_list(out), as_list(final)
-    loss = sum((o * tensor(s, o.shape)).sum() for o, s in zip(outs, job["seedOutputs"]))
-    loss = loss + sum((f * tensor(s, f.shape)).sum() for f, s in zip(finals, job["seedStates"]))
+    loss = sum((o * tensor(s, o.shape, dtype)).sum() for o, s in zip(outs, job["seedOutputs"]))
+    loss = loss + sum((f * tensor(s, f.shape, dtype)).sum() for f, s in zip(finals, job["seedStates"]))
     loss.backward()
-    seconds = time.perf_counter() - t0
 
     def grad(t):
         return flat(t.grad) if t.grad is not None else [0.0] * t.numel()
@@ -78,8 +76,13 @@ def run_cell(job, index):
             "inputs": [grad(x) for x in inputs],
             "initial": [grad(s) for s in states],
         },
-        "seconds": seconds,
     }
+    return result, cell, inputs, states, lengths, mask_arg, outs, finals
+
+
+def run_cell(job, index):
+    mod = load_module(job["module"], f"cellc_case_{index}")
+    result, cell, inputs, states, lengths, mask_arg, outs, finals = forward_backward(mod, job, torch.float32)
     # torch.jit.script accepts the module and computes the same.
     scripted = torch.jit.script(cell)
     with torch.no_grad():
@@ -94,6 +97,10 @@ def run_cell(job, index):
         diffs = [float((b.transpose(0, 1) - o).abs().max()) for b, o in zip(as_list(b_out), outs)]
         diffs += [float((b - f).abs().max()) for b, f in zip(as_list(b_final), finals)]
         result["batchFirstDiff"] = max(diffs) if diffs else 0.0
+    # The same module in float64 (module.double()), against the float64 kernel: the translation
+    # itself, without float32 rounding.
+    if job.get("double"):
+        result["double"] = forward_backward(mod, job, torch.float64)[0]
     return result
 
 
