@@ -3,15 +3,14 @@
 // loss falls, every process ends with the same weights (DDP), and the checkpoint it writes,
 // loaded into a cellc model, reproduces the torch model's held-out predictions.
 
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backInCellc, trainInTorch, type DdpOptions, type DdpResult } from "../examples/torch/run.ts";
 import { findTorch, reportSkip, scratchDir, type TorchEnv } from "./helpers/torch.ts";
 
 const torch = findTorch();
 
 describe.skipIf(typeof torch === "string")("DDP example (2 processes, gloo)", () => {
-  const scratch = scratchDir("cellc-torch-ddp-");
-  afterAll(() => scratch.remove());
+  let scratch: ReturnType<typeof scratchDir> | undefined;
   const o: DdpOptions = {
     spec: "lstm",
     H: 8,
@@ -23,11 +22,16 @@ describe.skipIf(typeof torch === "string")("DDP example (2 processes, gloo)", ()
     nproc: 2,
     heldOut: 200,
     logEvery: 20,
-    out: scratch.dir,
+    out: "",
     python: (torch as TorchEnv).python,
     log: () => undefined,
   };
   let result: DdpResult;
+  beforeAll(() => {
+    scratch = scratchDir("cellc-torch-ddp-");
+    o.out = scratch.dir;
+  });
+  afterAll(() => scratch?.remove());
 
   it("trains: the loss of the last 20 steps is well below the first 20's", async () => {
     result = await trainInTorch(o);
