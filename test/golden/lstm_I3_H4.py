@@ -403,9 +403,6 @@ class Cell(nn.Module):
             _h = h
             _mask_h = mask_h
             h_read = _h * _mask_h
-            _c = c
-            _mask_c = mask_c
-            c_read = _c * _mask_c
             proj_h = torch.nn.functional.linear(h_read, pack_h)
             # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
             # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
@@ -413,6 +410,9 @@ class Cell(nn.Module):
             # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
             # lstm.cell:17  c' = f * c + i * g
             # lstm.cell:18  h' = o * tanh(c')
+            _c = c
+            _mask_c = mask_c
+            _c_read = _c * _mask_c
             s1 = proj_x[t]
             _i_1 = s1[..., 0:4]
             _i_2 = proj_h[..., 0:4]
@@ -438,7 +438,6 @@ class Cell(nn.Module):
             _b_o = self.b_o
             _o_4 = _o_3 + _b_o
             o = torch.sigmoid(_o_4)
-            _c_read = c_read
             _c_new_1 = f * _c_read
             _c_new_2 = i * g
             _c_new = _c_new_1 + _c_new_2
@@ -448,7 +447,6 @@ class Cell(nn.Module):
             _active = s2
             _h = h
             s3 = torch.where(_active != 0, _h_new, _h)
-            _c = c
             s4 = torch.where(_active != 0, _c_new, _c)
             h_out = torch.where(_active != 0, _h_new, 0.0)
             s0.append(h_out)
