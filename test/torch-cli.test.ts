@@ -2,7 +2,7 @@
 // .py module whose Cell Python imports, instantiates with the spec's initializers (checked: a
 // forget bias of ones, glorot limits), scripts and runs; an --out ending in .py names one file;
 // an unknown target is a usage error (exit 2) and a bad one in a config names the field. And the
-// golden file test/golden/lstm_I3_H4.py, so every change to what this backend prints shows in
+// golden file test/golden-torch/lstm_I3_H4.py, so every change to what this backend prints shows in
 // review (UPDATE_GOLDEN=1 rewrites it; a missing one fails).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -56,10 +56,10 @@ describe("cellc build --target torch", () => {
     expect(bad.err).toMatch(/entries\[0\]\.target: must be one of ts, torch, got "tensorflow"/);
   });
 
-  it("the lstm module at I=3, H=4 matches test/golden/lstm_I3_H4.py", async () => {
+  it("the lstm module at I=3, H=4 matches test/golden-torch/lstm_I3_H4.py", async () => {
     const file = "examples/specs/lstm.cell";
     const code = (await compile(readFileSync(file, "utf8"), { file, dims: { I: 3, H: 4 }, target: "torch" })).module!.code;
-    const target = "test/golden/lstm_I3_H4.py";
+    const target = "test/golden-torch/lstm_I3_H4.py";
     if (process.env["UPDATE_GOLDEN"] === "1") writeFileSync(target, code);
     expect(existsSync(target), `${target} is missing: create it with UPDATE_GOLDEN=1 npx vitest run --config test/vitest.config.ts test/torch-cli.test.ts, review it and commit it`).toBe(true);
     expect(code).toBe(readFileSync(target, "utf8"));
