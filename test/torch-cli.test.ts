@@ -3,13 +3,15 @@
 // forget bias of ones, glorot limits), scripts and runs; an --out ending in .py names one file;
 // an unknown target is a usage error (exit 2) and a bad one in a config names the field. And the
 // golden file test/golden-torch/lstm_I3_H4.py, so every change to what this backend prints shows in
-// review (UPDATE_GOLDEN=1 rewrites it; a missing one fails).
+// review (UPDATE_GOLDEN=1 rewrites it; a missing one fails); a primitive without a torch formula is
+// an error naming it.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../cli/main.ts";
 import { compile } from "../compiler/index.ts";
+import { elementwise } from "../compiler/primitives/elementwise.ts";
 import { findTorch, reportSkip, runJobs, scratchDir, type TorchEnv } from "./helpers/torch.ts";
 
 const torch = findTorch();
@@ -63,6 +65,18 @@ describe("cellc build --target torch", () => {
     if (process.env["UPDATE_GOLDEN"] === "1") writeFileSync(target, code);
     expect(existsSync(target), `${target} is missing: create it with UPDATE_GOLDEN=1 npx vitest run --config test/vitest.config.ts test/torch-cli.test.ts, review it and commit it`).toBe(true);
     expect(code).toBe(readFileSync(target, "utf8"));
+  });
+
+  it("a primitive without a torch formula is an error naming it, never a silent fallback", async () => {
+    const tanh = elementwise("tanh") as unknown as { torch?: unknown };
+    const formula = tanh.torch;
+    delete tanh.torch;
+    try {
+      const source = readFileSync("examples/specs/rnn.cell", "utf8");
+      await expect(compile(source, { file: "rnn.cell", dims: { I: 2, H: 3 }, target: "torch" })).rejects.toThrow(/primitive "tanh" has no PyTorch formula \(add a torch field to its entry in compiler\/primitives\/elementwise\.ts\)/);
+    } finally {
+      tanh.torch = formula;
+    }
   });
 
   it("an unknown --target is a usage error", async () => {

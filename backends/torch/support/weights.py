@@ -34,7 +34,8 @@ def _cellc_fnv1a(data: bytes) -> str:
 
 
 def _cellc_header_path(path: str) -> str:
-    path = os.fspath(path)
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
     if not isinstance(path, str) or path == "":
         raise CellcWeightsError("a weights path must be a non-empty string")
     return path if path.endswith(".json") else path + ".json"
