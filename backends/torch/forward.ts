@@ -38,8 +38,6 @@ export interface ForwardContext {
   plan: Plan;
   /** The attribute of each param buffer (self.<attr>). */
   attr: ReadonlyMap<number, string>;
-  /** The function's name for messages ("lstm.forward"). */
-  where: string;
 }
 
 export class ForwardPrinter {

@@ -74,7 +74,7 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
   states.forEach((s) => s.meta.name !== s.name && fail(`state order ${s.name} / ${s.meta.name}`));
   inputs.forEach((s) => s.meta.name !== s.name && fail(`input order ${s.name} / ${s.meta.name}`));
 
-  const p = new ForwardPrinter({ plan, attr: attrByBuf, where });
+  const p = new ForwardPrinter({ plan, attr: attrByBuf });
   const L: string[] = [];
   const emit = (s: string) => p.emit(s);
 
