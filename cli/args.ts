@@ -39,10 +39,15 @@ export const commandFlags: Record<CommandName, FlagDefs> = {
       type: "string",
       short: "o",
       arg: "DIR",
-      help: "Directory to write modules into (created if missing); a path\nending in .ts names one file, for a build of exactly one module",
+      help: "Directory to write modules into (created if missing); a path ending\nin the target's extension (.ts, .py) names one file, for a build of\nexactly one module",
     },
     cell: { type: "string", arg: "NAME", help: "Build only the cell or stack called NAME" },
     "no-opt": { type: "boolean", help: "Skip the optimizing passes and emit the plain lowering" },
+    target: {
+      type: "string",
+      arg: "NAME",
+      help: "What to emit: ts (a TypeScript kernel module, the default) or torch\n(a PyTorch nn.Module in a .py file)",
+    },
     config: {
       type: "string",
       short: "c",
@@ -94,7 +99,8 @@ self-contained TypeScript module per cell and size binding, named like lstm_I64_
 Options:
 ${formatFlags(commandFlags.build)}
 
-Config file (paths relative to it; "out" ending in .ts names a single file):
+Config file (paths relative to it; "out" ending in the target's extension names a single
+file; "target" at the top or per entry):
   { "out": "src/kernels",
     "entries": [ { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
                  { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }],

@@ -5,6 +5,7 @@
 // file for one module) config.ts checks afterwards.
 
 import { z } from "zod";
+import { BACKENDS } from "../backends/index.ts";
 import { isSizeName, sizeValueProblem } from "./args.ts";
 
 /** A value as a message shows it. */
@@ -21,6 +22,8 @@ const outPath = z
   .string({ error: (i) => `must be a non-empty path string, got ${describe(i.input)}` })
   .min(1, { error: (i) => `must be a non-empty path string, got ${describe(i.input)}` });
 const optimize = z.boolean({ error: (i) => `must be true or false, got ${describe(i.input)}` });
+const targets = [...BACKENDS.keys()] as [string, ...string[]];
+const target = z.enum(targets, { error: (i) => `must be one of ${targets.join(", ")}, got ${describe(i.input)}` });
 
 const sizeValue = z
   .union([z.number().int().min(1), z.string().regex(/^[0-9]+$/)], {
@@ -52,13 +55,14 @@ const entry = z
         .union([binding, z.array(binding).min(1, { error: 'is an empty list; give at least one binding like { "H": 128 }' })])
         .optional()
         .meta({ description: "Size bindings: one object, or a list for one module set each. Sizes the spec does not declare are ignored." }),
-      out: outPath.optional().meta({ description: 'Where this entry\'s modules go; a path ending in ".ts" names one file.' }),
+      out: outPath.optional().meta({ description: "Where this entry's modules go; a path ending in the target's extension (.ts, .py) names one file." }),
       cell: z
         .string({ error: (i) => `must be the name of a cell or stack, got ${describe(i.input)}` })
         .regex(sizeName, { error: (i) => `must be the name of a cell or stack, got ${describe(i.input)}` })
         .optional()
         .meta({ description: "Build only this cell or stack of the spec." }),
       optimize: optimize.optional().meta({ description: "Run the optimizing passes (default: the top-level value, else true)." }),
+      target: target.optional().meta({ description: 'What to emit: "ts" (a TypeScript kernel module) or another backend (default: the top-level value, else "ts").' }),
     },
     { error: (i) => `must be an object like { "spec": "x.cell", "dims": {...} }, got ${describe(i.input)}` },
   )
@@ -70,6 +74,7 @@ export const configSchema = z
       $schema: z.string().optional().meta({ description: "The JSON Schema of this file, for editors." }),
       out: outPath.optional().meta({ description: "Default output (a directory, or a .ts file) for entries without one." }),
       optimize: optimize.optional().meta({ description: "Default for entries: run the optimizing passes (true)." }),
+      target: target.optional().meta({ description: 'Default for entries: what to emit ("ts").' }),
       entries: z
         .array(entry, { error: (i) => `must be an array of entries, got ${describe(i.input)}` })
         .min(1, { error: 'is empty: list at least one { "spec": ..., "dims": ... }' }),

@@ -20,6 +20,7 @@ import { statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import jsonc, { type ParseError } from "jsonc-parser";
 import { describeFsError, readTextFile } from "../compiler/read-text.ts";
+import { BACKENDS } from "../backends/index.ts";
 import { validateConfig } from "./config-schema.ts";
 
 export const defaultConfigName = "cellc.config.json";
@@ -40,6 +41,8 @@ export interface ConfigEntry {
   out: OutTarget;
   cell?: string;
   optimize: boolean;
+  /** The backend; absent: TypeScript. */
+  target?: string;
 }
 
 export interface CellcConfig {
@@ -111,11 +114,14 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
     const outRaw = raw.out ?? config.out;
     if (outRaw === undefined) return fail(`${at}.out`, `is missing (give "out" here or at the top level)`);
     const outPath = resolve(base, outRaw);
-    const target: OutTarget = outRaw.endsWith(".ts") ? { kind: "file", path: outPath } : { kind: "dir", path: outPath };
+    const backend = raw.target ?? config.target;
+    const extension = BACKENDS.get(backend ?? "ts")!.extension;
+    const target: OutTarget = outRaw.endsWith(`.${extension}`) ? { kind: "file", path: outPath } : { kind: "dir", path: outPath };
     if (target.kind === "file" && bindings.length > 1) {
       fail(`${at}.out`, `names one file ('${outRaw}') but "dims" lists ${bindings.length} bindings; use a directory`);
     }
     const entry: ConfigEntry = { index, spec: specPath, bindings, out: target, optimize: raw.optimize ?? defaultOptimize };
+    if (backend !== undefined) entry.target = backend;
     if (raw.cell !== undefined) entry.cell = raw.cell;
     return entry;
   });

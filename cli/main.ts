@@ -18,6 +18,7 @@ import {
 import { collectSpecs, plural, runBuild, runCheck, specDirs, type BuildJob, type Output } from "./build.ts";
 import { watchBuild, type WatchPlan } from "./watch.ts";
 import { ConfigError, defaultConfigName, loadConfig, shownPath, type OutTarget } from "./config.ts";
+import { BACKENDS } from "../backends/index.ts";
 
 export const exitCodes = { ok: 0, specErrors: 1, usage: 2, internal: 70 } as const;
 
@@ -110,7 +111,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
   const noOpt = flagSet(p, "no-opt");
   if (p.positionals.length === 0) {
     const configPath = configPathOrFail(configFlag, "build");
-    for (const f of ["dims", "out", "cell"]) {
+    for (const f of ["dims", "out", "cell", "target"]) {
       if (p.flags.has(f))
         throw new UsageError(`--${f} cannot be used with a config file (set it in the config's entries)`, "build");
     }
@@ -126,6 +127,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
         };
         job.origin = `${shownPath(config.file)} entries[${e.index}]`;
         if (e.cell !== undefined) job.cell = e.cell;
+        if (e.target !== undefined) job.target = e.target;
         return job;
       });
       return { jobs, dirs: [], files: [config.file] };
@@ -136,7 +138,10 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
   const outFlag = flagValue(p, "out");
   if (outFlag === undefined) throw new UsageError("missing --out DIR (where to write the modules)", "build");
   if (outFlag === "") throw new UsageError("--out needs a value", "build");
-  const out: OutTarget = outFlag.endsWith(".ts")
+  const target = flagValue(p, "target");
+  const backend = BACKENDS.get(target ?? "ts");
+  if (!backend) throw new UsageError(`--target '${target}' is not a target (targets: ${[...BACKENDS.keys()].join(", ")})`, "build");
+  const out: OutTarget = outFlag.endsWith(`.${backend.extension}`)
     ? { kind: "file", path: resolve(outFlag) }
     : { kind: "dir", path: resolve(outFlag) };
   const dims = parseDims(flagValues(p, "dims"));
@@ -153,6 +158,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
     }
     const jobs = specs.map((spec): BuildJob => {
       const job: BuildJob = { spec, bindings: [dims], out, optimize: !noOpt, dimsSource: "cli" };
+      if (target !== undefined) job.target = target;
       if (cell !== undefined) {
         job.cell = cell;
         if (specs.length > 1) job.cellOptional = true;

@@ -48,6 +48,9 @@ export interface Elementwise {
   grad?(r: GradArgs, b: AdBuilder): Contribution[];
   /** TypeScript expression over operand expressions (identifiers or parenthesised literals). */
   ts(x: readonly string[], a: Attrs, o: TsFormulaOptions): string;
+  /** PyTorch expression over operand expressions (identifiers, tensors or float literals): the
+   *  PyTorch backend's formula; it must broadcast and be accepted by torch.jit.script. */
+  torch(x: readonly string[], a: Attrs): string;
   /** Where the function is smooth, for derivative tests: a predicate on the operands. */
   readonly smoothAt?: (x: readonly number[], a: Attrs) => boolean;
   /** Operands for which eval is defined and finite (tests sample inside it). */

@@ -16,6 +16,7 @@ export { exportKerasBidirectional, exportPytorchBidirectional, importKerasBidire
 export type { DirectionParams, KerasBidirectionalWeights } from "./directions.ts";
 export type { OnnxExportOptions } from "./onnx/interop.ts";
 export { buildRnnModel, readRnnNodes } from "./onnx/model.ts";
+export { exportTorchStateDict, importTorchStateDict, loadTorchWeights, saveTorchWeights, type TorchStateDict, type TorchWeightsOptions } from "./torch.ts";
 export type { RnnLayerSpec, RnnNode, RnnOp } from "./onnx/model.ts";
 
 import { loadMapping, mappingPathForSpec, type Mapping } from "./mapping.ts";
