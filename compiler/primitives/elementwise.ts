@@ -24,6 +24,7 @@ const list: Elementwise[] = [
     eval: ([a, b]) => a! + b!,
     grad: ({ dy }) => [dy, dy],
     ts: ([a, b]) => `${a} + ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Add", [a!, b!]),
   },
   {
     op: "sub",
@@ -32,6 +33,7 @@ const list: Elementwise[] = [
     eval: ([a, b]) => a! - b!,
     grad: ({ dy }, b) => [dy, b.neg(dy)],
     ts: ([a, b]) => `${a} - ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Sub", [a!, b!]),
   },
   {
     op: "mul",
@@ -40,6 +42,7 @@ const list: Elementwise[] = [
     eval: ([a, b]) => a! * b!,
     grad: ({ dy, x: [p, q] }, b) => [b.mul(dy, q!), b.mul(dy, p!)],
     ts: ([a, b]) => `${a} * ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Mul", [a!, b!]),
   },
   {
     op: "div",
@@ -48,6 +51,7 @@ const list: Elementwise[] = [
     eval: ([a, b]) => a! / b!,
     grad: ({ dy, y, x: [, q] }, b) => [b.div(dy, q!), b.neg(b.div(b.mul(dy, y), q!))],
     ts: ([a, b]) => `${a} / ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Div", [a!, b!]),
     domain: ([, b]) => Math.abs(b!) > 1e-3,
   },
   {
@@ -57,6 +61,7 @@ const list: Elementwise[] = [
     eval: ([x]) => -x!,
     grad: ({ dy }, b) => [b.neg(dy)],
     ts: ([x]) => `-${x}`,
+    onnx: ([x], _a, g) => g.op("Neg", [x!]),
   },
   {
     op: "copy",
@@ -65,6 +70,7 @@ const list: Elementwise[] = [
     eval: ([x]) => x!,
     grad: ({ dy }) => [dy],
     ts: ([x]) => `${x}`,
+    onnx: ([x]) => x!,
   },
 
   // ---- activations a spec may call
@@ -76,6 +82,7 @@ const list: Elementwise[] = [
     eval: ([x]) => sigmoid(x!),
     grad: ({ dy, y }, b) => [b.mul(dy, b.mul(y, b.sub(1, y)))],
     ts: ([x], _a, o) => (o.fast ? `fsigmoid(${x})` : `1 / (1 + Math.exp(-${x}))`),
+    onnx: ([x], _a, g) => g.op("Sigmoid", [x!]),
   },
   {
     op: "tanh",
@@ -85,6 +92,7 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.tanh(x!),
     grad: ({ dy, y }, b) => [b.mul(dy, b.sub(1, b.mul(y, y)))],
     ts: ([x], _a, o) => (o.fast ? `ftanh(${x})` : `Math.tanh(${x})`),
+    onnx: ([x], _a, g) => g.op("Tanh", [x!]),
   },
   {
     op: "relu",
@@ -94,6 +102,7 @@ const list: Elementwise[] = [
     eval: ([x]) => (x! < 0 ? 0 : x!),
     grad: ({ dy, y }, b) => [b.mul(dy, b.heaviside(y))],
     ts: ([x]) => `${x} < 0 ? 0 : ${x}`,
+    onnx: ([x], _a, g) => g.op("Relu", [x!]),
     smoothAt: ([x]) => x !== 0,
   },
   {
@@ -104,6 +113,7 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.exp(x!),
     grad: ({ dy, y }, b) => [b.mul(dy, y)],
     ts: ([x], _a, o) => (o.fast ? `fexp(${x})` : `Math.exp(${x})`),
+    onnx: ([x], _a, g) => g.op("Exp", [x!]),
   },
   {
     op: "log",
@@ -113,6 +123,7 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.log(x!),
     grad: ({ dy, x: [a] }, b) => [b.div(dy, a!)],
     ts: ([x]) => `Math.log(${x})`,
+    onnx: ([x], _a, g) => g.op("Log", [x!]),
     domain: ([x]) => x! > 1e-3,
   },
   {
@@ -126,6 +137,7 @@ const list: Elementwise[] = [
       return [b.div(dy, b.mul(d, d))];
     },
     ts: ([x]) => `${x} / (1 + Math.abs(${x}))`,
+    onnx: ([x], _a, g) => g.op("Softsign", [x!]),
   },
   {
     op: "softplus",
@@ -135,6 +147,7 @@ const list: Elementwise[] = [
     eval: ([x]) => (x! > SOFTPLUS_LINEAR_FROM ? x! : Math.log1p(Math.exp(x!))),
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sigmoid(a!))],
     ts: ([x]) => `${x} > ${SOFTPLUS_LINEAR_FROM} ? ${x} : Math.log1p(Math.exp(${x}))`,
+    onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(SOFTPLUS_LINEAR_FROM)]), x!, g.op("Softplus", [x!])]),
   },
   {
     op: "sqrt",
@@ -144,6 +157,7 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.sqrt(x!),
     grad: ({ dy, y }, b) => [b.div(b.mul(dy, 0.5), y)],
     ts: ([x]) => `Math.sqrt(${x})`,
+    onnx: ([x], _a, g) => g.op("Sqrt", [x!]),
     domain: ([x]) => x! > 1e-3,
   },
   {
@@ -154,6 +168,7 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.abs(x!),
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sign(a!))],
     ts: ([x]) => `Math.abs(${x})`,
+    onnx: ([x], _a, g) => g.op("Abs", [x!]),
     smoothAt: ([x]) => x !== 0,
   },
   {
@@ -165,6 +180,7 @@ const list: Elementwise[] = [
     eval: ([x], { lo, hi }) => (x! < lo! ? lo! : x! > hi! ? hi! : x!),
     grad: ({ dy, x: [a], attrs }, b) => [b.mul(dy, b.between(a!, attrs.lo!, attrs.hi!))],
     ts: ([x], { lo, hi }) => `${x} < ${num(lo!)} ? ${num(lo!)} : ${x} > ${num(hi!)} ? ${num(hi!)} : ${x}`,
+    onnx: ([x], { lo, hi }, g) => g.op("Clip", [x!, g.const(lo!), g.const(hi!)]),
     smoothAt: ([x], { lo, hi }) => x !== lo && x !== hi,
   },
 
@@ -176,6 +192,7 @@ const list: Elementwise[] = [
     eval: ([c, a, b]) => (c !== 0 ? a! : b!),
     grad: ({ dy, x: [c] }, b) => [null, b.select(c!, dy, 0), b.select(c!, 0, dy)],
     ts: ([c, a, b]) => `${c} !== 0 ? ${a} : ${b}`,
+    onnx: ([c, a, b], _a, g) => g.op("Where", [g.flag(c!), a!, b!]),
     domain: ([c]) => c === 0 || c === 1,
   },
 
@@ -186,6 +203,7 @@ const list: Elementwise[] = [
     doc: "-1, 0 or 1 (derivative of abs)",
     eval: ([x]) => Math.sign(x!),
     ts: ([x]) => `Math.sign(${x})`,
+    onnx: ([x], _a, g) => g.op("Sign", [x!]),
   },
   {
     op: "heaviside",
@@ -193,6 +211,7 @@ const list: Elementwise[] = [
     doc: "1 where x > 0, else 0 (derivative of relu)",
     eval: ([x]) => (x! > 0 ? 1 : 0),
     ts: ([x]) => `${x} > 0 ? 1 : 0`,
+    onnx: ([x], _a, g) => g.float(g.op("Greater", [x!, g.const(0)])),
   },
   {
     op: "between",
@@ -201,6 +220,7 @@ const list: Elementwise[] = [
     doc: "1 where lo < x < hi, else 0 (derivative of clip)",
     eval: ([x], { lo, hi }) => (x! > lo! && x! < hi! ? 1 : 0),
     ts: ([x], { lo, hi }) => `${x} > ${num(lo!)} && ${x} < ${num(hi!)} ? 1 : 0`,
+    onnx: ([x], { lo, hi }, g) => g.float(g.op("And", [g.op("Greater", [x!, g.const(lo!)]), g.op("Less", [x!, g.const(hi!)])])),
   },
 ];
 
