@@ -11,9 +11,9 @@
 // stages and the per-step active flags (t < length), so padded steps keep their state and output
 // zeros exactly as the kernels do. Parameters are initializers named as in the spec.
 
-import type { KernelMeta, Tensors } from "../../abi/kernel.ts";
+import type { Tensors } from "../../abi/kernel.ts";
 import type { Plan, Stage } from "../../compiler/plan/types.ts";
-import { DataType, floatTensor, int32Tensor, int64Tensor, valueInfo, type IGraphProto, type IModelProto, type ITensorProto, type IValueInfoProto } from "../../runtime/interop/onnx/schema.ts";
+import { DataType, floatTensor, int64Tensor, valueInfo, type IGraphProto, type IModelProto, type ITensorProto, type IValueInfoProto } from "../../runtime/interop/onnx/schema.ts";
 import { bufKey, Contents } from "./contents.ts";
 import { Constants, Names, OnnxExportError, OnnxGraph } from "./graph.ts";
 import { printOp, readView, viewsRead, viewsWritten, type OpsEnv, type StageContext } from "./ops.ts";
@@ -31,16 +31,7 @@ export interface OnnxEmitOptions {
   initialStates?: boolean;
 }
 
-/** The graph-level names of a kernel's ONNX form (what a caller feeds and reads). */
-export function onnxNames(meta: KernelMeta): { inputs: string[]; lengths: string; initial: string[]; outputs: string[]; finals: string[] } {
-  return {
-    inputs: meta.inputs.length ? meta.inputs.map((v) => v.name) : ["time_steps", "batch_size"],
-    lengths: "lengths",
-    initial: meta.states.map((s) => `initial_${s.name}`),
-    outputs: meta.outputs.map((o) => `output_${o.name}`),
-    finals: meta.states.map((s) => `final_${s.name}`),
-  };
-}
+export { cellOnnxNames as onnxNames } from "../../runtime/interop/onnx/cell-names.ts";
 
 class Printer implements OpsEnv {
   readonly names = new Names();
@@ -109,11 +100,7 @@ class Printer implements OpsEnv {
   }
 
   private graphInput(name: string, dims: (string | number)[], elem: number = DataType.FLOAT): string {
-    try {
-      this.names.reserve(name);
-    } catch {
-      throw new OnnxExportError(`onnx: the graph name '${name}' is used twice (rename the spec's ${name})`);
-    }
+    this.names.reserve(name);
     this.inputs.push(valueInfo(name, dims, elem));
     return name;
   }
@@ -185,8 +172,8 @@ class Printer implements OpsEnv {
   print(): IModelProto {
     const plan = this.plan;
     const f = plan.forward;
-    this.sequences();
     this.params();
+    this.sequences();
     const initial = this.initialStates();
     const outputNames = f.outputs.map((o) => this.names.reserve(`output_${o.name}`));
     const finalNames = f.states.map((s) => this.names.reserve(`final_${s.name}`));

@@ -19,7 +19,7 @@ export class OnnxExportError extends Error {
 export class Names {
   private readonly used = new Set<string>();
   reserve(name: string): string {
-    if (this.used.has(name)) throw new Error(`onnx: the name ${name} is taken`);
+    if (this.used.has(name)) throw new OnnxExportError(`the ONNX graph needs the name '${name}' for an input or output, but the spec already uses it (rename the spec's ${name})`);
     this.used.add(name);
     return name;
   }
