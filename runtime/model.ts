@@ -160,7 +160,7 @@ export class Sequential extends Model {
   /** The trained model as an ONNX model (inference: dropout is off), as bytes. Inputs `input`
    *  (int64 ids under an Embedding, else float32) and, over sequences, `lengths` int32 [B]; the
    *  output is named after the last layer. Throws naming a layer that has no ONNX form. */
-  toOnnx(options: ModelOnnxOptions = {}): Promise<Uint8Array> {
+  async toOnnx(options: ModelOnnxOptions = {}): Promise<Uint8Array> {
     this.requireBuilt("toOnnx");
     return sequentialToOnnx(this, options);
   }

@@ -1,0 +1,130 @@
+// Whole trained models exported to ONNX and run in onnxruntime-node equal model.predict: the adding
+// example's model (a spec-built recurrent layer and a Dense head, variable lengths) and the sentiment
+// example's (Embedding, Dropout, LSTM with input and recurrent dropout, Dense relu, Dropout, Dense
+// sigmoid), each trained briefly on the examples' own data generators; custom cells, stacked layers
+// returning sequences and a bidirectional layer. A layer with no ONNX form is a clear error.
+
+import { afterAll, describe, expect, it } from "vitest";
+import * as ort from "onnxruntime-node";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { adam, bidirectional, dense, dropout, embedding, recurrent, rmsprop, sequential, tensor, type Sequential, type Tensor } from "../runtime/index.ts";
+import { gru, loadCellFile, lstm, rnn, specPath } from "../jit/index.ts";
+import { addingData } from "../examples/data/adding.ts";
+import { sentimentData } from "../examples/data/sentiment.ts";
+import { diff, DiffLog } from "./interop-helpers.ts";
+
+const TOL = 1e-5;
+const log = new DiffLog();
+afterAll(() => log.print("onnx-model: largest differences (onnxruntime running model.exportOnnx vs model.predict)"));
+
+const dir = mkdtempSync(join(tmpdir(), "cellc-onnx-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs an exported model on x (ids as int64 when `ids`) with x's lengths when the model takes them. */
+async function runOnnx(bytes: Uint8Array, x: Tensor, ids: boolean): Promise<ort.Tensor> {
+  const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
+  const feeds: Record<string, ort.Tensor> = {
+    input: ids ? new ort.Tensor("int64", BigInt64Array.from(Array.from(x.data, (v) => BigInt(v))), x.shape) : new ort.Tensor("float32", x.data, x.shape),
+  };
+  if (session.inputNames.includes("lengths")) {
+    const L = x.lengths ?? new Int32Array(x.shape[0]!).fill(x.shape[1]!);
+    feeds["lengths"] = new ort.Tensor("int32", Int32Array.from(L), [x.shape[0]!]);
+  }
+  const out = await session.run(feeds);
+  await session.release();
+  return out[session.outputNames[0]!]!;
+}
+
+async function expectSame(label: string, m: Sequential, x: Tensor, ids: boolean, bytes?: Uint8Array): Promise<void> {
+  const want = m.predict(x);
+  const got = await runOnnx(bytes ?? (await m.toOnnx()), x, ids);
+  expect(got.dims).toEqual(want.shape);
+  expect(log.add(label, diff(got.data as Float32Array, want.data)).rel, label).toBeLessThan(TOL);
+}
+
+describe("the adding example's model", () => {
+  it.each(["lstm", "rnn", "cifg"])("trained with the %s spec, exported, equals model.predict (variable lengths)", async (cell) => {
+    const d = addingData(96, 20, 7);
+    const x = tensor(d.inputs, [d.count, d.maxLength, 2], d.lengths);
+    const y = tensor(d.targets, [d.count, 1]);
+    const m = sequential([rnn({ spec: specPath(cell), units: 8 }), dense(1)], { seed: 2 });
+    m.compile({ optimizer: adam({ learningRate: 0.01 }), loss: "mse", clipNorm: 1 });
+    await m.build([null, 2]);
+    await m.fit(x, y, { epochs: 2, batchSize: 32, verbose: 0 });
+    const path = join(dir, `adding-${cell}.onnx`);
+    const bytes = await m.exportOnnx(path);
+    expect(readFileSync(path)).toEqual(Buffer.from(bytes));
+    await expectSame(`adding (${cell})`, m, x, false, bytes);
+  });
+
+  it("exported without a lengths input, runs every sample for all T steps", async () => {
+    const d = addingData(8, 20, 3);
+    const m = sequential([lstm(5), dense(1)], { seed: 4 });
+    await m.build([null, 2]);
+    const x = tensor(d.inputs, [d.count, d.maxLength, 2]);
+    const bytes = await m.toOnnx({ lengths: false });
+    const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
+    expect(session.inputNames).toEqual(["input"]);
+    await expectSame("adding (lstm, no lengths input)", m, x, false, bytes);
+  });
+});
+
+describe("the sentiment example's model", () => {
+  it("trained briefly, exported, equals model.predict on padded reviews with lengths", async () => {
+    const data = sentimentData(64, 24, 5);
+    const V = data.vocab.words.length;
+    const m = sequential(
+      [embedding(V, 50), dropout(0.2), lstm(100, { dropout: 0.2, recurrentDropout: 0.2 }), dense(250, { activation: "relu" }), dropout(0.2), dense(1, { activation: "sigmoid" })],
+      { seed: 1 },
+    );
+    m.compile({ optimizer: rmsprop({ learningRate: 0.001 }), loss: "binaryCrossentropy" });
+    await m.build([null]);
+    const ids = (s: typeof data.train) => tensor(s.tokens, [s.count, s.maxLength], s.lengths);
+    await m.fit(ids(data.train), tensor(data.train.labels, [data.train.count, 1]), { epochs: 1, batchSize: 32, verbose: 0 });
+    const test = ids(data.test);
+    expect(new Set(test.lengths).size).toBeGreaterThan(1);
+    await expectSame("sentiment", m, test, true);
+  });
+});
+
+describe("custom cells, stacks and bidirectional layers", () => {
+  it("every_function returning sequences into a bidirectional GRU (sum) and a softmax head", async () => {
+    const m = sequential(
+      [rnn({ spec: join(new URL("..", import.meta.url).pathname, "test/specs/every_function.cell"), units: 6, returnSequences: true }), bidirectional(gru(4), { mergeMode: "sum" }), dense(3, { activation: "softmax" })],
+      { seed: 9 },
+    );
+    await m.build([null, 3]);
+    const B = 4;
+    const T = 6;
+    const x = tensor(Float32Array.from({ length: B * T * 3 }, (_, i) => Math.sin(i * 0.7)), [B, T, 3], [6, 2, 4, 1]);
+    await expectSame("every_function -> bidirectional gru (sum)", m, x, false);
+  });
+
+  it.each(["concat", "ave", "mul"] as const)("a bidirectional cifg returning sequences (%s) under an embedding", async (mergeMode) => {
+    const m = sequential([embedding(11, 4), bidirectional(rnn({ spec: specPath("cifg"), units: 3, returnSequences: true }), { mergeMode }), dense(2)], { seed: 5 });
+    await m.build([null]);
+    const x = tensor(Array.from({ length: 15 }, (_, i) => (i * 5) % 11), [3, 5], [5, 3, 1]);
+    await expectSame(`embedding -> bidirectional cifg (${mergeMode})`, m, x, true);
+  });
+});
+
+describe("layers without an ONNX form are refused by name", () => {
+  it("a recurrent layer built from a kernel object (no spec to export)", async () => {
+    const kernel = await loadCellFile(specPath("lstm"), { dims: { I: 2, H: 3 } });
+    const m = sequential([recurrent({ kernel, name: "handmade" }), dense(1)]);
+    await m.build([null, 2]);
+    await expect(m.toOnnx()).rejects.toThrow(/layer 'handmade' \(lstm\) has no ONNX form: its kernel was given as an object/);
+  });
+
+  it("a stateful layer", async () => {
+    const m = sequential([lstm(3, { stateful: true, name: "carry" })]);
+    await m.build([null, 2]);
+    await expect(m.toOnnx()).rejects.toThrow(/layer 'carry' .* has no ONNX form: it is stateful/);
+  });
+
+  it("a model that is not built", async () => {
+    await expect(sequential([lstm(3)]).toOnnx()).rejects.toThrow(/not built/);
+  });
+});
