@@ -36,7 +36,7 @@ async function compare(file: string, kernel: CellKernel, params: Tensors, fused 
   const ref = kernel.forward(params, { [meta.inputs[0]!.name]: x }, { batchSize: B, timeSteps: T, lengths: LENGTHS });
   const s = await ort.InferenceSession.create(readFileSync(file), { logSeverityLevel: 3 });
   const lengths = new ort.Tensor("int32", Int32Array.from(LENGTHS), [B]);
-  const feeds = fused ? { X: new ort.Tensor("float32", x, [T, B, I]), sequence_lens: lengths } : { [meta.inputs[0]!.name]: new ort.Tensor("float32", x, [T, B, I]), lengths };
+  const feeds: Record<string, ort.Tensor> = fused ? { X: new ort.Tensor("float32", x, [T, B, I]), sequence_lens: lengths } : { [meta.inputs[0]!.name]: new ort.Tensor("float32", x, [T, B, I]), lengths };
   const out = await s.run(feeds);
   const o = meta.outputs[0]!;
   const y = out[fused ? "Y" : `output_${o.name}`]!.data as Float32Array;

@@ -9,7 +9,7 @@ import * as ort from "onnxruntime-node";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { adam, bidirectional, dense, dropout, embedding, recurrent, rmsprop, sequential, tensor, type Sequential, type Tensor } from "../runtime/index.ts";
+import { adam, bidirectional, concatenate, dense, dropout, embedding, input, model, recurrent, rmsprop, sequential, tensor, type Sequential, type Tensor } from "../runtime/index.ts";
 import { gru, loadCellFile, lstm, rnn, specPath } from "../jit/index.ts";
 import { addingData } from "../examples/data/adding.ts";
 import { sentimentData } from "../examples/data/sentiment.ts";
@@ -107,6 +107,39 @@ describe("custom cells, stacks and bidirectional layers", () => {
     await m.build([null]);
     const x = tensor(Array.from({ length: 15 }, (_, i) => (i * 5) % 11), [3, 5], [5, 3, 1]);
     await expectSame(`embedding -> bidirectional cifg (${mergeMode})`, m, x, true);
+  });
+});
+
+describe("functional models", () => {
+  it("two inputs with their own lengths, an encoder handing its states to a decoder, a shared layer, two outputs", async () => {
+    const a = input({ shape: [null, 2], name: "a" });
+    const b = input({ shape: [null, 3], name: "b" });
+    const enc = rnn({ spec: specPath("lstm"), units: 4, returnState: true, name: "enc" });
+    const [ya, h, c] = enc.applyAll(a);
+    const dec = rnn({ spec: specPath("lstm"), units: 4, returnSequences: true, name: "dec" });
+    const sb = dec.apply(b, { initialState: [h!, c!] });
+    const shared = dense(4, { activation: "tanh", name: "shared" });
+    const out1 = dense(1, { name: "score" }).apply(concatenate({ name: "cat" }).apply([shared.apply(ya!), shared.apply(c!)]));
+    const out2 = dense(3, { activation: "softmax", name: "next" }).apply(sb);
+    const m = model({ inputs: [a, b], outputs: [out1, out2], seed: 4 });
+    await m.build();
+    const xa = tensor(Float32Array.from({ length: 3 * 5 * 2 }, (_, i) => Math.cos(i)), [3, 5, 2], [5, 2, 3]);
+    const xb = tensor(Float32Array.from({ length: 3 * 4 * 3 }, (_, i) => Math.sin(i * 1.3)), [3, 4, 3], [1, 4, 2]);
+    const want = m.predict([xa, xb]) as Tensor[];
+    const bytes = await m.exportOnnx(join(dir, "functional.onnx"));
+    const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
+    expect(session.inputNames).toEqual(["a", "a_lengths", "b", "b_lengths"]);
+    expect(session.outputNames).toEqual(m.outputNames);
+    const out = await session.run({
+      a: new ort.Tensor("float32", xa.data, xa.shape),
+      a_lengths: new ort.Tensor("int32", xa.lengths!, [3]),
+      b: new ort.Tensor("float32", xb.data, xb.shape),
+      b_lengths: new ort.Tensor("int32", xb.lengths!, [3]),
+    });
+    m.outputNames.forEach((name, i) => {
+      expect(out[name]!.dims).toEqual(want[i]!.shape);
+      expect(log.add(`functional ${name}`, diff(out[name]!.data as Float32Array, want[i]!.data)).rel, name).toBeLessThan(TOL);
+    });
   });
 });
 

@@ -1,17 +1,22 @@
-// A trained Sequential model as one .onnx file. Layers in order: Embedding (Gather; the model's
+// A trained Sequential or Functional model as one .onnx file. Layers in order: Embedding (Gather; the model's
 // input is then int64 ids [B, T]), Dropout (identity at inference), Dense (MatMul, bias and its
 // activation), Recurrent layers of any cell (the cell's own ONNX form, a Scan from the compiler's
 // ONNX backend, spliced in with the layer's weights; its last valid output or every output) and
 // Bidirectional wrappers (the backward copy reads each sequence reversed within its length, as the
-// runtime does, with ReverseSequence). Inputs: `input` and, for models over sequences, `lengths`
-// int32 [B] (optional). Output: named after the last layer, as Sequential.outputNames.
+// runtime does, with ReverseSequence), and in functional models merges (Concatenate, Add,
+// Multiply, Average) and recurrent calls that take initial states or return final states.
+// Sequential: inputs `input` and, for models over sequences, `lengths` int32 [B] (optional);
+// output named after the last layer, as Sequential.outputNames. Functional: see functionalToOnnx.
 
 import { Bidirectional } from "../../layers/bidirectional.ts";
 import { Dense } from "../../layers/dense.ts";
 import { Dropout } from "../../layers/dropout.ts";
 import { Embedding } from "../../layers/embedding.ts";
 import type { Layer } from "../../layers/layer.ts";
+import { Merge } from "../../layers/merge.ts";
 import { Recurrent } from "../../layers/recurrent.ts";
+import type { Functional } from "../../functional/model.ts";
+import type { SymbolicTensor } from "../../functional/symbolic.ts";
 import type { Sequential } from "../../model.ts";
 import { InteropError } from "../mapping.ts";
 import { attribute, DataType, encodeModel, floatTensor, int64Tensor, valueInfo, type AttrValue, type INodeProto, type ITensorProto, type IValueInfoProto } from "./schema.ts";
@@ -70,20 +75,25 @@ class ModelGraph {
 
 const noForm = (l: Layer, why: string) => new InteropError(`layer '${l.name}' (${l.type}) has no ONNX form: ${why}`);
 
+/** A model input's time axis: its step count T (int64 [1]) and per-sample lengths (int32 and int64 [B]). */
+interface Timing {
+  T1: string;
+  len32: string;
+  len64: string;
+}
+
 class Exporter {
   readonly g = new ModelGraph();
-  T1 = "";
   B1 = "";
-  len32 = "";
-  len64 = "";
 
   /** A batch-sized shape [B, ...dims] (int64 vector). */
   batchShape(dims: readonly number[]): string {
     return this.g.op("Concat", [this.B1, this.g.int64(dims)], { axis: 0 });
   }
 
-  /** Runs a recurrent layer's cell over xTB [T, B, F]; returns its first output [T, B, H]. */
-  async cell(l: Recurrent, xTB: string): Promise<string> {
+  /** Runs a recurrent layer's cell over xTB [T, B, F] (from initial states [B, n] when given);
+   *  returns its first output [T, B, H] and its final states [B, n]. */
+  async cell(l: Recurrent, xTB: string, t: Timing, given?: readonly string[]): Promise<{ y: string; finals: string[] }> {
     if (l.stateful) throw noForm(l, "it is stateful (it carries state between calls); export a copy that is not");
     const k = l.kernel!;
     const bytes = await l.onnxCell();
@@ -97,33 +107,68 @@ class Exporter {
       g.op("Slice", [xTB, g.int64([off]), g.int64([off + v.size]), g.int64([-1])], {}, c.inputs[i]);
       off += v.size;
     });
-    g.op("Identity", [this.len32], {}, c.lengths);
+    g.op("Identity", [t.len32], {}, c.lengths);
     meta.states.forEach((s, i) => {
-      const given = l.initialState?.[s.name];
-      if (given && given.length !== s.size) throw noForm(l, `its initialState '${s.name}' is per sample; an exported model starts every sample from one state [${s.size}]`);
-      const v = given ? g.float(`${l.name}/initial_${s.name}`, [s.size], given) : g.float(`${l.name}/zeros_${s.name}`, [], [0]);
+      if (given) {
+        g.op("Identity", [given[i]!], {}, c.initial[i]);
+        return;
+      }
+      const init = l.initialState?.[s.name];
+      if (init && init.length !== s.size) throw noForm(l, `its initialState '${s.name}' is per sample; an exported model starts every sample from one state [${s.size}]`);
+      const v = init ? g.float(`${l.name}/initial_${s.name}`, [s.size], init) : g.float(`${l.name}/zeros_${s.name}`, [], [0]);
       g.op("Expand", [v, this.batchShape([s.size])], {}, c.initial[i]);
     });
     g.nodes.push(...c.nodes);
     g.inits.push(...c.initializers);
-    return c.outputs[0]!;
+    return { y: c.outputs[0]!, finals: c.finals };
   }
 
   /** [T, B, H] -> each sample's output at its last valid step, [B, H] (zeros for length 0). */
-  lastValid(y: string): string {
+  lastValid(y: string, t: Timing): string {
     const g = this.g;
-    const steps = g.op("Unsqueeze", [g.op("Range", [g.int64([0], true), g.op("Squeeze", [this.T1, g.int64([0])]), g.int64([1], true)]), g.int64([1, 2])]);
-    const last = g.op("Reshape", [g.op("Sub", [this.len64, g.int64([1], true)]), g.int64([1, -1, 1])]);
+    const steps = g.op("Unsqueeze", [g.op("Range", [g.int64([0], true), g.op("Squeeze", [t.T1, g.int64([0])]), g.int64([1], true)]), g.int64([1, 2])]);
+    const last = g.op("Reshape", [g.op("Sub", [t.len64, g.int64([1], true)]), g.int64([1, -1, 1])]);
     const pick = g.op("Cast", [g.op("Equal", [steps, last])], { to: DataType.FLOAT });
     return g.op("ReduceSum", [g.op("Mul", [y, pick]), g.int64([0])], { keepdims: 0 });
   }
 
   /** A recurrent layer's output from its [T, B, H] sequence: [B, T, H] or the last valid step. */
-  finish(l: Recurrent, yTB: string): string {
-    return l.returnSequences ? this.g.op("Transpose", [yTB], { perm: { ints: [1, 0, 2] } }) : this.lastValid(yTB);
+  finish(l: Recurrent, yTB: string, t: Timing): string {
+    return l.returnSequences ? this.g.op("Transpose", [yTB], { perm: { ints: [1, 0, 2] } }) : this.lastValid(yTB, t);
   }
 
-  async layer(l: Layer, x: string): Promise<string> {
+  /** One call of a layer: its inputs' names (the first one's time axis is `t`) -> its outputs'. */
+  async call(l: Layer, xs: readonly string[], t: Timing | undefined): Promise<string[]> {
+    const g = this.g;
+    const x = xs[0]!;
+    const needTime = (): Timing => {
+      if (!t) throw noForm(l, "its input has no time axis");
+      return t;
+    };
+    if (l instanceof Merge) {
+      switch (l.mode) {
+        case "concat":
+          return [g.op("Concat", xs, { axis: -1 })];
+        case "sum":
+          return [xs.slice(1).reduce((a, b) => g.op("Add", [a, b]), x)];
+        case "mul":
+          return [xs.slice(1).reduce((a, b) => g.op("Mul", [a, b]), x)];
+        case "ave":
+          return [g.op("Mul", [xs.slice(1).reduce((a, b) => g.op("Add", [a, b]), x), g.float("scale", [], [1 / xs.length])])];
+      }
+    }
+    if (l instanceof Recurrent) {
+      const tt = needTime();
+      const xTB = g.op("Transpose", [x], { perm: { ints: [1, 0, 2] } });
+      const r = await this.cell(l, xTB, tt, xs.length > 1 ? xs.slice(1) : undefined);
+      return [this.finish(l, r.y, tt), ...(l.returnState ? r.finals : [])];
+    }
+    if (xs.length !== 1) throw noForm(l, `cellc exports calls of it with one input, not ${xs.length}`);
+    if (l instanceof Bidirectional && l.returnState) throw noForm(l, "a bidirectional layer that returns its states is not exported yet");
+    return [await this.layer(l, x, t)];
+  }
+
+  async layer(l: Layer, x: string, t: Timing | undefined): Promise<string> {
     const g = this.g;
     if (l instanceof Dropout) return x;
     if (l instanceof Embedding) {
@@ -147,16 +192,14 @@ class Exporter {
           return g.op("Softmax", [y], { axis: -1 });
       }
     }
-    if (l instanceof Recurrent) {
-      const xTB = g.op("Transpose", [x], { perm: { ints: [1, 0, 2] } });
-      return this.finish(l, await this.cell(l, xTB));
-    }
+    if (l instanceof Recurrent) return (await this.call(l, [x], t))[0]!;
     if (l instanceof Bidirectional) {
+      if (!t) throw noForm(l, "its input has no time axis");
       const xTB = g.op("Transpose", [x], { perm: { ints: [1, 0, 2] } });
-      const f = this.finish(l.forwardLayer, await this.cell(l.forwardLayer, xTB));
-      const reverse = (t: string) => g.op("ReverseSequence", [t, this.len64], { batch_axis: 1, time_axis: 0 });
-      const yb = await this.cell(l.backwardLayer, reverse(xTB));
-      const b = l.returnSequences ? this.finish(l.backwardLayer, reverse(yb)) : this.lastValid(yb);
+      const f = this.finish(l.forwardLayer, (await this.cell(l.forwardLayer, xTB, t)).y, t);
+      const reverse = (v: string) => g.op("ReverseSequence", [v, t.len64], { batch_axis: 1, time_axis: 0 });
+      const yb = (await this.cell(l.backwardLayer, reverse(xTB), t)).y;
+      const b = l.returnSequences ? this.finish(l.backwardLayer, reverse(yb), t) : this.lastValid(yb, t);
       switch (l.mergeMode) {
         case "concat":
           return g.op("Concat", [f, b], { axis: -1 });
@@ -171,49 +214,85 @@ class Exporter {
     throw noForm(l, "cellc exports Embedding, Dropout, Dense, Recurrent and Bidirectional layers");
   }
 
-  async model(m: Sequential, o: ModelOnnxOptions): Promise<Uint8Array> {
-    if (!m.built) throw new InteropError("exportOnnx: the model is not built (fit, build or predict it first)");
+  /** A graph input of a per-sample shape (null: the time axis), with its lengths input when it
+   *  has a time axis and lengths are asked for. */
+  input(name: string, perSample: readonly (number | null)[], timed: boolean, ids: boolean, lengths: string | undefined, inputs: IValueInfoProto[]): { x: string; t?: Timing } {
     const g = this.g;
-    const perSample = m.inputShape!;
-    const ids = m.layers[0] instanceof Embedding;
-    const timed = perSample.length >= 1 && m.layers.some((l) => l.sequenceInput);
-    const inputs: IValueInfoProto[] = [];
-    const x = g.name("input");
-    inputs.push(valueInfo(x, ["B", ...perSample.map((d, i) => (d === null ? (i === 0 ? "T" : `d${i}`) : d))], ids ? DataType.INT64 : DataType.FLOAT));
+    const x = g.name(name);
+    inputs.push(valueInfo(x, ["B", ...dims(perSample)], ids ? DataType.INT64 : DataType.FLOAT));
     const shape = g.op("Shape", [x]);
-    this.B1 = g.op("Slice", [shape, g.int64([0]), g.int64([1])]);
-    if (timed) {
-      this.T1 = g.op("Slice", [shape, g.int64([1]), g.int64([2])]);
-      if (o.lengths ?? true) {
-        this.len32 = g.name("lengths");
-        inputs.push(valueInfo(this.len32, ["B"], DataType.INT32));
-        this.len64 = g.op("Cast", [this.len32], { to: DataType.INT64 });
-      } else {
-        this.len64 = g.op("Expand", [this.T1, this.B1]);
-        this.len32 = g.op("Cast", [this.len64], { to: DataType.INT32 });
-      }
+    if (!this.B1) this.B1 = g.op("Slice", [shape, g.int64([0]), g.int64([1])]);
+    if (!timed || perSample[0] !== null) return { x };
+    const T1 = g.op("Slice", [shape, g.int64([1]), g.int64([2])]);
+    if (lengths !== undefined) {
+      const len32 = g.name(lengths);
+      inputs.push(valueInfo(len32, ["B"], DataType.INT32));
+      return { x, t: { T1, len32, len64: g.op("Cast", [len32], { to: DataType.INT64 }) } };
     }
-    let cur = x;
-    for (const l of m.layers) cur = await this.layer(l, cur);
-    const outName = g.name(m.outputNames[0]!);
-    g.op("Identity", [cur], {}, outName);
-    const out = m.outputShape!;
+    const len64 = g.op("Expand", [T1, this.B1]);
+    return { x, t: { T1, len32: g.op("Cast", [len64], { to: DataType.INT32 }), len64 } };
+  }
+
+  encode(name: string, inputs: IValueInfoProto[], outputs: { name: string; value: string; shape: readonly (number | null)[] }[], o: ModelOnnxOptions): Uint8Array {
+    const g = this.g;
+    const infos = outputs.map((out) => {
+      const n = g.name(out.name);
+      g.op("Identity", [out.value], {}, n);
+      return valueInfo(n, ["B", ...dims(out.shape)]);
+    });
     return encodeModel({
       irVersion: 8,
       producerName: o.producer ?? "cellc",
       opsetImport: [{ domain: "", version: 17 }],
-      graph: {
-        name: m.name,
-        node: g.nodes,
-        initializer: g.inits,
-        input: inputs,
-        output: [valueInfo(outName, ["B", ...out.map((d, i) => (d === null ? (i === 0 ? "T" : `d${i}`) : d))])],
-      },
+      graph: { name, node: g.nodes, initializer: g.inits, input: inputs, output: infos },
     });
   }
+
+  async sequential(m: Sequential, o: ModelOnnxOptions): Promise<Uint8Array> {
+    if (!m.built) throw new InteropError("exportOnnx: the model is not built (fit, build or predict it first)");
+    const inputs: IValueInfoProto[] = [];
+    const timed = m.layers.some((l) => l.sequenceInput);
+    const { x, t } = this.input("input", m.inputShape!, timed, m.layers[0] instanceof Embedding, (o.lengths ?? true) ? "lengths" : undefined, inputs);
+    let cur = x;
+    for (const l of m.layers) cur = await this.layer(l, cur, t);
+    return this.encode(m.name, inputs, [{ name: m.outputNames[0]!, value: cur, shape: m.outputShape! }], o);
+  }
+
+  async functional(m: Functional, o: ModelOnnxOptions): Promise<Uint8Array> {
+    if (!m.built) throw new InteropError("exportOnnx: the model is not built (fit, build or predict it first)");
+    const graph = m.graph;
+    const inputs: IValueInfoProto[] = [];
+    const value = new Map<SymbolicTensor, string>();
+    const timing = new Map<SymbolicTensor, Timing | undefined>();
+    for (const t of graph.inputs) {
+      const readers = graph.nodes.filter((n) => n.inputs.includes(t));
+      const ids = readers.length > 0 && readers.every((n) => n.layer instanceof Embedding && n.inputs[0] === t);
+      const r = this.input(t.inputName!, t.shape!, t.shape![0] === null, ids, (o.lengths ?? true) ? `${t.inputName}_lengths` : undefined, inputs);
+      value.set(t, r.x);
+      timing.set(t, r.t);
+    }
+    for (const n of graph.nodes) {
+      const t = n.inputs.map((i) => timing.get(i)).find((v) => v !== undefined);
+      const outs = await this.call(n.layer, n.inputs.map((i) => value.get(i)!), n.layer instanceof Merge ? t : timing.get(n.inputs[0]!));
+      n.outputs.forEach((out, i) => {
+        value.set(out, outs[i]!);
+        timing.set(out, out.shape!.includes(null) ? t : undefined);
+      });
+    }
+    return this.encode(m.name, inputs, graph.outputs.map((t, i) => ({ name: m.outputNames[i]!, value: value.get(t)!, shape: t.shape! })), o);
+  }
+}
+
+const dims = (perSample: readonly (number | null)[]) => perSample.map((d, i) => (d === null ? (i === 0 ? "T" : `d${i}`) : d));
+
+/** A built Functional model as .onnx bytes: one input per model input (and `<input>_lengths` for
+ *  those over sequences), one output per model output, named as the model names them. Calls of
+ *  recurrent layers may take initial states and return their final states. */
+export async function functionalToOnnx(m: Functional, options: ModelOnnxOptions = {}): Promise<Uint8Array> {
+  return new Exporter().functional(m, options);
 }
 
 /** A built Sequential model as .onnx bytes (see the header for what it holds). */
 export async function sequentialToOnnx(m: Sequential, options: ModelOnnxOptions = {}): Promise<Uint8Array> {
-  return new Exporter().model(m, options);
+  return new Exporter().sequential(m, options);
 }
