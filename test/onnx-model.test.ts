@@ -143,6 +143,35 @@ describe("functional models", () => {
   });
 });
 
+describe("functional models with bidirectional layers", () => {
+  it("a bidirectional encoder returning its four states, which start a decoder and a second bidirectional layer", async () => {
+    const src = input({ shape: [null, 2], name: "src" });
+    const tgt = input({ shape: [null, 2], name: "tgt" });
+    const enc = bidirectional(rnn({ spec: specPath("lstm"), units: 3, returnState: true }), { name: "enc" });
+    const [y, hf, cf, hb, cb] = enc.applyAll(src);
+    const dec = rnn({ spec: specPath("lstm"), units: 3, returnSequences: true, name: "dec" });
+    const again = bidirectional(rnn({ spec: specPath("lstm"), units: 3, returnSequences: true }), { name: "again", mergeMode: "ave" });
+    const out1 = dense(2, { name: "summary" }).apply(y!);
+    const out2 = concatenate({ name: "both" }).apply([dec.apply(tgt, { initialState: [hf!, cf!] }), again.apply(tgt, { initialState: [hf!, cf!, hb!, cb!] })]);
+    const m = model({ inputs: [src, tgt], outputs: [out1, out2], seed: 6 });
+    await m.build();
+    const xs = tensor(Float32Array.from({ length: 3 * 5 * 2 }, (_, i) => Math.cos(0.9 * i)), [3, 5, 2], [5, 3, 2]);
+    const xt = tensor(Float32Array.from({ length: 3 * 4 * 2 }, (_, i) => Math.sin(0.4 * i)), [3, 4, 2], [4, 1, 3]);
+    const want = m.predict([xs, xt]) as Tensor[];
+    const session = await ort.InferenceSession.create(await m.toOnnx(), { logSeverityLevel: 3 });
+    const out = await session.run({
+      src: new ort.Tensor("float32", xs.data, xs.shape),
+      src_lengths: new ort.Tensor("int32", xs.lengths!, [3]),
+      tgt: new ort.Tensor("float32", xt.data, xt.shape),
+      tgt_lengths: new ort.Tensor("int32", xt.lengths!, [3]),
+    });
+    m.outputNames.forEach((name, i) => {
+      expect(out[name]!.dims).toEqual(want[i]!.shape);
+      expect(log.add(`functional bidirectional ${name}`, diff(out[name]!.data as Float32Array, want[i]!.data)).rel, name).toBeLessThan(TOL);
+    });
+  });
+});
+
 describe("layers without an ONNX form are refused by name", () => {
   it("a recurrent layer built from a kernel object (no spec to export)", async () => {
     const kernel = await loadCellFile(specPath("lstm"), { dims: { I: 2, H: 3 } });

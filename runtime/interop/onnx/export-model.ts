@@ -163,9 +163,40 @@ class Exporter {
       const r = await this.cell(l, xTB, tt, xs.length > 1 ? xs.slice(1) : undefined);
       return [this.finish(l, r.y, tt), ...(l.returnState ? r.finals : [])];
     }
+    if (l instanceof Bidirectional) return this.bidirectional(l, xs, t);
     if (xs.length !== 1) throw noForm(l, `cellc exports calls of it with one input, not ${xs.length}`);
-    if (l instanceof Bidirectional && l.returnState) throw noForm(l, "a bidirectional layer that returns its states is not exported yet");
     return [await this.layer(l, x, t)];
+  }
+
+  /** A bidirectional call: the forward copy over x, the backward copy over x reversed within each
+   *  sample's length; [merged output, ...forward final states, ...backward final states] (the
+   *  states with returnState), from initial states [...forward, ...backward] when given. */
+  async bidirectional(l: Bidirectional, xs: readonly string[], t: Timing | undefined): Promise<string[]> {
+    const g = this.g;
+    if (!t) throw noForm(l, "its input has no time axis");
+    const nf = xs.length > 1 ? (xs.length - 1) / 2 : 0;
+    const xTB = g.op("Transpose", [xs[0]!], { perm: { ints: [1, 0, 2] } });
+    const fr = await this.cell(l.forwardLayer, xTB, t, nf ? xs.slice(1, 1 + nf) : undefined);
+    const f = this.finish(l.forwardLayer, fr.y, t);
+    const reverse = (v: string) => g.op("ReverseSequence", [v, t.len64], { batch_axis: 1, time_axis: 0 });
+    const br = await this.cell(l.backwardLayer, reverse(xTB), t, nf ? xs.slice(1 + nf) : undefined);
+    const b = l.returnSequences ? this.finish(l.backwardLayer, reverse(br.y), t) : this.lastValid(br.y, t);
+    let y: string;
+    switch (l.mergeMode) {
+      case "concat":
+        y = g.op("Concat", [f, b], { axis: -1 });
+        break;
+      case "sum":
+        y = g.op("Add", [f, b]);
+        break;
+      case "mul":
+        y = g.op("Mul", [f, b]);
+        break;
+      case "ave":
+        y = g.op("Mul", [g.op("Add", [f, b]), g.float("half", [], [0.5])]);
+        break;
+    }
+    return l.returnState ? [y, ...fr.finals, ...br.finals] : [y];
   }
 
   async layer(l: Layer, x: string, t: Timing | undefined): Promise<string> {
@@ -193,24 +224,7 @@ class Exporter {
       }
     }
     if (l instanceof Recurrent) return (await this.call(l, [x], t))[0]!;
-    if (l instanceof Bidirectional) {
-      if (!t) throw noForm(l, "its input has no time axis");
-      const xTB = g.op("Transpose", [x], { perm: { ints: [1, 0, 2] } });
-      const f = this.finish(l.forwardLayer, (await this.cell(l.forwardLayer, xTB, t)).y, t);
-      const reverse = (v: string) => g.op("ReverseSequence", [v, t.len64], { batch_axis: 1, time_axis: 0 });
-      const yb = (await this.cell(l.backwardLayer, reverse(xTB), t)).y;
-      const b = l.returnSequences ? this.finish(l.backwardLayer, reverse(yb), t) : this.lastValid(yb, t);
-      switch (l.mergeMode) {
-        case "concat":
-          return g.op("Concat", [f, b], { axis: -1 });
-        case "sum":
-          return g.op("Add", [f, b]);
-        case "mul":
-          return g.op("Mul", [f, b]);
-        case "ave":
-          return g.op("Mul", [g.op("Add", [f, b]), g.float("half", [], [0.5])]);
-      }
-    }
+    if (l instanceof Bidirectional) return (await this.bidirectional(l, [x], t))[0]!;
     throw noForm(l, "cellc exports Embedding, Dropout, Dense, Recurrent and Bidirectional layers");
   }
 
