@@ -180,6 +180,20 @@ describe("layers without an ONNX form are refused by name", () => {
     await expect(m.toOnnx()).rejects.toThrow(/layer 'handmade' \(lstm\) has no ONNX form: its kernel was given as an object/);
   });
 
+  it("a cell using a primitive that has no ONNX lowering", async () => {
+    const { ELEMENTWISE } = await import("../compiler/primitives/elementwise.ts");
+    const softsign = ELEMENTWISE.get("softsign")! as { onnx?: unknown };
+    const saved = softsign.onnx;
+    const m = sequential([rnn({ spec: join(new URL("..", import.meta.url).pathname, "test/specs/every_function.cell"), units: 3, name: "odd" })]);
+    await m.build([null, 2]);
+    delete softsign.onnx;
+    try {
+      await expect(m.toOnnx()).rejects.toThrow(/layer 'odd' .* has no ONNX form: the primitive 'softsign' has no ONNX lowering/);
+    } finally {
+      softsign.onnx = saved;
+    }
+  });
+
   it("a stateful layer", async () => {
     const m = sequential([lstm(3, { stateful: true, name: "carry" })]);
     await m.build([null, 2]);

@@ -96,7 +96,12 @@ class Exporter {
   async cell(l: Recurrent, xTB: string, t: Timing, given?: readonly string[]): Promise<{ y: string; finals: string[] }> {
     if (l.stateful) throw noForm(l, "it is stateful (it carries state between calls); export a copy that is not");
     const k = l.kernel!;
-    const bytes = await l.onnxCell();
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await l.onnxCell();
+    } catch (e) {
+      throw noForm(l, (e as Error).message);
+    }
     if (!bytes) throw noForm(l, "its kernel was given as an object, without the spec it came from; make the layer with rnn({ spec }) (or pass the onnx option)");
     const meta = k.meta;
     const g = this.g;
