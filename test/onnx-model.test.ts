@@ -14,6 +14,8 @@ import { gru, loadCellFile, lstm, rnn, specPath } from "../jit/index.ts";
 import { addingData } from "../examples/data/adding.ts";
 import { sentimentData } from "../examples/data/sentiment.ts";
 import { diff, DiffLog } from "./interop-helpers.ts";
+import { loadMapping, mappingPathForSpec } from "../runtime/interop/index.ts";
+import { decodeModel } from "../runtime/interop/onnx/schema.ts";
 
 const TOL = 1e-5;
 const log = new DiffLog();
@@ -169,6 +171,38 @@ describe("functional models with bidirectional layers", () => {
       expect(out[name]!.dims).toEqual(want[i]!.shape);
       expect(log.add(`functional bidirectional ${name}`, diff(out[name]!.data as Float32Array, want[i]!.data)).rel, name).toBeLessThan(TOL);
     });
+  });
+});
+
+describe("standard cells as ONNX's fused operators (the fused option)", () => {
+  const ops = (bytes: Uint8Array) => new Set((decodeModel(bytes).graph?.node ?? []).map((n) => n.opType));
+  const mapping = (spec: string) => loadMapping(mappingPathForSpec(specPath(spec)));
+
+  it("an LSTM, a bidirectional GRU (both copies) and a 3-layer LSTM stack as LSTM/GRU nodes equal model.predict", async () => {
+    const m = sequential(
+      [lstm(4, { returnSequences: true, name: "l" }), bidirectional(gru(3, { returnSequences: true }), { name: "bi" }), rnn({ spec: specPath("deep_lstm"), units: 3, name: "deep" }), dense(2)],
+      { seed: 8 },
+    );
+    await m.build([null, 2]);
+    const x = tensor(Float32Array.from({ length: 3 * 6 * 2 }, (_, i) => Math.sin(0.3 * i)), [3, 6, 2], [6, 4, 2]);
+    const fused = { l: mapping("lstm"), "bi/forward": mapping("gru"), "bi/backward": mapping("gru"), deep: mapping("deep_lstm") };
+    const bytes = await m.toOnnx({ fused });
+    expect([...ops(bytes)].filter((o) => ["LSTM", "GRU", "Scan"].includes(o!)).sort()).toEqual(["GRU", "LSTM"]);
+    await expectSame("fused lstm, bidirectional gru, deep_lstm", m, x, false, bytes);
+  });
+
+  it("refuses a fused layer that is not the mapping's cell, or that takes initial states", async () => {
+    const m = sequential([rnn({ spec: specPath("cifg"), units: 3, name: "c" })]);
+    await m.build([null, 2]);
+    await expect(m.toOnnx({ fused: { c: mapping("lstm") } })).rejects.toThrow(/layer 'c' .* has no ONNX form: as a fused ONNX operator: /);
+    const a = input({ shape: [null, 2], name: "a" });
+    const [, h, c] = lstm(3, { returnState: true, name: "enc" }).applyAll(a);
+    const dec = lstm(3, { name: "dec" });
+    const f = model({ inputs: a, outputs: dec.apply(a, { initialState: [h!, c!] }) });
+    await f.build();
+    await expect(f.toOnnx({ fused: { dec: mapping("lstm") } })).rejects.toThrow(/layer 'dec' .* a fused LSTM\/GRU\/RNN export takes no initial states/);
+    const ok = await f.toOnnx({ fused: { enc: mapping("lstm") } });
+    expect(ops(ok).has("LSTM") && ops(ok).has("Scan")).toBe(true);
   });
 });
 

@@ -18,9 +18,10 @@ import { Recurrent } from "../../layers/recurrent.ts";
 import type { Functional } from "../../functional/model.ts";
 import type { SymbolicTensor } from "../../functional/symbolic.ts";
 import type { Sequential } from "../../model.ts";
-import { InteropError } from "../mapping.ts";
+import { InteropError, type Mapping } from "../mapping.ts";
+import { exportOnnx as exportFusedOnnx } from "./interop.ts";
 import { attribute, DataType, encodeModel, floatTensor, int64Tensor, valueInfo, type AttrValue, type INodeProto, type ITensorProto, type IValueInfoProto } from "./schema.ts";
-import { spliceCell } from "./splice.ts";
+import { prefixedGraph, spliceCell } from "./splice.ts";
 
 export interface ModelOnnxOptions {
   /** For a model over sequences: take per-sample lengths, int32 [B] (default true). Without it
@@ -28,6 +29,10 @@ export interface ModelOnnxOptions {
   lengths?: boolean;
   /** Model producer written in the file (default "cellc"). */
   producer?: string;
+  /** Recurrent layers (by name; a bidirectional layer's copies are `<name>/forward` and
+   *  `<name>/backward`) written as ONNX's own LSTM / GRU / RNN operators through their cell's
+   *  mapping (loadMapping("lstm.map.json")) instead of a Scan. Such a call takes no initial states. */
+  fused?: Readonly<Record<string, Mapping>>;
 }
 
 /** Nodes, initializers and unique names of the model graph. */
@@ -85,6 +90,7 @@ interface Timing {
 class Exporter {
   readonly g = new ModelGraph();
   B1 = "";
+  constructor(private readonly o: ModelOnnxOptions) {}
 
   /** A batch-sized shape [B, ...dims] (int64 vector). */
   batchShape(dims: readonly number[]): string {
@@ -95,6 +101,8 @@ class Exporter {
    *  returns its first output [T, B, H] and its final states [B, n]. */
   async cell(l: Recurrent, xTB: string, t: Timing, given?: readonly string[]): Promise<{ y: string; finals: string[] }> {
     if (l.stateful) throw noForm(l, "it is stateful (it carries state between calls); export a copy that is not");
+    const mapping = this.o.fused?.[l.name];
+    if (mapping) return this.fusedCell(l, mapping, xTB, t, given);
     const k = l.kernel!;
     let bytes: Uint8Array | undefined;
     try {
@@ -126,6 +134,37 @@ class Exporter {
     g.nodes.push(...c.nodes);
     g.inits.push(...c.initializers);
     return { y: c.outputs[0]!, finals: c.finals };
+  }
+
+  /** A standard cell as ONNX's LSTM / GRU / RNN node(s) (runtime/interop/onnx): X [T, B, F] and
+   *  sequence_lens in, Y [T, B, H] and the last node's Y_h (Y_c) [1, B, H] out. */
+  fusedCell(l: Recurrent, mapping: Mapping, xTB: string, t: Timing, given: readonly string[] | undefined): { y: string; finals: string[] } {
+    const g = this.g;
+    const meta = l.kernel!.meta;
+    if (given) throw noForm(l, "a fused LSTM/GRU/RNN export takes no initial states (leave the layer out of `fused`)");
+    if (l.initialState) throw noForm(l, "a fused LSTM/GRU/RNN export starts from zero states, but the layer has an initialState");
+    let bytes: Uint8Array;
+    try {
+      bytes = exportFusedOnnx(meta, mapping, l.kernelParams(), { sequenceLengths: true, states: true, opset: 17 });
+    } catch (e) {
+      throw noForm(l, `as a fused ONNX operator: ${(e as Error).message}`);
+    }
+    const prefix = `${l.name}/`;
+    const graph = prefixedGraph(bytes, prefix, `the fused ONNX form of layer '${l.name}'`);
+    g.reserve([`${prefix}X`, `${prefix}sequence_lens`, ...(graph.node ?? []).flatMap((n) => [...(n.output ?? []), n.name ?? ""]), ...(graph.initializer ?? []).map((i) => i.name!)]);
+    g.op("Identity", [xTB], {}, `${prefix}X`);
+    g.op("Identity", [t.len32], {}, `${prefix}sequence_lens`);
+    g.nodes.push(...(graph.node ?? []));
+    g.inits.push(...(graph.initializer ?? []));
+    // The operator's final states, [num_directions = 1, B, H], by the spec's state names.
+    const outs = new Map((graph.output ?? []).map((o) => [o.name!.slice(prefix.length), o.name!]));
+    const finals = meta.states.map((s) => {
+      const name = meta.states.length === 1 ? "Y_h" : s.name === "h" ? "Y_h" : s.name === "c" ? "Y_c" : undefined;
+      const out = name && outs.get(name);
+      return out ? g.op("Squeeze", [out, g.int64([0])]) : "";
+    });
+    if (l.returnState && (finals.includes("") || mapping.kind === "stack")) throw noForm(l, "its fused form's final states (Y_h, Y_c of the last node) are not its cell's states; leave it out of `fused` to return them");
+    return { y: `${prefix}Y`, finals };
   }
 
   /** [T, B, H] -> each sample's output at its last valid step, [B, H] (zeros for length 0). */
@@ -308,10 +347,10 @@ const dims = (perSample: readonly (number | null)[]) => perSample.map((d, i) => 
  *  those over sequences), one output per model output, named as the model names them. Calls of
  *  recurrent layers may take initial states and return their final states. */
 export async function functionalToOnnx(m: Functional, options: ModelOnnxOptions = {}): Promise<Uint8Array> {
-  return new Exporter().functional(m, options);
+  return new Exporter(options).functional(m, options);
 }
 
 /** A built Sequential model as .onnx bytes (see the header for what it holds). */
 export async function sequentialToOnnx(m: Sequential, options: ModelOnnxOptions = {}): Promise<Uint8Array> {
-  return new Exporter().sequential(m, options);
+  return new Exporter(options).sequential(m, options);
 }

@@ -36,17 +36,22 @@ function prefixGraph(g: GraphProto, p: (s: string) => string): IGraphProto {
   };
 }
 
-/** The cell model `bytes` with names prefixed by `prefix` and parameters set to `params`. */
-export function spliceCell(bytes: Uint8Array, meta: KernelMeta, params: Readonly<Tensors>, prefix: string): SplicedCell {
+/** The graph of the model `bytes` with every name prefixed by `prefix` (`what` names it in errors). */
+export function prefixedGraph(bytes: Uint8Array, prefix: string, what: string): IGraphProto {
   let graph: GraphProto | undefined;
   try {
     graph = decodeModel(bytes).graph;
   } catch (e) {
-    throw new InteropError(`the ONNX form of cell '${meta.name}' is not readable: ${(e as Error).message}`);
+    throw new InteropError(`${what} is not readable: ${(e as Error).message}`);
   }
-  if (!graph) throw new InteropError(`the ONNX form of cell '${meta.name}' has no graph`);
+  if (!graph) throw new InteropError(`${what} has no graph`);
+  return prefixGraph(graph, (s) => (s === "" ? s : `${prefix}${s}`));
+}
+
+/** The cell model `bytes` with names prefixed by `prefix` and parameters set to `params`. */
+export function spliceCell(bytes: Uint8Array, meta: KernelMeta, params: Readonly<Tensors>, prefix: string): SplicedCell {
   const p = (s: string) => (s === "" ? s : `${prefix}${s}`);
-  const g = prefixGraph(graph, p);
+  const g = prefixedGraph(bytes, prefix, `the ONNX form of cell '${meta.name}'`);
   const byName = new Map((g.initializer ?? []).map((t, i) => [t.name!, i]));
   const inits = [...(g.initializer ?? [])];
   for (const m of meta.params) {
