@@ -17,6 +17,7 @@ import {
 } from "./args.ts";
 import { collectSpecs, plural, runBuild, runCheck, specDirs, type BuildJob, type Output } from "./build.ts";
 import { watchBuild, type WatchPlan } from "./watch.ts";
+import { runExport } from "./export.ts";
 import { ConfigError, defaultConfigName, loadConfig, shownPath, type OutTarget } from "./config.ts";
 import { BACKENDS } from "../backends/index.ts";
 
@@ -46,6 +47,7 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
 }
 
 async function run(argv: readonly string[], io: Output): Promise<number> {
+  if (argv[0] === "export") return runExport(argv.slice(1), io);
   const inv = parseInvocation(argv);
   if (inv.kind === "help") {
     io.out(usageFor(inv.command));

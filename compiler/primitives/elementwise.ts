@@ -25,6 +25,7 @@ const list: Elementwise[] = [
     grad: ({ dy }) => [dy, dy],
     ts: ([a, b]) => `${a} + ${b}`,
     torch: ([a, b]) => `${a} + ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Add", [a!, b!]),
   },
   {
     op: "sub",
@@ -34,6 +35,7 @@ const list: Elementwise[] = [
     grad: ({ dy }, b) => [dy, b.neg(dy)],
     ts: ([a, b]) => `${a} - ${b}`,
     torch: ([a, b]) => `${a} - ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Sub", [a!, b!]),
   },
   {
     op: "mul",
@@ -43,6 +45,7 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [p, q] }, b) => [b.mul(dy, q!), b.mul(dy, p!)],
     ts: ([a, b]) => `${a} * ${b}`,
     torch: ([a, b]) => `${a} * ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Mul", [a!, b!]),
   },
   {
     op: "div",
@@ -52,6 +55,7 @@ const list: Elementwise[] = [
     grad: ({ dy, y, x: [, q] }, b) => [b.div(dy, q!), b.neg(b.div(b.mul(dy, y), q!))],
     ts: ([a, b]) => `${a} / ${b}`,
     torch: ([a, b]) => `${a} / ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Div", [a!, b!]),
     domain: ([, b]) => Math.abs(b!) > 1e-3,
   },
   {
@@ -62,6 +66,7 @@ const list: Elementwise[] = [
     grad: ({ dy }, b) => [b.neg(dy)],
     ts: ([x]) => `-${x}`,
     torch: ([x]) => `-${x}`,
+    onnx: ([x], _a, g) => g.op("Neg", [x!]),
   },
   {
     op: "copy",
@@ -71,6 +76,7 @@ const list: Elementwise[] = [
     grad: ({ dy }) => [dy],
     ts: ([x]) => `${x}`,
     torch: ([x]) => `${x}`,
+    onnx: ([x]) => x!,
   },
 
   // ---- activations a spec may call
@@ -83,6 +89,7 @@ const list: Elementwise[] = [
     grad: ({ dy, y }, b) => [b.mul(dy, b.mul(y, b.sub(1, y)))],
     ts: ([x], _a, o) => (o.fast ? `fsigmoid(${x})` : `1 / (1 + Math.exp(-${x}))`),
     torch: ([x]) => `torch.sigmoid(${x})`,
+    onnx: ([x], _a, g) => g.op("Sigmoid", [x!]),
   },
   {
     op: "tanh",
@@ -93,6 +100,7 @@ const list: Elementwise[] = [
     grad: ({ dy, y }, b) => [b.mul(dy, b.sub(1, b.mul(y, y)))],
     ts: ([x], _a, o) => (o.fast ? `ftanh(${x})` : `Math.tanh(${x})`),
     torch: ([x]) => `torch.tanh(${x})`,
+    onnx: ([x], _a, g) => g.op("Tanh", [x!]),
   },
   {
     op: "relu",
@@ -103,6 +111,7 @@ const list: Elementwise[] = [
     grad: ({ dy, y }, b) => [b.mul(dy, b.heaviside(y))],
     ts: ([x]) => `${x} < 0 ? 0 : ${x}`,
     torch: ([x]) => `torch.relu(${x})`,
+    onnx: ([x], _a, g) => g.op("Relu", [x!]),
     smoothAt: ([x]) => x !== 0,
   },
   {
@@ -114,6 +123,7 @@ const list: Elementwise[] = [
     grad: ({ dy, y }, b) => [b.mul(dy, y)],
     ts: ([x], _a, o) => (o.fast ? `fexp(${x})` : `Math.exp(${x})`),
     torch: ([x]) => `torch.exp(${x})`,
+    onnx: ([x], _a, g) => g.op("Exp", [x!]),
   },
   {
     op: "log",
@@ -124,6 +134,7 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [a] }, b) => [b.div(dy, a!)],
     ts: ([x]) => `Math.log(${x})`,
     torch: ([x]) => `torch.log(${x})`,
+    onnx: ([x], _a, g) => g.op("Log", [x!]),
     domain: ([x]) => x! > 1e-3,
   },
   {
@@ -138,6 +149,7 @@ const list: Elementwise[] = [
     },
     ts: ([x]) => `${x} / (1 + Math.abs(${x}))`,
     torch: ([x]) => `${x} / (1.0 + torch.abs(${x}))`,
+    onnx: ([x], _a, g) => g.op("Softsign", [x!]),
   },
   {
     op: "softplus",
@@ -148,6 +160,7 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sigmoid(a!))],
     ts: ([x]) => `${x} > ${SOFTPLUS_LINEAR_FROM} ? ${x} : Math.log1p(Math.exp(${x}))`,
     torch: ([x]) => `torch.nn.functional.softplus(${x}, 1.0, ${pyNum(SOFTPLUS_LINEAR_FROM)})`,
+    onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(SOFTPLUS_LINEAR_FROM)]), x!, g.op("Softplus", [x!])]),
   },
   {
     op: "sqrt",
@@ -158,6 +171,7 @@ const list: Elementwise[] = [
     grad: ({ dy, y }, b) => [b.div(b.mul(dy, 0.5), y)],
     ts: ([x]) => `Math.sqrt(${x})`,
     torch: ([x]) => `torch.sqrt(${x})`,
+    onnx: ([x], _a, g) => g.op("Sqrt", [x!]),
     domain: ([x]) => x! > 1e-3,
   },
   {
@@ -169,6 +183,7 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sign(a!))],
     ts: ([x]) => `Math.abs(${x})`,
     torch: ([x]) => `torch.abs(${x})`,
+    onnx: ([x], _a, g) => g.op("Abs", [x!]),
     smoothAt: ([x]) => x !== 0,
   },
   {
@@ -181,6 +196,7 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [a], attrs }, b) => [b.mul(dy, b.between(a!, attrs.lo!, attrs.hi!))],
     ts: ([x], { lo, hi }) => `${x} < ${num(lo!)} ? ${num(lo!)} : ${x} > ${num(hi!)} ? ${num(hi!)} : ${x}`,
     torch: ([x], { lo, hi }) => `torch.clamp(${x}, ${pyNum(lo!)}, ${pyNum(hi!)})`,
+    onnx: ([x], { lo, hi }, g) => g.op("Clip", [x!, g.const(lo!), g.const(hi!)]),
     smoothAt: ([x], { lo, hi }) => x !== lo && x !== hi,
   },
 
@@ -193,6 +209,7 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [c] }, b) => [null, b.select(c!, dy, 0), b.select(c!, 0, dy)],
     ts: ([c, a, b]) => `${c} !== 0 ? ${a} : ${b}`,
     torch: ([c, a, b]) => `torch.where(${c} != 0, ${a}, ${b})`,
+    onnx: ([c, a, b], _a, g) => g.op("Where", [g.flag(c!), a!, b!]),
     domain: ([c]) => c === 0 || c === 1,
   },
 
@@ -204,6 +221,7 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.sign(x!),
     ts: ([x]) => `Math.sign(${x})`,
     torch: ([x]) => `torch.where(${x} == ${x}, torch.sign(${x}), ${x})`,
+    onnx: ([x], _a, g) => g.op("Sign", [x!]),
   },
   {
     op: "heaviside",
@@ -212,6 +230,7 @@ const list: Elementwise[] = [
     eval: ([x]) => (x! > 0 ? 1 : 0),
     ts: ([x]) => `${x} > 0 ? 1 : 0`,
     torch: ([x]) => `(${x} > 0).to(${x}.dtype)`,
+    onnx: ([x], _a, g) => g.float(g.op("Greater", [x!, g.const(0)])),
   },
   {
     op: "between",
@@ -221,6 +240,7 @@ const list: Elementwise[] = [
     eval: ([x], { lo, hi }) => (x! > lo! && x! < hi! ? 1 : 0),
     ts: ([x], { lo, hi }) => `${x} > ${num(lo!)} && ${x} < ${num(hi!)} ? 1 : 0`,
     torch: ([x], { lo, hi }) => `((${x} > ${pyNum(lo!)}) & (${x} < ${pyNum(hi!)})).to(${x}.dtype)`,
+    onnx: ([x], { lo, hi }, g) => g.float(g.op("And", [g.op("Greater", [x!, g.const(lo!)]), g.op("Less", [x!, g.const(hi!)])])),
   },
 ];
 

@@ -11,6 +11,8 @@
 //   const seq = lstm(64, { returnSequences: true }).apply(embedding(W, 32).apply(tgt), { initialState: [h, c] });
 //   const m = model({ inputs: [src, tgt], outputs: dense(W, { activation: "softmax" }).apply(seq) });
 
+import { writeFile } from "node:fs/promises";
+import { functionalToOnnx, type ModelOnnxOptions } from "../interop/onnx/export-model.ts";
 import type { NamedWeight } from "../checkpoint.ts";
 import { shapesCompatible, type Layer, type Param } from "../layers/layer.ts";
 import { Recurrent } from "../layers/recurrent.ts";
@@ -239,6 +241,21 @@ export class Functional extends Model {
   predict(x: ModelData, opts: PredictOptions = {}): Tensor | Tensor[] {
     const outs = this.predictAll(x, opts);
     return outs.length === 1 ? outs[0]! : outs;
+  }
+
+  /** The trained model as an ONNX model (inference), as bytes: one input per model input (and
+   *  `<input>_lengths` int32 [B] for each over sequences), one output per model output, named as
+   *  the model names them. Throws naming a layer that has no ONNX form. */
+  async toOnnx(options: ModelOnnxOptions = {}): Promise<Uint8Array> {
+    this.requireBuilt("toOnnx");
+    return functionalToOnnx(this, options);
+  }
+
+  /** toOnnx() written to `path`; resolves to the bytes written. */
+  async exportOnnx(path: string, options: ModelOnnxOptions = {}): Promise<Uint8Array> {
+    const bytes = await this.toOnnx(options);
+    await writeFile(path, bytes);
+    return bytes;
   }
 
   /** A table of layers (each once), their output shapes, parameter counts and what they read. */
