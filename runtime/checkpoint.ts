@@ -54,7 +54,8 @@ export function setDefaultCheckpointFs(fs: CheckpointFs): void {
   defaultFs = fs;
 }
 
-function storage(opts: CheckpointOptions): CheckpointFs {
+/** The storage of `opts.fs`, else the runtime entry's default (files on Node, IndexedDB in a browser). */
+export function storage(opts: { fs?: CheckpointFs }): CheckpointFs {
   const fs = opts.fs ?? defaultFs;
   if (fs === undefined) throw new Error("no checkpoint storage: pass { fs } (a CheckpointFs) or import the runtime through cellc/runtime");
   return fs;

@@ -2,9 +2,8 @@
 // training loop (compile, fit, evaluate, predict, checkpoints) is shared with functional models
 // and lives in training.ts; this file holds only what is particular to a linear stack.
 
-import { writeFile } from "node:fs/promises";
-import type { NamedWeight } from "./checkpoint.ts";
-import { sequentialToOnnx, type ModelOnnxOptions } from "./interop/onnx/export-model.ts";
+import { storage, type CheckpointFs, type NamedWeight } from "./checkpoint.ts";
+import type { ModelOnnxOptions } from "./interop/onnx/export-model.ts";
 import { Layer, type Param, type Shape } from "./layers/layer.ts";
 import { Recurrent } from "./layers/recurrent.ts";
 import { Model, type ModelOptions, type PredictOptions } from "./training.ts";
@@ -162,13 +161,16 @@ export class Sequential extends Model {
    *  output is named after the last layer. Throws naming a layer that has no ONNX form. */
   async toOnnx(options: ModelOnnxOptions = {}): Promise<Uint8Array> {
     this.requireBuilt("toOnnx");
+    // Loaded on first use: the ONNX schema is large, and a model that never exports needs none of it.
+    const { sequentialToOnnx } = await import("./interop/onnx/export-model.ts");
     return sequentialToOnnx(this, options);
   }
 
   /** toOnnx() written to `path` (a .onnx file); resolves to the bytes written. */
-  async exportOnnx(path: string, options: ModelOnnxOptions = {}): Promise<Uint8Array> {
+  async exportOnnx(path: string, options: ModelOnnxOptions & { fs?: CheckpointFs } = {}): Promise<Uint8Array> {
     const bytes = await this.toOnnx(options);
-    await writeFile(path, bytes);
+    // Written through the runtime's storage: a file on Node; IndexedDB (or memory) in a browser.
+    await storage(options).writeFileSynced(path, bytes);
     return bytes;
   }
 

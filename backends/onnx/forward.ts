@@ -186,8 +186,11 @@ class Printer implements OpsEnv {
 
     const loop = loops[0];
     const fromLoop = new Set<number>();
-    if (loop) {
-      for (const op of loop.ops) for (const v of viewsWritten(op)) fromLoop.add(v.buf);
+    if (loop) for (const op of loop.ops) for (const v of viewsWritten(op)) fromLoop.add(v.buf);
+    // A cell with no state whose outputs the "all" stages already made needs no Scan at all
+    // (ONNX refuses a Scan that yields nothing).
+    const scanNeeded = f.states.length > 0 || f.outputs.some((o) => fromLoop.has(o.buf));
+    if (loop && scanNeeded) {
       this.scan(loop, initial, outputNames, finalNames, fromLoop);
     } else {
       f.states.forEach((s, i) => this.main.node("Identity", [initial[i]!], {}, [finalNames[i]!]));

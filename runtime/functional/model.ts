@@ -11,9 +11,8 @@
 //   const seq = lstm(64, { returnSequences: true }).apply(embedding(W, 32).apply(tgt), { initialState: [h, c] });
 //   const m = model({ inputs: [src, tgt], outputs: dense(W, { activation: "softmax" }).apply(seq) });
 
-import { writeFile } from "node:fs/promises";
-import { functionalToOnnx, type ModelOnnxOptions } from "../interop/onnx/export-model.ts";
-import type { NamedWeight } from "../checkpoint.ts";
+import type { ModelOnnxOptions } from "../interop/onnx/export-model.ts";
+import { storage, type CheckpointFs, type NamedWeight } from "../checkpoint.ts";
 import { shapesCompatible, type Layer, type Param } from "../layers/layer.ts";
 import { Recurrent } from "../layers/recurrent.ts";
 import { summaryTable } from "../model.ts";
@@ -248,13 +247,16 @@ export class Functional extends Model {
    *  the model names them. Throws naming a layer that has no ONNX form. */
   async toOnnx(options: ModelOnnxOptions = {}): Promise<Uint8Array> {
     this.requireBuilt("toOnnx");
+    // Loaded on first use: the ONNX schema is large, and a model that never exports needs none of it.
+    const { functionalToOnnx } = await import("../interop/onnx/export-model.ts");
     return functionalToOnnx(this, options);
   }
 
   /** toOnnx() written to `path`; resolves to the bytes written. */
-  async exportOnnx(path: string, options: ModelOnnxOptions = {}): Promise<Uint8Array> {
+  async exportOnnx(path: string, options: ModelOnnxOptions & { fs?: CheckpointFs } = {}): Promise<Uint8Array> {
     const bytes = await this.toOnnx(options);
-    await writeFile(path, bytes);
+    // Written through the runtime's storage: a file on Node; IndexedDB (or memory) in a browser.
+    await storage(options).writeFileSynced(path, bytes);
     return bytes;
   }
 
