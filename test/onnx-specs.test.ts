@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DiffLog } from "./interop-helpers.ts";
 import { onnxParity, worst } from "./helpers/onnx-parity.ts";
-import { randomCell } from "./helpers/random-cell.ts";
+import { sampleSpecs } from "./fuzz/sample.ts";
 
 const TOL = 1e-5;
 const DIMS = { I: 5, H: 6, J: 3, P: 4 };
@@ -50,11 +50,10 @@ describe("every spec exported to ONNX runs in onnxruntime with the kernel's outp
   });
 });
 
-describe("a seeded sample of random cells", () => {
-  it.each(Array.from({ length: RANDOM }, (_, i) => i + 1))("random cell %i", async (seed) => {
-    const c = randomCell(seed);
-    const r = await onnxParity(c.source, { dims: c.dims, T: 6, B: 3, lengths: [6, 2, 0], initialStates: true, seed });
+describe("a seeded sample of the random-program fuzzer's cells", () => {
+  it.each(sampleSpecs(RANDOM, 7).map((c, i) => [i, c] as const))("fuzz cell %i", async (i, c) => {
+    const r = await onnxParity(c.source, { dims: c.dims, cell: c.unit, T: 6, B: 3, lengths: [6, 2, 0], initialStates: true, seed: i + 1 });
     const w = worst(r);
-    expect(log.add(`random cell ${seed} ${w.label}`, w.diff).rel, `${w.label}\n${c.source}`).toBeLessThan(TOL);
+    expect(log.add(`${c.origin} ${w.label}`, w.diff).rel, `${w.label}\n${c.source}`).toBeLessThan(TOL);
   });
 });

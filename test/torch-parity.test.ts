@@ -17,7 +17,7 @@ import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { compile, formatDiagnostics, loadCell } from "../compiler/index.ts";
 import { ELEMENTWISE } from "../compiler/primitives/elementwise.ts";
 import { DiffLog, diff, randomArray, rng } from "./interop-helpers.ts";
-import { sampleCells } from "./helpers/random-cells.ts";
+import { sampleSpecs } from "./fuzz/sample.ts";
 import { findTorch, reportSkip, runJobs, scratchDir, type TorchEnv } from "./helpers/torch.ts";
 
 const dims = { I: 3, H: 4, P: 2, J: 2 };
@@ -37,6 +37,9 @@ interface Case {
   source: string;
   file: string;
   optimize: boolean;
+  /** A random program's own binding and unit (spec files use `dims` and their last unit). */
+  dims?: Record<string, number>;
+  cell?: string;
 }
 
 interface CellResult {
@@ -141,7 +144,7 @@ describe.skipIf(typeof torch === "string")("PyTorch backend parity with the cell
       const source = readFileSync(file, "utf8");
       for (const optimize of [true, false]) cases.push({ label: `${file}${optimize ? "" : " (unoptimised)"}`, source, file, optimize });
     }
-    (await sampleCells(RANDOM_CELLS, 100)).forEach((c, i) => cases.push({ label: `random cell ${i} (${c.origin})`, source: c.source, file: "random.cell", optimize: true }));
+    sampleSpecs(RANDOM_CELLS, 100).forEach((c, i) => cases.push({ label: `random cell ${i} (${c.origin})`, source: c.source, file: "random.cell", optimize: true, dims: c.dims, cell: c.unit }));
 
     const jobs: unknown[] = [];
     const want: Expected[] = [];
@@ -150,15 +153,16 @@ describe.skipIf(typeof torch === "string")("PyTorch backend parity with the cell
     // kernels agree, test/gradients.test.ts); both torch modules of a spec are held to it.
     const refs = new Map<string, { job: ReturnType<typeof kernelJob>; expected: Expected; wide: Expected }>();
     for (const [k, c] of cases.entries()) {
-      const r = await compile(c.source, { file: c.file, dims, target: "torch", optimize: c.optimize });
+      const build = { file: c.file, dims: c.dims ?? dims, ...(c.cell ? { cell: c.cell } : {}) };
+      const r = await compile(c.source, { ...build, target: "torch", optimize: c.optimize });
       if (!r.module) throw new Error(`${c.label}: ${formatDiagnostics(r.diagnostics, r.sources)}`);
       const path = join(scratch.dir, `case${k}.py`);
       writeFileSync(path, r.module.code);
       let ref = refs.get(c.source);
       if (!ref) {
-        const kernel = await loadCell(c.source, { file: c.file, dims });
+        const kernel = await loadCell(c.source, build);
         const data = caseData(kernel.meta, 1000 + refs.size);
-        const wide = runKernel(await loadCell(c.source, { file: c.file, dims, dtype: "float64" }), data, true);
+        const wide = runKernel(await loadCell(c.source, { ...build, dtype: "float64" }), data, true);
         ref = { job: kernelJob(data), expected: runKernel(kernel, data, false), wide };
         refs.set(c.source, ref);
       }

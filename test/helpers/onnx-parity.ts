@@ -13,6 +13,8 @@ export interface ParityOptions {
   dims: Record<string, number>;
   file?: string;
   seed?: number;
+  /** The cell or stack to build (default: the last one the source declares). */
+  cell?: string;
   T?: number;
   B?: number;
   /** Per-sample lengths (B entries), or none: every sample runs T steps and the model has no lengths input. */
@@ -35,7 +37,7 @@ export async function onnxParity(source: string, o: ParityOptions): Promise<Pari
   const T = o.T ?? 6;
   const B = o.B ?? 3;
   const seed = o.seed ?? 1;
-  const opts = { dims: o.dims, ...(o.file ? { file: o.file } : {}), ...(o.optimize === false ? { optimize: false } : {}) };
+  const opts = { dims: o.dims, ...(o.file ? { file: o.file } : {}), ...(o.cell ? { cell: o.cell } : {}), ...(o.optimize === false ? { optimize: false } : {}) };
   const kernel = await loadCell(source, opts);
   const meta = kernel.meta;
   const params = randomParams(kernel, seed);
