@@ -2,6 +2,7 @@
 // self-contained artifact; none of them makes a decision the plan has not made.
 
 import type { Plan } from "../compiler/plan/types.ts";
+import { emitTorchModule } from "./torch/module.ts";
 import { emitTsModule } from "./ts/module.ts";
 import { emitWasmModule } from "./wasm/module.ts";
 
@@ -26,4 +27,10 @@ export const tsBackend: Backend = { name: "ts", extension: "ts", emit: emitTsMod
 
 export const wasmBackend: Backend = { name: "wasm", extension: "ts", emit: emitWasmModule };
 
-export const BACKENDS: ReadonlyMap<string, Backend> = new Map([[tsBackend.name, tsBackend], [wasmBackend.name, wasmBackend]]);
+export const torchBackend: Backend = { name: "torch", extension: "py", emit: emitTorchModule };
+
+export const BACKENDS: ReadonlyMap<string, Backend> = new Map([
+  [tsBackend.name, tsBackend],
+  [wasmBackend.name, wasmBackend],
+  [torchBackend.name, torchBackend],
+]);

@@ -29,14 +29,14 @@ export interface BuildJob {
   out: OutTarget;
   cell?: string;
   optimize: boolean;
+  /** The backend (compile's `target`); absent: TypeScript. */
+  target?: string;
   /** Where the job came from, for messages ("entries[2]" in a config). */
   origin?: string;
   /** Where the bindings came from, so an unbound size's hint names the right place. */
   dimsSource: "cli" | "config";
   /** A --cell given for many specs: a spec that does not declare it is skipped, not an error. */
   cellOptional?: boolean;
-  /** The backend (--target, or the config's "target"); absent: the compiler's default. */
-  target?: string;
   /** Also write each WebAssembly module's text beside it (--emit-wat). */
   emitWat?: boolean;
 }
@@ -209,7 +209,7 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
   };
   for (const dims of job.bindings) {
     const t0 = performance.now();
-    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; dimsSource: "cli" | "config"; target?: string } = {
+    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; target?: string; dimsSource: "cli" | "config" } = {
       dims,
       optimize: job.optimize,
       dimsSource: job.dimsSource,

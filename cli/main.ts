@@ -4,7 +4,6 @@
 // anything else is a cellc bug, reported as "internal error" with exit 70.
 
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { BACKENDS } from "../backends/index.ts";
 import { resolve } from "node:path";
 import {
   UsageError,
@@ -18,7 +17,9 @@ import {
 } from "./args.ts";
 import { collectSpecs, plural, runBuild, runCheck, specDirs, type BuildJob, type Output } from "./build.ts";
 import { watchBuild, type WatchPlan } from "./watch.ts";
+import { runExport } from "./export.ts";
 import { ConfigError, defaultConfigName, loadConfig, shownPath, type OutTarget } from "./config.ts";
+import { BACKENDS } from "../backends/index.ts";
 
 export const exitCodes = { ok: 0, specErrors: 1, usage: 2, internal: 70 } as const;
 
@@ -46,6 +47,7 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
 }
 
 async function run(argv: readonly string[], io: Output): Promise<number> {
+  if (argv[0] === "export") return runExport(argv.slice(1), io);
   const inv = parseInvocation(argv);
   if (inv.kind === "help") {
     io.out(usageFor(inv.command));
@@ -109,24 +111,18 @@ async function runBuildCommand(p: ParsedCommand, io: Output): Promise<number> {
 function buildPlanner(p: ParsedCommand): () => WatchPlan {
   const configFlag = flagValue(p, "config");
   const noOpt = flagSet(p, "no-opt");
-  const targetFlag = flagValue(p, "target");
-  if (targetFlag !== undefined && !BACKENDS.has(targetFlag)) {
-    throw new UsageError(`--target must be one of ${[...BACKENDS.keys()].join(", ")}, got '${targetFlag}'`, "build");
-  }
   const emitWat = flagSet(p, "emit-wat");
-  // Sets the target and --emit-wat on a job (the flag wins over a config entry's "target").
-  const withTarget = (job: BuildJob, entryTarget?: string): BuildJob => {
-    const target = targetFlag ?? entryTarget;
-    if (target !== undefined) job.target = target;
+  // --emit-wat asks for the text of WebAssembly modules: only a wasm job can have it.
+  const withWat = (job: BuildJob): BuildJob => {
     if (emitWat) {
-      if (target !== "wasm") throw new UsageError("--emit-wat needs --target wasm", "build");
+      if (job.target !== "wasm") throw new UsageError("--emit-wat needs --target wasm", "build");
       job.emitWat = true;
     }
     return job;
   };
   if (p.positionals.length === 0) {
     const configPath = configPathOrFail(configFlag, "build");
-    for (const f of ["dims", "out", "cell"]) {
+    for (const f of ["dims", "out", "cell", "target"]) {
       if (p.flags.has(f))
         throw new UsageError(`--${f} cannot be used with a config file (set it in the config's entries)`, "build");
     }
@@ -142,7 +138,8 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
         };
         job.origin = `${shownPath(config.file)} entries[${e.index}]`;
         if (e.cell !== undefined) job.cell = e.cell;
-        return withTarget(job, e.target);
+        if (e.target !== undefined) job.target = e.target;
+        return withWat(job);
       });
       return { jobs, dirs: [], files: [config.file] };
     };
@@ -152,7 +149,10 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
   const outFlag = flagValue(p, "out");
   if (outFlag === undefined) throw new UsageError("missing --out DIR (where to write the modules)", "build");
   if (outFlag === "") throw new UsageError("--out needs a value", "build");
-  const out: OutTarget = outFlag.endsWith(".ts")
+  const target = flagValue(p, "target");
+  const backend = BACKENDS.get(target ?? "ts");
+  if (!backend) throw new UsageError(`--target '${target}' is not a target (targets: ${[...BACKENDS.keys()].join(", ")})`, "build");
+  const out: OutTarget = outFlag.endsWith(`.${backend.extension}`)
     ? { kind: "file", path: resolve(outFlag) }
     : { kind: "dir", path: resolve(outFlag) };
   const dims = parseDims(flagValues(p, "dims"));
@@ -169,11 +169,12 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
     }
     const jobs = specs.map((spec): BuildJob => {
       const job: BuildJob = { spec, bindings: [dims], out, optimize: !noOpt, dimsSource: "cli" };
+      if (target !== undefined) job.target = target;
       if (cell !== undefined) {
         job.cell = cell;
         if (specs.length > 1) job.cellOptional = true;
       }
-      return withTarget(job);
+      return withWat(job);
     });
     const dirs = inputs
       .map((i) => resolve(i))
@@ -200,7 +201,15 @@ function isDirectory(path: string): boolean {
   }
 }
 
+/** cellc's version, from the package.json above this file (cli/ in the repository, dist/cli/ in the package). */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
-  return pkg.version ?? "unknown";
+  for (const up of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "cellc") return pkg.version ?? "unknown";
+    } catch {
+      // not at this level
+    }
+  }
+  return "unknown";
 }

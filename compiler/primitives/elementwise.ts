@@ -25,6 +25,8 @@ const list: Elementwise[] = [
     grad: ({ dy }) => [dy, dy],
     ts: ([a, b]) => `${a} + ${b}`,
     wasm: ([a, b], _a, o) => `(${o.v}.add ${a} ${b})`,
+    torch: ([a, b]) => `${a} + ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Add", [a!, b!]),
   },
   {
     op: "sub",
@@ -34,6 +36,8 @@ const list: Elementwise[] = [
     grad: ({ dy }, b) => [dy, b.neg(dy)],
     ts: ([a, b]) => `${a} - ${b}`,
     wasm: ([a, b], _a, o) => `(${o.v}.sub ${a} ${b})`,
+    torch: ([a, b]) => `${a} - ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Sub", [a!, b!]),
   },
   {
     op: "mul",
@@ -43,6 +47,8 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [p, q] }, b) => [b.mul(dy, q!), b.mul(dy, p!)],
     ts: ([a, b]) => `${a} * ${b}`,
     wasm: ([a, b], _a, o) => `(${o.v}.mul ${a} ${b})`,
+    torch: ([a, b]) => `${a} * ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Mul", [a!, b!]),
   },
   {
     op: "div",
@@ -52,6 +58,8 @@ const list: Elementwise[] = [
     grad: ({ dy, y, x: [, q] }, b) => [b.div(dy, q!), b.neg(b.div(b.mul(dy, y), q!))],
     ts: ([a, b]) => `${a} / ${b}`,
     wasm: ([a, b], _a, o) => `(${o.v}.div ${a} ${b})`,
+    torch: ([a, b]) => `${a} / ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Div", [a!, b!]),
     domain: ([, b]) => Math.abs(b!) > 1e-3,
   },
   {
@@ -62,6 +70,8 @@ const list: Elementwise[] = [
     grad: ({ dy }, b) => [b.neg(dy)],
     ts: ([x]) => `-${x}`,
     wasm: ([x], _a, o) => `(${o.v}.neg ${x})`,
+    torch: ([x]) => `-${x}`,
+    onnx: ([x], _a, g) => g.op("Neg", [x!]),
   },
   {
     op: "copy",
@@ -71,6 +81,8 @@ const list: Elementwise[] = [
     grad: ({ dy }) => [dy],
     ts: ([x]) => `${x}`,
     wasm: ([x]) => x!,
+    torch: ([x]) => `${x}`,
+    onnx: ([x]) => x!,
   },
 
   // ---- activations a spec may call
@@ -83,6 +95,8 @@ const list: Elementwise[] = [
     grad: ({ dy, y }, b) => [b.mul(dy, b.mul(y, b.sub(1, y)))],
     ts: ([x], _a, o) => (o.fast ? `fsigmoid(${x})` : `1 / (1 + Math.exp(-${x}))`),
     wasm: ([x], _a, o) => o.call("sigmoid", x!),
+    torch: ([x]) => `torch.sigmoid(${x})`,
+    onnx: ([x], _a, g) => g.op("Sigmoid", [x!]),
   },
   {
     op: "tanh",
@@ -93,6 +107,8 @@ const list: Elementwise[] = [
     grad: ({ dy, y }, b) => [b.mul(dy, b.sub(1, b.mul(y, y)))],
     ts: ([x], _a, o) => (o.fast ? `ftanh(${x})` : `Math.tanh(${x})`),
     wasm: ([x], _a, o) => o.call("tanh", x!),
+    torch: ([x]) => `torch.tanh(${x})`,
+    onnx: ([x], _a, g) => g.op("Tanh", [x!]),
   },
   {
     op: "relu",
@@ -103,6 +119,8 @@ const list: Elementwise[] = [
     grad: ({ dy, y }, b) => [b.mul(dy, b.heaviside(y))],
     ts: ([x]) => `${x} < 0 ? 0 : ${x}`,
     wasm: ([x], _a, o) => `(${o.v}.pmax ${x} ${o.k(0)})`,
+    torch: ([x]) => `torch.relu(${x})`,
+    onnx: ([x], _a, g) => g.op("Relu", [x!]),
     smoothAt: ([x]) => x !== 0,
   },
   {
@@ -114,6 +132,8 @@ const list: Elementwise[] = [
     grad: ({ dy, y }, b) => [b.mul(dy, y)],
     ts: ([x], _a, o) => (o.fast ? `fexp(${x})` : `Math.exp(${x})`),
     wasm: ([x], _a, o) => o.call("exp", x!),
+    torch: ([x]) => `torch.exp(${x})`,
+    onnx: ([x], _a, g) => g.op("Exp", [x!]),
   },
   {
     op: "log",
@@ -124,6 +144,8 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [a] }, b) => [b.div(dy, a!)],
     ts: ([x]) => `Math.log(${x})`,
     wasm: ([x], _a, o) => o.call("log", x!),
+    torch: ([x]) => `torch.log(${x})`,
+    onnx: ([x], _a, g) => g.op("Log", [x!]),
     domain: ([x]) => x! > 1e-3,
   },
   {
@@ -138,6 +160,8 @@ const list: Elementwise[] = [
     },
     ts: ([x]) => `${x} / (1 + Math.abs(${x}))`,
     wasm: ([x], _a, o) => `(${o.v}.div ${x} (${o.v}.add ${o.k(1)} (${o.v}.abs ${x})))`,
+    torch: ([x]) => `${x} / (1.0 + torch.abs(${x}))`,
+    onnx: ([x], _a, g) => g.op("Softsign", [x!]),
   },
   {
     op: "softplus",
@@ -148,6 +172,8 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sigmoid(a!))],
     ts: ([x]) => `${x} > ${SOFTPLUS_LINEAR_FROM} ? ${x} : Math.log1p(Math.exp(${x}))`,
     wasm: ([x], _a, o) => o.call("softplus", x!),
+    torch: ([x]) => `torch.nn.functional.softplus(${x}, 1.0, ${pyNum(SOFTPLUS_LINEAR_FROM)})`,
+    onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(SOFTPLUS_LINEAR_FROM)]), x!, g.op("Softplus", [x!])]),
   },
   {
     op: "sqrt",
@@ -158,6 +184,8 @@ const list: Elementwise[] = [
     grad: ({ dy, y }, b) => [b.div(b.mul(dy, 0.5), y)],
     ts: ([x]) => `Math.sqrt(${x})`,
     wasm: ([x], _a, o) => `(${o.v}.sqrt ${x})`,
+    torch: ([x]) => `torch.sqrt(${x})`,
+    onnx: ([x], _a, g) => g.op("Sqrt", [x!]),
     domain: ([x]) => x! > 1e-3,
   },
   {
@@ -169,6 +197,8 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sign(a!))],
     ts: ([x]) => `Math.abs(${x})`,
     wasm: ([x], _a, o) => `(${o.v}.abs ${x})`,
+    torch: ([x]) => `torch.abs(${x})`,
+    onnx: ([x], _a, g) => g.op("Abs", [x!]),
     smoothAt: ([x]) => x !== 0,
   },
   {
@@ -181,6 +211,8 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [a], attrs }, b) => [b.mul(dy, b.between(a!, attrs.lo!, attrs.hi!))],
     ts: ([x], { lo, hi }) => `${x} < ${num(lo!)} ? ${num(lo!)} : ${x} > ${num(hi!)} ? ${num(hi!)} : ${x}`,
     wasm: ([x], { lo, hi }, o) => `(v128.bitselect ${o.k(lo!)} (${o.v}.pmin ${x} ${o.k(hi!)}) (${o.v}.lt ${x} ${o.k(lo!)}))`,
+    torch: ([x], { lo, hi }) => `torch.clamp(${x}, ${pyNum(lo!)}, ${pyNum(hi!)})`,
+    onnx: ([x], { lo, hi }, g) => g.op("Clip", [x!, g.const(lo!), g.const(hi!)]),
     smoothAt: ([x], { lo, hi }) => x !== lo && x !== hi,
   },
 
@@ -193,6 +225,8 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [c] }, b) => [null, b.select(c!, dy, 0), b.select(c!, 0, dy)],
     ts: ([c, a, b]) => `${c} !== 0 ? ${a} : ${b}`,
     wasm: ([c, a, b], _a, o) => `(v128.bitselect ${a} ${b} (${o.v}.ne ${c} ${o.k(0)}))`,
+    torch: ([c, a, b]) => `torch.where(${c} != 0, ${a}, ${b})`,
+    onnx: ([c, a, b], _a, g) => g.op("Where", [g.flag(c!), a!, b!]),
     domain: ([c]) => c === 0 || c === 1,
   },
 
@@ -204,6 +238,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.sign(x!),
     ts: ([x]) => `Math.sign(${x})`,
     wasm: ([x], _a, o) => `(v128.bitselect ${o.k(1)} (v128.bitselect ${o.k(-1)} ${x} (${o.v}.lt ${x} ${o.k(0)})) (${o.v}.gt ${x} ${o.k(0)}))`,
+    torch: ([x]) => `torch.where(${x} == ${x}, torch.sign(${x}), ${x})`,
+    onnx: ([x], _a, g) => g.op("Sign", [x!]),
   },
   {
     op: "heaviside",
@@ -212,6 +248,8 @@ const list: Elementwise[] = [
     eval: ([x]) => (x! > 0 ? 1 : 0),
     ts: ([x]) => `${x} > 0 ? 1 : 0`,
     wasm: ([x], _a, o) => `(v128.and (${o.v}.gt ${x} ${o.k(0)}) ${o.k(1)})`,
+    torch: ([x]) => `(${x} > 0).to(${x}.dtype)`,
+    onnx: ([x], _a, g) => g.float(g.op("Greater", [x!, g.const(0)])),
   },
   {
     op: "between",
@@ -221,6 +259,8 @@ const list: Elementwise[] = [
     eval: ([x], { lo, hi }) => (x! > lo! && x! < hi! ? 1 : 0),
     ts: ([x], { lo, hi }) => `${x} > ${num(lo!)} && ${x} < ${num(hi!)} ? 1 : 0`,
     wasm: ([x], { lo, hi }, o) => `(v128.and (v128.and (${o.v}.gt ${x} ${o.k(lo!)}) (${o.v}.lt ${x} ${o.k(hi!)})) ${o.k(1)})`,
+    torch: ([x], { lo, hi }) => `((${x} > ${pyNum(lo!)}) & (${x} < ${pyNum(hi!)})).to(${x}.dtype)`,
+    onnx: ([x], { lo, hi }, g) => g.float(g.op("And", [g.op("Greater", [x!, g.const(lo!)]), g.op("Less", [x!, g.const(hi!)])])),
   },
 ];
 
@@ -230,6 +270,16 @@ export function num(c: number): string {
   if (!Number.isFinite(c)) return c > 0 ? "Infinity" : "(-Infinity)";
   const s = String(c);
   return c < 0 || Object.is(c, -0) ? `(${s})` : s;
+}
+
+/** A number as Python source for the PyTorch backend: always a float literal (so a formula never
+ *  mixes in integer arithmetic), parenthesised when negative; math.inf / math.nan otherwise. */
+export function pyNum(c: number): string {
+  if (Number.isNaN(c)) return "math.nan";
+  if (!Number.isFinite(c)) return c > 0 ? "math.inf" : "(-math.inf)";
+  let s = String(Math.abs(c));
+  if (!/[.e]/.test(s)) s += ".0";
+  return c < 0 || Object.is(c, -0) ? `(-${s})` : s;
 }
 
 export const ELEMENTWISE: ReadonlyMap<string, Elementwise> = new Map(list.map((p) => [p.op, p]));

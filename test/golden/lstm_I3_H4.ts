@@ -123,7 +123,6 @@ type TapeBuffers = {
   h_out: Float32Array;
   proj_x: Float32Array;
   h_read: Float32Array;
-  c_read: Float32Array;
   proj_h: Float32Array;
   i: Float32Array;
   f: Float32Array;
@@ -134,7 +133,6 @@ type TapeBuffers = {
 type Adjoints = {
   d_h_next: Float32Array;
   d_c_next: Float32Array;
-  d_h_next_t2: Float32Array;
   d_proj_h: Float32Array;
   d_c: Float32Array;
   d_h_read: Float32Array;
@@ -169,8 +167,7 @@ const tapes = new WeakSet<object>();
 const INPUT_NAMES: readonly string[] = ["x"];
 const STATE_NAMES: readonly string[] = ["h", "c"];
 const OUTPUT_NAMES: readonly string[] = ["h"];
-// ---- The support code every module carries, the same in each (from cellc's backends/ts/support/).
-
+// ---- The support code every module carries (from cellc's backends/ts/support/; what this kernel uses).
 /** How a kernel's product reads its operands (one constant per product in a module). */
 interface Gemm {
   /** xwT: C[r, n] (+)= Σ_k X[r, k]·W[n, k];  xw: C[r, n] (+)= Σ_k X[r, k]·W[k, n];
@@ -239,7 +236,7 @@ function pack(
         continue;
       }
       let at = xo + (r0 + i) * xi + k0 * xk;
-      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at];
+      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at]!;
     }
   }
 }
@@ -288,23 +285,23 @@ function gemmCore(
         let a = ao + i * ai;
         let b = bo + j * bj;
         for (let k = 0; k < K; k++, a += ak, b += bk) {
-          const x = A[a];
-          s0 += x * B[b];
-          s1 += x * B[b + bj];
-          s2 += x * B[b + 2 * bj];
-          s3 += x * B[b + 3 * bj];
+          const x = A[a]!;
+          s0 += x * B[b]!;
+          s1 += x * B[b + bj]!;
+          s2 += x * B[b + 2 * bj]!;
+          s3 += x * B[b + 3 * bj]!;
         }
-        C[c + j] += s0;
-        C[c + j + 1] += s1;
-        C[c + j + 2] += s2;
-        C[c + j + 3] += s3;
+        C[c + j] = C[c + j]! + s0;
+        C[c + j + 1] = C[c + j + 1]! + s1;
+        C[c + j + 2] = C[c + j + 2]! + s2;
+        C[c + j + 3] = C[c + j + 3]! + s3;
       }
       for (; j < N; j++) {
         let s = 0;
         let a = ao + i * ai;
         let b = bo + j * bj;
-        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a] * B[b];
-        C[c + j] += s;
+        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a]! * B[b]!;
+        C[c + j] = C[c + j]! + s;
       }
     }
     return;
@@ -358,14 +355,14 @@ function gemmCore(
           for (let k = 0; k < kc; k++) {
             const a = aBase + k * 4;
             const b = bBase + k * 4;
-            const a0 = pa[a],
-              a1 = pa[a + 1],
-              a2 = pa[a + 2],
-              a3 = pa[a + 3];
-            const b0 = pb[b],
-              b1 = pb[b + 1],
-              b2 = pb[b + 2],
-              b3 = pb[b + 3];
+            const a0 = pa[a]!,
+              a1 = pa[a + 1]!,
+              a2 = pa[a + 2]!,
+              a3 = pa[a + 3]!;
+            const b0 = pb[b]!,
+              b1 = pb[b + 1]!,
+              b2 = pb[b + 2]!,
+              b3 = pb[b + 3]!;
             c00 += a0 * b0;
             c01 += a0 * b1;
             c02 += a0 * b2;
@@ -386,33 +383,36 @@ function gemmCore(
           const cols = Math.min(4, N - q * 4);
           if (rows === 4 && cols === 4) {
             let c = co + (i0 + p) * cs + q * 4;
-            C[c] += c00;
-            C[c + 1] += c01;
-            C[c + 2] += c02;
-            C[c + 3] += c03;
+            C[c] = C[c]! + c00;
+            C[c + 1] = C[c + 1]! + c01;
+            C[c + 2] = C[c + 2]! + c02;
+            C[c + 3] = C[c + 3]! + c03;
             c += cs;
-            C[c] += c10;
-            C[c + 1] += c11;
-            C[c + 2] += c12;
-            C[c + 3] += c13;
+            C[c] = C[c]! + c10;
+            C[c + 1] = C[c + 1]! + c11;
+            C[c + 2] = C[c + 2]! + c12;
+            C[c + 3] = C[c + 3]! + c13;
             c += cs;
-            C[c] += c20;
-            C[c + 1] += c21;
-            C[c + 2] += c22;
-            C[c + 3] += c23;
+            C[c] = C[c]! + c20;
+            C[c + 1] = C[c + 1]! + c21;
+            C[c + 2] = C[c + 2]! + c22;
+            C[c + 3] = C[c + 3]! + c23;
             c += cs;
-            C[c] += c30;
-            C[c + 1] += c31;
-            C[c + 2] += c32;
-            C[c + 3] += c33;
+            C[c] = C[c]! + c30;
+            C[c + 1] = C[c + 1]! + c31;
+            C[c + 2] = C[c + 2]! + c32;
+            C[c + 3] = C[c + 3]! + c33;
           } else {
             // An edge tile: only its first rows × cols entries exist in C.
             for (let r = 0; r < rows; r++) {
               const c = co + (i0 + p + r) * cs + q * 4;
-              C[c] += r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30;
-              if (cols > 1) C[c + 1] += r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31;
-              if (cols > 2) C[c + 2] += r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32;
-              if (cols > 3) C[c + 3] += r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33;
+              C[c] = C[c]! + (r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30);
+              if (cols > 1)
+                C[c + 1] = C[c + 1]! + (r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31);
+              if (cols > 2)
+                C[c + 2] = C[c + 2]! + (r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32);
+              if (cols > 3)
+                C[c + 3] = C[c + 3]! + (r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33);
             }
           }
         }
@@ -432,26 +432,7 @@ function colSum(
 ): void {
   for (let r = 0; r < R; r++) {
     const o = uo + r * us;
-    for (let j = 0; j < N; j++) g[j] += U[o + j];
-  }
-}
-
-/** dst[r·ds] = Σ_j src[so + r·ss + j] for r < R, j < N (a row's sum, e.g. for layernorm). */
-function rowSum(
-  R: number,
-  N: number,
-  src: Float32Array,
-  so: number,
-  ss: number,
-  dst: Float32Array,
-  dof: number,
-  ds: number,
-): void {
-  for (let r = 0; r < R; r++) {
-    const o = so + r * ss;
-    let s = 0;
-    for (let j = 0; j < N; j++) s += src[o + j]!;
-    dst[dof + r * ds] = s;
+    for (let j = 0; j < N; j++) g[j] = g[j]! + U[o + j]!;
   }
 }
 
@@ -563,19 +544,6 @@ function checkArray(
   return v;
 }
 
-/** The array at `obj[key]` when present (undefined when absent), checked as checkArray. */
-function optionalArray(
-  where: string,
-  obj: object | undefined,
-  name: string,
-  key: string,
-  n: number,
-  layout: string,
-): Float32Array | undefined {
-  const v = obj === undefined ? undefined : own(obj, key);
-  return v === undefined ? undefined : checkArray(where, `${name}.${key}`, v, n, layout);
-}
-
 function checkCount(where: string, name: string, v: unknown): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
     fail(where, `${name} must be a positive integer, got ${describe(v)}`);
@@ -670,15 +638,15 @@ function stateOption(
   B: number,
 ): (Float32Array | undefined)[] {
   const name = `options.${key}`;
+  const states: Named = meta.states;
   const obj = optionalObject(
     where,
     name,
     own(options, key),
-    meta.states.map((s) => s.name),
+    states.map((s) => s.name),
   );
-  return checkArrays(where, name, obj, meta.states, 0, B, false);
+  return checkArrays(where, name, obj, states, 0, B, false);
 }
-
 // ---- This kernel.
 /** proj_x = x · pack_xᵀ  (16 × 3)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
@@ -788,7 +756,6 @@ function allocTape(T: number, B: number, reuse: unknown): TapeData {
     h_out: new Float32Array(T * B * 4),
     proj_x: new Float32Array(T * B * 16),
     h_read: new Float32Array(T * B * 4),
-    c_read: new Float32Array(T * B * 4),
     proj_h: new Float32Array(B * 16),
     i: new Float32Array(T * B * 4),
     f: new Float32Array(T * B * 4),
@@ -812,7 +779,6 @@ function allocAdjoints(T: number, B: number): Adjoints {
   return {
     d_h_next: new Float32Array(B * 4),
     d_c_next: new Float32Array(B * 4),
-    d_h_next_t2: new Float32Array(B * 4),
     d_proj_h: new Float32Array(T * B * 16),
     d_c: new Float32Array(B * 4),
     d_h_read: new Float32Array(B * 4),
@@ -882,24 +848,8 @@ function gradientsFor(where: string, into: unknown, T: number, B: number): Gradi
 /** forward's work: the plan's forward stages over the tape's buffers. */
 function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
   const { b_i, b_f, b_g, b_o, pack_x, pack_h } = weights;
-  const {
-    x,
-    active,
-    h,
-    mask_h,
-    c,
-    mask_c,
-    h_out,
-    proj_x,
-    h_read,
-    c_read,
-    proj_h,
-    i,
-    f,
-    g,
-    o,
-    h_new_1,
-  } = fwd;
+  const { x, active, h, mask_h, c, mask_c, h_out, proj_x, h_read, proj_h, i, f, g, o, h_new_1 } =
+    fwd;
   invalidatePanels();
   // what depends only on the inputs and parameters, for every step at once
   {
@@ -921,12 +871,8 @@ function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
       for (let j = 0; j < 4; j++) {
         const _h = h[o0 + j]!;
         const _mask_h = mask_h[o1 + j]!;
-        const _c = c[o0 + j]!;
-        const _mask_c = mask_c[o1 + j]!;
         const _h_read = _h * _mask_h;
         h_read[o0 + j] = _h_read;
-        const _c_read = _c * _mask_c;
-        c_read[o0 + j] = _c_read;
       }
     }
     // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
@@ -941,62 +887,64 @@ function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
     // lstm.cell:17  c' = f * c + i * g
     // lstm.cell:18  h' = o * tanh(c')
     for (let b = 0; b < R; b++) {
-      const o0 = (r0 + b) * 16;
-      const o1 = b * 16;
-      const o2 = (r0 + b) * 4;
-      const o3 = (r0 + b) * 16 + 4;
-      const o4 = b * 16 + 4;
-      const o5 = (r0 + b) * 16 + 8;
-      const o6 = b * 16 + 8;
-      const o7 = (r0 + b) * 16 + 12;
-      const o8 = b * 16 + 12;
-      const o9 = r0 + b;
-      const o10 = (r0 + B + b) * 4;
-      const _active = active[o9]!;
+      const o0 = (r0 + b) * 4;
+      const o1 = b * 4;
+      const o2 = (r0 + b) * 16;
+      const o3 = b * 16;
+      const o4 = (r0 + b) * 16 + 4;
+      const o5 = b * 16 + 4;
+      const o6 = (r0 + b) * 16 + 8;
+      const o7 = b * 16 + 8;
+      const o8 = (r0 + b) * 16 + 12;
+      const o9 = b * 16 + 12;
+      const o10 = r0 + b;
+      const o11 = (r0 + B + b) * 4;
+      const _active = active[o10]!;
       for (let j = 0; j < 4; j++) {
-        const _i_1 = proj_x[o0 + j]!;
-        const _i_2 = proj_h[o1 + j]!;
+        const _c = c[o0 + j]!;
+        const _mask_c = mask_c[o1 + j]!;
+        const _i_1 = proj_x[o2 + j]!;
+        const _i_2 = proj_h[o3 + j]!;
         const _b_i = b_i[j]!;
-        const _f_1 = proj_x[o3 + j]!;
-        const _f_2 = proj_h[o4 + j]!;
+        const _f_1 = proj_x[o4 + j]!;
+        const _f_2 = proj_h[o5 + j]!;
         const _b_f = b_f[j]!;
-        const _g_1 = proj_x[o5 + j]!;
-        const _g_2 = proj_h[o6 + j]!;
+        const _g_1 = proj_x[o6 + j]!;
+        const _g_2 = proj_h[o7 + j]!;
         const _b_g = b_g[j]!;
-        const _o_1 = proj_x[o7 + j]!;
-        const _o_2 = proj_h[o8 + j]!;
+        const _o_1 = proj_x[o8 + j]!;
+        const _o_2 = proj_h[o9 + j]!;
         const _b_o = b_o[j]!;
-        const _c_read = c_read[o2 + j]!;
-        const _h = h[o2 + j]!;
-        const _c = c[o2 + j]!;
+        const _h = h[o0 + j]!;
+        const _c_read = _c * _mask_c;
         const _i_3 = _i_1 + _i_2;
         const _i_4 = _i_3 + _b_i;
         const _i = fsigmoid(_i_4);
-        i[o2 + j] = _i;
+        i[o0 + j] = _i;
         const _f_3 = _f_1 + _f_2;
         const _f_4 = _f_3 + _b_f;
         const _f = fsigmoid(_f_4);
-        f[o2 + j] = _f;
+        f[o0 + j] = _f;
         const _g_3 = _g_1 + _g_2;
         const _g_4 = _g_3 + _b_g;
         const _g = ftanh(_g_4);
-        g[o2 + j] = _g;
+        g[o0 + j] = _g;
         const _o_3 = _o_1 + _o_2;
         const _o_4 = _o_3 + _b_o;
         const _o = fsigmoid(_o_4);
-        o[o2 + j] = _o;
+        o[o0 + j] = _o;
         const _c_new_1 = _f * _c_read;
         const _c_new_2 = _i * _g;
         const _c_new = _c_new_1 + _c_new_2;
         const _h_new_1 = ftanh(_c_new);
-        h_new_1[o2 + j] = _h_new_1;
+        h_new_1[o0 + j] = _h_new_1;
         const _h_new = _o * _h_new_1;
         const _h_next = _active !== 0 ? _h_new : _h;
-        h[o10 + j] = _h_next;
+        h[o11 + j] = _h_next;
         const _c_next = _active !== 0 ? _c_new : _c;
-        c[o10 + j] = _c_next;
+        c[o11 + j] = _c_next;
         const _h_out = _active !== 0 ? _h_new : 0;
-        h_out[o2 + j] = _h_out;
+        h_out[o0 + j] = _h_out;
       }
     }
   }
@@ -1012,8 +960,8 @@ function runBackward(
   inputGradients: boolean,
 ): void {
   const { pack_x, pack_h } = weights;
-  const { x, active, mask_h, mask_c, h_read, c_read, i, f, g, o, h_new_1 } = fwd;
-  const { d_h_next, d_c_next, d_h_next_t2, d_proj_h, d_c, d_h_read, d_h } = adj;
+  const { x, active, mask_h, c, mask_c, h_read, i, f, g, o, h_new_1 } = fwd;
+  const { d_h_next, d_c_next, d_proj_h, d_c, d_h_read, d_h } = adj;
   const { grad_b_i, grad_b_f, grad_b_g, grad_b_o, grad_pack_x, grad_pack_h, d_h_out, d_x } = io;
   invalidatePanels();
   // backward through time
@@ -1027,31 +975,30 @@ function runBackward(
     // adjoint of lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
     // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
     for (let b = 0; b < R; b++) {
-      const o0 = r0 + b;
-      const o1 = (r0 + b) * 4;
-      const o2 = b * 4;
+      const o0 = (r0 + b) * 4;
+      const o1 = b * 4;
+      const o2 = r0 + b;
       const o3 = (r0 + b) * 16 + 12;
       const o4 = (r0 + b) * 16 + 8;
       const o5 = (r0 + b) * 16 + 4;
       const o6 = (r0 + b) * 16;
-      const _active = active[o0]!;
+      const _active = active[o2]!;
       for (let j = 0; j < 4; j++) {
-        const _d_h_out = d_h_out[o1 + j]!;
-        const _d_c_next = d_c_next[o2 + j]!;
-        const _d_h_next = d_h_next[o2 + j]!;
-        const _h_new_1 = h_new_1[o1 + j]!;
-        const _o = o[o1 + j]!;
-        const _g = g[o1 + j]!;
-        const _i = i[o1 + j]!;
-        const _c_read = c_read[o1 + j]!;
-        const _f = f[o1 + j]!;
-        const _mask_c = mask_c[o2 + j]!;
+        const _c = c[o0 + j]!;
+        const _mask_c = mask_c[o1 + j]!;
+        const _d_h_out = d_h_out[o0 + j]!;
+        const _d_c_next = d_c_next[o1 + j]!;
+        const _d_h_next = d_h_next[o1 + j]!;
+        const _h_new_1 = h_new_1[o0 + j]!;
+        const _o = o[o0 + j]!;
+        const _g = g[o0 + j]!;
+        const _i = i[o0 + j]!;
+        const _f = f[o0 + j]!;
+        const _c_read = _c * _mask_c;
         const _d_h_out_t1 = _active !== 0 ? _d_h_out : 0;
         const _d_c_next_t1 = _active !== 0 ? _d_c_next : 0;
         const _d_c_next_t2 = _active !== 0 ? 0 : _d_c_next;
         const _d_h_next_t1 = _active !== 0 ? _d_h_next : 0;
-        const _d_h_next_t2 = _active !== 0 ? 0 : _d_h_next;
-        d_h_next_t2[o2 + j] = _d_h_next_t2;
         const _d_h_new = _d_h_out_t1 + _d_h_next_t1;
         const _d_o = _d_h_new * _h_new_1;
         const _d_h_new_1 = _d_h_new * _o;
@@ -1081,7 +1028,7 @@ function runBackward(
         d_proj_h[o6 + j] = _d_i_4;
         const _d_c_read_t1 = _d_c_read * _mask_c;
         const _d_c = _d_c_next_t2 + _d_c_read_t1;
-        d_c[o2 + j] = _d_c;
+        d_c[o1 + j] = _d_c;
       }
     }
     // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
@@ -1090,14 +1037,17 @@ function runBackward(
     // adjoint of lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
     gemm(d_h_read_gemm, R, d_proj_h, r0 * 16, pack_h, 0, d_h_read, 0);
     for (let b = 0; b < R; b++) {
-      const o0 = b * 4;
+      const o0 = r0 + b;
+      const o1 = b * 4;
+      const _active = active[o0]!;
       for (let j = 0; j < 4; j++) {
-        const _d_h_read = d_h_read[o0 + j]!;
-        const _mask_h = mask_h[o0 + j]!;
-        const _d_h_next_t2 = d_h_next_t2[o0 + j]!;
+        const _d_h_next = d_h_next[o1 + j]!;
+        const _d_h_read = d_h_read[o1 + j]!;
+        const _mask_h = mask_h[o1 + j]!;
+        const _d_h_next_t2 = _active !== 0 ? 0 : _d_h_next;
         const _d_h_read_t1 = _d_h_read * _mask_h;
         const _d_h = _d_h_next_t2 + _d_h_read_t1;
-        d_h[o0 + j] = _d_h;
+        d_h[o1 + j] = _d_h;
       }
     }
     // carry the states' gradients to the step before
