@@ -5,7 +5,7 @@
 
 import type { Plan } from "../../compiler/plan/types.ts";
 import { emitTsModule, PRETTIER_OPTIONS } from "../ts/module.ts";
-import { supportText as tsSupportText } from "../ts/support.ts";
+import { supportText as tsSupportText, usedSupport } from "../ts/support.ts";
 import { typeKey } from "../ts/util.ts";
 import { entryFunction, ModuleParts, packFunction } from "./body.ts";
 import { gemmFunction } from "./gemm.ts";
@@ -70,6 +70,9 @@ export async function assemble(wat: string, name: string): Promise<Uint8Array> {
   }
 }
 
+/** Stands for the support code until the module's own text is known. */
+const SUPPORT_MARKER = "declare const cellcSupportCode: never;";
+
 const ROWS: Record<string, number> = { seq: 0, carry: 1, batch: 2, none: 3 };
 
 /** What the JavaScript side needs of the plan (see support/kernel.ts, KernelInfo). */
@@ -121,11 +124,11 @@ export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<
     `export interface BackwardOptions { dFinalState?: Partial<State>; into?: Gradients; inputGradients?: boolean; }`,
     `export interface Gradients { params: Params; inputs: Inputs; initialState: State; }`,
     "",
-    `const META = ${metaJson};`,
+    `const META = ${metaJson} as const;`,
     "",
     `// ---- The support code every WebAssembly module carries (from cellc's backends/ts/support/checks.ts`,
-    `// and backends/wasm/support/).`,
-    support,
+    `// and backends/wasm/support/; what this module uses).`,
+    SUPPORT_MARKER,
     "",
     `// ---- This kernel.`,
     `const KERNEL: KernelInfo = ${JSON.stringify(kernelInfo(plan, panels))};`,
@@ -152,7 +155,10 @@ export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<
     `/** Backward through time: gradients of every parameter (summed over batch and time), of the inputs and of the initial state. */`,
     `export function backward(params: Params, tapeIn: Tape, dOutputs: Partial<Outputs>, options: BackwardOptions = {}): Gradients { return impl.backward(params, tapeIn, dOutputs, options) as unknown as Gradients; }`,
   ].join("\n");
-  if (m.format === false) return text;
+  // Only the support code the module uses, so it declares nothing it never reads (noUnusedLocals).
+  const { ts: tsApi } = await import("ts-morph");
+  const code = text.replace(SUPPORT_MARKER, () => usedSupport(tsApi, support, text));
+  if (m.format === false) return code;
   const prettier = await import("prettier");
-  return prettier.format(text, PRETTIER_OPTIONS);
+  return prettier.format(code, PRETTIER_OPTIONS);
 }

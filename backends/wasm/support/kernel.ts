@@ -344,7 +344,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
       const a = adj.addr.get(pk.buf)! / E;
       for (const q of pk.parts) {
         const p = info.weights.params.find((x) => x.buf === q.param)!;
-        for (let j = 0; j < p.size; j++) m2[g0 + p.offset + j] += m2[a + q.offset + j]!;
+        for (let j = 0, d = g0 + p.offset; j < p.size; j++) m2[d + j] = m2[d + j]! + m2[a + q.offset + j]!;
       }
     }
     for (const p of info.weights.params) grads.params[p.name]!.set(m2.subarray(g0 + p.offset, g0 + p.offset + p.size));
