@@ -15,6 +15,11 @@ export function typeKey(name: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name);
 }
 
+/** Stands for the element array type (Float32Array, or Float64Array in a float64 build) in the
+ *  printed text until the module is complete. A spec name cannot contain "$", so replacing it then
+ *  never touches a name of the spec (a size called Float32Array stays Float32Array). */
+export const ARRAY = "Float$Array";
+
 /** Rows of a buffer in a row space, as an expression over T and B. */
 export function rowsExpr(rows: RowSpace): string {
   switch (rows) {
