@@ -156,14 +156,14 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   const setup = setupFor(o, task);
 
   // The baseline goes first; checked before compiling anything.
-  const files = [...o.specs];
+  const ordered = [...o.specs];
   if (o.baseline !== undefined) {
-    const labels = specLabels(files);
-    const b = files.findIndex((f, i) => labels[i] === o.baseline || resolve(f) === resolve(o.baseline!));
+    const labels = specLabels(ordered);
+    const b = ordered.findIndex((f, i) => labels[i] === o.baseline || resolve(f) === resolve(o.baseline!));
     if (b < 0) throw new StudyError(`baseline '${o.baseline}' is not one of the specs (${labels.join(", ")})`);
-    files.unshift(...files.splice(b, 1));
+    ordered.unshift(...ordered.splice(b, 1));
   }
-  const specs = await prepareSpecs(files, {
+  const specs = await prepareSpecs(ordered, {
     task,
     settings: setup.settings,
     units: setup.units,
