@@ -163,49 +163,57 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     if (b < 0) throw new StudyError(`baseline '${o.baseline}' is not one of the specs (${labels.join(", ")})`);
     ordered.unshift(...ordered.splice(b, 1));
   }
-  const specs = await prepareSpecs(ordered, {
-    task,
-    settings: setup.settings,
-    units: setup.units,
-    dims: o.dims ?? {},
-    inputDim: o.inputDim ?? "I",
-    unitsDim: o.unitsDim ?? "H",
-    dimsSource: o.dimsSource ?? "api",
-  });
-  for (const p of specs) if (p.status !== "ok") o.onSpecProblem?.(p);
-  const compileSeconds = (performance.now() - t0) / 1000;
-
-  const runnable = specs.filter((p) => p.status === "ok");
-  const jobs: Job[] = [];
-  for (const seed of setup.seeds) {
-    for (const p of runnable) {
-      jobs.push({
-        id: jobs.length,
-        spec: p.label,
-        kernelJs: p.kernelJs!,
-        taskModule: module,
-        settings: setup.settings,
-        seed,
-        budget: setup.budget,
-        batchSize: setup.batchSize,
-        optimizer: setup.optimizer as OptimizerName,
-        learningRate: setup.learningRate,
-        clipNorm: setup.clipNorm,
-        evalEvery: setup.evalEvery,
-      });
-    }
-  }
+  // Workers start now and load while the specs compile; they take jobs once those exist.
+  const workers = Math.min(setup.workers, ordered.length * setup.seeds.length);
   const stream = o.progress === false ? undefined : (o.progress ?? process.stderr);
-  const bar = stream && jobs.length > 0 ? new StudyProgress(stream, jobs.length, setup.budget) : undefined;
-  const t1 = performance.now();
-  const workers = Math.min(setup.workers, jobs.length);
-  setup.workers = workers;
-  const runs = await runJobs(jobs, workers, {
+  let bar: StudyProgress | undefined;
+  let specs: PreparedSpec[] = [];
+  let compileSeconds = 0;
+  let t1 = 0;
+  const makeJobs = async (): Promise<Job[]> => {
+    specs = await prepareSpecs(ordered, {
+      task,
+      settings: setup.settings,
+      units: setup.units,
+      dims: o.dims ?? {},
+      inputDim: o.inputDim ?? "I",
+      unitsDim: o.unitsDim ?? "H",
+      dimsSource: o.dimsSource ?? "api",
+    });
+    for (const p of specs) if (p.status !== "ok") o.onSpecProblem?.(p);
+    compileSeconds = (performance.now() - t0) / 1000;
+    const jobs: Job[] = [];
+    for (const seed of setup.seeds) {
+      for (const p of specs) {
+        if (p.status !== "ok") continue;
+        jobs.push({
+          id: jobs.length,
+          spec: p.label,
+          kernelJs: p.kernelJs!,
+          taskModule: module,
+          settings: setup.settings,
+          seed,
+          budget: setup.budget,
+          batchSize: setup.batchSize,
+          optimizer: setup.optimizer as OptimizerName,
+          learningRate: setup.learningRate,
+          clipNorm: setup.clipNorm,
+          evalEvery: setup.evalEvery,
+        });
+      }
+    }
+    setup.workers = Math.min(workers, jobs.length);
+    if (stream && jobs.length > 0) bar = new StudyProgress(stream, jobs.length, setup.budget);
+    t1 = performance.now();
+    return jobs;
+  };
+  const runs = await runJobs(makeJobs(), workers, {
     progress: (job, seen) => bar?.progress(job.id, seen),
     done: (r) => bar?.done(r.id, runLine(r, task)),
   });
   bar?.end();
   const trainSeconds = (performance.now() - t1) / 1000;
+  const runnable = specs.filter((p) => p.status === "ok");
 
   const summaries = runnable.map((p) => summarize(p.label, p.meta!.paramCount, runs.filter((r) => r.spec === p.label)));
   const timing: StudyTiming = {

@@ -18,16 +18,68 @@ export interface PoolEvents {
   done?(result: RunResult): void;
 }
 
-export async function runJobs(jobs: readonly Job[], workers: number, ev: PoolEvents = {}): Promise<RunResult[]> {
-  const results: RunResult[] = new Array(jobs.length);
-  if (workers === 0) {
-    for (const job of jobs) {
-      const r = await runJob(job, (seen) => ev.progress?.(job, seen));
-      results[jobs.indexOf(job)] = r;
-      ev.done?.(r);
-    }
-    return results;
+/**
+ * Runs the jobs on `workers` processes. The jobs may still be in the making (a promise): the
+ * workers start at once, so their start-up (loading tsx and the runtime) overlaps the compiling of
+ * the specs, and each takes its first job when both are ready.
+ */
+export async function runJobs(pending: readonly Job[] | Promise<readonly Job[]>, workers: number, ev: PoolEvents = {}): Promise<RunResult[]> {
+  if (workers === 0) return runHere(await pending, ev);
+  const children: ChildProcess[] = [];
+  const started = Array.from({ length: workers }, () => spawnWorker(children));
+  let jobs: readonly Job[];
+  try {
+    jobs = await pending;
+  } catch (e) {
+    for (const c of children) c.kill();
+    throw e;
   }
+  return runOn(jobs, started, children, ev);
+}
+
+async function runHere(jobs: readonly Job[], ev: PoolEvents): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  for (const job of jobs) {
+    const r = await runJob(job, (seen) => ev.progress?.(job, seen));
+    results.push(r);
+    ev.done?.(r);
+  }
+  return results;
+}
+
+/** A worker process and a promise of its first message ("ready"), or of why it could not start. */
+interface Started {
+  child: ChildProcess;
+  ready: Promise<void>;
+  stderr: () => string;
+}
+
+function spawnWorker(all: ChildProcess[]): Started {
+  const child = fork(ENTRY, [], { execArgv: [], serialization: "advanced", stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  all.push(child);
+  let stderr = "";
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (s: string) => {
+    stderr = (stderr + s).slice(-4000);
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    const onMessage = (m: FromWorker) => {
+      if (m.type !== "ready") return;
+      child.off("message", onMessage);
+      child.off("exit", onExit);
+      resolve();
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      reject(new Error(`a study worker could not start: ${lastLines(stderr) || (signal ? `killed by ${signal}` : `exit status ${code}`)}`));
+    child.on("message", onMessage);
+    child.on("exit", onExit);
+  });
+  ready.catch(() => {}); // observed in runOn
+  return { child, ready, stderr: () => stderr };
+}
+
+function runOn(jobs: readonly Job[], started: Started[], all: ChildProcess[], ev: PoolEvents): Promise<RunResult[]> {
+  const results: RunResult[] = new Array(jobs.length);
   const byId = new Map(jobs.map((j, i) => [j.id, i]));
   let next = 0;
   let finished = 0;
@@ -39,19 +91,10 @@ export async function runJobs(jobs: readonly Job[], workers: number, ev: PoolEve
       if (finished === jobs.length) resolve(results);
     };
 
-    const start = (): void => {
-      const child: ChildProcess = fork(ENTRY, [], {
-        execArgv: [],
-        serialization: "advanced",
-        stdio: ["ignore", "ignore", "pipe", "ipc"],
-      });
+    /** Serves jobs on a worker until none are left; a worker that dies fails its job and is replaced. */
+    const serve = (w: Started): void => {
+      const { child } = w;
       let current: Job | undefined;
-      let ready = false;
-      let stderr = "";
-      child.stderr!.setEncoding("utf8");
-      child.stderr!.on("data", (s: string) => {
-        stderr = (stderr + s).slice(-4000);
-      });
       const feed = (): void => {
         if (next < jobs.length) {
           current = jobs[next++]!;
@@ -62,10 +105,7 @@ export async function runJobs(jobs: readonly Job[], workers: number, ev: PoolEve
         }
       };
       child.on("message", (m: FromWorker) => {
-        if (m.type === "ready") {
-          ready = true;
-          feed();
-        } else if (m.type === "progress" && current) {
+        if (m.type === "progress" && current) {
           ev.progress?.(current, m.seen);
         } else if (m.type === "done") {
           const job = current;
@@ -75,19 +115,29 @@ export async function runJobs(jobs: readonly Job[], workers: number, ev: PoolEve
       });
       child.on("exit", (code, signal) => {
         if (current === undefined) return; // a normal exit after disconnect
-        const why = lastLines(stderr) || (signal ? `killed by ${signal}` : `exit status ${code}`);
-        if (!ready) {
-          reject(new Error(`a study worker could not start: ${why}`));
-          return;
-        }
+        const why = lastLines(w.stderr()) || (signal ? `killed by ${signal}` : `exit status ${code}`);
         const job = current;
         current = undefined;
         finish({ id: job.id, spec: job.spec, seed: job.seed, status: "failed", message: `its worker process died: ${why}`, curve: [], final: NaN, seen: 0, modelParams: 0, seconds: 0, cpuSeconds: 0 });
-        if (next < jobs.length) start();
+        if (next < jobs.length) start(spawnWorker(all));
       });
+      feed();
     };
-    for (let w = 0; w < Math.min(workers, jobs.length); w++) start();
-    if (jobs.length === 0) resolve(results);
+    const start = (w: Started): void => {
+      w.ready.then(
+        () => serve(w),
+        (e: unknown) => {
+          for (const c of all) c.kill();
+          reject(e);
+        },
+      );
+    };
+    if (jobs.length === 0) {
+      for (const w of started) w.ready.then(() => w.child.disconnect(), () => {});
+      resolve(results);
+      return;
+    }
+    for (const w of started) start(w);
   });
 }
 
