@@ -208,6 +208,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     return jobs;
   };
   const runs = await runJobs(makeJobs(), workers, {
+    started: (job) => bar?.progress(job.id, 0),
     progress: (job, seen) => bar?.progress(job.id, seen),
     done: (r) => bar?.done(r.id, runLine(r, task)),
   });

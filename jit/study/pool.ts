@@ -12,6 +12,8 @@ import type { FromWorker, ToWorker } from "./worker.ts";
 const ENTRY = fileURLToPath(new URL("./worker-entry.mjs", import.meta.url));
 
 export interface PoolEvents {
+  /** A job was handed to a worker. */
+  started?(job: Job): void;
   /** A job has trained on `seen` sequences so far. */
   progress?(job: Job, seen: number): void;
   /** A job is finished (whatever its status). */
@@ -40,6 +42,7 @@ export async function runJobs(pending: readonly Job[] | Promise<readonly Job[]>,
 async function runHere(jobs: readonly Job[], ev: PoolEvents): Promise<RunResult[]> {
   const results: RunResult[] = [];
   for (const job of jobs) {
+    ev.started?.(job);
     const r = await runJob(job, (seen) => ev.progress?.(job, seen));
     results.push(r);
     ev.done?.(r);
@@ -99,6 +102,7 @@ function runOn(jobs: readonly Job[], started: Started[], all: ChildProcess[], ev
         if (next < jobs.length) {
           current = jobs[next++]!;
           child.send({ type: "job", job: current } satisfies ToWorker);
+          ev.started?.(current);
         } else {
           current = undefined;
           child.disconnect();

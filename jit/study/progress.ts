@@ -62,7 +62,7 @@ export class StudyProgress {
 
   private draw(): void {
     const { fraction, eta } = this.estimate();
-    const running = Math.max(0, [...this.seen.values()].filter((s) => s < this.budget).length);
+    const running = [...this.seen.values()].filter((s) => s < this.budget).length;
     const elapsed = formatDuration((this.now() - this.t0) / 1000);
     const line = `study: ${this.finished}/${this.total} runs done, ${running} running - ${Math.floor(fraction * 100)}% of training - ${elapsed} elapsed - ETA ${formatDuration(eta)}`;
     const cols = this.stream.columns ?? 120;
