@@ -89,8 +89,8 @@ function batch(d: CopyData): Batch {
 export default defineTask({
   name: "copy",
   summary: `copy ${COPY_LENGTH} of ${COPY_SYMBOLS} symbols back after a lag of T steps, on a go signal`,
-  T: { help: `steps between seeing a symbol and writing it back (>= ${COPY_LENGTH + 1})`, default: 30, min: COPY_LENGTH + 1 },
-  defaults: { budget: 40_000, units: 8, batchSize: 32, optimizer: "adam", learningRate: 0.01, clipNorm: 1, evalEvery: 2000 },
+  T: { help: `steps between seeing a symbol and writing it back (>= ${COPY_LENGTH + 1})`, default: 15, min: COPY_LENGTH + 1 },
+  defaults: { budget: 40_000, units: 16, batchSize: 32, optimizer: "adam", learningRate: 0.01, clipNorm: 1, evalEvery: 2000 },
   inputShape: () => [null, COPY_SYMBOLS + 2],
   cellInput: () => ({ size: COPY_SYMBOLS + 2, what: `one-hot ${COPY_SYMBOLS} symbols + blank + go` }),
   returnSequences: true,
