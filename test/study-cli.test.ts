@@ -88,7 +88,7 @@ describe("cellc study: a tiny study", () => {
     expect(r.stderr).toMatch(/^\[2\/2\] rnn seed \d: /m);
     expect(r.stderr).not.toContain("\x1b");
     expect(r.stdout).toContain("study 'adding' (T = 20): 1 of 2 specs × 2 seeds, 64 sequences per run, H = 3, adam 0.01, 2 workers");
-    expect(r.stdout).toMatch(/^rnn +18 +[\d.]+ ± [\d.]+ +not reached +0 +[\d.]+ s$/m);
+    expect(r.stdout).toMatch(/^rnn +18 +[\d.]+ ± [\d.]+ +not reached +0 +[\d.]+ s +[\d.]+ s$/m);
     expect(r.stdout).toMatch(/^broken +- +did not compile/m);
     expect(r.stdout).toContain(`report: ${join(out, "report.md")}`);
     for (const f of ["report.md", "curves.svg", "curves-panels.svg", "results.json"]) expect(existsSync(join(out, f)), f).toBe(true);

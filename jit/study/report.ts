@@ -75,12 +75,12 @@ function reachedCell(s: SpecSummary): string {
 
 /** Header and rows of the per-spec table, including specs that did not run. */
 export function summaryRows(summaries: readonly SpecSummary[], prepared: readonly PreparedSpec[], task: StudyTask): { header: string[]; rows: string[][] } {
-  const header = ["spec", "cell params", `final ${task.metric.name} (mean ± std)`, "sequences to success", "diverged", "time / run"];
+  const header = ["spec", "cell params", `final ${task.metric.name} (mean ± std)`, "sequences to success", "diverged", "time / run", "CPU / run"];
   const rows = prepared.map((p) => {
     const s = summaries.find((x) => x.label === p.label);
-    if (!s) return [p.label, p.meta ? count(p.meta.paramCount) : "-", p.status === "misfit" ? "does not fit the task" : "did not compile", "-", "-", "-"];
+    if (!s) return [p.label, p.meta ? count(p.meta.paramCount) : "-", p.status === "misfit" ? "does not fit the task" : "did not compile", "-", "-", "-", "-"];
     const bad = s.diverged + s.failed;
-    return [s.label, count(s.cellParams), finalCell(s, task), reachedCell(s), bad === 0 ? "0" : `${s.diverged}${s.failed ? ` (+${s.failed} failed)` : ""}`, seconds(s.seconds)];
+    return [s.label, count(s.cellParams), finalCell(s, task), reachedCell(s), bad === 0 ? "0" : `${s.diverged}${s.failed ? ` (+${s.failed} failed)` : ""}`, seconds(s.seconds), seconds(s.cpuSeconds)];
   });
   return { header, rows };
 }
@@ -132,7 +132,7 @@ export function markdownReport(summaries: readonly SpecSummary[], prepared: read
     "",
     markdownTable(a.header, a.rows),
     "",
-    `Mean ± sample standard deviation over the seeds that finished${t.metric.percent ? " (the spread in percentage points)" : ""}. "Sequences to success": the mean over the seeds that met the criterion, with how many did. "Time / run": wall time of one run in its worker. Cell params: the recurrent cell alone (the whole model adds the task's layers).`,
+    `Mean ± sample standard deviation over the seeds that finished${t.metric.percent ? " (the spread in percentage points)" : ""}. "Sequences to success": the mean over the seeds that met the criterion, with how many did. "Time / run" and "CPU / run": wall and CPU time of one run in its worker process (on a busy machine the first is the larger). Cell params: the recurrent cell alone (the whole model adds the task's layers).`,
     "",
     `### Final ${t.metric.name} per seed`,
     "",
