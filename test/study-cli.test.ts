@@ -60,6 +60,7 @@ describe("cellc study: usage", () => {
       [[spec, "--task", "adding", "--baseline", "lstm"], "baseline 'lstm' is not one of the specs (rnn)"],
       [["no/such.cell", "--task", "adding"], "no such file or directory: no/such.cell"],
       [["examples", "--task", "adding"], "no .cell files in examples"],
+      [[spec, "--task", "adding", "--out", "README.md"], "cannot write the report to README.md: a file is in the way"],
     ];
     for (const [args, message] of cases) {
       const out: string[] = [];

@@ -2,7 +2,7 @@
 // and seeds, one run per worker process, and report per spec the final metric (mean ± std over
 // seeds), the training sequences needed to meet the task's success criterion, parameters and time.
 //
-//   import { runStudy } from "cellc/jit/study";   // this file
+//   import { runStudy } from "./jit/study/index.ts";   // this file
 //   const r = await runStudy({ specs: ["a.cell", "b.cell"], task: "adding", seeds: 5, out: "study-adding" });
 //   console.log(r.table);
 //
@@ -10,6 +10,7 @@
 // (the compiler) and trains them (the runtime). Compiling happens once, here; the workers get the
 // compiled modules and never load the compiler. cli/study.ts is only the command line around this.
 
+import { mkdirSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
 import type { DimsSource } from "../../compiler/api-types.ts";
@@ -154,6 +155,14 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   }
   const { task, module } = resolved;
   const setup = setupFor(o, task);
+  if (o.out !== undefined) {
+    // Before any training: a report that cannot be written would lose the whole study.
+    try {
+      mkdirSync(o.out, { recursive: true });
+    } catch (e) {
+      throw new StudyError(`cannot write the report to ${o.out}: ${(e as NodeJS.ErrnoException).code === "EEXIST" || (e as NodeJS.ErrnoException).code === "ENOTDIR" ? "a file is in the way" : (e as Error).message}`);
+    }
+  }
 
   // The baseline goes first; checked before compiling anything.
   const ordered = [...o.specs];
