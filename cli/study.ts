@@ -61,7 +61,8 @@ Options:
   --clip X             Clip gradients to this global norm; 0 for none (default 1)
   --eval-every N       Training sequences between held-out evaluations (default: the task's)
   --dims P=8,...       Further size bindings for the specs (I and H are bound by the study)
-  --workers K          Worker processes (default: available cores, here ${availableParallelism()})
+  --workers K          Worker processes (default: available cores, here ${availableParallelism()});
+                       0 runs everything in this process
   --baseline SPEC      The spec to compare with: first in the table, dashed in every panel
                        of the curves (a file name without .cell, or its path; default the first)
   -o, --out DIR        Where to write the report (default ./study-<task>)
