@@ -2,6 +2,7 @@
 // self-contained artifact; none of them makes a decision the plan has not made.
 
 import type { Plan } from "../compiler/plan/types.ts";
+import { emitTorchModule } from "./torch/module.ts";
 import { emitTsModule } from "./ts/module.ts";
 
 export interface EmitOptions {
@@ -16,9 +17,13 @@ export interface EmitOptions {
 
 export interface Backend {
   readonly name: string;
+  /** File extension of what it writes ("ts", "py", "onnx"). */
+  readonly extension: string;
   emit(plan: Plan, options: EmitOptions): Promise<string>;
 }
 
-export const tsBackend: Backend = { name: "ts", emit: emitTsModule };
+export const tsBackend: Backend = { name: "ts", extension: "ts", emit: emitTsModule };
 
-export const BACKENDS: ReadonlyMap<string, Backend> = new Map([[tsBackend.name, tsBackend]]);
+export const torchBackend: Backend = { name: "torch", extension: "py", emit: emitTorchModule };
+
+export const BACKENDS: ReadonlyMap<string, Backend> = new Map([[tsBackend.name, tsBackend], [torchBackend.name, torchBackend]]);

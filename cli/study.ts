@@ -1,36 +1,45 @@
-// `cellc study`: the command line around runStudy (jit/study). Flags are parsed with
-// node:util's parseArgs; a bad flag, an unknown task or a value out of range prints the reason and
-// the usage and exits 2. A spec that does not compile or does not fit the task prints its
-// diagnostics and the study goes on with the others (exit 1 at the end); diverged runs are
-// results, not errors (exit 0).
+// `cellc study`: the command line around runStudy (jit/study). Flags are read through the
+// project's flag table (./flags.ts, node:util parseArgs underneath), which also prints them in the
+// usage; a bad flag, an unknown task or a value out of range prints the reason and the usage and
+// exits 2. A spec that does not compile or does not fit the task prints its diagnostics and the
+// study goes on with the others (exit 1 at the end); diverged runs are results, not errors (exit 0).
 
 import { basename, extname } from "node:path";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { availableParallelism } from "node:os";
-import { parseArgs } from "node:util";
 import type { Output } from "./build.ts";
+import { FlagError, formatFlags, parseFlags, type FlagDefs } from "./flags.ts";
 
 /** A mistake in how `cellc study` was invoked (exit 2, with the usage). */
 class StudyUsageError extends Error {}
 
-const OPTIONS = {
-  task: { type: "string" },
-  seeds: { type: "string" },
-  budget: { type: "string" },
-  units: { type: "string" },
-  T: { type: "string" },
-  optimizer: { type: "string" },
-  lr: { type: "string" },
-  batch: { type: "string" },
-  clip: { type: "string" },
-  "eval-every": { type: "string" },
-  dims: { type: "string", multiple: true },
-  workers: { type: "string" },
-  baseline: { type: "string" },
-  out: { type: "string", short: "o" },
-  help: { type: "boolean", short: "h" },
-} as const;
+/** The flags of `cellc study`, in the order the usage lists them. */
+export const studyFlags: FlagDefs = {
+  task: { type: "string", arg: "NAME|FILE", help: "A task below, or a task module file whose default export is a task" },
+  seeds: { type: "string", arg: "N", help: "Seeds 1..N, the same for every spec (default 5)" },
+  budget: { type: "string", arg: "N", help: "Training sequences per run (default: the task's)" },
+  units: { type: "string", arg: "H", help: "Hidden size, bound to the spec's H (default: the task's)" },
+  T: { type: "string", arg: "N", help: "Sequence length, for tasks that have one (default: the task's)" },
+  optimizer: { type: "string", arg: "NAME", help: "adam, rmsprop or sgd (default: the task's)" },
+  lr: { type: "string", arg: "X", help: "Learning rate (default: the task's)" },
+  batch: { type: "string", arg: "N", help: "Batch size (default: the task's)" },
+  clip: { type: "string", arg: "X", help: "Clip gradients to this global norm; 0 for none (default 1)" },
+  "eval-every": { type: "string", arg: "N", help: "Training sequences between held-out evaluations (default: the task's)" },
+  dims: { type: "string", multiple: true, arg: "P=8,...", help: "Further size bindings for the specs (I and H are bound by the study)" },
+  workers: {
+    type: "string",
+    arg: "K",
+    help: `Worker processes (default: available cores, here ${availableParallelism()});\n0 runs everything in this process`,
+  },
+  baseline: {
+    type: "string",
+    arg: "SPEC",
+    help: "The spec to compare with: first in the table, dashed in every panel\nof the curves (a file name without .cell, or its path; default the first)",
+  },
+  out: { type: "string", short: "o", arg: "DIR", help: "Where to write the report (default ./study-<task>)" },
+  help: { type: "boolean", short: "h", help: "Show this help" },
+};
 
 /** The usage text, with the tasks the study knows. */
 export async function studyUsage(): Promise<string> {
@@ -50,23 +59,7 @@ sequences needed to meet the task's success criterion, parameters and time. Writ
 report, SVG learning curves and results.json, and prints the table.
 
 Options:
-  --task NAME|FILE     A task below, or a .ts file whose default export is a task
-  --seeds N            Seeds 1..N, the same for every spec (default 5)
-  --budget N           Training sequences per run (default: the task's)
-  --units H            Hidden size, bound to the spec's H (default: the task's)
-  --T N                Sequence length, for tasks that have one (default: the task's)
-  --optimizer NAME     adam, rmsprop or sgd (default: the task's)
-  --lr X               Learning rate (default: the task's)
-  --batch N            Batch size (default: the task's)
-  --clip X             Clip gradients to this global norm; 0 for none (default 1)
-  --eval-every N       Training sequences between held-out evaluations (default: the task's)
-  --dims P=8,...       Further size bindings for the specs (I and H are bound by the study)
-  --workers K          Worker processes (default: available cores, here ${availableParallelism()});
-                       0 runs everything in this process
-  --baseline SPEC      The spec to compare with: first in the table, dashed in every panel
-                       of the curves (a file name without .cell, or its path; default the first)
-  -o, --out DIR        Where to write the report (default ./study-<task>)
-  -h, --help           Show this help
+${formatFlags(studyFlags)}
 
 Tasks:
 ${tasks.join("\n")}
@@ -134,18 +127,36 @@ export async function studyCommand(argv: readonly string[], io: Output): Promise
   try {
     return await run(argv, io);
   } catch (e) {
-    const parseError = (e as { code?: unknown })?.code;
-    const isParse = typeof parseError === "string" && parseError.startsWith("ERR_PARSE_ARGS");
-    if (!(e instanceof StudyUsageError) && (e as Error)?.name !== "StudyError" && !isParse) throw e;
-    // parseArgs's advice on positionals starting with '-' does not apply: study takes none such.
-    const message = isParse ? (e as Error).message.replace(/\s*\n\s*/g, " ").replace(/\. To specify a positional argument.*$/, "") : (e as Error).message;
+    if (!(e instanceof StudyUsageError) && !(e instanceof FlagError) && (e as Error)?.name !== "StudyError") throw e;
+    const message = (e as Error).message;
     io.err(`cellc study: ${message}\n\n${await studyUsage()}`);
     return 2;
   }
 }
 
 async function run(argv: readonly string[], io: Output): Promise<number> {
-  const { values: v, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  const { values, positionals } = parseFlags(argv, studyFlags, { positionals: true });
+  const one = (name: string): string | undefined => {
+    const x = values.get(name);
+    return typeof x === "string" ? x : undefined;
+  };
+  const v = {
+    help: values.get("help") === true,
+    task: one("task"),
+    out: one("out"),
+    baseline: one("baseline"),
+    optimizer: one("optimizer"),
+    dims: (values.get("dims") as string[] | undefined) ?? [],
+    seeds: one("seeds"),
+    budget: one("budget"),
+    units: one("units"),
+    T: one("T"),
+    lr: one("lr"),
+    batch: one("batch"),
+    clip: one("clip"),
+    "eval-every": one("eval-every"),
+    workers: one("workers"),
+  };
   if (v.help) {
     io.out(await studyUsage());
     return 0;

@@ -29,6 +29,8 @@ export interface CompileOptions {
   optimize?: boolean;
   /** Element type of the generated arrays. "float64" is for numerical checks; kernels are float32. */
   dtype?: "float32" | "float64";
+  /** Which backend prints the kernel: "ts" (TypeScript, the default). */
+  target?: string;
   /** Format the module with prettier (default true). Loaders skip it: nobody reads that code. */
   format?: boolean;
   /** Reads imported files; defaults to the file system. */

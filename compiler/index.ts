@@ -10,12 +10,13 @@ import { SourceText, type Span } from "../grammar/source.ts";
 import type { CellKernel } from "../abi/kernel.ts";
 import type { CheckResult, CompiledModule, CompileOptions, CompileResult } from "./api-types.ts";
 import { checkProgram, type UnitInfo } from "./check-stack.ts";
-import { tsBackend } from "../backends/index.ts";
+import { BACKENDS, tsBackend, type Backend } from "../backends/index.ts";
 import { arraysFit } from "./array-limits.ts";
 import { commentText } from "./comment.ts";
 import { kernelMeta } from "./meta.ts";
 import { buildPlan } from "./plan/build.ts";
 import { dumpPlan } from "./plan/dump.ts";
+import type { Plan } from "./plan/types.ts";
 import { verifyPlan } from "./plan/verify.ts";
 import { bindDims, lowerUnit } from "./lower.ts";
 import { defaultRead, describeFsError, INPUT_FILE, loadProgram, type Program, type ReadFile } from "./modules.ts";
@@ -49,7 +50,23 @@ export function check(source: string, options: Pick<CompileOptions, "file" | "re
   return { diagnostics: c.diagnostics, sources: c.program.sources };
 }
 
-async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions, out: Diagnostic[]): Promise<CompiledModule | undefined> {
+/** A unit lowered, optimised, differentiated and planned under one binding. */
+interface PlannedUnit {
+  plan: Plan;
+  binding: Record<string, number>;
+  fileName: string;
+  /** The spec's file name, safe for a comment. */
+  origin: string;
+}
+
+function backendFor(options: CompileOptions, out: Diagnostic[]): Backend | undefined {
+  const target = options.target ?? tsBackend.name;
+  const backend = BACKENDS.get(target);
+  if (!backend) out.push(diag("CE407", undefined, target, [...BACKENDS.keys()].join(", ")));
+  return backend;
+}
+
+function planUnit(u: UnitInfo, program: Program, options: CompileOptions, backend: Backend, out: Diagnostic[]): PlannedUnit | undefined {
   const binding = bindDims(u, options.dims ?? {}, out, options.dimsSource ?? "api");
   if (!binding) return undefined;
   const g = lowerUnit(u, binding, out);
@@ -68,15 +85,35 @@ async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions,
     return commentText(`${path.basename(span.file)}:${span.start.line}  ${line}`);
   };
   const optimize = options.optimize ?? true;
-  const meta = kernelMeta(fwd, tsBackend.name);
+  const meta = kernelMeta(fwd, backend.name);
   const plan = buildPlan(meta, fwd, bwd, { optimize, fastMath: optimize && options.dtype !== "float64", describe });
   if (process.env.CELLC_DUMP_PLAN === "1") console.error(dumpPlan(plan));
   verifyPlan(plan);
-  const fileName = `${u.name}${Object.entries(binding).map(([k, v]) => `_${k}${v}`).join("")}.ts`;
-  const emitOptions = { fileName, origin: commentText(path.basename(u.file)), format: options.format ?? true, ...(options.dtype ? { dtype: options.dtype } : {}) };
-  const code = await tsBackend.emit(plan, emitOptions);
+  const fileName = `${u.name}${Object.entries(binding).map(([k, v]) => `_${k}${v}`).join("")}.${backend.extension}`;
+  return { plan, binding, fileName, origin: commentText(path.basename(u.file)) };
+}
+
+async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions, out: Diagnostic[]): Promise<CompiledModule | undefined> {
+  const backend = backendFor(options, out);
+  const p = backend && planUnit(u, program, options, backend, out);
+  if (!backend || !p) return undefined;
+  const emitOptions = { fileName: p.fileName, origin: p.origin, format: options.format ?? true, ...(options.dtype ? { dtype: options.dtype } : {}) };
+  const code = await backend.emit(p.plan, emitOptions);
   // An ordinary object for the caller; fromEntries keeps a size named `__proto__` as a property.
-  return { name: u.name, dims: Object.fromEntries(Object.entries(binding)), fileName, code, meta };
+  return { name: u.name, dims: Object.fromEntries(Object.entries(p.binding)), fileName: p.fileName, code, meta: p.plan.meta };
+}
+
+/** The verified plan of one cell or stack of `source`, for backends and tests (no code printed). */
+export function planKernel(source: string, options: CompileOptions = {}): { plan?: Plan; diagnostics: Diagnostic[]; sources: Record<string, string> } {
+  const c = checkSource(source, options);
+  const sources = c.program.sources;
+  if (hasErrors(c.diagnostics)) return { diagnostics: c.diagnostics, sources };
+  const unit = options.cell === undefined ? c.units[c.units.length - 1] : c.units.find((u) => u.name === options.cell);
+  const out = [...c.diagnostics];
+  if (!unit) out.push(diag("CE403", undefined, options.cell ?? "(any)", options.file ?? INPUT_FILE));
+  const backend = backendFor(options, out);
+  const p = unit && backend && planUnit(unit, c.program, options, backend, out);
+  return p ? { plan: p.plan, diagnostics: out, sources } : { diagnostics: sortDiagnostics(out), sources };
 }
 
 /** Compiles one cell or stack of `source` (options.cell, or the last one it declares). */

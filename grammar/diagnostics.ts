@@ -58,6 +58,7 @@ export const catalogue = {
   CE404: "'{0}' has size {1} after binding; sizes must be positive",
   CE405: "{0} binds '{1}', but '{2}' declares '{3}': size names are case-sensitive",
   CE406: "{0} would hold {1} elements; an array holds at most {2}",
+  CE407: "unknown target '{0}' (the targets are {1})",
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;

@@ -31,7 +31,7 @@ describe("checker error corpus", () => {
 
   it("covers every checker code in the catalogue", () => {
     const covered = new Set(files.map((f) => f.slice(0, 5)));
-    const buildTime = new Set(["CE401", "CE403", "CE404", "CE405", "CE406"]);
+    const buildTime = new Set(["CE401", "CE403", "CE404", "CE405", "CE406", "CE407"]);
     const syntax = /^CE[01]/;
     for (const code of Object.keys(catalogue)) {
       if (syntax.test(code) || buildTime.has(code)) continue;
@@ -75,6 +75,11 @@ describe("build-time diagnostics", () => {
     const src = `cell s(H) {\n  input x: [H]\n  state h: [H]\n  h' = x[1:H + 1] + h\n  output h'\n}`;
     const { diagnostics } = check(src, { file: "s.cell" });
     expect(diagnostics.map((d) => [d.code, d.message])).toEqual([["CE216", "slice [1:H + 1] is out of range for a vector of size H"]]);
+  });
+  it("CE407: an unknown target names the targets there are", async () => {
+    const r = await compile(cell, { file: "c.cell", dims: { I: 3, H: 4 }, target: "fortran" });
+    expect(r.module).toBeUndefined();
+    expect(r.diagnostics.map((d) => [d.code, d.message])).toEqual([["CE407", "unknown target 'fortran' (the targets are ts, torch)"]]);
   });
   it("CE403: no such cell", async () => {
     const r = await compile(cell, { file: "c.cell", dims: { I: 3, H: 4 }, cell: "nope" });

@@ -168,6 +168,13 @@ describe("Recurrent layer", () => {
     expect(Array.from(dx.subarray((1 * 4 + 2) * I, 2 * 4 * I)).every((v) => v === 0)).toBe(true);
   });
 
+  it("rejects a kernel generated for another version of the kernel contract", async () => {
+    const old = elmanKernel(I, H);
+    const kernel = { ...old, meta: { ...old.meta, abiVersion: 0 } } as CellKernel;
+    const layer = new Recurrent({ kernel, name: "r" });
+    await expect(layer.build([null, I], new Rng(0))).rejects.toThrow(/kernel 'elman' was generated for version 0 of the kernel contract; this runtime needs version 1/);
+  });
+
   it("rejects a kernel whose inputs do not match the feature count", async () => {
     const layer = new Recurrent({ kernel: elmanKernel(I, H), name: "r" });
     await expect(layer.build([null, I + 1], new Rng(0))).rejects.toThrow(/cell 'elman' takes 3 input features \(x\[3\]\) but the layer's input has 4/);

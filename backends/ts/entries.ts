@@ -5,7 +5,7 @@
 import type { Plan, PlanBuffer } from "../../compiler/plan/types.ts";
 import { adjointBuffers, tapeBuffers } from "./memory.ts";
 import { stageCode } from "./body.ts";
-import { key } from "./util.ts";
+import { key, prop } from "./util.ts";
 
 const q = JSON.stringify;
 const name = (plan: Plan, id: number) => plan.buffers[id]!.name;
@@ -65,58 +65,57 @@ function timeSteps(plan: Plan): string {
   ].join("\n");
 }
 
-/** Checks of a per-state object (initialState, stateMasks, dFinalState) and its arrays. */
-function stateArrays(plan: Plan, obj: string, what: string, prefix: string): string[] {
-  const states = plan.meta.states;
-  const L = [`const ${prefix} = own(options, ${q(obj)}) === undefined ? undefined : checkObject(where, ${q(`options.${obj}`)}, own(options, ${q(obj)}), ${q(states.map((s) => s.name))});`];
-  states.forEach((s, k) => L.push(`const ${prefix}${k} = optionalArray(where, ${prefix}, ${q(`options.${obj}`)}, ${q(s.name)}, B * ${s.size}, \`batchSize \${B} × ${s.size}\`);`));
-  void what;
-  return L;
+/** The caller's per-state arrays of options[key] (initialState, stateMasks, dFinalState), checked. */
+function stateArrays(plan: Plan, key: string, local: string): string {
+  // Without states the option is still checked (it may hold no key), but nothing is kept.
+  return `${plan.meta.states.length ? `const ${local} = ` : ""}stateOption(where, options, ${q(key)}, B);`;
 }
 
 export function forwardBody(plan: Plan): string {
-  const m = plan.meta;
   const f = plan.forward;
   const L: string[] = [
     `const where = "forward";`,
     `checkObject(where, "options", options, ["batchSize", "timeSteps", "initialState", "lengths", "stateMasks", "tape"]);`,
     `const B = checkBatchSize(where, own(options, "batchSize"));`,
     `const w = weightsOf(where, params);`,
-    `checkObject(where, "inputs", inputs, ${q(m.inputs.map((i) => i.name))});`,
+    `checkObject(where, "inputs", inputs, INPUT_NAMES);`,
     timeSteps(plan),
+    ...(plan.meta.inputs.length ? [`const ins = checkArrays(where, "inputs", inputs, meta.inputs, T, B, true);`] : []),
+    stateArrays(plan, "initialState", "initial"),
+    stateArrays(plan, "stateMasks", "masks"),
+    `const tape = allocTape(T, B, own(options, "tape"));`,
+    `const fwd = tape.buf;`,
   ];
-  m.inputs.forEach((i, k) => L.push(`const in${k} = checkArray(where, ${q(`inputs.${i.name}`)}, own(inputs, ${q(i.name)}), T * B * ${i.size}, \`timeSteps \${T} × batchSize \${B} × ${i.size}\`);`));
-  L.push(...stateArrays(plan, "initialState", "initial state", "init"), ...stateArrays(plan, "stateMasks", "mask", "masks"));
-  L.push(`const tape = allocTape(T, B, own(options, "tape"));`, `const fwd = tape.buf;`);
-  f.inputs.forEach((i, k) => L.push(`fwd.${name(plan, i.buf)}.set(in${k});`));
+  f.inputs.forEach((i, k) => L.push(`fwd.${name(plan, i.buf)}.set(ins[${k}]!);`));
   L.push(`checkLengths(where, own(options, "lengths"), B, T, fwd.${name(plan, f.active)});`);
   f.states.forEach((s, k) => {
-    const n = width(plan, s.buf);
-    L.push(`if (init${k} !== undefined) fwd.${name(plan, s.buf)}.set(init${k}); else fwd.${name(plan, s.buf)}.fill(0, 0, B * ${n});`);
-    L.push(`if (masks${k} !== undefined) fwd.${name(plan, s.mask)}.set(masks${k}); else fwd.${name(plan, s.mask)}.fill(1);`);
+    const st = name(plan, s.buf);
+    const mk = name(plan, s.mask);
+    L.push(`if (initial[${k}] !== undefined) fwd.${st}.set(initial[${k}]); else fwd.${st}.fill(0, 0, B * ${width(plan, s.buf)});`);
+    L.push(`if (masks[${k}] !== undefined) fwd.${mk}.set(masks[${k}]); else fwd.${mk}.fill(1);`);
   });
   L.push(`run(w, fwd, T, B);`, `return { outputs: tape.outputs, finalState: tape.finalState, tape };`);
   return L.join("\n");
 }
 
 export function stepBody(plan: Plan): string {
-  const m = plan.meta;
   const f = plan.forward;
   const L: string[] = [
     `const where = "step";`,
     `const B = checkBatchSize(where, batchSize);`,
     `const w = weightsOf(where, params);`,
-    `checkObject(where, "inputs", inputs, ${q(m.inputs.map((i) => i.name))});`,
-    `checkObject(where, "state", state, ${q(m.states.map((s) => s.name))});`,
+    `checkObject(where, "inputs", inputs, INPUT_NAMES);`,
+    `checkObject(where, "state", state, STATE_NAMES);`,
+    ...(plan.meta.inputs.length ? [`const ins = checkArrays(where, "inputs", inputs, meta.inputs, 0, B, true);`] : []),
+    ...(plan.meta.states.length ? [`const states = checkArrays(where, "state", state, meta.states, 0, B, true);`] : []),
+    `// one step of forward, on a tape of the step's own`,
+    `const fwd = stepTape(B).buf;`,
   ];
-  m.inputs.forEach((i, k) => L.push(`const in${k} = checkArray(where, ${q(`inputs.${i.name}`)}, own(inputs, ${q(i.name)}), B * ${i.size}, \`batchSize \${B} × ${i.size}\`);`));
-  m.states.forEach((s, k) => L.push(`const s${k} = checkArray(where, ${q(`state.${s.name}`)}, own(state, ${q(s.name)}), B * ${s.size}, \`batchSize \${B} × ${s.size}\`);`));
-  L.push(`// one step of forward, on a tape of the step's own`, `const fwd = stepTape(B).buf;`);
-  f.inputs.forEach((i, k) => L.push(`fwd.${name(plan, i.buf)}.set(in${k});`));
+  f.inputs.forEach((i, k) => L.push(`fwd.${name(plan, i.buf)}.set(ins[${k}]!);`));
   L.push(`fwd.${name(plan, f.active)}.fill(1);`);
-  f.states.forEach((s, k) => L.push(`fwd.${name(plan, s.buf)}.set(s${k});`, `fwd.${name(plan, s.mask)}.fill(1);`));
+  f.states.forEach((s, k) => L.push(`fwd.${name(plan, s.buf)}.set(states[${k}]!);`, `fwd.${name(plan, s.mask)}.fill(1);`));
   L.push(`run(w, fwd, 1, B);`);
-  f.states.forEach((s, k) => L.push(`s${k}.set(fwd.${name(plan, s.buf)}.subarray(B * ${width(plan, s.buf)}));`));
+  f.states.forEach((s, k) => L.push(`states[${k}]!.set(fwd.${name(plan, s.buf)}.subarray(B * ${width(plan, s.buf)}));`));
   L.push(`return { ${f.outputs.map((o) => `${key(o.name)}: fwd.${name(plan, o.buf)}.slice(),`).join(" ")} };`);
   return L.join("\n");
 }
@@ -131,21 +130,21 @@ export function backwardBody(plan: Plan): string {
     `const tape = tapeIn as TapeData;`,
     `const T = tape.timeSteps;`,
     `const B = tape.batchSize;`,
-    `checkObject(where, "dOutputs", dOutputs, ${q(m.outputs.map((o) => o.name))});`,
+    `checkObject(where, "dOutputs", dOutputs, OUTPUT_NAMES);`,
     `checkObject(where, "options", options, ["dFinalState", "into", "inputGradients"]);`,
+    `const dOuts = checkArrays(where, "dOutputs", dOutputs, meta.outputs, T, B, false);`,
+    stateArrays(plan, "dFinalState", "dFinal"),
   ];
-  m.outputs.forEach((o, k) => L.push(`const dOut${k} = optionalArray(where, dOutputs, "dOutputs", ${q(o.name)}, T * B * ${o.size}, \`timeSteps \${T} × batchSize \${B} × ${o.size}\`);`));
-  L.push(...stateArrays(plan, "dFinalState", "final state gradient", "dFinal"));
   L.push(`const inputGradients = checkFlag(where, "options.inputGradients", own(options, "inputGradients")) !== false;`);
   L.push(`const grads = gradientsFor(where, own(options, "into"), T, B);`);
   L.push(`const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));`);
   // The state gradients entering the last step.
-  bw.states.forEach((s, k) => L.push(`if (dFinal${k} !== undefined) adj.${name(plan, s.carry)}.set(dFinal${k}); else adj.${name(plan, s.carry)}.fill(0);`));
+  bw.states.forEach((s, k) => L.push(`if (dFinal[${k}] !== undefined) adj.${name(plan, s.carry)}.set(dFinal[${k}]); else adj.${name(plan, s.carry)}.fill(0);`));
   // Gradients of params: the caller's arrays, zeroed; a pack's gradient in place when its parts'
   // gradients lie side by side, else scratch added into them at the end.
   const io: string[] = [];
   for (const p of bw.params) {
-    L.push(`const ${name(plan, p.buf)} = grads.params[${q(p.name)}] as Float32Array;`, `${name(plan, p.buf)}.fill(0);`);
+    L.push(`const ${name(plan, p.buf)} = ${prop("grads.params", p.name)};`, `${name(plan, p.buf)}.fill(0);`);
     io.push(name(plan, p.buf));
   }
   bw.packs.forEach((pk, k) => {
@@ -158,11 +157,11 @@ export function backwardBody(plan: Plan): string {
   });
   m.outputs.forEach((_, k) => {
     const b = bw.seeds[k]!;
-    L.push(`const ${name(plan, b.buf)} = dOut${k} ?? (tape.zeros[${k}] ??= new Float32Array(T * B * ${width(plan, b.buf)}));`);
+    L.push(`const ${name(plan, b.buf)} = dOuts[${k}] ?? (tape.zeros[${k}] ??= new Float32Array(T * B * ${width(plan, b.buf)}));`);
     io.push(name(plan, b.buf));
   });
   bw.inputs.forEach((i) => {
-    L.push(`const ${name(plan, i.buf)} = grads.inputs[${q(i.name)}] as Float32Array;`);
+    L.push(`const ${name(plan, i.buf)} = ${prop("grads.inputs", i.name)};`);
     io.push(name(plan, i.buf));
   });
   L.push(`runBackward(w, tape.buf, adj, { ${io.join(", ")} }, T, B, inputGradients);`);
@@ -171,7 +170,7 @@ export function backwardBody(plan: Plan): string {
     const parts = pk.parts.map((x) => ({ id: name(plan, bw.params.find((p) => p.param === x.param)!.buf), offset: x.offset, size: plan.buffers[x.param]!.size! }));
     L.push(`if (!own${k}) {`, ...parts.map((x) => `for (let j = 0; j < ${x.size}; j++) ${x.id}[j] = ${x.id}[j]! + ${id}[${x.offset} + j]!;`), `}`);
   });
-  bw.states.forEach((s) => L.push(`(grads.initialState[${q(s.name)}] as Float32Array).set(adj.${name(plan, s.carry)});`));
+  bw.states.forEach((s) => L.push(`${prop("grads.initialState", s.name)}.set(adj.${name(plan, s.carry)});`));
   L.push(`return grads;`);
   return L.join("\n");
 }

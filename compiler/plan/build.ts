@@ -60,6 +60,7 @@ class StageBuilder {
 
   /** Elementwise equations of one width as one map; values read only inside it stay in registers. */
   group(eqns: readonly Eqn[], n: number): void {
+    const names = this.names.scope();
     const terms: Term[] = [];
     const termOf = new Map<ValueId, number>();
     const stores: { term: number; view: View }[] = [];
@@ -68,7 +69,7 @@ class StageBuilder {
       const have = termOf.get(o.v);
       if (have !== undefined) return { t: have };
       const view = this.view(o.v);
-      terms.push({ kind: "load", view, broadcast: view.width === 1 && n > 1, name: this.names.get(`_${this.g.values[o.v]!.name}`) });
+      terms.push({ kind: "load", view, broadcast: view.width === 1 && n > 1, name: names.get(`_${this.g.values[o.v]!.name}`) });
       termOf.set(o.v, terms.length - 1);
       return { t: terms.length - 1 };
     };
@@ -76,7 +77,7 @@ class StageBuilder {
       if (!produces(e)) throw new Error("plan: a sink in a map");
       const fn = e.op === "ew" ? e.fn : "copy";
       const args = e.args.map(arg);
-      const term: Term = { kind: "fn", fn, args, value: e.out, name: this.names.get(`_${this.g.values[e.out]!.name}`) };
+      const term: Term = { kind: "fn", fn, args, value: e.out, name: names.get(`_${this.g.values[e.out]!.name}`) };
       if (e.op === "ew" && e.attrs) term.attrs = e.attrs;
       terms.push(term);
       termOf.set(e.out, terms.length - 1);

@@ -10,15 +10,16 @@ export const PRINTER_WORDS = [
   "B", "T", "R", "t", "b", "j", "r", "k", "n", "tb", "r0", "acc", "src", "dst", "src0", "dst0", "first", "per", "where",
   "params", "inputs", "state", "options", "tape", "tapeIn", "grads", "dOutputs", "meta", "outputs", "mem", "own", "w",
   "weights", "fwd", "adj", "io", "reuse", "given", "inputGradients", "packed", "packedGrads", "gradientsFor", "inferSteps", "optionalArray",
-  "follows", "span", "spans", "checkFlag", "stepCache", "runBackward", "Bound", "TapeBuffers", "cellcSharedCode",
+  "follows", "span", "spans", "checkFlag", "checkArrays", "optionalObject", "ins", "states", "initial", "masks", "dOuts", "dFinal", "INPUT_NAMES", "STATE_NAMES", "OUTPUT_NAMES", "Named", "stateOption", "stepCache", "runBackward", "Bound", "TapeBuffers", "cellcSharedCode",
   "Params", "Inputs", "State", "Outputs", "ForwardOptions", "BackwardOptions", "ForwardResult", "Gradients", "Tape",
   "TapeData", "Adjoints", "Weights", "Gemm", "describe", "fail", "checkObject", "checkKeys", "checkArray", "checkCount",
   "checkBatchSize", "checkLengths", "checkParams", "allocTape", "allocAdjoints", "stepTape", "tapes", "createParams",
   "createState", "step", "forward", "backward", "run", "weightsOf", "packWeights", "addPackGrads", "adj", "sc",
   "gemm", "pack", "colSum", "rowSum", "invalidatePanels", "KC", "MC", "panelA", "panelB", "slotPanels", "slotValid",
   "POW2", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "fexp", "fsigmoid", "ftanh", "ABI_VERSION", "LAYOUT",
-  // Python (the PyTorch printer) names it defines
-  "torch", "nn", "self", "Tensor", "Optional", "List", "Tuple", "Dict",
+  // Python (the PyTorch printer): module-level names its forward reads, and its forward's locals
+  "torch", "nn", "self", "Tensor", "Optional", "List", "Tuple", "Dict", "math", "lengths", "state_masks", "dtype",
+  "device", "steps", "batch_size",
 ];
 
 /** Numbered identifiers the printers make (row offsets o0, o1, ...; argument locals in0, ...). */
@@ -40,18 +41,45 @@ const PROTO_WORDS = "__proto__ constructor hasOwnProperty isPrototypeOf property
 
 export const RESERVED: ReadonlySet<string> = new Set([...PRINTER_WORDS, ...TS_WORDS.split(" "), ...PY_WORDS.split(" "), ...PROTO_WORDS.split(" ")]);
 
-/** Allocates unique, valid, stable identifiers. */
+function identifier(want: string): string {
+  let base = want.replace(/[^A-Za-z0-9_]/g, "_");
+  if (!/^[A-Za-z_]/.test(base)) base = `_${base}`;
+  // o0, in0, ... are numbered names the printers make for themselves.
+  if (PRINTER_NUMBERED.test(base)) base = `${base}_`;
+  return base;
+}
+
+/** Allocates unique, valid, stable identifiers for a module. */
 export class Names {
   private readonly used = new Set<string>();
+  /** Names given inside scopes (a map's registers): module names avoid them too. */
+  private readonly scoped = new Set<string>();
 
   get(want: string): string {
-    let base = want.replace(/[^A-Za-z0-9_]/g, "_");
-    if (!/^[A-Za-z_]/.test(base)) base = `_${base}`;
-    // o0, in0, ... are numbered names the printers make for themselves.
-    if (PRINTER_NUMBERED.test(base)) base = `${base}_`;
+    const base = identifier(want);
     let name = base;
-    for (let i = 2; RESERVED.has(name) || this.used.has(name); i++) name = `${base}_${i}`;
+    for (let i = 2; this.taken(name) || this.scoped.has(name); i++) name = `${base}_${i}`;
     this.used.add(name);
     return name;
+  }
+
+  taken(name: string): boolean {
+    return RESERVED.has(name) || this.used.has(name);
+  }
+
+  /** Names for one inner scope (a fused loop's registers): unique within it and never equal to
+   *  a module name, but free to repeat names of other scopes. */
+  scope(): { get(want: string): string } {
+    const own = new Set<string>();
+    return {
+      get: (want: string) => {
+        const base = identifier(want);
+        let name = base;
+        for (let i = 2; this.taken(name) || own.has(name); i++) name = `${base}_${i}`;
+        own.add(name);
+        this.scoped.add(name);
+        return name;
+      },
+    };
   }
 }

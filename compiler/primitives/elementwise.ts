@@ -24,6 +24,8 @@ const list: Elementwise[] = [
     eval: ([a, b]) => a! + b!,
     grad: ({ dy }) => [dy, dy],
     ts: ([a, b]) => `${a} + ${b}`,
+    torch: ([a, b]) => `${a} + ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Add", [a!, b!]),
   },
   {
     op: "sub",
@@ -32,6 +34,8 @@ const list: Elementwise[] = [
     eval: ([a, b]) => a! - b!,
     grad: ({ dy }, b) => [dy, b.neg(dy)],
     ts: ([a, b]) => `${a} - ${b}`,
+    torch: ([a, b]) => `${a} - ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Sub", [a!, b!]),
   },
   {
     op: "mul",
@@ -40,6 +44,8 @@ const list: Elementwise[] = [
     eval: ([a, b]) => a! * b!,
     grad: ({ dy, x: [p, q] }, b) => [b.mul(dy, q!), b.mul(dy, p!)],
     ts: ([a, b]) => `${a} * ${b}`,
+    torch: ([a, b]) => `${a} * ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Mul", [a!, b!]),
   },
   {
     op: "div",
@@ -48,6 +54,8 @@ const list: Elementwise[] = [
     eval: ([a, b]) => a! / b!,
     grad: ({ dy, y, x: [, q] }, b) => [b.div(dy, q!), b.neg(b.div(b.mul(dy, y), q!))],
     ts: ([a, b]) => `${a} / ${b}`,
+    torch: ([a, b]) => `${a} / ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Div", [a!, b!]),
     domain: ([, b]) => Math.abs(b!) > 1e-3,
   },
   {
@@ -57,6 +65,8 @@ const list: Elementwise[] = [
     eval: ([x]) => -x!,
     grad: ({ dy }, b) => [b.neg(dy)],
     ts: ([x]) => `-${x}`,
+    torch: ([x]) => `-${x}`,
+    onnx: ([x], _a, g) => g.op("Neg", [x!]),
   },
   {
     op: "copy",
@@ -65,6 +75,8 @@ const list: Elementwise[] = [
     eval: ([x]) => x!,
     grad: ({ dy }) => [dy],
     ts: ([x]) => `${x}`,
+    torch: ([x]) => `${x}`,
+    onnx: ([x]) => x!,
   },
 
   // ---- activations a spec may call
@@ -76,6 +88,8 @@ const list: Elementwise[] = [
     eval: ([x]) => sigmoid(x!),
     grad: ({ dy, y }, b) => [b.mul(dy, b.mul(y, b.sub(1, y)))],
     ts: ([x], _a, o) => (o.fast ? `fsigmoid(${x})` : `1 / (1 + Math.exp(-${x}))`),
+    torch: ([x]) => `torch.sigmoid(${x})`,
+    onnx: ([x], _a, g) => g.op("Sigmoid", [x!]),
   },
   {
     op: "tanh",
@@ -85,6 +99,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.tanh(x!),
     grad: ({ dy, y }, b) => [b.mul(dy, b.sub(1, b.mul(y, y)))],
     ts: ([x], _a, o) => (o.fast ? `ftanh(${x})` : `Math.tanh(${x})`),
+    torch: ([x]) => `torch.tanh(${x})`,
+    onnx: ([x], _a, g) => g.op("Tanh", [x!]),
   },
   {
     op: "relu",
@@ -94,6 +110,8 @@ const list: Elementwise[] = [
     eval: ([x]) => (x! < 0 ? 0 : x!),
     grad: ({ dy, y }, b) => [b.mul(dy, b.heaviside(y))],
     ts: ([x]) => `${x} < 0 ? 0 : ${x}`,
+    torch: ([x]) => `torch.relu(${x})`,
+    onnx: ([x], _a, g) => g.op("Relu", [x!]),
     smoothAt: ([x]) => x !== 0,
   },
   {
@@ -104,6 +122,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.exp(x!),
     grad: ({ dy, y }, b) => [b.mul(dy, y)],
     ts: ([x], _a, o) => (o.fast ? `fexp(${x})` : `Math.exp(${x})`),
+    torch: ([x]) => `torch.exp(${x})`,
+    onnx: ([x], _a, g) => g.op("Exp", [x!]),
   },
   {
     op: "log",
@@ -113,6 +133,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.log(x!),
     grad: ({ dy, x: [a] }, b) => [b.div(dy, a!)],
     ts: ([x]) => `Math.log(${x})`,
+    torch: ([x]) => `torch.log(${x})`,
+    onnx: ([x], _a, g) => g.op("Log", [x!]),
     domain: ([x]) => x! > 1e-3,
   },
   {
@@ -126,6 +148,8 @@ const list: Elementwise[] = [
       return [b.div(dy, b.mul(d, d))];
     },
     ts: ([x]) => `${x} / (1 + Math.abs(${x}))`,
+    torch: ([x]) => `${x} / (1.0 + torch.abs(${x}))`,
+    onnx: ([x], _a, g) => g.op("Softsign", [x!]),
   },
   {
     op: "softplus",
@@ -135,6 +159,8 @@ const list: Elementwise[] = [
     eval: ([x]) => (x! > SOFTPLUS_LINEAR_FROM ? x! : Math.log1p(Math.exp(x!))),
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sigmoid(a!))],
     ts: ([x]) => `${x} > ${SOFTPLUS_LINEAR_FROM} ? ${x} : Math.log1p(Math.exp(${x}))`,
+    torch: ([x]) => `torch.nn.functional.softplus(${x}, 1.0, ${pyNum(SOFTPLUS_LINEAR_FROM)})`,
+    onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(SOFTPLUS_LINEAR_FROM)]), x!, g.op("Softplus", [x!])]),
   },
   {
     op: "sqrt",
@@ -144,6 +170,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.sqrt(x!),
     grad: ({ dy, y }, b) => [b.div(b.mul(dy, 0.5), y)],
     ts: ([x]) => `Math.sqrt(${x})`,
+    torch: ([x]) => `torch.sqrt(${x})`,
+    onnx: ([x], _a, g) => g.op("Sqrt", [x!]),
     domain: ([x]) => x! > 1e-3,
   },
   {
@@ -154,6 +182,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.abs(x!),
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sign(a!))],
     ts: ([x]) => `Math.abs(${x})`,
+    torch: ([x]) => `torch.abs(${x})`,
+    onnx: ([x], _a, g) => g.op("Abs", [x!]),
     smoothAt: ([x]) => x !== 0,
   },
   {
@@ -165,6 +195,8 @@ const list: Elementwise[] = [
     eval: ([x], { lo, hi }) => (x! < lo! ? lo! : x! > hi! ? hi! : x!),
     grad: ({ dy, x: [a], attrs }, b) => [b.mul(dy, b.between(a!, attrs.lo!, attrs.hi!))],
     ts: ([x], { lo, hi }) => `${x} < ${num(lo!)} ? ${num(lo!)} : ${x} > ${num(hi!)} ? ${num(hi!)} : ${x}`,
+    torch: ([x], { lo, hi }) => `torch.clamp(${x}, ${pyNum(lo!)}, ${pyNum(hi!)})`,
+    onnx: ([x], { lo, hi }, g) => g.op("Clip", [x!, g.const(lo!), g.const(hi!)]),
     smoothAt: ([x], { lo, hi }) => x !== lo && x !== hi,
   },
 
@@ -176,6 +208,8 @@ const list: Elementwise[] = [
     eval: ([c, a, b]) => (c !== 0 ? a! : b!),
     grad: ({ dy, x: [c] }, b) => [null, b.select(c!, dy, 0), b.select(c!, 0, dy)],
     ts: ([c, a, b]) => `${c} !== 0 ? ${a} : ${b}`,
+    torch: ([c, a, b]) => `torch.where(${c} != 0, ${a}, ${b})`,
+    onnx: ([c, a, b], _a, g) => g.op("Where", [g.flag(c!), a!, b!]),
     domain: ([c]) => c === 0 || c === 1,
   },
 
@@ -186,6 +220,8 @@ const list: Elementwise[] = [
     doc: "-1, 0 or 1 (derivative of abs)",
     eval: ([x]) => Math.sign(x!),
     ts: ([x]) => `Math.sign(${x})`,
+    torch: ([x]) => `torch.where(${x} == ${x}, torch.sign(${x}), ${x})`,
+    onnx: ([x], _a, g) => g.op("Sign", [x!]),
   },
   {
     op: "heaviside",
@@ -193,6 +229,8 @@ const list: Elementwise[] = [
     doc: "1 where x > 0, else 0 (derivative of relu)",
     eval: ([x]) => (x! > 0 ? 1 : 0),
     ts: ([x]) => `${x} > 0 ? 1 : 0`,
+    torch: ([x]) => `(${x} > 0).to(${x}.dtype)`,
+    onnx: ([x], _a, g) => g.float(g.op("Greater", [x!, g.const(0)])),
   },
   {
     op: "between",
@@ -201,6 +239,8 @@ const list: Elementwise[] = [
     doc: "1 where lo < x < hi, else 0 (derivative of clip)",
     eval: ([x], { lo, hi }) => (x! > lo! && x! < hi! ? 1 : 0),
     ts: ([x], { lo, hi }) => `${x} > ${num(lo!)} && ${x} < ${num(hi!)} ? 1 : 0`,
+    torch: ([x], { lo, hi }) => `((${x} > ${pyNum(lo!)}) & (${x} < ${pyNum(hi!)})).to(${x}.dtype)`,
+    onnx: ([x], { lo, hi }, g) => g.float(g.op("And", [g.op("Greater", [x!, g.const(lo!)]), g.op("Less", [x!, g.const(hi!)])])),
   },
 ];
 
@@ -210,6 +250,16 @@ export function num(c: number): string {
   if (!Number.isFinite(c)) return c > 0 ? "Infinity" : "(-Infinity)";
   const s = String(c);
   return c < 0 || Object.is(c, -0) ? `(${s})` : s;
+}
+
+/** A number as Python source for the PyTorch backend: always a float literal (so a formula never
+ *  mixes in integer arithmetic), parenthesised when negative; math.inf / math.nan otherwise. */
+export function pyNum(c: number): string {
+  if (Number.isNaN(c)) return "math.nan";
+  if (!Number.isFinite(c)) return c > 0 ? "math.inf" : "(-math.inf)";
+  let s = String(Math.abs(c));
+  if (!/[.e]/.test(s)) s += ".0";
+  return c < 0 || Object.is(c, -0) ? `(-${s})` : s;
 }
 
 export const ELEMENTWISE: ReadonlyMap<string, Elementwise> = new Map(list.map((p) => [p.op, p]));

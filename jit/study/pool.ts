@@ -9,7 +9,10 @@ import { fileURLToPath } from "node:url";
 import { runJob, type Job, type RunResult } from "./run.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 
-const ENTRY = fileURLToPath(new URL("./worker-entry.mjs", import.meta.url));
+// From the sources (.ts) a worker must first register tsx's loader (worker-entry.mjs); from the built
+// package (dist/, plain JavaScript) it runs the compiled worker directly.
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
+const ENTRY = fileURLToPath(new URL(FROM_SOURCE ? "./worker-entry.mjs" : "./worker.js", import.meta.url));
 
 export interface PoolEvents {
   /** A job was handed to a worker. */

@@ -8,7 +8,7 @@
 // In a functional model a call may also take the initial states as inputs (gradients flow back
 // into whatever produced them) and, with returnState, return the final states after the output.
 
-import type { CellKernel, Gradients, Tape, Tensors } from "../../abi/kernel.ts";
+import { ABI_VERSION, type CellKernel, type Gradients, type Tape, type Tensors } from "../../abi/kernel.ts";
 import { initializeParams } from "../init.ts";
 import type { Rng } from "../rng.ts";
 import { batchShapeString, type Tensor } from "../tensor.ts";
@@ -41,6 +41,10 @@ export interface RecurrentOptions {
   /** Shown by summary(); default the kernel's name. */
   type?: string;
   name?: string;
+  /** The kernel's ONNX form for an input size, with `lengths` and initial-state inputs (rnn()
+   *  makes it from the spec through the compiler's ONNX backend); model.exportOnnx fills in the
+   *  layer's weights. Absent: the layer cannot be exported to ONNX. */
+  onnx?: (inputSize: number) => Uint8Array | Promise<Uint8Array>;
 }
 
 export class Recurrent extends Layer {
@@ -184,6 +188,12 @@ export class Recurrent extends Layer {
     return this.kparams;
   }
 
+  /** The built kernel's ONNX form (see RecurrentOptions.onnx), or undefined when it has none. */
+  async onnxCell(): Promise<Uint8Array | undefined> {
+    if (!this.kernel) throw new Error(`layer '${this.label}' is not built`);
+    return this.options.onnx ? this.options.onnx(this.inSize) : undefined;
+  }
+
   override twin(): Recurrent {
     const t = this.copy({ kernel: this.kernel! });
     t.name = this.name;
@@ -211,6 +221,10 @@ export class Recurrent extends Layer {
     const F = inputShape[1]!;
     const k = typeof this.source === "function" ? await this.source(F) : this.source;
     const meta = k.meta;
+    if (meta.abiVersion !== ABI_VERSION) {
+      const got = typeof meta.abiVersion === "number" ? `version ${meta.abiVersion}` : "an older version";
+      throw new Error(`recurrent layer '${this.name}': kernel '${meta.name}' was generated for ${got} of the kernel contract; this runtime needs version ${ABI_VERSION}: rebuild it with this cellc`);
+    }
     if (meta.inputs.length === 0) throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' has no input to feed`);
     if (meta.outputs.length === 0) throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' has no output`);
     const need = meta.inputs.reduce((s, v) => s + v.size, 0);

@@ -110,23 +110,19 @@ type TapeBuffers = {
   proj_x: Float32Array;
   h_read: Float32Array;
   proj_h: Float32Array;
-  z: Float32Array;
   r_2: Float32Array;
   n_2: Float32Array;
-  h_new_1: Float32Array;
-  h_new_2: Float32Array;
   n_3: Float32Array;
+  z: Float32Array;
+  h_new_2: Float32Array;
   n_4: Float32Array;
 };
 type Adjoints = {
   d_h_next: Float32Array;
-  d_h_next_t2: Float32Array;
-  d_h_new_1_t2: Float32Array;
+  d_h_new: Float32Array;
   d_n_5: Float32Array;
-  d_r_t2: Float32Array;
   d_proj_h: Float32Array;
   d_n_2: Float32Array;
-  d_proj_x_t2: Float32Array;
   d_proj_h_t1: Float32Array;
   d_h: Float32Array;
   d_proj_x: Float32Array;
@@ -154,6 +150,10 @@ type TapeData = Tape & {
   zeros: Float32Array[];
 };
 const tapes = new WeakSet<object>();
+const INPUT_NAMES: readonly string[] = ["x"];
+const STATE_NAMES: readonly string[] = ["h"];
+const OUTPUT_NAMES: readonly string[] = ["h"];
+// ---- The support code every module carries (from cellc's backends/ts/support/; what this kernel uses).
 /** How a kernel's product reads its operands (one constant per product in a module). */
 interface Gemm {
   /** xwT: C[r, n] (+)= Σ_k X[r, k]·W[n, k];  xw: C[r, n] (+)= Σ_k X[r, k]·W[k, n];
@@ -161,13 +161,16 @@ interface Gemm {
   readonly form: "xwT" | "xw" | "dw";
   readonly n: number;
   readonly k: number;
-  /** Row strides of the row operands: A (X, or D for dw), B (X for dw) and C (unused for dw). */
+  /** Row stride of A (X, or D for dw). */
   readonly as: number;
-  readonly bs: number;
-  readonly cs: number;
-  readonly accumulate: boolean;
+  /** Row stride of B for dw (X); W is dense for xwT and xw. */
+  readonly bs?: number;
+  /** Row stride of C for xwT and xw; a gradient is dense. */
+  readonly cs?: number;
+  /** Add to C instead of overwriting it (dw always adds). */
+  readonly accumulate?: boolean;
   /** A panel slot: W's packing is kept until invalidatePanels() (weights used at every step). */
-  readonly slot: number;
+  readonly slot?: number;
 }
 
 /** The product `d` over R rows: A and C row operands start at ao and co; for dw, B (X) starts at bo. */
@@ -181,11 +184,13 @@ function gemm(
   C: Float32Array,
   co: number,
 ): void {
+  const acc = d.accumulate ?? false;
+  const slot = d.slot ?? -1;
   if (d.form === "xwT")
-    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs, d.accumulate, d.slot);
+    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs ?? d.n, acc, slot);
   else if (d.form === "xw")
-    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs, d.accumulate, d.slot);
-  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs, C, co, d.k, true, -1);
+    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs ?? d.n, acc, slot);
+  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs ?? d.k, C, co, d.k, true, -1);
 }
 
 const KC = 256;
@@ -217,7 +222,7 @@ function pack(
         continue;
       }
       let at = xo + (r0 + i) * xi + k0 * xk;
-      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at];
+      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at]!;
     }
   }
 }
@@ -266,23 +271,23 @@ function gemmCore(
         let a = ao + i * ai;
         let b = bo + j * bj;
         for (let k = 0; k < K; k++, a += ak, b += bk) {
-          const x = A[a];
-          s0 += x * B[b];
-          s1 += x * B[b + bj];
-          s2 += x * B[b + 2 * bj];
-          s3 += x * B[b + 3 * bj];
+          const x = A[a]!;
+          s0 += x * B[b]!;
+          s1 += x * B[b + bj]!;
+          s2 += x * B[b + 2 * bj]!;
+          s3 += x * B[b + 3 * bj]!;
         }
-        C[c + j] += s0;
-        C[c + j + 1] += s1;
-        C[c + j + 2] += s2;
-        C[c + j + 3] += s3;
+        C[c + j] = C[c + j]! + s0;
+        C[c + j + 1] = C[c + j + 1]! + s1;
+        C[c + j + 2] = C[c + j + 2]! + s2;
+        C[c + j + 3] = C[c + j + 3]! + s3;
       }
       for (; j < N; j++) {
         let s = 0;
         let a = ao + i * ai;
         let b = bo + j * bj;
-        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a] * B[b];
-        C[c + j] += s;
+        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a]! * B[b]!;
+        C[c + j] = C[c + j]! + s;
       }
     }
     return;
@@ -336,14 +341,14 @@ function gemmCore(
           for (let k = 0; k < kc; k++) {
             const a = aBase + k * 4;
             const b = bBase + k * 4;
-            const a0 = pa[a],
-              a1 = pa[a + 1],
-              a2 = pa[a + 2],
-              a3 = pa[a + 3];
-            const b0 = pb[b],
-              b1 = pb[b + 1],
-              b2 = pb[b + 2],
-              b3 = pb[b + 3];
+            const a0 = pa[a]!,
+              a1 = pa[a + 1]!,
+              a2 = pa[a + 2]!,
+              a3 = pa[a + 3]!;
+            const b0 = pb[b]!,
+              b1 = pb[b + 1]!,
+              b2 = pb[b + 2]!,
+              b3 = pb[b + 3]!;
             c00 += a0 * b0;
             c01 += a0 * b1;
             c02 += a0 * b2;
@@ -364,33 +369,36 @@ function gemmCore(
           const cols = Math.min(4, N - q * 4);
           if (rows === 4 && cols === 4) {
             let c = co + (i0 + p) * cs + q * 4;
-            C[c] += c00;
-            C[c + 1] += c01;
-            C[c + 2] += c02;
-            C[c + 3] += c03;
+            C[c] = C[c]! + c00;
+            C[c + 1] = C[c + 1]! + c01;
+            C[c + 2] = C[c + 2]! + c02;
+            C[c + 3] = C[c + 3]! + c03;
             c += cs;
-            C[c] += c10;
-            C[c + 1] += c11;
-            C[c + 2] += c12;
-            C[c + 3] += c13;
+            C[c] = C[c]! + c10;
+            C[c + 1] = C[c + 1]! + c11;
+            C[c + 2] = C[c + 2]! + c12;
+            C[c + 3] = C[c + 3]! + c13;
             c += cs;
-            C[c] += c20;
-            C[c + 1] += c21;
-            C[c + 2] += c22;
-            C[c + 3] += c23;
+            C[c] = C[c]! + c20;
+            C[c + 1] = C[c + 1]! + c21;
+            C[c + 2] = C[c + 2]! + c22;
+            C[c + 3] = C[c + 3]! + c23;
             c += cs;
-            C[c] += c30;
-            C[c + 1] += c31;
-            C[c + 2] += c32;
-            C[c + 3] += c33;
+            C[c] = C[c]! + c30;
+            C[c + 1] = C[c + 1]! + c31;
+            C[c + 2] = C[c + 2]! + c32;
+            C[c + 3] = C[c + 3]! + c33;
           } else {
             // An edge tile: only its first rows × cols entries exist in C.
             for (let r = 0; r < rows; r++) {
               const c = co + (i0 + p + r) * cs + q * 4;
-              C[c] += r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30;
-              if (cols > 1) C[c + 1] += r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31;
-              if (cols > 2) C[c + 2] += r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32;
-              if (cols > 3) C[c + 3] += r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33;
+              C[c] = C[c]! + (r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30);
+              if (cols > 1)
+                C[c + 1] = C[c + 1]! + (r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31);
+              if (cols > 2)
+                C[c + 2] = C[c + 2]! + (r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32);
+              if (cols > 3)
+                C[c + 3] = C[c + 3]! + (r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33);
             }
           }
         }
@@ -410,26 +418,7 @@ function colSum(
 ): void {
   for (let r = 0; r < R; r++) {
     const o = uo + r * us;
-    for (let j = 0; j < N; j++) g[j] += U[o + j];
-  }
-}
-
-/** dst[r·ds] = Σ_j src[so + r·ss + j] for r < R, j < N (a row's sum, e.g. for layernorm). */
-function rowSum(
-  R: number,
-  N: number,
-  src: Float32Array,
-  so: number,
-  ss: number,
-  dst: Float32Array,
-  dof: number,
-  ds: number,
-): void {
-  for (let r = 0; r < R; r++) {
-    const o = so + r * ss;
-    let s = 0;
-    for (let j = 0; j < N; j++) s += src[o + j]!;
-    dst[dof + r * ds] = s;
+    for (let j = 0; j < N; j++) g[j] = g[j]! + U[o + j]!;
   }
 }
 
@@ -481,6 +470,9 @@ function span(first: Float32Array, n: number): Float32Array {
   }
   return v;
 }
+
+/** Inputs, states or outputs as meta lists them. */
+type Named = readonly { readonly name: string; readonly size: number }[];
 
 function fail(where: string, message: string): never {
   throw new RangeError(`${meta.name}.${where}: ${message}`);
@@ -538,19 +530,6 @@ function checkArray(
   return v;
 }
 
-/** The array at `obj[key]` when present (undefined when absent), checked as checkArray. */
-function optionalArray(
-  where: string,
-  obj: object | undefined,
-  name: string,
-  key: string,
-  n: number,
-  layout: string,
-): Float32Array | undefined {
-  const v = obj === undefined ? undefined : own(obj, key);
-  return v === undefined ? undefined : checkArray(where, `${name}.${key}`, v, n, layout);
-}
-
 function checkCount(where: string, name: string, v: unknown): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
     fail(where, `${name} must be a positive integer, got ${describe(v)}`);
@@ -606,123 +585,100 @@ function checkFlag(where: string, name: string, v: unknown): boolean | undefined
     fail(where, `${name} must be true or false, got ${describe(v)}`);
   return v;
 }
+
+/** `v` (when given) must be an object whose keys are among `allowed`. */
+function optionalObject(
+  where: string,
+  name: string,
+  v: unknown,
+  allowed: readonly string[],
+): object | undefined {
+  return v === undefined ? undefined : checkObject(where, name, v, allowed);
+}
+
+/** The arrays `obj[item.name]` for each item, in order: timeSteps × batchSize × size floats each
+ *  (batchSize × size when T is 0). Required ones must be present; optional ones may be absent. */
+function checkArrays(
+  where: string,
+  name: string,
+  obj: object | undefined,
+  items: Named,
+  T: number,
+  B: number,
+  required: boolean,
+): (Float32Array | undefined)[] {
+  return items.map((it) => {
+    const v = obj === undefined ? undefined : own(obj, it.name);
+    if (v === undefined && !required) return undefined;
+    const layout = `${T > 0 ? `timeSteps ${T} × ` : ""}batchSize ${B} × ${it.size}`;
+    return checkArray(where, `${name}.${it.name}`, v, (T || 1) * B * it.size, layout);
+  });
+}
+
+/** The per-state arrays of options[key] (initialState, stateMasks, dFinalState): [batchSize, n]
+ *  each, in the order of meta.states, undefined where absent. */
+function stateOption(
+  where: string,
+  options: object,
+  key: string,
+  B: number,
+): (Float32Array | undefined)[] {
+  const name = `options.${key}`;
+  const states: Named = meta.states;
+  const obj = optionalObject(
+    where,
+    name,
+    own(options, key),
+    states.map((s) => s.name),
+  );
+  return checkArrays(where, name, obj, states, 0, B, false);
+}
+// ---- This kernel.
 /** proj_x = x · pack_xᵀ  (12 × 3)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
  *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
  *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
  */
-const proj_x_gemm: Gemm = {
-  form: "xwT",
-  n: 12,
-  k: 3,
-  as: 3,
-  bs: 0,
-  cs: 12,
-  accumulate: false,
-  slot: -1,
-};
+const proj_x_gemm: Gemm = { form: "xwT", n: 12, k: 3, as: 3, cs: 12 };
 /** proj_h = h_read · pack_hᵀ  (8 × 4)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
  *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
  */
-const proj_h_gemm: Gemm = {
-  form: "xwT",
-  n: 8,
-  k: 4,
-  as: 4,
-  bs: 0,
-  cs: 8,
-  accumulate: false,
-  slot: 0,
-};
+const proj_h_gemm: Gemm = { form: "xwT", n: 8, k: 4, as: 4, cs: 8, slot: 0 };
 /** n_3 = n_2 · U_nᵀ  (4 × 4)
  *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
  */
-const n_3_gemm: Gemm = { form: "xwT", n: 4, k: 4, as: 4, bs: 0, cs: 4, accumulate: false, slot: 1 };
+const n_3_gemm: Gemm = { form: "xwT", n: 4, k: 4, as: 4, cs: 4, slot: 1 };
 /** d_n_2 = d_n_5 · U_n  (4 × 4)
  *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
  */
-const d_n_2_gemm: Gemm = {
-  form: "xw",
-  n: 4,
-  k: 4,
-  as: 4,
-  bs: 0,
-  cs: 4,
-  accumulate: false,
-  slot: 2,
-};
+const d_n_2_gemm: Gemm = { form: "xw", n: 4, k: 4, as: 4, cs: 4, slot: 2 };
 /** d_proj_h_t1 = d_proj_h · pack_h  (4 × 8)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
  *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
  */
-const d_proj_h_t1_gemm: Gemm = {
-  form: "xw",
-  n: 4,
-  k: 8,
-  as: 8,
-  bs: 0,
-  cs: 4,
-  accumulate: false,
-  slot: 3,
-};
+const d_proj_h_t1_gemm: Gemm = { form: "xw", n: 4, k: 8, as: 8, cs: 4, slot: 3 };
 /** grad_U_n += Σ over rows of d_n_5ᵀ · n_2  (4 × 4)
  *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
  */
-const d_U_n_gemm: Gemm = {
-  form: "dw",
-  n: 4,
-  k: 4,
-  as: 4,
-  bs: 4,
-  cs: 0,
-  accumulate: true,
-  slot: -1,
-};
+const d_U_n_gemm: Gemm = { form: "dw", n: 4, k: 4, as: 4, bs: 4 };
 /** grad_pack_h += Σ over rows of d_proj_hᵀ · h_read  (8 × 4)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
  *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
  */
-const d_pack_h_gemm: Gemm = {
-  form: "dw",
-  n: 8,
-  k: 4,
-  as: 8,
-  bs: 4,
-  cs: 0,
-  accumulate: true,
-  slot: -1,
-};
+const d_pack_h_gemm: Gemm = { form: "dw", n: 8, k: 4, as: 8, bs: 4 };
 /** grad_pack_x += Σ over rows of d_proj_xᵀ · x  (12 × 3)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
  *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
  *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
  */
-const d_pack_x_gemm: Gemm = {
-  form: "dw",
-  n: 12,
-  k: 3,
-  as: 12,
-  bs: 3,
-  cs: 0,
-  accumulate: true,
-  slot: -1,
-};
+const d_pack_x_gemm: Gemm = { form: "dw", n: 12, k: 3, as: 12, bs: 3 };
 /** d_x = d_proj_x · pack_x  (3 × 12)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
  *  gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
  *  gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
  */
-const d_x_gemm: Gemm = {
-  form: "xw",
-  n: 3,
-  k: 12,
-  as: 12,
-  bs: 0,
-  cs: 3,
-  accumulate: false,
-  slot: -1,
-};
+const d_x_gemm: Gemm = { form: "xw", n: 3, k: 12, as: 12, cs: 3 };
 /** Stacked weights, used when the params passed in are not side by side (not from createParams). */
 const packed = { pack_x: new Float32Array(36), pack_h: new Float32Array(32) };
 /** Pack gradients, used when the gradients asked for are not side by side. */
@@ -779,12 +735,11 @@ function allocTape(T: number, B: number, reuse: unknown): TapeData {
     proj_x: new Float32Array(T * B * 12),
     h_read: new Float32Array(T * B * 4),
     proj_h: new Float32Array(B * 8),
-    z: new Float32Array(T * B * 4),
     r_2: new Float32Array(T * B * 4),
     n_2: new Float32Array(T * B * 4),
-    h_new_1: new Float32Array(B * 4),
-    h_new_2: new Float32Array(T * B * 4),
     n_3: new Float32Array(B * 4),
+    z: new Float32Array(T * B * 4),
+    h_new_2: new Float32Array(T * B * 4),
     n_4: new Float32Array(T * B * 4),
   };
   const tape: TapeData = {
@@ -802,13 +757,10 @@ function allocTape(T: number, B: number, reuse: unknown): TapeData {
 function allocAdjoints(T: number, B: number): Adjoints {
   return {
     d_h_next: new Float32Array(B * 4),
-    d_h_next_t2: new Float32Array(B * 4),
-    d_h_new_1_t2: new Float32Array(B * 4),
+    d_h_new: new Float32Array(B * 4),
     d_n_5: new Float32Array(T * B * 4),
-    d_r_t2: new Float32Array(B * 4),
     d_proj_h: new Float32Array(T * B * 8),
     d_n_2: new Float32Array(B * 4),
-    d_proj_x_t2: new Float32Array(B * 4),
     d_proj_h_t1: new Float32Array(B * 4),
     d_h: new Float32Array(B * 4),
     d_proj_x: new Float32Array(T * B * 12),
@@ -848,38 +800,31 @@ function gradientsFor(where: string, into: unknown, T: number, B: number): Gradi
   checkArray(where, "options.into.params.W_n", own(p, "W_n"), 12, "[4, 3]");
   checkArray(where, "options.into.params.U_n", own(p, "U_n"), 16, "[4, 4]");
   checkArray(where, "options.into.params.b_n", own(p, "b_n"), 4, "[4]");
-  const i = checkObject(where, "options.into.inputs", own(g, "inputs"), ["x"]);
-  checkArray(
+  checkArrays(
     where,
-    "options.into.inputs.x",
-    own(i, "x"),
-    T * B * 3,
-    `timeSteps ${T} × batchSize ${B} × 3`,
+    "options.into.inputs",
+    checkObject(where, "options.into.inputs", own(g, "inputs"), INPUT_NAMES),
+    meta.inputs,
+    T,
+    B,
+    true,
   );
-  const s = checkObject(where, "options.into.initialState", own(g, "initialState"), ["h"]);
-  checkArray(where, "options.into.initialState.h", own(s, "h"), B * 4, `batchSize ${B} × 4`);
+  checkArrays(
+    where,
+    "options.into.initialState",
+    checkObject(where, "options.into.initialState", own(g, "initialState"), STATE_NAMES),
+    meta.states,
+    0,
+    B,
+    true,
+  );
   return into as Gradients;
 }
 /** forward's work: the plan's forward stages over the tape's buffers. */
 function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
   const { b_z, b_r, U_n, b_n, pack_x, pack_h } = weights;
-  const {
-    x,
-    active,
-    h,
-    mask_h,
-    h_out,
-    proj_x,
-    h_read,
-    proj_h,
-    z,
-    r_2,
-    n_2,
-    h_new_1,
-    h_new_2,
-    n_3,
-    n_4,
-  } = fwd;
+  const { x, active, h, mask_h, h_out, proj_x, h_read, proj_h, r_2, n_2, n_3, z, h_new_2, n_4 } =
+    fwd;
   invalidatePanels();
   // what depends only on the inputs and parameters, for every step at once
   {
@@ -907,67 +852,63 @@ function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
     // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
     gemm(proj_h_gemm, R, h_read, r0 * 4, pack_h, 0, proj_h, 0);
-    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
     // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    // gru.cell:15  h' = z * h + (1 - z) * n
     for (let b = 0; b < R; b++) {
-      const o0 = (r0 + b) * 12;
-      const o1 = b * 8;
+      const o0 = (r0 + b) * 12 + 4;
+      const o1 = b * 8 + 4;
       const o2 = (r0 + b) * 4;
-      const o3 = (r0 + b) * 12 + 4;
-      const o4 = b * 8 + 4;
-      const o5 = b * 4;
       for (let j = 0; j < 4; j++) {
-        const _z_1 = proj_x[o0 + j]!;
-        const _z_2 = proj_h[o1 + j]!;
-        const _b_z = b_z[j]!;
-        const _r_1 = proj_x[o3 + j]!;
-        const _r_2 = proj_h[o4 + j]!;
+        const _r_1 = proj_x[o0 + j]!;
+        const _r_2 = proj_h[o1 + j]!;
         const _b_r = b_r[j]!;
-        const _h_read_2 = h_read[o2 + j]!;
-        const _z_3 = _z_1 + _z_2;
-        const _z_4 = _z_3 + _b_z;
-        const _z = fsigmoid(_z_4);
-        z[o2 + j] = _z;
+        const _h_read = h_read[o2 + j]!;
         const _r_3 = _r_1 + _r_2;
         const _r_4 = _r_3 + _b_r;
         const _r = fsigmoid(_r_4);
         r_2[o2 + j] = _r;
-        const _n_2 = _r * _h_read_2;
+        const _n_2 = _r * _h_read;
         n_2[o2 + j] = _n_2;
-        const _h_new_1 = _z * _h_read_2;
-        h_new_1[o5 + j] = _h_new_1;
-        const _h_new_2 = 1 - _z;
-        h_new_2[o2 + j] = _h_new_2;
       }
     }
     // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     gemm(n_3_gemm, R, n_2, r0 * 4, U_n, 0, n_3, 0);
-    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     // gru.cell:15  h' = z * h + (1 - z) * n
+    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     for (let b = 0; b < R; b++) {
-      const o0 = (r0 + b) * 12 + 8;
-      const o1 = b * 4;
+      const o0 = (r0 + b) * 12;
+      const o1 = b * 8;
       const o2 = (r0 + b) * 4;
-      const o3 = r0 + b;
-      const o4 = (r0 + B + b) * 4;
-      const _active = active[o3]!;
+      const o3 = (r0 + b) * 12 + 8;
+      const o4 = b * 4;
+      const o5 = r0 + b;
+      const o6 = (r0 + B + b) * 4;
+      const _active = active[o5]!;
       for (let j = 0; j < 4; j++) {
-        const _n_1 = proj_x[o0 + j]!;
-        const _n_3 = n_3[o1 + j]!;
+        const _z_1 = proj_x[o0 + j]!;
+        const _z_2 = proj_h[o1 + j]!;
+        const _b_z = b_z[j]!;
+        const _h_read = h_read[o2 + j]!;
+        const _n_1 = proj_x[o3 + j]!;
+        const _n_3 = n_3[o4 + j]!;
         const _b_n = b_n[j]!;
-        const _h_new_2_2 = h_new_2[o2 + j]!;
-        const _h_new_1_2 = h_new_1[o1 + j]!;
-        const _h_2 = h[o2 + j]!;
+        const _h = h[o2 + j]!;
+        const _z_3 = _z_1 + _z_2;
+        const _z_4 = _z_3 + _b_z;
+        const _z = fsigmoid(_z_4);
+        z[o2 + j] = _z;
+        const _h_new_1 = _z * _h_read;
+        const _h_new_2 = 1 - _z;
+        h_new_2[o2 + j] = _h_new_2;
         const _n_4 = _n_1 + _n_3;
         const _n_5 = _n_4 + _b_n;
         const _n = ftanh(_n_5);
         n_4[o2 + j] = _n;
-        const _h_new_3 = _h_new_2_2 * _n;
-        const _h_new = _h_new_1_2 + _h_new_3;
-        const _h_next = _active !== 0 ? _h_new : _h_2;
-        h[o4 + j] = _h_next;
+        const _h_new_3 = _h_new_2 * _n;
+        const _h_new = _h_new_1 + _h_new_3;
+        const _h_next = _active !== 0 ? _h_new : _h;
+        h[o6 + j] = _h_next;
         const _h_out = _active !== 0 ? _h_new : 0;
         h_out[o2 + j] = _h_out;
       }
@@ -985,20 +926,8 @@ function runBackward(
   inputGradients: boolean,
 ): void {
   const { U_n, pack_x, pack_h } = weights;
-  const { x, active, mask_h, h_read, z, r_2, n_2, h_new_2, n_4 } = fwd;
-  const {
-    d_h_next,
-    d_h_next_t2,
-    d_h_new_1_t2,
-    d_n_5,
-    d_r_t2,
-    d_proj_h,
-    d_n_2,
-    d_proj_x_t2,
-    d_proj_h_t1,
-    d_h,
-    d_proj_x,
-  } = adj;
+  const { x, active, mask_h, h_read, r_2, n_2, z, h_new_2, n_4 } = fwd;
+  const { d_h_next, d_h_new, d_n_5, d_proj_h, d_n_2, d_proj_h_t1, d_h, d_proj_x } = adj;
   const { grad_b_z, grad_b_r, grad_U_n, grad_b_n, grad_pack_x, grad_pack_h, d_h_out, d_x } = io;
   invalidatePanels();
   // backward through time
@@ -1007,83 +936,84 @@ function runBackward(
     const R = B;
     // adjoint of gru.cell:15  h' = z * h + (1 - z) * n
     // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
     // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     for (let b = 0; b < R; b++) {
       const o0 = r0 + b;
       const o1 = (r0 + b) * 4;
       const o2 = b * 4;
       const o3 = (r0 + b) * 8;
-      const _active_2 = active[o0]!;
+      const _active = active[o0]!;
       for (let j = 0; j < 4; j++) {
         const _d_h_out = d_h_out[o1 + j]!;
         const _d_h_next = d_h_next[o2 + j]!;
-        const _n_6 = n_4[o1 + j]!;
-        const _h_new_2_3 = h_new_2[o1 + j]!;
-        const _h_read_3 = h_read[o1 + j]!;
-        const _z_5 = z[o1 + j]!;
-        const _r_5 = r_2[o1 + j]!;
-        const _d_h_out_t1 = _active_2 !== 0 ? _d_h_out : 0;
-        const _d_h_next_t1 = _active_2 !== 0 ? _d_h_next : 0;
-        const _d_h_next_t2 = _active_2 !== 0 ? 0 : _d_h_next;
-        d_h_next_t2[o2 + j] = _d_h_next_t2;
+        const _n = n_4[o1 + j]!;
+        const _h_new_2 = h_new_2[o1 + j]!;
+        const _h_read = h_read[o1 + j]!;
+        const _z = z[o1 + j]!;
+        const _d_h_out_t1 = _active !== 0 ? _d_h_out : 0;
+        const _d_h_next_t1 = _active !== 0 ? _d_h_next : 0;
         const _d_h_new = _d_h_out_t1 + _d_h_next_t1;
-        const _d_h_new_2 = _d_h_new * _n_6;
-        const _d_n = _d_h_new * _h_new_2_3;
+        d_h_new[o2 + j] = _d_h_new;
+        const _d_h_new_2 = _d_h_new * _n;
+        const _d_n = _d_h_new * _h_new_2;
         const _d_h_new_2_t1 = -_d_h_new_2;
-        const _d_h_new_1_t1 = _d_h_new * _h_read_3;
-        const _d_h_new_1_t2 = _d_h_new * _z_5;
-        d_h_new_1_t2[o2 + j] = _d_h_new_1_t2;
-        const _d_n_t1 = _n_6 * _n_6;
+        const _d_h_new_1_t1 = _d_h_new * _h_read;
+        const _d_n_t1 = _n * _n;
         const _d_n_t2 = 1 - _d_n_t1;
         const _d_n_5 = _d_n * _d_n_t2;
         d_n_5[o1 + j] = _d_n_5;
-        const _d_r_t1 = 1 - _r_5;
-        const _d_r_t2 = _r_5 * _d_r_t1;
-        d_r_t2[o2 + j] = _d_r_t2;
         const _d_z = _d_h_new_2_t1 + _d_h_new_1_t1;
-        const _d_z_t1 = 1 - _z_5;
-        const _d_z_t2 = _z_5 * _d_z_t1;
+        const _d_z_t1 = 1 - _z;
+        const _d_z_t2 = _z * _d_z_t1;
         const _d_z_4 = _d_z * _d_z_t2;
         d_proj_h[o3 + j] = _d_z_4;
       }
     }
     // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     gemm(d_n_2_gemm, R, d_n_5, r0 * 4, U_n, 0, d_n_2, 0);
-    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     for (let b = 0; b < R; b++) {
-      const o0 = b * 4;
-      const o1 = (r0 + b) * 4;
+      const o0 = (r0 + b) * 4;
+      const o1 = b * 4;
       const o2 = (r0 + b) * 8 + 4;
       for (let j = 0; j < 4; j++) {
-        const _d_n_2 = d_n_2[o0 + j]!;
-        const _h_read_4 = h_read[o1 + j]!;
-        const _r_6 = r_2[o1 + j]!;
-        const _d_r_t2_2 = d_r_t2[o0 + j]!;
-        const _d_h_new_1_t2_2 = d_h_new_1_t2[o0 + j]!;
-        const _d_r = _d_n_2 * _h_read_4;
-        const _d_n_2_t2 = _d_n_2 * _r_6;
-        const _d_r_4 = _d_r * _d_r_t2_2;
+        const _r = r_2[o0 + j]!;
+        const _d_n_2 = d_n_2[o1 + j]!;
+        const _h_read = h_read[o0 + j]!;
+        const _d_r_t1 = 1 - _r;
+        const _d_r_t2 = _r * _d_r_t1;
+        const _d_r = _d_n_2 * _h_read;
+        const _d_r_4 = _d_r * _d_r_t2;
         d_proj_h[o2 + j] = _d_r_4;
-        const _d_proj_x_t2 = _d_h_new_1_t2_2 + _d_n_2_t2;
-        d_proj_x_t2[o0 + j] = _d_proj_x_t2;
       }
     }
     // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
     gemm(d_proj_h_t1_gemm, R, d_proj_h, r0 * 8, pack_h, 0, d_proj_h_t1, 0);
+    // adjoint of gru.cell:15  h' = z * h + (1 - z) * n
+    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     for (let b = 0; b < R; b++) {
-      const o0 = b * 4;
+      const o0 = r0 + b;
+      const o1 = b * 4;
+      const o2 = (r0 + b) * 4;
+      const _active = active[o0]!;
       for (let j = 0; j < 4; j++) {
-        const _d_proj_x_t2_2 = d_proj_x_t2[o0 + j]!;
-        const _d_proj_h_t1 = d_proj_h_t1[o0 + j]!;
-        const _mask_h_2 = mask_h[o0 + j]!;
-        const _d_h_next_t2_2 = d_h_next_t2[o0 + j]!;
-        const _d_h_read = _d_proj_x_t2_2 + _d_proj_h_t1;
-        const _d_h_read_t1 = _d_h_read * _mask_h_2;
-        const _d_h = _d_h_next_t2_2 + _d_h_read_t1;
-        d_h[o0 + j] = _d_h;
+        const _d_h_next = d_h_next[o1 + j]!;
+        const _d_h_new = d_h_new[o1 + j]!;
+        const _z = z[o2 + j]!;
+        const _d_n_2 = d_n_2[o1 + j]!;
+        const _r = r_2[o2 + j]!;
+        const _d_proj_h_t1 = d_proj_h_t1[o1 + j]!;
+        const _mask_h = mask_h[o1 + j]!;
+        const _d_h_next_t2 = _active !== 0 ? 0 : _d_h_next;
+        const _d_h_new_1_t2 = _d_h_new * _z;
+        const _d_n_2_t2 = _d_n_2 * _r;
+        const _d_proj_x_t2 = _d_h_new_1_t2 + _d_n_2_t2;
+        const _d_h_read = _d_proj_x_t2 + _d_proj_h_t1;
+        const _d_h_read_t1 = _d_h_read * _mask_h;
+        const _d_h = _d_h_next_t2 + _d_h_read_t1;
+        d_h[o1 + j] = _d_h;
       }
     }
     // carry the states' gradients to the step before
@@ -1160,18 +1090,18 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
   const where = "step";
   const B = checkBatchSize(where, batchSize);
   const w = weightsOf(where, params);
-  checkObject(where, "inputs", inputs, ["x"]);
-  checkObject(where, "state", state, ["h"]);
-  const in0 = checkArray(where, "inputs.x", own(inputs, "x"), B * 3, `batchSize ${B} × 3`);
-  const s0 = checkArray(where, "state.h", own(state, "h"), B * 4, `batchSize ${B} × 4`);
+  checkObject(where, "inputs", inputs, INPUT_NAMES);
+  checkObject(where, "state", state, STATE_NAMES);
+  const ins = checkArrays(where, "inputs", inputs, meta.inputs, 0, B, true);
+  const states = checkArrays(where, "state", state, meta.states, 0, B, true);
   // one step of forward, on a tape of the step's own
   const fwd = stepTape(B).buf;
-  fwd.x.set(in0);
+  fwd.x.set(ins[0]!);
   fwd.active.fill(1);
-  fwd.h.set(s0);
+  fwd.h.set(states[0]!);
   fwd.mask_h.fill(1);
   run(w, fwd, 1, B);
-  s0.set(fwd.h.subarray(B * 4));
+  states[0]!.set(fwd.h.subarray(B * 4));
   return { h: fwd.h_out.slice() };
 }
 
@@ -1188,49 +1118,21 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
   ]);
   const B = checkBatchSize(where, own(options, "batchSize"));
   const w = weightsOf(where, params);
-  checkObject(where, "inputs", inputs, ["x"]);
+  checkObject(where, "inputs", inputs, INPUT_NAMES);
   const T =
     own(options, "timeSteps") !== undefined
       ? checkCount(where, "options.timeSteps", own(options, "timeSteps"))
       : inferSteps(where, own(inputs, "x"), B, 3, "inputs.x");
-  const in0 = checkArray(
-    where,
-    "inputs.x",
-    own(inputs, "x"),
-    T * B * 3,
-    `timeSteps ${T} × batchSize ${B} × 3`,
-  );
-  const init =
-    own(options, "initialState") === undefined
-      ? undefined
-      : checkObject(where, "options.initialState", own(options, "initialState"), ["h"]);
-  const init0 = optionalArray(
-    where,
-    init,
-    "options.initialState",
-    "h",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
-  const masks =
-    own(options, "stateMasks") === undefined
-      ? undefined
-      : checkObject(where, "options.stateMasks", own(options, "stateMasks"), ["h"]);
-  const masks0 = optionalArray(
-    where,
-    masks,
-    "options.stateMasks",
-    "h",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
+  const ins = checkArrays(where, "inputs", inputs, meta.inputs, T, B, true);
+  const initial = stateOption(where, options, "initialState", B);
+  const masks = stateOption(where, options, "stateMasks", B);
   const tape = allocTape(T, B, own(options, "tape"));
   const fwd = tape.buf;
-  fwd.x.set(in0);
+  fwd.x.set(ins[0]!);
   checkLengths(where, own(options, "lengths"), B, T, fwd.active);
-  if (init0 !== undefined) fwd.h.set(init0);
+  if (initial[0] !== undefined) fwd.h.set(initial[0]);
   else fwd.h.fill(0, 0, B * 4);
-  if (masks0 !== undefined) fwd.mask_h.set(masks0);
+  if (masks[0] !== undefined) fwd.mask_h.set(masks[0]);
   else fwd.mask_h.fill(1);
   run(w, fwd, T, B);
   return { outputs: tape.outputs, finalState: tape.finalState, tape };
@@ -1250,58 +1152,40 @@ export function backward(
   const tape = tapeIn as TapeData;
   const T = tape.timeSteps;
   const B = tape.batchSize;
-  checkObject(where, "dOutputs", dOutputs, ["h"]);
+  checkObject(where, "dOutputs", dOutputs, OUTPUT_NAMES);
   checkObject(where, "options", options, ["dFinalState", "into", "inputGradients"]);
-  const dOut0 = optionalArray(
-    where,
-    dOutputs,
-    "dOutputs",
-    "h",
-    T * B * 4,
-    `timeSteps ${T} × batchSize ${B} × 4`,
-  );
-  const dFinal =
-    own(options, "dFinalState") === undefined
-      ? undefined
-      : checkObject(where, "options.dFinalState", own(options, "dFinalState"), ["h"]);
-  const dFinal0 = optionalArray(
-    where,
-    dFinal,
-    "options.dFinalState",
-    "h",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
+  const dOuts = checkArrays(where, "dOutputs", dOutputs, meta.outputs, T, B, false);
+  const dFinal = stateOption(where, options, "dFinalState", B);
   const inputGradients =
     checkFlag(where, "options.inputGradients", own(options, "inputGradients")) !== false;
   const grads = gradientsFor(where, own(options, "into"), T, B);
   const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));
-  if (dFinal0 !== undefined) adj.d_h_next.set(dFinal0);
+  if (dFinal[0] !== undefined) adj.d_h_next.set(dFinal[0]);
   else adj.d_h_next.fill(0);
-  const grad_W_z = grads.params["W_z"] as Float32Array;
+  const grad_W_z = grads.params.W_z;
   grad_W_z.fill(0);
-  const grad_U_z = grads.params["U_z"] as Float32Array;
+  const grad_U_z = grads.params.U_z;
   grad_U_z.fill(0);
-  const grad_b_z = grads.params["b_z"] as Float32Array;
+  const grad_b_z = grads.params.b_z;
   grad_b_z.fill(0);
-  const grad_W_r = grads.params["W_r"] as Float32Array;
+  const grad_W_r = grads.params.W_r;
   grad_W_r.fill(0);
-  const grad_U_r = grads.params["U_r"] as Float32Array;
+  const grad_U_r = grads.params.U_r;
   grad_U_r.fill(0);
-  const grad_b_r = grads.params["b_r"] as Float32Array;
+  const grad_b_r = grads.params.b_r;
   grad_b_r.fill(0);
-  const grad_W_n = grads.params["W_n"] as Float32Array;
+  const grad_W_n = grads.params.W_n;
   grad_W_n.fill(0);
-  const grad_U_n = grads.params["U_n"] as Float32Array;
+  const grad_U_n = grads.params.U_n;
   grad_U_n.fill(0);
-  const grad_b_n = grads.params["b_n"] as Float32Array;
+  const grad_b_n = grads.params.b_n;
   grad_b_n.fill(0);
   const own0 = follows(grad_W_r, grad_W_z) && follows(grad_W_n, grad_W_r);
   const grad_pack_x = own0 ? span(grad_W_z, 36) : packedGrads.grad_pack_x.fill(0);
   const own1 = follows(grad_U_r, grad_U_z);
   const grad_pack_h = own1 ? span(grad_U_z, 32) : packedGrads.grad_pack_h.fill(0);
-  const d_h_out = dOut0 ?? (tape.zeros[0] ??= new Float32Array(T * B * 4));
-  const d_x = grads.inputs["x"] as Float32Array;
+  const d_h_out = dOuts[0] ?? (tape.zeros[0] ??= new Float32Array(T * B * 4));
+  const d_x = grads.inputs.x;
   runBackward(
     w,
     tape.buf,
@@ -1334,6 +1218,6 @@ export function backward(
     for (let j = 0; j < 16; j++) grad_U_z[j] = grad_U_z[j]! + grad_pack_h[0 + j]!;
     for (let j = 0; j < 16; j++) grad_U_r[j] = grad_U_r[j]! + grad_pack_h[16 + j]!;
   }
-  (grads.initialState["h"] as Float32Array).set(adj.d_h_next);
+  grads.initialState.h.set(adj.d_h_next);
   return grads;
 }

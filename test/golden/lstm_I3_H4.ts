@@ -123,7 +123,6 @@ type TapeBuffers = {
   h_out: Float32Array;
   proj_x: Float32Array;
   h_read: Float32Array;
-  c_read: Float32Array;
   proj_h: Float32Array;
   i: Float32Array;
   f: Float32Array;
@@ -134,7 +133,6 @@ type TapeBuffers = {
 type Adjoints = {
   d_h_next: Float32Array;
   d_c_next: Float32Array;
-  d_h_next_t2: Float32Array;
   d_proj_h: Float32Array;
   d_c: Float32Array;
   d_h_read: Float32Array;
@@ -166,6 +164,10 @@ type TapeData = Tape & {
   zeros: Float32Array[];
 };
 const tapes = new WeakSet<object>();
+const INPUT_NAMES: readonly string[] = ["x"];
+const STATE_NAMES: readonly string[] = ["h", "c"];
+const OUTPUT_NAMES: readonly string[] = ["h"];
+// ---- The support code every module carries (from cellc's backends/ts/support/; what this kernel uses).
 /** How a kernel's product reads its operands (one constant per product in a module). */
 interface Gemm {
   /** xwT: C[r, n] (+)= Σ_k X[r, k]·W[n, k];  xw: C[r, n] (+)= Σ_k X[r, k]·W[k, n];
@@ -173,13 +175,16 @@ interface Gemm {
   readonly form: "xwT" | "xw" | "dw";
   readonly n: number;
   readonly k: number;
-  /** Row strides of the row operands: A (X, or D for dw), B (X for dw) and C (unused for dw). */
+  /** Row stride of A (X, or D for dw). */
   readonly as: number;
-  readonly bs: number;
-  readonly cs: number;
-  readonly accumulate: boolean;
+  /** Row stride of B for dw (X); W is dense for xwT and xw. */
+  readonly bs?: number;
+  /** Row stride of C for xwT and xw; a gradient is dense. */
+  readonly cs?: number;
+  /** Add to C instead of overwriting it (dw always adds). */
+  readonly accumulate?: boolean;
   /** A panel slot: W's packing is kept until invalidatePanels() (weights used at every step). */
-  readonly slot: number;
+  readonly slot?: number;
 }
 
 /** The product `d` over R rows: A and C row operands start at ao and co; for dw, B (X) starts at bo. */
@@ -193,11 +198,13 @@ function gemm(
   C: Float32Array,
   co: number,
 ): void {
+  const acc = d.accumulate ?? false;
+  const slot = d.slot ?? -1;
   if (d.form === "xwT")
-    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs, d.accumulate, d.slot);
+    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs ?? d.n, acc, slot);
   else if (d.form === "xw")
-    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs, d.accumulate, d.slot);
-  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs, C, co, d.k, true, -1);
+    gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs ?? d.n, acc, slot);
+  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs ?? d.k, C, co, d.k, true, -1);
 }
 
 const KC = 256;
@@ -229,7 +236,7 @@ function pack(
         continue;
       }
       let at = xo + (r0 + i) * xi + k0 * xk;
-      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at];
+      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at]!;
     }
   }
 }
@@ -278,23 +285,23 @@ function gemmCore(
         let a = ao + i * ai;
         let b = bo + j * bj;
         for (let k = 0; k < K; k++, a += ak, b += bk) {
-          const x = A[a];
-          s0 += x * B[b];
-          s1 += x * B[b + bj];
-          s2 += x * B[b + 2 * bj];
-          s3 += x * B[b + 3 * bj];
+          const x = A[a]!;
+          s0 += x * B[b]!;
+          s1 += x * B[b + bj]!;
+          s2 += x * B[b + 2 * bj]!;
+          s3 += x * B[b + 3 * bj]!;
         }
-        C[c + j] += s0;
-        C[c + j + 1] += s1;
-        C[c + j + 2] += s2;
-        C[c + j + 3] += s3;
+        C[c + j] = C[c + j]! + s0;
+        C[c + j + 1] = C[c + j + 1]! + s1;
+        C[c + j + 2] = C[c + j + 2]! + s2;
+        C[c + j + 3] = C[c + j + 3]! + s3;
       }
       for (; j < N; j++) {
         let s = 0;
         let a = ao + i * ai;
         let b = bo + j * bj;
-        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a] * B[b];
-        C[c + j] += s;
+        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a]! * B[b]!;
+        C[c + j] = C[c + j]! + s;
       }
     }
     return;
@@ -348,14 +355,14 @@ function gemmCore(
           for (let k = 0; k < kc; k++) {
             const a = aBase + k * 4;
             const b = bBase + k * 4;
-            const a0 = pa[a],
-              a1 = pa[a + 1],
-              a2 = pa[a + 2],
-              a3 = pa[a + 3];
-            const b0 = pb[b],
-              b1 = pb[b + 1],
-              b2 = pb[b + 2],
-              b3 = pb[b + 3];
+            const a0 = pa[a]!,
+              a1 = pa[a + 1]!,
+              a2 = pa[a + 2]!,
+              a3 = pa[a + 3]!;
+            const b0 = pb[b]!,
+              b1 = pb[b + 1]!,
+              b2 = pb[b + 2]!,
+              b3 = pb[b + 3]!;
             c00 += a0 * b0;
             c01 += a0 * b1;
             c02 += a0 * b2;
@@ -376,33 +383,36 @@ function gemmCore(
           const cols = Math.min(4, N - q * 4);
           if (rows === 4 && cols === 4) {
             let c = co + (i0 + p) * cs + q * 4;
-            C[c] += c00;
-            C[c + 1] += c01;
-            C[c + 2] += c02;
-            C[c + 3] += c03;
+            C[c] = C[c]! + c00;
+            C[c + 1] = C[c + 1]! + c01;
+            C[c + 2] = C[c + 2]! + c02;
+            C[c + 3] = C[c + 3]! + c03;
             c += cs;
-            C[c] += c10;
-            C[c + 1] += c11;
-            C[c + 2] += c12;
-            C[c + 3] += c13;
+            C[c] = C[c]! + c10;
+            C[c + 1] = C[c + 1]! + c11;
+            C[c + 2] = C[c + 2]! + c12;
+            C[c + 3] = C[c + 3]! + c13;
             c += cs;
-            C[c] += c20;
-            C[c + 1] += c21;
-            C[c + 2] += c22;
-            C[c + 3] += c23;
+            C[c] = C[c]! + c20;
+            C[c + 1] = C[c + 1]! + c21;
+            C[c + 2] = C[c + 2]! + c22;
+            C[c + 3] = C[c + 3]! + c23;
             c += cs;
-            C[c] += c30;
-            C[c + 1] += c31;
-            C[c + 2] += c32;
-            C[c + 3] += c33;
+            C[c] = C[c]! + c30;
+            C[c + 1] = C[c + 1]! + c31;
+            C[c + 2] = C[c + 2]! + c32;
+            C[c + 3] = C[c + 3]! + c33;
           } else {
             // An edge tile: only its first rows × cols entries exist in C.
             for (let r = 0; r < rows; r++) {
               const c = co + (i0 + p + r) * cs + q * 4;
-              C[c] += r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30;
-              if (cols > 1) C[c + 1] += r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31;
-              if (cols > 2) C[c + 2] += r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32;
-              if (cols > 3) C[c + 3] += r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33;
+              C[c] = C[c]! + (r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30);
+              if (cols > 1)
+                C[c + 1] = C[c + 1]! + (r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31);
+              if (cols > 2)
+                C[c + 2] = C[c + 2]! + (r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32);
+              if (cols > 3)
+                C[c + 3] = C[c + 3]! + (r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33);
             }
           }
         }
@@ -422,26 +432,7 @@ function colSum(
 ): void {
   for (let r = 0; r < R; r++) {
     const o = uo + r * us;
-    for (let j = 0; j < N; j++) g[j] += U[o + j];
-  }
-}
-
-/** dst[r·ds] = Σ_j src[so + r·ss + j] for r < R, j < N (a row's sum, e.g. for layernorm). */
-function rowSum(
-  R: number,
-  N: number,
-  src: Float32Array,
-  so: number,
-  ss: number,
-  dst: Float32Array,
-  dof: number,
-  ds: number,
-): void {
-  for (let r = 0; r < R; r++) {
-    const o = so + r * ss;
-    let s = 0;
-    for (let j = 0; j < N; j++) s += src[o + j]!;
-    dst[dof + r * ds] = s;
+    for (let j = 0; j < N; j++) g[j] = g[j]! + U[o + j]!;
   }
 }
 
@@ -493,6 +484,9 @@ function span(first: Float32Array, n: number): Float32Array {
   }
   return v;
 }
+
+/** Inputs, states or outputs as meta lists them. */
+type Named = readonly { readonly name: string; readonly size: number }[];
 
 function fail(where: string, message: string): never {
   throw new RangeError(`${meta.name}.${where}: ${message}`);
@@ -550,19 +544,6 @@ function checkArray(
   return v;
 }
 
-/** The array at `obj[key]` when present (undefined when absent), checked as checkArray. */
-function optionalArray(
-  where: string,
-  obj: object | undefined,
-  name: string,
-  key: string,
-  n: number,
-  layout: string,
-): Float32Array | undefined {
-  const v = obj === undefined ? undefined : own(obj, key);
-  return v === undefined ? undefined : checkArray(where, `${name}.${key}`, v, n, layout);
-}
-
 function checkCount(where: string, name: string, v: unknown): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
     fail(where, `${name} must be a positive integer, got ${describe(v)}`);
@@ -618,102 +599,97 @@ function checkFlag(where: string, name: string, v: unknown): boolean | undefined
     fail(where, `${name} must be true or false, got ${describe(v)}`);
   return v;
 }
+
+/** `v` (when given) must be an object whose keys are among `allowed`. */
+function optionalObject(
+  where: string,
+  name: string,
+  v: unknown,
+  allowed: readonly string[],
+): object | undefined {
+  return v === undefined ? undefined : checkObject(where, name, v, allowed);
+}
+
+/** The arrays `obj[item.name]` for each item, in order: timeSteps × batchSize × size floats each
+ *  (batchSize × size when T is 0). Required ones must be present; optional ones may be absent. */
+function checkArrays(
+  where: string,
+  name: string,
+  obj: object | undefined,
+  items: Named,
+  T: number,
+  B: number,
+  required: boolean,
+): (Float32Array | undefined)[] {
+  return items.map((it) => {
+    const v = obj === undefined ? undefined : own(obj, it.name);
+    if (v === undefined && !required) return undefined;
+    const layout = `${T > 0 ? `timeSteps ${T} × ` : ""}batchSize ${B} × ${it.size}`;
+    return checkArray(where, `${name}.${it.name}`, v, (T || 1) * B * it.size, layout);
+  });
+}
+
+/** The per-state arrays of options[key] (initialState, stateMasks, dFinalState): [batchSize, n]
+ *  each, in the order of meta.states, undefined where absent. */
+function stateOption(
+  where: string,
+  options: object,
+  key: string,
+  B: number,
+): (Float32Array | undefined)[] {
+  const name = `options.${key}`;
+  const states: Named = meta.states;
+  const obj = optionalObject(
+    where,
+    name,
+    own(options, key),
+    states.map((s) => s.name),
+  );
+  return checkArrays(where, name, obj, states, 0, B, false);
+}
+// ---- This kernel.
 /** proj_x = x · pack_xᵀ  (16 × 3)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
  *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
-const proj_x_gemm: Gemm = {
-  form: "xwT",
-  n: 16,
-  k: 3,
-  as: 3,
-  bs: 0,
-  cs: 16,
-  accumulate: false,
-  slot: -1,
-};
+const proj_x_gemm: Gemm = { form: "xwT", n: 16, k: 3, as: 3, cs: 16 };
 /** proj_h = h_read · pack_hᵀ  (16 × 4)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
  *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
-const proj_h_gemm: Gemm = {
-  form: "xwT",
-  n: 16,
-  k: 4,
-  as: 4,
-  bs: 0,
-  cs: 16,
-  accumulate: false,
-  slot: 0,
-};
+const proj_h_gemm: Gemm = { form: "xwT", n: 16, k: 4, as: 4, cs: 16, slot: 0 };
 /** d_h_read = d_proj_h · pack_h  (4 × 16)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
  *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
-const d_h_read_gemm: Gemm = {
-  form: "xw",
-  n: 4,
-  k: 16,
-  as: 16,
-  bs: 0,
-  cs: 4,
-  accumulate: false,
-  slot: 1,
-};
+const d_h_read_gemm: Gemm = { form: "xw", n: 4, k: 16, as: 16, cs: 4, slot: 1 };
 /** grad_pack_h += Σ over rows of d_proj_hᵀ · h_read  (16 × 4)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
  *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
-const d_pack_h_gemm: Gemm = {
-  form: "dw",
-  n: 16,
-  k: 4,
-  as: 16,
-  bs: 4,
-  cs: 0,
-  accumulate: true,
-  slot: -1,
-};
+const d_pack_h_gemm: Gemm = { form: "dw", n: 16, k: 4, as: 16, bs: 4 };
 /** grad_pack_x += Σ over rows of d_proj_hᵀ · x  (16 × 3)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
  *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
-const d_pack_x_gemm: Gemm = {
-  form: "dw",
-  n: 16,
-  k: 3,
-  as: 16,
-  bs: 3,
-  cs: 0,
-  accumulate: true,
-  slot: -1,
-};
+const d_pack_x_gemm: Gemm = { form: "dw", n: 16, k: 3, as: 16, bs: 3 };
 /** d_x = d_proj_h · pack_x  (3 × 16)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
  *  lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
-const d_x_gemm: Gemm = {
-  form: "xw",
-  n: 3,
-  k: 16,
-  as: 16,
-  bs: 0,
-  cs: 3,
-  accumulate: false,
-  slot: -1,
-};
+const d_x_gemm: Gemm = { form: "xw", n: 3, k: 16, as: 16, cs: 3 };
 /** Stacked weights, used when the params passed in are not side by side (not from createParams). */
 const packed = { pack_x: new Float32Array(48), pack_h: new Float32Array(64) };
 /** Pack gradients, used when the gradients asked for are not side by side. */
@@ -780,7 +756,6 @@ function allocTape(T: number, B: number, reuse: unknown): TapeData {
     h_out: new Float32Array(T * B * 4),
     proj_x: new Float32Array(T * B * 16),
     h_read: new Float32Array(T * B * 4),
-    c_read: new Float32Array(T * B * 4),
     proj_h: new Float32Array(B * 16),
     i: new Float32Array(T * B * 4),
     f: new Float32Array(T * B * 4),
@@ -804,7 +779,6 @@ function allocAdjoints(T: number, B: number): Adjoints {
   return {
     d_h_next: new Float32Array(B * 4),
     d_c_next: new Float32Array(B * 4),
-    d_h_next_t2: new Float32Array(B * 4),
     d_proj_h: new Float32Array(T * B * 16),
     d_c: new Float32Array(B * 4),
     d_h_read: new Float32Array(B * 4),
@@ -851,40 +825,31 @@ function gradientsFor(where: string, into: unknown, T: number, B: number): Gradi
   checkArray(where, "options.into.params.W_o", own(p, "W_o"), 12, "[4, 3]");
   checkArray(where, "options.into.params.U_o", own(p, "U_o"), 16, "[4, 4]");
   checkArray(where, "options.into.params.b_o", own(p, "b_o"), 4, "[4]");
-  const i = checkObject(where, "options.into.inputs", own(g, "inputs"), ["x"]);
-  checkArray(
+  checkArrays(
     where,
-    "options.into.inputs.x",
-    own(i, "x"),
-    T * B * 3,
-    `timeSteps ${T} × batchSize ${B} × 3`,
+    "options.into.inputs",
+    checkObject(where, "options.into.inputs", own(g, "inputs"), INPUT_NAMES),
+    meta.inputs,
+    T,
+    B,
+    true,
   );
-  const s = checkObject(where, "options.into.initialState", own(g, "initialState"), ["h", "c"]);
-  checkArray(where, "options.into.initialState.h", own(s, "h"), B * 4, `batchSize ${B} × 4`);
-  checkArray(where, "options.into.initialState.c", own(s, "c"), B * 4, `batchSize ${B} × 4`);
+  checkArrays(
+    where,
+    "options.into.initialState",
+    checkObject(where, "options.into.initialState", own(g, "initialState"), STATE_NAMES),
+    meta.states,
+    0,
+    B,
+    true,
+  );
   return into as Gradients;
 }
 /** forward's work: the plan's forward stages over the tape's buffers. */
 function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
   const { b_i, b_f, b_g, b_o, pack_x, pack_h } = weights;
-  const {
-    x,
-    active,
-    h,
-    mask_h,
-    c,
-    mask_c,
-    h_out,
-    proj_x,
-    h_read,
-    c_read,
-    proj_h,
-    i,
-    f,
-    g,
-    o,
-    h_new_1,
-  } = fwd;
+  const { x, active, h, mask_h, c, mask_c, h_out, proj_x, h_read, proj_h, i, f, g, o, h_new_1 } =
+    fwd;
   invalidatePanels();
   // what depends only on the inputs and parameters, for every step at once
   {
@@ -906,12 +871,8 @@ function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
       for (let j = 0; j < 4; j++) {
         const _h = h[o0 + j]!;
         const _mask_h = mask_h[o1 + j]!;
-        const _c = c[o0 + j]!;
-        const _mask_c = mask_c[o1 + j]!;
         const _h_read = _h * _mask_h;
         h_read[o0 + j] = _h_read;
-        const _c_read = _c * _mask_c;
-        c_read[o0 + j] = _c_read;
       }
     }
     // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
@@ -926,62 +887,64 @@ function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
     // lstm.cell:17  c' = f * c + i * g
     // lstm.cell:18  h' = o * tanh(c')
     for (let b = 0; b < R; b++) {
-      const o0 = (r0 + b) * 16;
-      const o1 = b * 16;
-      const o2 = (r0 + b) * 4;
-      const o3 = (r0 + b) * 16 + 4;
-      const o4 = b * 16 + 4;
-      const o5 = (r0 + b) * 16 + 8;
-      const o6 = b * 16 + 8;
-      const o7 = (r0 + b) * 16 + 12;
-      const o8 = b * 16 + 12;
-      const o9 = r0 + b;
-      const o10 = (r0 + B + b) * 4;
-      const _active = active[o9]!;
+      const o0 = (r0 + b) * 4;
+      const o1 = b * 4;
+      const o2 = (r0 + b) * 16;
+      const o3 = b * 16;
+      const o4 = (r0 + b) * 16 + 4;
+      const o5 = b * 16 + 4;
+      const o6 = (r0 + b) * 16 + 8;
+      const o7 = b * 16 + 8;
+      const o8 = (r0 + b) * 16 + 12;
+      const o9 = b * 16 + 12;
+      const o10 = r0 + b;
+      const o11 = (r0 + B + b) * 4;
+      const _active = active[o10]!;
       for (let j = 0; j < 4; j++) {
-        const _i_1 = proj_x[o0 + j]!;
-        const _i_2 = proj_h[o1 + j]!;
+        const _c = c[o0 + j]!;
+        const _mask_c = mask_c[o1 + j]!;
+        const _i_1 = proj_x[o2 + j]!;
+        const _i_2 = proj_h[o3 + j]!;
         const _b_i = b_i[j]!;
-        const _f_1 = proj_x[o3 + j]!;
-        const _f_2 = proj_h[o4 + j]!;
+        const _f_1 = proj_x[o4 + j]!;
+        const _f_2 = proj_h[o5 + j]!;
         const _b_f = b_f[j]!;
-        const _g_1 = proj_x[o5 + j]!;
-        const _g_2 = proj_h[o6 + j]!;
+        const _g_1 = proj_x[o6 + j]!;
+        const _g_2 = proj_h[o7 + j]!;
         const _b_g = b_g[j]!;
-        const _o_1 = proj_x[o7 + j]!;
-        const _o_2 = proj_h[o8 + j]!;
+        const _o_1 = proj_x[o8 + j]!;
+        const _o_2 = proj_h[o9 + j]!;
         const _b_o = b_o[j]!;
-        const _c_read_2 = c_read[o2 + j]!;
-        const _h_2 = h[o2 + j]!;
-        const _c_2 = c[o2 + j]!;
+        const _h = h[o0 + j]!;
+        const _c_read = _c * _mask_c;
         const _i_3 = _i_1 + _i_2;
         const _i_4 = _i_3 + _b_i;
         const _i = fsigmoid(_i_4);
-        i[o2 + j] = _i;
+        i[o0 + j] = _i;
         const _f_3 = _f_1 + _f_2;
         const _f_4 = _f_3 + _b_f;
         const _f = fsigmoid(_f_4);
-        f[o2 + j] = _f;
+        f[o0 + j] = _f;
         const _g_3 = _g_1 + _g_2;
         const _g_4 = _g_3 + _b_g;
         const _g = ftanh(_g_4);
-        g[o2 + j] = _g;
+        g[o0 + j] = _g;
         const _o_3 = _o_1 + _o_2;
         const _o_4 = _o_3 + _b_o;
         const _o = fsigmoid(_o_4);
-        o[o2 + j] = _o;
-        const _c_new_1 = _f * _c_read_2;
+        o[o0 + j] = _o;
+        const _c_new_1 = _f * _c_read;
         const _c_new_2 = _i * _g;
         const _c_new = _c_new_1 + _c_new_2;
         const _h_new_1 = ftanh(_c_new);
-        h_new_1[o2 + j] = _h_new_1;
+        h_new_1[o0 + j] = _h_new_1;
         const _h_new = _o * _h_new_1;
-        const _h_next = _active !== 0 ? _h_new : _h_2;
-        h[o10 + j] = _h_next;
-        const _c_next = _active !== 0 ? _c_new : _c_2;
-        c[o10 + j] = _c_next;
+        const _h_next = _active !== 0 ? _h_new : _h;
+        h[o11 + j] = _h_next;
+        const _c_next = _active !== 0 ? _c_new : _c;
+        c[o11 + j] = _c_next;
         const _h_out = _active !== 0 ? _h_new : 0;
-        h_out[o2 + j] = _h_out;
+        h_out[o0 + j] = _h_out;
       }
     }
   }
@@ -997,8 +960,8 @@ function runBackward(
   inputGradients: boolean,
 ): void {
   const { pack_x, pack_h } = weights;
-  const { x, active, mask_h, mask_c, h_read, c_read, i, f, g, o, h_new_1 } = fwd;
-  const { d_h_next, d_c_next, d_h_next_t2, d_proj_h, d_c, d_h_read, d_h } = adj;
+  const { x, active, mask_h, c, mask_c, h_read, i, f, g, o, h_new_1 } = fwd;
+  const { d_h_next, d_c_next, d_proj_h, d_c, d_h_read, d_h } = adj;
   const { grad_b_i, grad_b_f, grad_b_g, grad_b_o, grad_pack_x, grad_pack_h, d_h_out, d_x } = io;
   invalidatePanels();
   // backward through time
@@ -1012,61 +975,60 @@ function runBackward(
     // adjoint of lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
     // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
     for (let b = 0; b < R; b++) {
-      const o0 = r0 + b;
-      const o1 = (r0 + b) * 4;
-      const o2 = b * 4;
+      const o0 = (r0 + b) * 4;
+      const o1 = b * 4;
+      const o2 = r0 + b;
       const o3 = (r0 + b) * 16 + 12;
       const o4 = (r0 + b) * 16 + 8;
       const o5 = (r0 + b) * 16 + 4;
       const o6 = (r0 + b) * 16;
-      const _active_2 = active[o0]!;
+      const _active = active[o2]!;
       for (let j = 0; j < 4; j++) {
-        const _d_h_out = d_h_out[o1 + j]!;
-        const _d_c_next = d_c_next[o2 + j]!;
-        const _d_h_next = d_h_next[o2 + j]!;
-        const _h_new_1_2 = h_new_1[o1 + j]!;
-        const _o_5 = o[o1 + j]!;
-        const _g_5 = g[o1 + j]!;
-        const _i_5 = i[o1 + j]!;
-        const _c_read_3 = c_read[o1 + j]!;
-        const _f_5 = f[o1 + j]!;
-        const _mask_c_2 = mask_c[o2 + j]!;
-        const _d_h_out_t1 = _active_2 !== 0 ? _d_h_out : 0;
-        const _d_c_next_t1 = _active_2 !== 0 ? _d_c_next : 0;
-        const _d_c_next_t2 = _active_2 !== 0 ? 0 : _d_c_next;
-        const _d_h_next_t1 = _active_2 !== 0 ? _d_h_next : 0;
-        const _d_h_next_t2 = _active_2 !== 0 ? 0 : _d_h_next;
-        d_h_next_t2[o2 + j] = _d_h_next_t2;
+        const _c = c[o0 + j]!;
+        const _mask_c = mask_c[o1 + j]!;
+        const _d_h_out = d_h_out[o0 + j]!;
+        const _d_c_next = d_c_next[o1 + j]!;
+        const _d_h_next = d_h_next[o1 + j]!;
+        const _h_new_1 = h_new_1[o0 + j]!;
+        const _o = o[o0 + j]!;
+        const _g = g[o0 + j]!;
+        const _i = i[o0 + j]!;
+        const _f = f[o0 + j]!;
+        const _c_read = _c * _mask_c;
+        const _d_h_out_t1 = _active !== 0 ? _d_h_out : 0;
+        const _d_c_next_t1 = _active !== 0 ? _d_c_next : 0;
+        const _d_c_next_t2 = _active !== 0 ? 0 : _d_c_next;
+        const _d_h_next_t1 = _active !== 0 ? _d_h_next : 0;
         const _d_h_new = _d_h_out_t1 + _d_h_next_t1;
-        const _d_o = _d_h_new * _h_new_1_2;
-        const _d_h_new_1 = _d_h_new * _o_5;
-        const _d_h_new_1_t1 = _h_new_1_2 * _h_new_1_2;
+        const _d_o = _d_h_new * _h_new_1;
+        const _d_h_new_1 = _d_h_new * _o;
+        const _d_h_new_1_t1 = _h_new_1 * _h_new_1;
         const _d_h_new_1_t2 = 1 - _d_h_new_1_t1;
         const _d_h_new_1_t3 = _d_h_new_1 * _d_h_new_1_t2;
         const _d_c_new = _d_c_next_t1 + _d_h_new_1_t3;
-        const _d_i = _d_c_new * _g_5;
-        const _d_g = _d_c_new * _i_5;
-        const _d_f = _d_c_new * _c_read_3;
-        const _d_c_read = _d_c_new * _f_5;
-        const _d_o_t1 = 1 - _o_5;
-        const _d_o_t2 = _o_5 * _d_o_t1;
+        const _d_i = _d_c_new * _g;
+        const _d_g = _d_c_new * _i;
+        const _d_f = _d_c_new * _c_read;
+        const _d_c_read = _d_c_new * _f;
+        const _d_o_t1 = 1 - _o;
+        const _d_o_t2 = _o * _d_o_t1;
         const _d_o_4 = _d_o * _d_o_t2;
         d_proj_h[o3 + j] = _d_o_4;
-        const _d_g_t1 = _g_5 * _g_5;
+        const _d_g_t1 = _g * _g;
         const _d_g_t2 = 1 - _d_g_t1;
         const _d_g_4 = _d_g * _d_g_t2;
         d_proj_h[o4 + j] = _d_g_4;
-        const _d_f_t1 = 1 - _f_5;
-        const _d_f_t2 = _f_5 * _d_f_t1;
+        const _d_f_t1 = 1 - _f;
+        const _d_f_t2 = _f * _d_f_t1;
         const _d_f_4 = _d_f * _d_f_t2;
         d_proj_h[o5 + j] = _d_f_4;
-        const _d_i_t1 = 1 - _i_5;
-        const _d_i_t2 = _i_5 * _d_i_t1;
+        const _d_i_t1 = 1 - _i;
+        const _d_i_t2 = _i * _d_i_t1;
         const _d_i_4 = _d_i * _d_i_t2;
         d_proj_h[o6 + j] = _d_i_4;
-        const _d_c_read_t1 = _d_c_read * _mask_c_2;
+        const _d_c_read_t1 = _d_c_read * _mask_c;
         const _d_c = _d_c_next_t2 + _d_c_read_t1;
-        d_c[o2 + j] = _d_c;
+        d_c[o1 + j] = _d_c;
       }
     }
     // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
@@ -1075,14 +1037,17 @@ function runBackward(
     // adjoint of lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
     gemm(d_h_read_gemm, R, d_proj_h, r0 * 16, pack_h, 0, d_h_read, 0);
     for (let b = 0; b < R; b++) {
-      const o0 = b * 4;
+      const o0 = r0 + b;
+      const o1 = b * 4;
+      const _active = active[o0]!;
       for (let j = 0; j < 4; j++) {
-        const _d_h_read = d_h_read[o0 + j]!;
-        const _mask_h_2 = mask_h[o0 + j]!;
-        const _d_h_next_t2_2 = d_h_next_t2[o0 + j]!;
-        const _d_h_read_t1 = _d_h_read * _mask_h_2;
-        const _d_h = _d_h_next_t2_2 + _d_h_read_t1;
-        d_h[o0 + j] = _d_h;
+        const _d_h_next = d_h_next[o1 + j]!;
+        const _d_h_read = d_h_read[o1 + j]!;
+        const _mask_h = mask_h[o1 + j]!;
+        const _d_h_next_t2 = _active !== 0 ? 0 : _d_h_next;
+        const _d_h_read_t1 = _d_h_read * _mask_h;
+        const _d_h = _d_h_next_t2 + _d_h_read_t1;
+        d_h[o1 + j] = _d_h;
       }
     }
     // carry the states' gradients to the step before
@@ -1156,22 +1121,21 @@ export function step(params: Params, inputs: Inputs, state: State, batchSize: nu
   const where = "step";
   const B = checkBatchSize(where, batchSize);
   const w = weightsOf(where, params);
-  checkObject(where, "inputs", inputs, ["x"]);
-  checkObject(where, "state", state, ["h", "c"]);
-  const in0 = checkArray(where, "inputs.x", own(inputs, "x"), B * 3, `batchSize ${B} × 3`);
-  const s0 = checkArray(where, "state.h", own(state, "h"), B * 4, `batchSize ${B} × 4`);
-  const s1 = checkArray(where, "state.c", own(state, "c"), B * 4, `batchSize ${B} × 4`);
+  checkObject(where, "inputs", inputs, INPUT_NAMES);
+  checkObject(where, "state", state, STATE_NAMES);
+  const ins = checkArrays(where, "inputs", inputs, meta.inputs, 0, B, true);
+  const states = checkArrays(where, "state", state, meta.states, 0, B, true);
   // one step of forward, on a tape of the step's own
   const fwd = stepTape(B).buf;
-  fwd.x.set(in0);
+  fwd.x.set(ins[0]!);
   fwd.active.fill(1);
-  fwd.h.set(s0);
+  fwd.h.set(states[0]!);
   fwd.mask_h.fill(1);
-  fwd.c.set(s1);
+  fwd.c.set(states[1]!);
   fwd.mask_c.fill(1);
   run(w, fwd, 1, B);
-  s0.set(fwd.h.subarray(B * 4));
-  s1.set(fwd.c.subarray(B * 4));
+  states[0]!.set(fwd.h.subarray(B * 4));
+  states[1]!.set(fwd.c.subarray(B * 4));
   return { h: fwd.h_out.slice() };
 }
 
@@ -1188,69 +1152,25 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
   ]);
   const B = checkBatchSize(where, own(options, "batchSize"));
   const w = weightsOf(where, params);
-  checkObject(where, "inputs", inputs, ["x"]);
+  checkObject(where, "inputs", inputs, INPUT_NAMES);
   const T =
     own(options, "timeSteps") !== undefined
       ? checkCount(where, "options.timeSteps", own(options, "timeSteps"))
       : inferSteps(where, own(inputs, "x"), B, 3, "inputs.x");
-  const in0 = checkArray(
-    where,
-    "inputs.x",
-    own(inputs, "x"),
-    T * B * 3,
-    `timeSteps ${T} × batchSize ${B} × 3`,
-  );
-  const init =
-    own(options, "initialState") === undefined
-      ? undefined
-      : checkObject(where, "options.initialState", own(options, "initialState"), ["h", "c"]);
-  const init0 = optionalArray(
-    where,
-    init,
-    "options.initialState",
-    "h",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
-  const init1 = optionalArray(
-    where,
-    init,
-    "options.initialState",
-    "c",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
-  const masks =
-    own(options, "stateMasks") === undefined
-      ? undefined
-      : checkObject(where, "options.stateMasks", own(options, "stateMasks"), ["h", "c"]);
-  const masks0 = optionalArray(
-    where,
-    masks,
-    "options.stateMasks",
-    "h",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
-  const masks1 = optionalArray(
-    where,
-    masks,
-    "options.stateMasks",
-    "c",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
+  const ins = checkArrays(where, "inputs", inputs, meta.inputs, T, B, true);
+  const initial = stateOption(where, options, "initialState", B);
+  const masks = stateOption(where, options, "stateMasks", B);
   const tape = allocTape(T, B, own(options, "tape"));
   const fwd = tape.buf;
-  fwd.x.set(in0);
+  fwd.x.set(ins[0]!);
   checkLengths(where, own(options, "lengths"), B, T, fwd.active);
-  if (init0 !== undefined) fwd.h.set(init0);
+  if (initial[0] !== undefined) fwd.h.set(initial[0]);
   else fwd.h.fill(0, 0, B * 4);
-  if (masks0 !== undefined) fwd.mask_h.set(masks0);
+  if (masks[0] !== undefined) fwd.mask_h.set(masks[0]);
   else fwd.mask_h.fill(1);
-  if (init1 !== undefined) fwd.c.set(init1);
+  if (initial[1] !== undefined) fwd.c.set(initial[1]);
   else fwd.c.fill(0, 0, B * 4);
-  if (masks1 !== undefined) fwd.mask_c.set(masks1);
+  if (masks[1] !== undefined) fwd.mask_c.set(masks[1]);
   else fwd.mask_c.fill(1);
   run(w, fwd, T, B);
   return { outputs: tape.outputs, finalState: tape.finalState, tape };
@@ -1270,67 +1190,41 @@ export function backward(
   const tape = tapeIn as TapeData;
   const T = tape.timeSteps;
   const B = tape.batchSize;
-  checkObject(where, "dOutputs", dOutputs, ["h"]);
+  checkObject(where, "dOutputs", dOutputs, OUTPUT_NAMES);
   checkObject(where, "options", options, ["dFinalState", "into", "inputGradients"]);
-  const dOut0 = optionalArray(
-    where,
-    dOutputs,
-    "dOutputs",
-    "h",
-    T * B * 4,
-    `timeSteps ${T} × batchSize ${B} × 4`,
-  );
-  const dFinal =
-    own(options, "dFinalState") === undefined
-      ? undefined
-      : checkObject(where, "options.dFinalState", own(options, "dFinalState"), ["h", "c"]);
-  const dFinal0 = optionalArray(
-    where,
-    dFinal,
-    "options.dFinalState",
-    "h",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
-  const dFinal1 = optionalArray(
-    where,
-    dFinal,
-    "options.dFinalState",
-    "c",
-    B * 4,
-    `batchSize ${B} × 4`,
-  );
+  const dOuts = checkArrays(where, "dOutputs", dOutputs, meta.outputs, T, B, false);
+  const dFinal = stateOption(where, options, "dFinalState", B);
   const inputGradients =
     checkFlag(where, "options.inputGradients", own(options, "inputGradients")) !== false;
   const grads = gradientsFor(where, own(options, "into"), T, B);
   const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));
-  if (dFinal0 !== undefined) adj.d_h_next.set(dFinal0);
+  if (dFinal[0] !== undefined) adj.d_h_next.set(dFinal[0]);
   else adj.d_h_next.fill(0);
-  if (dFinal1 !== undefined) adj.d_c_next.set(dFinal1);
+  if (dFinal[1] !== undefined) adj.d_c_next.set(dFinal[1]);
   else adj.d_c_next.fill(0);
-  const grad_W_i = grads.params["W_i"] as Float32Array;
+  const grad_W_i = grads.params.W_i;
   grad_W_i.fill(0);
-  const grad_U_i = grads.params["U_i"] as Float32Array;
+  const grad_U_i = grads.params.U_i;
   grad_U_i.fill(0);
-  const grad_b_i = grads.params["b_i"] as Float32Array;
+  const grad_b_i = grads.params.b_i;
   grad_b_i.fill(0);
-  const grad_W_f = grads.params["W_f"] as Float32Array;
+  const grad_W_f = grads.params.W_f;
   grad_W_f.fill(0);
-  const grad_U_f = grads.params["U_f"] as Float32Array;
+  const grad_U_f = grads.params.U_f;
   grad_U_f.fill(0);
-  const grad_b_f = grads.params["b_f"] as Float32Array;
+  const grad_b_f = grads.params.b_f;
   grad_b_f.fill(0);
-  const grad_W_g = grads.params["W_g"] as Float32Array;
+  const grad_W_g = grads.params.W_g;
   grad_W_g.fill(0);
-  const grad_U_g = grads.params["U_g"] as Float32Array;
+  const grad_U_g = grads.params.U_g;
   grad_U_g.fill(0);
-  const grad_b_g = grads.params["b_g"] as Float32Array;
+  const grad_b_g = grads.params.b_g;
   grad_b_g.fill(0);
-  const grad_W_o = grads.params["W_o"] as Float32Array;
+  const grad_W_o = grads.params.W_o;
   grad_W_o.fill(0);
-  const grad_U_o = grads.params["U_o"] as Float32Array;
+  const grad_U_o = grads.params.U_o;
   grad_U_o.fill(0);
-  const grad_b_o = grads.params["b_o"] as Float32Array;
+  const grad_b_o = grads.params.b_o;
   grad_b_o.fill(0);
   const own0 =
     follows(grad_W_f, grad_W_i) && follows(grad_W_g, grad_W_f) && follows(grad_W_o, grad_W_g);
@@ -1338,8 +1232,8 @@ export function backward(
   const own1 =
     follows(grad_U_f, grad_U_i) && follows(grad_U_g, grad_U_f) && follows(grad_U_o, grad_U_g);
   const grad_pack_h = own1 ? span(grad_U_i, 64) : packedGrads.grad_pack_h.fill(0);
-  const d_h_out = dOut0 ?? (tape.zeros[0] ??= new Float32Array(T * B * 4));
-  const d_x = grads.inputs["x"] as Float32Array;
+  const d_h_out = dOuts[0] ?? (tape.zeros[0] ??= new Float32Array(T * B * 4));
+  const d_x = grads.inputs.x;
   runBackward(
     w,
     tape.buf,
@@ -1378,7 +1272,7 @@ export function backward(
     for (let j = 0; j < 16; j++) grad_U_g[j] = grad_U_g[j]! + grad_pack_h[32 + j]!;
     for (let j = 0; j < 16; j++) grad_U_o[j] = grad_U_o[j]! + grad_pack_h[48 + j]!;
   }
-  (grads.initialState["h"] as Float32Array).set(adj.d_h_next);
-  (grads.initialState["c"] as Float32Array).set(adj.d_c_next);
+  grads.initialState.h.set(adj.d_h_next);
+  grads.initialState.c.set(adj.d_c_next);
   return grads;
 }

@@ -5,9 +5,12 @@
 // as `constructor` or `__proto__` are ordinary keys.
 
 /** Provided by each generated module. */
-declare const meta: { readonly name: string };
+declare const meta: { readonly name: string; readonly states: readonly { readonly name: string; readonly size: number }[] };
 
 // ---- inline from here
+
+/** Inputs, states or outputs as meta lists them. */
+type Named = readonly { readonly name: string; readonly size: number }[];
 
 export function fail(where: string, message: string): never {
   throw new RangeError(`${meta.name}.${where}: ${message}`);
@@ -99,4 +102,29 @@ export function inferSteps(where: string, v: unknown, B: number, n: number, name
 export function checkFlag(where: string, name: string, v: unknown): boolean | undefined {
   if (v !== undefined && typeof v !== "boolean") fail(where, `${name} must be true or false, got ${describe(v)}`);
   return v;
+}
+
+/** `v` (when given) must be an object whose keys are among `allowed`. */
+export function optionalObject(where: string, name: string, v: unknown, allowed: readonly string[]): object | undefined {
+  return v === undefined ? undefined : checkObject(where, name, v, allowed);
+}
+
+/** The arrays `obj[item.name]` for each item, in order: timeSteps × batchSize × size floats each
+ *  (batchSize × size when T is 0). Required ones must be present; optional ones may be absent. */
+export function checkArrays(where: string, name: string, obj: object | undefined, items: Named, T: number, B: number, required: boolean): (Float32Array | undefined)[] {
+  return items.map((it) => {
+    const v = obj === undefined ? undefined : own(obj, it.name);
+    if (v === undefined && !required) return undefined;
+    const layout = `${T > 0 ? `timeSteps ${T} × ` : ""}batchSize ${B} × ${it.size}`;
+    return checkArray(where, `${name}.${it.name}`, v, (T || 1) * B * it.size, layout);
+  });
+}
+
+/** The per-state arrays of options[key] (initialState, stateMasks, dFinalState): [batchSize, n]
+ *  each, in the order of meta.states, undefined where absent. */
+export function stateOption(where: string, options: object, key: string, B: number): (Float32Array | undefined)[] {
+  const name = `options.${key}`;
+  const states: Named = meta.states;
+  const obj = optionalObject(where, name, own(options, key), states.map((s) => s.name));
+  return checkArrays(where, name, obj, states, 0, B, false);
 }

@@ -16,20 +16,25 @@ export interface Gemm {
   readonly form: "xwT" | "xw" | "dw";
   readonly n: number;
   readonly k: number;
-  /** Row strides of the row operands: A (X, or D for dw), B (X for dw) and C (unused for dw). */
+  /** Row stride of A (X, or D for dw). */
   readonly as: number;
-  readonly bs: number;
-  readonly cs: number;
-  readonly accumulate: boolean;
+  /** Row stride of B for dw (X); W is dense for xwT and xw. */
+  readonly bs?: number;
+  /** Row stride of C for xwT and xw; a gradient is dense. */
+  readonly cs?: number;
+  /** Add to C instead of overwriting it (dw always adds). */
+  readonly accumulate?: boolean;
   /** A panel slot: W's packing is kept until invalidatePanels() (weights used at every step). */
-  readonly slot: number;
+  readonly slot?: number;
 }
 
 /** The product `d` over R rows: A and C row operands start at ao and co; for dw, B (X) starts at bo. */
 export function gemm(d: Gemm, R: number, A: Float32Array, ao: number, B: Float32Array, bo: number, C: Float32Array, co: number): void {
-  if (d.form === "xwT") gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs, d.accumulate, d.slot);
-  else if (d.form === "xw") gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs, d.accumulate, d.slot);
-  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs, C, co, d.k, true, -1);
+  const acc = d.accumulate ?? false;
+  const slot = d.slot ?? -1;
+  if (d.form === "xwT") gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, d.k, 1, C, co, d.cs ?? d.n, acc, slot);
+  else if (d.form === "xw") gemmCore(R, d.n, d.k, A, ao, d.as, 1, B, bo, 1, d.n, C, co, d.cs ?? d.n, acc, slot);
+  else gemmCore(d.n, d.k, R, A, ao, 1, d.as, B, bo, 1, d.bs ?? d.k, C, co, d.k, true, -1);
 }
 
 export const KC = 256;
@@ -53,7 +58,7 @@ export function pack(
         continue;
       }
       let at = xo + (r0 + i) * xi + k0 * xk;
-      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at];
+      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at]!;
     }
   }
 }
@@ -87,23 +92,23 @@ export function gemmCore(
         let a = ao + i * ai;
         let b = bo + j * bj;
         for (let k = 0; k < K; k++, a += ak, b += bk) {
-          const x = A[a];
-          s0 += x * B[b];
-          s1 += x * B[b + bj];
-          s2 += x * B[b + 2 * bj];
-          s3 += x * B[b + 3 * bj];
+          const x = A[a]!;
+          s0 += x * B[b]!;
+          s1 += x * B[b + bj]!;
+          s2 += x * B[b + 2 * bj]!;
+          s3 += x * B[b + 3 * bj]!;
         }
-        C[c + j] += s0;
-        C[c + j + 1] += s1;
-        C[c + j + 2] += s2;
-        C[c + j + 3] += s3;
+        C[c + j] = C[c + j]! + s0;
+        C[c + j + 1] = C[c + j + 1]! + s1;
+        C[c + j + 2] = C[c + j + 2]! + s2;
+        C[c + j + 3] = C[c + j + 3]! + s3;
       }
       for (; j < N; j++) {
         let s = 0;
         let a = ao + i * ai;
         let b = bo + j * bj;
-        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a] * B[b];
-        C[c + j] += s;
+        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a]! * B[b]!;
+        C[c + j] = C[c + j]! + s;
       }
     }
     return;
@@ -143,8 +148,8 @@ export function gemmCore(
           for (let k = 0; k < kc; k++) {
             const a = aBase + k * 4;
             const b = bBase + k * 4;
-            const a0 = pa[a], a1 = pa[a + 1], a2 = pa[a + 2], a3 = pa[a + 3];
-            const b0 = pb[b], b1 = pb[b + 1], b2 = pb[b + 2], b3 = pb[b + 3];
+            const a0 = pa[a]!, a1 = pa[a + 1]!, a2 = pa[a + 2]!, a3 = pa[a + 3]!;
+            const b0 = pb[b]!, b1 = pb[b + 1]!, b2 = pb[b + 2]!, b3 = pb[b + 3]!;
             c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
             c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
             c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
@@ -153,18 +158,18 @@ export function gemmCore(
           const cols = Math.min(4, N - q * 4);
           if (rows === 4 && cols === 4) {
             let c = co + (i0 + p) * cs + q * 4;
-            C[c] += c00; C[c + 1] += c01; C[c + 2] += c02; C[c + 3] += c03; c += cs;
-            C[c] += c10; C[c + 1] += c11; C[c + 2] += c12; C[c + 3] += c13; c += cs;
-            C[c] += c20; C[c + 1] += c21; C[c + 2] += c22; C[c + 3] += c23; c += cs;
-            C[c] += c30; C[c + 1] += c31; C[c + 2] += c32; C[c + 3] += c33;
+            C[c] = C[c]! + c00; C[c + 1] = C[c + 1]! + c01; C[c + 2] = C[c + 2]! + c02; C[c + 3] = C[c + 3]! + c03; c += cs;
+            C[c] = C[c]! + c10; C[c + 1] = C[c + 1]! + c11; C[c + 2] = C[c + 2]! + c12; C[c + 3] = C[c + 3]! + c13; c += cs;
+            C[c] = C[c]! + c20; C[c + 1] = C[c + 1]! + c21; C[c + 2] = C[c + 2]! + c22; C[c + 3] = C[c + 3]! + c23; c += cs;
+            C[c] = C[c]! + c30; C[c + 1] = C[c + 1]! + c31; C[c + 2] = C[c + 2]! + c32; C[c + 3] = C[c + 3]! + c33;
           } else {
             // An edge tile: only its first rows × cols entries exist in C.
             for (let r = 0; r < rows; r++) {
               const c = co + (i0 + p + r) * cs + q * 4;
-              C[c] += r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30;
-              if (cols > 1) C[c + 1] += r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31;
-              if (cols > 2) C[c + 2] += r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32;
-              if (cols > 3) C[c + 3] += r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33;
+              C[c] = C[c]! + (r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30);
+              if (cols > 1) C[c + 1] = C[c + 1]! + (r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31);
+              if (cols > 2) C[c + 2] = C[c + 2]! + (r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32);
+              if (cols > 3) C[c + 3] = C[c + 3]! + (r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33);
             }
           }
         }
@@ -177,7 +182,7 @@ export function gemmCore(
 export function colSum(R: number, N: number, U: Float32Array, uo: number, us: number, g: Float32Array): void {
   for (let r = 0; r < R; r++) {
     const o = uo + r * us;
-    for (let j = 0; j < N; j++) g[j] += U[o + j];
+    for (let j = 0; j < N; j++) g[j] = g[j]! + U[o + j]!;
   }
 }
 

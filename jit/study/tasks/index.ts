@@ -7,13 +7,16 @@ import { resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { taskProblem, type StudyTask } from "../task.ts";
 
+// These files are .ts in the sources and .js in the built package (dist/): use this file's own.
+const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
 /** Built-in task name -> module, relative to this file. */
 const BUILTIN: Record<string, string> = {
-  adding: "./adding.ts",
-  reber: "./reber.ts",
-  copy: "./copy.ts",
-  charlm: "./charlm.ts",
-  sentiment: "./sentiment.ts",
+  adding: `./adding${EXT}`,
+  reber: `./reber${EXT}`,
+  copy: `./copy${EXT}`,
+  charlm: `./charlm${EXT}`,
+  sentiment: `./sentiment${EXT}`,
 };
 
 export const taskNames: readonly string[] = Object.keys(BUILTIN);
