@@ -71,6 +71,7 @@ Commands:
   build <files|dirs>... --out DIR [--dims I=64,H=128]
                                Compile specs into self-contained TypeScript kernels
   build [--config FILE]        Build the entries of a config file (default ./cellc.config.json)
+  study <specs>... --task NAME Train specs side by side on a task over several seeds; report
   help [command]               Show help for a command
 
 Options:

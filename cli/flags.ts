@@ -68,7 +68,10 @@ function reword(e: unknown, defs: FlagDefs): string {
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `unknown option '${quoted}'`;
   if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `unexpected argument '${quoted}'`;
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    return /does not take an argument/.test(message) ? `--${long} takes no value` : `--${long} needs a value`;
+    if (/does not take an argument/.test(message)) return `--${long} takes no value`;
+    // `--clip -1`: parseArgs reads -1 as a flag; say how to pass a value that starts with '-'.
+    if (/ambiguous/.test(message)) return `--${long} needs a value (one starting with '-' is written --${long}=VALUE)`;
+    return `--${long} needs a value`;
   }
   return message.split("\n")[0]!;
 }

@@ -48,6 +48,11 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
 
 async function run(argv: readonly string[], io: Output): Promise<number> {
   if (argv[0] === "export") return runExport(argv.slice(1), io);
+  // `study` parses its own flags (cli/study.ts); loaded only when used.
+  if (argv[0] === "study" || (argv[0] === "help" && argv[1] === "study")) {
+    const { studyCommand } = await import("./study.ts");
+    return studyCommand(argv[0] === "study" ? argv.slice(1) : ["--help"], io);
+  }
   const inv = parseInvocation(argv);
   if (inv.kind === "help") {
     io.out(usageFor(inv.command));

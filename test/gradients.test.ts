@@ -10,14 +10,10 @@ import { gradCheck } from "./helpers/gradcheck.ts";
 import { Rng } from "./helpers/rng.ts";
 import { TEST_BACKENDS } from "./helpers/backends.ts";
 
-// Every example spec, and test/specs: cells that call every function, have several inputs and
-// outputs, or none.
-const specDirs = ["examples/specs", "test/specs"];
-const specs = specDirs.flatMap((d) =>
-  readdirSync(d)
-    .filter((f) => f.endsWith(".cell"))
-    .map((f) => `${d}/${f}`),
-);
+// Every example spec (and Greff et al.'s LSTM variants in examples/specs/greff), and test/specs:
+// cells that call every function, have several inputs and outputs, or none.
+const specDirs = ["examples/specs", "examples/specs/greff", "test/specs"];
+const specs = specDirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith(".cell")).map((f) => `${d}/${f}`));
 const dims = { I: 3, H: 4, P: 2, J: 2 };
 const T = 6;
 const B = 2;

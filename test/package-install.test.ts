@@ -1,10 +1,11 @@
 // The package as a user gets it: `npm pack` (which builds dist/), installed from the tarball into
 // a fresh project offline (the npm cache holds its dependencies), `npx cellc build` from a
-// config there, a consumer importing a built kernel, `cellc`, `cellc/runtime` and `cellc/jit`
-// type-checked at tsc --init's settings plus every further strictness flag (the package's own
-// declarations included: skipLibCheck off), then run under plain node, no tsx. Its training
-// numbers must equal the same training run from this repository's sources; checking a spec
-// loads none of the kernel printer's heavy dependencies; the installed language server answers.
+// config there, a small `cellc study` (equal to the same study from the sources), a consumer
+// importing a built kernel, `cellc`, `cellc/runtime` and `cellc/jit` type-checked at tsc --init's
+// settings plus every further strictness flag (the package's own declarations included:
+// skipLibCheck off), then run under plain node, no tsx. Its training numbers must equal the same
+// training run from this repository's sources; checking a spec loads none of the kernel printer's
+// heavy dependencies; the installed language server answers.
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
@@ -155,6 +156,18 @@ describe("the npm package", () => {
     expect(built).toMatch(/wrote src\/wasm\/mgu_I3_H8\.ts \(mgu, I=3 H=8, 192 params/);
     const wasmCode = readFileSync(join(app, "src/wasm/mgu_I3_H8.ts"), "utf8");
     expect(wasmCode).toBe((await buildFile(join(app, "specs/mgu.cell"), { dims: { I: 3, H: 8 }, target: "wasm" })).modules[0]!.code);
+
+    // `cellc study` from the package: its worker processes run the compiled JavaScript (no tsx), the
+    // language-model task finds the shipped corpus, and the numbers equal a study run from the sources.
+    const studyArgs = ["--T", "8", "--budget", "64", "--eval-every", "32", "--units", "3", "--seeds", "1"];
+    const studied = spawnSync(bin, ["study", "specs/mgu.cell", "--task", "charlm", ...studyArgs, "--workers", "1", "--out", "study"], { cwd: app, encoding: "utf8" });
+    expect({ code: studied.status, err: studied.stderr.split("\n").filter((l) => !l.startsWith("[")).join("\n").trim() }).toEqual({ code: 0, err: "" });
+    expect(studied.stdout).toContain("study 'charlm' (T = 8): 1 of 1 specs × 1 seeds, 64 sequences per run, H = 3");
+    const fromPackage = JSON.parse(readFileSync(join(app, "study/results.json"), "utf8")) as { runs: { status: string; curve: number[][]; final: number }[] };
+    const { runStudy } = await import("../jit/study/index.ts");
+    const fromSource = await runStudy({ specs: [join(app, "specs/mgu.cell")], task: "charlm", T: 8, budget: 64, evalEvery: 32, units: 3, seeds: 1, workers: 0, progress: false });
+    expect(fromPackage.runs.map((r) => [r.status, r.curve, r.final])).toEqual(fromSource.runs.map((r) => [r.status, r.curve, r.final]));
+    expect(fromPackage.runs[0]!.final).toBeGreaterThan(0);
 
     writeFileSync(join(app, "src/main.ts"), consumer);
     execFileSync(join(app, "node_modules/.bin/tsc"), ["--init"], { cwd: app, stdio: "ignore" });

@@ -35,7 +35,8 @@ describe("cellc build --target torch", () => {
     const dir = join(scratch.dir, "all");
     const r = await run(["build", "examples/specs", "--dims", DIMS, "--target", "torch", "--out", dir]);
     expect(r.code, r.err).toBe(0);
-    const specs = readdirSync("examples/specs").filter((f) => f.endsWith(".cell"));
+    // A directory stands for every spec below it (examples/specs/greff/ included).
+    const specs = readdirSync("examples/specs", { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".cell"));
     const built = readdirSync(dir);
     expect(built.length).toBe(specs.length);
     for (const f of built) expect(f).toMatch(/\.py$/);
