@@ -51,7 +51,7 @@ describe("a study's numbers", () => {
     const study = await runStudy({ ...tiny, specs: ["examples/specs/greff/np.cell"], seeds: 1, workers: 1 });
     const run = study.runs[0]!;
     const seed = 1;
-    const m = sequential([rnn({ spec: "examples/specs/greff/np.cell", units: 3 }), dense(1)], { seed });
+    const m = sequential([rnn({ spec: "examples/specs/greff/np.cell", units: 3, target: "ts" }), dense(1)], { seed });
     m.compile({ optimizer: adam({ learningRate: 0.01 }), loss: "mse", clipNorm: 1 });
     await m.build([null, 2]);
     const asX = (d: ReturnType<typeof addingData>) => tensor(d.inputs, [d.count, d.maxLength, 2], d.lengths);

@@ -11,6 +11,10 @@ import { describeFsError, MAX_SPEC_BYTES, readTextFile } from "../../compiler/re
 import type { KernelMeta } from "../../abi/kernel.ts";
 import type { StudyTask, TaskSettings } from "./task.ts";
 
+/** Studies train TypeScript kernels: their numbers are then the same on every machine, with or
+ *  without WebAssembly SIMD (a wasm kernel's float32 sums round differently). */
+const STUDY_TARGET = "ts";
+
 export interface PreparedSpec {
   /** The spec file as given. */
   file: string;
@@ -82,7 +86,7 @@ export async function prepareSpecs(files: readonly string[], o: PrepareOptions):
     const dims = { ...o.dims, [o.inputDim]: size, [o.unitsDim]: o.units };
     const key = JSON.stringify([file, source, Object.entries(dims).sort(), o.dimsSource]);
     let compiled = cache.get(key);
-    if (!compiled) cache.set(key, (compiled = compile(source, { file, dims, dimsSource: o.dimsSource, format: false })));
+    if (!compiled) cache.set(key, (compiled = compile(source, { file, dims, dimsSource: o.dimsSource, format: false, target: STUDY_TARGET })));
     const r = await compiled;
     if (!r.module) {
       p.status = "compile-error";
