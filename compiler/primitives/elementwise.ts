@@ -7,9 +7,12 @@
 // TypeScript formula computes the same value (a registry-driven test checks every entry on a grid
 // that includes extremes). NaN propagates wherever the math allows it.
 
+import { erf } from "../../backends/ts/support/special.ts";
 import type { Elementwise } from "./types.ts";
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+/** 1/√(2π), the standard normal density's scale (gelu's derivative). */
+const INV_SQRT_2PI = 0.3989422804014327;
 
 /** Past this, log(1 + e^x) equals x to double precision (e^-20 ≈ 2e-9 relative... and the
  *  float32 result is x exactly); below it, log1p(exp(x)) is exact and cannot overflow. */
@@ -166,6 +169,108 @@ const list: Elementwise[] = [
     grad: ({ dy, x: [a], attrs }, b) => [b.mul(dy, b.between(a!, attrs.lo!, attrs.hi!))],
     ts: ([x], { lo, hi }) => `${x} < ${num(lo!)} ? ${num(lo!)} : ${x} > ${num(hi!)} ? ${num(hi!)} : ${x}`,
     smoothAt: ([x], { lo, hi }) => x !== lo && x !== hi,
+  },
+
+  {
+    op: "elu",
+    arity: 1,
+    surface: true,
+    doc: "x for x > 0, else e^x - 1 (α = 1)",
+    eval: ([x]) => (x! > 0 ? x! : Math.expm1(x!)),
+    grad: ({ dy, y, x: [a] }, b) => [b.mul(dy, b.select(b.heaviside(a!), 1, b.add(y, 1)))],
+    ts: ([x]) => `${x} > 0 ? ${x} : Math.expm1(${x})`,
+  },
+  {
+    op: "gelu",
+    arity: 1,
+    surface: true,
+    doc: "x · Φ(x) = x/2 · (1 + erf(x/√2)), the exact form (PyTorch's and Keras' default)",
+    eval: ([x]) => 0.5 * x! * (1 + erf(x! * Math.SQRT1_2)),
+    grad: ({ dy, x: [a] }, b) => {
+      // Φ(x) + x·φ(x)
+      const cdf = b.mul(0.5, b.add(1, b.call("erf", b.mul(a!, Math.SQRT1_2))));
+      const pdf = b.mul(INV_SQRT_2PI, b.call("exp", b.mul(-0.5, b.mul(a!, a!))));
+      return [b.mul(dy, b.add(cdf, b.mul(a!, pdf)))];
+    },
+    ts: ([x]) => `0.5 * ${x} * (1 + erf(${x} * Math.SQRT1_2))`,
+    tsSupport: ["special"],
+  },
+  {
+    op: "swish",
+    arity: 1,
+    surface: true,
+    doc: "x · sigmoid(x) (SiLU)",
+    eval: ([x]) => x! * sigmoid(x!),
+    grad: ({ dy, y, x: [a] }, b) => {
+      const s = b.sigmoid(a!);
+      return [b.mul(dy, b.add(s, b.mul(y, b.sub(1, s))))];
+    },
+    ts: ([x], _a, o) => (o.fast ? `${x} * fsigmoid(${x})` : `${x} * (1 / (1 + Math.exp(-${x})))`),
+  },
+  {
+    op: "sin",
+    arity: 1,
+    surface: true,
+    doc: "sine",
+    eval: ([x]) => Math.sin(x!),
+    grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.call("cos", a!))],
+    ts: ([x]) => `Math.sin(${x})`,
+  },
+  {
+    op: "cos",
+    arity: 1,
+    surface: true,
+    doc: "cosine",
+    eval: ([x]) => Math.cos(x!),
+    grad: ({ dy, x: [a] }, b) => [b.neg(b.mul(dy, b.call("sin", a!)))],
+    ts: ([x]) => `Math.cos(${x})`,
+  },
+  {
+    op: "erf",
+    arity: 1,
+    surface: true,
+    doc: "the error function, 2/√π ∫₀ˣ e^(-t²) dt",
+    eval: ([x]) => erf(x!),
+    grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.mul(2 / Math.sqrt(Math.PI), b.call("exp", b.neg(b.mul(a!, a!)))))],
+    ts: ([x]) => `erf(${x})`,
+    tsSupport: ["special"],
+  },
+  {
+    op: "pow",
+    arity: 2,
+    surface: true,
+    doc: "a^p (NaN for a < 0 and a fractional p); its derivative in p, y · log(a), needs a > 0",
+    eval: ([a, p]) => Math.pow(a!, p!),
+    grad: ({ dy, y, x: [a, p] }, b) => [
+      b.mul(dy, b.mul(p!, b.call("pow", a!, b.sub(p!, 1)))),
+      "c" in p! ? null : b.mul(dy, b.mul(y, b.call("log", a!))),
+    ],
+    ts: ([a, p]) => `Math.pow(${a}, ${p})`,
+    domain: ([a]) => a! > 1e-3,
+  },
+  {
+    op: "maximum",
+    arity: 2,
+    doc: "max(a, b): the larger operand (NaN if either is); its derivative goes to a where a = b",
+    eval: ([a, b]) => Math.max(a!, b!),
+    grad: ({ dy, x: [p, q] }, b) => {
+      const toQ = b.heaviside(b.sub(q!, p!));
+      return [b.mul(dy, b.sub(1, toQ)), b.mul(dy, toQ)];
+    },
+    ts: ([a, b]) => `Math.max(${a}, ${b})`,
+    smoothAt: ([a, b]) => a !== b,
+  },
+  {
+    op: "minimum",
+    arity: 2,
+    doc: "min(a, b): the smaller operand (NaN if either is); its derivative goes to a where a = b",
+    eval: ([a, b]) => Math.min(a!, b!),
+    grad: ({ dy, x: [p, q] }, b) => {
+      const toQ = b.heaviside(b.sub(p!, q!));
+      return [b.mul(dy, b.sub(1, toQ)), b.mul(dy, toQ)];
+    },
+    ts: ([a, b]) => `Math.min(${a}, ${b})`,
+    smoothAt: ([a, b]) => a !== b,
   },
 
   // ---- sequence semantics: which value a step keeps (per-sample lengths)

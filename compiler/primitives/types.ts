@@ -48,6 +48,8 @@ export interface Elementwise {
   grad?(r: GradArgs, b: AdBuilder): Contribution[];
   /** TypeScript expression over operand expressions (identifiers or parenthesised literals). */
   ts(x: readonly string[], a: Attrs, o: TsFormulaOptions): string;
+  /** Support files of the TypeScript backend its formula calls (backends/ts/support/NAME.ts). */
+  readonly tsSupport?: readonly "special"[];
   /** Where the function is smooth, for derivative tests: a predicate on the operands. */
   readonly smoothAt?: (x: readonly number[], a: Attrs) => boolean;
   /** Operands for which eval is defined and finite (tests sample inside it). */
