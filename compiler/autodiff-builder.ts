@@ -109,8 +109,9 @@ export class AdBuilder extends GraphBuilder {
     return this.emit((out) => ({ op: "sum", out, args: [x] }), [1], this.temp());
   }
 
-  bcast(x: Operand, n: number): Operand {
-    return this.emit((out) => ({ op: "bcast", out, args: [x] }), [n], this.temp());
+  /** x ([1]) repeated over `shape`. */
+  bcast(x: Operand, shape: readonly number[]): Operand {
+    return this.emit((out) => ({ op: "bcast", out, args: [x] }), [...shape], this.temp());
   }
 
   zeros(shape: number[], name: string): ValueId {

@@ -52,6 +52,6 @@ export const structuralRules: Partial<Record<Eqn["op"], Rule>> = {
     });
   },
   slice: ({ dy, x: [a], eqn }, b) => [b.pad(dy, (eqn as Extract<Eqn, { op: "slice" }>).lo, b.shape(a!)[0]!)],
-  sum: ({ dy, x: [a] }, b) => [b.bcast(dy, b.shape(a!)[0]!)],
+  sum: ({ dy, x: [a] }, b) => [b.bcast(dy, b.shape(a!))],
   bcast: ({ dy }, b) => [b.sum(dy)],
 };

@@ -148,7 +148,8 @@ const signatures: Record<string, FunctionSignature> = {
       for (const i of [1, 2]) {
         const t = a[i]!;
         if (t.k !== "scalar" || t.value === undefined) {
-          return problem("CE214", i, i === 1 ? "the lower bound of clip" : "the upper bound of clip", "a number", tyWhat(t));
+          const got = t.k === "scalar" ? "a number known only when sizes are bound" : tyWhat(t);
+          return problem("CE214", i, i === 1 ? "the lower bound of clip" : "the upper bound of clip", "a constant number", got);
         }
       }
       const lo = (a[1] as { value: number }).value;

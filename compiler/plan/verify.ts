@@ -157,7 +157,8 @@ export function verifyPlan(plan: Plan): void {
         checkView(op.src, stage, what);
         checkView(op.dst, stage, what);
         read(c, op.src, what);
-        if (op.src.width !== op.dst.width || (op.op === "transpose" && op.src.width !== op.m * op.n)) fail(`${what}: width ${op.src.width} into ${op.dst.width}`);
+        if (op.src.width !== op.dst.width) fail(`${what}: width ${op.src.width} into ${op.dst.width}`);
+        if (op.op === "transpose" && op.src.width !== op.m * op.n) fail(`${what}: a ${op.m}×${op.n} matrix in ${op.src.width} columns`);
         if (overlaps(op.src, op.dst)) fail(`${what}: writes ${buf(op.dst.buf).name} over columns it reads`);
         write(c, op.dst);
         return;
