@@ -8,6 +8,7 @@ import { cse } from "./passes/cse.ts";
 import { dce } from "./passes/dce.ts";
 import { fuseMatvec } from "./passes/fuse-matvec.ts";
 import { reassociate } from "./passes/reassociate.ts";
+import { remat } from "./passes/remat.ts";
 
 type Pass<G extends Graph> = { name: string; run: (g: G) => G };
 
@@ -44,6 +45,7 @@ export function runPipeline(lowered: Graph, optimize: boolean): Pipeline {
   const fwd = runPasses(lowered, forwardPasses, optimize, dump);
   const grad = differentiate(fwd);
   verify(grad, "after autodiff");
-  const bwd = runPasses(grad, backwardPasses, optimize, dump);
+  const passes: Pass<BackwardGraph>[] = [...backwardPasses.slice(0, 1), { name: "remat", run: (g) => remat(fwd, g) }, ...backwardPasses.slice(1)];
+  const bwd = runPasses(grad, passes, optimize, dump);
   return { fwd, bwd };
 }

@@ -56,7 +56,32 @@ function order(g: Graph, eqns: Eqn[], defined: ReadonlySet<ValueId>, fuse: boole
     else if (isElementwise(e)) items.push({ kind: "group", eqns: [e], width: outWidth(g, e) });
     else items.push({ kind: "eqn", eqn: e });
   }
-  return items;
+  return sink(items);
+}
+
+/** Moves an elementwise equation into the later map that reads it, when nothing before that map
+ *  does: it then runs where its result is used (in a register) instead of being stored by an
+ *  earlier map and loaded again (c_read = c * mask, read only by the gates' map). */
+function sink(items: Item[]): Item[] {
+  const itemOf = new Map<Eqn, number>();
+  items.forEach((it, k) => (it.kind === "group" ? it.eqns : [it.eqn]).forEach((e) => itemOf.set(e, k)));
+  const readersOf = (v: ValueId) => [...itemOf.keys()].filter((e) => operandValues(e).includes(v));
+  for (let k = items.length - 1; k >= 0; k--) {
+    const it = items[k]!;
+    if (it.kind !== "group") continue;
+    for (const e of [...it.eqns].reverse()) {
+      if (!produces(e)) continue;
+      const rs = readersOf(e.out);
+      if (rs.length === 0) continue;
+      const first = Math.min(...rs.map((r) => itemOf.get(r)!));
+      const target = items[first]!;
+      if (first <= k || target.kind !== "group" || target.width !== it.width) continue;
+      it.eqns.splice(it.eqns.indexOf(e), 1);
+      target.eqns.unshift(e);
+      itemOf.set(e, first);
+    }
+  }
+  return items.filter((it) => it.kind !== "group" || it.eqns.length > 0);
 }
 
 const outs = (es: readonly Eqn[]) => es.filter(produces).map((e) => e.out);
@@ -89,12 +114,14 @@ export function scheduleKernel(fwd: Graph, bwd: BackwardGraph, optimize: boolean
     { role: "loop", items: order(fwd, loop, new Set([...fixed, ...outs(hoisted)]), optimize) },
   ];
 
-  // ---- backward: the loop computes only what the state gradients need; the rest is deferred
+  // ---- backward: the loop computes only what the state gradients need (and what reads a mask,
+  // which exists per step only); the rest is deferred
   const needed = new Set<ValueId>(bwd.dStates.map((d) => d.value));
+  const masks = new Set<ValueId>(bwd.states.map((s) => s.mask));
   const inLoop = new Set<Eqn>();
   for (let i = bwd.eqns.length - 1; i >= 0; i--) {
     const e = bwd.eqns[i]!;
-    if (!optimize || (produces(e) && needed.has(e.out))) {
+    if (!optimize || (produces(e) && needed.has(e.out)) || operandValues(e).some((v) => masks.has(v))) {
       inLoop.add(e);
       for (const v of operandValues(e)) needed.add(v);
     }

@@ -110,23 +110,19 @@ type TapeBuffers = {
   proj_x: Float32Array;
   h_read: Float32Array;
   proj_h: Float32Array;
-  z: Float32Array;
   r_2: Float32Array;
   n_2: Float32Array;
-  h_new_1: Float32Array;
-  h_new_2: Float32Array;
   n_3: Float32Array;
+  z: Float32Array;
+  h_new_2: Float32Array;
   n_4: Float32Array;
 };
 type Adjoints = {
   d_h_next: Float32Array;
-  d_h_next_t2: Float32Array;
-  d_h_new_1_t2: Float32Array;
+  d_h_new: Float32Array;
   d_n_5: Float32Array;
-  d_r_t2: Float32Array;
   d_proj_h: Float32Array;
   d_n_2: Float32Array;
-  d_proj_x_t2: Float32Array;
   d_proj_h_t1: Float32Array;
   d_h: Float32Array;
   d_proj_x: Float32Array;
@@ -769,12 +765,11 @@ function allocTape(T: number, B: number, reuse: unknown): TapeData {
     proj_x: new Float32Array(T * B * 12),
     h_read: new Float32Array(T * B * 4),
     proj_h: new Float32Array(B * 8),
-    z: new Float32Array(T * B * 4),
     r_2: new Float32Array(T * B * 4),
     n_2: new Float32Array(T * B * 4),
-    h_new_1: new Float32Array(B * 4),
-    h_new_2: new Float32Array(T * B * 4),
     n_3: new Float32Array(B * 4),
+    z: new Float32Array(T * B * 4),
+    h_new_2: new Float32Array(T * B * 4),
     n_4: new Float32Array(T * B * 4),
   };
   const tape: TapeData = {
@@ -792,13 +787,10 @@ function allocTape(T: number, B: number, reuse: unknown): TapeData {
 function allocAdjoints(T: number, B: number): Adjoints {
   return {
     d_h_next: new Float32Array(B * 4),
-    d_h_next_t2: new Float32Array(B * 4),
-    d_h_new_1_t2: new Float32Array(B * 4),
+    d_h_new: new Float32Array(B * 4),
     d_n_5: new Float32Array(T * B * 4),
-    d_r_t2: new Float32Array(B * 4),
     d_proj_h: new Float32Array(T * B * 8),
     d_n_2: new Float32Array(B * 4),
-    d_proj_x_t2: new Float32Array(B * 4),
     d_proj_h_t1: new Float32Array(B * 4),
     d_h: new Float32Array(B * 4),
     d_proj_x: new Float32Array(T * B * 12),
@@ -861,23 +853,8 @@ function gradientsFor(where: string, into: unknown, T: number, B: number): Gradi
 /** forward's work: the plan's forward stages over the tape's buffers. */
 function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
   const { b_z, b_r, U_n, b_n, pack_x, pack_h } = weights;
-  const {
-    x,
-    active,
-    h,
-    mask_h,
-    h_out,
-    proj_x,
-    h_read,
-    proj_h,
-    z,
-    r_2,
-    n_2,
-    h_new_1,
-    h_new_2,
-    n_3,
-    n_4,
-  } = fwd;
+  const { x, active, h, mask_h, h_out, proj_x, h_read, proj_h, r_2, n_2, n_3, z, h_new_2, n_4 } =
+    fwd;
   invalidatePanels();
   // what depends only on the inputs and parameters, for every step at once
   {
@@ -905,59 +882,55 @@ function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
     // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
     gemm(proj_h_gemm, R, h_read, r0 * 4, pack_h, 0, proj_h, 0);
-    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     // gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
     // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    // gru.cell:15  h' = z * h + (1 - z) * n
     for (let b = 0; b < R; b++) {
-      const o0 = (r0 + b) * 12;
-      const o1 = b * 8;
+      const o0 = (r0 + b) * 12 + 4;
+      const o1 = b * 8 + 4;
       const o2 = (r0 + b) * 4;
-      const o3 = (r0 + b) * 12 + 4;
-      const o4 = b * 8 + 4;
-      const o5 = b * 4;
       for (let j = 0; j < 4; j++) {
-        const _z_1 = proj_x[o0 + j]!;
-        const _z_2 = proj_h[o1 + j]!;
-        const _b_z = b_z[j]!;
-        const _r_1 = proj_x[o3 + j]!;
-        const _r_2 = proj_h[o4 + j]!;
+        const _r_1 = proj_x[o0 + j]!;
+        const _r_2 = proj_h[o1 + j]!;
         const _b_r = b_r[j]!;
         const _h_read = h_read[o2 + j]!;
-        const _z_3 = _z_1 + _z_2;
-        const _z_4 = _z_3 + _b_z;
-        const _z = fsigmoid(_z_4);
-        z[o2 + j] = _z;
         const _r_3 = _r_1 + _r_2;
         const _r_4 = _r_3 + _b_r;
         const _r = fsigmoid(_r_4);
         r_2[o2 + j] = _r;
         const _n_2 = _r * _h_read;
         n_2[o2 + j] = _n_2;
-        const _h_new_1 = _z * _h_read;
-        h_new_1[o5 + j] = _h_new_1;
-        const _h_new_2 = 1 - _z;
-        h_new_2[o2 + j] = _h_new_2;
       }
     }
     // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     gemm(n_3_gemm, R, n_2, r0 * 4, U_n, 0, n_3, 0);
-    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    // gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     // gru.cell:15  h' = z * h + (1 - z) * n
+    // gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     for (let b = 0; b < R; b++) {
-      const o0 = (r0 + b) * 12 + 8;
-      const o1 = b * 4;
+      const o0 = (r0 + b) * 12;
+      const o1 = b * 8;
       const o2 = (r0 + b) * 4;
-      const o3 = r0 + b;
-      const o4 = (r0 + B + b) * 4;
-      const _active = active[o3]!;
+      const o3 = (r0 + b) * 12 + 8;
+      const o4 = b * 4;
+      const o5 = r0 + b;
+      const o6 = (r0 + B + b) * 4;
+      const _active = active[o5]!;
       for (let j = 0; j < 4; j++) {
-        const _n_1 = proj_x[o0 + j]!;
-        const _n_3 = n_3[o1 + j]!;
+        const _z_1 = proj_x[o0 + j]!;
+        const _z_2 = proj_h[o1 + j]!;
+        const _b_z = b_z[j]!;
+        const _h_read = h_read[o2 + j]!;
+        const _n_1 = proj_x[o3 + j]!;
+        const _n_3 = n_3[o4 + j]!;
         const _b_n = b_n[j]!;
-        const _h_new_2 = h_new_2[o2 + j]!;
-        const _h_new_1 = h_new_1[o1 + j]!;
         const _h = h[o2 + j]!;
+        const _z_3 = _z_1 + _z_2;
+        const _z_4 = _z_3 + _b_z;
+        const _z = fsigmoid(_z_4);
+        z[o2 + j] = _z;
+        const _h_new_1 = _z * _h_read;
+        const _h_new_2 = 1 - _z;
+        h_new_2[o2 + j] = _h_new_2;
         const _n_4 = _n_1 + _n_3;
         const _n_5 = _n_4 + _b_n;
         const _n = ftanh(_n_5);
@@ -965,7 +938,7 @@ function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
         const _h_new_3 = _h_new_2 * _n;
         const _h_new = _h_new_1 + _h_new_3;
         const _h_next = _active !== 0 ? _h_new : _h;
-        h[o4 + j] = _h_next;
+        h[o6 + j] = _h_next;
         const _h_out = _active !== 0 ? _h_new : 0;
         h_out[o2 + j] = _h_out;
       }
@@ -983,20 +956,8 @@ function runBackward(
   inputGradients: boolean,
 ): void {
   const { U_n, pack_x, pack_h } = weights;
-  const { x, active, mask_h, h_read, z, r_2, n_2, h_new_2, n_4 } = fwd;
-  const {
-    d_h_next,
-    d_h_next_t2,
-    d_h_new_1_t2,
-    d_n_5,
-    d_r_t2,
-    d_proj_h,
-    d_n_2,
-    d_proj_x_t2,
-    d_proj_h_t1,
-    d_h,
-    d_proj_x,
-  } = adj;
+  const { x, active, mask_h, h_read, r_2, n_2, z, h_new_2, n_4 } = fwd;
+  const { d_h_next, d_h_new, d_n_5, d_proj_h, d_n_2, d_proj_h_t1, d_h, d_proj_x } = adj;
   const { grad_b_z, grad_b_r, grad_U_n, grad_b_n, grad_pack_x, grad_pack_h, d_h_out, d_x } = io;
   invalidatePanels();
   // backward through time
@@ -1005,7 +966,6 @@ function runBackward(
     const R = B;
     // adjoint of gru.cell:15  h' = z * h + (1 - z) * n
     // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
-    // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
     // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     for (let b = 0; b < R; b++) {
       const o0 = r0 + b;
@@ -1020,25 +980,18 @@ function runBackward(
         const _h_new_2 = h_new_2[o1 + j]!;
         const _h_read = h_read[o1 + j]!;
         const _z = z[o1 + j]!;
-        const _r = r_2[o1 + j]!;
         const _d_h_out_t1 = _active !== 0 ? _d_h_out : 0;
         const _d_h_next_t1 = _active !== 0 ? _d_h_next : 0;
-        const _d_h_next_t2 = _active !== 0 ? 0 : _d_h_next;
-        d_h_next_t2[o2 + j] = _d_h_next_t2;
         const _d_h_new = _d_h_out_t1 + _d_h_next_t1;
+        d_h_new[o2 + j] = _d_h_new;
         const _d_h_new_2 = _d_h_new * _n;
         const _d_n = _d_h_new * _h_new_2;
         const _d_h_new_2_t1 = -_d_h_new_2;
         const _d_h_new_1_t1 = _d_h_new * _h_read;
-        const _d_h_new_1_t2 = _d_h_new * _z;
-        d_h_new_1_t2[o2 + j] = _d_h_new_1_t2;
         const _d_n_t1 = _n * _n;
         const _d_n_t2 = 1 - _d_n_t1;
         const _d_n_5 = _d_n * _d_n_t2;
         d_n_5[o1 + j] = _d_n_5;
-        const _d_r_t1 = 1 - _r;
-        const _d_r_t2 = _r * _d_r_t1;
-        d_r_t2[o2 + j] = _d_r_t2;
         const _d_z = _d_h_new_2_t1 + _d_h_new_1_t1;
         const _d_z_t1 = 1 - _z;
         const _d_z_t2 = _z * _d_z_t1;
@@ -1048,40 +1001,49 @@ function runBackward(
     }
     // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     gemm(d_n_2_gemm, R, d_n_5, r0 * 4, U_n, 0, d_n_2, 0);
-    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     for (let b = 0; b < R; b++) {
-      const o0 = b * 4;
-      const o1 = (r0 + b) * 4;
+      const o0 = (r0 + b) * 4;
+      const o1 = b * 4;
       const o2 = (r0 + b) * 8 + 4;
       for (let j = 0; j < 4; j++) {
-        const _d_n_2 = d_n_2[o0 + j]!;
-        const _h_read = h_read[o1 + j]!;
-        const _r = r_2[o1 + j]!;
-        const _d_r_t2 = d_r_t2[o0 + j]!;
-        const _d_h_new_1_t2 = d_h_new_1_t2[o0 + j]!;
+        const _r = r_2[o0 + j]!;
+        const _d_n_2 = d_n_2[o1 + j]!;
+        const _h_read = h_read[o0 + j]!;
+        const _d_r_t1 = 1 - _r;
+        const _d_r_t2 = _r * _d_r_t1;
         const _d_r = _d_n_2 * _h_read;
-        const _d_n_2_t2 = _d_n_2 * _r;
         const _d_r_4 = _d_r * _d_r_t2;
         d_proj_h[o2 + j] = _d_r_4;
-        const _d_proj_x_t2 = _d_h_new_1_t2 + _d_n_2_t2;
-        d_proj_x_t2[o0 + j] = _d_proj_x_t2;
       }
     }
     // adjoint of gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     // adjoint of gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
     gemm(d_proj_h_t1_gemm, R, d_proj_h, r0 * 8, pack_h, 0, d_proj_h_t1, 0);
+    // adjoint of gru.cell:15  h' = z * h + (1 - z) * n
+    // adjoint of gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     for (let b = 0; b < R; b++) {
-      const o0 = b * 4;
+      const o0 = r0 + b;
+      const o1 = b * 4;
+      const o2 = (r0 + b) * 4;
+      const _active = active[o0]!;
       for (let j = 0; j < 4; j++) {
-        const _d_proj_x_t2 = d_proj_x_t2[o0 + j]!;
-        const _d_proj_h_t1 = d_proj_h_t1[o0 + j]!;
-        const _mask_h = mask_h[o0 + j]!;
-        const _d_h_next_t2 = d_h_next_t2[o0 + j]!;
+        const _d_h_next = d_h_next[o1 + j]!;
+        const _d_h_new = d_h_new[o1 + j]!;
+        const _z = z[o2 + j]!;
+        const _d_n_2 = d_n_2[o1 + j]!;
+        const _r = r_2[o2 + j]!;
+        const _d_proj_h_t1 = d_proj_h_t1[o1 + j]!;
+        const _mask_h = mask_h[o1 + j]!;
+        const _d_h_next_t2 = _active !== 0 ? 0 : _d_h_next;
+        const _d_h_new_1_t2 = _d_h_new * _z;
+        const _d_n_2_t2 = _d_n_2 * _r;
+        const _d_proj_x_t2 = _d_h_new_1_t2 + _d_n_2_t2;
         const _d_h_read = _d_proj_x_t2 + _d_proj_h_t1;
         const _d_h_read_t1 = _d_h_read * _mask_h;
         const _d_h = _d_h_next_t2 + _d_h_read_t1;
-        d_h[o0 + j] = _d_h;
+        d_h[o1 + j] = _d_h;
       }
     }
     // carry the states' gradients to the step before

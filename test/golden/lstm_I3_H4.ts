@@ -123,7 +123,6 @@ type TapeBuffers = {
   h_out: Float32Array;
   proj_x: Float32Array;
   h_read: Float32Array;
-  c_read: Float32Array;
   proj_h: Float32Array;
   i: Float32Array;
   f: Float32Array;
@@ -134,7 +133,6 @@ type TapeBuffers = {
 type Adjoints = {
   d_h_next: Float32Array;
   d_c_next: Float32Array;
-  d_h_next_t2: Float32Array;
   d_proj_h: Float32Array;
   d_c: Float32Array;
   d_h_read: Float32Array;
@@ -788,7 +786,6 @@ function allocTape(T: number, B: number, reuse: unknown): TapeData {
     h_out: new Float32Array(T * B * 4),
     proj_x: new Float32Array(T * B * 16),
     h_read: new Float32Array(T * B * 4),
-    c_read: new Float32Array(T * B * 4),
     proj_h: new Float32Array(B * 16),
     i: new Float32Array(T * B * 4),
     f: new Float32Array(T * B * 4),
@@ -812,7 +809,6 @@ function allocAdjoints(T: number, B: number): Adjoints {
   return {
     d_h_next: new Float32Array(B * 4),
     d_c_next: new Float32Array(B * 4),
-    d_h_next_t2: new Float32Array(B * 4),
     d_proj_h: new Float32Array(T * B * 16),
     d_c: new Float32Array(B * 4),
     d_h_read: new Float32Array(B * 4),
@@ -882,24 +878,8 @@ function gradientsFor(where: string, into: unknown, T: number, B: number): Gradi
 /** forward's work: the plan's forward stages over the tape's buffers. */
 function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
   const { b_i, b_f, b_g, b_o, pack_x, pack_h } = weights;
-  const {
-    x,
-    active,
-    h,
-    mask_h,
-    c,
-    mask_c,
-    h_out,
-    proj_x,
-    h_read,
-    c_read,
-    proj_h,
-    i,
-    f,
-    g,
-    o,
-    h_new_1,
-  } = fwd;
+  const { x, active, h, mask_h, c, mask_c, h_out, proj_x, h_read, proj_h, i, f, g, o, h_new_1 } =
+    fwd;
   invalidatePanels();
   // what depends only on the inputs and parameters, for every step at once
   {
@@ -921,12 +901,8 @@ function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
       for (let j = 0; j < 4; j++) {
         const _h = h[o0 + j]!;
         const _mask_h = mask_h[o1 + j]!;
-        const _c = c[o0 + j]!;
-        const _mask_c = mask_c[o1 + j]!;
         const _h_read = _h * _mask_h;
         h_read[o0 + j] = _h_read;
-        const _c_read = _c * _mask_c;
-        c_read[o0 + j] = _c_read;
       }
     }
     // lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
@@ -941,62 +917,64 @@ function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
     // lstm.cell:17  c' = f * c + i * g
     // lstm.cell:18  h' = o * tanh(c')
     for (let b = 0; b < R; b++) {
-      const o0 = (r0 + b) * 16;
-      const o1 = b * 16;
-      const o2 = (r0 + b) * 4;
-      const o3 = (r0 + b) * 16 + 4;
-      const o4 = b * 16 + 4;
-      const o5 = (r0 + b) * 16 + 8;
-      const o6 = b * 16 + 8;
-      const o7 = (r0 + b) * 16 + 12;
-      const o8 = b * 16 + 12;
-      const o9 = r0 + b;
-      const o10 = (r0 + B + b) * 4;
-      const _active = active[o9]!;
+      const o0 = (r0 + b) * 4;
+      const o1 = b * 4;
+      const o2 = (r0 + b) * 16;
+      const o3 = b * 16;
+      const o4 = (r0 + b) * 16 + 4;
+      const o5 = b * 16 + 4;
+      const o6 = (r0 + b) * 16 + 8;
+      const o7 = b * 16 + 8;
+      const o8 = (r0 + b) * 16 + 12;
+      const o9 = b * 16 + 12;
+      const o10 = r0 + b;
+      const o11 = (r0 + B + b) * 4;
+      const _active = active[o10]!;
       for (let j = 0; j < 4; j++) {
-        const _i_1 = proj_x[o0 + j]!;
-        const _i_2 = proj_h[o1 + j]!;
+        const _c = c[o0 + j]!;
+        const _mask_c = mask_c[o1 + j]!;
+        const _i_1 = proj_x[o2 + j]!;
+        const _i_2 = proj_h[o3 + j]!;
         const _b_i = b_i[j]!;
-        const _f_1 = proj_x[o3 + j]!;
-        const _f_2 = proj_h[o4 + j]!;
+        const _f_1 = proj_x[o4 + j]!;
+        const _f_2 = proj_h[o5 + j]!;
         const _b_f = b_f[j]!;
-        const _g_1 = proj_x[o5 + j]!;
-        const _g_2 = proj_h[o6 + j]!;
+        const _g_1 = proj_x[o6 + j]!;
+        const _g_2 = proj_h[o7 + j]!;
         const _b_g = b_g[j]!;
-        const _o_1 = proj_x[o7 + j]!;
-        const _o_2 = proj_h[o8 + j]!;
+        const _o_1 = proj_x[o8 + j]!;
+        const _o_2 = proj_h[o9 + j]!;
         const _b_o = b_o[j]!;
-        const _c_read = c_read[o2 + j]!;
-        const _h = h[o2 + j]!;
-        const _c = c[o2 + j]!;
+        const _h = h[o0 + j]!;
+        const _c_read = _c * _mask_c;
         const _i_3 = _i_1 + _i_2;
         const _i_4 = _i_3 + _b_i;
         const _i = fsigmoid(_i_4);
-        i[o2 + j] = _i;
+        i[o0 + j] = _i;
         const _f_3 = _f_1 + _f_2;
         const _f_4 = _f_3 + _b_f;
         const _f = fsigmoid(_f_4);
-        f[o2 + j] = _f;
+        f[o0 + j] = _f;
         const _g_3 = _g_1 + _g_2;
         const _g_4 = _g_3 + _b_g;
         const _g = ftanh(_g_4);
-        g[o2 + j] = _g;
+        g[o0 + j] = _g;
         const _o_3 = _o_1 + _o_2;
         const _o_4 = _o_3 + _b_o;
         const _o = fsigmoid(_o_4);
-        o[o2 + j] = _o;
+        o[o0 + j] = _o;
         const _c_new_1 = _f * _c_read;
         const _c_new_2 = _i * _g;
         const _c_new = _c_new_1 + _c_new_2;
         const _h_new_1 = ftanh(_c_new);
-        h_new_1[o2 + j] = _h_new_1;
+        h_new_1[o0 + j] = _h_new_1;
         const _h_new = _o * _h_new_1;
         const _h_next = _active !== 0 ? _h_new : _h;
-        h[o10 + j] = _h_next;
+        h[o11 + j] = _h_next;
         const _c_next = _active !== 0 ? _c_new : _c;
-        c[o10 + j] = _c_next;
+        c[o11 + j] = _c_next;
         const _h_out = _active !== 0 ? _h_new : 0;
-        h_out[o2 + j] = _h_out;
+        h_out[o0 + j] = _h_out;
       }
     }
   }
@@ -1012,8 +990,8 @@ function runBackward(
   inputGradients: boolean,
 ): void {
   const { pack_x, pack_h } = weights;
-  const { x, active, mask_h, mask_c, h_read, c_read, i, f, g, o, h_new_1 } = fwd;
-  const { d_h_next, d_c_next, d_h_next_t2, d_proj_h, d_c, d_h_read, d_h } = adj;
+  const { x, active, mask_h, c, mask_c, h_read, i, f, g, o, h_new_1 } = fwd;
+  const { d_h_next, d_c_next, d_proj_h, d_c, d_h_read, d_h } = adj;
   const { grad_b_i, grad_b_f, grad_b_g, grad_b_o, grad_pack_x, grad_pack_h, d_h_out, d_x } = io;
   invalidatePanels();
   // backward through time
@@ -1027,31 +1005,30 @@ function runBackward(
     // adjoint of lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
     // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
     for (let b = 0; b < R; b++) {
-      const o0 = r0 + b;
-      const o1 = (r0 + b) * 4;
-      const o2 = b * 4;
+      const o0 = (r0 + b) * 4;
+      const o1 = b * 4;
+      const o2 = r0 + b;
       const o3 = (r0 + b) * 16 + 12;
       const o4 = (r0 + b) * 16 + 8;
       const o5 = (r0 + b) * 16 + 4;
       const o6 = (r0 + b) * 16;
-      const _active = active[o0]!;
+      const _active = active[o2]!;
       for (let j = 0; j < 4; j++) {
-        const _d_h_out = d_h_out[o1 + j]!;
-        const _d_c_next = d_c_next[o2 + j]!;
-        const _d_h_next = d_h_next[o2 + j]!;
-        const _h_new_1 = h_new_1[o1 + j]!;
-        const _o = o[o1 + j]!;
-        const _g = g[o1 + j]!;
-        const _i = i[o1 + j]!;
-        const _c_read = c_read[o1 + j]!;
-        const _f = f[o1 + j]!;
-        const _mask_c = mask_c[o2 + j]!;
+        const _c = c[o0 + j]!;
+        const _mask_c = mask_c[o1 + j]!;
+        const _d_h_out = d_h_out[o0 + j]!;
+        const _d_c_next = d_c_next[o1 + j]!;
+        const _d_h_next = d_h_next[o1 + j]!;
+        const _h_new_1 = h_new_1[o0 + j]!;
+        const _o = o[o0 + j]!;
+        const _g = g[o0 + j]!;
+        const _i = i[o0 + j]!;
+        const _f = f[o0 + j]!;
+        const _c_read = _c * _mask_c;
         const _d_h_out_t1 = _active !== 0 ? _d_h_out : 0;
         const _d_c_next_t1 = _active !== 0 ? _d_c_next : 0;
         const _d_c_next_t2 = _active !== 0 ? 0 : _d_c_next;
         const _d_h_next_t1 = _active !== 0 ? _d_h_next : 0;
-        const _d_h_next_t2 = _active !== 0 ? 0 : _d_h_next;
-        d_h_next_t2[o2 + j] = _d_h_next_t2;
         const _d_h_new = _d_h_out_t1 + _d_h_next_t1;
         const _d_o = _d_h_new * _h_new_1;
         const _d_h_new_1 = _d_h_new * _o;
@@ -1081,7 +1058,7 @@ function runBackward(
         d_proj_h[o6 + j] = _d_i_4;
         const _d_c_read_t1 = _d_c_read * _mask_c;
         const _d_c = _d_c_next_t2 + _d_c_read_t1;
-        d_c[o2 + j] = _d_c;
+        d_c[o1 + j] = _d_c;
       }
     }
     // adjoint of lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
@@ -1090,14 +1067,17 @@ function runBackward(
     // adjoint of lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
     gemm(d_h_read_gemm, R, d_proj_h, r0 * 16, pack_h, 0, d_h_read, 0);
     for (let b = 0; b < R; b++) {
-      const o0 = b * 4;
+      const o0 = r0 + b;
+      const o1 = b * 4;
+      const _active = active[o0]!;
       for (let j = 0; j < 4; j++) {
-        const _d_h_read = d_h_read[o0 + j]!;
-        const _mask_h = mask_h[o0 + j]!;
-        const _d_h_next_t2 = d_h_next_t2[o0 + j]!;
+        const _d_h_next = d_h_next[o1 + j]!;
+        const _d_h_read = d_h_read[o1 + j]!;
+        const _mask_h = mask_h[o1 + j]!;
+        const _d_h_next_t2 = _active !== 0 ? 0 : _d_h_next;
         const _d_h_read_t1 = _d_h_read * _mask_h;
         const _d_h = _d_h_next_t2 + _d_h_read_t1;
-        d_h[o0 + j] = _d_h;
+        d_h[o1 + j] = _d_h;
       }
     }
     // carry the states' gradients to the step before
