@@ -3,7 +3,7 @@
 // values and derivatives); composites, reductions and structural functions lower in lower-calls.ts.
 
 import type { DiagnosticCode } from "../grammar/diagnostics.ts";
-import { broadcast, tyText, tyWhat, type ArgTy, type Problem } from "./check-types.ts";
+import { broadcast, isUnit, tyText, tyWhat, type ArgTy, type Problem } from "./check-types.ts";
 import { Size, shapeText } from "./sizes.ts";
 import { elementwise, SURFACE_PRIMITIVES } from "./primitives/elementwise.ts";
 
@@ -134,7 +134,7 @@ const signatures: Record<string, FunctionSignature> = {
       if (v.k !== "vec") return problem("CE214", 0, "the first argument of layernorm", "a vector", tyWhat(v));
       for (const i of [1, 2]) {
         const t = a[i]!;
-        if ((t.k === "vec" && !t.size.equals(v.size)) || t.k === "mat") {
+        if ((t.k === "vec" && !isUnit(t) && !t.size.equals(v.size)) || t.k === "mat") {
           return problem("CE214", i, i === 1 ? "the gain of layernorm" : "the bias of layernorm", shapeText([v.size]), tyText(t));
         }
       }

@@ -41,7 +41,7 @@ describe("shapes of the new forms", () => {
   });
 
   it("a [1] value broadcasts over vectors and matrices; a longer vector does not broadcast over a matrix", () => {
-    ok(`  C' = C * s + a - sum(h)\n  s' = max(s, a)\n  h' = h * dot(h, h) + s\n  output h'`);
+    ok(`  C' = C * s + a - sum(h)\n  s' = max(s, a)\n  h' = h * dot(h, h) + s + layernorm(h, a, s)\n  output h'`);
     expect(one(`  C' = C + h\n  s' = s\n  h' = h\n  output h'`)).toMatch(/^CE227 5:10 cannot apply '\+' to \[H, H\] and \[H\]: a vector does not broadcast over a matrix/);
     expect(one(`  C' = max(C, h)\n  s' = s\n  h' = h\n  output h'`)).toMatch(/^CE227 5:15 cannot apply 'max' to \[H, H\] and \[H\]/);
     expect(one(`  C' = C\n  s' = s\n  h' = pow(h, x)\n  output h'`)).toBe("CE202 7:15 cannot apply 'pow' to shapes [H] and [I]: sizes differ");
