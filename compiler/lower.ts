@@ -88,7 +88,7 @@ export function bindDims(
 /** Lowers a unit under a complete binding. Returns undefined (with diagnostics) when a size
  *  becomes non-positive or a slice falls out of range once sizes are known. */
 export function lowerUnit(u: UnitInfo, binding: Binding, out: Diagnostic[]): Graph | undefined {
-  const g = emptyGraph(u.name, u.kind, { ...binding });
+  const g = emptyGraph(u.name, u.kind, Object.assign(Object.create(null) as Binding, binding));
   const builder = new GraphBuilder(g);
   const b = new Lowerer(builder, out);
   g.active = builder.value("active", [1], "seq");
