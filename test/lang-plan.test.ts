@@ -6,7 +6,7 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { compile, planKernel } from "../compiler/index.ts";
+import { compile, loadCell, planKernel } from "../compiler/index.ts";
 import { dumpPlan } from "../compiler/plan/dump.ts";
 import type { Plan, PlanOp } from "../compiler/plan/types.ts";
 import { verifyPlan } from "../compiler/plan/verify.ts";
@@ -61,6 +61,27 @@ describe("what the new forms become", () => {
     expect(bwd.filter((o) => o === "rowmax")).toHaveLength(0);
     // cumsum's adjoint is a reverse scan, one per master gate.
     expect(opsOf(p).filter((o) => o.op === "rowscan" && o.reverse)).toHaveLength(2);
+  });
+
+  it("outer(b, c) @ h of parameter vectors stays per-sample products with the right value (fuzzer find: reassociation made a GEMM of the vector c and the plan failed)", async () => {
+    const src = `cell o(H) {\n  state h: [H]\n  input x: [H]\n  param b: [H], c: [H]\n  h' = tanh(outer(b, c) @ h + x)\n  output h'\n}`;
+    const p = dumpPlan(plan(src));
+    expect(p).not.toMatch(/gemm/);
+    expect(p).toMatch(/bmm 1×4·4×1 \S+ = c · h_read/);
+    // The value against a hand loop: outer(b, c) @ h = b · (c · h).
+    const k = await loadCell(src, { dims: { H: 4 } });
+    const rng = new Rng(11);
+    const params = k.createParams();
+    for (const q of k.meta.params) for (let j = 0; j < q.size; j++) params[q.name]![j] = rng.normal();
+    const T = 3;
+    const x = Float32Array.from({ length: T * 4 }, () => rng.normal());
+    const out = k.forward(params, { x }, { batchSize: 1 }).outputs[k.meta.outputs[0]!.name]!;
+    let h = [0, 0, 0, 0];
+    for (let t = 0; t < T; t++) {
+      const ch = h.reduce((s, v, j) => s + params.c![j]! * v, 0);
+      h = h.map((_, i) => Math.tanh(params.b![i]! * ch + x[t * 4 + i]!));
+      h.forEach((v, i) => expect(out[t * 4 + i]).toBeCloseTo(v, 5));
+    }
   });
 });
 

@@ -13,9 +13,11 @@ export function reassociate(g: Graph): Graph {
   const values = [...g.values];
   const isWeight = (o: Operand) => "v" in o && (values[o.v]!.role === "param" || values[o.v]!.role === "packed");
 
-  /** op(M) · x for a vector x: a GEMM when M is a weight, else a per-sample product. */
+  /** op(M) · x for a vector x: a GEMM when M is a weight matrix, else a per-sample product (also
+   *  for a weight vector read as a one-column matrix, as in outer(b, c) @ v). */
   const product = (M: Operand, transposed: boolean, x: Operand, out: ValueId, rows: number, depth: number, span: Bmm["span"]): Eqn => {
-    if (isWeight(M) && !isWeight(x)) return { op: transposed ? "matvecT" : "matvec", out, args: [M, x], span };
+    const matrix = "v" in M && values[M.v]!.shape.length === 2;
+    if (isWeight(M) && matrix && !isWeight(x)) return { op: transposed ? "matvecT" : "matvec", out, args: [M, x], span };
     return { op: "bmm", out, args: [M, x], m: rows, k: depth, n: 1, ta: transposed, tb: false, span };
   };
 
