@@ -2,6 +2,7 @@
 // self-contained artifact; none of them makes a decision the plan has not made.
 
 import type { Plan } from "../compiler/plan/types.ts";
+import { emitTorchModule } from "./torch/module.ts";
 import { emitTsModule } from "./ts/module.ts";
 
 export interface EmitOptions {
@@ -23,4 +24,6 @@ export interface Backend {
 
 export const tsBackend: Backend = { name: "ts", extension: "ts", emit: emitTsModule };
 
-export const BACKENDS: ReadonlyMap<string, Backend> = new Map([[tsBackend.name, tsBackend]]);
+export const torchBackend: Backend = { name: "torch", extension: "py", emit: emitTorchModule };
+
+export const BACKENDS: ReadonlyMap<string, Backend> = new Map([[tsBackend.name, tsBackend], [torchBackend.name, torchBackend]]);

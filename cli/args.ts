@@ -1,6 +1,9 @@
-// Command-line parsing for `cellc`: the usage texts, a small strict flag parser and the `--dims`
-// syntax. Everything a user can get wrong on the command line ends here as a UsageError (exit 2)
-// whose message names the problem; nothing in this file touches the file system.
+// Command-line parsing for `cellc`: the commands' flags (read by node:util parseArgs through
+// flags.ts, which also formats them for the usage texts) and the `--dims` syntax. Everything a user
+// can get wrong on the command line ends here as a UsageError (exit 2) whose message names the
+// problem; nothing in this file touches the file system.
+
+import { FlagError, formatFlags, parseFlags, type FlagDefs } from "./flags.ts";
 
 /** A mistake in how cellc was invoked: printed as one line plus the usage text, exit status 2. */
 export class UsageError extends Error {
@@ -16,6 +19,49 @@ export class UsageError extends Error {
 
 export type CommandName = "check" | "build";
 export const commands: readonly CommandName[] = ["check", "build"];
+
+const helpFlag = { type: "boolean", short: "h", help: "Show this help" } as const;
+
+/** Each command's flags, in the order its help lists them. */
+export const commandFlags: Record<CommandName, FlagDefs> = {
+  check: {
+    config: { type: "string", short: "c", arg: "FILE", help: "Check the specs listed in a config file" },
+    help: helpFlag,
+  },
+  build: {
+    dims: {
+      type: "string",
+      multiple: true,
+      arg: "I=64,H=128",
+      help: "Size bindings; repeat the flag or separate with commas. Sizes a cell\ndoes not declare are ignored; a size with no binding and no default is\nan error (CE401).",
+    },
+    out: {
+      type: "string",
+      short: "o",
+      arg: "DIR",
+      help: "Directory to write modules into (created if missing); a path ending\nin the target's extension (.ts, .py) names one file, for a build of\nexactly one module",
+    },
+    cell: { type: "string", arg: "NAME", help: "Build only the cell or stack called NAME" },
+    "no-opt": { type: "boolean", help: "Skip the optimizing passes and emit the plain lowering" },
+    target: {
+      type: "string",
+      arg: "NAME",
+      help: "What to emit: ts (a TypeScript kernel module, the default) or torch\n(a PyTorch nn.Module in a .py file)",
+    },
+    config: {
+      type: "string",
+      short: "c",
+      arg: "FILE",
+      help: "Build the entries of a config file; with no files and no --config,\n./cellc.config.json is used if it exists",
+    },
+    watch: {
+      type: "boolean",
+      short: "w",
+      help: "Build, then rebuild whenever a spec or a file it imports changes\n(Ctrl-C to stop)",
+    },
+    help: helpFlag,
+  },
+};
 
 export const globalUsage = `Usage: cellc <command> [options]
 
@@ -40,8 +86,7 @@ Parses and checks every spec named, and every *.cell file under each directory n
 of --config FILE, or of ./cellc.config.json if it exists.
 
 Options:
-  -c, --config FILE    Check the specs listed in a config file
-  -h, --help           Show this help
+${formatFlags(commandFlags.check)}
 
 Exit status: 0 no errors, 1 a spec has errors, 2 usage error.`;
 
@@ -52,20 +97,10 @@ Compiles every cell and stack declared in each spec (not the ones it imports) in
 self-contained TypeScript module per cell and size binding, named like lstm_I64_H128.ts.
 
 Options:
-  --dims I=64,H=128    Size bindings; repeat the flag or separate with commas. Sizes a cell
-                       does not declare are ignored; a size with no binding and no default is
-                       an error (CE401).
-  -o, --out DIR        Directory to write modules into (created if missing); a path
-                       ending in .ts names one file, for a build of exactly one module
-  --cell NAME          Build only the cell or stack called NAME
-  --no-opt             Skip the optimizing passes and emit the plain lowering
-  -c, --config FILE    Build the entries of a config file; with no files and no --config,
-                       ./cellc.config.json is used if it exists
-  -w, --watch          Build, then rebuild whenever a spec or a file it imports changes
-                       (Ctrl-C to stop)
-  -h, --help           Show this help
+${formatFlags(commandFlags.build)}
 
-Config file (paths relative to it; "out" ending in .ts names a single file):
+Config file (paths relative to it; "out" ending in the target's extension names a single
+file; "target" at the top or per entry):
   { "out": "src/kernels",
     "entries": [ { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
                  { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }],
@@ -80,31 +115,6 @@ export function usageFor(command: CommandName | "global"): string {
 }
 
 // ---------- flags ----------
-
-interface FlagSpec {
-  /** Long name without dashes, e.g. "out". */
-  name: string;
-  short?: string;
-  /** Takes a value (`--out DIR` or `--out=DIR`); otherwise a switch. */
-  value: boolean;
-  /** May be given more than once (values are collected in order). */
-  repeat?: boolean;
-}
-
-const helpFlag: FlagSpec = { name: "help", short: "h", value: false };
-
-const flagSpecs: Record<CommandName, FlagSpec[]> = {
-  check: [{ name: "config", short: "c", value: true }, helpFlag],
-  build: [
-    { name: "dims", value: true, repeat: true },
-    { name: "out", short: "o", value: true },
-    { name: "cell", value: true },
-    { name: "no-opt", value: false },
-    { name: "config", short: "c", value: true },
-    { name: "watch", short: "w", value: false },
-    helpFlag,
-  ],
-};
 
 export interface ParsedCommand {
   command: CommandName;
@@ -130,7 +140,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
   }
   if (first.startsWith("-")) throw new UsageError(`unknown option '${first}' (options go after the command)`);
   if (!isCommand(first)) throw new UsageError(`unknown command '${first}'`);
-  const parsed = parseFlags(first, argv.slice(1));
+  const parsed = parseCommandFlags(first, argv.slice(1));
   if (parsed.flags.has("help")) return { kind: "help", command: first };
   return { kind: "run", parsed };
 }
@@ -139,58 +149,18 @@ function isCommand(s: string): s is CommandName {
   return (commands as readonly string[]).includes(s);
 }
 
-function parseFlags(command: CommandName, args: readonly string[]): ParsedCommand {
-  const specs = flagSpecs[command];
-  const flags = new Map<string, string[] | true>();
-  const positionals: string[] = [];
-  let onlyPositionals = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (onlyPositionals || arg === "-" || !arg.startsWith("-")) {
-      positionals.push(arg);
-      continue;
-    }
-    if (arg === "--") {
-      onlyPositionals = true;
-      continue;
-    }
-    let name: string;
-    let inline: string | undefined;
-    let spec: FlagSpec | undefined;
-    if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-      inline = eq < 0 ? undefined : arg.slice(eq + 1);
-      spec = specs.find((s) => s.name === name);
-    } else {
-      name = arg.slice(1);
-      spec = specs.find((s) => s.short === name);
-    }
-    if (spec === undefined) throw new UsageError(`unknown option '${arg}' for 'cellc ${command}'`, command);
-    const shown = `--${spec.name}`;
-    if (!spec.value) {
-      if (inline !== undefined) throw new UsageError(`${shown} takes no value`, command);
-      flags.set(spec.name, true);
-      continue;
-    }
-    let value = inline;
-    if (value === undefined) {
-      const next = args[i + 1];
-      if (next === undefined || next.startsWith("--")) {
-        throw new UsageError(`${shown} needs a value`, command);
-      }
-      value = next;
-      i++;
-    }
-    const prev = flags.get(spec.name);
-    if (Array.isArray(prev)) {
-      if (!spec.repeat) throw new UsageError(`${shown} is given more than once`, command);
-      prev.push(value);
-    } else {
-      flags.set(spec.name, [value]);
-    }
+function parseCommandFlags(command: CommandName, args: readonly string[]): ParsedCommand {
+  let parsed;
+  try {
+    parsed = parseFlags(args, commandFlags[command], { positionals: true });
+  } catch (e) {
+    if (!(e instanceof FlagError)) throw e;
+    const unknown = e.message.startsWith("unknown option");
+    throw new UsageError(unknown ? `${e.message} for 'cellc ${command}'` : e.message, command);
   }
-  return { command, positionals, flags };
+  const flags = new Map<string, string[] | true>();
+  for (const [name, v] of parsed.values) flags.set(name, v === true ? true : Array.isArray(v) ? v : [v]);
+  return { command, positionals: parsed.positionals, flags };
 }
 
 /** The single value of a valued flag, if given. */

@@ -29,6 +29,8 @@ export interface BuildJob {
   out: OutTarget;
   cell?: string;
   optimize: boolean;
+  /** The backend (compile's `target`); absent: TypeScript. */
+  target?: string;
   /** Where the job came from, for messages ("entries[2]" in a config). */
   origin?: string;
   /** Where the bindings came from, so an unbound size's hint names the right place. */
@@ -205,12 +207,13 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
   };
   for (const dims of job.bindings) {
     const t0 = performance.now();
-    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; dimsSource: "cli" | "config" } = {
+    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; target?: string; dimsSource: "cli" | "config" } = {
       dims,
       optimize: job.optimize,
       dimsSource: job.dimsSource,
     };
     if (job.cell !== undefined) opts.cell = job.cell;
+    if (job.target !== undefined) opts.target = job.target;
     const r = await buildFile(file, opts);
     const ms = performance.now() - t0;
     for (const [name, text] of Object.entries(r.sources)) result.inputs.set(resolve(name), text);

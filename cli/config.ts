@@ -13,13 +13,15 @@
 // }
 //
 // Paths are relative to the config file. "out" ending in ".ts" names one file (the entry must
-// then produce exactly one module); anything else is a directory.
+// then produce exactly one module); anything else is a directory. The shape is the zod schema in
+// config-schema.ts, which the build also writes as a JSON Schema for editors ("$schema").
 
 import { statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import jsonc, { type ParseError } from "jsonc-parser";
 import { describeFsError, readTextFile } from "../compiler/read-text.ts";
-import { isSizeName, sizeValueProblem } from "./args.ts";
+import { BACKENDS } from "../backends/index.ts";
+import { validateConfig } from "./config-schema.ts";
 
 export const defaultConfigName = "cellc.config.json";
 
@@ -39,6 +41,8 @@ export interface ConfigEntry {
   out: OutTarget;
   cell?: string;
   optimize: boolean;
+  /** The backend; absent: TypeScript. */
+  target?: string;
 }
 
 export interface CellcConfig {
@@ -82,104 +86,46 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
   const fail = (where: string, problem: string): never => {
     throw new ConfigError(`${shown}: ${where}: ${problem}`);
   };
-  if (!isObject(json)) return fail("top level", `must be an object with "entries", got ${describe(json)}`);
+  // The shape first (config-schema.ts), then what a schema cannot say.
+  const valid = validateConfig(json);
+  if (!valid.ok) return fail(valid.where, valid.problem);
+  const config = valid.value;
   const base = dirname(file);
-  for (const key of Object.keys(json)) {
-    if (!["entries", "out", "optimize", "$schema"].includes(key)) {
-      fail(`"${key}"`, `unknown field (expected "entries", "out" or "optimize")`);
-    }
-  }
-  const defaultOut = json["out"];
-  if (defaultOut !== undefined && (typeof defaultOut !== "string" || defaultOut === "")) {
-    fail(`"out"`, `must be a non-empty path string, got ${describe(defaultOut)}`);
-  }
-  const defaultOptimize = json["optimize"] ?? true;
-  if (typeof defaultOptimize !== "boolean")
-    fail(`"optimize"`, `must be true or false, got ${describe(defaultOptimize)}`);
+  const defaultOptimize = config.optimize ?? true;
 
-  const entries = json["entries"];
-  if (!Array.isArray(entries)) return fail(`"entries"`, `must be an array of entries, got ${describe(entries)}`);
-  if (entries.length === 0) fail(`"entries"`, 'is empty: list at least one { "spec": ..., "dims": ... }');
-
-  const out: ConfigEntry[] = entries.map((raw: unknown, index) => {
+  const out: ConfigEntry[] = config.entries.map((raw, index) => {
     const at = `entries[${index}]`;
-    if (!isObject(raw))
-      return fail(at, `must be an object like { "spec": "x.cell", "dims": {...} }, got ${describe(raw)}`);
-    for (const key of Object.keys(raw)) {
-      if (!["spec", "dims", "out", "cell", "optimize"].includes(key)) {
-        fail(`${at}.${key}`, `unknown field (expected spec, dims, out, cell or optimize)`);
-      }
-    }
-    const spec = raw["spec"];
-    if (typeof spec !== "string" || spec === "")
-      return fail(`${at}.spec`, `must be a path to a .cell file, got ${describe(spec)}`);
-    const specPath = resolve(base, spec);
+    const specPath = resolve(base, raw.spec);
     const kind = fileKind(specPath);
-    if (kind === "missing") fail(`${at}.spec`, `no such file '${spec}' (looked for ${shownPath(specPath)})`);
-    else if (kind === "directory") fail(`${at}.spec`, `'${spec}' is a directory; name one .cell file`);
-    else if (kind !== "file") fail(`${at}.spec`, `'${spec}' is ${kind}, not a regular file`);
+    if (kind === "missing") fail(`${at}.spec`, `no such file '${raw.spec}' (looked for ${shownPath(specPath)})`);
+    else if (kind === "directory") fail(`${at}.spec`, `'${raw.spec}' is a directory; name one .cell file`);
+    else if (kind !== "file") fail(`${at}.spec`, `'${raw.spec}' is ${kind}, not a regular file`);
 
-    const bindings = parseBindings(raw["dims"], `${at}.dims`, fail);
+    // The dims as written (zod's copy drops a key named __proto__).
+    const written = (json as { entries: { dims?: unknown }[] }).entries[index]!.dims as Record<string, unknown> | Record<string, unknown>[] | undefined;
+    const list = written === undefined ? [{}] : Array.isArray(written) ? written : [written];
+    // No prototype: a size may be called toString or __proto__.
+    const bindings = list.map((b) => {
+      const dims: Record<string, number> = Object.create(null) as Record<string, number>;
+      for (const [name, value] of Object.entries(b)) dims[name] = Number(value);
+      return dims;
+    });
 
-    const outRaw = raw["out"] ?? defaultOut;
+    const outRaw = raw.out ?? config.out;
     if (outRaw === undefined) return fail(`${at}.out`, `is missing (give "out" here or at the top level)`);
-    if (typeof outRaw !== "string" || outRaw === "")
-      return fail(`${at}.out`, `must be a non-empty path string, got ${describe(outRaw)}`);
     const outPath = resolve(base, outRaw);
-    const target: OutTarget = outRaw.endsWith(".ts") ? { kind: "file", path: outPath } : { kind: "dir", path: outPath };
+    const backend = raw.target ?? config.target;
+    const extension = BACKENDS.get(backend ?? "ts")!.extension;
+    const target: OutTarget = outRaw.endsWith(`.${extension}`) ? { kind: "file", path: outPath } : { kind: "dir", path: outPath };
     if (target.kind === "file" && bindings.length > 1) {
       fail(`${at}.out`, `names one file ('${outRaw}') but "dims" lists ${bindings.length} bindings; use a directory`);
     }
-
-    const cell = raw["cell"];
-    if (cell !== undefined && (typeof cell !== "string" || !isSizeName(cell))) {
-      fail(`${at}.cell`, `must be the name of a cell or stack, got ${describe(cell)}`);
-    }
-    const optimize = raw["optimize"] ?? defaultOptimize;
-    if (typeof optimize !== "boolean") fail(`${at}.optimize`, `must be true or false, got ${describe(optimize)}`);
-
-    const entry: ConfigEntry = { index, spec: specPath, bindings, out: target, optimize: optimize as boolean };
-    if (typeof cell === "string") entry.cell = cell;
+    const entry: ConfigEntry = { index, spec: specPath, bindings, out: target, optimize: raw.optimize ?? defaultOptimize };
+    if (backend !== undefined) entry.target = backend;
+    if (raw.cell !== undefined) entry.cell = raw.cell;
     return entry;
   });
   return { file, entries: out };
-}
-
-function parseBindings(
-  raw: unknown,
-  at: string,
-  fail: (where: string, problem: string) => never,
-): Record<string, number>[] {
-  if (raw === undefined) return [{}];
-  const list = Array.isArray(raw) ? raw : [raw];
-  if (list.length === 0) fail(at, 'is an empty list; give at least one binding like { "H": 128 }');
-  return list.map((b: unknown, i) => {
-    const where = Array.isArray(raw) ? `${at}[${i}]` : at;
-    if (!isObject(b)) return fail(where, `must be an object of sizes like { "I": 64, "H": 128 }, got ${describe(b)}`);
-    // No prototype: a size may be called toString or __proto__.
-    const dims: Record<string, number> = Object.create(null) as Record<string, number>;
-    for (const [name, value] of Object.entries(b)) {
-      if (!isSizeName(name)) fail(`${where}`, `'${name}' is not a size name`);
-      const text = typeof value === "number" ? String(value) : typeof value === "string" ? value : undefined;
-      if (text === undefined) fail(`${where}.${name}`, `must be a positive integer, got ${describe(value)}`);
-      const problem = sizeValueProblem(text!);
-      if (problem !== undefined) fail(`${where}.${name}`, problem);
-      dims[name] = Number(text);
-    }
-    return dims;
-  });
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return "nothing";
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  return JSON.stringify(v);
 }
 
 /** What is at `p`, without opening it (opening a FIFO would block). */

@@ -17,7 +17,9 @@ import {
 } from "./args.ts";
 import { collectSpecs, plural, runBuild, runCheck, specDirs, type BuildJob, type Output } from "./build.ts";
 import { watchBuild, type WatchPlan } from "./watch.ts";
+import { runExport } from "./export.ts";
 import { ConfigError, defaultConfigName, loadConfig, shownPath, type OutTarget } from "./config.ts";
+import { BACKENDS } from "../backends/index.ts";
 
 export const exitCodes = { ok: 0, specErrors: 1, usage: 2, internal: 70 } as const;
 
@@ -45,6 +47,7 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
 }
 
 async function run(argv: readonly string[], io: Output): Promise<number> {
+  if (argv[0] === "export") return runExport(argv.slice(1), io);
   const inv = parseInvocation(argv);
   if (inv.kind === "help") {
     io.out(usageFor(inv.command));
@@ -110,7 +113,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
   const noOpt = flagSet(p, "no-opt");
   if (p.positionals.length === 0) {
     const configPath = configPathOrFail(configFlag, "build");
-    for (const f of ["dims", "out", "cell"]) {
+    for (const f of ["dims", "out", "cell", "target"]) {
       if (p.flags.has(f))
         throw new UsageError(`--${f} cannot be used with a config file (set it in the config's entries)`, "build");
     }
@@ -126,6 +129,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
         };
         job.origin = `${shownPath(config.file)} entries[${e.index}]`;
         if (e.cell !== undefined) job.cell = e.cell;
+        if (e.target !== undefined) job.target = e.target;
         return job;
       });
       return { jobs, dirs: [], files: [config.file] };
@@ -136,7 +140,10 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
   const outFlag = flagValue(p, "out");
   if (outFlag === undefined) throw new UsageError("missing --out DIR (where to write the modules)", "build");
   if (outFlag === "") throw new UsageError("--out needs a value", "build");
-  const out: OutTarget = outFlag.endsWith(".ts")
+  const target = flagValue(p, "target");
+  const backend = BACKENDS.get(target ?? "ts");
+  if (!backend) throw new UsageError(`--target '${target}' is not a target (targets: ${[...BACKENDS.keys()].join(", ")})`, "build");
+  const out: OutTarget = outFlag.endsWith(`.${backend.extension}`)
     ? { kind: "file", path: resolve(outFlag) }
     : { kind: "dir", path: resolve(outFlag) };
   const dims = parseDims(flagValues(p, "dims"));
@@ -153,6 +160,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
     }
     const jobs = specs.map((spec): BuildJob => {
       const job: BuildJob = { spec, bindings: [dims], out, optimize: !noOpt, dimsSource: "cli" };
+      if (target !== undefined) job.target = target;
       if (cell !== undefined) {
         job.cell = cell;
         if (specs.length > 1) job.cellOptional = true;
@@ -184,7 +192,15 @@ function isDirectory(path: string): boolean {
   }
 }
 
+/** cellc's version, from the package.json above this file (cli/ in the repository, dist/cli/ in the package). */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
-  return pkg.version ?? "unknown";
+  for (const up of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "cellc") return pkg.version ?? "unknown";
+    } catch {
+      // not at this level
+    }
+  }
+  return "unknown";
 }

@@ -4,10 +4,12 @@
 // lstm / gru / simpleRNN only choose a spec file from examples/specs; everything else is generic
 // over kernels.
 
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
 import type { CellKernel } from "../abi/kernel.ts";
 import { loadCell, loadCellFile, compile, CompileError } from "../compiler/index.ts";
+import { exportCellOnnx } from "../backends/onnx/index.ts";
 import { Recurrent, type RecurrentOptions } from "../runtime/layers/recurrent.ts";
 import { specStateNames } from "./states.ts";
 
@@ -40,6 +42,16 @@ export async function loadKernel(specPath: string, dims: Record<string, number>,
     p.catch(() => cache.delete(key));
   }
   return p;
+}
+
+/** A spec's ONNX form for a binding (zero weights; `lengths` and initial-state inputs), as
+ *  Recurrent layers hand it to model.exportOnnx. Throws CompileError on spec errors and
+ *  OnnxExportError when the cell has no ONNX form. */
+export function onnxCellFile(specPath: string, dims: Record<string, number>, cell?: string): Uint8Array {
+  const file = path.resolve(specPath);
+  const r = exportCellOnnx(readFileSync(file, "utf8"), { file, dims, dimsSource: "layer", lengths: true, initialStates: true, ...(cell === undefined ? {} : { cell }) });
+  if (!r.bytes) throw new CompileError(r.diagnostics, r.sources);
+  return r.bytes;
 }
 
 /** Absolute path of a spec shipped in examples/specs, e.g. specPath("lstm") -> .../examples/specs/lstm.cell. */
@@ -75,6 +87,7 @@ export function rnn(opts: SpecLayerOptions): Recurrent {
     ...rest,
     type,
     kernel: (inputSize: number) => loadKernel(spec, { ...dims, [inputDim]: inputSize, [unitsDim]: units }, cell),
+    onnx: (inputSize: number) => onnxCellFile(spec, { ...dims, [inputDim]: inputSize, [unitsDim]: units }, cell),
   });
 }
 

@@ -8,15 +8,13 @@
 // either the old header with its old data file or the new header with its new one. Files a
 // crashed save left behind (temp files, a data file no header names) are removed by the next
 // successful save of the same checkpoint; one process should write a checkpoint at a time.
-// The file system is injectable (CheckpointFs) so tests can make a step fail halfway.
+// The storage is an interface (CheckpointFs): files on Node (checkpoint-node.ts), IndexedDB or
+// memory in a browser (checkpoint-browser.ts); tests inject one that fails halfway.
 //
 // Loading trusts nothing in the files: the header's every field is checked (offsets in range and
 // not overlapping, shapes, lengths), the data's length and checksum, and every value is finite,
 // before a single weight is overwritten.
 
-import { promises as fsp } from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { describeValue } from "./describe.ts";
 import { shapeString } from "./tensor.ts";
 
@@ -27,6 +25,11 @@ export interface NamedWeight {
   readonly value: Float32Array;
 }
 
+/**
+ * Where checkpoints are stored: files on Node (nodeCheckpointFs in checkpoint-node.ts), IndexedDB
+ * or memory in a browser (checkpoint-browser.ts), or anything else that can hold named bytes.
+ * Paths use "/" (a "\\" separates too); a storage without directories may ignore mkdirp/syncDir.
+ */
 export interface CheckpointFs {
   /** Writes the whole file and fsyncs it. */
   writeFileSynced(file: string, data: Uint8Array): Promise<void>;
@@ -40,35 +43,41 @@ export interface CheckpointFs {
   readdir?(dir: string): Promise<string[]>;
 }
 
-export const nodeCheckpointFs: CheckpointFs = {
-  async writeFileSynced(file, data) {
-    const fh = await fsp.open(file, "w");
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  },
-  rename: (a, b) => fsp.rename(a, b),
-  readdir: (d) => fsp.readdir(d),
-  unlink: (f) => fsp.unlink(f),
-  readFile: async (f) => new Uint8Array(await fsp.readFile(f)),
-  mkdirp: async (d) => {
-    await fsp.mkdir(d, { recursive: true });
-  },
-  async syncDir(dir) {
-    let fh;
-    try {
-      fh = await fsp.open(dir, "r");
-      await fh.sync();
-    } catch {
-      // Some platforms cannot fsync a directory; the rename is still atomic.
-    } finally {
-      await fh?.close();
-    }
-  },
-};
+/** The same interface under the name the browser documentation uses. */
+export type CheckpointStorage = CheckpointFs;
+
+let defaultFs: CheckpointFs | undefined;
+
+/** The storage save/load use when no `fs` option is given; each runtime entry sets its own
+ *  (cellc/runtime on Node: files; in a browser: IndexedDB, or memory where there is none). */
+export function setDefaultCheckpointFs(fs: CheckpointFs): void {
+  defaultFs = fs;
+}
+
+/** The storage of `opts.fs`, else the runtime entry's default (files on Node, IndexedDB in a browser). */
+export function storage(opts: { fs?: CheckpointFs }): CheckpointFs {
+  const fs = opts.fs ?? defaultFs;
+  if (fs === undefined) throw new Error("no checkpoint storage: pass { fs } (a CheckpointFs) or import the runtime through cellc/runtime");
+  return fs;
+}
+
+// Paths without node:path, so this file runs in a browser: "/" or "\\" separate.
+function dirname(p: string): string {
+  const i = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\"));
+  return i < 0 ? "." : i === 0 ? p.slice(0, 1) : p.slice(0, i);
+}
+
+function basename(p: string, ext: string): string {
+  const base = p.slice(Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\")) + 1);
+  return base.endsWith(ext) ? base.slice(0, base.length - ext.length) : base;
+}
+
+function join(dir: string, name: string): string {
+  return dir === "." ? name : /[\\/]$/.test(dir) ? dir + name : `${dir}/${name}`;
+}
+
+/** This process's id where there is one (Node), else a random number fixed for the page. */
+const processId: number = (globalThis as { process?: { pid?: number } }).process?.pid ?? Math.floor(Math.random() * 1e9);
 
 export interface CheckpointOptions {
   fs?: CheckpointFs;
@@ -112,7 +121,7 @@ function fnv1a(bytes: Uint8Array): string {
 }
 
 function checkEndianness(): void {
-  if (os.endianness() !== "LE") throw new Error("weights files are little-endian; this big-endian platform is not supported");
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error("weights files are little-endian; this big-endian platform is not supported");
 }
 
 let saveCounter = 0;
@@ -120,12 +129,12 @@ let saveCounter = 0;
 /** Writes weights atomically to `file` (header) and a data file beside it; returns the header path. */
 export async function saveWeights(weights: readonly NamedWeight[], file: string, opts: CheckpointOptions = {}): Promise<string> {
   checkEndianness();
-  const fs = opts.fs ?? nodeCheckpointFs;
+  const fs = storage(opts);
   const hdrPath = headerPath(file);
-  const dir = path.dirname(hdrPath);
-  const stem = path.basename(hdrPath, ".json");
-  const dataName = `${stem}.${Date.now().toString(36)}-${process.pid.toString(36)}-${(saveCounter++).toString(36)}.bin`;
-  const dataPath = path.join(dir, dataName);
+  const dir = dirname(hdrPath);
+  const stem = basename(hdrPath, ".json");
+  const dataName = `${stem}.${Date.now().toString(36)}-${processId.toString(36)}-${(saveCounter++).toString(36)}.bin`;
+  const dataPath = join(dir, dataName);
 
   const bad = firstNonFinite(weights);
   if (bad) throw new Error(`not saving weights to ${hdrPath}: ${bad}; a checkpoint holds finite numbers only`);
@@ -154,13 +163,13 @@ export async function saveWeights(weights: readonly NamedWeight[], file: string,
   let oldData: string | undefined;
   try {
     const old = JSON.parse(new TextDecoder().decode(await fs.readFile(hdrPath))) as Partial<Header>;
-    if (typeof old.data === "string" && !old.data.includes("/") && !old.data.includes("\\")) oldData = path.join(dir, old.data);
+    if (typeof old.data === "string" && !old.data.includes("/") && !old.data.includes("\\")) oldData = join(dir, old.data);
   } catch {
     oldData = undefined;
   }
 
   const dataTmp = `${dataPath}.tmp`;
-  const hdrTmp = `${hdrPath}.${process.pid}.tmp`;
+  const hdrTmp = `${hdrPath}.${processId}.tmp`;
   let committed = false;
   try {
     await fs.mkdirp(dir);
@@ -197,7 +206,7 @@ async function removeLeftovers(fs: CheckpointFs, dir: string, stem: string, keep
   // temp files are stem.json.<pid>.tmp.
   const ours = new RegExp(`^${esc}\\.(?:[0-9a-z]+-[0-9a-z]+-[0-9a-z]+\\.bin(?:\\.tmp)?|json\\.[0-9]+\\.tmp)$`);
   for (const name of names) {
-    if (name !== keep && ours.test(name)) await fs.unlink(path.join(dir, name)).catch(() => undefined);
+    if (name !== keep && ours.test(name)) await fs.unlink(join(dir, name)).catch(() => undefined);
   }
 }
 
@@ -213,7 +222,7 @@ function firstNonFinite(weights: readonly { name: string; value: Float32Array }[
 /** Reads a checkpoint, checks it fits `weights` (names, order, shapes) and only then copies the values in. */
 export async function loadWeights(weights: readonly NamedWeight[], file: string, opts: CheckpointOptions = {}): Promise<void> {
   checkEndianness();
-  const fs = opts.fs ?? nodeCheckpointFs;
+  const fs = storage(opts);
   const hdrPath = headerPath(file);
   let text: string;
   try {
@@ -253,7 +262,7 @@ export async function loadWeights(weights: readonly NamedWeight[], file: string,
     throw new Error(`checkpoint ${hdrPath} does not fit the model: the checkpoint has weight '${c.name}' ${shapeString(c.shape)} that the model lacks`);
   }
 
-  const dataPath = path.join(path.dirname(hdrPath), header.data);
+  const dataPath = join(dirname(hdrPath), header.data);
   let bytes: Uint8Array;
   try {
     bytes = await fs.readFile(dataPath);

@@ -2,7 +2,8 @@
 // training loop (compile, fit, evaluate, predict, checkpoints) is shared with functional models
 // and lives in training.ts; this file holds only what is particular to a linear stack.
 
-import type { NamedWeight } from "./checkpoint.ts";
+import { storage, type CheckpointFs, type NamedWeight } from "./checkpoint.ts";
+import type { ModelOnnxOptions } from "./interop/onnx/export-model.ts";
 import { Layer, type Param, type Shape } from "./layers/layer.ts";
 import { Recurrent } from "./layers/recurrent.ts";
 import { Model, type ModelOptions, type PredictOptions } from "./training.ts";
@@ -153,6 +154,24 @@ export class Sequential extends Model {
   /** Outputs for x with dropout off, as a new tensor ([N, ...output shape]). */
   predict(xIn: TensorLike, opts: PredictOptions = {}): Tensor {
     return this.predictAll(xIn, opts)[0]!;
+  }
+
+  /** The trained model as an ONNX model (inference: dropout is off), as bytes. Inputs `input`
+   *  (int64 ids under an Embedding, else float32) and, over sequences, `lengths` int32 [B]; the
+   *  output is named after the last layer. Throws naming a layer that has no ONNX form. */
+  async toOnnx(options: ModelOnnxOptions = {}): Promise<Uint8Array> {
+    this.requireBuilt("toOnnx");
+    // Loaded on first use: the ONNX schema is large, and a model that never exports needs none of it.
+    const { sequentialToOnnx } = await import("./interop/onnx/export-model.ts");
+    return sequentialToOnnx(this, options);
+  }
+
+  /** toOnnx() written to `path` (a .onnx file); resolves to the bytes written. */
+  async exportOnnx(path: string, options: ModelOnnxOptions & { fs?: CheckpointFs } = {}): Promise<Uint8Array> {
+    const bytes = await this.toOnnx(options);
+    // Written through the runtime's storage: a file on Node; IndexedDB (or memory) in a browser.
+    await storage(options).writeFileSynced(path, bytes);
+    return bytes;
   }
 
   /** A table of layers, output shapes and parameter counts. */

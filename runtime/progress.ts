@@ -10,6 +10,21 @@ export interface ProgressStream {
 
 export type Logs = Record<string, number>;
 
+/** Where progress goes by default: the process's stdout on Node; in a browser, the console,
+ *  one message per finished line. */
+export function defaultProgressStream(): ProgressStream {
+  const stdout = (globalThis as { process?: { stdout?: ProgressStream } }).process?.stdout;
+  if (stdout !== undefined) return stdout;
+  let pending = "";
+  return {
+    write(s: string) {
+      const lines = (pending + s).split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) console.log(line);
+    },
+  };
+}
+
 export interface ProgressOptions {
   stream?: ProgressStream;
   epochs: number;
@@ -50,7 +65,7 @@ export class ProgressBar {
   private epoch = 0;
 
   constructor(private readonly opts: ProgressOptions) {
-    this.stream = opts.stream ?? process.stdout;
+    this.stream = opts.stream ?? defaultProgressStream();
     this.tty = opts.verbose === 1 && this.stream.isTTY === true;
     this.now = opts.now ?? (() => performance.now());
   }

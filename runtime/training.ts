@@ -13,7 +13,7 @@ import type { Param } from "./layers/layer.ts";
 import type { Recurrent } from "./layers/recurrent.ts";
 import { checkLabels, getLoss, getMetric, type Loss, type LossName, type Metric, type MetricName } from "./losses.ts";
 import { clipByGlobalNorm, getOptimizer, type Optimizer, type OptimizerName } from "./optimizers.ts";
-import { ProgressBar, type Logs, type ProgressStream } from "./progress.ts";
+import { defaultProgressStream, ProgressBar, type Logs, type ProgressStream } from "./progress.ts";
 import { Rng } from "./rng.ts";
 import { concatRows, gatherRows, sliceRows, toTensor, type Tensor, type TensorLike } from "./tensor.ts";
 
@@ -62,7 +62,7 @@ export interface FitOptions {
   callbacks?: Callbacks;
   /** Shortcut for callbacks.onEpochEnd. */
   onEpochEnd?: Callbacks["onEpochEnd"];
-  /** Where progress goes; default process.stdout. */
+  /** Where progress goes; default process.stdout (the console in a browser). */
   stream?: ProgressStream;
 }
 
@@ -317,7 +317,7 @@ export abstract class Model {
     const nBatches = Math.ceil(N / batchSize);
     const cb: Callbacks = { ...opts.callbacks };
     if (opts.onEpochEnd) cb.onEpochEnd = opts.onEpochEnd;
-    const bar = verbose > 0 ? new ProgressBar({ stream: opts.stream ?? process.stdout, epochs, batches: nBatches, verbose: verbose as 1 | 2 }) : undefined;
+    const bar = verbose > 0 ? new ProgressBar({ stream: opts.stream ?? defaultProgressStream(), epochs, batches: nBatches, verbose: verbose as 1 | 2 }) : undefined;
     const history: History = { epoch: [], history: {}, samplesSeen: [], seconds: [] };
     const t0 = performance.now();
     let seen = 0;

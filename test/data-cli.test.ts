@@ -21,8 +21,8 @@ describe("example CLI helpers", () => {
 
   it("rejects unknown, malformed and missing values with a UsageError", () => {
     const bad: Array<[string[], RegExp]> = [
-      [["--nope"], /unknown option: --nope/],
-      [["T"], /unexpected argument: T/],
+      [["--nope"], /unknown option '--nope'/],
+      [["T"], /unexpected argument 'T'/],
       [["--T", "1.5"], /--T must be an integer/],
       [["--lr", "fast"], /--lr must be a number/],
       [["--T"], /--T needs a value/],

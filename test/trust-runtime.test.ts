@@ -289,7 +289,7 @@ describe("a crashed save leaves files that the next save removes (defect 10)", (
     const dir = tmp();
     const root = fileURLToPath(new URL("..", import.meta.url));
     const script = path.join(dir, "saver.mts");
-    const api = pathToFileURL(path.join(root, "runtime/checkpoint.ts")).href;
+    const api = pathToFileURL(path.join(root, "runtime/index.ts")).href;
     writeFileSync(
       script,
       `import { saveWeights } from ${JSON.stringify(api)};
@@ -312,7 +312,7 @@ for (let i = 0; ; i++) { w[0].value[0] = i; await saveWeights(w, ${JSON.stringif
     await new Promise((r) => setTimeout(r, 300));
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
-    const { saveWeights, loadWeights } = await import("../runtime/checkpoint.ts");
+    const { saveWeights, loadWeights } = await import("../runtime/index.ts");
     const w = [{ name: "a/W", shape: [1 << 20], value: new Float32Array(1 << 20) }];
     await loadWeights(w, path.join(dir, "m")); // whatever the kill interrupted, the checkpoint loads
     expect(w[0]!.value[1]).toBe(1);

@@ -66,8 +66,9 @@ function timeSteps(plan: Plan): string {
 }
 
 /** The caller's per-state arrays of options[key] (initialState, stateMasks, dFinalState), checked. */
-function stateArrays(key: string, local: string): string {
-  return `const ${local} = stateOption(where, options, ${q(key)}, B);`;
+function stateArrays(plan: Plan, key: string, local: string): string {
+  // Without states the option is still checked (it may hold no key), but nothing is kept.
+  return `${plan.meta.states.length ? `const ${local} = ` : ""}stateOption(where, options, ${q(key)}, B);`;
 }
 
 export function forwardBody(plan: Plan): string {
@@ -79,9 +80,9 @@ export function forwardBody(plan: Plan): string {
     `const w = weightsOf(where, params);`,
     `checkObject(where, "inputs", inputs, INPUT_NAMES);`,
     timeSteps(plan),
-    `const ins = checkArrays(where, "inputs", inputs, meta.inputs, T, B, true);`,
-    stateArrays("initialState", "initial"),
-    stateArrays("stateMasks", "masks"),
+    ...(plan.meta.inputs.length ? [`const ins = checkArrays(where, "inputs", inputs, meta.inputs, T, B, true);`] : []),
+    stateArrays(plan, "initialState", "initial"),
+    stateArrays(plan, "stateMasks", "masks"),
     `const tape = allocTape(T, B, own(options, "tape"));`,
     `const fwd = tape.buf;`,
   ];
@@ -105,8 +106,8 @@ export function stepBody(plan: Plan): string {
     `const w = weightsOf(where, params);`,
     `checkObject(where, "inputs", inputs, INPUT_NAMES);`,
     `checkObject(where, "state", state, STATE_NAMES);`,
-    `const ins = checkArrays(where, "inputs", inputs, meta.inputs, 0, B, true);`,
-    `const states = checkArrays(where, "state", state, meta.states, 0, B, true);`,
+    ...(plan.meta.inputs.length ? [`const ins = checkArrays(where, "inputs", inputs, meta.inputs, 0, B, true);`] : []),
+    ...(plan.meta.states.length ? [`const states = checkArrays(where, "state", state, meta.states, 0, B, true);`] : []),
     `// one step of forward, on a tape of the step's own`,
     `const fwd = stepTape(B).buf;`,
   ];
@@ -132,7 +133,7 @@ export function backwardBody(plan: Plan): string {
     `checkObject(where, "dOutputs", dOutputs, OUTPUT_NAMES);`,
     `checkObject(where, "options", options, ["dFinalState", "into", "inputGradients"]);`,
     `const dOuts = checkArrays(where, "dOutputs", dOutputs, meta.outputs, T, B, false);`,
-    stateArrays("dFinalState", "dFinal"),
+    stateArrays(plan, "dFinalState", "dFinal"),
   ];
   L.push(`const inputGradients = checkFlag(where, "options.inputGradients", own(options, "inputGradients")) !== false;`);
   L.push(`const grads = gradientsFor(where, own(options, "into"), T, B);`);

@@ -11,6 +11,7 @@ const shapeText = (shape: readonly number[]) => `[${shape.join(", ")}]`;
 /** createParams: one buffer, every param a view of it at its place in the layout. */
 export function createParamsBody(plan: Plan): string {
   const parts = plan.weights.params.map((p) => `${key(p.name)}: mem.subarray(${p.offset}, ${p.offset + p.size}),`);
+  if (parts.length === 0) return `return {};`;
   return [`const mem = new Float32Array(${plan.weights.size});`, `return { ${parts.join(" ")} };`].join("\n");
 }
 
@@ -46,10 +47,12 @@ export function packScratch(plan: Plan): string {
   const packs = plan.weights.packs.map((p) => `${plan.buffers[p.buf]!.name}: new Float32Array(${p.size}),`);
   const grads = plan.backward.packs.map((p) => `${plan.buffers[p.buf]!.name}: new Float32Array(${plan.buffers[p.buf]!.size}),`);
   return [
-    `/** Stacked weights, used when the params passed in are not side by side (not from createParams). */`,
-    `const packed = { ${packs.join(" ")} };`,
-    `/** Pack gradients, used when the gradients asked for are not side by side. */`,
-    `const packedGrads = { ${grads.join(" ")} };`,
+    ...(packs.length > 0
+      ? [`/** Stacked weights, used when the params passed in are not side by side (not from createParams). */`, `const packed = { ${packs.join(" ")} };`]
+      : []),
+    ...(grads.length > 0
+      ? [`/** Pack gradients, used when the gradients asked for are not side by side. */`, `const packedGrads = { ${grads.join(" ")} };`]
+      : []),
   ].join("\n");
 }
 

@@ -8,8 +8,8 @@ import type { Plan, PlanOp } from "../../compiler/plan/types.ts";
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import { backwardBody, boundBuffers, forwardBody, runBackwardBody, runBody, stepBody } from "./entries.ts";
 import { adjointBuffers, allocAdjointsBody, allocTapeBody, createParamsBody, packScratch, tapeBuffers, weightsOfBody } from "./memory.ts";
-import { supportText } from "./support.ts";
-import { key, typeKey } from "./util.ts";
+import { supportText, usedSupport } from "./support.ts";
+import { functionHead, key, typeKey } from "./util.ts";
 
 /** Pinned so that generated code, and the golden files, do not drift with editor settings. */
 export const PRETTIER_OPTIONS: Prettier.Options = {
@@ -159,16 +159,21 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
 
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => ({ name: b.name }));
   const sizesOf = (items: readonly { name: string; size: number }[], rows: string) => `{ ${items.map((i) => `${key(i.name)}: new Float32Array(${rows} * ${i.size}),`).join(" ")} }`;
-  const optional = optionalSupport(plan);
-  const support = [
-    `// ---- The support code every module carries, the same in each (from cellc's backends/ts/support/).`,
-    supportText("gemm"),
-    ...(plan.fastMath ? [supportText("fastmath")] : []),
-    ...optional.map((name) => supportText(name)),
-    supportText("weights"),
-    supportText("checks"),
-    `// ---- This kernel.`,
-  ].join("\n\n");
+  const support = [supportText("gemm"), ...(plan.fastMath ? [supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), supportText("weights"), supportText("checks")].join("\n\n");
+  // Each object is bound to a name only where its keys are checked (a cell may have no params).
+  const bindIf = (name: string, list: readonly unknown[]) => (list.length > 0 ? `const ${name} = ` : "");
+  const gradientsBody = [
+    `if (into === undefined) return { params: createParams(), inputs: ${sizesOf(meta.inputs, "T * B")}, initialState: ${sizesOf(meta.states, "B")} };`,
+    `const g = checkObject(where, "options.into", into, ["params", "inputs", "initialState"]);`,
+    `${bindIf("p", meta.params)}checkObject(where, "options.into.params", own(g, "params"), ${q(meta.params.map((p) => p.name))});`,
+    ...meta.params.map((p) => `checkArray(where, ${q(`options.into.params.${p.name}`)}, own(p, ${q(p.name)}), ${p.size}, "[${p.shape.join(", ")}]");`),
+    `checkArrays(where, "options.into.inputs", checkObject(where, "options.into.inputs", own(g, "inputs"), INPUT_NAMES), meta.inputs, T, B, true);`,
+    `checkArrays(where, "options.into.initialState", checkObject(where, "options.into.initialState", own(g, "initialState"), STATE_NAMES), meta.states, 0, B, true);`,
+    `return into as Gradients;`,
+  ].join("\n");
+  const adjointsBody = allocAdjointsBody(plan);
+  const forwardRun = runBody(plan);
+  const backwardRun = runBackwardBody(plan);
   sf.addStatements(
     [
       `type Weights = ${fields(weightNames)};`,
@@ -180,7 +185,9 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
       `const INPUT_NAMES: readonly string[] = ${q(meta.inputs.map((i) => i.name))};`,
       `const STATE_NAMES: readonly string[] = ${q(meta.states.map((s) => s.name))};`,
       `const OUTPUT_NAMES: readonly string[] = ${q(meta.outputs.map((o) => o.name))};`,
+      `// ---- The support code every module carries (from cellc's backends/ts/support/; what this kernel uses).`,
       SHARED_MARKER,
+      `// ---- This kernel.`,
       ...gemmConstants(plan),
       packScratch(plan),
       `function weightsOf(where: string, params: Params): Weights {`,
@@ -189,8 +196,8 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
       `function allocTape(T: number, B: number, reuse: unknown): TapeData {`,
       allocTapeBody(plan),
       `}`,
-      `function allocAdjoints(T: number, B: number): Adjoints {`,
-      allocAdjointsBody(plan),
+      functionHead("allocAdjoints", [["T", "number"], ["B", "number"]], "Adjoints", adjointsBody),
+      adjointsBody,
       `}`,
       `let stepCache: TapeData | null = null;`,
       `/** The tape step() runs on: one step of B samples, kept while B stays the same. */`,
@@ -198,22 +205,16 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
       `if (stepCache === null || stepCache.batchSize !== B) stepCache = allocTape(1, B, undefined);`,
       `return stepCache;`,
       `}`,
-      `function gradientsFor(where: string, into: unknown, T: number, B: number): Gradients {`,
-      `if (into === undefined) return { params: createParams(), inputs: ${sizesOf(meta.inputs, "T * B")}, initialState: ${sizesOf(meta.states, "B")} };`,
-      `const g = checkObject(where, "options.into", into, ["params", "inputs", "initialState"]);`,
-      `const p = checkObject(where, "options.into.params", own(g, "params"), ${q(meta.params.map((p) => p.name))});`,
-      ...meta.params.map((p) => `checkArray(where, ${q(`options.into.params.${p.name}`)}, own(p, ${q(p.name)}), ${p.size}, "[${p.shape.join(", ")}]");`),
-      `checkArrays(where, "options.into.inputs", checkObject(where, "options.into.inputs", own(g, "inputs"), INPUT_NAMES), meta.inputs, T, B, true);`,
-      `checkArrays(where, "options.into.initialState", checkObject(where, "options.into.initialState", own(g, "initialState"), STATE_NAMES), meta.states, 0, B, true);`,
-      `return into as Gradients;`,
+      functionHead("gradientsFor", [["where", "string"], ["into", "unknown"], ["T", "number"], ["B", "number"]], "Gradients", gradientsBody),
+      gradientsBody,
       `}`,
       `/** forward's work: the plan's forward stages over the tape's buffers. */`,
-      `function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {`,
-      runBody(plan),
+      functionHead("run", [["weights", "Weights"], ["fwd", "TapeBuffers"], ["T", "number"], ["B", "number"]], "void", forwardRun),
+      forwardRun,
       `}`,
       `/** backward's work: the plan's backward stages. */`,
-      `function runBackward(weights: Weights, fwd: TapeBuffers, adj: Adjoints, io: Bound, T: number, B: number, inputGradients: boolean): void {`,
-      runBackwardBody(plan),
+      functionHead("runBackward", [["weights", "Weights"], ["fwd", "TapeBuffers"], ["adj", "Adjoints"], ["io", "Bound"], ["T", "number"], ["B", "number"], ["inputGradients", "boolean"]], "void", backwardRun),
+      backwardRun,
       `}`,
     ].join("\n"),
   );
@@ -230,7 +231,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
     docs: ["Zero state for a batch."],
     parameters: [{ name: "batchSize", type: "number", initializer: "1" }],
     returnType: "State",
-    statements: `const B = checkBatchSize("createState", batchSize);\nreturn ${sizesOf(meta.states, "B")};`,
+    statements: meta.states.length ? `const B = checkBatchSize("createState", batchSize);\nreturn ${sizesOf(meta.states, "B")};` : `checkBatchSize("createState", batchSize);\nreturn {};`,
   });
   sf.addFunction({
     isExported: true,
@@ -274,7 +275,8 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
   // A float64 build is the same module over Float64Array, used to check gradients numerically.
   const retype = (t: string) => (m.dtype === "float64" ? t.replace(/\bFloat32Array\b/g, "Float64Array") : t);
   text = retype(text);
-  const shared = retype(support);
+  // Only the support code this module uses: it declares nothing it never reads (noUnusedLocals).
+  const shared = retype(usedSupport(tsMorph!.ts, support, text));
   if (m.format === false) return text.replace(SHARED_MARKER, shared);
   // The code every module shares is formatted once per process and spliced in; the result is
   // what prettier makes of the whole file (a test checks it is a fixed point).

@@ -19,3 +19,52 @@ export function supportText(name: "gemm" | "fastmath" | "checks" | "weights" | "
   }
   return text;
 }
+
+// ts-morph's bundled TypeScript (the printer has it loaded already).
+type TypeScript = typeof import("ts-morph").ts;
+
+/** Every identifier written in `node`'s subtree. */
+function identifiers(ts: TypeScript, node: import("ts-morph").ts.Node, into = new Set<string>()): Set<string> {
+  if (ts.isIdentifier(node)) into.add(node.text);
+  node.forEachChild((c) => void identifiers(ts, c, into));
+  return into;
+}
+
+/**
+ * The part of the support code `support` that `code` uses: its top-level declarations named in
+ * `code`, and those they use in turn, in their order (a statement that declares nothing, such as
+ * a table's filling loop, goes with the names it touches). A module then declares nothing it
+ * never reads, so it compiles under noUnusedLocals.
+ */
+export function usedSupport(ts: TypeScript, support: string, code: string): string {
+  const parse = (text: string) => ts.createSourceFile("x.ts", text, ts.ScriptTarget.Latest, true);
+  const statements = parse(support).statements.map((s) => ({
+    text: s.getFullText(),
+    declares: declaredNames(ts, s),
+    uses: identifiers(ts, s),
+  }));
+  const wanted = identifiers(ts, parse(code));
+  const kept = new Set<number>();
+  const keptNames = new Set<string>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    statements.forEach((s, i) => {
+      if (kept.has(i)) return;
+      const needed = s.declares.length > 0 ? s.declares.some((n) => wanted.has(n)) : [...s.uses].some((n) => keptNames.has(n));
+      if (!needed) return;
+      kept.add(i);
+      for (const n of s.declares) keptNames.add(n);
+      for (const n of s.uses) wanted.add(n);
+      grew = true;
+    });
+  }
+  return statements.filter((_, i) => kept.has(i)).map((s) => s.text).join("").trim();
+}
+
+function declaredNames(ts: TypeScript, s: import("ts-morph").ts.Statement): string[] {
+  if (ts.isVariableStatement(s)) return s.declarationList.declarations.flatMap((d) => (ts.isIdentifier(d.name) ? [d.name.text] : []));
+  if (ts.isFunctionDeclaration(s) || ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s) || ts.isClassDeclaration(s)) {
+    return s.name ? [s.name.text] : [];
+  }
+  return [];
+}

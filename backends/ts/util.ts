@@ -36,3 +36,15 @@ const PROTO = new Set(["__proto__", "constructor", "hasOwnProperty", "isPrototyp
 export function prop(obj: string, name: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && !PROTO.has(name) ? `${obj}.${name}` : `${obj}[${JSON.stringify(name)}]`;
 }
+
+/** True when `code` (comments aside) reads the identifier `name`. */
+export function uses(code: string, name: string): boolean {
+  return new RegExp(`(?<![\\w$.])${name.replace(/\$/g, "\\$")}(?![\\w$])`).test(code.replace(/\/\/.*$/gm, ""));
+}
+
+/** `function name(a: A, b: B): R {`, with `_` before each parameter that `body` never reads, as
+ *  noUnusedParameters asks (a cell without inputs never reads T in some helpers). */
+export function functionHead(name: string, params: readonly (readonly [string, string])[], ret: string, body: string): string {
+  const list = params.map(([p, type]) => `${uses(body, p) ? p : `_${p}`}: ${type}`);
+  return `function ${name}(${list.join(", ")}): ${ret} {`;
+}

@@ -18,8 +18,9 @@ export const PRINTER_WORDS = [
   "gemm", "pack", "colSum", "rowSum", "invalidatePanels", "KC", "MC", "panelA", "panelB", "slotPanels", "slotValid",
   "POW2", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "fexp", "fsigmoid", "ftanh", "ABI_VERSION", "LAYOUT",
   "rowMax", "rowScan", "bmm", "transposeRows", "erf",
-  // Python (the PyTorch printer) names it defines
-  "torch", "nn", "self", "Tensor", "Optional", "List", "Tuple", "Dict",
+  // Python (the PyTorch printer): module-level names its forward reads, and its forward's locals
+  "torch", "nn", "self", "Tensor", "Optional", "List", "Tuple", "Dict", "math", "lengths", "state_masks", "dtype",
+  "device", "steps", "batch_size",
 ];
 
 /** Numbered identifiers the printers make (row offsets o0, o1, ...; argument locals in0, ...). */

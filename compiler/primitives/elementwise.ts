@@ -8,7 +8,7 @@
 // that includes extremes). NaN propagates wherever the math allows it.
 
 import { erf } from "../../backends/ts/support/special.ts";
-import type { Elementwise } from "./types.ts";
+import type { Elementwise, OnnxFormulaBuilder } from "./types.ts";
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 /** 1/√(2π), the standard normal density's scale (gelu's derivative). */
@@ -17,6 +17,48 @@ const INV_SQRT_2PI = 0.3989422804014327;
 /** Past this, log(1 + e^x) equals x to double precision (e^-20 ≈ 2e-9 relative... and the
  *  float32 result is x exactly); below it, log1p(exp(x)) is exact and cannot overflow. */
 export const SOFTPLUS_LINEAR_FROM = 20;
+
+/** The value of a float literal pyNum printed, or undefined for a tensor expression. */
+function pyLiteral(s: string): number | undefined {
+  const t = s.replace(/^\((.*)\)$/, "$1");
+  if (t === "math.nan") return NaN;
+  if (t === "math.inf" || t === "-math.inf") return t.startsWith("-") ? -Infinity : Infinity;
+  return /^-?\d/.test(t) ? Number(t) : undefined;
+}
+
+/** PyTorch max/min with NaN propagating (torch.maximum takes tensors only; clamp_min takes a float). */
+function torchExtreme(fn: "maximum" | "minimum", clamp: "clamp_min" | "clamp_max", a: string, b: string): string {
+  if (pyLiteral(b) !== undefined) return `torch.${clamp}(${a}, ${b})`;
+  if (pyLiteral(a) !== undefined) return `torch.${clamp}(${b}, ${a})`;
+  return `torch.${fn}(${a}, ${b})`;
+}
+
+/** a^p as Math.pow computes it: C's pow gives 1 for (±1)^(±∞), Math.pow NaN. */
+function torchPow(a: string, p: string): string {
+  const [ca, cp] = [pyLiteral(a), pyLiteral(p)];
+  if (cp !== undefined) return Number.isFinite(cp) ? `torch.pow(${a}, ${p})` : `torch.where(torch.abs(${a}) == 1.0, torch.full_like(${a}, math.nan), torch.pow(${a}, ${p}))`;
+  if (ca !== undefined) return Math.abs(ca) === 1 ? `torch.where(torch.isinf(${p}), ${p} - ${p}, torch.pow(${a}, ${p}))` : `torch.pow(${a}, ${p})`;
+  return `torch.where(torch.isinf(${p}) & (torch.abs(${a}) == 1.0), ${p} - ${p}, torch.pow(${a}, ${p}))`;
+}
+
+/** ONNX Max/Min with NaN propagating (onnxruntime's keep the other operand). */
+function onnxExtreme(op: "Max" | "Min", a: string, b: string, g: OnnxFormulaBuilder): string {
+  return g.op("Where", [g.op("IsNaN", [a]), a, g.op("Where", [g.op("IsNaN", [b]), b, g.op(op, [a, b])])]);
+}
+
+/** log(1 + u) accurate for small u without a Log1p op (Kahan: log(v)·u / (v - 1) for v = 1 + u ≠ 1).
+ *  softplus uses it: onnxruntime's Softplus loses e^x's digits for x ≪ 0 (log-space gates sum them). */
+function onnxLog1p(u: string, g: OnnxFormulaBuilder): string {
+  const v = g.op("Add", [u, g.const(1)]);
+  return g.op("Where", [g.op("Equal", [v, g.const(1)]), u, g.op("Div", [g.op("Mul", [g.op("Log", [v]), u]), g.op("Sub", [v, g.const(1)])])]);
+}
+
+/** e^x - 1 accurate near 0 without an Expm1 op (Kahan: (u - 1)·x / log u for u = e^x ≠ 1). */
+function onnxExpm1(x: string, g: OnnxFormulaBuilder): string {
+  const u = g.op("Exp", [x]);
+  const ratio = g.op("Div", [g.op("Mul", [g.op("Sub", [u, g.const(1)]), x]), g.op("Log", [u])]);
+  return g.op("Where", [g.op("Equal", [u, g.const(1)]), x, g.op("Where", [g.op("Equal", [u, g.const(0)]), g.const(-1), ratio])]);
+}
 
 const list: Elementwise[] = [
   // ---- arithmetic: the operators + - * / and unary minus
@@ -27,6 +69,8 @@ const list: Elementwise[] = [
     eval: ([a, b]) => a! + b!,
     grad: ({ dy }) => [dy, dy],
     ts: ([a, b]) => `${a} + ${b}`,
+    torch: ([a, b]) => `${a} + ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Add", [a!, b!]),
   },
   {
     op: "sub",
@@ -35,6 +79,8 @@ const list: Elementwise[] = [
     eval: ([a, b]) => a! - b!,
     grad: ({ dy }, b) => [dy, b.neg(dy)],
     ts: ([a, b]) => `${a} - ${b}`,
+    torch: ([a, b]) => `${a} - ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Sub", [a!, b!]),
   },
   {
     op: "mul",
@@ -43,6 +89,8 @@ const list: Elementwise[] = [
     eval: ([a, b]) => a! * b!,
     grad: ({ dy, x: [p, q] }, b) => [b.mul(dy, q!), b.mul(dy, p!)],
     ts: ([a, b]) => `${a} * ${b}`,
+    torch: ([a, b]) => `${a} * ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Mul", [a!, b!]),
   },
   {
     op: "div",
@@ -51,6 +99,8 @@ const list: Elementwise[] = [
     eval: ([a, b]) => a! / b!,
     grad: ({ dy, y, x: [, q] }, b) => [b.div(dy, q!), b.neg(b.div(b.mul(dy, y), q!))],
     ts: ([a, b]) => `${a} / ${b}`,
+    torch: ([a, b]) => `${a} / ${b}`,
+    onnx: ([a, b], _a, g) => g.op("Div", [a!, b!]),
     domain: ([, b]) => Math.abs(b!) > 1e-3,
   },
   {
@@ -60,6 +110,8 @@ const list: Elementwise[] = [
     eval: ([x]) => -x!,
     grad: ({ dy }, b) => [b.neg(dy)],
     ts: ([x]) => `-${x}`,
+    torch: ([x]) => `-${x}`,
+    onnx: ([x], _a, g) => g.op("Neg", [x!]),
   },
   {
     op: "copy",
@@ -68,6 +120,8 @@ const list: Elementwise[] = [
     eval: ([x]) => x!,
     grad: ({ dy }) => [dy],
     ts: ([x]) => `${x}`,
+    torch: ([x]) => `${x}`,
+    onnx: ([x]) => x!,
   },
 
   // ---- activations a spec may call
@@ -79,6 +133,8 @@ const list: Elementwise[] = [
     eval: ([x]) => sigmoid(x!),
     grad: ({ dy, y }, b) => [b.mul(dy, b.mul(y, b.sub(1, y)))],
     ts: ([x], _a, o) => (o.fast ? `fsigmoid(${x})` : `1 / (1 + Math.exp(-${x}))`),
+    torch: ([x]) => `torch.sigmoid(${x})`,
+    onnx: ([x], _a, g) => g.op("Sigmoid", [x!]),
   },
   {
     op: "tanh",
@@ -88,6 +144,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.tanh(x!),
     grad: ({ dy, y }, b) => [b.mul(dy, b.sub(1, b.mul(y, y)))],
     ts: ([x], _a, o) => (o.fast ? `ftanh(${x})` : `Math.tanh(${x})`),
+    torch: ([x]) => `torch.tanh(${x})`,
+    onnx: ([x], _a, g) => g.op("Tanh", [x!]),
   },
   {
     op: "relu",
@@ -97,6 +155,8 @@ const list: Elementwise[] = [
     eval: ([x]) => (x! < 0 ? 0 : x!),
     grad: ({ dy, y }, b) => [b.mul(dy, b.heaviside(y))],
     ts: ([x]) => `${x} < 0 ? 0 : ${x}`,
+    torch: ([x]) => `torch.relu(${x})`,
+    onnx: ([x], _a, g) => g.op("Relu", [x!]),
     smoothAt: ([x]) => x !== 0,
   },
   {
@@ -107,6 +167,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.exp(x!),
     grad: ({ dy, y }, b) => [b.mul(dy, y)],
     ts: ([x], _a, o) => (o.fast ? `fexp(${x})` : `Math.exp(${x})`),
+    torch: ([x]) => `torch.exp(${x})`,
+    onnx: ([x], _a, g) => g.op("Exp", [x!]),
   },
   {
     op: "log",
@@ -116,6 +178,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.log(x!),
     grad: ({ dy, x: [a] }, b) => [b.div(dy, a!)],
     ts: ([x]) => `Math.log(${x})`,
+    torch: ([x]) => `torch.log(${x})`,
+    onnx: ([x], _a, g) => g.op("Log", [x!]),
     domain: ([x]) => x! > 1e-3,
   },
   {
@@ -129,6 +193,8 @@ const list: Elementwise[] = [
       return [b.div(dy, b.mul(d, d))];
     },
     ts: ([x]) => `${x} / (1 + Math.abs(${x}))`,
+    torch: ([x]) => `${x} / (1.0 + torch.abs(${x}))`,
+    onnx: ([x], _a, g) => g.op("Softsign", [x!]),
   },
   {
     op: "softplus",
@@ -138,6 +204,8 @@ const list: Elementwise[] = [
     eval: ([x]) => (x! > SOFTPLUS_LINEAR_FROM ? x! : Math.log1p(Math.exp(x!))),
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sigmoid(a!))],
     ts: ([x]) => `${x} > ${SOFTPLUS_LINEAR_FROM} ? ${x} : Math.log1p(Math.exp(${x}))`,
+    torch: ([x]) => `torch.nn.functional.softplus(${x}, 1.0, ${pyNum(SOFTPLUS_LINEAR_FROM)})`,
+    onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(SOFTPLUS_LINEAR_FROM)]), x!, onnxLog1p(g.op("Exp", [x!]), g)]),
   },
   {
     op: "sqrt",
@@ -147,6 +215,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.sqrt(x!),
     grad: ({ dy, y }, b) => [b.div(b.mul(dy, 0.5), y)],
     ts: ([x]) => `Math.sqrt(${x})`,
+    torch: ([x]) => `torch.sqrt(${x})`,
+    onnx: ([x], _a, g) => g.op("Sqrt", [x!]),
     domain: ([x]) => x! > 1e-3,
   },
   {
@@ -157,6 +227,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.abs(x!),
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sign(a!))],
     ts: ([x]) => `Math.abs(${x})`,
+    torch: ([x]) => `torch.abs(${x})`,
+    onnx: ([x], _a, g) => g.op("Abs", [x!]),
     smoothAt: ([x]) => x !== 0,
   },
   {
@@ -168,6 +240,8 @@ const list: Elementwise[] = [
     eval: ([x], { lo, hi }) => (x! < lo! ? lo! : x! > hi! ? hi! : x!),
     grad: ({ dy, x: [a], attrs }, b) => [b.mul(dy, b.between(a!, attrs.lo!, attrs.hi!))],
     ts: ([x], { lo, hi }) => `${x} < ${num(lo!)} ? ${num(lo!)} : ${x} > ${num(hi!)} ? ${num(hi!)} : ${x}`,
+    torch: ([x], { lo, hi }) => `torch.clamp(${x}, ${pyNum(lo!)}, ${pyNum(hi!)})`,
+    onnx: ([x], { lo, hi }, g) => g.op("Clip", [x!, g.const(lo!), g.const(hi!)]),
     smoothAt: ([x], { lo, hi }) => x !== lo && x !== hi,
   },
 
@@ -179,6 +253,8 @@ const list: Elementwise[] = [
     eval: ([x]) => (x! > 0 ? x! : Math.expm1(x!)),
     grad: ({ dy, y, x: [a] }, b) => [b.mul(dy, b.select(b.heaviside(a!), 1, b.add(y, 1)))],
     ts: ([x]) => `${x} > 0 ? ${x} : Math.expm1(${x})`,
+    torch: ([x]) => `torch.nn.functional.elu(${x})`,
+    onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(0)]), x!, onnxExpm1(x!, g)]),
   },
   {
     op: "gelu",
@@ -193,6 +269,8 @@ const list: Elementwise[] = [
       return [b.mul(dy, b.add(cdf, b.mul(a!, pdf)))];
     },
     ts: ([x]) => `0.5 * ${x} * (1 + erf(${x} * Math.SQRT1_2))`,
+    torch: ([x]) => `torch.nn.functional.gelu(${x})`,
+    onnx: ([x], _a, g) => g.op("Mul", [g.op("Mul", [x!, g.const(0.5)]), g.op("Add", [g.const(1), g.op("Erf", [g.op("Mul", [x!, g.const(Math.SQRT1_2)])])])]),
     tsSupport: ["special"],
   },
   {
@@ -206,6 +284,8 @@ const list: Elementwise[] = [
       return [b.mul(dy, b.add(s, b.mul(y, b.sub(1, s))))];
     },
     ts: ([x], _a, o) => (o.fast ? `${x} * fsigmoid(${x})` : `${x} * (1 / (1 + Math.exp(-${x})))`),
+    torch: ([x]) => `torch.nn.functional.silu(${x})`,
+    onnx: ([x], _a, g) => g.op("Div", [x!, g.op("Add", [g.const(1), g.op("Exp", [g.op("Neg", [x!])])])]),
   },
   {
     op: "sin",
@@ -215,6 +295,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.sin(x!),
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.call("cos", a!))],
     ts: ([x]) => `Math.sin(${x})`,
+    torch: ([x]) => `torch.sin(${x})`,
+    onnx: ([x], _a, g) => g.op("Sin", [x!]),
   },
   {
     op: "cos",
@@ -224,6 +306,8 @@ const list: Elementwise[] = [
     eval: ([x]) => Math.cos(x!),
     grad: ({ dy, x: [a] }, b) => [b.neg(b.mul(dy, b.call("sin", a!)))],
     ts: ([x]) => `Math.cos(${x})`,
+    torch: ([x]) => `torch.cos(${x})`,
+    onnx: ([x], _a, g) => g.op("Cos", [x!]),
   },
   {
     op: "erf",
@@ -233,6 +317,8 @@ const list: Elementwise[] = [
     eval: ([x]) => erf(x!),
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.mul(2 / Math.sqrt(Math.PI), b.call("exp", b.neg(b.mul(a!, a!)))))],
     ts: ([x]) => `erf(${x})`,
+    torch: ([x]) => `torch.erf(${x})`,
+    onnx: ([x], _a, g) => g.op("Erf", [x!]),
     tsSupport: ["special"],
   },
   {
@@ -246,6 +332,8 @@ const list: Elementwise[] = [
       "c" in p! ? null : b.mul(dy, b.mul(y, b.call("log", a!))),
     ],
     ts: ([a, p]) => `Math.pow(${a}, ${p})`,
+    torch: ([a, p]) => torchPow(a!, p!),
+    onnx: ([a, p], _a, g) => g.op("Where", [g.op("And", [g.op("IsInf", [p!]), g.op("Equal", [g.op("Abs", [a!]), g.const(1)])]), g.const(NaN), g.op("Pow", [a!, p!])]),
     domain: ([a]) => a! > 1e-3,
   },
   {
@@ -258,6 +346,8 @@ const list: Elementwise[] = [
       return [b.mul(dy, b.sub(1, toQ)), b.mul(dy, toQ)];
     },
     ts: ([a, b]) => `Math.max(${a}, ${b})`,
+    torch: ([a, b]) => torchExtreme("maximum", "clamp_min", a!, b!),
+    onnx: ([a, b], _a, g) => onnxExtreme("Max", a!, b!, g),
     smoothAt: ([a, b]) => a !== b,
   },
   {
@@ -270,6 +360,8 @@ const list: Elementwise[] = [
       return [b.mul(dy, b.sub(1, toQ)), b.mul(dy, toQ)];
     },
     ts: ([a, b]) => `Math.min(${a}, ${b})`,
+    torch: ([a, b]) => torchExtreme("minimum", "clamp_max", a!, b!),
+    onnx: ([a, b], _a, g) => onnxExtreme("Min", a!, b!, g),
     smoothAt: ([a, b]) => a !== b,
   },
 
@@ -281,6 +373,8 @@ const list: Elementwise[] = [
     eval: ([c, a, b]) => (c !== 0 ? a! : b!),
     grad: ({ dy, x: [c] }, b) => [null, b.select(c!, dy, 0), b.select(c!, 0, dy)],
     ts: ([c, a, b]) => `${c} !== 0 ? ${a} : ${b}`,
+    torch: ([c, a, b]) => `torch.where(${c} != 0, ${a}, ${b})`,
+    onnx: ([c, a, b], _a, g) => g.op("Where", [g.flag(c!), a!, b!]),
     domain: ([c]) => c === 0 || c === 1,
   },
 
@@ -291,6 +385,8 @@ const list: Elementwise[] = [
     doc: "-1, 0 or 1 (derivative of abs)",
     eval: ([x]) => Math.sign(x!),
     ts: ([x]) => `Math.sign(${x})`,
+    torch: ([x]) => `torch.where(${x} == ${x}, torch.sign(${x}), ${x})`,
+    onnx: ([x], _a, g) => g.op("Sign", [x!]),
   },
   {
     op: "heaviside",
@@ -298,6 +394,8 @@ const list: Elementwise[] = [
     doc: "1 where x > 0, else 0 (derivative of relu)",
     eval: ([x]) => (x! > 0 ? 1 : 0),
     ts: ([x]) => `${x} > 0 ? 1 : 0`,
+    torch: ([x]) => `(${x} > 0).to(${x}.dtype)`,
+    onnx: ([x], _a, g) => g.float(g.op("Greater", [x!, g.const(0)])),
   },
   {
     op: "between",
@@ -306,6 +404,8 @@ const list: Elementwise[] = [
     doc: "1 where lo < x < hi, else 0 (derivative of clip)",
     eval: ([x], { lo, hi }) => (x! > lo! && x! < hi! ? 1 : 0),
     ts: ([x], { lo, hi }) => `${x} > ${num(lo!)} && ${x} < ${num(hi!)} ? 1 : 0`,
+    torch: ([x], { lo, hi }) => `((${x} > ${pyNum(lo!)}) & (${x} < ${pyNum(hi!)})).to(${x}.dtype)`,
+    onnx: ([x], { lo, hi }, g) => g.float(g.op("And", [g.op("Greater", [x!, g.const(lo!)]), g.op("Less", [x!, g.const(hi!)])])),
   },
 ];
 
@@ -315,6 +415,16 @@ export function num(c: number): string {
   if (!Number.isFinite(c)) return c > 0 ? "Infinity" : "(-Infinity)";
   const s = String(c);
   return c < 0 || Object.is(c, -0) ? `(${s})` : s;
+}
+
+/** A number as Python source for the PyTorch backend: always a float literal (so a formula never
+ *  mixes in integer arithmetic), parenthesised when negative; math.inf / math.nan otherwise. */
+export function pyNum(c: number): string {
+  if (Number.isNaN(c)) return "math.nan";
+  if (!Number.isFinite(c)) return c > 0 ? "math.inf" : "(-math.inf)";
+  let s = String(Math.abs(c));
+  if (!/[.e]/.test(s)) s += ".0";
+  return c < 0 || Object.is(c, -0) ? `(-${s})` : s;
 }
 
 export const ELEMENTWISE: ReadonlyMap<string, Elementwise> = new Map(list.map((p) => [p.op, p]));

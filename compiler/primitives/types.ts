@@ -29,6 +29,18 @@ export interface TsFormulaOptions {
   fast: boolean;
 }
 
+/** What an ONNX formula builds with (backends/onnx): nodes over tensor names, float32 constants. */
+export interface OnnxFormulaBuilder {
+  /** One node of the standard domain over tensor names; returns the name of its (first) output. */
+  op(op: string, inputs: readonly string[]): string;
+  /** A float32 scalar constant. */
+  const(value: number): string;
+  /** A bool tensor, true where x ≠ 0 (x may already be a bool flag, returned as it is). */
+  flag(x: string): string;
+  /** A bool tensor as float32 1 / 0. */
+  float(x: string): string;
+}
+
 export interface Elementwise {
   /** IR op name. */
   readonly op: string;
@@ -50,6 +62,12 @@ export interface Elementwise {
   ts(x: readonly string[], a: Attrs, o: TsFormulaOptions): string;
   /** Support files of the TypeScript backend its formula calls (backends/ts/support/NAME.ts). */
   readonly tsSupport?: readonly "special"[];
+  /** PyTorch expression over operand expressions (identifiers, tensors or float literals): the
+   *  PyTorch backend's formula; it must broadcast and be accepted by torch.jit.script. */
+  torch(x: readonly string[], a: Attrs): string;
+  /** ONNX lowering over operand tensor names; returns the result's name. Absent: a kernel using
+   *  the primitive cannot be exported to ONNX (a clear error naming it). */
+  onnx?(x: readonly string[], a: Attrs, g: OnnxFormulaBuilder): string;
   /** Where the function is smooth, for derivative tests: a predicate on the operands. */
   readonly smoothAt?: (x: readonly number[], a: Attrs) => boolean;
   /** Operands for which eval is defined and finite (tests sample inside it). */

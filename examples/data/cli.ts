@@ -1,6 +1,9 @@
-// Small shared pieces of the example programs: flag parsing with a usage message (a bad flag
+// Small shared pieces of the example programs: flag parsing with a usage message (node:util
+// parseArgs and the help layout of cli/flags.ts, shared with cellc and the benchmark; a bad flag
 // prints usage and exits 2, as every CLI of the project does), plain-text tables, and a guard
 // that turns a thrown error into a one-line message instead of a stack trace.
+
+import { FlagError, formatFlags, parseFlags as parseArgv, type FlagDefs } from "../../cli/flags.ts";
 
 export type FlagType = "int" | "number" | "string" | "bool";
 
@@ -16,38 +19,40 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** The examples' flag table in cli/flags.ts's terms: numbers are strings checked here. */
+function flagDefs(flags: Record<string, FlagSpec>): FlagDefs {
+  const defs: FlagDefs = {};
+  for (const [name, f] of Object.entries(flags)) {
+    const def = f.default === undefined || f.type === "bool" ? "" : ` (default ${f.default})`;
+    defs[name] = f.type === "bool" ? { type: "boolean", help: f.help } : { type: "string", arg: f.type === "string" ? "<value>" : "<n>", help: `${f.help}${def}` };
+  }
+  defs["help"] = { type: "boolean", short: "h", help: "show this message" };
+  return defs;
+}
+
 /** Usage text: one line per flag with its default. */
 export function usage(program: string, summary: string, flags: Record<string, FlagSpec>): string {
-  const lines = [`usage: ${program} [options]`, "", summary, "", "options:"];
-  const width = Math.max(...Object.keys(flags).map((n) => n.length + 8));
-  for (const [name, f] of Object.entries(flags)) {
-    const arg = f.type === "bool" ? `--${name}` : `--${name} <${f.type === "string" ? "value" : "n"}>`;
-    const def = f.default === undefined || f.type === "bool" ? "" : ` (default ${f.default})`;
-    lines.push(`  ${arg.padEnd(width + 4)} ${f.help}${def}`);
-  }
-  lines.push(`  ${"--help".padEnd(width + 4)} show this message`);
-  return lines.join("\n");
+  return [`usage: ${program} [options]`, "", summary, "", "options:", formatFlags(flagDefs(flags))].join("\n");
 }
 
 /** Parses `--name value` / `--name=value` / `--flag`; throws UsageError on anything unknown or malformed. */
 export function parseFlags(argv: readonly string[], flags: Record<string, FlagSpec>): FlagValues & { help?: boolean } {
   const out: FlagValues = {};
   for (const [name, f] of Object.entries(flags)) out[name] = f.default;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--help" || arg === "-h") return { ...out, help: true };
-    const m = /^--([\w-]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new UsageError(`unexpected argument: ${arg}`);
-    const name = m[1]!;
-    const f = flags[name];
-    if (!f) throw new UsageError(`unknown option: --${name}`);
-    if (f.type === "bool") {
-      if (m[2] !== undefined) throw new UsageError(`--${name} takes no value`);
+  let parsed;
+  try {
+    parsed = parseArgv(argv, flagDefs(flags));
+  } catch (e) {
+    if (e instanceof FlagError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (parsed.values.has("help")) return { ...out, help: true };
+  for (const [name, raw] of parsed.values) {
+    const f = flags[name]!;
+    if (f.type === "bool" || typeof raw !== "string") {
       out[name] = true;
       continue;
     }
-    const raw = m[2] ?? argv[++i];
-    if (raw === undefined) throw new UsageError(`--${name} needs a value`);
     if (f.type === "string") {
       out[name] = raw;
       continue;

@@ -11,7 +11,8 @@
 //   const seq = lstm(64, { returnSequences: true }).apply(embedding(W, 32).apply(tgt), { initialState: [h, c] });
 //   const m = model({ inputs: [src, tgt], outputs: dense(W, { activation: "softmax" }).apply(seq) });
 
-import type { NamedWeight } from "../checkpoint.ts";
+import type { ModelOnnxOptions } from "../interop/onnx/export-model.ts";
+import { storage, type CheckpointFs, type NamedWeight } from "../checkpoint.ts";
 import { shapesCompatible, type Layer, type Param } from "../layers/layer.ts";
 import { Recurrent } from "../layers/recurrent.ts";
 import { summaryTable } from "../model.ts";
@@ -239,6 +240,24 @@ export class Functional extends Model {
   predict(x: ModelData, opts: PredictOptions = {}): Tensor | Tensor[] {
     const outs = this.predictAll(x, opts);
     return outs.length === 1 ? outs[0]! : outs;
+  }
+
+  /** The trained model as an ONNX model (inference), as bytes: one input per model input (and
+   *  `<input>_lengths` int32 [B] for each over sequences), one output per model output, named as
+   *  the model names them. Throws naming a layer that has no ONNX form. */
+  async toOnnx(options: ModelOnnxOptions = {}): Promise<Uint8Array> {
+    this.requireBuilt("toOnnx");
+    // Loaded on first use: the ONNX schema is large, and a model that never exports needs none of it.
+    const { functionalToOnnx } = await import("../interop/onnx/export-model.ts");
+    return functionalToOnnx(this, options);
+  }
+
+  /** toOnnx() written to `path`; resolves to the bytes written. */
+  async exportOnnx(path: string, options: ModelOnnxOptions & { fs?: CheckpointFs } = {}): Promise<Uint8Array> {
+    const bytes = await this.toOnnx(options);
+    // Written through the runtime's storage: a file on Node; IndexedDB (or memory) in a browser.
+    await storage(options).writeFileSynced(path, bytes);
+    return bytes;
   }
 
   /** A table of layers (each once), their output shapes, parameter counts and what they read. */

@@ -2,7 +2,8 @@
 // compiled cell's named parameters and take them back out. The layout of each system is data in
 // the `<cell>.map.json` next to the spec; see mapping.ts for the format.
 
-export { InteropError, SYSTEMS, loadMapping, mappingPathForSpec, parseMapping } from "./mapping.ts";
+export { InteropError, SYSTEMS, mappingPathForSpec, parseMapping } from "./mapping.ts";
+export { loadMapping } from "./mapping-files.ts";
 export type { BlockRef, CellMapping, Mapping, StackMapping, System, SystemMapping, TensorMapping } from "./mapping.ts";
 export { planFor } from "./plan.ts";
 export type { BlockPlan, LayerPlan, SystemPlan, TensorPlan } from "./plan.ts";
@@ -16,9 +17,11 @@ export { exportKerasBidirectional, exportPytorchBidirectional, importKerasBidire
 export type { DirectionParams, KerasBidirectionalWeights } from "./directions.ts";
 export type { OnnxExportOptions } from "./onnx/interop.ts";
 export { buildRnnModel, readRnnNodes } from "./onnx/model.ts";
+export { exportTorchStateDict, importTorchStateDict, loadTorchWeights, saveTorchWeights, type TorchStateDict, type TorchWeightsOptions } from "./torch.ts";
 export type { RnnLayerSpec, RnnNode, RnnOp } from "./onnx/model.ts";
 
-import { loadMapping, mappingPathForSpec, type Mapping } from "./mapping.ts";
+import { mappingPathForSpec, type Mapping } from "./mapping.ts";
+import { loadMapping } from "./mapping-files.ts";
 
 /** The mapping stored next to a spec file (lstm.cell -> lstm.map.json). */
 export function loadMappingForSpec(specPath: string): Mapping {

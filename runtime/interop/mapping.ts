@@ -15,13 +15,10 @@
 // foreign system splits into a sum (PyTorch bias_ih + bias_hh, ONNX Wb + Rb): import adds the parts,
 // export writes the value into part 0 and zeros into the others.
 
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 
 /** Every interop problem a user can cause (bad mapping, wrong shapes, missing tensors). */
-export class InteropError extends Error {
-  override readonly name = "InteropError";
-}
+export { InteropError } from "./errors.ts";
+import { InteropError } from "./errors.ts";
 
 export const SYSTEMS = ["keras", "pytorch", "onnx"] as const;
 export type System = (typeof SYSTEMS)[number];
@@ -72,12 +69,6 @@ export interface StackMapping {
 }
 
 export type Mapping = CellMapping | StackMapping;
-
-/** Reads a `.map.json` file; a stack's layer files are resolved relative to it. */
-export function loadMapping(path: string): Mapping {
-  const json = readJson(path);
-  return parseMapping(json, { source: path, load: (ref) => readJson(resolve(dirname(path), ref)) });
-}
 
 /** The mapping that sits next to a spec: examples/specs/lstm.cell -> examples/specs/lstm.map.json. */
 export function mappingPathForSpec(specPath: string): string {
@@ -183,20 +174,6 @@ function parseBlock(json: unknown, where: string): BlockRef {
   const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:#(\d+))?$/.exec(json);
   if (!m) throw new InteropError(`${where}: "${json}" is not a parameter name or "name#part"`);
   return m[2] === undefined ? { param: m[1]! } : { param: m[1]!, part: Number(m[2]) };
-}
-
-function readJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new InteropError(`cannot read mapping ${path}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new InteropError(`${path} is not valid JSON: ${(e as Error).message}`);
-  }
 }
 
 function asObject(v: unknown, where: string, what: string): Record<string, unknown> {

@@ -41,6 +41,10 @@ export interface RecurrentOptions {
   /** Shown by summary(); default the kernel's name. */
   type?: string;
   name?: string;
+  /** The kernel's ONNX form for an input size, with `lengths` and initial-state inputs (rnn()
+   *  makes it from the spec through the compiler's ONNX backend); model.exportOnnx fills in the
+   *  layer's weights. Absent: the layer cannot be exported to ONNX. */
+  onnx?: (inputSize: number) => Uint8Array | Promise<Uint8Array>;
 }
 
 export class Recurrent extends Layer {
@@ -182,6 +186,12 @@ export class Recurrent extends Layer {
   /** The kernel parameters by name (live arrays). */
   kernelParams(): Readonly<Tensors> {
     return this.kparams;
+  }
+
+  /** The built kernel's ONNX form (see RecurrentOptions.onnx), or undefined when it has none. */
+  async onnxCell(): Promise<Uint8Array | undefined> {
+    if (!this.kernel) throw new Error(`layer '${this.label}' is not built`);
+    return this.options.onnx ? this.options.onnx(this.inSize) : undefined;
   }
 
   override twin(): Recurrent {

@@ -1,6 +1,8 @@
 // Command-line flags of `npm run bench`: which sizes, cells, peers and modes to run, how many
 // timed runs, where to write results. A bad flag or value is a usage error (exit 2), never a throw.
+// Parsed by node:util parseArgs and listed in the help by cli/flags.ts, as cellc's own flags are.
 
+import { FlagError, formatFlags, parseFlags, type FlagDefs } from "../../cli/flags.ts";
 import { CELLS, DEFAULT_PEERS, MODES, PEERS, SIZES, type BenchCell, type Mode, type Peer, type Size } from "./config.ts";
 
 export interface BenchOptions {
@@ -18,25 +20,32 @@ export interface BenchOptions {
   gemm: boolean;
 }
 
+const FLAGS: FlagDefs = {
+  sizes: { type: "string", arg: "LIST", help: `sizes to run, from ${SIZES.map((s) => s.name).join(",")} (default all)` },
+  cells: { type: "string", arg: "LIST", help: `cells, from ${CELLS.map((c) => c.name).join(",")} (default all)` },
+  peers: {
+    type: "string",
+    arg: "LIST",
+    help: `peers, from ${PEERS.join(",")}\n(default ${DEFAULT_PEERS.join(",")}; cellc-noopt builds with optimize: false)`,
+  },
+  modes: { type: "string", arg: "LIST", help: "forward,train (default both)" },
+  runs: { type: "string", arg: "N", help: "timed runs per measurement, at least 5 (default 5); tiny runs repeat for >= 0.5 s" },
+  warmup: { type: "string", arg: "N", help: "warm-up runs before timing, at least 1 (default 1)" },
+  cap: { type: "string", arg: "SECONDS", help: "stop timing a measurement after this long, keeping the runs so far (default 300)" },
+  quick: { type: "boolean", help: "S1 and S2 only, 5 runs" },
+  "no-build": { type: "boolean", help: "skip the per-spec build-time table" },
+  "no-gemm": { type: "boolean", help: "skip the reference GEMM measurement" },
+  out: { type: "string", arg: "DIR", help: "where results go (default test/bench/results)" },
+  help: { type: "boolean", short: "h", help: "show this help" },
+};
+
 export const USAGE = `Usage: npm run bench -- [flags]
 
 Runs LSTM and GRU forward passes and training steps side by side: cellc's kernels, TensorFlow.js
 (cpu and wasm backends) and a hand-written TypeScript LSTM. Each measurement runs in its own
 child process. Writes a JSON result file and a markdown table.
 
-  --sizes LIST    sizes to run, from ${SIZES.map((s) => s.name).join(",")} (default all)
-  --cells LIST    cells, from ${CELLS.map((c) => c.name).join(",")} (default all)
-  --peers LIST    peers, from ${PEERS.join(",")}
-                  (default ${DEFAULT_PEERS.join(",")}; cellc-noopt builds with optimize: false)
-  --modes LIST    forward,train (default both)
-  --runs N        timed runs per measurement, at least 5 (default 5); tiny runs repeat for >= 0.5 s
-  --warmup N      warm-up runs before timing, at least 1 (default 1)
-  --cap SECONDS   stop timing a measurement after this long, keeping the runs so far (default 300)
-  --quick         S1 and S2 only, 5 runs
-  --no-build      skip the per-spec build-time table
-  --no-gemm       skip the reference GEMM measurement
-  --out DIR       where results go (default test/bench/results)
-  --help          show this help
+${formatFlags(FLAGS)}
 `;
 
 export class UsageError extends Error {}
@@ -72,61 +81,38 @@ export function parseArgs(argv: readonly string[]): BenchOptions | "help" {
     buildTimes: true,
     gemm: true,
   };
-  let sizesGiven = false;
-  let quick = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const flag = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = arg.startsWith("--") && eq > 0 ? arg.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case "--help":
-      case "-h":
-        return "help";
-      case "--sizes":
-        opts.sizes = pick(value(), SIZES, (s) => s.name, "sizes");
-        sizesGiven = true;
-        break;
-      case "--cells":
-        opts.cells = pick(value(), CELLS, (c) => c.name, "cells");
-        break;
-      case "--peers":
-        opts.peers = pick(value(), PEERS, (p) => p, "peers");
-        break;
-      case "--modes":
-        opts.modes = pick(value(), MODES, (m) => m, "modes");
-        break;
-      case "--runs":
-        opts.runs = count(value(), flag, 5);
-        break;
-      case "--warmup":
-        opts.warmup = count(value(), flag, 1);
-        break;
-      case "--cap":
-        opts.capSeconds = count(value(), flag, 1);
-        break;
-      case "--quick":
-        quick = true;
-        break;
-      case "--no-build":
-        opts.buildTimes = false;
-        break;
-      case "--no-gemm":
-        opts.gemm = false;
-        break;
-      case "--out":
-        opts.outDir = value();
-        break;
-      default:
-        throw new UsageError(`unknown flag "${arg}"`);
-    }
+  let parsed;
+  try {
+    parsed = parseFlags(argv, FLAGS);
+  } catch (e) {
+    throw e instanceof FlagError ? new UsageError(e.message) : e;
   }
+  const f = parsed.values;
+  if (f.has("help")) return "help";
+  const value = (name: string): string | undefined => {
+    const v = f.get(name);
+    return typeof v === "string" ? v : undefined;
+  };
+  const sizes = value("sizes");
+  if (sizes !== undefined) opts.sizes = pick(sizes, SIZES, (s) => s.name, "sizes");
+  const cells = value("cells");
+  if (cells !== undefined) opts.cells = pick(cells, CELLS, (c) => c.name, "cells");
+  const peers = value("peers");
+  if (peers !== undefined) opts.peers = pick(peers, PEERS, (p) => p, "peers");
+  const modes = value("modes");
+  if (modes !== undefined) opts.modes = pick(modes, MODES, (m) => m, "modes");
+  const runs = value("runs");
+  if (runs !== undefined) opts.runs = count(runs, "--runs", 5);
+  const warmup = value("warmup");
+  if (warmup !== undefined) opts.warmup = count(warmup, "--warmup", 1);
+  const cap = value("cap");
+  if (cap !== undefined) opts.capSeconds = count(cap, "--cap", 1);
+  if (f.has("no-build")) opts.buildTimes = false;
+  if (f.has("no-gemm")) opts.gemm = false;
+  const out = value("out");
+  if (out !== undefined) opts.outDir = out;
+  const sizesGiven = sizes !== undefined;
+  const quick = f.has("quick");
   if (quick) {
     if (!sizesGiven) opts.sizes = SIZES.filter((s) => s.name !== "S3");
     opts.runs = 5;

@@ -167,8 +167,7 @@ const tapes = new WeakSet<object>();
 const INPUT_NAMES: readonly string[] = ["x"];
 const STATE_NAMES: readonly string[] = ["h", "c"];
 const OUTPUT_NAMES: readonly string[] = ["h"];
-// ---- The support code every module carries, the same in each (from cellc's backends/ts/support/).
-
+// ---- The support code every module carries (from cellc's backends/ts/support/; what this kernel uses).
 /** How a kernel's product reads its operands (one constant per product in a module). */
 interface Gemm {
   /** xwT: C[r, n] (+)= Σ_k X[r, k]·W[n, k];  xw: C[r, n] (+)= Σ_k X[r, k]·W[k, n];
@@ -237,7 +236,7 @@ function pack(
         continue;
       }
       let at = xo + (r0 + i) * xi + k0 * xk;
-      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at];
+      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at]!;
     }
   }
 }
@@ -286,23 +285,23 @@ function gemmCore(
         let a = ao + i * ai;
         let b = bo + j * bj;
         for (let k = 0; k < K; k++, a += ak, b += bk) {
-          const x = A[a];
-          s0 += x * B[b];
-          s1 += x * B[b + bj];
-          s2 += x * B[b + 2 * bj];
-          s3 += x * B[b + 3 * bj];
+          const x = A[a]!;
+          s0 += x * B[b]!;
+          s1 += x * B[b + bj]!;
+          s2 += x * B[b + 2 * bj]!;
+          s3 += x * B[b + 3 * bj]!;
         }
-        C[c + j] += s0;
-        C[c + j + 1] += s1;
-        C[c + j + 2] += s2;
-        C[c + j + 3] += s3;
+        C[c + j] = C[c + j]! + s0;
+        C[c + j + 1] = C[c + j + 1]! + s1;
+        C[c + j + 2] = C[c + j + 2]! + s2;
+        C[c + j + 3] = C[c + j + 3]! + s3;
       }
       for (; j < N; j++) {
         let s = 0;
         let a = ao + i * ai;
         let b = bo + j * bj;
-        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a] * B[b];
-        C[c + j] += s;
+        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a]! * B[b]!;
+        C[c + j] = C[c + j]! + s;
       }
     }
     return;
@@ -356,14 +355,14 @@ function gemmCore(
           for (let k = 0; k < kc; k++) {
             const a = aBase + k * 4;
             const b = bBase + k * 4;
-            const a0 = pa[a],
-              a1 = pa[a + 1],
-              a2 = pa[a + 2],
-              a3 = pa[a + 3];
-            const b0 = pb[b],
-              b1 = pb[b + 1],
-              b2 = pb[b + 2],
-              b3 = pb[b + 3];
+            const a0 = pa[a]!,
+              a1 = pa[a + 1]!,
+              a2 = pa[a + 2]!,
+              a3 = pa[a + 3]!;
+            const b0 = pb[b]!,
+              b1 = pb[b + 1]!,
+              b2 = pb[b + 2]!,
+              b3 = pb[b + 3]!;
             c00 += a0 * b0;
             c01 += a0 * b1;
             c02 += a0 * b2;
@@ -384,33 +383,36 @@ function gemmCore(
           const cols = Math.min(4, N - q * 4);
           if (rows === 4 && cols === 4) {
             let c = co + (i0 + p) * cs + q * 4;
-            C[c] += c00;
-            C[c + 1] += c01;
-            C[c + 2] += c02;
-            C[c + 3] += c03;
+            C[c] = C[c]! + c00;
+            C[c + 1] = C[c + 1]! + c01;
+            C[c + 2] = C[c + 2]! + c02;
+            C[c + 3] = C[c + 3]! + c03;
             c += cs;
-            C[c] += c10;
-            C[c + 1] += c11;
-            C[c + 2] += c12;
-            C[c + 3] += c13;
+            C[c] = C[c]! + c10;
+            C[c + 1] = C[c + 1]! + c11;
+            C[c + 2] = C[c + 2]! + c12;
+            C[c + 3] = C[c + 3]! + c13;
             c += cs;
-            C[c] += c20;
-            C[c + 1] += c21;
-            C[c + 2] += c22;
-            C[c + 3] += c23;
+            C[c] = C[c]! + c20;
+            C[c + 1] = C[c + 1]! + c21;
+            C[c + 2] = C[c + 2]! + c22;
+            C[c + 3] = C[c + 3]! + c23;
             c += cs;
-            C[c] += c30;
-            C[c + 1] += c31;
-            C[c + 2] += c32;
-            C[c + 3] += c33;
+            C[c] = C[c]! + c30;
+            C[c + 1] = C[c + 1]! + c31;
+            C[c + 2] = C[c + 2]! + c32;
+            C[c + 3] = C[c + 3]! + c33;
           } else {
             // An edge tile: only its first rows × cols entries exist in C.
             for (let r = 0; r < rows; r++) {
               const c = co + (i0 + p + r) * cs + q * 4;
-              C[c] += r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30;
-              if (cols > 1) C[c + 1] += r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31;
-              if (cols > 2) C[c + 2] += r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32;
-              if (cols > 3) C[c + 3] += r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33;
+              C[c] = C[c]! + (r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30);
+              if (cols > 1)
+                C[c + 1] = C[c + 1]! + (r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31);
+              if (cols > 2)
+                C[c + 2] = C[c + 2]! + (r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32);
+              if (cols > 3)
+                C[c + 3] = C[c + 3]! + (r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33);
             }
           }
         }
@@ -430,26 +432,7 @@ function colSum(
 ): void {
   for (let r = 0; r < R; r++) {
     const o = uo + r * us;
-    for (let j = 0; j < N; j++) g[j] += U[o + j];
-  }
-}
-
-/** dst[r·ds] = Σ_j src[so + r·ss + j] for r < R, j < N (a row's sum, e.g. for layernorm). */
-function rowSum(
-  R: number,
-  N: number,
-  src: Float32Array,
-  so: number,
-  ss: number,
-  dst: Float32Array,
-  dof: number,
-  ds: number,
-): void {
-  for (let r = 0; r < R; r++) {
-    const o = so + r * ss;
-    let s = 0;
-    for (let j = 0; j < N; j++) s += src[o + j]!;
-    dst[dof + r * ds] = s;
+    for (let j = 0; j < N; j++) g[j] = g[j]! + U[o + j]!;
   }
 }
 
@@ -561,19 +544,6 @@ function checkArray(
   return v;
 }
 
-/** The array at `obj[key]` when present (undefined when absent), checked as checkArray. */
-function optionalArray(
-  where: string,
-  obj: object | undefined,
-  name: string,
-  key: string,
-  n: number,
-  layout: string,
-): Float32Array | undefined {
-  const v = obj === undefined ? undefined : own(obj, key);
-  return v === undefined ? undefined : checkArray(where, `${name}.${key}`, v, n, layout);
-}
-
 function checkCount(where: string, name: string, v: unknown): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
     fail(where, `${name} must be a positive integer, got ${describe(v)}`);
@@ -668,15 +638,15 @@ function stateOption(
   B: number,
 ): (Float32Array | undefined)[] {
   const name = `options.${key}`;
+  const states: Named = meta.states;
   const obj = optionalObject(
     where,
     name,
     own(options, key),
-    meta.states.map((s) => s.name),
+    states.map((s) => s.name),
   );
-  return checkArrays(where, name, obj, meta.states, 0, B, false);
+  return checkArrays(where, name, obj, states, 0, B, false);
 }
-
 // ---- This kernel.
 /** proj_x = x · pack_xᵀ  (16 × 3)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)

@@ -124,6 +124,7 @@ export function checkArrays(where: string, name: string, obj: object | undefined
  *  each, in the order of meta.states, undefined where absent. */
 export function stateOption(where: string, options: object, key: string, B: number): (Float32Array | undefined)[] {
   const name = `options.${key}`;
-  const obj = optionalObject(where, name, own(options, key), meta.states.map((s) => s.name));
-  return checkArrays(where, name, obj, meta.states, 0, B, false);
+  const states: Named = meta.states;
+  const obj = optionalObject(where, name, own(options, key), states.map((s) => s.name));
+  return checkArrays(where, name, obj, states, 0, B, false);
 }

@@ -58,7 +58,7 @@ export function pack(
         continue;
       }
       let at = xo + (r0 + i) * xi + k0 * xk;
-      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at];
+      for (let k = 0; k < kc; k++, at += xk) P[base + k * 4 + q] = X[at]!;
     }
   }
 }
@@ -92,23 +92,23 @@ export function gemmCore(
         let a = ao + i * ai;
         let b = bo + j * bj;
         for (let k = 0; k < K; k++, a += ak, b += bk) {
-          const x = A[a];
-          s0 += x * B[b];
-          s1 += x * B[b + bj];
-          s2 += x * B[b + 2 * bj];
-          s3 += x * B[b + 3 * bj];
+          const x = A[a]!;
+          s0 += x * B[b]!;
+          s1 += x * B[b + bj]!;
+          s2 += x * B[b + 2 * bj]!;
+          s3 += x * B[b + 3 * bj]!;
         }
-        C[c + j] += s0;
-        C[c + j + 1] += s1;
-        C[c + j + 2] += s2;
-        C[c + j + 3] += s3;
+        C[c + j] = C[c + j]! + s0;
+        C[c + j + 1] = C[c + j + 1]! + s1;
+        C[c + j + 2] = C[c + j + 2]! + s2;
+        C[c + j + 3] = C[c + j + 3]! + s3;
       }
       for (; j < N; j++) {
         let s = 0;
         let a = ao + i * ai;
         let b = bo + j * bj;
-        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a] * B[b];
-        C[c + j] += s;
+        for (let k = 0; k < K; k++, a += ak, b += bk) s += A[a]! * B[b]!;
+        C[c + j] = C[c + j]! + s;
       }
     }
     return;
@@ -148,8 +148,8 @@ export function gemmCore(
           for (let k = 0; k < kc; k++) {
             const a = aBase + k * 4;
             const b = bBase + k * 4;
-            const a0 = pa[a], a1 = pa[a + 1], a2 = pa[a + 2], a3 = pa[a + 3];
-            const b0 = pb[b], b1 = pb[b + 1], b2 = pb[b + 2], b3 = pb[b + 3];
+            const a0 = pa[a]!, a1 = pa[a + 1]!, a2 = pa[a + 2]!, a3 = pa[a + 3]!;
+            const b0 = pb[b]!, b1 = pb[b + 1]!, b2 = pb[b + 2]!, b3 = pb[b + 3]!;
             c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
             c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
             c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
@@ -158,18 +158,18 @@ export function gemmCore(
           const cols = Math.min(4, N - q * 4);
           if (rows === 4 && cols === 4) {
             let c = co + (i0 + p) * cs + q * 4;
-            C[c] += c00; C[c + 1] += c01; C[c + 2] += c02; C[c + 3] += c03; c += cs;
-            C[c] += c10; C[c + 1] += c11; C[c + 2] += c12; C[c + 3] += c13; c += cs;
-            C[c] += c20; C[c + 1] += c21; C[c + 2] += c22; C[c + 3] += c23; c += cs;
-            C[c] += c30; C[c + 1] += c31; C[c + 2] += c32; C[c + 3] += c33;
+            C[c] = C[c]! + c00; C[c + 1] = C[c + 1]! + c01; C[c + 2] = C[c + 2]! + c02; C[c + 3] = C[c + 3]! + c03; c += cs;
+            C[c] = C[c]! + c10; C[c + 1] = C[c + 1]! + c11; C[c + 2] = C[c + 2]! + c12; C[c + 3] = C[c + 3]! + c13; c += cs;
+            C[c] = C[c]! + c20; C[c + 1] = C[c + 1]! + c21; C[c + 2] = C[c + 2]! + c22; C[c + 3] = C[c + 3]! + c23; c += cs;
+            C[c] = C[c]! + c30; C[c + 1] = C[c + 1]! + c31; C[c + 2] = C[c + 2]! + c32; C[c + 3] = C[c + 3]! + c33;
           } else {
             // An edge tile: only its first rows × cols entries exist in C.
             for (let r = 0; r < rows; r++) {
               const c = co + (i0 + p + r) * cs + q * 4;
-              C[c] += r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30;
-              if (cols > 1) C[c + 1] += r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31;
-              if (cols > 2) C[c + 2] += r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32;
-              if (cols > 3) C[c + 3] += r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33;
+              C[c] = C[c]! + (r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30);
+              if (cols > 1) C[c + 1] = C[c + 1]! + (r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31);
+              if (cols > 2) C[c + 2] = C[c + 2]! + (r === 0 ? c02 : r === 1 ? c12 : r === 2 ? c22 : c32);
+              if (cols > 3) C[c + 3] = C[c + 3]! + (r === 0 ? c03 : r === 1 ? c13 : r === 2 ? c23 : c33);
             }
           }
         }
@@ -182,7 +182,7 @@ export function gemmCore(
 export function colSum(R: number, N: number, U: Float32Array, uo: number, us: number, g: Float32Array): void {
   for (let r = 0; r < R; r++) {
     const o = uo + r * us;
-    for (let j = 0; j < N; j++) g[j] += U[o + j];
+    for (let j = 0; j < N; j++) g[j] = g[j]! + U[o + j]!;
   }
 }
 

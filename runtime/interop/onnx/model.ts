@@ -10,13 +10,19 @@ import type { ForeignTensor } from "../tensor.ts";
 import {
   AttributeType,
   DataType,
+  attribute,
   decodeModel,
   encodeModel,
+  floatTensor,
+  int64Tensor,
+  valueInfo,
   type AttributeProto,
+  type IAttributeProto,
+  type IModelProto,
+  type INodeProto,
+  type ITensorProto,
   type ModelProto,
-  type NodeProto,
   type TensorProto,
-  type ValueInfoProto,
 } from "./schema.ts";
 
 export const RNN_OPS = ["LSTM", "GRU", "RNN"] as const;
@@ -60,7 +66,7 @@ export function readRnnNodes(bytes: Uint8Array): RnnNode[] {
   for (const t of graph.initializer ?? []) if (t.name) inits.set(t.name, t);
   const nodes: RnnNode[] = [];
   (graph.node ?? []).forEach((node, index) => {
-    const op = node.op_type ?? "";
+    const op = node.opType ?? "";
     if (!(RNN_OPS as readonly string[]).includes(op) || (node.domain ?? "") !== "") return;
     const name = node.name || `${op} node #${index}`;
     const slots = INPUT_SLOTS[op as RnnOp];
@@ -82,22 +88,22 @@ export function readRnnNodes(bytes: Uint8Array): RnnNode[] {
 function readTensor(t: TensorProto, what: string): ForeignTensor {
   const shape = t.dims ?? [];
   const size = shape.reduce((a, b) => a * b, 1);
-  if (t.data_location === 1 || (t.external_data?.length ?? 0) > 0) {
+  if (t.dataLocation === 1 || (t.externalData?.length ?? 0) > 0) {
     throw new InteropError(`${what}: tensor data stored outside the .onnx file is not supported; save the model with its weights inside`);
   }
-  const type = t.data_type ?? 0;
+  const type = t.dataType ?? 0;
   let data: Float32Array;
   if (type === DataType.FLOAT || type === DataType.DOUBLE) {
     const width = type === DataType.FLOAT ? 4 : 8;
-    if (t.raw_data && t.raw_data.length > 0) {
-      if (t.raw_data.length !== size * width) {
-        throw new InteropError(`${what}: raw data has ${t.raw_data.length} bytes, shape [${shape.join(", ")}] needs ${size * width}`);
+    if (t.rawData && t.rawData.length > 0) {
+      if (t.rawData.length !== size * width) {
+        throw new InteropError(`${what}: raw data has ${t.rawData.length} bytes, shape [${shape.join(", ")}] needs ${size * width}`);
       }
-      const view = new DataView(t.raw_data.buffer, t.raw_data.byteOffset, t.raw_data.byteLength);
+      const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
       data = new Float32Array(size);
       for (let i = 0; i < size; i++) data[i] = width === 4 ? view.getFloat32(i * 4, true) : view.getFloat64(i * 8, true);
     } else {
-      const list = (type === DataType.FLOAT ? t.float_data : t.double_data) ?? [];
+      const list = (type === DataType.FLOAT ? t.floatData : t.doubleData) ?? [];
       if (list.length !== size) {
         throw new InteropError(`${what}: has ${list.length} values, shape [${shape.join(", ")}] needs ${size}`);
       }
@@ -153,13 +159,13 @@ export interface BuildOptions {
 /** A model with input X [T, B, inputSize] and output Y [T, B, H] running the layers in sequence. */
 export function buildRnnModel(layers: readonly RnnLayerSpec[], options: BuildOptions): Uint8Array {
   if (layers.length === 0) throw new InteropError("an ONNX model needs at least one recurrent layer");
-  const initializer: TensorProto[] = [];
-  const node: NodeProto[] = [];
+  const initializer: ITensorProto[] = [];
+  const node: INodeProto[] = [];
   const axes = "squeeze_axes";
-  initializer.push({ name: axes, dims: [1], data_type: DataType.INT64, int64_data: [1] });
+  initializer.push(int64Tensor(axes, [1], [1]));
   const concatShape = "concat_shape";
   if (layers.some((l) => l.attributes?.["direction"] === "bidirectional")) {
-    initializer.push({ name: concatShape, dims: [3], data_type: DataType.INT64, int64_data: [0, 0, -1] });
+    initializer.push(int64Tensor(concatShape, [3], [0, 0, -1]));
   }
   let x = "X";
   const last = layers.length - 1;
@@ -176,28 +182,28 @@ export function buildRnnModel(layers: readonly RnnLayerSpec[], options: BuildOpt
       return name;
     });
     while (inputs.length > 0 && inputs[inputs.length - 1] === "") inputs.pop();
-    const attribute: AttributeProto[] = [{ name: "hidden_size", type: AttributeType.INT, i: layer.hiddenSize }];
-    for (const [name, value] of Object.entries(layer.attributes ?? {})) attribute.push(writeAttribute(name, value));
+    const attrs: IAttributeProto[] = [attribute("hidden_size", layer.hiddenSize)];
+    for (const [name, value] of Object.entries(layer.attributes ?? {})) attrs.push(writeAttribute(name, value));
     const y = `l${k}_Y`;
     const outputs = [y];
     if (k === last && options.states) outputs.push("Y_h", ...(layer.op === "LSTM" ? ["Y_c"] : []));
-    node.push({ op_type: layer.op, name: `l${k}_${layer.op}`, input: inputs, output: outputs, attribute });
+    node.push({ opType: layer.op, name: `l${k}_${layer.op}`, input: inputs, output: outputs, attribute: attrs });
     const out = k === last ? "Y" : `l${k}_out`;
     if (layer.attributes?.["direction"] === "bidirectional") {
       // [T, 2, B, H] -> [T, B, 2, H] -> [T, B, 2H]: forward and backward outputs side by side.
-      node.push({ op_type: "Transpose", name: `l${k}_transpose`, input: [y], output: [`l${k}_tbdh`], attribute: [{ name: "perm", type: AttributeType.INTS, ints: [0, 2, 1, 3] }] });
-      node.push({ op_type: "Reshape", name: `l${k}_reshape`, input: [`l${k}_tbdh`, concatShape], output: [out] });
+      node.push({ opType: "Transpose", name: `l${k}_transpose`, input: [y], output: [`l${k}_tbdh`], attribute: [attribute("perm", { ints: [0, 2, 1, 3] })] });
+      node.push({ opType: "Reshape", name: `l${k}_reshape`, input: [`l${k}_tbdh`, concatShape], output: [out] });
     } else {
-      node.push({ op_type: "Squeeze", name: `l${k}_squeeze`, input: [y, axes], output: [out] });
+      node.push({ opType: "Squeeze", name: `l${k}_squeeze`, input: [y, axes], output: [out] });
     }
     x = out;
   });
   const outSize = layers[last]!.hiddenSize * lastDirs;
   const stateInfo = (name: string) => valueInfo(name, [lastDirs, "B", layers[last]!.hiddenSize]);
-  const model: ModelProto = {
-    ir_version: 8,
-    producer_name: options.producer ?? "cellc",
-    opset_import: [{ domain: "", version: options.opset ?? 14 }],
+  const model: IModelProto = {
+    irVersion: 8,
+    producerName: options.producer ?? "cellc",
+    opsetImport: [{ domain: "", version: options.opset ?? 14 }],
     graph: {
       name: "cellc_rnn",
       node,
@@ -212,30 +218,10 @@ export function buildRnnModel(layers: readonly RnnLayerSpec[], options: BuildOpt
   return encodeModel(model);
 }
 
-function writeTensor(name: string, t: ForeignTensor): TensorProto {
-  const bytes = new Uint8Array(t.data.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < t.data.length; i++) view.setFloat32(i * 4, t.data[i]!, true);
-  return { name, dims: [...t.shape], data_type: DataType.FLOAT, raw_data: bytes };
+function writeTensor(name: string, t: ForeignTensor): ITensorProto {
+  return floatTensor(name, t.shape, t.data);
 }
 
-function writeAttribute(name: string, value: number | string | readonly string[]): AttributeProto {
-  if (typeof value === "number") {
-    return Number.isInteger(value) ? { name, type: AttributeType.INT, i: value } : { name, type: AttributeType.FLOAT, f: value };
-  }
-  const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-  if (typeof value === "string") return { name, type: AttributeType.STRING, s: enc(value) };
-  return { name, type: AttributeType.STRINGS, strings: value.map(enc) };
-}
-
-function valueInfo(name: string, dims: readonly (string | number)[], elemType: number = DataType.FLOAT): ValueInfoProto {
-  return {
-    name,
-    type: {
-      tensor_type: {
-        elem_type: elemType,
-        shape: { dim: dims.map((d) => (typeof d === "number" ? { dim_value: d } : { dim_param: d })) },
-      },
-    },
-  };
+function writeAttribute(name: string, value: number | string | readonly string[]): IAttributeProto {
+  return attribute(name, value);
 }

@@ -1,128 +1,42 @@
-// The subset of the ONNX protobuf schema cellc reads and writes (model, graph, node, attribute,
-// tensor, value info, type, shape, opset), written from the field numbers of onnx.proto and loaded
-// with protobufjs. Only what the LSTM/GRU/RNN interop needs; unknown fields are skipped on decode.
+// The ONNX protobuf schema, complete, from the onnx-proto package (onnx.proto compiled for
+// protobufjs): every message, including graph-valued attributes (Scan's body) and metadata. Plus the
+// few helpers cellc uses around it: encode, decode to plain objects with numbers for int64, and
+// builders for tensors, attributes and value infos that the writers share.
 
-import protobuf from "protobufjs";
+import onnxProto from "onnx-proto";
 
-const ONNX_SUBSET_PROTO = `
-syntax = "proto3";
-package onnx;
+export const onnx = onnxProto.onnx;
+export type IModelProto = onnxProto.onnx.IModelProto;
+export type IGraphProto = onnxProto.onnx.IGraphProto;
+export type INodeProto = onnxProto.onnx.INodeProto;
+export type ITensorProto = onnxProto.onnx.ITensorProto;
+export type IAttributeProto = onnxProto.onnx.IAttributeProto;
+export type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
 
-message OperatorSetIdProto {
-  string domain = 1;
-  int64 version = 2;
-}
+/** TensorProto.DataType values cellc writes and reads. */
+export const DataType = {
+  FLOAT: onnx.TensorProto.DataType.FLOAT,
+  INT32: onnx.TensorProto.DataType.INT32,
+  INT64: onnx.TensorProto.DataType.INT64,
+  BOOL: onnx.TensorProto.DataType.BOOL,
+  DOUBLE: onnx.TensorProto.DataType.DOUBLE,
+} as const;
 
-message TensorShapeProto {
-  message Dimension {
-    oneof value {
-      int64 dim_value = 1;
-      string dim_param = 2;
-    }
-    string denotation = 3;
-  }
-  repeated Dimension dim = 1;
-}
+/** AttributeProto.AttributeType. */
+export const AttributeType = onnx.AttributeProto.AttributeType;
 
-message TypeProto {
-  message Tensor {
-    int32 elem_type = 1;
-    TensorShapeProto shape = 2;
-  }
-  oneof value {
-    Tensor tensor_type = 1;
-  }
-  string denotation = 6;
-}
-
-message ValueInfoProto {
-  string name = 1;
-  TypeProto type = 2;
-  string doc_string = 3;
-}
-
-message StringStringEntryProto {
-  string key = 1;
-  string value = 2;
-}
-
-message TensorProto {
-  repeated int64 dims = 1;
-  int32 data_type = 2;
-  repeated float float_data = 4;
-  repeated int32 int32_data = 5;
-  repeated int64 int64_data = 7;
-  string name = 8;
-  bytes raw_data = 9;
-  repeated double double_data = 10;
-  string doc_string = 12;
-  repeated StringStringEntryProto external_data = 13;
-  int32 data_location = 14;
-}
-
-message AttributeProto {
-  string name = 1;
-  float f = 2;
-  int64 i = 3;
-  bytes s = 4;
-  TensorProto t = 5;
-  repeated float floats = 7;
-  repeated int64 ints = 8;
-  repeated bytes strings = 9;
-  string doc_string = 13;
-  int32 type = 20;
-}
-
-message NodeProto {
-  repeated string input = 1;
-  repeated string output = 2;
-  string name = 3;
-  string op_type = 4;
-  repeated AttributeProto attribute = 5;
-  string doc_string = 6;
-  string domain = 7;
-}
-
-message GraphProto {
-  repeated NodeProto node = 1;
-  string name = 2;
-  repeated TensorProto initializer = 5;
-  string doc_string = 10;
-  repeated ValueInfoProto input = 11;
-  repeated ValueInfoProto output = 12;
-  repeated ValueInfoProto value_info = 13;
-}
-
-message ModelProto {
-  int64 ir_version = 1;
-  string producer_name = 2;
-  string producer_version = 3;
-  string domain = 4;
-  int64 model_version = 5;
-  string doc_string = 6;
-  GraphProto graph = 7;
-  repeated OperatorSetIdProto opset_import = 8;
-}
-`;
-
-/** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, DOUBLE: 11 } as const;
-
-/** AttributeProto.AttributeType values used here. */
-export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
-
-// Plain-object views of the messages (as protobufjs toObject produces with longs as numbers).
+// Plain-object views of decoded messages (int64 as numbers, enums as numbers, absent = default).
 export interface TensorProto {
   dims?: number[];
-  data_type?: number;
-  float_data?: number[];
-  int32_data?: number[];
-  int64_data?: number[];
+  dataType?: number;
+  floatData?: number[];
+  int32Data?: number[];
+  int64Data?: number[];
   name?: string;
-  raw_data?: Uint8Array;
-  double_data?: number[];
-  external_data?: { key?: string; value?: string }[];
-  data_location?: number;
+  rawData?: Uint8Array;
+  doubleData?: number[];
+  externalData?: { key?: string; value?: string }[];
+  dataLocation?: number;
 }
 
 export interface AttributeProto {
@@ -130,6 +44,8 @@ export interface AttributeProto {
   f?: number;
   i?: number;
   s?: Uint8Array;
+  t?: TensorProto;
+  g?: GraphProto;
   floats?: number[];
   ints?: number[];
   strings?: Uint8Array[];
@@ -140,19 +56,19 @@ export interface NodeProto {
   input?: string[];
   output?: string[];
   name?: string;
-  op_type?: string;
+  opType?: string;
   attribute?: AttributeProto[];
   domain?: string;
 }
 
 export interface Dimension {
-  dim_value?: number;
-  dim_param?: string;
+  dimValue?: number;
+  dimParam?: string;
 }
 
 export interface ValueInfoProto {
   name?: string;
-  type?: { tensor_type?: { elem_type?: number; shape?: { dim?: Dimension[] } } };
+  type?: { tensorType?: { elemType?: number; shape?: { dim?: Dimension[] } } };
 }
 
 export interface GraphProto {
@@ -161,36 +77,66 @@ export interface GraphProto {
   initializer?: TensorProto[];
   input?: ValueInfoProto[];
   output?: ValueInfoProto[];
+  valueInfo?: ValueInfoProto[];
 }
 
 export interface ModelProto {
-  ir_version?: number;
-  producer_name?: string;
-  producer_version?: string;
+  irVersion?: number;
+  producerName?: string;
+  producerVersion?: string;
   graph?: GraphProto;
-  opset_import?: { domain?: string; version?: number }[];
+  opsetImport?: { domain?: string; version?: number }[];
+  metadataProps?: { key?: string; value?: string }[];
 }
 
-let modelType: protobuf.Type | undefined;
-
-function getModelType(): protobuf.Type {
-  if (!modelType) {
-    const root = protobuf.parse(ONNX_SUBSET_PROTO, { keepCase: true }).root;
-    modelType = root.lookupType("onnx.ModelProto");
-  }
-  return modelType;
+/** Serialises a model to .onnx bytes (checked against the schema first). */
+export function encodeModel(model: IModelProto): Uint8Array {
+  const err = onnx.ModelProto.verify(model);
+  if (err) throw new Error(`cellc wrote an invalid ONNX model: ${err}`);
+  return onnx.ModelProto.encode(model).finish();
 }
 
-/** Serialises a model to .onnx bytes. */
-export function encodeModel(model: ModelProto): Uint8Array {
-  const type = getModelType();
-  const message = type.fromObject(model as Record<string, unknown>);
-  return type.encode(message).finish();
-}
-
-/** Parses .onnx bytes; throws protobufjs' error on malformed input (callers wrap it). */
+/** Parses .onnx bytes into plain objects; throws protobufjs' error on malformed input (callers wrap it). */
 export function decodeModel(bytes: Uint8Array): ModelProto {
-  const type = getModelType();
-  const message = type.decode(bytes);
-  return type.toObject(message, { longs: Number, arrays: false, defaults: false, oneofs: false }) as ModelProto;
+  const message = onnx.ModelProto.decode(bytes);
+  return onnx.ModelProto.toObject(message, { longs: Number, enums: Number, bytes: Uint8Array, arrays: false, defaults: false, oneofs: false }) as ModelProto;
+}
+
+/** A float32 tensor stored as little-endian raw data. */
+export function floatTensor(name: string, dims: readonly number[], data: ArrayLike<number>): ITensorProto {
+  const bytes = new Uint8Array(data.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
+  return { name, dims: [...dims], dataType: DataType.FLOAT, rawData: bytes };
+}
+
+export function int64Tensor(name: string, dims: readonly number[], data: readonly number[]): ITensorProto {
+  return { name, dims: [...dims], dataType: DataType.INT64, int64Data: [...data] };
+}
+
+export function int32Tensor(name: string, dims: readonly number[], data: readonly number[]): ITensorProto {
+  return { name, dims: [...dims], dataType: DataType.INT32, int32Data: [...data] };
+}
+
+export type AttrValue = number | string | readonly string[] | { ints: readonly number[] } | { floats: readonly number[] } | { graph: IGraphProto };
+
+/** An attribute from a value: integers as INT, other numbers as FLOAT, strings, string lists, ints,
+ *  floats and graphs (Scan's body). */
+export function attribute(name: string, value: AttrValue): IAttributeProto {
+  const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+  if (typeof value === "number") {
+    return Number.isInteger(value) ? { name, type: AttributeType.INT, i: value } : { name, type: AttributeType.FLOAT, f: value };
+  }
+  if (typeof value === "string") return { name, type: AttributeType.STRING, s: enc(value) };
+  if ("ints" in value) return { name, type: AttributeType.INTS, ints: [...value.ints] };
+  if ("floats" in value) return { name, type: AttributeType.FLOATS, floats: [...value.floats] };
+  if ("graph" in value) return { name, type: AttributeType.GRAPH, g: value.graph };
+  return { name, type: AttributeType.STRINGS, strings: value.map(enc) };
+}
+
+/** A tensor's value info; a string dimension is symbolic (dim_param), a number fixed. */
+export function valueInfo(name: string, dims: readonly (string | number)[] | undefined, elemType: number = DataType.FLOAT): IValueInfoProto {
+  const tensorType: onnxProto.onnx.TypeProto.ITensor = { elemType };
+  if (dims) tensorType.shape = { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) };
+  return { name, type: { tensorType } };
 }

@@ -1,0 +1,40 @@
+// `npm run build`: the package's dist/ from a clean slate. tsc compiles the sources a user runs
+// (tsconfig.build.json: JavaScript, declarations, source maps); then the files tsc does not
+// emit are copied beside them: the support code every generated kernel inlines (read as text at
+// build time by backends/ts/support.ts), the example specs jit's lstm()/gru() compile, and the
+// declaration module for `.cell` imports. Last, the config's JSON Schema is written from its zod
+// schema. Plain JavaScript, so building needs only TypeScript.
+
+import { execFileSync } from "node:child_process";
+import { chmodSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dist = join(root, "dist");
+const started = Date.now();
+
+rmSync(dist, { recursive: true, force: true });
+execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json")], {
+  stdio: "inherit",
+});
+
+// Text the compiler reads at run time.
+const support = join(root, "backends/ts/support");
+for (const f of readdirSync(support).filter((f) => f.endsWith(".ts"))) {
+  cpSync(join(support, f), join(dist, "backends/ts/support", f));
+}
+mkdirSync(join(dist, "examples"), { recursive: true });
+cpSync(join(root, "examples/specs"), join(dist, "examples/specs"), {
+  recursive: true,
+  filter: (src) => !src.includes(".") || src.endsWith(".cell") || src.endsWith(".map.json") || src === join(root, "examples/specs"),
+});
+cpSync(join(root, "plugin/client.d.ts"), join(dist, "plugin/client.d.ts"));
+
+// The JSON Schema of cellc.config.json, for editors ("$schema") and the VS Code extension.
+const { configJsonSchema } = await import(pathToFileURL(join(dist, "cli/config-schema.js")).href);
+const schema = `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
+writeFileSync(join(dist, "cellc.config.schema.json"), schema);
+
+for (const bin of ["cli/bin/cellc.js", "editor/server/bin.js"]) chmodSync(join(dist, bin), 0o755);
+console.error(`built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,0 +1,132 @@
+// `npm run bench:versus -- --base DIR`: this checkout's cellc kernels against another checkout's
+// (an older commit with its own node_modules), side by side in one process, by CPU time. The two
+// kernels run interleaved, measurement by measurement, so machine load falls on both alike; the
+// table gives each one's median and the ratio. Use it to show that a change made nothing slower.
+
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import { FlagError, formatFlags, parseFlags, type FlagDefs } from "../../cli/flags.ts";
+import { CELLS, MODES, SIZES, type BenchCell, type Mode, type Size } from "./config.ts";
+
+const FLAGS: FlagDefs = {
+  base: { type: "string", arg: "DIR", help: "the other checkout (required; it needs its node_modules)" },
+  sizes: { type: "string", arg: "LIST", help: `from ${SIZES.map((s) => s.name).join(",")} (default S1,S2)` },
+  cells: { type: "string", arg: "LIST", help: `from ${CELLS.map((c) => c.name).join(",")} (default all)` },
+  modes: { type: "string", arg: "LIST", help: "forward,train (default both)" },
+  target: { type: "string", arg: "NAME", help: "compile this checkout's kernels for this target (default: its default)" },
+  rounds: { type: "string", arg: "N", help: "timed rounds per measurement, each kernel once per round (default 25)" },
+  help: { type: "boolean", short: "h", help: "show this help" },
+};
+
+const USAGE = `Usage: npm run bench:versus -- --base DIR [flags]
+
+Times this checkout's kernels and those of the checkout at DIR side by side (CPU time, medians).
+
+${formatFlags(FLAGS)}
+`;
+
+function usage(message: string): never {
+  process.stderr.write(`error: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function pick<T extends { name: string } | string>(list: string | undefined, all: readonly T[], fallback: readonly T[], what: string): T[] {
+  if (list === undefined) return [...fallback];
+  const nameOf = (t: T) => (typeof t === "string" ? t : t.name);
+  return list.split(",").map((n) => {
+    const found = all.find((t) => nameOf(t).toLowerCase() === n.trim().toLowerCase());
+    if (found === undefined) usage(`unknown ${what} "${n}" (choose from ${all.map(nameOf).join(", ")})`);
+    return found;
+  });
+}
+
+interface Kernel {
+  meta: { params: { name: string }[] };
+  createParams(): Record<string, Float32Array>;
+  forward(params: unknown, inputs: unknown, options: unknown): { tape: unknown };
+  backward(params: unknown, tape: unknown, dOutputs: unknown, options: unknown): unknown;
+}
+
+async function loadKernel(root: string, cell: BenchCell, size: Size, target: string | undefined): Promise<Kernel> {
+  const api = (await import(pathToFileURL(path.join(root, "compiler/index.ts")).href)) as {
+    loadCell(source: string, options: object): Promise<Kernel>;
+  };
+  const file = path.join(root, cell.spec);
+  const options = { file, dims: { I: size.I, H: size.H }, ...(target ? { target } : {}) };
+  return api.loadCell(readFileSync(file, "utf8"), options);
+}
+
+/** One forward (and, in train mode, backward) over fixed data; tapes and gradients are reused. */
+function runner(k: Kernel, size: Size, mode: Mode): () => void {
+  const params = k.createParams();
+  for (const p of k.meta.params) params[p.name]!.forEach((_, i, a) => (a[i] = Math.sin(i * 0.37) * 0.1));
+  const x = new Float32Array(size.T * size.B * size.I).map((_, i) => Math.cos(i));
+  const dh = new Float32Array(size.T * size.B * size.H).fill(0.01);
+  let tape: unknown;
+  let into: unknown;
+  return () => {
+    const r = k.forward(params, { x }, { batchSize: size.B, tape });
+    tape = r.tape;
+    if (mode === "train") into = k.backward(params, r.tape, { h: dh }, into ? { into } : {});
+  };
+}
+
+/** Milliseconds of CPU per call, averaged over enough calls to take ~20 ms. */
+function cpuPerCall(f: () => void, reps: number): number {
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < reps; i++) f();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000 / reps;
+}
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+
+async function main() {
+  let flags;
+  try {
+    flags = parseFlags(process.argv.slice(2), FLAGS);
+  } catch (e) {
+    if (e instanceof FlagError) usage(e.message);
+    throw e;
+  }
+  const v = flags.values;
+  if (v.has("help")) return void process.stdout.write(USAGE);
+  const base = v.get("base") as string | undefined;
+  if (base === undefined) usage("--base DIR is required");
+  const baseRoot = path.resolve(base);
+  if (!existsSync(path.join(baseRoot, "compiler/index.ts"))) usage(`${base} is not a cellc checkout (no compiler/index.ts)`);
+  const rounds = Number(v.get("rounds") ?? "25");
+  if (!Number.isInteger(rounds) || rounds < 5) usage(`--rounds must be an integer of at least 5, got "${v.get("rounds")}"`);
+  const sizes = pick(v.get("sizes") as string | undefined, SIZES, SIZES.slice(0, 2), "size");
+  const cells = pick(v.get("cells") as string | undefined, CELLS, CELLS, "cell");
+  const modes = pick(v.get("modes") as string | undefined, MODES, MODES, "mode");
+  const target = v.get("target") as string | undefined;
+
+  console.log(`this checkout: ${process.cwd()}\nbase: ${baseRoot}\n`);
+  console.log("| cell | size | mode | base ms (CPU) | this ms (CPU) | this/base |\n| --- | --- | --- | ---: | ---: | ---: |");
+  for (const cell of cells) {
+    for (const size of sizes) {
+      for (const mode of modes) {
+        const rb = runner(await loadKernel(baseRoot, cell, size, undefined), size, mode);
+        const rt = runner(await loadKernel(process.cwd(), cell, size, target), size, mode);
+        const c0 = process.cpuUsage();
+        rb();
+        const first = process.cpuUsage(c0);
+        const once = (first.user + first.system) / 1000;
+        const reps = Math.max(1, Math.round(20 / Math.max(once, 0.01)));
+        for (let i = 0; i < 3; i++) cpuPerCall(rb, reps), cpuPerCall(rt, reps);
+        const tb: number[] = [];
+        const tt: number[] = [];
+        for (let i = 0; i < rounds; i++) {
+          tb.push(cpuPerCall(rb, reps));
+          tt.push(cpuPerCall(rt, reps));
+        }
+        const [mb, mt] = [median(tb), median(tt)];
+        console.log(`| ${cell.name} | ${size.name} | ${mode} | ${mb.toFixed(3)} | ${mt.toFixed(3)} | ${(mt / mb).toFixed(2)} |`);
+      }
+    }
+  }
+}
+
+await main();

@@ -1,0 +1,163 @@
+// The runtime in a browser: the cellc Vite plugin bundles a page that imports a spec at its sizes
+// (`./mgu.cell?I=2&H=6&kernel`) and the browser runtime, headless Chromium (Debian's package,
+// driven by puppeteer-core) trains it, saves the model to IndexedDB and loads it back. The loss
+// must fall, and equal, epoch by epoch, the same training run in Node from the same sources. The
+// browser entry's import graph holds no `node:` module. Without Chromium (`.ci/run` installs it)
+// the browser part is skipped, saying so.
+
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, extname, join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { compile, importModule } from "../compiler/index.ts";
+import type { CellKernel } from "../abi/kernel.ts";
+import * as runtime from "../runtime/index.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const chromium = [process.env["CHROMIUM_PATH"], "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => p && existsSync(p));
+const work = mkdtempSync(join(tmpdir(), "cellc-browser-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const spec = `cell mgu(I, H) {
+  input x: [I]
+  state h: [H]
+  param W_f: [H, I], U_f: [H, H], b_f: [H] = ones
+  param W_h: [H, I], U_h: [H, H], b_h: [H]
+  f = sigmoid(W_f @ x + U_f @ h + b_f)
+  n = tanh(W_h @ x + U_h @ (f * h) + b_h)
+  h' = (1 - f) * h + f * n
+  output h'
+}
+`;
+
+/** The training both sides run (`kernel` and the runtime's names in scope): the sign of a
+ *  sequence's sum, 6 epochs of Adam; then save, load into a fresh model, predict with both. */
+const training = `
+  const B = 16, T = 6;
+  const x = new Float32Array(B * T * 2), y = new Float32Array(B);
+  for (let b = 0; b < B; b++) {
+    let s = 0;
+    for (let t = 0; t < T; t++) for (let j = 0; j < 2; j++) { const v = Math.sin(1.3 * b + 0.7 * t + j); x[(b * T + t) * 2 + j] = v; s += v; }
+    y[b] = s > 0 ? 1 : 0;
+  }
+  const make = () => sequential([recurrent({ kernel }), dense(1, { activation: "sigmoid" })], { seed: 3 });
+  const model = make();
+  model.compile({ optimizer: adam({ learningRate: 0.05 }), loss: "binaryCrossentropy" });
+  const h = await model.fit(tensor(x, [B, T, 2]), tensor(y, [B, 1]), { epochs: 6, batchSize: 8, shuffle: false, verbose: 0 });
+  const losses = h.history["loss"];
+  await model.save("models/mgu");
+  const copy = make();
+  await copy.build([T, 2]);
+  await copy.load("models/mgu");
+  const same = Array.from(model.predict(tensor(x, [B, T, 2])).data).every((v, i) => v === copy.predict(tensor(x, [B, T, 2])).data[i]);
+`;
+
+/** Every module runtime/browser.ts reaches through relative imports, and the bare ones it names. */
+function importGraph(entry: string): { files: string[]; bare: string[] } {
+  const files: string[] = [];
+  const bare = new Set<string>();
+  const visit = (file: string) => {
+    if (files.includes(file)) return;
+    files.push(file);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\(\s*"([^"]+)"\s*\)/gm)) {
+      const spec = m[1] ?? m[2]!;
+      if (spec.startsWith(".")) visit(resolve(dirname(file), spec));
+      else bare.add(spec);
+    }
+  };
+  visit(entry);
+  return { files, bare: [...bare] };
+}
+
+describe("the runtime in a browser", () => {
+  it("the browser entry imports no node: module (nor anything outside the runtime and the kernel contract)", () => {
+    const g = importGraph(join(root, "runtime/browser.ts"));
+    expect(g.files.length).toBeGreaterThan(10);
+    // onnx-proto (protobufjs-generated, browser-safe) is the one package: model.toOnnx() loads it
+    // on first use.
+    expect(g.bare.filter((b) => b !== "onnx-proto")).toEqual([]);
+    for (const f of g.files) expect(f.startsWith(join(root, "runtime")) || f.startsWith(join(root, "abi")), f).toBe(true);
+  });
+
+  const run = chromium ? it : it.skip;
+  if (!chromium) console.warn("browser test skipped: no Chromium found (install Debian's chromium package, or set CHROMIUM_PATH)");
+
+  run("the Vite plugin bundles a page whose model trains in headless Chromium, as it does in Node", async () => {
+    const t0 = performance.now();
+    const page = join(work, "page");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(page, { recursive: true });
+    writeFileSync(join(page, "mgu.cell"), spec);
+    writeFileSync(join(page, "index.html"), `<!doctype html><title>cellc</title><script type="module" src="./main.ts"></script>\n`);
+    writeFileSync(
+      join(page, "main.ts"),
+      `import * as kernel from "./mgu.cell?I=2&H=6&kernel";
+import { adam, dense, recurrent, sequential, tensor } from "cellc/runtime";
+(async () => {
+  ${training}
+  (globalThis as unknown as { result: unknown }).result = { losses, same };
+})().catch((e) => { (globalThis as unknown as { result: unknown }).result = { error: String(e) }; });
+`,
+    );
+    const { build } = await import("vite");
+    const { default: cellc } = await import("../plugin/vite.ts");
+    await build({
+      root: page,
+      configFile: false,
+      logLevel: "silent",
+      plugins: [cellc()],
+      resolve: { alias: { "cellc/runtime": join(root, "runtime/browser.ts") } },
+      build: { outDir: join(work, "dist"), emptyOutDir: true, minify: false, target: "es2022" },
+    });
+    const tBundle = performance.now();
+    const js = readdirSync(join(work, "dist/assets")).filter((f) => f.endsWith(".js"));
+    const bundled = js.map((f) => readFileSync(join(work, "dist/assets", f), "utf8")).join("\n");
+    expect(bundled).not.toMatch(/(?:from\s*|import\(\s*|require\(\s*)["']node:/);
+    expect(bundled).toContain("mgu"); // the kernel was compiled into the bundle
+
+    const server: Server = createServer((req, res) => {
+      const path = join(work, "dist", decodeURIComponent((req.url ?? "/").split("?")[0]!).replace(/\/$/, "/index.html"));
+      if (!path.startsWith(join(work, "dist")) || !existsSync(path)) return void res.writeHead(404).end();
+      const type = { ".html": "text/html", ".js": "text/javascript" }[extname(path)] ?? "application/octet-stream";
+      res.writeHead(200, { "content-type": type }).end(readFileSync(path));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const puppeteer = await import("puppeteer-core");
+    const browser = await puppeteer.launch({ executablePath: chromium!, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+    let result: { losses?: number[]; same?: boolean; error?: string };
+    try {
+      const tab = await browser.newPage();
+      const errors: string[] = [];
+      tab.on("pageerror", (e) => errors.push(String(e)));
+      await tab.goto(`http://127.0.0.1:${port}/`);
+      await tab.waitForFunction("globalThis.result !== undefined", { timeout: 120_000 });
+      result = (await tab.evaluate("globalThis.result")) as typeof result;
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      server.close();
+    }
+    expect(result.error).toBeUndefined();
+    const losses = result.losses!;
+    expect(losses).toHaveLength(6);
+    expect(losses[5]!).toBeLessThan(0.8 * losses[0]!);
+    expect(result.same).toBe(true); // saved to IndexedDB and loaded back exactly
+
+    // The same training in Node, from the same sources (the plugin compiles with format off).
+    const r = await compile(spec, { file: "mgu.cell", dims: { I: 2, H: 6 }, format: false });
+    const kernel = (await importModule(r.module!.code)) as CellKernel;
+    const fs = runtime.memoryCheckpointFs();
+    const { adam, dense, recurrent, sequential, tensor } = runtime;
+    const nodeRun = (await new Function("kernel", "adam", "dense", "recurrent", "sequential", "tensor", "fs", `return (async () => { ${training.replace(/save\("models\/mgu"\)/, 'save("models/mgu", { fs })').replace(/load\("models\/mgu"\)/, 'load("models/mgu", { fs })')}; return { losses, same }; })();`)(
+      kernel, adam, dense, recurrent, sequential, tensor, fs,
+    )) as { losses: number[]; same: boolean };
+    // Equal to the last few bits: Chromium's V8 and Node's may round Math.exp and Math.log differently.
+    expect(losses).toHaveLength(nodeRun.losses.length);
+    losses.forEach((l, i) => expect(Math.abs(l - nodeRun.losses[i]!)).toBeLessThanOrEqual(1e-12 * Math.abs(nodeRun.losses[i]!)));
+    expect(nodeRun.same).toBe(true);
+    console.log(`browser test: bundle ${((tBundle - t0) / 1000).toFixed(1)} s, browser run ${((performance.now() - tBundle) / 1000).toFixed(1)} s; losses ${losses.map((l) => l.toFixed(4)).join(" ")}`);
+  }, 240_000);
+});

@@ -1,0 +1,165 @@
+# The Python side of the PyTorch-backend tests, run once per test file over many cases: reads a
+# JSON list of jobs (argv[1]), writes a JSON list of results (argv[2]). Jobs:
+#   "cell": load a generated module, set its parameters by spec name, run forward on the given
+#           inputs, initial states, lengths and masks, backpropagate a seeded loss, and hand back
+#           outputs, final states and every gradient; the same through torch.jit.script and with
+#           batch_first=True (the TypeScript test compares all of it with the cellc kernel).
+#   "formula": evaluate each registry primitive's torch formula in float64 on a grid.
+#   "errors": call a module wrongly and hand back the error messages.
+import importlib.util
+import json
+import math
+import sys
+import time
+
+import torch
+
+torch.set_num_threads(1)
+
+
+def load_module(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def as_list(x):
+    return list(x) if isinstance(x, tuple) else [x]
+
+
+def pack(items):
+    return items[0] if len(items) == 1 else tuple(items)
+
+
+def flat(t):
+    return t.detach().reshape(-1).tolist()
+
+
+def tensor(values, shape, dtype=torch.float32):
+    return torch.tensor(values, dtype=dtype).reshape(shape)
+
+
+def call(cell, job, inputs, state, lengths, masks):
+    T, B = job["T"], job["B"]
+    if inputs:
+        return cell(*inputs, state=state, lengths=lengths, state_masks=masks)
+    return cell(T, state=state, lengths=lengths, state_masks=masks, batch_size=B)
+
+
+def forward_backward(mod, job, dtype):
+    """Forward on the job's data in `dtype`, then backward of the seeded loss; the cell and tensors."""
+    meta = mod.META
+    T, B = job["T"], job["B"]
+    cell = mod.Cell().to(dtype)
+    cell.load_cellc_state_dict({p["name"]: tensor(job["params"][p["name"]], p["shape"], dtype) for p in meta["params"]})
+    inputs = [tensor(v, [T, B, i["size"]], dtype).requires_grad_(True) for v, i in zip(job["inputs"], meta["inputs"])]
+    states = [tensor(v, [B, s["size"]], dtype).requires_grad_(True) for v, s in zip(job["state"], meta["states"])]
+    masks = [tensor(v, [B, s["size"]], dtype) for v, s in zip(job["masks"], meta["states"])] if job.get("masks") else None
+    lengths = torch.tensor(job["lengths"], dtype=torch.int64) if job.get("lengths") is not None else None
+    state_arg = pack(states) if states else ()
+    mask_arg = pack(masks) if masks else None
+    out, final = call(cell, job, inputs, state_arg, lengths, mask_arg)
+    outs, finals = as_list(out), as_list(final)
+    loss = sum((o * tensor(s, o.shape, dtype)).sum() for o, s in zip(outs, job["seedOutputs"]))
+    loss = loss + sum((f * tensor(s, f.shape, dtype)).sum() for f, s in zip(finals, job["seedStates"]))
+    loss.backward()
+
+    def grad(t):
+        return flat(t.grad) if t.grad is not None else [0.0] * t.numel()
+
+    result = {
+        "outputs": [flat(o) for o in outs],
+        "final": [flat(f) for f in finals],
+        "grads": {
+            "params": {spec: grad(getattr(cell, attr)) for attr, spec in mod.PARAMS},
+            "inputs": [grad(x) for x in inputs],
+            "initial": [grad(s) for s in states],
+        },
+    }
+    return result, cell, inputs, states, lengths, mask_arg, outs, finals
+
+
+def run_cell(job, index):
+    mod = load_module(job["module"], f"cellc_case_{index}")
+    result, cell, inputs, states, lengths, mask_arg, outs, finals = forward_backward(mod, job, torch.float32)
+    # torch.jit.script accepts the module and computes the same.
+    scripted = torch.jit.script(cell)
+    with torch.no_grad():
+        s_out, s_final = call(scripted, job, [x.detach() for x in inputs], pack([s.detach() for s in states]) if states else (), lengths, mask_arg)
+    result["scripted"] = {"outputs": [flat(o) for o in as_list(s_out)], "final": [flat(f) for f in as_list(s_final)]}
+    # batch_first=True on [B, T, n] inputs gives the transposed outputs.
+    if inputs:
+        cell.batch_first = True
+        with torch.no_grad():
+            b_out, b_final = call(cell, job, [x.detach().transpose(0, 1) for x in inputs], pack([s.detach() for s in states]) if states else (), lengths, mask_arg)
+        cell.batch_first = False
+        diffs = [float((b.transpose(0, 1) - o).abs().max()) for b, o in zip(as_list(b_out), outs)]
+        diffs += [float((b - f).abs().max()) for b, f in zip(as_list(b_final), finals)]
+        result["batchFirstDiff"] = max(diffs) if diffs else 0.0
+    # The same module in float64 (module.double()), against the float64 kernel: the translation
+    # itself, without float32 rounding.
+    if job.get("double"):
+        result["double"] = forward_backward(mod, job, torch.float64)[0]
+    return result
+
+
+def run_formula(job):
+    """Each primitive's torch formula in float64 over the operand grid; NaN stays NaN."""
+    out = {}
+    for prim in job["primitives"]:
+        names = [f"a{k}" for k in range(prim["arity"])]
+        values = []
+        for args in prim["grid"]:
+            env = {"torch": torch, "math": math}
+            for n, v in zip(names, args):
+                env[n] = torch.tensor([float(v)], dtype=torch.float64)
+            r = eval(prim["formula"], env)
+            values.append(float(r.reshape(-1)[0]) if isinstance(r, torch.Tensor) else float(r))
+        # Numbers as text: JSON has no NaN or infinities.
+        out[prim["op"]] = ["NaN" if math.isnan(v) else "Infinity" if v == math.inf else "-Infinity" if v == -math.inf else repr(v) for v in values]
+    return out
+
+
+def run_errors(job, index):
+    mod = load_module(job["module"], f"cellc_errors_{index}")
+    cell = mod.Cell()
+    messages = []
+    for case in job["calls"]:
+        x = torch.zeros(case["x"])
+        kwargs = {}
+        if "lengths" in case:
+            kwargs["lengths"] = torch.tensor(case["lengths"])
+        if "state" in case:
+            kwargs["state"] = tuple(torch.zeros(s) for s in case["state"])
+        try:
+            cell(x, **kwargs)
+            messages.append(None)
+        except ValueError as e:
+            messages.append(str(e))
+    return messages
+
+
+def main():
+    jobs = json.load(open(sys.argv[1]))
+    results = []
+    timings = []
+    for i, job in enumerate(jobs):
+        t0 = time.perf_counter()
+        try:
+            if job["kind"] == "cell":
+                results.append(run_cell(job, i))
+            elif job["kind"] == "formula":
+                results.append(run_formula(job))
+            elif job["kind"] == "errors":
+                results.append(run_errors(job, i))
+            else:
+                results.append({"error": f"unknown job kind {job['kind']}"})
+        except Exception as e:  # reported to the TypeScript test, which fails naming the case
+            results.append({"error": f"{type(e).__name__}: {e}"})
+        timings.append(time.perf_counter() - t0)
+    json.dump({"torch": torch.__version__, "results": results, "seconds": timings}, open(sys.argv[2], "w"))
+
+
+if __name__ == "__main__":
+    main()

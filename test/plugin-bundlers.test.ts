@@ -1,0 +1,222 @@
+// The bundler plugin (plugin/, on unplugin) in each bundler: Vite, Rollup, esbuild and webpack
+// build a module that imports `./mgu.cell?I=3&H=4&kernel`; the bundled kernel must compute what
+// the compiler's own module computes. A spec error fails each build with its code frame; a bad
+// query names the size; Rollup's watch mode rebuilds when a file the spec imports changes; the
+// declaration module (plugin/client.d.ts) types such imports under strict settings.
+
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadCell } from "../compiler/index.ts";
+import type { CellKernel } from "../abi/kernel.ts";
+import cellcEsbuild from "../plugin/esbuild.ts";
+import cellcRollup from "../plugin/rollup.ts";
+import cellcVite from "../plugin/vite.ts";
+import cellcWebpack from "../plugin/webpack.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), "cellc-plugin-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const gate = `cell gate(I, H) {
+  input x: [I]
+  state h: [H]
+  param W: [H, I], U: [H, H], b: [H] = ones
+  h' = sigmoid(W @ x + U @ h + b)
+  output h'
+}
+`;
+const mgu = `import { gate } from "./gate.cell"
+
+cell mgu(I, H) {
+  input x: [I]
+  state h: [H]
+  param W_f: [H, I], U_f: [H, H], b_f: [H] = ones
+  param W_h: [H, I], U_h: [H, H], b_h: [H]
+  f = sigmoid(W_f @ x + U_f @ h + b_f)
+  n = tanh(W_h @ x + U_h @ (f * h) + b_h)
+  h' = (1 - f) * h + f * n
+  output h'
+}
+
+stack two(I, H) {
+  layer gate(I, H)
+  layer mgu(H, H)
+}
+`;
+
+function project(name: string, files: Record<string, string>): string {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
+  return dir;
+}
+
+const entryText = `import * as kernel from "./mgu.cell?I=3&H=4&cell=mgu&kernel";
+export default kernel;
+`;
+
+/** Runs the kernel on fixed params and inputs: its outputs and final state, as numbers. */
+function probe(k: CellKernel): number[] {
+  const params = k.createParams();
+  let s = 0.1;
+  for (const p of Object.values(params)) for (let i = 0; i < p.length; i++) p[i] = Math.sin((s += 0.37));
+  const B = 2, T = 3;
+  const x = new Float32Array(T * B * 3).map((_, i) => Math.cos(i));
+  const r = k.forward(params, { x }, { batchSize: B });
+  return [...Object.values(r.outputs).flatMap((a) => [...a]), ...Object.values(r.finalState).flatMap((a) => [...a])];
+}
+
+type Bundle = (dir: string, entry: string) => Promise<string>;
+
+const bundlers: Record<string, Bundle> = {
+  async vite(dir, entry) {
+    const { build } = await import("vite");
+    const out = (await build({
+      root: dir,
+      configFile: false,
+      logLevel: "silent",
+      plugins: [cellcVite()],
+      build: { write: false, minify: false, lib: { entry: join(dir, entry), formats: ["es"], fileName: "out" } },
+    })) as { output: { type: string; code?: string }[] }[];
+    return out[0]!.output.find((o) => o.type === "chunk")!.code!;
+  },
+  async rollup(dir, entry) {
+    const { rollup } = await import("rollup");
+    const b = await rollup({ input: join(dir, entry), plugins: [cellcRollup()], logLevel: "silent" });
+    return (await b.generate({ format: "es" })).output[0].code;
+  },
+  async esbuild(dir, entry) {
+    const esbuild = await import("esbuild");
+    const r = await esbuild.build({ entryPoints: [join(dir, entry)], bundle: true, write: false, format: "esm", logLevel: "silent", plugins: [cellcEsbuild()] });
+    return r.outputFiles[0]!.text;
+  },
+  async webpack(dir, entry) {
+    const { default: webpack } = await import("webpack");
+    const outDir = join(dir, `webpack-${entry}`);
+    await new Promise<void>((resolve, reject) =>
+      webpack(
+        {
+          mode: "none",
+          context: dir,
+          entry: join(dir, entry),
+          output: { path: outDir, filename: "out.mjs", module: true, library: { type: "module" } },
+          experiments: { outputModule: true },
+          plugins: [cellcWebpack()],
+          infrastructureLogging: { level: "none" },
+        },
+        (err, stats) => (err ? reject(err) : stats?.hasErrors() ? reject(new Error(stats.toString("errors-only"))) : resolve()),
+      ),
+    );
+    return readFileSync(join(outDir, "out.mjs"), "utf8");
+  },
+};
+
+async function importBundle(code: string, name: string): Promise<CellKernel> {
+  const file = join(work, `${name}-${Math.random().toString(36).slice(2)}.mjs`);
+  writeFileSync(file, code);
+  return ((await import(pathToFileURL(file).href)) as { default: CellKernel }).default;
+}
+
+describe("the cellc bundler plugin", () => {
+  const reference = loadCell(mgu.replace(/^import .*$/m, "").replace(/stack two[\s\S]*$/, ""), { dims: { I: 3, H: 4 }, cell: "mgu" });
+
+  for (const [name, bundle] of Object.entries(bundlers)) {
+    it(`${name}: bundles the kernel of a .cell import at the query's sizes, computing what the compiler's module computes`, async () => {
+      const dir = project(`ok-${name}`, { "gate.cell": gate, "mgu.cell": mgu, "entry.js": entryText });
+      const k = await importBundle(await bundle(dir, "entry.js"), name);
+      expect(k.meta.name).toBe("mgu");
+      expect(k.meta.dims).toEqual({ I: 3, H: 4 });
+      const want = probe(await reference);
+      expect(probe(k)).toEqual(want);
+    });
+
+    it(`${name}: a spec error fails the build with the diagnostic and its code frame`, async () => {
+      const broken = mgu.replace("U_f @ h +", "U_f @ hh +");
+      const dir = project(`bad-${name}`, { "gate.cell": gate, "mgu.cell": broken, "entry.js": entryText });
+      const err = await bundle(dir, "entry.js").then(
+        () => undefined,
+        (e: unknown) => e as Error & { errors?: { text: string }[] },
+      );
+      expect(err).toBeDefined();
+      const text = [err!.message, ...(err!.errors ?? []).map((e) => e.text)].join("\n");
+      expect(text).toContain("error CE203: unknown name 'hh'");
+      expect(text).toContain("  f = sigmoid(W_f @ x + U_f @ hh + b_f)");
+      expect(text).toMatch(/\|\s+\^\^/); // the caret line under 'hh'
+    });
+  }
+
+  it("names a bad size in the query", async () => {
+    const dir = project("query", { "gate.cell": gate, "mgu.cell": mgu, "entry.js": `import * as k from "./mgu.cell?I=3&H=four";\nexport default k;\n` });
+    await expect(bundlers["rollup"]!(dir, "entry.js")).rejects.toThrow(/size H must be a positive integer, got 'four'/);
+  });
+
+  it("rollup --watch rebuilds when a file the spec imports changes", async () => {
+    const dir = project("watch", { "gate.cell": gate, "mgu.cell": mgu, "entry.js": `import * as k from "./mgu.cell?I=3&H=4&cell=two";\nexport default k;\n` });
+    const { watch } = await import("rollup");
+    const outFile = join(dir, "out.mjs");
+    const watcher = watch({ input: join(dir, "entry.js"), plugins: [cellcRollup()], output: { file: outFile, format: "es" }, logLevel: "silent", watch: { buildDelay: 50 } });
+    const built: string[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        watcher.on("event", (e) => {
+          if (e.code === "ERROR") reject(e.error);
+          if (e.code !== "BUNDLE_END") return;
+          void e.result.close();
+          built.push(readFileSync(outFile, "utf8"));
+          // After the first build, edit the imported spec: the gate layer gets a second bias.
+          if (built.length === 1) setTimeout(() => writeFileSync(join(dir, "gate.cell"), gate.replace("b: [H] = ones", "b: [H] = ones, c: [H]").replace("+ b)", "+ b + c)")), 300);
+          if (built.length === 2) resolve();
+        });
+      });
+    } finally {
+      await watcher.close();
+    }
+    const count = (code: string) => Number(/"paramCount":\s*(\d+)/.exec(code)?.[1]);
+    // two(3, 4): gate 4·3 + 4·4 + 4 = 32, mgu(4, 4) 2·(16 + 16 + 4) = 72; then gate gains c: [4].
+    expect([count(built[0]!), count(built[1]!)]).toEqual([104, 108]);
+  });
+
+  it("types .cell imports through the declaration module under strict settings", () => {
+    const dir = project("types", {
+      "main.ts": `/// <reference path="${join(root, "plugin/client.d.ts")}" />
+import * as lstm from "./mgu.cell?I=3&H=4&kernel";
+import * as plain from "./mgu.cell";
+import type { CellKernel } from "cellc/abi";
+const k: CellKernel = lstm;
+const p = plain.createParams();
+const r = k.forward(p, { x: new Float32Array(12) }, { batchSize: 4 });
+export const n: number = r.tape.timeSteps + plain.meta.paramCount;
+`,
+      "tsconfig.json": JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noUncheckedIndexedAccess: true,
+          exactOptionalPropertyTypes: true,
+          noUnusedLocals: true,
+          verbatimModuleSyntax: true,
+          module: "esnext",
+          moduleResolution: "bundler",
+          target: "es2022",
+          lib: ["es2022"],
+          types: [],
+          noEmit: true,
+          allowImportingTsExtensions: true,
+          paths: { "cellc/abi": [join(root, "abi/kernel.ts")] },
+        },
+        files: ["main.ts"],
+      }),
+      "package.json": JSON.stringify({ type: "module" }),
+    });
+    let out = "";
+    try {
+      execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", dir], { encoding: "utf8" });
+    } catch (e) {
+      out = String((e as { stdout?: string }).stdout ?? e);
+    }
+    expect(out).toBe("");
+  });
+});
