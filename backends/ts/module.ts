@@ -9,7 +9,7 @@ import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import { backwardBody, boundBuffers, forwardBody, runBackwardBody, runBody, stepBody } from "./entries.ts";
 import { adjointBuffers, allocAdjointsBody, allocTapeBody, createParamsBody, packScratch, tapeBuffers, weightsOfBody } from "./memory.ts";
 import { supportText, usedSupport } from "./support.ts";
-import { functionHead, key, typeKey } from "./util.ts";
+import { functionHead, key, retypeFloat64, typeKey } from "./util.ts";
 
 /** Pinned so that generated code, and the golden files, do not drift with editor settings. */
 export const PRETTIER_OPTIONS: Prettier.Options = {
@@ -273,7 +273,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
   });
   let text = sf.getFullText();
   // A float64 build is the same module over Float64Array, used to check gradients numerically.
-  const retype = (t: string) => (m.dtype === "float64" ? t.replace(/\bFloat32Array\b/g, "Float64Array") : t);
+  const retype = (t: string) => (m.dtype === "float64" ? retypeFloat64(t) : t);
   text = retype(text);
   // Only the support code this module uses: it declares nothing it never reads (noUnusedLocals).
   const shared = retype(usedSupport(tsMorph!.ts, support, text));
