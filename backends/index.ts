@@ -4,6 +4,7 @@
 import type { Plan } from "../compiler/plan/types.ts";
 import { emitTorchModule } from "./torch/module.ts";
 import { emitTsModule } from "./ts/module.ts";
+import { emitWasmModule } from "./wasm/module.ts";
 
 export interface EmitOptions {
   /** Suggested file name of the module. */
@@ -24,6 +25,12 @@ export interface Backend {
 
 export const tsBackend: Backend = { name: "ts", extension: "ts", emit: emitTsModule };
 
+export const wasmBackend: Backend = { name: "wasm", extension: "ts", emit: emitWasmModule };
+
 export const torchBackend: Backend = { name: "torch", extension: "py", emit: emitTorchModule };
 
-export const BACKENDS: ReadonlyMap<string, Backend> = new Map([[tsBackend.name, tsBackend], [torchBackend.name, torchBackend]]);
+export const BACKENDS: ReadonlyMap<string, Backend> = new Map([
+  [tsBackend.name, tsBackend],
+  [wasmBackend.name, wasmBackend],
+  [torchBackend.name, torchBackend],
+]);

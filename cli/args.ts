@@ -46,8 +46,9 @@ export const commandFlags: Record<CommandName, FlagDefs> = {
     target: {
       type: "string",
       arg: "NAME",
-      help: "What to emit: ts (a TypeScript kernel module, the default) or torch\n(a PyTorch nn.Module in a .py file)",
+      help: "What to emit: ts (a TypeScript kernel module, the default), wasm (a\n.ts module embedding a WebAssembly SIMD kernel, with the TypeScript\nkernel as fallback where SIMD is missing) or torch (a PyTorch\nnn.Module in a .py file)",
     },
+    "emit-wat": { type: "boolean", help: "With --target wasm, also write the WebAssembly text beside each module" },
     config: {
       type: "string",
       short: "c",
@@ -104,7 +105,7 @@ file; "target" at the top or per entry):
   { "out": "src/kernels",
     "entries": [ { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
                  { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }],
-                   "out": "gen/", "cell": "gru", "optimize": false } ] }
+                   "out": "gen/", "cell": "gru", "optimize": false, "target": "wasm" } ] }
 
 Exit status: 0 built, 1 a spec has errors (or an output could not be written), 2 usage error.`;
 

@@ -37,6 +37,8 @@ export interface BuildJob {
   dimsSource: "cli" | "config";
   /** A --cell given for many specs: a spec that does not declare it is skipped, not an error. */
   cellOptional?: boolean;
+  /** Also write each WebAssembly module's text beside it (--emit-wat). */
+  emitWat?: boolean;
 }
 
 export interface JobResult {
@@ -263,6 +265,16 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
         failWrite(`cannot write ${shownPath(path)}: ${writeReason(e, path)}`, 1);
         continue;
       }
+      if (job.emitWat) {
+        const watPath = path.replace(/\.ts$/, "") + ".wat";
+        try {
+          verb = writeIfChanged(watPath, await watText(file, { ...opts, cell: m.name }));
+          result.outputs.push(watPath);
+        } catch (e) {
+          failWrite(`cannot write ${shownPath(watPath)}: ${writeReason(e, watPath)}`, 1);
+          continue;
+        }
+      }
       result.modules++;
       const params = m.meta.paramCount.toLocaleString("en-US");
       io.out(
@@ -271,6 +283,15 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
     }
   }
   return result;
+}
+
+/** The WebAssembly text of one module (--emit-wat): its plan printed again, not assembled. */
+async function watText(file: string, opts: { dims: Record<string, number>; optimize: boolean; cell?: string; target?: string }): Promise<string> {
+  const { planKernel } = await import("../compiler/index.ts");
+  const { printWat } = await import("../backends/wasm/module.ts");
+  const { plan } = planKernel(readTextFile(file, MAX_SPEC_BYTES), { ...opts, file });
+  if (!plan) throw new Error("the spec did not plan");
+  return `${printWat(plan).wat}\n`;
 }
 
 /** Identity of a diagnostic for de-duplication across bindings. */

@@ -5,6 +5,7 @@
 // {
 //   "out": "src/kernels",                       // optional default for entries
 //   "optimize": true,                           // optional, default true
+//   "target": "wasm",                           // optional backend, default "ts"
 //   "entries": [
 //     { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
 //     { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }], "out": "gen/" },

@@ -111,6 +111,15 @@ async function runBuildCommand(p: ParsedCommand, io: Output): Promise<number> {
 function buildPlanner(p: ParsedCommand): () => WatchPlan {
   const configFlag = flagValue(p, "config");
   const noOpt = flagSet(p, "no-opt");
+  const emitWat = flagSet(p, "emit-wat");
+  // --emit-wat asks for the text of WebAssembly modules: only a wasm job can have it.
+  const withWat = (job: BuildJob): BuildJob => {
+    if (emitWat) {
+      if (job.target !== "wasm") throw new UsageError("--emit-wat needs --target wasm", "build");
+      job.emitWat = true;
+    }
+    return job;
+  };
   if (p.positionals.length === 0) {
     const configPath = configPathOrFail(configFlag, "build");
     for (const f of ["dims", "out", "cell", "target"]) {
@@ -130,7 +139,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
         job.origin = `${shownPath(config.file)} entries[${e.index}]`;
         if (e.cell !== undefined) job.cell = e.cell;
         if (e.target !== undefined) job.target = e.target;
-        return job;
+        return withWat(job);
       });
       return { jobs, dirs: [], files: [config.file] };
     };
@@ -165,7 +174,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
         job.cell = cell;
         if (specs.length > 1) job.cellOptional = true;
       }
-      return job;
+      return withWat(job);
     });
     const dirs = inputs
       .map((i) => resolve(i))

@@ -12,10 +12,22 @@ import { loadCell, loadCellFile, compile, CompileError } from "../compiler/index
 import { exportCellOnnx } from "../backends/onnx/index.ts";
 import { Recurrent, type RecurrentOptions } from "../runtime/layers/recurrent.ts";
 import { specStateNames } from "./states.ts";
+import { wasmSupported } from "../backends/wasm/support/heap.ts";
 
 export { loadCell, loadCellFile, compile, CompileError, specStateNames };
 
-export type KernelLoader = (specPath: string, opts: { dims: Record<string, number>; cell?: string }) => Promise<CellKernel>;
+export type KernelLoader = (specPath: string, opts: { dims: Record<string, number>; cell?: string; target?: string }) => Promise<CellKernel>;
+
+/** A backend a layer's kernel may be compiled for. */
+export type Target = "wasm" | "ts";
+
+/** The backend layers use unless told: WebAssembly SIMD where this process runs it (its modules
+ *  need SIMD128 and shared memory), else TypeScript. CELLC_TARGET=ts|wasm overrides it. */
+export function defaultTarget(): Target {
+  const env = typeof process !== "undefined" ? process.env.CELLC_TARGET : undefined;
+  if (env === "ts" || env === "wasm") return env;
+  return wasmSupported() ? "wasm" : "ts";
+}
 
 let loader: KernelLoader | undefined;
 const cache = new Map<string, Promise<CellKernel>>();
@@ -28,15 +40,15 @@ export function setKernelLoader(fn: KernelLoader | undefined): void {
 
 const defaultLoader: KernelLoader = (file, opts) => loadCellFile(file, { ...opts, dimsSource: "layer" });
 
-/** Compiles (once per path, binding and cell) and returns a live kernel. */
-export async function loadKernel(specPath: string, dims: Record<string, number>, cell?: string): Promise<CellKernel> {
+/** Compiles (once per path, binding, cell and target) and returns a live kernel. */
+export async function loadKernel(specPath: string, dims: Record<string, number>, cell?: string, target: Target = defaultTarget()): Promise<CellKernel> {
   const abs = path.resolve(specPath);
-  const key = `${abs}|${JSON.stringify(Object.entries(dims).sort())}|${cell ?? ""}`;
+  const key = `${abs}|${JSON.stringify(Object.entries(dims).sort())}|${cell ?? ""}|${target}`;
   let p = cache.get(key);
   if (!p) {
     p = (async () => {
       const load = loader ?? defaultLoader;
-      return load(abs, cell === undefined ? { dims } : { dims, cell });
+      return load(abs, cell === undefined ? { dims, target } : { dims, cell, target });
     })();
     cache.set(key, p);
     p.catch(() => cache.delete(key));
@@ -73,20 +85,24 @@ export interface SpecLayerOptions extends Omit<RecurrentOptions, "kernel"> {
   dims?: Record<string, number>;
   /** Which cell or stack of the file (default: the last one declared). */
   cell?: string;
+  /** The backend of the layer's kernel: "wasm" (WebAssembly SIMD) or "ts" (TypeScript); default
+   *  defaultTarget(). */
+  target?: Target;
 }
 
 /** A recurrent layer whose kernel is compiled from a spec when the model is built. */
 export function rnn(opts: SpecLayerOptions): Recurrent {
   if (!opts || typeof opts.spec !== "string" || opts.spec === "") throw new Error("rnn: { spec } must name a .cell file");
   if (!Number.isInteger(opts.units) || opts.units < 1) throw new Error(`rnn: units must be a positive integer, got ${opts.units}`);
-  const { spec, units, unitsDim = "H", inputDim = "I", dims = {}, cell, ...rest } = opts;
+  const { spec, units, unitsDim = "H", inputDim = "I", dims = {}, cell, target, ...rest } = opts;
+  if (target !== undefined && target !== "wasm" && target !== "ts") throw new Error(`rnn: target must be "wasm" or "ts", got ${JSON.stringify(target)}`);
   const type = cell ?? path.basename(spec, ".cell");
   return new Recurrent({
     // Read from the spec only when needed (returnState in a functional model); checked when built.
     stateNames: () => specStateNames(spec, cell),
     ...rest,
     type,
-    kernel: (inputSize: number) => loadKernel(spec, { ...dims, [inputDim]: inputSize, [unitsDim]: units }, cell),
+    kernel: (inputSize: number) => loadKernel(spec, { ...dims, [inputDim]: inputSize, [unitsDim]: units }, cell, target),
     onnx: (inputSize: number) => onnxCellFile(spec, { ...dims, [inputDim]: inputSize, [unitsDim]: units }, cell),
   });
 }

@@ -1,7 +1,7 @@
 // `npm run build`: the package's dist/ from a clean slate. tsc compiles the sources a user runs
 // (tsconfig.build.json: JavaScript, declarations, source maps); then the files tsc does not
 // emit are copied beside them: the support code every generated kernel inlines (read as text at
-// build time by backends/ts/support.ts), the example specs jit's lstm()/gru() compile, and the
+// build time by backends/ts/support.ts and backends/wasm/support.ts), the example specs jit's lstm()/gru() compile, and the
 // declaration module for `.cell` imports. Last, the config's JSON Schema is written from its zod
 // schema. Plain JavaScript, so building needs only TypeScript.
 
@@ -19,10 +19,12 @@ execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "
   stdio: "inherit",
 });
 
-// Text the compiler reads at run time.
-const support = join(root, "backends/ts/support");
-for (const f of readdirSync(support).filter((f) => f.endsWith(".ts"))) {
-  cpSync(join(support, f), join(dist, "backends/ts/support", f));
+// Text the compiler reads at run time (each backend's support code, inlined into its modules).
+for (const backend of ["ts", "wasm"]) {
+  const support = join(root, "backends", backend, "support");
+  for (const f of readdirSync(support).filter((f) => f.endsWith(".ts"))) {
+    cpSync(join(support, f), join(dist, "backends", backend, "support", f));
+  }
 }
 mkdirSync(join(dist, "examples"), { recursive: true });
 cpSync(join(root, "examples/specs"), join(dist, "examples/specs"), {

@@ -6,12 +6,12 @@ import { CELLS, SIZES, matmulFlops, type Measurement } from "./bench/config.ts";
 import { markdown, type BenchResult } from "./bench/report.ts";
 
 describe("bench flags", () => {
-  it("defaults to every size, cell, mode and the four main peers", () => {
+  it("defaults to every size, cell, mode and every peer but cellc-noopt", () => {
     const o = parseArgs([]);
     if (o === "help") throw new Error("unexpected help");
     expect(o.sizes.map((s) => s.name)).toEqual(["S1", "S2", "S3"]);
     expect(o.cells.map((c) => c.name)).toEqual(["lstm", "gru"]);
-    expect(o.peers).toEqual(["cellc", "tfjs-cpu", "tfjs-wasm", "handwritten"]);
+    expect(o.peers).toEqual(["cellc", "cellc-wasm", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "handwritten"]);
     expect(o.runs).toBe(5);
   });
 

@@ -1,8 +1,9 @@
 // The runtime in a browser: the cellc Vite plugin bundles a page that imports a spec at its sizes
 // (`./mgu.cell?I=2&H=6&kernel`) and the browser runtime, headless Chromium (Debian's package,
 // driven by puppeteer-core) trains it, saves the model to IndexedDB and loads it back. The loss
-// must fall, and equal, epoch by epoch, the same training run in Node from the same sources. The
-// browser entry's import graph holds no `node:` module. Without Chromium (`.ci/run` installs it)
+// must fall, and equal, epoch by epoch, the same training run in Node from the same sources; the
+// WebAssembly backend's module of the spec trains in the same page (cross-origin isolated, so with
+// shared memory) and equals its own Node run. The browser entry's import graph holds no `node:` module. Without Chromium (`.ci/run` installs it)
 // the browser part is skipped, saying so.
 
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -91,13 +92,22 @@ describe("the runtime in a browser", () => {
     mkdirSync(page, { recursive: true });
     writeFileSync(join(page, "mgu.cell"), spec);
     writeFileSync(join(page, "index.html"), `<!doctype html><title>cellc</title><script type="module" src="./main.ts"></script>\n`);
+    // The WebAssembly backend's module of the same spec, built ahead (as cellc build --target wasm would).
+    const wasmModule = await compile(spec, { file: "mgu.cell", dims: { I: 2, H: 6 }, format: false, target: "wasm" });
+    writeFileSync(join(page, "mgu-wasm.ts"), wasmModule.module!.code);
     writeFileSync(
       join(page, "main.ts"),
-      `import * as kernel from "./mgu.cell?I=2&H=6&kernel";
+      `import * as tsKernel from "./mgu.cell?I=2&H=6&kernel";
+import * as wasmKernel from "./mgu-wasm.ts";
 import { adam, dense, recurrent, sequential, tensor } from "cellc/runtime";
-(async () => {
+const train = async (kernel: typeof tsKernel) => {
   ${training}
-  (globalThis as unknown as { result: unknown }).result = { losses, same };
+  return { losses, same };
+};
+(async () => {
+  const ts = await train(tsKernel);
+  const wasm = await train(wasmKernel as unknown as typeof tsKernel);
+  (globalThis as unknown as { result: unknown }).result = { ...ts, wasm, wasmBackend: wasmKernel.meta.backend };
 })().catch((e) => { (globalThis as unknown as { result: unknown }).result = { error: String(e) }; });
 `,
     );
@@ -121,13 +131,15 @@ import { adam, dense, recurrent, sequential, tensor } from "cellc/runtime";
       const path = join(work, "dist", decodeURIComponent((req.url ?? "/").split("?")[0]!).replace(/\/$/, "/index.html"));
       if (!path.startsWith(join(work, "dist")) || !existsSync(path)) return void res.writeHead(404).end();
       const type = { ".html": "text/html", ".js": "text/javascript" }[extname(path)] ?? "application/octet-stream";
-      res.writeHead(200, { "content-type": type }).end(readFileSync(path));
+      // Cross-origin isolated, so the page has SharedArrayBuffer and the wasm module its shared memory.
+      const isolated = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" };
+      res.writeHead(200, { "content-type": type, ...isolated }).end(readFileSync(path));
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;
     const puppeteer = await import("puppeteer-core");
     const browser = await puppeteer.launch({ executablePath: chromium!, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
-    let result: { losses?: number[]; same?: boolean; error?: string };
+    let result: { losses?: number[]; same?: boolean; error?: string; wasm?: { losses: number[]; same: boolean }; wasmBackend?: string };
     try {
       const tab = await browser.newPage();
       const errors: string[] = [];
@@ -158,6 +170,21 @@ import { adam, dense, recurrent, sequential, tensor } from "cellc/runtime";
     expect(losses).toHaveLength(nodeRun.losses.length);
     losses.forEach((l, i) => expect(Math.abs(l - nodeRun.losses[i]!)).toBeLessThanOrEqual(1e-12 * Math.abs(nodeRun.losses[i]!)));
     expect(nodeRun.same).toBe(true);
+
+    // The WebAssembly module ran as WebAssembly in the page (not its TypeScript fallback) and
+    // trained as the same module does in Node; against the TypeScript kernel it differs only by
+    // float32 rounding (sums in another order, f32x4 activations).
+    expect(result.wasmBackend).toBe("wasm");
+    const wasmKernel = (await importModule(wasmModule.module!.code)) as CellKernel;
+    expect(wasmKernel.meta.backend).toBe("wasm");
+    const nodeWasm = (await new Function("kernel", "adam", "dense", "recurrent", "sequential", "tensor", "fs", `return (async () => { ${training.replace(/save\("models\/mgu"\)/, 'save("models/mgu", { fs })').replace(/load\("models\/mgu"\)/, 'load("models/mgu", { fs })')}; return { losses, same }; })();`)(
+      wasmKernel, adam, dense, recurrent, sequential, tensor, runtime.memoryCheckpointFs(),
+    )) as { losses: number[]; same: boolean };
+    const wasmLosses = result.wasm!.losses;
+    expect(wasmLosses).toHaveLength(6);
+    expect(result.wasm!.same).toBe(true);
+    wasmLosses.forEach((l, i) => expect(Math.abs(l - nodeWasm.losses[i]!)).toBeLessThanOrEqual(1e-12 * Math.abs(nodeWasm.losses[i]!)));
+    wasmLosses.forEach((l, i) => expect(Math.abs(l - losses[i]!)).toBeLessThanOrEqual(1e-4 * Math.abs(losses[i]!)));
     console.log(`browser test: bundle ${((tBundle - t0) / 1000).toFixed(1)} s, browser run ${((performance.now() - tBundle) / 1000).toFixed(1)} s; losses ${losses.map((l) => l.toFixed(4)).join(" ")}`);
   }, 240_000);
 });

@@ -152,6 +152,27 @@ describe("cellc build", () => {
     expect(one.stdout).toContain("(relu_rnn, I=2 H=5, ");
   });
 
+  it("--target wasm writes WebAssembly modules (as the API does) and --emit-wat their text; a bad target is a usage error", async () => {
+    const [r, bad, noWasm] = (await cellcAll([
+      { args: ["build", "fx/ok/pair.cell", "--dims", "I=3,H=4", "--cell", "tanh_rnn", "--target", "wasm", "--emit-wat", "--out", "genw"], cwd: work },
+      { args: ["build", "fx/ok/pair.cell", "--dims", "I=3,H=4", "--target", "wat", "--out", "genx"], cwd: work },
+      { args: ["build", "fx/ok/pair.cell", "--dims", "I=3,H=4", "--emit-wat", "--out", "geny"], cwd: work },
+    ])) as [Run, Run, Run];
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(readdirSync(join(work, "genw")).sort()).toEqual(["tanh_rnn_I3_H4.ts", "tanh_rnn_I3_H4.wat"]);
+    const api = await buildFile(join(work, "fx/ok/pair.cell"), { dims: { I: 3, H: 4 }, cell: "tanh_rnn", target: "wasm" });
+    expect(readFileSync(join(work, "genw", "tanh_rnn_I3_H4.ts"), "utf8")).toBe(api.modules[0]!.code);
+    const wat = readFileSync(join(work, "genw", "tanh_rnn_I3_H4.wat"), "utf8");
+    expect(wat).toMatch(/^;; cellc: cell tanh_rnn with I=3, H=4, f32 \(f32x4\)/);
+    expect(wat).toContain('(func $forward (export "forward")');
+    expect(wat).toMatch(/;; pair\.cell:\d+ /); // spec lines as comments
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--target 'wat' is not a target (targets: ts, wasm, torch)");
+    expect(noWasm.code).toBe(2);
+    expect(noWasm.stderr).toContain("--emit-wat needs --target wasm");
+  });
+
   it("fails with exit 1 on an unbound size and on spec errors", async () => {
     const r = await cellc(["build", "fx/unbound.cell", "fx/bad.cell", "--dims", "I=3,H=4", "--out", "gen2"], work);
     expect(r.code).toBe(1);

@@ -81,11 +81,11 @@ export class DiffLog {
 const kernels = new Map<string, Promise<CellKernel>>();
 
 /** An example spec compiled for `dims` (once per test file) and the mapping next to it. */
-export async function exampleKernel(spec: string, dims: Record<string, number>): Promise<{ kernel: CellKernel; mapping: Mapping }> {
-  const key = `${spec} ${JSON.stringify(dims)}`;
+export async function exampleKernel(spec: string, dims: Record<string, number>, target = "ts"): Promise<{ kernel: CellKernel; mapping: Mapping }> {
+  const key = `${spec} ${JSON.stringify(dims)} ${target}`;
   let kernel = kernels.get(key);
   if (!kernel) {
-    kernel = loadCellFile(`${SPECS}${spec}.cell`, { dims });
+    kernel = loadCellFile(`${SPECS}${spec}.cell`, { dims, target });
     kernels.set(key, kernel);
   }
   return { kernel: await kernel, mapping: loadMapping(`${SPECS}${spec}.map.json`) };

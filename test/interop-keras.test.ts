@@ -1,10 +1,11 @@
 // Keras' default GRU (reset_after=True, bias [2, 3u]) has no TensorFlow.js counterpart, so it is
 // checked against the Keras GRU cell's equations written out here in Keras layout (kernel [I, 3u] in
-// order z, r, h; row 0 of the bias is the input bias, row 1 the recurrent bias), in double precision.
+// order z, r, h; row 0 of the bias is the input bias, row 1 the recurrent bias), in double precision; on both backends.
 
 import { describe, expect, it } from "vitest";
 import { exportKeras, importKeras, type ForeignTensor } from "../runtime/interop/index.ts";
 import { diff, exampleKernel, maxAbs, randomArray, rng } from "./interop-helpers.ts";
+import { TEST_BACKENDS } from "./helpers/backends.ts";
 
 const [T, B, I, H] = [10, 3, 5, 7];
 
@@ -34,8 +35,8 @@ function kerasGruResetAfter(kernel: ForeignTensor, rec: ForeignTensor, bias: For
 }
 
 describe("Keras GRU(reset_after=True) weights <-> gru_reset_after", () => {
-  it("imported weights reproduce the Keras equations; export gives them back", async () => {
-    const { kernel, mapping } = await exampleKernel("gru_reset_after", { I, H });
+  it.each(TEST_BACKENDS)("imported weights reproduce the Keras equations; export gives them back (%s)", async (target) => {
+    const { kernel, mapping } = await exampleKernel("gru_reset_after", { I, H }, target);
     const next = rng(12);
     const t = (shape: number[]): ForeignTensor => ({ shape, data: randomArray(shape.reduce((a, c) => a * c, 1), next, 0.5) });
     const weights = [t([I, 3 * H]), t([H, 3 * H]), t([2, 3 * H])];

@@ -1,12 +1,13 @@
 // PyTorch state_dicts (JSON of nested arrays, as `{k: v.tolist()}` writes them) imported into cellc
 // kernels reproduce nn.LSTM / nn.GRU / nn.RNN, including stacked layers and proj_size. PyTorch is
 // not available here, so the reference is the PyTorch documentation's equations written out in
-// PyTorch layout (gates i, f, g, o and r, z, n; bias_ih + bias_hh), in double precision.
+// PyTorch layout (gates i, f, g, o and r, z, n; bias_ih + bias_hh), in double precision; on both backends.
 
 import { afterAll, describe, expect, it } from "vitest";
 import type { CellKernel } from "../abi/kernel.ts";
 import { exportPytorch, importPytorch } from "../runtime/interop/index.ts";
 import { DiffLog, diff, exampleKernel, maxAbs, randomArray, rng } from "./interop-helpers.ts";
+import { TEST_BACKENDS } from "./helpers/backends.ts";
 
 const [T, B, I, H, P] = [10, 3, 5, 7, 4];
 const TOL = 1e-5;
@@ -103,10 +104,10 @@ const cases: Array<{ spec: string; mode: Mode; layers: number; proj: number; dim
 
 describe("PyTorch state_dicts imported into cellc kernels reproduce PyTorch's equations", () => {
   const x = randomArray(T * B * I, rng(77));
-  for (const c of cases) {
-    const label = `${c.spec} <- nn.${c.mode}(num_layers=${c.layers}${c.proj ? `, proj_size=${c.proj}` : ""})`;
+  for (const c of cases) for (const target of TEST_BACKENDS) {
+    const label = `${c.spec} <- nn.${c.mode}(num_layers=${c.layers}${c.proj ? `, proj_size=${c.proj}` : ""}) (${target})`;
     it(label, async () => {
-      const { kernel, mapping } = await exampleKernel(c.spec, c.dims);
+      const { kernel, mapping } = await exampleKernel(c.spec, c.dims, target);
       const sd = randomStateDict(c.mode, c.layers, c.proj, 3);
       // As a user would hand it over: JSON text, inside a larger model's state_dict.
       const json = JSON.stringify(Object.fromEntries([...Object.entries(sd).map(([k, v]) => [`rnn.${k}`, v]), ["head.weight", [[1, 2]]]]));

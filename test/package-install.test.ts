@@ -52,12 +52,14 @@ const training = `
 
 const consumer = `/// <reference types="cellc/client" />
 import * as kernel from "./kernels/mgu_I3_H8.js";
+import * as wasmKernel from "./wasm/mgu_I3_H8.js";
 import { check } from "cellc";
 import type { CellKernel } from "cellc/abi";
 import { dense, recurrent, sequential, sgd, tensor } from "cellc/runtime";
 import { gru } from "cellc/jit";
 
 const typed: CellKernel = kernel;
+const typedWasm: CellKernel = wasmKernel;
 // What a bundler import of the spec is typed as, through cellc/client (type-only: node runs no bundler).
 export type Bundled = typeof import("../specs/mgu.cell?I=3&H=8&kernel");
 export const asKernel = (k: Bundled): CellKernel => k;
@@ -67,7 +69,11 @@ ${training}
 const jitModel = sequential([gru(4), dense(1)], { seed: 1 });
 jitModel.compile({ optimizer: "adam", loss: "mse" });
 const jit = await jitModel.fit(tensor(x, [B, T, 3]), tensor(y, [B, 1]), { epochs: 1, batchSize: 8, verbose: 0 });
-console.log(JSON.stringify({ name: typed.meta.name, diagnostics, losses, jitLoss: jit.history["loss"]?.[0] }));
+// The WebAssembly module trains the same way (float32 sums in another order: close, not equal).
+const wasmModel = sequential([recurrent({ kernel: typedWasm }), dense(1)], { seed: 7 });
+wasmModel.compile({ optimizer: sgd({ learningRate: 0.1 }), loss: "mse" });
+const wasmFit = await wasmModel.fit(tensor(x, [B, T, 3]), tensor(y, [B, 1]), { epochs: 3, batchSize: 4, shuffle: false, verbose: 0 });
+console.log(JSON.stringify({ name: typed.meta.name, diagnostics, losses, jitLoss: jit.history["loss"]?.[0], wasmBackend: typedWasm.meta.backend, wasmLosses: wasmFit.history["loss"] ?? [] }));
 `;
 
 interface LockEntry {
@@ -110,6 +116,7 @@ describe("the npm package", () => {
     const files = packed[0]!.files.map((f) => f.path);
     expect(files).toContain("dist/cli/bin/cellc.js");
     expect(files).toContain("dist/backends/ts/support/gemm.ts");
+    expect(files).toContain("dist/backends/wasm/support/kernel.ts");
     expect(files).toContain("dist/cellc.config.schema.json");
     expect(files.filter((f) => !f.startsWith("dist/") && f !== "package.json" && f !== "README.md")).toEqual([]);
     expect(files.some((f) => f.includes("test/") || f.startsWith(".ci"))).toBe(false);
@@ -122,7 +129,7 @@ describe("the npm package", () => {
     writeFileSync(join(app, "specs/mgu.cell"), spec);
     writeFileSync(
       join(app, "cellc.config.json"),
-      JSON.stringify({ $schema: "./node_modules/cellc/dist/cellc.config.schema.json", out: "src/kernels", entries: [{ spec: "specs/mgu.cell", dims: { I: 3, H: 8 } }] }),
+      JSON.stringify({ $schema: "./node_modules/cellc/dist/cellc.config.schema.json", out: "src/kernels", entries: [{ spec: "specs/mgu.cell", dims: { I: 3, H: 8 } }, { spec: "specs/mgu.cell", dims: { I: 3, H: 8 }, out: "src/wasm", target: "wasm" }] }),
     );
     // Offline: the tarball, and its dependencies from the npm cache, which `npm ci` of this
     // repository filled. Resolving version ranges offline needs registry metadata the cache may
@@ -144,6 +151,10 @@ describe("the npm package", () => {
     expect(built).toMatch(/wrote src\/kernels\/mgu_I3_H8\.ts \(mgu, I=3 H=8, 192 params/);
     const kernelCode = readFileSync(join(app, "src/kernels/mgu_I3_H8.ts"), "utf8");
     expect(kernelCode).toBe((await buildFile(join(app, "specs/mgu.cell"), { dims: { I: 3, H: 8 } })).modules[0]!.code);
+    // The WebAssembly target from the installed package (wabt a dependency, its support text shipped).
+    expect(built).toMatch(/wrote src\/wasm\/mgu_I3_H8\.ts \(mgu, I=3 H=8, 192 params/);
+    const wasmCode = readFileSync(join(app, "src/wasm/mgu_I3_H8.ts"), "utf8");
+    expect(wasmCode).toBe((await buildFile(join(app, "specs/mgu.cell"), { dims: { I: 3, H: 8 }, target: "wasm" })).modules[0]!.code);
 
     writeFileSync(join(app, "src/main.ts"), consumer);
     execFileSync(join(app, "node_modules/.bin/tsc"), ["--init"], { cwd: app, stdio: "ignore" });
@@ -181,12 +192,17 @@ describe("the npm package", () => {
       diagnostics: number;
       losses: number[];
       jitLoss: number;
+      wasmBackend: string;
+      wasmLosses: number[];
     };
     expect(run.name).toBe("mgu");
     expect(run.diagnostics).toBe(0);
     expect(run.losses).toHaveLength(3);
     expect(run.losses[2]!).toBeLessThan(run.losses[0]!);
     expect(Number.isFinite(run.jitLoss)).toBe(true);
+    expect(run.wasmBackend).toBe("wasm");
+    expect(run.wasmLosses).toHaveLength(3);
+    for (let i = 0; i < 3; i++) expect(Math.abs(run.wasmLosses[i]! - run.losses[i]!)).toBeLessThan(1e-5 * Math.max(1, run.losses[i]!));
 
     // Checking a spec (and importing the runtime and the plugin) loads neither prettier, ts-morph
     // nor TypeScript: a resolve hook lists every module the process asks for.

@@ -5,6 +5,7 @@
 
 import * as ort from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
+import { TEST_BACKENDS } from "./helpers/backends.ts";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { buildRnnModel, exportOnnx, importOnnx, type ForeignTensor, type RnnLayerSpec } from "../runtime/interop/index.ts";
 import { DiffLog, diff, exampleKernel, maxAbs, randomArray, randomParams, rng } from "./interop-helpers.ts";
@@ -50,11 +51,11 @@ const cases: Array<{ name: string; spec: string; layers: RnnLayerSpec[] }> = [
   { name: "3 LSTM nodes -> deep_lstm", spec: "deep_lstm", layers: [onnxLayer("LSTM", I, 6), onnxLayer("LSTM", H, 7), onnxLayer("LSTM", H, 8)] },
 ];
 
-describe("ONNX files imported into cellc kernels match onnxruntime", () => {
+describe.each(TEST_BACKENDS)("ONNX files imported into cellc kernels (%s backend) match onnxruntime", (target) => {
   const x = randomArray(T * B * I, rng(99));
   for (const c of cases) {
     it(c.name, async () => {
-      const { kernel, mapping } = await exampleKernel(c.spec, { I, H });
+      const { kernel, mapping } = await exampleKernel(c.spec, { I, H }, target);
       const bytes = buildRnnModel(c.layers, { inputSize: I });
       const want = await runOrt(bytes, x);
       expect(maxAbs(want)).toBeGreaterThan(0.05);
@@ -64,11 +65,11 @@ describe("ONNX files imported into cellc kernels match onnxruntime", () => {
   }
 });
 
-describe("kernel parameters exported to ONNX run in onnxruntime with the kernel's outputs", () => {
+describe.each(TEST_BACKENDS)("kernel parameters (%s backend) exported to ONNX run in onnxruntime with the kernel's outputs", (target) => {
   const x = randomArray(T * B * I, rng(42));
   for (const spec of ["lstm", "lstm_peephole", "gru", "gru_reset_after", "rnn", "deep_lstm"]) {
     it(spec, async () => {
-      const { kernel, mapping } = await exampleKernel(spec, { I, H });
+      const { kernel, mapping } = await exampleKernel(spec, { I, H }, target);
       const params = randomParams(kernel, 31);
       const bytes = exportOnnx(kernel.meta, mapping, params);
       const want = await runOrt(bytes, x);

@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TEST_BACKENDS } from "./helpers/backends.ts";
 import { loadCell } from "../compiler/index.ts";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { exportKeras, importKeras, parseMapping, type Mapping } from "../runtime/interop/index.ts";
@@ -25,15 +26,15 @@ afterAll(() => log.print("parity-tfjs: largest differences (cellc kernel vs Tens
 type LayerFactory = () => tf.layers.Layer;
 const lstmCell = () => tf.layers.lstmCell({ units: H, recurrentActivation: "sigmoid" });
 
-const cases: Array<{ name: string; load: () => Promise<{ kernel: CellKernel; mapping: Mapping }>; layer: LayerFactory }> = [
-  { name: "lstm", load: () => exampleKernel("lstm", { I, H }), layer: () => tf.layers.lstm({ units: H, recurrentActivation: "sigmoid", returnSequences: true }) },
-  { name: "gru", load: () => exampleKernel("gru", { I, H }), layer: () => tf.layers.gru({ units: H, recurrentActivation: "sigmoid", returnSequences: true }) },
-  { name: "rnn", load: () => exampleKernel("rnn", { I, H }), layer: () => tf.layers.simpleRNN({ units: H, returnSequences: true }) },
+const cases: Array<{ name: string; load: (target: string) => Promise<{ kernel: CellKernel; mapping: Mapping }>; layer: LayerFactory }> = [
+  { name: "lstm", load: (target) => exampleKernel("lstm", { I, H }, target), layer: () => tf.layers.lstm({ units: H, recurrentActivation: "sigmoid", returnSequences: true }) },
+  { name: "gru", load: (target) => exampleKernel("gru", { I, H }, target), layer: () => tf.layers.gru({ units: H, recurrentActivation: "sigmoid", returnSequences: true }) },
+  { name: "rnn", load: (target) => exampleKernel("rnn", { I, H }, target), layer: () => tf.layers.simpleRNN({ units: H, returnSequences: true }) },
   {
     name: "two-layer stacked lstm",
-    load: async () => {
+    load: async (target) => {
       const source = 'import { lstm } from "./lstm.cell"\n\nstack lstm2(I, H) {\n  layer lstm(I, H)\n  layer lstm(H, H)\n}\n';
-      const kernel = await loadCell(source, { file: `${SPECS}lstm2.cell`, dims: { I, H } });
+      const kernel = await loadCell(source, { file: `${SPECS}lstm2.cell`, dims: { I, H }, target });
       const mapping = parseMapping({ stack: "lstm2", layers: ["lstm.map.json", "lstm.map.json"] }, {
         source: "lstm2 mapping",
         load: (ref) => JSON.parse(readFileSync(`${SPECS}${ref}`, "utf8")),
@@ -62,10 +63,10 @@ function kernelRun(kernel: CellKernel, params: Tensors, x: Float32Array, dY: Flo
   return { y: fwd.outputs[output]!, dParams: grads.params, dx: grads.inputs[input]! };
 }
 
-describe("cellc kernels match TensorFlow.js layers: outputs and gradients", () => {
+describe.each(TEST_BACKENDS)("cellc kernels (%s backend) match TensorFlow.js layers: outputs and gradients", (target) => {
   for (const c of cases) {
     it(c.name, async () => {
-      const { kernel, mapping } = await c.load();
+      const { kernel, mapping } = await c.load(target);
       const params = randomParams(kernel, 17);
       const next = rng(23);
       const x = randomArray(T * B * I, next); // [T, B, I]

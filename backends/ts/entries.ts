@@ -5,7 +5,7 @@
 import type { Plan, PlanBuffer } from "../../compiler/plan/types.ts";
 import { adjointBuffers, tapeBuffers } from "./memory.ts";
 import { stageCode } from "./body.ts";
-import { key, prop } from "./util.ts";
+import { ARRAY, key, prop } from "./util.ts";
 
 const q = JSON.stringify;
 const name = (plan: Plan, id: number) => plan.buffers[id]!.name;
@@ -157,7 +157,7 @@ export function backwardBody(plan: Plan): string {
   });
   m.outputs.forEach((_, k) => {
     const b = bw.seeds[k]!;
-    L.push(`const ${name(plan, b.buf)} = dOuts[${k}] ?? (tape.zeros[${k}] ??= new Float32Array(T * B * ${width(plan, b.buf)}));`);
+    L.push(`const ${name(plan, b.buf)} = dOuts[${k}] ?? (tape.zeros[${k}] ??= new ${ARRAY}(T * B * ${width(plan, b.buf)}));`);
     io.push(name(plan, b.buf));
   });
   bw.inputs.forEach((i) => {

@@ -4,7 +4,7 @@
 // backward buffers.
 
 import type { Plan, PlanBuffer } from "../../compiler/plan/types.ts";
-import { key, rowsExpr } from "./util.ts";
+import { ARRAY, key, rowsExpr } from "./util.ts";
 
 const shapeText = (shape: readonly number[]) => `[${shape.join(", ")}]`;
 
@@ -12,7 +12,7 @@ const shapeText = (shape: readonly number[]) => `[${shape.join(", ")}]`;
 export function createParamsBody(plan: Plan): string {
   const parts = plan.weights.params.map((p) => `${key(p.name)}: mem.subarray(${p.offset}, ${p.offset + p.size}),`);
   if (parts.length === 0) return `return {};`;
-  return [`const mem = new Float32Array(${plan.weights.size});`, `return { ${parts.join(" ")} };`].join("\n");
+  return [`const mem = new ${ARRAY}(${plan.weights.size});`, `return { ${parts.join(" ")} };`].join("\n");
 }
 
 /** weightsOf: the caller's params checked and read into the kernel's weights. */
@@ -34,7 +34,7 @@ export function weightsOfBody(plan: Plan): string {
     } else {
       // Side by side in one buffer (params from createParams): the stacked matrix is read in place.
       const adjacent = parts.slice(1).map((q, k) => `follows(${q.id}, ${parts[k]!.id})`).join(" && ");
-      L.push(`let ${id}: Float32Array = packed.${id};`, `if (${adjacent}) ${id} = span(${parts[0]!.id}, ${pk.size});`, `else { ${copy} }`);
+      L.push(`let ${id}: ${ARRAY} = packed.${id};`, `if (${adjacent}) ${id} = span(${parts[0]!.id}, ${pk.size});`, `else { ${copy} }`);
     }
   }
   const all = [...plan.weights.params.map((p) => p.buf), ...plan.weights.packs.map((p) => p.buf)].map((b) => plan.buffers[b]!.name);
@@ -44,8 +44,8 @@ export function weightsOfBody(plan: Plan): string {
 
 /** Scratch for packs whose parts are not side by side (and for their gradients). */
 export function packScratch(plan: Plan): string {
-  const packs = plan.weights.packs.map((p) => `${plan.buffers[p.buf]!.name}: new Float32Array(${p.size}),`);
-  const grads = plan.backward.packs.map((p) => `${plan.buffers[p.buf]!.name}: new Float32Array(${plan.buffers[p.buf]!.size}),`);
+  const packs = plan.weights.packs.map((p) => `${plan.buffers[p.buf]!.name}: new ${ARRAY}(${p.size}),`);
+  const grads = plan.backward.packs.map((p) => `${plan.buffers[p.buf]!.name}: new ${ARRAY}(${plan.buffers[p.buf]!.size}),`);
   return [
     ...(packs.length > 0
       ? [`/** Stacked weights, used when the params passed in are not side by side (not from createParams). */`, `const packed = { ${packs.join(" ")} };`]
@@ -56,7 +56,7 @@ export function packScratch(plan: Plan): string {
   ].join("\n");
 }
 
-const alloc = (b: PlanBuffer) => `${b.name}: new Float32Array(${rowsExpr(b.rows)}${b.width === 1 ? "" : ` * ${b.width}`}),`;
+const alloc = (b: PlanBuffer) => `${b.name}: new ${ARRAY}(${rowsExpr(b.rows)}${b.width === 1 ? "" : ` * ${b.width}`}),`;
 
 /** The buffers forward allocates on a tape. */
 export function tapeBuffers(plan: Plan): PlanBuffer[] {

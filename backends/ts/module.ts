@@ -9,7 +9,7 @@ import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import { backwardBody, boundBuffers, forwardBody, runBackwardBody, runBody, stepBody } from "./entries.ts";
 import { adjointBuffers, allocAdjointsBody, allocTapeBody, createParamsBody, packScratch, tapeBuffers, weightsOfBody } from "./memory.ts";
 import { supportText, usedSupport } from "./support.ts";
-import { functionHead, key, retypeFloat64, typeKey } from "./util.ts";
+import { ARRAY, functionHead, key, typeKey } from "./util.ts";
 
 /** Pinned so that generated code, and the golden files, do not drift with editor settings. */
 export const PRETTIER_OPTIONS: Prettier.Options = {
@@ -43,7 +43,7 @@ export interface TsModuleOptions {
   format?: boolean;
 }
 
-const fields = (items: readonly { name: string }[], type = "Float32Array") => `{ ${items.map((i) => `${typeKey(i.name)}: ${type};`).join(" ")} }`;
+const fields = (items: readonly { name: string }[], type = ARRAY) => `{ ${items.map((i) => `${typeKey(i.name)}: ${type};`).join(" ")} }`;
 const q = JSON.stringify;
 
 function gemmConstants(plan: Plan): string[] {
@@ -158,7 +158,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
   ]);
 
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => ({ name: b.name }));
-  const sizesOf = (items: readonly { name: string; size: number }[], rows: string) => `{ ${items.map((i) => `${key(i.name)}: new Float32Array(${rows} * ${i.size}),`).join(" ")} }`;
+  const sizesOf = (items: readonly { name: string; size: number }[], rows: string) => `{ ${items.map((i) => `${key(i.name)}: new ${ARRAY}(${rows} * ${i.size}),`).join(" ")} }`;
   const support = [supportText("gemm"), ...(plan.fastMath ? [supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), supportText("weights"), supportText("checks")].join("\n\n");
   // Each object is bound to a name only where its keys are checked (a cell may have no params).
   const bindIf = (name: string, list: readonly unknown[]) => (list.length > 0 ? `const ${name} = ` : "");
@@ -180,7 +180,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
       `type TapeBuffers = ${fields(tapeBuffers(plan))};`,
       `type Adjoints = ${fields(adjointBuffers(plan))};`,
       `type Bound = ${fields(boundBuffers(plan))};`,
-      `type TapeData = Tape & { buf: TapeBuffers; outputs: Outputs; finalState: State; adjoints: Adjoints | null; zeros: Float32Array[] };`,
+      `type TapeData = Tape & { buf: TapeBuffers; outputs: Outputs; finalState: State; adjoints: Adjoints | null; zeros: ${ARRAY}[] };`,
       `const tapes = new WeakSet<object>();`,
       `const INPUT_NAMES: readonly string[] = ${q(meta.inputs.map((i) => i.name))};`,
       `const STATE_NAMES: readonly string[] = ${q(meta.states.map((s) => s.name))};`,
@@ -273,8 +273,9 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
   });
   let text = sf.getFullText();
   // A float64 build is the same module over Float64Array, used to check gradients numerically.
-  const retype = (t: string) => (m.dtype === "float64" ? retypeFloat64(t) : t);
-  text = retype(text);
+  text = text.replaceAll(ARRAY, m.dtype === "float64" ? "Float64Array" : "Float32Array");
+  // The support code names no spec name: its Float32Array can be replaced as it is.
+  const retype = (t: string) => (m.dtype === "float64" ? t.replace(/\bFloat32Array\b/g, "Float64Array") : t);
   // Only the support code this module uses: it declares nothing it never reads (noUnusedLocals).
   const shared = retype(usedSupport(tsMorph!.ts, support, text));
   if (m.format === false) return text.replace(SHARED_MARKER, shared);

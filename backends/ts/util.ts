@@ -3,28 +3,22 @@
 
 import type { RowSpace } from "../../compiler/plan/types.ts";
 
-/** A name the float64 build's retyping (module.ts) would rewrite if it stood bare in the code:
- *  as a key or a property it is written as a string, which the retyping leaves alone. */
-const RETYPED = "Float32Array";
-
 /** A spec name as a key of an object literal: `__proto__` must be computed, or the literal would
  *  set the object's prototype instead of defining a property. */
 export function key(name: string): string {
   if (name === "__proto__") return `["__proto__"]`;
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== RETYPED ? name : JSON.stringify(name);
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
 }
 
 /** A spec name as a property type in a type literal. */
 export function typeKey(name: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" && name !== RETYPED ? name : JSON.stringify(name);
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name);
 }
 
-/** The float64 build from the float32 text: every Float32Array becomes Float64Array, except a
- *  string that is exactly "Float32Array" — a spec's name (a size, parameter, state ...) in the
- *  meta, a key or a property read, which must stay the caller's name. */
-export function retypeFloat64(text: string): string {
-  return text.replace(/"Float32Array"|\bFloat32Array\b/g, (m) => (m.startsWith('"') ? m : "Float64Array"));
-}
+/** Stands for the element array type (Float32Array, or Float64Array in a float64 build) in the
+ *  printed text until the module is complete. A spec name cannot contain "$", so replacing it then
+ *  never touches a name of the spec (a size called Float32Array stays Float32Array). */
+export const ARRAY = "Float$Array";
 
 /** Rows of a buffer in a row space, as an expression over T and B. */
 export function rowsExpr(rows: RowSpace): string {
@@ -45,7 +39,7 @@ const PROTO = new Set(["__proto__", "constructor", "hasOwnProperty", "isPrototyp
 /** Reading property `name` of an object the module made or checked: `obj.name`, or `obj["name"]`
  *  for names that are not plain identifiers or that Object.prototype also has. */
 export function prop(obj: string, name: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && !PROTO.has(name) && name !== RETYPED ? `${obj}.${name}` : `${obj}[${JSON.stringify(name)}]`;
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && !PROTO.has(name) ? `${obj}.${name}` : `${obj}[${JSON.stringify(name)}]`;
 }
 
 /** True when `code` (comments aside) reads the identifier `name`. */

@@ -29,6 +29,18 @@ export interface TsFormulaOptions {
   fast: boolean;
 }
 
+/** What a WebAssembly formula may use (backends/wasm): operands are `(local.get ...)` of v128
+ *  vectors of the module's element type. */
+export interface WasmFormulaOptions {
+  /** The vector shape: "f32x4" (kernels) or "f64x2" (float64 builds). */
+  v: string;
+  /** A vector with every lane equal to c. */
+  k(c: number): string;
+  /** A call of one of the module's vector math functions (exp, sigmoid, tanh, log, softplus; and,
+   *  exact per lane, elu, gelu, swish, sin, cos, erf, pow of two vectors). */
+  call(fn: "exp" | "sigmoid" | "tanh" | "log" | "softplus" | "elu" | "gelu" | "swish" | "sin" | "cos" | "erf" | "pow", ...x: string[]): string;
+}
+
 /** What an ONNX formula builds with (backends/onnx): nodes over tensor names, float32 constants. */
 export interface OnnxFormulaBuilder {
   /** One node of the standard domain over tensor names; returns the name of its (first) output. */
@@ -62,6 +74,8 @@ export interface Elementwise {
   ts(x: readonly string[], a: Attrs, o: TsFormulaOptions): string;
   /** Support files of the TypeScript backend its formula calls (backends/ts/support/NAME.ts). */
   readonly tsSupport?: readonly "special"[];
+  /** WebAssembly SIMD expression over operand vectors (backends/wasm); lanes compute what `ts` does. */
+  wasm(x: readonly string[], a: Attrs, o: WasmFormulaOptions): string;
   /** PyTorch expression over operand expressions (identifiers, tensors or float literals): the
    *  PyTorch backend's formula; it must broadcast and be accepted by torch.jit.script. */
   torch(x: readonly string[], a: Attrs): string;

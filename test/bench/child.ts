@@ -128,6 +128,17 @@ async function handle(job: ChildJob): Promise<void> {
           results.push(measureGemm(`${size.name} ${cell.name} recurrent [B, H]·[G, H]ᵀ`, size.B, G, size.H));
         }
       }
+      // The WebAssembly yardsticks: the f32x4 peak and the wasm backend's GEMM at the same shapes.
+      const { measureWasmGemm, measureWasmPeak } = await import("./wasm-gemm.ts");
+      results.push(await measureWasmPeak());
+      results.push(await measureWasmGemm("256x256x256", 256, 256, 256));
+      for (const size of job.sizes) {
+        for (const cell of job.cells) {
+          const G = cell.gates * size.H;
+          results.push(await measureWasmGemm(`${size.name} ${cell.name} input [T·B, I]·[G, I]ᵀ`, size.T * size.B, G, size.I));
+          results.push(await measureWasmGemm(`${size.name} ${cell.name} recurrent [B, H]·[G, H]ᵀ`, size.B, G, size.H));
+        }
+      }
       send({ type: "gemm", results });
       return;
     }

@@ -31,10 +31,18 @@ export const CELLS: readonly BenchCell[] = [
   { name: "gru", spec: "examples/specs/gru.cell", gates: 3, tfjsLayer: "gru" },
 ];
 
-export const PEERS = ["cellc", "tfjs-cpu", "tfjs-wasm", "handwritten", "cellc-noopt"] as const;
+export const PEERS = ["cellc", "cellc-wasm", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "handwritten", "cellc-noopt"] as const;
 export type Peer = (typeof PEERS)[number];
-/** Peers run when --peers is not given (cellc-noopt, the unoptimized lowering, is opt-in). */
-export const DEFAULT_PEERS: readonly Peer[] = ["cellc", "tfjs-cpu", "tfjs-wasm", "handwritten"];
+/** Peers run when --peers is not given (cellc-noopt, the unoptimized lowering, is opt-in).
+ *  cellc is the TypeScript backend, cellc-wasm the WebAssembly SIMD one. */
+export const DEFAULT_PEERS: readonly Peer[] = ["cellc", "cellc-wasm", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "handwritten"];
+
+/** The cellc peers: the kernel module each imports, by backend and optimize setting. */
+export const CELLC_PEERS: Readonly<Record<string, { target: "ts" | "wasm"; optimize: boolean }>> = {
+  cellc: { target: "ts", optimize: true },
+  "cellc-wasm": { target: "wasm", optimize: true },
+  "cellc-noopt": { target: "ts", optimize: false },
+};
 
 export const MODES = ["forward", "train"] as const;
 export type Mode = (typeof MODES)[number];
@@ -42,6 +50,11 @@ export type Mode = (typeof MODES)[number];
 /** Which cells a peer implements (the hand-written peer is an LSTM only). */
 export function peerSupports(peer: Peer, cell: string): boolean {
   return peer === "handwritten" ? cell === "lstm" : true;
+}
+
+/** Which modes a peer implements (onnxruntime's inference builds do not train). */
+export function peerSupportsMode(peer: Peer, mode: Mode): boolean {
+  return peer.startsWith("ort-") ? mode === "forward" : true;
 }
 
 /**

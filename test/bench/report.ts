@@ -82,18 +82,24 @@ export function markdown(r: BenchResult): string {
   lines.push("");
   const hasCellc = peers.includes("cellc");
   const hasWasm = peers.includes("tfjs-wasm");
-  const ratio = (row: (typeof rows)[number], of: (m: Measurement) => number): string => {
-    const c = find(row, "cellc"), w = find(row, "tfjs-wasm");
+  const ratio = (row: (typeof rows)[number], of: (m: Measurement) => number, ours: Peer = "cellc", theirs: Peer = "tfjs-wasm"): string => {
+    const c = find(row, ours), w = find(row, theirs);
     return c && w && Number.isFinite(of(c)) && Number.isFinite(of(w)) ? fmtRatio(of(w) / of(c)) : "—";
   };
+  // Speed-ups of the WebAssembly kernels: how many times faster than each peer (below 1: slower).
+  const wasmRatios: [Peer, string][] = peers.includes("cellc-wasm")
+    ? ([["tfjs-wasm", "cellc-wasm vs tfjs-wasm"], ["ort-web", "vs ort-web"], ["ort-node", "vs ort-node"]] as [Peer, string][]).filter(([p]) => peers.includes(p))
+    : [];
   // Wall-clock time, the primary figure.
   const head = ["cell", "size", "mode", ...peers];
   if (hasCellc && hasWasm) head.push("cellc speed-up vs tfjs-wasm");
+  head.push(...wasmRatios.map(([, h]) => h));
   lines.push(`| ${head.join(" | ")} |`);
   lines.push(`| ${head.map(() => "---").join(" | ")} |`);
   for (const row of rows) {
     const cells = [row.cellName, row.size, row.mode, ...peers.map((p) => cell(find(row, p), "time"))];
     if (hasCellc && hasWasm) cells.push(ratio(row, (m) => m.medianMs));
+    cells.push(...wasmRatios.map(([p]) => ratio(row, (m) => m.medianMs, "cellc-wasm", p)));
     lines.push(`| ${cells.join(" | ")} |`);
   }
   // CPU time: the same runs timed by process CPU time, steadier on a shared machine.
@@ -101,6 +107,7 @@ export function markdown(r: BenchResult): string {
   const cpuHead = ["cell", "size", "mode", ...peers];
   if (hasCellc && hasWasm) cpuHead.push("cellc speed-up vs tfjs-wasm");
   if (hasCellc && refGemm) cpuHead.push("cellc GF/s ÷ ref GEMM (both by CPU time)");
+  cpuHead.push(...wasmRatios.map(([, h]) => h));
   lines.push(`| ${cpuHead.join(" | ")} |`);
   lines.push(`| ${cpuHead.map(() => "---").join(" | ")} |`);
   for (const row of rows) {
@@ -111,6 +118,7 @@ export function markdown(r: BenchResult): string {
       const cpuGflops = c ? c.gflops * (c.medianMs / c.cpuMs) : NaN;
       cells.push(Number.isFinite(cpuGflops) ? `${((100 * cpuGflops) / refGemm.cpuGflops).toFixed(0)}%` : "—");
     }
+    cells.push(...wasmRatios.map(([p]) => ratio(row, (m) => m.cpuMs, "cellc-wasm", p)));
     lines.push(`| ${cells.join(" | ")} |`);
   }
   lines.push("");
@@ -132,10 +140,12 @@ export function markdown(r: BenchResult): string {
   if (notes.length) lines.push("", "Peers:", ...notes);
 
   if (r.gemm.length) {
-    lines.push("", "Reference GEMM (test/bench/gemm.ts: scalar TypeScript, 4×4 register tile, packed operands), C = A·Bᵀ:", "");
-    lines.push("| shape | m × n × k | ms | GFLOP/s | GFLOP/s by CPU time |", "| --- | --- | --- | --- | --- |");
+    lines.push("", "Reference GEMM (test/bench/gemm.ts: scalar TypeScript, 4×4 register tile, packed operands), C = A·Bᵀ; then the WebAssembly yardsticks (test/bench/wasm-gemm.ts): the f32x4 peak and the wasm backend's own GEMM, with its share of the peak (by CPU time):", "");
+    const peak = r.gemm.find((g) => g.label.startsWith("f32x4 peak"));
+    lines.push("| shape | m × n × k | ms | GFLOP/s | GFLOP/s by CPU time | of the f32x4 peak |", "| --- | --- | --- | --- | --- | --- |");
     for (const g of r.gemm) {
-      lines.push(`| ${g.label} | ${g.m} × ${g.n} × ${g.k} | ${g.ms.toFixed(3)} | ${g.gflops.toFixed(2)} | ${g.cpuGflops.toFixed(2)} |`);
+      const share = peak && g.label.startsWith("wasm ") ? `${((100 * g.cpuGflops) / peak.cpuGflops).toFixed(0)}%` : "—";
+      lines.push(`| ${g.label} | ${g.m} × ${g.n} × ${g.k} | ${g.ms.toFixed(3)} | ${g.gflops.toFixed(2)} | ${g.cpuGflops.toFixed(2)} | ${share} |`);
     }
   }
   if (r.builds.length) {

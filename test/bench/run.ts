@@ -9,7 +9,7 @@ import path from "node:path";
 import { parseArgs, UsageError, USAGE, type BenchOptions } from "./args.ts";
 import { buildKernel, loadCompiler, measureBuildTimes, repoRoot, type BuildTime } from "./build.ts";
 import type { ChildMessage } from "./child.ts";
-import { peerSupports, type ChildJob, type IdleJob, type Job, type Measurement, type Peer } from "./config.ts";
+import { CELLC_PEERS, peerSupports, peerSupportsMode, type ChildJob, type IdleJob, type Job, type Measurement, type Peer } from "./config.ts";
 import type { GemmMeasurement } from "./gemm.ts";
 import { machineInfo, markdown, type BenchResult } from "./report.ts";
 
@@ -64,23 +64,24 @@ async function main(opts: BenchOptions): Promise<void> {
   let builds: BuildTime[] = [];
   let peers = [...opts.peers];
 
-  const wantsCellc = peers.some((p) => p === "cellc" || p === "cellc-noopt");
+  const isCellc = (p: string) => p in CELLC_PEERS;
+  const wantsCellc = peers.some(isCellc);
   if (wantsCellc || opts.buildTimes) {
     const api = await loadCompiler();
     if (typeof api === "string") {
       console.log(`  compiler unavailable (${api}): skipping the cellc peers and build times`);
       skipped.push(`cellc peers and build times: ${api}`);
-      peers = peers.filter((p) => p !== "cellc" && p !== "cellc-noopt");
+      peers = peers.filter((p) => !isCellc(p));
     } else {
       if (opts.buildTimes) {
         console.log("  timing compile() for every example spec ...");
         // S2's sizes; P (the projection size of lstmp/dlstmp) is bound too, ignored by other specs.
         builds = await measureBuildTimes(api, { I: 64, H: 128, P: 64 });
       }
-      for (const peer of peers.filter((p) => p === "cellc" || p === "cellc-noopt")) {
+      for (const peer of peers.filter(isCellc)) {
         for (const cell of opts.cells) {
           for (const size of opts.sizes) {
-            const built = await buildKernel(api, cell, size, peer === "cellc", kernelDir);
+            const built = await buildKernel(api, cell, size, CELLC_PEERS[peer]!.optimize, kernelDir, CELLC_PEERS[peer]!.target);
             if ("path" in built) kernels.set(`${peer}/${cell.name}/${size.name}`, built.path);
             else skipped.push(`${peer} ${cell.name} ${size.name}: build failed: ${built.error}`);
           }
@@ -107,7 +108,7 @@ async function main(opts: BenchOptions): Promise<void> {
     const size = opts.sizes[0];
     if (!cell || !size) continue;
     const kernelPath = kernels.get(`${peer}/${cell.name}/${size.name}`);
-    if ((peer === "cellc" || peer === "cellc-noopt") && !kernelPath) continue;
+    if (isCellc(peer) && !kernelPath) continue;
     const idle: IdleJob = { kind: "idle", peer, cell, size, ...(kernelPath ? { kernelPath } : {}) };
     const m = await runChild(idle, 120_000);
     if (m.type === "idle") {
@@ -123,7 +124,8 @@ async function main(opts: BenchOptions): Promise<void> {
         for (const peer of peers) {
           if (!peerSupports(peer, cell.name)) continue;
           const kernelPath = kernels.get(`${peer}/${cell.name}/${size.name}`);
-          if ((peer === "cellc" || peer === "cellc-noopt") && !kernelPath) continue;
+          if (isCellc(peer) && !kernelPath) continue;
+          if (!peerSupportsMode(peer, mode)) continue;
           jobs.push({
             kind: "measure", peer, cell, size, mode, runs: opts.runs, warmup: opts.warmup, capSeconds: opts.capSeconds,
             ...(kernelPath ? { kernelPath } : {}),

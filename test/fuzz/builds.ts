@@ -1,7 +1,7 @@
 // The builds a random program is run through and compared. Each entry turns a spec into a kernel
 // with the CellKernel contract (abi/kernel.ts); the differential property compares every build
-// with finite differences and with the first build. A later backend (WebAssembly, ONNX, PyTorch)
-// joins by adding an entry here.
+// with finite differences and with the first build. The WebAssembly backend joins with its
+// float64 (f64x2) build; a later backend joins by adding an entry here.
 
 import { transformSync } from "esbuild";
 import type { CellKernel } from "../../abi/kernel.ts";
@@ -26,10 +26,10 @@ export function evaluateModule(code: string): CellKernel {
   return module.exports as unknown as CellKernel;
 }
 
-const tsBuild = (name: string, optimize: boolean): Build => ({
+const build = (name: string, optimize: boolean, target: "ts" | "wasm"): Build => ({
   name,
   async build(text, dims, unit) {
-    const r = await compile(text, { dims, cell: unit, optimize, dtype: "float64", format: false });
+    const r = await compile(text, { dims, cell: unit, optimize, dtype: "float64", format: false, target });
     if (!r.module) return { diagnostics: r.diagnostics, sources: r.sources };
     return { kernel: evaluateModule(r.module.code), code: r.module.code };
   },
@@ -37,4 +37,4 @@ const tsBuild = (name: string, optimize: boolean): Build => ({
 
 /** float64 builds: numerical comparisons need the precision (float32 kernels are compared with
  *  float64 ones by test/gradients.test.ts). */
-export const BUILDS: Build[] = [tsBuild("typescript optimised", true), tsBuild("typescript plain", false)];
+export const BUILDS: Build[] = [build("typescript optimised", true, "ts"), build("typescript plain", false, "ts"), build("webassembly optimised", true, "wasm")];

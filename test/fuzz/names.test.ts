@@ -9,6 +9,7 @@ import { compile } from "../../compiler/index.ts";
 import { KINDS } from "./kinds.ts";
 import { emptyStats, sliceProperty } from "./slice.ts";
 import { typeCheck } from "./tsc.ts";
+import { evaluateModule } from "./builds.ts";
 
 const stats = emptyStats();
 
@@ -36,5 +37,24 @@ describe("names fuzz slice", () => {
     const k = await compile(spec, { dims: { toString: 2 } });
     expect(k.module, JSON.stringify(k.diagnostics)).toBeDefined();
     expect(typeCheck([k.module!.code, ...stats.modules])).toEqual([]);
+  });
+
+  it("a float64 build keeps a name spelled like the array type it replaces (found by the wasm build's differential comparison)", async () => {
+    const spec = `cell Float32Array(Float32Array) {
+  input Float32Array: [Float32Array]
+  state h: [Float32Array]
+  param Float64Array: [Float32Array, Float32Array]
+  h' = tanh(Float64Array @ Float32Array + h)
+  output h'
+}
+`;
+    for (const target of ["ts", "wasm"] as const) {
+      const k = evaluateModule((await compile(spec, { dims: { Float32Array: 2 }, dtype: "float64", format: false, target })).module!.code);
+      expect(k.meta.dims).toEqual({ Float32Array: 2 });
+      expect(k.meta.inputs.map((i) => i.name)).toEqual(["Float32Array"]);
+      expect(Object.keys(k.createParams())).toEqual(["Float64Array"]);
+      const out = k.forward({ Float64Array: Float64Array.from([1, 0, 0, 1]) } as never, { Float32Array: Float64Array.from([0.5, -0.5]) } as never, { batchSize: 1 });
+      expect(Array.from(out.outputs["h"]!)).toEqual([Math.tanh(0.5), Math.tanh(-0.5)].map((v) => expect.closeTo(v, 12)));
+    }
   });
 });

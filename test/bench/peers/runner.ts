@@ -24,7 +24,14 @@ export async function makePeer(job: Job | IdleJob, loaded: () => void = () => {}
     case "handwritten":
       return (await import("./handwritten.ts")).handwrittenPeer(job, loaded);
     case "cellc":
+    case "cellc-wasm":
     case "cellc-noopt":
       return (await import("./cellc.ts")).cellcPeer(job, loaded);
+    case "ort-web":
+      return (await import("./onnx.ts")).onnxPeer(job, "web", 1, loaded);
+    case "ort-web-2t":
+      return (await import("./onnx.ts")).onnxPeer(job, "web", 2, loaded);
+    case "ort-node":
+      return (await import("./onnx.ts")).onnxPeer(job, "node", 1, loaded);
   }
 }

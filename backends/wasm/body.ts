@@ -1,0 +1,390 @@
+// Prints the stages of a plan as WebAssembly: an entry point is one function that loads every
+// buffer's address from the binding table the caller filled, packs the weights its xwT products
+// read (transposed once per call), then runs the stages. A stage over all rows has r0 = 0 and
+// R = T·B; a loop is a `loop` over t with r0 = t·B and R = B. Maps run over R rows with their
+// columns in vectors (and a last partial vector lane by lane); GEMMs call the product's function.
+
+import { elementwise } from "../../compiler/primitives/elementwise.ts";
+import type { Arg, Plan, PlanOp, Stage, View } from "../../compiler/plan/types.ts";
+import { KC, NV, type GemmSpec } from "./gemm.ts";
+import { rowOpCode } from "./rows.ts";
+import type { MathFn } from "./math.ts";
+import { Fn, get, i32, set, splatConst, type Elem } from "./wat.ts";
+
+type Gemm = Extract<PlanOp, { op: "gemm" }>;
+
+/** What the printer shares across entry points: products (deduplicated) and functions used. */
+export class ModuleParts {
+  readonly gemms = new Map<string, GemmSpec>();
+  readonly math = new Set<MathFn>();
+  /** Weights packed into column panels for xwT and xw products: "buf:form" -> table slot of the
+   *  panels (after the buffers), with the product's shape. */
+  readonly panels = new Map<string, { slot: number; buf: number; form: "xwT" | "xw"; n: number; k: number }>();
+  constructor(
+    readonly plan: Plan,
+    readonly e: Elem,
+  ) {}
+
+  panelSlot(buf: number, form: "xwT" | "xw", n: number, k: number): number {
+    const key = `${buf}:${form}`;
+    let s = this.panels.get(key);
+    if (s === undefined) this.panels.set(key, (s = { slot: this.plan.buffers.length + this.panels.size, buf, form, n, k }));
+    return s.slot;
+  }
+
+  /** Elements of each panel slot, in slot order. */
+  panelSizes(): number[] {
+    const NR = NV * this.e.lanes;
+    return [...this.panels.values()].map((q) => Math.ceil(q.n / NR) * NR * q.k);
+  }
+
+  /** The function computing a product (one per distinct shape and stride). */
+  gemmFn(op: Gemm): string {
+    const { plan, e } = this;
+    const stride = (v: { buf: number }) => (plan.buffers[v.buf]!.rows === "none" ? 0 : plan.buffers[v.buf]!.width) * e.bytes;
+    let s: Omit<GemmSpec, "fn" | "doc">;
+    if (op.form === "dw") {
+      const x = op.w as View;
+      s = { M: op.n, N: op.k, K: null, ai: e.bytes, ak: stride(op.a), ldb: stride(x), cs: op.k * e.bytes, accumulate: true };
+    } else {
+      const c = op.c as View;
+      s = { M: null, N: op.n, K: op.k, ai: stride(op.a), ak: e.bytes, ldb: op.n * e.bytes, cs: stride(c), accumulate: op.accumulate, packed: true };
+    }
+    const key = JSON.stringify(s);
+    let g = this.gemms.get(key);
+    if (!g) {
+      const what = op.form === "dw" ? `G[${op.n}, ${op.k}] += Σ_r D[r, :]ᵀ · X[r, :] (rows summed in blocks of ${KC})` : `C[r, ${op.n}] ${op.accumulate ? "+=" : "="} A[r, ${op.k}] · W${op.form === "xwT" ? "ᵀ" : ""} (W packed into column panels once per call)`;
+      g = { ...s, fn: `gemm${this.gemms.size}`, doc: [`${what}; strides in bytes: A ${s.ai}/${s.ak}, B ${s.ldb}, C ${s.cs}`] };
+      this.gemms.set(key, g);
+    }
+    return g.fn;
+  }
+}
+
+const comments = (f: Fn, lines: readonly string[], prefix: string, last: { text: string }) => {
+  const text = lines.join("\n");
+  if (!text || text === last.text) return;
+  last.text = text;
+  for (const l of lines) f.comment(`${prefix}${l}`);
+};
+
+/** Address of row 0 of a view in the current stage (r0 is its first row), as an i32 expression. */
+function viewBase(p: ModuleParts, v: View, withCol = true): string {
+  const b = p.plan.buffers[v.buf]!;
+  const E = p.e.bytes;
+  const base = get(`$p_${b.name}`);
+  const col = withCol && v.col ? v.col * E : 0;
+  let row: string | null = null;
+  if (b.rows === "seq") row = get("$r0");
+  else if (b.rows === "carry") row = v.shift ? `(i32.add ${get("$r0")} ${get("$B")})` : get("$r0");
+  const rowBytes = row ? `(i32.mul ${row} ${i32(b.width * E)})` : null;
+  let expr = rowBytes ? `(i32.add ${base} ${rowBytes})` : base;
+  if (col) expr = `(i32.add ${expr} ${i32(col)})`;
+  return expr;
+}
+
+/** A fused map over R rows; `terms` are v128 locals named after the plan's registers. */
+function mapOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "map" }>, fast: boolean): void {
+  const { plan, e } = p;
+  const E = e.bytes;
+  const n = op.width;
+  // One row pointer per distinct (buffer, shift) read or written with rows; weights have none.
+  const ptrs = new Map<string, { local: string; view: View; step: number }>();
+  const ptrOf = (v: View): string | null => {
+    const b = plan.buffers[v.buf]!;
+    if (b.rows === "none") return null;
+    const key = `${v.buf}:${v.shift}`;
+    let q = ptrs.get(key);
+    if (!q) {
+      q = { local: f.local(`m${ptrs.size}`, "i32"), view: v, step: b.width * E };
+      ptrs.set(key, q);
+    }
+    return q.local;
+  };
+  const addr = (v: View, j: string | null): { a: string; off: number } => {
+    const q = ptrOf(v);
+    const base = q ? get(q) : get(`$p_${plan.buffers[v.buf]!.name}`);
+    return { a: j ? `(i32.add ${base} ${get(j)})` : base, off: v.col * E };
+  };
+  for (const t of op.terms) if (t.kind === "load") ptrOf(t.view);
+  for (const s of op.stores) ptrOf(s.view);
+  const o = {
+    v: e.v,
+    k: (c: number) => splatConst(e, c),
+    call: (fn: MathFn, ...x: string[]) => {
+      p.math.add(fn);
+      return `(call $${fn} ${x.join(" ")})`;
+    },
+  };
+  void fast;
+  const arg = (a: Arg) => ("c" in a ? splatConst(e, a.c) : get(f.local(op.terms[a.t]!.name, "v128")));
+  const lanesLoad = (v: View, j: string | null, lanes: number): string => {
+    const { a, off } = addr(v, j);
+    if (lanes === e.lanes) return `(v128.load offset=${off} ${a})`;
+    let x = `(v128.load${e.bits}_zero offset=${off} ${a})`;
+    for (let l = 1; l < lanes; l++) x = `(v128.load${e.bits}_lane offset=${off + l * E} ${l} ${a} ${x})`;
+    return x;
+  };
+  const store = (v: View, j: string | null, lanes: number, val: string): string[] => {
+    const { a, off } = addr(v, j);
+    if (lanes === e.lanes) return [`(v128.store offset=${off} ${a} ${val})`];
+    return Array.from({ length: lanes }, (_, l) => `(v128.store${e.bits}_lane offset=${off + l * E} ${l} ${a} ${val})`);
+  };
+  const body = (j: string | null, lanes: number) => {
+    op.terms.forEach((t, i) => {
+      const x = f.local(t.name, "v128");
+      if (t.kind === "load") {
+        if (!t.broadcast) f.emit(set(x, lanesLoad(t.view, j, lanes)));
+      } else {
+        const prim = elementwise(t.fn);
+        if (!prim) throw new Error(`wasm backend: no primitive ${t.fn}`);
+        f.emit(set(x, prim.wasm(t.args.map(arg), t.attrs ?? {}, o)));
+      }
+      for (const s of op.stores) if (s.term === i) f.emit(...store(s.view, j, lanes, get(x)));
+    });
+  };
+  const b = f.local("b", "i32");
+  for (const q of ptrs.values()) f.emit(set(q.local, viewBase(p, q.view, false)));
+  f.emit(set(b, i32(0)));
+  f.nest("(loop $rows", () => {
+    // Broadcast operands: one element per row.
+    for (const t of op.terms) {
+      if (t.kind !== "load" || !t.broadcast) continue;
+      const { a, off } = addr(t.view, null);
+      f.emit(set(f.local(t.name, "v128"), `(v128.load${e.bits}_splat offset=${off} ${a})`));
+    }
+    const full = Math.floor(n / e.lanes);
+    const rest = n - full * e.lanes;
+    if (full === 1) body(null, e.lanes);
+    else if (full > 1) {
+      const j = f.local("j", "i32");
+      f.emit(set(j, i32(0)));
+      f.nest("(loop $cols", () => {
+        body(j, e.lanes);
+        f.emit(set(j, `(i32.add ${get(j)} (i32.const 16))`), `(br_if $cols (i32.lt_u ${get(j)} ${i32(full * 16)}))`);
+      });
+    }
+    if (rest > 0) {
+      const j = f.local("j", "i32");
+      if (full > 0) f.emit(set(j, i32(full * 16)));
+      body(full > 0 ? j : null, rest);
+    }
+    for (const q of ptrs.values()) f.emit(set(q.local, `(i32.add ${get(q.local)} ${i32(q.step)})`));
+    f.emit(set(b, `(i32.add ${get(b)} (i32.const 1))`), `(br_if $rows (i32.lt_u ${get(b)} ${get("$R")}))`);
+  });
+}
+
+/** grad[j] += Σ_r src[r, j]: row by row, so each sum runs in row order as in the TypeScript kernel. */
+function colsumOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "colsum" }>): void {
+  const src = op.src;
+  const grad = p.plan.buffers[op.grad]!;
+  const g: Extract<PlanOp, { op: "map" }> = {
+    op: "map",
+    width: src.width,
+    terms: [
+      { kind: "load", view: src, broadcast: false, name: "_src" },
+      { kind: "load", view: { buf: op.grad, col: 0, width: grad.width, shift: 0, value: -1 }, broadcast: false, name: "_acc" },
+      { kind: "fn", fn: "add", args: [{ t: 1 }, { t: 0 }], value: -1, name: "_sum" },
+    ],
+    stores: [{ term: 2, view: { buf: op.grad, col: 0, width: src.width, shift: 0, value: -1 } }],
+    lines: [],
+  };
+  mapOp(f, p, g, false);
+}
+
+/** dst[r] = Σ_j src[r, j]: vector partial sums, then their lanes, then the last columns. */
+function rowsumOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "rowsum" }>): void {
+  const { plan, e } = p;
+  const E = e.bytes;
+  const sb = plan.buffers[op.src.buf]!;
+  const db = plan.buffers[op.dst.buf]!;
+  const ps = f.local("m0", "i32");
+  const pd = f.local("m1", "i32");
+  const b = f.local("b", "i32");
+  const acc = f.local("racc", "v128");
+  const sum = f.local(`rsum_${e.s}`, e.s);
+  f.emit(set(ps, viewBase(p, op.src)), set(pd, viewBase(p, op.dst)), set(b, i32(0)));
+  const n = op.src.width;
+  const full = Math.floor(n / e.lanes);
+  f.nest("(loop $rows", () => {
+    f.emit(set(acc, "(v128.const i64x2 0 0)"));
+    for (let k = 0; k < full; k++) f.emit(set(acc, `(${e.v}.add ${get(acc)} (v128.load offset=${k * 16} ${get(ps)}))`));
+    let s = `(${e.v}.extract_lane 0 ${get(acc)})`;
+    for (let l = 1; l < e.lanes; l++) s = `(${e.s}.add ${s} (${e.v}.extract_lane ${l} ${get(acc)}))`;
+    f.emit(set(sum, s));
+    for (let j = full * e.lanes; j < n; j++) f.emit(set(sum, `(${e.s}.add ${get(sum)} (${e.s}.load offset=${j * E} ${get(ps)}))`));
+    f.emit(`(${e.s}.store ${get(pd)} ${get(sum)})`);
+    f.emit(set(ps, `(i32.add ${get(ps)} ${i32(sb.rows === "none" ? 0 : sb.width * E)})`), set(pd, `(i32.add ${get(pd)} ${i32(db.rows === "none" ? 0 : db.width * E)})`));
+    f.emit(set(b, `(i32.add ${get(b)} (i32.const 1))`), `(br_if $rows (i32.lt_u ${get(b)} ${get("$R")}))`);
+  });
+}
+
+function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean): void {
+  switch (op.op) {
+    case "gemm": {
+      const fn = p.gemmFn(op);
+      if (op.form === "dw") {
+        f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${viewBase(p, op.w as View)} ${get(`$p_${p.plan.buffers[op.c.buf]!.name}`)})`);
+      } else {
+        const w = get(`$panel${p.panelSlot(op.w.buf, op.form, op.n, op.k)}`);
+        f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${w} ${viewBase(p, op.c as View)})`);
+      }
+      return;
+    }
+    case "map":
+      return mapOp(f, p, op, fast);
+    case "colsum":
+      return colsumOp(f, p, op);
+    case "rowsum":
+      return rowsumOp(f, p, op);
+    case "copy":
+      return mapOp(f, p, { op: "map", width: op.dst.width, terms: [{ kind: "load", view: op.src, broadcast: false, name: "_copy" }], stores: [{ term: 0, view: op.dst }], lines: [] }, fast);
+    case "fill":
+      return mapOp(f, p, { op: "map", width: op.dst.width, terms: [{ kind: "fn", fn: "copy", args: [{ c: op.value }], value: -1, name: "_fill" }], stores: [{ term: 0, view: op.dst }], lines: [] }, fast);
+    case "rowmax":
+    case "rowscan":
+    case "bmm":
+    case "transpose":
+      return rowOpCode(f, p, op, (q, v) => viewBase(q, v));
+  }
+}
+
+function stageCode(f: Fn, p: ModuleParts, s: Stage, prefix: string): void {
+  const last = { text: "" };
+  const ops = (list: readonly PlanOp[]) => {
+    for (const op of list) {
+      comments(f, op.lines, prefix, last);
+      opCode(f, p, op, p.plan.fastMath);
+    }
+  };
+  const r0 = f.local("r0", "i32");
+  const R = f.local("R", "i32");
+  f.comment(s.title);
+  if (s.kind === "all") {
+    f.emit(set(r0, i32(0)), set(R, `(i32.mul ${get("$T")} ${get("$B")})`));
+    ops(s.ops);
+    return;
+  }
+  const t = f.local("t", "i32");
+  f.emit(set(t, s.reverse ? `(i32.sub ${get("$T")} (i32.const 1))` : i32(0)), set(R, get("$B")));
+  f.nest("(loop $steps", () => {
+    f.emit(set(r0, `(i32.mul ${get(t)} ${get("$B")})`));
+    ops(s.ops);
+    if (s.carry?.length) {
+      f.comment("carry the states' gradients to the step before");
+      ops(s.carry);
+    }
+    if (s.reverse) f.emit(set(t, `(i32.sub ${get(t)} (i32.const 1))`), `(br_if $steps (i32.ge_s ${get(t)} (i32.const 0)))`);
+    else f.emit(set(t, `(i32.add ${get(t)} (i32.const 1))`), `(br_if $steps (i32.lt_u ${get(t)} ${get("$T")}))`);
+  });
+}
+
+/** The buffers an entry point's stages name. */
+function usedBuffers(stages: readonly Stage[]): Set<number> {
+  const out = new Set<number>();
+  const view = (v: { buf: number }) => out.add(v.buf);
+  for (const s of stages) {
+    for (const op of [...s.ops, ...(s.carry ?? [])]) {
+      switch (op.op) {
+        case "gemm":
+          view(op.a), view(op.w), view(op.c);
+          break;
+        case "map":
+          op.terms.forEach((t) => t.kind === "load" && view(t.view));
+          op.stores.forEach((x) => view(x.view));
+          break;
+        case "colsum":
+          view(op.src), out.add(op.grad);
+          break;
+        case "rowsum":
+        case "copy":
+        case "rowmax":
+        case "rowscan":
+        case "transpose":
+          view(op.src), view(op.dst);
+          break;
+        case "bmm":
+          view(op.a), view(op.b), view(op.c);
+          break;
+        case "fill":
+          view(op.dst);
+          break;
+      }
+    }
+  }
+  return out;
+}
+
+/** One entry point: forward(tbl, T, B) or backward(tbl, T, B, inputGradients). */
+export function entryFunction(p: ModuleParts, which: "forward" | "backward"): string {
+  const { plan, e } = p;
+  const stages = plan[which].stages;
+  const params: [string, "i32"][] = [["tbl", "i32"], ["T", "i32"], ["B", "i32"]];
+  if (which === "backward") params.push(["ig", "i32"]);
+  const f = new Fn(which, params, undefined, which);
+  const used = usedBuffers(stages);
+  f.comment(`${which}: buffer addresses from the binding table (slot = buffer id)`);
+  for (const id of [...used].sort((a, b) => a - b)) {
+    const name = plan.buffers[id]!.name;
+    f.emit(set(f.local(`p_${name}`, "i32"), `(i32.load offset=${id * 4} ${get("$tbl")})`));
+  }
+  // Weights the products read, packed into column panels once per call (every step reuses them).
+  const packs: { buf: number; form: "xwT" | "xw"; n: number; k: number }[] = [];
+  for (const s of stages) for (const op of [...s.ops, ...(s.carry ?? [])]) {
+    if (op.op === "gemm" && op.form !== "dw" && !packs.some((q) => q.buf === op.w.buf && q.form === op.form)) packs.push({ buf: op.w.buf, form: op.form, n: op.n, k: op.k });
+  }
+  for (const q of packs) {
+    const slot = p.panelSlot(q.buf, q.form, q.n, q.k);
+    const panel = f.local(`panel${slot}`, "i32");
+    f.emit(set(panel, `(i32.load offset=${slot * 4} ${get("$tbl")})`));
+    const w = plan.buffers[q.buf]!.name;
+    f.comment(`${w} ${q.form === "xwT" ? `[${q.n}, ${q.k}]` : `[${q.k}, ${q.n}]`} into panels of ${NV * e.lanes} columns`);
+    f.emit(`(call $pack ${get(`$p_${w}`)} ${get(panel)} ${i32(q.n)} ${i32(q.k)} ${i32(q.form === "xwT" ? 1 : 0)})`);
+  }
+  const prefix = which === "backward" ? "adjoint of " : "";
+  for (const s of stages) {
+    if (s.when === "inputGradients") f.nest(`(if ${get("$ig")}`, () => f.nest("(then", () => stageCode(f, p, s, prefix)));
+    else if (s.when === "noInputGradients") f.nest(`(if (i32.eqz ${get("$ig")})`, () => f.nest("(then", () => stageCode(f, p, s, prefix)));
+    else stageCode(f, p, s, prefix);
+  }
+  return f.text();
+}
+
+/** Packs a weight for a product's B: column panels of NR = NV·lanes columns (the last one as wide
+ *  as its columns rounded up to whole vectors, zero-padded), each panel's K rows of NR values
+ *  contiguous, so a tile streams its B from one place. B(j, k) is W[j·K + k] when `tr` (xwT, W is
+ *  [N, K]), else W[k·N + j] (xw, W is [K, N]). */
+export function packFunction(e: Elem): string {
+  const NR = NV * e.lanes;
+  const f = new Fn("pack", [["src", "i32"], ["dst", "i32"], ["n", "i32"], ["k", "i32"], ["tr", "i32"]]);
+  const E = e.bytes;
+  const full = f.local("full", "i32");
+  const tw = f.local("tw", "i32");
+  const j = f.local("j", "i32");
+  const p = f.local("p", "i32");
+  const pw = f.local("pw", "i32");
+  const out = f.local("out", "i32");
+  const inp = f.local("in", "i32");
+  const step = f.local("step", "i32");
+  const kk = f.local("kk", "i32");
+  f.comment("full panels, and the last one's width (columns left rounded up to whole vectors), zeroed first");
+  f.emit(set(full, `(i32.div_u ${get("$n")} ${i32(NR)})`));
+  f.emit(set(tw, `(i32.and (i32.add (i32.sub ${get("$n")} (i32.mul ${get(full)} ${i32(NR)})) ${i32(e.lanes - 1)}) ${i32(-e.lanes)})`));
+  f.emit(`(memory.fill (i32.add ${get("$dst")} (i32.mul (i32.mul ${get(full)} ${i32(NR * E)}) ${get("$k")})) (i32.const 0) (i32.mul (i32.mul ${get(tw)} ${get("$k")}) ${i32(E)}))`);
+  f.comment("column by column: B(j, k) for every k, into its panel at stride of the panel's width");
+  f.emit(set(step, `(select ${i32(E)} (i32.mul ${get("$n")} ${i32(E)}) ${get("$tr")})`), set(j, i32(0)));
+  f.nest("(loop $cols", () => {
+    f.emit(set(p, `(i32.div_u ${get(j)} ${i32(NR)})`));
+    f.emit(set(pw, `(select ${i32(NR)} ${get(tw)} (i32.lt_u ${get(p)} ${get(full)}))`));
+    f.emit(set(out, `(i32.add ${get("$dst")} (i32.mul (i32.add (i32.mul (i32.mul ${get(p)} ${i32(NR)}) ${get("$k")}) (i32.sub ${get(j)} (i32.mul ${get(p)} ${i32(NR)}))) ${i32(E)}))`));
+    f.emit(set(pw, `(i32.mul ${get(pw)} ${i32(E)})`));
+    f.emit(set(inp, `(i32.add ${get("$src")} (i32.mul (select (i32.mul ${get(j)} ${get("$k")}) ${get(j)} ${get("$tr")}) ${i32(E)}))`), set(kk, get("$k")));
+    f.nest("(loop $rows", () => {
+      f.emit(`(${e.s}.store ${get(out)} (${e.s}.load ${get(inp)}))`);
+      f.emit(set(out, `(i32.add ${get(out)} ${get(pw)})`), set(inp, `(i32.add ${get(inp)} ${get(step)})`));
+      f.emit(set(kk, `(i32.sub ${get(kk)} (i32.const 1))`), `(br_if $rows ${get(kk)})`);
+    });
+    f.emit(set(j, `(i32.add ${get(j)} (i32.const 1))`), `(br_if $cols (i32.lt_u ${get(j)} ${get("$n")}))`);
+  });
+  return f.text();
+}

@@ -1,0 +1,164 @@
+// The WebAssembly backend: prints a plan as WebAssembly text (readable, with the spec's lines as
+// comments), assembles it with wabt, and writes a self-contained TypeScript module that embeds
+// the binary (base64), the JavaScript side (./support/), and the TypeScript backend's kernel as
+// the fallback where WebAssembly SIMD or shared memory is missing (meta.backend says which runs).
+
+import type { Plan } from "../../compiler/plan/types.ts";
+import { emitTsModule, PRETTIER_OPTIONS } from "../ts/module.ts";
+import { supportText as tsSupportText, usedSupport } from "../ts/support.ts";
+import { typeKey } from "../ts/util.ts";
+import { entryFunction, ModuleParts, packFunction } from "./body.ts";
+import { gemmFunction } from "./gemm.ts";
+import { HOST_SOURCE, hostImport, mathFunctions, type HostFn } from "./math.ts";
+import { wasmSupportText } from "./support.ts";
+import { F32, F64 } from "./wat.ts";
+
+export interface WasmModuleOptions {
+  fileName: string;
+  origin: string;
+  dtype?: "float32" | "float64";
+  format?: boolean;
+}
+
+/** The module's WebAssembly text. */
+export function printWat(plan: Plan, dtype: "float32" | "float64" = "float32"): { wat: string; panels: number[]; imports: HostFn[] } {
+  const e = dtype === "float64" ? F64 : F32;
+  const p = new ModuleParts(plan, e);
+  // Entry points first: they register the products, panels and math functions they use.
+  const fwd = entryFunction(p, "forward");
+  const bwd = entryFunction(p, "backward");
+  const math = mathFunctions(e, plan.fastMath, p.math);
+  const meta = plan.meta;
+  const dims = Object.entries(meta.dims).map(([k, v]) => `${k}=${v}`).join(", ");
+  const parts = [
+    `;; cellc: ${meta.kind} ${meta.name} with ${dims || "no sizes"}, ${e.s} (${e.v}), ${plan.fastMath ? "fast" : "exact"} math.`,
+    ";; Entry points: forward(tbl, T, B) and backward(tbl, T, B, inputGradients); tbl holds the address",
+    ";; of every plan buffer (slot = buffer id), then of each transposed weight panel.",
+    "(module",
+    '  (import "env" "memory" (memory 1 65536 shared))',
+    ...math.imports.map(hostImport),
+    math.text,
+    ...[...p.gemms.values()].map((g) => gemmFunction(e, g)),
+    packFunction(e),
+    fwd,
+    bwd,
+    ")",
+  ];
+  const panels = p.panelSizes();
+  return { wat: parts.filter((x) => x !== "").join("\n"), panels, imports: math.imports };
+}
+
+type Wabt = Awaited<ReturnType<typeof import("wabt")>>;
+let wabt: Promise<Wabt> | undefined;
+
+/** WebAssembly text to a binary (wabt's assembler, with SIMD and threads). */
+export async function assemble(wat: string, name: string): Promise<Uint8Array> {
+  wabt ??= import("wabt").then((m) => (m.default as unknown as () => Promise<Wabt>)());
+  const w = await wabt;
+  let mod: ReturnType<Wabt["parseWat"]> | undefined;
+  try {
+    mod = w.parseWat(`${name}.wat`, wat, { simd: true, threads: true, bulk_memory: true });
+    const bytes = new Uint8Array(mod.toBinary({ write_debug_names: process.env.CELLC_WASM_NAMES === "1" }).buffer);
+    // wabt's validator does not see the threads feature; the engine's compiler validates instead.
+    new (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }).WebAssembly.Module(bytes);
+    return bytes;
+  } catch (err) {
+    // A bug in this printer, never in the user's spec: say where.
+    throw new Error(`wasm backend: ${name}.wat does not assemble: ${(err as Error).message}`);
+  } finally {
+    mod?.destroy();
+  }
+}
+
+/** Stands for the support code until the module's own text is known. */
+const SUPPORT_MARKER = "declare const cellcSupportCode: never;";
+
+const ROWS: Record<string, number> = { seq: 0, carry: 1, batch: 2, none: 3 };
+
+/** What the JavaScript side needs of the plan (see support/kernel.ts, KernelInfo). */
+function kernelInfo(plan: Plan, panels: number[]): object {
+  return {
+    bufs: plan.buffers.map((b) => ({ name: b.name, kind: b.kind, rows: ROWS[b.rows], width: b.width, size: b.size ?? b.width, entry: b.entry })),
+    weights: plan.weights,
+    fwd: { inputs: plan.forward.inputs, active: plan.forward.active, states: plan.forward.states, outputs: plan.forward.outputs },
+    bwd: { seeds: plan.backward.seeds, states: plan.backward.states, inputs: plan.backward.inputs, params: plan.backward.params, packs: plan.backward.packs },
+    panels,
+  };
+}
+
+const fields = (items: readonly { name: string }[], type: string) => `{ ${items.map((i) => `${typeKey(i.name)}: ${type};`).join(" ")} }`;
+
+export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<string> {
+  const dtype = m.dtype ?? "float32";
+  const arr = dtype === "float64" ? "Float64Array" : "Float32Array";
+  const { wat, panels, imports } = printWat(plan, dtype);
+  const binary = await assemble(wat, m.fileName.replace(/\.ts$/, ""));
+  // The TypeScript kernel, as the fallback: its module text inside a function, exports dropped.
+  const ts = await emitTsModule(plan, { fileName: m.fileName, origin: m.origin, dtype, format: false });
+  const tsBody = ts.replace(/^export (?=(async )?function |const |let |interface |type )/gm, "");
+  const meta = plan.meta;
+  const dimText = Object.entries(meta.dims).map(([k, v]) => `${k}=${v}`).join(", ");
+  const retype = (t: string) => (dtype === "float64" ? t.replace(/\bFloat32Array\b/g, "Float64Array") : t);
+  const support = retype([tsSupportText("checks"), ...(imports.includes("erf") ? [tsSupportText("special")] : []), wasmSupportText("heap"), wasmSupportText("kernel")].join("\n\n"));
+  const metaJson = JSON.stringify({ ...meta, backend: "wasm" });
+  const text = [
+    `// Generated by cellc from ${m.origin}: ${meta.kind} ${meta.name} with ${dimText || "no sizes"}, WebAssembly SIMD backend.`,
+    `// Do not edit: change the spec and rebuild. Self-contained; imports nothing. The kernel is the`,
+    `// WebAssembly module below (its text: cellc build --target wasm --emit-wat); the TypeScript kernel`,
+    `// after it runs instead where WebAssembly SIMD or shared memory is missing (meta.backend says which).`,
+    `// Layout: per-step vectors are [batchSize, n]; sequences are time-major [timeSteps, batchSize, n];`,
+    `// a matrix parameter [m, n] is row-major.`,
+    "",
+    `/** Trainable parameters, one array each. */`,
+    `export type Params = ${fields(meta.params, arr)};`,
+    `/** Per-step inputs. */`,
+    `export type Inputs = ${fields(meta.inputs, arr)};`,
+    `/** Recurrent state, [batchSize, n] each. */`,
+    `export type State = ${fields(meta.states, arr)};`,
+    `/** Per-step outputs. */`,
+    `export type Outputs = ${fields(meta.outputs, arr)};`,
+    `export interface ForwardOptions { batchSize: number; timeSteps?: number; initialState?: Partial<State>; lengths?: ArrayLike<number>; stateMasks?: Partial<State>; tape?: Tape; }`,
+    `/** What forward records for backward. */`,
+    `export interface Tape { readonly timeSteps: number; readonly batchSize: number; }`,
+    `export interface ForwardResult { outputs: Outputs; finalState: State; tape: Tape; }`,
+    `export interface BackwardOptions { dFinalState?: Partial<State>; into?: Gradients; inputGradients?: boolean; }`,
+    `export interface Gradients { params: Params; inputs: Inputs; initialState: State; }`,
+    "",
+    `const META = ${metaJson} as const;`,
+    "",
+    `// ---- The support code every WebAssembly module carries (from cellc's backends/ts/support/checks.ts`,
+    `// and backends/wasm/support/; what this module uses).`,
+    SUPPORT_MARKER,
+    "",
+    `// ---- This kernel.`,
+    `const KERNEL: KernelInfo = ${JSON.stringify(kernelInfo(plan, panels))};`,
+    `/** The WebAssembly module (${binary.length} bytes), base64. */`,
+    `const WASM = ${JSON.stringify(Buffer.from(binary).toString("base64"))};`,
+    "",
+    `/** The TypeScript kernel of the same plan: what runs where the WebAssembly one cannot. */`,
+    `function typescriptKernel(): KernelImpl {`,
+    tsBody,
+    `return { createParams, createState, step, forward, backward } as unknown as KernelImpl;`,
+    `}`,
+    "",
+    `/** What this kernel is: its sizes, inputs, states, outputs and parameters (with their initializers); backend: "wasm", or "ts" where the fallback runs. */`,
+    `export const meta = { ...META, backend: wasmSupported() ? "wasm" : "ts" };`,
+    `const impl: KernelImpl = meta.backend === "wasm" ? wasmKernel(KERNEL, decodeBase64(WASM), { ${imports.map((h) => `${h}: ${HOST_SOURCE[h]}`).join(", ")} }) : typescriptKernel();`,
+    `/** Zero-filled parameters, views of the module's memory laid out as the kernel reads them; initialise them from meta.params[k].init. */`,
+    `export function createParams(): Params { return impl.createParams() as Params; }`,
+    `/** Zero state for a batch. */`,
+    `export function createState(batchSize: number = 1): State { return impl.createState(batchSize) as State; }`,
+    `/** One step for streaming inference: reads inputs [batchSize, n], updates \`state\` in place, returns this step's outputs. */`,
+    `export function step(params: Params, inputs: Inputs, state: State, batchSize: number = 1): Outputs { return impl.step(params, inputs, state, batchSize) as Outputs; }`,
+    `/** Runs a whole sequence ([timeSteps, batchSize, n] inputs) and records a tape for backward. */`,
+    `export function forward(params: Params, inputs: Inputs, options: ForwardOptions): ForwardResult { return impl.forward(params, inputs, options) as unknown as ForwardResult; }`,
+    `/** Backward through time: gradients of every parameter (summed over batch and time), of the inputs and of the initial state. */`,
+    `export function backward(params: Params, tapeIn: Tape, dOutputs: Partial<Outputs>, options: BackwardOptions = {}): Gradients { return impl.backward(params, tapeIn, dOutputs, options) as unknown as Gradients; }`,
+  ].join("\n");
+  // Only the support code the module uses, so it declares nothing it never reads (noUnusedLocals).
+  const { ts: tsApi } = await import("ts-morph");
+  const code = text.replace(SUPPORT_MARKER, () => usedSupport(tsApi, support, text));
+  if (m.format === false) return code;
+  const prettier = await import("prettier");
+  return prettier.format(code, PRETTIER_OPTIONS);
+}

@@ -1,0 +1,73 @@
+// WebAssembly SIMD yardsticks for the wasm backend: the f32x4 peak of this machine (independent
+// multiply-add chains in registers, no memory traffic: what no GEMM can beat) and the backend's own
+// GEMM functions (backends/wasm/gemm.ts, the code its kernels call) at the benchmark's shapes, so
+// "GEMM efficiency" is the kernel GEMM's GFLOP/s over the measured peak.
+
+import { gemmFunction } from "../../backends/wasm/gemm.ts";
+import { assemble } from "../../backends/wasm/module.ts";
+import { WA } from "../../backends/wasm/support/heap.ts";
+import { F32 } from "../../backends/wasm/wat.ts";
+import type { GemmMeasurement } from "./gemm.ts";
+
+/** Times `fn` (one call = `flops`), median of `runs` samples of at least 50 ms each. */
+function time(label: string, m: number, n: number, k: number, flops: number, fn: () => void, runs = 7): GemmMeasurement {
+  for (let w = 0; w < 3; w++) fn();
+  const t0 = performance.now();
+  fn();
+  const reps = Math.max(1, Math.ceil(50 / Math.max(performance.now() - t0, 0.001)));
+  const times: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    for (let r = 0; r < reps; r++) fn();
+    times.push((performance.now() - w0) / reps);
+    const c1 = process.cpuUsage(c0);
+    cpu.push((c1.user + c1.system) / 1000 / reps);
+  }
+  const mid = (xs: number[]): number => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const ms = mid(times);
+  const cpuMs = mid(cpu);
+  return { label, m, n, k, ms, cpuMs, gflops: flops / (ms * 1e6), cpuGflops: flops / (cpuMs * 1e6), runs };
+}
+
+/** 12 independent chains acc += x·b (f32x4.mul, f32x4.add), 4 rounds per loop iteration. */
+function peakWat(): string {
+  const n = 12;
+  const L = ['(func (export "peak") (param $n i32) (result f32)', "(local $x v128)"];
+  for (let i = 0; i < n; i++) L.push(`(local $a${i} v128) (local $b${i} v128)`);
+  L.push("(local.set $x (v128.const f32x4 1.0001 1.0001 1.0001 1.0001))");
+  for (let i = 0; i < n; i++) L.push(`(local.set $b${i} (v128.const f32x4 ${i} 0.5 0.25 0.125))`);
+  L.push("(loop $l");
+  for (let u = 0; u < 4; u++) for (let i = 0; i < n; i++) L.push(`(local.set $a${i} (f32x4.add (local.get $a${i}) (f32x4.mul (local.get $x) (local.get $b${i}))))`);
+  L.push("(local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if $l (local.get $n)))");
+  let s = "(local.get $a0)";
+  for (let i = 1; i < n; i++) s = `(f32x4.add ${s} (local.get $a${i}))`;
+  L.push(`(f32x4.extract_lane 0 ${s}))`);
+  return L.join("\n");
+}
+
+export async function measureWasmPeak(): Promise<GemmMeasurement> {
+  const bytes = await assemble(`(module ${peakWat()})`, "peak");
+  const peak = new WA.Instance(new WA.Module(bytes), {}).exports.peak as (n: number) => number;
+  const iters = 100_000;
+  return time("f32x4 peak (12 mul+add chains in registers)", 0, 0, 0, iters * 4 * 12 * 8, () => peak(iters));
+}
+
+/** The backend's GEMM for C[m, n] = A[m, k] · W, as the kernels call it: W already packed into
+ *  column panels (the packing runs once per kernel call, not per product, so it is not timed). */
+export async function measureWasmGemm(label: string, m: number, n: number, k: number): Promise<GemmMeasurement> {
+  const E = 4;
+  const wat = `(module (import "env" "memory" (memory 1 65536 shared))\n${gemmFunction(F32, { fn: "g", doc: [label], M: null, N: n, K: k, ai: k * E, ak: E, ldb: n * E, cs: n * E, accumulate: false, packed: true })}\n(export "g" (func $g)))`;
+  const bytes = await assemble(wat, "gemm");
+  const a = 1024;
+  const b = a + m * k * E + 64;
+  const c = b + k * (Math.ceil(n / 16) * 16) * E + 64;
+  const pages = Math.ceil((c + m * n * E + 64) / 65536);
+  const memory = new WA.Memory({ initial: pages, maximum: 65536, shared: true });
+  const g = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports.g as (n: number, a: number, b: number, c: number) => void;
+  const f = new Float32Array(memory.buffer as ArrayBuffer);
+  for (let i = 0; i < m * k; i++) f[a / E + i] = Math.sin(i);
+  for (let i = 0; i < k * n; i++) f[b / E + i] = Math.cos(i);
+  return time(`wasm ${label}`, m, n, k, 2 * m * n * k, () => g(m, a, b, c));
+}

@@ -1,0 +1,95 @@
+// The WebAssembly backend's memory: regions of its wasm memory are found first-fit, given back and
+// merged; params from createParams() stay valid (and are still read in place) after the memory
+// grows for a larger tape; arrays passed in from elsewhere are copied, never aliased; without
+// WebAssembly the module falls back to the TypeScript kernel it embeds.
+
+import { describe, expect, it } from "vitest";
+import { loadCellFile } from "../compiler/index.ts";
+import { Heap, WA } from "../backends/wasm/support/heap.ts";
+import { Rng } from "./helpers/rng.ts";
+import type { CellKernel } from "../abi/kernel.ts";
+import { readFileSync } from "node:fs";
+
+describe("Heap", () => {
+  it("allocates aligned regions with room after them, reuses and merges what is given back", () => {
+    const memory = new WA.Memory({ initial: 1, maximum: 65536, shared: true });
+    const heap = new Heap(memory, 100);
+    const a = heap.alloc(10);
+    const b = heap.alloc(100);
+    const c = heap.alloc(1000);
+    expect([a % 64, b % 64, c % 64]).toEqual([0, 0, 0]);
+    expect(b - a).toBeGreaterThanOrEqual(10 + 16);
+    expect(c - b).toBeGreaterThanOrEqual(100 + 16);
+    heap.release(b, 100);
+    expect(heap.alloc(50)).toBe(b); // first fit
+    heap.release(a, 10);
+    heap.release(b, 50);
+    expect(heap.alloc(150)).toBe(a); // the two freed neighbours merged
+    const used = heap.used();
+    heap.release(c, 1000);
+    expect(heap.used()).toBeLessThan(used); // the end goes back to the top
+    // Growing: a region past the first page grows the memory; earlier views stay valid.
+    const view = new Float32Array(heap.buffer() as ArrayBuffer, a, 4);
+    view.set([1, 2, 3, 4]);
+    const big = heap.alloc(8 << 20);
+    expect(memory.buffer.byteLength).toBeGreaterThanOrEqual(big + (8 << 20));
+    expect(Array.from(view)).toEqual([1, 2, 3, 4]);
+    expect(heap.owns(view)).toBe(true);
+    expect(heap.owns(new Float32Array(4))).toBe(false);
+  });
+});
+
+describe("wasm kernel memory", () => {
+  it("createParams views survive growth of the memory and are still read in place", async () => {
+    const k = await loadCellFile("examples/specs/lstm.cell", { dims: { I: 3, H: 4 }, target: "wasm" });
+    const rng = new Rng(4);
+    const own = k.createParams();
+    for (const p of k.meta.params) for (let i = 0; i < p.size; i++) own[p.name]![i] = rng.normal() * 0.4;
+    const copies = Object.fromEntries(Object.entries(own).map(([n, a]) => [n, Float32Array.from(a)]));
+    const x = new Float32Array(5 * 2 * 3).map(() => rng.normal());
+    const before = Array.from(k.forward(own, { x }, { batchSize: 2 }).outputs.h!);
+    // A tape of several megabytes grows the memory past where the params were made.
+    const T = 2000;
+    const B = 64;
+    k.forward(own, { x: new Float32Array(T * B * 3) }, { batchSize: B });
+    expect(own.W_i!.length).toBe(12);
+    expect(Array.from(k.forward(own, { x }, { batchSize: 2 }).outputs.h!)).toEqual(before);
+    // In place: a change to the view is seen; the copies (separate arrays) give the old result.
+    own.U_f!.fill(0.9);
+    const changed = Array.from(k.forward(own, { x }, { batchSize: 2 }).outputs.h!);
+    expect(changed).not.toEqual(before);
+    expect(Array.from(k.forward(copies, { x }, { batchSize: 2 }).outputs.h!)).toEqual(before);
+  });
+});
+
+describe("fallback", () => {
+  it("without WebAssembly the module runs its embedded TypeScript kernel and says so in meta", async () => {
+    const { compile, importModule } = await import("../compiler/index.ts");
+    const source = readFileSync("examples/specs/gru.cell", "utf8");
+    const built = await compile(source, { file: "gru.cell", dims: { I: 3, H: 5 }, target: "wasm", format: false });
+    const g = globalThis as unknown as { WebAssembly: unknown };
+    const saved = g.WebAssembly;
+    let k: CellKernel;
+    try {
+      g.WebAssembly = undefined;
+      // A text of its own: modules are cached by their text, and this one ran without WebAssembly.
+      k = (await importModule(`${built.module!.code}\n// fallback test\n`)) as CellKernel;
+    } finally {
+      g.WebAssembly = saved;
+    }
+    expect(k.meta.backend).toBe("ts");
+    const wasm = await loadCellFile("examples/specs/gru.cell", { dims: { I: 3, H: 5 }, target: "wasm" });
+    expect(wasm.meta.backend).toBe("wasm");
+    const rng = new Rng(12);
+    const p = k.createParams();
+    for (const q of k.meta.params) for (let i = 0; i < q.size; i++) p[q.name]![i] = rng.normal() * 0.5;
+    const pw = Object.fromEntries(Object.entries(p).map(([n, a]) => [n, Float32Array.from(a)]));
+    const x = new Float32Array(4 * 2 * 3).map(() => rng.normal());
+    const a = k.forward(p, { x }, { batchSize: 2 }).outputs.h!;
+    const b = wasm.forward(pw, { x }, { batchSize: 2 }).outputs.h!;
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    expect(worst).toBeGreaterThan(0); // two different implementations...
+    expect(worst).toBeLessThan(1e-6); // ...of the same plan
+  });
+});

@@ -1,0 +1,130 @@
+// Every registry primitive's WebAssembly lowering, run: its `wasm` formula (and the vector math
+// functions it calls) assembled into a module that applies it to arrays, then compared with the
+// primitive's float64 definition on the grid of test/primitives.test.ts (extremes, NaN and the
+// infinities) — in float32 with fast math (the f32x4 approximations: within a few ulp), in
+// float32 with exact math (the host's Math per lane: the definition rounded once) and in float64
+// (the definition itself). A dense sweep measures the approximations' worst error in ulp.
+
+import { describe, expect, it } from "vitest";
+import { ELEMENTWISE, SOFTPLUS_LINEAR_FROM } from "../compiler/primitives/elementwise.ts";
+import type { Attrs, Elementwise } from "../compiler/primitives/types.ts";
+import { assemble } from "../backends/wasm/module.ts";
+import { hostImport, mathFunctions, type MathFn } from "../backends/wasm/math.ts";
+import { erf } from "../backends/ts/support/special.ts";
+import { F32, F64, splatConst, type Elem } from "../backends/wasm/wat.ts";
+import { WA } from "../backends/wasm/support/heap.ts";
+
+const GRID = [-800, -40, -20.5, -3, -1, -0.5, -1e-30, 0, 1e-30, 0.5, 1, 3, SOFTPLUS_LINEAR_FROM, 20.5, 40, 800, NaN, Infinity, -Infinity];
+const SMALL = [-800, -2, -0.5, 0, 0.75, 3, 800, NaN, Infinity, -Infinity];
+const ATTRS: Record<string, Attrs> = { clip: { lo: -1, hi: 2 }, between: { lo: -1, hi: 2 } };
+const PAGE = 65536;
+/** Elements per operand array (each operand has 4 pages). */
+const CAP = (4 * PAGE) / 8;
+
+function points(p: Elementwise): number[][] {
+  let out: number[][] = [[]];
+  for (let k = 0; k < p.arity; k++) {
+    const axis = p.op === "select" && k === 0 ? [0, 1] : p.arity === 1 ? GRID : SMALL;
+    out = out.flatMap((t) => axis.map((x) => [...t, x]));
+  }
+  return out;
+}
+
+type Apply = (xs: number[][]) => number[];
+
+/** A module applying `p` lane-wise: operand k at 4k pages, the result after the operands. */
+async function build(p: Elementwise, e: Elem, fast: boolean): Promise<Apply> {
+  const used = new Set<MathFn>();
+  const o = { v: e.v, k: (c: number) => splatConst(e, c), call: (fn: MathFn, ...x: string[]) => (used.add(fn), `(call $${fn} ${x.join(" ")})`) };
+  const args = Array.from({ length: p.arity }, (_, k) => `(v128.load offset=${k * 4 * PAGE} (local.get $i))`);
+  const expr = p.wasm(args, ATTRS[p.op] ?? {}, o);
+  const math = mathFunctions(e, fast, used);
+  const wat = [
+    "(module",
+    '  (import "env" "memory" (memory 1 65536 shared))',
+    ...math.imports.map(hostImport),
+    math.text,
+    '  (func (export "apply") (param $bytes i32) (local $i i32)',
+    "    (loop $l",
+    `      (v128.store offset=${p.arity * 4 * PAGE} (local.get $i) ${expr})`,
+    "      (local.set $i (i32.add (local.get $i) (i32.const 16)))",
+    "      (br_if $l (i32.lt_u (local.get $i) (local.get $bytes)))))",
+    ")",
+  ].join("\n");
+  const bytes = await assemble(wat, `probe_${p.op}`);
+  const memory = new WA.Memory({ initial: 4 * (p.arity + 1), maximum: 65536, shared: true });
+  const inst = new WA.Instance(new WA.Module(bytes), { env: { memory }, m: { exp: Math.exp, tanh: Math.tanh, log: Math.log, log1p: Math.log1p, expm1: Math.expm1, sin: Math.sin, cos: Math.cos, pow: Math.pow, erf } });
+  const apply = inst.exports.apply as (bytes: number) => void;
+  const Arr = e.s === "f32" ? Float32Array : Float64Array;
+  return (xs) => {
+    const n = xs[0]!.length;
+    const m = new Arr(memory.buffer as ArrayBuffer);
+    const per = (4 * PAGE) / e.bytes;
+    xs.forEach((col, k) => m.set(col, k * per));
+    apply(Math.ceil(n / e.lanes) * 16);
+    return Array.from(m.subarray(p.arity * per, p.arity * per + n));
+  };
+}
+
+const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)) || (a === 0 && b === 0);
+
+/** |got - want| in float32 ulps of want (subnormal ulp below the normal range). */
+function ulps(got: number, want: number): number {
+  if (same(got, want)) return 0;
+  if (!Number.isFinite(got) || !Number.isFinite(want)) return Infinity;
+  const w = Math.abs(want);
+  const ulp = w < 2 ** -126 ? 2 ** -149 : 2 ** (Math.floor(Math.log2(w)) - 23);
+  return Math.abs(got - want) / ulp;
+}
+
+describe.each([...ELEMENTWISE.values()].map((p) => [p.op, p] as const))("%s", (_name, p) => {
+  const attrs = ATTRS[p.op] ?? {};
+  const pts = points(p);
+  const cols = (round: (x: number) => number) => Array.from({ length: p.arity }, (_, k) => pts.map((x) => round(x[k]!)));
+
+  it("float64: the wasm lowering computes the definition at every grid point", async () => {
+    const got = (await build(p, F64, false))(cols((x) => x));
+    pts.forEach((x, i) => expect(same(got[i]!, p.eval(x, attrs)), `${p.op}(${x.join(", ")}) = ${got[i]}, defined as ${p.eval(x, attrs)}`).toBe(true));
+  });
+
+  it("float32, exact math: the definition rounded to float32", async () => {
+    const got = (await build(p, F32, false))(cols(Math.fround));
+    pts.forEach((x, i) => {
+      const want = Math.fround(p.eval(x.map(Math.fround), attrs));
+      expect(same(got[i]!, want), `${p.op}(${x.join(", ")}) = ${got[i]}, want ${want}`).toBe(true);
+    });
+  });
+
+  it("float32, fast math: within 4 ulp of the definition (specials exact)", async () => {
+    const got = (await build(p, F32, true))(cols(Math.fround));
+    pts.forEach((x, i) => {
+      const want = Math.fround(p.eval(x.map(Math.fround), attrs));
+      expect(ulps(got[i]!, want), `${p.op}(${x.join(", ")}) = ${got[i]}, want ${want}`).toBeLessThanOrEqual(4);
+    });
+  });
+});
+
+describe("the f32x4 approximations over dense sweeps", () => {
+  const sweeps: Record<string, [number, number]> = { exp: [-104, 89], sigmoid: [-90, 90], tanh: [-10, 10], log: [1e-38, 1e6], softplus: [-100, 30] };
+  for (const [op, [lo, hi]] of Object.entries(sweeps)) {
+    it(`${op} stays within 3 ulp on [${lo}, ${hi}] (and near zero)`, async () => {
+      const p = ELEMENTWISE.get(op)!;
+      const n = Math.min(CAP / 2, 60000);
+      const xs: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const u = i / (n - 1);
+        // log: geometric spacing; the others: uniform, plus points near 0 where tanh's branches meet.
+        xs.push(Math.fround(op === "log" ? lo * (hi / lo) ** u : lo + (hi - lo) * u));
+      }
+      for (let i = 0; i < 2000; i++) xs.push(Math.fround((i - 1000) / 1000));
+      const got = (await build(p, F32, true))([xs]);
+      let worst = 0;
+      let at = 0;
+      xs.forEach((x, i) => {
+        const e = ulps(got[i]!, Math.fround(p.eval([x], {})));
+        if (e > worst) [worst, at] = [e, x];
+      });
+      expect(worst, `worst at ${at}`).toBeLessThanOrEqual(3);
+    });
+  }
+});
