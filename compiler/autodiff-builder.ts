@@ -4,6 +4,7 @@
 // is named after its primal (d_i, d_c_new), so the generated code reads like the derivation.
 
 import { GraphBuilder, isConst, produces, type Eqn, type Operand, type ValueId } from "./ir.ts";
+import { elementwise } from "./primitives/elementwise.ts";
 
 type In = Operand | number;
 
@@ -39,7 +40,7 @@ export class AdBuilder extends GraphBuilder {
   private binary(kind: string, x: In, y: In): Operand {
     const a = op(x);
     const b = op(y);
-    if (isConst(a) && isConst(b)) throw new Error(`autodiff: ${kind} of constants`);
+    if (isConst(a) && isConst(b)) return { c: elementwise(kind)!.eval([a.c, b.c], {}) };
     if (kind === "mul" && isConst(b) && b.c === 1) return a;
     if (kind === "mul" && isConst(a) && a.c === 1) return b;
     if ((kind === "add" || kind === "sub") && isConst(b) && b.c === 0) return a;
@@ -58,6 +59,13 @@ export class AdBuilder extends GraphBuilder {
   heaviside = (a: In) => this.unary("heaviside", a);
   sigmoid = (a: In) => this.unary("sigmoid", a);
 
+  /** Any registry primitive of value operands and numbers (folded when all are numbers). */
+  call(fn: string, ...args: In[]): Operand {
+    const ops = args.map(op);
+    if (ops.every(isConst)) return { c: elementwise(fn)!.eval(ops.map((o) => (o as { c: number }).c), {}) };
+    return this.fn(fn, ops);
+  }
+
   /** c ≠ 0 ? a : b, with c a per-sample flag. */
   select(c: Operand, a: In, b: In): Operand {
     return this.fn("select", [c, op(a), op(b)]);
@@ -69,6 +77,24 @@ export class AdBuilder extends GraphBuilder {
 
   matvecT(A: Operand, u: Operand): Operand {
     return this.emit((out) => ({ op: "matvecT", out, args: [A, u] }), [this.shape(A)[1]!], this.temp());
+  }
+
+  matvec(A: Operand, v: Operand): Operand {
+    return this.emit((out) => ({ op: "matvec", out, args: [A, v] }), [this.shape(A)[0]!], this.temp());
+  }
+
+  /** A per-sample product (see BmmEqn) whose result is stored with `shape`. */
+  bmm(A: Operand, B: Operand, m: number, k: number, n: number, ta: boolean, tb: boolean, shape: number[]): Operand {
+    return this.emit((out) => ({ op: "bmm", out, args: [A, B], m, k, n, ta, tb }), [...shape], this.temp());
+  }
+
+  transpose(x: Operand): Operand {
+    const [m, n] = this.shape(x) as [number, number];
+    return this.emit((out) => ({ op: "transpose", out, args: [x] }), [n, m], this.temp());
+  }
+
+  cumsum(x: Operand, reverse: boolean): Operand {
+    return this.emit((out) => ({ op: "cumsum", out, args: [x], reverse }), [...this.shape(x)], this.temp());
   }
 
   slice(x: Operand, lo: number, n: number): Operand {
@@ -83,8 +109,9 @@ export class AdBuilder extends GraphBuilder {
     return this.emit((out) => ({ op: "sum", out, args: [x] }), [1], this.temp());
   }
 
-  bcast(x: Operand, n: number): Operand {
-    return this.emit((out) => ({ op: "bcast", out, args: [x] }), [n], this.temp());
+  /** x ([1]) repeated over `shape`. */
+  bcast(x: Operand, shape: readonly number[]): Operand {
+    return this.emit((out) => ({ op: "bcast", out, args: [x] }), [...shape], this.temp());
   }
 
   zeros(shape: number[], name: string): ValueId {

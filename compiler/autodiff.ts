@@ -8,7 +8,7 @@
 
 import { AdBuilder } from "./autodiff-builder.ts";
 import { structuralRules, type Contribution } from "./autodiff-rules.ts";
-import { IRError, isConst, opName, produces, type Graph, type Operand, type ValueId } from "./ir.ts";
+import { count, IRError, isConst, opName, produces, type Graph, type Operand, type ValueId } from "./ir.ts";
 import { elementwise } from "./primitives/elementwise.ts";
 
 export interface BackwardGraph extends Graph {
@@ -87,10 +87,10 @@ export function differentiate(fwd: Graph): BackwardGraph {
         g.eqns.push({ op: "acc_outer", param: arg.v, args: c.outer });
         return;
       }
-      // A [1] operand broadcast over a vector receives the sum of the vector's adjoint.
+      // A [1] operand broadcast over a vector or matrix receives the sum of its adjoint.
       const want = fwd.values[arg.v]!.shape;
       const got = b.shape(c);
-      if (want.length === 1 && want[0] === 1 && got[0] !== 1) contribute(arg.v, b.sum(c));
+      if (count(want) === 1 && count(got) !== 1) contribute(arg.v, b.sum(c));
       else contribute(arg.v, c);
     });
     // Tie the adjoint equations to the spec line of the equation they differentiate.

@@ -7,11 +7,13 @@ import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
 import type { Span } from "../grammar/source.ts";
 import type { InitSpec } from "../abi/kernel.ts";
 import { checkDims, declaredText, initSpec, sizeOf } from "./check-decls.ts";
-import { functionSignature, functionNames } from "./functions.ts";
+import { exprTyper } from "./check-expr.ts";
+import { tyText, tyWhat, type Ty } from "./check-types.ts";
 import { Size, shapeText, type SymShape } from "./sizes.ts";
 import { didYouMean } from "./suggest.ts";
 
 export { checkDims, declaredText, sizeOf } from "./check-decls.ts";
+export { tyText, type Ty } from "./check-types.ts";
 
 export interface DimInfo {
   name: string;
@@ -25,8 +27,12 @@ export interface VectorInfo {
   span: Span;
 }
 
-export interface StateInfo extends VectorInfo {
-  /** Multiplied by a matrix somewhere in the cell. */
+export interface StateInfo {
+  name: string;
+  /** [n] for a vector state, [m, n] for a matrix state (carried as m·n numbers per sample). */
+  shape: SymShape;
+  span: Span;
+  /** Multiplied by a matrix somewhere in the cell (on the right side of an @). */
   projected: boolean;
 }
 
@@ -59,13 +65,6 @@ export interface CellInfo {
   ok: boolean;
 }
 
-/** The type of an expression: a scalar (maybe with a known value), a vector, or a matrix parameter. */
-export type Ty =
-  | { k: "scalar"; value?: number }
-  | { k: "vec"; size: Size }
-  | { k: "mat"; rows: Size; cols: Size; param: string }
-  | { k: "error" };
-
 /** Deepest expression a statement may hold; deeper ones are reported, not walked recursively. */
 export const MAX_EXPR_DEPTH = 256;
 
@@ -84,18 +83,9 @@ export function exprDepth(root: Expr): number {
   return deepest;
 }
 
-export function tyText(t: Ty): string {
-  switch (t.k) {
-    case "scalar":
-      return "a number";
-    case "vec":
-      return shapeText([t.size]);
-    case "mat":
-      return shapeText([t.rows, t.cols]);
-    case "error":
-      return "?";
-  }
-}
+const sameShape = (a: Ty, b: Ty): boolean =>
+  (a.k === "vec" && b.k === "vec" && a.size.equals(b.size)) ||
+  (a.k === "mat" && b.k === "mat" && a.rows.equals(b.rows) && a.cols.equals(b.cols));
 
 /** Checks one cell. Diagnostics go to `out`. */
 export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): CellInfo {
@@ -132,16 +122,10 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
     types.set(name, ty);
     return true;
   };
-  const vectorShape = (shape: SymShape | undefined, what: string, name: string, span: Span): Size | undefined => {
-    if (!shape) return undefined;
-    if (shape.length !== 1) {
-      out.push(diag("CE217", span, name, what));
-      return undefined;
-    }
-    return shape[0];
-  };
   // A size that is not positive under any binding is reported now, as building would (CE404).
+  // `[]` is a scalar, the same as `[1]`.
   const shapeOf = (dimsExprs: SizeExpr[], name: string): SymShape | undefined => {
+    if (dimsExprs.length === 0) return [Size.of(1)];
     const sizes = dimsExprs.map((d) => {
       const size = sizeOf(d, dimSet, declared, out);
       if (size?.alwaysNonPositive()) {
@@ -156,11 +140,17 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
   for (const s of decl.body) {
     if (s.kind === "input" || s.kind === "state") {
       for (const v of s.vars) {
-        const size = vectorShape(shapeOf(v.shape.dims, v.name.name), s.kind === "input" ? "inputs" : "states", v.name.name, v.shape.span);
-        const ty: Ty = size ? { k: "vec", size } : { k: "error" };
-        if (!declare(v.name.name, v.name.span, s.kind, ty) || !size) continue;
-        if (s.kind === "input") info.inputs.push({ name: v.name.name, size, span: v.name.span });
-        else info.states.push({ name: v.name.name, size, span: v.name.span, projected: false });
+        let shape = shapeOf(v.shape.dims, v.name.name);
+        // Inputs are vectors; a state is a vector or a matrix.
+        if (shape && (shape.length > 2 || (s.kind === "input" && shape.length !== 1))) {
+          if (s.kind === "input") out.push(diag("CE217", v.shape.span, v.name.name, "inputs"));
+          else out.push(diag("CE214", v.shape.span, `the shape of '${v.name.name}'`, "[n] or [m, n]", shapeText(shape)));
+          shape = undefined;
+        }
+        const ty: Ty = !shape ? { k: "error" } : shape.length === 1 ? { k: "vec", size: shape[0]! } : { k: "mat", rows: shape[0]!, cols: shape[1]! };
+        if (!declare(v.name.name, v.name.span, s.kind, ty) || !shape) continue;
+        if (s.kind === "input") info.inputs.push({ name: v.name.name, size: shape[0]!, span: v.name.span });
+        else info.states.push({ name: v.name.name, shape, span: v.name.span, projected: false });
       }
     } else if (s.kind === "param") {
       for (const v of s.vars) {
@@ -169,7 +159,7 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
           out.push(diag("CE214", v.shape.span, `the shape of '${v.name.name}'`, "[n] or [m, n]", shapeText(shape)));
         }
         const good = shape && shape.length >= 1 && shape.length <= 2 ? shape : undefined;
-        const ty: Ty = !good ? { k: "error" } : good.length === 1 ? { k: "vec", size: good[0]! } : { k: "mat", rows: good[0]!, cols: good[1]!, param: v.name.name };
+        const ty: Ty = !good ? { k: "error" } : good.length === 1 ? { k: "vec", size: good[0]! } : { k: "mat", rows: good[0]!, cols: good[1]! };
         const init = initSpec(v.init, good?.length ?? 1, out);
         if (declare(v.name.name, v.name.span, "param", ty) && good) {
           info.params.push({ name: v.name.name, shape: good, init, span: v.name.span });
@@ -191,45 +181,6 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
   const used = new Set<string>();
   // Names a reference could have meant: declarations, and locals assigned so far.
   const visibleNames = () => [...kinds.keys()].filter((n) => kinds.get(n) !== "local" || assignedLocals.has(n));
-
-  const typeOf = (e: Expr): Ty => {
-    switch (e.kind) {
-      case "number":
-        return { k: "scalar", value: e.value };
-      case "ref":
-        return refType(e);
-      case "unary": {
-        const t = typeOf(e.operand);
-        if (t.k === "mat") {
-          out.push(diag("CE217", e.operand.span, t.param, "negated"));
-          return { k: "error" };
-        }
-        return t.k === "scalar" ? (t.value === undefined ? t : { k: "scalar", value: -t.value }) : t;
-      }
-      case "binary":
-        return binaryType(e.op, e.left, e.right, e.span, e.opSpan);
-      case "call":
-        return callType(e);
-      case "slice": {
-        const t = typeOf(e.target);
-        const lo = sizeOf(e.lo, dimSet, declared, out);
-        const hi = sizeOf(e.hi, dimSet, declared, out);
-        if (t.k === "error" || !lo || !hi) return { k: "error" };
-        if (t.k !== "vec") {
-          out.push(diag("CE214", e.target.span, "a sliced value", "a vector", tyText(t)));
-          return { k: "error" };
-        }
-        // Reported when out of range under every binding (so every build would fail); a slice
-        // that fails only under some bindings is reported when those are built.
-        const len = hi.sub(lo);
-        if (len.alwaysNonPositive() || lo.alwaysNegative() || t.size.sub(hi).alwaysNegative()) {
-          out.push(diag("CE216", e.span, lo.toString(), hi.toString(), t.size.toString()));
-          return { k: "error" };
-        }
-        return { k: "vec", size: len };
-      }
-    }
-  };
 
   // `y'` for a name y that is not a state: reported at its first use only.
   const notState = (name: string, span: Span) => {
@@ -260,76 +211,23 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
       }
       return t;
     }
+    // A size name is a number in an expression (`1 / sqrt(H)`), known once sizes are bound.
+    if (dimSet.has(e.name) && !later.has(e.name)) return { k: "scalar" };
     if (later.has(e.name)) out.push(diag("CE211", e.span, e.name));
-    else out.push(diag("CE203", e.span, e.name, didYouMean(e.name, visibleNames())));
+    else out.push(diag("CE203", e.span, e.name, didYouMean(e.name, [...visibleNames(), ...dimSet])));
     return { k: "error" };
   };
 
-  const binaryType = (op: string, l: Expr, r: Expr, span: Span, opSpan: Span): Ty => {
-    const a = typeOf(l);
-    const b = typeOf(r);
-    if (a.k === "error" || b.k === "error") return { k: "error" };
-    if (op === "@") {
-      if (a.k !== "mat") {
-        out.push(diag("CE209", l.span, a.k === "vec" ? `a vector ${tyText(a)}` : tyText(a)));
-        return { k: "error" };
-      }
-      if (b.k !== "vec") {
-        out.push(diag("CE214", r.span, "the right side of @", "a vector", b.k === "mat" ? `a matrix ${tyText(b)}` : tyText(b)));
-        return { k: "error" };
-      }
-      if (!a.cols.equals(b.size)) {
-        out.push(diag("CE201", span, tyText(a), tyText(b), a.cols.toString(), b.size.toString()));
-        return { k: "error" };
-      }
-      for (const st of statesIn(r)) projected.add(st);
-      return { k: "vec", size: a.rows };
-    }
-    if (a.k === "mat" || b.k === "mat") {
-      const m = a.k === "mat" ? a : (b as { param: string });
-      out.push(diag("CE217", (a.k === "mat" ? l : r).span, m.param, `combined with '${op}'`));
-      return { k: "error" };
-    }
-    if (a.k === "scalar" && b.k === "scalar") {
-      if (a.value === undefined || b.value === undefined) return { k: "scalar" };
-      const v = op === "+" ? a.value + b.value : op === "-" ? a.value - b.value : op === "*" ? a.value * b.value : a.value / b.value;
-      return { k: "scalar", value: v };
-    }
-    if (a.k === "vec" && b.k === "vec" && !a.size.equals(b.size)) {
-      out.push(diag("CE202", opSpan, op, tyText(a), tyText(b)));
-      return { k: "error" };
-    }
-    return a.k === "vec" ? a : b;
-  };
-
-  const callType = (e: Extract<Expr, { kind: "call" }>): Ty => {
-    const name = e.callee.name;
-    const sig = functionSignature(name);
-    if (!sig) {
-      out.push(diag("CE207", e.callee.span, name, didYouMean(name, functionNames)));
-      for (const a of e.args) typeOf(a);
-      return { k: "error" };
-    }
-    const argTys = e.args.map(typeOf);
-    if (!sig.arity(e.args.length)) {
-      out.push(diag("CE208", e.span, name, sig.arityText, e.args.length));
-      return { k: "error" };
-    }
-    if (argTys.some((t) => t.k === "error")) return { k: "error" };
-    const matIdx = argTys.findIndex((t) => t.k === "mat");
-    if (matIdx >= 0) {
-      out.push(diag("CE217", e.args[matIdx]!.span, (argTys[matIdx] as { param: string }).param, `passed to ${name}`));
-      return { k: "error" };
-    }
-    const problem = sig.check(argTys as Exclude<Ty, { k: "mat" } | { k: "error" }>[]);
-    if (problem) {
-      out.push(diag(problem.code, e.args[problem.arg]?.span ?? e.span, ...problem.args));
-      return { k: "error" };
-    }
-    return sig.result(argTys as Exclude<Ty, { k: "mat" } | { k: "error" }>[]);
-  };
-
   const assignedLocals = new Set<string>();
+  const typeOf = exprTyper({
+    out,
+    dimSet,
+    declared,
+    refType,
+    projects: (r) => {
+      for (const st of statesIn(r)) projected.add(st);
+    },
+  });
   // States each local depends on, to find the states that reach the right side of an @.
   const localStates = new Map<string, Set<string>>();
   const statesIn = (e: Expr, acc = new Set<string>()): Set<string> => {
@@ -378,10 +276,11 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
           written.set(t.name, { k: "error" }); // its declaration had an error, already reported
           continue;
         }
-        if (ty.k !== "error" && !(ty.k === "vec" && ty.size.equals(st.size))) {
-          out.push(diag("CE214", s.value.span, `${t.name}'`, shapeText([st.size]), ty.k === "scalar" ? "a number" : tyText(ty)));
+        const want: Ty = st.shape.length === 1 ? { k: "vec", size: st.shape[0]! } : { k: "mat", rows: st.shape[0]!, cols: st.shape[1]! };
+        if (ty.k !== "error" && !sameShape(ty, want)) {
+          out.push(diag("CE214", s.value.span, `${t.name}'`, shapeText(st.shape), ty.k === "scalar" ? "a number" : tyText(ty)));
         }
-        written.set(t.name, { k: "vec", size: st.size });
+        written.set(t.name, want);
         info.assigns.push({ target: t, value: s.value, span: s.span });
       } else {
         const kind = kinds.get(t.name);
@@ -405,7 +304,7 @@ export function checkCell(decl: CellDecl, file: string, out: Diagnostic[]): Cell
         const ty = typeOf(v);
         if (ty.k === "error") continue;
         if (ty.k !== "vec") {
-          out.push(diag("CE214", v.span, "an output", "a vector", ty.k === "mat" ? `a matrix ${tyText(ty)}` : tyText(ty)));
+          out.push(diag("CE214", v.span, "an output", "a vector", tyWhat(ty)));
           continue;
         }
         let name = v.kind === "ref" ? v.name : `out${info.outputs.length}`;

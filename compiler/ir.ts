@@ -2,9 +2,9 @@
 // bound before lowering); `verify` recomputes each equation's shape from its op's rule and is run
 // after every pass.
 //
-// Values are per-sample vectors, except parameters, which may be matrices and are shared by the
-// batch. Operands are values or numeric constants; a constant or a [1] value broadcasts over a
-// vector in elementwise equations. Sequence semantics are part of the step: each state is read
+// Values are per-sample vectors [n] or matrices [m, n] (a matrix value is m·n numbers per sample,
+// row-major); parameters, vectors or matrices, are shared by the batch. Operands are values or
+// numeric constants; a constant or a [1] value broadcasts over any shape in elementwise equations. Sequence semantics are part of the step: each state is read
 // through its mask (`h_read = h * mask_h`), and what a step keeps is chosen by the per-sample
 // `active` flag (`h_next = select(active, h_new, h)`, outputs `select(active, y, 0)`), so autodiff
 // derives their backward and every backend gets them from the graph.
@@ -29,7 +29,7 @@ export type Role =
 export interface ValueInfo {
   id: ValueId;
   name: string;
-  /** [n] for vectors, [m, n] for matrix parameters. */
+  /** [n] for vectors, [m, n] for matrices (parameters, and per-sample matrix values). */
   shape: number[];
   role: Role;
 }
@@ -50,18 +50,42 @@ export interface EwEqn {
  *  every gate; the adjoints of an equation inherit its lines). */
 export type Eqn = EqnBody & { also?: Span[] };
 
+/** A per-sample matrix product: out (m × n) = op(A) · op(B), where op(A) is A ([m, k], row-major)
+ *  or, with ta, Aᵀ for A stored [k, m]; likewise op(B) is B [k, n] or, with tb, Bᵀ for B stored
+ *  [n, k]. A vector operand is a one-column (or one-row) matrix: both are its numbers in order. A
+ *  parameter operand is the same matrix for every sample. outer(a, b) is k = 1; M @ v is n = 1. */
+export interface BmmEqn {
+  op: "bmm";
+  out: ValueId;
+  args: [Operand, Operand];
+  m: number;
+  k: number;
+  n: number;
+  ta: boolean;
+  tb: boolean;
+  span?: Span;
+}
+
 type EqnBody =
   | EwEqn
-  /** out[m] = sum_n A[m, n] v[n]. */
+  /** out[m] = sum_n A[m, n] v[n], A a weight (a GEMM over the batch). */
   | { op: "matvec"; out: ValueId; args: [Operand, Operand]; span?: Span }
-  /** out[n] = sum_m A[m, n] u[m] (backward only). */
+  /** out[n] = sum_m A[m, n] u[m], A a weight: transpose(W) @ u, and the backward of matvec. */
   | { op: "matvecT"; out: ValueId; args: [Operand, Operand]; span?: Span }
+  | BmmEqn
+  /** out [n, m] = xᵀ for a matrix x [m, n]. */
+  | { op: "transpose"; out: ValueId; args: [Operand]; span?: Span }
+  /** out[0] = max_i x[i] (NaN if any is NaN). `stop`: no gradient flows through it (the shift of
+   *  a softmax, which its value does not depend on). */
+  | { op: "max"; out: ValueId; args: [Operand]; stop?: boolean; span?: Span }
+  /** out[j] = sum_{i <= j} x[i]; reverse: sum_{i >= j} x[i]. */
+  | { op: "cumsum"; out: ValueId; args: [Operand]; reverse: boolean; span?: Span }
   | { op: "concat"; out: ValueId; args: Operand[]; span?: Span }
   /** out = x[lo : lo + |out|]. */
   | { op: "slice"; out: ValueId; args: [Operand]; lo: number; span?: Span }
   /** out has size n, zero except out[lo : lo + |x|] = x (backward of slice). */
   | { op: "pad"; out: ValueId; args: [Operand]; lo: number; span?: Span }
-  /** out[0] = sum_i x[i]. */
+  /** out[0] = sum_i x[i] (over every element of a matrix value). */
   | { op: "sum"; out: ValueId; args: [Operand]; span?: Span }
   /** out[i] = x[0], size from the out value. */
   | { op: "bcast"; out: ValueId; args: [Operand]; span?: Span }
@@ -114,11 +138,13 @@ export interface Graph {
   outputs: { name: string; value: ValueId }[];
 }
 
-/** Length of a value's last axis: a vector's size, a matrix's row length. */
+/** Numbers per sample of a value: a vector's size, a matrix value's m·n. */
 export function width(g: Graph, v: ValueId): number {
-  const s = g.values[v]!.shape;
-  return s[s.length - 1]!;
+  return count(g.values[v]!.shape);
 }
+
+/** Elements of a shape. */
+export const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 export const isValue = (o: Operand): o is { v: ValueId } => "v" in o;
 export const isConst = (o: Operand): o is { c: number } => "c" in o;
@@ -150,7 +176,7 @@ export class GraphBuilder {
     return { v: out };
   }
 
-  /** Shape of an elementwise result: the widest of its operands ([n] over [1] over a number). */
+  /** Shape of an elementwise result: the widest of its operands ([n] or [m, n] over [1] over a number). */
   ewShape(args: readonly Operand[]): number[] {
     let shape: number[] | undefined;
     for (const a of args) {
@@ -194,22 +220,50 @@ export function verify(g: Graph, where = "verify"): void {
     return v.shape;
   };
   const vec = (s: number[], what: string) => (s.length === 1 ? s[0]! : fail(`${what} must be a vector, got [${s}]`));
+  const weight = (o: Operand, what: string) => {
+    if (isConst(o) || !isWeight(g.values[o.v]!.role)) fail(`${what} must be a weight`);
+  };
   for (const e of g.eqns) {
     const shapes = e.args.map(shapeOf);
     let expect: number[];
     switch (e.op) {
       case "matvec": {
         const [a, v] = shapes as [number[], number[]];
+        weight(e.args[0], "the matrix of matvec");
         if (a.length !== 2 || vec(v, "matvec operand") !== a[1]) fail(`matvec [${a}] @ [${v}]`);
         expect = [a[0]!];
         break;
       }
       case "matvecT": {
         const [a, u] = shapes as [number[], number[]];
+        weight(e.args[0], "the matrix of matvecT");
         if (a.length !== 2 || vec(u, "matvecT operand") !== a[0]) fail(`matvecT [${a}]ᵀ @ [${u}]`);
         expect = [a[1]!];
         break;
       }
+      case "bmm": {
+        const [a, b] = shapes as [number[], number[]];
+        if (e.args.some(isConst) || count(a) !== e.m * e.k || count(b) !== e.k * e.n) fail(`bmm [${a}] · [${b}] for ${e.m}×${e.k}·${e.k}×${e.n}`);
+        for (const [s, rows] of [[a, e.ta ? e.k : e.m], [b, e.tb ? e.n : e.k]] as const) {
+          if (s.length === 2 && s[0] !== rows) fail(`bmm operand [${s}] is not stored with ${rows} rows`);
+        }
+        expect = g.values[e.out]!.shape;
+        if (count(expect) !== e.m * e.n || (expect.length === 2 && expect[0] !== e.m)) fail(`bmm gives ${e.m}×${e.n} but ${g.values[e.out]!.name} is [${expect}]`);
+        break;
+      }
+      case "transpose": {
+        const [a] = shapes as [number[]];
+        if (a.length !== 2) fail(`transpose of [${a}]`);
+        expect = [a[1]!, a[0]!];
+        break;
+      }
+      case "max":
+        vec(shapes[0]!, "max operand");
+        expect = [1];
+        break;
+      case "cumsum":
+        expect = [vec(shapes[0]!, "cumsum operand")];
+        break;
       case "acc_outer": {
         const p = g.values[e.param]!.shape;
         const [u, v] = shapes as [number[], number[]];
@@ -237,7 +291,7 @@ export function verify(g: Graph, where = "verify"): void {
         break;
       }
       case "sum":
-        vec(shapes[0]!, "sum operand");
+        if (shapes[0]!.length === 0) fail("sum of a constant");
         expect = [1];
         break;
       case "bcast":
@@ -251,11 +305,11 @@ export function verify(g: Graph, where = "verify"): void {
         const prim = elementwise(e.fn) ?? fail(`unknown elementwise function ${e.fn}`);
         if (e.args.length !== prim.arity) fail(`${e.fn} takes ${prim.arity} operands, got ${e.args.length}`);
         for (const a of prim.attrs ?? []) if (typeof e.attrs?.[a] !== "number") fail(`${e.fn} needs attribute ${a}`);
-        // Operands share one size; numbers and [1] values broadcast.
-        const vecs = shapes.filter((s) => s.length > 0);
-        if (vecs.length === 0) fail(`${e.fn} has only constant operands`);
-        for (const s of vecs) if (s.length !== 1) fail(`${e.fn} on a matrix`);
-        const wide = vecs.filter((s) => s[0] !== 1);
+        // Operands share one shape; numbers and [1] values broadcast. Weights (vectors or
+        // matrices) are read alike by every sample.
+        const vals = shapes.filter((s) => s.length > 0);
+        if (vals.length === 0) fail(`${e.fn} has only constant operands`);
+        const wide = vals.filter((s) => !eqShape(s, [1]));
         for (const s of wide) if (!eqShape(s, wide[0]!)) fail(`${e.fn} on [${wide[0]}] and [${s}]`);
         expect = wide[0] ?? [1];
         break;
@@ -281,6 +335,16 @@ export function verify(g: Graph, where = "verify"): void {
   }
 }
 
+/** The fields of an equation that say what it computes besides its op and operands (lo of a
+ *  slice, m/k/n/ta/tb of a product, stop, reverse), in a stable order: for CSE keys and dumps. */
+export function eqnFields(e: Eqn): [string, number | boolean | string][] {
+  const skip = new Set(["op", "out", "args", "span", "also", "param", "fn"]);
+  return Object.entries(e)
+    .filter(([k, v]) => !skip.has(k) && v !== undefined)
+    .map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : (v as number | boolean | string)] as [string, number | boolean | string])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 /** The op of an equation as shown to people: the function name for elementwise ones. */
 export function opName(e: Eqn): string {
   return e.op === "ew" ? e.fn : e.op;
@@ -293,7 +357,7 @@ export function printGraph(g: Graph): string {
   for (const v of g.values) if (v.role !== "local") lines.push(`  ${v.role} ${v.name}: [${v.shape}]`);
   for (const e of g.eqns) {
     const attrs = e.op === "ew" && e.attrs ? Object.entries(e.attrs).map(([k, v]) => ` ${k}=${v}`).join("") : "";
-    const extra = "lo" in e ? ` lo=${e.lo}` : attrs;
+    const extra = e.op === "ew" ? attrs : eqnFields(e).map(([k, v]) => ` ${k}=${v}`).join("");
     const lhs = produces(e) ? `${g.values[e.out]!.name}: [${g.values[e.out]!.shape}] = ` : `${g.values[e.param]!.name} += `;
     lines.push(`  ${lhs}${opName(e)}(${e.args.map(name).join(", ")})${extra}`);
   }

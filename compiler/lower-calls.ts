@@ -1,8 +1,9 @@
 // How each function a spec may call lowers to IR: a registry primitive is one equation (clip's
-// numeric arguments become its attributes); composite functions (hard_sigmoid, layernorm) are
-// written here in terms of primitives, so they need no derivative rule of their own.
+// numeric arguments become its attributes); composite functions (hard_sigmoid, layernorm, mean,
+// dot, norm, softmax, log_softmax, min of a vector) are written here in terms of primitives and
+// structural ops, so they need no derivative rule of their own.
 
-import type { Operand } from "./ir.ts";
+import { count, type Operand } from "./ir.ts";
 import type { Lowerer } from "./lower-ops.ts";
 import { elementwise } from "./primitives/elementwise.ts";
 
@@ -22,6 +23,39 @@ export function lowerCall(b: Lowerer, name: string, args: Operand[]): Operand {
       return b.ew("clip", [b.ew("add", [b.ew("mul", [args[0]!, { c: 0.2 }]), { c: 0.5 }])], { lo: 0, hi: 1 });
     case "concat":
       return b.concat(args);
+    case "max":
+      return args.length === 1 ? b.max(args[0]!) : b.ew("maximum", args);
+    case "min":
+      // min(v) = -max(-v): its subgradient goes to the first minimum.
+      return args.length === 1 ? b.ew("neg", [b.max(b.ew("neg", [args[0]!]))]) : b.ew("minimum", args);
+    case "sum":
+      return b.sum(args[0]!);
+    case "mean":
+      return b.ew("mul", [b.sum(args[0]!), { c: 1 / count(b.builder.shape(args[0]!)) }]);
+    case "dot":
+      return b.sum(b.ew("mul", [args[0]!, args[1]!]));
+    case "norm":
+      // Not differentiable at 0 (its derivative there is NaN, as sqrt's is at 0).
+      return b.ew("sqrt", [b.sum(b.ew("mul", [args[0]!, args[0]!]))]);
+    case "softmax": {
+      // Shifted by the maximum so exp cannot overflow; the result does not depend on the shift,
+      // so no gradient flows through it.
+      const e = b.ew("exp", [b.ew("sub", [args[0]!, b.max(args[0]!, true)])]);
+      return b.ew("div", [e, b.sum(e)]);
+    }
+    case "log_softmax": {
+      const d = b.ew("sub", [args[0]!, b.max(args[0]!, true)]);
+      return b.ew("sub", [d, b.ew("log", [b.sum(b.ew("exp", [d]))])]);
+    }
+    case "cumsum":
+      return b.cumsum(args[0]!);
+    case "outer": {
+      const m = count(b.builder.shape(args[0]!));
+      const n = count(b.builder.shape(args[1]!));
+      return b.bmm(args[0]!, args[1]!, m, 1, n, false, false, [m, n]);
+    }
+    case "transpose":
+      return b.transpose(args[0]!);
     case "layernorm": {
       const [v, gain, bias] = args as [Operand, Operand, Operand];
       const n = b.builder.shape(v)[0]!;

@@ -92,6 +92,35 @@ export class Lowerer {
     return this.builder.emit((out) => ({ op: "matvec", out, args: [a, v], span }), [rows], this.temp());
   }
 
+  /** transpose(W) @ u for a weight W. */
+  matvecT(a: Operand, u: Operand): { v: number } {
+    const span = this.span;
+    const cols = this.builder.shape(a)[1] ?? this.bug("matvecT of a non-matrix");
+    return this.builder.emit((out) => ({ op: "matvecT", out, args: [a, u], span }), [cols], this.temp());
+  }
+
+  /** A per-sample product (ir.ts BmmEqn) stored with `shape`. */
+  bmm(a: Operand, b: Operand, m: number, k: number, n: number, ta: boolean, tb: boolean, shape: number[]): { v: number } {
+    const span = this.span;
+    return this.builder.emit((out) => ({ op: "bmm", out, args: [a, b], m, k, n, ta, tb, span }), shape, this.temp());
+  }
+
+  transpose(x: Operand): { v: number } {
+    const span = this.span;
+    const [m, n] = this.builder.shape(x) as [number, number];
+    return this.builder.emit((out) => ({ op: "transpose", out, args: [x], span }), [n, m], this.temp());
+  }
+
+  max(x: Operand, stop = false): { v: number } {
+    const span = this.span;
+    return this.builder.emit((out) => (stop ? { op: "max", out, args: [x], stop, span } : { op: "max", out, args: [x], span }), [1], this.temp());
+  }
+
+  cumsum(x: Operand): { v: number } {
+    const span = this.span;
+    return this.builder.emit((out) => ({ op: "cumsum", out, args: [x], reverse: false, span }), [...this.builder.shape(x)], this.temp());
+  }
+
   slice(x: Operand, lo: number, n: number): { v: number } {
     const span = this.span;
     return this.builder.emit((out) => ({ op: "slice", out, args: [x], lo, span }), [n], this.temp());

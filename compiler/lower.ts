@@ -160,11 +160,15 @@ function lowerCell(b: Lowerer, c: CellInfo, binding: Binding, prefix: string, in
   }
   const prevStates: { name: string; prev: ValueId; mask: ValueId; projected: boolean }[] = [];
   for (const s of c.states) {
-    const n = vecSize(s.size, s.span, s.name);
-    if (n === undefined) return undefined;
+    const shape: number[] = [];
+    for (const d of s.shape) {
+      const n = vecSize(d, s.span, s.name);
+      if (n === undefined) return undefined;
+      shape.push(n);
+    }
     // The state as carried, its recurrent-dropout mask, and the state as the cell reads it.
-    const v = b.builder.value(prefix + s.name, [n], "state");
-    const mask = b.builder.value(`mask_${prefix}${s.name}`, [n], "seq");
+    const v = b.builder.value(prefix + s.name, shape, "state");
+    const mask = b.builder.value(`mask_${prefix}${s.name}`, [...shape], "seq");
     b.statement(`${prefix}${s.name}_read`, undefined);
     const read = b.builder.ew("mul", [{ v }, { v: mask }], undefined, undefined, `${prefix}${s.name}_read`);
     prevStates.push({ name: s.name, prev: v, mask, projected: s.projected });
@@ -221,16 +225,21 @@ function lowerExpr(b: Lowerer, e: Expr, env: Map<string, Operand>, binding: Bind
   switch (e.kind) {
     case "number":
       return { c: e.value };
-    case "ref":
-      return env.get(e.primed ? `${e.name}'` : e.name) ?? b.bug(`unbound ${e.name}`);
+    case "ref": {
+      const v = env.get(e.primed ? `${e.name}'` : e.name);
+      if (v) return v;
+      // A size used as a number.
+      if (!e.primed && Object.hasOwn(binding, e.name)) return { c: binding[e.name]! };
+      return b.bug(`unbound ${e.name}`);
+    }
     case "unary": {
       const x = rec(e.operand);
       return b.ew("neg", [x]);
     }
     case "binary": {
+      if (e.op === "@") return lowerProduct(b, e.left, e.right, rec);
       const l = rec(e.left);
       const r = rec(e.right);
-      if (e.op === "@") return b.matvec(l, r);
       const op = e.op === "+" ? "add" : e.op === "-" ? "sub" : e.op === "*" ? "mul" : "div";
       return b.ew(op, [l, r]);
     }
@@ -251,4 +260,31 @@ function lowerExpr(b: Lowerer, e: Expr, env: Map<string, Operand>, binding: Bind
       return b.slice(x, lo, hi - lo);
     }
   }
+}
+
+/** `transpose(X)` as written, or undefined: a product reads X transposed instead of copying it. */
+function transposed(e: Expr): Expr | undefined {
+  return e.kind === "call" && e.callee.name === "transpose" && e.args.length === 1 ? e.args[0] : undefined;
+}
+
+/**
+ * A @ B. A parameter matrix times a vector is a product over the whole batch (one GEMM, reading
+ * the parameter transposed for transpose(W) @ v); any other product is per sample (bmm), reading
+ * transposed operands in place.
+ */
+function lowerProduct(b: Lowerer, left: Expr, right: Expr, rec: (x: Expr) => Operand): Operand {
+  const lt = transposed(left);
+  const rt = transposed(right);
+  const A = rec(lt ?? left);
+  const B = rec(rt ?? right);
+  if (isConst(A) || isConst(B)) return b.bug("product of a number");
+  const [ra, ca] = b.builder.shape(A) as [number, number];
+  const [m, k] = lt ? [ca, ra] : [ra, ca];
+  const sb = b.builder.shape(B);
+  if (sb.length === 1) {
+    if (b.builder.g.values[A.v]!.role === "param") return lt ? b.matvecT(A, B) : b.matvec(A, B);
+    return b.bmm(A, B, m, k, 1, lt !== undefined, false, [m]);
+  }
+  const n = rt ? sb[0]! : sb[1]!;
+  return b.bmm(A, B, m, k, n, lt !== undefined, rt !== undefined, [m, n]);
 }

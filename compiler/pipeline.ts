@@ -7,12 +7,14 @@ import { printGraph, verify, type Graph } from "./ir.ts";
 import { cse } from "./passes/cse.ts";
 import { dce } from "./passes/dce.ts";
 import { fuseMatvec } from "./passes/fuse-matvec.ts";
+import { reassociate } from "./passes/reassociate.ts";
 import { remat } from "./passes/remat.ts";
 
 type Pass<G extends Graph> = { name: string; run: (g: G) => G };
 
 const forwardPasses: Pass<Graph>[] = [
   { name: "cse", run: cse },
+  { name: "reassociate", run: reassociate },
   { name: "fuse-matvec", run: fuseMatvec },
   { name: "dce", run: dce },
 ];

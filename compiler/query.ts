@@ -9,9 +9,10 @@ import { sortDiagnostics, type Diagnostic } from "../grammar/diagnostics.ts";
 import type { Span } from "../grammar/source.ts";
 import type { CellInfo } from "./check.ts";
 import { checkProgram, type UnitInfo } from "./check-stack.ts";
-import { functionNames, functionSignature } from "./functions.ts";
+import type { ArgTy } from "./check-types.ts";
+import { functionNames, functionSignature, isProblem } from "./functions.ts";
 import { defaultRead, loadProgram, type LoadedFile, type ReadFile } from "./modules.ts";
-import { shapeText, type Size } from "./sizes.ts";
+import { shapeText, type Size, type SymShape } from "./sizes.ts";
 
 export type SymbolKind = "size" | "input" | "state" | "param" | "local" | "cell" | "stack";
 
@@ -127,7 +128,7 @@ export function scopeAt(a: SpecAnalysis, file: string, offset: number): string |
 
 function ports(u: UnitInfo): string {
   if (u.kind !== "cell") return "";
-  const list = (vs: readonly { name: string; size: Size }[]) => vs.map((v) => `${v.name}: ${shapeText([v.size])}`).join(", ");
+  const list = (vs: readonly ({ name: string; size: Size } | { name: string; shape: SymShape })[]) => vs.map((v) => `${v.name}: ${shapeText("size" in v ? [v.size] : v.shape)}`).join(", ");
   return ` { inputs ${list(u.inputs) || "none"}; states ${list(u.states) || "none"} }`;
 }
 
@@ -147,9 +148,11 @@ function cellNames(
     symbols.push(symbol);
     occurrences.push({ span: id.span, symbol });
   };
-  const sized = (list: readonly { name: string; size: Size }[] | undefined, name: string): Ty => {
+  const sized = (list: readonly ({ name: string; size: Size } | { name: string; shape: SymShape })[] | undefined, name: string): Ty => {
     const v = list?.find((x) => x.name === name);
-    return v ? { k: "vec", size: v.size } : undefined;
+    if (!v) return undefined;
+    const shape = "size" in v ? [v.size] : v.shape;
+    return shape.length === 2 ? { k: "mat", rows: shape[0]!, cols: shape[1]! } : { k: "vec", size: shape[0]! };
   };
   for (const s of decl.body) {
     if (s.kind === "input" || s.kind === "state") {
@@ -184,9 +187,10 @@ function cellNames(
       case "call": {
         const sig = functionSignature(e.callee.name);
         const args = e.args.map(typeOf);
-        if (!sig || !args.every((a): a is { k: "scalar" } | { k: "vec"; size: Size } => a !== undefined && a.k !== "mat")) return undefined;
+        if (!sig || !sig.arity(args.length) || !args.every((a) => a !== undefined)) return undefined;
         try {
-          return sig.check(args) === undefined ? sig.result(args) : undefined;
+          const r = sig.apply(args as ArgTy[]);
+          return isProblem(r) ? undefined : r;
         } catch {
           return undefined;
         }

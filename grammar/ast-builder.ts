@@ -274,8 +274,11 @@ export class AstBuilder extends BaseVisitor {
     const open = tok(ctx, "LBracket");
     const close = tok(ctx, "RBracket");
     const dims = all(nodes(ctx, "sizeExpr").map((n) => this.sub<A.SizeExpr>(n)));
-    if (!open || !dims || dims.length === 0) return undefined;
-    return { kind: "shape", dims, span: this.closed(this.tspan(open), close, dims[dims.length - 1]!.span) };
+    if (!open || !dims) return undefined;
+    // `[]` is a scalar: it must really be closed, or it is a shape recovery made up.
+    if (dims.length === 0 && !close) return undefined;
+    const last = dims.length > 0 ? dims[dims.length - 1]!.span : this.tspan(open);
+    return { kind: "shape", dims, span: this.closed(this.tspan(open), close, last) };
   }
 
   sizeExpr(ctx: Ctx): A.SizeExpr | undefined {

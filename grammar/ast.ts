@@ -33,7 +33,7 @@ export interface SizeBinary {
   span: Span;
 }
 
-/** `[H]` or `[H, I]`. */
+/** `[H]`, `[H, I]`, or `[]` (no dims: a scalar, the same as `[1]`). */
 export interface ShapeExpr {
   kind: "shape";
   dims: SizeExpr[];

@@ -27,7 +27,7 @@ export const catalogue = {
   CE206: "cannot assign to {0} '{1}': only locals and new states (name') are assigned",
   CE207: "unknown function '{0}'{1}",
   CE208: "{0} takes {1}, got {2}",
-  CE209: "the left side of @ must be a matrix parameter, got {0}",
+  CE209: "the left side of @ must be a matrix, got {0}",
   CE210: "'{0}' is not a state, so {0}' is not defined",
   CE211: "'{0}' is used before it is assigned",
   CE212: "cell '{0}' has no output",
@@ -43,6 +43,9 @@ export const catalogue = {
   CE222: "parameter '{0}' is never used; it is still counted and trained (its gradient is always zero)",
   CE223: "input '{0}' is never used; callers must still pass it",
   CE224: "local '{0}' is never used",
+  CE225: "'{0}' works along one vector; it cannot take the matrix {1}",
+  CE226: "transpose takes a matrix, got {0}",
+  CE227: "cannot apply '{0}' to {1} and {2}: a vector does not broadcast over a matrix (along rows or columns would be a guess); only numbers and [1] values broadcast",
   // --- imports and stacks ---
   CE301: "cannot read '{0}': {1}",
   CE302: "'{0}' is not defined in '{1}'",

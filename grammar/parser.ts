@@ -257,14 +257,21 @@ export class CellParser extends CstParser {
 
   // ---------- sizes ----------
 
+  /** `[H]`, `[H, I]`, or `[]` (a scalar, the same as `[1]`). */
   shape = this.RULE("shape", () => {
     this.CONSUME(T.LBracket);
-    this.AT_LEAST_ONE_SEP({
-      SEP: T.Comma,
-      DEF: () => this.SUBRULE(this.sizeExpr),
+    this.OR({
+      DEF: [
+        { ALT: () => this.CONSUME(T.RBracket) },
+        {
+          ALT: () => {
+            this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.sizeExpr), ERR_MSG: "a size (an integer or a size name)" });
+            this.CONSUME2(T.RBracket);
+          },
+        },
+      ],
       ERR_MSG: "a size (an integer or a size name)",
     });
-    this.CONSUME(T.RBracket);
   });
 
   /** Flat: `atom (op atom)*`; precedence is applied by the AST builder. */

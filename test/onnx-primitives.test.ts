@@ -15,8 +15,10 @@ const GRID = [-800, -40, -20.5, -3, -1, -0.5, -1e-30, 0, 1e-30, 0.5, 1, 3, SOFTP
 const SMALL = [-800, -2, -0.5, 0, 0.75, 3, 800, NaN, Infinity, -Infinity];
 const ATTRS: Record<string, Attrs> = { clip: { lo: -1, hi: 2 }, between: { lo: -1, hi: 2 } };
 /** onnxruntime's Sigmoid is accurate in absolute terms (about 5e-8 below 1e-6, where results
- *  flush to 0), not relative ones: its error is measured against max(|value|, 1/8). */
-const FLOOR: Record<string, number> = { sigmoid: 0.125 };
+ *  flush to 0), not relative ones: its error is measured against max(|value|, 1/8). So is gelu,
+ *  x/2 · (1 + erf(x/√2)) in float32 (opset 17 has no Gelu): 1 + erf cancels where erf ≈ -1
+ *  (gelu(-3) is off by 6e-9, 1.4e-6 of its value). */
+const FLOOR: Record<string, number> = { sigmoid: 0.125, gelu: 0.125 };
 
 function points(p: Elementwise): number[][] {
   let out: number[][] = [[]];

@@ -11,6 +11,11 @@ import { onnxParity, worst } from "./helpers/onnx-parity.ts";
 import { sampleSpecs } from "./fuzz/sample.ts";
 
 const TOL = 1e-5;
+/** sLSTM's stabilizer m (about 40 in these runs) is cancelled in f = exp(log f + m - m'): onnxruntime
+ *  rounds each op to float32 (2e-6 absolute at 40), and h = o · c / n amplifies it through the
+ *  recurrence, while the TypeScript kernel evaluates each fused map in float64. Measured: onnxruntime
+ *  vs the float32 kernel 1.03e-5 (final m), the float32 kernel vs the float64 kernel 1.8e-7. */
+const SPEC_TOL: Record<string, number> = { "examples/specs/slstm.cell": 3e-5 };
 const DIMS = { I: 5, H: 6, J: 3, P: 4 };
 const ROOT = new URL("..", import.meta.url).pathname;
 const DIRS = ["examples/specs", "examples/specs/greff", "test/specs"];
@@ -34,13 +39,13 @@ describe("every spec exported to ONNX runs in onnxruntime with the kernel's outp
     const r = await onnxParity(readFileSync(join(ROOT, file), "utf8"), { file: join(ROOT, file), dims: DIMS, T: 7, B: 4, lengths: [7, 3, 0, 5], initialStates: true, seed: 3 });
     expect(r.diffs.size).toBe(r.kernel.meta.outputs.length + r.kernel.meta.states.length);
     const w = worst(r);
-    expect(log.add(`${file} ${w.label}`, w.diff).rel, w.label).toBeLessThan(TOL);
+    expect(log.add(`${file} ${w.label}`, w.diff).rel, w.label).toBeLessThan(SPEC_TOL[file] ?? TOL);
   });
 
   it.each(SPECS)("%s, without lengths or initial states", async (file) => {
     const r = await onnxParity(readFileSync(join(ROOT, file), "utf8"), { file: join(ROOT, file), dims: DIMS, T: 5, B: 2, seed: 4 });
     const w = worst(r);
-    expect(log.add(`${file} (plain) ${w.label}`, w.diff).rel, w.label).toBeLessThan(TOL);
+    expect(log.add(`${file} (plain) ${w.label}`, w.diff).rel, w.label).toBeLessThan(SPEC_TOL[file] ?? TOL);
   });
 
   it.each(["examples/specs/lstm.cell", "test/specs/every_function.cell", "test/specs/odd_outputs.cell"])("%s, unoptimized (every equation in the Scan)", async (file) => {

@@ -9,6 +9,7 @@ import { emptyGraph, GraphBuilder } from "../compiler/ir.ts";
 import { ELEMENTWISE, SOFTPLUS_LINEAR_FROM } from "../compiler/primitives/elementwise.ts";
 import type { Attrs, Elementwise } from "../compiler/primitives/types.ts";
 import { fexp, fsigmoid, ftanh } from "../backends/ts/support/fastmath.ts";
+import { erf } from "../backends/ts/support/special.ts";
 import { evalGraph } from "./helpers/ir-eval.ts";
 import { Rng } from "./helpers/rng.ts";
 
@@ -29,8 +30,8 @@ function points(p: Elementwise): number[][] {
 function formula(p: Elementwise, fast: boolean): (...x: number[]) => number {
   const names = Array.from({ length: p.arity }, (_, k) => `x${k}`);
   const body = `return ${p.ts(names, ATTRS[p.op] ?? {}, { fast })};`;
-  const f = new Function("fexp", "fsigmoid", "ftanh", ...names, body) as (...a: unknown[]) => number;
-  return (...x) => f(fexp, fsigmoid, ftanh, ...x);
+  const f = new Function("fexp", "fsigmoid", "ftanh", "erf", ...names, body) as (...a: unknown[]) => number;
+  return (...x) => f(fexp, fsigmoid, ftanh, erf, ...x);
 }
 
 const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)) || (a === 0 && b === 0);

@@ -425,7 +425,7 @@ describe("defect 13: diagnostics without cascades, with hints, warnings and the 
     expect(at(src(`  h' = tanh(W_ff @ x) + h`))[0]![2]).toBe("unknown name 'W_ff'; did you mean 'W_f'?");
     expect(at(src(`  h' = tanh(w_f @ x) + h`))[0]![2]).toBe("unknown name 'w_f'; did you mean 'W_f'?");
     expect(at(src(`  h' = tanh(W_f @ x) + q`))[0]![2]).toBe("unknown name 'q'");
-    expect(at(src(`  h' = swish(W_f @ x) + h`))[0]![2]).toBe("unknown function 'swish'");
+    expect(at(src(`  h' = mish(W_f @ x) + h`))[0]![2]).toBe("unknown function 'mish'");
     expect(at(`cell c(H) {\n  state s: [h]\n  s' = s\n  output s'\n}`)[0]![2]).toBe("unknown size 'h' (the cell declares H); did you mean 'H'?");
     const cell = `cell lstm(H) {\n  state h: [H]\n  h' = h\n  output h'\n}\n`;
     expect(at(`${cell}stack s(H) {\n  layer lstn(H)\n}`)[0]![2]).toBe("unknown cell 'lstn'; did you mean 'lstm'?");

@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import { ELEMENTWISE, SOFTPLUS_LINEAR_FROM } from "../compiler/primitives/elementwise.ts";
 import type { Attrs, Elementwise } from "../compiler/primitives/types.ts";
 import { assemble } from "../backends/wasm/module.ts";
-import { mathFunctions, type MathFn } from "../backends/wasm/math.ts";
+import { hostImport, mathFunctions, type MathFn } from "../backends/wasm/math.ts";
+import { erf } from "../backends/ts/support/special.ts";
 import { F32, F64, splatConst, type Elem } from "../backends/wasm/wat.ts";
 import { WA } from "../backends/wasm/support/heap.ts";
 
@@ -34,14 +35,14 @@ type Apply = (xs: number[][]) => number[];
 /** A module applying `p` lane-wise: operand k at 4k pages, the result after the operands. */
 async function build(p: Elementwise, e: Elem, fast: boolean): Promise<Apply> {
   const used = new Set<MathFn>();
-  const o = { v: e.v, k: (c: number) => splatConst(e, c), call: (fn: MathFn, x: string) => (used.add(fn), `(call $${fn} ${x})`) };
+  const o = { v: e.v, k: (c: number) => splatConst(e, c), call: (fn: MathFn, ...x: string[]) => (used.add(fn), `(call $${fn} ${x.join(" ")})`) };
   const args = Array.from({ length: p.arity }, (_, k) => `(v128.load offset=${k * 4 * PAGE} (local.get $i))`);
   const expr = p.wasm(args, ATTRS[p.op] ?? {}, o);
   const math = mathFunctions(e, fast, used);
   const wat = [
     "(module",
     '  (import "env" "memory" (memory 1 65536 shared))',
-    ...math.imports.map((h) => `  (import "m" "${h}" (func $host_${h} (param f64) (result f64)))`),
+    ...math.imports.map(hostImport),
     math.text,
     '  (func (export "apply") (param $bytes i32) (local $i i32)',
     "    (loop $l",
@@ -52,7 +53,7 @@ async function build(p: Elementwise, e: Elem, fast: boolean): Promise<Apply> {
   ].join("\n");
   const bytes = await assemble(wat, `probe_${p.op}`);
   const memory = new WA.Memory({ initial: 4 * (p.arity + 1), maximum: 65536, shared: true });
-  const inst = new WA.Instance(new WA.Module(bytes), { env: { memory }, m: { exp: Math.exp, tanh: Math.tanh, log: Math.log, log1p: Math.log1p } });
+  const inst = new WA.Instance(new WA.Module(bytes), { env: { memory }, m: { exp: Math.exp, tanh: Math.tanh, log: Math.log, log1p: Math.log1p, expm1: Math.expm1, sin: Math.sin, cos: Math.cos, pow: Math.pow, erf } });
   const apply = inst.exports.apply as (bytes: number) => void;
   const Arr = e.s === "f32" ? Float32Array : Float64Array;
   return (xs) => {

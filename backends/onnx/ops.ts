@@ -1,7 +1,8 @@
 // The plan's ops as ONNX nodes, in one graph (the main graph for an "all" stage over [T, B, n]
 // tensors, the Scan body for the loop over [B, n]): GEMMs as MatMul against the weight as [K, N],
-// maps through the registry's `onnx` lowerings, row sums as ReduceSum, copies as renaming, fills as
-// Expand. Values that have no rows (parameters, constants) or a single column (broadcast loads) are
+// maps through the registry's `onnx` lowerings, row sums as ReduceSum, row maxima as ReduceMax, scans
+// as CumSum, per-row products and transposes as MatMul / Transpose over [..rows, m, n] reshapes,
+// copies as renaming, fills as Expand. Values that have no rows (parameters, constants) or a single column (broadcast loads) are
 // expanded to the view's shape where they are stored, as the kernels' loops write every row.
 
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
@@ -118,7 +119,56 @@ export function printOp(env: OpsEnv, ctx: StageContext, op: PlanOp): void {
       return;
     case "colsum":
       throw new OnnxExportError("onnx: a parameter-gradient sum in a forward plan");
+    case "rowmax": {
+      const src = readView(env, ctx, op.src);
+      const y = g.node("ReduceMax", [src], { axes: { ints: [-1] }, keepdims: 1 })[0]!;
+      if (env.rowless.has(src)) env.rowless.add(y);
+      writeView(env, ctx, op.dst, y);
+      return;
+    }
+    case "rowscan": {
+      const src = readView(env, ctx, op.src);
+      const y = g.node("CumSum", [src, g.consts.ints([-1])], op.reverse ? { reverse: 1 } : {})[0]!;
+      if (env.rowless.has(src)) env.rowless.add(y);
+      writeView(env, ctx, op.dst, y);
+      return;
+    }
+    case "bmm": {
+      const a = asMatrix(env, ctx, readView(env, ctx, op.a), op.ta ? [op.k, op.m] : [op.m, op.k], op.ta);
+      const b = asMatrix(env, ctx, readView(env, ctx, op.b), op.tb ? [op.n, op.k] : [op.k, op.n], op.tb);
+      writeView(env, ctx, op.c, asRows(env, ctx, g.op("MatMul", [a.name, b.name]), op.m * op.n, a.rowless && b.rowless));
+      return;
+    }
+    case "transpose": {
+      const src = readView(env, ctx, op.src);
+      const t = asMatrix(env, ctx, src, [op.m, op.n], true);
+      writeView(env, ctx, op.dst, asRows(env, ctx, t.name, op.m * op.n, t.rowless));
+      return;
+    }
   }
+}
+
+/** A value of m·n columns per row as [..rows, m, n] (a row-less one as [m, n]), transposed on its
+ *  last two axes when asked: the per-row matrices of bmm and transpose. */
+function asMatrix(env: OpsEnv, ctx: StageContext, name: string, [m, n]: [number, number], transposed: boolean): { name: string; rowless: boolean } {
+  const { g } = ctx;
+  const rowless = env.rowless.has(name);
+  const lead = rowless ? [] : ctx.kind === "all" ? [0, 0] : [0];
+  let x = g.op("Reshape", [name, g.consts.ints([...lead, m, n])]);
+  if (transposed) {
+    const perm = [...lead.map((_, i) => i), lead.length + 1, lead.length];
+    x = g.node("Transpose", [x], { perm: { ints: perm } })[0]!;
+  }
+  if (rowless) env.rowless.add(x);
+  return { name: x, rowless };
+}
+
+/** [..rows, m, n] back to [..rows, m·n] (a row-less [m, n] to [m·n]). */
+function asRows(env: OpsEnv, ctx: StageContext, name: string, width: number, rowless: boolean): string {
+  const lead = rowless ? [] : ctx.kind === "all" ? [0, 0] : [0];
+  const y = ctx.g.op("Reshape", [name, ctx.g.consts.ints([...lead, width])]);
+  if (rowless) env.rowless.add(y);
+  return y;
 }
 
 /** The views an op reads (for choosing a Scan's inputs). */
@@ -131,7 +181,12 @@ export function viewsRead(op: PlanOp): View[] {
     case "rowsum":
     case "copy":
     case "colsum":
+    case "rowmax":
+    case "rowscan":
+    case "transpose":
       return [op.src];
+    case "bmm":
+      return [op.a, op.b];
     case "fill":
       return [];
   }
@@ -147,7 +202,12 @@ export function viewsWritten(op: PlanOp): View[] {
     case "rowsum":
     case "fill":
     case "copy":
+    case "rowmax":
+    case "rowscan":
+    case "transpose":
       return [op.dst];
+    case "bmm":
+      return [op.c];
     case "colsum":
       return [];
   }

@@ -251,7 +251,40 @@ export class ForwardPrinter {
       }
       case "colsum":
         torchFail("a column sum (a parameter gradient) in the forward entry");
+      case "rowmax": {
+        const s = this.read(op.src);
+        this.write(op.dst, { expr: this.assign(op.dst, `torch.amax(${s.expr}, -1, keepdim=True)`), rows: s.rows });
+        return;
+      }
+      case "rowscan": {
+        const s = this.read(op.src);
+        const expr = op.reverse ? `torch.flip(torch.cumsum(torch.flip(${s.expr}, [-1]), -1), [-1])` : `torch.cumsum(${s.expr}, -1)`;
+        this.write(op.dst, { expr: this.assign(op.dst, expr), rows: s.rows });
+        return;
+      }
+      case "bmm": {
+        const a = this.read(op.a);
+        const b = this.read(op.b);
+        const A = this.matrix(a, op.ta ? [op.k, op.m] : [op.m, op.k], op.ta);
+        const B = this.matrix(b, op.tb ? [op.n, op.k] : [op.k, op.n], op.tb);
+        const rows = a.rows || b.rows;
+        this.write(op.c, { expr: this.assign(op.c, `torch.matmul(${A}, ${B}).reshape(${rows ? `${this.rowDims()}, ` : ""}${op.m * op.n})`), rows });
+        return;
+      }
+      case "transpose": {
+        const s = this.read(op.src);
+        const t = this.matrix(s, [op.m, op.n], true);
+        this.write(op.dst, { expr: this.assign(op.dst, `${t}.reshape(${s.rows ? `${this.rowDims()}, ` : ""}${op.m * op.n})`), rows: s.rows });
+        return;
+      }
     }
+  }
+
+  /** A value of m·n columns per row as [..rows, m, n] (a row-less one as [m, n]), transposed on
+   *  its last two axes when asked: the per-row matrices of bmm and transpose. */
+  private matrix(r: Read, [m, n]: [number, number], transposed: boolean): string {
+    const x = `${isIdent(r.expr) ? r.expr : `(${r.expr})`}.reshape(${r.rows ? `${this.rowDims()}, ` : ""}${m}, ${n})`;
+    return transposed ? `${x}.transpose(-1, -2)` : x;
   }
 
   private map(op: Extract<PlanOp, { op: "map" }>): void {
@@ -373,7 +406,12 @@ function writes(op: PlanOp): View[] {
     case "fill":
       return [op.dst];
     case "rowsum":
+    case "rowmax":
+    case "rowscan":
+    case "transpose":
       return [op.dst];
+    case "bmm":
+      return [op.c];
     case "colsum":
       return [];
   }
@@ -388,7 +426,12 @@ function reads(op: PlanOp): View[] {
     case "copy":
     case "rowsum":
     case "colsum":
+    case "rowmax":
+    case "rowscan":
+    case "transpose":
       return [op.src];
+    case "bmm":
+      return [op.a, op.b];
     case "fill":
       return [];
   }

@@ -77,6 +77,8 @@ function mapLoop(c: BodyContext, op: Extract<PlanOp, { op: "map" }>): string {
 function opCode(c: BodyContext, op: PlanOp): string {
   const { plan } = c;
   const arr = (v: View | { buf: number }) => plan.buffers[v.buf]!.name;
+  /** A strided operand of a row op: array, offset of the stage's first row, row stride. */
+  const rows = (v: View) => `${arr(v)}, ${rowOffset(plan, v, "0")}, ${stride(plan, v)}`;
   switch (op.op) {
     case "gemm": {
       const d = op.name;
@@ -92,7 +94,16 @@ function opCode(c: BodyContext, op: PlanOp): string {
     case "colsum":
       return `colSum(R, ${op.src.width}, ${arr(op.src)}, ${rowOffset(plan, op.src, "0")}, ${stride(plan, op.src)}, ${arr({ buf: op.grad })});`;
     case "rowsum":
-      return `rowSum(R, ${op.src.width}, ${arr(op.src)}, ${rowOffset(plan, op.src, "0")}, ${stride(plan, op.src)}, ${arr(op.dst)}, ${rowOffset(plan, op.dst, "0")}, ${stride(plan, op.dst)});`;
+    case "rowmax": {
+      const fn = op.op === "rowsum" ? "rowSum" : "rowMax";
+      return `${fn}(R, ${op.src.width}, ${rows(op.src)}, ${rows(op.dst)});`;
+    }
+    case "rowscan":
+      return `rowScan(R, ${op.src.width}, ${rows(op.src)}, ${rows(op.dst)}, ${op.reverse});`;
+    case "bmm":
+      return `bmm(R, ${op.m}, ${op.k}, ${op.n}, ${op.ta}, ${op.tb}, ${rows(op.a)}, ${rows(op.b)}, ${rows(op.c)});`;
+    case "transpose":
+      return `transposeRows(R, ${op.m}, ${op.n}, ${rows(op.src)}, ${rows(op.dst)});`;
     case "copy":
       return `for (let b = 0; b < R; b++) for (let j = 0; j < ${op.dst.width}; j++) ${arr(op.dst)}[${rowOffset(plan, op.dst, "b")} + j] = ${arr(op.src)}[${rowOffset(plan, op.src, "b")} + j]!;`;
     case "fill":

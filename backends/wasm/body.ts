@@ -7,6 +7,7 @@
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import type { Arg, Plan, PlanOp, Stage, View } from "../../compiler/plan/types.ts";
 import { KC, NV, type GemmSpec } from "./gemm.ts";
+import { rowOpCode } from "./rows.ts";
 import type { MathFn } from "./math.ts";
 import { Fn, get, i32, set, splatConst, type Elem } from "./wat.ts";
 
@@ -110,9 +111,9 @@ function mapOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "map" }>, fast: 
   const o = {
     v: e.v,
     k: (c: number) => splatConst(e, c),
-    call: (fn: MathFn, x: string) => {
+    call: (fn: MathFn, ...x: string[]) => {
       p.math.add(fn);
-      return `(call $${fn} ${x})`;
+      return `(call $${fn} ${x.join(" ")})`;
     },
   };
   void fast;
@@ -240,6 +241,11 @@ function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean): void {
       return mapOp(f, p, { op: "map", width: op.dst.width, terms: [{ kind: "load", view: op.src, broadcast: false, name: "_copy" }], stores: [{ term: 0, view: op.dst }], lines: [] }, fast);
     case "fill":
       return mapOp(f, p, { op: "map", width: op.dst.width, terms: [{ kind: "fn", fn: "copy", args: [{ c: op.value }], value: -1, name: "_fill" }], stores: [{ term: 0, view: op.dst }], lines: [] }, fast);
+    case "rowmax":
+    case "rowscan":
+    case "bmm":
+    case "transpose":
+      return rowOpCode(f, p, op, (q, v) => viewBase(q, v));
   }
 }
 
@@ -292,7 +298,13 @@ function usedBuffers(stages: readonly Stage[]): Set<number> {
           break;
         case "rowsum":
         case "copy":
+        case "rowmax":
+        case "rowscan":
+        case "transpose":
           view(op.src), view(op.dst);
+          break;
+        case "bmm":
+          view(op.a), view(op.b), view(op.c);
           break;
         case "fill":
           view(op.dst);

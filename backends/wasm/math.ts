@@ -12,15 +12,30 @@
 //   softplus x past 20, else log1p(e^x), log1p(u) = u·log(1+u)/((1+u)-1) (exact when 1+u = 1)
 // Exact (float64 builds, and float32 builds without fastMath): each lane through the host's
 // Math (imported as m.exp, m.tanh, m.log, m.log1p), in float64 as the TypeScript backend
-// computes it, then rounded to the element type.
+// computes it, then rounded to the element type. elu, gelu, swish, sin, cos, erf and pow are
+// exact in every build (m.expm1, m.sin, m.cos, m.pow, and erf from backends/ts/support/special.ts).
 
 import { F32, splatConst, type Elem } from "./wat.ts";
 
-export const MATH_FUNCTIONS = ["exp", "sigmoid", "tanh", "log", "softplus"] as const;
+/** Functions with an f32x4 approximation for fast math. */
+const FAST_FUNCTIONS = ["exp", "sigmoid", "tanh", "log", "softplus"] as const;
+/** Functions computed exactly per lane in every build (no approximation written yet): pow takes
+ *  two vectors, the others one. */
+const EXACT_ONLY = ["elu", "gelu", "swish", "sin", "cos", "erf", "pow"] as const;
+export const MATH_FUNCTIONS = [...FAST_FUNCTIONS, ...EXACT_ONLY] as const;
 export type MathFn = (typeof MATH_FUNCTIONS)[number];
 
-/** Host functions the exact variants import (one f64 -> f64 function each). */
-export const HOST_IMPORTS = ["exp", "tanh", "log", "log1p"] as const;
+/** Host functions the exact variants import (f64 -> f64; pow takes two). */
+export const HOST_IMPORTS = ["exp", "tanh", "log", "log1p", "expm1", "sin", "cos", "erf", "pow"] as const;
+export type HostFn = (typeof HOST_IMPORTS)[number];
+
+/** The import declaration of a host function. */
+export const hostImport = (h: HostFn) => `  (import "m" "${h}" (func $host_${h} (param f64)${h === "pow" ? " (param f64)" : ""} (result f64)))`;
+
+/** What provides each host function in a generated module (erf: backends/ts/support/special.ts). */
+export const HOST_SOURCE: Record<HostFn, string> = {
+  exp: "Math.exp", tanh: "Math.tanh", log: "Math.log", log1p: "Math.log1p", expm1: "Math.expm1", sin: "Math.sin", cos: "Math.cos", erf: "erf", pow: "Math.pow",
+};
 
 const LN2_HI = 0.693359375;
 const LN2_LO = -2.12194440e-4;
@@ -112,18 +127,20 @@ function fastSoftplus(): string {
   ]);
 }
 
-/** An exact function: each lane in float64 through `expr` (over `(local.get $s)`, f64). */
-function exactLanes(e: Elem, name: string, expr: string, extra: string[] = []): string {
+/** An exact function: each lane in float64 through `expr` (over `(local.get $s)`, f64, and for a
+ *  function of two vectors `(local.get $t)`, the second's lane). */
+function exactLanes(e: Elem, name: string, expr: string, two = false): string {
   const lines = ["(local.set $r (local.get $x))"];
+  const wide = (x: string) => (e.s === "f32" ? `(f64.promote_f32 ${x})` : x);
   for (let l = 0; l < e.lanes; l++) {
-    const lane = `(${e.v}.extract_lane ${l} (local.get $x))`;
-    lines.push(`(local.set $s ${e.s === "f32" ? `(f64.promote_f32 ${lane})` : lane})`);
-    for (const x of extra) lines.push(x);
+    lines.push(`(local.set $s ${wide(`(${e.v}.extract_lane ${l} (local.get $x))`)})`);
+    if (two) lines.push(`(local.set $t ${wide(`(${e.v}.extract_lane ${l} (local.get $y))`)})`);
     const v = e.s === "f32" ? `(f32.demote_f64 ${expr})` : expr;
     lines.push(`(local.set $r (${e.v}.replace_lane ${l} (local.get $r) ${v}))`);
   }
   lines.push("(local.get $r)");
-  return [`  (func $${name} (param $x v128) (result v128)`, "    (local $r v128)", "    (local $s f64)", "    (local $t f64)", ...lines.map((l) => `    ${l}`), "  )"].join("\n");
+  const params = two ? "(param $x v128) (param $y v128)" : "(param $x v128)";
+  return [`  (func $${name} ${params} (result v128)`, "    (local $r v128)", "    (local $s f64)", "    (local $t f64)", ...lines.map((l) => `    ${l}`), "  )"].join("\n");
 }
 
 const S = "(local.get $s)";
@@ -133,18 +150,27 @@ const EXACT: Record<MathFn, string> = {
   tanh: `(call $host_tanh ${S})`,
   log: `(call $host_log ${S})`,
   softplus: `(select ${S} (call $host_log1p (call $host_exp ${S})) (f64.gt ${S} (f64.const 20)))`,
+  // As the TypeScript formulas of these primitives compute them, in the same order.
+  elu: `(select ${S} (call $host_expm1 ${S}) (f64.gt ${S} (f64.const 0)))`,
+  gelu: `(f64.mul (f64.mul (f64.const 0.5) ${S}) (f64.add (f64.const 1) (call $host_erf (f64.mul ${S} (f64.const ${Math.SQRT1_2})))))`,
+  swish: `(f64.mul ${S} (f64.div (f64.const 1) (f64.add (f64.const 1) (call $host_exp (f64.neg ${S})))))`,
+  sin: `(call $host_sin ${S})`,
+  cos: `(call $host_cos ${S})`,
+  erf: `(call $host_erf ${S})`,
+  pow: `(call $host_pow ${S} (local.get $t))`,
 };
 
 /** The functions a module uses, with what they call: (`sigmoid` calls `exp`, softplus `exp` and `log`). */
-export function mathFunctions(e: Elem, fast: boolean, used: ReadonlySet<MathFn>): { text: string; imports: string[] } {
-  if (fast && e.s === "f32") {
-    const need = new Set(used);
-    if (need.has("sigmoid") || need.has("tanh")) need.add("exp");
-    if (need.has("softplus")) need.add("exp").add("log");
-    const make: Record<MathFn, () => string> = { exp: fastExp, sigmoid: fastSigmoid, tanh: fastTanh, log: fastLog, softplus: fastSoftplus };
-    return { text: MATH_FUNCTIONS.filter((f) => need.has(f)).map((f) => make[f]()).join("\n"), imports: [] };
-  }
-  const text = MATH_FUNCTIONS.filter((f) => used.has(f)).map((f) => exactLanes(e, f, EXACT[f])).join("\n");
-  const imports = HOST_IMPORTS.filter((h) => [...used].some((f) => EXACT[f].includes(`$host_${h} `)));
+export function mathFunctions(e: Elem, fast: boolean, used: ReadonlySet<MathFn>): { text: string; imports: HostFn[] } {
+  const approx = fast && e.s === "f32";
+  const need = new Set(used);
+  if (approx && (need.has("sigmoid") || need.has("tanh"))) need.add("exp");
+  if (approx && need.has("softplus")) need.add("exp").add("log");
+  const make: Record<(typeof FAST_FUNCTIONS)[number], () => string> = { exp: fastExp, sigmoid: fastSigmoid, tanh: fastTanh, log: fastLog, softplus: fastSoftplus };
+  const isFast = (f: MathFn): f is (typeof FAST_FUNCTIONS)[number] => approx && (FAST_FUNCTIONS as readonly string[]).includes(f);
+  const list = MATH_FUNCTIONS.filter((f) => need.has(f));
+  const text = list.map((f) => (isFast(f) ? make[f]() : exactLanes(e, f, EXACT[f], f === "pow"))).join("\n");
+  const exact = list.filter((f) => !isFast(f));
+  const imports = HOST_IMPORTS.filter((h) => exact.some((f) => EXACT[f].includes(`$host_${h} `)));
   return { text, imports };
 }

@@ -144,6 +144,23 @@ class StageBuilder {
       case "sum":
         this.ops.push({ op: "rowsum", src: this.view((e.args[0] as { v: ValueId }).v), dst: this.view(e.out), lines });
         return;
+      case "max":
+        this.ops.push({ op: "rowmax", src: this.view((e.args[0] as { v: ValueId }).v), dst: this.view(e.out), lines });
+        return;
+      case "cumsum":
+        this.ops.push({ op: "rowscan", src: this.view((e.args[0] as { v: ValueId }).v), dst: this.view(e.out), reverse: e.reverse, lines });
+        return;
+      case "bmm": {
+        const [a, b] = e.args as [{ v: ValueId }, { v: ValueId }];
+        this.ops.push({ op: "bmm", a: this.view(a.v), b: this.view(b.v), c: this.view(e.out), m: e.m, k: e.k, n: e.n, ta: e.ta, tb: e.tb, lines });
+        return;
+      }
+      case "transpose": {
+        const x = (e.args[0] as { v: ValueId }).v;
+        const [m, n] = g.values[x]!.shape as [number, number];
+        this.ops.push({ op: "transpose", src: this.view(x), dst: this.view(e.out), m, n, lines });
+        return;
+      }
       case "zeros":
         this.ops.push({ op: "fill", dst: this.view(e.out), value: 0, lines });
         return;

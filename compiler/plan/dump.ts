@@ -28,6 +28,14 @@ export function dumpPlan(plan: Plan): string {
         return `colsum ${name(o.grad)} += Σ_r ${view(o.src)}`;
       case "rowsum":
         return `rowsum ${view(o.dst)} = Σ_j ${view(o.src)}`;
+      case "rowmax":
+        return `rowmax ${view(o.dst)} = max_j ${view(o.src)}`;
+      case "rowscan":
+        return `rowscan${o.reverse ? " reverse" : ""} ${view(o.dst)} = cumsum ${view(o.src)}`;
+      case "bmm":
+        return `bmm ${o.m}×${o.k}·${o.k}×${o.n} ${view(o.c)} = ${view(o.a)}${o.ta ? "ᵀ" : ""} · ${view(o.b)}${o.tb ? "ᵀ" : ""}`;
+      case "transpose":
+        return `transpose ${view(o.dst)} = ${view(o.src)}ᵀ (${o.m}×${o.n})`;
       case "copy":
         return `copy ${view(o.dst)} = ${view(o.src)}`;
       case "fill":

@@ -11,7 +11,9 @@
 //   batch  B rows: per-step scratch, reused by every step (or per-sequence data: masks)
 //   none   one row: weights and gradients
 // An op runs over the rows of its stage: every row of a seq buffer at once ("all"), or one
-// step's B rows ("step"; row b of a seq buffer is then t·B + b).
+// step's B rows ("step"; row b of a seq buffer is then t·B + b). A per-sample matrix value [m, n]
+// is m·n columns of one row, row-major; a weight view (rows "none") reads the same numbers for
+// every row.
 
 import type { KernelMeta } from "../../abi/kernel.ts";
 import type { ValueId } from "../ir.ts";
@@ -96,6 +98,23 @@ export type PlanOp =
   | { op: "colsum"; src: View; grad: number; lines: string[] }
   /** dst[r, 0] = Σ_j src[r, j]. */
   | { op: "rowsum"; src: View; dst: View; lines: string[] }
+  /** dst[r, 0] = max_j src[r, j], NaN when any src[r, j] is NaN (max(v); the shift of softmax). */
+  | { op: "rowmax"; src: View; dst: View; lines: string[] }
+  /** dst[r, j] = Σ_{i ≤ j} src[r, i]; reverse: Σ_{i ≥ j} src[r, i] (cumsum and its adjoint). src
+   *  and dst are distinct storage. */
+  | { op: "rowscan"; src: View; dst: View; reverse: boolean; lines: string[] }
+  /**
+   * A matrix product per row: C[r] = op(A[r]) · op(B[r]), (m × k)(k × n) = m × n, summed in k
+   * order from 0. A[r] is the row's m·k numbers read as [m, k] row-major, or with ta as [k, m]
+   * and transposed; likewise B[r] is [k, n], or with tb [n, k] transposed; C[r] is [m, n]. A view
+   * of a weight (rows "none") is the same matrix for every row. Covers outer(a, b) (k = 1), a
+   * per-sample matrix times a vector (n = 1), matrix-matrix products and their adjoints. C does
+   * not overlap A or B. Cost m·k·n multiply-adds per row.
+   */
+  | { op: "bmm"; a: View; b: View; c: View; m: number; k: number; n: number; ta: boolean; tb: boolean; lines: string[] }
+  /** dst[r] = src[r]ᵀ: dst[r, j·m + i] = src[r, i·n + j] for src[r] read as [m, n] (src may be a
+   *  weight: the same matrix for every row). dst does not overlap src. */
+  | { op: "transpose"; src: View; dst: View; m: number; n: number; lines: string[] }
   | { op: "copy"; src: View; dst: View; lines: string[] }
   | { op: "fill"; dst: View; value: number; lines: string[] };
 

@@ -21,9 +21,14 @@ function written(op: PlanOp): View[] {
     case "colsum":
       return [];
     case "rowsum":
+    case "rowmax":
+    case "rowscan":
+    case "transpose":
     case "copy":
     case "fill":
       return [op.dst];
+    case "bmm":
+      return [op.c];
   }
 }
 
@@ -33,6 +38,11 @@ function clash(a: View, b: View): boolean {
   if (a.buf !== b.buf || a.shift !== b.shift) return false;
   const overlap = a.col < b.col + b.width && b.col < a.col + a.width;
   return overlap && a.col !== b.col;
+}
+
+/** Two views of one buffer (and block) sharing a column. */
+function overlaps(a: View, b: View): boolean {
+  return a.buf === b.buf && a.shift === b.shift && a.col < b.col + b.width && b.col < a.col + a.width;
 }
 
 export function verifyPlan(plan: Plan): void {
@@ -135,11 +145,32 @@ export function verifyPlan(plan: Plan): void {
         weight(op.grad, op.src.width, what);
         return;
       case "rowsum":
+      case "rowmax":
         checkView(op.src, stage, what);
         checkView(op.dst, stage, what);
         read(c, op.src, what);
-        if (op.dst.width !== 1) fail(`${what}: row sum into width ${op.dst.width}`);
+        if (op.dst.width !== 1) fail(`${what}: row reduction into width ${op.dst.width}`);
         write(c, op.dst);
+        return;
+      case "rowscan":
+      case "transpose":
+        checkView(op.src, stage, what);
+        checkView(op.dst, stage, what);
+        read(c, op.src, what);
+        if (op.src.width !== op.dst.width) fail(`${what}: width ${op.src.width} into ${op.dst.width}`);
+        if (op.op === "transpose" && op.src.width !== op.m * op.n) fail(`${what}: a ${op.m}×${op.n} matrix in ${op.src.width} columns`);
+        if (overlaps(op.src, op.dst)) fail(`${what}: writes ${buf(op.dst.buf).name} over columns it reads`);
+        write(c, op.dst);
+        return;
+      case "bmm":
+        for (const v of [op.a, op.b, op.c]) checkView(v, stage, what);
+        read(c, op.a, what);
+        read(c, op.b, what);
+        if (op.a.width !== op.m * op.k || op.b.width !== op.k * op.n || op.c.width !== op.m * op.n) {
+          fail(`${what}: views [${op.a.width}] [${op.b.width}] -> [${op.c.width}] for ${op.m}×${op.k}·${op.k}×${op.n}`);
+        }
+        if (overlaps(op.a, op.c) || overlaps(op.b, op.c)) fail(`${what}: writes ${buf(op.c.buf).name} over columns it reads`);
+        write(c, op.c);
         return;
       case "copy":
         checkView(op.src, stage, what);

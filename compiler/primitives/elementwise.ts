@@ -7,13 +7,58 @@
 // TypeScript formula computes the same value (a registry-driven test checks every entry on a grid
 // that includes extremes). NaN propagates wherever the math allows it.
 
-import type { Elementwise } from "./types.ts";
+import { erf } from "../../backends/ts/support/special.ts";
+import type { Elementwise, OnnxFormulaBuilder } from "./types.ts";
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+/** 1/√(2π), the standard normal density's scale (gelu's derivative). */
+const INV_SQRT_2PI = 0.3989422804014327;
 
 /** Past this, log(1 + e^x) equals x to double precision (e^-20 ≈ 2e-9 relative... and the
  *  float32 result is x exactly); below it, log1p(exp(x)) is exact and cannot overflow. */
 export const SOFTPLUS_LINEAR_FROM = 20;
+
+/** The value of a float literal pyNum printed, or undefined for a tensor expression. */
+function pyLiteral(s: string): number | undefined {
+  const t = s.replace(/^\((.*)\)$/, "$1");
+  if (t === "math.nan") return NaN;
+  if (t === "math.inf" || t === "-math.inf") return t.startsWith("-") ? -Infinity : Infinity;
+  return /^-?\d/.test(t) ? Number(t) : undefined;
+}
+
+/** PyTorch max/min with NaN propagating (torch.maximum takes tensors only; clamp_min takes a float). */
+function torchExtreme(fn: "maximum" | "minimum", clamp: "clamp_min" | "clamp_max", a: string, b: string): string {
+  if (pyLiteral(b) !== undefined) return `torch.${clamp}(${a}, ${b})`;
+  if (pyLiteral(a) !== undefined) return `torch.${clamp}(${b}, ${a})`;
+  return `torch.${fn}(${a}, ${b})`;
+}
+
+/** a^p as Math.pow computes it: C's pow gives 1 for (±1)^(±∞), Math.pow NaN. */
+function torchPow(a: string, p: string): string {
+  const [ca, cp] = [pyLiteral(a), pyLiteral(p)];
+  if (cp !== undefined) return Number.isFinite(cp) ? `torch.pow(${a}, ${p})` : `torch.where(torch.abs(${a}) == 1.0, torch.full_like(${a}, math.nan), torch.pow(${a}, ${p}))`;
+  if (ca !== undefined) return Math.abs(ca) === 1 ? `torch.where(torch.isinf(${p}), ${p} - ${p}, torch.pow(${a}, ${p}))` : `torch.pow(${a}, ${p})`;
+  return `torch.where(torch.isinf(${p}) & (torch.abs(${a}) == 1.0), ${p} - ${p}, torch.pow(${a}, ${p}))`;
+}
+
+/** ONNX Max/Min with NaN propagating (onnxruntime's keep the other operand). */
+function onnxExtreme(op: "Max" | "Min", a: string, b: string, g: OnnxFormulaBuilder): string {
+  return g.op("Where", [g.op("IsNaN", [a]), a, g.op("Where", [g.op("IsNaN", [b]), b, g.op(op, [a, b])])]);
+}
+
+/** log(1 + u) accurate for small u without a Log1p op (Kahan: log(v)·u / (v - 1) for v = 1 + u ≠ 1).
+ *  softplus uses it: onnxruntime's Softplus loses e^x's digits for x ≪ 0 (log-space gates sum them). */
+function onnxLog1p(u: string, g: OnnxFormulaBuilder): string {
+  const v = g.op("Add", [u, g.const(1)]);
+  return g.op("Where", [g.op("Equal", [v, g.const(1)]), u, g.op("Div", [g.op("Mul", [g.op("Log", [v]), u]), g.op("Sub", [v, g.const(1)])])]);
+}
+
+/** e^x - 1 accurate near 0 without an Expm1 op (Kahan: (u - 1)·x / log u for u = e^x ≠ 1). */
+function onnxExpm1(x: string, g: OnnxFormulaBuilder): string {
+  const u = g.op("Exp", [x]);
+  const ratio = g.op("Div", [g.op("Mul", [g.op("Sub", [u, g.const(1)]), x]), g.op("Log", [u])]);
+  return g.op("Where", [g.op("Equal", [u, g.const(1)]), x, g.op("Where", [g.op("Equal", [u, g.const(0)]), g.const(-1), ratio])]);
+}
 
 const list: Elementwise[] = [
   // ---- arithmetic: the operators + - * / and unary minus
@@ -173,7 +218,7 @@ const list: Elementwise[] = [
     ts: ([x]) => `${x} > ${SOFTPLUS_LINEAR_FROM} ? ${x} : Math.log1p(Math.exp(${x}))`,
     wasm: ([x], _a, o) => o.call("softplus", x!),
     torch: ([x]) => `torch.nn.functional.softplus(${x}, 1.0, ${pyNum(SOFTPLUS_LINEAR_FROM)})`,
-    onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(SOFTPLUS_LINEAR_FROM)]), x!, g.op("Softplus", [x!])]),
+    onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(SOFTPLUS_LINEAR_FROM)]), x!, onnxLog1p(g.op("Exp", [x!]), g)]),
   },
   {
     op: "sqrt",
@@ -214,6 +259,135 @@ const list: Elementwise[] = [
     torch: ([x], { lo, hi }) => `torch.clamp(${x}, ${pyNum(lo!)}, ${pyNum(hi!)})`,
     onnx: ([x], { lo, hi }, g) => g.op("Clip", [x!, g.const(lo!), g.const(hi!)]),
     smoothAt: ([x], { lo, hi }) => x !== lo && x !== hi,
+  },
+
+  {
+    op: "elu",
+    arity: 1,
+    surface: true,
+    doc: "x for x > 0, else e^x - 1 (α = 1)",
+    eval: ([x]) => (x! > 0 ? x! : Math.expm1(x!)),
+    grad: ({ dy, y, x: [a] }, b) => [b.mul(dy, b.select(b.heaviside(a!), 1, b.add(y, 1)))],
+    ts: ([x]) => `${x} > 0 ? ${x} : Math.expm1(${x})`,
+    wasm: ([x], _a, o) => o.call("elu", x!),
+    torch: ([x]) => `torch.nn.functional.elu(${x})`,
+    onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(0)]), x!, onnxExpm1(x!, g)]),
+  },
+  {
+    op: "gelu",
+    arity: 1,
+    surface: true,
+    doc: "x · Φ(x) = x/2 · (1 + erf(x/√2)), the exact form (PyTorch's and Keras' default)",
+    eval: ([x]) => 0.5 * x! * (1 + erf(x! * Math.SQRT1_2)),
+    grad: ({ dy, x: [a] }, b) => {
+      // Φ(x) + x·φ(x)
+      const cdf = b.mul(0.5, b.add(1, b.call("erf", b.mul(a!, Math.SQRT1_2))));
+      const pdf = b.mul(INV_SQRT_2PI, b.call("exp", b.mul(-0.5, b.mul(a!, a!))));
+      return [b.mul(dy, b.add(cdf, b.mul(a!, pdf)))];
+    },
+    ts: ([x]) => `0.5 * ${x} * (1 + erf(${x} * Math.SQRT1_2))`,
+    wasm: ([x], _a, o) => o.call("gelu", x!),
+    torch: ([x]) => `torch.nn.functional.gelu(${x})`,
+    onnx: ([x], _a, g) => g.op("Mul", [g.op("Mul", [x!, g.const(0.5)]), g.op("Add", [g.const(1), g.op("Erf", [g.op("Mul", [x!, g.const(Math.SQRT1_2)])])])]),
+    tsSupport: ["special"],
+  },
+  {
+    op: "swish",
+    arity: 1,
+    surface: true,
+    doc: "x · sigmoid(x) (SiLU)",
+    eval: ([x]) => x! * sigmoid(x!),
+    grad: ({ dy, y, x: [a] }, b) => {
+      const s = b.sigmoid(a!);
+      return [b.mul(dy, b.add(s, b.mul(y, b.sub(1, s))))];
+    },
+    ts: ([x], _a, o) => (o.fast ? `${x} * fsigmoid(${x})` : `${x} * (1 / (1 + Math.exp(-${x})))`),
+    wasm: ([x], _a, o) => o.call("swish", x!),
+    torch: ([x]) => `torch.nn.functional.silu(${x})`,
+    onnx: ([x], _a, g) => g.op("Div", [x!, g.op("Add", [g.const(1), g.op("Exp", [g.op("Neg", [x!])])])]),
+  },
+  {
+    op: "sin",
+    arity: 1,
+    surface: true,
+    doc: "sine",
+    eval: ([x]) => Math.sin(x!),
+    grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.call("cos", a!))],
+    ts: ([x]) => `Math.sin(${x})`,
+    wasm: ([x], _a, o) => o.call("sin", x!),
+    torch: ([x]) => `torch.sin(${x})`,
+    onnx: ([x], _a, g) => g.op("Sin", [x!]),
+  },
+  {
+    op: "cos",
+    arity: 1,
+    surface: true,
+    doc: "cosine",
+    eval: ([x]) => Math.cos(x!),
+    grad: ({ dy, x: [a] }, b) => [b.neg(b.mul(dy, b.call("sin", a!)))],
+    ts: ([x]) => `Math.cos(${x})`,
+    wasm: ([x], _a, o) => o.call("cos", x!),
+    torch: ([x]) => `torch.cos(${x})`,
+    onnx: ([x], _a, g) => g.op("Cos", [x!]),
+  },
+  {
+    op: "erf",
+    arity: 1,
+    surface: true,
+    doc: "the error function, 2/√π ∫₀ˣ e^(-t²) dt",
+    eval: ([x]) => erf(x!),
+    grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.mul(2 / Math.sqrt(Math.PI), b.call("exp", b.neg(b.mul(a!, a!)))))],
+    ts: ([x]) => `erf(${x})`,
+    wasm: ([x], _a, o) => o.call("erf", x!),
+    torch: ([x]) => `torch.erf(${x})`,
+    onnx: ([x], _a, g) => g.op("Erf", [x!]),
+    tsSupport: ["special"],
+  },
+  {
+    op: "pow",
+    arity: 2,
+    surface: true,
+    doc: "a^p (NaN for a < 0 and a fractional p); its derivative in p, y · log(a), needs a > 0",
+    eval: ([a, p]) => Math.pow(a!, p!),
+    grad: ({ dy, y, x: [a, p] }, b) => [
+      b.mul(dy, b.mul(p!, b.call("pow", a!, b.sub(p!, 1)))),
+      "c" in p! ? null : b.mul(dy, b.mul(y, b.call("log", a!))),
+    ],
+    ts: ([a, p]) => `Math.pow(${a}, ${p})`,
+    wasm: ([a, p], _a, o) => o.call("pow", a!, p!),
+    torch: ([a, p]) => torchPow(a!, p!),
+    onnx: ([a, p], _a, g) => g.op("Where", [g.op("And", [g.op("IsInf", [p!]), g.op("Equal", [g.op("Abs", [a!]), g.const(1)])]), g.const(NaN), g.op("Pow", [a!, p!])]),
+    domain: ([a]) => a! > 1e-3,
+  },
+  {
+    op: "maximum",
+    arity: 2,
+    doc: "max(a, b): the larger operand (NaN if either is); its derivative goes to a where a = b",
+    eval: ([a, b]) => Math.max(a!, b!),
+    grad: ({ dy, x: [p, q] }, b) => {
+      const toQ = b.heaviside(b.sub(q!, p!));
+      return [b.mul(dy, b.sub(1, toQ)), b.mul(dy, toQ)];
+    },
+    ts: ([a, b]) => `Math.max(${a}, ${b})`,
+    wasm: ([a, b], _a, o) => `(${o.v}.max ${a} ${b})`,
+    torch: ([a, b]) => torchExtreme("maximum", "clamp_min", a!, b!),
+    onnx: ([a, b], _a, g) => onnxExtreme("Max", a!, b!, g),
+    smoothAt: ([a, b]) => a !== b,
+  },
+  {
+    op: "minimum",
+    arity: 2,
+    doc: "min(a, b): the smaller operand (NaN if either is); its derivative goes to a where a = b",
+    eval: ([a, b]) => Math.min(a!, b!),
+    grad: ({ dy, x: [p, q] }, b) => {
+      const toQ = b.heaviside(b.sub(p!, q!));
+      return [b.mul(dy, b.sub(1, toQ)), b.mul(dy, toQ)];
+    },
+    ts: ([a, b]) => `Math.min(${a}, ${b})`,
+    wasm: ([a, b], _a, o) => `(${o.v}.min ${a} ${b})`,
+    torch: ([a, b]) => torchExtreme("minimum", "clamp_max", a!, b!),
+    onnx: ([a, b], _a, g) => onnxExtreme("Min", a!, b!, g),
+    smoothAt: ([a, b]) => a !== b,
   },
 
   // ---- sequence semantics: which value a step keeps (per-sample lengths)

@@ -36,8 +36,9 @@ export interface WasmFormulaOptions {
   v: string;
   /** A vector with every lane equal to c. */
   k(c: number): string;
-  /** A call of one of the module's vector math functions (exp, sigmoid, tanh, log, softplus). */
-  call(fn: "exp" | "sigmoid" | "tanh" | "log" | "softplus", x: string): string;
+  /** A call of one of the module's vector math functions (exp, sigmoid, tanh, log, softplus; and,
+   *  exact per lane, elu, gelu, swish, sin, cos, erf, pow of two vectors). */
+  call(fn: "exp" | "sigmoid" | "tanh" | "log" | "softplus" | "elu" | "gelu" | "swish" | "sin" | "cos" | "erf" | "pow", ...x: string[]): string;
 }
 
 /** What an ONNX formula builds with (backends/onnx): nodes over tensor names, float32 constants. */
@@ -71,6 +72,8 @@ export interface Elementwise {
   grad?(r: GradArgs, b: AdBuilder): Contribution[];
   /** TypeScript expression over operand expressions (identifiers or parenthesised literals). */
   ts(x: readonly string[], a: Attrs, o: TsFormulaOptions): string;
+  /** Support files of the TypeScript backend its formula calls (backends/ts/support/NAME.ts). */
+  readonly tsSupport?: readonly "special"[];
   /** WebAssembly SIMD expression over operand vectors (backends/wasm); lanes compute what `ts` does. */
   wasm(x: readonly string[], a: Attrs, o: WasmFormulaOptions): string;
   /** PyTorch expression over operand expressions (identifiers, tensors or float literals): the

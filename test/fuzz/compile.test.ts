@@ -21,7 +21,7 @@ describe("compile fuzz slice", () => {
     expect([...GENERATED_FUNCTIONS].sort()).toEqual([...functionNames].sort());
     const seen = new Set<string>();
     for (const t of fc.sample(tapeArb(), { seed: 5, numRuns: 300 })) for (const f of generateProgram(t, { names: plainNames() }).features) seen.add(f);
-    for (const f of [...GENERATED_FUNCTIONS, "matvec", "slice", "local", "scalar constant", "no inputs", "several inputs", "several outputs", "stack", "nested stack", "param vector", "repeated subexpression"]) {
+    for (const f of [...GENERATED_FUNCTIONS, "matvec", "slice", "local", "scalar constant", "no inputs", "several inputs", "several outputs", "stack", "nested stack", "param vector", "repeated subexpression", "matrix state", "matrix local", "matrix times vector", "matrix product", "matrix elementwise", "scalar state", "[1] broadcast", "size as number"]) {
       expect(seen.has(f), f).toBe(true);
     }
   });

@@ -1,12 +1,14 @@
 // A generator of random well-typed cells (and stacks of them) for the differential fuzzer. It reads
 // its choices from a tape (choices.ts), so fast-check shrinks a failing program by shrinking the
 // tape. Every function of the language appears (a test checks the list against the compiler's
-// functionSignatures), with honest domains: log and sqrt only see arguments ≥ 0.5 and a divisor is
+// function table; matrix values and the functions of issue 14 are in gen-forms.ts), with honest
+// domains: log and sqrt only see arguments ≥ 0.5 and a divisor is
 // always ≥ 0.5 in magnitude (`pos` below); exp sees a bounded argument. Non-smooth functions (relu,
 // abs, clip, hard_sigmoid) are generated freely: the gradient check (fd.ts) detects the entries whose
 // finite-difference step crosses a kink.
 
 import { Choices } from "./choices.ts";
+import { FORM_FUNCTIONS, genMat, NEW_FORMS, newForm, ONE, type GenHost, type MatVar } from "./gen-forms.ts";
 import type { NameSource } from "./names.ts";
 import { add, asOperand, mul, name as sizeName, num, type Sz } from "./polysize.ts";
 
@@ -35,6 +37,8 @@ interface Dim {
 interface Var {
   text: string;
   sz: Sz;
+  /** A matrix state's second dim (its first is sz). */
+  cols?: Sz;
 }
 
 interface Param {
@@ -44,21 +48,25 @@ interface Param {
 }
 
 /** Functions the generator calls, by the form that calls them (checked against the compiler). */
-export const GENERATED_FUNCTIONS = ["sigmoid", "tanh", "relu", "exp", "log", "softsign", "hard_sigmoid", "softplus", "sqrt", "abs", "concat", "layernorm", "clip"];
+export const GENERATED_FUNCTIONS = ["sigmoid", "tanh", "relu", "exp", "log", "softsign", "hard_sigmoid", "softplus", "sqrt", "abs", "concat", "layernorm", "clip", ...FORM_FUNCTIONS];
+
+/** A shape as declared: a [1] is sometimes written `[]`. */
+const shapeText = (dims: readonly Sz[], c: Choices) => (dims.length === 1 && dims[0]!.key === ONE.key && c.chance(1, 2) ? "[]" : `[${dims.map((d) => d.text).join(", ")}]`);
 
 const SCALARS = [0.5, 2, 1, 0.25, 3, 1.5, 0.1, 1e-3];
 const VECTOR_INITS = ["", " = zeros", " = ones", " = const(0.3)", " = uniform(-0.5, 0.5)", " = normal(0.2)"];
 const MATRIX_INITS = ["", " = glorot", " = orthogonal", " = zeros", " = uniform(-1, 1)", " = normal(0.1)", " = const(-0.2)"];
 
-class CellGen {
+class CellGen implements GenHost {
   readonly features = new Set<string>();
   readonly params: Param[] = [];
   readonly vars: Var[] = [];
+  readonly mats: MatVar[] = [];
   readonly consts: string[] = [];
-  private readonly maxDepth: number;
+  readonly maxDepth: number;
 
   constructor(
-    private readonly c: Choices,
+    readonly c: Choices,
     private readonly names: NameSource,
     readonly dims: Dim[],
     maxDepth: number,
@@ -66,7 +74,11 @@ class CellGen {
     this.maxDepth = maxDepth;
   }
 
-  private atoms(): Sz[] {
+  unitValues(): string[] {
+    return this.vars.filter((v) => v.sz.key === ONE.key).map((v) => v.text);
+  }
+
+  atoms(): Sz[] {
     return this.dims.map((d) => sizeName(d.name, d.value));
   }
 
@@ -96,14 +108,14 @@ class CellGen {
     }
   }
 
-  private knownSizes(): Sz[] {
+  knownSizes(): Sz[] {
     const seen = new Map<string, Sz>();
     for (const v of this.vars) if (!seen.has(v.sz.key)) seen.set(v.sz.key, v.sz);
     for (const a of this.atoms()) if (!seen.has(a.key)) seen.set(a.key, a);
     return [...seen.values()];
   }
 
-  private param(shape: Sz[], init?: string): string {
+  param(shape: Sz[], init?: string): string {
     const c = this.c;
     if (shape.length === 2 && c.chance(1, 3)) {
       const same = this.params.find((p) => p.shape.length === 2 && p.shape[0]!.key === shape[0]!.key && p.shape[1]!.key === shape[1]!.key);
@@ -175,7 +187,7 @@ class CellGen {
   }
 
   /** An expression that is at least 0.5 (for log, sqrt and divisors). */
-  private pos(S: Sz, d: number): string {
+  pos(S: Sz, d: number): string {
     const e = this.gen(S, d + 1);
     switch (this.c.int(8)) {
       case 0:
@@ -203,7 +215,8 @@ class CellGen {
     const c = this.c;
     const f = this.features;
     const next = d + 1;
-    const form = d >= this.maxDepth ? 0 : c.int(17);
+    const form = d >= this.maxDepth ? 0 : c.int(17 + NEW_FORMS);
+    if (form >= 17) return newForm(this, S, d, form - 17);
     switch (form) {
       case 1: {
         const fn = c.pick(["sigmoid", "tanh", "softsign", "softplus"]);
@@ -320,7 +333,7 @@ function genCell(c: Choices, o: GenOptions, dims: Dim[], chain: boolean, feature
   const cellName = o.names.fresh("cell", c);
   const lines: string[] = [];
   const decl = (what: string, vars: Var[]) => {
-    if (vars.length) lines.push(`  ${what} ${vars.map((v) => `${v.text}: [${v.sz.text}]`).join(", ")}`);
+    if (vars.length) lines.push(`  ${what} ${vars.map((v) => `${v.text}: ${shapeText(v.cols ? [v.sz, v.cols] : [v.sz], c)}`).join(", ")}`);
   };
   const inputs: Var[] = [];
   const nIn = chain ? 1 + c.int(2) : c.int(4);
@@ -334,9 +347,15 @@ function genCell(c: Choices, o: GenOptions, dims: Dim[], chain: boolean, feature
   const nState = 1 + c.int(3);
   for (let i = 0; i < nState; i++) {
     const sz = chain && i === 0 ? sizeName(dims[1]!.name, dims[1]!.value) : g.declSize();
-    states.push({ text: o.names.fresh("state", c), sz });
+    // A matrix state now and then; never the first (outputs and a stack layer need a vector).
+    const cols = i > 0 && c.chance(1, 3) ? g.declSize() : undefined;
+    states.push(cols ? { text: o.names.fresh("state", c), sz, cols } : { text: o.names.fresh("state", c), sz });
   }
-  g.vars.push(...inputs, ...states);
+  const vectorStates = states.filter((st) => !st.cols);
+  if (states.some((st) => st.cols)) features.add("matrix state");
+  if (states.some((st) => !st.cols && st.sz.key === ONE.key)) features.add("scalar state");
+  g.vars.push(...inputs, ...vectorStates);
+  g.mats.push(...states.filter((st) => st.cols).map((st) => ({ text: st.text, rows: st.sz, cols: st.cols! })));
 
   const body: string[] = [];
   const nConst = c.int(3);
@@ -353,12 +372,22 @@ function genCell(c: Choices, o: GenOptions, dims: Dim[], chain: boolean, feature
     [slots[i], slots[j]] = [slots[j]!, slots[i]!];
   }
   for (const s of slots) {
-    if (s === "local") {
+    if (s === "local" && c.chance(1, 5)) {
+      // A matrix local.
+      const [rows, cols] = [g.declSize(), g.declSize()];
+      const name = o.names.fresh("local", c);
+      body.push(`  ${name} = ${genMat(g, rows, cols, 0)}`);
+      g.mats.push({ text: name, rows, cols });
+      features.add("matrix local");
+    } else if (s === "local") {
       const sz = c.chance(1, 2) ? c.pick(g.vars).sz : g.declSize();
       const name = o.names.fresh("local", c);
       body.push(`  ${name} = ${g.gen(sz)}`);
       g.vars.push({ text: name, sz });
       features.add("local");
+    } else if (s.cols) {
+      body.push(`  ${s.text}' = ${genMat(g, s.sz, s.cols, 0)}`);
+      g.mats.push({ text: `${s.text}'`, rows: s.sz, cols: s.cols });
     } else {
       body.push(`  ${s.text}' = ${g.gen(s.sz)}`);
       g.vars.push({ text: `${s.text}'`, sz: s.sz });
@@ -379,7 +408,7 @@ function genCell(c: Choices, o: GenOptions, dims: Dim[], chain: boolean, feature
         outs.push(g.gen(c.pick(g.vars).sz, 2));
         break;
       default:
-        outs.push(`${c.pick(states).text}'`);
+        outs.push(`${c.pick(vectorStates).text}'`);
     }
   }
   if (nOut > 1) features.add("several outputs");
@@ -388,7 +417,7 @@ function genCell(c: Choices, o: GenOptions, dims: Dim[], chain: boolean, feature
   lines.push(`cell ${cellName}(${dimText}) {`);
   decl("input", inputs);
   decl("state", states);
-  for (const p of g.params) lines.push(`  param ${p.name}: [${p.shape.map((s) => s.text).join(", ")}]${p.init}`);
+  for (const p of g.params) lines.push(`  param ${p.name}: ${shapeText(p.shape, c)}${p.init}`);
   lines.push(...body, `  output ${outs.join(", ")}`, `}`);
   for (const x of g.features) features.add(x);
   return { text: lines.join("\n"), name: cellName };

@@ -42,6 +42,43 @@ export function evalGraph(g: Graph, given: Values, grads: Values = new Map()): V
         vals.set(e.out, out);
         break;
       }
+      case "bmm": {
+        // op(A)(i, p) · op(B)(p, j), A stored [m, k] or ([k, m] with ta), B [k, n] or ([n, k] with tb).
+        const A = get(e.args[0], e.m * e.k);
+        const Bm = get(e.args[1], e.k * e.n);
+        const out = new Float64Array(e.m * e.n);
+        for (let i = 0; i < e.m; i++) {
+          for (let j = 0; j < e.n; j++) {
+            let s = 0;
+            for (let p = 0; p < e.k; p++) s += A[e.ta ? p * e.m + i : i * e.k + p]! * Bm[e.tb ? j * e.k + p : p * e.n + j]!;
+            out[i * e.n + j] = s;
+          }
+        }
+        vals.set(e.out, out);
+        break;
+      }
+      case "transpose": {
+        const [m, n] = g.values[(e.args[0] as { v: ValueId }).v]!.shape as [number, number];
+        const x = get(e.args[0], m * n);
+        const out = new Float64Array(m * n);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = x[i * n + j]!;
+        vals.set(e.out, out);
+        break;
+      }
+      case "max": {
+        const x = get(e.args[0], 0);
+        vals.set(e.out, new Float64Array([x.reduce((a, b) => Math.max(a, b), -Infinity)]));
+        break;
+      }
+      case "cumsum": {
+        const x = get(e.args[0], 0);
+        const out = new Float64Array(x.length);
+        let s = 0;
+        if (e.reverse) for (let j = x.length - 1; j >= 0; j--) out[j] = s += x[j]!;
+        else for (let j = 0; j < x.length; j++) out[j] = s += x[j]!;
+        vals.set(e.out, out);
+        break;
+      }
       case "concat": {
         const parts = e.args.map((a) => (isConst(a) ? new Float64Array([a.c]) : get(a, size(a.v))));
         const out = new Float64Array(size(e.out));

@@ -64,7 +64,7 @@ interface TapeData {
   ballast: ArrayBuffer;
 }
 
-export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<string, (x: number) => number>): KernelImpl {
+export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<string, (...x: number[]) => number>): KernelImpl {
   const E = Float32Array.BYTES_PER_ELEMENT;
   const memory = new WA.Memory({ initial: 1, maximum: 65536, shared: true });
   const instance = new WA.Instance(new WA.Module(binary), { env: { memory }, m: host });

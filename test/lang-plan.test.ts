@@ -1,0 +1,185 @@
+// The plan of the new forms: which ops a spec becomes (tied weights stay a GEMM, a low-rank
+// product is reassociated into two GEMMs, the outer products of the inputs are hoisted out of the
+// time loop, a per-sample matrix product is a bmm), verifyPlan rejecting broken uses of the new
+// ops (rowmax, rowscan, bmm, transpose), the TypeScript row support against naive loops, and
+// support code inlined only into modules that use it.
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { compile, loadCell, planKernel } from "../compiler/index.ts";
+import { dumpPlan } from "../compiler/plan/dump.ts";
+import type { Plan, PlanOp } from "../compiler/plan/types.ts";
+import { verifyPlan } from "../compiler/plan/verify.ts";
+import { bmm, rowMax, rowScan, transposeRows } from "../backends/ts/support/rows.ts";
+import { Rng } from "./helpers/rng.ts";
+
+const dims = { I: 3, H: 4, J: 2 };
+function plan(src: string, optimize = true): Plan {
+  const r = planKernel(src, { dims, optimize });
+  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  return r.plan!;
+}
+const specPlan = (file: string, optimize = true) => plan(readFileSync(file, "utf8"), optimize);
+const opsOf = (p: Plan) => [...p.forward.stages, ...p.backward.stages].flatMap((s) => [...s.ops, ...(s.carry ?? [])]);
+
+describe("what the new forms become", () => {
+  it("transpose(W) @ v reads W transposed in a GEMM (xw), copying nothing", () => {
+    const p = plan(`cell t(I, H) {\n  input x: [I]\n  state h: [H]\n  param W: [H, I]\n  y = transpose(W) @ h\n  h' = tanh(W @ (x + y))\n  output h'\n}`);
+    const text = dumpPlan(p);
+    expect(text).toMatch(/gemm xw n=3 k=4 y = h_read · W/);
+    expect(opsOf(p).some((o) => o.op === "transpose" || o.op === "bmm")).toBe(false);
+  });
+
+  it("(U @ V) @ h becomes U @ (V @ h): two GEMMs in the optimised build, one per-sample product chain in the plain one", () => {
+    const src = `cell lr(H, J) {\n  state h: [H]\n  param U: [H, J], V: [J, H]\n  h' = tanh((U @ V) @ h)\n  output h'\n}`;
+    const opt = dumpPlan(plan(src));
+    expect(opt).toMatch(/gemm xwT n=2 k=4 \S+ = h_read · V/);
+    expect(opt).toMatch(/gemm xwT n=4 k=2 \S+ = \S+ · U/);
+    expect(opt).not.toMatch(/bmm/);
+    const plain = dumpPlan(plan(src, false));
+    expect(plain).toMatch(/bmm 4×2·2×4 \S+ = U · V/);
+  });
+
+  it("mlstm: the outer product of the inputs is hoisted out of the loop; the read-out C' @ q is a bmm per step", () => {
+    const p = specPlan("examples/specs/mlstm.cell");
+    const [hoisted, loop] = p.forward.stages;
+    expect(hoisted!.kind).toBe("all");
+    expect(hoisted!.ops.some((o) => o.op === "bmm" && o.k === 1 && o.m === 4 && o.n === 4)).toBe(true);
+    expect(loop!.kind).toBe("loop");
+    expect(loop!.ops.filter((o) => o.op === "bmm").map((o) => [(o as { m: number }).m, (o as { k: number }).k, (o as { n: number }).n])).toEqual([[4, 4, 1]]);
+    // The matrix state is carried in place, 16 numbers per sample.
+    const C = p.buffers.find((b) => b.name === "C")!;
+    expect([C.kind, C.rows, C.width]).toEqual(["state", "carry", 16]);
+  });
+
+  it("softmax's shift is a row max with no gradient: onlstm's backward has no row max and no scan of a mask", () => {
+    const p = specPlan("examples/specs/onlstm.cell");
+    const fwd = p.forward.stages.flatMap((s) => s.ops).map((o) => o.op);
+    const bwd = p.backward.stages.flatMap((s) => [...s.ops, ...(s.carry ?? [])]).map((o) => o.op);
+    expect(fwd.filter((o) => o === "rowmax")).toHaveLength(2);
+    expect(fwd.filter((o) => o === "rowscan")).toHaveLength(2);
+    expect(bwd.filter((o) => o === "rowmax")).toHaveLength(0);
+    // cumsum's adjoint is a reverse scan, one per master gate.
+    expect(opsOf(p).filter((o) => o.op === "rowscan" && o.reverse)).toHaveLength(2);
+  });
+
+  it("outer(b, c) @ h of parameter vectors stays per-sample products with the right value (fuzzer find: reassociation made a GEMM of the vector c and the plan failed)", async () => {
+    const src = `cell o(H) {\n  state h: [H]\n  input x: [H]\n  param b: [H], c: [H]\n  h' = tanh(outer(b, c) @ h + x)\n  output h'\n}`;
+    const p = dumpPlan(plan(src));
+    expect(p).not.toMatch(/gemm/);
+    expect(p).toMatch(/bmm 1×4·4×1 \S+ = c · h_read/);
+    // The value against a hand loop: outer(b, c) @ h = b · (c · h).
+    const k = await loadCell(src, { dims: { H: 4 } });
+    const rng = new Rng(11);
+    const params = k.createParams();
+    for (const q of k.meta.params) for (let j = 0; j < q.size; j++) params[q.name]![j] = rng.normal();
+    const T = 3;
+    const x = Float32Array.from({ length: T * 4 }, () => rng.normal());
+    const out = k.forward(params, { x }, { batchSize: 1 }).outputs[k.meta.outputs[0]!.name]!;
+    let h = [0, 0, 0, 0];
+    for (let t = 0; t < T; t++) {
+      const ch = h.reduce((s, v, j) => s + params.c![j]! * v, 0);
+      h = h.map((_, i) => Math.tanh(params.b![i]! * ch + x[t * 4 + i]!));
+      h.forEach((v, i) => expect(out[t * 4 + i]).toBeCloseTo(v, 5));
+    }
+  });
+});
+
+describe("verifyPlan rejects broken uses of the new ops", () => {
+  const fresh = () => structuredClone(specPlan("test/specs/matrix_forms.cell"));
+  const find = <K extends PlanOp["op"]>(p: Plan, op: K, pred: (o: Extract<PlanOp, { op: K }>) => boolean = () => true) =>
+    opsOf(p).find((o): o is Extract<PlanOp, { op: K }> => o.op === op && pred(o as Extract<PlanOp, { op: K }>))!;
+
+  it("a bmm whose sizes disagree with its views", () => {
+    const p = fresh();
+    find(p, "bmm").k += 1;
+    expect(() => verifyPlan(p)).toThrow(/bmm: views \[\d+\] \[\d+\] -> \[\d+\] for/);
+  });
+
+  it("a bmm writing over an operand", () => {
+    const p = fresh();
+    const o = find(p, "bmm", (x) => x.m * x.k === x.m * x.n);
+    o.c = { ...o.a, value: o.c.value };
+    expect(() => verifyPlan(p)).toThrow(/bmm: writes \S+ over columns it reads/);
+  });
+
+  it("a transpose of the wrong size, and a row reduction into more than one column", () => {
+    const p = fresh();
+    find(p, "transpose").m = 3;
+    expect(() => verifyPlan(p)).toThrow(/transpose: a 3×4 matrix in 16 columns/);
+    const q = structuredClone(specPlan("test/specs/new_functions.cell"));
+    const mx = find(q, "rowmax");
+    mx.dst = { ...mx.dst, width: 2 };
+    expect(() => verifyPlan(q)).toThrow(/rowmax/);
+  });
+
+  it("a scan in place", () => {
+    const q = structuredClone(specPlan("test/specs/new_functions.cell"));
+    const sc = find(q, "rowscan");
+    sc.dst = { ...sc.src, value: sc.dst.value };
+    expect(() => verifyPlan(q)).toThrow(/rowscan: writes \S+ over columns it reads/);
+  });
+});
+
+describe("the TypeScript row support against naive loops", () => {
+  const rng = new Rng(5);
+  const fill = (n: number) => Float32Array.from({ length: n }, () => Math.round(rng.normal() * 8) / 4);
+
+  it("bmm: every transposition, strided rows, a weight shared by every row (stride 0)", () => {
+    const [R, m, k, n] = [3, 2, 3, 4];
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        for (const shared of [false, true]) {
+          const A = fill(1 + R * 7);
+          const Bm = fill(2 + (shared ? 0 : R * 13) + k * n);
+          const C = new Float32Array(5 + R * 9);
+          const [ao, ar, bo, br, co, cr] = [1, 7, 2, shared ? 0 : 13, 5, 9];
+          bmm(R, m, k, n, ta, tb, A, ao, ar, Bm, bo, br, C, co, cr);
+          for (let r = 0; r < R; r++) {
+            for (let i = 0; i < m; i++) {
+              for (let j = 0; j < n; j++) {
+                let s = 0;
+                for (let p = 0; p < k; p++) {
+                  const a = A[ao + r * ar + (ta ? p * m + i : i * k + p)]!;
+                  const b = Bm[bo + r * br + (tb ? j * k + p : p * n + j)]!;
+                  s += a * b;
+                }
+                expect(C[co + r * cr + i * n + j], `ta=${ta} tb=${tb} shared=${shared}`).toBe(Math.fround(s));
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it("rowMax (NaN wins), rowScan both ways, transposeRows", () => {
+    const src = Float32Array.from([3, -1, 7, 2, NaN, 4, -5, -6, -7, 0, 0, 0]);
+    const mx = new Float32Array(4);
+    rowMax(4, 3, src, 0, 3, mx, 0, 1);
+    expect(Array.from(mx)).toEqual([7, NaN, -5, 0]);
+    const fwd = new Float32Array(12);
+    const rev = new Float32Array(12);
+    rowScan(2, 3, src, 6, 3, fwd, 0, 3, false);
+    rowScan(2, 3, src, 6, 3, rev, 0, 3, true);
+    expect(Array.from(fwd.subarray(0, 6))).toEqual([-5, -11, -18, 0, 0, 0]);
+    expect(Array.from(rev.subarray(0, 6))).toEqual([-18, -13, -7, 0, 0, 0]);
+    const t = new Float32Array(12);
+    transposeRows(2, 2, 3, Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), 0, 6, t, 0, 6);
+    expect(Array.from(t)).toEqual([1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12]);
+  });
+});
+
+describe("support code is inlined only where used", () => {
+  it("lstm carries neither the row ops nor erf; mlstm carries the row ops; a gelu cell carries erf", async () => {
+    const code = async (src: string) => (await compile(src, { dims, format: false })).module!.code;
+    const lstm = await code(readFileSync("examples/specs/lstm.cell", "utf8"));
+    expect(lstm).not.toMatch(/function (rowMax|bmm|erf)\(/);
+    const mlstm = await code(readFileSync("examples/specs/mlstm.cell", "utf8"));
+    expect(mlstm).toMatch(/function bmm\(/);
+    expect(mlstm).not.toMatch(/function erf\(/);
+    const gelu = await code(`cell g(H) {\n  state h: [H]\n  h' = gelu(h) + 1\n  output h'\n}`);
+    expect(gelu).toMatch(/function erf\(/);
+    expect(gelu).not.toMatch(/function bmm\(/);
+  });
+});
