@@ -39,6 +39,34 @@ describe("names fuzz slice", () => {
     expect(typeCheck([k.module!.code, ...stats.modules])).toEqual([]);
   });
 
+  it("an input, output and state named __proto__ are own keys of every result (found by the names fuzzer in the wasm build)", async () => {
+    const spec = `cell c0(N) {
+  input __proto__: [N]
+  state h0: [N]
+  state __proto__x: [N]
+  h0' = __proto__ * 2
+  __proto__x' = h0 + __proto__
+  output __proto__
+  output h0'
+}
+`;
+    const x = Float32Array.from([0.5, -1.5]);
+    for (const target of ["ts", "wasm"] as const) {
+      const k = evaluateModule((await compile(spec, { dims: { N: 2 }, format: false, target })).module!.code);
+      const inputs = Object.defineProperty({}, "__proto__", { value: x, enumerable: true });
+      const r = k.forward(k.createParams(), inputs as never, { batchSize: 1 });
+      expect(Object.keys(r.outputs)).toEqual(["__proto__", "h0"]);
+      expect(Object.getPrototypeOf(r.outputs)).toBe(Object.prototype);
+      expect(Array.from(r.outputs["__proto__"]!)).toEqual([0.5, -1.5]);
+      expect(Array.from(r.outputs["h0"]!)).toEqual([1, -3]);
+      expect(Array.from(r.finalState["__proto__x"]!)).toEqual([0.5, -1.5]); // h0 (zero) + x
+      const dOut = Object.defineProperty({ h0: Float32Array.from([1, 1]) }, "__proto__", { value: Float32Array.from([1, 1]), enumerable: true });
+      const g = k.backward(k.createParams(), r.tape, dOut as never);
+      expect(Object.keys(g.inputs)).toEqual(["__proto__"]);
+      expect(Array.from(g.inputs["__proto__"]!)).toEqual([3, 3]); // d/dx of x (output) + 2x (h0')
+    }
+  });
+
   it("a float64 build keeps a name spelled like the array type it replaces (found by the wasm build's differential comparison)", async () => {
     const spec = `cell Float32Array(Float32Array) {
   input Float32Array: [Float32Array]

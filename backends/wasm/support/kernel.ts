@@ -24,6 +24,12 @@ declare const meta: {
 /** Arrays by name (as abi/kernel.ts's Tensors; Float64Array in float64 builds). */
 export type Tensors = Record<string, Float32Array>;
 
+/** Sets `o[name]` as an own property, even for a spec name such as `__proto__` (an assignment
+ *  would set the object's prototype instead). */
+function put(o: Tensors, name: string, v: Float32Array): void {
+  Object.defineProperty(o, name, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 /** The plan as the JavaScript side needs it (buffers by id; rows 0 seq, 1 carry, 2 batch, 3 none). */
 export interface KernelInfo {
   bufs: { name: string; kind: string; rows: number; width: number; size: number; entry: string }[];
@@ -98,7 +104,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     const token = { addr, bytes, left: info.weights.params.length };
     for (const p of info.weights.params) {
       const v = all.subarray(p.offset, p.offset + p.size);
-      Object.defineProperty(out, p.name, { value: v, enumerable: true, writable: true, configurable: true });
+      put(out, p.name, v);
       paramRegions.register(v, token);
     }
     if (info.weights.params.length === 0) heap.release(addr, bytes);
@@ -155,9 +161,9 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     const region = heap.alloc(bytes);
     for (const [id, off] of sizes) addr.set(id, region + off);
     const outputs: Tensors = {};
-    for (const o of info.fwd.outputs) outputs[o.name] = new Float32Array(T * B * info.bufs[o.buf]!.width);
+    for (const o of info.fwd.outputs) put(outputs, o.name, new Float32Array(T * B * info.bufs[o.buf]!.width));
     const finalState: Tensors = {};
-    for (const s of info.fwd.states) finalState[s.name] = new Float32Array(B * info.bufs[s.buf]!.width);
+    for (const s of info.fwd.states) put(finalState, s.name, new Float32Array(B * info.bufs[s.buf]!.width));
     // The ballast tells the garbage collector how much memory the tape holds, so tapes nobody
     // reuses are collected (and their regions given back) as often as TypeScript tapes would be.
     const data: TapeData = { timeSteps: T, batchSize: B, region, bytes, addr, outputs, finalState, adj: null, ballast: new ArrayBuffer(bytes) };
@@ -279,7 +285,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     runForward(d, ins, states, [], undefined, where);
     info.fwd.states.forEach((s, k) => states[k]!.set(d.finalState[s.name]!));
     const out: Tensors = {};
-    for (const o of info.fwd.outputs) out[o.name] = d.outputs[o.name]!.slice();
+    for (const o of info.fwd.outputs) put(out, o.name, d.outputs[o.name]!.slice());
     return out;
   }
 
@@ -287,11 +293,11 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     if (into === undefined) {
       const all = new Float32Array(info.weights.size);
       const params: Tensors = {};
-      for (const p of info.weights.params) params[p.name] = all.subarray(p.offset, p.offset + p.size);
+      for (const p of info.weights.params) put(params, p.name, all.subarray(p.offset, p.offset + p.size));
       const inputs: Tensors = {};
-      for (const i of meta.inputs) inputs[i.name] = new Float32Array(T * B * i.size);
+      for (const i of meta.inputs) put(inputs, i.name, new Float32Array(T * B * i.size));
       const initialState: Tensors = {};
-      for (const s of meta.states) initialState[s.name] = new Float32Array(B * s.size);
+      for (const s of meta.states) put(initialState, s.name, new Float32Array(B * s.size));
       return { params, inputs, initialState };
     }
     const g = checkObject(where, "options.into", into, ["params", "inputs", "initialState"]);
@@ -362,7 +368,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
   function createState(batchSize: number = 1): Tensors {
     const B = checkBatchSize("createState", batchSize);
     const out: Tensors = {};
-    for (const s of meta.states) out[s.name] = new Float32Array(B * s.size);
+    for (const s of meta.states) put(out, s.name, new Float32Array(B * s.size));
     return out;
   }
 
