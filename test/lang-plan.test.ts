@@ -85,6 +85,25 @@ describe("what the new forms become", () => {
   });
 });
 
+describe("reassociation leaves products with a one-column matrix alone", () => {
+  it("(A @ B) @ M with M [k, 1] builds and equals a hand loop (fuzzer find: the vector rewrite gave a [m] value for a [m, 1] one)", async () => {
+    const src = `cell r(H, K) {\n  state s: [H, 1]\n  input x: [H]\n  param A: [H, K], B: [K, H], M: [H, 1]\n  s' = tanh((A @ B) @ M + s)\n  output x\n}`;
+    const k = await loadCell(src, { dims: { H: 3, K: 2 }, dtype: "float64" });
+    const rng = new Rng(3);
+    const params = k.createParams();
+    for (const q of k.meta.params) for (let j = 0; j < q.size; j++) params[q.name]![j] = rng.normal();
+    const T = 2;
+    const r = k.forward(params, { x: new Float64Array(T * 3) as never }, { batchSize: 1 });
+    const { A, B, M } = params as unknown as Record<string, Float64Array>;
+    let s = [0, 0, 0];
+    for (let t = 0; t < T; t++) {
+      const BM = [0, 1].map((j) => [0, 1, 2].reduce((acc, l) => acc + B![j * 3 + l]! * M![l]!, 0));
+      s = s.map((v, i) => Math.tanh(A![i * 2]! * BM[0]! + A![i * 2 + 1]! * BM[1]! + v));
+    }
+    s.forEach((v, i) => expect(r.finalState["s"]![i]).toBeCloseTo(v, 12));
+  });
+});
+
 describe("verifyPlan rejects broken uses of the new ops", () => {
   const fresh = () => structuredClone(specPlan("test/specs/matrix_forms.cell"));
   const find = <K extends PlanOp["op"]>(p: Plan, op: K, pred: (o: Extract<PlanOp, { op: K }>) => boolean = () => true) =>

@@ -34,7 +34,11 @@ export function reassociate(g: Graph): Graph {
     for (const e of eqns) {
       const X = e.op === "bmm" && e.n === 1 && !e.ta && "v" in e.args[0] ? e.args[0].v : undefined;
       const p = X === undefined ? undefined : producer.get(X);
-      if (changed || e.op !== "bmm" || X === undefined || p?.op !== "bmm" || uses.get(X) !== 1 || values[X]!.shape.length !== 2) {
+      // Only a true vector v: a one-column matrix ([k, 1], e.g. outer(b, s) with a scalar s) also
+      // has n = 1, but its product is a [m, 1] matrix, which the vector rewrite would not give.
+      const vectorRight =
+        e.op === "bmm" && "v" in e.args[1] && values[e.args[1].v]!.shape.length === 1 && values[e.out]!.shape.length === 1;
+      if (changed || e.op !== "bmm" || X === undefined || p?.op !== "bmm" || !vectorRight || uses.get(X) !== 1 || values[X]!.shape.length !== 2) {
         next.push(e);
         continue;
       }
