@@ -87,10 +87,11 @@ export function differentiate(fwd: Graph): BackwardGraph {
         g.eqns.push({ op: "acc_outer", param: arg.v, args: c.outer });
         return;
       }
-      // A [1] operand broadcast over a vector or matrix receives the sum of its adjoint.
+      // A [1] operand broadcast over a vector or matrix receives the sum of its adjoint (also when
+      // that is a [1, 1] matrix: the sum gives the operand's own shape).
       const want = fwd.values[arg.v]!.shape;
       const got = b.shape(c);
-      if (count(want) === 1 && count(got) !== 1) contribute(arg.v, b.sum(c));
+      if (count(want) === 1 && (count(got) !== 1 || got.length > Math.max(want.length, 1))) contribute(arg.v, b.sum(c));
       else contribute(arg.v, c);
     });
     // Tie the adjoint equations to the spec line of the equation they differentiate.

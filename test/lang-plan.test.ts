@@ -12,6 +12,7 @@ import type { Plan, PlanOp } from "../compiler/plan/types.ts";
 import { verifyPlan } from "../compiler/plan/verify.ts";
 import { bmm, rowMax, rowScan, transposeRows } from "../backends/ts/support/rows.ts";
 import { Rng } from "./helpers/rng.ts";
+import { gradCheck } from "./helpers/gradcheck.ts";
 
 const dims = { I: 3, H: 4, J: 2 };
 function plan(src: string, optimize = true): Plan {
@@ -101,6 +102,18 @@ describe("reassociation leaves products with a one-column matrix alone", () => {
       s = s.map((v, i) => Math.tanh(A![i * 2]! * BM[0]! + A![i * 2 + 1]! * BM[1]! + v));
     }
     s.forEach((v, i) => expect(r.finalState["s"]![i]).toBeCloseTo(v, 12));
+  });
+});
+
+describe("a [1] param scaling a matrix that is itself [1, 1]", () => {
+  it("gets its gradient summed to [1] and equal to central differences (fuzzer find: the adjoint kept the [1, 1] shape and the build threw)", async () => {
+    const src = `cell s(H) {\n  input x: [H]\n  state h: [H]\n  param a: [1], W: [H, H]\n  M = a * W\n  h' = tanh(M @ h + x)\n  output h'\n}`;
+    for (const H of [1, 3]) {
+      const k = await loadCell(src, { dims: { H }, dtype: "float64" });
+      const r = gradCheck({ kernel: k, T: 4, B: 2, seed: 7, arrayType: Float64Array });
+      expect(r.checked).toBeGreaterThan(k.meta.paramCount);
+      for (const [name, err] of Object.entries(r.worst)) expect(err, name).toBeLessThan(1e-6);
+    }
   });
 });
 
