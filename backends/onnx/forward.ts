@@ -16,7 +16,8 @@ import type { Plan, Stage } from "../../compiler/plan/types.ts";
 import { DataType, floatTensor, int64Tensor, valueInfo, type IGraphProto, type IModelProto, type ITensorProto, type IValueInfoProto } from "../../runtime/interop/onnx/schema.ts";
 import { bufKey, Contents } from "./contents.ts";
 import { Constants, Names, OnnxExportError, OnnxGraph } from "./graph.ts";
-import { printOp, readView, viewsRead, viewsWritten, type OpsEnv, type StageContext } from "./ops.ts";
+import { viewsRead, viewsWritten } from "../../compiler/plan/views.ts";
+import { printOp, readView, type OpsEnv, type StageContext } from "./ops.ts";
 
 export const ONNX_OPSET = 17;
 

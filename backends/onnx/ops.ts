@@ -171,44 +171,4 @@ function asRows(env: OpsEnv, ctx: StageContext, name: string, width: number, row
   return y;
 }
 
-/** The views an op reads (for choosing a Scan's inputs). */
-export function viewsRead(op: PlanOp): View[] {
-  switch (op.op) {
-    case "gemm":
-      return op.accumulate && "col" in op.c ? [op.a, op.c] : [op.a];
-    case "map":
-      return op.terms.flatMap((t) => (t.kind === "load" ? [t.view] : []));
-    case "rowsum":
-    case "copy":
-    case "colsum":
-    case "rowmax":
-    case "rowscan":
-    case "transpose":
-      return [op.src];
-    case "bmm":
-      return [op.a, op.b];
-    case "fill":
-      return [];
-  }
-}
 
-/** The views an op writes. */
-export function viewsWritten(op: PlanOp): View[] {
-  switch (op.op) {
-    case "gemm":
-      return "col" in op.c ? [op.c] : [];
-    case "map":
-      return op.stores.map((s) => s.view);
-    case "rowsum":
-    case "fill":
-    case "copy":
-    case "rowmax":
-    case "rowscan":
-    case "transpose":
-      return [op.dst];
-    case "bmm":
-      return [op.c];
-    case "colsum":
-      return [];
-  }
-}

@@ -12,6 +12,7 @@
 
 import { elementwise, pyNum } from "../../compiler/primitives/elementwise.ts";
 import type { Plan, PlanOp, Stage, View } from "../../compiler/plan/types.ts";
+import { viewsRead, viewsWritten } from "../../compiler/plan/views.ts";
 
 interface Seg {
   col: number;
@@ -322,8 +323,8 @@ export class ForwardPrinter {
   private collected(stage: Stage, later: readonly Stage[], outputs: ReadonlySet<number>): number[] {
     const written = new Set<number>();
     const read = new Set<number>();
-    for (const op of stage.ops) for (const v of writes(op)) if (this.plan.buffers[v.buf]!.rows === "seq") written.add(v.buf);
-    for (const s of later) for (const op of s.ops) for (const v of reads(op)) read.add(v.buf);
+    for (const op of stage.ops) for (const v of viewsWritten(op)) if (this.plan.buffers[v.buf]!.rows === "seq") written.add(v.buf);
+    for (const s of later) for (const op of s.ops) for (const v of viewsRead(op)) read.add(v.buf);
     return [...written].filter((b) => outputs.has(b) || read.has(b));
   }
 
@@ -396,43 +397,4 @@ function partWidth(segs: readonly Seg[], v: View, index: number): number {
   return 0;
 }
 
-function writes(op: PlanOp): View[] {
-  switch (op.op) {
-    case "gemm":
-      return "col" in op.c ? [op.c] : [];
-    case "map":
-      return op.stores.map((s) => s.view);
-    case "copy":
-    case "fill":
-      return [op.dst];
-    case "rowsum":
-    case "rowmax":
-    case "rowscan":
-    case "transpose":
-      return [op.dst];
-    case "bmm":
-      return [op.c];
-    case "colsum":
-      return [];
-  }
-}
 
-function reads(op: PlanOp): View[] {
-  switch (op.op) {
-    case "gemm":
-      return "col" in op.w ? [op.a, op.w] : [op.a];
-    case "map":
-      return op.terms.flatMap((t) => (t.kind === "load" ? [t.view] : []));
-    case "copy":
-    case "rowsum":
-    case "colsum":
-    case "rowmax":
-    case "rowscan":
-    case "transpose":
-      return [op.src];
-    case "bmm":
-      return [op.a, op.b];
-    case "fill":
-      return [];
-  }
-}

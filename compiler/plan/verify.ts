@@ -5,32 +5,13 @@
 // value fails. Run after every build in the tests, for every spec.
 
 import type { Plan, PlanBuffer, PlanOp, Stage, View } from "./types.ts";
+import { viewsWritten } from "./views.ts";
 
 export class PlanError extends Error {}
 
 /** What each column of each buffer holds: "buf:col:shift" -> value id (-1: given, any value). */
 type Contents = Map<string, number>;
 
-/** The views an op writes. */
-function written(op: PlanOp): View[] {
-  switch (op.op) {
-    case "gemm":
-      return op.form === "dw" ? [] : [op.c as View];
-    case "map":
-      return op.stores.map((s) => s.view);
-    case "colsum":
-      return [];
-    case "rowsum":
-    case "rowmax":
-    case "rowscan":
-    case "transpose":
-    case "copy":
-    case "fill":
-      return [op.dst];
-    case "bmm":
-      return [op.c];
-  }
-}
 
 /** Two views of one buffer whose columns overlap at different offsets (an elementwise op would
  *  overwrite an element before reading it). */
@@ -205,7 +186,7 @@ export function verifyPlan(plan: Plan): void {
       const ops = [...s.ops, ...(s.carry ?? [])];
       const carried = new Set(carries.map((cb) => `${cb.buf}:${cb.shift}`));
       for (const op of ops) {
-        for (const v of written(op)) {
+        for (const v of viewsWritten(op)) {
           if (carried.has(`${v.buf}:${v.shift}`)) continue;
           for (let j = 0; j < v.width; j++) c.delete(key(v, j));
         }

@@ -1,0 +1,50 @@
+// The views a plan op reads and writes, for every printer and the verifier: which buffers a loop
+// needs as inputs, which it produces, and what the verifier simulates.
+
+import type { PlanOp, View } from "./types.ts";
+
+/** The views an op reads: its operands, and the result it adds into when it accumulates. */
+export function viewsRead(op: PlanOp): View[] {
+  switch (op.op) {
+    case "gemm": {
+      const views: View[] = [op.a];
+      if ("col" in op.w) views.push(op.w);
+      if (op.accumulate && "col" in op.c) views.push(op.c);
+      return views;
+    }
+    case "map":
+      return op.terms.flatMap((t) => (t.kind === "load" ? [t.view] : []));
+    case "rowsum":
+    case "copy":
+    case "colsum":
+    case "rowmax":
+    case "rowscan":
+    case "transpose":
+      return [op.src];
+    case "bmm":
+      return [op.a, op.b];
+    case "fill":
+      return [];
+  }
+}
+
+/** The views an op writes (a dw GEMM and colsum write a gradient buffer, not a view). */
+export function viewsWritten(op: PlanOp): View[] {
+  switch (op.op) {
+    case "gemm":
+      return "col" in op.c ? [op.c] : [];
+    case "map":
+      return op.stores.map((s) => s.view);
+    case "rowsum":
+    case "fill":
+    case "copy":
+    case "rowmax":
+    case "rowscan":
+    case "transpose":
+      return [op.dst];
+    case "bmm":
+      return [op.c];
+    case "colsum":
+      return [];
+  }
+}
