@@ -56,6 +56,9 @@ export interface KernelMeta {
   readonly params: readonly ParamMeta[];
   /** Total number of trainable scalars. */
   readonly paramCount: number;
+  /** Present where calls can run on worker threads (WebAssembly kernels on Node): the threads a
+   *  call runs on when its `threads` option does not say (cellc build --threads; 1). */
+  readonly threads?: number;
 }
 
 export type Tensors = Record<string, Float32Array>;
@@ -75,6 +78,10 @@ export interface ForwardOptions {
   stateMasks?: Partial<Tensors>;
   /** A tape from an earlier call with the same timeSteps and batchSize whose buffers are reused. */
   tape?: Tape;
+  /** Worker threads to run on (1-64): WebAssembly kernels on Node share the batch among them, with
+   *  results identical to one thread's; TypeScript kernels and browsers run on one. Default: the
+   *  module's (cellc build --threads; 1). */
+  threads?: number;
 }
 
 /** What forward records for backward. Opaque apart from its sizes. */
@@ -98,6 +105,8 @@ export interface BackwardOptions {
   into?: Gradients;
   /** false skips computing the inputs' gradients (they are left zero): a first layer needs none. */
   inputGradients?: boolean;
+  /** Worker threads to run on, as in ForwardOptions. Default: the forward call's. */
+  threads?: number;
 }
 
 export interface Gradients {

@@ -14,6 +14,8 @@ export interface EmitOptions {
   dtype?: "float32" | "float64";
   /** Format the output (default true). */
   format?: boolean;
+  /** Threads a call runs on by default (the WebAssembly backend; others ignore it). */
+  threads?: number;
 }
 
 export interface Backend {

@@ -49,6 +49,11 @@ export const commandFlags: Record<CommandName, FlagDefs> = {
       help: "What to emit: ts (a TypeScript kernel module, the default), wasm (a\n.ts module embedding a WebAssembly SIMD kernel, with the TypeScript\nkernel as fallback where SIMD is missing) or torch (a PyTorch\nnn.Module in a .py file)",
     },
     "emit-wat": { type: "boolean", help: "With --target wasm, also write the WebAssembly text beside each module" },
+    threads: {
+      type: "string",
+      arg: "N",
+      help: "With --target wasm, the worker threads (1-64) a call runs on when its\n`threads` option does not say (default 1); results are identical for\nany number. Node only: browsers run on one",
+    },
     config: {
       type: "string",
       short: "c",
@@ -106,7 +111,8 @@ file; "target" at the top or per entry):
   { "out": "src/kernels",
     "entries": [ { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
                  { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }],
-                   "out": "gen/", "cell": "gru", "optimize": false, "target": "wasm" } ] }
+                   "out": "gen/", "cell": "gru", "optimize": false, "target": "wasm",
+                   "threads": 2 } ] }
 
 Exit status: 0 built, 1 a spec has errors (or an output could not be written), 2 usage error.`;
 

@@ -39,6 +39,8 @@ export interface BuildJob {
   cellOptional?: boolean;
   /** Also write each WebAssembly module's text beside it (--emit-wat). */
   emitWat?: boolean;
+  /** WebAssembly modules: the threads a call runs on by default (--threads). */
+  threads?: number;
 }
 
 export interface JobResult {
@@ -209,13 +211,14 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
   };
   for (const dims of job.bindings) {
     const t0 = performance.now();
-    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; target?: string; dimsSource: "cli" | "config" } = {
+    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; target?: string; threads?: number; dimsSource: "cli" | "config" } = {
       dims,
       optimize: job.optimize,
       dimsSource: job.dimsSource,
     };
     if (job.cell !== undefined) opts.cell = job.cell;
     if (job.target !== undefined) opts.target = job.target;
+    if (job.threads !== undefined) opts.threads = job.threads;
     const r = await buildFile(file, opts);
     const ms = performance.now() - t0;
     for (const [name, text] of Object.entries(r.sources)) result.inputs.set(resolve(name), text);

@@ -24,6 +24,8 @@ const outPath = z
 const optimize = z.boolean({ error: (i) => `must be true or false, got ${describe(i.input)}` });
 const targets = [...BACKENDS.keys()] as [string, ...string[]];
 const target = z.enum(targets, { error: (i) => `must be one of ${targets.join(", ")}, got ${describe(i.input)}` });
+const threadsProblem = (i: { input: unknown }) => `must be a whole number of threads from 1 to 64, got ${describe(i.input)}`;
+const threads = z.int({ error: threadsProblem }).min(1, { error: threadsProblem }).max(64, { error: threadsProblem });
 
 const sizeValue = z
   .union([z.number().int().min(1), z.string().regex(/^[0-9]+$/)], {
@@ -63,6 +65,7 @@ const entry = z
         .meta({ description: "Build only this cell or stack of the spec." }),
       optimize: optimize.optional().meta({ description: "Run the optimizing passes (default: the top-level value, else true)." }),
       target: target.optional().meta({ description: 'What to emit: "ts" (a TypeScript kernel module) or another backend (default: the top-level value, else "ts").' }),
+      threads: threads.optional().meta({ description: 'With "target": "wasm", the worker threads a call runs on when it does not say (default: the top-level value, else 1).' }),
     },
     { error: (i) => `must be an object like { "spec": "x.cell", "dims": {...} }, got ${describe(i.input)}` },
   )
@@ -75,6 +78,7 @@ export const configSchema = z
       out: outPath.optional().meta({ description: "Default output (a directory, or a .ts file) for entries without one." }),
       optimize: optimize.optional().meta({ description: "Default for entries: run the optimizing passes (true)." }),
       target: target.optional().meta({ description: 'Default for entries: what to emit ("ts").' }),
+      threads: threads.optional().meta({ description: 'Default for wasm entries: the worker threads a call runs on (1).' }),
       entries: z
         .array(entry, { error: (i) => `must be an array of entries, got ${describe(i.input)}` })
         .min(1, { error: 'is empty: list at least one { "spec": ..., "dims": ... }' }),

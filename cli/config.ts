@@ -6,6 +6,7 @@
 //   "out": "src/kernels",                       // optional default for entries
 //   "optimize": true,                           // optional, default true
 //   "target": "wasm",                           // optional backend, default "ts"
+//   "threads": 2,                               // optional, wasm modules: threads per call (1)
 //   "entries": [
 //     { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
 //     { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }], "out": "gen/" },
@@ -44,6 +45,8 @@ export interface ConfigEntry {
   optimize: boolean;
   /** The backend; absent: TypeScript. */
   target?: string;
+  /** WebAssembly modules: the threads a call runs on by default. */
+  threads?: number;
 }
 
 export interface CellcConfig {
@@ -123,6 +126,10 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
     }
     const entry: ConfigEntry = { index, spec: specPath, bindings, out: target, optimize: raw.optimize ?? defaultOptimize };
     if (backend !== undefined) entry.target = backend;
+    // The top-level value is for the wasm entries; an entry's own is an error on any other target.
+    if (raw.threads !== undefined && backend !== "wasm") fail(`${at}.threads`, `is for WebAssembly modules; this entry's target is "${backend ?? "ts"}" (set "target": "wasm")`);
+    const threads = raw.threads ?? config.threads;
+    if (threads !== undefined && backend === "wasm") entry.threads = threads;
     if (raw.cell !== undefined) entry.cell = raw.cell;
     return entry;
   });

@@ -117,11 +117,17 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
   const configFlag = flagValue(p, "config");
   const noOpt = flagSet(p, "no-opt");
   const emitWat = flagSet(p, "emit-wat");
-  // --emit-wat asks for the text of WebAssembly modules: only a wasm job can have it.
+  const threadsFlag = flagValue(p, "threads");
+  const threads = threadsFlag === undefined ? undefined : parseThreads(threadsFlag);
+  // --emit-wat and --threads are about WebAssembly modules: only a wasm job can have them.
   const withWat = (job: BuildJob): BuildJob => {
     if (emitWat) {
       if (job.target !== "wasm") throw new UsageError("--emit-wat needs --target wasm", "build");
       job.emitWat = true;
+    }
+    if (threads !== undefined) {
+      if (job.target !== "wasm") throw new UsageError("--threads needs --target wasm", "build");
+      job.threads = threads;
     }
     return job;
   };
@@ -144,6 +150,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
         job.origin = `${shownPath(config.file)} entries[${e.index}]`;
         if (e.cell !== undefined) job.cell = e.cell;
         if (e.target !== undefined) job.target = e.target;
+        if (e.threads !== undefined) job.threads = e.threads;
         return withWat(job);
       });
       return { jobs, dirs: [], files: [config.file] };
@@ -187,6 +194,13 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
       .flatMap(specDirs);
     return { jobs, dirs, files: [] };
   };
+}
+
+/** --threads N: a whole number of threads from 1 to 64. */
+function parseThreads(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 64)) throw new UsageError(`--threads must be a whole number from 1 to 64, got '${text}'`, "build");
+  return n;
 }
 
 function configPathOrFail(configFlag: string | undefined, command: "check" | "build"): string {

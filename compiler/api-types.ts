@@ -31,6 +31,9 @@ export interface CompileOptions {
   dtype?: "float32" | "float64";
   /** Which backend prints the kernel: "ts" (TypeScript, the default). */
   target?: string;
+  /** WebAssembly kernels: the worker threads a call runs on when its options do not say (1-64,
+   *  default 1). Results are identical for any number; other targets run on one. */
+  threads?: number;
   /** Format the module with prettier (default true). Loaders skip it: nobody reads that code. */
   format?: boolean;
   /** Reads imported files; defaults to the file system. */

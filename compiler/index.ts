@@ -97,7 +97,7 @@ async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions,
   const backend = backendFor(options, out);
   const p = backend && planUnit(u, program, options, backend, out);
   if (!backend || !p) return undefined;
-  const emitOptions = { fileName: p.fileName, origin: p.origin, format: options.format ?? true, ...(options.dtype ? { dtype: options.dtype } : {}) };
+  const emitOptions = { fileName: p.fileName, origin: p.origin, format: options.format ?? true, ...(options.dtype ? { dtype: options.dtype } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) };
   const code = await backend.emit(p.plan, emitOptions);
   // An ordinary object for the caller; fromEntries keeps a size named `__proto__` as a property.
   return { name: u.name, dims: Object.fromEntries(Object.entries(p.binding)), fileName: p.fileName, code, meta: p.plan.meta };

@@ -173,6 +173,32 @@ describe("cellc build", () => {
     expect(noWasm.stderr).toContain("--emit-wat needs --target wasm");
   });
 
+  it("--threads N sets a WebAssembly module's default threads; a bad count or another target is a usage error", async () => {
+    const [r, zero, word, noWasm] = (await cellcAll([
+      { args: ["build", "fx/ok/pair.cell", "--dims", "I=3,H=4", "--cell", "tanh_rnn", "--target", "wasm", "--threads", "3", "--out", "gent"], cwd: work },
+      { args: ["build", "fx/ok/pair.cell", "--dims", "I=3,H=4", "--target", "wasm", "--threads", "0", "--out", "gent0"], cwd: work },
+      { args: ["build", "fx/ok/pair.cell", "--dims", "I=3,H=4", "--target", "wasm", "--threads", "two", "--out", "gent1"], cwd: work },
+      { args: ["build", "fx/ok/pair.cell", "--dims", "I=3,H=4", "--threads", "2", "--out", "gent2"], cwd: work },
+    ])) as [Run, Run, Run, Run];
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const api = await buildFile(join(work, "fx/ok/pair.cell"), { dims: { I: 3, H: 4 }, cell: "tanh_rnn", target: "wasm", threads: 3 });
+    const written = readFileSync(join(work, "gent", "tanh_rnn_I3_H4.ts"), "utf8");
+    expect(written).toBe(api.modules[0]!.code);
+    expect(written).toContain("const THREADS = 3;");
+    for (const [run, message] of [
+      [zero, "--threads must be a whole number from 1 to 64, got '0'"],
+      [word, "--threads must be a whole number from 1 to 64, got 'two'"],
+      [noWasm, "--threads needs --target wasm"],
+    ] as const) {
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(message);
+      expect(run.stderr).toContain("Usage:");
+      expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+    expect(existsSync(join(work, "gent0"))).toBe(false);
+  });
+
   it("fails with exit 1 on an unbound size and on spec errors", async () => {
     const r = await cellc(["build", "fx/unbound.cell", "fx/bad.cell", "--dims", "I=3,H=4", "--out", "gen2"], work);
     expect(r.code).toBe(1);
@@ -359,7 +385,13 @@ describe("config validation", () => {
         "entries[0].optimize: must be true or false",
       ],
       [{ out: "g", entries: [{ spec: "ok/pair.cell", cell: 3 }] }, "entries[0].cell: must be the name"],
+      [{ out: "g", target: "wasm", entries: [{ spec: "ok/pair.cell", threads: 0 }] }, "entries[0].threads: must be a whole number of threads from 1 to 64, got 0"],
+      [{ out: "g", target: "wasm", threads: "2", entries: [{ spec: "ok/pair.cell" }] }, '"threads": must be a whole number of threads from 1 to 64, got "2"'],
+      [{ out: "g", entries: [{ spec: "ok/pair.cell", threads: 2 }] }, 'entries[0].threads: is for WebAssembly modules; this entry\'s target is "ts"'],
     ];
+    // "threads" at the top is for the wasm entries; ts entries have none.
+    const mixed = parseConfig(JSON.stringify({ out: "g", threads: 3, entries: [{ spec: "ok/pair.cell", target: "wasm" }, { spec: "ok/pair.cell" }, { spec: "ok/pair.cell", target: "wasm", threads: 2 }] }), file);
+    expect(mixed.entries.map((e) => e.threads)).toEqual([3, undefined, 2]);
     for (const [json, message] of bad) {
       let error: unknown;
       try {

@@ -168,7 +168,7 @@ describe.each(TEST_BACKENDS)("%s backend", (target) => {
       expect(
         fwd(params, { x: x() }, { batchSize: 2, lenghts: [3, 3] }),
       ).toThrow(
-        'lstm.forward: options has an unknown key "lenghts" (valid keys: batchSize, timeSteps, initialState, lengths, stateMasks, tape)',
+        'lstm.forward: options has an unknown key "lenghts" (valid keys: batchSize, timeSteps, initialState, lengths, stateMasks, tape, threads)',
       );
       expect(
         fwd(
@@ -212,7 +212,7 @@ describe.each(TEST_BACKENDS)("%s backend", (target) => {
       expect(() =>
         k.backward(params, r.tape, {}, { dFinalStates: {} } as never),
       ).toThrow(
-        'lstm.backward: options has an unknown key "dFinalStates" (valid keys: dFinalState, into, inputGradients)',
+        'lstm.backward: options has an unknown key "dFinalStates" (valid keys: dFinalState, into, inputGradients, threads)',
       );
       expect(() =>
         k.backward(

@@ -75,7 +75,8 @@ export function forwardBody(plan: Plan): string {
   const f = plan.forward;
   const L: string[] = [
     `const where = "forward";`,
-    `checkObject(where, "options", options, ["batchSize", "timeSteps", "initialState", "lengths", "stateMasks", "tape"]);`,
+    `checkObject(where, "options", options, ["batchSize", "timeSteps", "initialState", "lengths", "stateMasks", "tape", "threads"]);`,
+    `checkThreads(where, own(options, "threads")); // one thread here: the option is for WebAssembly kernels`,
     `const B = checkBatchSize(where, own(options, "batchSize"));`,
     `const w = weightsOf(where, params);`,
     `checkObject(where, "inputs", inputs, INPUT_NAMES);`,
@@ -131,7 +132,8 @@ export function backwardBody(plan: Plan): string {
     `const T = tape.timeSteps;`,
     `const B = tape.batchSize;`,
     `checkObject(where, "dOutputs", dOutputs, OUTPUT_NAMES);`,
-    `checkObject(where, "options", options, ["dFinalState", "into", "inputGradients"]);`,
+    `checkObject(where, "options", options, ["dFinalState", "into", "inputGradients", "threads"]);`,
+    `checkThreads(where, own(options, "threads"));`,
     `const dOuts = checkArrays(where, "dOutputs", dOutputs, meta.outputs, T, B, false);`,
     stateArrays(plan, "dFinalState", "dFinal"),
   ];

@@ -117,6 +117,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
         { name: "lengths", type: "ArrayLike<number>", hasQuestionToken: true, docs: ["Per-sample lengths: past it a sample keeps its state and outputs zeros."] },
         { name: "stateMasks", type: "Partial<State>", hasQuestionToken: true, docs: ["Masks on the states as the cell reads them (recurrent dropout)."] },
         { name: "tape", type: "Tape", hasQuestionToken: true, docs: ["A tape of the same sizes to reuse; its previous results are overwritten."] },
+        { name: "threads", type: "number", hasQuestionToken: true, docs: ["Worker threads (WebAssembly kernels); this kernel runs on one."] },
       ],
     },
     {
@@ -144,6 +145,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
         { name: "dFinalState", type: "Partial<State>", hasQuestionToken: true },
         { name: "into", type: "Gradients", hasQuestionToken: true, docs: ["Arrays to overwrite instead of allocating."] },
         { name: "inputGradients", type: "boolean", hasQuestionToken: true, docs: ["false skips the inputs' gradients (left zero), e.g. for a first layer."] },
+        { name: "threads", type: "number", hasQuestionToken: true, docs: ["Worker threads (WebAssembly kernels); this kernel runs on one."] },
       ],
     },
     {

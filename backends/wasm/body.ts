@@ -6,7 +6,8 @@
 
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import type { Arg, Plan, PlanOp, Stage, View } from "../../compiler/plan/types.ts";
-import { KC, NV, type GemmSpec } from "./gemm.ts";
+import { stageSplit } from "../../compiler/plan/parallel.ts";
+import { dwTiles, KC, NV, type GemmSpec } from "./gemm.ts";
 import { rowOpCode } from "./rows.ts";
 import type { MathFn } from "./math.ts";
 import { Fn, get, i32, set, splatConst, type Elem } from "./wat.ts";
@@ -20,6 +21,8 @@ export class ModuleParts {
   /** Weights packed into column panels for xwT and xw products: "buf:form" -> table slot of the
    *  panels (after the buffers), with the product's shape. */
   readonly panels = new Map<string, { slot: number; buf: number; form: "xwT" | "xw"; n: number; k: number }>();
+  /** Ops and stages printed so far that one worker runs whole (see whole()). */
+  wholeOps = 0;
   constructor(
     readonly plan: Plan,
     readonly e: Elem,
@@ -68,7 +71,8 @@ const comments = (f: Fn, lines: readonly string[], prefix: string, last: { text:
   for (const l of lines) f.comment(`${prefix}${l}`);
 };
 
-/** Address of row 0 of a view in the current stage (r0 is its first row), as an i32 expression. */
+/** Address of row 0 of a view in the current stage (r0 is its first row; b0 the first sample of
+ *  this worker's share, the row of a per-sample buffer), as an i32 expression. */
 function viewBase(p: ModuleParts, v: View, withCol = true): string {
   const b = p.plan.buffers[v.buf]!;
   const E = p.e.bytes;
@@ -77,6 +81,7 @@ function viewBase(p: ModuleParts, v: View, withCol = true): string {
   let row: string | null = null;
   if (b.rows === "seq") row = get("$r0");
   else if (b.rows === "carry") row = v.shift ? `(i32.add ${get("$r0")} ${get("$B")})` : get("$r0");
+  else if (b.rows === "batch") row = get("$b0");
   const rowBytes = row ? `(i32.mul ${row} ${i32(b.width * E)})` : null;
   let expr = rowBytes ? `(i32.add ${base} ${rowBytes})` : base;
   if (col) expr = `(i32.add ${expr} ${i32(col)})`;
@@ -224,7 +229,10 @@ function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean): void {
     case "gemm": {
       const fn = p.gemmFn(op);
       if (op.form === "dw") {
-        f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${viewBase(p, op.w as View)} ${get(`$p_${p.plan.buffers[op.c.buf]!.name}`)})`);
+        // This worker's tiles of G's rows (all of them on one thread).
+        const tiles = dwTiles(op.n);
+        const range = `(call $share ${i32(tiles)} ${get("$w")} ${get("$nw")} (i32.const -1)) (call $share ${i32(tiles)} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -1))`;
+        f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${viewBase(p, op.w as View)} ${get(`$p_${p.plan.buffers[op.c.buf]!.name}`)} ${range})`);
       } else {
         const w = get(`$panel${p.panelSlot(op.w.buf, op.form, op.n, op.k)}`);
         f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${w} ${viewBase(p, op.c as View)})`);
@@ -249,35 +257,77 @@ function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean): void {
   }
 }
 
+/** One stage, this worker's share of it (see compiler/plan/parallel.ts): r0 and R are the rows an
+ *  op runs over, b0 the first sample of a loop's share. */
 function stageCode(f: Fn, p: ModuleParts, s: Stage, prefix: string): void {
   const last = { text: "" };
+  const split = stageSplit(s, p.plan.buffers);
+  const r0 = f.local("r0", "i32");
+  const R = f.local("R", "i32");
+  const b0 = f.local("b0", "i32");
+  f.comment(s.title);
+  if (s.kind === "all") {
+    const TB = f.local("TB", "i32");
+    const lo = f.local("lo", "i32");
+    const hi = f.local("hi", "i32");
+    f.emit(set(TB, `(i32.mul ${get("$T")} ${get("$B")})`), set(b0, i32(0)));
+    f.emit(set(lo, `(call $share ${get(TB)} ${get("$w")} ${get("$nw")} (i32.const -4))`), set(hi, `(call $share ${get(TB)} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -4))`));
+    s.ops.forEach((op, i) => {
+      const { split: how, barrier } = split.ops[i]!;
+      if (barrier) f.emit(BARRIER);
+      comments(f, op.lines, prefix, last);
+      if (how === "rows") {
+        // This worker's share of the rows (none when there are fewer rows than workers).
+        f.emit(set(r0, get(lo)), set(R, `(i32.sub ${get(hi)} ${get(lo)})`));
+        f.nest(`(if (i32.gt_s ${get(R)} (i32.const 0))`, () => f.nest("(then", () => opCode(f, p, op, p.plan.fastMath)));
+        return;
+      }
+      f.emit(set(r0, i32(0)), set(R, get(TB)));
+      if (how === "dw") opCode(f, p, op, p.plan.fastMath);
+      else f.nest(`(if ${whole(p)}`, () => f.nest("(then", () => opCode(f, p, op, p.plan.fastMath)));
+    });
+    return;
+  }
   const ops = (list: readonly PlanOp[]) => {
     for (const op of list) {
       comments(f, op.lines, prefix, last);
       opCode(f, p, op, p.plan.fastMath);
     }
   };
-  const r0 = f.local("r0", "i32");
-  const R = f.local("R", "i32");
-  f.comment(s.title);
-  if (s.kind === "all") {
-    f.emit(set(r0, i32(0)), set(R, `(i32.mul ${get("$T")} ${get("$B")})`));
-    ops(s.ops);
-    return;
-  }
   const t = f.local("t", "i32");
-  f.emit(set(t, s.reverse ? `(i32.sub ${get("$T")} (i32.const 1))` : i32(0)), set(R, get("$B")));
-  f.nest("(loop $steps", () => {
-    f.emit(set(r0, `(i32.mul ${get(t)} ${get("$B")})`));
-    ops(s.ops);
-    if (s.carry?.length) {
-      f.comment("carry the states' gradients to the step before");
-      ops(s.carry);
-    }
-    if (s.reverse) f.emit(set(t, `(i32.sub ${get(t)} (i32.const 1))`), `(br_if $steps (i32.ge_s ${get(t)} (i32.const 0)))`);
-    else f.emit(set(t, `(i32.add ${get(t)} (i32.const 1))`), `(br_if $steps (i32.lt_u ${get(t)} ${get("$T")}))`);
-  });
+  const loop = () => {
+    f.emit(set(t, s.reverse ? `(i32.sub ${get("$T")} (i32.const 1))` : i32(0)));
+    f.nest("(loop $steps", () => {
+      f.emit(set(r0, `(i32.add (i32.mul ${get(t)} ${get("$B")}) ${get(b0)})`));
+      ops(s.ops);
+      if (s.carry?.length) {
+        f.comment("carry the states' gradients to the step before");
+        ops(s.carry);
+      }
+      if (s.reverse) f.emit(set(t, `(i32.sub ${get(t)} (i32.const 1))`), `(br_if $steps (i32.ge_s ${get(t)} (i32.const 0)))`);
+      else f.emit(set(t, `(i32.add ${get(t)} (i32.const 1))`), `(br_if $steps (i32.lt_u ${get(t)} ${get("$T")}))`);
+    });
+  };
+  if (split.split === "rows") {
+    // This worker's samples [b0, b0 + R), at every step.
+    f.emit(set(b0, `(call $share ${get("$B")} ${get("$w")} ${get("$nw")} (i32.const -1))`));
+    f.emit(set(R, `(i32.sub (call $share ${get("$B")} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -1)) ${get(b0)})`));
+    f.nest(`(if (i32.gt_s ${get(R)} (i32.const 0))`, () => f.nest("(then", loop));
+  } else {
+    f.comment("a sum over the batch inside the loop: one worker runs it whole");
+    f.emit(set(b0, i32(0)), set(R, get("$B")));
+    f.nest(`(if ${whole(p)}`, () => f.nest("(then", loop));
+  }
 }
+
+/** True on the worker that runs the next op or stage that cannot be shared out: the k-th such in
+ *  the entry point goes to worker k mod nw, so several of them (colsums) run side by side. */
+function whole(p: ModuleParts): string {
+  return `(i32.eq ${get("$w")} (i32.rem_u ${i32(p.wholeOps++)} ${get("$nw")}))`;
+}
+
+/** Waits for every worker (returns at once on one thread). */
+const BARRIER = `(call $barrier ${get("$sync")} ${get("$nw")})`;
 
 /** The buffers an entry point's stages name. */
 function usedBuffers(stages: readonly Stage[]): Set<number> {
@@ -315,12 +365,15 @@ function usedBuffers(stages: readonly Stage[]): Set<number> {
   return out;
 }
 
-/** One entry point: forward(tbl, T, B) or backward(tbl, T, B, inputGradients). */
+/** One entry point: forward(tbl, T, B, w, nw, sync) or backward(tbl, T, B, inputGradients, w, nw,
+ *  sync), run by each of nw workers (w = 0..nw-1) at once; on one thread w = 0, nw = 1. */
 export function entryFunction(p: ModuleParts, which: "forward" | "backward"): string {
   const { plan, e } = p;
   const stages = plan[which].stages;
   const params: [string, "i32"][] = [["tbl", "i32"], ["T", "i32"], ["B", "i32"]];
   if (which === "backward") params.push(["ig", "i32"]);
+  // Worker w of nw, and the barrier's words (see threadsFunctions).
+  params.push(["w", "i32"], ["nw", "i32"], ["sync", "i32"]);
   const f = new Fn(which, params, undefined, which);
   const used = usedBuffers(stages);
   f.comment(`${which}: buffer addresses from the binding table (slot = buffer id)`);
@@ -333,16 +386,19 @@ export function entryFunction(p: ModuleParts, which: "forward" | "backward"): st
   for (const s of stages) for (const op of [...s.ops, ...(s.carry ?? [])]) {
     if (op.op === "gemm" && op.form !== "dw" && !packs.some((q) => q.buf === op.w.buf && q.form === op.form)) packs.push({ buf: op.w.buf, form: op.form, n: op.n, k: op.k });
   }
-  for (const q of packs) {
+  packs.forEach((q, k) => {
     const slot = p.panelSlot(q.buf, q.form, q.n, q.k);
     const panel = f.local(`panel${slot}`, "i32");
     f.emit(set(panel, `(i32.load offset=${slot * 4} ${get("$tbl")})`));
     const w = plan.buffers[q.buf]!.name;
-    f.comment(`${w} ${q.form === "xwT" ? `[${q.n}, ${q.k}]` : `[${q.k}, ${q.n}]`} into panels of ${NV * e.lanes} columns`);
-    f.emit(`(call $pack ${get(`$p_${w}`)} ${get(panel)} ${i32(q.n)} ${i32(q.k)} ${i32(q.form === "xwT" ? 1 : 0)})`);
-  }
+    f.comment(`${w} ${q.form === "xwT" ? `[${q.n}, ${q.k}]` : `[${q.k}, ${q.n}]`} into panels of ${NV * e.lanes} columns (by worker ${k} mod nw)`);
+    const pack = `(call $pack ${get(`$p_${w}`)} ${get(panel)} ${i32(q.n)} ${i32(q.k)} ${i32(q.form === "xwT" ? 1 : 0)})`;
+    f.nest(`(if (i32.eq ${get("$w")} (i32.rem_u ${i32(k)} ${get("$nw")}))`, () => f.nest("(then", () => f.emit(pack)));
+  });
   const prefix = which === "backward" ? "adjoint of " : "";
   for (const s of stages) {
+    // What the stage reads was written by every worker (the panels, the stage before).
+    f.emit(BARRIER);
     if (s.when === "inputGradients") f.nest(`(if ${get("$ig")}`, () => f.nest("(then", () => stageCode(f, p, s, prefix)));
     else if (s.when === "noInputGradients") f.nest(`(if (i32.eqz ${get("$ig")})`, () => f.nest("(then", () => stageCode(f, p, s, prefix)));
     else stageCode(f, p, s, prefix);

@@ -250,6 +250,9 @@ function rowsReduceGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void
   f.local("pc", "i32");
   const mFull = Math.floor(M / MR);
   const mRest = M - mFull * MR;
+  // This call's tiles of G's rows are [i0, i1) (the tile after the full ones has mRest rows).
+  const iend = f.local("iend", "i32");
+  f.emit(set(iend, `(select ${get("$i1")} ${i32(mFull)} (i32.lt_u ${get("$i1")} ${i32(mFull)}))`));
   f.emit(set(kb, i32(0)));
   f.nest("(block $blocks_done", () =>
     f.nest("(loop $blocks", () => {
@@ -265,16 +268,23 @@ function rowsReduceGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void
         ];
         const sweep = () => {
           if (mFull > 0) {
-            f.emit(set(ib, i32(0)));
-            f.nest("(loop $rows", () => {
-              f.emit(...origin(`(i32.mul ${get(ib)} ${i32(MR * s.ai)})`, `(i32.mul ${get(ib)} ${i32(MR * s.cs)})`));
-              tile({ mr: MR, nv: ct.nv, last: ct.last, ldb: s.ldb, k: kc });
-              f.emit(set(ib, `(i32.add ${get(ib)} (i32.const 1))`), `(br_if $rows (i32.lt_u ${get(ib)} ${i32(mFull)}))`);
-            });
+            f.emit(set(ib, get("$i0")));
+            f.nest("(block $rows_done", () =>
+              f.nest("(loop $rows", () => {
+                f.emit(`(br_if $rows_done (i32.ge_u ${get(ib)} ${get(iend)}))`);
+                f.emit(...origin(`(i32.mul ${get(ib)} ${i32(MR * s.ai)})`, `(i32.mul ${get(ib)} ${i32(MR * s.cs)})`));
+                tile({ mr: MR, nv: ct.nv, last: ct.last, ldb: s.ldb, k: kc });
+                f.emit(set(ib, `(i32.add ${get(ib)} (i32.const 1))`), "(br $rows)");
+              }),
+            );
           }
           if (mRest > 0) {
-            f.emit(...origin(i32(mFull * MR * s.ai), i32(mFull * MR * s.cs)));
-            tile({ mr: mRest, nv: ct.nv, last: ct.last, ldb: s.ldb, k: kc });
+            f.nest(`(if (i32.gt_u ${get("$i1")} ${i32(mFull)})`, () =>
+              f.nest("(then", () => {
+                f.emit(...origin(i32(mFull * MR * s.ai), i32(mFull * MR * s.cs)));
+                tile({ mr: mRest, nv: ct.nv, last: ct.last, ldb: s.ldb, k: kc });
+              }),
+            );
           }
         };
         if (ct.count > 1) {
@@ -290,9 +300,16 @@ function rowsReduceGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void
   );
 }
 
-/** The WAT function for one product: (param $n i32) (param $a i32) (param $b i32) (param $c i32). */
+/** Tiles of MR rows covering a weight gradient's M rows (the last one may be short): a call of
+ *  its function computes tiles [i0, i1), so workers can share G out by rows. */
+export const dwTiles = (M: number, mr: number = TILE_ROWS) => Math.ceil(M / mr);
+
+/** The WAT function for one product: (param $n i32) (param $a i32) (param $b i32) (param $c i32),
+ *  and for a weight gradient (param $i0 i32) (param $i1 i32), the tiles of G's rows it computes. */
 export function gemmFunction(e: Elem, s: GemmSpec): string {
-  const f = new Fn(s.fn, [["n", "i32"], ["a", "i32"], ["b", "i32"], ["c", "i32"]]);
+  const params: [string, "i32"][] = [["n", "i32"], ["a", "i32"], ["b", "i32"], ["c", "i32"]];
+  if (s.M !== null) params.push(["i0", "i32"], ["i1", "i32"]);
+  const f = new Fn(s.fn, params);
   f.comment(s.doc.join("\n"));
   const tiles = new Map<string, TileArgs>();
   // Each tile shape is a function of its own: only its pointers and count are live in its loop, so

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 const cache = new Map<string, string>();
 
 /** The inlinable text of ./support/<name>.ts: after its `// ---- inline from here` line, exports dropped. */
-export function wasmSupportText(name: "heap" | "kernel"): string {
+export function wasmSupportText(name: "heap" | "kernel" | "threads"): string {
   let text = cache.get(name);
   if (text === undefined) {
     const raw = readFileSync(new URL(`./support/${name}.ts`, import.meta.url), "utf8");

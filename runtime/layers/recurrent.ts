@@ -12,6 +12,7 @@ import { ABI_VERSION, type CellKernel, type Gradients, type Tape, type Tensors }
 import { initializeParams } from "../init.ts";
 import type { Rng } from "../rng.ts";
 import { batchShapeString, type Tensor } from "../tensor.ts";
+import { checkThreadsOption, threadsFor, type ThreadsOption } from "../threads.ts";
 import { checkRate, fillDropoutMask } from "./dropout.ts";
 import { checkInput, ensure, Layer, shapesCompatible, type ForwardContext, type Param, type Shape } from "./layer.ts";
 
@@ -38,6 +39,10 @@ export interface RecurrentOptions {
   /** The cell's state names in kernel order, when the kernel comes from a factory (rnn() reads them
    *  from the spec), so returnState knows its outputs before the kernel is built; checked then. */
   stateNames?: readonly string[] | (() => readonly string[]);
+  /** Worker threads for the kernel's calls (WebAssembly kernels on Node; results are identical for
+   *  any number): a number, or "auto" (default): the machine's cores for calls with enough work
+   *  (runtime/threads.ts), one thread for small ones. */
+  threads?: ThreadsOption;
   /** Shown by summary(); default the kernel's name. */
   type?: string;
   name?: string;
@@ -57,6 +62,8 @@ export class Recurrent extends Layer {
   readonly recurrentDropout: number;
   /** The kernel, once built. */
   kernel: CellKernel | undefined;
+  /** Worker threads for the kernel's calls (RecurrentOptions.threads). */
+  readonly threads: ThreadsOption;
   /** When true (set by Sequential.predict's carryState), state carries across calls like `stateful`. */
   carryState = false;
   initialState: Partial<Tensors> | undefined;
@@ -108,6 +115,7 @@ export class Recurrent extends Layer {
     this.dropout = checkRate(opts.dropout ?? 0, "Recurrent dropout");
     this.recurrentDropout = checkRate(opts.recurrentDropout ?? 0, "Recurrent recurrentDropout");
     this.initialState = opts.initialState;
+    this.threads = checkThreadsOption("Recurrent", opts.threads ?? "auto");
     this.type = opts.type ?? (typeof opts.kernel === "object" ? opts.kernel.meta.name : "Recurrent");
   }
 
@@ -395,6 +403,8 @@ export class Recurrent extends Layer {
     if (x.lengths) opts.lengths = x.lengths;
     if (stateMasks) opts.stateMasks = stateMasks;
     if (this.tape) opts.tape = this.tape;
+    const threads = threadsFor(this.threads, meta, T, B);
+    if (threads !== undefined) opts.threads = threads;
     const res = k.forward(this.kparams, this.xs, opts);
     this.tape = this.current.tape = res.tape;
     this.lastFinal = res.finalState;

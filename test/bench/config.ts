@@ -31,16 +31,18 @@ export const CELLS: readonly BenchCell[] = [
   { name: "gru", spec: "examples/specs/gru.cell", gates: 3, tfjsLayer: "gru" },
 ];
 
-export const PEERS = ["cellc", "cellc-wasm", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "handwritten", "cellc-noopt"] as const;
+export const PEERS = ["cellc", "cellc-wasm", "cellc-wasm-2t", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "ort-node-2t", "handwritten", "cellc-noopt"] as const;
 export type Peer = (typeof PEERS)[number];
 /** Peers run when --peers is not given (cellc-noopt, the unoptimized lowering, is opt-in).
- *  cellc is the TypeScript backend, cellc-wasm the WebAssembly SIMD one. */
-export const DEFAULT_PEERS: readonly Peer[] = ["cellc", "cellc-wasm", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "handwritten"];
+ *  cellc is the TypeScript backend, cellc-wasm the WebAssembly SIMD one; -2t peers run on two
+ *  threads (cellc-wasm-2t: the same module, its calls' `threads` option 2). */
+export const DEFAULT_PEERS: readonly Peer[] = ["cellc", "cellc-wasm", "cellc-wasm-2t", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "ort-node-2t", "handwritten"];
 
 /** The cellc peers: the kernel module each imports, by backend and optimize setting. */
-export const CELLC_PEERS: Readonly<Record<string, { target: "ts" | "wasm"; optimize: boolean }>> = {
+export const CELLC_PEERS: Readonly<Record<string, { target: "ts" | "wasm"; optimize: boolean; threads?: number }>> = {
   cellc: { target: "ts", optimize: true },
   "cellc-wasm": { target: "wasm", optimize: true },
+  "cellc-wasm-2t": { target: "wasm", optimize: true, threads: 2 },
   "cellc-noopt": { target: "ts", optimize: false },
 };
 

@@ -87,19 +87,27 @@ export function markdown(r: BenchResult): string {
     return c && w && Number.isFinite(of(c)) && Number.isFinite(of(w)) ? fmtRatio(of(w) / of(c)) : "—";
   };
   // Speed-ups of the WebAssembly kernels: how many times faster than each peer (below 1: slower).
-  const wasmRatios: [Peer, string][] = peers.includes("cellc-wasm")
-    ? ([["tfjs-wasm", "cellc-wasm vs tfjs-wasm"], ["ort-web", "vs ort-web"], ["ort-node", "vs ort-node"]] as [Peer, string][]).filter(([p]) => peers.includes(p))
-    : [];
+  // [ours, theirs, header]: how many times faster ours is; the -2t rows compare two threads.
+  const wasmRatios = (
+    [
+      ["cellc-wasm", "tfjs-wasm", "cellc-wasm vs tfjs-wasm"],
+      ["cellc-wasm", "ort-web", "vs ort-web"],
+      ["cellc-wasm", "ort-node", "vs ort-node"],
+      ["cellc-wasm-2t", "cellc-wasm", "cellc-wasm 2 threads vs 1"],
+      ["cellc-wasm-2t", "ort-web-2t", "2 threads vs ort-web-2t"],
+      ["cellc-wasm-2t", "ort-node-2t", "2 threads vs ort-node-2t"],
+    ] as [Peer, Peer, string][]
+  ).filter(([a, b]) => peers.includes(a) && peers.includes(b));
   // Wall-clock time, the primary figure.
   const head = ["cell", "size", "mode", ...peers];
   if (hasCellc && hasWasm) head.push("cellc speed-up vs tfjs-wasm");
-  head.push(...wasmRatios.map(([, h]) => h));
+  head.push(...wasmRatios.map(([, , h]) => h));
   lines.push(`| ${head.join(" | ")} |`);
   lines.push(`| ${head.map(() => "---").join(" | ")} |`);
   for (const row of rows) {
     const cells = [row.cellName, row.size, row.mode, ...peers.map((p) => cell(find(row, p), "time"))];
     if (hasCellc && hasWasm) cells.push(ratio(row, (m) => m.medianMs));
-    cells.push(...wasmRatios.map(([p]) => ratio(row, (m) => m.medianMs, "cellc-wasm", p)));
+    cells.push(...wasmRatios.map(([a, b]) => ratio(row, (m) => m.medianMs, a, b)));
     lines.push(`| ${cells.join(" | ")} |`);
   }
   // CPU time: the same runs timed by process CPU time, steadier on a shared machine.
@@ -107,7 +115,7 @@ export function markdown(r: BenchResult): string {
   const cpuHead = ["cell", "size", "mode", ...peers];
   if (hasCellc && hasWasm) cpuHead.push("cellc speed-up vs tfjs-wasm");
   if (hasCellc && refGemm) cpuHead.push("cellc GF/s ÷ ref GEMM (both by CPU time)");
-  cpuHead.push(...wasmRatios.map(([, h]) => h));
+  cpuHead.push(...wasmRatios.map(([, , h]) => h));
   lines.push(`| ${cpuHead.join(" | ")} |`);
   lines.push(`| ${cpuHead.map(() => "---").join(" | ")} |`);
   for (const row of rows) {
@@ -118,7 +126,7 @@ export function markdown(r: BenchResult): string {
       const cpuGflops = c ? c.gflops * (c.medianMs / c.cpuMs) : NaN;
       cells.push(Number.isFinite(cpuGflops) ? `${((100 * cpuGflops) / refGemm.cpuGflops).toFixed(0)}%` : "—");
     }
-    cells.push(...wasmRatios.map(([p]) => ratio(row, (m) => m.cpuMs, "cellc-wasm", p)));
+    cells.push(...wasmRatios.map(([a, b]) => ratio(row, (m) => m.cpuMs, a, b)));
     lines.push(`| ${cells.join(" | ")} |`);
   }
   lines.push("");

@@ -1,7 +1,7 @@
 // The builds a random program is run through and compared. Each entry turns a spec into a kernel
 // with the CellKernel contract (abi/kernel.ts); the differential property compares every build
 // with finite differences and with the first build. The WebAssembly backend joins with its
-// float64 (f64x2) build; a later backend joins by adding an entry here.
+// float64 (f64x2) build, on one thread and on two; a later backend joins by adding an entry here.
 
 import { transformSync } from "esbuild";
 import type { CellKernel } from "../../abi/kernel.ts";
@@ -12,6 +12,8 @@ export type Built = { kernel: CellKernel; code: string } | { diagnostics: Diagno
 
 export interface Build {
   name: string;
+  /** The build whose results this one's must equal bit for bit (a threaded build: its one-thread twin). */
+  sameAs?: string;
   build(text: string, dims: Record<string, number>, unit: string): Promise<Built>;
 }
 
@@ -26,10 +28,11 @@ export function evaluateModule(code: string): CellKernel {
   return module.exports as unknown as CellKernel;
 }
 
-const build = (name: string, optimize: boolean, target: "ts" | "wasm"): Build => ({
+const build = (name: string, optimize: boolean, target: "ts" | "wasm", threads?: { threads: number; sameAs: string }): Build => ({
   name,
+  ...(threads ? { sameAs: threads.sameAs } : {}),
   async build(text, dims, unit) {
-    const r = await compile(text, { dims, cell: unit, optimize, dtype: "float64", format: false, target });
+    const r = await compile(text, { dims, cell: unit, optimize, dtype: "float64", format: false, target, ...(threads ? { threads: threads.threads } : {}) });
     if (!r.module) return { diagnostics: r.diagnostics, sources: r.sources };
     return { kernel: evaluateModule(r.module.code), code: r.module.code };
   },
@@ -37,4 +40,10 @@ const build = (name: string, optimize: boolean, target: "ts" | "wasm"): Build =>
 
 /** float64 builds: numerical comparisons need the precision (float32 kernels are compared with
  *  float64 ones by test/gradients.test.ts). */
-export const BUILDS: Build[] = [build("typescript optimised", true, "ts"), build("typescript plain", false, "ts"), build("webassembly optimised", true, "wasm")];
+export const BUILDS: Build[] = [
+  build("typescript optimised", true, "ts"),
+  build("typescript plain", false, "ts"),
+  build("webassembly optimised", true, "wasm"),
+  // Every call on 2 worker threads (the module's default): bit for bit the one-thread build.
+  build("webassembly optimised, 2 threads", true, "wasm", { threads: 2, sameAs: "webassembly optimised" }),
+];

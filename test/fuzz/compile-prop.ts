@@ -117,8 +117,8 @@ export async function compileCase(prog: Program, o: CompileCaseOptions = {}): Pr
   }
   const [ref, ...others] = kernels;
   if (!ref) return pass({ rejected: 1 });
-  // The same meta, but for the backend's name.
-  const metaOf = (k: CellKernel) => JSON.stringify({ ...k.meta, backend: undefined });
+  // The same meta, but for the backend's name and its threads.
+  const metaOf = (k: CellKernel) => JSON.stringify({ ...k.meta, backend: undefined, threads: undefined });
   const metaText = metaOf(ref.k);
   for (const x of others) if (metaOf(x.k) !== metaText) return fail("mismatch", `${x.b.name}: meta differs from ${ref.b.name}`);
 
@@ -147,11 +147,23 @@ export async function compileCase(prog: Program, o: CompileCaseOptions = {}): Pr
       if (!tame(base.outputs) || !tame(base.finalState) || !Object.values(baseGrad).every((d) => tame(d, HUGE * 100))) {
         return { outcome: "discard", message: "values too large for finite differences" };
       }
+      const results = new Map<string, { r: ReturnType<typeof run>; g: ReturnType<typeof gradients> }>();
       for (const x of others) {
         const r = run(x.k, p);
         const diff = compare(`outputs${label}`, base.outputs, r.outputs, SAME) ?? compare(`final state${label}`, base.finalState, r.finalState, SAME);
         if (diff) return fail("mismatch", `${x.b.name} vs ${ref.b.name}: ${diff}`);
         const g = gradients(x.k, p);
+        results.set(x.b.name, { r, g });
+        const twin = x.b.sameAs === undefined ? undefined : results.get(x.b.sameAs);
+        if (twin) {
+          const exact =
+            compare(`outputs${label}`, twin.r.outputs, r.outputs, 0) ??
+            compare(`final state${label}`, twin.r.finalState, r.finalState, 0) ??
+            compare(`d params${label}`, twin.g.params, g.params, 0) ??
+            compare(`d inputs${label}`, twin.g.inputs, g.inputs, 0) ??
+            compare(`d initial state${label}`, twin.g.initialState, g.initialState, 0);
+          if (exact) return fail("mismatch", `${x.b.name} vs ${x.b.sameAs} (must be bit for bit): ${exact}`);
+        }
         const gd = compare(`d params${label}`, baseGrad.params, g.params, SAME_GRAD) ?? compare(`d inputs${label}`, baseGrad.inputs, g.inputs, SAME_GRAD) ?? compare(`d initial state${label}`, baseGrad.initialState, g.initialState, SAME_GRAD);
         if (gd) return fail("mismatch", `${x.b.name} vs ${ref.b.name}: ${gd}`);
       }

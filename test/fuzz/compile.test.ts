@@ -13,6 +13,9 @@ import { plainNames } from "./names.ts";
 import { emptyStats, sliceProperty } from "./slice.ts";
 import { typeCheck } from "./tsc.ts";
 import fc from "fast-check";
+import type { CellKernel } from "../../abi/kernel.ts";
+import { BUILDS, type Build } from "./builds.ts";
+import { compileCase } from "./compile-prop.ts";
 
 const stats = emptyStats();
 
@@ -27,6 +30,31 @@ describe("compile fuzz slice", () => {
   });
 
   test.prop([KINDS.compile.arb], { seed: 20261130, numRuns: 16 })("compile: 16 random programs through every build", sliceProperty("compile", stats, 4), 300_000);
+
+  it("a threaded build that differs from its one-thread twin in the last bit is a mismatch", async () => {
+    const prog = { text: "cell c(I, H) {\n  input x: [I]\n  state h: [H]\n  param W: [H, I], U: [H, H]\n  h' = tanh(W @ x + U @ h)\n  output h'\n}\n", dims: { I: 2, H: 3 }, unit: "c", features: new Set<string>() };
+    expect((await compileCase(prog)).outcome).toBe("pass");
+    // The threaded build, with its outputs nudged by one ulp: within every tolerance but the twin's.
+    const threaded = BUILDS.find((b) => b.sameAs !== undefined)!;
+    const nudged: Build = {
+      ...threaded,
+      async build(text, dims, unit) {
+        const r = await threaded.build(text, dims, unit);
+        if (!("kernel" in r)) return r;
+        const k = r.kernel;
+        const forward: CellKernel["forward"] = (p, i, o) => {
+          const f = k.forward(p, i, o);
+          const h = f.outputs["h"]!;
+          h[0] = h[0]! + Math.abs(h[0]!) * 2 ** -52;
+          return f;
+        };
+        return { code: r.code, kernel: { ...k, meta: k.meta, forward } as CellKernel };
+      },
+    };
+    const v = await compileCase(prog, { builds: BUILDS.map((b) => (b === threaded ? nudged : b)) });
+    expect(v.outcome).toBe("mismatch");
+    expect(v.message).toMatch(/webassembly optimised, 2 threads vs webassembly optimised \(must be bit for bit\): outputs\.h\[0\]/);
+  });
 
   it("the slice checked real gradients, and its sampled modules pass tsc --strict", () => {
     expect(stats.passed).toBeGreaterThan(12);

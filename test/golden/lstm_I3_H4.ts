@@ -66,6 +66,8 @@ export interface ForwardOptions {
   stateMasks?: Partial<State>;
   /** A tape of the same sizes to reuse; its previous results are overwritten. */
   tape?: Tape;
+  /** Worker threads (WebAssembly kernels); this kernel runs on one. */
+  threads?: number;
 }
 
 /** What forward records for backward. */
@@ -88,6 +90,8 @@ export interface BackwardOptions {
   into?: Gradients;
   /** false skips the inputs' gradients (left zero), e.g. for a first layer. */
   inputGradients?: boolean;
+  /** Worker threads (WebAssembly kernels); this kernel runs on one. */
+  threads?: number;
 }
 
 export interface Gradients {
@@ -549,6 +553,20 @@ function checkCount(where: string, name: string, v: unknown): number {
     fail(where, `${name} must be a positive integer, got ${describe(v)}`);
   return v;
 }
+
+/** The `threads` option: absent, or a whole number of worker threads from 1 to MAX_THREADS. */
+function checkThreads(where: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_THREADS)
+    fail(
+      where,
+      `options.threads must be a whole number from 1 to ${MAX_THREADS}, got ${describe(v)}`,
+    );
+  return v;
+}
+
+/** The most worker threads a call may ask for. */
+const MAX_THREADS = 64;
 
 function checkBatchSize(where: string, v: unknown): number {
   return checkCount(where, "batchSize", v);
@@ -1149,7 +1167,9 @@ export function forward(params: Params, inputs: Inputs, options: ForwardOptions)
     "lengths",
     "stateMasks",
     "tape",
+    "threads",
   ]);
+  checkThreads(where, own(options, "threads")); // one thread here: the option is for WebAssembly kernels
   const B = checkBatchSize(where, own(options, "batchSize"));
   const w = weightsOf(where, params);
   checkObject(where, "inputs", inputs, INPUT_NAMES);
@@ -1191,7 +1211,8 @@ export function backward(
   const T = tape.timeSteps;
   const B = tape.batchSize;
   checkObject(where, "dOutputs", dOutputs, OUTPUT_NAMES);
-  checkObject(where, "options", options, ["dFinalState", "into", "inputGradients"]);
+  checkObject(where, "options", options, ["dFinalState", "into", "inputGradients", "threads"]);
+  checkThreads(where, own(options, "threads"));
   const dOuts = checkArrays(where, "dOutputs", dOutputs, meta.outputs, T, B, false);
   const dFinal = stateOption(where, options, "dFinalState", B);
   const inputGradients =

@@ -68,6 +68,16 @@ export function checkCount(where: string, name: string, v: unknown): number {
   return v;
 }
 
+/** The `threads` option: absent, or a whole number of worker threads from 1 to MAX_THREADS. */
+export function checkThreads(where: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_THREADS) fail(where, `options.threads must be a whole number from 1 to ${MAX_THREADS}, got ${describe(v)}`);
+  return v;
+}
+
+/** The most worker threads a call may ask for. */
+export const MAX_THREADS = 64;
+
 export function checkBatchSize(where: string, v: unknown): number {
   return checkCount(where, "batchSize", v);
 }

@@ -7,8 +7,9 @@
 // arrays the tape owns. It is driven by a description of the plan (KernelInfo), so the code is
 // the same in every module.
 
-import { checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, fail, inferSteps, own, stateOption } from "../../ts/support/checks.ts";
+import { checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, checkThreads, fail, inferSteps, own, stateOption } from "../../ts/support/checks.ts";
 import { Heap, WA } from "./heap.ts";
+import { Team, TEAM_BYTES, type TeamEntry } from "./threads.ts";
 
 /** Provided by each generated module. */
 declare const meta: {
@@ -50,16 +51,15 @@ export interface KernelImpl {
   step(params: Tensors, inputs: Tensors, state: Tensors, batchSize?: number): Tensors;
   forward(params: Tensors, inputs: Tensors, options: object): { outputs: Tensors; finalState: Tensors; tape: object };
   backward(params: Tensors, tape: object, dOutputs: object, options?: object): { params: Tensors; inputs: Tensors; initialState: Tensors };
-}
-
-interface Entry {
-  forward(tbl: number, T: number, B: number): void;
-  backward(tbl: number, T: number, B: number, ig: number): void;
+  /** Threads the last forward, backward or step ran on (absent: the TypeScript fallback, one). */
+  threadsUsed?(): number;
 }
 
 interface TapeData {
   timeSteps: number;
   batchSize: number;
+  /** Threads the forward call ran on (backward's default). */
+  threads: number;
   region: number;
   bytes: number;
   /** Address of each forward buffer. */
@@ -70,12 +70,14 @@ interface TapeData {
   ballast: ArrayBuffer;
 }
 
-export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<string, (...x: number[]) => number>): KernelImpl {
+/** `threads`: the threads a call runs on when it does not say (its `threads` option). */
+export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<string, (...x: number[]) => number>, threads: number = 1): KernelImpl {
   const E = Float32Array.BYTES_PER_ELEMENT;
   const memory = new WA.Memory({ initial: 1, maximum: 65536, shared: true });
-  const instance = new WA.Instance(new WA.Module(binary), { env: { memory }, m: host });
-  const entry = instance.exports as unknown as Entry;
+  const module = new WA.Module(binary);
+  const instance = new WA.Instance(module, { env: { memory }, m: host });
   const heap = new Heap(memory, 64);
+  const team = new Team(memory, heap.alloc(TEAM_BYTES), module, host, instance.exports as unknown as TeamEntry);
   const nbuf = info.bufs.length;
   const tbl = heap.alloc((nbuf + info.panels.length) * 4);
   const panels = info.panels.map((n) => heap.alloc(n * E));
@@ -166,7 +168,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     for (const s of info.fwd.states) put(finalState, s.name, new Float32Array(B * info.bufs[s.buf]!.width));
     // The ballast tells the garbage collector how much memory the tape holds, so tapes nobody
     // reuses are collected (and their regions given back) as often as TypeScript tapes would be.
-    const data: TapeData = { timeSteps: T, batchSize: B, region, bytes, addr, outputs, finalState, adj: null, ballast: new ArrayBuffer(bytes) };
+    const data: TapeData = { timeSteps: T, batchSize: B, threads, region, bytes, addr, outputs, finalState, adj: null, ballast: new ArrayBuffer(bytes) };
     const tape = { timeSteps: T, batchSize: B };
     tapes.set(tape, data);
     const regions: [number, number][] = [[region, bytes]];
@@ -222,7 +224,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
   }
 
   /** forward's work after the checks: the caller's data into the tape, the entry point, results out. */
-  function runForward(d: TapeData, ins: (Float32Array | undefined)[], initial: (Float32Array | undefined)[], masks: (Float32Array | undefined)[], lengths: unknown, where: string): void {
+  function runForward(d: TapeData, ins: (Float32Array | undefined)[], initial: (Float32Array | undefined)[], masks: (Float32Array | undefined)[], lengths: unknown, where: string, nt: number): void {
     const T = d.timeSteps;
     const B = d.batchSize;
     const m = f32();
@@ -238,7 +240,8 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
       else m.fill(1, mk, mk + n);
     });
     bindTape(d);
-    entry.forward(tbl, T, B);
+    d.threads = nt;
+    team.run({ entry: "forward", tbl, T, B, ig: 0 }, nt);
     const m2 = f32();
     for (const o of info.fwd.outputs) {
       const a = d.addr.get(o.buf)! / E;
@@ -253,7 +256,8 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
 
   function forward(params: Tensors, inputs: Tensors, options: object): { outputs: Tensors; finalState: Tensors; tape: object } {
     const where = "forward";
-    checkObject(where, "options", options, ["batchSize", "timeSteps", "initialState", "lengths", "stateMasks", "tape"]);
+    checkObject(where, "options", options, ["batchSize", "timeSteps", "initialState", "lengths", "stateMasks", "tape", "threads"]);
+    const nt = checkThreads(where, own(options, "threads")) ?? threads;
     const B = checkBatchSize(where, own(options, "batchSize"));
     bindWeights(where, params);
     checkObject(where, "inputs", inputs, INPUT_NAMES);
@@ -266,7 +270,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     const initial = stateOption(where, options, "initialState", B);
     const masks = stateOption(where, options, "stateMasks", B);
     const d = allocTape(T, B, own(options, "tape"));
-    runForward(d, ins, initial, masks, own(options, "lengths"), where);
+    runForward(d, ins, initial, masks, own(options, "lengths"), where, nt);
     return { outputs: d.outputs, finalState: d.finalState, tape: tapeOf(d) };
   }
 
@@ -282,7 +286,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     const states = checkArrays(where, "state", state, meta.states, 0, B, true);
     if (stepCache === null || stepCache.batchSize !== B) stepCache = allocTape(1, B, undefined);
     const d = stepCache;
-    runForward(d, ins, states, [], undefined, where);
+    runForward(d, ins, states, [], undefined, where, threads);
     info.fwd.states.forEach((s, k) => states[k]!.set(d.finalState[s.name]!));
     const out: Tensors = {};
     for (const o of info.fwd.outputs) put(out, o.name, d.outputs[o.name]!.slice());
@@ -316,7 +320,8 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     const T = d.timeSteps;
     const B = d.batchSize;
     checkObject(where, "dOutputs", dOutputs, OUTPUT_NAMES);
-    checkObject(where, "options", options, ["dFinalState", "into", "inputGradients"]);
+    checkObject(where, "options", options, ["dFinalState", "into", "inputGradients", "threads"]);
+    const nt = checkThreads(where, own(options, "threads")) ?? d.threads;
     const dOuts = checkArrays(where, "dOutputs", dOutputs, meta.outputs, T, B, false);
     const dFinal = stateOption(where, options, "dFinalState", B);
     const inputGradients = checkFlag(where, "options.inputGradients", own(options, "inputGradients")) !== false;
@@ -342,7 +347,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
       else m.fill(0, a, a + T * B * info.bufs[s.buf]!.width);
     });
     bindTape(d);
-    entry.backward(tbl, T, B, inputGradients ? 1 : 0);
+    team.run({ entry: "backward", tbl, T, B, ig: inputGradients ? 1 : 0 }, nt);
     const m2 = f32();
     // Pack gradients computed apart from their parts (a param in two packs) are added into them.
     for (const pk of info.bwd.packs) {
@@ -372,5 +377,5 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     return out;
   }
 
-  return { createParams, createState, step, forward, backward, memoryInUse: () => heap.used() } as KernelImpl;
+  return { createParams, createState, step, forward, backward, memoryInUse: () => heap.used(), threadsUsed: () => team.last } as KernelImpl;
 }

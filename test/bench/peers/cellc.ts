@@ -27,7 +27,8 @@ export async function importKernel(file: string): Promise<CellKernel> {
   throw new Error(`${file} does not export a CellKernel (meta, forward, backward)`);
 }
 
-export async function cellcPeer(job: Job | IdleJob, loaded: () => void): Promise<PeerRunner> {
+/** `threads`: every call's `threads` option (absent: the module's default, one thread). */
+export async function cellcPeer(job: Job | IdleJob, loaded: () => void, threads?: number): Promise<PeerRunner> {
   if (!job.kernelPath) throw new Error("no kernel was built for this measurement");
   const kernel = await importKernel(job.kernelPath);
   loaded();
@@ -45,14 +46,15 @@ export async function cellcPeer(job: Job | IdleJob, loaded: () => void): Promise
   const rand = lcg(3);
   const inputs: Tensors = { [input.name]: new Float32Array(T * B * I).map(() => 2 * rand() - 1) };
   const target = Array.from({ length: B }, () => 2 * rand() - 1);
-  const notes = `${meta.name}, ${meta.paramCount} params`;
+  const notes = `${meta.name}, ${meta.paramCount} params${threads ? `, ${threads} threads` : ""}`;
+  const th = threads ? { threads } : {};
   let tape: Tape | undefined;
 
   if (job.mode === "forward") {
     return {
       notes,
       run() {
-        tape = kernel.forward(params, inputs, { batchSize: B, tape }).tape;
+        tape = kernel.forward(params, inputs, { batchSize: B, tape, ...th }).tape;
       },
     };
   }
@@ -74,7 +76,7 @@ export async function cellcPeer(job: Job | IdleJob, loaded: () => void): Promise
   return {
     notes: `${notes}; forward + Dense(1)/MSE + backward + runtime Adam`,
     run() {
-      const fwd = kernel.forward(params, inputs, { batchSize: B, tape });
+      const fwd = kernel.forward(params, inputs, { batchSize: B, tape, ...th });
       tape = fwd.tape;
       const out = fwd.outputs[output.name];
       if (!out) throw new Error(`${meta.name}: forward returned no output ${output.name}`);

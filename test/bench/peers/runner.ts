@@ -27,11 +27,15 @@ export async function makePeer(job: Job | IdleJob, loaded: () => void = () => {}
     case "cellc-wasm":
     case "cellc-noopt":
       return (await import("./cellc.ts")).cellcPeer(job, loaded);
+    case "cellc-wasm-2t":
+      return (await import("./cellc.ts")).cellcPeer(job, loaded, 2);
     case "ort-web":
       return (await import("./onnx.ts")).onnxPeer(job, "web", 1, loaded);
     case "ort-web-2t":
       return (await import("./onnx.ts")).onnxPeer(job, "web", 2, loaded);
     case "ort-node":
       return (await import("./onnx.ts")).onnxPeer(job, "node", 1, loaded);
+    case "ort-node-2t":
+      return (await import("./onnx.ts")).onnxPeer(job, "node", 2, loaded);
   }
 }

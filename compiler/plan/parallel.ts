@@ -1,0 +1,81 @@
+// How an entry point's stages split across worker threads that share the kernel's memory: the
+// plan's part of the `threads` option. Every worker runs the same stages with a share of the rows,
+// and waits for the others at a barrier where it is about to read what another one wrote. Each
+// number is computed by exactly one worker with the same operations in the same order as on one
+// thread, so the results are bit for bit those of one thread, whatever the number of workers.
+//
+//   a loop stage   splits the batch: worker w owns samples [b0, b1) at every step, which is all
+//                  a step of a row-wise op reads (its state's rows of the step before are its own),
+//                  so the loop needs no barrier. A loop with an op that writes a weight-shaped
+//                  buffer (a sum over rows) runs whole on one worker instead ("serial").
+//   an all stage   splits its T·B rows into contiguous shares for row-wise ops ("rows"); a weight
+//                  gradient G[n, k] += Σ_r D[r, n] · X[r, k] splits G's rows instead ("dw": every
+//                  worker sums all rows for its part of G); any other op that writes a weight-
+//                  shaped buffer (colsum, a fill) runs whole on one worker ("serial"; they take turns).
+// Barriers: between stages, and inside an all stage before an op that touches what an op since
+// the last barrier wrote (or writes what one read) in another partition of the rows.
+
+import type { PlanBuffer, PlanOp, Stage } from "./types.ts";
+import { viewsRead, viewsWritten } from "./views.ts";
+
+/** How one op of an all stage is shared out. */
+export type OpSplit = "rows" | "dw" | "serial";
+
+export interface StageSplit {
+  /** "rows": the stage's rows are shared out (a loop's samples, an all stage's per-op splits);
+   *  "serial": one worker runs the whole stage. */
+  split: "rows" | "serial";
+  /** Per op (ops, then a loop's carry ops): its split and whether a barrier comes before it. */
+  ops: { split: OpSplit; barrier: boolean }[];
+}
+
+/** Buffers whose rows follow the stage's rows (a share of rows is a share of these). */
+const rowWise = (b: PlanBuffer) => b.rows === "seq" || b.rows === "carry";
+
+/** The buffers an op writes, views or whole (a dw GEMM's and a colsum's gradient). */
+function written(op: PlanOp): { buf: number; shift: number }[] {
+  const out = viewsWritten(op).map((v) => ({ buf: v.buf, shift: v.shift as number }));
+  if (op.op === "gemm" && op.form === "dw") out.push({ buf: op.c.buf, shift: 0 });
+  if (op.op === "colsum") out.push({ buf: op.grad, shift: 0 });
+  return out;
+}
+
+function read(op: PlanOp): { buf: number; shift: number }[] {
+  const out = viewsRead(op).map((v) => ({ buf: v.buf, shift: v.shift as number }));
+  if (op.op === "gemm" && op.form === "dw") out.push({ buf: op.c.buf, shift: 0 });
+  if (op.op === "colsum") out.push({ buf: op.grad, shift: 0 });
+  return out;
+}
+
+/** How a loop's op or an all stage's op may be shared: by rows when it writes only row-wise
+ *  buffers (in a loop, per-step scratch too) and reads no per-sample buffer it cannot index. */
+function opSplit(op: PlanOp, buffers: readonly PlanBuffer[], loop: boolean): OpSplit {
+  if (op.op === "gemm" && op.form === "dw") return loop ? "serial" : "dw";
+  const ok = (b: PlanBuffer) => rowWise(b) || (loop && b.rows === "batch");
+  const writesOk = written(op).every((w) => ok(buffers[w.buf]!));
+  // In an all stage a per-sample ("batch") buffer has B rows, not the stage's T·B: leave it whole.
+  const readsOk = read(op).every((r) => buffers[r.buf]!.rows === "none" || ok(buffers[r.buf]!));
+  return writesOk && readsOk ? "rows" : "serial";
+}
+
+export function stageSplit(stage: Stage, buffers: readonly PlanBuffer[]): StageSplit {
+  const all = [...stage.ops, ...(stage.carry ?? [])];
+  if (stage.kind === "loop") {
+    const rows = all.every((op) => opSplit(op, buffers, true) === "rows");
+    return { split: rows ? "rows" : "serial", ops: all.map(() => ({ split: rows ? "rows" : "serial", barrier: false })) };
+  }
+  // Accesses since the last barrier: a conflict needs one, unless both are row shares of a
+  // row-wise buffer at the same step block (then the same worker touches the same rows).
+  const since: { buf: number; shift: number; write: boolean; split: OpSplit }[] = [];
+  const ops = all.map((op) => {
+    const split = opSplit(op, buffers, false);
+    const mine = [...read(op).map((a) => ({ ...a, write: false })), ...written(op).map((a) => ({ ...a, write: true }))];
+    const conflict = mine.some((m) =>
+      since.some((s) => s.buf === m.buf && (s.write || m.write) && !(s.split === "rows" && split === "rows" && s.shift === m.shift && rowWise(buffers[m.buf]!))),
+    );
+    if (conflict) since.length = 0;
+    for (const m of mine) since.push({ ...m, split });
+    return { split, barrier: conflict };
+  });
+  return { split: "rows", ops };
+}

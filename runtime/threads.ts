@@ -1,0 +1,44 @@
+// How many worker threads a recurrent layer's kernel calls run on. WebAssembly kernels on Node can
+// share a call's batch among threads (results identical to one thread's); the layer's `threads`
+// option says how many, and "auto", the default, asks this file: as many as the machine has, for
+// a call with enough work to gain, and one for small calls, where waking the workers costs more
+// than they save.
+
+import type { KernelMeta } from "../abi/kernel.ts";
+
+/** Multiply-adds of a forward call (T·B·paramCount, roughly) below which one thread is faster.
+ *  Measured with test/bench (npm run bench -- --threads): see the README's performance section. */
+export const AUTO_MIN_WORK = 4_000_000;
+/** Samples each thread should have at least (a GEMM tile has 4 rows). */
+const MIN_SAMPLES_PER_THREAD = 8;
+/** The most threads "auto" chooses. */
+const AUTO_MAX = 8;
+
+export type ThreadsOption = number | "auto";
+
+export function checkThreadsOption(where: string, v: unknown): ThreadsOption {
+  if (v === "auto" || (typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 64)) return v;
+  throw new Error(`${where}: threads must be "auto" or a whole number from 1 to 64, got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`);
+}
+
+/** Cores this process may use (1 where nobody says). */
+export function hardwareThreads(): number {
+  const g = globalThis as { process?: { getBuiltinModule?: (id: string) => unknown }; navigator?: { hardwareConcurrency?: number } };
+  try {
+    const os = g.process?.getBuiltinModule?.("node:os") as { availableParallelism?: () => number } | undefined;
+    const n = os?.availableParallelism?.() ?? g.navigator?.hardwareConcurrency ?? 1;
+    return Number.isInteger(n) && n >= 1 ? n : 1;
+  } catch {
+    return 1;
+  }
+}
+
+/** The `threads` to pass a kernel's call, or undefined to leave it out (a kernel that takes no
+ *  threads, or "auto" choosing one). */
+export function threadsFor(option: ThreadsOption, meta: KernelMeta, T: number, B: number, cores: number = hardwareThreads()): number | undefined {
+  if (meta.threads === undefined) return undefined;
+  if (option !== "auto") return option;
+  if (cores < 2 || T * B * meta.paramCount < AUTO_MIN_WORK) return undefined;
+  const n = Math.min(cores, Math.floor(B / MIN_SAMPLES_PER_THREAD), AUTO_MAX);
+  return n >= 2 ? n : undefined;
+}

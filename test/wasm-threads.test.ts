@@ -1,0 +1,163 @@
+// The `threads` option of WebAssembly kernels: a call shared among worker threads gives bit for
+// bit what one thread gives (every number is computed by one worker in the same order), for
+// every spec, with lengths, masks, initial states and final-state gradients, with more threads
+// than samples, and without input gradients; and the threaded results match the TypeScript
+// kernel as the one-thread ones do. Also: the option's checks, the build default, step(), and
+// the recurrent layer's choice ("auto").
+
+import { readdirSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { CellKernel, Tensors } from "../abi/kernel.ts";
+import { loadCellFile } from "../compiler/index.ts";
+import { threadsFor, AUTO_MIN_WORK } from "../runtime/threads.ts";
+import { Rng } from "./helpers/rng.ts";
+
+const specDirs = ["examples/specs", "examples/specs/greff", "test/specs"];
+const specs = specDirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith(".cell")).map((f) => `${d}/${f}`));
+const dims = { I: 5, H: 6, P: 3, J: 2 };
+
+type Kernel = CellKernel & { threadsUsed?: () => number };
+
+interface Case {
+  T: number;
+  B: number;
+  seed: number;
+  lengths?: number[];
+  masks?: boolean;
+  inputGradients?: boolean;
+}
+
+/** Everything a forward and backward call return, as one list of numbers (copied out). */
+function run(k: Kernel, c: Case, threads: number | undefined): number[] {
+  const rng = new Rng(c.seed);
+  const fill = (n: number, scale = 1) => Float32Array.from({ length: n }, () => rng.uniform(-scale, scale));
+  const params = k.createParams();
+  for (const p of k.meta.params) params[p.name]!.set(fill(p.size, 0.6));
+  const inputs: Tensors = {};
+  for (const i of k.meta.inputs) inputs[i.name] = fill(c.T * c.B * i.size);
+  const initialState: Tensors = {};
+  const stateMasks: Tensors = {};
+  const dFinalState: Tensors = {};
+  for (const s of k.meta.states) {
+    initialState[s.name] = fill(c.B * s.size, 0.5);
+    stateMasks[s.name] = fill(c.B * s.size).map((v) => (v > -0.3 ? 1.4 : 0));
+    dFinalState[s.name] = fill(c.B * s.size);
+  }
+  const dOutputs: Tensors = {};
+  for (const o of k.meta.outputs) dOutputs[o.name] = fill(c.T * c.B * o.size);
+  const f = k.forward(params, inputs, {
+    batchSize: c.B,
+    timeSteps: c.T,
+    initialState,
+    ...(c.lengths ? { lengths: c.lengths } : {}),
+    ...(c.masks ? { stateMasks } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+  });
+  const out = [...Object.values(f.outputs), ...Object.values(f.finalState)].flatMap((a) => Array.from(a));
+  const g = k.backward(params, f.tape, dOutputs, { dFinalState, ...(c.inputGradients === false ? { inputGradients: false } : {}) });
+  return [...out, ...[...Object.values(g.params), ...Object.values(g.inputs), ...Object.values(g.initialState)].flatMap((a) => Array.from(a))];
+}
+
+/** Indices where two runs differ (bit for bit: -0 and 0 differ, NaN equals NaN). */
+function differences(a: number[], b: number[]): number[] {
+  expect(b.length).toBe(a.length);
+  return a.flatMap((x, i) => (Object.is(x, b[i]) ? [] : [i]));
+}
+
+const cases: [string, Case][] = [
+  ["T 5, B 7", { T: 5, B: 7, seed: 1 }],
+  ["lengths and masks", { T: 6, B: 5, seed: 2, lengths: [6, 2, 0, 5, 1], masks: true }],
+  ["more threads than samples, no input gradients", { T: 4, B: 2, seed: 3, inputGradients: false }],
+];
+
+describe("threads on every spec: bit for bit one thread's results", () => {
+  it.each(specs)("%s", async (spec) => {
+    const k = (await loadCellFile(spec, { dims, target: "wasm" })) as Kernel;
+    const ts = await loadCellFile(spec, { dims, target: "ts" });
+    expect(k.meta.backend).toBe("wasm");
+    expect(k.meta.threads).toBe(1);
+    for (const [what, c] of cases) {
+      const one = run(k, c, 1);
+      expect(k.threadsUsed!()).toBe(1);
+      for (const threads of [2, 3]) {
+        const many = run(k, c, threads);
+        expect(k.threadsUsed!(), `${what}: threads used`).toBe(threads);
+        expect(differences(one, many), `${what}, ${threads} threads`).toEqual([]);
+      }
+      // The independent reference: the TypeScript kernel (same float32 inputs) agrees.
+      const ref = run(ts as Kernel, c, 2);
+      const worst = ref.reduce((m, x, i) => Math.max(m, Math.abs(x - one[i]!) / (1 + Math.abs(x))), 0);
+      expect(worst, what).toBeLessThan(2e-4);
+    }
+  });
+});
+
+describe("threads at sizes with whole tiles and uneven shares", () => {
+  it.each([
+    ["examples/specs/lstm.cell", { I: 24, H: 40 }],
+    ["examples/specs/gru.cell", { I: 17, H: 33 }],
+    ["examples/specs/lstmp.cell", { I: 9, H: 36, P: 13 }],
+  ] as const)("%s %o", async (spec, d) => {
+    const k = (await loadCellFile(spec, { dims: d, target: "wasm" })) as Kernel;
+    const c: Case = { T: 9, B: 37, seed: 9, lengths: Array.from({ length: 37 }, (_, b) => 9 - (b % 4)), masks: true };
+    const one = run(k, c, 1);
+    for (const threads of [2, 4]) expect(differences(one, run(k, c, threads)), `${threads} threads`).toEqual([]);
+  });
+});
+
+describe("the threads option", () => {
+  it("is checked: a whole number from 1 to 64, on forward and backward; TypeScript kernels take it and run on one", async () => {
+    const spec = "examples/specs/gru.cell";
+    for (const target of ["wasm", "ts"] as const) {
+      const k = await loadCellFile(spec, { dims: { I: 2, H: 3 }, target });
+      const params = k.createParams();
+      const x = new Float32Array(2 * 3 * 2);
+      for (const [bad, shown] of [[0, "0"], [1.5, "1.5"], [65, "65"], ["2", 'the string "2"'], [null, "null"]] as const) {
+        expect(() => k.forward(params, { x }, { batchSize: 3, threads: bad as number })).toThrow(`gru.forward: options.threads must be a whole number from 1 to 64, got ${shown}`);
+      }
+      const f = k.forward(params, { x }, { batchSize: 3, threads: 2 });
+      expect(() => k.backward(params, f.tape, {}, { threads: 0 })).toThrow("gru.backward: options.threads must be a whole number from 1 to 64, got 0");
+      expect(k.backward(params, f.tape, {}, { threads: 2 }).params["W_z"]!.length).toBe(3 * 2);
+      if (target === "ts") expect(k.meta.threads).toBeUndefined();
+    }
+  });
+
+  it("a module built with threads 2 runs forward, backward and step on two; results as on one", async () => {
+    const spec = "examples/specs/lstm.cell";
+    const two = (await loadCellFile(spec, { dims: { I: 4, H: 8 }, target: "wasm", threads: 2 })) as Kernel;
+    const one = (await loadCellFile(spec, { dims: { I: 4, H: 8 }, target: "wasm" })) as Kernel;
+    expect(two.meta.threads).toBe(2);
+    const c: Case = { T: 3, B: 6, seed: 4 };
+    const a = run(two, c, undefined);
+    expect(two.threadsUsed!()).toBe(2); // backward ran on forward's count
+    expect(differences(run(one, c, undefined), a)).toEqual([]);
+    expect(differences(run(two, c, 1), a)).toEqual([]);
+    // step: the module's default.
+    const steps = (k: Kernel) => {
+      const params = k.createParams();
+      const rng = new Rng(8);
+      for (const p of k.meta.params) params[p.name]!.set(Float32Array.from({ length: p.size }, () => rng.uniform(-0.5, 0.5)));
+      const state = k.createState(6);
+      const out = [0, 1, 2].flatMap(() => Array.from(k.step(params, { x: Float32Array.from({ length: 6 * 4 }, () => rng.uniform(-1, 1)) }, state, 6)["h"]!));
+      return [...out, ...Array.from(state["h"]!), ...Array.from(state["c"]!)];
+    };
+    expect(differences(steps(one), steps(two))).toEqual([]);
+    expect(two.threadsUsed!()).toBe(2);
+  });
+});
+
+describe("the recurrent layer's threads (runtime/threads.ts)", () => {
+  const meta = (paramCount: number, threads?: number) => ({ paramCount, ...(threads !== undefined ? { threads } : {}) }) as CellKernel["meta"];
+  it('"auto" uses the cores for calls with enough work and enough samples, one thread otherwise', () => {
+    const big = meta(400_000, 1);
+    expect(threadsFor("auto", big, 100, 64, 2)).toBe(2);
+    expect(threadsFor("auto", big, 100, 64, 16)).toBe(8); // at most 8, and 8 samples each
+    expect(threadsFor("auto", big, 100, 24, 16)).toBe(3);
+    expect(threadsFor("auto", big, 100, 64, 1)).toBeUndefined(); // one core
+    expect(threadsFor("auto", big, 100, 8, 4)).toBeUndefined(); // 8 samples: one thread's worth
+    expect(threadsFor("auto", meta(1_000, 1), 10, 64, 4)).toBeUndefined(); // too little work
+    expect(threadsFor("auto", meta(Math.ceil(AUTO_MIN_WORK / 640), 1), 10, 64, 2)).toBe(2);
+    expect(threadsFor("auto", meta(400_000), 100, 64, 4)).toBeUndefined(); // a kernel without threads
+    expect(threadsFor(3, big, 1, 1, 1)).toBe(3); // a number is passed as it is
+  });
+});
