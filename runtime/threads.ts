@@ -6,9 +6,10 @@
 
 import type { KernelMeta } from "../abi/kernel.ts";
 
-/** Multiply-adds of a forward call (T·B·paramCount, roughly) below which one thread is faster.
- *  Measured with test/bench (npm run bench -- --threads): see the README's performance section. */
-export const AUTO_MIN_WORK = 4_000_000;
+/** A call's work (T·B·paramCount: about the multiply-adds of its forward) below which one thread
+ *  is as fast as two or faster: waking the workers and the barriers cost about 0.1-0.3 ms a call.
+ *  `npm run bench:threads` measures it (the README's performance section has a run). */
+export const AUTO_MIN_WORK = 6_000_000;
 /** Samples each thread should have at least (a GEMM tile has 4 rows). */
 const MIN_SAMPLES_PER_THREAD = 8;
 /** The most threads "auto" chooses. */

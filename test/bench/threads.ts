@@ -1,0 +1,115 @@
+// `npm run bench:threads`: how much a WebAssembly kernel's `threads` option gains, from small calls
+// to large. For each shape it times a training step (forward, then backward) on 1 thread and on N,
+// interleaved round by round so machine load falls on both alike, and prints wall-clock medians and
+// the speed-up beside the call's work (T·B·paramCount, what the recurrent layer's "auto" compares
+// with runtime/threads.ts's AUTO_MIN_WORK). Wall clock, not CPU time: the threads' point is to
+// spend more CPU time per second.
+
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { CellKernel, Gradients, Tape } from "../../abi/kernel.ts";
+import { FlagError, formatFlags, parseFlags, type FlagDefs } from "../../cli/flags.ts";
+import { loadCell } from "../../compiler/index.ts";
+import { AUTO_MIN_WORK } from "../../runtime/threads.ts";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** T, B, I, H: from below the threshold to S2's size. */
+const SHAPES: [number, number, number, number][] = [
+  [20, 16, 8, 16],
+  [100, 32, 8, 8],
+  [20, 32, 16, 32],
+  [50, 32, 32, 32],
+  [30, 64, 32, 64],
+  [50, 32, 64, 128],
+];
+
+const FLAGS: FlagDefs = {
+  spec: { type: "string", arg: "FILE", help: "the spec (default examples/specs/lstm.cell; sizes I and H are bound)" },
+  threads: { type: "string", arg: "N", help: "threads to compare with one (default 2)" },
+  rounds: { type: "string", arg: "N", help: "timed rounds per shape (default 7)" },
+  help: { type: "boolean", short: "h", help: "show this help" },
+};
+
+const USAGE = `Usage: npm run bench:threads -- [flags]
+
+Times a training step on one thread and on N, side by side, at shapes of growing work.
+
+${formatFlags(FLAGS)}
+`;
+
+function usage(message: string): never {
+  process.stderr.write(`error: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function count(text: string | undefined, fallback: number, flag: string, min: number): number {
+  if (text === undefined) return fallback;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= 64)) usage(`--${flag} must be a whole number from ${min} to 64, got '${text}'`);
+  return n;
+}
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+
+async function main(): Promise<void> {
+  let flags;
+  try {
+    flags = parseFlags(process.argv.slice(2), FLAGS);
+  } catch (e) {
+    if (e instanceof FlagError) usage(e.message);
+    throw e;
+  }
+  if (flags.values.has("help")) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const specFile = path.resolve((flags.values.get("spec") as string | undefined) ?? path.join(root, "examples/specs/lstm.cell"));
+  let text: string;
+  try {
+    text = readFileSync(specFile, "utf8");
+  } catch {
+    usage(`cannot read --spec ${specFile}`);
+  }
+  const N = count(flags.values.get("threads") as string | undefined, 2, "threads", 2);
+  const rounds = count(flags.values.get("rounds") as string | undefined, 7, "rounds", 3);
+  console.log(`${path.relative(root, specFile)}: training step (forward + backward), 1 vs ${N} threads, wall-clock medians of ${rounds - 1} rounds; "auto" threshold ${AUTO_MIN_WORK / 1e6}M`);
+  console.log("| T | B | I | H | work (T·B·params) | 1 thread | " + `${N} threads | speed-up |`);
+  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const [T, B, I, H] of SHAPES) {
+    let k: CellKernel;
+    try {
+      k = await loadCell(text, { dims: { I, H }, target: "wasm", format: false, file: specFile });
+    } catch (e) {
+      usage(`${path.basename(specFile)} does not build at I=${I}, H=${H}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+    }
+    if (k.meta.threads === undefined) usage("this platform has no worker threads for WebAssembly kernels");
+    const params = k.createParams();
+    for (const p of k.meta.params) params[p.name]!.fill(0.05);
+    const inputs = Object.fromEntries(k.meta.inputs.map((i) => [i.name, new Float32Array(T * B * i.size).fill(0.3)]));
+    const dOut = Object.fromEntries(k.meta.outputs.map((o) => [o.name, new Float32Array(T * B * o.size).fill(0.1)]));
+    const work = T * B * k.meta.paramCount;
+    // Enough calls per timing to last ~50 ms on one thread at a few GFLOP/s.
+    const reps = Math.max(3, Math.min(200, Math.round(3e8 / (work * 6))));
+    const times = new Map<number, number[]>([[1, []], [N, []]]);
+    const tapes = new Map<number, { tape?: Tape; into?: Gradients }>([[1, {}], [N, {}]]);
+    for (let r = 0; r < rounds; r++) {
+      for (const threads of [1, N]) {
+        const s = tapes.get(threads)!;
+        const t0 = performance.now();
+        for (let q = 0; q < reps; q++) {
+          const f = k.forward(params, inputs, { batchSize: B, timeSteps: T, threads, ...(s.tape ? { tape: s.tape } : {}) });
+          s.tape = f.tape;
+          s.into = k.backward(params, f.tape, dOut, s.into ? { into: s.into } : {});
+        }
+        if (r > 0) times.get(threads)!.push((performance.now() - t0) / reps);
+      }
+    }
+    const one = median(times.get(1)!);
+    const many = median(times.get(N)!);
+    console.log(`| ${T} | ${B} | ${I} | ${H} | ${(work / 1e6).toFixed(2)}M | ${one.toFixed(3)} ms | ${many.toFixed(3)} ms | ${(one / many).toFixed(2)}× |`);
+  }
+}
+
+await main();
