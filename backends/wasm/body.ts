@@ -7,7 +7,7 @@
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import type { Arg, Plan, PlanOp, Stage, View } from "../../compiler/plan/types.ts";
 import { stageSplit } from "../../compiler/plan/parallel.ts";
-import { dwTiles, KC, NV, type GemmSpec } from "./gemm.ts";
+import { dwScratchBytes, dwTiles, KC, NV, type GemmSpec } from "./gemm.ts";
 import { rowOpCode } from "./rows.ts";
 import type { MathFn } from "./math.ts";
 import { Fn, get, i32, set, splatConst, type Elem } from "./wat.ts";
@@ -23,15 +23,21 @@ export class ModuleParts {
   readonly panels = new Map<string, { slot: number; buf: number; form: "xwT" | "xw"; n: number; k: number }>();
   /** Ops and stages printed so far that one worker runs whole (see whole()). */
   wholeOps = 0;
+  /** Scratch bytes per worker for the weight gradients' packing (table slot buffers.length holds
+   *  the scratch's address; worker w's part starts w·dwScratch after it). */
+  readonly dwScratch: number;
   constructor(
     readonly plan: Plan,
     readonly e: Elem,
-  ) {}
+  ) {
+    const ops = [...plan.forward.stages, ...plan.backward.stages].flatMap((st) => [...st.ops, ...(st.carry ?? [])]);
+    this.dwScratch = Math.max(0, ...ops.map((op) => (op.op === "gemm" && op.form === "dw" ? dwScratchBytes(e, op.k) : 0)));
+  }
 
   panelSlot(buf: number, form: "xwT" | "xw", n: number, k: number): number {
     const key = `${buf}:${form}`;
     let s = this.panels.get(key);
-    if (s === undefined) this.panels.set(key, (s = { slot: this.plan.buffers.length + this.panels.size, buf, form, n, k }));
+    if (s === undefined) this.panels.set(key, (s = { slot: this.plan.buffers.length + 1 + this.panels.size, buf, form, n, k }));
     return s.slot;
   }
 
@@ -232,7 +238,8 @@ function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean): void {
         // This worker's tiles of G's rows (all of them on one thread).
         const tiles = dwTiles(op.n);
         const range = `(call $share ${i32(tiles)} ${get("$w")} ${get("$nw")} (i32.const -1)) (call $share ${i32(tiles)} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -1))`;
-        f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${viewBase(p, op.w as View)} ${get(`$p_${p.plan.buffers[op.c.buf]!.name}`)} ${range})`);
+        const scratch = `(i32.add (i32.load offset=${p.plan.buffers.length * 4} ${get("$tbl")}) (i32.mul ${get("$w")} ${i32(p.dwScratch)}))`;
+        f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${viewBase(p, op.w as View)} ${get(`$p_${p.plan.buffers[op.c.buf]!.name}`)} ${range} ${scratch})`);
       } else {
         const w = get(`$panel${p.panelSlot(op.w.buf, op.form, op.n, op.k)}`);
         f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${w} ${viewBase(p, op.c as View)})`);
@@ -392,7 +399,8 @@ export function entryFunction(p: ModuleParts, which: "forward" | "backward"): st
     f.emit(set(panel, `(i32.load offset=${slot * 4} ${get("$tbl")})`));
     const w = plan.buffers[q.buf]!.name;
     f.comment(`${w} ${q.form === "xwT" ? `[${q.n}, ${q.k}]` : `[${q.k}, ${q.n}]`} into panels of ${NV * e.lanes} columns (by worker ${k} mod nw)`);
-    const pack = `(call $pack ${get(`$p_${w}`)} ${get(panel)} ${i32(q.n)} ${i32(q.k)} ${i32(q.form === "xwT" ? 1 : 0)})`;
+    const [sj, sk] = q.form === "xwT" ? [q.k * e.bytes, e.bytes] : [e.bytes, q.n * e.bytes];
+    const pack = `(call $pack ${get(`$p_${w}`)} ${get(panel)} ${i32(q.n)} ${i32(q.k)} ${i32(sj)} ${i32(sk)})`;
     f.nest(`(if (i32.eq ${get("$w")} (i32.rem_u ${i32(k)} ${get("$nw")}))`, () => f.nest("(then", () => f.emit(pack)));
   });
   const prefix = which === "backward" ? "adjoint of " : "";
@@ -406,13 +414,14 @@ export function entryFunction(p: ModuleParts, which: "forward" | "backward"): st
   return f.text();
 }
 
-/** Packs a weight for a product's B: column panels of NR = NV·lanes columns (the last one as wide
- *  as its columns rounded up to whole vectors, zero-padded), each panel's K rows of NR values
- *  contiguous, so a tile streams its B from one place. B(j, k) is W[j·K + k] when `tr` (xwT, W is
- *  [N, K]), else W[k·N + j] (xw, W is [K, N]). */
+/** Packs a product's B into column panels of NR = NV·lanes columns (the last one as wide as its
+ *  columns rounded up to whole vectors, zero-padded), each panel's K rows of NR values contiguous,
+ *  so a tile streams its B from one place. B(j, k) is at src + j·sj + k·sk (bytes): a weight of
+ *  an xwT product ([N, K]: sj = K·E, sk = E), of an xw product ([K, N]: sj = E, sk = N·E), or a
+ *  weight gradient's block of rows X (sj = E, sk = the row stride). */
 export function packFunction(e: Elem): string {
   const NR = NV * e.lanes;
-  const f = new Fn("pack", [["src", "i32"], ["dst", "i32"], ["n", "i32"], ["k", "i32"], ["tr", "i32"]]);
+  const f = new Fn("pack", [["src", "i32"], ["dst", "i32"], ["n", "i32"], ["k", "i32"], ["sj", "i32"], ["sk", "i32"]]);
   const E = e.bytes;
   const full = f.local("full", "i32");
   const tw = f.local("tw", "i32");
@@ -421,23 +430,22 @@ export function packFunction(e: Elem): string {
   const pw = f.local("pw", "i32");
   const out = f.local("out", "i32");
   const inp = f.local("in", "i32");
-  const step = f.local("step", "i32");
   const kk = f.local("kk", "i32");
   f.comment("full panels, and the last one's width (columns left rounded up to whole vectors), zeroed first");
   f.emit(set(full, `(i32.div_u ${get("$n")} ${i32(NR)})`));
   f.emit(set(tw, `(i32.and (i32.add (i32.sub ${get("$n")} (i32.mul ${get(full)} ${i32(NR)})) ${i32(e.lanes - 1)}) ${i32(-e.lanes)})`));
   f.emit(`(memory.fill (i32.add ${get("$dst")} (i32.mul (i32.mul ${get(full)} ${i32(NR * E)}) ${get("$k")})) (i32.const 0) (i32.mul (i32.mul ${get(tw)} ${get("$k")}) ${i32(E)}))`);
   f.comment("column by column: B(j, k) for every k, into its panel at stride of the panel's width");
-  f.emit(set(step, `(select ${i32(E)} (i32.mul ${get("$n")} ${i32(E)}) ${get("$tr")})`), set(j, i32(0)));
+  f.emit(set(j, i32(0)));
   f.nest("(loop $cols", () => {
     f.emit(set(p, `(i32.div_u ${get(j)} ${i32(NR)})`));
     f.emit(set(pw, `(select ${i32(NR)} ${get(tw)} (i32.lt_u ${get(p)} ${get(full)}))`));
     f.emit(set(out, `(i32.add ${get("$dst")} (i32.mul (i32.add (i32.mul (i32.mul ${get(p)} ${i32(NR)}) ${get("$k")}) (i32.sub ${get(j)} (i32.mul ${get(p)} ${i32(NR)}))) ${i32(E)}))`));
     f.emit(set(pw, `(i32.mul ${get(pw)} ${i32(E)})`));
-    f.emit(set(inp, `(i32.add ${get("$src")} (i32.mul (select (i32.mul ${get(j)} ${get("$k")}) ${get(j)} ${get("$tr")}) ${i32(E)}))`), set(kk, get("$k")));
+    f.emit(set(inp, `(i32.add ${get("$src")} (i32.mul ${get(j)} ${get("$sj")}))`), set(kk, get("$k")));
     f.nest("(loop $rows", () => {
       f.emit(`(${e.s}.store ${get(out)} (${e.s}.load ${get(inp)}))`);
-      f.emit(set(out, `(i32.add ${get(out)} ${get(pw)})`), set(inp, `(i32.add ${get(inp)} ${get(step)})`));
+      f.emit(set(out, `(i32.add ${get(out)} ${get(pw)})`), set(inp, `(i32.add ${get(inp)} ${get("$sk")})`));
       f.emit(set(kk, `(i32.sub ${get(kk)} (i32.const 1))`), `(br_if $rows ${get(kk)})`);
     });
     f.emit(set(j, `(i32.add ${get(j)} (i32.const 1))`), `(br_if $cols (i32.lt_u ${get(j)} ${get("$n")}))`);

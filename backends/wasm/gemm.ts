@@ -35,8 +35,9 @@ export interface GemmSpec {
   /** Bytes between rows of C. */
   cs: number;
   accumulate: boolean;
-  /** Tile rows, tile vectors and k unrolling (defaults MR, NV, U; for experiments). */
-  tile?: { mr: number; nv: number; u: number };
+  /** Tile rows, tile vectors, k unrolling and dw's rows per block (defaults MR, NV, U, KC; for
+   *  experiments). */
+  tile?: { mr: number; nv: number; u: number; kc?: number };
 }
 
 /** Tile shape: MR rows of C by NV vectors. */
@@ -93,6 +94,15 @@ function tile(f: Fn, e: Elem, s: GemmSpec, t: TileArgs): void {
       });
     }
     for (let u = 0; u < t.k % U; u++) step(u);
+  } else if (U === 1) {
+    // A runtime length, at least 1 (a weight gradient's block has a row): a do-while.
+    const k = f.local("k", "i32");
+    f.emit(set(k, get(t.k)));
+    f.nest("(loop $kloop", () => {
+      step(0);
+      advance(1);
+      f.emit(set(k, `(i32.sub ${get(k)} (i32.const 1))`), `(br_if $kloop ${get(k)})`);
+    });
   } else {
     const k = f.local("k", "i32");
     f.emit(set(k, get(t.k)));
@@ -239,19 +249,39 @@ function remainder(f: Fn, top: number, rem: string, body: (r: number) => void): 
   chain(top);
 }
 
-/** The function for a weight gradient (dw): C is G [M, N], the reduction runs over the rows. */
+/** Scratch bytes a weight gradient's function needs per worker (see rowsReduceGemm): a block of
+ *  X's rows packed into column panels, and a row tile's columns of D packed by rows. */
+export function dwScratchBytes(e: Elem, N: number, tile?: GemmSpec["tile"]): number {
+  const kc = tile?.kc ?? KC;
+  const width = columnTiles(e, N, tile?.nv ?? NV).reduce((w, ct) => w + ct.count * ct.nv * e.lanes, 0);
+  return Math.ceil(((width + (tile?.mr ?? TILE_ROWS)) * kc * e.bytes) / 64) * 64;
+}
+
+/** The function for a weight gradient (dw): C is G [M, N], the reduction runs over the rows in
+ *  blocks of KC. Both operands are read along the rows at a stride (a row of D or X per step),
+ *  which the cache serves badly, so each block is first packed into the worker's scratch ($s):
+ *  X's rows into column panels as the xw products' weights are (by $pack), and for each row tile
+ *  of G its MR columns of D, row after row; the tiles then stream both from contiguous memory. */
 function rowsReduceGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void): void {
   const M = s.M!;
+  const E = e.bytes;
   const MR = s.tile?.mr ?? TILE_ROWS;
+  const rowsPerBlock = s.tile?.kc ?? KC;
   const kb = f.local("kb", "i32");
   const kc = f.local("kc", "i32");
   const jb = f.local("jb", "i32");
   const ib = f.local("ib", "i32");
+  const r = f.local("r", "i32");
+  const src = f.local("src", "i32");
+  const dst = f.local("dst", "i32");
   f.local("pa", "i32");
   f.local("pb", "i32");
   f.local("pc", "i32");
   const mFull = Math.floor(M / MR);
   const mRest = M - mFull * MR;
+  const cts = columnTiles(e, s.N, s.tile?.nv ?? NV);
+  // The packed D after the panels: their widths times KC rows.
+  const dPack = cts.reduce((w, ct) => w + ct.count * ct.nv * e.lanes, 0) * rowsPerBlock * E;
   // This call's tiles of G's rows are [i0, i1) (the tile after the full ones has mRest rows).
   const iend = f.local("iend", "i32");
   f.emit(set(iend, `(select ${get("$i1")} ${i32(mFull)} (i32.lt_u ${get("$i1")} ${i32(mFull)}))`));
@@ -260,44 +290,51 @@ function rowsReduceGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void
     f.nest("(loop $blocks", () => {
       f.emit(`(br_if $blocks_done (i32.ge_u ${get(kb)} ${get("$n")}))`);
       f.emit(set(kc, `(i32.sub ${get("$n")} ${get(kb)})`));
-      f.emit(set(kc, `(select ${i32(KC)} ${get(kc)} (i32.gt_u ${get(kc)} ${i32(KC)}))`));
-      for (const ct of columnTiles(e, s.N, s.tile?.nv ?? NV)) {
-        const colBytes = ct.count > 1 ? `(i32.mul ${get(jb)} ${i32(ct.nv * 16)})` : i32(ct.start * e.bytes);
-        const origin = (rowBytesA: string, rowBytesC: string) => [
-          set("$pa", addI(addI(get("$a"), `(i32.mul ${get(kb)} ${i32(s.ak)})`), rowBytesA)),
-          set("$pb", addI(addI(get("$b"), `(i32.mul ${get(kb)} ${i32(s.ldb)})`), colBytes)),
-          set("$pc", addI(addI(get("$c"), rowBytesC), colBytes)),
-        ];
-        const sweep = () => {
-          if (mFull > 0) {
-            f.emit(set(ib, get("$i0")));
-            f.nest("(block $rows_done", () =>
-              f.nest("(loop $rows", () => {
-                f.emit(`(br_if $rows_done (i32.ge_u ${get(ib)} ${get(iend)}))`);
-                f.emit(...origin(`(i32.mul ${get(ib)} ${i32(MR * s.ai)})`, `(i32.mul ${get(ib)} ${i32(MR * s.cs)})`));
-                tile({ mr: MR, nv: ct.nv, last: ct.last, ldb: s.ldb, k: kc });
-                f.emit(set(ib, `(i32.add ${get(ib)} (i32.const 1))`), "(br $rows)");
-              }),
-            );
-          }
-          if (mRest > 0) {
-            f.nest(`(if (i32.gt_u ${get("$i1")} ${i32(mFull)})`, () =>
-              f.nest("(then", () => {
-                f.emit(...origin(i32(mFull * MR * s.ai), i32(mFull * MR * s.cs)));
-                tile({ mr: mRest, nv: ct.nv, last: ct.last, ldb: s.ldb, k: kc });
-              }),
-            );
-          }
-        };
-        if (ct.count > 1) {
-          f.emit(set(jb, i32(0)));
-          f.nest("(loop $cols", () => {
-            sweep();
-            f.emit(set(jb, `(i32.add ${get(jb)} (i32.const 1))`), `(br_if $cols (i32.lt_u ${get(jb)} ${i32(ct.count)}))`);
-          });
-        } else sweep();
+      f.emit(set(kc, `(select ${i32(rowsPerBlock)} ${get(kc)} (i32.gt_u ${get(kc)} ${i32(rowsPerBlock)}))`));
+      f.comment("the block's rows of X into column panels (kc rows each)");
+      f.emit(`(call $pack (i32.add ${get("$b")} (i32.mul ${get(kb)} ${i32(s.ldb)})) ${get("$s")} ${i32(s.N)} ${get(kc)} ${i32(E)} ${i32(s.ldb)})`);
+      /** One row tile of G (mr rows from byte offset `rowA` in D's rows and `rowC` in G), its
+       *  columns of D packed first, then every column tile. */
+      const rowTile = (rowA: string, rowC: string, mr: number) => {
+        f.emit(set(src, addI(addI(get("$a"), `(i32.mul ${get(kb)} ${i32(s.ak)})`), rowA)), set(dst, addI(get("$s"), dPack)), set(r, get(kc)));
+        f.nest("(loop $dpack", () => {
+          if (mr === MR && (MR * E) % 16 === 0) for (let v = 0; v < (MR * E) / 16; v++) f.emit(`(v128.store offset=${v * 16} ${get(dst)} (v128.load offset=${v * 16} ${get(src)}))`);
+          else for (let i = 0; i < mr; i++) f.emit(`(${e.s}.store offset=${i * E} ${get(dst)} (${e.s}.load offset=${i * s.ai} ${get(src)}))`);
+          f.emit(set(src, addI(get(src), s.ak)), set(dst, addI(get(dst), MR * E)), set(r, `(i32.sub ${get(r)} (i32.const 1))`), `(br_if $dpack ${get(r)})`);
+        });
+        let panelStart = 0;
+        for (const ct of cts) {
+          const panel = `(i32.mul ${get(kc)} ${i32(ct.nv * 16)})`;
+          const start = panelStart;
+          const one = (pb: string, colC: string) => {
+            f.emit(set("$pa", addI(get("$s"), dPack)), set("$pb", pb), set("$pc", addI(addI(get("$c"), rowC), colC)));
+            tile({ mr, nv: ct.nv, last: ct.last, ldb: ct.nv * 16, k: kc });
+          };
+          const base = start === 0 ? get("$s") : `(i32.add ${get("$s")} (i32.mul ${get(kc)} ${i32(start)}))`;
+          if (ct.count > 1) {
+            f.emit(set(jb, i32(0)));
+            f.nest("(loop $cols", () => {
+              one(`(i32.add ${base} (i32.mul ${get(jb)} ${panel}))`, `(i32.mul ${get(jb)} ${i32(ct.nv * 16)})`);
+              f.emit(set(jb, `(i32.add ${get(jb)} (i32.const 1))`), `(br_if $cols (i32.lt_u ${get(jb)} ${i32(ct.count)}))`);
+            });
+          } else one(base, i32(ct.start * E));
+          panelStart += ct.count * ct.nv * 16;
+        }
+      };
+      if (mFull > 0) {
+        f.emit(set(ib, get("$i0")));
+        f.nest("(block $rows_done", () =>
+          f.nest("(loop $rows", () => {
+            f.emit(`(br_if $rows_done (i32.ge_u ${get(ib)} ${get(iend)}))`);
+            rowTile(`(i32.mul ${get(ib)} ${i32(MR * s.ai)})`, `(i32.mul ${get(ib)} ${i32(MR * s.cs)})`, MR);
+            f.emit(set(ib, `(i32.add ${get(ib)} (i32.const 1))`), "(br $rows)");
+          }),
+        );
       }
-      f.emit(set(kb, `(i32.add ${get(kb)} ${i32(KC)})`), "(br $blocks)");
+      if (mRest > 0) {
+        f.nest(`(if (i32.gt_u ${get("$i1")} ${i32(mFull)})`, () => f.nest("(then", () => rowTile(i32(mFull * MR * s.ai), i32(mFull * MR * s.cs), mRest)));
+      }
+      f.emit(set(kb, `(i32.add ${get(kb)} ${i32(rowsPerBlock)})`), "(br $blocks)");
     }),
   );
 }
@@ -310,7 +347,7 @@ export const dwTiles = (M: number, mr: number = TILE_ROWS) => Math.ceil(M / mr);
  *  and for a weight gradient (param $i0 i32) (param $i1 i32), the tiles of G's rows it computes. */
 export function gemmFunction(e: Elem, s: GemmSpec): string {
   const params: [string, "i32"][] = [["n", "i32"], ["a", "i32"], ["b", "i32"], ["c", "i32"]];
-  if (s.M !== null) params.push(["i0", "i32"], ["i1", "i32"]);
+  if (s.M !== null) params.push(["i0", "i32"], ["i1", "i32"], ["s", "i32"]);
   const f = new Fn(s.fn, params);
   f.comment(s.doc.join("\n"));
   const tiles = new Map<string, TileArgs>();
@@ -324,9 +361,11 @@ export function gemmFunction(e: Elem, s: GemmSpec): string {
   if (s.M === null) rowsGemm(f, e, s, call);
   else rowsReduceGemm(f, e, s, call);
   const out = [f.text()];
+  // A weight gradient's tiles read D packed: MR values per row, consecutive.
+  const ts = s.M === null ? s : { ...s, ai: e.bytes, ak: (s.tile?.mr ?? TILE_ROWS) * e.bytes };
   for (const [name, t] of tiles) {
     const g = new Fn(name, [["pa", "i32"], ["pb", "i32"], ["pc", "i32"], ["kn", "i32"]]);
-    tile(g, e, s, { ...t, k: typeof t.k === "number" ? t.k : "$kn" });
+    tile(g, e, ts, { ...t, k: typeof t.k === "number" ? t.k : "$kn" });
     out.push(g.text());
   }
   return out.join("\n");

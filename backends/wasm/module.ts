@@ -24,7 +24,7 @@ export interface WasmModuleOptions {
 }
 
 /** The module's WebAssembly text. */
-export function printWat(plan: Plan, dtype: "float32" | "float64" = "float32"): { wat: string; panels: number[]; imports: HostFn[] } {
+export function printWat(plan: Plan, dtype: "float32" | "float64" = "float32"): { wat: string; panels: number[]; scratch: number; imports: HostFn[] } {
   const e = dtype === "float64" ? F64 : F32;
   const p = new ModuleParts(plan, e);
   // Entry points first: they register the products, panels and math functions they use.
@@ -36,8 +36,9 @@ export function printWat(plan: Plan, dtype: "float32" | "float64" = "float32"): 
   const parts = [
     `;; cellc: ${meta.kind} ${meta.name} with ${dims || "no sizes"}, ${e.s} (${e.v}), ${plan.fastMath ? "fast" : "exact"} math.`,
     ";; Entry points: forward(tbl, T, B, w, nw, sync) and backward(tbl, T, B, inputGradients, w, nw, sync);",
-    ";; tbl holds the address of every plan buffer (slot = buffer id), then of each transposed weight",
-    ";; panel. nw workers call an entry point at once, worker w doing its share (w = 0, nw = 1 alone).",
+    ";; tbl holds the address of every plan buffer (slot = buffer id), then of the weight gradients'",
+    ";; packing scratch (nw parts), then of each packed weight panel. nw workers call an entry point at",
+    ";; once, worker w doing its share (w = 0, nw = 1 alone).",
     "(module",
     '  (import "env" "memory" (memory 1 65536 shared))',
     ...math.imports.map(hostImport),
@@ -50,7 +51,7 @@ export function printWat(plan: Plan, dtype: "float32" | "float64" = "float32"): 
     ")",
   ];
   const panels = p.panelSizes();
-  return { wat: parts.filter((x) => x !== "").join("\n"), panels, imports: math.imports };
+  return { wat: parts.filter((x) => x !== "").join("\n"), panels, scratch: p.dwScratch, imports: math.imports };
 }
 
 type Wabt = Awaited<ReturnType<typeof import("wabt")>>;
@@ -81,13 +82,14 @@ const SUPPORT_MARKER = "declare const cellcSupportCode: never;";
 const ROWS: Record<string, number> = { seq: 0, carry: 1, batch: 2, none: 3 };
 
 /** What the JavaScript side needs of the plan (see support/kernel.ts, KernelInfo). */
-function kernelInfo(plan: Plan, panels: number[]): object {
+function kernelInfo(plan: Plan, panels: number[], scratch: number): object {
   return {
     bufs: plan.buffers.map((b) => ({ name: b.name, kind: b.kind, rows: ROWS[b.rows], width: b.width, size: b.size ?? b.width, entry: b.entry })),
     weights: plan.weights,
     fwd: { inputs: plan.forward.inputs, active: plan.forward.active, states: plan.forward.states, outputs: plan.forward.outputs },
     bwd: { seeds: plan.backward.seeds, states: plan.backward.states, inputs: plan.backward.inputs, params: plan.backward.params, packs: plan.backward.packs },
     panels,
+    scratch,
   };
 }
 
@@ -98,7 +100,7 @@ export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<
   const threads = m.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new Error(`threads must be a whole number from 1 to 64, got ${threads}`);
   const arr = dtype === "float64" ? "Float64Array" : "Float32Array";
-  const { wat, panels, imports } = printWat(plan, dtype);
+  const { wat, panels, scratch, imports } = printWat(plan, dtype);
   const binary = await assemble(wat, m.fileName.replace(/\.ts$/, ""));
   // The TypeScript kernel, as the fallback: its module text inside a function, exports dropped.
   const ts = await emitTsModule(plan, { fileName: m.fileName, origin: m.origin, dtype, format: false });
@@ -139,7 +141,7 @@ export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<
     SUPPORT_MARKER,
     "",
     `// ---- This kernel.`,
-    `const KERNEL: KernelInfo = ${JSON.stringify(kernelInfo(plan, panels))};`,
+    `const KERNEL: KernelInfo = ${JSON.stringify(kernelInfo(plan, panels, scratch))};`,
     `/** The WebAssembly module (${binary.length} bytes), base64. */`,
     `const WASM = ${JSON.stringify(Buffer.from(binary).toString("base64"))};`,
     "",

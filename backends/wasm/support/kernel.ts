@@ -41,8 +41,10 @@ export interface KernelInfo {
   };
   fwd: { inputs: { name: string; buf: number }[]; active: number; states: { name: string; buf: number; mask: number }[]; outputs: { name: string; buf: number }[] };
   bwd: { seeds: { name: string; buf: number }[]; states: { name: string; carry: number }[]; inputs: { name: string; buf: number }[]; params: { name: string; buf: number; param: number }[]; packs: { buf: number; pack: number; parts: { param: number; offset: number }[] }[] };
-  /** Elements of each transposed-weight panel (table slots after the buffers). */
+  /** Elements of each packed-weight panel (table slots after the buffers' and the scratch's). */
   panels: number[];
+  /** Bytes of scratch each worker's weight-gradient products need (table slot bufs.length). */
+  scratch: number;
 }
 
 export interface KernelImpl {
@@ -79,7 +81,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
   const heap = new Heap(memory, 64);
   const team = new Team(memory, heap.alloc(TEAM_BYTES), module, host, instance.exports as unknown as TeamEntry);
   const nbuf = info.bufs.length;
-  const tbl = heap.alloc((nbuf + info.panels.length) * 4);
+  const tbl = heap.alloc((nbuf + 1 + info.panels.length) * 4);
   const panels = info.panels.map((n) => heap.alloc(n * E));
   const wscratch = heap.alloc(info.weights.size * E);
   const packScratch = info.weights.packs.map((p) => heap.alloc(p.size * E));
@@ -116,7 +118,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
   /** Checks the caller's params and writes the weights' addresses into the table. */
   function bindWeights(where: string, params: Tensors): void {
     checkObject(where, "params", params, meta.params.map((p) => p.name));
-    const t = new Int32Array(heap.buffer(), tbl, nbuf + panels.length);
+    const t = new Int32Array(heap.buffer(), tbl, nbuf + 1 + panels.length);
     const arrays: Float32Array[] = [];
     for (const p of info.weights.params) {
       const a = checkArray(where, `params.${p.name}`, own(params, p.name), p.size, layoutName(p));
@@ -141,7 +143,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
         t[pk.buf] = packScratch[k]!;
       }
     });
-    panels.forEach((a, i) => (t[nbuf + i] = a));
+    panels.forEach((a, i) => (t[nbuf + 1 + i] = a));
   }
 
   /** Regions of a tape: every forward buffer, laid out for T steps of B samples. */
@@ -217,8 +219,19 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     return { region, bytes, addr };
   }
 
+  /** Scratch for `threads` workers' weight-gradient packing, its address in the table. */
+  let scratch = { addr: 0, bytes: 0 };
+  function bindScratch(threads: number): void {
+    const bytes = info.scratch * threads;
+    if (bytes > scratch.bytes) {
+      if (scratch.bytes > 0) heap.release(scratch.addr, scratch.bytes);
+      scratch = { addr: heap.alloc(bytes, false), bytes };
+    }
+    new Int32Array(heap.buffer(), tbl, nbuf + 1)[nbuf] = scratch.addr;
+  }
+
   function bindTape(d: TapeData): void {
-    const t = new Int32Array(heap.buffer(), tbl, nbuf + panels.length);
+    const t = new Int32Array(heap.buffer(), tbl, nbuf + 1 + panels.length);
     for (const [id, a] of d.addr) t[id] = a;
     if (d.adj) for (const [id, a] of d.adj.addr) if (id >= 0) t[id] = a;
   }
@@ -241,6 +254,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     });
     bindTape(d);
     d.threads = nt;
+    bindScratch(nt);
     team.run({ entry: "forward", tbl, T, B, ig: 0 }, nt);
     const m2 = f32();
     for (const o of info.fwd.outputs) {
@@ -347,6 +361,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
       else m.fill(0, a, a + T * B * info.bufs[s.buf]!.width);
     });
     bindTape(d);
+    bindScratch(nt);
     team.run({ entry: "backward", tbl, T, B, ig: inputGradients ? 1 : 0 }, nt);
     const m2 = f32();
     // Pack gradients computed apart from their parts (a param in two packs) are added into them.
