@@ -7,6 +7,8 @@ import { gemmFunction } from "../../backends/wasm/gemm.ts";
 import { assemble } from "../../backends/wasm/module.ts";
 import { WA } from "../../backends/wasm/support/heap.ts";
 import { F32 } from "../../backends/wasm/wat.ts";
+import { packFunction } from "../../backends/wasm/body.ts";
+import { dwScratchBytes, dwTiles } from "../../backends/wasm/gemm.ts";
 import type { GemmMeasurement } from "./gemm.ts";
 
 /** Times `fn` (one call = `flops`), median of `runs` samples of at least 50 ms each. */
@@ -70,4 +72,22 @@ export async function measureWasmGemm(label: string, m: number, n: number, k: nu
   for (let i = 0; i < m * k; i++) f[a / E + i] = Math.sin(i);
   for (let i = 0; i < k * n; i++) f[b / E + i] = Math.cos(i);
   return time(`wasm ${label}`, m, n, k, 2 * m * n * k, () => g(m, a, b, c));
+}
+
+/** The backend's weight-gradient product G[m, n] += Σ_r D[r, m] · X[r, n] over `rows` rows, as the
+ *  kernels call it (its blocks of rows packed into scratch inside the call, so that is timed). */
+export async function measureWasmDwGemm(label: string, m: number, n: number, rows: number): Promise<GemmMeasurement> {
+  const E = 4;
+  const wat = `(module (import "env" "memory" (memory 1 65536 shared))\n${gemmFunction(F32, { fn: "g", doc: [label], M: m, N: n, K: null, ai: E, ak: m * E, ldb: n * E, cs: n * E, accumulate: true })}\n${packFunction(F32)}\n(export "g" (func $g)))`;
+  const bytes = await assemble(wat, "dw");
+  const d = 1024;
+  const x = d + rows * m * E + 64;
+  const g = x + rows * n * E + 64;
+  const s = g + m * n * E + 64;
+  const memory = new WA.Memory({ initial: Math.ceil((s + dwScratchBytes(F32, n) + 64) / 65536), maximum: 65536, shared: true });
+  const fn = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports.g as (n: number, a: number, b: number, c: number, i0: number, i1: number, s: number) => void;
+  const f = new Float32Array(memory.buffer as ArrayBuffer);
+  for (let i = 0; i < rows * m; i++) f[d / E + i] = Math.sin(i) * 1e-3;
+  for (let i = 0; i < rows * n; i++) f[x / E + i] = Math.cos(i) * 1e-3;
+  return time(`wasm ${label}`, m, n, rows, 2 * m * n * rows, () => fn(rows, d, x, g, 0, dwTiles(m), s));
 }
