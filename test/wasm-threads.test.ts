@@ -1,7 +1,7 @@
 // The `threads` option of WebAssembly kernels: a call shared among worker threads gives bit for
 // bit what one thread gives (every number is computed by one worker in the same order), for
-// every spec, with lengths, masks, initial states and final-state gradients, with more threads
-// than samples, and without input gradients; and the threaded results match the TypeScript
+// every spec, with loops shared by samples and by columns, with lengths, masks, initial states
+// and final-state gradients, with more threads than samples, and without input gradients; and the threaded results match the TypeScript
 // kernel as the one-thread ones do. Also: the option's checks, the build default, step(), and
 // the recurrent layer's choice ("auto").
 
@@ -64,8 +64,11 @@ function differences(a: number[], b: number[]): number[] {
   return a.flatMap((x, i) => (Object.is(x, b[i]) ? [] : [i]));
 }
 
+// Under 4 samples per thread a loop's products are shared by columns, else loops are shared by
+// samples: B 9 on 2 threads is the second way, every other case here the first.
 const cases: [string, Case][] = [
   ["T 5, B 7", { T: 5, B: 7, seed: 1 }],
+  ["B 9", { T: 4, B: 9, seed: 6 }],
   ["lengths and masks", { T: 6, B: 5, seed: 2, lengths: [6, 2, 0, 5, 1], masks: true }],
   ["more threads than samples, no input gradients", { T: 4, B: 2, seed: 3, inputGradients: false }],
 ];
@@ -99,9 +102,13 @@ describe("threads at sizes with whole tiles and uneven shares", () => {
     ["examples/specs/lstmp.cell", { I: 9, H: 36, P: 13 }],
   ] as const)("%s %o", async (spec, d) => {
     const k = (await loadCellFile(spec, { dims: d, target: "wasm" })) as Kernel;
-    const c: Case = { T: 9, B: 37, seed: 9, lengths: Array.from({ length: 37 }, (_, b) => 9 - (b % 4)), masks: true };
-    const one = run(k, c, 1);
-    for (const threads of [2, 4]) expect(differences(one, run(k, c, threads)), `${threads} threads`).toEqual([]);
+    // By samples (37 on 2 and 4 threads), and by columns (3 samples; 160, 132 and 52 columns
+    // in 8-column panels, the last one partial).
+    for (const B of [37, 3]) {
+      const c: Case = { T: 9, B, seed: 9, lengths: Array.from({ length: B }, (_, b) => 9 - (b % 4)), masks: true };
+      const one = run(k, c, 1);
+      for (const threads of [2, 4]) expect(differences(one, run(k, c, threads)), `B ${B}, ${threads} threads`).toEqual([]);
+    }
   });
 });
 

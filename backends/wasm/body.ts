@@ -6,8 +6,8 @@
 
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import type { Arg, Plan, PlanOp, Stage, View } from "../../compiler/plan/types.ts";
-import { stageSplit } from "../../compiler/plan/parallel.ts";
-import { dwScratchBytes, dwTiles, KC, NV, type GemmSpec } from "./gemm.ts";
+import { stageSplit, type StageSplit } from "../../compiler/plan/parallel.ts";
+import { dwScratchBytes, dwTiles, gemmPanels, KC, NV, type GemmSpec } from "./gemm.ts";
 import { rowOpCode } from "./rows.ts";
 import type { MathFn } from "./math.ts";
 import { Fn, get, i32, set, splatConst, type Elem } from "./wat.ts";
@@ -230,7 +230,9 @@ function rowsumOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "rowsum" }>):
   });
 }
 
-function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean): void {
+/** One op over the current rows ($r0, $R, $b0); `byColumns`: a product computes this worker's
+ *  share of its column panels (a loop split by columns), else all of them. */
+function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = false): void {
   switch (op.op) {
     case "gemm": {
       const fn = p.gemmFn(op);
@@ -242,7 +244,12 @@ function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean): void {
         f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${viewBase(p, op.w as View)} ${get(`$p_${p.plan.buffers[op.c.buf]!.name}`)} ${range} ${scratch})`);
       } else {
         const w = get(`$panel${p.panelSlot(op.w.buf, op.form, op.n, op.k)}`);
-        f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${w} ${viewBase(p, op.c as View)})`);
+        // Its column panels: this worker's share in a loop split by columns, else all of them.
+        const panels = gemmPanels(p.e, op.n);
+        const range = byColumns
+          ? `(call $share ${i32(panels)} ${get("$w")} ${get("$nw")} (i32.const -1)) (call $share ${i32(panels)} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -1))`
+          : `(i32.const 0) ${i32(panels)}`;
+        f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${w} ${viewBase(p, op.c as View)} ${range})`);
       }
       return;
     }
@@ -265,66 +272,119 @@ function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean): void {
 }
 
 /** One stage, this worker's share of it (see compiler/plan/parallel.ts): r0 and R are the rows an
- *  op runs over, b0 the first sample of a loop's share. */
+ *  op runs over, b0 the first sample of a share of the batch. */
 function stageCode(f: Fn, p: ModuleParts, s: Stage, prefix: string): void {
-  const last = { text: "" };
   const split = stageSplit(s, p.plan.buffers);
-  const r0 = f.local("r0", "i32");
-  const R = f.local("R", "i32");
-  const b0 = f.local("b0", "i32");
+  for (const name of ["r0", "R", "b0"]) f.local(name, "i32");
   f.comment(s.title);
-  if (s.kind === "all") {
-    const TB = f.local("TB", "i32");
-    const lo = f.local("lo", "i32");
-    const hi = f.local("hi", "i32");
-    f.emit(set(TB, `(i32.mul ${get("$T")} ${get("$B")})`), set(b0, i32(0)));
-    f.emit(set(lo, `(call $share ${get(TB)} ${get("$w")} ${get("$nw")} (i32.const -4))`), set(hi, `(call $share ${get(TB)} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -4))`));
-    s.ops.forEach((op, i) => {
-      const { split: how, barrier } = split.ops[i]!;
-      if (barrier) f.emit(BARRIER);
-      comments(f, op.lines, prefix, last);
-      if (how === "rows") {
-        // This worker's share of the rows (none when there are fewer rows than workers).
-        f.emit(set(r0, get(lo)), set(R, `(i32.sub ${get(hi)} ${get(lo)})`));
-        f.nest(`(if (i32.gt_s ${get(R)} (i32.const 0))`, () => f.nest("(then", () => opCode(f, p, op, p.plan.fastMath)));
-        return;
-      }
-      f.emit(set(r0, i32(0)), set(R, get(TB)));
-      if (how === "dw") opCode(f, p, op, p.plan.fastMath);
-      else f.nest(`(if ${whole(p)}`, () => f.nest("(then", () => opCode(f, p, op, p.plan.fastMath)));
-    });
+  if (s.kind === "all") return allRowsStage(f, p, s, split, prefix);
+  const step = loopSteps(f, s);
+  if (split.split === "serial") {
+    f.comment("a sum over the batch inside the loop: one worker runs it whole");
+    f.emit(set("$b0", i32(0)), set("$R", get("$B")));
+    f.nest(`(if ${whole(p)}`, () => f.nest("(then", () => loopBySamples(f, p, s, step, prefix)));
     return;
   }
+  // Few samples per worker: a step's products are shared by columns instead.
+  f.nest(`(if (i32.and (i32.gt_u ${get("$nw")} (i32.const 1)) (i32.lt_u ${get("$B")} (i32.mul ${get("$nw")} ${i32(MIN_SAMPLES)})))`, () => {
+    f.nest("(then", () => loopByColumns(f, p, s, split, step, prefix));
+    f.nest("(else", () => {
+      sampleShare(f);
+      f.nest(`(if (i32.gt_s ${get("$R")} (i32.const 0))`, () => f.nest("(then", () => loopBySamples(f, p, s, step, prefix)));
+    });
+  });
+}
+
+/** Sets $b0 and $R to this worker's share of the batch's samples. */
+function sampleShare(f: Fn): void {
+  f.emit(set(f.local("b0", "i32"), `(call $share ${get("$B")} ${get("$w")} ${get("$nw")} (i32.const -1))`));
+  f.emit(set(f.local("R", "i32"), `(i32.sub (call $share ${get("$B")} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -1)) ${get("$b0")})`));
+}
+
+/** A stage over all T·B rows: row-wise ops on this worker's share of the rows, a weight gradient
+ *  on its share of G's rows, other sums whole on one worker; barriers where the plan says. */
+function allRowsStage(f: Fn, p: ModuleParts, s: Stage, split: StageSplit, prefix: string): void {
+  const last = { text: "" };
+  const r0 = f.local("r0", "i32");
+  const R = f.local("R", "i32");
+  const TB = f.local("TB", "i32");
+  const lo = f.local("lo", "i32");
+  const hi = f.local("hi", "i32");
+  f.emit(set(TB, `(i32.mul ${get("$T")} ${get("$B")})`), set(f.local("b0", "i32"), i32(0)));
+  f.emit(set(lo, `(call $share ${get(TB)} ${get("$w")} ${get("$nw")} (i32.const -4))`), set(hi, `(call $share ${get(TB)} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -4))`));
+  s.ops.forEach((op, i) => {
+    const { split: how, barrier } = split.ops[i]!;
+    if (barrier) f.emit(BARRIER);
+    comments(f, op.lines, prefix, last);
+    if (how === "rows") {
+      // This worker's share of the rows (none when there are fewer rows than workers).
+      f.emit(set(r0, get(lo)), set(R, `(i32.sub ${get(hi)} ${get(lo)})`));
+      f.nest(`(if (i32.gt_s ${get(R)} (i32.const 0))`, () => f.nest("(then", () => opCode(f, p, op, p.plan.fastMath)));
+      return;
+    }
+    f.emit(set(r0, i32(0)), set(R, get(TB)));
+    if (how === "dw") opCode(f, p, op, p.plan.fastMath);
+    else f.nest(`(if ${whole(p)}`, () => f.nest("(then", () => opCode(f, p, op, p.plan.fastMath)));
+  });
+}
+
+/** A loop over the steps (forward or reverse) around `body`, which sees the step in $t. */
+function loopSteps(f: Fn, s: Stage): (body: () => void) => void {
+  const t = f.local("t", "i32");
+  return (body) => {
+    f.emit(set(t, s.reverse ? `(i32.sub ${get("$T")} (i32.const 1))` : i32(0)));
+    f.nest("(loop $steps", () => {
+      body();
+      if (s.reverse) f.emit(set(t, `(i32.sub ${get(t)} (i32.const 1))`), `(br_if $steps (i32.ge_s ${get(t)} (i32.const 0)))`);
+      else f.emit(set(t, `(i32.add ${get(t)} (i32.const 1))`), `(br_if $steps (i32.lt_u ${get(t)} ${get("$T")}))`);
+    });
+  };
+}
+
+/** The loop on samples [b0, b0 + R) at every step: what a step reads of the step before is its own
+ *  samples' rows, so no barrier. */
+function loopBySamples(f: Fn, p: ModuleParts, s: Stage, steps: (body: () => void) => void, prefix: string): void {
+  const last = { text: "" };
   const ops = (list: readonly PlanOp[]) => {
     for (const op of list) {
       comments(f, op.lines, prefix, last);
       opCode(f, p, op, p.plan.fastMath);
     }
   };
-  const t = f.local("t", "i32");
-  const loop = () => {
-    f.emit(set(t, s.reverse ? `(i32.sub ${get("$T")} (i32.const 1))` : i32(0)));
-    f.nest("(loop $steps", () => {
-      f.emit(set(r0, `(i32.add (i32.mul ${get(t)} ${get("$B")}) ${get(b0)})`));
-      ops(s.ops);
-      if (s.carry?.length) {
-        f.comment("carry the states' gradients to the step before");
-        ops(s.carry);
+  steps(() => {
+    f.emit(set(f.local("r0", "i32"), `(i32.add (i32.mul ${get("$t")} ${get("$B")}) ${get("$b0")})`));
+    ops(s.ops);
+    if (s.carry?.length) {
+      f.comment("carry the states' gradients to the step before");
+      ops(s.carry);
+    }
+  });
+}
+
+/** The loop with each step's products on this worker's share of their column panels (every
+ *  sample) and the other ops on its share of the samples; barriers where the plan says, and after
+ *  every step (the next one reads what every share wrote). */
+function loopByColumns(f: Fn, p: ModuleParts, s: Stage, split: StageSplit, steps: (body: () => void) => void, prefix: string): void {
+  const last = { text: "" };
+  const all = [...s.ops, ...(s.carry ?? [])];
+  f.comment(`fewer than ${MIN_SAMPLES} samples per worker: products by columns, the rest by samples`);
+  steps(() => {
+    all.forEach((op, i) => {
+      const { split: how, barrier } = split.columns!.ops[i]!;
+      if (barrier) f.emit(BARRIER);
+      if (i === s.ops.length) f.comment("carry the states' gradients to the step before");
+      comments(f, op.lines, prefix, last);
+      if (how === "cols") {
+        f.emit(set("$b0", i32(0)), set("$R", get("$B")), set("$r0", `(i32.mul ${get("$t")} ${get("$B")})`));
+        opCode(f, p, op, p.plan.fastMath, true);
+      } else {
+        sampleShare(f);
+        f.emit(set(f.local("r0", "i32"), `(i32.add (i32.mul ${get("$t")} ${get("$B")}) ${get("$b0")})`));
+        f.nest(`(if (i32.gt_s ${get("$R")} (i32.const 0))`, () => f.nest("(then", () => opCode(f, p, op, p.plan.fastMath)));
       }
-      if (s.reverse) f.emit(set(t, `(i32.sub ${get(t)} (i32.const 1))`), `(br_if $steps (i32.ge_s ${get(t)} (i32.const 0)))`);
-      else f.emit(set(t, `(i32.add ${get(t)} (i32.const 1))`), `(br_if $steps (i32.lt_u ${get(t)} ${get("$T")}))`);
     });
-  };
-  if (split.split === "rows") {
-    // This worker's samples [b0, b0 + R), at every step.
-    f.emit(set(b0, `(call $share ${get("$B")} ${get("$w")} ${get("$nw")} (i32.const -1))`));
-    f.emit(set(R, `(i32.sub (call $share ${get("$B")} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -1)) ${get(b0)})`));
-    f.nest(`(if (i32.gt_s ${get(R)} (i32.const 0))`, () => f.nest("(then", loop));
-  } else {
-    f.comment("a sum over the batch inside the loop: one worker runs it whole");
-    f.emit(set(b0, i32(0)), set(R, get("$B")));
-    f.nest(`(if ${whole(p)}`, () => f.nest("(then", loop));
-  }
+    f.emit(BARRIER);
+  });
 }
 
 /** True on the worker that runs the next op or stage that cannot be shared out: the k-th such in
@@ -332,6 +392,9 @@ function stageCode(f: Fn, p: ModuleParts, s: Stage, prefix: string): void {
 function whole(p: ModuleParts): string {
   return `(i32.eq ${get("$w")} (i32.rem_u ${i32(p.wholeOps++)} ${get("$nw")}))`;
 }
+
+/** Samples per worker below which a loop's products are shared by columns (a GEMM tile has 4 rows). */
+const MIN_SAMPLES = 4;
 
 /** Waits for every worker (returns at once on one thread). */
 const BARRIER = `(call $barrier ${get("$sync")} ${get("$nw")})`;

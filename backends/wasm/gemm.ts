@@ -181,20 +181,40 @@ function rowsGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void): voi
   ];
   /** `body(col)` for every column tile of width nv (a loop over the full ones, then the rest);
    *  col.c is the tile's byte offset in C's rows, col.b in B (a panel's start when packed). */
+  // Only the column panels [j0, j1) of this call (all of them on one thread; see gemmPanels).
+  const full = Math.floor(s.N / (NVt * e.lanes));
+  const jend = f.local("jend", "i32");
+  f.emit(set(jend, `(select ${get("$j1")} ${i32(full)} (i32.lt_u ${get("$j1")} ${i32(full)}))`));
   const columns = (nv: number, body: (col: { c: string; b: string }, ct: { nv: number; last: number; ldb: number }) => void) => {
     for (const ct of columnTiles(e, s.N, nv)) {
       const panelBytes = K * ct.nv * 16;
       const ldb = s.packed ? ct.nv * 16 : s.ldb;
-      if (ct.count > 1) {
+      if (full > 0 && ct.start === 0 && nv === NVt) {
+        // The full panels in the range.
+        f.emit(set(jb, get("$j0")));
+        f.nest("(block $cols_done", () =>
+          f.nest("(loop $cols", () => {
+            f.emit(`(br_if $cols_done (i32.ge_u ${get(jb)} ${get(jend)}))`);
+            const c = `(i32.mul ${get(jb)} ${i32(ct.nv * 16)})`;
+            body({ c, b: s.packed ? `(i32.mul ${get(jb)} ${i32(panelBytes)})` : c }, { ...ct, ldb });
+            f.emit(set(jb, `(i32.add ${get(jb)} (i32.const 1))`), "(br $cols)");
+          }),
+        );
+      } else if (ct.count > 1) {
+        // Narrower tiles of an unpacked B's last rows (whole range only).
         f.emit(set(jb, i32(0)));
         f.nest("(loop $cols", () => {
           const c = `(i32.mul ${get(jb)} ${i32(ct.nv * 16)})`;
-          body({ c, b: s.packed ? `(i32.mul ${get(jb)} ${i32(panelBytes)})` : c }, { ...ct, ldb });
+          body({ c, b: c }, { ...ct, ldb });
           f.emit(set(jb, `(i32.add ${get(jb)} (i32.const 1))`), `(br_if $cols (i32.lt_u ${get(jb)} ${i32(ct.count)}))`);
         });
       } else {
+        // The last, partial panel: computed by the call whose range holds it.
         const c = i32(ct.start * e.bytes);
-        body({ c, b: s.packed ? i32((ct.start / (nv * e.lanes)) * K * nv * 16) : c }, { ...ct, ldb });
+        const one = () => body({ c, b: s.packed ? i32((ct.start / (nv * e.lanes)) * K * nv * 16) : c }, { ...ct, ldb });
+        if (ct.start === full * NVt * e.lanes && nv === NVt) {
+          f.nest(`(if (i32.and (i32.le_u ${get("$j0")} ${i32(full)}) (i32.gt_u ${get("$j1")} ${i32(full)}))`, () => f.nest("(then", one));
+        } else one();
       }
     }
   };
@@ -339,15 +359,23 @@ function rowsReduceGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void
   );
 }
 
+/** Column panels of a product's N columns (the last one may be partial): a call of its function
+ *  computes panels [j0, j1), so workers can share C out by columns (packed B only; an unpacked
+ *  B's last rows use narrower tiles and need the whole range). */
+export const gemmPanels = (e: Elem, N: number, nv: number = NV) => Math.ceil(N / (nv * e.lanes));
+
 /** Tiles of MR rows covering a weight gradient's M rows (the last one may be short): a call of
  *  its function computes tiles [i0, i1), so workers can share G out by rows. */
 export const dwTiles = (M: number, mr: number = TILE_ROWS) => Math.ceil(M / mr);
 
 /** The WAT function for one product: (param $n i32) (param $a i32) (param $b i32) (param $c i32),
- *  and for a weight gradient (param $i0 i32) (param $i1 i32), the tiles of G's rows it computes. */
+ *  then for xwT/xw products (param $j0 i32) (param $j1 i32), the column panels it computes, and
+ *  for a weight gradient (param $i0 i32) (param $i1 i32) (param $s i32), the tiles of G's rows it
+ *  computes and its scratch. */
 export function gemmFunction(e: Elem, s: GemmSpec): string {
   const params: [string, "i32"][] = [["n", "i32"], ["a", "i32"], ["b", "i32"], ["c", "i32"]];
   if (s.M !== null) params.push(["i0", "i32"], ["i1", "i32"], ["s", "i32"]);
+  else params.push(["j0", "i32"], ["j1", "i32"]);
   const f = new Fn(s.fn, params);
   f.comment(s.doc.join("\n"));
   const tiles = new Map<string, TileArgs>();

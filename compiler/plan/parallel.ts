@@ -27,6 +27,11 @@ export interface StageSplit {
   split: "rows" | "serial";
   /** Per op (ops, then a loop's carry ops): its split and whether a barrier comes before it. */
   ops: { split: OpSplit; barrier: boolean }[];
+  /** A loop shared by samples can instead, when there are few samples per worker, share each
+   *  step's products by their columns ("cols": all samples, a share of C's columns) and its other
+   *  ops by samples ("rows"), with a barrier before an op that touches what another share wrote
+   *  in the step, and one after every step. */
+  columns?: { ops: { split: "rows" | "cols"; barrier: boolean }[] };
 }
 
 /** Buffers whose rows follow the stage's rows (a share of rows is a share of these). */
@@ -62,7 +67,8 @@ export function stageSplit(stage: Stage, buffers: readonly PlanBuffer[]): StageS
   const all = [...stage.ops, ...(stage.carry ?? [])];
   if (stage.kind === "loop") {
     const rows = all.every((op) => opSplit(op, buffers, true) === "rows");
-    return { split: rows ? "rows" : "serial", ops: all.map(() => ({ split: rows ? "rows" : "serial", barrier: false })) };
+    const ops = all.map(() => ({ split: (rows ? "rows" : "serial") as OpSplit, barrier: false }));
+    return rows ? { split: "rows", ops, columns: { ops: columnSplit(all, buffers) } } : { split: "serial", ops };
   }
   // Accesses since the last barrier: a conflict needs one, unless both are row shares of a
   // row-wise buffer at the same step block (then the same worker touches the same rows).
@@ -78,4 +84,21 @@ export function stageSplit(stage: Stage, buffers: readonly PlanBuffer[]): StageS
     return { split, barrier: conflict };
   });
   return { split: "rows", ops };
+}
+
+/** A step's ops shared by columns (products) and samples (the rest), and where barriers go. In a
+ *  step, views of a carry buffer at different shifts are different blocks of it, so only accesses
+ *  at the same shift can meet; two sample shares of a per-sample buffer never do. */
+function columnSplit(ops: readonly PlanOp[], buffers: readonly PlanBuffer[]): { split: "rows" | "cols"; barrier: boolean }[] {
+  const since: { buf: number; shift: number; write: boolean; split: "rows" | "cols" }[] = [];
+  return ops.map((op) => {
+    const split = op.op === "gemm" ? "cols" : "rows";
+    const mine = [...read(op).map((a) => ({ ...a, write: false })), ...written(op).map((a) => ({ ...a, write: true }))];
+    const conflict = mine.some((m) =>
+      since.some((s) => s.buf === m.buf && s.shift === m.shift && (s.write || m.write) && !(s.split === "rows" && split === "rows" && buffers[m.buf]!.rows !== "none")),
+    );
+    if (conflict) since.length = 0;
+    for (const m of mine) since.push({ ...m, split });
+    return { split, barrier: conflict };
+  });
 }

@@ -15,7 +15,8 @@ import { AUTO_MIN_WORK } from "../../runtime/threads.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** T, B, I, H: from below the threshold to S2's size. */
+/** T, B, I, H: from below the threshold to S2's size, then small batches (under 4 samples per
+ *  thread a loop's products are shared by columns) with larger cells. */
 const SHAPES: [number, number, number, number][] = [
   [20, 16, 8, 16],
   [100, 32, 8, 8],
@@ -23,6 +24,10 @@ const SHAPES: [number, number, number, number][] = [
   [50, 32, 32, 32],
   [30, 64, 32, 64],
   [50, 32, 64, 128],
+  [100, 1, 32, 32],
+  [50, 1, 256, 256],
+  [50, 4, 128, 128],
+  [50, 4, 256, 512],
 ];
 
 const FLAGS: FlagDefs = {

@@ -8,7 +8,7 @@ import { assemble } from "../../backends/wasm/module.ts";
 import { WA } from "../../backends/wasm/support/heap.ts";
 import { F32 } from "../../backends/wasm/wat.ts";
 import { packFunction } from "../../backends/wasm/body.ts";
-import { dwScratchBytes, dwTiles } from "../../backends/wasm/gemm.ts";
+import { dwScratchBytes, dwTiles, gemmPanels } from "../../backends/wasm/gemm.ts";
 import type { GemmMeasurement } from "./gemm.ts";
 
 /** Times `fn` (one call = `flops`), median of `runs` samples of at least 50 ms each. */
@@ -67,11 +67,11 @@ export async function measureWasmGemm(label: string, m: number, n: number, k: nu
   const c = b + k * (Math.ceil(n / 16) * 16) * E + 64;
   const pages = Math.ceil((c + m * n * E + 64) / 65536);
   const memory = new WA.Memory({ initial: pages, maximum: 65536, shared: true });
-  const g = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports.g as (n: number, a: number, b: number, c: number) => void;
+  const g = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports.g as (n: number, a: number, b: number, c: number, j0: number, j1: number) => void;
   const f = new Float32Array(memory.buffer as ArrayBuffer);
   for (let i = 0; i < m * k; i++) f[a / E + i] = Math.sin(i);
   for (let i = 0; i < k * n; i++) f[b / E + i] = Math.cos(i);
-  return time(`wasm ${label}`, m, n, k, 2 * m * n * k, () => g(m, a, b, c));
+  return time(`wasm ${label}`, m, n, k, 2 * m * n * k, () => g(m, a, b, c, 0, gemmPanels(F32, n)));
 }
 
 /** The backend's weight-gradient product G[m, n] += Σ_r D[r, m] · X[r, n] over `rows` rows, as the

@@ -35,7 +35,9 @@ function compare(what: string, a: Dict, b: Dict, tol: number): string | undefine
     const y = b[k]!;
     if (x.length !== y.length) return `${what}.${k}: length ${x.length} vs ${y.length}`;
     for (let i = 0; i < x.length; i++) {
-      if (!(Math.abs(x[i]! - y[i]!) <= tol * Math.max(1, Math.abs(x[i]!)))) return `${what}.${k}[${i}]: ${x[i]} vs ${y[i]}`;
+      // tol 0: the same number bit for bit (NaN and ±0 included).
+      const same = tol === 0 ? Object.is(x[i], y[i]) : Math.abs(x[i]! - y[i]!) <= tol * Math.max(1, Math.abs(x[i]!));
+      if (!same) return `${what}.${k}[${i}]: ${x[i]} vs ${y[i]}`;
     }
   }
   return undefined;
@@ -163,6 +165,22 @@ export async function compileCase(prog: Program, o: CompileCaseOptions = {}): Pr
             compare(`d inputs${label}`, twin.g.inputs, g.inputs, 0) ??
             compare(`d initial state${label}`, twin.g.initialState, g.initialState, 0);
           if (exact) return fail("mismatch", `${x.b.name} vs ${x.b.sameAs} (must be bit for bit): ${exact}`);
+          if (pi === 0) {
+            // Also 9 samples: 2 threads then share the loops by samples (under 4 each, by columns).
+            const twinK = kernels.find((y) => y.b.name === x.b.sameAs)!.k;
+            const q = problem(ref.k, seed + 3, T, 9);
+            const a = run(twinK, q);
+            const b = run(x.k, q);
+            const ga = gradients(twinK, q);
+            const gb = gradients(x.k, q);
+            const more =
+              compare("outputs (9 samples)", a.outputs, b.outputs, 0) ??
+              compare("final state (9 samples)", a.finalState, b.finalState, 0) ??
+              compare("d params (9 samples)", ga.params, gb.params, 0) ??
+              compare("d inputs (9 samples)", ga.inputs, gb.inputs, 0) ??
+              compare("d initial state (9 samples)", ga.initialState, gb.initialState, 0);
+            if (more) return fail("mismatch", `${x.b.name} vs ${x.b.sameAs} (must be bit for bit): ${more}`);
+          }
         }
         const gd = compare(`d params${label}`, baseGrad.params, g.params, SAME_GRAD) ?? compare(`d inputs${label}`, baseGrad.inputs, g.inputs, SAME_GRAD) ?? compare(`d initial state${label}`, baseGrad.initialState, g.initialState, SAME_GRAD);
         if (gd) return fail("mismatch", `${x.b.name} vs ${ref.b.name}: ${gd}`);
