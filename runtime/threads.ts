@@ -2,7 +2,8 @@
 // share a call's batch among threads (results identical to one thread's); the layer's `threads`
 // option says how many, and "auto", the default, asks this file: as many as the machine has, for
 // a call with enough work to gain, and one for small calls, where waking the workers costs more
-// than they save.
+// than they save. With at least 8 samples per thread a call is shared by samples; with fewer,
+// only if each step is large, since the kernel then shares each step's products by columns.
 
 import type { KernelMeta } from "../abi/kernel.ts";
 
@@ -10,10 +11,16 @@ import type { KernelMeta } from "../abi/kernel.ts";
  *  is as fast as two or faster: waking the workers and the barriers cost about 0.1-0.3 ms a call.
  *  `npm run bench:threads` measures it (the README's performance section has a run). */
 export const AUTO_MIN_WORK = 6_000_000;
-/** Samples each thread should have at least (a GEMM tile has 4 rows). */
+/** Samples each thread should have at least to share a call by samples. */
 const MIN_SAMPLES_PER_THREAD = 8;
 /** The most threads "auto" chooses. */
 const AUTO_MAX = 8;
+/** With fewer samples the kernel shares each step's products by columns, with barriers every step
+ *  (a few microseconds each): worth it only for a step's work B·paramCount from about this on
+ *  (measured: 0.5M 1.04-1.26×, 6.3M 1.63× on two threads; npm run bench:threads). */
+export const AUTO_MIN_STEP_WORK = 1_000_000;
+/** The most threads "auto" shares a step's products among. */
+const AUTO_MAX_COLUMNS = 4;
 
 export type ThreadsOption = number | "auto";
 
@@ -40,6 +47,7 @@ export function threadsFor(option: ThreadsOption, meta: KernelMeta, T: number, B
   if (meta.threads === undefined) return undefined;
   if (option !== "auto") return option;
   if (cores < 2 || T * B * meta.paramCount < AUTO_MIN_WORK) return undefined;
-  const n = Math.min(cores, Math.floor(B / MIN_SAMPLES_PER_THREAD), AUTO_MAX);
-  return n >= 2 ? n : undefined;
+  const bySamples = Math.min(cores, Math.floor(B / MIN_SAMPLES_PER_THREAD), AUTO_MAX);
+  if (bySamples >= 2) return bySamples;
+  return B * meta.paramCount >= AUTO_MIN_STEP_WORK ? Math.min(cores, AUTO_MAX_COLUMNS) : undefined;
 }

@@ -155,13 +155,15 @@ describe("the threads option", () => {
 
 describe("the recurrent layer's threads (runtime/threads.ts)", () => {
   const meta = (paramCount: number, threads?: number) => ({ paramCount, ...(threads !== undefined ? { threads } : {}) }) as CellKernel["meta"];
-  it('"auto" uses the cores for calls with enough work and enough samples, one thread otherwise', () => {
+  it('"auto" uses the cores for calls with enough work, by samples or (large steps) by columns; one thread otherwise', () => {
     const big = meta(400_000, 1);
     expect(threadsFor("auto", big, 100, 64, 2)).toBe(2);
     expect(threadsFor("auto", big, 100, 64, 16)).toBe(8); // at most 8, and 8 samples each
     expect(threadsFor("auto", big, 100, 24, 16)).toBe(3);
     expect(threadsFor("auto", big, 100, 64, 1)).toBeUndefined(); // one core
-    expect(threadsFor("auto", big, 100, 8, 4)).toBeUndefined(); // 8 samples: one thread's worth
+    expect(threadsFor("auto", meta(100_000, 1), 100, 8, 4)).toBeUndefined(); // few samples, small steps (800K)
+    expect(threadsFor("auto", big, 100, 8, 4)).toBe(4); // few samples, large steps: by columns
+    expect(threadsFor("auto", meta(1_000_000, 1), 100, 2, 16)).toBe(4); // at most 4 by columns
     expect(threadsFor("auto", meta(1_000, 1), 10, 64, 4)).toBeUndefined(); // too little work
     expect(threadsFor("auto", meta(Math.ceil(AUTO_MIN_WORK / 640), 1), 10, 64, 2)).toBe(2);
     expect(threadsFor("auto", meta(400_000), 100, 64, 4)).toBeUndefined(); // a kernel without threads

@@ -27,7 +27,7 @@ export function threadsFunctions(): string {
         (drop (i32.atomic.rmw.add offset=4 (local.get $s) (i32.const 1)))
         (drop (memory.atomic.notify offset=4 (local.get $s) (i32.const -1)))
         (return)))
-    (local.set $k (i32.const 2000))
+    (local.set $k (i32.const 20000))
     (loop $spin
       (if (i32.ne (i32.atomic.load offset=4 (local.get $s)) (local.get $g)) (then (return)))
       (local.set $k (i32.sub (local.get $k) (i32.const 1)))
