@@ -170,3 +170,35 @@ describe("the recurrent layer's threads (runtime/threads.ts)", () => {
     expect(threadsFor(3, big, 1, 1, 1)).toBe(3); // a number is passed as it is
   });
 });
+
+describe("a thread that fails", () => {
+  it("is an error of the call, not a hang, and the next call runs normally", async () => {
+    const { Team, TEAM_BYTES } = await import("../backends/wasm/support/threads.ts");
+    const { threadsFunctions } = await import("../backends/wasm/threads.ts");
+    const { assemble } = await import("../backends/wasm/module.ts");
+    const { WA } = await import("../backends/wasm/support/heap.ts");
+    // forward: T = 1 traps on worker 1, T = 2 on worker 0 (before the barrier the others wait at);
+    // otherwise every worker meets at the barrier, then stores w + 1 at tbl + 4w.
+    const wat = `(module (import "env" "memory" (memory 1 100 shared))
+${threadsFunctions()}
+  (func (export "forward") (param $tbl i32) (param $T i32) (param $B i32) (param $w i32) (param $nw i32) (param $sync i32)
+    (if (i32.and (i32.eq (local.get $T) (i32.const 1)) (i32.eq (local.get $w) (i32.const 1))) (then unreachable))
+    (if (i32.and (i32.eq (local.get $T) (i32.const 2)) (i32.eqz (local.get $w))) (then unreachable))
+    (call $barrier (local.get $sync) (local.get $nw))
+    (i32.store (i32.add (local.get $tbl) (i32.shl (local.get $w) (i32.const 2))) (i32.add (local.get $w) (i32.const 1))))
+  (func (export "backward") (param i32 i32 i32 i32 i32 i32 i32)))`;
+    const module = new WA.Module(await assemble(wat, "failing"));
+    const memory = new WA.Memory({ initial: 1, maximum: 100, shared: true });
+    const entry = new WA.Instance(module, { env: { memory } }).exports as never;
+    const team = new Team(memory, 1024, module, {}, entry);
+    const tbl = 1024 + TEAM_BYTES;
+    const slots = () => Array.from(new Int32Array(memory.buffer, tbl, 3));
+    team.run({ entry: "forward", tbl, T: 0, B: 1, ig: 0 }, 3);
+    expect([team.last, ...slots()]).toEqual([3, 1, 2, 3]);
+    expect(() => team.run({ entry: "forward", tbl, T: 1, B: 1, ig: 0 }, 2)).toThrow(/^a worker thread failed: .*unreachable/);
+    expect(() => team.run({ entry: "forward", tbl, T: 2, B: 1, ig: 0 }, 2)).toThrow(/unreachable/);
+    new Int32Array(memory.buffer, tbl, 3).fill(0);
+    team.run({ entry: "forward", tbl, T: 0, B: 1, ig: 0 }, 2);
+    expect([team.last, ...slots()]).toEqual([2, 1, 2, 0]);
+  });
+});
