@@ -1,8 +1,11 @@
 // Prints the stages of a plan as WebAssembly: an entry point is one function that loads every
-// buffer's address from the binding table the caller filled, packs the weights its xwT products
-// read (transposed once per call), then runs the stages. A stage over all rows has r0 = 0 and
-// R = T·B; a loop is a `loop` over t with r0 = t·B and R = B. Maps run over R rows with their
-// columns in vectors (and a last partial vector lane by lane); GEMMs call the product's function.
+// buffer's address from the binding table the caller filled, packs the weights its products read
+// (once per call), then runs the stages. Each of nw workers runs the entry point at once and does
+// its share of each stage, as compiler/plan/parallel.ts splits them (on one thread the share is
+// everything): an op runs over R rows from row r0 — a stage over all rows shares out its T·B rows,
+// a loop over t its samples [b0, b0 + R) at every step (r0 = t·B + b0), or, with few samples, each
+// step's products' columns. Maps run over R rows with their columns in vectors (and a last partial
+// vector lane by lane); GEMMs call the product's function.
 
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import type { Arg, Plan, PlanOp, Stage, View } from "../../compiler/plan/types.ts";

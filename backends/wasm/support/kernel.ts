@@ -1,7 +1,8 @@
 // The JavaScript side of a generated WebAssembly kernel (inlined into every such module; tests
 // import it): it checks each call with the TypeScript backend's checks (same messages), puts the
 // caller's arrays where the plan's buffers are — in the module's wasm memory — fills the binding
-// table with their addresses and calls the entry point. Params from createParams() are views of
+// table with their addresses and calls the entry point (on the worker threads of ./threads.ts when
+// a call asks for more than one). Params from createParams() are views of
 // that memory, laid out as the plan's weight layout says, so they are read in place; other arrays
 // are copied in. Tapes live in the memory too; outputs and final states are copied out into
 // arrays the tape owns. It is driven by a description of the plan (KernelInfo), so the code is
