@@ -242,7 +242,7 @@ function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = fa
       if (op.form === "dw") {
         // This worker's tiles of G's rows (all of them on one thread).
         const tiles = dwTiles(op.n);
-        const range = `(call $share ${i32(tiles)} ${get("$w")} ${get("$nw")} (i32.const -1)) (call $share ${i32(tiles)} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -1))`;
+        const range = share(i32(tiles)).join(" ");
         const scratch = `(i32.add (i32.load offset=${p.plan.buffers.length * 4} ${get("$tbl")}) (i32.mul ${get("$w")} ${i32(p.dwScratch)}))`;
         f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${viewBase(p, op.w as View)} ${get(`$p_${p.plan.buffers[op.c.buf]!.name}`)} ${range} ${scratch})`);
       } else {
@@ -250,7 +250,7 @@ function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = fa
         // Its column panels: this worker's share in a loop split by columns, else all of them.
         const panels = gemmPanels(p.e, op.n);
         const range = byColumns
-          ? `(call $share ${i32(panels)} ${get("$w")} ${get("$nw")} (i32.const -1)) (call $share ${i32(panels)} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -1))`
+          ? share(i32(panels)).join(" ")
           : `(i32.const 0) ${i32(panels)}`;
         f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${w} ${viewBase(p, op.c as View)} ${range})`);
       }
@@ -300,8 +300,8 @@ function stageCode(f: Fn, p: ModuleParts, s: Stage, prefix: string): void {
 
 /** Sets $b0 and $R to this worker's share of the batch's samples. */
 function sampleShare(f: Fn): void {
-  f.emit(set(f.local("b0", "i32"), `(call $share ${get("$B")} ${get("$w")} ${get("$nw")} (i32.const -1))`));
-  f.emit(set(f.local("R", "i32"), `(i32.sub (call $share ${get("$B")} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -1)) ${get("$b0")})`));
+  const [start, end] = share(get("$B"));
+  f.emit(set(f.local("b0", "i32"), start), set(f.local("R", "i32"), `(i32.sub ${end} ${get("$b0")})`));
 }
 
 /** A stage over all T·B rows: row-wise ops on this worker's share of the rows, a weight gradient
@@ -314,7 +314,8 @@ function allRowsStage(f: Fn, p: ModuleParts, s: Stage, split: StageSplit, prefix
   const lo = f.local("lo", "i32");
   const hi = f.local("hi", "i32");
   f.emit(set(TB, `(i32.mul ${get("$T")} ${get("$B")})`), set(f.local("b0", "i32"), i32(0)));
-  f.emit(set(lo, `(call $share ${get(TB)} ${get("$w")} ${get("$nw")} (i32.const -4))`), set(hi, `(call $share ${get(TB)} (i32.add ${get("$w")} (i32.const 1)) ${get("$nw")} (i32.const -4))`));
+  const [start, end] = share(get(TB), -4);
+  f.emit(set(lo, start), set(hi, end));
   s.ops.forEach((op, i) => {
     const { split: how, barrier } = split.ops[i]!;
     if (barrier) f.emit(BARRIER);
@@ -398,6 +399,13 @@ function whole(p: ModuleParts): string {
 
 /** Samples per worker below which a loop's products are shared by columns (a GEMM tile has 4 rows). */
 const MIN_SAMPLES = 4;
+
+/** This worker's share [start, end) of [0, n) (i32 expressions; $share rounds the ends between
+ *  shares down to `mask`). */
+function share(n: string, mask = -1): [string, string] {
+  const at = (w: string) => `(call $share ${n} ${w} ${get("$nw")} (i32.const ${mask}))`;
+  return [at(get("$w")), at(`(i32.add ${get("$w")} (i32.const 1))`)];
+}
 
 /** Waits for every worker (returns at once on one thread). */
 const BARRIER = `(call $barrier ${get("$sync")} ${get("$nw")})`;

@@ -70,18 +70,11 @@ export function stageSplit(stage: Stage, buffers: readonly PlanBuffer[]): StageS
     const ops = all.map(() => ({ split: (rows ? "rows" : "serial") as OpSplit, barrier: false }));
     return rows ? { split: "rows", ops, columns: { ops: columnSplit(all, buffers) } } : { split: "serial", ops };
   }
-  // Accesses since the last barrier: a conflict needs one, unless both are row shares of a
-  // row-wise buffer at the same step block (then the same worker touches the same rows).
-  const since: { buf: number; shift: number; write: boolean; split: OpSplit }[] = [];
-  const ops = all.map((op) => {
-    const split = opSplit(op, buffers, false);
-    const mine = [...read(op).map((a) => ({ ...a, write: false })), ...written(op).map((a) => ({ ...a, write: true }))];
-    const conflict = mine.some((m) =>
-      since.some((s) => s.buf === m.buf && (s.write || m.write) && !(s.split === "rows" && split === "rows" && s.shift === m.shift && rowWise(buffers[m.buf]!))),
-    );
-    if (conflict) since.length = 0;
-    for (const m of mine) since.push({ ...m, split });
-    return { split, barrier: conflict };
+  // Over all rows, views of a buffer at different shifts overlap (rows r and r + B), and only two
+  // row shares of a row-wise buffer at the same shift touch the same rows on the same worker.
+  const ops = withBarriers(all, (op) => opSplit(op, buffers, false), (a, b, buf) => {
+    const sameRows = a.split === "rows" && b.split === "rows" && a.shift === b.shift && rowWise(buffers[buf]!);
+    return !sameRows;
   });
   return { split: "rows", ops };
 }
@@ -90,15 +83,27 @@ export function stageSplit(stage: Stage, buffers: readonly PlanBuffer[]): StageS
  *  step, views of a carry buffer at different shifts are different blocks of it, so only accesses
  *  at the same shift can meet; two sample shares of a per-sample buffer never do. */
 function columnSplit(ops: readonly PlanOp[], buffers: readonly PlanBuffer[]): { split: "rows" | "cols"; barrier: boolean }[] {
-  const since: { buf: number; shift: number; write: boolean; split: "rows" | "cols" }[] = [];
+  return withBarriers(ops, (op) => (op.op === "gemm" ? "cols" : "rows"), (a, b, buf) => {
+    const sameSamples = a.split === "rows" && b.split === "rows" && buffers[buf]!.rows !== "none";
+    return a.shift === b.shift && !sameSamples;
+  });
+}
+
+/** Each op's split, and a barrier before it where it touches a buffer that an op since the last
+ *  barrier touched, one of the two writing, and `meet` says the two accesses may touch the same
+ *  numbers on different workers. */
+function withBarriers<S extends string>(
+  ops: readonly PlanOp[],
+  splitOf: (op: PlanOp) => S,
+  meet: (a: { shift: number; split: S }, b: { shift: number; split: S }, buf: number) => boolean,
+): { split: S; barrier: boolean }[] {
+  const since: { buf: number; shift: number; write: boolean; split: S }[] = [];
   return ops.map((op) => {
-    const split = op.op === "gemm" ? "cols" : "rows";
-    const mine = [...read(op).map((a) => ({ ...a, write: false })), ...written(op).map((a) => ({ ...a, write: true }))];
-    const conflict = mine.some((m) =>
-      since.some((s) => s.buf === m.buf && s.shift === m.shift && (s.write || m.write) && !(s.split === "rows" && split === "rows" && buffers[m.buf]!.rows !== "none")),
-    );
-    if (conflict) since.length = 0;
-    for (const m of mine) since.push({ ...m, split });
-    return { split, barrier: conflict };
+    const split = splitOf(op);
+    const mine = [...read(op).map((a) => ({ ...a, write: false, split })), ...written(op).map((a) => ({ ...a, write: true, split }))];
+    const barrier = mine.some((m) => since.some((s) => s.buf === m.buf && (s.write || m.write) && meet(s, m, m.buf)));
+    if (barrier) since.length = 0;
+    since.push(...mine);
+    return { split, barrier };
   });
 }

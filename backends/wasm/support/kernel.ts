@@ -220,7 +220,8 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     return { region, bytes, addr };
   }
 
-  /** Scratch for `threads` workers' weight-gradient packing, its address in the table. */
+  /** Scratch for `threads` workers' weight-gradient packing (only backward has weight gradients),
+   *  its address in the table. */
   let scratch = { addr: 0, bytes: 0 };
   function bindScratch(threads: number): void {
     const bytes = info.scratch * threads;
@@ -255,7 +256,6 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     });
     bindTape(d);
     d.threads = nt;
-    bindScratch(nt);
     team.run({ entry: "forward", tbl, T, B, ig: 0 }, nt);
     const m2 = f32();
     for (const o of info.fwd.outputs) {

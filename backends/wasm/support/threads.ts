@@ -124,11 +124,12 @@ export class Team {
     const sync = this.ctl + CTL.sync * 4;
     const n = threads > 1 && !this.broken && this.Worker !== null && this.claim(threads) ? threads : 1;
     this.last = n;
-    if (n === 1) {
-      if (job.entry === "forward") this.entry.forward(job.tbl, job.T, job.B, 0, 1, sync);
-      else this.entry.backward(job.tbl, job.T, job.B, job.ig, 0, 1, sync);
-      return;
-    }
+    /** Worker 0's share: this thread's. */
+    const mine = (): void => {
+      if (job.entry === "forward") this.entry.forward(job.tbl, job.T, job.B, 0, n, sync);
+      else this.entry.backward(job.tbl, job.T, job.B, job.ig, 0, n, sync);
+    };
+    if (n === 1) return mine();
     const c = this.c;
     c[CTL.job] = job.entry === "forward" ? 0 : 1;
     c[CTL.tbl] = job.tbl;
@@ -142,19 +143,18 @@ export class Team {
     c[CTL.sync + 2] = 0;
     Atomics.add(c, CTL.gen, 1);
     Atomics.notify(c, CTL.gen);
-    let mine: unknown = null;
+    let failure: unknown = null;
     try {
-      if (job.entry === "forward") this.entry.forward(job.tbl, job.T, job.B, 0, n, sync);
-      else this.entry.backward(job.tbl, job.T, job.B, job.ig, 0, n, sync);
+      mine();
     } catch (err) {
       // The others stop waiting for this thread at their barriers.
-      mine = err;
+      failure = err;
       Atomics.store(c, CTL.sync + 2, 1);
       Atomics.add(c, CTL.sync + 1, 1);
       Atomics.notify(c, CTL.sync + 1);
     }
     for (let d = Atomics.load(c, CTL.done); d < n - 1; d = Atomics.load(c, CTL.done)) Atomics.wait(c, CTL.done, d, 1000);
-    if (mine !== null) throw mine;
+    if (failure !== null) throw failure;
     if (c[CTL.failed]) {
       let text = "";
       for (let i = CTL.message; i < CTL.words && c[i] !== 0; i++) text += String.fromCharCode(c[i]!);
