@@ -9,9 +9,10 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CellKernel, Gradients, Tape } from "../../abi/kernel.ts";
-import { FlagError, formatFlags, parseFlags, type FlagDefs } from "../../cli/flags.ts";
+import { formatFlags, type FlagDefs } from "../../cli/flags.ts";
 import { loadCell } from "../../compiler/index.ts";
 import { AUTO_MIN_WORK } from "../../runtime/threads.ts";
+import { median, scriptFlags } from "./script.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -44,10 +45,10 @@ Times a training step on one thread and on N, side by side, at shapes of growing
 ${formatFlags(FLAGS)}
 `;
 
-function usage(message: string): never {
-  process.stderr.write(`error: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
+const script = scriptFlags(FLAGS, USAGE);
+const flags = script.values;
+// Declared with its type, so that TypeScript knows code after a call to it does not run.
+const usage: (message: string) => never = script.usage;
 
 function count(text: string | undefined, fallback: number, flag: string, min: number): number {
   if (text === undefined) return fallback;
@@ -56,29 +57,16 @@ function count(text: string | undefined, fallback: number, flag: string, min: nu
   return n;
 }
 
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
-
 async function main(): Promise<void> {
-  let flags;
-  try {
-    flags = parseFlags(process.argv.slice(2), FLAGS);
-  } catch (e) {
-    if (e instanceof FlagError) usage(e.message);
-    throw e;
-  }
-  if (flags.values.has("help")) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  const specFile = path.resolve((flags.values.get("spec") as string | undefined) ?? path.join(root, "examples/specs/lstm.cell"));
+  const specFile = path.resolve((flags.get("spec") as string | undefined) ?? path.join(root, "examples/specs/lstm.cell"));
   let text: string;
   try {
     text = readFileSync(specFile, "utf8");
   } catch {
     usage(`cannot read --spec ${specFile}`);
   }
-  const N = count(flags.values.get("threads") as string | undefined, 2, "threads", 2);
-  const rounds = count(flags.values.get("rounds") as string | undefined, 7, "rounds", 3);
+  const N = count(flags.get("threads") as string | undefined, 2, "threads", 2);
+  const rounds = count(flags.get("rounds") as string | undefined, 7, "rounds", 3);
   console.log(`${path.relative(root, specFile)}: training step (forward + backward), 1 vs ${N} threads, wall-clock medians of ${rounds - 1} rounds; "auto" threshold ${AUTO_MIN_WORK / 1e6}M`);
   console.log("| T | B | I | H | work (T·B·params) | 1 thread | " + `${N} threads | speed-up |`);
   console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");

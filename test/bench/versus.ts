@@ -6,8 +6,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import { FlagError, formatFlags, parseFlags, type FlagDefs } from "../../cli/flags.ts";
+import { formatFlags, type FlagDefs } from "../../cli/flags.ts";
 import { CELLS, MODES, SIZES, type BenchCell, type Mode, type Size } from "./config.ts";
+import { median, scriptFlags } from "./script.ts";
 
 const FLAGS: FlagDefs = {
   base: { type: "string", arg: "DIR", help: "the other checkout (required; it needs its node_modules)" },
@@ -26,10 +27,10 @@ Times this checkout's kernels and those of the checkout at DIR side by side (CPU
 ${formatFlags(FLAGS)}
 `;
 
-function usage(message: string): never {
-  process.stderr.write(`error: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
+const script = scriptFlags(FLAGS, USAGE);
+const flags = script.values;
+// Declared with its type, so that TypeScript knows code after a call to it does not run.
+const usage: (message: string) => never = script.usage;
 
 function pick<T extends { name: string } | string>(list: string | undefined, all: readonly T[], fallback: readonly T[], what: string): T[] {
   if (list === undefined) return [...fallback];
@@ -80,18 +81,8 @@ function cpuPerCall(f: () => void, reps: number): number {
   return (c.user + c.system) / 1000 / reps;
 }
 
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
-
 async function main() {
-  let flags;
-  try {
-    flags = parseFlags(process.argv.slice(2), FLAGS);
-  } catch (e) {
-    if (e instanceof FlagError) usage(e.message);
-    throw e;
-  }
-  const v = flags.values;
-  if (v.has("help")) return void process.stdout.write(USAGE);
+  const v = flags;
   const base = v.get("base") as string | undefined;
   if (base === undefined) usage("--base DIR is required");
   const baseRoot = path.resolve(base);
