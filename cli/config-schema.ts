@@ -6,6 +6,7 @@
 
 import { z } from "zod";
 import { BACKENDS } from "../backends/index.ts";
+import { MAX_THREADS } from "../backends/ts/support/checks.ts";
 import { isSizeName, sizeValueProblem } from "./args.ts";
 
 /** A value as a message shows it. */
@@ -24,8 +25,8 @@ const outPath = z
 const optimize = z.boolean({ error: (i) => `must be true or false, got ${describe(i.input)}` });
 const targets = [...BACKENDS.keys()] as [string, ...string[]];
 const target = z.enum(targets, { error: (i) => `must be one of ${targets.join(", ")}, got ${describe(i.input)}` });
-const threadsProblem = (i: { input: unknown }) => `must be a whole number of threads from 1 to 64, got ${describe(i.input)}`;
-const threads = z.int({ error: threadsProblem }).min(1, { error: threadsProblem }).max(64, { error: threadsProblem });
+const threadsProblem = (i: { input: unknown }) => `must be a whole number of threads from 1 to ${MAX_THREADS}, got ${describe(i.input)}`;
+const threads = z.int({ error: threadsProblem }).min(1, { error: threadsProblem }).max(MAX_THREADS, { error: threadsProblem });
 
 const sizeValue = z
   .union([z.number().int().min(1), z.string().regex(/^[0-9]+$/)], {

@@ -18,6 +18,7 @@ import {
 import { collectSpecs, plural, runBuild, runCheck, specDirs, type BuildJob, type Output } from "./build.ts";
 import { watchBuild, type WatchPlan } from "./watch.ts";
 import { runExport } from "./export.ts";
+import { MAX_THREADS } from "../backends/ts/support/checks.ts";
 import { ConfigError, defaultConfigName, loadConfig, shownPath, type OutTarget } from "./config.ts";
 import { BACKENDS } from "../backends/index.ts";
 
@@ -196,10 +197,10 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
   };
 }
 
-/** --threads N: a whole number of threads from 1 to 64. */
+/** --threads N: a whole number of threads from 1 to MAX_THREADS. */
 function parseThreads(text: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= 64)) throw new UsageError(`--threads must be a whole number from 1 to 64, got '${text}'`, "build");
+  if (!(n >= 1 && n <= MAX_THREADS)) throw new UsageError(`--threads must be a whole number from 1 to ${MAX_THREADS}, got '${text}'`, "build");
   return n;
 }
 

@@ -7,6 +7,7 @@ import type { Plan } from "../../compiler/plan/types.ts";
 import { emitTsModule, PRETTIER_OPTIONS } from "../ts/module.ts";
 import { supportText as tsSupportText, usedSupport } from "../ts/support.ts";
 import { typeKey } from "../ts/util.ts";
+import { MAX_THREADS } from "../ts/support/checks.ts";
 import { entryFunction, ModuleParts, packFunction } from "./body.ts";
 import { gemmFunction } from "./gemm.ts";
 import { HOST_SOURCE, hostImport, mathFunctions, type HostFn } from "./math.ts";
@@ -98,7 +99,7 @@ const fields = (items: readonly { name: string }[], type: string) => `{ ${items.
 export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<string> {
   const dtype = m.dtype ?? "float32";
   const threads = m.threads ?? 1;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new Error(`threads must be a whole number from 1 to 64, got ${threads}`);
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new Error(`threads must be a whole number from 1 to ${MAX_THREADS}, got ${threads}`);
   const arr = dtype === "float64" ? "Float64Array" : "Float32Array";
   const { wat, panels, scratch, imports } = printWat(plan, dtype);
   const binary = await assemble(wat, m.fileName.replace(/\.ts$/, ""));
