@@ -76,14 +76,17 @@ Commands:
   build <files|dirs>... --out DIR [--dims I=64,H=128]
                                Compile specs into self-contained TypeScript kernels
   build [--config FILE]        Build the entries of a config file (default ./cellc.config.json)
-  study <specs>... --task NAME Train specs side by side on a task over several seeds; report
+  export <spec.cell> --dims I=64,H=128 --out FILE.onnx
+                               Write one cell or stack of a spec as an ONNX model
+  study <specs>... --task NAME Train specs side by side on a task over several seeds and
+                               report how they compare
   help [command]               Show help for a command
 
 Options:
   -h, --help                   Show help (also after a command: cellc build --help)
   --version                    Show the version
 
-Exit status: 0 ok, 1 a spec has errors, 2 usage error.`;
+Exit status: 0 ok, 1 a spec has errors, 2 usage error, 70 internal error (a cellc bug).`;
 
 export const checkUsage = `Usage: cellc check <files|dirs>... [options]
        cellc check [--config FILE]
@@ -95,7 +98,7 @@ of --config FILE, or of ./cellc.config.json if it exists.
 Options:
 ${formatFlags(commandFlags.check)}
 
-Exit status: 0 no errors, 1 a spec has errors, 2 usage error.`;
+Exit status: 0 no errors, 1 a spec has errors, 2 usage error, 70 internal error (a cellc bug).`;
 
 export const buildUsage = `Usage: cellc build <files|dirs>... --out DIR [options]
        cellc build [--config FILE] [--watch]
@@ -114,7 +117,8 @@ file; "target" at the top or per entry):
                    "out": "gen/", "cell": "gru", "optimize": false, "target": "wasm",
                    "threads": 2 } ] }
 
-Exit status: 0 built, 1 a spec has errors (or an output could not be written), 2 usage error.`;
+Exit status: 0 built, 1 a spec has errors (or an output could not be written), 2 usage error,
+70 internal error (a cellc bug).`;
 
 export function usageFor(command: CommandName | "global"): string {
   if (command === "check") return checkUsage;

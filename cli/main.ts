@@ -48,7 +48,7 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
 }
 
 async function run(argv: readonly string[], io: Output): Promise<number> {
-  if (argv[0] === "export") return runExport(argv.slice(1), io);
+  if (argv[0] === "export" || (argv[0] === "help" && argv[1] === "export")) return runExport(argv[0] === "export" ? argv.slice(1) : ["--help"], io);
   // `study` parses its own flags (cli/study.ts); loaded only when used.
   if (argv[0] === "study" || (argv[0] === "help" && argv[1] === "study")) {
     const { studyCommand } = await import("./study.ts");
