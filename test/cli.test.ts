@@ -435,18 +435,33 @@ describe("cellc build --watch", () => {
     );
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const waitFor = async (stream: () => string, pattern: RegExp, from: number, ms = 20_000): Promise<number> => {
-      const end = Date.now() + ms;
+    let exitCode: number | null | undefined;
+    /** Wakes the pending waitFor on every chunk of output and when the child exits. */
+    let wake: () => void = () => undefined;
+    child.stdout.on("data", (b: Buffer) => {
+      stdout += b.toString();
+      wake();
+    });
+    child.stderr.on("data", (b: Buffer) => {
+      stderr += b.toString();
+      wake();
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("exit", (code) => {
+        exitCode = code;
+        resolve(code);
+        wake();
+      }),
+    );
+    /** Where `pattern` ends in the stream's text after `from`, once the watcher has printed it:
+     *  waits on output events, never on a clock (the test's own timeout is the only limit). */
+    const waitFor = async (stream: () => string, pattern: RegExp, from: number): Promise<number> => {
       for (;;) {
-        const text = stream().slice(from);
-        const m = pattern.exec(text);
+        const m = pattern.exec(stream().slice(from));
         if (m) return from + m.index + m[0].length;
-        if (Date.now() > end)
-          throw new Error(`timed out waiting for ${pattern}; stdout:\n${stdout}\nstderr:\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
+        if (exitCode !== undefined)
+          throw new Error(`cellc exited (${exitCode}) before printing ${pattern}; stdout:\n${stdout}\nstderr:\n${stderr}`);
+        await new Promise<void>((r) => (wake = r));
       }
     };
     try {
@@ -474,5 +489,5 @@ describe("cellc build --watch", () => {
       child.kill("SIGINT");
     }
     expect(await exited).toBe(0);
-  }, 60_000);
+  }, 180_000);
 });
