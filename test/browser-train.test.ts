@@ -4,7 +4,7 @@
 // must fall, and equal, epoch by epoch, the same training run in Node from the same sources; the
 // WebAssembly backend's module of the spec trains in the same page (cross-origin isolated, so with
 // shared memory) and equals its own Node run. The browser entry's import graph holds no `node:` module. Without Chromium (`.ci/run` installs it)
-// the browser part is skipped, saying so.
+// the browser part is skipped, named with the reason.
 
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -16,7 +16,10 @@ import type { CellKernel } from "../abi/kernel.ts";
 import * as runtime from "../runtime/index.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const chromium = [process.env["CHROMIUM_PATH"], "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => p && existsSync(p));
+/** CHROMIUM_PATH, when set, is the only browser tried (set it to a missing file to see the skip). */
+const chromiumPath = process.env["CHROMIUM_PATH"];
+const chromium = (chromiumPath !== undefined ? [chromiumPath] : ["/usr/bin/chromium", "/usr/bin/chromium-browser"]).find((p) => p && existsSync(p));
+const noChromium = chromiumPath !== undefined ? `no Chromium at CHROMIUM_PATH=${chromiumPath}` : "no Chromium found; install Debian's chromium package, or set CHROMIUM_PATH";
 const work = mkdtempSync(join(tmpdir(), "cellc-browser-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -82,10 +85,8 @@ describe("the runtime in a browser", () => {
     for (const f of g.files) expect(f.startsWith(join(root, "runtime")) || f.startsWith(join(root, "abi")), f).toBe(true);
   });
 
-  const run = chromium ? it : it.skip;
-  if (!chromium) console.warn("browser test skipped: no Chromium found (install Debian's chromium package, or set CHROMIUM_PATH)");
-
-  run("the Vite plugin bundles a page whose model trains in headless Chromium, as it does in Node", async () => {
+  const title = "the Vite plugin bundles a page whose model trains in headless Chromium, as it does in Node";
+  it.skipIf(!chromium)(chromium ? title : `${title} (skipped: ${noChromium})`, async () => {
     const t0 = performance.now();
     const page = join(work, "page");
     const { mkdirSync } = await import("node:fs");

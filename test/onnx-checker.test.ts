@@ -2,7 +2,7 @@
 // `check_model(full_check=True)`: the schema of every operator at opset 17, graph rules, and full
 // shape inference through the Scan bodies) accepts a cell export of every shipped spec, a fused
 // export and a whole model. Runs where `python3 -c "import onnx"` works (Debian: python3-onnx);
-// elsewhere it is skipped and says so.
+// elsewhere it is skipped, named with the reason.
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -13,8 +13,10 @@ import { exportCellOnnx } from "../backends/onnx/index.ts";
 import { bidirectional, dense, embedding, sequential } from "../runtime/index.ts";
 import { gru, rnn, specPath } from "../jit/index.ts";
 
-const PYTHON = ["/usr/bin/python3", "python3"].find((p) => spawnSync(p, ["-c", "import onnx"], { stdio: "ignore" }).status === 0);
-if (!PYTHON) console.log("onnx-checker: skipped (no python3 with the onnx package; apt-get install python3-onnx)");
+/** CELLC_PYTHON, when set, is the only Python tried (as for the torch tests). */
+const pythons = process.env["CELLC_PYTHON"] !== undefined ? [process.env["CELLC_PYTHON"]] : ["/usr/bin/python3", "python3"];
+const PYTHON = pythons.find((p) => spawnSync(p, ["-c", "import onnx"], { stdio: "ignore" }).status === 0);
+const suite = "the ONNX checker accepts what cellc writes";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "cellc-check-"));
@@ -26,7 +28,7 @@ function check(files: string[]): string {
   return execFileSync(PYTHON!, ["-c", script, ...files], { encoding: "utf8" });
 }
 
-describe.skipIf(!PYTHON)("the ONNX checker accepts what cellc writes", () => {
+describe.skipIf(!PYTHON)(PYTHON ? suite : `${suite} (skipped: no ${pythons.join(" or ")} with the onnx package; apt-get install python3-onnx)`, () => {
   it("every shipped spec's cell export, with lengths and initial states and without", () => {
     const files: string[] = [];
     for (const d of ["examples/specs", "test/specs"]) {

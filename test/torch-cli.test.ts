@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../cli/main.ts";
 import { compile } from "../compiler/index.ts";
 import { elementwise } from "../compiler/primitives/elementwise.ts";
-import { findTorch, reportSkip, runJobs, scratchDir, type TorchEnv } from "./helpers/torch.ts";
+import { findTorch, torchName, runJobs, scratchDir, type TorchEnv } from "./helpers/torch.ts";
 
 const torch = findTorch();
 const DIMS = "I=5,H=6,P=3";
@@ -86,7 +86,7 @@ describe("cellc build --target torch", () => {
     expect(r.err).toMatch(/--target 'jax' is not a target \(targets: ts, wasm, torch\)/);
   });
 
-  it.skipIf(typeof torch === "string")("every module built imports, initializes as its spec says, scripts and runs", async () => {
+  it.skipIf(typeof torch === "string")(torchName("every module built imports, initializes as its spec says, scripts and runs", torch), async () => {
     const dir = join(scratch.dir, "all");
     const files = readdirSync(dir).map((f) => join(dir, f));
     const script = join(scratch.dir, "check.py");
@@ -122,8 +122,4 @@ describe("cellc build --target torch", () => {
     expect(Math.max(-lo, hi)).toBeLessThanOrEqual(Math.sqrt(6 / 11));
     expect(hi - lo).toBeGreaterThan(0.3);
   });
-});
-
-describe.skipIf(typeof torch !== "string")("cellc build --target torch, running the modules (skipped)", () => {
-  it("is skipped because PyTorch cannot be had", () => reportSkip("test/torch-cli.test.ts", torch as string));
 });

@@ -5,11 +5,11 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backInCellc, trainInTorch, type DdpOptions, type DdpResult } from "../examples/torch/run.ts";
-import { findTorch, reportSkip, scratchDir, type TorchEnv } from "./helpers/torch.ts";
+import { findTorch, torchName, scratchDir, type TorchEnv } from "./helpers/torch.ts";
 
 const torch = findTorch();
 
-describe.skipIf(typeof torch === "string")("DDP example (2 processes, gloo)", () => {
+describe.skipIf(typeof torch === "string")(torchName("DDP example (2 processes, gloo)", torch), () => {
   let scratch: ReturnType<typeof scratchDir> | undefined;
   const o: DdpOptions = {
     spec: "lstm",
@@ -49,8 +49,4 @@ describe.skipIf(typeof torch === "string")("DDP example (2 processes, gloo)", ()
     expect(back.cellc.meanAbsError).toBeCloseTo(result.held_out.mean_abs_error, 5);
     expect(back.cellc.fractionSolved * o.heldOut).toBeCloseTo(result.held_out.solved * o.heldOut, 3); // the same sequences solved
   });
-});
-
-describe.skipIf(typeof torch !== "string")("DDP example (skipped)", () => {
-  it("is skipped because PyTorch cannot be had", () => reportSkip("test/torch-ddp.test.ts", torch as string));
 });

@@ -18,7 +18,7 @@ import { compile, formatDiagnostics, loadCell } from "../compiler/index.ts";
 import { ELEMENTWISE } from "../compiler/primitives/elementwise.ts";
 import { DiffLog, diff, randomArray, rng } from "./interop-helpers.ts";
 import { sampleSpecs } from "./fuzz/sample.ts";
-import { findTorch, reportSkip, runJobs, scratchDir, type TorchEnv } from "./helpers/torch.ts";
+import { findTorch, torchName, runJobs, scratchDir, type TorchEnv } from "./helpers/torch.ts";
 
 const dims = { I: 3, H: 4, P: 2, J: 2 };
 const [T, B] = [5, 3];
@@ -133,7 +133,7 @@ function grid(arity: number, op: string): number[][] {
   return out;
 }
 
-describe.skipIf(typeof torch === "string")("PyTorch backend parity with the cellc kernel", () => {
+describe.skipIf(typeof torch === "string")(torchName("PyTorch backend parity with the cellc kernel", torch), () => {
   const env = torch as TorchEnv;
   const cases: Case[] = [];
 
@@ -252,11 +252,5 @@ describe.skipIf(typeof torch === "string")("PyTorch backend parity with the cell
     expect(errorMessages[2]).toMatch(/lengths must lie in 0\.\.5, got values from 1 to 9/);
     expect(errorMessages[3]).toMatch(/at least one time step, got 0/);
     expect(errorMessages[4]).toMatch(/state .*must be/);
-  });
-});
-
-describe.skipIf(typeof torch !== "string")("PyTorch backend parity (skipped)", () => {
-  it("is skipped because PyTorch cannot be had", () => {
-    reportSkip("test/torch-parity.test.ts", torch as string);
   });
 });

@@ -16,7 +16,7 @@ import { rnn, specPath } from "../jit/index.ts";
 import { dense, sequential } from "../runtime/index.ts";
 import { exportTorchStateDict, importTorchStateDict, loadTorchWeights, saveTorchWeights } from "../runtime/interop/index.ts";
 import { diff, randomArray, randomParams, rng } from "./interop-helpers.ts";
-import { findTorch, reportSkip, runJobs, scratchDir, type TorchEnv } from "./helpers/torch.ts";
+import { findTorch, torchName, runJobs, scratchDir, type TorchEnv } from "./helpers/torch.ts";
 
 const [T, B, I, H] = [6, 2, 3, 4];
 const torch = findTorch();
@@ -54,7 +54,7 @@ async function torchModule(dir: string, name: string, source: string, file: stri
   return path;
 }
 
-describe.skipIf(typeof torch === "string")("weights between cellc and the PyTorch module", () => {
+describe.skipIf(typeof torch === "string")(torchName("weights between cellc and the PyTorch module", torch), () => {
   let scratch: ReturnType<typeof scratchDir>;
   let results: unknown[] = [];
   const x = randomArray(T * B * I, rng(7));
@@ -153,8 +153,4 @@ describe.skipIf(typeof torch === "string")("weights between cellc and the PyTorc
     await expect(loadTorchWeights(odd.meta, join(scratch.dir, "model.json"))).rejects.toThrow(/no weights for to, training, lambda, b/);
     await expect(loadTorchWeights(odd.meta, join(scratch.dir, "corrupt.json"))).rejects.toThrow(/checksum/);
   });
-});
-
-describe.skipIf(typeof torch !== "string")("weights with PyTorch (skipped)", () => {
-  it("is skipped because PyTorch cannot be had", () => reportSkip("test/torch-weights.test.ts", torch as string));
 });

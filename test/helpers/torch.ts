@@ -1,6 +1,6 @@
 // Driving PyTorch from the tests: which Python has torch (Debian's python3-torch installs it for
 // /usr/bin/python3; CELLC_PYTHON overrides), and running a Python script over a JSON job file in
-// one subprocess. When torch cannot be had the tests that need it are skipped, and say so.
+// one subprocess. When torch cannot be had the tests that need it are skipped, named with the reason.
 
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -28,9 +28,11 @@ export function findTorch(): TorchEnv | string {
   return found;
 }
 
-/** Says plainly, once per file, that torch tests are skipped and why. */
-export function reportSkip(file: string, why: string): void {
-  console.warn(`\n*** ${file}: PyTorch tests SKIPPED: ${why}\n`);
+/** A test's or suite's name, saying why it is skipped when torch cannot be had: used with
+ *  skipIf(typeof torch === "string"), vitest then lists it as skipped with the reason, never as
+ *  a pass. */
+export function torchName(name: string, torch: TorchEnv | string): string {
+  return typeof torch === "string" ? `${name} (skipped: ${torch})` : name;
 }
 
 /** A scratch directory for generated modules and job files, removed by the returned function. */
