@@ -1,6 +1,7 @@
 // A dependency-free SVG line chart for learning curves: the adding and Reber examples write one
-// to compare LSTM and RNN. Axes with "nice" ticks (1, 2, 5 x 10^k), a legend, a title, an
-// optional log scale on y. Non-finite points are dropped (a diverged run still plots).
+// to compare LSTM and RNN. Axes with "nice" ticks (1, 2, 5 x 10^k), a legend above the plot (never
+// over a curve), margins sized from their labels, a title, an optional log scale on y. Non-finite
+// points are dropped (a diverged run still plots).
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -50,8 +51,10 @@ export function niceTicks(lo: number, hi: number, target = 5): number[] {
   return ticks;
 }
 
-/** Log-axis ticks (in log10 units) at 1, 2 and 5 times powers of ten, or only powers when many. */
-export function logTicks(lo: number, hi: number): number[] {
+/** Log-axis ticks (in log10 units) at 1, 2 and 5 times powers of ten, or only powers when many.
+ *  A span narrower than that (0.155 to 0.175 holds none of them) gets nice linear ticks of the
+ *  values instead, placed on the log axis, so the axis is never left without labels. */
+export function logTicks(lo: number, hi: number, target = 5): number[] {
   const all: number[] = [];
   const pows: number[] = [];
   for (let k = Math.floor(lo); k <= Math.ceil(hi); k++) {
@@ -63,6 +66,7 @@ export function logTicks(lo: number, hi: number): number[] {
       }
     }
   }
+  if (all.length < 2) return niceTicks(Math.pow(10, lo), Math.pow(10, hi), target).filter((v) => v > 0).map(Math.log10);
   return all.length <= 8 || pows.length < 2 ? all : pows;
 }
 
@@ -71,6 +75,50 @@ function tickLabel(v: number, log: boolean): string {
   if (value !== 0 && Math.abs(value) < 1e-3) return value.toExponential(0);
   if (Math.abs(value) >= 1e4) return Math.round(value).toLocaleString("en-US");
   return fmt(value);
+}
+
+const FONT = 12;
+/** Height of the title line at the top, and of one legend row under it. */
+const TITLE_BAND = 32;
+const LEGEND_ROW = 18;
+const LEGEND_SWATCH = 24;
+/** Room for the rotated y axis title, and between a y tick label and the axis. */
+const Y_TITLE_BAND = 30;
+const TICK_GAP = 6;
+
+/** A generous width for `text` in a sans-serif font: 0.66 em a character, wider than the digits
+ *  and most letters of the common sans fonts (DejaVu Sans digits are 0.636 em), so space sized
+ *  from it is never too small. */
+export function textWidth(text: string, fontSize: number): number {
+  return text.length * 0.66 * fontSize;
+}
+
+/** Legend entries (swatch, gap, name) left to right in rows, centred, wrapping at the chart's width. */
+function legendLayout(names: readonly string[], width: number): { rows: number; at: { x: number; row: number }[] } {
+  const gap = 20;
+  const widths = names.map((n) => LEGEND_SWATCH + 6 + textWidth(n, FONT));
+  const rows: number[][] = [[]];
+  let used = 0;
+  widths.forEach((w, i) => {
+    const row = rows[rows.length - 1]!;
+    if (row.length > 0 && used + gap + w > width - 40) {
+      rows.push([i]);
+      used = w;
+    } else {
+      used += (row.length > 0 ? gap : 0) + w;
+      row.push(i);
+    }
+  });
+  const at: { x: number; row: number }[] = [];
+  rows.forEach((row, r) => {
+    const total = row.reduce((sum, i) => sum + widths[i]!, 0) + gap * (row.length - 1);
+    let x = Math.max(20, (width - total) / 2);
+    for (const i of row) {
+      at[i] = { x, row: r };
+      x += widths[i]! + gap;
+    }
+  });
+  return { rows: rows.length, at };
 }
 
 /** The chart as an SVG document. */
@@ -99,7 +147,20 @@ export function lineChartSvg(options: ChartOptions): string {
   const yPad = (yMax - yMin) * 0.05;
   [yMin, yMax] = [yMin - yPad, yMax + yPad];
 
-  const margin = { left: 70, right: 20, top: 40, bottom: 55 };
+  const xTicks = niceTicks(xMin, xMax);
+  const yTicks = logY ? logTicks(yMin, yMax) : niceTicks(yMin, yMax);
+  const xTickText = xTicks.map((v) => tickLabel(v, false));
+  const yTickText = yTicks.map((v) => tickLabel(v, logY));
+  // The legend goes in rows between the title and the plot, where no curve can run under it.
+  const legend = legendLayout(series.map((s) => s.name), width);
+  // Margins are sized from the text they hold: the y tick labels (plus the rotated axis title) on
+  // the left, half the last x tick label on the right (it is centred on the axis end).
+  const margin = {
+    left: Math.max(60, Y_TITLE_BAND + TICK_GAP + Math.max(...yTickText.map((t) => textWidth(t, FONT)))),
+    right: Math.max(20, textWidth(xTickText[xTickText.length - 1] ?? "", FONT) / 2 + 6),
+    top: TITLE_BAND + legend.rows * LEGEND_ROW + 8,
+    bottom: 55,
+  };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const sx = (x: number) => margin.left + ((x - xMin) / (xMax - xMin)) * plotW;
@@ -113,19 +174,17 @@ export function lineChartSvg(options: ChartOptions): string {
   // Grid and ticks.
   const axis = `${margin.left},${margin.top} ${margin.left},${margin.top + plotH} ${margin.left + plotW},${margin.top + plotH}`;
   out.push(`<g class="grid" stroke="#e5e5e5">`);
-  const xTicks = niceTicks(xMin, xMax);
-  const yTicks = logY ? logTicks(yMin, yMax) : niceTicks(yMin, yMax);
   for (const v of xTicks) out.push(`<line x1="${fmt(sx(v))}" y1="${margin.top}" x2="${fmt(sx(v))}" y2="${margin.top + plotH}"/>`);
   for (const v of yTicks) out.push(`<line x1="${margin.left}" y1="${fmt(sy(v))}" x2="${margin.left + plotW}" y2="${fmt(sy(v))}"/>`);
   out.push(`</g>`);
   out.push(`<path class="axis" d="M ${axis.replace(/ /g, " L ")}" fill="none" stroke="black"/>`);
   out.push(`<g class="ticks">`);
-  for (const v of xTicks) {
-    out.push(`<text x="${fmt(sx(v))}" y="${margin.top + plotH + 16}" text-anchor="middle">${escapeXml(tickLabel(v, false))}</text>`);
-  }
-  for (const v of yTicks) {
-    out.push(`<text x="${margin.left - 6}" y="${fmt(sy(v) + 4)}" text-anchor="end">${escapeXml(tickLabel(v, logY))}</text>`);
-  }
+  xTicks.forEach((v, i) => {
+    out.push(`<text x="${fmt(sx(v))}" y="${margin.top + plotH + 16}" text-anchor="middle">${escapeXml(xTickText[i]!)}</text>`);
+  });
+  yTicks.forEach((v, i) => {
+    out.push(`<text x="${margin.left - TICK_GAP}" y="${fmt(sy(v) + 4)}" text-anchor="end">${escapeXml(yTickText[i]!)}</text>`);
+  });
   out.push(`</g>`);
   if (options.xLabel) {
     out.push(`<text x="${margin.left + plotW / 2}" y="${height - 12}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
@@ -140,17 +199,16 @@ export function lineChartSvg(options: ChartOptions): string {
     out.push(`<text x="${margin.left + plotW - 4}" y="${fmt(Number(y) - 4)}" text-anchor="end" fill="#555">${escapeXml(options.hLine.label)}</text>`);
   }
 
-  // Curves, then the legend on top of them.
   series.forEach((s, i) => {
     const pts = s.points.map(([x, y]) => `${fmt(sx(x))},${fmt(sy(y))}`).join(" ");
     out.push(`<polyline data-series="${escapeXml(s.name)}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2" points="${pts}"/>`);
   });
-  const legendX = margin.left + 12;
   out.push(`<g class="legend">`);
   series.forEach((s, i) => {
-    const y = margin.top + 14 + i * 18;
-    out.push(`<line x1="${legendX}" y1="${y}" x2="${legendX + 24}" y2="${y}" stroke="${COLORS[i % COLORS.length]}" stroke-width="3"/>`);
-    out.push(`<text x="${legendX + 30}" y="${y + 4}">${escapeXml(s.name)}</text>`);
+    const { x, row } = legend.at[i]!;
+    const y = TITLE_BAND + row * LEGEND_ROW + LEGEND_ROW / 2;
+    out.push(`<line x1="${fmt(x)}" y1="${y}" x2="${fmt(x + LEGEND_SWATCH)}" y2="${y}" stroke="${COLORS[i % COLORS.length]}" stroke-width="3"/>`);
+    out.push(`<text x="${fmt(x + LEGEND_SWATCH + 6)}" y="${y + 4}">${escapeXml(s.name)}</text>`);
   });
   out.push(`</g>`);
   out.push(`</svg>`);

@@ -81,7 +81,7 @@ function drawPanel(out: string[], box: Box, a: Axes, series: ReadonlyArray<{ s: 
   const sx = (x: number) => box.left + ((x - a.xMin) / (a.xMax - a.xMin)) * box.width;
   const sy = (y: number) => box.top + (1 - ((a.logY ? Math.log10(y) : y) - a.yMin) / (a.yMax - a.yMin)) * box.height;
   const xTicks = niceTicks(a.xMin, a.xMax, small ? 3 : 5);
-  const yTicks = a.logY ? logTicks(a.yMin, a.yMax) : niceTicks(a.yMin, a.yMax, small ? 4 : 5);
+  const yTicks = a.logY ? logTicks(a.yMin, a.yMax, small ? 4 : 5) : niceTicks(a.yMin, a.yMax, small ? 4 : 5);
   const bottom = box.top + box.height;
   out.push(`<g class="grid" stroke="#e5e5e5">`);
   for (const v of xTicks) out.push(`<line x1="${num(sx(v))}" y1="${box.top}" x2="${num(sx(v))}" y2="${bottom}"/>`);
