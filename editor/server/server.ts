@@ -2,7 +2,11 @@
 // (`param W_f: [H, I]`), go to definition (into imported files too) and completion of names,
 // sizes, cells and functions, over the Language Server Protocol (vscode-languageserver). It asks
 // the compiler's checker through compiler/query.ts; an import is read from the editor when the
-// file is open there (unsaved text included), else from disk.
+// file is open there (unsaved text included), else from disk. Checks are scheduled by
+// checks.ts: after a pause in typing, only the edited document and the open documents that import
+// it. Clients may set `initializationOptions.checkDelayMs` (the pause) and
+// `initializationOptions.reportChecks` (a `cellc/checked` notification { uri, version, ms } after
+// every check, for tests and for measuring).
 
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { resolve } from "node:path";
@@ -22,6 +26,7 @@ import type { Diagnostic } from "../../grammar/diagnostics.ts";
 import type { Span } from "../../grammar/source.ts";
 import { analyzeSpec, occurrenceAt, scopeAt, type SpecAnalysis, type SymbolKind } from "../../compiler/query.ts";
 import { defaultRead } from "../../compiler/modules.ts";
+import { CheckQueue } from "./checks.ts";
 
 const completionKind: Record<SymbolKind, CompletionItemKind> = {
   size: CompletionItemKind.TypeParameter,
@@ -36,7 +41,9 @@ const completionKind: Record<SymbolKind, CompletionItemKind> = {
 /** Serves one client on `connection` until it disconnects. */
 export function startServer(connection: Connection): void {
   const documents = new TextDocuments(TextDocument);
-  const analyses = new Map<string, SpecAnalysis>();
+  /** Each open document's last check: its analysis, the version checked, the files it read. */
+  const checked = new Map<string, { analysis: SpecAnalysis; version: number; reads: Set<string> }>();
+  let reportChecks = false;
 
   /** A document's path, or its URI when it is not a file (an untitled buffer). */
   const pathOf = (uri: string): string => (uri.startsWith("file:") ? fileURLToPath(uri) : uri);
@@ -46,41 +53,63 @@ export function startServer(connection: Connection): void {
     return open !== undefined ? open.getText() : defaultRead(file);
   };
 
-  const analyze = (doc: TextDocument): SpecAnalysis => {
-    const a = analyzeSpec(doc.getText(), pathOf(doc.uri), readFile);
-    analyses.set(doc.uri, a);
-    return a;
-  };
-  const analysis = (uri: string): SpecAnalysis | undefined => {
-    const doc = documents.get(uri);
-    return doc === undefined ? undefined : (analyses.get(uri) ?? analyze(doc));
-  };
-
-  const publish = (doc: TextDocument): void => {
-    const a = analyze(doc);
-    const file = pathOf(doc.uri);
-    void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: a.diagnostics.map((d) => toLsp(d, file)) });
-  };
-
-  connection.onInitialize(() => ({
-    capabilities: {
-      textDocumentSync: TextDocumentSyncKind.Incremental,
-      hoverProvider: true,
-      definitionProvider: true,
-      completionProvider: { triggerCharacters: ["(", " "] },
+  const queue = new CheckQueue({
+    check: (uri) => {
+      const doc = documents.get(uri);
+      if (doc === undefined) return;
+      const reads = new Set<string>();
+      const started = performance.now();
+      // Every file the check tried to read, found or not: an import that fails now may be opened later.
+      const analysis = analyzeSpec(doc.getText(), pathOf(uri), (file) => {
+        reads.add(resolve(file));
+        return readFile(file);
+      });
+      checked.set(uri, { analysis, version: doc.version, reads });
+      if (reportChecks) void connection.sendNotification("cellc/checked", { uri, version: doc.version, ms: performance.now() - started });
     },
-    serverInfo: { name: "cellc" },
-  }));
-
-  documents.onDidChangeContent((e) => {
-    publish(e.document);
-    // Files that import this one see its new text.
-    for (const other of documents.all()) if (other.uri !== e.document.uri) publish(other);
+    publish: (uri) => {
+      const c = checked.get(uri);
+      if (c === undefined || documents.get(uri) === undefined) return;
+      const file = pathOf(uri);
+      void connection.sendDiagnostics({ uri, version: c.version, diagnostics: c.analysis.diagnostics.map((d) => toLsp(d, file)) });
+    },
+    importersOf: (uri) => {
+      if (!uri.startsWith("file:")) return [];
+      const file = resolve(fileURLToPath(uri));
+      return [...checked].filter(([other, c]) => other !== uri && c.reads.has(file)).map(([other]) => other);
+    },
+    failed: (uri, e) => connection.console.error(`cellc: internal error checking ${uri}: ${e instanceof Error ? e.message : String(e)}`),
   });
+
+  /** The document's analysis for its current text (checked now if an edit made it stale). */
+  const analysis = (uri: string): SpecAnalysis | undefined => {
+    if (documents.get(uri) === undefined) return undefined;
+    queue.ensureFresh(uri);
+    return checked.get(uri)?.analysis;
+  };
+
+  connection.onInitialize((params) => {
+    const options = (params.initializationOptions ?? {}) as { checkDelayMs?: unknown; reportChecks?: unknown };
+    if (typeof options.checkDelayMs === "number" && options.checkDelayMs >= 0) queue.delayMs = options.checkDelayMs;
+    reportChecks = options.reportChecks === true;
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        hoverProvider: true,
+        definitionProvider: true,
+        completionProvider: { triggerCharacters: ["(", " "] },
+      },
+      serverInfo: { name: "cellc" },
+    };
+  });
+
+  documents.onDidChangeContent((e) => queue.changed(e.document.uri));
   documents.onDidClose((e) => {
-    analyses.delete(e.document.uri);
+    queue.closed(e.document.uri);
+    checked.delete(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
+  connection.onShutdown(() => queue.dispose());
 
   connection.onHover((p) => {
     const a = analysis(p.textDocument.uri);
