@@ -156,8 +156,8 @@ export function lineChartSvg(options: ChartOptions): string {
   // Margins are sized from the text they hold: the y tick labels (plus the rotated axis title) on
   // the left, half the last x tick label on the right (it is centred on the axis end).
   const margin = {
-    left: Math.max(60, Y_TITLE_BAND + TICK_GAP + Math.max(...yTickText.map((t) => textWidth(t, FONT)))),
-    right: Math.max(20, textWidth(xTickText[xTickText.length - 1] ?? "", FONT) / 2 + 6),
+    left: Math.ceil(Math.max(60, Y_TITLE_BAND + TICK_GAP + Math.max(...yTickText.map((t) => textWidth(t, FONT))))),
+    right: Math.ceil(Math.max(20, textWidth(xTickText[xTickText.length - 1] ?? "", FONT) / 2 + 6)),
     top: TITLE_BAND + legend.rows * LEGEND_ROW + 8,
     bottom: 55,
   };

@@ -207,17 +207,24 @@ describe("axis labels and legend placement", () => {
     }
   });
 
-  it("study charts label a y axis whose values span less than one 1-2-5 tick, log scale or not", () => {
+  it("study charts label a y axis whose values span less than one 1-2-5 tick, log scale or not, and keep their labels in the picture", () => {
     // Losses between 0.155 and 0.175: no 1, 2 or 5 times a power of ten lies in that span.
     const series = [
       { name: "lstm", points: [[0, 0.175, 0.172, 0.176], [500, 0.165, 0.16, 0.17], [1000, 0.158, 0.155, 0.161]] as const },
-      { name: "gru", points: [[0, 0.174, 0.171, 0.175], [500, 0.168, 0.163, 0.17], [1000, 0.162, 0.157, 0.166]] as const },
+      { name: "examples/specs/greff/nig.cell (unoptimised)", points: [[0, 0.174, 0.171, 0.175], [500, 0.168, 0.163, 0.17], [1000, 0.162, 0.157, 0.166]] as const },
     ];
     for (const logY of [true, false]) {
       for (const percentY of [false, true]) {
         const o = { title: "t", xLabel: "steps", yLabel: "loss", series, logY, percentY };
         for (const [layout, svg] of [["chart", bandChartSvg(o)], ["panels", bandPanelsSvg(o)]] as const) {
           const els = parseXml(svg);
+          const width = Number(els[0]!.attrs["width"]);
+          // Every label (ticks, legend) inside the picture; y tick labels clear of the y axis title.
+          for (const t of els.filter((e) => e.name === "text" && ["ticks", "legend"].includes(e.parent?.attrs["class"] ?? ""))) {
+            expect(textBox(t).x0, t.text).toBeGreaterThanOrEqual(0);
+            expect(textBox(t).x1, t.text).toBeLessThanOrEqual(width);
+          }
+          for (const t of yTickLabels(els)) expect(textBox(t).x0, t.text).toBeGreaterThan(16 + 8);
           const panels = els.filter((e) => e.name === "g" && e.attrs["class"] === "ticks");
           expect(panels).toHaveLength(layout === "chart" ? 1 : 2);
           for (const panel of panels) {

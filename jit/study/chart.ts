@@ -4,7 +4,7 @@
 // as a dashed reference in each) for studies with too many specs for one chart to stay readable.
 // The axis ticks come from examples/plot.ts, the project's chart for the single-run examples.
 
-import { logTicks, niceTicks } from "../../examples/plot.ts";
+import { logTicks, niceTicks, textWidth } from "../../examples/plot.ts";
 
 export interface BandSeries {
   name: string;
@@ -76,12 +76,22 @@ function tickLabel(v: number, a: Axes, isY: boolean): string {
   return num(value);
 }
 
+function yTicksFor(a: Axes, small: boolean): number[] {
+  return a.logY ? logTicks(a.yMin, a.yMax, small ? 4 : 5) : niceTicks(a.yMin, a.yMax, small ? 4 : 5);
+}
+
+/** The left margin: room for the rotated y axis title (centred at x = 16) and the widest y tick label. */
+function leftMargin(a: Axes, small: boolean): number {
+  const widest = Math.max(...yTicksFor(a, small).map((v) => textWidth(tickLabel(v, a, true), small ? 10 : 12)));
+  return Math.ceil(Math.max(70, 30 + 5 + widest));
+}
+
 /** One plot area: grid, ticks, and the given series (a reference series drawn dashed, no band). */
 function drawPanel(out: string[], box: Box, a: Axes, series: ReadonlyArray<{ s: BandSeries; color: string; reference?: boolean }>, small: boolean): void {
   const sx = (x: number) => box.left + ((x - a.xMin) / (a.xMax - a.xMin)) * box.width;
   const sy = (y: number) => box.top + (1 - ((a.logY ? Math.log10(y) : y) - a.yMin) / (a.yMax - a.yMin)) * box.height;
   const xTicks = niceTicks(a.xMin, a.xMax, small ? 3 : 5);
-  const yTicks = a.logY ? logTicks(a.yMin, a.yMax, small ? 4 : 5) : niceTicks(a.yMin, a.yMax, small ? 4 : 5);
+  const yTicks = yTicksFor(a, small);
   const bottom = box.top + box.height;
   out.push(`<g class="grid" stroke="#e5e5e5">`);
   for (const v of xTicks) out.push(`<line x1="${num(sx(v))}" y1="${box.top}" x2="${num(sx(v))}" y2="${bottom}"/>`);
@@ -126,11 +136,13 @@ function axisLabels(out: string[], o: BandChartOptions, cx: number, xY: number, 
 
 /** Every series in one chart, with a legend. */
 export function bandChartSvg(o: BandChartOptions): string {
-  const width = 760;
-  const height = 460;
   const a = axesFor(o.series, o.logY ?? false, o.percentY ?? false);
-  const legendW = 150;
-  const box: Box = { left: 70, top: 40, width: width - 70 - 20 - legendW, height: height - 40 - 55 };
+  // The legend, right of the plot, is as wide as its longest name; the plot keeps its width.
+  const legendW = Math.ceil(Math.max(150, 16 + 30 + Math.max(...o.series.map((s) => textWidth(s.name, 12)))));
+  const left = leftMargin(a, false);
+  const width = left + 520 + 20 + legendW;
+  const height = 460;
+  const box: Box = { left, top: 40, width: 520, height: height - 40 - 55 };
   const out: string[] = [];
   header(out, width, height, o.title);
   drawPanel(out, box, a, o.series.map((s, i) => ({ s, color: COLORS[i % COLORS.length]! })), false);
@@ -154,9 +166,9 @@ export function bandPanelsSvg(o: BandChartOptions, columns = 3): string {
   const rows = Math.ceil(o.series.length / cols);
   const pw = 250;
   const ph = 170;
-  const gapX = 62;
+  const left = leftMargin(a, true);
+  const gapX = left - 8; // the next panel's y tick labels, as wide as the first's
   const gapY = 52;
-  const left = 70;
   const top = 46;
   const width = left + cols * pw + (cols - 1) * gapX + 20;
   const height = top + rows * ph + (rows - 1) * gapY + 60;
