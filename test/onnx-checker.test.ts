@@ -27,14 +27,15 @@ function check(files: string[]): string {
 }
 
 describe.skipIf(!PYTHON)("the ONNX checker accepts what cellc writes", () => {
-  it("every shipped spec's cell export, with lengths and initial states and without", () => {
+  it("every shipped spec's cell export, with lengths and initial states (with and without defaults) and without", () => {
     const files: string[] = [];
     for (const d of ["examples/specs", "test/specs"]) {
       for (const f of readdirSync(join(ROOT, d)).filter((n) => n.endsWith(".cell"))) {
         const file = join(ROOT, d, f);
-        for (const full of [true, false]) {
-          const r = exportCellOnnx(readFileSync(file, "utf8"), { file, dims: { I: 5, H: 6, J: 3, P: 4 }, lengths: full, initialStates: full });
-          const out = join(dir, `${f}-${full}.onnx`);
+        for (const form of ["inputs", "defaults", "none"]) {
+          const full = form !== "none";
+          const r = exportCellOnnx(readFileSync(file, "utf8"), { file, dims: { I: 5, H: 6, J: 3, P: 4 }, lengths: full, initialStates: full, inputDefaults: form === "defaults" });
+          const out = join(dir, `${f}-${form}.onnx`);
           writeFileSync(out, r.bytes!);
           files.push(out);
         }
