@@ -114,6 +114,9 @@ async function checkpointParams(meta: KernelMeta, file: string, layer: string | 
   } catch {
     entries = undefined;
   }
+  // A shape must be sizes (not nested arrays, not 1e39) before anything multiplies or prints it.
+  const bad = entries?.findIndex((e) => !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !Number.isSafeInteger(e.shape.reduce((a, b) => a * b, 1)));
+  if (bad !== undefined && bad >= 0) throw new ExportFailure(`checkpoint ${file}: weight #${bad} ('${entries![bad]!.name}') has a shape that is not a list of sizes (non-negative integers)`);
   // Not a header we can read: loadWeights says precisely why.
   if (!entries) await loadWeights([], file);
   const names = new Set(entries!.map((e) => e.name));
