@@ -114,7 +114,8 @@ class Printer implements OpsEnv {
 
   /** An input [B, ...rest] that may be given empty ([0, ...rest]), then standing for `fallback`
    *  [B, ...rest]; with inputDefaults the empty tensor is its default. A given tensor whose
-   *  first axis is neither 0 nor B fails in the Reshape rather than being read wrong. */
+   *  first axis is not a multiple of B fails in the Reshape (ONNX has no assertion to refuse
+   *  2B, 3B, ..., of which the first B are read). */
   private emptyMeans(name: string, rest: number[], elem: number, fallback: (given: string) => string): string {
     const g = this.main;
     const input = this.graphInput(name, ["B", ...rest], elem);
