@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { exportCellOnnx } from "../backends/onnx/index.ts";
 import { bidirectional, dense, embedding, sequential } from "../runtime/index.ts";
 import { gru, rnn, specPath } from "../jit/index.ts";
+import { buildRnnModel } from "../runtime/interop/index.ts";
 
 const PYTHON = ["/usr/bin/python3", "python3"].find((p) => spawnSync(p, ["-c", "import onnx"], { stdio: "ignore" }).status === 0);
 if (!PYTHON) console.log("onnx-checker: skipped (no python3 with the onnx package; apt-get install python3-onnx)");
@@ -43,6 +44,18 @@ describe.skipIf(!PYTHON)("the ONNX checker accepts what cellc writes", () => {
     }
     const report = check(files);
     expect(report.trim().split("\n")).toHaveLength(files.length);
+  });
+
+  it("fused LSTM and GRU nodes taking sequence_lens (empty or not, handled in-graph) and returning final states", () => {
+    const t = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.1) });
+    const files = (["LSTM", "GRU"] as const).map((op) => {
+      const g = op === "LSTM" ? 4 : 3;
+      const bytes = buildRnnModel([{ op, hiddenSize: 3, weights: { W: t([1, g * 3, 2]), R: t([1, g * 3, 3]), B: t([1, 2 * g * 3]) } }], { inputSize: 2, sequenceLengths: true, states: true, opset: 17 });
+      const out = join(dir, `fused-${op}.onnx`);
+      writeFileSync(out, bytes);
+      return out;
+    });
+    expect(check(files).trim().split("\n")).toHaveLength(2);
   });
 
   it("a whole model (embedding, a custom cell, a bidirectional GRU, dense)", async () => {

@@ -29,14 +29,15 @@ const T = 6;
 const B = 3;
 const LENGTHS = [6, 4, 1];
 
-/** The kernel's first output and final states next to onnxruntime's for one seeded input. */
-async function compare(file: string, kernel: CellKernel, params: Tensors, fused = false): Promise<number> {
+/** The kernel's first output and final states next to onnxruntime's for one seeded input (with
+ *  `allSteps`, lengths are fed empty and the kernel runs without them). */
+async function compare(file: string, kernel: CellKernel, params: Tensors, fused = false, allSteps = false): Promise<number> {
   const meta = kernel.meta;
   const I = meta.inputs[0]!.size;
   const x = randomArray(T * B * I, rng(11));
-  const ref = kernel.forward(params, { [meta.inputs[0]!.name]: x }, { batchSize: B, timeSteps: T, lengths: LENGTHS });
+  const ref = kernel.forward(params, { [meta.inputs[0]!.name]: x }, { batchSize: B, timeSteps: T, ...(allSteps ? {} : { lengths: LENGTHS }) });
   const s = await ort.InferenceSession.create(readFileSync(file), { logSeverityLevel: 3 });
-  const lengths = new ort.Tensor("int32", Int32Array.from(LENGTHS), [B]);
+  const lengths = allSteps ? new ort.Tensor("int32", new Int32Array(0), [0]) : new ort.Tensor("int32", Int32Array.from(LENGTHS), [B]);
   const feeds: Record<string, ort.Tensor> = fused ? { X: new ort.Tensor("float32", x, [T, B, I]), sequence_lens: lengths } : { [meta.inputs[0]!.name]: new ort.Tensor("float32", x, [T, B, I]), lengths };
   const out = await s.run(feeds);
   const o = meta.outputs[0]!;
@@ -81,7 +82,7 @@ describe("cellc export", () => {
     expect(dims.err).toMatch(/is \[\d+, 4\] but gru's \w+ is \[6, 4\] \(check --dims\)|holds no parameters|is \[5\] but/);
   });
 
-  it("--fused writes a standard cell as ONNX's LSTM operator with the same numbers", async () => {
+  it("--fused writes a standard cell as ONNX's LSTM operator with the same numbers (sequence_lens given or empty)", async () => {
     const file = join(work, "lstm-fused.onnx");
     const r = await cellc("export", specPath("lstm"), "--dims", "I=4,H=5", "--out", file, "--fused", "--seed", "2");
     expect(r.code, r.err).toBe(0);
@@ -90,6 +91,8 @@ describe("cellc export", () => {
     const params = kernel.createParams();
     initializeParams(params, kernel.meta.params, new Rng(2));
     expect(await compare(file, kernel, params, true)).toBeLessThan(1e-5);
+    // sequence_lens given empty: every sample runs all T steps.
+    expect(await compare(file, kernel, params, true, true)).toBeLessThan(1e-5);
   });
 
   it("lengths and initial states may be given empty (all T steps, zero states) or given, as the kernel runs them", async () => {

@@ -1,9 +1,10 @@
 // ONNX <-> kernel parameters. Import matches a model's recurrent nodes, in graph order, to the
 // layers of a cell or stack, checks each node's operator and attributes against the mapping, and
-// unpacks W, R, B, P (initializers, or graph inputs whose values the caller passes); the node's
-// layout (0 time-major, 1 batch-major) is free, as the weights are the same; export packs the parameters and writes a runnable model. A node with
-// direction "bidirectional" holds two cells' weights, num_directions = 2 first (forward, then
-// reverse): it maps to the two directions of a Bidirectional layer over one cell.
+// unpacks W, R, B, P (initializers, or graph inputs whose values the caller passes); a node's
+// layout (0 time-major, 1 batch-major) is free, as the weights are the same. Export packs the
+// parameters and writes a runnable model. A node with direction "bidirectional" holds two cells'
+// weights, num_directions = 2 first (forward, then reverse): it maps to the two directions of a
+// Bidirectional layer over one cell.
 
 import type { KernelMeta, Tensors } from "../../../abi/kernel.ts";
 import { pack, unpack } from "../engine.ts";

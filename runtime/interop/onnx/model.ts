@@ -1,10 +1,11 @@
 // ONNX models as cellc sees them: a chain of recurrent nodes (LSTM, GRU, RNN) whose weights W, R,
 // B, P are initializers, or graph inputs whose values the caller passes (ONNX's own test models
-// keep them so; an input that also has an initializer takes it as its default). Reads those nodes out of .onnx bytes, and writes a runnable model from
-// ONNX-layout weights (each layer's Y squeezed to [T, B, H] and fed to the next layer; a
+// keep them so; an input that also has an initializer takes it as its default). Reads those nodes
+// out of .onnx bytes, refusing values a float32 kernel cannot hold, and writes a runnable model
+// from ONNX-layout weights (each layer's Y squeezed to [T, B, H] and fed to the next layer; a
 // bidirectional node's Y [T, 2, B, H] becomes [T, B, 2H], the two directions concatenated, as
-// Keras and PyTorch lay them out). Optionally the model takes per-sample sequence_lens and returns
-// the last node's final states.
+// Keras and PyTorch lay them out). Optionally the model takes per-sample sequence_lens (given
+// empty: all T steps) and returns the last node's final states.
 
 import { InteropError } from "../mapping.ts";
 import { notFloat32, toForeignTensor, type ForeignTensor, type ForeignTensorInput } from "../tensor.ts";
@@ -175,7 +176,8 @@ export interface BuildOptions {
   /** Default 14. */
   readonly opset?: number;
   readonly producer?: string;
-  /** Add an input sequence_lens (int32 [B]) fed to every node. */
+  /** Add an input sequence_lens (int32 [B]) fed to every node; given empty ([0]), every sample
+   *  runs all T steps. */
   readonly sequenceLengths?: boolean;
   /** Also output the last node's final states: Y_h (and Y_c for LSTM), [D, B, H]. */
   readonly states?: boolean;
@@ -193,13 +195,14 @@ export function buildRnnModel(layers: readonly RnnLayerSpec[], options: BuildOpt
     initializer.push(int64Tensor(concatShape, [3], [0, 0, -1]));
   }
   let x = "X";
+  const lens = options.sequenceLengths ? sequenceLengths(node, initializer) : "";
   const last = layers.length - 1;
   const lastDirs = layers[last]!.attributes?.["direction"] === "bidirectional" ? 2 : 1;
   layers.forEach((layer, k) => {
     const slots = INPUT_SLOTS[layer.op];
     const inputs = slots.map((slot) => {
       if (slot === "X") return x;
-      if (slot === "sequence_lens") return options.sequenceLengths ? "sequence_lens" : "";
+      if (slot === "sequence_lens") return lens;
       const t = layer.weights[slot as "W" | "R" | "B" | "P"];
       if (!t) return "";
       const name = `l${k}_${slot}`;
@@ -241,6 +244,24 @@ export function buildRnnModel(layers: readonly RnnLayerSpec[], options: BuildOpt
     },
   };
   return encodeModel(model);
+}
+
+/** The graph input sequence_lens as the nodes' lengths: itself when it holds B values, T for every
+ *  sample when it is empty. [given; T...] viewed as [-1, B] has the answer in its first row (a
+ *  size that is not a multiple of B fails in the Reshape). */
+function sequenceLengths(node: INodeProto[], initializer: ITensorProto[]): string {
+  initializer.push(int64Tensor("sl_at0", [1], [0]), int64Tensor("sl_at1", [1], [1]), int64Tensor("sl_at2", [1], [2]), int64Tensor("sl_minus1", [1], [-1]), int64Tensor("sl_first", [], [0]));
+  const op = (opType: string, input: string[], output: string, attrs: IAttributeProto[] = []) => node.push({ opType, name: `${output}_node`, input, output: [output], attribute: attrs });
+  op("Shape", ["X"], "sl_shape");
+  op("Slice", ["sl_shape", "sl_at0", "sl_at1"], "sl_T");
+  op("Slice", ["sl_shape", "sl_at1", "sl_at2"], "sl_B");
+  op("Cast", ["sl_T"], "sl_T32", [attribute("to", DataType.INT32)]);
+  op("Expand", ["sl_T32", "sl_B"], "sl_full");
+  op("Concat", ["sequence_lens", "sl_full"], "sl_both", [attribute("axis", 0)]);
+  op("Concat", ["sl_minus1", "sl_B"], "sl_rows", [attribute("axis", 0)]);
+  op("Reshape", ["sl_both", "sl_rows"], "sl_blocks");
+  op("Gather", ["sl_blocks", "sl_first"], "sl_lengths", [attribute("axis", 0)]);
+  return "sl_lengths";
 }
 
 function writeTensor(name: string, t: ForeignTensor): ITensorProto {
