@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildRnnModel, importKeras, importOnnx, importPytorch, importTorchStateDict, InteropError, type ForeignTensor } from "../runtime/interop/index.ts";
+import { buildRnnModel, importKeras, importOnnx, importPytorch, importTorchStateDict, InteropError, loadTorchWeights, type ForeignTensor } from "../runtime/interop/index.ts";
 import { DataType, encodeModel, onnx, type IModelProto } from "../runtime/interop/onnx/schema.ts";
 import { exampleKernel, randomArray, rng } from "./interop-helpers.ts";
 
@@ -98,6 +98,25 @@ describe("ONNX weights refuse NaN, Infinity and doubles beyond float32", () => {
   });
 });
 
+/** A cellc weights header for the rnn spec (I=3, H=4) whose W has `shape` (JSON text). */
+const header = (shape: string) =>
+  `{"format":"cellc-weights","version":1,"dtype":"float32","endianness":"little","data":"w.bin","byteLength":4,"checksum":"00000000",` +
+  `"weights":[{"name":"W","shape":${shape},"offset":0,"length":1},{"name":"U","shape":[4,4],"offset":0,"length":16},{"name":"b","shape":[4],"offset":0,"length":4}]}`;
+const BAD_SHAPES = [["deep", deep(10_000)], ["huge", "[1e39]"], ["wide", "[3.5e38, 3]"]] as const;
+
+describe("loadTorchWeights on a checkpoint header with deeply nested or huge shapes", () => {
+  it("is an InteropError naming the weight, not a RangeError", async () => {
+    const { kernel } = await exampleKernel("rnn", { I, H });
+    for (const [name, shape] of BAD_SHAPES) {
+      const file = join(work, `torch-${name}.json`);
+      writeFileSync(file, header(shape));
+      const load = loadTorchWeights(kernel.meta, file);
+      await expect(load).rejects.toThrow(InteropError);
+      await expect(load).rejects.toThrow(`${file}: weight #0 ('W') has a shape that is not a list of sizes (non-negative integers)`);
+    }
+  });
+});
+
 describe("cellc export --weights on a checkpoint header with deeply nested or huge shapes", () => {
   function cellc(args: string[]): Promise<{ code: number; stderr: string }> {
     return new Promise((resolve) => {
@@ -108,15 +127,17 @@ describe("cellc export --weights on a checkpoint header with deeply nested or hu
   }
 
   it("is one clear line and exit 1, never a stack trace", async () => {
-    const header = (shape: string) =>
-      `{"format":"cellc-weights","version":1,"dtype":"float32","endianness":"little","data":"w.bin","byteLength":4,"checksum":"00000000",` +
-      `"weights":[{"name":"W","shape":${shape},"offset":0,"length":1},{"name":"U","shape":[4,4],"offset":0,"length":16},{"name":"b","shape":[4],"offset":0,"length":4}]}`;
     writeFileSync(join(work, "w.bin"), new Uint8Array(4));
-    for (const [name, shape] of [["deep", deep(10_000)], ["huge", "[1e39]"], ["wide", "[3.5e38, 3]"]] as const) {
-      writeFileSync(join(work, `${name}.json`), header(shape));
-      const r = await cellc(["export", join(ROOT, "examples/specs/rnn.cell"), "--dims", "I=3,H=4", "-o", join(work, "x.onnx"), "--weights", `${name}.json`]);
+    // The runs are independent (each mostly waits on its start-up): a few at once.
+    const runs = await Promise.all(
+      BAD_SHAPES.map(([name, shape]) => {
+        writeFileSync(join(work, `${name}.json`), header(shape));
+        return cellc(["export", join(ROOT, "examples/specs/rnn.cell"), "--dims", "I=3,H=4", "-o", join(work, `${name}.onnx`), "--weights", `${name}.json`]);
+      }),
+    );
+    runs.forEach((r, i) => {
       expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toBe(`cellc export: checkpoint ${name}.json: weight #0 ('W') has a shape that is not a list of sizes (non-negative integers)\n`);
-    }
+      expect(r.stderr).toBe(`cellc export: checkpoint ${BAD_SHAPES[i]![0]}.json: weight #0 ('W') has a shape that is not a list of sizes (non-negative integers)\n`);
+    });
   });
 });
