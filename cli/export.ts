@@ -16,8 +16,8 @@ export const exportUsage = `Usage: cellc export <spec.cell> --dims I=64,H=128 --
 
 Writes one cell or stack of a spec as an ONNX model that onnxruntime (and any ONNX runtime with
 opset 17) runs: the input-only work of every step as one MatMul, the recurrence as a Scan.
-Inputs: each spec input [T, B, n], lengths int32 [B]; outputs: output_<name> [T, B, n] per
-output and final_<state> [B, n] per state.
+Inputs: each spec input [T, B, n], lengths int32 [B] (given empty, [0]: every sample runs all
+T steps); outputs: output_<name> [T, B, n] per output and final_<state> [B, n] per state.
 
 Options:
   --dims I=64,H=128    Size bindings; repeat the flag or separate with commas
@@ -30,6 +30,10 @@ Options:
                        from this seed (default 0)
   --no-lengths         No lengths input: every sample runs all T steps
   --initial-states     Take each state's starting value as an input initial_<state> [B, n]
+                       (given empty, [0, n]: zeros)
+  --input-defaults     Give lengths and initial_<state> those empty tensors as defaults, for
+                       runtimes that let a caller omit an input with a default (onnxruntime's
+                       Python, C, C++ APIs; onnxruntime-node and -web never feed such inputs)
   --fused              Write a standard cell as ONNX's LSTM / GRU / RNN operator, using the
                        mapping file next to the spec (SPEC.map.json); inputs X, sequence_lens,
                        outputs Y, Y_h (and Y_c)
@@ -50,6 +54,7 @@ interface ExportArgs {
   seed: number;
   lengths: boolean;
   initialStates: boolean;
+  inputDefaults: boolean;
   fused: boolean;
 }
 
@@ -69,6 +74,7 @@ function parse(argv: readonly string[]): ExportArgs | "help" {
         seed: { type: "string" },
         "no-lengths": { type: "boolean" },
         "initial-states": { type: "boolean" },
+        "input-defaults": { type: "boolean" },
         fused: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -85,12 +91,13 @@ function parse(argv: readonly string[]): ExportArgs | "help" {
   if (v.layer !== undefined && v.weights === undefined) throw new UsageError("--layer picks a layer of a checkpoint: give --weights too");
   if (v.seed !== undefined && v.weights !== undefined) throw new UsageError("--seed draws parameters; --weights reads them: give one");
   if (v.fused && v["initial-states"]) throw new UsageError("--fused models have no initial-state inputs");
+  if (v.fused && v["input-defaults"]) throw new UsageError("--input-defaults is for the Scan form; --fused models' sequence_lens has none");
   let seed = 0;
   if (v.seed !== undefined) {
     if (!/^[0-9]+$/.test(v.seed) || !Number.isSafeInteger(Number(v.seed))) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
     seed = Number(v.seed);
   }
-  const a: ExportArgs = { spec, out: v.out, dims: parseDims(v.dims ?? []), seed, lengths: !v["no-lengths"], initialStates: v["initial-states"] ?? false, fused: v.fused ?? false };
+  const a: ExportArgs = { spec, out: v.out, dims: parseDims(v.dims ?? []), seed, lengths: !v["no-lengths"], initialStates: v["initial-states"] ?? false, inputDefaults: v["input-defaults"] ?? false, fused: v.fused ?? false };
   if (v.cell !== undefined) a.cell = v.cell;
   if (v.weights !== undefined) a.weights = v.weights;
   if (v.layer !== undefined) a.layer = v.layer;
@@ -107,6 +114,9 @@ async function checkpointParams(meta: KernelMeta, file: string, layer: string | 
   } catch {
     entries = undefined;
   }
+  // A shape must be sizes (not nested arrays, not 1e39) before anything multiplies or prints it.
+  const bad = entries?.findIndex((e) => !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !Number.isSafeInteger(e.shape.reduce((a, b) => a * b, 1)));
+  if (bad !== undefined && bad >= 0) throw new ExportFailure(`checkpoint ${file}: weight #${bad} ('${entries![bad]!.name}') has a shape that is not a list of sizes (non-negative integers)`);
   // Not a header we can read: loadWeights says precisely why.
   if (!entries) await loadWeights([], file);
   const names = new Set(entries!.map((e) => e.name));
@@ -187,7 +197,7 @@ async function exportCell(a: ExportArgs, io: Output): Promise<number> {
     }
   } else {
     try {
-      bytes = emitOnnx(r.plan, { params, lengths: a.lengths, initialStates: a.initialStates });
+      bytes = emitOnnx(r.plan, { params, lengths: a.lengths, initialStates: a.initialStates, inputDefaults: a.inputDefaults });
     } catch (e) {
       if (e instanceof OnnxExportError) throw new ExportFailure(`${meta.name} has no ONNX form: ${e.message}`);
       throw e;

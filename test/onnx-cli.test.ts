@@ -13,6 +13,7 @@ import { main } from "../cli/main.ts";
 import { loadCellFile, rnn, specPath } from "../jit/index.ts";
 import { dense, initializeParams, Rng, sequential, type Recurrent } from "../runtime/index.ts";
 import { diff, randomArray, rng } from "./interop-helpers.ts";
+import { decodeModel } from "../runtime/interop/onnx/schema.ts";
 
 const work = mkdtempSync(join(tmpdir(), "cellc-export-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -28,14 +29,15 @@ const T = 6;
 const B = 3;
 const LENGTHS = [6, 4, 1];
 
-/** The kernel's first output and final states next to onnxruntime's for one seeded input. */
-async function compare(file: string, kernel: CellKernel, params: Tensors, fused = false): Promise<number> {
+/** The kernel's first output and final states next to onnxruntime's for one seeded input (with
+ *  `allSteps`, lengths are fed empty and the kernel runs without them). */
+async function compare(file: string, kernel: CellKernel, params: Tensors, fused = false, allSteps = false): Promise<number> {
   const meta = kernel.meta;
   const I = meta.inputs[0]!.size;
   const x = randomArray(T * B * I, rng(11));
-  const ref = kernel.forward(params, { [meta.inputs[0]!.name]: x }, { batchSize: B, timeSteps: T, lengths: LENGTHS });
+  const ref = kernel.forward(params, { [meta.inputs[0]!.name]: x }, { batchSize: B, timeSteps: T, ...(allSteps ? {} : { lengths: LENGTHS }) });
   const s = await ort.InferenceSession.create(readFileSync(file), { logSeverityLevel: 3 });
-  const lengths = new ort.Tensor("int32", Int32Array.from(LENGTHS), [B]);
+  const lengths = allSteps ? new ort.Tensor("int32", new Int32Array(0), [0]) : new ort.Tensor("int32", Int32Array.from(LENGTHS), [B]);
   const feeds: Record<string, ort.Tensor> = fused ? { X: new ort.Tensor("float32", x, [T, B, I]), sequence_lens: lengths } : { [meta.inputs[0]!.name]: new ort.Tensor("float32", x, [T, B, I]), lengths };
   const out = await s.run(feeds);
   const o = meta.outputs[0]!;
@@ -80,7 +82,7 @@ describe("cellc export", () => {
     expect(dims.err).toMatch(/is \[\d+, 4\] but gru's \w+ is \[6, 4\] \(check --dims\)|holds no parameters|is \[5\] but/);
   });
 
-  it("--fused writes a standard cell as ONNX's LSTM operator with the same numbers", async () => {
+  it("--fused writes a standard cell as ONNX's LSTM operator with the same numbers (sequence_lens given or empty)", async () => {
     const file = join(work, "lstm-fused.onnx");
     const r = await cellc("export", specPath("lstm"), "--dims", "I=4,H=5", "--out", file, "--fused", "--seed", "2");
     expect(r.code, r.err).toBe(0);
@@ -89,6 +91,67 @@ describe("cellc export", () => {
     const params = kernel.createParams();
     initializeParams(params, kernel.meta.params, new Rng(2));
     expect(await compare(file, kernel, params, true)).toBeLessThan(1e-5);
+    // sequence_lens given empty: every sample runs all T steps.
+    expect(await compare(file, kernel, params, true, true)).toBeLessThan(1e-5);
+  });
+
+  it("lengths and initial states may be given empty (all T steps, zero states) or given, as the kernel runs them", async () => {
+    const file = join(work, "lstm-states.onnx");
+    const r = await cellc("export", specPath("lstm"), "--dims", "I=4,H=5", "-o", file, "--seed", "4", "--initial-states");
+    expect(r.code, r.err).toBe(0);
+    const kernel = await loadCellFile(specPath("lstm"), { dims: { I: 4, H: 5 } });
+    const params = kernel.createParams();
+    initializeParams(params, kernel.meta.params, new Rng(4));
+    const x = randomArray(T * B * 4, rng(5));
+    const h0 = randomArray(B * 5, rng(6));
+    const c0 = randomArray(B * 5, rng(7));
+    const s = await ort.InferenceSession.create(readFileSync(file), { logSeverityLevel: 4 });
+    expect(s.inputNames).toEqual(["x", "lengths", "initial_h", "initial_c"]);
+    const f32 = (d: Float32Array, dims: number[]) => new ort.Tensor("float32", d, dims);
+    const none = { lengths: new ort.Tensor("int32", new Int32Array(0), [0]), initial_h: f32(new Float32Array(0), [0, 5]), initial_c: f32(new Float32Array(0), [0, 5]) };
+    const given = { lengths: new ort.Tensor("int32", Int32Array.from(LENGTHS), [B]), initial_h: f32(h0, [B, 5]), initial_c: f32(c0, [B, 5]) };
+    const runs = [
+      { feeds: none, opts: {} },
+      { feeds: given, opts: { lengths: LENGTHS, initialState: { h: h0, c: c0 } } },
+      { feeds: { ...given, lengths: none.lengths }, opts: { initialState: { h: h0, c: c0 } } },
+      { feeds: { ...none, lengths: given.lengths }, opts: { lengths: LENGTHS } },
+    ];
+    const results: Float32Array[] = [];
+    for (const { feeds, opts } of runs) {
+      const out = await s.run({ x: f32(x, [T, B, 4]), ...feeds });
+      const ref = kernel.forward(params, { x }, { batchSize: B, timeSteps: T, ...opts });
+      expect(diff(out["output_h"]!.data as Float32Array, ref.outputs["h"]!).rel).toBeLessThan(1e-5);
+      expect(diff(out["final_h"]!.data as Float32Array, ref.finalState["h"]!).rel).toBeLessThan(1e-5);
+      expect(diff(out["final_c"]!.data as Float32Array, ref.finalState["c"]!).rel).toBeLessThan(1e-5);
+      results.push(out["final_c"]!.data as Float32Array);
+    }
+    // The four runs differ: lengths and initial states both reach the result.
+    for (let i = 1; i < results.length; i++) expect(diff(results[i]!, results[0]!).abs).toBeGreaterThan(1e-3);
+    // lengths for a different batch size is an error, not a silent misreading.
+    await expect(s.run({ x: f32(x, [T, B, 4]), ...given, lengths: new ort.Tensor("int32", Int32Array.from([6, 4]), [2]) })).rejects.toThrow(/Reshape/);
+  });
+
+  it("--input-defaults makes lengths and initial states inputs with defaults; onnxruntime-node runs the model without them", async () => {
+    const file = join(work, "gru-defaults.onnx");
+    const r = await cellc("export", specPath("gru"), "--dims", "I=4,H=5", "-o", file, "--seed", "8", "--initial-states", "--input-defaults");
+    expect(r.code, r.err).toBe(0);
+    const model = decodeModel(readFileSync(file)).graph!;
+    const inits = new Map((model.initializer ?? []).map((t) => [t.name, t.dims ?? []]));
+    expect(model.input!.map((v) => v.name)).toEqual(["x", "lengths", "initial_h"]);
+    expect(inits.get("lengths")).toEqual([0]);
+    expect(inits.get("initial_h")).toEqual([0, 5]);
+    const kernel = await loadCellFile(specPath("gru"), { dims: { I: 4, H: 5 } });
+    const params = kernel.createParams();
+    initializeParams(params, kernel.meta.params, new Rng(8));
+    const x = randomArray(T * B * 4, rng(9));
+    const s = await ort.InferenceSession.create(readFileSync(file), { logSeverityLevel: 3 });
+    // onnxruntime-node lists (and feeds) only the inputs without a default.
+    expect(s.inputNames).toEqual(["x"]);
+    const out = await s.run({ x: new ort.Tensor("float32", x, [T, B, 4]) });
+    const ref = kernel.forward(params, { x }, { batchSize: B, timeSteps: T });
+    expect(diff(out["output_h"]!.data as Float32Array, ref.outputs["h"]!).rel).toBeLessThan(1e-5);
+    expect(diff(out["final_h"]!.data as Float32Array, ref.finalState["h"]!).rel).toBeLessThan(1e-5);
+    expect((await cellc("export", specPath("lstm"), "--dims", "I=4,H=5", "-o", file, "--fused", "--input-defaults")).code).toBe(2);
   });
 
   it("bad flags are usage errors (exit 2); spec errors and missing files exit 1", async () => {

@@ -1,10 +1,13 @@
 // The ONNX printer of a plan's forward entry (ONNX serves inference). The model's graph:
 //   inputs   each input sequence [T, B, n] (named as in the spec); with the options, `lengths`
-//            int32 [B] (default on; without it every sample runs all T steps) and
-//            `initial_<state>` [B, n] (default off: states start at zero)
+//            int32 [B] (default on) and `initial_<state>` [B, n] (default off: states start at
+//            zero). An empty `lengths` ([0]) means every sample runs all T steps, an empty initial
+//            state ([0, n]) zeros, so a caller may leave them out by giving nothing.
 //   outputs  `output_<name>` [T, B, n] per output, `final_<state>` [B, n] per state
-// (ONNX has no optional graph inputs that every runtime honours: onnxruntime-node does not feed an
-// input that has a default initializer, so each is an export option.)
+// With `inputDefaults`, those empty tensors are also initializers of the inputs' names: the input
+// then has a default (ONNX IR >= 4), which runtimes that honour defaults (onnxruntime's C, C++,
+// Python APIs) let a caller omit. onnxruntime-node and -web do not: they list only inputs without
+// a default and never feed the others, so the option is off unless asked for.
 // The plan's "all" stages run once over [T, B, ·] tensors in the main graph (the input-only work of
 // every step: one MatMul over all T·B rows); its loop becomes a Scan whose state variables are the
 // cell's states and whose scan inputs are the per-step slices of what the loop reads from those
@@ -13,7 +16,7 @@
 
 import type { Tensors } from "../../abi/kernel.ts";
 import type { Plan, Stage } from "../../compiler/plan/types.ts";
-import { DataType, floatTensor, int64Tensor, valueInfo, type IGraphProto, type IModelProto, type ITensorProto, type IValueInfoProto } from "../../runtime/interop/onnx/schema.ts";
+import { DataType, floatTensor, int32Tensor, int64Tensor, valueInfo, type IGraphProto, type IModelProto, type ITensorProto, type IValueInfoProto } from "../../runtime/interop/onnx/schema.ts";
 import { bufKey, Contents } from "./contents.ts";
 import { Constants, Names, OnnxExportError, OnnxGraph } from "./graph.ts";
 import { viewsRead, viewsWritten } from "../../compiler/plan/views.ts";
@@ -26,10 +29,13 @@ export interface OnnxEmitOptions {
   params?: Partial<Tensors>;
   /** Model producer written in the file (default "cellc"). */
   producer?: string;
-  /** Take per-sample lengths, int32 [B] (default true). */
+  /** Take per-sample lengths, int32 [B] (default true); an empty one ([0]) means all T steps. */
   lengths?: boolean;
-  /** Take each state's initial value, [B, n] (default false: zeros). */
+  /** Take each state's initial value, [B, n] (default false: zeros); an empty one ([0, n]) means zeros. */
   initialStates?: boolean;
+  /** Give `lengths` and the initial states those empty tensors as defaults (initializers of the
+   *  same names), so runtimes that honour input defaults may omit them (default false; see above). */
+  inputDefaults?: boolean;
 }
 
 export { cellOnnxNames as onnxNames } from "../../runtime/interop/onnx/cell-names.ts";
@@ -106,6 +112,34 @@ class Printer implements OpsEnv {
     return name;
   }
 
+  /** An input [B, ...rest] that may be given empty ([0, ...rest]), then standing for `fallback`
+   *  [B, ...rest]; with inputDefaults the empty tensor is its default. A given tensor whose
+   *  first axis is not a multiple of B fails in the Reshape (ONNX has no assertion to refuse
+   *  2B, 3B, ..., of which the first B are read). */
+  private emptyMeans(name: string, rest: number[], elem: number, fallback: (given: string) => string): string {
+    const g = this.main;
+    const input = this.graphInput(name, ["B", ...rest], elem);
+    if (this.o.inputDefaults) {
+      const dims = [0, ...rest];
+      this.inits.push(elem === DataType.INT32 ? int32Tensor(name, dims, []) : floatTensor(name, dims, []));
+    }
+    const given = elem === DataType.INT32 ? g.node("Cast", [input], { to: DataType.INT64 })[0]! : input;
+    // [given; fallback] is [(0 or B) + B, ...rest]; as [-1, B, ...rest] its first block is the answer.
+    const both = g.node("Concat", [given, fallback(given)], { axis: 0 })[0]!;
+    const blocks = g.op("Reshape", [both, g.node("Concat", [this.consts.ints([-1]), this.B1, ...(rest.length ? [this.consts.ints(rest)] : [])], { axis: 0 })[0]!]);
+    return g.node("Gather", [blocks, this.zeroIndex()], { axis: 0 })[0]!;
+  }
+
+  private zero64 = "";
+  /** The int64 scalar 0. */
+  private zeroIndex(): string {
+    if (!this.zero64) {
+      this.zero64 = this.names.get("zero_i64");
+      this.inits.push(int64Tensor(this.zero64, [], [0]));
+    }
+    return this.zero64;
+  }
+
   private params(): void {
     const meta = this.plan.meta;
     for (const p of this.plan.weights.params) {
@@ -139,13 +173,14 @@ class Printer implements OpsEnv {
     }
     let active: string;
     if (this.o.lengths ?? true) {
-      const lengths = this.graphInput("lengths", ["B"], DataType.INT32);
-      const zero = this.names.get("zero_i64");
+      const zero = this.zeroIndex();
       const one = this.names.get("one_i64");
-      this.inits.push(int64Tensor(zero, [], [0]), int64Tensor(one, [], [1]));
+      this.inits.push(int64Tensor(one, [], [1]));
       const T = g.op("Squeeze", [this.T1, this.consts.ints([0])]);
+      // Without lengths, every sample is T steps long.
+      const lengths = this.emptyMeans("lengths", [], DataType.INT32, () => g.op("Expand", [T, this.B1]));
       const steps = g.op("Unsqueeze", [g.op("Range", [zero, T, one]), this.consts.ints([1, 2])]);
-      const len = g.op("Reshape", [g.node("Cast", [lengths], { to: DataType.INT64 })[0]!, this.consts.ints([1, -1, 1])]);
+      const len = g.op("Reshape", [lengths, this.consts.ints([1, -1, 1])]);
       active = g.op("Expand", [g.op("Less", [steps, len]), this.rowShape("all", 1)]);
     } else {
       // Every step is active: selects keep their first choice (see ops.ts).
@@ -164,7 +199,8 @@ class Printer implements OpsEnv {
   private initialStates(): string[] {
     return this.plan.forward.states.map((s) => {
       const n = this.plan.buffers[s.buf]!.width;
-      const v = this.o.initialStates ? this.graphInput(`initial_${s.name}`, ["B", n]) : this.main.op("Expand", [this.consts.float(0), this.rowShape("loop", n)]);
+      const zeros = () => this.main.op("Expand", [this.consts.float(0), this.rowShape("loop", n)]);
+      const v = this.o.initialStates ? this.emptyMeans(`initial_${s.name}`, [n], DataType.FLOAT, zeros) : zeros();
       this.mc.write(bufKey(s.buf), 0, n, v);
       return v;
     });

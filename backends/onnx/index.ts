@@ -27,7 +27,7 @@ export interface OnnxCellResult {
 /** One cell or stack of `source` as an ONNX model (the spec's diagnostics when it has errors).
  *  Throws OnnxExportError when the kernel has no ONNX form. */
 export function exportCellOnnx(source: string, options: Omit<CompileOptions, "target" | "format" | "dtype"> & OnnxEmitOptions = {}): OnnxCellResult {
-  const { params, producer, lengths, initialStates, ...compile } = options;
+  const { params, producer, lengths, initialStates, inputDefaults, ...compile } = options;
   const r = planKernel(source, compile);
   if (!r.plan) return { diagnostics: r.diagnostics, sources: r.sources };
   const emit: OnnxEmitOptions = {};
@@ -35,5 +35,6 @@ export function exportCellOnnx(source: string, options: Omit<CompileOptions, "ta
   if (producer) emit.producer = producer;
   if (lengths !== undefined) emit.lengths = lengths;
   if (initialStates !== undefined) emit.initialStates = initialStates;
+  if (inputDefaults !== undefined) emit.inputDefaults = inputDefaults;
   return { bytes: emitOnnx(r.plan, emit), meta: { ...r.plan.meta, backend: "onnx" }, diagnostics: r.diagnostics, sources: r.sources };
 }

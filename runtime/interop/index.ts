@@ -15,7 +15,7 @@ export type { KerasWeights, NamedTensor, PytorchOptions, StateDict } from "./fra
 export { exportOnnx, importOnnx, exportOnnxBidirectional, importOnnxBidirectional } from "./onnx/interop.ts";
 export { exportKerasBidirectional, exportPytorchBidirectional, importKerasBidirectional, importPytorchBidirectional } from "./directions.ts";
 export type { DirectionParams, KerasBidirectionalWeights } from "./directions.ts";
-export type { OnnxExportOptions } from "./onnx/interop.ts";
+export type { OnnxExportOptions, OnnxImportOptions } from "./onnx/interop.ts";
 export { buildRnnModel, readRnnNodes } from "./onnx/model.ts";
 export { exportTorchStateDict, importTorchStateDict, loadTorchWeights, saveTorchWeights, type TorchStateDict, type TorchWeightsOptions } from "./torch.ts";
 export type { RnnLayerSpec, RnnNode, RnnOp } from "./onnx/model.ts";

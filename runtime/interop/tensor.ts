@@ -1,6 +1,8 @@
 // Foreign tensors as plain data: a shape and row-major float32 values. Converts what users hand us
 // (nested JSON arrays, tf.Tensor-like objects, {shape, data} records) into that one form, and back
-// into nested arrays for JSON, with errors that say which tensor is malformed.
+// into nested arrays for JSON, with errors that say which tensor is malformed. Every value must be
+// finite as float32: a number beyond float32's range (1e39, 3.5e38) would round to Infinity, so it
+// is refused as NaN and Infinity are, with the tensor and the value's index.
 
 import { InteropError } from "./mapping.ts";
 
@@ -24,6 +26,19 @@ export type ForeignTensorInput =
   | { readonly shape: readonly number[]; readonly data: ArrayLike<number> | NestedArray }
   | TensorLike
   | NestedArray;
+
+/** Most axes a nested-array tensor may have: deeper nesting is refused before anything recurses
+ *  into it (JSON can nest 10,000 deep). */
+export const MAX_RANK = 32;
+
+/** Why `x` (a given value) cannot be a float32 weight, if it cannot. */
+export function notFloat32(x: unknown): string | undefined {
+  if (typeof x !== "number") return `is not a number (${x === null ? "null" : typeof x})`;
+  if (Number.isNaN(x)) return "is NaN";
+  if (!Number.isFinite(x)) return `is ${x}`;
+  if (!Number.isFinite(Math.fround(x))) return `is ${x}, beyond float32's range (±3.4028235e38)`;
+  return undefined;
+}
 
 /** Normalises one user-supplied tensor; `what` names it in errors. */
 export function toForeignTensor(value: ForeignTensorInput, what: string): ForeignTensor {
@@ -53,7 +68,8 @@ export function toForeignTensor(value: ForeignTensorInput, what: string): Foreig
     const data = new Float32Array(size);
     for (let i = 0; i < size; i++) {
       const x = flat[i]!;
-      if (typeof x !== "number" || !Number.isFinite(x)) throw new InteropError(`${what}: value ${i} is not a finite number`);
+      const bad = notFloat32(x);
+      if (bad) throw new InteropError(`${what}: value ${i} ${bad}; weights must be finite float32 numbers`);
       data[i] = x;
     }
     return { shape, data };
@@ -81,13 +97,15 @@ function nestedShape(v: NestedArray, what: string): number[] {
   const shape: number[] = [];
   let cur: NestedArray = v;
   while (Array.isArray(cur)) {
+    if (shape.length === MAX_RANK) throw new InteropError(`${what}: arrays nested more than ${MAX_RANK} deep (at element ${"[0]".repeat(MAX_RANK)}); a tensor has at most ${MAX_RANK} axes`);
     shape.push(cur.length);
     if (cur.length === 0) break;
     cur = (cur as readonly NestedArray[])[0]!;
   }
   const check = (x: NestedArray, dim: number, path: string): void => {
     if (dim === shape.length) {
-      if (typeof x !== "number" || !Number.isFinite(x)) throw new InteropError(`${what}: element ${path || "(scalar)"} is not a finite number`);
+      const bad = notFloat32(x);
+      if (bad) throw new InteropError(`${what}: element ${path || "(scalar)"} ${bad}; weights must be finite float32 numbers`);
       return;
     }
     if (!Array.isArray(x) || x.length !== shape[dim]) {

@@ -42,22 +42,26 @@ function layerPrefix(meta: KernelMeta, names: ReadonlySet<string>, layer: string
  *  The whole file is checked as Model.loadWeights checks it (checksum, shapes, finite values). */
 export async function loadTorchWeights(meta: KernelMeta, file: string, options: TorchWeightsOptions = {}): Promise<Tensors> {
   const hdr = headerPath(file);
-  let entries: { name: string; shape: number[] }[] | undefined;
+  let entries: { name: string; shape: unknown[] }[] | undefined;
   try {
     const h = JSON.parse(await fsp.readFile(hdr, "utf8")) as { weights?: unknown };
-    if (Array.isArray(h.weights) && h.weights.every((w) => typeof w?.name === "string" && Array.isArray(w?.shape) && w.shape.every((d: unknown) => Number.isSafeInteger(d) && (d as number) >= 0))) {
-      entries = h.weights as { name: string; shape: number[] }[];
-    }
+    if (Array.isArray(h.weights) && h.weights.every((w) => typeof w?.name === "string" && Array.isArray(w?.shape))) entries = h.weights as typeof entries;
   } catch {
     entries = undefined;
   }
+  // Shapes must be sizes before anything multiplies or prints them (nested 10,000 deep, or 1e39).
+  const bad = entries?.findIndex((w) => !w.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0) || !Number.isSafeInteger((w.shape as number[]).reduce((a, b) => a * b, 1)));
+  if (bad !== undefined && bad >= 0) throw new InteropError(`${hdr}: weight #${bad} ('${entries![bad]!.name}') has a shape that is not a list of sizes (non-negative integers)`);
   // A header that cannot be read as a list of weights: loadWeights says precisely what is wrong.
   if (!entries) {
     await loadWeights([], file);
     throw new InteropError(`${hdr} is not a weights header`);
   }
   // Read every weight of the file in its own order (so a model's other layers are checked too).
-  const all: NamedWeight[] = entries.map((w) => ({ name: w.name, shape: w.shape, value: new Float32Array(w.shape.reduce((a, b) => a * b, 1)) }));
+  const all: NamedWeight[] = entries.map((w) => {
+    const shape = w.shape as number[];
+    return { name: w.name, shape, value: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+  });
   await loadWeights(all, file);
   const byName = new Map(all.map((w) => [w.name, w]));
   const prefix = layerPrefix(meta, new Set(byName.keys()), options.layer, hdr);

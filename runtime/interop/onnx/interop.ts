@@ -1,23 +1,31 @@
 // ONNX <-> kernel parameters. Import matches a model's recurrent nodes, in graph order, to the
 // layers of a cell or stack, checks each node's operator and attributes against the mapping, and
-// unpacks W, R, B, P; export packs the parameters and writes a runnable model. A node with
-// direction "bidirectional" holds two cells' weights, num_directions = 2 first (forward, then
-// reverse): it maps to the two directions of a Bidirectional layer over one cell.
+// unpacks W, R, B, P (initializers, or graph inputs whose values the caller passes); a node's
+// layout (0 time-major, 1 batch-major) is free, as the weights are the same. Export packs the
+// parameters and writes a runnable model. A node with direction "bidirectional" holds two cells'
+// weights, num_directions = 2 first (forward, then reverse): it maps to the two directions of a
+// Bidirectional layer over one cell.
 
 import type { KernelMeta, Tensors } from "../../../abi/kernel.ts";
 import { pack, unpack } from "../engine.ts";
 import { InteropError, type Mapping } from "../mapping.ts";
 import { planFor, type LayerPlan } from "../plan.ts";
-import type { ForeignTensor } from "../tensor.ts";
+import type { ForeignTensor, ForeignTensorInput } from "../tensor.ts";
 import type { DirectionParams } from "../directions.ts";
 import { ATTRIBUTE_DEFAULTS, RNN_OPS, buildRnnModel, readRnnNodes, type AttributeValue, type RnnOp, type RnnNode } from "./model.ts";
 
 /** Attributes cellc checks by value; anything else on a node (clip, activation_alpha, ...) is refused. */
 const CHECKED = new Set(["direction", "layout", "input_forget", "linear_before_reset", "activations", "hidden_size"]);
 
-export function importOnnx(meta: KernelMeta, mapping: Mapping, bytes: Uint8Array): Tensors {
+export interface OnnxImportOptions {
+  /** Values of the nodes' weight inputs (W, R, B, P) that are graph inputs rather than
+   *  initializers, by graph input name; a value given for an input with a default replaces it. */
+  inputs?: Readonly<Record<string, ForeignTensorInput>>;
+}
+
+export function importOnnx(meta: KernelMeta, mapping: Mapping, bytes: Uint8Array, options: OnnxImportOptions = {}): Tensors {
   const plan = planFor(meta, mapping, "onnx");
-  const nodes = readRnnNodes(bytes);
+  const nodes = readRnnNodes(bytes, options.inputs);
   if (nodes.length !== plan.layers.length) {
     throw new InteropError(
       `the ONNX model has ${nodes.length} recurrent node${nodes.length === 1 ? "" : "s"} (LSTM/GRU/RNN) but ${meta.name} has ${plan.layers.length} layer${plan.layers.length === 1 ? "" : "s"}`,
@@ -47,10 +55,14 @@ function checkNode(node: RnnNode, layer: LayerPlan, kernel: string, direction?: 
   const op = layer.op as RnnOp;
   if (!(RNN_OPS as readonly string[]).includes(op)) throw new InteropError(`the ONNX mapping names op "${layer.op}"; cellc reads ${RNN_OPS.join(", ")}`);
   if (node.op !== op) throw new InteropError(`${node.name} is an ${node.op} node but layer ${layer.layer} of ${kernel} maps to ${op}`);
-  const expected = { ...ATTRIBUTE_DEFAULTS[op], ...layer.attributes, ...(direction === undefined ? {} : { direction }) };
+  const expected: Record<string, AttributeValue> = { ...ATTRIBUTE_DEFAULTS[op], ...layer.attributes, ...(direction === undefined ? {} : { direction }) };
   for (const name of Object.keys(node.attributes)) {
     if (!CHECKED.has(name)) throw new InteropError(`${node.name}: attribute "${name}" is not supported by cellc's ${kernel}`);
   }
+  // Batch-major (1) or time-major (0) data around the same weights: either imports.
+  const layout = node.attributes["layout"];
+  if (layout !== undefined && layout !== 0 && layout !== 1) throw new InteropError(`${node.name}: attribute layout is ${show(layout)}; ONNX defines 0 and 1`);
+  delete expected["layout"];
   for (const [name, want] of Object.entries(expected)) {
     const got = node.attributes[name] ?? ATTRIBUTE_DEFAULTS[op][name];
     if (got === undefined || !sameValue(got, want)) {
@@ -111,10 +123,10 @@ function singleCell(meta: KernelMeta, what: string): void {
 
 /** The two directions of a bidirectional LSTM / GRU / RNN node (W [2, G*H, I], ...) as the
  *  forward and backward parameters of one cell. */
-export function importOnnxBidirectional(meta: KernelMeta, mapping: Mapping, bytes: Uint8Array): DirectionParams {
+export function importOnnxBidirectional(meta: KernelMeta, mapping: Mapping, bytes: Uint8Array, options: OnnxImportOptions = {}): DirectionParams {
   singleCell(meta, "ONNX");
   const plan = planFor(meta, mapping, "onnx");
-  const nodes = readRnnNodes(bytes);
+  const nodes = readRnnNodes(bytes, options.inputs);
   if (nodes.length !== 1) throw new InteropError(`the ONNX model has ${nodes.length} recurrent nodes; a bidirectional ${meta.name} reads exactly one`);
   const node = nodes[0]!;
   const layer = plan.layers[0]!;

@@ -1,12 +1,14 @@
 // ONNX models as cellc sees them: a chain of recurrent nodes (LSTM, GRU, RNN) whose weights W, R,
-// B, P are initializers. Reads those nodes out of .onnx bytes, and writes a runnable model from
-// ONNX-layout weights (each layer's Y squeezed to [T, B, H] and fed to the next layer; a
+// B, P are initializers, or graph inputs whose values the caller passes (ONNX's own test models
+// keep them so; an input that also has an initializer takes it as its default). Reads those nodes
+// out of .onnx bytes, refusing values a float32 kernel cannot hold, and writes a runnable model
+// from ONNX-layout weights (each layer's Y squeezed to [T, B, H] and fed to the next layer; a
 // bidirectional node's Y [T, 2, B, H] becomes [T, B, 2H], the two directions concatenated, as
-// Keras and PyTorch lay them out). Optionally the model takes per-sample sequence_lens and returns
-// the last node's final states.
+// Keras and PyTorch lay them out). Optionally the model takes per-sample sequence_lens (given
+// empty: all T steps) and returns the last node's final states.
 
 import { InteropError } from "../mapping.ts";
-import type { ForeignTensor } from "../tensor.ts";
+import { notFloat32, toForeignTensor, type ForeignTensor, type ForeignTensorInput } from "../tensor.ts";
 import {
   AttributeType,
   DataType,
@@ -52,8 +54,9 @@ export interface RnnNode {
   readonly weights: Readonly<Record<string, ForeignTensor>>;
 }
 
-/** The recurrent nodes of a model, in graph order. */
-export function readRnnNodes(bytes: Uint8Array): RnnNode[] {
+/** The recurrent nodes of a model, in graph order. `inputs` holds the values of weights that are
+ *  graph inputs, by input name (they override an input's default); naming anything else is an error. */
+export function readRnnNodes(bytes: Uint8Array, inputs: Readonly<Record<string, ForeignTensorInput>> = {}): RnnNode[] {
   let model: ModelProto;
   try {
     model = decodeModel(bytes);
@@ -64,6 +67,8 @@ export function readRnnNodes(bytes: Uint8Array): RnnNode[] {
   if (!graph) throw new InteropError("the ONNX model has no graph");
   const inits = new Map<string, TensorProto>();
   for (const t of graph.initializer ?? []) if (t.name) inits.set(t.name, t);
+  const graphInputs = new Set((graph.input ?? []).map((v) => v.name ?? ""));
+  const used = new Set<string>();
   const nodes: RnnNode[] = [];
   (graph.node ?? []).forEach((node, index) => {
     const op = node.opType ?? "";
@@ -74,14 +79,24 @@ export function readRnnNodes(bytes: Uint8Array): RnnNode[] {
     (node.input ?? []).forEach((inputName, pos) => {
       const slot = slots[pos];
       if (!inputName || !slot || !["W", "R", "B", "P"].includes(slot)) return;
+      const what = `${name} input ${slot} ("${inputName}")`;
+      if (Object.hasOwn(inputs, inputName) && graphInputs.has(inputName)) {
+        used.add(inputName);
+        weights[slot] = toForeignTensor(inputs[inputName]!, `inputs["${inputName}"]`);
+        return;
+      }
       const init = inits.get(inputName);
-      if (!init) throw new InteropError(`${name}: input ${slot} ("${inputName}") is not an initializer, so its weights are not in the file`);
-      weights[slot] = readTensor(init, `${name} input ${slot}`);
+      if (init) weights[slot] = readTensor(init, what);
+      else if (graphInputs.has(inputName)) throw new InteropError(`${what} is a graph input without a default: pass its value, importOnnx(meta, mapping, bytes, { inputs: { "${inputName}": tensor } })`);
+      else throw new InteropError(`${what} is neither an initializer nor a graph input (a node computes it), so cellc cannot read its weights`);
     });
     const attributes: Record<string, AttributeValue> = {};
     for (const a of node.attribute ?? []) attributes[a.name ?? ""] = readAttribute(a, name);
     nodes.push({ op: op as RnnOp, name, attributes, weights });
   });
+  for (const key of Object.keys(inputs)) {
+    if (!used.has(key)) throw new InteropError(`inputs["${key}"] is not a graph input holding a recurrent node's W, R, B or P (the model's inputs: ${[...graphInputs].join(", ")})`);
+  }
   return nodes;
 }
 
@@ -100,19 +115,30 @@ function readTensor(t: TensorProto, what: string): ForeignTensor {
         throw new InteropError(`${what}: raw data has ${t.rawData.length} bytes, shape [${shape.join(", ")}] needs ${size * width}`);
       }
       const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
-      data = new Float32Array(size);
-      for (let i = 0; i < size; i++) data[i] = width === 4 ? view.getFloat32(i * 4, true) : view.getFloat64(i * 8, true);
+      data = float32Values(size, (i) => (width === 4 ? view.getFloat32(i * 4, true) : view.getFloat64(i * 8, true)), what);
     } else {
       const list = (type === DataType.FLOAT ? t.floatData : t.doubleData) ?? [];
       if (list.length !== size) {
         throw new InteropError(`${what}: has ${list.length} values, shape [${shape.join(", ")}] needs ${size}`);
       }
-      data = Float32Array.from(list);
+      data = float32Values(size, (i) => list[i]!, what);
     }
   } else {
     throw new InteropError(`${what}: element type ${type} is not supported (float or double weights only)`);
   }
   return { shape, data };
+}
+
+/** The values as float32, refusing NaN, ±Infinity and doubles beyond float32's range by index. */
+function float32Values(size: number, at: (i: number) => number, what: string): Float32Array {
+  const data = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    const x = at(i);
+    const bad = notFloat32(x);
+    if (bad) throw new InteropError(`${what}: value ${i} ${bad}; weights must be finite float32 numbers`);
+    data[i] = x;
+  }
+  return data;
 }
 
 function readAttribute(a: AttributeProto, node: string): AttributeValue {
@@ -150,7 +176,8 @@ export interface BuildOptions {
   /** Default 14. */
   readonly opset?: number;
   readonly producer?: string;
-  /** Add an input sequence_lens (int32 [B]) fed to every node. */
+  /** Add an input sequence_lens (int32 [B]) fed to every node; given empty ([0]), every sample
+   *  runs all T steps. */
   readonly sequenceLengths?: boolean;
   /** Also output the last node's final states: Y_h (and Y_c for LSTM), [D, B, H]. */
   readonly states?: boolean;
@@ -168,13 +195,14 @@ export function buildRnnModel(layers: readonly RnnLayerSpec[], options: BuildOpt
     initializer.push(int64Tensor(concatShape, [3], [0, 0, -1]));
   }
   let x = "X";
+  const lens = options.sequenceLengths ? sequenceLengths(node, initializer) : "";
   const last = layers.length - 1;
   const lastDirs = layers[last]!.attributes?.["direction"] === "bidirectional" ? 2 : 1;
   layers.forEach((layer, k) => {
     const slots = INPUT_SLOTS[layer.op];
     const inputs = slots.map((slot) => {
       if (slot === "X") return x;
-      if (slot === "sequence_lens") return options.sequenceLengths ? "sequence_lens" : "";
+      if (slot === "sequence_lens") return lens;
       const t = layer.weights[slot as "W" | "R" | "B" | "P"];
       if (!t) return "";
       const name = `l${k}_${slot}`;
@@ -216,6 +244,24 @@ export function buildRnnModel(layers: readonly RnnLayerSpec[], options: BuildOpt
     },
   };
   return encodeModel(model);
+}
+
+/** The graph input sequence_lens as the nodes' lengths: itself when it holds B values, T for every
+ *  sample when it is empty. [given; T...] viewed as [-1, B] has the answer in its first row (a
+ *  size that is not a multiple of B fails in the Reshape). */
+function sequenceLengths(node: INodeProto[], initializer: ITensorProto[]): string {
+  initializer.push(int64Tensor("sl_at0", [1], [0]), int64Tensor("sl_at1", [1], [1]), int64Tensor("sl_at2", [1], [2]), int64Tensor("sl_minus1", [1], [-1]), int64Tensor("sl_first", [], [0]));
+  const op = (opType: string, input: string[], output: string, attrs: IAttributeProto[] = []) => node.push({ opType, name: `${output}_node`, input, output: [output], attribute: attrs });
+  op("Shape", ["X"], "sl_shape");
+  op("Slice", ["sl_shape", "sl_at0", "sl_at1"], "sl_T");
+  op("Slice", ["sl_shape", "sl_at1", "sl_at2"], "sl_B");
+  op("Cast", ["sl_T"], "sl_T32", [attribute("to", DataType.INT32)]);
+  op("Expand", ["sl_T32", "sl_B"], "sl_full");
+  op("Concat", ["sequence_lens", "sl_full"], "sl_both", [attribute("axis", 0)]);
+  op("Concat", ["sl_minus1", "sl_B"], "sl_rows", [attribute("axis", 0)]);
+  op("Reshape", ["sl_both", "sl_rows"], "sl_blocks");
+  op("Gather", ["sl_blocks", "sl_first"], "sl_lengths", [attribute("axis", 0)]);
+  return "sl_lengths";
 }
 
 function writeTensor(name: string, t: ForeignTensor): ITensorProto {

@@ -52,18 +52,19 @@ export function prefixedGraph(bytes: Uint8Array, prefix: string, what: string): 
 export function spliceCell(bytes: Uint8Array, meta: KernelMeta, params: Readonly<Tensors>, prefix: string): SplicedCell {
   const p = (s: string) => (s === "" ? s : `${prefix}${s}`);
   const g = prefixedGraph(bytes, prefix, `the ONNX form of cell '${meta.name}'`);
-  const byName = new Map((g.initializer ?? []).map((t, i) => [t.name!, i]));
-  const inits = [...(g.initializer ?? [])];
+  // An input's default (an initializer of its name) gives way to what the caller wires to it.
+  const inputNames = new Set((g.input ?? []).map((v) => v.name!));
+  const inits = (g.initializer ?? []).filter((t) => !inputNames.has(t.name!));
+  const byName = new Map(inits.map((t, i) => [t.name!, i]));
   for (const m of meta.params) {
     const at = byName.get(p(m.name));
     const value = params[m.name];
     if (at === undefined || !value) throw new InteropError(`the ONNX form of cell '${meta.name}' has no parameter '${m.name}'`);
     inits[at] = floatTensor(p(m.name), m.shape, value);
   }
-  const have = new Set((g.input ?? []).map((v) => v.name!));
   const n = cellOnnxNames(meta);
   for (const name of [...n.inputs, n.lengths, ...n.initial]) {
-    if (!have.has(p(name))) throw new InteropError(`the ONNX form of cell '${meta.name}' has no input '${name}' (export it with lengths and initial states)`);
+    if (!inputNames.has(p(name))) throw new InteropError(`the ONNX form of cell '${meta.name}' has no input '${name}' (export it with lengths and initial states)`);
   }
   return {
     nodes: g.node ?? [],
