@@ -4,12 +4,18 @@
 // "three hundred and forty two thousand five hundred six" -> "342506".
 //
 //   npm run example:translate -- [--epochs 10] [--train 8000] [--beam 4] [--seed 1] [--quick]
+//                                  [--schedule cosine|constant] [--patience 10]
 //
 // Model (a functional model; lstm.cell compiled by cellc when built):
 //   source ids -> Embedding -> Bidirectional(LSTM(H), returnState) -> [h_fwd; h_bwd], [c_fwd; c_bwd]
 //   target ids (BOS + digits, teacher forcing) -> Embedding -> LSTM(2H, initial state from the
 //   encoder) -> Dense(softmax over digits + EOS); sparse categorical cross-entropy over the
 //   target's real steps, Adam, gradients clipped to global norm 1.
+// Training ends well rather than wherever the last epoch lands: the learning rate follows a cosine
+// decay from --lr to a twentieth of it over the whole run (cosineDecay), a callback scores greedy
+// exact match on the validation sentences after each epoch (logged as val_exact), and
+// earlyStopping on val_exact puts back the best epoch's weights at the end (and stops after
+// --patience epochs without improvement).
 // Decoding uses two inference models that share the trained layers: the encoder alone, and one
 // decoder step (token, h, c) -> (probabilities, h, c). Greedy decoding takes the most probable token
 // at each step; beam search (--beam K) keeps the K best partial translations by total log-probability.
@@ -17,7 +23,21 @@
 // examples, and writes the learning curve (examples/out/translate.svg).
 
 import { fileURLToPath } from "node:url";
-import { adam, bidirectional, concatenate, dense, embedding, input, model, tensor, type Functional, type Tensor } from "../runtime/index.ts";
+import {
+  adam,
+  bidirectional,
+  concatenate,
+  cosineDecay,
+  dense,
+  earlyStopping,
+  embedding,
+  input,
+  model,
+  tensor,
+  type Callbacks,
+  type Functional,
+  type Tensor,
+} from "../runtime/index.ts";
 import { lstm } from "../jit/index.ts";
 import { count, parseFlags, percent, runMain, table, usage, UsageError, type FlagSpec } from "./data/cli.ts";
 import { idsToNumberText, SOURCE_WORDS, TARGET_BOS, TARGET_EOS, TARGET_WORDS, translationData, type TranslationSplit } from "./data/translate.ts";
@@ -32,7 +52,9 @@ const FLAGS: Record<string, FlagSpec> = {
   units: { type: "int", help: "encoder LSTM units per direction (the decoder has twice as many)", default: 32 },
   emb: { type: "int", help: "embedding size", default: 16 },
   batch: { type: "int", help: "batch size", default: 32 },
-  lr: { type: "number", help: "Adam learning rate", default: 0.01 },
+  lr: { type: "number", help: "Adam learning rate (the peak, under --schedule cosine)", default: 0.01 },
+  schedule: { type: "string", help: "learning rate over the run: cosine (decays to lr/20) or constant", default: "cosine" },
+  patience: { type: "int", help: "stop after this many epochs without a better validation exact match (the best epoch's weights are kept either way)", default: 10 },
   beam: { type: "int", help: "beam width for beam-search decoding", default: 4 },
   examples: { type: "int", help: "held-out translations to print", default: 8 },
   seed: { type: "int", help: "seed for data and weights", default: 1 },
@@ -113,6 +135,9 @@ async function main(): Promise<void> {
     if (!((f[name] as number) > 0)) throw new UsageError(`--${name} must be positive`);
   }
   if (!(epochs > 0)) throw new UsageError("--epochs must be positive");
+  const schedule = String(f["schedule"]);
+  if (schedule !== "cosine" && schedule !== "constant") throw new UsageError(`--schedule must be cosine or constant, got ${schedule}`);
+  if (!((f["patience"] as number) >= 0)) throw new UsageError("--patience must be 0 or more");
   const K = f["beam"] as number;
   const seed = f["seed"] as number;
   const t0 = performance.now();
@@ -121,7 +146,10 @@ async function main(): Promise<void> {
   for (const p of data.train.pairs.slice(0, 3)) console.log(`  ${p.source.join(" ")}  ->  ${p.n}`);
 
   const m = seq2seq(f["units"] as number, f["emb"] as number, seed);
-  m.train.compile({ optimizer: adam({ learningRate: f["lr"] as number }), loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"], clipNorm: 1 });
+  const lr = f["lr"] as number;
+  const steps = epochs * Math.ceil(nTrain / (f["batch"] as number));
+  const learningRate = schedule === "cosine" ? cosineDecay({ initialLearningRate: lr, decaySteps: steps, alpha: 0.05 }) : lr;
+  m.train.compile({ optimizer: adam({ learningRate }), loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"], clipNorm: 1 });
   await m.train.build();
   await m.encoder.build();
   await m.step.build();
@@ -133,18 +161,31 @@ async function main(): Promise<void> {
   const yTrain = tensor(data.train.decoderOut, [data.train.count, data.train.targetLength]);
   const xVal = [sourceTensor(data.val), tensor(data.val.decoderIn, [data.val.count, data.val.targetLength], data.val.targetLengths)];
   const yVal = tensor(data.val.decoderOut, [data.val.count, data.val.targetLength]);
-  const tFit = performance.now();
-  await m.train.fit(xTrain, yTrain, {
-    epochs,
-    batchSize: f["batch"] as number,
-    validationData: [xVal, yVal],
+  // Runs before earlyStopping, which monitors the val_exact it adds to the logs.
+  const scoreValidation: Callbacks = {
+    name: "validation exact match",
     onEpochEnd: (epoch, logs) => {
       const valExact = exactMatch(data.val, decode(m, sourceTensor(data.val), 1, maxLength));
+      logs["val_exact"] = valExact;
       curve.push({ epoch: epoch + 1, loss: logs["loss"]!, valExact, valToken: logs["val_accuracy"]! });
       console.log(`  validation: ${percent(valExact)} of sentences exactly right (greedy), ${percent(logs["val_accuracy"]!)} of digits (teacher forcing)`);
     },
+  };
+  const stopper = earlyStopping({ monitor: "val_exact", mode: "max", patience: f["patience"] as number, restoreBestWeights: true });
+  const tFit = performance.now();
+  const history = await m.train.fit(xTrain, yTrain, {
+    epochs,
+    batchSize: f["batch"] as number,
+    validationData: [xVal, yVal],
+    callbacks: [scoreValidation, stopper],
   });
   const trainSeconds = (performance.now() - tFit) / 1000;
+  const ran = history.epoch.length;
+  const keptExact = exactMatch(data.val, decode(m, sourceTensor(data.val), 1, maxLength));
+  console.log(
+    `\nKept the weights of epoch ${stopper.bestEpoch + 1} of ${ran} (validation exact match ${percent(keptExact)})` +
+      (stopper.stoppedEpoch >= 0 ? `; stopped after epoch ${stopper.stoppedEpoch + 1}, ${f["patience"]} without improvement` : ""),
+  );
 
   const tDecode = performance.now();
   const greedy = decode(m, sourceTensor(data.test), 1, maxLength);
@@ -169,7 +210,7 @@ async function main(): Promise<void> {
     ["greedy", percent(exactMatch(data.test, greedy)), `${greedySeconds.toFixed(1)}s`],
     [`beam ${K}`, percent(exactMatch(data.test, beam)), `${beamSeconds.toFixed(1)}s`],
   ];
-  console.log(`\nExact match on ${count(data.test.count)} held-out sentences (${epochs} epochs, ${count(m.train.paramCount())} parameters):\n`);
+  console.log(`\nExact match on ${count(data.test.count)} held-out sentences (${ran} epochs, best of them kept, ${count(m.train.paramCount())} parameters):\n`);
   console.log(table(["decoding", "exact match", "decode time"], rows));
   const plot = writeLineChart(String(f["out"]), {
     title: "Number words -> digits: held-out accuracy while training",

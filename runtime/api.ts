@@ -53,9 +53,12 @@
 // rho = 0.9, momentum, epsilon = 1e-7 }), adam({ learningRate = 1e-3, beta1 = 0.9,
 // beta2 = 0.999, epsilon = 1e-7 }); compile's clipNorm clips by global norm.
 // fit(x, y, { epochs, batchSize, validationSplit | validationData, shuffle, verbose 0|1|2,
-// callbacks: { onTrainBegin, onBatchEnd, onEpochEnd, onTrainEnd }, onEpochEnd, stream })
-// returns { epoch, history: { loss, <metric>, val_loss, val_<metric> }, samplesSeen, seconds };
-// set model.stopTraining = true in a callback to stop after the epoch. Randomness (weights,
+// callbacks: one { setModel, onTrainBegin, onEpochBegin, onBatchEnd, onEpochEnd, onTrainEnd } or
+// a list, onEpochEnd, stream }) returns { epoch, history: { loss, <metric>, val_loss,
+// val_<metric> }, samplesSeen, seconds }; set model.stopTraining = true in a callback to stop.
+// Keras' callbacks (callbacks-keras.ts): earlyStopping, reduceLROnPlateau, modelCheckpoint,
+// learningRateScheduler; learning-rate schedules (schedules.ts): exponentialDecay, cosineDecay,
+// piecewiseConstantDecay, given as an optimizer's learningRate. Randomness (weights,
 // dropout, shuffling) comes from the model's seed; Rng is exported for data generators, and
 // sampleIndex(probs, temperature, rng) draws from a predicted distribution for generation.
 
@@ -96,6 +99,28 @@ export type { EmbeddingOptions } from "./layers/embedding.ts";
 export type { RecurrentOptions, KernelSource };
 export { getLoss, getMetric, type Loss, type LossName, type Metric, type MetricName } from "./losses.ts";
 export { NonFiniteError, type StepPlace } from "./train-guard.ts";
+export { CallbackError } from "./callbacks.ts";
+export {
+  earlyStopping,
+  reduceLROnPlateau,
+  modelCheckpoint,
+  learningRateScheduler,
+  type EarlyStopping,
+  type EarlyStoppingOptions,
+  type ReduceLROnPlateauOptions,
+  type ModelCheckpoint,
+  type ModelCheckpointOptions,
+  type MonitorMode,
+} from "./callbacks-keras.ts";
+export {
+  exponentialDecay,
+  cosineDecay,
+  piecewiseConstantDecay,
+  type LearningRateSchedule,
+  type ExponentialDecayOptions,
+  type CosineDecayOptions,
+  type PiecewiseConstantDecayOptions,
+} from "./schedules.ts";
 export { sgd, rmsprop, adam, getOptimizer, clipByGlobalNorm, globalNorm, type Optimizer, type OptimizerName, type SGDOptions, type RMSpropOptions, type AdamOptions } from "./optimizers.ts";
 export {
   Sequential,

@@ -10,10 +10,17 @@
 
 import { describeValue } from "./describe.ts";
 import type { Param } from "./layers/layer.ts";
+import { isSchedule, scheduledRate, type LearningRateSchedule } from "./schedules.ts";
 
 export interface Optimizer {
   readonly name: string;
+  /** The rate of the next update (of the last one, under a schedule); callbacks such as
+   *  reduceLROnPlateau set it. Under a schedule, each step sets it from the schedule. */
   learningRate: number;
+  /** The schedule given as learningRate, if any (see schedules.ts). */
+  readonly schedule?: LearningRateSchedule;
+  /** Updates applied so far (a schedule's step); undone with a failed step. */
+  iterations?: number;
   /** Applies one update from each param's grad. */
   step(params: readonly Param[]): void;
   /** Sets its state (slots, step count) aside, so that `restore` can undo the next step. Training
@@ -68,6 +75,35 @@ class Slots {
   }
 }
 
+/** An optimizer's learningRate option: a number (default `dflt`) or a schedule. */
+function rateOption(v: number | LearningRateSchedule | undefined, dflt: number, what: string): { learningRate: number; schedule?: LearningRateSchedule } {
+  if (isSchedule(v)) return { learningRate: scheduledRate(v, 0), schedule: v };
+  return { learningRate: positive(v ?? dflt, what) };
+}
+
+/** The rate for `o`'s next update: its schedule's at its iteration count, else its learningRate. */
+function currentRate(o: Optimizer): number {
+  if (o.schedule) o.learningRate = scheduledRate(o.schedule, o.iterations ?? 0);
+  if (!(typeof o.learningRate === "number" && Number.isFinite(o.learningRate) && o.learningRate > 0)) {
+    throw new Error(`optimizer '${o.name}': learningRate must be a positive number, got ${describeValue(o.learningRate)}`);
+  }
+  return o.learningRate;
+}
+
+/** The iteration count and rate set aside by save(), for restore(). */
+class Clock {
+  private iterations = 0;
+  private learningRate = 0;
+  save(o: Optimizer): void {
+    this.iterations = o.iterations ?? 0;
+    this.learningRate = o.learningRate;
+  }
+  restore(o: Optimizer): void {
+    o.iterations = this.iterations;
+    o.learningRate = this.learningRate;
+  }
+}
+
 function positive(v: number, what: string): number {
   if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new Error(`${what} must be a positive number, got ${describeValue(v)}`);
   return v;
@@ -79,24 +115,34 @@ function unit(v: number, what: string): number {
 }
 
 export interface SGDOptions {
-  learningRate?: number;
+  /** A number or a schedule (schedules.ts). */
+  learningRate?: number | LearningRateSchedule;
   momentum?: number;
   nesterov?: boolean;
 }
 
 export function sgd(opts: SGDOptions = {}): Optimizer {
-  const lr0 = positive(opts.learningRate ?? 0.01, "sgd learningRate");
+  const rate = rateOption(opts.learningRate, 0.01, "sgd learningRate");
+  const clock = new Clock();
   const mu = unit(opts.momentum ?? 0, "sgd momentum");
   const nesterov = opts.nesterov ?? false;
   const vel = new Slots();
   return {
     name: "sgd",
-    learningRate: lr0,
-    save: () => vel.save(),
-    restore: () => vel.restore(),
+    ...rate,
+    iterations: 0,
+    save() {
+      vel.save();
+      clock.save(this);
+    },
+    restore() {
+      vel.restore();
+      clock.restore(this);
+    },
     finite: () => vel.finite(),
     step(params) {
-      const lr = this.learningRate;
+      const lr = currentRate(this);
+      this.iterations = (this.iterations ?? 0) + 1;
       for (const p of params) {
         const w = p.value;
         const g = p.grad;
@@ -116,14 +162,16 @@ export function sgd(opts: SGDOptions = {}): Optimizer {
 }
 
 export interface RMSpropOptions {
-  learningRate?: number;
+  /** A number or a schedule (schedules.ts). */
+  learningRate?: number | LearningRateSchedule;
   rho?: number;
   momentum?: number;
   epsilon?: number;
 }
 
 export function rmsprop(opts: RMSpropOptions = {}): Optimizer {
-  const lr0 = positive(opts.learningRate ?? 0.001, "rmsprop learningRate");
+  const rate = rateOption(opts.learningRate, 0.001, "rmsprop learningRate");
+  const clock = new Clock();
   const rho = unit(opts.rho ?? 0.9, "rmsprop rho");
   const mu = unit(opts.momentum ?? 0, "rmsprop momentum");
   const eps = positive(opts.epsilon ?? 1e-7, "rmsprop epsilon");
@@ -131,18 +179,22 @@ export function rmsprop(opts: RMSpropOptions = {}): Optimizer {
   const mom = new Slots();
   return {
     name: "rmsprop",
-    learningRate: lr0,
+    ...rate,
+    iterations: 0,
     save() {
       ms.save();
       mom.save();
+      clock.save(this);
     },
     restore() {
       ms.restore();
       mom.restore();
+      clock.restore(this);
     },
     finite: () => ms.finite() && mom.finite(),
     step(params) {
-      const lr = this.learningRate;
+      const lr = currentRate(this);
+      this.iterations = (this.iterations ?? 0) + 1;
       for (const p of params) {
         const w = p.value;
         const g = p.grad;
@@ -167,38 +219,40 @@ export function rmsprop(opts: RMSpropOptions = {}): Optimizer {
 }
 
 export interface AdamOptions {
-  learningRate?: number;
+  /** A number or a schedule (schedules.ts). */
+  learningRate?: number | LearningRateSchedule;
   beta1?: number;
   beta2?: number;
   epsilon?: number;
 }
 
 export function adam(opts: AdamOptions = {}): Optimizer {
-  const lr0 = positive(opts.learningRate ?? 0.001, "adam learningRate");
+  const rate = rateOption(opts.learningRate, 0.001, "adam learningRate");
+  const clock = new Clock();
   const b1 = unit(opts.beta1 ?? 0.9, "adam beta1");
   const b2 = unit(opts.beta2 ?? 0.999, "adam beta2");
   const eps = positive(opts.epsilon ?? 1e-7, "adam epsilon");
   const M = new Slots();
   const V = new Slots();
-  let t = 0;
-  let savedT = 0;
   return {
     name: "adam",
-    learningRate: lr0,
+    ...rate,
+    iterations: 0,
     save() {
       M.save();
       V.save();
-      savedT = t;
+      clock.save(this);
     },
     restore() {
       M.restore();
       V.restore();
-      t = savedT;
+      clock.restore(this);
     },
     finite: () => M.finite() && V.finite(),
     step(params) {
-      t++;
-      const alpha = (this.learningRate * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
+      const lr = currentRate(this);
+      const t = (this.iterations = (this.iterations ?? 0) + 1);
+      const alpha = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
       for (const p of params) {
         const w = p.value;
         const g = p.grad;

@@ -10,6 +10,22 @@ export interface ProgressStream {
 
 export type Logs = Record<string, number>;
 
+/** Running sums of logged means over batches, each weighted by how many positions it averaged. */
+export class LogSums {
+  private readonly sums = new Map<string, { s: number; n: number }>();
+  add(name: string, value: number, count: number): void {
+    const e = this.sums.get(name) ?? { s: 0, n: 0 };
+    e.s += value * count;
+    e.n += count;
+    this.sums.set(name, e);
+  }
+  logs(): Logs {
+    const out: Logs = {};
+    for (const [k, e] of this.sums) out[k] = e.n > 0 ? e.s / e.n : 0;
+    return out;
+  }
+}
+
 /** Where progress goes by default: the process's stdout on Node; in a browser, the console,
  *  one message per finished line. */
 export function defaultProgressStream(): ProgressStream {

@@ -6,6 +6,7 @@
 // same seed and data give identical numbers. Every user-supplied array is validated here and a
 // mistake is reported naming the argument (x, y, validationData, x[1], y.target...).
 
+import { callbackList, runHook, type Callbacks, type History } from "./callbacks.ts";
 import { loadWeights, saveWeights, type CheckpointOptions, type NamedWeight } from "./checkpoint.ts";
 import { describeValue } from "./describe.ts";
 import { firstNonFinite, guardedUpdate, NonFiniteError, WeightBackup, type StepPlace } from "./train-guard.ts";
@@ -13,7 +14,7 @@ import type { Param } from "./layers/layer.ts";
 import type { Recurrent } from "./layers/recurrent.ts";
 import { checkLabels, getLoss, getMetric, type Loss, type LossName, type Metric, type MetricName } from "./losses.ts";
 import { clipByGlobalNorm, getOptimizer, type Optimizer, type OptimizerName } from "./optimizers.ts";
-import { defaultProgressStream, ProgressBar, type Logs, type ProgressStream } from "./progress.ts";
+import { defaultProgressStream, LogSums, ProgressBar, type Logs, type ProgressStream } from "./progress.ts";
 import { Rng } from "./rng.ts";
 import { concatRows, gatherRows, sliceRows, toTensor, type Tensor, type TensorLike } from "./tensor.ts";
 
@@ -22,6 +23,8 @@ export interface ModelOptions {
   seed?: number;
   name?: string;
 }
+
+export type { Callbacks, History } from "./callbacks.ts";
 
 type LossSpec = LossName | Loss;
 
@@ -35,14 +38,6 @@ export interface CompileOptions {
   lossWeights?: number[] | Record<string, number>;
   /** Clip gradients by global norm to this value before each update. */
   clipNorm?: number;
-}
-
-export interface Callbacks {
-  onTrainBegin?(): void | Promise<void>;
-  /** `logs` holds loss, metrics and (when validating) val_loss, val_<metric>. */
-  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
-  onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
-  onTrainEnd?(history: History): void | Promise<void>;
 }
 
 /** Data for a model: one tensor for a single input (or output); for several, a list in order or
@@ -59,22 +54,12 @@ export interface FitOptions {
   shuffle?: boolean;
   /** 0 silent, 1 progress bar (plain lines when not a TTY), 2 one line per epoch. Default 1. */
   verbose?: 0 | 1 | 2;
-  callbacks?: Callbacks;
-  /** Shortcut for callbacks.onEpochEnd. */
+  /** One set of hooks or a list, run in order (earlyStopping(), reduceLROnPlateau(), your own...). */
+  callbacks?: Callbacks | readonly Callbacks[];
+  /** Shortcut for a callback with only onEpochEnd (run after `callbacks`). */
   onEpochEnd?: Callbacks["onEpochEnd"];
   /** Where progress goes; default process.stdout (the console in a browser). */
   stream?: ProgressStream;
-}
-
-export interface History {
-  /** Epoch indices (0-based) that ran. */
-  epoch: number[];
-  /** Per epoch: loss, each metric, and val_loss / val_<metric> when validating. */
-  history: Record<string, number[]>;
-  /** Training samples seen by the end of each epoch (cumulative). */
-  samplesSeen: number[];
-  /** Seconds since fit began at the end of each epoch. */
-  seconds: number[];
 }
 
 export interface EvaluateOptions {
@@ -95,25 +80,9 @@ interface Compiled {
   clipNorm: number | undefined;
 }
 
-/** Running sums of logged means over batches, each weighted by how many positions it averaged. */
-class LogSums {
-  private readonly sums = new Map<string, { s: number; n: number }>();
-  add(name: string, value: number, count: number): void {
-    const e = this.sums.get(name) ?? { s: 0, n: 0 };
-    e.s += value * count;
-    e.n += count;
-    this.sums.set(name, e);
-  }
-  logs(): Logs {
-    const out: Logs = {};
-    for (const [k, e] of this.sums) out[k] = e.n > 0 ? e.s / e.n : 0;
-    return out;
-  }
-}
-
 export abstract class Model {
   readonly name: string;
-  /** Set to true (e.g. in onEpochEnd) to end fit after the current epoch. */
+  /** Set to true in a callback to end fit after the current batch (onBatchEnd) or epoch. */
   stopTraining = false;
   protected readonly rng: Rng;
   protected shuffleRng: Rng | undefined;
@@ -152,6 +121,31 @@ export abstract class Model {
   protected abstract backwardAll(dys: Float32Array[]): void;
   /** Recurrent layers that carry state under predict's carryState. */
   protected abstract streamingLayers(): Recurrent[];
+
+  /** The compiled optimizer (undefined before compile); callbacks change its learningRate. */
+  get optimizer(): Optimizer | undefined {
+    return this.compiled?.optimizer;
+  }
+
+  /** Copies of the weights, in weights() order (Keras' get_weights). */
+  getWeights(): Float32Array[] {
+    return this.weights().map((w) => Float32Array.from(w.value));
+  }
+
+  /** Sets every weight from a list like getWeights() returns; checks every length first. */
+  setWeights(values: readonly Float32Array[]): void {
+    const ws = this.weights();
+    if (!Array.isArray(values) || values.length !== ws.length) {
+      throw new Error(`setWeights: expected a list of ${ws.length} Float32Arrays (one per weight), got ${describeValue(values)}`);
+    }
+    ws.forEach((w, i) => {
+      const v = values[i];
+      if (!(v instanceof Float32Array) || v.length !== w.value.length) {
+        throw new Error(`setWeights: weight #${i} '${w.name}' needs a Float32Array of ${w.value.length} values, got ${describeValue(v)}`);
+      }
+    });
+    ws.forEach((w, i) => w.value.set(values[i]!));
+  }
 
   // ---- Compiling.
 
@@ -315,19 +309,20 @@ export abstract class Model {
 
     const N = xs[0]!.shape[0]!;
     const nBatches = Math.ceil(N / batchSize);
-    const cb: Callbacks = { ...opts.callbacks };
-    if (opts.onEpochEnd) cb.onEpochEnd = opts.onEpochEnd;
+    const cbs = callbackList(opts.callbacks, opts.onEpochEnd);
     const bar = verbose > 0 ? new ProgressBar({ stream: opts.stream ?? defaultProgressStream(), epochs, batches: nBatches, verbose: verbose as 1 | 2 }) : undefined;
     const history: History = { epoch: [], history: {}, samplesSeen: [], seconds: [] };
     const t0 = performance.now();
     let seen = 0;
     this.stopTraining = false;
-    await cb.onTrainBegin?.();
+    await runHook(cbs, "setModel", undefined, this);
+    await runHook(cbs, "onTrainBegin", undefined);
 
     const order = new Int32Array(N);
     for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
       for (let i = 0; i < N; i++) order[i] = i;
       if (opts.shuffle ?? true) this.shuffleRng!.shuffle(order);
+      await runHook(cbs, "onEpochBegin", epoch, epoch);
       bar?.epochStart(epoch);
       const sums = new LogSums();
       for (let bi = 0; bi < nBatches; bi++) {
@@ -340,7 +335,8 @@ export abstract class Model {
         seen += end - start;
         const logs = sums.logs();
         bar?.batchEnd(bi + 1, logs);
-        await cb.onBatchEnd?.(bi, logs);
+        await runHook(cbs, "onBatchEnd", epoch, bi, logs);
+        if (this.stopTraining) break;
       }
       const logs = sums.logs();
       if (val) {
@@ -348,13 +344,13 @@ export abstract class Model {
         for (const [k, value] of Object.entries(v)) logs[`val_${k}`] = value;
       }
       bar?.epochEnd(logs);
+      await runHook(cbs, "onEpochEnd", epoch, epoch, logs);
       history.epoch.push(epoch);
       for (const [k, value] of Object.entries(logs)) (history.history[k] ??= []).push(value);
       history.samplesSeen.push(seen);
       history.seconds.push((performance.now() - t0) / 1000);
-      await cb.onEpochEnd?.(epoch, logs);
     }
-    await cb.onTrainEnd?.(history);
+    await runHook(cbs, "onTrainEnd", undefined, history);
     return history;
   }
 

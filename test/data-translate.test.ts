@@ -1,7 +1,13 @@
 // The number-words generator of the translation example: known spellings in both styles, every
 // generated sentence read back by an independent parser of the language, and data sets that are
 // reproducible, consistent (ids, teacher-forcing shift, lengths) and whose held-out numbers never
-// occur in training. Beam search against exhaustive search over a small random decoder.
+// occur in training. Beam search against exhaustive search over a small random decoder. The
+// example's command: a bad flag is a usage error; a short run keeps the best validation epoch.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   MAX_NUMBER,
@@ -167,5 +173,32 @@ describe("beam search", () => {
       if (greedy[i]!.join() !== wide[i]!.join()) differ++;
     }
     expect(differ).toBeGreaterThan(0); // the random decoder has cases where greedy is not the best
+  });
+});
+
+describe("the translation example's command", () => {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const run = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "examples/translate.ts", ...args], { cwd: root, encoding: "utf8" });
+
+  it("rejects a bad --schedule with usage and exit 2", () => {
+    const r = run(["--schedule", "linear"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("example:translate: --schedule must be cosine or constant, got linear");
+    expect(r.stderr).toContain("--patience <n>");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("keeps the weights of the epoch with the best validation exact match (rescored after training)", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "cellc-translate-")), "curve.svg");
+    // A constant, high rate: validation exact match goes 7%, 16%, 20%, 16% on seed 1, so the last
+    // epoch is not the best.
+    const r = run(["--train", "2000", "--val", "100", "--test", "40", "--epochs", "4", "--units", "16", "--lr", "0.1", "--schedule", "constant", "--examples", "0", "--out", out]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const scores = [...r.stdout.matchAll(/validation: ([\d.]+)% of sentences exactly right/g)].map((m) => Number(m[1]));
+    expect(scores.length).toBe(4);
+    const best = scores.indexOf(Math.max(...scores)) + 1;
+    expect(best).toBeLessThan(4);
+    expect(r.stdout).toContain(`Kept the weights of epoch ${best} of 4 (validation exact match ${scores[best - 1]!.toFixed(1)}%)`);
   });
 });
