@@ -51,7 +51,7 @@ async function runBlock(b: DocBlock, app: DocApp): Promise<void> {
   }
   for (const c of b.commands) {
     const r = await run("/bin/sh", ["-c", c.command], app);
-    if (r.status !== 0) expect.fail(`${where(b)}: '${c.command}' exited with status ${r.status}:\n${r.output}`);
+    if (r.status !== c.status) expect.fail(`${where(b)}: '${c.command}' exited with status ${r.status}, not ${c.status}:\n${r.output}`);
     if (c.expected.length > 0) {
       expect(normalizeOutput(r.output), `${where(b)}: the output of '${c.command}'`).toEqual(normalizeOutput(c.expected.join("\n")));
     }

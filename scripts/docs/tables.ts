@@ -47,6 +47,11 @@ function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
+/** Prose inside a table cell: `<task>` must not read as an HTML tag. */
+function prose(text: string): string {
+  return cell(text).replace(/</g, "&lt;");
+}
+
 /** Text as a code span inside a table cell (a backtick in it widens the fence). */
 function code(text: string): string {
   const fence = text.includes("`") ? "``" : "`";
@@ -68,7 +73,7 @@ export function functionsTable(): string {
     if (doc === undefined) {
       throw new Error(`function '${name}' has no description: give its registry entry a doc, or add it to FUNCTION_DOCS in scripts/docs/tables.ts`);
     }
-    return [code(name), cell(functionSignature(name)!.arityText), cell(doc)];
+    return [code(name), prose(functionSignature(name)!.arityText), prose(doc)];
   });
   return table(["function", "arguments", "what it computes"], rows);
 }
@@ -93,7 +98,7 @@ function machineIndependent(text: string): string {
 export function flagsTable(defs: FlagDefs): string {
   const rows = Object.entries(defs).map(([name, d]) => {
     const head = `${d.short ? `-${d.short}, ` : ""}--${name}${d.type === "string" ? ` ${d.arg ?? "VALUE"}` : ""}`;
-    return [code(head), cell(machineIndependent(d.help).split("\n").join(" "))];
+    return [code(head), prose(machineIndependent(d.help).split("\n").join(" "))];
   });
   return table(["option", "meaning"], rows);
 }

@@ -4,7 +4,8 @@
 //   ```js run / ```ts run     a module: run in a fresh `node` process in an app that depends on
 //                             cellc (TypeScript is stripped of its types first)
 //   ```sh run                 `$ command` lines run by a shell in that app; the lines after a
-//                             command are its expected output (timings such as `283 ms` aside)
+//                             command are its expected output (timings such as `283 ms` aside),
+//                             and a last line `(exit status N)` its status (default 0)
 //   <!-- file: PATH -->       on the line before a block of any language: the block is written
 //                             to PATH in the app before the blocks after it run
 //
@@ -16,9 +17,16 @@ import { join, relative } from "node:path";
 
 export const repoRoot = join(import.meta.dirname, "..", "..");
 
+export interface ShellCommand {
+  command: string;
+  /** Expected output lines; empty: the output is not compared. */
+  expected: string[];
+  status: number;
+}
+
 export type DocBlock =
   | { kind: "module"; file: string; line: number; lang: "js" | "ts"; code: string }
-  | { kind: "shell"; file: string; line: number; commands: { command: string; expected: string[] }[] }
+  | { kind: "shell"; file: string; line: number; commands: ShellCommand[] }
   | { kind: "file"; file: string; line: number; path: string; code: string };
 
 /** README.md and every docs/*.md, as paths relative to the repository. */
@@ -62,12 +70,17 @@ export function parseDocBlocks(file: string, text: string): DocBlock[] {
   return blocks;
 }
 
-function shellCommands(file: string, line: number, body: readonly string[]): { command: string; expected: string[] }[] {
-  const commands: { command: string; expected: string[] }[] = [];
+const STATUS = /^\(exit status (\d+)\)$/;
+
+function shellCommands(file: string, line: number, body: readonly string[]): ShellCommand[] {
+  const commands: ShellCommand[] = [];
   for (const l of body) {
-    if (l.startsWith("$ ")) commands.push({ command: l.slice(2), expected: [] });
-    else if (commands.length === 0) throw new Error(`${file}:${line}: a 'sh run' block starts with a '$ ' command line`);
-    else commands[commands.length - 1]!.expected.push(l);
+    const last = commands[commands.length - 1];
+    const status = STATUS.exec(l.trim());
+    if (l.startsWith("$ ")) commands.push({ command: l.slice(2), expected: [], status: 0 });
+    else if (last === undefined) throw new Error(`${file}:${line}: a 'sh run' block starts with a '$ ' command line`);
+    else if (status) last.status = Number(status[1]);
+    else last.expected.push(l);
   }
   return commands;
 }
