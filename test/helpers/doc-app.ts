@@ -51,7 +51,7 @@ export async function docsApp(): Promise<DocApp> {
   symlinkSync("../cellc/dist/editor/server/bin.js", join(modules, ".bin", "cellc-language-server"));
   cpSync(join(repoRoot, "examples/specs"), join(dir, "examples/specs"), { recursive: true });
   cpSync(join(repoRoot, "examples/cellc.config.json"), join(dir, "examples/cellc.config.json"));
-  const env = { ...process.env, PATH: `${join(modules, ".bin")}:${process.env.PATH ?? ""}`, NO_COLOR: "1" };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(modules, ".bin")}:${process.env.PATH ?? ""}`, NO_COLOR: "1" };
   delete env.NODE_OPTIONS; // plain node: no tsx loader inherited from the test runner
   return { dir, env };
 }

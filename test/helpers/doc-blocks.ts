@@ -46,6 +46,7 @@ export function parseDocBlocks(file: string, text: string): DocBlock[] {
     const open = FENCE.exec(lines[i]!);
     if (!open) continue;
     const [, indent, fence, info] = open as unknown as [string, string, string, string];
+    if (fence.startsWith("`") && info.includes("`")) continue; // inline code such as ```` ```js run ````, not a fence (CommonMark)
     const body: string[] = [];
     let j = i + 1;
     for (; j < lines.length; j++) {
