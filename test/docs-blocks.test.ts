@@ -16,14 +16,20 @@ interface Ran {
   output: string;
 }
 
+/** A block's own limit, below the test's: a hung block is killed and reported, not left running. */
+const BLOCK_LIMIT_MS = 280_000;
+
 /** Runs a program to its exit; stdout and stderr together, in order of arrival. */
 function run(file: string, args: readonly string[], app: DocApp): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = execFile(file, [...args], { cwd: app.dir, env: app.env, maxBuffer: 64 * 1024 * 1024 }, () => {});
+    const child = execFile(file, [...args], { cwd: app.dir, env: app.env, maxBuffer: 64 * 1024 * 1024, timeout: BLOCK_LIMIT_MS }, () => {});
     let output = "";
     child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("close", (code, signal) => resolve({ status: code ?? (signal ? 128 : 1), output }));
+    child.on("close", (code, signal) => {
+      if (signal) output += `\n[killed by ${signal}${signal === "SIGTERM" ? `: still running after ${BLOCK_LIMIT_MS / 1000} s` : ""}]`;
+      resolve({ status: code ?? 128, output });
+    });
   });
 }
 
@@ -72,8 +78,8 @@ describe("runnable blocks of the docs", () => {
       let app: DocApp;
       beforeAll(async () => {
         app = await docsApp();
-      });
-      for (const b of blocks) it(`${where(b)} (${b.kind === "module" ? b.lang : b.kind})`, () => runBlock(b, app));
+      }, 300_000);
+      for (const b of blocks) it(`${where(b)} (${b.kind === "module" ? b.lang : b.kind})`, () => runBlock(b, app), BLOCK_LIMIT_MS + 20_000);
     });
   }
 });
