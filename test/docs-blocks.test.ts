@@ -4,10 +4,10 @@
 // A failure names the doc's file and line.
 
 import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import ts from "typescript";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docsApp, type DocApp } from "./helpers/doc-app.ts";
 import { docBlocks, normalizeOutput, where, type DocBlock } from "./helpers/doc-blocks.ts";
 
@@ -79,6 +79,9 @@ describe("runnable blocks of the docs", () => {
       beforeAll(async () => {
         app = await docsApp();
       }, 300_000);
+      afterAll(() => {
+        if (app) rmSync(app.dir, { recursive: true, force: true });
+      });
       for (const b of blocks) it(`${where(b)} (${b.kind === "module" ? b.lang : b.kind})`, () => runBlock(b, app), BLOCK_LIMIT_MS + 20_000);
     });
   }
