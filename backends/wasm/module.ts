@@ -157,7 +157,7 @@ export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<
     `/** Threads a call runs on when its options do not say (cellc build --threads). */`,
     `const THREADS = ${threads};`,
     `/** What this kernel is: its sizes, inputs, states, outputs and parameters (with their initializers); backend: "wasm", or "ts" where the fallback runs; threads: present where calls can run on worker threads (Node), the default number. */`,
-    `export const meta = { ...META, ...(wasmSupported() ? { backend: "wasm", ...(threadsSupported() ? { threads: THREADS } : {}) } : { backend: "ts" }) };`,
+    `export const meta: Omit<typeof META, "backend"> & { readonly backend: "wasm" | "ts"; readonly threads?: number } = { ...META, ...(wasmSupported() ? { backend: "wasm", ...(threadsSupported() ? { threads: THREADS } : {}) } : { backend: "ts" }) };`,
     `const impl: KernelImpl = meta.backend === "wasm" ? wasmKernel(KERNEL, decodeBase64(WASM), { ${imports.map((h) => `${h}: ${HOST_SOURCE[h]}`).join(", ")} }, THREADS) : typescriptKernel();`,
     `/** ${CREATE_PARAMS_DOC} */`,
     `export function createParams(options?: CreateParamsOptions): Params { return impl.createParams(options) as Params; }`,
