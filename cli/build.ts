@@ -176,8 +176,9 @@ export async function runBuild(
   await compiler(); // load it first: the times reported are the builds', not start-up's
   const started = performance.now();
   const results: JobResult[] = [];
-  // Say which format was chosen for the jobs nobody chose one for, once per reason.
-  const chosen = new Set(jobs.flatMap((j) => (j.formatReason === undefined ? [] : [`format: ${j.format} (${j.formatReason}; choose with --format or "format")`])));
+  // Say why a job nobody chose a format for writes JavaScript, once per reason (TypeScript, what
+  // cellc has always written, needs no word: the file names say it).
+  const chosen = new Set(jobs.flatMap((j) => (j.formatReason === undefined || j.format !== "js" ? [] : [`format: js (${j.formatReason}; choose with --format or "format")`])));
   for (const line of chosen) io.out(line);
   for (const job of jobs) results.push(await buildJob(job, io, claimed));
   const optional = results.filter((r) => r.job.cellOptional);
