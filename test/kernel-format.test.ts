@@ -200,6 +200,14 @@ export const used = [h, name, backend, wasm.createParams({ zeros: true })];
   });
 });
 
+describe("the compile API's moduleFormat", () => {
+  it("\"js\" on a target that prints no TypeScript is CE408, naming the targets that do", async () => {
+    const r = await buildFile(lstm, { dims, target: "torch", moduleFormat: "js" });
+    expect(r.modules).toEqual([]);
+    expect(r.diagnostics.map((d) => [d.code, d.message])).toEqual([["CE408", "format 'js' is for targets that print a TypeScript module (ts, wasm); target 'torch' writes .py files"]]);
+  });
+});
+
 describe("the default format", () => {
   it("is ts in a project with a tsconfig.json or a TypeScript dependency, or without a package.json; js in another package", () => {
     const base = join(work, "detect");
