@@ -27,7 +27,7 @@ interface Run {
 
 function run(file: string, args: string[], cwd: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [file, ...args], { cwd, timeout: 120_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [file, ...args], { cwd, timeout: BUILD_TIMEOUT }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr });
     });
   });
@@ -52,6 +52,9 @@ const probeScript = (path: string) => `import * as k from ${JSON.stringify(path)
 ${probe.toString()}
 process.stdout.write(JSON.stringify(probe(k)));
 `;
+
+/** Builds in child processes, a tsc run and plain-node runs: minutes on a loaded 2-core machine. */
+const BUILD_TIMEOUT = 600_000;
 
 let work: string;
 beforeAll(() => {
@@ -126,7 +129,7 @@ export const used = [h, name, backend, wasm.createParams({ zeros: true })];
       out = String((e as { stdout?: string }).stdout ?? e);
     }
     expect(out).toBe("");
-  });
+  }, BUILD_TIMEOUT);
 
   it("a config's \"format\" (top level or per entry) and --watch write JavaScript too", async () => {
     const dir = join(work, "config");
@@ -157,7 +160,7 @@ export const used = [h, name, backend, wasm.createParams({ zeros: true })];
       child.kill("SIGINT");
     }
     expect(await exited).toBe(0);
-  });
+  }, BUILD_TIMEOUT);
 
   it("a bad --format is a usage error (help, exit 2), as is --format with a target that prints no TypeScript", async () => {
     const [bad, torch, clash] = await Promise.all([
