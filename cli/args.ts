@@ -106,7 +106,8 @@ export const buildUsage = `Usage: cellc build <files|dirs>... --out DIR [options
        cellc build [--config FILE] [--watch]
 
 Compiles every cell and stack declared in each spec (not the ones it imports) into one
-self-contained TypeScript module per cell and size binding, named like lstm_I64_H128.ts.
+self-contained TypeScript module per cell and size binding, named like lstm_I64_H128.ts (with
+--format js, lstm_I64_H128.js and its declarations, lstm_I64_H128.d.ts).
 
 Options:
 ${formatFlags(commandFlags.build)}
