@@ -118,12 +118,22 @@ export interface Gradients {
   initialState: Tensors;
 }
 
+export interface CreateParamsOptions {
+  /** The seed the initializers draw from: a whole number from 0 to 2^32 - 1. Default: a random one. */
+  seed?: number;
+  /** true: zero-filled parameters, no initializer run (e.g. before loading trained weights). */
+  zeros?: boolean;
+}
+
 export interface CellKernel {
   readonly meta: KernelMeta;
-  /** Zero-filled parameters (the runtime applies each param's init): views of one buffer laid out
-   *  as the kernel's products read them, so passing them back costs no copy. Separate arrays are
-   *  accepted too (copied into place at each call). */
-  createParams(): Tensors;
+  /** Parameters initialized by each one's rule (meta.params[k].init: the spec's `= glorot`,
+   *  `= ones`, ...), drawn from `options.seed` (the same numbers for a seed on every backend, and
+   *  the same as the runtime's initializeParams with new Rng(seed)); without a seed, from a random
+   *  one, as PyTorch and Keras initialize a new layer. `{ zeros: true }` gives zero-filled ones.
+   *  Views of one buffer laid out as the kernel's products read them, so passing them back costs
+   *  no copy. Separate arrays are accepted too (copied into place at each call). */
+  createParams(options?: CreateParamsOptions): Tensors;
   /** Zero-filled state for a batch. */
   createState(batchSize: number): Tensors;
   /** One step for streaming inference: reads inputs [B, n], updates `state` in place, returns the

@@ -39,7 +39,7 @@ export const commandFlags: Record<CommandName, FlagDefs> = {
       type: "string",
       short: "o",
       arg: "DIR",
-      help: "Directory to write modules into (created if missing); a path ending\nin the target's extension (.ts, .py) names one file, for a build of\nexactly one module",
+      help: "Directory to write modules into (created if missing); a path ending\nin the target's extension (.ts, .py), or .js for JavaScript, names one\nfile, for a build of exactly one module",
     },
     cell: { type: "string", arg: "NAME", help: "Build only the cell or stack called NAME" },
     "no-opt": { type: "boolean", help: "Skip the optimizing passes and emit the plain lowering" },
@@ -47,6 +47,11 @@ export const commandFlags: Record<CommandName, FlagDefs> = {
       type: "string",
       arg: "NAME",
       help: "What to emit: ts (a TypeScript kernel module, the default), wasm (a\n.ts module embedding a WebAssembly SIMD kernel, with the TypeScript\nkernel as fallback where SIMD is missing) or torch (a PyTorch\nnn.Module in a .py file)",
+    },
+    format: {
+      type: "string",
+      arg: "ts|js",
+      help: "With --target ts or wasm: write TypeScript modules (.ts) or what tsc\nwould emit for them, JavaScript (.js, ES modules for plain node) with\ndeclarations (.d.ts). Default: ts when the output's project has a\ntsconfig.json or a TypeScript dependency (or no package.json), else js",
     },
     "emit-wat": { type: "boolean", help: "With --target wasm, also write the WebAssembly text beside each module" },
     threads: {
@@ -104,18 +109,19 @@ export const buildUsage = `Usage: cellc build <files|dirs>... --out DIR [options
        cellc build [--config FILE] [--watch]
 
 Compiles every cell and stack declared in each spec (not the ones it imports) into one
-self-contained TypeScript module per cell and size binding, named like lstm_I64_H128.ts.
+self-contained TypeScript module per cell and size binding, named like lstm_I64_H128.ts (with
+--format js, lstm_I64_H128.js and its declarations, lstm_I64_H128.d.ts).
 
 Options:
 ${formatFlags(commandFlags.build)}
 
-Config file (paths relative to it; "out" ending in the target's extension names a single
-file; "target" at the top or per entry):
+Config file (paths relative to it; "out" ending in the target's extension (or .js, which
+means "format": "js") names a single file; "target" and "format" at the top or per entry):
   { "out": "src/kernels",
     "entries": [ { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
                  { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }],
                    "out": "gen/", "cell": "gru", "optimize": false, "target": "wasm",
-                   "threads": 2 } ] }
+                   "threads": 2, "format": "js" } ] }
 
 Exit status: 0 built, 1 a spec has errors (or an output could not be written), 2 usage error,
 70 internal error (a cellc bug).`;

@@ -41,6 +41,10 @@ export interface BuildJob {
   emitWat?: boolean;
   /** WebAssembly modules: the threads a call runs on by default (--threads). */
   threads?: number;
+  /** Targets that print TypeScript: "ts" modules, or "js" (.js and .d.ts). Absent: "ts". */
+  format?: "ts" | "js";
+  /** Why `format` was chosen when nothing asked for one (cli/format.ts), for the build to say. */
+  formatReason?: string;
 }
 
 export interface JobResult {
@@ -172,6 +176,10 @@ export async function runBuild(
   await compiler(); // load it first: the times reported are the builds', not start-up's
   const started = performance.now();
   const results: JobResult[] = [];
+  // Say why a job nobody chose a format for writes JavaScript, once per reason (TypeScript, what
+  // cellc has always written, needs no word: the file names say it).
+  const chosen = new Set(jobs.flatMap((j) => (j.formatReason === undefined || j.format !== "js" ? [] : [`format: js (${j.formatReason}; choose with --format or "format")`])));
+  for (const line of chosen) io.out(line);
   for (const job of jobs) results.push(await buildJob(job, io, claimed));
   const optional = results.filter((r) => r.job.cellOptional);
   const cellMissing = optional.length > 0 && optional.every((r) => r.ok && r.modules === 0);
@@ -211,7 +219,7 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
   };
   for (const dims of job.bindings) {
     const t0 = performance.now();
-    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; target?: string; threads?: number; dimsSource: "cli" | "config" } = {
+    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; target?: string; threads?: number; moduleFormat?: "ts" | "js"; dimsSource: "cli" | "config" } = {
       dims,
       optimize: job.optimize,
       dimsSource: job.dimsSource,
@@ -219,6 +227,7 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
     if (job.cell !== undefined) opts.cell = job.cell;
     if (job.target !== undefined) opts.target = job.target;
     if (job.threads !== undefined) opts.threads = job.threads;
+    if (job.format !== undefined) opts.moduleFormat = job.format;
     const r = await buildFile(file, opts);
     const ms = performance.now() - t0;
     for (const [name, text] of Object.entries(r.sources)) result.inputs.set(resolve(name), text);
@@ -262,14 +271,25 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
       claimed.set(path, label);
       result.outputs.push(path);
       let verb: string;
-      try {
-        verb = writeIfChanged(path, m.code);
-      } catch (e) {
-        failWrite(`cannot write ${shownPath(path)}: ${writeReason(e, path)}`, 1);
-        continue;
+      // JavaScript modules have their declarations beside them: lstm.js and lstm.d.ts.
+      const dtsPath = m.declaration === undefined ? undefined : path.replace(/\.js$/, "") + ".d.ts";
+      const written = [[path, m.code], ...(dtsPath === undefined ? [] : [[dtsPath, m.declaration!.code]])] as const;
+      let failed = false;
+      const verbs: string[] = [];
+      for (const [file, text] of written) {
+        try {
+          verbs.push(writeIfChanged(file, text));
+          if (file !== path) result.outputs.push(file);
+        } catch (e) {
+          failWrite(`cannot write ${shownPath(file)}: ${writeReason(e, file)}`, 1);
+          failed = true;
+          break;
+        }
       }
+      if (failed) continue;
+      verb = verbs.includes("wrote") ? "wrote" : "unchanged";
       if (job.emitWat) {
-        const watPath = path.replace(/\.ts$/, "") + ".wat";
+        const watPath = path.replace(/\.(ts|js)$/, "") + ".wat";
         try {
           verb = writeIfChanged(watPath, await watText(file, { ...opts, cell: m.name }));
           result.outputs.push(watPath);
@@ -280,8 +300,9 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
       }
       result.modules++;
       const params = m.meta.paramCount.toLocaleString("en-US");
+      const also = dtsPath === undefined ? "" : ` and ${shownPath(dtsPath)}`;
       io.out(
-        `${verb} ${shownPath(path)} (${m.name}, ${formatDims(m.dims)}, ${params} params, ${Math.round(ms)} ms${each})`,
+        `${verb} ${shownPath(path)}${also} (${m.name}, ${formatDims(m.dims)}, ${params} params, ${Math.round(ms)} ms${each})`,
       );
     }
   }

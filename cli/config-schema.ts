@@ -25,6 +25,8 @@ const outPath = z
 const optimize = z.boolean({ error: (i) => `must be true or false, got ${describe(i.input)}` });
 const targets = [...BACKENDS.keys()] as [string, ...string[]];
 const target = z.enum(targets, { error: (i) => `must be one of ${targets.join(", ")}, got ${describe(i.input)}` });
+const formats = ["ts", "js"] as const;
+const format = z.enum(formats, { error: (i) => `must be "ts" or "js", got ${describe(i.input)}` });
 const threadsProblem = (i: { input: unknown }) => `must be a whole number of threads from 1 to ${MAX_THREADS}, got ${describe(i.input)}`;
 const threads = z.int({ error: threadsProblem }).min(1, { error: threadsProblem }).max(MAX_THREADS, { error: threadsProblem });
 
@@ -67,6 +69,7 @@ const entry = z
       optimize: optimize.optional().meta({ description: "Run the optimizing passes (default: the top-level value, else true)." }),
       target: target.optional().meta({ description: 'What to emit: "ts" (a TypeScript kernel module) or another backend (default: the top-level value, else "ts").' }),
       threads: threads.optional().meta({ description: 'With "target": "wasm", the worker threads a call runs on when it does not say (default: the top-level value, else 1).' }),
+      format: format.optional().meta({ description: 'With "target" "ts" or "wasm": "ts" writes TypeScript modules, "js" what tsc emits for them (.js and .d.ts). Default: the top-level value, else "ts" when the output\'s project has a tsconfig.json or a TypeScript dependency (or no package.json), else "js".' }),
     },
     { error: (i) => `must be an object like { "spec": "x.cell", "dims": {...} }, got ${describe(i.input)}` },
   )
@@ -80,6 +83,7 @@ export const configSchema = z
       optimize: optimize.optional().meta({ description: "Default for entries: run the optimizing passes (true)." }),
       target: target.optional().meta({ description: 'Default for entries: what to emit ("ts").' }),
       threads: threads.optional().meta({ description: 'Default for wasm entries: the worker threads a call runs on (1).' }),
+      format: format.optional().meta({ description: 'Default for ts and wasm entries: "ts" (TypeScript modules) or "js" (.js and .d.ts); absent: from the output\'s project.' }),
       entries: z
         .array(entry, { error: (i) => `must be an array of entries, got ${describe(i.input)}` })
         .min(1, { error: 'is empty: list at least one { "spec": ..., "dims": ... }' }),
@@ -96,8 +100,8 @@ export function configJsonSchema(): Record<string, unknown> {
 }
 
 const expected: Record<string, string> = {
-  top: '"entries", "out" or "optimize"',
-  entry: "spec, dims, out, cell or optimize",
+  top: '"entries", "out", "optimize", "target", "threads" or "format"',
+  entry: "spec, dims, out, cell, optimize, target, threads or format",
 };
 
 /** The first problem of an invalid config as [where, problem], e.g. ["entries[0].dims.H", "must be ..."]. */

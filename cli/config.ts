@@ -47,6 +47,9 @@ export interface ConfigEntry {
   target?: string;
   /** WebAssembly modules: the threads a call runs on by default. */
   threads?: number;
+  /** TypeScript-module targets: "ts" or "js" ("format", or an "out" ending in .js); absent: from
+   *  the output's project (cli/format.ts). */
+  format?: "ts" | "js";
 }
 
 export interface CellcConfig {
@@ -120,7 +123,17 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
     const outPath = resolve(base, outRaw);
     const backend = raw.target ?? config.target;
     const extension = BACKENDS.get(backend ?? "ts")!.extension;
-    const target: OutTarget = outRaw.endsWith(`.${extension}`) ? { kind: "file", path: outPath } : { kind: "dir", path: outPath };
+    // A target that prints TypeScript can write JavaScript: an "out" ending in .js names one file.
+    // The top-level "format" is for the entries whose target prints TypeScript; an entry's own is
+    // an error on any other target.
+    const format = extension === "ts" ? (raw.format ?? config.format) : undefined;
+    const jsFile = extension === "ts" && outRaw.endsWith(".js");
+    if (raw.format !== undefined && extension !== "ts") {
+      fail(`${at}.format`, `is for targets that print TypeScript modules (ts, wasm); this entry's target is "${backend}"`);
+    }
+    if (jsFile && format === "ts") fail(`${at}.out`, `names a .js file ('${outRaw}') but "format" is "ts"; name a .ts file or set "format": "js"`);
+    if (format === "js" && outRaw.endsWith(".ts")) fail(`${at}.out`, `names a .ts file ('${outRaw}') but "format" is "js"; name a .js file or a directory`);
+    const target: OutTarget = outRaw.endsWith(`.${extension}`) || jsFile ? { kind: "file", path: outPath } : { kind: "dir", path: outPath };
     if (target.kind === "file" && bindings.length > 1) {
       fail(`${at}.out`, `names one file ('${outRaw}') but "dims" lists ${bindings.length} bindings; use a directory`);
     }
@@ -131,6 +144,8 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
     const threads = raw.threads ?? config.threads;
     if (threads !== undefined && backend === "wasm") entry.threads = threads;
     if (raw.cell !== undefined) entry.cell = raw.cell;
+    if (format !== undefined) entry.format = format;
+    else if (jsFile) entry.format = "js";
     return entry;
   });
   return { file, entries: out };

@@ -21,6 +21,7 @@ import { runExport } from "./export.ts";
 import { MAX_THREADS } from "../backends/ts/support/checks.ts";
 import { ConfigError, defaultConfigName, loadConfig, shownPath, type OutTarget } from "./config.ts";
 import { BACKENDS } from "../backends/index.ts";
+import { detectFormat, MODULE_FORMATS, type ModuleFormat } from "./format.ts";
 
 export const exitCodes = { ok: 0, specErrors: 1, usage: 2, internal: 70 } as const;
 
@@ -120,6 +121,10 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
   const emitWat = flagSet(p, "emit-wat");
   const threadsFlag = flagValue(p, "threads");
   const threads = threadsFlag === undefined ? undefined : parseThreads(threadsFlag);
+  const formatFlag = flagValue(p, "format");
+  if (formatFlag !== undefined && !(MODULE_FORMATS as readonly string[]).includes(formatFlag)) {
+    throw new UsageError(`--format must be ts or js, got '${formatFlag}'`, "build");
+  }
   // --emit-wat and --threads are about WebAssembly modules: only a wasm job can have them.
   const withWat = (job: BuildJob): BuildJob => {
     if (emitWat) {
@@ -130,11 +135,11 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
       if (job.target !== "wasm") throw new UsageError("--threads needs --target wasm", "build");
       job.threads = threads;
     }
-    return job;
+    return withFormat(job, formatFlag as ModuleFormat | undefined);
   };
   if (p.positionals.length === 0) {
     const configPath = configPathOrFail(configFlag, "build");
-    for (const f of ["dims", "out", "cell", "target"]) {
+    for (const f of ["dims", "out", "cell", "target", "format"]) {
       if (p.flags.has(f))
         throw new UsageError(`--${f} cannot be used with a config file (set it in the config's entries)`, "build");
     }
@@ -152,6 +157,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
         if (e.cell !== undefined) job.cell = e.cell;
         if (e.target !== undefined) job.target = e.target;
         if (e.threads !== undefined) job.threads = e.threads;
+        if (e.format !== undefined) job.format = e.format;
         return withWat(job);
       });
       return { jobs, dirs: [], files: [config.file] };
@@ -165,7 +171,11 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
   const target = flagValue(p, "target");
   const backend = BACKENDS.get(target ?? "ts");
   if (!backend) throw new UsageError(`--target '${target}' is not a target (targets: ${[...BACKENDS.keys()].join(", ")})`, "build");
-  const out: OutTarget = outFlag.endsWith(`.${backend.extension}`)
+  // A target that prints TypeScript can write JavaScript: --out x.js names one file.
+  const jsFile = backend.extension === "ts" && outFlag.endsWith(".js");
+  if (jsFile && formatFlag === "ts") throw new UsageError(`--out ${outFlag} names a .js file but --format is ts`, "build");
+  if (formatFlag === "js" && outFlag.endsWith(".ts")) throw new UsageError(`--out ${outFlag} names a .ts file but --format is js; name a .js file or a directory`, "build");
+  const out: OutTarget = outFlag.endsWith(`.${backend.extension}`) || jsFile
     ? { kind: "file", path: resolve(outFlag) }
     : { kind: "dir", path: resolve(outFlag) };
   const dims = parseDims(flagValues(p, "dims"));
@@ -183,6 +193,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
     const jobs = specs.map((spec): BuildJob => {
       const job: BuildJob = { spec, bindings: [dims], out, optimize: !noOpt, dimsSource: "cli" };
       if (target !== undefined) job.target = target;
+      if (jsFile) job.format = "js";
       if (cell !== undefined) {
         job.cell = cell;
         if (specs.length > 1) job.cellOptional = true;
@@ -195,6 +206,25 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
       .flatMap(specDirs);
     return { jobs, dirs, files: [] };
   };
+}
+
+/**
+ * The job's module format: --format (only for targets that print TypeScript), the config's or
+ * the .js output's, else the one its output's project calls for (cli/format.ts), with the reason.
+ */
+function withFormat(job: BuildJob, flag: ModuleFormat | undefined): BuildJob {
+  const typescript = BACKENDS.get(job.target ?? "ts")!.extension === "ts";
+  if (!typescript) {
+    if (flag !== undefined) throw new UsageError(`--format is for targets that print TypeScript modules (ts, wasm), not '${job.target}'`, "build");
+    return job;
+  }
+  if (flag !== undefined) job.format = flag;
+  if (job.format === undefined) {
+    const choice = detectFormat(job.out.path, job.out.kind === "file");
+    job.format = choice.format;
+    job.formatReason = choice.reason;
+  }
+  return job;
 }
 
 /** --threads N: a whole number of threads from 1 to MAX_THREADS. */

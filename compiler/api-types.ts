@@ -34,6 +34,10 @@ export interface CompileOptions {
   /** WebAssembly kernels: the worker threads a call runs on when its options do not say (1-64,
    *  default 1). Results are identical for any number; other targets run on one. */
   threads?: number;
+  /** The module's language, for targets that print a TypeScript module (ts, wasm): "ts" (the
+   *  default), or "js" for what tsc would emit for it: JavaScript (`code`, an ES module for plain
+   *  node) and its declarations (`declaration`). `cellc build --format`, `"format"` in a config. */
+  moduleFormat?: "ts" | "js";
   /** Format the module with prettier (default true). Loaders skip it: nobody reads that code. */
   format?: boolean;
   /** Reads imported files; defaults to the file system. */
@@ -47,8 +51,11 @@ export interface CompiledModule {
   dims: Record<string, number>;
   /** Suggested file name, e.g. "lstm_I64_H128.ts". */
   fileName: string;
-  /** Prettier-formatted TypeScript source of the self-contained module. */
+  /** Prettier-formatted TypeScript source of the self-contained module (its JavaScript with
+   *  moduleFormat "js"). */
   code: string;
+  /** With moduleFormat "js": the module's declarations, e.g. lstm_I64_H128.d.ts. */
+  declaration?: { fileName: string; code: string };
   meta: KernelMeta;
 }
 

@@ -66,6 +66,9 @@ function backendFor(options: CompileOptions, out: Diagnostic[]): Backend | undef
   return backend;
 }
 
+/** Targets whose modules can be emitted as JavaScript (they print TypeScript modules). */
+const typescriptTargets = (): string[] => [...BACKENDS.values()].filter((b) => b.extension === "ts").map((b) => b.name);
+
 function planUnit(u: UnitInfo, program: Program, options: CompileOptions, backend: Backend, out: Diagnostic[]): PlannedUnit | undefined {
   const binding = bindDims(u, options.dims ?? {}, out, options.dimsSource ?? "api");
   if (!binding) return undefined;
@@ -90,6 +93,10 @@ function planUnit(u: UnitInfo, program: Program, options: CompileOptions, backen
   if (process.env.CELLC_DUMP_PLAN === "1") console.error(dumpPlan(plan));
   verifyPlan(plan);
   const fileName = `${u.name}${Object.entries(binding).map(([k, v]) => `_${k}${v}`).join("")}.${backend.extension}`;
+  if (options.moduleFormat === "js" && backend.extension !== "ts") {
+    out.push(diag("CE408", undefined, "js", typescriptTargets().join(", "), backend.name, backend.extension));
+    return undefined;
+  }
   return { plan, binding, fileName, origin: commentText(path.basename(u.file)) };
 }
 
@@ -100,7 +107,12 @@ async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions,
   const emitOptions = { fileName: p.fileName, origin: p.origin, format: options.format ?? true, ...(options.dtype ? { dtype: options.dtype } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) };
   const code = await backend.emit(p.plan, emitOptions);
   // An ordinary object for the caller; fromEntries keeps a size named `__proto__` as a property.
-  return { name: u.name, dims: Object.fromEntries(Object.entries(p.binding)), fileName: p.fileName, code, meta: p.plan.meta };
+  const module: CompiledModule = { name: u.name, dims: Object.fromEntries(Object.entries(p.binding)), fileName: p.fileName, code, meta: p.plan.meta };
+  if (options.moduleFormat !== "js") return module;
+  const { toJavaScript } = await import("../backends/ts/javascript.ts");
+  const { js, dts } = await toJavaScript(code, p.fileName);
+  const base = p.fileName.replace(/\.ts$/, "");
+  return { ...module, fileName: `${base}.js`, code: js, declaration: { fileName: `${base}.d.ts`, code: dts } };
 }
 
 /** The verified plan of one cell or stack of `source`, for backends and tests (no code printed). */

@@ -62,6 +62,7 @@ export const catalogue = {
   CE405: "{0} binds '{1}', but '{2}' declares '{3}': size names are case-sensitive",
   CE406: "{0} would hold {1} elements; an array holds at most {2}",
   CE407: "unknown target '{0}' (the targets are {1})",
+  CE408: "format '{0}' is for targets that print a TypeScript module ({1}); target '{2}' writes .{3} files",
 } as const;
 
 export type DiagnosticCode = keyof typeof catalogue;

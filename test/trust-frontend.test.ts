@@ -41,7 +41,7 @@ const rnnCell = (line: string) =>
 
 /** forward over one step with a batch of 2 and zero parameters but b = 0.1. */
 function runOnce(k: CellKernel): Tensors {
-  const params = k.createParams();
+  const params = k.createParams({ zeros: true });
   params["b"]?.fill(0.1);
   const inputs: Tensors = {};
   for (const i of k.meta.inputs) inputs[i.name] = new Float32Array(2 * i.size).fill(0.5);

@@ -109,6 +109,14 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
   sf.addInterfaces([
     {
       isExported: true,
+      name: "CreateParamsOptions",
+      properties: [
+        { name: "seed", type: "number", hasQuestionToken: true, docs: ["The seed the initializers draw from (0 to 2^32 - 1); default: a random one."] },
+        { name: "zeros", type: "boolean", hasQuestionToken: true, docs: ["true: zero-filled parameters, no initializer run."] },
+      ],
+    },
+    {
+      isExported: true,
       name: "ForwardOptions",
       properties: [
         { name: "batchSize", type: "number" },
@@ -161,11 +169,11 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
 
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => ({ name: b.name }));
   const sizesOf = (items: readonly { name: string; size: number }[], rows: string) => `{ ${items.map((i) => `${key(i.name)}: new ${ARRAY}(${rows} * ${i.size}),`).join(" ")} }`;
-  const support = [supportText("gemm"), ...(plan.fastMath ? [supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), supportText("weights"), supportText("checks")].join("\n\n");
+  const support = [supportText("gemm"), ...(plan.fastMath ? [supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), supportText("weights"), supportText("checks"), supportText("init")].join("\n\n");
   // Each object is bound to a name only where its keys are checked (a cell may have no params).
   const bindIf = (name: string, list: readonly unknown[]) => (list.length > 0 ? `const ${name} = ` : "");
   const gradientsBody = [
-    `if (into === undefined) return { params: createParams(), inputs: ${sizesOf(meta.inputs, "T * B")}, initialState: ${sizesOf(meta.states, "B")} };`,
+    `if (into === undefined) return { params: allocParams(), inputs: ${sizesOf(meta.inputs, "T * B")}, initialState: ${sizesOf(meta.states, "B")} };`,
     `const g = checkObject(where, "options.into", into, ["params", "inputs", "initialState"]);`,
     `${bindIf("p", meta.params)}checkObject(where, "options.into.params", own(g, "params"), ${q(meta.params.map((p) => p.name))});`,
     ...meta.params.map((p) => `checkArray(where, ${q(`options.into.params.${p.name}`)}, own(p, ${q(p.name)}), ${p.size}, "[${p.shape.join(", ")}]");`),
@@ -221,11 +229,18 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
     ].join("\n"),
   );
   sf.addFunction({
-    isExported: true,
-    name: "createParams",
-    docs: ["Zero-filled parameters, views of one buffer laid out as the kernel reads them; initialise them from meta.params[k].init."],
+    name: "allocParams",
+    docs: ["Zero-filled parameters, views of one buffer laid out as the kernel reads them."],
     returnType: "Params",
     statements: createParamsBody(plan),
+  });
+  sf.addFunction({
+    isExported: true,
+    name: "createParams",
+    docs: [CREATE_PARAMS_DOC],
+    parameters: [{ name: "options", type: "CreateParamsOptions", hasQuestionToken: true }],
+    returnType: "Params",
+    statements: CREATE_PARAMS_BODY,
   });
   sf.addFunction({
     isExported: true,
@@ -287,6 +302,17 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
   const [body, formattedShared] = await Promise.all([prettier.format(text, PRETTIER_OPTIONS), formatShared(shared)]);
   return body.replace(`${SHARED_MARKER}\n`, formattedShared);
 }
+
+/** createParams as every TypeScript and WebAssembly module documents it. */
+export const CREATE_PARAMS_DOC =
+  "Parameters initialized by meta.params[k].init (the spec's `= glorot`, `= ones`, ...) from options.seed, the same numbers for a seed on every backend; without a seed, from a random one; { zeros: true }: zero-filled. Views of one buffer laid out as the kernel reads them.";
+
+const CREATE_PARAMS_BODY = [
+  `const params = allocParams();`,
+  `const seed = paramsSeed("createParams", options);`,
+  `if (seed !== undefined) initParams(params, meta.params, new Rng(seed));`,
+  `return params;`,
+].join("\n");
 
 /** Stands for the shared code until the module is formatted. */
 const SHARED_MARKER = "declare const cellcSharedCode: never;";

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 const cache = new Map<string, string>();
 
 /** The inlinable text of ./support/<name>.ts. */
-export function supportText(name: "gemm" | "fastmath" | "checks" | "weights" | "rows" | "special"): string {
+export function supportText(name: "gemm" | "fastmath" | "checks" | "weights" | "rows" | "special" | "init"): string {
   let text = cache.get(name);
   if (text === undefined) {
     const raw = readFileSync(new URL(`./support/${name}.ts`, import.meta.url), "utf8");

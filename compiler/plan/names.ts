@@ -18,6 +18,8 @@ export const PRINTER_WORDS = [
   "gemm", "pack", "colSum", "rowSum", "invalidatePanels", "KC", "MC", "panelA", "panelB", "slotPanels", "slotValid",
   "POW2", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "fexp", "fsigmoid", "ftanh", "ABI_VERSION", "LAYOUT",
   "rowMax", "rowScan", "bmm", "transposeRows", "erf",
+  "Rng", "InitRule", "ParamRules", "splitmix32", "rotl", "initialize", "fans", "orthogonal", "initParams", "MAX_SEED",
+  "paramsSeed", "allocParams", "CreateParamsOptions",
   // Python (the PyTorch printer): module-level names its forward reads, and its forward's locals
   "torch", "nn", "self", "Tensor", "Optional", "List", "Tuple", "Dict", "math", "lengths", "state_masks", "dtype",
   "device", "steps", "batch_size",

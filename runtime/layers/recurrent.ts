@@ -250,7 +250,7 @@ export class Recurrent extends Layer {
     this.inSize = F;
     this.outName = meta.outputs[0]!.name;
     this.outSize = meta.outputs[0]!.size;
-    this.kparams = k.createParams();
+    this.kparams = k.createParams({ zeros: true });
     initializeParams(this.kparams, meta.params, rng);
     this.plist = meta.params.map((m) => ({ name: m.name, shape: [...m.shape], value: this.kparams[m.name]!, grad: new Float32Array(m.size) }));
     this.inputShape = [...inputShape];

@@ -45,6 +45,13 @@ export type State = { h: Float32Array };
 /** Per-step outputs. */
 export type Outputs = { h: Float32Array };
 
+export interface CreateParamsOptions {
+  /** The seed the initializers draw from (0 to 2^32 - 1); default: a random one. */
+  seed?: number;
+  /** true: zero-filled parameters, no initializer run. */
+  zeros?: boolean;
+}
+
 export interface ForwardOptions {
   batchSize: number;
   /** Inferred from the inputs; needed only without inputs. */
@@ -651,6 +658,195 @@ function stateOption(
   );
   return checkArrays(where, name, obj, states, 0, B, false);
 }
+
+/** An initializer as a spec names it (the same union as abi/kernel.ts's InitSpec). */
+type InitRule =
+  | { readonly kind: "zeros" }
+  | { readonly kind: "ones" }
+  | { readonly kind: "const"; readonly value: number }
+  | { readonly kind: "uniform"; readonly low: number; readonly high: number }
+  | { readonly kind: "normal"; readonly std: number }
+  | { readonly kind: "glorot" }
+  | { readonly kind: "orthogonal" };
+
+/** splitmix32 step: scrambles a 32-bit counter into a well-mixed word. */
+function splitmix32(x: number): number {
+  x = (x + 0x9e3779b9) | 0;
+  let z = x;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/** A seeded generator: the same seed gives the same numbers on every engine and backend. */
+class Rng {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+  /** A second Box-Muller normal kept for the next call. */
+  private spare: number | undefined;
+
+  constructor(seed = 0) {
+    if (!Number.isFinite(seed)) throw new Error(`seed must be a finite number, got ${seed}`);
+    let x = Math.trunc(seed) | 0;
+    this.s0 = splitmix32((x = (x + 0x9e3779b9) | 0));
+    this.s1 = splitmix32((x = (x + 0x9e3779b9) | 0));
+    this.s2 = splitmix32((x = (x + 0x9e3779b9) | 0));
+    this.s3 = splitmix32((x = (x + 0x9e3779b9) | 0));
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+  }
+
+  /** A uniform 32-bit unsigned integer. */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /** Uniform in [low, high). */
+  uniform(low = 0, high = 1): number {
+    return low + (high - low) * this.next();
+  }
+
+  /** Normal with the given mean and standard deviation (Box-Muller). */
+  normal(mean = 0, std = 1): number {
+    if (this.spare !== undefined) {
+      const z = this.spare;
+      this.spare = undefined;
+      return mean + std * z;
+    }
+    let u = 0;
+    while (u === 0) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return mean + std * r * Math.cos(2 * Math.PI * v);
+  }
+}
+
+/** Fills `out` (a parameter of `shape`) according to `init`. */
+function initialize(out: Float32Array, shape: readonly number[], init: InitRule, rng: Rng): void {
+  switch (init.kind) {
+    case "zeros":
+      out.fill(0);
+      return;
+    case "ones":
+      out.fill(1);
+      return;
+    case "const":
+      out.fill(init.value);
+      return;
+    case "uniform":
+      for (let i = 0; i < out.length; i++) out[i] = rng.uniform(init.low, init.high);
+      return;
+    case "normal":
+      for (let i = 0; i < out.length; i++) out[i] = rng.normal(0, init.std);
+      return;
+    case "glorot": {
+      const { fanIn, fanOut } = fans(shape);
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit);
+      return;
+    }
+    case "orthogonal":
+      orthogonal(out, shape, rng);
+      return;
+    default: {
+      const never: never = init;
+      throw new Error(`unknown initializer ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** fan_in / fan_out as Keras computes them: [out, in] for a matrix, [n] counts as n both ways. */
+function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+  if (shape.length === 2) return { fanIn: shape[1]!, fanOut: shape[0]! };
+  if (shape.length === 1) return { fanIn: shape[0]!, fanOut: shape[0]! };
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { fanIn: n, fanOut: n };
+}
+
+/** A matrix with orthonormal rows (when rows <= cols) or columns (when rows >= cols). */
+function orthogonal(out: Float32Array, shape: readonly number[], rng: Rng): void {
+  const rows = shape.length === 2 ? shape[0]! : 1;
+  const cols = shape.length === 2 ? shape[1]! : out.length;
+  // Orthonormalise k vectors of length n, k <= n, then lay them out as rows or columns.
+  const k = Math.min(rows, cols);
+  const n = Math.max(rows, cols);
+  const v = new Float64Array(k * n);
+  for (let i = 0; i < v.length; i++) v[i] = rng.normal();
+  for (let a = 0; a < k; a++) {
+    // Modified Gram-Schmidt, twice for numerical orthogonality.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let b = 0; b < a; b++) {
+        let dot = 0;
+        for (let j = 0; j < n; j++) dot += v[a * n + j]! * v[b * n + j]!;
+        for (let j = 0; j < n; j++) v[a * n + j]! -= dot * v[b * n + j]!;
+      }
+    }
+    let norm = 0;
+    for (let j = 0; j < n; j++) norm += v[a * n + j]! ** 2;
+    norm = Math.sqrt(norm);
+    if (norm < 1e-12)
+      throw new Error("orthogonal initializer: degenerate random matrix (try another seed)");
+    for (let j = 0; j < n; j++) v[a * n + j]! /= norm;
+  }
+  for (let a = 0; a < k; a++) {
+    for (let j = 0; j < n; j++) {
+      // rows <= cols: vector a is row a; otherwise vector a is column a.
+      if (rows <= cols) out[a * cols + j] = v[a * n + j]!;
+      else out[j * cols + a] = v[a * n + j]!;
+    }
+  }
+}
+
+/** Parameters as meta lists them: name, shape and initializer. */
+type ParamRules = readonly {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly init: InitRule;
+}[];
+
+/** Applies every parameter's initializer, in the order of `rules`, drawing from one `rng`. */
+function initParams(params: Record<string, Float32Array>, rules: ParamRules, rng: Rng): void {
+  for (const m of rules) initialize(own(params, m.name) as Float32Array, m.shape, m.init, rng);
+}
+
+/** The largest seed createParams takes (seeds are 32-bit words). */
+const MAX_SEED = 4294967295;
+
+/** createParams' options checked: the seed to initialize from (a random one when none is
+ *  given), or undefined for `{ zeros: true }` (zero-filled parameters). */
+function paramsSeed(where: string, options: unknown): number | undefined {
+  const o = options === undefined ? {} : checkObject(where, "options", options, ["seed", "zeros"]);
+  const seed = own(o, "seed");
+  if (checkFlag(where, "options.zeros", own(o, "zeros")) === true) {
+    if (seed !== undefined)
+      fail(where, "options.seed and options.zeros: give one or the other (zeros are not drawn)");
+    return undefined;
+  }
+  if (seed === undefined) return Math.floor(Math.random() * (MAX_SEED + 1));
+  if (typeof seed !== "number" || !Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+    fail(where, `options.seed must be a whole number from 0 to ${MAX_SEED}, got ${describe(seed)}`);
+  }
+  return seed;
+}
 // ---- This kernel.
 /** proj_x = x · pack_xᵀ  (12 × 3)
  *  gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
@@ -793,7 +989,7 @@ function stepTape(B: number): TapeData {
 function gradientsFor(where: string, into: unknown, T: number, B: number): Gradients {
   if (into === undefined)
     return {
-      params: createParams(),
+      params: allocParams(),
       inputs: { x: new Float32Array(T * B * 3) },
       initialState: { h: new Float32Array(B * 4) },
     };
@@ -1081,8 +1277,8 @@ function runBackward(
   }
 }
 
-/** Zero-filled parameters, views of one buffer laid out as the kernel reads them; initialise them from meta.params[k].init. */
-export function createParams(): Params {
+/** Zero-filled parameters, views of one buffer laid out as the kernel reads them. */
+function allocParams(): Params {
   const mem = new Float32Array(96);
   return {
     W_z: mem.subarray(0, 12),
@@ -1095,6 +1291,14 @@ export function createParams(): Params {
     U_n: mem.subarray(76, 92),
     b_n: mem.subarray(92, 96),
   };
+}
+
+/** Parameters initialized by meta.params[k].init (the spec's `= glorot`, `= ones`, ...) from options.seed, the same numbers for a seed on every backend; without a seed, from a random one; { zeros: true }: zero-filled. Views of one buffer laid out as the kernel reads them. */
+export function createParams(options?: CreateParamsOptions): Params {
+  const params = allocParams();
+  const seed = paramsSeed("createParams", options);
+  if (seed !== undefined) initParams(params, meta.params, new Rng(seed));
+  return params;
 }
 
 /** Zero state for a batch. */

@@ -9,6 +9,7 @@
 // the same in every module.
 
 import { checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, checkThreads, fail, inferSteps, own, stateOption } from "../../ts/support/checks.ts";
+import { initParams, paramsSeed, Rng, type InitRule } from "../../ts/support/init.ts";
 import { Heap, WA } from "./heap.ts";
 import { Team, TEAM_BYTES, type TeamEntry } from "./threads.ts";
 
@@ -18,7 +19,7 @@ declare const meta: {
   readonly inputs: readonly { readonly name: string; readonly size: number }[];
   readonly states: readonly { readonly name: string; readonly size: number }[];
   readonly outputs: readonly { readonly name: string; readonly size: number }[];
-  readonly params: readonly { readonly name: string; readonly size: number; readonly shape: readonly number[] }[];
+  readonly params: readonly { readonly name: string; readonly size: number; readonly shape: readonly number[]; readonly init: InitRule }[];
 };
 
 // ---- inline from here
@@ -49,7 +50,7 @@ export interface KernelInfo {
 }
 
 export interface KernelImpl {
-  createParams(): Tensors;
+  createParams(options?: unknown): Tensors;
   createState(batchSize?: number): Tensors;
   step(params: Tensors, inputs: Tensors, state: Tensors, batchSize?: number): Tensors;
   forward(params: Tensors, inputs: Tensors, options: object): { outputs: Tensors; finalState: Tensors; tape: object };
@@ -101,7 +102,9 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
   const rowsOf = (b: { rows: number }, T: number, B: number) => (b.rows === 0 ? T * B : b.rows === 1 ? (T + 1) * B : b.rows === 2 ? B : 1);
   const layoutName = (p: { name: string }) => `[${meta.params.find((m) => m.name === p.name)!.shape.join(", ")}]`;
 
-  function createParams(): Tensors {
+  /** Params initialized from their rules (or zero-filled), as the TypeScript kernel's createParams. */
+  function createParams(options?: unknown): Tensors {
+    const seed = paramsSeed("createParams", options);
     const bytes = info.weights.size * E;
     const addr = heap.alloc(bytes);
     const all = view(addr, info.weights.size);
@@ -113,6 +116,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
       paramRegions.register(v, token);
     }
     if (info.weights.params.length === 0) heap.release(addr, bytes);
+    if (seed !== undefined) initParams(out, meta.params, new Rng(seed));
     return out;
   }
 
