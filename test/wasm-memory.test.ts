@@ -1,7 +1,8 @@
 // The WebAssembly backend's memory: regions of its wasm memory are found first-fit, given back and
 // merged; params from createParams() stay valid (and are still read in place) after the memory
 // grows for a larger tape; arrays passed in from elsewhere are copied, never aliased; without
-// WebAssembly the module falls back to the TypeScript kernel it embeds.
+// WebAssembly the module falls back to the TypeScript kernel it embeds; a call too large for the
+// memory is a KernelMemoryError that says what fits.
 
 import { describe, expect, it } from "vitest";
 import { loadCellFile } from "../compiler/index.ts";
@@ -91,5 +92,54 @@ describe("fallback", () => {
     for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
     expect(worst).toBeGreaterThan(0); // two different implementations...
     expect(worst).toBeLessThan(1e-6); // ...of the same plan
+  });
+});
+
+describe("out of memory", () => {
+  it("a call larger than a module's 4 GiB memory is a KernelMemoryError naming the kernel, T, B, the bytes and the largest T·B that fits; the kernel runs on", async () => {
+    const { planKernel } = await import("../compiler/index.ts");
+    const spec = "examples/specs/lstm.cell";
+    const dims = { I: 1, H: 64 };
+    const k = await loadCellFile(spec, { dims, target: "wasm" });
+    const params = k.createParams();
+    const x = new Float32Array(6).fill(0.5);
+    const before = Array.from(k.forward(params, { x }, { batchSize: 2 }).outputs.h!);
+    const T = 100_000;
+    const B = 64;
+    let err: (Error & { bytes?: number; available?: number; maxSteps?: number }) | undefined;
+    try {
+      k.forward(params, { x: new Float32Array(T * B) }, { batchSize: B });
+    } catch (e) {
+      err = e as typeof err;
+    }
+    expect(err).toBeInstanceOf(RangeError);
+    expect(err!.name).toBe("KernelMemoryError");
+    // The independent reference: the tape's forward buffers from the plan, row by row (the
+    // kernel pads each buffer to a cache line).
+    const { plan } = planKernel(readFileSync(spec, "utf8"), { file: spec, dims });
+    const forwardBufs = plan!.buffers.filter((b) => b.entry === "forward");
+    const rows = (r: string, t: number) => (r === "seq" ? t * B : r === "carry" ? (t + 1) * B : r === "batch" ? B : 1);
+    const exact = (t: number) => forwardBufs.reduce((s, b) => s + rows(b.rows, t) * b.width * 4, 0);
+    const m = /^lstm\.forward: out of WebAssembly memory: its tape at T=100000, B=64 needs [\d.]+ GB \(([\d,]+) bytes\), but [\d.]+ GB \(([\d,]+) bytes\) is free \(a module's memory holds at most 4 GiB, 4.29 GB\)\. At B=64 the most that fits is T=(\d+) \(T·B = (\d+)\) for forward alone, T=(\d+) \(T·B = (\d+)\) for forward and backward$/.exec(err!.message);
+    expect(m, err!.message).not.toBeNull();
+    const [needed, free, most, mostTB, train, trainTB] = m!.slice(1).map((v) => Number(v.replace(/,/g, "")));
+    expect(needed).toBeGreaterThanOrEqual(exact(T));
+    expect(needed).toBeLessThanOrEqual(exact(T) + forwardBufs.length * 80);
+    // Free: 4 GiB less the params, the small tape above and the kernel's own regions (a few MB).
+    expect(free).toBeLessThan(2 ** 32 - 4 * k.meta.paramCount);
+    expect(free).toBeGreaterThan(2 ** 32 - 32e6);
+    // Padding is under one step's bytes, so the largest T is the exact one or one less.
+    const perStep = exact(1) - exact(0);
+    const estimate = Math.floor((free - exact(0)) / perStep);
+    expect(most).toBeGreaterThanOrEqual(estimate - 1);
+    expect(most).toBeLessThanOrEqual(estimate);
+    expect(mostTB).toBe(most! * B);
+    expect(train).toBeLessThan(most!); // backward's adjoints need room too
+    expect(train).toBeGreaterThan(0);
+    expect(trainTB).toBe(train! * B);
+    expect([err!.bytes, err!.available, err!.maxSteps]).toEqual([needed, free, trainTB]);
+    // Nothing was lost: the kernel computes as before, and the same call fails the same way.
+    expect(() => k.forward(params, { x: new Float32Array(T * B) }, { batchSize: B })).toThrow(err!.message);
+    expect(Array.from(k.forward(params, { x }, { batchSize: 2 }).outputs.h!)).toEqual(before);
   });
 });

@@ -42,8 +42,71 @@ export function wasmSupported(): boolean {
 
 /** Bytes per page of wasm memory. */
 const PAGE = 65536;
+/** The most pages a module's memory may grow to (4 GiB: addresses are 32-bit). */
+export const MAX_PAGES = 65536;
 /** Alignment and tail room of every region. */
 const ALIGN = 64;
+
+/** Thrown by Heap.alloc when the memory cannot hold a region: the bytes asked for and the largest
+ *  region it could give (the kernel turns it into a KernelMemoryError, which says more). */
+export class HeapFull extends RangeError {
+  override name = "HeapFull";
+  constructor(
+    readonly bytes: number,
+    readonly largest: number,
+  ) {
+    super(`out of WebAssembly memory: ${bytes} bytes needed, the largest free region is ${largest} bytes (a module's memory holds at most 4 GiB, 4.29 GB)`);
+  }
+}
+
+/** A call that needs more WebAssembly memory than there is: names the kernel's function, T and B,
+ *  the bytes needed and what fits. A RangeError, as the kernels' other boundary errors are. */
+export class KernelMemoryError extends RangeError {
+  override name = "KernelMemoryError";
+  constructor(
+    message: string,
+    /** Bytes the call needed. */
+    readonly bytes: number,
+    /** Bytes free for it. */
+    readonly available: number,
+    /** The largest T·B that fits at the call's B for forward and backward (0: not even T = 1). */
+    readonly maxSteps: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Bytes as a message shows them: 1.23 GB (1,234,567,890 bytes). */
+function showBytes(n: number): string {
+  const unit = n >= 1e9 ? [1e9, "GB"] : n >= 1e6 ? [1e6, "MB"] : [1e3, "kB"];
+  return `${(n / (unit[0] as number)).toFixed(2)} ${unit[1]} (${n.toLocaleString("en-US")} bytes)`;
+}
+
+/** The largest n in [0, max] with fits(n) (fits is monotone, fits(0) true). */
+function largestFitting(max: number, fits: (n: number) => boolean): number {
+  let lo = 0;
+  let hi = max;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** What a call needs at other sizes: bytes(T, B) for what `label` says ("forward alone"). */
+export type MemoryNeed = { label: string; bytes: (T: number, B: number) => number };
+
+/** The error of a call at T, B whose `what` needed `full.bytes`; for each need, the largest T that
+ *  fits at this B (bytes(T, B) at most the free region and `spare`: what the call holds already,
+ *  its tape for backward). `where` is "name.function". */
+export function memoryError(where: string, what: string, T: number, B: number, full: HeapFull, needs: MemoryNeed[], spare = 0): KernelMemoryError {
+  const free = full.largest + spare;
+  const most = needs.map((n) => largestFitting(T, (t) => t === 0 || n.bytes(t, B) <= free));
+  const fits = needs.map((n, k) => (most[k]! > 0 ? `T=${most[k]} (T·B = ${most[k]! * B}) for ${n.label}` : `not even T=1 for ${n.label} (at T=1, B up to ${largestFitting(B, (b) => b === 0 || n.bytes(1, b) <= free)})`));
+  const message = `${where}: out of WebAssembly memory: ${what} at T=${T}, B=${B} needs ${showBytes(full.bytes)}, but ${showBytes(full.largest)} is free (a module's memory holds at most 4 GiB, 4.29 GB). At B=${B} the most that fits is ${fits.join(", ")}`;
+  return new KernelMemoryError(message, full.bytes, full.largest, most[most.length - 1]! * B);
+}
 
 export class Heap {
   /** Every SharedArrayBuffer this memory has had: an array in one of them is the module's own. */
@@ -55,6 +118,8 @@ export class Heap {
   constructor(
     readonly memory: WasmMemory,
     start: number,
+    /** Bytes the memory may grow to (its maximum). */
+    private readonly limit: number = MAX_PAGES * PAGE,
   ) {
     this.top = Math.ceil(start / ALIGN) * ALIGN;
     this.buf = memory.buffer;
@@ -93,18 +158,30 @@ export class Heap {
       addr = this.top;
       const end = addr + size;
       const have = this.memory.buffer.byteLength;
+      if (end > this.limit) throw new HeapFull(bytes, this.largest(this.limit));
       if (end > have) {
         const pages = Math.ceil((end - have) / PAGE);
         try {
-          this.memory.grow(Math.max(pages, Math.ceil(have / PAGE / 4)));
+          this.memory.grow(Math.min(Math.max(pages, Math.ceil(have / PAGE / 4)), this.limit / PAGE - have / PAGE));
         } catch {
-          this.memory.grow(pages); // throws a RangeError when even that is too much
+          try {
+            this.memory.grow(pages);
+          } catch {
+            // The engine gives no more (below the maximum): what it has is the limit now.
+            throw new HeapFull(bytes, this.largest(this.memory.buffer.byteLength));
+          }
         }
       }
       this.top = end;
     }
     if (zero) new Uint8Array(this.buffer(), addr, size).fill(0);
     return addr;
+  }
+
+  /** The most bytes one region can hold with the memory at most `limit` bytes. */
+  private largest(limit: number): number {
+    const room = Math.max(limit - this.top, ...this.free.map(([, n]) => n));
+    return Math.max(0, Math.floor(room / ALIGN) * ALIGN - 16);
   }
 
   /** Gives a region back. */
