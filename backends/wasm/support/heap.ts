@@ -1,7 +1,8 @@
 // The wasm memory of a generated WebAssembly module and the regions in it (inlined into every
-// such module; tests import it). The memory is shared (a SharedArrayBuffer underneath) so that
-// growing it never detaches the views callers hold (params from createParams stay valid) and so
-// that worker threads can run on it. Regions are found first-fit in a free list, aligned to a
+// such module; tests import it). The memory is shared (a SharedArrayBuffer underneath) where it
+// can be, so that growing it never detaches the views callers hold (params from createParams stay
+// valid) and so that worker threads can run on it; where it cannot (a page that is not
+// cross-origin isolated) it is a memory of the module's own and the kernel copies params in. Regions are found first-fit in a free list, aligned to a
 // cache line, with room after each for a vector read past its last element.
 
 // ---- inline from here
@@ -17,7 +18,7 @@ export interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
 }
-export const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+export const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly as WasmApi | undefined as WasmApi;
 
 /** Bytes from base64 (atob is on every platform these modules run on; typed here, see WasmApi). */
 export function decodeBase64(text: string): Uint8Array {
@@ -28,16 +29,37 @@ export function decodeBase64(text: string): Uint8Array {
 /** A module of one function returning a v128 constant: valid only where SIMD is. */
 const SIMD_PROBE = "AGFzbQEAAAABBQFgAAF7AwIBAAoWARQA/QwAAAAAAAAAAAAAAAAAAAAACw==";
 
-/** True where WebAssembly with SIMD128 and shared memory runs (the fallback runs elsewhere). */
+/** True where WebAssembly with SIMD128 runs (the fallback runs elsewhere). */
 export function wasmSupported(): boolean {
   const api = (globalThis as unknown as { WebAssembly?: WasmApi & { validate(b: Uint8Array): boolean } }).WebAssembly;
-  if (api === undefined || typeof SharedArrayBuffer === "undefined") return false;
+  if (api === undefined) return false;
   try {
-    new api.Memory({ initial: 1, maximum: 1, shared: true });
     return api.validate(decodeBase64(SIMD_PROBE));
   } catch {
     return false;
   }
+}
+
+/** True where a WebAssembly memory can be shared (a SharedArrayBuffer underneath): Node, and
+ *  cross-origin isolated pages (COOP/COEP headers). Elsewhere a kernel runs on one thread, on a
+ *  memory of its own. */
+export function sharedMemorySupported(): boolean {
+  if (typeof SharedArrayBuffer === "undefined" || WA === undefined) return false;
+  try {
+    return new WA.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+/** `binary` importing a memory of its own instead of a shared one: the byte at `flagsAt` (the
+ *  memory import's limits, 3: shared with a maximum) becomes 1 (a maximum, not shared). The
+ *  module's atomic instructions are valid on such a memory; one thread never waits on it. */
+export function unsharedBinary(binary: Uint8Array, flagsAt: number): Uint8Array {
+  if (binary[flagsAt] !== 3) throw new Error("WebAssembly kernel: the memory import is not where the module says (a bug in cellc)");
+  const copy = binary.slice();
+  copy[flagsAt] = 1;
+  return copy;
 }
 
 /** Bytes per page of wasm memory. */

@@ -4,12 +4,12 @@
 // table with their addresses and calls the entry point (on the worker threads of ./threads.ts when
 // a call asks for more than one). Params from createParams() are views of
 // that memory, laid out as the plan's weight layout says, so they are read in place; other arrays
-// are copied in. Tapes live in the memory too; outputs and final states are copied out into
+// (and every params where the memory cannot be shared) are copied in. Tapes live in the memory too; outputs and final states are copied out into
 // arrays the tape owns. It is driven by a description of the plan (KernelInfo), so the code is
 // the same in every module.
 
 import { checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, checkThreads, fail, inferSteps, own, stateOption } from "../../ts/support/checks.ts";
-import { Heap, HeapFull, memoryError, WA, type MemoryNeed } from "./heap.ts";
+import { Heap, HeapFull, memoryError, sharedMemorySupported, unsharedBinary, WA, type MemoryNeed } from "./heap.ts";
 import { Team, TEAM_BYTES, type TeamEntry } from "./threads.ts";
 
 /** Provided by each generated module. */
@@ -73,11 +73,15 @@ interface TapeData {
   ballast: ArrayBuffer;
 }
 
-/** `threads`: the threads a call runs on when it does not say (its `threads` option). */
-export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<string, (...x: number[]) => number>, threads: number = 1): KernelImpl {
+/** `threads`: the threads a call runs on when it does not say (its `threads` option); `flagsAt`:
+ *  where the binary's memory import says "shared" (see unsharedBinary). */
+export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<string, (...x: number[]) => number>, threads: number, flagsAt: number): KernelImpl {
   const E = Float32Array.BYTES_PER_ELEMENT;
-  const memory = new WA.Memory({ initial: 1, maximum: 65536, shared: true });
-  const module = new WA.Module(binary);
+  // Without shared memory (a page that is not cross-origin isolated) calls run on one thread, and
+  // params are arrays of their own, copied in (growing the memory would detach views of it).
+  const shared = sharedMemorySupported();
+  const memory = new WA.Memory({ initial: 1, maximum: 65536, shared });
+  const module = new WA.Module(shared ? binary : unsharedBinary(binary, flagsAt));
   const instance = new WA.Instance(module, { env: { memory }, m: host });
   const heap = new Heap(memory, 64);
   const team = new Team(memory, heap.alloc(TEAM_BYTES), module, host, instance.exports as unknown as TeamEntry);
@@ -102,6 +106,12 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
   const layoutName = (p: { name: string }) => `[${meta.params.find((m) => m.name === p.name)!.shape.join(", ")}]`;
 
   function createParams(): Tensors {
+    if (!shared) {
+      const all = new Float32Array(info.weights.size);
+      const out: Tensors = {};
+      for (const p of info.weights.params) put(out, p.name, all.subarray(p.offset, p.offset + p.size));
+      return out;
+    }
     const bytes = info.weights.size * E;
     const addr = heap.alloc(bytes);
     const all = view(addr, info.weights.size);

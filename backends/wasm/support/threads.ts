@@ -171,7 +171,8 @@ export const TEAM_BYTES = CTL.words * 4;
 
 export class Team {
   private readonly c: Int32Array;
-  private readonly Worker: WorkerCtor | null = workerConstructor();
+  /** Workers run only on a shared memory. */
+  private readonly Worker: WorkerCtor | null;
   private supervisor: NodeWorker | null = null;
   private broken = false;
   /** Threads the last call ran on. */
@@ -185,6 +186,7 @@ export class Team {
     private readonly entry: TeamEntry,
   ) {
     this.c = new Int32Array(memory.buffer, ctl, CTL.words);
+    this.Worker = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer ? workerConstructor() : null;
   }
 
   /** Runs an entry point on `threads` threads (fewer where workers cannot run). */
