@@ -209,4 +209,11 @@ describe("a thread that fails", () => {
     const rounds = Array.from({ length: 6 }, () => ["4:3", "0:3"]).flat();
     expect(await calls(...rounds)).toEqual(rounds.map(() => ok(3)));
   });
+
+  it("that leaves idle is started again, also when the next call comes before its exit is noticed", async () => {
+    // Worker 1 leaves as after IDLE_MS without work, at once; the next call starts a new worker
+    // in its place, usually before the old one's exit reaches the supervisor.
+    const rounds = Array.from({ length: 6 }, () => ["5:3", "0:3"]).flat();
+    expect(await calls(...rounds)).toEqual(rounds.map(() => ok(3)));
+  });
 });

@@ -27,7 +27,8 @@
 
 /** Int32 words of the control block: the job, then the barrier's words, each worker's state and a
  *  failure message. A worker's state: 0 none, 1 idle, 2 claimed by a call, 3 starting, 4 failed to
- *  start, 5 died in a call, 6 running its share. `call` is the generation of the call being set up. */
+ *  start, 5 died in a call, 6 running its share, 7 asked of the supervisor. `call` is the
+ *  generation of the call being set up. */
 const CTL = { gen: 0, job: 1, tbl: 2, T: 3, B: 4, ig: 5, nw: 6, call: 7, failed: 8, sync: 16, state: 32, message: 128, words: 256 } as const;
 /** Milliseconds an idle worker waits for work before it exits. */
 const IDLE_MS = 5000;
@@ -127,8 +128,11 @@ const SUPERVISOR_SOURCE = `"use strict";
 const { workerData: d, parentPort, Worker } = process.getBuiltinModule("node:worker_threads");
 const c = new Int32Array(d.memory.buffer, d.ctl, ${CTL.words});
 ${REPORT_SOURCE}
+/** The worker in each place: the exit of one that left idle and was already replaced is not news. */
+const current = [];
 function start(w, join) {
   const me = ${CTL.state} + w;
+  Atomics.store(c, me, 3);
   let error = null;
   const dead = (what) => {
     report(c, "worker thread " + w + " " + what);
@@ -141,12 +145,14 @@ function start(w, join) {
     Atomics.store(c, me, 4);
     return dead("could not start: " + why(err));
   }
+  current[w] = worker;
   worker.on("error", (err) => (error = err));
   worker.on("exit", (code) => {
+    if (current[w] !== worker) return;
     const how = "(exit code " + code + (error ? ": " + why(error) : "") + ")";
     for (;;) {
       const s = Atomics.load(c, me);
-      if (s === 0 || s === 4 || s === 5) return;
+      if (s === 0 || s === 4 || s === 5 || s === 7) return;
       if (s === 1 && Atomics.compareExchange(c, me, 1, 0) === 1) return;
       if (s === 2 && Atomics.compareExchange(c, me, 2, 3) === 2) return start(w, true);
       if (s === 3 && Atomics.compareExchange(c, me, 3, 4) === 3) return dead("stopped while starting " + how);
@@ -249,7 +255,7 @@ export class Team {
     const started: number[] = [];
     for (let w = 1; w < n; w++) {
       if (Atomics.compareExchange(c, CTL.state + w, 1, 2) === 1) continue;
-      Atomics.store(c, CTL.state + w, 3);
+      Atomics.store(c, CTL.state + w, 7);
       const supervisor = this.supervise();
       if (supervisor === null) {
         Atomics.store(c, CTL.state + w, 0);
@@ -259,7 +265,7 @@ export class Team {
       started.push(w);
     }
     for (const w of started) {
-      for (let s = Atomics.load(c, CTL.state + w); s === 3; s = Atomics.load(c, CTL.state + w)) Atomics.wait(c, CTL.state + w, 3);
+      for (let s = Atomics.load(c, CTL.state + w); s === 7 || s === 3; s = Atomics.load(c, CTL.state + w)) Atomics.wait(c, CTL.state + w, s);
       if (Atomics.load(c, CTL.state + w) === 4) {
         Atomics.store(c, CTL.state + w, 0);
         this.broken = true;
