@@ -255,7 +255,7 @@ console.log(JSON.stringify((() => {${probeSource}})()));`;
     expect(worst).toBeLessThan(1e-5);
   };
 
-  it("target=wasm in the query (rollup) and target: \"wasm\" (vite) bundle the WebAssembly kernel; without shared memory it runs as WebAssembly on one thread", async () => {
+  it("target: \"wasm\" (vite) and target=wasm in the query (rollup, esbuild, webpack) bundle the WebAssembly kernel; without shared memory it runs as WebAssembly on one thread", async () => {
     const reference = probeHere(await loadCell(mgu.replace(/^import .*$/m, "").replace(/stack two[\s\S]*$/, ""), { dims: { I: 3, H: 4 }, cell: "mgu" }));
     expect(reference.backend).toBe("ts");
     const dir = project("target", {
@@ -272,9 +272,10 @@ console.log(JSON.stringify((() => {${probeSource}})()));`;
       plugins: [cellcVite({ target: "wasm" })],
       build: { write: false, minify: false, lib: { entry: join(dir, "option.js"), formats: ["es"], fileName: "out" } },
     })) as { output: { type: string; code?: string }[] }[];
-    const bundles = { query: await bundlers["rollup"]!(dir, "query.js"), option: out[0]!.output.find((o) => o.type === "chunk")!.code! };
+    const bundles: Record<string, string> = { "vite, option": out[0]!.output.find((o) => o.type === "chunk")!.code! };
+    for (const name of ["rollup", "esbuild", "webpack"]) bundles[`${name}, query`] = await bundlers[name]!(dir, "query.js");
     for (const [how, code] of Object.entries(bundles)) {
-      const here = probeHere(await importBundle(code, `target-${how}`));
+      const here = probeHere(await importBundle(code, `target-${how.replace(/\W+/g, "-")}`));
       expect([how, here.backend, here.threads, here.used]).toEqual([how, "wasm", 1, 2]);
       close(here.numbers, reference.numbers);
       const alone = await probeWithoutSharedMemory(code);

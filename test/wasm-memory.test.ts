@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from "vitest";
 import { loadCellFile } from "../compiler/index.ts";
-import { Heap, WA } from "../backends/wasm/support/heap.ts";
+import { Heap, HeapFull, memoryError, WA } from "../backends/wasm/support/heap.ts";
 import { Rng } from "./helpers/rng.ts";
 import type { CellKernel } from "../abi/kernel.ts";
 import { readFileSync } from "node:fs";
@@ -37,6 +37,38 @@ describe("Heap", () => {
     expect(Array.from(view)).toEqual([1, 2, 3, 4]);
     expect(heap.owns(view)).toBe(true);
     expect(heap.owns(new Float32Array(4))).toBe(false);
+  });
+});
+
+describe("a full memory", () => {
+  it("a region past the memory's limit is a HeapFull saying the largest region that fits, and allocates nothing", () => {
+    const memory = new WA.Memory({ initial: 1, maximum: 65536, shared: true });
+    const heap = new Heap(memory, 0, 4 * 65536);
+    heap.alloc(100_000); // 100,032 bytes with its room, aligned to 64
+    let full: unknown;
+    try {
+      heap.alloc(200_000);
+    } catch (e) {
+      full = e;
+    }
+    expect(full).toBeInstanceOf(HeapFull);
+    // 262,144 - 100,032 = 162,112 bytes, less the 16 of room after a region.
+    expect([(full as HeapFull).bytes, (full as HeapFull).largest]).toEqual([200_000, 162_096]);
+    expect(memory.buffer.byteLength).toBeLessThanOrEqual(4 * 65536);
+    heap.alloc(162_096); // fits exactly
+    expect(() => heap.alloc(1)).toThrow(HeapFull);
+  });
+
+  it("memoryError says what fits at the call's B, counting what the call holds (backward's tape), or the B that fits at T=1", () => {
+    const training = [{ label: "forward and backward", bytes: (t: number, b: number) => 2000 * t * b }];
+    // 20,000 free and 30,000 held: 2000·T·4 ≤ 50,000 up to T = 6.
+    const e = memoryError("k.backward", "its adjoints", 10, 4, new HeapFull(40_000, 20_000), training, 30_000);
+    expect(e.message).toBe(
+      "k.backward: out of WebAssembly memory: its adjoints at T=10, B=4 needs 40.00 kB (40,000 bytes), but 20.00 kB (20,000 bytes) is free (a module's memory holds at most 4 GiB, 4.29 GB). At B=4 the most that fits is T=6 (T·B = 24) for forward and backward",
+    );
+    expect([e.name, e.bytes, e.available, e.maxSteps, e instanceof RangeError]).toEqual(["KernelMemoryError", 40_000, 20_000, 24, true]);
+    const alone = [{ label: "forward alone", bytes: (t: number, b: number) => 1000 * t * b }];
+    expect(memoryError("k.forward", "its tape", 3, 100, new HeapFull(300_000, 20_000), alone).message).toMatch(/At B=100 the most that fits is not even T=1 for forward alone \(at T=1, B up to 20\)$/);
   });
 });
 
