@@ -1,8 +1,9 @@
 // The WebAssembly backend's memory: regions of its wasm memory are found first-fit, given back and
 // merged; params from createParams() stay valid (and are still read in place) after the memory
 // grows for a larger tape; arrays passed in from elsewhere are copied, never aliased; without
-// WebAssembly the module falls back to the TypeScript kernel it embeds; a call too large for the
-// memory is a KernelMemoryError that says what fits.
+// WebAssembly the module falls back to the TypeScript kernel it embeds, and without shared memory
+// it runs as WebAssembly on one thread; a call too large for the memory is a KernelMemoryError
+// that says what fits.
 
 import { describe, expect, it } from "vitest";
 import { loadCellFile } from "../compiler/index.ts";
@@ -92,6 +93,49 @@ describe("wasm kernel memory", () => {
     const changed = Array.from(k.forward(own, { x }, { batchSize: 2 }).outputs.h!);
     expect(changed).not.toEqual(before);
     expect(Array.from(k.forward(copies, { x }, { batchSize: 2 }).outputs.h!)).toEqual(before);
+  });
+});
+
+describe("without shared memory", () => {
+  it("the module runs as WebAssembly on one thread (plain node, SharedArrayBuffer deleted): params are arrays of their own, calls that grow the memory compute as with shared memory", async () => {
+    const { compile } = await import("../compiler/index.ts");
+    const { default: ts } = await import("typescript");
+    const { execFile } = await import("node:child_process");
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const built = await compile(readFileSync("examples/specs/lstm.cell", "utf8"), { file: "lstm.cell", dims: { I: 8, H: 32 }, target: "wasm", format: false });
+    const js = ts.transpileModule(built.module!.code, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+    const dir = mkdtempSync(join(tmpdir(), "cellc-unshared-"));
+    try {
+      writeFileSync(join(dir, "lstm.mjs"), js);
+      // T·B = 3200 rows: the tape and adjoints grow the memory from one page to several MB.
+      const probe = `
+        const params = k.createParams();
+        let s = 0.1;
+        for (const p of Object.values(params)) for (let i = 0; i < p.length; i++) p[i] = 0.3 * Math.sin((s += 0.37));
+        const B = 16, T = 200;
+        const x = new Float32Array(T * B * 8).map((_, i) => Math.cos(i));
+        const r = k.forward(params, { x }, { batchSize: B, threads: 2 });
+        const g = k.backward(params, r.tape, { h: new Float32Array(T * B * 32).fill(0.01) });
+        const numbers = [r.finalState, g.params, g.initialState].flatMap((o) => Object.values(o).flatMap((a) => [...a]));
+        return { backend: k.meta.backend, threads: k.meta.threads ?? null, used: k.threadsUsed(), shared: params.W_i.buffer instanceof ArrayBuffer ? "own" : "view", numbers };`;
+      const script = `delete globalThis.SharedArrayBuffer;
+const k = await import(${JSON.stringify(join(dir, "lstm.mjs"))});
+console.log(JSON.stringify((() => {${probe}})()));`;
+      type Probe = { backend: string; threads: number | null; used: number; shared: string; numbers: number[] };
+      const alone = await new Promise<Probe>((resolve, reject) =>
+        execFile(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", maxBuffer: 1 << 26 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as Probe))),
+      );
+      expect([alone.backend, alone.threads, alone.used, alone.shared]).toEqual(["wasm", null, 1, "own"]);
+      // The same module with shared memory, on two threads here: the same numbers, bit for bit.
+      const here = new Function("k", probe)(await import(join(dir, "lstm.mjs"))) as Probe;
+      expect([here.backend, here.threads, here.used, here.shared]).toEqual(["wasm", 1, 2, "view"]);
+      expect(alone.numbers.length).toBe(here.numbers.length);
+      expect(alone.numbers.every((v, i) => Object.is(v, here.numbers[i]))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -2,11 +2,12 @@
 // import it): it checks each call with the TypeScript backend's checks (same messages), puts the
 // caller's arrays where the plan's buffers are — in the module's wasm memory — fills the binding
 // table with their addresses and calls the entry point (on the worker threads of ./threads.ts when
-// a call asks for more than one). Params from createParams() are views of
-// that memory, laid out as the plan's weight layout says, so they are read in place; other arrays
-// (and every params where the memory cannot be shared) are copied in. Tapes live in the memory too; outputs and final states are copied out into
-// arrays the tape owns. It is driven by a description of the plan (KernelInfo), so the code is
-// the same in every module.
+// a call asks for more than one). Params from createParams() are views of that memory, laid out
+// as the plan's weight layout says, so they are read in place; other arrays (and all params where
+// the memory cannot be shared) are copied in. Tapes live in the memory too; outputs and final
+// states are copied out into arrays the tape owns; a call the memory cannot hold is a
+// KernelMemoryError saying what fits. It is driven by a description of the plan (KernelInfo), so
+// the code is the same in every module.
 
 import { checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, checkThreads, fail, inferSteps, own, stateOption } from "../../ts/support/checks.ts";
 import { Heap, HeapFull, memoryError, sharedMemorySupported, unsharedBinary, WA, type MemoryNeed } from "./heap.ts";
@@ -157,7 +158,6 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     panels.forEach((a, i) => (t[nbuf + 1 + i] = a));
   }
 
-  /** Regions of a tape: every forward buffer, laid out for T steps of B samples. */
   /** Where each forward buffer is in a tape of T steps of B samples, and its bytes. */
   function tapeLayout(T: number, B: number): { bytes: number; offsets: [number, number][] } {
     let bytes = 0;
@@ -196,7 +196,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
 
   /** A region for a call at T, B; out of memory, a KernelMemoryError saying what fits (`spare`:
    *  bytes the call holds already). */
-  function claim(where: string, what: string, bytes: number, T: number, B: number, needs: MemoryNeed[], spare = 0): number {
+  function reserve(where: string, what: string, bytes: number, T: number, B: number, needs: MemoryNeed[], spare = 0): number {
     try {
       return heap.alloc(bytes);
     } catch (e) {
@@ -205,6 +205,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     }
   }
 
+  /** Regions of a tape: every forward buffer, laid out for T steps of B samples. */
   function allocTape(T: number, B: number, reuse: unknown, where: string): TapeData {
     if (reuse !== undefined) {
       const given = typeof reuse === "object" && reuse !== null ? tapes.get(reuse) : undefined;
@@ -213,7 +214,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     }
     const addr = new Map<number, number>();
     const { bytes, offsets } = tapeLayout(T, B);
-    const region = claim(where, "its tape", bytes, T, B, [forwardNeed, trainingNeed]);
+    const region = reserve(where, "its tape", bytes, T, B, [forwardNeed, trainingNeed]);
     for (const [id, off] of offsets) addr.set(id, region + off);
     const outputs: Tensors = {};
     for (const o of info.fwd.outputs) put(outputs, o.name, new Float32Array(T * B * info.bufs[o.buf]!.width));
@@ -241,7 +242,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     const addr = new Map<number, number>();
     const grads = 0;
     const { bytes, offsets, packGrads } = adjointLayout(T, B);
-    const region = claim("backward", "its adjoints", bytes, T, B, [trainingNeed], d.bytes);
+    const region = reserve("backward", "its adjoints", bytes, T, B, [trainingNeed], d.bytes);
     for (const [id, off] of offsets) addr.set(id, region + off);
     for (const [id, off] of packGrads) addr.set(id, region + off);
     const offsetOf = (param: number) => info.weights.params.find((p) => p.buf === param)!.offset;
