@@ -22,7 +22,8 @@ export type KernelLoader = (specPath: string, opts: { dims: Record<string, numbe
 export type Target = "wasm" | "ts";
 
 /** The backend layers use unless told: WebAssembly SIMD where this process runs it (its modules
- *  need SIMD128 and shared memory), else TypeScript. CELLC_TARGET=ts|wasm overrides it. */
+ *  need SIMD128; without shared memory they run on one thread), else TypeScript.
+ *  CELLC_TARGET=ts|wasm overrides it. */
 export function defaultTarget(): Target {
   const env = typeof process !== "undefined" ? process.env.CELLC_TARGET : undefined;
   if (env === "ts" || env === "wasm") return env;

@@ -1,17 +1,28 @@
 // What a `.cell` import asks for, and the kernel module it becomes. `./lstm.cell?I=64&H=128`
-// names a spec and its sizes; `cell=NAME` picks one cell or stack of the file; a bare `kernel`
-// is accepted anywhere in the query (it lets TypeScript match `*&kernel`, see client.d.ts).
+// names a spec and its sizes; `cell=NAME` picks one cell or stack of the file; `target=wasm` or
+// `target=ts` the backend; a bare `kernel` is accepted anywhere in the query (it lets TypeScript
+// match `*&kernel`, see client.d.ts).
 // Bundler-independent: index.ts wires it into unplugin.
 
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { isSizeName, sizeValueProblem } from "../cli/args.ts";
 
+/** The backends a `.cell` import can be built with. */
+export const IMPORT_TARGETS = ["ts", "wasm"] as const;
+export type ImportTarget = (typeof IMPORT_TARGETS)[number];
+
 export interface CellImport {
   /** Absolute path of the spec. */
   file: string;
   dims: Record<string, number>;
   cell?: string;
+  target?: ImportTarget;
+}
+
+/** `v` as a target, or undefined when it is none. */
+export function importTarget(v: unknown): ImportTarget | undefined {
+  return IMPORT_TARGETS.find((t) => t === v);
 }
 
 /** Thrown for an import whose query cannot be understood. */
@@ -35,12 +46,13 @@ export function resolveCellImport(id: string, importer: string | undefined): str
   return resolve(base, path) + query;
 }
 
-/** The spec and sizes of a resolved id; throws CellImportError naming what is wrong in the query. */
-export function parseCellImport(id: string, defaults: Readonly<Record<string, number>> = {}): CellImport {
+/** The spec, sizes and target of a resolved id (`target`: the plugin's, when the query gives none);
+ *  throws CellImportError naming what is wrong in the query. */
+export function parseCellImport(id: string, defaults: Readonly<Record<string, number>> = {}, target?: ImportTarget): CellImport {
   const q = id.indexOf("?");
   const file = q < 0 ? id : id.slice(0, q);
   const dims: Record<string, number> = { ...defaults };
-  const out: CellImport = { file, dims };
+  const out: CellImport = { file, dims, ...(target !== undefined ? { target } : {}) };
   if (q < 0) return out;
   for (const part of id.slice(q + 1).split("&")) {
     if (part === "" || part === "kernel") continue;
@@ -52,7 +64,13 @@ export function parseCellImport(id: string, defaults: Readonly<Record<string, nu
       out.cell = value;
       continue;
     }
-    if (!isSizeName(name)) throw new CellImportError(`'${part}' in the query is not NAME=N (a size), cell=NAME or kernel`);
+    if (name === "target" && value !== undefined && !/^[0-9]+$/.test(value)) {
+      const t = importTarget(value);
+      if (t === undefined) throw new CellImportError(`'target=${value}' is not a target: write target=ts or target=wasm`);
+      out.target = t;
+      continue;
+    }
+    if (!isSizeName(name)) throw new CellImportError(`'${part}' in the query is not NAME=N (a size), cell=NAME, target=ts|wasm or kernel`);
     if (value === undefined) throw new CellImportError(`size ${name} has no value: write ${name}=N`);
     const problem = sizeValueProblem(value);
     if (problem !== undefined) throw new CellImportError(`size ${name} ${problem}`);
@@ -102,6 +120,7 @@ export async function buildCellImport(imp: CellImport, optimize: boolean): Promi
     format: false,
     dimsSource: "api",
     ...(imp.cell !== undefined ? { cell: imp.cell } : {}),
+    ...(imp.target !== undefined ? { target: imp.target } : {}),
   });
   const files = [imp.file, ...Object.keys(r.sources).map((f) => resolve(f))].filter((f, i, all) => all.indexOf(f) === i);
   const errors = r.diagnostics.filter((d) => d.severity === "error");

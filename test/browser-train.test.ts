@@ -3,15 +3,17 @@
 // driven by puppeteer-core) trains it, saves the model to IndexedDB and loads it back. The loss
 // must fall, and equal, epoch by epoch, the same training run in Node from the same sources; the
 // WebAssembly backend's module of the spec trains in the same page (cross-origin isolated, so with
-// shared memory) and equals its own Node run. The browser entry's import graph holds no `node:` module. Without Chromium (`.ci/run` installs it)
-// the browser part is skipped, named with the reason.
+// shared memory) and equals its own Node run. On a page served without COOP/COEP (no shared
+// memory) the plugin's `target=wasm` kernel runs as WebAssembly on one thread and agrees with the
+// TypeScript kernel. The browser entry's import graph holds no `node:` module. Without Chromium
+// (`.ci/run` installs it) the browser part is skipped, named with the reason.
 
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { compile, importModule } from "../compiler/index.ts";
+import { compile, importModule, loadCell } from "../compiler/index.ts";
 import type { CellKernel } from "../abi/kernel.ts";
 import * as runtime from "../runtime/index.ts";
 
@@ -187,5 +189,83 @@ const train = async (kernel: typeof tsKernel) => {
     wasmLosses.forEach((l, i) => expect(Math.abs(l - nodeWasm.losses[i]!)).toBeLessThanOrEqual(1e-12 * Math.abs(nodeWasm.losses[i]!)));
     wasmLosses.forEach((l, i) => expect(Math.abs(l - losses[i]!)).toBeLessThanOrEqual(1e-4 * Math.abs(losses[i]!)));
     console.log(`browser test: bundle ${((tBundle - t0) / 1000).toFixed(1)} s, browser run ${((performance.now() - tBundle) / 1000).toFixed(1)} s; losses ${losses.map((l) => l.toFixed(4)).join(" ")}`);
+  }, 240_000);
+
+  run("on a page that is not cross-origin isolated, a WebAssembly kernel (the plugin's target=wasm) runs as WebAssembly on one thread, as the TypeScript kernel computes", async () => {
+    const page = join(work, "plain");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(page, { recursive: true });
+    writeFileSync(join(page, "mgu.cell"), spec);
+    writeFileSync(join(page, "index.html"), `<!doctype html><title>cellc</title><script type="module" src="./main.ts"></script>\n`);
+    // Forward (asking for 2 threads) and backward on fixed params and inputs, on each kernel.
+    writeFileSync(
+      join(page, "main.ts"),
+      `import * as wasm from "./mgu.cell?I=2&H=6&target=wasm&kernel";
+import * as ts from "./mgu.cell?I=2&H=6&kernel";
+const probe = (k: typeof ts) => {
+  const params = k.createParams();
+  let s = 0.1;
+  for (const p of Object.values(params)) for (let i = 0; i < p.length; i++) p[i] = Math.sin((s += 0.37));
+  const B = 5, T = 4;
+  const x = new Float32Array(T * B * 2).map((_, i) => Math.cos(i));
+  const r = k.forward(params, { x }, { batchSize: B, threads: 2 });
+  const g = k.backward(params, r.tape, { h: new Float32Array(T * B * 6).fill(0.5) });
+  return [r.outputs, r.finalState, g.params].flatMap((o) => Object.values(o).flatMap((a) => [...(a as Float32Array)]));
+};
+try {
+  const used = (wasm as unknown as { threadsUsed(): number }).threadsUsed;
+  const w = probe(wasm);
+  (globalThis as unknown as { result: unknown }).result = {
+    isolated: globalThis.crossOriginIsolated, shared: typeof SharedArrayBuffer, backend: wasm.meta.backend, threads: wasm.meta.threads ?? null, used: used(), wasm: w, ts: probe(ts),
+  };
+} catch (e) { (globalThis as unknown as { result: unknown }).result = { error: String(e) }; }
+`,
+    );
+    const { build } = await import("vite");
+    const { default: cellc } = await import("../plugin/vite.ts");
+    const dist = join(work, "plain-dist");
+    await build({ root: page, configFile: false, logLevel: "silent", plugins: [cellc()], build: { outDir: dist, emptyOutDir: true, minify: false, target: "es2022" } });
+    // No COOP/COEP headers: no SharedArrayBuffer, no shared WebAssembly memory.
+    const server: Server = createServer((req, res) => {
+      const path = join(dist, decodeURIComponent((req.url ?? "/").split("?")[0]!).replace(/\/$/, "/index.html"));
+      if (!path.startsWith(dist) || !existsSync(path)) return void res.writeHead(404).end();
+      const type = { ".html": "text/html", ".js": "text/javascript" }[extname(path)] ?? "application/octet-stream";
+      res.writeHead(200, { "content-type": type }).end(readFileSync(path));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const puppeteer = await import("puppeteer-core");
+    const browser = await puppeteer.launch({ executablePath: chromium!, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+    let result: { isolated?: boolean; shared?: string; backend?: string; threads?: number | null; used?: number; wasm?: number[]; ts?: number[]; error?: string };
+    try {
+      const tab = await browser.newPage();
+      const errors: string[] = [];
+      tab.on("pageerror", (e) => errors.push(String(e)));
+      await tab.goto(`http://127.0.0.1:${port}/`);
+      await tab.waitForFunction("globalThis.result !== undefined", { timeout: 120_000 });
+      result = (await tab.evaluate("globalThis.result")) as typeof result;
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      server.close();
+    }
+    expect(result.error).toBeUndefined();
+    expect([result.isolated, result.shared]).toEqual([false, "undefined"]);
+    expect([result.backend, result.threads, result.used]).toEqual(["wasm", null, 1]);
+    // The independent reference: the TypeScript kernel, in the page and in Node.
+    const ref = await loadCell(spec, { dims: { I: 2, H: 6 } });
+    const params = ref.createParams();
+    let s = 0.1;
+    for (const p of Object.values(params)) for (let i = 0; i < p.length; i++) p[i] = Math.sin((s += 0.37));
+    const x = new Float32Array(4 * 5 * 2).map((_, i) => Math.cos(i));
+    const r = ref.forward(params, { x }, { batchSize: 5 });
+    const g = ref.backward(params, r.tape, { h: new Float32Array(4 * 5 * 6).fill(0.5) });
+    const node = [r.outputs, r.finalState, g.params].flatMap((o) => Object.values(o).flatMap((a) => [...a]));
+    expect(result.ts!.length).toBe(node.length);
+    result.ts!.forEach((v, i) => expect(Math.abs(v - node[i]!)).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(node[i]!))));
+    expect(result.wasm!.length).toBe(node.length);
+    const worst = result.wasm!.reduce((m, v, i) => Math.max(m, Math.abs(v - node[i]!) / (1 + Math.abs(node[i]!))), 0);
+    expect(worst).toBeLessThan(1e-5);
+    expect(worst).toBeGreaterThan(0); // WebAssembly's sums, not the TypeScript kernel's
   }, 240_000);
 });

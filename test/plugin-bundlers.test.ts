@@ -4,7 +4,7 @@
 // query names the size; Rollup's watch mode rebuilds when a file the spec imports changes; the
 // declaration module (plugin/client.d.ts) types such imports under strict settings.
 
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -218,5 +218,90 @@ export const n: number = r.tape.timeSteps + plain.meta.paramCount;
       out = String((e as { stdout?: string }).stdout ?? e);
     }
     expect(out).toBe("");
+  });
+});
+
+describe("the plugin's target", () => {
+  /** Forward and backward on fixed params and inputs (`k` a kernel module): outputs, final state
+   *  and parameter gradients, as numbers. JavaScript source, run here and in a child process. */
+  const probeSource = `
+    const params = k.createParams();
+    let s = 0.1;
+    for (const p of Object.values(params)) for (let i = 0; i < p.length; i++) p[i] = Math.sin((s += 0.37));
+    const B = 5, T = 4;
+    const x = new Float32Array(T * B * 3).map((_, i) => Math.cos(i));
+    const r = k.forward(params, { x }, { batchSize: B, threads: 2 });
+    const g = k.backward(params, r.tape, { h: new Float32Array(T * B * 4).fill(0.5) });
+    const numbers = [r.outputs, r.finalState, g.params].flatMap((o) => Object.values(o).flatMap((a) => [...a]));
+    return { backend: k.meta.backend, threads: k.meta.threads ?? null, used: k.threadsUsed ? k.threadsUsed() : null, numbers };`;
+  type Probe = { backend: string; threads: number | null; used: number | null; numbers: number[] };
+  const probeHere = (k: unknown) => new Function("k", probeSource)(k) as Probe;
+  /** The bundle run by plain node without SharedArrayBuffer, as on a page that is not
+   *  cross-origin isolated. */
+  const probeWithoutSharedMemory = (code: string) => {
+    const file = join(work, `no-sab-${Math.random().toString(36).slice(2)}.mjs`);
+    writeFileSync(file, code);
+    const script = `delete globalThis.SharedArrayBuffer;
+const k = (await import(${JSON.stringify(pathToFileURL(file).href)})).default;
+console.log(JSON.stringify((() => {${probeSource}})()));`;
+    return new Promise<Probe>((resolve, reject) =>
+      execFile(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as Probe))),
+    );
+  };
+  /** Agreement within float32 rounding (sums in another order, f32x4 activations). */
+  const close = (a: number[], b: number[]) => {
+    expect(a.length).toBe(b.length);
+    const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!) / (1 + Math.abs(b[i]!))), 0);
+    expect(worst).toBeLessThan(1e-5);
+  };
+
+  it("target: \"wasm\" (vite) and target=wasm in the query (rollup, esbuild, webpack) bundle the WebAssembly kernel; without shared memory it runs as WebAssembly on one thread", async () => {
+    const reference = probeHere(await loadCell(mgu.replace(/^import .*$/m, "").replace(/stack two[\s\S]*$/, ""), { dims: { I: 3, H: 4 }, cell: "mgu" }));
+    expect(reference.backend).toBe("ts");
+    const dir = project("target", {
+      "gate.cell": gate,
+      "mgu.cell": mgu,
+      "query.js": `import * as k from "./mgu.cell?I=3&H=4&cell=mgu&target=wasm&kernel";\nexport default k;\n`,
+      "option.js": entryText,
+    });
+    const { build } = await import("vite");
+    const out = (await build({
+      root: dir,
+      configFile: false,
+      logLevel: "silent",
+      plugins: [cellcVite({ target: "wasm" })],
+      build: { write: false, minify: false, lib: { entry: join(dir, "option.js"), formats: ["es"], fileName: "out" } },
+    })) as { output: { type: string; code?: string }[] }[];
+    const bundles: Record<string, string> = { "vite, option": out[0]!.output.find((o) => o.type === "chunk")!.code! };
+    for (const name of ["rollup", "esbuild", "webpack"]) bundles[`${name}, query`] = await bundlers[name]!(dir, "query.js");
+    for (const [how, code] of Object.entries(bundles)) {
+      const here = probeHere(await importBundle(code, `target-${how.replace(/\W+/g, "-")}`));
+      expect([how, here.backend, here.threads, here.used]).toEqual([how, "wasm", 1, 2]);
+      close(here.numbers, reference.numbers);
+      const alone = await probeWithoutSharedMemory(code);
+      expect([how, alone.backend, alone.threads, alone.used]).toEqual([how, "wasm", null, 1]);
+      close(alone.numbers, reference.numbers);
+    }
+  });
+
+  it("a bad target is named: in the query, and in the plugin's options", async () => {
+    const dir = project("bad-target", { "gate.cell": gate, "mgu.cell": mgu, "entry.js": `import * as k from "./mgu.cell?I=3&H=4&target=gpu";\nexport default k;\n` });
+    await expect(bundlers["rollup"]!(dir, "entry.js")).rejects.toThrow("'target=gpu' is not a target: write target=ts or target=wasm");
+    expect(() => cellcRollup({ target: "gpu" as "ts" })).toThrow('cellc plugin: target must be "ts" or "wasm", got "gpu"');
+  });
+
+  it("vite: the error's header gives the diagnostic's line and column", async () => {
+    const broken = mgu.replace("U_f @ h +", "U_f @ hh +");
+    const dir = project("vite-column", { "gate.cell": gate, "mgu.cell": broken, "entry.js": entryText });
+    const err = (await bundlers["vite"]!(dir, "entry.js").then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    ))!;
+    expect(err).toBeDefined();
+    const header = /\[plugin cellc\] \S*mgu\.cell:(\d+):(\d+)\n/.exec(err.message);
+    const diagnostic = /mgu\.cell:(\d+):(\d+) error CE203/.exec(err.message);
+    expect(header, err.message).not.toBeNull();
+    expect(diagnostic!.slice(1)).toEqual(["8", "31"]); // the 'hh' on line 8 of mgu.cell
+    expect(header!.slice(1)).toEqual(diagnostic!.slice(1));
   });
 });

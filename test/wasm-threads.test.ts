@@ -3,10 +3,11 @@
 // every spec, with loops shared by samples and by columns, with lengths, masks, initial states
 // and final-state gradients, with more threads than samples, and without input gradients; and the threaded results match the TypeScript
 // kernel as the one-thread ones do. Also: the option's checks, the build default, step(), and
-// the recurrent layer's choice ("auto").
+// the recurrent layer's choice ("auto"), and worker threads that trap or die (test/helpers/team-death.ts).
 
+import { execFile, type ChildProcess } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { loadCellFile } from "../compiler/index.ts";
 import { threadsFor, AUTO_MIN_WORK } from "../runtime/threads.ts";
@@ -172,33 +173,47 @@ describe("the recurrent layer's threads (runtime/threads.ts)", () => {
 });
 
 describe("a thread that fails", () => {
-  it("is an error of the call, not a hang, and the next call runs normally", async () => {
-    const { Team, TEAM_BYTES } = await import("../backends/wasm/support/threads.ts");
-    const { threadsFunctions } = await import("../backends/wasm/threads.ts");
-    const { assemble } = await import("../backends/wasm/module.ts");
-    const { WA } = await import("../backends/wasm/support/heap.ts");
-    // forward: T = 1 traps on worker 1, T = 2 on worker 0 (before the barrier the others wait at);
-    // otherwise every worker meets at the barrier, then stores w + 1 at tbl + 4w.
-    const wat = `(module (import "env" "memory" (memory 1 100 shared))
-${threadsFunctions()}
-  (func (export "forward") (param $tbl i32) (param $T i32) (param $B i32) (param $w i32) (param $nw i32) (param $sync i32)
-    (if (i32.and (i32.eq (local.get $T) (i32.const 1)) (i32.eq (local.get $w) (i32.const 1))) (then unreachable))
-    (if (i32.and (i32.eq (local.get $T) (i32.const 2)) (i32.eqz (local.get $w))) (then unreachable))
-    (call $barrier (local.get $sync) (local.get $nw))
-    (i32.store (i32.add (local.get $tbl) (i32.shl (local.get $w) (i32.const 2))) (i32.add (local.get $w) (i32.const 1))))
-  (func (export "backward") (param i32 i32 i32 i32 i32 i32 i32)))`;
-    const module = new WA.Module(await assemble(wat, "failing"));
-    const memory = new WA.Memory({ initial: 1, maximum: 100, shared: true });
-    const entry = new WA.Instance(module, { env: { memory } }).exports as never;
-    const team = new Team(memory, 1024, module, {}, entry);
-    const tbl = 1024 + TEAM_BYTES;
-    const slots = () => Array.from(new Int32Array(memory.buffer, tbl, 3));
-    team.run({ entry: "forward", tbl, T: 0, B: 1, ig: 0 }, 3);
-    expect([team.last, ...slots()]).toEqual([3, 1, 2, 3]);
-    expect(() => team.run({ entry: "forward", tbl, T: 1, B: 1, ig: 0 }, 2)).toThrow(/^a worker thread failed: .*unreachable/);
-    expect(() => team.run({ entry: "forward", tbl, T: 2, B: 1, ig: 0 }, 2)).toThrow(/unreachable/);
-    new Int32Array(memory.buffer, tbl, 3).fill(0);
-    team.run({ entry: "forward", tbl, T: 0, B: 1, ig: 0 }, 2);
-    expect([team.last, ...slots()]).toEqual([2, 1, 2, 0]);
+  const children = new Set<ChildProcess>();
+  afterAll(() => children.forEach((c) => c.kill()));
+  /** Runs calls ("T:threads") on test/helpers/team-death.ts's Team in a child process; each call's
+   *  [threads used, slots] or { error }. A call that hangs ends in this test's timeout. */
+  const calls = (...list: string[]) =>
+    new Promise<unknown[]>((resolve, reject) => {
+      const child = execFile(process.execPath, ["--import", "tsx", "test/helpers/team-death.ts", ...list], { encoding: "utf8" }, (err, stdout, stderr) => {
+        children.delete(child);
+        if (err) reject(new Error(`${err.message}\n${stderr}`));
+        else resolve(stdout.trim().split("\n").map((l) => JSON.parse(l) as unknown));
+      });
+      children.add(child);
+    });
+  const ok = (threads: number) => [threads, 1, 2, threads > 2 ? 3 : 0];
+
+  it("that traps is an error of the call, not a hang, and the next call runs normally", async () => {
+    expect(await calls("0:3", "1:2", "2:2", "0:2")).toEqual([
+      ok(3),
+      { error: expect.stringMatching(/^a worker thread failed: .*unreachable/) },
+      { error: expect.stringMatching(/unreachable/) },
+      ok(2),
+    ]);
+  });
+
+  it("that dies during a call makes the call throw, naming it; the next call starts a new thread and runs normally", async () => {
+    const died = { error: "a worker thread failed: worker thread 1 stopped during the call (exit code 7)" };
+    // On two threads, the barrier worker 0 waits at is released too.
+    expect(await calls("0:3", "3:3", "0:3", "3:2", "0:2")).toEqual([ok(3), died, ok(3), died, ok(2)]);
+  });
+
+  it("that dies while idle is replaced: the next call runs normally", async () => {
+    // Each time worker 1 ends after its share; the next call either finds it gone or claims it
+    // before its end is noticed (then a new worker takes its share in that call).
+    const rounds = Array.from({ length: 6 }, () => ["4:3", "0:3"]).flat();
+    expect(await calls(...rounds)).toEqual(rounds.map(() => ok(3)));
+  });
+
+  it("that leaves idle is started again, also when the next call comes before its exit is noticed", async () => {
+    // Worker 1 leaves as after IDLE_MS without work, at once; the next call starts a new worker
+    // in its place, usually before the old one's exit reaches the supervisor.
+    const rounds = Array.from({ length: 6 }, () => ["5:3", "0:3"]).flat();
+    expect(await calls(...rounds)).toEqual(rounds.map(() => ok(3)));
   });
 });

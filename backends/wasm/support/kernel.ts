@@ -2,15 +2,16 @@
 // import it): it checks each call with the TypeScript backend's checks (same messages), puts the
 // caller's arrays where the plan's buffers are — in the module's wasm memory — fills the binding
 // table with their addresses and calls the entry point (on the worker threads of ./threads.ts when
-// a call asks for more than one). Params from createParams() are views of
-// that memory, laid out as the plan's weight layout says, so they are read in place; other arrays
-// are copied in. Tapes live in the memory too; outputs and final states are copied out into
-// arrays the tape owns. It is driven by a description of the plan (KernelInfo), so the code is
-// the same in every module.
+// a call asks for more than one). Params from createParams() are views of that memory, laid out
+// as the plan's weight layout says, so they are read in place; other arrays (and all params where
+// the memory cannot be shared) are copied in. Tapes live in the memory too; outputs and final
+// states are copied out into arrays the tape owns; a call the memory cannot hold is a
+// KernelMemoryError saying what fits. It is driven by a description of the plan (KernelInfo), so
+// the code is the same in every module.
 
 import { checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, checkThreads, fail, inferSteps, own, stateOption } from "../../ts/support/checks.ts";
 import { initParams, paramsSeed, Rng, type InitRule } from "../../ts/support/init.ts";
-import { Heap, WA } from "./heap.ts";
+import { Heap, HeapFull, memoryError, sharedMemorySupported, unsharedBinary, WA, type MemoryNeed } from "./heap.ts";
 import { Team, TEAM_BYTES, type TeamEntry } from "./threads.ts";
 
 /** Provided by each generated module. */
@@ -74,11 +75,15 @@ interface TapeData {
   ballast: ArrayBuffer;
 }
 
-/** `threads`: the threads a call runs on when it does not say (its `threads` option). */
-export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<string, (...x: number[]) => number>, threads: number = 1): KernelImpl {
+/** `threads`: the threads a call runs on when it does not say (its `threads` option); `flagsAt`:
+ *  where the binary's memory import says "shared" (see unsharedBinary). */
+export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<string, (...x: number[]) => number>, threads: number, flagsAt: number): KernelImpl {
   const E = Float32Array.BYTES_PER_ELEMENT;
-  const memory = new WA.Memory({ initial: 1, maximum: 65536, shared: true });
-  const module = new WA.Module(binary);
+  // Without shared memory (a page that is not cross-origin isolated) calls run on one thread, and
+  // params are arrays of their own, copied in (growing the memory would detach views of it).
+  const shared = sharedMemorySupported();
+  const memory = new WA.Memory({ initial: 1, maximum: 65536, shared });
+  const module = new WA.Module(shared ? binary : unsharedBinary(binary, flagsAt));
   const instance = new WA.Instance(module, { env: { memory }, m: host });
   const heap = new Heap(memory, 64);
   const team = new Team(memory, heap.alloc(TEAM_BYTES), module, host, instance.exports as unknown as TeamEntry);
@@ -105,6 +110,21 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
   /** Params initialized from their rules (or zero-filled), as the TypeScript kernel's createParams. */
   function createParams(options?: unknown): Tensors {
     const seed = paramsSeed("createParams", options);
+    const out = shared ? memoryParams() : plainParams();
+    if (seed !== undefined) initParams(out, meta.params, new Rng(seed));
+    return out;
+  }
+
+  /** Without shared memory, params are ordinary arrays (views of a memory that grows go dead), copied in at each call. */
+  function plainParams(): Tensors {
+    const all = new Float32Array(info.weights.size);
+    const out: Tensors = {};
+    for (const p of info.weights.params) put(out, p.name, all.subarray(p.offset, p.offset + p.size));
+    return out;
+  }
+
+  /** Params as views of the module's memory, read in place by every call. */
+  function memoryParams(): Tensors {
     const bytes = info.weights.size * E;
     const addr = heap.alloc(bytes);
     const all = view(addr, info.weights.size);
@@ -151,24 +171,64 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     panels.forEach((a, i) => (t[nbuf + 1 + i] = a));
   }
 
+  /** Where each forward buffer is in a tape of T steps of B samples, and its bytes. */
+  function tapeLayout(T: number, B: number): { bytes: number; offsets: [number, number][] } {
+    let bytes = 0;
+    const offsets: [number, number][] = [];
+    info.bufs.forEach((b, id) => {
+      if (b.entry !== "forward") return;
+      offsets.push([id, bytes]);
+      bytes += Math.ceil((rowsOf(b, T, B) * b.width * E + 16) / 64) * 64;
+    });
+    return { bytes, offsets };
+  }
+
+  /** Where the weight gradients (at 0), each backward buffer and each pack gradient computed
+   *  apart are in the adjoints of a tape of T steps of B samples, and their bytes. */
+  function adjointLayout(T: number, B: number): { bytes: number; offsets: [number, number][]; packGrads: [number, number][] } {
+    let bytes = Math.ceil((info.weights.size * E + 16) / 64) * 64;
+    const offsets: [number, number][] = [];
+    info.bufs.forEach((b, id) => {
+      if (b.entry !== "backward" || b.kind === "grad") return;
+      offsets.push([id, bytes]);
+      bytes += Math.ceil((rowsOf(b, T, B) * b.width * E + 16) / 64) * 64;
+    });
+    const packGrads: [number, number][] = [];
+    for (const pk of info.bwd.packs) {
+      const layout = info.weights.packs.find((w) => w.buf === pk.pack)!;
+      if (layout.offset !== null) continue;
+      packGrads.push([pk.buf, bytes]);
+      bytes += Math.ceil((layout.size * E + 16) / 64) * 64;
+    }
+    return { bytes, offsets, packGrads };
+  }
+
+  /** What calls need at other sizes, for the out-of-memory error. */
+  const forwardNeed: MemoryNeed = { label: "forward alone", bytes: (T, B) => tapeLayout(T, B).bytes };
+  const trainingNeed: MemoryNeed = { label: "forward and backward", bytes: (T, B) => tapeLayout(T, B).bytes + adjointLayout(T, B).bytes };
+
+  /** A region for a call at T, B; out of memory, a KernelMemoryError saying what fits (`spare`:
+   *  bytes the call holds already). */
+  function reserve(where: string, what: string, bytes: number, T: number, B: number, needs: MemoryNeed[], spare = 0): number {
+    try {
+      return heap.alloc(bytes);
+    } catch (e) {
+      if (e instanceof HeapFull) throw memoryError(`${meta.name}.${where}`, what, T, B, e, needs, spare);
+      throw e;
+    }
+  }
+
   /** Regions of a tape: every forward buffer, laid out for T steps of B samples. */
-  function allocTape(T: number, B: number, reuse: unknown): TapeData {
+  function allocTape(T: number, B: number, reuse: unknown, where: string): TapeData {
     if (reuse !== undefined) {
       const given = typeof reuse === "object" && reuse !== null ? tapes.get(reuse) : undefined;
       if (!given) fail("forward", "options.tape was not made by this kernel");
       if (given.timeSteps === T && given.batchSize === B) return given;
     }
     const addr = new Map<number, number>();
-    let bytes = 0;
-    const sizes: [number, number][] = [];
-    info.bufs.forEach((b, id) => {
-      if (b.entry !== "forward") return;
-      const n = rowsOf(b, T, B) * b.width * E;
-      sizes.push([id, bytes]);
-      bytes += Math.ceil((n + 16) / 64) * 64;
-    });
-    const region = heap.alloc(bytes);
-    for (const [id, off] of sizes) addr.set(id, region + off);
+    const { bytes, offsets } = tapeLayout(T, B);
+    const region = reserve(where, "its tape", bytes, T, B, [forwardNeed, trainingNeed]);
+    for (const [id, off] of offsets) addr.set(id, region + off);
     const outputs: Tensors = {};
     for (const o of info.fwd.outputs) put(outputs, o.name, new Float32Array(T * B * info.bufs[o.buf]!.width));
     const finalState: Tensors = {};
@@ -193,23 +253,9 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     const T = d.timeSteps;
     const B = d.batchSize;
     const addr = new Map<number, number>();
-    const offsets: [number, number][] = [];
-    let bytes = 0;
-    const grads = bytes;
-    bytes += Math.ceil((info.weights.size * E + 16) / 64) * 64;
-    info.bufs.forEach((b, id) => {
-      if (b.entry !== "backward" || b.kind === "grad") return;
-      offsets.push([id, bytes]);
-      bytes += Math.ceil((rowsOf(b, T, B) * b.width * E + 16) / 64) * 64;
-    });
-    const packGrads: [number, number][] = [];
-    for (const pk of info.bwd.packs) {
-      const layout = info.weights.packs.find((w) => w.buf === pk.pack)!;
-      if (layout.offset !== null) continue;
-      packGrads.push([pk.buf, bytes]);
-      bytes += Math.ceil((layout.size * E + 16) / 64) * 64;
-    }
-    const region = heap.alloc(bytes);
+    const grads = 0;
+    const { bytes, offsets, packGrads } = adjointLayout(T, B);
+    const region = reserve("backward", "its adjoints", bytes, T, B, [trainingNeed], d.bytes);
     for (const [id, off] of offsets) addr.set(id, region + off);
     for (const [id, off] of packGrads) addr.set(id, region + off);
     const offsetOf = (param: number) => info.weights.params.find((p) => p.buf === param)!.offset;
@@ -288,7 +334,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     const ins = checkArrays(where, "inputs", inputs, meta.inputs, T, B, true);
     const initial = stateOption(where, options, "initialState", B);
     const masks = stateOption(where, options, "stateMasks", B);
-    const d = allocTape(T, B, own(options, "tape"));
+    const d = allocTape(T, B, own(options, "tape"), where);
     runForward(d, ins, initial, masks, own(options, "lengths"), where, nt);
     return { outputs: d.outputs, finalState: d.finalState, tape: tapeOf(d) };
   }
@@ -303,7 +349,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     checkObject(where, "state", state, STATE_NAMES);
     const ins = checkArrays(where, "inputs", inputs, meta.inputs, 0, B, true);
     const states = checkArrays(where, "state", state, meta.states, 0, B, true);
-    if (stepCache === null || stepCache.batchSize !== B) stepCache = allocTape(1, B, undefined);
+    if (stepCache === null || stepCache.batchSize !== B) stepCache = allocTape(1, B, undefined, where);
     const d = stepCache;
     runForward(d, ins, states, [], undefined, where, threads);
     info.fwd.states.forEach((s, k) => states[k]!.set(d.finalState[s.name]!));
