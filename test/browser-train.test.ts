@@ -191,7 +191,8 @@ const train = async (kernel: typeof tsKernel) => {
     console.log(`browser test: bundle ${((tBundle - t0) / 1000).toFixed(1)} s, browser run ${((performance.now() - tBundle) / 1000).toFixed(1)} s; losses ${losses.map((l) => l.toFixed(4)).join(" ")}`);
   }, 240_000);
 
-  run("on a page that is not cross-origin isolated, a WebAssembly kernel (the plugin's target=wasm) runs as WebAssembly on one thread, as the TypeScript kernel computes", async () => {
+  const plainTitle = "on a page that is not cross-origin isolated, a WebAssembly kernel (the plugin's target=wasm) runs as WebAssembly on one thread, as the TypeScript kernel computes";
+  it.skipIf(!chromium)(chromium ? plainTitle : `${plainTitle} (skipped: ${noChromium})`, async () => {
     const page = join(work, "plain");
     const { mkdirSync } = await import("node:fs");
     mkdirSync(page, { recursive: true });

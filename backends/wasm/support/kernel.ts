@@ -136,7 +136,6 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
       paramRegions.register(v, token);
     }
     if (info.weights.params.length === 0) heap.release(addr, bytes);
-    if (seed !== undefined) initParams(out, meta.params, new Rng(seed));
     return out;
   }
 
