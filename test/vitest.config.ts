@@ -10,14 +10,19 @@
 import { availableParallelism } from "node:os";
 import { configDefaults, defineConfig } from "vitest/config";
 
+/** What every run shares (this config and vitest.quick.config.ts). */
+export const shared = {
+  root: new URL("..", import.meta.url).pathname,
+  // One test file per core (vitest's default leaves one core free: on this 2-core machine the
+  // suite then ran file by file, 335 s instead of 254 s).
+  maxWorkers: availableParallelism(),
+  testTimeout: 120_000,
+  hookTimeout: 120_000,
+};
+
 export default defineConfig({
   test: {
-    root: new URL("..", import.meta.url).pathname,
-    // One test file per core (vitest's default leaves one core free: on this 2-core machine the
-    // suite then ran file by file, 335 s instead of 254 s).
-    maxWorkers: availableParallelism(),
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    ...shared,
     projects: [
       {
         extends: true,
