@@ -1,10 +1,14 @@
 // The backends: printers of a kernel plan. Each takes the verified plan and writes one
-// self-contained artifact; none of them makes a decision the plan has not made.
+// self-contained artifact; none of them makes a decision the plan has not made. BACKENDS is the
+// one list of them: the CLI's targets, the config schema and the package build read it.
 
 import type { Plan } from "../compiler/plan/types.ts";
-import { emitTorchModule } from "./torch/module.ts";
+import type { RuntimeAssets } from "./assets.ts";
+import { emitTorchModule, torchSupportAssets } from "./torch/module.ts";
 import { emitTsModule } from "./ts/module.ts";
+import { tsSupportAssets } from "./ts/support.ts";
 import { emitWasmModule } from "./wasm/module.ts";
+import { wasmSupportAssets } from "./wasm/support.ts";
 
 export interface EmitOptions {
   /** Suggested file name of the module. */
@@ -22,14 +26,17 @@ export interface Backend {
   readonly name: string;
   /** File extension of what it writes ("ts", "py", "onnx"). */
   readonly extension: string;
+  /** The files it reads at run time (read through assetText; the package build ships them). */
+  readonly assets: readonly RuntimeAssets[];
   emit(plan: Plan, options: EmitOptions): Promise<string>;
 }
 
-export const tsBackend: Backend = { name: "ts", extension: "ts", emit: emitTsModule };
+export const tsBackend: Backend = { name: "ts", extension: "ts", assets: [tsSupportAssets], emit: emitTsModule };
 
-export const wasmBackend: Backend = { name: "wasm", extension: "ts", emit: emitWasmModule };
+/** Its modules carry the TypeScript kernel's checks (and fallback) as well as their own support. */
+export const wasmBackend: Backend = { name: "wasm", extension: "ts", assets: [wasmSupportAssets, tsSupportAssets], emit: emitWasmModule };
 
-export const torchBackend: Backend = { name: "torch", extension: "py", emit: emitTorchModule };
+export const torchBackend: Backend = { name: "torch", extension: "py", assets: [torchSupportAssets], emit: emitTorchModule };
 
 export const BACKENDS: ReadonlyMap<string, Backend> = new Map([
   [tsBackend.name, tsBackend],

@@ -4,13 +4,19 @@
 // node:util parseArgs; a bad flag is the usage text and exit 2, a spec error its diagnostics and
 // exit 1, a kernel with no ONNX form or an unreadable checkpoint one line and exit 1.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { KernelMeta, Tensors } from "../abi/kernel.ts";
+import { describeFsError, FileReadError, MAX_SPEC_BYTES, readTextFile } from "../compiler/read-text.ts";
+import { diag } from "../grammar/diagnostics.ts";
 import { parseDims, UsageError } from "./args.ts";
 import type { Output } from "./build.ts";
+import { shownPath } from "./config.ts";
+
+/** The largest checkpoint header export reads (names and shapes only; the numbers are in its .bin). */
+const MAX_HEADER_BYTES = 64 << 20;
 
 export const exportUsage = `Usage: cellc export <spec.cell> --dims I=64,H=128 --out FILE.onnx [options]
 
@@ -106,10 +112,22 @@ function parse(argv: readonly string[]): ExportArgs | "help" {
 
 /** The cell's parameters from a checkpoint: names `param` or `<layer>/param` (one layer). */
 async function checkpointParams(meta: KernelMeta, file: string, layer: string | undefined): Promise<Tensors> {
-  const { headerPath, loadWeights } = await import("../runtime/checkpoint.ts");
+  const { headerPath, loadWeights: load } = await import("../runtime/checkpoint.ts");
+  // The checkpoint's files on disk: this process never imported cellc/runtime (which would make
+  // them the default storage), so the storage is named here.
+  const { nodeCheckpointFs } = await import("../runtime/checkpoint-node.ts");
+  const loadWeights = (list: Parameters<typeof load>[0], f: string) => load(list, f, { fs: nodeCheckpointFs });
   let entries: { name: string; shape: number[] }[] | undefined;
+  let text: string;
   try {
-    const h = JSON.parse(readFileSync(headerPath(file), "utf8")) as { weights?: unknown };
+    text = readTextFile(headerPath(file), MAX_HEADER_BYTES, "a checkpoint header");
+  } catch (e) {
+    // A FIFO or a device is refused here, before loadWeights could block on it.
+    if (e instanceof FileReadError && e.reason !== "no such file") throw new ExportFailure(`cannot read weights: ${e.message}`);
+    text = "";
+  }
+  try {
+    const h = JSON.parse(text) as { weights?: unknown };
     if (Array.isArray(h.weights) && h.weights.every((w) => typeof w?.name === "string" && Array.isArray(w?.shape))) entries = h.weights as typeof entries;
   } catch {
     entries = undefined;
@@ -155,9 +173,11 @@ async function exportCell(a: ExportArgs, io: Output): Promise<number> {
   const { cellOnnxNames } = await import("../runtime/interop/onnx/cell-names.ts");
   let source: string;
   try {
-    source = readFileSync(a.spec, "utf8");
+    // As check and build read a spec: a regular file of at most MAX_SPEC_BYTES, never blocking.
+    source = readTextFile(a.spec, MAX_SPEC_BYTES, "a spec");
   } catch (e) {
-    throw new ExportFailure(`cannot read ${a.spec}: ${(e as Error).message}`);
+    io.err(formatDiagnostics([diag("CE301", undefined, shownPath(a.spec), describeFsError(e))], {}));
+    return 1;
   }
   const r = planKernel(source, { file: a.spec, dims: a.dims, dimsSource: "cli", ...(a.cell === undefined ? {} : { cell: a.cell }) });
   if (!r.plan) {

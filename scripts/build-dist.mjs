@@ -1,8 +1,8 @@
 // `npm run build`: the package's dist/ from a clean slate. tsc compiles the sources a user runs
 // (tsconfig.build.json: JavaScript, declarations, source maps); then the files tsc does not
-// emit are copied beside them: the support code every generated kernel inlines (read as text at
-// build time by backends/ts/support.ts and backends/wasm/support.ts), the example specs jit's lstm()/gru() compile, and the
-// declaration module for `.cell` imports. Last, the config's JSON Schema is written from its zod
+// emit are copied beside them: the runtime assets every backend declares in its descriptor
+// (backends/index.ts: the support code its generated modules inline, read as text through
+// backends/assets.ts), the example specs jit's lstm()/gru() compile, and the declaration module for `.cell` imports. Last, the config's JSON Schema is written from its zod
 // schema. Plain JavaScript, so building needs only TypeScript.
 
 import { execFileSync } from "node:child_process";
@@ -19,11 +19,15 @@ execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "
   stdio: "inherit",
 });
 
-// Text the compiler reads at run time (each backend's support code, inlined into its modules).
-for (const backend of ["ts", "wasm"]) {
-  const support = join(root, "backends", backend, "support");
-  for (const f of readdirSync(support).filter((f) => f.endsWith(".ts"))) {
-    cpSync(join(support, f), join(dist, "backends", backend, "support", f));
+// Files the backends read at run time (the support code their modules inline): each backend
+// declares its own in the registry (backends/index.ts), and every declared folder is shipped, so a
+// new backend's assets ship by construction.
+const { BACKENDS } = await import(pathToFileURL(join(dist, "backends/index.js")).href);
+for (const backend of BACKENDS.values()) {
+  for (const { dir, extension } of backend.assets) {
+    const files = readdirSync(join(root, "backends", dir)).filter((f) => f.endsWith(extension));
+    if (files.length === 0) throw new Error(`backend ${backend.name} declares assets backends/${dir}/*${extension} but there are none`);
+    for (const f of files) cpSync(join(root, "backends", dir, f), join(dist, "backends", dir, f));
   }
 }
 mkdirSync(join(dist, "examples"), { recursive: true });

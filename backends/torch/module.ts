@@ -4,7 +4,7 @@
 // The file also carries the weight exchange with cellc (support/weights.py) and the initializers
 // (support/init.py), inlined from real Python files so it needs nothing but torch.
 
-import { readFileSync } from "node:fs";
+import { assetText, type RuntimeAssets } from "../assets.ts";
 import type { Plan } from "../../compiler/plan/types.ts";
 import type { EmitOptions } from "../index.ts";
 import { ForwardPrinter } from "./forward.ts";
@@ -13,13 +13,16 @@ import { pyLiteral, pyString } from "./python.ts";
 import { pyNum } from "../../compiler/primitives/elementwise.ts";
 import type { InitSpec } from "../../abi/kernel.ts";
 
+/** The files this module reads (declared in the backend registry, shipped by the package build). */
+export const torchSupportAssets: RuntimeAssets = { dir: "torch/support", extension: ".py" };
+
 const supportCache = new Map<string, string>();
 
 /** The inlinable text of ./support/<name>.py: everything after its `# ---- inline from here` line. */
 export function torchSupportText(name: "weights" | "init"): string {
   let text = supportCache.get(name);
   if (text === undefined) {
-    const raw = readFileSync(new URL(`./support/${name}.py`, import.meta.url), "utf8");
+    const raw = assetText(torchSupportAssets, name);
     const marker = raw.indexOf("# ---- inline from here");
     if (marker < 0) throw new Error(`torch backend: support/${name}.py lacks its inline marker`);
     text = raw.slice(raw.indexOf("\n", marker) + 1).trim();

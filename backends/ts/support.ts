@@ -2,7 +2,10 @@
 // and tested files in ./support/ and inlined: everything after a file's `// ---- inline from here`
 // line (or the whole file after its header comment), with `export` removed.
 
-import { readFileSync } from "node:fs";
+import { assetText, type RuntimeAssets } from "../assets.ts";
+
+/** The files this module reads (declared in the backend registry, shipped by the package build). */
+export const tsSupportAssets: RuntimeAssets = { dir: "ts/support", extension: ".ts" };
 
 const cache = new Map<string, string>();
 
@@ -10,7 +13,7 @@ const cache = new Map<string, string>();
 export function supportText(name: "gemm" | "fastmath" | "checks" | "weights" | "rows" | "special" | "init"): string {
   let text = cache.get(name);
   if (text === undefined) {
-    const raw = readFileSync(new URL(`./support/${name}.ts`, import.meta.url), "utf8");
+    const raw = assetText(tsSupportAssets, name);
     const marker = raw.indexOf("// ---- inline from here");
     let body = marker >= 0 ? raw.slice(raw.indexOf("\n", marker) + 1) : raw.replace(/^(\/\/.*\n)+\n?/, "");
     body = body.replace(/^export (?=(async )?function |const |let |interface |type |class )/gm, "");

@@ -1,7 +1,10 @@
 // The support code every generated WebAssembly module carries, read from the real, type-checked
 // and tested files in ./support/ and inlined (as the TypeScript backend does with its own).
 
-import { readFileSync } from "node:fs";
+import { assetText, type RuntimeAssets } from "../assets.ts";
+
+/** The files this module reads (declared in the backend registry, shipped by the package build). */
+export const wasmSupportAssets: RuntimeAssets = { dir: "wasm/support", extension: ".ts" };
 
 const cache = new Map<string, string>();
 
@@ -9,7 +12,7 @@ const cache = new Map<string, string>();
 export function wasmSupportText(name: "heap" | "kernel" | "threads"): string {
   let text = cache.get(name);
   if (text === undefined) {
-    const raw = readFileSync(new URL(`./support/${name}.ts`, import.meta.url), "utf8");
+    const raw = assetText(wasmSupportAssets, name);
     const marker = raw.indexOf("// ---- inline from here");
     text = raw.slice(raw.indexOf("\n", marker) + 1).replace(/^export (?=(async )?function |const |let |interface |type |class )/gm, "").trim();
     cache.set(name, text);

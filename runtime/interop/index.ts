@@ -1,6 +1,7 @@
 // Public face of weight interop: bring Keras / TensorFlow.js, PyTorch and ONNX weights into a
 // compiled cell's named parameters and take them back out. The layout of each system is data in
-// the `<cell>.map.json` next to the spec; see mapping.ts for the format.
+// the `<cell>.map.json` next to the spec; see mapping.ts for the format. The package exports this
+// module as `cellc/interop` (Node: it reads mapping and weight files).
 
 export { InteropError, SYSTEMS, mappingPathForSpec, parseMapping } from "./mapping.ts";
 export { loadMapping } from "./mapping-files.ts";

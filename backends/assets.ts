@@ -1,0 +1,28 @@
+// Files a backend reads at run time instead of compiling: the support code its generated modules
+// carry, kept as real, type-checked and tested source files (./ts/support/*.ts, ...). A backend
+// declares them in its descriptor (`assets` in ./index.ts) and reads them only through
+// assetText, and the package build (scripts/build-dist.mjs) copies every declared asset beside
+// the compiled JavaScript: what a backend can read is what the package ships, by construction.
+
+import { readFileSync } from "node:fs";
+
+/** A folder of runtime assets: the files in backends/<dir> whose names end in `extension`. */
+export interface RuntimeAssets {
+  /** The folder, relative to backends/ ("torch/support"). */
+  readonly dir: string;
+  /** How its asset files' names end (".py"). */
+  readonly extension: string;
+}
+
+const cache = new Map<string, string>();
+
+/** The text of asset `name` (without its extension) of `assets`, read once per process. */
+export function assetText(assets: RuntimeAssets, name: string): string {
+  const key = `${assets.dir}/${name}${assets.extension}`;
+  let text = cache.get(key);
+  if (text === undefined) {
+    text = readFileSync(new URL(`./${key}`, import.meta.url), "utf8");
+    cache.set(key, text);
+  }
+  return text;
+}
