@@ -6,7 +6,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { KernelMeta, Tensors } from "../abi/kernel.ts";
 import { parseDims, UsageError } from "./args.ts";
@@ -187,7 +187,7 @@ async function exportCell(a: ExportArgs, io: Output): Promise<number> {
     }
   } else {
     try {
-      bytes = emitOnnx(r.plan, { params, lengths: a.lengths, initialStates: a.initialStates });
+      bytes = emitOnnx(r.plan, { params, lengths: a.lengths, initialStates: a.initialStates, origin: basename(a.spec) });
     } catch (e) {
       if (e instanceof OnnxExportError) throw new ExportFailure(`${meta.name} has no ONNX form: ${e.message}`);
       throw e;

@@ -5,6 +5,7 @@
 
 import { elementwise, num } from "../../compiler/primitives/elementwise.ts";
 import type { Arg, Plan, PlanOp, Stage, Term, View } from "../../compiler/plan/types.ts";
+import { tsComment } from "./escape.ts";
 
 export interface BodyContext {
   plan: Plan;
@@ -37,7 +38,7 @@ function comments(lines: readonly string[], last: { text: string }): string[] {
   const text = lines.join("\n");
   if (!text || text === last.text) return [];
   last.text = text;
-  return lines.map((l) => `// ${l}`);
+  return lines.map((l) => `// ${tsComment(l)}`);
 }
 
 function mapLoop(c: BodyContext, op: Extract<PlanOp, { op: "map" }>): string {
