@@ -65,7 +65,9 @@ export async function assemble(wat: string, name: string): Promise<Uint8Array> {
   const w = await wabt;
   let mod: ReturnType<Wabt["parseWat"]> | undefined;
   try {
-    mod = w.parseWat(`${name}.wat`, wat, { simd: true, threads: true, bulk_memory: true });
+    // As UTF-8 bytes: given a string, wabt keeps only the low byte of each UTF-16 unit (a spec
+    // comment holding U+010A would end its line comment and break the module).
+    mod = w.parseWat(`${name}.wat`, new TextEncoder().encode(wat), { simd: true, threads: true, bulk_memory: true });
     const bytes = new Uint8Array(mod.toBinary({ write_debug_names: process.env.CELLC_WASM_NAMES === "1" }).buffer);
     // wabt's validator does not see the threads feature; the engine's compiler validates instead.
     new (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }).WebAssembly.Module(bytes);
