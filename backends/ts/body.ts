@@ -6,6 +6,7 @@
 import { elementwise, num } from "../../compiler/primitives/elementwise.ts";
 import type { Arg, Plan, PlanOp, Stage, Term, View } from "../../compiler/plan/types.ts";
 import { tsComment } from "./escape.ts";
+import { wordsIn } from "./util.ts";
 
 export interface BodyContext {
   plan: Plan;
@@ -120,7 +121,8 @@ export function stageCode(c: BodyContext, s: Stage, prefix = ""): string {
   if (s.carry?.length) inner.push(`// carry the states' gradients to the step before`, ...ops(s.carry));
   const text = inner.join("\n");
   // Declare the stage's first row and row count only where its code uses them.
-  const uses = (id: string) => new RegExp(`\\b${id}\\b`).test(text);
+  const words = wordsIn(text);
+  const uses = (id: string) => words.has(id);
   const decls = (r0: string, R: string) => [...(uses("r0") ? [`const r0 = ${r0};`] : []), ...(uses("R") ? [`const R = ${R};`] : [])];
   if (s.kind === "all") return [`// ${s.title}`, `{`, ...decls("0", "T * B"), text, `}`].join("\n");
   const head = s.reverse ? `for (let t = T - 1; t >= 0; t--) {` : `for (let t = 0; t < T; t++) {`;

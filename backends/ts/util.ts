@@ -42,9 +42,36 @@ export function prop(obj: string, name: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && !PROTO.has(name) ? `${obj}.${name}` : `${obj}[${JSON.stringify(name)}]`;
 }
 
-/** True when `code` (comments aside) reads the identifier `name`. */
+const isWord = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95; // [0-9A-Za-z_]
+
+/** The words of `code` (`//` comments aside): each maximal run of [A-Za-z0-9_], or of
+ *  [A-Za-z0-9_$] with `dollar`, and whether a `.` is right before it. No regular expression is
+ *  built from a name (a name may be 40,000 characters long); linear in the length of `code`. */
+function words(code: string, dollar: boolean): { word: string; dotted: boolean }[] {
+  const text = code.replace(/\/\/.*$/gm, "");
+  const inWord = (c: number) => isWord(c) || (dollar && c === 36);
+  const out: { word: string; dotted: boolean }[] = [];
+  for (let i = 0; i < text.length; ) {
+    if (!inWord(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < text.length && inWord(text.charCodeAt(j))) j++;
+    out.push({ word: text.slice(i, j), dotted: i > 0 && text[i - 1] === "." });
+    i = j;
+  }
+  return out;
+}
+
+/** The names `code` mentions anywhere (`//` comments aside), as `\bname\b` would find them. */
+export function wordsIn(code: string): Set<string> {
+  return new Set(words(code, false).map((w) => w.word));
+}
+
+/** True when `code` (comments aside) reads the identifier `name` (not as a property, `.name`). */
 export function uses(code: string, name: string): boolean {
-  return new RegExp(`(?<![\\w$.])${name.replace(/\$/g, "\\$")}(?![\\w$])`).test(code.replace(/\/\/.*$/gm, ""));
+  return words(code, true).some((w) => w.word === name && !w.dotted);
 }
 
 /** `function name(a: A, b: B): R {`, with `_` before each parameter that `body` never reads, as
