@@ -175,3 +175,27 @@ describe("a hostile file name and comment, built with the cellc command for ever
     expect(c.stdout.trim(), c.stderr).toBe("True");
   });
 });
+
+describe("a 40,000-character name", () => {
+  it("checks, builds (no regular expression is made of it) and computes the cell, with the cellc command", async () => {
+    const dir = join(work, "long");
+    mkdirSync(dir);
+    const name = `W${"w".repeat(39_999)}`;
+    writeFileSync(join(dir, "long.cell"), SPEC("").replace("param W:", `param ${name}:`).replace("tanh(W @", `tanh(${name} @`));
+    const checked = await cellc(dir, "check", "long.cell");
+    expect(checked.err).toBe("");
+    expect(checked.code).toBe(0);
+    const built = await cellc(dir, "build", "long.cell", "--dims", `I=${I},H=${H}`, "--out", "ts");
+    expect(built.err).toBe("");
+    expect(built.code).toBe(0);
+    const file = join(dir, "ts", readdirSync(join(dir, "ts"))[0]!);
+    copyFileSync(file, `${file}.mts`);
+    const k = (await import(pathToFileURL(`${file}.mts`).href)) as { createParams(): Record<string, Float32Array>; forward(p: unknown, i: unknown, o: unknown): { outputs: Record<string, Float32Array> } };
+    const p = k.createParams();
+    expect(Object.keys(p).sort()).toEqual([name, "U", "b"].sort());
+    p[name]!.set(W);
+    p["U"]!.set(U);
+    p["b"]!.set(Bias);
+    expectClose(k.forward(p, { x: Float32Array.from(X) }, { batchSize: 1 }).outputs["h"]!, reference());
+  });
+});
