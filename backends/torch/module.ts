@@ -9,7 +9,7 @@ import type { Plan } from "../../compiler/plan/types.ts";
 import type { EmitOptions } from "../index.ts";
 import { ForwardPrinter } from "./forward.ts";
 import { torchAttributeNames } from "./names.ts";
-import { pyComment, pyDocstring, pyLiteral, pyString } from "./python.ts";
+import { pyComment, pyDocstring, pyFormatText, pyLiteral, pyString } from "./python.ts";
 import { pyNum } from "../../compiler/primitives/elementwise.ts";
 import type { InitSpec } from "../../abi/kernel.ts";
 
@@ -63,7 +63,8 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
   if (o.dtype === "float64") throw new Error("torch backend: dtype is chosen at run time (module.double()); build without dtype");
   const meta = plan.meta;
   const f = plan.forward;
-  const where = `${meta.name}.forward`;
+  /** The method, as f-string text (spec names reach the module through the Python escaper). */
+  const where = pyFormatText(`${meta.name}.forward`);
   const attrs = torchAttributeNames(meta.params.map((p) => p.name));
   const attrOf = new Map<string, string>(meta.params.map((p, i) => [p.name, attrs[i]!]));
   const attrByBuf = new Map<number, string>(plan.weights.params.map((p) => [p.buf, attrOf.get(p.name)!]));
@@ -92,7 +93,7 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
   L.push(`    def forward(${args.join(", ")}) -> ${ret}:`);
   const seqDoc = (n: number) => `[T, B, ${n}] ([B, T, ${n}] with batch_first)`;
   const doc = [
-    `"""Runs the cell over a whole sequence.`,
+    `Runs the cell over a whole sequence.`,
     ``,
     `Args:`,
     ...(inputs.length
@@ -108,15 +109,15 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
     `Returns:`,
     `    (outputs, final state): ${meta.outputs.length === 1 ? `output ${meta.outputs[0]!.name}` : `a tuple of the outputs (${meta.outputs.map((x) => x.name).join(", ")})`}, each [T, B, n] ([B, T, n] with batch_first);`,
     `    the state after each sample's last step, in the form \`state\` takes.`,
-    `"""`,
+    ``,
   ];
-  for (const line of doc) emit(line);
+  for (const line of pyDocstring(doc.join("\n")).split("\n")) emit(line);
 
   // ---- arguments: shapes, T and B, dtype and device
   if (inputs.length) {
     for (const i of inputs) {
       emit(`if ${i.var}.dim() != 3 or ${i.var}.shape[2] != ${i.meta.size}:`);
-      emit(`    raise ValueError(f"${where}: ${i.name} must be 3-D with ${i.meta.size} features per step ([T, B, ${i.meta.size}], or [B, T, ${i.meta.size}] with batch_first), got shape {list(${i.var}.shape)}")`);
+      emit(`    raise ValueError(f"${where}: ${pyFormatText(i.name)} must be 3-D with ${i.meta.size} features per step ([T, B, ${i.meta.size}], or [B, T, ${i.meta.size}] with batch_first), got shape {list(${i.var}.shape)}")`);
     }
     emit(`if self.batch_first:`);
     for (const i of inputs) emit(`    ${i.var} = ${i.var}.transpose(0, 1)`);
@@ -125,7 +126,7 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
     emit(`B = ${first.var}.shape[1]`);
     for (const i of inputs.slice(1)) {
       emit(`if ${i.var}.shape[0] != T or ${i.var}.shape[1] != B:`);
-      emit(`    raise ValueError(f"${where}: ${i.name} has {${i.var}.shape[0]} steps of {${i.var}.shape[1]} samples, ${first.name} {T} of {B}")`);
+      emit(`    raise ValueError(f"${where}: ${pyFormatText(i.name)} has {${i.var}.shape[0]} steps of {${i.var}.shape[1]} samples, ${pyFormatText(first.name)} {T} of {B}")`);
     }
     emit(`dtype = ${first.var}.dtype`);
     emit(`device = ${first.var}.device`);
@@ -174,12 +175,12 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
     emit(`else:`);
     if (states.length > 1) {
       emit(`    if len(${arg}) != ${states.length}:`);
-      emit(`        raise ValueError(f"${where}: ${arg} must be a tuple of ${states.length} tensors (${states.map((s) => s.name).join(", ")})")`);
+      emit(`        raise ValueError(f"${where}: ${arg} must be a tuple of ${states.length} tensors (${pyFormatText(states.map((s) => s.name).join(", "))})")`);
     }
     states.forEach((s, k) => {
       emit(`    ${local(s)} = ${arg}${states.length > 1 ? `[${k}]` : ""}`);
       emit(`    if list(${local(s)}.shape) != [B, ${s.meta.size}]:`);
-      emit(`        raise ValueError(f"${where}: ${what} ${s.name} must be [B, ${s.meta.size}] = [{B}, ${s.meta.size}], got {list(${local(s)}.shape)}")`);
+      emit(`        raise ValueError(f"${where}: ${what} ${pyFormatText(s.name)} must be [B, ${s.meta.size}] = [{B}, ${s.meta.size}], got {list(${local(s)}.shape)}")`);
     });
   };
   perState("state", "zeros", (s) => s.var, "state");

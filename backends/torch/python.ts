@@ -25,6 +25,11 @@ export function pyDocstring(s: string): string {
   return `"""${s.split("\n").map((line) => pyString(line).slice(1, -1)).join("\n")}"""`;
 }
 
+/** `s` as literal text inside a double-quoted f-string: escaped as in pyString, braces doubled. */
+export function pyFormatText(s: string): string {
+  return pyString(s).slice(1, -1).replaceAll("{", "{{").replaceAll("}", "}}");
+}
+
 export const pyEscaper: Escaper = { language: "Python", string: pyString, comment: pyComment };
 
 /** A JSON-like value as a Python literal: objects become dicts, true/false/null True/False/None. */
