@@ -5,9 +5,10 @@
 import type { Plan, PlanBuffer } from "../../compiler/plan/types.ts";
 import { adjointBuffers, tapeBuffers } from "./memory.ts";
 import { stageCode } from "./body.ts";
+import { tsLiteral } from "./escape.ts";
 import { ARRAY, key, prop, wordsIn } from "./util.ts";
 
-const q = JSON.stringify;
+const q = tsLiteral;
 const name = (plan: Plan, id: number) => plan.buffers[id]!.name;
 const width = (plan: Plan, id: number) => plan.buffers[id]!.width;
 

@@ -7,7 +7,7 @@ import { INVISIBLE_IN_LITERALS, unicodeEscape, type Escaper } from "../escaper.t
  *  and since ES2019 every JSON string is a JavaScript string literal; it escapes lone surrogates as
  *  \udXXX, and the characters that would hide in an editor are escaped too. */
 export function tsString(text: string): string {
-  return JSON.stringify(text).replace(INVISIBLE_IN_LITERALS, unicodeEscape);
+  return tsLiteral(text);
 }
 
 /** `text` inside a `//`, `/* *\/` or `/** *\/` comment. A comment ends only at a line terminator
@@ -15,6 +15,13 @@ export function tsString(text: string): string {
  *  inserted backslash cannot start a new one). */
 export function tsComment(text: string): string {
   return visible(text).replaceAll("*/", "*\\/");
+}
+
+/** A JSON-like value (strings, numbers, arrays, plain objects) as a TypeScript expression: JSON,
+ *  with its strings escaped as tsString escapes them (the characters it adds escapes for can only
+ *  stand inside a JSON string). */
+export function tsLiteral(value: unknown): string {
+  return JSON.stringify(value).replace(INVISIBLE_IN_LITERALS, unicodeEscape);
 }
 
 export const tsEscaper: Escaper = { language: "TypeScript", string: tsString, comment: tsComment };

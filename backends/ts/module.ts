@@ -8,7 +8,7 @@ import type { Plan, PlanOp } from "../../compiler/plan/types.ts";
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import { backwardBody, boundBuffers, forwardBody, runBackwardBody, runBody, stepBody } from "./entries.ts";
 import { adjointBuffers, allocAdjointsBody, allocTapeBody, createParamsBody, packScratch, tapeBuffers, weightsOfBody } from "./memory.ts";
-import { tsComment } from "./escape.ts";
+import { tsComment, tsLiteral } from "./escape.ts";
 import { supportText, usedSupport } from "./support.ts";
 import { ARRAY, functionHead, key, typeKey } from "./util.ts";
 
@@ -45,7 +45,7 @@ export interface TsModuleOptions {
 }
 
 const fields = (items: readonly { name: string }[], type = ARRAY) => `{ ${items.map((i) => `${typeKey(i.name)}: ${type};`).join(" ")} }`;
-const q = JSON.stringify;
+const q = tsLiteral;
 
 function gemmConstants(plan: Plan): string[] {
   const ops: Extract<PlanOp, { op: "gemm" }>[] = [];
@@ -99,7 +99,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
     docs: ["What this kernel is: its sizes, inputs, states, outputs and parameters (with their initializers)."],
-    declarations: [{ name: "meta", initializer: `${JSON.stringify(meta)} as const` }],
+    declarations: [{ name: "meta", initializer: `${tsLiteral(meta)} as const` }],
   });
   sf.addTypeAliases([
     { isExported: true, name: "Params", type: fields(meta.params), docs: ["Trainable parameters, one array each."] },

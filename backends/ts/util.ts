@@ -2,17 +2,18 @@
 // count of each row space as an expression.
 
 import type { RowSpace } from "../../compiler/plan/types.ts";
+import { tsString } from "./escape.ts";
 
 /** A spec name as a key of an object literal: `__proto__` must be computed, or the literal would
  *  set the object's prototype instead of defining a property. */
 export function key(name: string): string {
   if (name === "__proto__") return `["__proto__"]`;
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : tsString(name);
 }
 
 /** A spec name as a property type in a type literal. */
 export function typeKey(name: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name);
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : tsString(name);
 }
 
 /** Stands for the element array type (Float32Array, or Float64Array in a float64 build) in the
@@ -39,7 +40,7 @@ const PROTO = new Set(["__proto__", "constructor", "hasOwnProperty", "isPrototyp
 /** Reading property `name` of an object the module made or checked: `obj.name`, or `obj["name"]`
  *  for names that are not plain identifiers or that Object.prototype also has. */
 export function prop(obj: string, name: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && !PROTO.has(name) ? `${obj}.${name}` : `${obj}[${JSON.stringify(name)}]`;
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && !PROTO.has(name) ? `${obj}.${name}` : `${obj}[${tsString(name)}]`;
 }
 
 const isWord = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95; // [0-9A-Za-z_]
