@@ -6,7 +6,7 @@
 
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { KernelMeta, Tensors } from "../abi/kernel.ts";
 import { describeFsError, FileReadError, MAX_SPEC_BYTES, readTextFile } from "../compiler/read-text.ts";
@@ -217,7 +217,7 @@ async function exportCell(a: ExportArgs, io: Output): Promise<number> {
     }
   } else {
     try {
-      bytes = emitOnnx(r.plan, { params, lengths: a.lengths, initialStates: a.initialStates, inputDefaults: a.inputDefaults });
+      bytes = emitOnnx(r.plan, { params, lengths: a.lengths, initialStates: a.initialStates, inputDefaults: a.inputDefaults, origin: basename(a.spec) });
     } catch (e) {
       if (e instanceof OnnxExportError) throw new ExportFailure(`${meta.name} has no ONNX form: ${e.message}`);
       throw e;

@@ -22,12 +22,17 @@ import { MAX_THREADS } from "../backends/ts/support/checks.ts";
 import { ConfigError, defaultConfigName, loadConfig, shownPath, type OutTarget } from "./config.ts";
 import { BACKENDS } from "../backends/index.ts";
 import { detectFormat, MODULE_FORMATS, type ModuleFormat } from "./format.ts";
+import { visible } from "../grammar/visible.ts";
 
 export const exitCodes = { ok: 0, specErrors: 1, usage: 2, internal: 70 } as const;
 
+/** What cellc prints reaches the terminal through visible(), line by line: a file or cell name
+ *  holding ESC or BEL shows as `\x1b`, `\x07` instead of acting on the terminal. */
+const onTerminal = (text: string) => text.split("\n").map(visible).join("\n") + "\n";
+
 const stdio: Output = {
-  out: (line) => void process.stdout.write(line + "\n"),
-  err: (text) => void process.stderr.write(text + "\n"),
+  out: (line) => void process.stdout.write(onTerminal(line)),
+  err: (text) => void process.stderr.write(onTerminal(text)),
 };
 
 /** Runs cellc with `argv` (no node, no script) and resolves to the exit status. */

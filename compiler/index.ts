@@ -12,7 +12,6 @@ import type { CheckResult, CompiledModule, CompileOptions, CompileResult } from 
 import { checkProgram, type UnitInfo } from "./check-stack.ts";
 import { BACKENDS, tsBackend, type Backend } from "../backends/index.ts";
 import { arraysFit } from "./array-limits.ts";
-import { commentText } from "./comment.ts";
 import { kernelMeta } from "./meta.ts";
 import { buildPlan } from "./plan/build.ts";
 import { dumpPlan } from "./plan/dump.ts";
@@ -55,7 +54,7 @@ interface PlannedUnit {
   plan: Plan;
   binding: Record<string, number>;
   fileName: string;
-  /** The spec's file name, safe for a comment. */
+  /** The spec's file name, as it is (each backend escapes it for its language). */
   origin: string;
 }
 
@@ -85,7 +84,7 @@ function planUnit(u: UnitInfo, program: Program, options: CompileOptions, backen
       texts.set(span.file, st);
     }
     const line = st.lineText(span.start.line).replace(/\/\/.*$/, "").trim();
-    return commentText(`${path.basename(span.file)}:${span.start.line}  ${line}`);
+    return `${path.basename(span.file)}:${span.start.line}  ${line}`;
   };
   const optimize = options.optimize ?? true;
   const meta = kernelMeta(fwd, backend.name);
@@ -97,7 +96,7 @@ function planUnit(u: UnitInfo, program: Program, options: CompileOptions, backen
     out.push(diag("CE408", undefined, "js", typescriptTargets().join(", "), backend.name, backend.extension));
     return undefined;
   }
-  return { plan, binding, fileName, origin: commentText(path.basename(u.file)) };
+  return { plan, binding, fileName, origin: path.basename(u.file) };
 }
 
 async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions, out: Diagnostic[]): Promise<CompiledModule | undefined> {

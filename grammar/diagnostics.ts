@@ -7,6 +7,7 @@
 
 import type { Span } from "./source.ts";
 import { SourceText } from "./source.ts";
+import { visible, visibleChar } from "./visible.ts";
 
 export type Severity = "error" | "warning";
 
@@ -107,10 +108,13 @@ export function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
  *        |               ^^^^^^^
  *
  * `source` supplies the line text for the code frame; without it only the first line is printed.
+ * Spec text reaches the terminal only through visible(): the file name, the message (which may
+ * quote the spec) and the code frame show control characters as escapes (ESC as `\x1b`), and the
+ * caret moves right by what the escapes add before it, so it stays under the span.
  */
 export function formatDiagnostic(d: Diagnostic, source?: SourceText | string): string {
   const where = d.span ? `${d.span.file}:${d.span.start.line}:${d.span.start.column} ` : "";
-  const head = `${where}${d.severity} ${d.code}: ${d.message}`;
+  const head = visible(`${where}${d.severity} ${d.code}: ${d.message}`);
   if (!d.span || source === undefined) return head;
   const src = typeof source === "string" ? new SourceText(d.span.file, source) : source;
   const line = d.span.start.line;
@@ -130,10 +134,27 @@ export function formatDiagnostic(d: Diagnostic, source?: SourceText | string): s
     col -= shift;
     endCol = Math.min(endCol - shift, col + MAX - 20);
   }
+  ({ text, col, endCol } = shown(text, col, endCol));
   const width = Math.max(1, endCol - col);
   return [
     head,
     `   ${String(line)} | ${text}`,
     `   ${pad} | ${" ".repeat(Math.max(0, col - 1))}${"^".repeat(width)}`,
   ].join("\n");
+}
+
+/** A code frame's line with each character as visible() shows it, and its 1-based columns moved
+ *  right by the width the escapes add before them. */
+function shown(line: string, col: number, endCol: number): { text: string; col: number; endCol: number } {
+  let text = "";
+  let at = 1; // column of the next character in `line` (UTF-16 units, as spans count)
+  const moved = { col, endCol };
+  for (const ch of line) {
+    const s = visibleChar(ch);
+    if (at < col) moved.col += s.length - ch.length;
+    if (at < endCol) moved.endCol += s.length - ch.length;
+    text += s;
+    at += ch.length;
+  }
+  return { text, ...moved };
 }

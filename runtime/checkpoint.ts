@@ -201,12 +201,12 @@ async function removeLeftovers(fs: CheckpointFs, dir: string, stem: string, keep
   } catch {
     return;
   }
-  const esc = stem.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   // Data files are stem.<time>-<pid>-<counter>.bin (base 36), written as .bin.tmp first; header
-  // temp files are stem.json.<pid>.tmp.
-  const ours = new RegExp(`^${esc}\\.(?:[0-9a-z]+-[0-9a-z]+-[0-9a-z]+\\.bin(?:\\.tmp)?|json\\.[0-9]+\\.tmp)$`);
+  // temp files are stem.json.<pid>.tmp. The stem is compared as a string (no pattern is built
+  // from a file name), the rest by a fixed pattern.
+  const ours = /^(?:[0-9a-z]+-[0-9a-z]+-[0-9a-z]+\.bin(?:\.tmp)?|json\.[0-9]+\.tmp)$/;
   for (const name of names) {
-    if (name !== keep && ours.test(name)) await fs.unlink(join(dir, name)).catch(() => undefined);
+    if (name !== keep && name.startsWith(`${stem}.`) && ours.test(name.slice(stem.length + 1))) await fs.unlink(join(dir, name)).catch(() => undefined);
   }
 }
 

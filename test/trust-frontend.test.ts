@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
-import { commentText } from "../compiler/comment.ts";
+import { tsComment } from "../backends/ts/escape.ts";
 import { buildFile, check, compile, CompileError, formatDiagnostics, loadCell, type DimsSource } from "../compiler/index.ts";
 import { POINTWISE_FUNCTIONS } from "../compiler/functions.ts";
 import { sizeOf } from "../compiler/check.ts";
@@ -104,16 +104,16 @@ describe("defect 3: line terminators end comments, and spec text reaches generat
     expect(g.PWNED).toBeUndefined();
   });
 
-  it("commentText removes every line terminator and every */, and what it returns stays inside a comment", () => {
-    expect(commentText("a\nb\rc\u2028d\u2029e")).toBe("abcde");
-    expect(commentText("x */ y")).toBe("x  y");
-    expect(commentText("**//")).toBe("");
-    expect(commentText("*\r/")).toBe("");
+  it("tsComment shows every line terminator as an escape and breaks every */, and what it returns stays inside a comment", () => {
+    expect(tsComment("a\nb\rc\u2028d\u2029e")).toBe("a\\nb\\rc\\u2028d\\u2029e");
+    expect(tsComment("x */ y")).toBe("x *\\/ y");
+    expect(tsComment("**//")).toBe("**\\//");
+    expect(tsComment("*\r/")).toBe("*\\r/");
     const r = rng(7);
     const alphabet = ["*", "/", "\n", "\r", "\u2028", "\u2029", "a", " ", "`", "'", '"', "\\", ";", "x=1", "\u2027", "\u0085"];
     for (let n = 0; n < 2000; n++) {
       const s = Array.from({ length: int(r, 0, 24) }, () => pick(r, alphabet)).join("");
-      const c = commentText(s);
+      const c = tsComment(s);
       expect(c).not.toMatch(/[\n\r\u2028\u2029]|\*\//);
       // JavaScript itself agrees: in both kinds of comment the text is inert.
       expect(new Function(`// ${c}\nreturn 1;`)()).toBe(1);

@@ -4,6 +4,7 @@
 // registry's `onnx` lowerings call.
 
 import type { OnnxFormulaBuilder } from "../../compiler/primitives/types.ts";
+import { onnxEscaper } from "./escape.ts";
 import { attribute, DataType, floatTensor, int64Tensor, type AttrValue, type INodeProto, type ITensorProto } from "../../runtime/interop/onnx/schema.ts";
 
 /** A kernel that cannot be written as ONNX (a primitive without a lowering, an op no forward
@@ -18,12 +19,15 @@ export class OnnxExportError extends Error {
 /** Tensor names, unique across a model and all its subgraphs. */
 export class Names {
   private readonly used = new Set<string>();
-  reserve(name: string): string {
+  // Spec names reach the model here, through the ONNX escaper.
+  reserve(spec: string): string {
+    const name = onnxEscaper.string(spec);
     if (this.used.has(name)) throw new OnnxExportError(`the ONNX graph needs the name '${name}' for an input or output, but the spec already uses it (rename the spec's ${name})`);
     this.used.add(name);
     return name;
   }
-  get(hint: string): string {
+  get(spec: string): string {
+    const hint = onnxEscaper.string(spec);
     let name = hint;
     for (let i = 1; this.used.has(name); i++) name = `${hint}_${i}`;
     this.used.add(name);

@@ -4,6 +4,7 @@
 
 import type { KernelMeta } from "../../abi/kernel.ts";
 import { planKernel, type CompileOptions, type Diagnostic } from "../../compiler/index.ts";
+import * as path from "node:path";
 import type { Plan } from "../../compiler/plan/types.ts";
 import { encodeModel } from "../../runtime/interop/onnx/schema.ts";
 import { onnxModel, type OnnxEmitOptions } from "./forward.ts";
@@ -27,12 +28,14 @@ export interface OnnxCellResult {
 /** One cell or stack of `source` as an ONNX model (the spec's diagnostics when it has errors).
  *  Throws OnnxExportError when the kernel has no ONNX form. */
 export function exportCellOnnx(source: string, options: Omit<CompileOptions, "target" | "format" | "dtype"> & OnnxEmitOptions = {}): OnnxCellResult {
-  const { params, producer, lengths, initialStates, inputDefaults, ...compile } = options;
+  const { params, producer, lengths, initialStates, inputDefaults, origin, ...compile } = options;
   const r = planKernel(source, compile);
   if (!r.plan) return { diagnostics: r.diagnostics, sources: r.sources };
   const emit: OnnxEmitOptions = {};
+  if (compile.file !== undefined) emit.origin = path.basename(compile.file);
   if (params) emit.params = params;
   if (producer) emit.producer = producer;
+  if (origin !== undefined) emit.origin = origin;
   if (lengths !== undefined) emit.lengths = lengths;
   if (initialStates !== undefined) emit.initialStates = initialStates;
   if (inputDefaults !== undefined) emit.inputDefaults = inputDefaults;

@@ -13,6 +13,7 @@
 import { elementwise, pyNum } from "../../compiler/primitives/elementwise.ts";
 import type { Plan, PlanOp, Stage, View } from "../../compiler/plan/types.ts";
 import { viewsRead, viewsWritten } from "../../compiler/plan/views.ts";
+import { pyComment } from "./python.ts";
 
 interface Seg {
   col: number;
@@ -376,7 +377,7 @@ export class ForwardPrinter {
     const text = op.lines.join("\n");
     if (!text || text === this.lastComment) return;
     this.lastComment = text;
-    for (const l of op.lines) this.emit(`# ${l}`);
+    for (const l of op.lines) this.emit(`# ${pyComment(l)}`);
   }
 
   /** The whole sequence an output buffer holds after the stages, [T, B, w]. */

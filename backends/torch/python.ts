@@ -1,11 +1,36 @@
-// Python source for data: strings and JSON-like values (the module's META) as Python literals.
+// The Python escaper, and Python source for data: strings and JSON-like values (the module's
+// META) as Python literals, comments and docstrings.
 
 import { pyNum } from "../../compiler/primitives/elementwise.ts";
+import { visible } from "../../grammar/visible.ts";
+import { INVISIBLE_IN_LITERALS, unicodeEscape, type Escaper } from "../escaper.ts";
 
-/** A string as a Python literal (JSON's escapes are valid Python escapes). */
+/** A double-quoted Python string literal of `s`. JSON's escapes (\" \\ \/ \b \f \n \r \t \uXXXX)
+ *  are Python's too, with the same meaning, and JSON.stringify escapes every control character
+ *  and lone surrogate (Python source may hold no NUL, and a str may hold a lone surrogate). */
 export function pyString(s: string): string {
-  return JSON.stringify(s);
+  return JSON.stringify(s).replace(INVISIBLE_IN_LITERALS, unicodeEscape);
 }
+
+/** `s` after `#`: a Python comment ends at a line feed or carriage return, which visible()
+ *  escapes, as it does NUL (a SyntaxError anywhere in Python source). */
+export function pyComment(s: string): string {
+  return visible(s);
+}
+
+/** A triple-quoted docstring of `s`: its lines stay lines, and within them every character is
+ *  escaped as in pyString, so no `"""` (each `"` is `\"`), no stray backslash escape (`\N`) and
+ *  no control character can appear. */
+export function pyDocstring(s: string): string {
+  return `"""${s.split("\n").map((line) => pyString(line).slice(1, -1)).join("\n")}"""`;
+}
+
+/** `s` as literal text inside a double-quoted f-string: escaped as in pyString, braces doubled. */
+export function pyFormatText(s: string): string {
+  return pyString(s).slice(1, -1).replaceAll("{", "{{").replaceAll("}", "}}");
+}
+
+export const pyEscaper: Escaper = { language: "Python", string: pyString, comment: pyComment };
 
 /** A JSON-like value as a Python literal: objects become dicts, true/false/null True/False/None. */
 export function pyLiteral(v: unknown): string {

@@ -5,6 +5,8 @@
 
 import { elementwise, num } from "../../compiler/primitives/elementwise.ts";
 import type { Arg, Plan, PlanOp, Stage, Term, View } from "../../compiler/plan/types.ts";
+import { tsComment } from "./escape.ts";
+import { wordsIn } from "./util.ts";
 
 export interface BodyContext {
   plan: Plan;
@@ -37,7 +39,7 @@ function comments(lines: readonly string[], last: { text: string }): string[] {
   const text = lines.join("\n");
   if (!text || text === last.text) return [];
   last.text = text;
-  return lines.map((l) => `// ${l}`);
+  return lines.map((l) => `// ${tsComment(l)}`);
 }
 
 function mapLoop(c: BodyContext, op: Extract<PlanOp, { op: "map" }>): string {
@@ -119,7 +121,8 @@ export function stageCode(c: BodyContext, s: Stage, prefix = ""): string {
   if (s.carry?.length) inner.push(`// carry the states' gradients to the step before`, ...ops(s.carry));
   const text = inner.join("\n");
   // Declare the stage's first row and row count only where its code uses them.
-  const uses = (id: string) => new RegExp(`\\b${id}\\b`).test(text);
+  const words = wordsIn(text);
+  const uses = (id: string) => words.has(id);
   const decls = (r0: string, R: string) => [...(uses("r0") ? [`const r0 = ${r0};`] : []), ...(uses("R") ? [`const R = ${R};`] : [])];
   if (s.kind === "all") return [`// ${s.title}`, `{`, ...decls("0", "T * B"), text, `}`].join("\n");
   const head = s.reverse ? `for (let t = T - 1; t >= 0; t--) {` : `for (let t = 0; t < T; t++) {`;

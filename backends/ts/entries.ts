@@ -5,16 +5,17 @@
 import type { Plan, PlanBuffer } from "../../compiler/plan/types.ts";
 import { adjointBuffers, tapeBuffers } from "./memory.ts";
 import { stageCode } from "./body.ts";
-import { ARRAY, key, prop } from "./util.ts";
+import { tsLiteral } from "./escape.ts";
+import { ARRAY, key, prop, wordsIn } from "./util.ts";
 
-const q = JSON.stringify;
+const q = tsLiteral;
 const name = (plan: Plan, id: number) => plan.buffers[id]!.name;
 const width = (plan: Plan, id: number) => plan.buffers[id]!.width;
 
 /** `const { a, b } = obj;` for the names the code uses. */
 function unpack(obj: string, names: readonly string[], code: string): string {
-  const bare = code.replace(/\/\/.*$/gm, "");
-  const used = names.filter((n) => new RegExp(`\\b${n}\\b`).test(bare));
+  const words = wordsIn(code);
+  const used = names.filter((n) => words.has(n));
   return used.length ? `const { ${used.join(", ")} } = ${obj};` : "";
 }
 

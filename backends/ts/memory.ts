@@ -4,6 +4,7 @@
 // backward buffers.
 
 import type { Plan, PlanBuffer } from "../../compiler/plan/types.ts";
+import { tsLiteral } from "./escape.ts";
 import { ARRAY, key, rowsExpr } from "./util.ts";
 
 const shapeText = (shape: readonly number[]) => `[${shape.join(", ")}]`;
@@ -19,11 +20,11 @@ export function createParamsBody(plan: Plan): string {
 export function weightsOfBody(plan: Plan): string {
   const L: string[] = [];
   const meta = plan.meta;
-  L.push(`checkObject(where, "params", params, ${JSON.stringify(meta.params.map((p) => p.name))});`);
+  L.push(`checkObject(where, "params", params, ${tsLiteral(meta.params.map((p) => p.name))});`);
   for (const p of plan.weights.params) {
     const pm = meta.params.find((m) => m.name === p.name)!;
     const id = plan.buffers[p.buf]!.name;
-    L.push(`const ${id} = checkArray(where, ${JSON.stringify(`params.${p.name}`)}, own(params, ${JSON.stringify(p.name)}), ${p.size}, "${shapeText(pm.shape)}");`);
+    L.push(`const ${id} = checkArray(where, ${tsLiteral(`params.${p.name}`)}, own(params, ${tsLiteral(p.name)}), ${p.size}, "${shapeText(pm.shape)}");`);
   }
   for (const pk of plan.weights.packs) {
     const id = plan.buffers[pk.buf]!.name;

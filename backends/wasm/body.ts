@@ -14,6 +14,7 @@ import { dwScratchBytes, dwTiles, gemmPanels, KC, NV, type GemmSpec } from "./ge
 import { rowOpCode } from "./rows.ts";
 import type { MathFn } from "./math.ts";
 import { Fn, get, i32, set, splatConst, type Elem } from "./wat.ts";
+import { watComment } from "./escape.ts";
 
 type Gemm = Extract<PlanOp, { op: "gemm" }>;
 
@@ -77,7 +78,7 @@ const comments = (f: Fn, lines: readonly string[], prefix: string, last: { text:
   const text = lines.join("\n");
   if (!text || text === last.text) return;
   last.text = text;
-  for (const l of lines) f.comment(`${prefix}${l}`);
+  for (const l of lines) f.comment(watComment(`${prefix}${l}`));
 };
 
 /** Address of row 0 of a view in the current stage (r0 is its first row; b0 the first sample of
@@ -472,7 +473,7 @@ export function entryFunction(p: ModuleParts, which: "forward" | "backward"): st
     const panel = f.local(`panel${slot}`, "i32");
     f.emit(set(panel, `(i32.load offset=${slot * 4} ${get("$tbl")})`));
     const w = plan.buffers[q.buf]!.name;
-    f.comment(`${w} ${q.form === "xwT" ? `[${q.n}, ${q.k}]` : `[${q.k}, ${q.n}]`} into panels of ${NV * e.lanes} columns (by worker ${k} mod nw)`);
+    f.comment(watComment(`${w} ${q.form === "xwT" ? `[${q.n}, ${q.k}]` : `[${q.k}, ${q.n}]`} into panels of ${NV * e.lanes} columns (by worker ${k} mod nw)`));
     const [sj, sk] = q.form === "xwT" ? [q.k * e.bytes, e.bytes] : [e.bytes, q.n * e.bytes];
     const pack = `(call $pack ${get(`$p_${w}`)} ${get(panel)} ${i32(q.n)} ${i32(q.k)} ${i32(sj)} ${i32(sk)})`;
     f.nest(`(if (i32.eq ${get("$w")} (i32.rem_u ${i32(k)} ${get("$nw")}))`, () => f.nest("(then", () => f.emit(pack)));

@@ -2,6 +2,8 @@
 // f32x4 vectors, or f64 in f64x2 for the float64 builds used by numerical checks) and a function
 // builder that collects locals and indents the folded instructions it is given.
 
+import { watString } from "./escape.ts";
+
 export interface Elem {
   /** Scalar type: "f32" or "f64". */
   readonly s: "f32" | "f64";
@@ -78,7 +80,7 @@ export class Fn {
 
   text(): string {
     const head = [`(func $${this.name}`];
-    if (this.exportAs) head.push(`(export "${this.exportAs}")`);
+    if (this.exportAs) head.push(`(export ${watString(this.exportAs)})`);
     for (const [n, t] of this.params) head.push(`(param $${n} ${t})`);
     if (this.result) head.push(`(result ${this.result})`);
     const locals = [...this.locals].map(([n, t]) => `    (local $${n} ${t})`);

@@ -15,7 +15,7 @@ import type { Arg, Plan, PlanOp, Stage, Term, View, WeightLayout } from "./types
 export interface PlanOptions {
   optimize: boolean;
   fastMath: boolean;
-  /** A spec line for a comment: "lstm.cell:12  i = sigmoid(...)" (already safe for a comment). */
+  /** A spec line for a comment: "lstm.cell:12  i = sigmoid(...)" (as it is: each backend escapes it for its comments). */
   describe: (span: Span | undefined) => string | undefined;
 }
 

@@ -78,7 +78,8 @@ for (let i = job.from; i < job.to; i++) {
     kind.render(shrunk),
     async (r) => {
       // A program must still declare the unit it builds (else any failure becomes "no such cell").
-      if (r.unit !== undefined && !new RegExp(`^\\s*(cell|stack)\\s+${r.unit}\\s*\\(`, "m").test(r.text)) return false;
+      // (Matched by a fixed pattern and compared as a string: no pattern is built from a name.)
+      if (r.unit !== undefined && ![...r.text.matchAll(/^\s*(?:cell|stack)\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(/gm)].some((m) => m[1] === r.unit)) return false;
       const v = await kind.runText(r);
       if (!sameFailure(v, verdict)) return false;
       shrunkVerdict = v;
