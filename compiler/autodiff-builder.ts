@@ -5,12 +5,11 @@
 
 import { GraphBuilder, isConst, produces, type Eqn, type Operand, type ValueId } from "./ir.ts";
 import { elementwise } from "./primitives/elementwise.ts";
-
-type In = Operand | number;
+import type { GradBuilder, GradIn as In } from "./primitives/types.ts";
 
 const op = (x: In): Operand => (typeof x === "number" ? { c: x } : x);
 
-export class AdBuilder extends GraphBuilder {
+export class AdBuilder extends GraphBuilder implements GradBuilder {
   /** Base name for temporaries of the rule being applied. */
   private base = "d";
   private temps = 0;

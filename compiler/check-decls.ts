@@ -4,9 +4,16 @@
 import type { DimParam, InitExpr, SizeExpr } from "../grammar/ast.ts";
 import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
 import type { InitSpec } from "../abi/kernel.ts";
-import type { DimInfo } from "./check.ts";
+import type { Span } from "../grammar/source.ts";
 import { isSize, Size, SIZE_LIMITS } from "./sizes.ts";
 import { didYouMean } from "./suggest.ts";
+
+/** A declared size parameter: its name, its default when it has one, and where it is written. */
+export interface DimInfo {
+  name: string;
+  default?: number;
+  span: Span;
+}
 
 export function checkDims(dims: DimParam[], out: Diagnostic[]): DimInfo[] {
   const seen = new Set<string>();

@@ -6,20 +6,14 @@ import type { CellDecl, Expr, Ref, SizeExpr, Stmt } from "../grammar/ast.ts";
 import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
 import type { Span } from "../grammar/source.ts";
 import type { InitSpec } from "../abi/kernel.ts";
-import { checkDims, declaredText, initSpec, sizeOf } from "./check-decls.ts";
+import { checkDims, declaredText, initSpec, sizeOf, type DimInfo } from "./check-decls.ts";
 import { exprTyper } from "./check-expr.ts";
 import { tyText, tyWhat, type Ty } from "./check-types.ts";
 import { Size, shapeText, type SymShape } from "./sizes.ts";
 import { didYouMean } from "./suggest.ts";
 
-export { checkDims, declaredText, sizeOf } from "./check-decls.ts";
+export { checkDims, declaredText, sizeOf, type DimInfo } from "./check-decls.ts";
 export { tyText, type Ty } from "./check-types.ts";
-
-export interface DimInfo {
-  name: string;
-  default?: number;
-  span: Span;
-}
 
 export interface VectorInfo {
   name: string;

@@ -12,7 +12,7 @@
 import type { Span } from "../grammar/source.ts";
 import type { InitSpec } from "../abi/kernel.ts";
 import { elementwise } from "./primitives/elementwise.ts";
-import type { Attrs } from "./primitives/types.ts";
+import type { Attrs, Operand as PrimitiveOperand } from "./primitives/types.ts";
 
 export type ValueId = number;
 
@@ -34,7 +34,8 @@ export interface ValueInfo {
   role: Role;
 }
 
-export type Operand = { v: ValueId } | { c: number };
+/** A value of the graph (by id) or a number; defined with the primitives, which the IR builds on. */
+export type Operand = PrimitiveOperand;
 
 /** An elementwise primitive from the registry (compiler/primitives). */
 export interface EwEqn {

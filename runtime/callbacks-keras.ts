@@ -20,12 +20,11 @@
 // below minLR), then waits `cooldown` epochs before counting again; it adds "learning_rate" to the
 // logs. learningRateScheduler sets the rate at the start of each epoch.
 
-import type { Callbacks } from "./callbacks.ts";
 import type { CheckpointFs } from "./checkpoint.ts";
 import { describeValue } from "./describe.ts";
 import type { Optimizer } from "./optimizers.ts";
 import type { Logs } from "./progress.ts";
-import type { Model } from "./training.ts";
+import type { Callbacks, Model } from "./training.ts";
 
 export type MonitorMode = "auto" | "min" | "max";
 

@@ -5,25 +5,11 @@
 // A callback ends training by setting model.stopTraining: fit finishes the current batch (from
 // onBatchEnd) or epoch, then calls onTrainEnd. A callback that throws ends fit with a
 // CallbackError naming the callback, the hook and the epoch; the model keeps the weights of its
-// last completed step.
+// last completed step. The Callbacks interface itself is part of fit's options (training.ts):
+// this file runs any object of hooks and knows nothing of the model.
 
 import { describeValue } from "./describe.ts";
 import type { Logs } from "./progress.ts";
-import type { Model } from "./training.ts";
-
-export interface Callbacks {
-  /** Shown in errors (the built-in callbacks set it: "earlyStopping"...). */
-  readonly name?: string;
-  /** Called first in every fit with the model being trained (Keras' set_model). */
-  setModel?(model: Model): void;
-  onTrainBegin?(): void | Promise<void>;
-  onEpochBegin?(epoch: number): void | Promise<void>;
-  /** `logs` holds loss, metrics and (when validating) val_loss, val_<metric>; a callback may add
-   *  entries for the callbacks after it and the History. */
-  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
-  onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
-  onTrainEnd?(history: History): void | Promise<void>;
-}
 
 export interface History {
   /** Epoch indices (0-based) that ran. */
@@ -57,27 +43,30 @@ export class CallbackError extends Error {
 const HOOKS = ["setModel", "onTrainBegin", "onEpochBegin", "onEpochEnd", "onBatchEnd", "onTrainEnd"] as const;
 type Hook = (typeof HOOKS)[number];
 
+/** A callback as the runner sees it: a name and hooks, whose arguments are fit's business. */
+export type Hooks = { readonly name?: string } & { readonly [h in Hook]?: (...args: never[]) => unknown };
+
 /** fit's callbacks, checked, in order: the `callbacks` option (one or a list), then `onEpochEnd`. */
-export function callbackList(callbacks: unknown, onEpochEnd: unknown): Callbacks[] {
+export function callbackList<C extends Hooks>(callbacks: unknown, onEpochEnd: unknown): C[] {
   const given = callbacks === undefined ? [] : Array.isArray(callbacks) ? callbacks : [callbacks];
-  const list: Callbacks[] = given.map((c, i) => {
+  const list: C[] = given.map((c, i) => {
     const at = Array.isArray(callbacks) ? `callbacks[${i}]` : "callbacks";
     if (typeof c !== "object" || c === null) throw new Error(`fit: ${at} must be an object of hooks (onEpochEnd...), got ${describeValue(c)}`);
     for (const h of HOOKS) {
       const f = (c as Record<string, unknown>)[h];
       if (f !== undefined && typeof f !== "function") throw new Error(`fit: ${at}.${h} must be a function, got ${describeValue(f)}`);
     }
-    return c as Callbacks;
+    return c as C;
   });
   if (onEpochEnd !== undefined) {
     if (typeof onEpochEnd !== "function") throw new Error(`fit: onEpochEnd must be a function, got ${describeValue(onEpochEnd)}`);
-    list.push({ name: "onEpochEnd", onEpochEnd: onEpochEnd as Callbacks["onEpochEnd"] });
+    list.push({ name: "onEpochEnd", onEpochEnd } as C);
   }
   return list;
 }
 
 /** Runs one hook of every callback in order; an exception becomes a CallbackError. */
-export async function runHook(list: readonly Callbacks[], hook: Hook, epoch: number | undefined, ...args: unknown[]): Promise<void> {
+export async function runHook(list: readonly Hooks[], hook: Hook, epoch: number | undefined, ...args: unknown[]): Promise<void> {
   for (let i = 0; i < list.length; i++) {
     const c = list[i]!;
     const f = c[hook] as ((...a: unknown[]) => unknown) | undefined;

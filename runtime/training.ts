@@ -6,7 +6,7 @@
 // same seed and data give identical numbers. Every user-supplied array is validated here and a
 // mistake is reported naming the argument (x, y, validationData, x[1], y.target...).
 
-import { callbackList, runHook, type Callbacks, type History } from "./callbacks.ts";
+import { callbackList, runHook, type History } from "./callbacks.ts";
 import { loadWeights, saveWeights, type CheckpointOptions, type NamedWeight } from "./checkpoint.ts";
 import { describeValue } from "./describe.ts";
 import { firstNonFinite, guardedUpdate, NonFiniteError, WeightBackup, type StepPlace } from "./train-guard.ts";
@@ -24,7 +24,22 @@ export interface ModelOptions {
   name?: string;
 }
 
-export type { Callbacks, History } from "./callbacks.ts";
+export type { History } from "./callbacks.ts";
+
+/** Hooks fit calls while it trains (Keras' Callback); run as runtime/callbacks.ts says. */
+export interface Callbacks {
+  /** Shown in errors (the built-in callbacks set it: "earlyStopping"...). */
+  readonly name?: string;
+  /** Called first in every fit with the model being trained (Keras' set_model). */
+  setModel?(model: Model): void;
+  onTrainBegin?(): void | Promise<void>;
+  onEpochBegin?(epoch: number): void | Promise<void>;
+  /** `logs` holds loss, metrics and (when validating) val_loss, val_<metric>; a callback may add
+   *  entries for the callbacks after it and the History. */
+  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
+  onTrainEnd?(history: History): void | Promise<void>;
+}
 
 type LossSpec = LossName | Loss;
 
@@ -309,7 +324,7 @@ export abstract class Model {
 
     const N = xs[0]!.shape[0]!;
     const nBatches = Math.ceil(N / batchSize);
-    const cbs = callbackList(opts.callbacks, opts.onEpochEnd);
+    const cbs = callbackList<Callbacks>(opts.callbacks, opts.onEpochEnd);
     const bar = verbose > 0 ? new ProgressBar({ stream: opts.stream ?? defaultProgressStream(), epochs, batches: nBatches, verbose: verbose as 1 | 2 }) : undefined;
     const history: History = { epoch: [], history: {}, samplesSeen: [], seconds: [] };
     const t0 = performance.now();

@@ -6,7 +6,7 @@
 
 import { assetText, type RuntimeAssets } from "../assets.ts";
 import type { Plan } from "../../compiler/plan/types.ts";
-import type { EmitOptions } from "../index.ts";
+import type { EmitOptions } from "../backend.ts";
 import { ForwardPrinter } from "./forward.ts";
 import { torchAttributeNames } from "./names.ts";
 import { pyComment, pyDocstring, pyFormatText, pyLiteral, pyString } from "./python.ts";

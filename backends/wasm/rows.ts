@@ -4,7 +4,7 @@
 // TypeScript backend's support/rows.ts computes them in JavaScript numbers, in the same order.
 
 import type { PlanOp, View } from "../../compiler/plan/types.ts";
-import type { ModuleParts } from "./body.ts";
+import type { ModuleParts } from "./parts.ts";
 import { Fn, get, i32, set } from "./wat.ts";
 
 type RowOp = Extract<PlanOp, { op: "rowmax" | "rowscan" | "bmm" | "transpose" }>;

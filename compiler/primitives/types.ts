@@ -4,14 +4,41 @@
 // backend. The checker, constant folding, autodiff and every printer read these entries; none of
 // them knows a primitive's math.
 
-import type { AdBuilder } from "../autodiff-builder.ts";
-import type { Operand } from "../ir.ts";
+// The registry is the bottom of the compiler: it imports nothing of the compiler's. The IR
+// (../ir.ts) takes its operand type from here, and a derivative rule sees the autodiff builder
+// (../autodiff-builder.ts) only through the GradBuilder interface below.
+
+/** An equation's operand: a value of the graph (by id) or a number. */
+export type Operand = { v: number } | { c: number };
 
 /** Numeric attributes fixed at build time (clip's bounds). */
 export type Attrs = Readonly<Record<string, number>>;
 
 /** A reverse-mode contribution: an adjoint for an operand (null: the operand gets none). */
 export type Contribution = Operand | null;
+
+/** An operand, or a number written in a rule. */
+export type GradIn = Operand | number;
+
+/** What a derivative rule builds its adjoints with (implemented by compiler/autodiff-builder.ts,
+ *  which folds constants and drops identities). */
+export interface GradBuilder {
+  add(a: GradIn, b: GradIn): Operand;
+  sub(a: GradIn, b: GradIn): Operand;
+  mul(a: GradIn, b: GradIn): Operand;
+  div(a: GradIn, b: GradIn): Operand;
+  neg(a: GradIn): Operand;
+  abs(a: GradIn): Operand;
+  sign(a: GradIn): Operand;
+  heaviside(a: GradIn): Operand;
+  sigmoid(a: GradIn): Operand;
+  /** Any registry primitive of value operands and numbers (folded when all are numbers). */
+  call(fn: string, ...args: GradIn[]): Operand;
+  /** c ≠ 0 ? a : b, with c a per-sample flag. */
+  select(c: Operand, a: GradIn, b: GradIn): Operand;
+  /** 1 where lo < x < hi, else 0. */
+  between(x: Operand, lo: number, hi: number): Operand;
+}
 
 export interface GradArgs {
   /** Adjoint of the result. */
@@ -69,7 +96,7 @@ export interface Elementwise {
   eval(x: readonly number[], a: Attrs): number;
   /** One contribution per operand. Absent: the op only appears in derivatives and is never
    *  itself differentiated. */
-  grad?(r: GradArgs, b: AdBuilder): Contribution[];
+  grad?(r: GradArgs, b: GradBuilder): Contribution[];
   /** TypeScript expression over operand expressions (identifiers or parenthesised literals). */
   ts(x: readonly string[], a: Attrs, o: TsFormulaOptions): string;
   /** Support files of the TypeScript backend its formula calls (backends/ts/support/NAME.ts). */

@@ -12,17 +12,35 @@ import { Bidirectional } from "../../layers/bidirectional.ts";
 import { Dense } from "../../layers/dense.ts";
 import { Dropout } from "../../layers/dropout.ts";
 import { Embedding } from "../../layers/embedding.ts";
-import type { Layer } from "../../layers/layer.ts";
+import type { Layer, Shape } from "../../layers/layer.ts";
 import { Merge } from "../../layers/merge.ts";
 import { Recurrent } from "../../layers/recurrent.ts";
-import type { Functional } from "../../functional/model.ts";
+import type { Graph } from "../../functional/graph.ts";
 import type { SymbolicTensor } from "../../functional/symbolic.ts";
-import type { Sequential } from "../../model.ts";
 import { InteropError } from "../errors.ts";
 import type { Mapping } from "../mapping.ts";
 import { exportOnnx as exportFusedOnnx } from "./interop.ts";
 import { attribute, DataType, encodeModel, floatTensor, int64Tensor, valueInfo, type AttrValue, type INodeProto, type ITensorProto, type IValueInfoProto } from "./schema.ts";
 import { prefixedGraph, spliceCell } from "./splice.ts";
+
+/** What the exporter reads of a Sequential model (runtime/model.ts, which imports this file
+ *  lazily: the exporter names the model by what it reads, not by its class). */
+export interface SequentialModel {
+  readonly name: string;
+  readonly built: boolean;
+  readonly layers: readonly Layer[];
+  readonly inputShape: Shape | undefined;
+  readonly outputShape: Shape | undefined;
+  readonly outputNames: readonly string[];
+}
+
+/** What the exporter reads of a Functional model (runtime/functional/model.ts). */
+export interface FunctionalModel {
+  readonly name: string;
+  readonly built: boolean;
+  readonly graph: Graph;
+  readonly outputNames: readonly string[];
+}
 
 export interface ModelOnnxOptions {
   /** For a model over sequences: take per-sample lengths, int32 [B] (default true). Without it
@@ -307,7 +325,7 @@ class Exporter {
     });
   }
 
-  async sequential(m: Sequential, o: ModelOnnxOptions): Promise<Uint8Array> {
+  async sequential(m: SequentialModel, o: ModelOnnxOptions): Promise<Uint8Array> {
     if (!m.built) throw new InteropError("exportOnnx: the model is not built (fit, build or predict it first)");
     const inputs: IValueInfoProto[] = [];
     const timed = m.layers.some((l) => l.sequenceInput);
@@ -317,7 +335,7 @@ class Exporter {
     return this.encode(m.name, inputs, [{ name: m.outputNames[0]!, value: cur, shape: m.outputShape! }], o);
   }
 
-  async functional(m: Functional, o: ModelOnnxOptions): Promise<Uint8Array> {
+  async functional(m: FunctionalModel, o: ModelOnnxOptions): Promise<Uint8Array> {
     if (!m.built) throw new InteropError("exportOnnx: the model is not built (fit, build or predict it first)");
     const graph = m.graph;
     const inputs: IValueInfoProto[] = [];
@@ -347,11 +365,11 @@ const dims = (perSample: readonly (number | null)[]) => perSample.map((d, i) => 
 /** A built Functional model as .onnx bytes: one input per model input (and `<input>_lengths` for
  *  those over sequences), one output per model output, named as the model names them. Calls of
  *  recurrent layers may take initial states and return their final states. */
-export async function functionalToOnnx(m: Functional, options: ModelOnnxOptions = {}): Promise<Uint8Array> {
+export async function functionalToOnnx(m: FunctionalModel, options: ModelOnnxOptions = {}): Promise<Uint8Array> {
   return new Exporter(options).functional(m, options);
 }
 
 /** A built Sequential model as .onnx bytes (see the header for what it holds). */
-export async function sequentialToOnnx(m: Sequential, options: ModelOnnxOptions = {}): Promise<Uint8Array> {
+export async function sequentialToOnnx(m: SequentialModel, options: ModelOnnxOptions = {}): Promise<Uint8Array> {
   return new Exporter(options).sequential(m, options);
 }
