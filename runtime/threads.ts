@@ -5,6 +5,7 @@
 // than they save. With at least 8 samples per thread a call is shared by samples; with fewer,
 // only if each step is large, since the kernel then shares each step's products by columns.
 
+import { MAX_THREADS } from "../abi/checks.ts";
 import type { KernelMeta } from "../abi/kernel.ts";
 
 /** A call's work (T·B·paramCount: about the multiply-adds of its forward) below which one thread
@@ -25,8 +26,8 @@ const AUTO_MAX_COLUMNS = 4;
 export type ThreadsOption = number | "auto";
 
 export function checkThreadsOption(where: string, v: unknown): ThreadsOption {
-  if (v === "auto" || (typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 64)) return v;
-  throw new Error(`${where}: threads must be "auto" or a whole number from 1 to 64, got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`);
+  if (v === "auto" || (typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= MAX_THREADS)) return v;
+  throw new Error(`${where}: threads must be "auto" or a whole number from 1 to ${MAX_THREADS}, got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`);
 }
 
 /** Cores this process may use (1 where nobody says). */

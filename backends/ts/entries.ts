@@ -5,7 +5,8 @@
 import type { Plan, PlanBuffer } from "../../compiler/plan/types.ts";
 import { adjointBuffers, tapeBuffers } from "./memory.ts";
 import { stageCode } from "./body.ts";
-import { tsLiteral } from "./escape.ts";
+import { tsLiteral, tsString } from "./escape.ts";
+import { BACKWARD_OPTIONS, FORWARD_OPTIONS } from "./support/checks.ts";
 import { ARRAY, key, prop, wordsIn } from "./util.ts";
 
 const q = tsLiteral;
@@ -72,11 +73,14 @@ function stateArrays(plan: Plan, key: string, local: string): string {
   return `${plan.meta.states.length ? `const ${local} = ` : ""}stateOption(where, options, ${q(key)}, B);`;
 }
 
+/** An option-key list as the module spells it: ["a", "b"]. */
+const keyList = (keys: readonly string[]) => `[${keys.map((k) => tsString(k)).join(", ")}]`;
+
 export function forwardBody(plan: Plan): string {
   const f = plan.forward;
   const L: string[] = [
     `const where = "forward";`,
-    `checkObject(where, "options", options, ["batchSize", "timeSteps", "initialState", "lengths", "stateMasks", "tape", "threads"]);`,
+    `checkObject(where, "options", options, ${keyList(FORWARD_OPTIONS)});`,
     `checkThreads(where, own(options, "threads")); // one thread here: the option is for WebAssembly kernels`,
     `const B = checkBatchSize(where, own(options, "batchSize"));`,
     `const w = weightsOf(where, params);`,
@@ -133,7 +137,7 @@ export function backwardBody(plan: Plan): string {
     `const T = tape.timeSteps;`,
     `const B = tape.batchSize;`,
     `checkObject(where, "dOutputs", dOutputs, OUTPUT_NAMES);`,
-    `checkObject(where, "options", options, ["dFinalState", "into", "inputGradients", "threads"]);`,
+    `checkObject(where, "options", options, ${keyList(BACKWARD_OPTIONS)});`,
     `checkThreads(where, own(options, "threads"));`,
     `const dOuts = checkArrays(where, "dOutputs", dOutputs, meta.outputs, T, B, false);`,
     stateArrays(plan, "dFinalState", "dFinal"),

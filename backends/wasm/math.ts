@@ -9,12 +9,13 @@
 //            beyond: 1 - 2 / (e^2|x| + 1), the sign put back by bit operations
 //   log      x = m·2^e with m in [√½, √2): 2·atanh((m-1)/(m+1)) by its series, plus e·ln2
 //            (split in two parts); subnormals scaled first; 0, negatives, ∞ and NaN handled
-//   softplus x past 20, else log1p(e^x), log1p(u) = u·log(1+u)/((1+u)-1) (exact when 1+u = 1)
+//   softplus x past SOFTPLUS_LINEAR_FROM (20), else log1p(e^x), log1p(u) = u·log(1+u)/((1+u)-1) (exact when 1+u = 1)
 // Exact (float64 builds, and float32 builds without fastMath): each lane through the host's
 // Math (imported as m.exp, m.tanh, m.log, m.log1p), in float64 as the TypeScript backend
 // computes it, then rounded to the element type. elu, gelu, swish, sin, cos, erf and pow are
 // exact in every build (m.expm1, m.sin, m.cos, m.pow, and erf from backends/ts/support/special.ts).
 
+import { SOFTPLUS_LINEAR_FROM } from "../../compiler/primitives/elementwise.ts";
 import { F32, splatConst, type Elem } from "./wat.ts";
 
 /** Functions with an f32x4 approximation for fast math. */
@@ -123,7 +124,7 @@ function fastSoftplus(): string {
     ";; log1p(e) = e · log(w) / (w - 1), or e itself when w rounds to 1",
     "(local.set $l (f32x4.div (f32x4.mul (local.get $e) (call $log (local.get $w))) (f32x4.sub (local.get $w) " + K(1) + ")))",
     `(local.set $l (v128.bitselect (local.get $e) (local.get $l) (f32x4.eq (local.get $w) ${K(1)})))`,
-    `(v128.bitselect (local.get $x) (local.get $l) (f32x4.gt (local.get $x) ${K(20)}))`,
+    `(v128.bitselect (local.get $x) (local.get $l) (f32x4.gt (local.get $x) ${K(SOFTPLUS_LINEAR_FROM)}))`,
   ]);
 }
 
@@ -149,7 +150,7 @@ const EXACT: Record<MathFn, string> = {
   sigmoid: `(f64.div (f64.const 1) (f64.add (f64.const 1) (call $host_exp (f64.neg ${S}))))`,
   tanh: `(call $host_tanh ${S})`,
   log: `(call $host_log ${S})`,
-  softplus: `(select ${S} (call $host_log1p (call $host_exp ${S})) (f64.gt ${S} (f64.const 20)))`,
+  softplus: `(select ${S} (call $host_log1p (call $host_exp ${S})) (f64.gt ${S} (f64.const ${SOFTPLUS_LINEAR_FROM})))`,
   // As the TypeScript formulas of these primitives compute them, in the same order.
   elu: `(select ${S} (call $host_expm1 ${S}) (f64.gt ${S} (f64.const 0)))`,
   gelu: `(f64.mul (f64.mul (f64.const 0.5) ${S}) (f64.add (f64.const 1) (call $host_erf (f64.mul ${S} (f64.const ${Math.SQRT1_2})))))`,

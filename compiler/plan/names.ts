@@ -2,7 +2,9 @@
 // Spec names become identifiers only through here: a name is made of [A-Za-z0-9_] (anything else
 // becomes _), never starts with a digit, and never equals a word any printer uses for itself — a
 // keyword or global of TypeScript or Python, an Object.prototype member, or a printer's own
-// internal name — nor another name already given. Printers keep their internals to PRINTER_WORDS.
+// internal name — nor another name already given. Printers keep their internals to PRINTER_WORDS;
+// test/layering.test.ts reads every top-level name of the support code the modules carry and
+// fails when one is missing here (the compiler cannot import the backends to read them itself).
 
 /** Identifiers the printers use themselves (loop counters, support code, module structure). */
 export const PRINTER_WORDS = [
@@ -19,7 +21,13 @@ export const PRINTER_WORDS = [
   "POW2", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "fexp", "fsigmoid", "ftanh", "ABI_VERSION", "LAYOUT",
   "rowMax", "rowScan", "bmm", "transposeRows", "erf",
   "Rng", "InitRule", "ParamRules", "splitmix32", "rotl", "initialize", "fans", "orthogonal", "initParams", "MAX_SEED",
-  "paramsSeed", "allocParams", "CreateParamsOptions",
+  "paramsSeed", "allocParams", "CreateParamsOptions", "gemmCore", "checkThreads", "MAX_THREADS", "FORWARD_OPTIONS", "BACKWARD_OPTIONS",
+  // The JavaScript side of WebAssembly modules (backends/wasm/support/*.ts)
+  "WasmMemory", "WasmApi", "WA", "decodeBase64", "SIMD_PROBE", "wasmSupported", "sharedMemorySupported", "unsharedBinary",
+  "PAGE", "MAX_PAGES", "ALIGN", "HeapFull", "KernelMemoryError", "showBytes", "largestFitting", "MemoryNeed", "memoryError",
+  "Heap", "Tensors", "put", "KernelInfo", "KernelImpl", "wasmKernel", "CTL", "IDLE_MS", "MESSAGE_CHARS", "NodeWorker",
+  "WorkerCtor", "workerConstructor", "threadsSupported", "REPORT_SOURCE", "WORKER_SOURCE", "SUPERVISOR_SOURCE", "TeamJob",
+  "TeamEntry", "TEAM_BYTES", "Team",
   // Python (the PyTorch printer): module-level names its forward reads, and its forward's locals
   "torch", "nn", "self", "Tensor", "Optional", "List", "Tuple", "Dict", "math", "lengths", "state_masks", "dtype",
   "device", "steps", "batch_size",

@@ -1,5 +1,8 @@
 // Boundary checks every generated TypeScript module carries (inlined from here; tests import
-// them). A wrong argument is a RangeError that names the kernel, the function, the argument and
+// them). This file is the one home of the facts of the kernel contract that are code: the value
+// descriptions in messages (describe), MAX_THREADS and the option keys. It must stay
+// self-contained (it is inlined as text), so abi/checks.ts re-exports those facts from here for
+// the runtime and the printers rather than the other way round. A wrong argument is a RangeError that names the kernel, the function, the argument and
 // what was expected — never a silent misread: unknown keys are errors (a typo in a gradient's
 // name would otherwise read as zeros), and keys are read as own properties only, so names such
 // as `constructor` or `__proto__` are ordinary keys.
@@ -77,6 +80,12 @@ export function checkThreads(where: string, v: unknown): number | undefined {
 
 /** The most worker threads a call may ask for. */
 export const MAX_THREADS = 64;
+
+/** The keys forward's options may hold (abi/kernel.ts ForwardOptions). */
+export const FORWARD_OPTIONS: readonly string[] = ["batchSize", "timeSteps", "initialState", "lengths", "stateMasks", "tape", "threads"];
+
+/** The keys backward's options may hold (abi/kernel.ts BackwardOptions). */
+export const BACKWARD_OPTIONS: readonly string[] = ["dFinalState", "into", "inputGradients", "threads"];
 
 export function checkBatchSize(where: string, v: unknown): number {
   return checkCount(where, "batchSize", v);

@@ -9,7 +9,7 @@
 // KernelMemoryError saying what fits. It is driven by a description of the plan (KernelInfo), so
 // the code is the same in every module.
 
-import { checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, checkThreads, fail, inferSteps, own, stateOption } from "../../ts/support/checks.ts";
+import { BACKWARD_OPTIONS, checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, checkThreads, fail, FORWARD_OPTIONS, inferSteps, own, stateOption } from "../../ts/support/checks.ts";
 import { initParams, paramsSeed, Rng, type InitRule } from "../../ts/support/init.ts";
 import { Heap, HeapFull, memoryError, sharedMemorySupported, unsharedBinary, WA, type MemoryNeed } from "./heap.ts";
 import { Team, TEAM_BYTES, type TeamEntry } from "./threads.ts";
@@ -320,7 +320,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
 
   function forward(params: Tensors, inputs: Tensors, options: object): { outputs: Tensors; finalState: Tensors; tape: object } {
     const where = "forward";
-    checkObject(where, "options", options, ["batchSize", "timeSteps", "initialState", "lengths", "stateMasks", "tape", "threads"]);
+    checkObject(where, "options", options, FORWARD_OPTIONS);
     const nt = checkThreads(where, own(options, "threads")) ?? threads;
     const B = checkBatchSize(where, own(options, "batchSize"));
     bindWeights(where, params);
@@ -384,7 +384,7 @@ export function wasmKernel(info: KernelInfo, binary: Uint8Array, host: Record<st
     const T = d.timeSteps;
     const B = d.batchSize;
     checkObject(where, "dOutputs", dOutputs, OUTPUT_NAMES);
-    checkObject(where, "options", options, ["dFinalState", "into", "inputGradients", "threads"]);
+    checkObject(where, "options", options, BACKWARD_OPTIONS);
     const nt = checkThreads(where, own(options, "threads")) ?? d.threads;
     const dOuts = checkArrays(where, "dOutputs", dOutputs, meta.outputs, T, B, false);
     const dFinal = stateOption(where, options, "dFinalState", B);
