@@ -3,6 +3,7 @@
 // can get wrong on the command line ends here as a UsageError (exit 2) whose message names the
 // problem; nothing in this file touches the file system.
 
+import { MAX_THREADS } from "../abi/checks.ts";
 import { FlagError, formatFlags, parseFlags, type FlagDefs } from "./flags.ts";
 
 /** A mistake in how cellc was invoked: printed as one line plus the usage text, exit status 2. */
@@ -57,7 +58,7 @@ export const commandFlags: Record<CommandName, FlagDefs> = {
     threads: {
       type: "string",
       arg: "N",
-      help: "With --target wasm, the worker threads (1-64) a call runs on when its\n`threads` option does not say (default 1); results are identical for\nany number. Node only: browsers run on one",
+      help: `With --target wasm, the worker threads (1-${MAX_THREADS}) a call runs on when its\n\`threads\` option does not say (default 1); results are identical for\nany number. Node only: browsers run on one`,
     },
     config: {
       type: "string",

@@ -6,7 +6,7 @@
 
 import { z } from "zod";
 import { BACKENDS } from "../backends/index.ts";
-import { MAX_THREADS } from "../backends/ts/support/checks.ts";
+import { MAX_THREADS } from "../abi/checks.ts";
 import { isSizeName, sizeValueProblem } from "./args.ts";
 
 /** A value as a message shows it. */

@@ -18,7 +18,7 @@ import {
 import { collectSpecs, plural, runBuild, runCheck, specDirs, type BuildJob, type Output } from "./build.ts";
 import { watchBuild, type WatchPlan } from "./watch.ts";
 import { runExport } from "./export.ts";
-import { MAX_THREADS } from "../backends/ts/support/checks.ts";
+import { MAX_THREADS } from "../abi/checks.ts";
 import { ConfigError, defaultConfigName, loadConfig, shownPath, type OutTarget } from "./config.ts";
 import { BACKENDS } from "../backends/index.ts";
 import { detectFormat, MODULE_FORMATS, type ModuleFormat } from "./format.ts";
