@@ -1,8 +1,8 @@
 // Files a backend reads at run time instead of compiling: the support code its generated modules
 // carry, kept as real, type-checked and tested source files (./ts/support/*.ts, ...). A backend
 // declares them in its descriptor (`assets` in ./index.ts) and reads them only through
-// assetText, and the package build (scripts/build-dist.mjs) copies every declared asset beside
-// the compiled JavaScript: what a backend can read is what the package ships, by construction.
+// assetText, and the package build (scripts/build-dist.mjs) copies every declared asset to
+// dist/assets/: what a backend can read is what the package ships, by construction.
 
 import { readFileSync } from "node:fs";
 
@@ -14,6 +14,10 @@ export interface RuntimeAssets {
   readonly extension: string;
 }
 
+/** Compiled into the package's dist/, where the build copies the assets to dist/assets/ (see
+ *  scripts/build-dist.mjs); in the source tree they are read where they are. */
+const COMPILED = import.meta.url.endsWith(".js");
+
 const cache = new Map<string, string>();
 
 /** The text of asset `name` (without its extension) of `assets`, read once per process. */
@@ -21,7 +25,7 @@ export function assetText(assets: RuntimeAssets, name: string): string {
   const key = `${assets.dir}/${name}${assets.extension}`;
   let text = cache.get(key);
   if (text === undefined) {
-    text = readFileSync(new URL(`./${key}`, import.meta.url), "utf8");
+    text = readFileSync(new URL(COMPILED ? `../assets/${key}` : `./${key}`, import.meta.url), "utf8");
     cache.set(key, text);
   }
   return text;

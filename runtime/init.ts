@@ -4,10 +4,10 @@
 // initializeParams(params, meta.params, new Rng(seed)) give the same numbers.
 
 import type { ParamMeta, Tensors } from "../abi/kernel.ts";
-import { initialize } from "../backends/ts/support/init.ts";
+import { initialize } from "../abi/init.ts";
 import type { Rng } from "./rng.ts";
 
-export { fans, initialize } from "../backends/ts/support/init.ts";
+export { fans, initialize } from "../abi/init.ts";
 
 /** Applies every parameter's declared init to a kernel's parameter buffers. */
 export function initializeParams(params: Tensors, metas: readonly ParamMeta[], rng: Rng): void {
