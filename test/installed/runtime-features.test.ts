@@ -32,10 +32,8 @@ async function script<T>(name: string, text: string): Promise<T> {
 
 describe("createParams({ seed }) on installed kernels", () => {
   it("ts and wasm give the same numbers, equal to a recurrent layer built with that seed; forward is non-zero", async () => {
-    for (const target of ["ts", "wasm"]) {
-      const r = await cellc(["build", "specs/mgu.cell", "--dims", "I=3,H=8", "--target", target, "--format", "js", "--out", `init-${target}`], dir);
-      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-    }
+    const built = await Promise.all(["ts", "wasm"].map((target) => cellc(["build", "specs/mgu.cell", "--dims", "I=3,H=8", "--target", target, "--format", "js", "--out", `init-${target}`], dir)));
+    for (const r of built) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     type Out = { backends: string[]; ts: Record<string, number[]>; wasm: Record<string, number[]>; layer: Record<string, number[]>; outputs: number[][] };
     const out = await script<Out>(
       "init.mjs",
