@@ -13,17 +13,28 @@ import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCell } from "../../compiler/index.ts";
 import { findTorch } from "../helpers/torch.ts";
-import { appFolder, cellc, installedApp, mguSpec, node, run } from "./app.ts";
+import { appFolder, cellc, installedApp, mguSpec, node, run, type Ran } from "./app.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
 /** A JavaScript project: a package.json without TypeScript, no tsconfig.json. */
 let dir: string;
+/** The kernels the tests run, built at once (independent processes, mostly start-up). */
+let builds: Promise<Record<"auto" | "ts" | "wasm" | "big", Ran>>;
 beforeAll(() => {
   dir = appFolder("cli-features", {
     "package.json": JSON.stringify({ name: "js-app", private: true, type: "module" }),
     "specs/mgu.cell": mguSpec,
   });
+  const build = (...args: string[]) => cellc(["build", "specs/mgu.cell", ...args], dir);
+  builds = Promise.all([
+    build("--dims", "I=3,H=4", "--out", "auto"),
+    build("--dims", "I=3,H=4", "--out", "ts", "--format", "ts"),
+    build("--dims", "I=3,H=4", "--out", "wasm", "--target", "wasm", "--format", "js"),
+    build("--dims", "I=1,H=64", "--out", "big", "--target", "wasm", "--format", "js"),
+  ]).then(([auto, ts, wasm, big]) => ({ auto, ts, wasm, big }));
+  // A failed build fails the test that uses it, not the hook.
+  builds.catch(() => undefined);
 });
 
 /** The probe every kernel runs: fixed params, forward at T = 4, B = 2; the output h. */
@@ -45,12 +56,7 @@ const close = (got: number[], want: number[]) => {
 
 describe("cellc build in a plain JavaScript project", () => {
   it("defaults to .js + .d.ts, --format ts|js says otherwise; plain node runs the .js to the sources' numbers; strict tsc checks a consumer", async () => {
-    // Independent builds, mostly start-up: at once.
-    const [auto, ts, wasm] = await Promise.all([
-      cellc(["build", "specs/mgu.cell", "--dims", "I=3,H=4", "--out", "auto"], dir),
-      cellc(["build", "specs/mgu.cell", "--dims", "I=3,H=4", "--out", "ts", "--format", "ts"], dir),
-      cellc(["build", "specs/mgu.cell", "--dims", "I=3,H=4", "--out", "wasm", "--target", "wasm", "--format", "js"], dir),
-    ]);
+    const { auto, ts, wasm } = await builds;
     expect({ code: auto.code, stderr: auto.stderr }).toEqual({ code: 0, stderr: "" });
     expect(auto.stdout).toContain("format: js (package.json has no TypeScript dependency and there is no tsconfig.json; choose with --format or \"format\")");
     for (const r of [ts, wasm]) expect({ code: r.code, stderr: r.stderr, chosen: r.stdout.includes("format:") }).toEqual({ code: 0, stderr: "", chosen: false });
@@ -109,7 +115,7 @@ export const used = [h, name, backend];
   });
 
   it("a call too large for WebAssembly memory is a KernelMemoryError naming T and B; the kernel runs on", async () => {
-    const r = await cellc(["build", "specs/mgu.cell", "--dims", "I=1,H=64", "--out", "big", "--target", "wasm", "--format", "js"], dir);
+    const r = (await builds).big;
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     appFolder("cli-features", {
       "big.mjs": `import * as k from "./big/mgu_I1_H64.js";
