@@ -16,7 +16,6 @@ import type { Output } from "./build.ts";
 import { shownPath } from "./config.ts";
 
 /** The largest checkpoint header export reads (names and shapes only; the numbers are in its .bin). */
-const MAX_HEADER_BYTES = 64 << 20;
 
 export const exportUsage = `Usage: cellc export <spec.cell> --dims I=64,H=128 --out FILE.onnx [options]
 
@@ -112,7 +111,7 @@ function parse(argv: readonly string[]): ExportArgs | "help" {
 
 /** The cell's parameters from a checkpoint: names `param` or `<layer>/param` (one layer). */
 async function checkpointParams(meta: KernelMeta, file: string, layer: string | undefined): Promise<Tensors> {
-  const { headerPath, loadWeights: load } = await import("../runtime/checkpoint.ts");
+  const { headerPath, isShape, loadWeights: load, MAX_HEADER_BYTES } = await import("../runtime/checkpoint.ts");
   // The checkpoint's files on disk: this process never imported cellc/runtime (which would make
   // them the default storage), so the storage is named here.
   const { nodeCheckpointFs } = await import("../runtime/checkpoint-node.ts");
@@ -133,7 +132,7 @@ async function checkpointParams(meta: KernelMeta, file: string, layer: string | 
     entries = undefined;
   }
   // A shape must be sizes (not nested arrays, not 1e39) before anything multiplies or prints it.
-  const bad = entries?.findIndex((e) => !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !Number.isSafeInteger(e.shape.reduce((a, b) => a * b, 1)));
+  const bad = entries?.findIndex((e) => !isShape(e.shape));
   if (bad !== undefined && bad >= 0) throw new ExportFailure(`checkpoint ${file}: weight #${bad} ('${entries![bad]!.name}') has a shape that is not a list of sizes (non-negative integers)`);
   // Not a header we can read: loadWeights says precisely why.
   if (!entries) await loadWeights([], file);

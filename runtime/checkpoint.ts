@@ -16,6 +16,7 @@
 // before a single weight is overwritten.
 
 import { describeValue } from "./describe.ts";
+import { MAX_RANK } from "./interop/tensor.ts";
 import { shapeString } from "./tensor.ts";
 
 export interface NamedWeight {
@@ -35,7 +36,9 @@ export interface CheckpointFs {
   writeFileSynced(file: string, data: Uint8Array): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(file: string): Promise<void>;
-  readFile(file: string): Promise<Uint8Array>;
+  /** The file's bytes. With `maxBytes`, a larger file is refused (rejects) instead of read; on
+   *  Node, anything but a regular file (a FIFO, a device) is refused too. */
+  readFile(file: string, maxBytes?: number): Promise<Uint8Array>;
   mkdirp(dir: string): Promise<void>;
   /** fsyncs a directory so a rename in it is durable (best effort where unsupported). */
   syncDir(dir: string): Promise<void>;
@@ -105,6 +108,25 @@ interface Header {
   weights: HeaderWeight[];
 }
 
+/** The largest weights header read: 64 MiB (a header lists names and shapes, not values). */
+export const MAX_HEADER_BYTES = 64 << 20;
+
+/**
+ * Whether `shape` (from a file) is a shape: an array of at most MAX_RANK sizes (non-negative safe
+ * integers) whose product is a safe integer. Nothing here recurses into it, so an array nested
+ * 10,000 deep or a size of 1e39 is refused before anything multiplies or prints it. Every reader
+ * of a checkpoint header (loadWeights, cellc export --weights, loadTorchWeights) asks this.
+ */
+export function isShape(shape: unknown): shape is number[] {
+  if (!Array.isArray(shape) || shape.length > MAX_RANK) return false;
+  let size = 1;
+  for (const d of shape) {
+    if (!isCount(d)) return false;
+    size *= d;
+  }
+  return Number.isSafeInteger(size);
+}
+
 /** The header path for a user path: "dir/model" and "dir/model.json" both mean dir/model.json. */
 export function headerPath(p: string): string {
   if (typeof p !== "string" || p === "") throw new Error(`a checkpoint path must be a non-empty string, got ${describeValue(p)}`);
@@ -162,7 +184,7 @@ export async function saveWeights(weights: readonly NamedWeight[], file: string,
   // Which data file the current header names, to remove once the new one is committed.
   let oldData: string | undefined;
   try {
-    const old = JSON.parse(new TextDecoder().decode(await fs.readFile(hdrPath))) as Partial<Header>;
+    const old = JSON.parse(new TextDecoder().decode(await fs.readFile(hdrPath, MAX_HEADER_BYTES))) as Partial<Header>;
     if (typeof old.data === "string" && !old.data.includes("/") && !old.data.includes("\\")) oldData = join(dir, old.data);
   } catch {
     oldData = undefined;
@@ -226,7 +248,7 @@ export async function loadWeights(weights: readonly NamedWeight[], file: string,
   const hdrPath = headerPath(file);
   let text: string;
   try {
-    text = new TextDecoder().decode(await fs.readFile(hdrPath));
+    text = new TextDecoder().decode(await fs.readFile(hdrPath, MAX_HEADER_BYTES));
   } catch (e) {
     throw new Error(`cannot read weights header ${hdrPath}: ${(e as Error).message}`);
   }
@@ -265,7 +287,8 @@ export async function loadWeights(weights: readonly NamedWeight[], file: string,
   const dataPath = join(dirname(hdrPath), header.data);
   let bytes: Uint8Array;
   try {
-    bytes = await fs.readFile(dataPath);
+    // Never more than the header declares (the length check below says so if it differs).
+    bytes = await fs.readFile(dataPath, header.byteLength);
   } catch (e) {
     throw new Error(`cannot read weights data ${dataPath} named by ${hdrPath}: ${(e as Error).message}`);
   }
@@ -307,14 +330,14 @@ function checkHeader(h: unknown, hdrPath: string): Header {
     const { name, shape, offset, length } = w;
     if (typeof name !== "string" || name === "") return bad(`${at}.name must be a non-empty string, got ${show(name)}`);
     const of = `${at} ('${name}')`;
-    if (!Array.isArray(shape) || !shape.every(isCount)) return bad(`${of}.shape must be an array of sizes, got ${show(shape)}`);
-    const size = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (!isShape(shape)) return bad(`${of}.shape must be an array of sizes, got ${show(shape)}`);
+    const size = shape.reduce((a, b) => a * b, 1);
     if (!isCount(length) || length !== size) return bad(`${of}.length must be ${size} (the product of its shape), got ${show(length)}`);
     if (!isCount(offset) || offset % 4 !== 0) return bad(`${of}.offset must be a byte offset that is a multiple of 4, got ${show(offset)}`);
     if (offset + length * 4 > byteLength) {
       return bad(`${of} spans bytes ${offset} to ${offset + length * 4}, past the end of the data (${byteLength} bytes)`);
     }
-    return { name, shape: shape as number[], offset, length };
+    return { name, shape, offset, length };
   });
   const byOffset = weights.map((w, i) => ({ w, i })).sort((a, b) => a.w.offset - b.w.offset);
   for (let k = 1; k < byOffset.length; k++) {
@@ -335,9 +358,29 @@ function isCount(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
-/** A JSON value as an error shows it: short. */
+/** A JSON value as an error shows it: short, and never deeper than a few levels (a value from a
+ *  file may be nested 10,000 deep; JSON.stringify of it would overflow the stack). */
 function show(v: unknown): string {
   if (v === undefined) return "nothing";
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  const limit = 60;
+  let text = "";
+  const put = (x: unknown, depth: number): void => {
+    if (Array.isArray(x) || isRecord(x)) {
+      if (depth === 4) {
+        text += Array.isArray(x) ? "[...]" : "{...}";
+        return;
+      }
+      const entries = Array.isArray(x) ? x.map((e) => [undefined, e] as const) : Object.entries(x);
+      text += Array.isArray(x) ? "[" : "{";
+      for (let i = 0; i < entries.length && text.length <= limit; i++) {
+        if (i > 0) text += ",";
+        const [key, value] = entries[i]!;
+        if (key !== undefined) text += `${JSON.stringify(key)}:`;
+        put(value, depth + 1);
+      }
+      text += Array.isArray(x) ? "]" : "}";
+    } else text += JSON.stringify(x) ?? String(x);
+  };
+  put(v, 0);
+  return text.length > limit ? `${text.slice(0, limit - 3)}...` : text;
 }

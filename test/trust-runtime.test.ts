@@ -242,6 +242,65 @@ describe("checkpoint load trusts nothing in the files (defect 10)", () => {
   });
 });
 
+describe("checkpoint load: no hang on a FIFO, no stack overflow on a deep shape (issue 21)", () => {
+  const run = (cmd: string, args: string[]) =>
+    new Promise<number | null>((resolve, reject) => spawn(cmd, args, { stdio: "ignore" }).on("error", reject).on("close", resolve));
+
+  it("a header or data file that is a FIFO is refused with the reason, not read forever", async () => {
+    const m = rnn(1);
+    await m.build([null, 1]);
+    const dir = tmp();
+    await m.save(path.join(dir, "m"));
+    const header = JSON.parse(readFileSync(path.join(dir, "m.json"), "utf8")) as { data: string };
+    // The data file named by an intact header becomes a FIFO no one writes to.
+    rmSync(path.join(dir, header.data));
+    expect(await run("mkfifo", [path.join(dir, header.data)])).toBe(0);
+    const before = snapshot(m);
+    await expect(m.load(path.join(dir, "m"))).rejects.toThrow(`cannot read weights data ${path.join(dir, header.data)} named by ${path.join(dir, "m.json")}: it is a FIFO (named pipe), not a regular file`);
+    // The header itself a FIFO.
+    expect(await run("mkfifo", [path.join(dir, "f.json")])).toBe(0);
+    await expect(m.load(path.join(dir, "f"))).rejects.toThrow(`cannot read weights header ${path.join(dir, "f.json")}: it is a FIFO (named pipe), not a regular file`);
+    // Saving over a header that is a FIFO reads no old header from it (it would wait for a writer): the save replaces it.
+    await m.save(path.join(dir, "f"));
+    const fresh = rnn(2);
+    await fresh.build([null, 1]);
+    await fresh.load(path.join(dir, "f"));
+    expect(snapshot(fresh)).toEqual(snapshot(m));
+    // A data file longer than its header declares is refused before it is read whole.
+    rmSync(path.join(dir, header.data));
+    writeFileSync(path.join(dir, header.data), new Uint8Array(1 << 20));
+    await expect(m.load(path.join(dir, "m"))).rejects.toThrow("it is 1,048,576 bytes; at most 116 were expected");
+    expect(snapshot(m)).toEqual(before);
+  });
+
+  it("a shape nested 10,000 deep or of 1e39 is refused naming the weight, not a RangeError", async () => {
+    const m = rnn(1);
+    await m.build([null, 1]);
+    const dir = tmp();
+    await m.save(path.join(dir, "m"));
+    const header = JSON.parse(readFileSync(path.join(dir, "m.json"), "utf8")) as { weights: { shape: unknown }[] };
+    const text = JSON.stringify(header);
+    const cases: [string, string][] = [
+      ["[".repeat(10_000) + "]".repeat(10_000), "[[[[[...]]]]]"],
+      ["[1e39, 1]", "[1e+39,1]"],
+      ["[3037000500, 3037000500]", "[3037000500,3037000500]"],
+      [JSON.stringify(new Array(33).fill(1)), "[1,1,1,1,1,1"],
+    ];
+    for (const [shape, shown] of cases) {
+      // Replace the first weight's shape in the header's text (JSON.stringify of the deep one would overflow here too).
+      const first = JSON.stringify(header.weights[0]!.shape);
+      writeFileSync(path.join(dir, "bad.json"), text.replace(`"shape":${first}`, `"shape":${shape}`));
+      const err = await m.load(path.join(dir, "bad")).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect(err).not.toBeInstanceOf(RangeError);
+      expect(err!.message).toContain(`is not a valid weights header: weights[0] ('elman/W').shape must be an array of sizes, got ${shown}`);
+    }
+  });
+});
+
 describe("a crashed save leaves files that the next save removes (defect 10)", () => {
   it("simulated crashes at each stage: the old checkpoint still loads, the next save cleans up", async () => {
     const dir = tmp();

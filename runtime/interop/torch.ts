@@ -10,10 +10,10 @@
 //   a prefix such as "module." (a DistributedDataParallel wrapper's).
 // Every weight is checked (present, shape, finite) before anything is returned.
 
-import { promises as fsp } from "node:fs";
 import type { KernelMeta, Tensors } from "../../abi/kernel.ts";
 import { torchAttributeNames } from "../../backends/torch/names.ts";
-import { headerPath, loadWeights, saveWeights, type NamedWeight } from "../checkpoint.ts";
+import { headerPath, isShape, loadWeights, MAX_HEADER_BYTES, saveWeights, type NamedWeight } from "../checkpoint.ts";
+import { nodeCheckpointFs } from "../checkpoint-node.ts";
 import { InteropError } from "./mapping.ts";
 import { sameShape, toForeignTensor, toNested, type ForeignTensorInput, type NestedArray } from "./tensor.ts";
 
@@ -44,13 +44,14 @@ export async function loadTorchWeights(meta: KernelMeta, file: string, options: 
   const hdr = headerPath(file);
   let entries: { name: string; shape: unknown[] }[] | undefined;
   try {
-    const h = JSON.parse(await fsp.readFile(hdr, "utf8")) as { weights?: unknown };
+    // The guarded reader: a FIFO or a device is refused (loadWeights below says so), never blocks.
+    const h = JSON.parse(new TextDecoder().decode(await nodeCheckpointFs.readFile(hdr, MAX_HEADER_BYTES))) as { weights?: unknown };
     if (Array.isArray(h.weights) && h.weights.every((w) => typeof w?.name === "string" && Array.isArray(w?.shape))) entries = h.weights as typeof entries;
   } catch {
     entries = undefined;
   }
   // Shapes must be sizes before anything multiplies or prints them (nested 10,000 deep, or 1e39).
-  const bad = entries?.findIndex((w) => !w.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0) || !Number.isSafeInteger((w.shape as number[]).reduce((a, b) => a * b, 1)));
+  const bad = entries?.findIndex((w) => !isShape(w.shape));
   if (bad !== undefined && bad >= 0) throw new InteropError(`${hdr}: weight #${bad} ('${entries![bad]!.name}') has a shape that is not a list of sizes (non-negative integers)`);
   // A header that cannot be read as a list of weights: loadWeights says precisely what is wrong.
   if (!entries) {
