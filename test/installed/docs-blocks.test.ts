@@ -11,8 +11,9 @@
 // are linked into the folder's own node_modules from the repository's, so the app itself stays as
 // the tarball's install made it for the other installed tests.
 
-import { cpSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { docBlocks, normalizeOutput, repoRoot, where, type DocBlock } from "../helpers/doc-blocks.ts";
@@ -77,6 +78,14 @@ describe("runnable blocks of the docs, against the installed package", () => {
     const readme = docs.find(([f]) => f === "README.md")?.[1] ?? [];
     expect(readme.filter((b) => b.kind === "module").length).toBeGreaterThanOrEqual(2);
     expect(readme.filter((b) => b.kind === "file").map((b) => (b.kind === "file" ? b.path : ""))).toContain("mgu.cell");
+  });
+
+  it("a block's `cellc/...` imports resolve to the installed package, and `npx cellc` runs its bin", async () => {
+    const { dir, env } = docFolder("resolution check");
+    const r = await run(process.execPath, ["--input-type=module", "-e", `console.log(import.meta.resolve("cellc/runtime"))`], { cwd: dir, env });
+    expect(r.stdout.trim()).toBe(pathToFileURL(join(installedApp(), "node_modules/cellc/dist/runtime/index.js")).href);
+    const bin = await run("/bin/sh", ["-c", "npx cellc --version"], { cwd: dir, env });
+    expect({ code: bin.code, stdout: bin.stdout }).toEqual({ code: 0, stdout: `cellc ${JSON.parse(readFileSync(join(installedApp(), "node_modules/cellc/package.json"), "utf8")).version}\n` });
   });
 
   for (const [file, blocks] of docs) {
