@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { catalogue } from "../grammar/diagnostics.ts";
 import { functionNames } from "../compiler/functions.ts";
-import { generatedTables, regionNames, rewriteRegions } from "../scripts/docs/tables.ts";
+import { generatedTables, regionNames, rewriteRegions, usageFlagsTable } from "../scripts/docs/tables.ts";
 import { docFiles, repoRoot } from "./helpers/doc-blocks.ts";
 
 const tables = generatedTables();
@@ -29,6 +29,17 @@ describe("generated tables in the docs", () => {
   it("the tables list every function and every diagnostic code", () => {
     for (const f of functionNames) expect(tables.functions).toContain(`| \`${f}\` |`);
     for (const c of Object.keys(catalogue)) expect(tables.diagnostics).toContain(`| ${c} |`);
+  });
+
+  it("cellc export's flags are read from the usage text it prints, continuation lines joined", () => {
+    const usage = "Usage: x\n\nOptions:\n  --dims I=64    Size bindings; repeat\n                 or separate with commas\n  -h, --help     Show this help\n\nExit status: 0";
+    expect(usageFlagsTable(usage)).toBe(
+      "| option | meaning |\n| --- | --- |\n| `--dims I=64` | Size bindings; repeat or separate with commas |\n| `-h, --help` | Show this help |",
+    );
+    expect(() => usageFlagsTable("Options:\nbad line\n")).toThrow(/cannot read the usage line 'bad line'/);
+    for (const flag of ["--dims", "--out", "--cell", "--weights", "--layer", "--seed", "--no-lengths", "--initial-states", "--input-defaults", "--fused", "--help"]) {
+      expect(tables["flags-export"]).toMatch(new RegExp(`\\| \`(-\\w, )?${flag}[ \`]`));
+    }
   });
 
   it("a stale table is found, and an unknown region name is an error", () => {

@@ -7,7 +7,8 @@ import { shared } from "./vitest.config.ts";
 
 /** Left out of the quick run, by reason (per-file times measured on the shared 2-core machine). */
 const slow = {
-  // The packed tarball installed into an app (npm pack + npm ci + fresh processes).
+  // The packed tarball installed into an app (npm pack + npm ci + fresh processes), the docs'
+  // runnable blocks (test/installed/docs-blocks.test.ts) among them.
   installed: ["test/installed/**"],
   // A real browser (Chromium through puppeteer).
   browser: ["test/browser-train.test.ts"],

@@ -1,12 +1,13 @@
 // The tables of the user docs that mirror code, generated from that code: the functions a spec may
 // call (compiler/functions.ts and the primitive registry), the diagnostic catalogue
-// (grammar/diagnostics.ts) and the command-line flags (cli/args.ts, cli/study.ts). Each lives in
-// a doc between `<!-- generated:NAME -->` and `<!-- /generated -->`; `npm run docs:tables`
+// (grammar/diagnostics.ts) and the command-line flags (cli/args.ts, cli/study.ts, and the usage
+// text of cli/export.ts). Each lives in a doc between `<!-- generated:NAME -->` and `<!-- /generated -->`; `npm run docs:tables`
 // rewrites those regions and test/docs-tables.test.ts fails when a committed doc differs from what
 // this file generates. Nothing here touches the file system (scripts/docs-tables.ts does).
 
 import { availableParallelism } from "node:os";
 import { commandFlags } from "../../cli/args.ts";
+import { exportUsage } from "../../cli/export.ts";
 import type { FlagDefs } from "../../cli/flags.ts";
 import { studyFlags } from "../../cli/study.ts";
 import { functionNames, functionSignature } from "../../compiler/functions.ts";
@@ -103,6 +104,24 @@ export function flagsTable(defs: FlagDefs): string {
   return table(["option", "meaning"], rows);
 }
 
+/** The flags of a usage text whose options are printed rather than declared (`cellc export`
+ *  parses with node:util parseArgs, so its help is the text it prints): the lines of its
+ *  "Options:" block, `  FLAG   description` with continuation lines indented to the description. */
+export function usageFlagsTable(usage: string): string {
+  const lines = usage.split("\n");
+  const start = lines.indexOf("Options:");
+  if (start < 0) throw new Error("the usage text has no 'Options:' block");
+  const rows: [string, string][] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (line.trim() === "") break;
+    const m = /^ {2}(-\S.*?)(?: {2,}(.*))?$/.exec(line);
+    if (m) rows.push([m[1]!, m[2] ?? ""]);
+    else if (rows.length > 0 && /^ {3,}\S/.test(line)) rows[rows.length - 1]![1] += ` ${line.trim()}`;
+    else throw new Error(`cannot read the usage line '${line}'`);
+  }
+  return table(["option", "meaning"], rows.map(([flag, help]) => [code(flag), prose(help.trim())]));
+}
+
 /** Every generated region by name. */
 export function generatedTables(): Record<string, string> {
   return {
@@ -111,6 +130,7 @@ export function generatedTables(): Record<string, string> {
     "flags-check": flagsTable(commandFlags.check),
     "flags-build": flagsTable(commandFlags.build),
     "flags-study": flagsTable(studyFlags),
+    "flags-export": usageFlagsTable(exportUsage),
   };
 }
 
