@@ -15,9 +15,16 @@ const slow = {
   // Python: PyTorch or the onnx checker in /usr/bin/python3.
   python: ["test/torch-*.test.ts", "test/onnx-checker.test.ts"],
   // Long training or timing runs: studies, worker-thread sweeps, benchmarks' harnesses.
-  long: ["test/study-run.test.ts", "test/wasm-threads.test.ts", "test/bench-*.test.ts"],
+  long: ["test/study-run.test.ts", "test/wasm-threads.test.ts", "test/bench-*.test.ts", "test/data-translate.test.ts"],
   // The CLI and the trust boundary through child processes (each a fresh tsx start).
-  processes: ["test/cli.test.ts", "test/study-cli.test.ts", "test/trust-boundary.test.ts", "test/trust-frontend.test.ts"],
+  processes: [
+    "test/cli.test.ts",
+    "test/study-cli.test.ts",
+    "test/trust-boundary.test.ts",
+    "test/trust-frontend.test.ts",
+    "test/escape-targets.test.ts",
+    "test/kernel-format.test.ts",
+  ],
   // Sweeps over every spec or primitive: finite-difference gradients, tsc over every emitted
   // module, the fuzzer's compile slices, every spec's ONNX export.
   sweeps: [
@@ -34,6 +41,7 @@ const slow = {
     "test/trust-compile.test.ts",
     "test/kernel-memory.test.ts",
     "test/data-generators.test.ts",
+    "test/kernel-init.test.ts",
   ],
   // Parity with other engines (TF.js, onnxruntime, the reference equations of PyTorch and
   // Keras layouts) and real bundlers: many compiled kernels each.
