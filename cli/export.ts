@@ -169,7 +169,7 @@ async function checkpointParams(meta: KernelMeta, file: string, layer: string | 
 async function exportCell(a: ExportArgs, io: Output): Promise<number> {
   const { planKernel, formatDiagnostics } = await import("../compiler/index.ts");
   const { emitOnnx, OnnxExportError } = await import("../backends/onnx/index.ts");
-  const { cellOnnxNames } = await import("../runtime/interop/onnx/cell-names.ts");
+  const { cellOnnxNames } = await import("../formats/onnx/cell-names.ts");
   let source: string;
   try {
     // As check and build read a spec: a regular file of at most MAX_SPEC_BYTES, never blocking.

@@ -16,7 +16,7 @@ import * as ort from "onnxruntime-node";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assemble } from "../backends/wasm/module.ts";
-import { decodeModel, onnx } from "../runtime/interop/onnx/schema.ts";
+import { decodeModel, onnx } from "../formats/onnx/schema.ts";
 import { findTorch } from "./helpers/torch.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

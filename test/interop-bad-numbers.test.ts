@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildRnnModel, importKeras, importOnnx, importPytorch, importTorchStateDict, InteropError, loadTorchWeights, type ForeignTensor } from "../runtime/interop/index.ts";
-import { DataType, encodeModel, onnx, type IModelProto } from "../runtime/interop/onnx/schema.ts";
+import { DataType, encodeModel, onnx, type IModelProto } from "../formats/onnx/schema.ts";
 import { exampleKernel, randomArray, rng } from "./interop-helpers.ts";
 
 const [I, H] = [3, 4];

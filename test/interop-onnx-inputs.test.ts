@@ -13,7 +13,7 @@ import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { importOnnx, InteropError, type ForeignTensor } from "../runtime/interop/index.ts";
-import { attribute, DataType, encodeModel, floatTensor, onnx as onnxProto, valueInfo, type IModelProto } from "../runtime/interop/onnx/schema.ts";
+import { attribute, DataType, encodeModel, floatTensor, onnx as onnxProto, valueInfo, type IModelProto } from "../formats/onnx/schema.ts";
 import { diff, exampleKernel, maxAbs, randomArray, rng } from "./interop-helpers.ts";
 
 const [T, B, I, H] = [7, 3, 4, 5];

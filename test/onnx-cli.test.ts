@@ -13,7 +13,7 @@ import { main } from "../cli/main.ts";
 import { loadCellFile, rnn, specPath } from "../jit/index.ts";
 import { dense, initializeParams, Rng, sequential, type Recurrent } from "../runtime/index.ts";
 import { diff, randomArray, rng } from "./interop-helpers.ts";
-import { decodeModel } from "../runtime/interop/onnx/schema.ts";
+import { decodeModel } from "../formats/onnx/schema.ts";
 
 const work = mkdtempSync(join(tmpdir(), "cellc-export-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -15,7 +15,7 @@ import { addingData } from "../examples/data/adding.ts";
 import { sentimentData } from "../examples/data/sentiment.ts";
 import { diff, DiffLog } from "./interop-helpers.ts";
 import { loadMapping, mappingPathForSpec } from "../runtime/interop/index.ts";
-import { decodeModel } from "../runtime/interop/onnx/schema.ts";
+import { decodeModel } from "../formats/onnx/schema.ts";
 
 const TOL = 1e-5;
 const log = new DiffLog();

@@ -9,7 +9,7 @@ import { exportCellOnnx, OnnxExportError } from "../backends/onnx/index.ts";
 import { Constants, Names, OnnxGraph } from "../backends/onnx/graph.ts";
 import { ELEMENTWISE, SOFTPLUS_LINEAR_FROM } from "../compiler/primitives/elementwise.ts";
 import type { Attrs, Elementwise } from "../compiler/primitives/types.ts";
-import { encodeModel, valueInfo } from "../runtime/interop/onnx/schema.ts";
+import { encodeModel, valueInfo } from "../formats/onnx/schema.ts";
 
 const GRID = [-800, -40, -20.5, -3, -1, -0.5, -1e-30, 0, 1e-30, 0.5, 1, 3, SOFTPLUS_LINEAR_FROM, 20.5, 40, 800, NaN, Infinity, -Infinity];
 const SMALL = [-800, -2, -0.5, 0, 0.75, 3, 800, NaN, Infinity, -Infinity];

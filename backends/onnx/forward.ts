@@ -16,7 +16,7 @@
 
 import type { Tensors } from "../../abi/kernel.ts";
 import type { Plan, Stage } from "../../compiler/plan/types.ts";
-import { DataType, floatTensor, int32Tensor, int64Tensor, valueInfo, type IGraphProto, type IModelProto, type ITensorProto, type IValueInfoProto } from "../../runtime/interop/onnx/schema.ts";
+import { DataType, floatTensor, int32Tensor, int64Tensor, valueInfo, type IGraphProto, type IModelProto, type ITensorProto, type IValueInfoProto } from "../../formats/onnx/schema.ts";
 import { bufKey, Contents } from "./contents.ts";
 import { Constants, Names, OnnxExportError, OnnxGraph } from "./graph.ts";
 import { viewsRead, viewsWritten } from "../../compiler/plan/views.ts";
@@ -41,7 +41,7 @@ export interface OnnxEmitOptions {
   inputDefaults?: boolean;
 }
 
-export { cellOnnxNames as onnxNames } from "../../runtime/interop/onnx/cell-names.ts";
+export { cellOnnxNames as onnxNames } from "../../formats/onnx/cell-names.ts";
 
 class Printer implements OpsEnv {
   readonly names = new Names();

@@ -5,7 +5,7 @@
 
 import type { OnnxFormulaBuilder } from "../../compiler/primitives/types.ts";
 import { onnxEscaper } from "./escape.ts";
-import { attribute, DataType, floatTensor, int64Tensor, type AttrValue, type INodeProto, type ITensorProto } from "../../runtime/interop/onnx/schema.ts";
+import { attribute, DataType, floatTensor, int64Tensor, type AttrValue, type INodeProto, type ITensorProto } from "../../formats/onnx/schema.ts";
 
 /** A kernel that cannot be written as ONNX (a primitive without a lowering, an op no forward
  *  plan holds). The message names what is missing. */

@@ -6,7 +6,7 @@ import type { KernelMeta } from "../../abi/kernel.ts";
 import { planKernel, type CompileOptions, type Diagnostic } from "../../compiler/index.ts";
 import * as path from "node:path";
 import type { Plan } from "../../compiler/plan/types.ts";
-import { encodeModel } from "../../runtime/interop/onnx/schema.ts";
+import { encodeModel } from "../../formats/onnx/schema.ts";
 import { onnxModel, type OnnxEmitOptions } from "./forward.ts";
 
 export { OnnxExportError } from "./graph.ts";

@@ -8,7 +8,7 @@ import { assetText, type RuntimeAssets } from "../assets.ts";
 import type { Plan } from "../../compiler/plan/types.ts";
 import type { EmitOptions } from "../backend.ts";
 import { ForwardPrinter } from "./forward.ts";
-import { torchAttributeNames } from "./names.ts";
+import { torchAttributeNames } from "../../formats/torch/names.ts";
 import { pyComment, pyDocstring, pyFormatText, pyLiteral, pyString } from "./python.ts";
 import { pyNum } from "../../compiler/primitives/elementwise.ts";
 import type { InitSpec } from "../../abi/kernel.ts";

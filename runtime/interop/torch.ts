@@ -6,12 +6,12 @@
 //   model's checkpoint;
 // - a state_dict as JSON ({ name: nested arrays }, as `{k: v.tolist() for k, v in
 //   cell.state_dict().items()}` writes it), keyed by the module's attribute names (the spec's
-//   names, except the few renamed in backends/torch/names.ts) or by spec names, optionally under
+//   names, except the few renamed in formats/torch/names.ts) or by spec names, optionally under
 //   a prefix such as "module." (a DistributedDataParallel wrapper's).
 // Every weight is checked (present, shape, finite) before anything is returned.
 
 import type { KernelMeta, Tensors } from "../../abi/kernel.ts";
-import { torchAttributeNames } from "../../backends/torch/names.ts";
+import { torchAttributeNames } from "../../formats/torch/names.ts";
 import { headerPath, isShape, loadWeights, MAX_HEADER_BYTES, saveWeights, type NamedWeight } from "../checkpoint.ts";
 import { nodeCheckpointFs } from "../checkpoint-node.ts";
 import { InteropError } from "./mapping.ts";

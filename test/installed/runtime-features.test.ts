@@ -14,7 +14,7 @@ import * as ort from "onnxruntime-node";
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type PublishDiagnosticsParams } from "vscode-languageserver-protocol/node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCell } from "../../compiler/index.ts";
-import { attribute, encodeModel, floatTensor, valueInfo, type IModelProto } from "../../runtime/interop/onnx/schema.ts";
+import { attribute, encodeModel, floatTensor, valueInfo, type IModelProto } from "../../formats/onnx/schema.ts";
 import { appFolder, cellc, installedApp, mguSpec, node, run } from "./app.ts";
 
 let dir: string;

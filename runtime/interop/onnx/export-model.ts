@@ -20,7 +20,7 @@ import type { SymbolicTensor } from "../../functional/symbolic.ts";
 import { InteropError } from "../errors.ts";
 import type { Mapping } from "../mapping.ts";
 import { exportOnnx as exportFusedOnnx } from "./interop.ts";
-import { attribute, DataType, encodeModel, floatTensor, int64Tensor, valueInfo, type AttrValue, type INodeProto, type ITensorProto, type IValueInfoProto } from "./schema.ts";
+import { attribute, DataType, encodeModel, floatTensor, int64Tensor, valueInfo, type AttrValue, type INodeProto, type ITensorProto, type IValueInfoProto } from "../../../formats/onnx/schema.ts";
 import { prefixedGraph, spliceCell } from "./splice.ts";
 
 /** What the exporter reads of a Sequential model (runtime/model.ts, which imports this file

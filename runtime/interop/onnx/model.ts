@@ -25,7 +25,7 @@ import {
   type ITensorProto,
   type ModelProto,
   type TensorProto,
-} from "./schema.ts";
+} from "../../../formats/onnx/schema.ts";
 
 export const RNN_OPS = ["LSTM", "GRU", "RNN"] as const;
 export type RnnOp = (typeof RNN_OPS)[number];

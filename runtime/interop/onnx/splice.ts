@@ -5,8 +5,8 @@
 
 import type { KernelMeta, Tensors } from "../../../abi/kernel.ts";
 import { InteropError } from "../mapping.ts";
-import { cellOnnxNames } from "./cell-names.ts";
-import { decodeModel, floatTensor, type GraphProto, type IGraphProto, type INodeProto, type ITensorProto } from "./schema.ts";
+import { cellOnnxNames } from "../../../formats/onnx/cell-names.ts";
+import { decodeModel, floatTensor, type GraphProto, type IGraphProto, type INodeProto, type ITensorProto } from "../../../formats/onnx/schema.ts";
 
 export interface SplicedCell {
   /** The cell's nodes, every name prefixed; its graph inputs are the names in `inputs`. */

@@ -21,7 +21,7 @@ const MODULE_MEMBERS = new Set(
     "to to_empty train training type xpu zero_grad call_super_init").split(" "),
 );
 
-/** Members the generated class defines itself (module.ts). */
+/** Members the generated class defines itself (backends/torch/module.ts). */
 export const CLASS_MEMBERS = new Set(["batch_first", "reset_parameters", "cellc_state_dict", "load_cellc_state_dict", "load_cellc", "save_cellc"]);
 
 function usable(name: string): boolean {

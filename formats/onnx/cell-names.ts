@@ -4,7 +4,7 @@
 //            batch_size, int64 [1]); `lengths` int32 [B]; `initial_<state>` [B, n]
 //   outputs  `output_<name>` [T, B, n] per output; `final_<state>` [B, n] per state
 
-import type { KernelMeta } from "../../../abi/kernel.ts";
+import type { KernelMeta } from "../../abi/kernel.ts";
 
 export interface CellOnnxNames {
   inputs: string[];
