@@ -1,4 +1,4 @@
-// `cellc study`: the command line around runStudy (jit/study). Flags are read through the
+// `cellc study`: the command line around runStudy (studies/). Flags are read through the
 // project's flag table (./flags.ts, node:util parseArgs underneath), which also prints them in the
 // usage; a bad flag, an unknown task or a value out of range prints the reason and the usage and
 // exits 2. A spec that does not compile or does not fit the task prints its diagnostics and the
@@ -43,7 +43,7 @@ export const studyFlags: FlagDefs = {
 
 /** The usage text, with the tasks the study knows. */
 export async function studyUsage(): Promise<string> {
-  const { taskNames, resolveTask } = await import("../jit/study/index.ts");
+  const { taskNames, resolveTask } = await import("../studies/index.ts");
   const tasks: string[] = [];
   for (const name of taskNames) {
     const { task } = await resolveTask(name);
@@ -170,7 +170,7 @@ async function run(argv: readonly string[], io: Output): Promise<number> {
   const out = v.out ?? `study-${taskBase.replace(/[^\w.-]/g, "_")}`;
   if (out === "") throw new StudyUsageError("--out needs a directory");
 
-  const { runStudy } = await import("../jit/study/index.ts");
+  const { runStudy } = await import("../studies/index.ts");
   const opts: Parameters<typeof runStudy>[0] = {
     specs,
     task: v.task,

@@ -21,10 +21,10 @@
 import { fileURLToPath } from "node:url";
 import { dense, adam, sequential, tensor, type Sequential } from "../runtime/index.ts";
 import { rnn, specPath } from "../jit/index.ts";
-import { addingData, addingScore, ADDING_TOLERANCE, type AddingData } from "./data/adding.ts";
+import { addingData, addingScore, ADDING_TOLERANCE, type AddingData } from "../studies/data/adding.ts";
 import { count, parseFlags, perCell, percent, runMain, table, usage, UsageError, type FlagSpec } from "./data/cli.ts";
 import { trainLongLag, type CellRun, type LongLagTask } from "./data/long-lag.ts";
-import { writeLineChart } from "./plot.ts";
+import { writeLineChart } from "../studies/plot.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   T: { type: "int", help: "minimal sequence length (the paper: 100)", default: 100 },

@@ -20,8 +20,8 @@ import { rnn } from "../jit/index.ts";
 import { specFor } from "./adding.ts";
 import { count, parseFlags, perCell, percent, runMain, table, usage, UsageError, type FlagSpec } from "./data/cli.ts";
 import { trainLongLag, type LongLagTask } from "./data/long-lag.ts";
-import { embeddedReberData, reberStringsCorrect, REBER_SIZE, type ReberData } from "./data/reber.ts";
-import { writeLineChart } from "./plot.ts";
+import { embeddedReberData, reberStringsCorrect, REBER_SIZE, type ReberData } from "../studies/data/reber.ts";
+import { writeLineChart } from "../studies/plot.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   budget: { type: "int", help: "training strings per cell", default: 60_000 },

@@ -1,5 +1,5 @@
 // The seeds' Keras text classifier, written in this project's runtime API and trained on the
-// synthetic review language of examples/data/sentiment.ts, whose label depends on two words far
+// synthetic review language of studies/data/sentiment.ts, whose label depends on two words far
 // apart (a negation early in the review flips the polarity of a sentiment word 8-24 tokens later):
 //
 //   Embedding(V, 50) -> Dropout(0.2) -> LSTM(100, dropout 0.2, recurrent dropout 0.2)
@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { dense, dropout, embedding, rmsprop, sequential, tensor } from "../runtime/index.ts";
 import { lstm } from "../jit/index.ts";
 import { count, parseFlags, percent, runMain, usage, UsageError, type FlagSpec } from "./data/cli.ts";
-import { sentimentData, type SentimentSplit } from "./data/sentiment.ts";
+import { sentimentData, type SentimentSplit } from "../studies/data/sentiment.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   epochs: { type: "int", help: "passes over the training reviews", default: 6 },

@@ -1,7 +1,7 @@
 // Character-level text generation with a deep LSTM (examples/specs/deep_lstm.cell: three stacked
 // lstm layers), trained on any text file and then sampled with a temperature.
 //
-//   npm run example:text -- [--file examples/corpus/default.txt] [--epochs 10] [--temperature 0.7] [--length 400]
+//   npm run example:text -- [--file studies/corpus/default.txt] [--epochs 10] [--temperature 0.7] [--length 400]
 //
 // Model: one-hot characters [B, T, V] -> deep_lstm (H units per layer, output at every step)
 // -> Dense(V, softmax); sparse categorical cross-entropy on the next character; Adam with
@@ -16,11 +16,11 @@ import { loadCellFile } from "../compiler/index.ts";
 import { adam, dense, recurrent, sequential, tensor, type Sequential } from "../runtime/index.ts";
 import { rnn, specPath } from "../jit/index.ts";
 import { count, parseFlags, runMain, usage, UsageError, type FlagSpec } from "./data/cli.ts";
-import { makeRng, type Rng } from "./data/rng.ts";
-import { charSequences, DEFAULT_CORPUS, loadCharCorpus, oneHot, sampleWithTemperature, type CharCorpus } from "./data/text.ts";
+import { makeRng, type Rng } from "../studies/data/rng.ts";
+import { charSequences, DEFAULT_CORPUS, loadCharCorpus, oneHot, sampleWithTemperature, type CharCorpus } from "../studies/data/text.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
-  file: { type: "string", help: "text file to learn from", default: "examples/corpus/default.txt" },
+  file: { type: "string", help: "text file to learn from", default: "studies/corpus/default.txt" },
   epochs: { type: "int", help: "passes over the windows", default: 10 },
   temperature: { type: "number", help: "sampling temperature (0 = always the likeliest character)", default: 0.7 },
   length: { type: "int", help: "characters to generate", default: 400 },

@@ -42,7 +42,7 @@ import { lstm } from "../jit/index.ts";
 import { count, parseFlags, percent, runMain, table, usage, UsageError, type FlagSpec } from "./data/cli.ts";
 import { idsToNumberText, SOURCE_WORDS, TARGET_BOS, TARGET_EOS, TARGET_WORDS, translationData, type TranslationSplit } from "./data/translate.ts";
 import { beamSearch, type DecoderStep } from "./data/beam.ts";
-import { writeLineChart } from "./plot.ts";
+import { writeLineChart } from "../studies/plot.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   epochs: { type: "int", help: "passes over the training sentences", default: 10 },

@@ -39,8 +39,8 @@ cpSync(join(root, "examples/specs"), join(dist, "examples/specs"), {
   filter: (src) => !src.includes(".") || src.endsWith(".cell") || src.endsWith(".map.json") || src === join(root, "examples/specs"),
 });
 cpSync(join(root, "plugin/client.d.ts"), join(dist, "plugin/client.d.ts"));
-// The corpus `cellc study --task charlm` trains on (read by examples/data/text.ts).
-cpSync(join(root, "examples/corpus/default.txt"), join(dist, "examples/corpus/default.txt"));
+// The corpus `cellc study --task charlm` trains on (read by studies/data/text.ts).
+cpSync(join(root, "studies/corpus/default.txt"), join(dist, "studies/corpus/default.txt"));
 
 // The JSON Schema of cellc.config.json, for editors ("$schema") and the VS Code extension.
 const { configJsonSchema } = await import(pathToFileURL(join(dist, "cli/config-schema.js")).href);

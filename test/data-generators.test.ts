@@ -7,11 +7,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { addingData, addingScore, addingSequence } from "../examples/data/adding.ts";
-import { embeddedReberData, embeddedReberString, reberStringsCorrect, REBER_SYMBOLS } from "../examples/data/reber.ts";
-import { makeRng } from "../examples/data/rng.ts";
-import { NEGATIONS, NEGATIVE, POSITIVE, sentimentData } from "../examples/data/sentiment.ts";
-import { charCorpus, charSequences, DEFAULT_CORPUS, loadCharCorpus, oneHot, sampleWithTemperature } from "../examples/data/text.ts";
+import { addingData, addingScore, addingSequence } from "../studies/data/adding.ts";
+import { embeddedReberData, embeddedReberString, reberStringsCorrect, REBER_SYMBOLS } from "../studies/data/reber.ts";
+import { makeRng } from "../studies/data/rng.ts";
+import { NEGATIONS, NEGATIVE, POSITIVE, sentimentData } from "../studies/data/sentiment.ts";
+import { charCorpus, charSequences, DEFAULT_CORPUS, loadCharCorpus, oneHot, sampleWithTemperature } from "../studies/data/text.ts";
 
 describe("rng", () => {
   it("is reproducible, in [0, 1), and roughly uniform", () => {

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { lineChartSvg, logTicks, niceTicks, writeLineChart } from "../examples/plot.ts";
-import { bandChartSvg, bandPanelsSvg } from "../jit/study/chart.ts";
+import { lineChartSvg, logTicks, niceTicks, writeLineChart } from "../studies/plot.ts";
+import { bandChartSvg, bandPanelsSvg } from "../studies/chart.ts";
 
 interface Element {
   name: string;

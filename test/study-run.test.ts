@@ -1,4 +1,4 @@
-// The study engine (jit/study) on tiny studies: the same seeds give the same numbers however many
+// The study engine (studies/) on tiny studies: the same seeds give the same numbers however many
 // workers run them; a run is exactly the training loop it claims (checked against one written here
 // with the runtime and jit's rnn() layer); bad input (an unknown task, a spec that does not compile,
 // one that does not fit the task, one that diverges, a worker that dies) is reported while the rest
@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { adam, dense, sequential, tensor } from "../runtime/index.ts";
 import { rnn } from "../jit/index.ts";
-import { runStudy, StudyError, type RunResult, type StudyOptions } from "../jit/study/index.ts";
-import { chunkSeed } from "../jit/study/task.ts";
-import { StudyProgress } from "../jit/study/progress.ts";
-import { mean, std, summarize } from "../jit/study/summary.ts";
-import { addingData, addingScore } from "../examples/data/adding.ts";
+import { runStudy, StudyError, type RunResult, type StudyOptions } from "../studies/index.ts";
+import { chunkSeed } from "../studies/task.ts";
+import { StudyProgress } from "../studies/progress.ts";
+import { mean, std, summarize } from "../studies/summary.ts";
+import { addingData, addingScore } from "../studies/data/adding.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "cellc-study-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

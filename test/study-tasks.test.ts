@@ -1,4 +1,4 @@
-// The study's tasks (jit/study/tasks): each one's data against the rules it states (the copy
+// The study's tasks (studies/tasks): each one's data against the rules it states (the copy
 // sequences decoded step by step, the language model's split, the reviews' length bound and label
 // rule), the same data from the same seed and other data from another, shapes that fit the model
 // the task builds, and each metric against a value worked out here by hand for a model whose output
@@ -6,14 +6,14 @@
 
 import { describe, expect, it } from "vitest";
 import { dense, sequential, tensor, type Sequential, type Tensor } from "../runtime/index.ts";
-import { NEGATIONS, POSITIVE } from "../examples/data/sentiment.ts";
-import { sentimentVocabulary } from "../examples/data/sentiment.ts";
-import { REBER_SIZE } from "../examples/data/reber.ts";
-import { charCorpus, DEFAULT_CORPUS, loadCharCorpus } from "../examples/data/text.ts";
-import { resolveTask, taskNames } from "../jit/study/tasks/index.ts";
-import { copyData, copyRecall, COPY_LENGTH as K, COPY_SYMBOLS as A } from "../jit/study/tasks/copy.ts";
-import { charlmSplits, trigramBits } from "../jit/study/tasks/charlm.ts";
-import type { Batch, StudyTask, TaskSettings } from "../jit/study/task.ts";
+import { NEGATIONS, POSITIVE } from "../studies/data/sentiment.ts";
+import { sentimentVocabulary } from "../studies/data/sentiment.ts";
+import { REBER_SIZE } from "../studies/data/reber.ts";
+import { charCorpus, DEFAULT_CORPUS, loadCharCorpus } from "../studies/data/text.ts";
+import { resolveTask, taskNames } from "../studies/tasks/index.ts";
+import { copyData, copyRecall, COPY_LENGTH as K, COPY_SYMBOLS as A } from "../studies/tasks/copy.ts";
+import { charlmSplits, trigramBits } from "../studies/tasks/charlm.ts";
+import type { Batch, StudyTask, TaskSettings } from "../studies/task.ts";
 
 /** A stand-in model whose predictions are given: tasks only call predict (and evaluate, not here). */
 function fixed(predict: (x: Tensor) => Tensor): Sequential {

@@ -1,6 +1,6 @@
 // Small shared pieces of the example programs: flag parsing with a usage message (node:util
 // parseArgs and the help layout of cli/flags.ts, shared with cellc and the benchmark; a bad flag
-// prints usage and exits 2, as every CLI of the project does), plain-text tables, and a guard
+// prints usage and exits 2, as every CLI of the project does), plain-text tables (studies/table.ts), and a guard
 // that turns a thrown error into a one-line message instead of a stack trace.
 
 import { FlagError, formatFlags, parseFlags as parseArgv, type FlagDefs } from "../../cli/flags.ts";
@@ -85,14 +85,7 @@ export async function runMain(program: string, usageText: string, main: () => Pr
   }
 }
 
-/** A plain-text table; columns whose cells all look numeric are right-aligned. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[\d,.]+(%|s| ?ms)?$/.test(r[i] ?? "")));
-  const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
-}
+export { table } from "../../studies/table.ts";
 
 /** 12345 -> "12,345". */
 export function count(n: number): string {

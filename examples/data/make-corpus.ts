@@ -1,12 +1,12 @@
-// Writes the default corpus for the text-generation example (examples/corpus/default.txt): a few
+// Writes the default corpus for the text-generation example (studies/corpus/default.txt): a few
 // KB of English-like prose generated from a small hand-written grammar, so the project ships
 // training text that is its own and carries no copyright. Deterministic: the same seed gives the
 // same file. Run: node --import tsx examples/data/make-corpus.ts [--seed N] [--paragraphs N] [--out PATH]
 
 import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { makeRng, pick, randInt, type Rng } from "./rng.ts";
-import { DEFAULT_CORPUS } from "./text.ts";
+import { makeRng, pick, randInt, type Rng } from "../../studies/data/rng.ts";
+import { DEFAULT_CORPUS } from "../../studies/data/text.ts";
 
 const PEOPLE = ["the keeper", "the miller", "the old fisherman", "the baker", "the ferryman", "the weaver", "the young clerk", "the shepherd", "the teacher", "the carpenter"];
 const PLACES = ["the harbour", "the mill", "the hill above the town", "the market square", "the lighthouse", "the narrow bridge", "the orchard", "the quiet library", "the river bank", "the station"];

@@ -6,7 +6,7 @@
 // wordsToNumber is an independent reader of the language (a small parser written from the grammar,
 // not from the generator) that the tests use to check every generated pair.
 
-import { randInt, toRng, type Rng, type RngOrSeed } from "./rng.ts";
+import { randInt, toRng, type Rng, type RngOrSeed } from "../../studies/data/rng.ts";
 
 export const ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"] as const;
 export const TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"] as const;

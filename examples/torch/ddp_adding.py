@@ -37,7 +37,7 @@ def load_cell_module(path):
 
 
 def adding_batch(count, T, gen):
-    """`count` sequences of minimal length T by the paper's rules (as examples/data/adding.ts):
+    """`count` sequences of minimal length T by the paper's rules (as studies/data/adding.ts):
     pairs (value in [-1, 1], marker); length uniform in [T, T + T // 10]; one mark among the
     first 10 pairs, one among the first T // 2 - 1 others; markers -1 on the first and last
     pair; a marked pair 0 has its value zeroed; target 0.5 + (X1 + X2) / 4. Returns time-major

@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { compile, formatDiagnostics } from "../../compiler/index.ts";
 import { rnn, specPath } from "../../jit/index.ts";
 import { dense, sequential, tensor } from "../../runtime/index.ts";
-import { addingScore } from "../data/adding.ts";
+import { addingScore } from "../../studies/data/adding.ts";
 import { parseFlags, percent, runMain, usage, UsageError, type FlagSpec } from "../data/cli.ts";
 
 const FLAGS: Record<string, FlagSpec> = {

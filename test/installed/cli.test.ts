@@ -93,7 +93,7 @@ describe("installed cellc", () => {
     expect({ code: r.code, err: r.stderr.split("\n").filter((l) => !l.startsWith("[")).join("\n").trim() }).toEqual({ code: 0, err: "" });
     expect(r.stdout).toContain("study 'charlm' (T = 8): 1 of 1 specs × 1 seeds, 64 sequences per run, H = 3");
     const fromPackage = JSON.parse(readFileSync(join(dir, "study/results.json"), "utf8")) as { runs: { status: string; curve: number[][]; final: number }[] };
-    const { runStudy } = await import("../../jit/study/index.ts");
+    const { runStudy } = await import("../../studies/index.ts");
     const fromSource = await runStudy({ specs: [join(dir, "specs/mgu.cell")], task: "charlm", T: 8, budget: 64, evalEvery: 32, units: 3, seeds: 1, workers: 0, progress: false });
     expect(fromPackage.runs.map((x) => [x.status, x.curve, x.final])).toEqual(fromSource.runs.map((x) => [x.status, x.curve, x.final]));
     expect(fromPackage.runs[0]!.final).toBeGreaterThan(0);

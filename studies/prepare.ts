@@ -5,10 +5,10 @@
 // module as JavaScript, so they never load the compiler.
 
 import { basename, dirname } from "node:path";
-import { compile, formatDiagnostics } from "../../compiler/index.ts";
-import type { CompileResult, DimsSource } from "../../compiler/api-types.ts";
-import { describeFsError, MAX_SPEC_BYTES, readTextFile } from "../../compiler/read-text.ts";
-import type { KernelMeta } from "../../abi/kernel.ts";
+import { compile, formatDiagnostics } from "../compiler/index.ts";
+import type { CompileResult, DimsSource } from "../compiler/api-types.ts";
+import { describeFsError, MAX_SPEC_BYTES, readTextFile } from "../compiler/read-text.ts";
+import type { KernelMeta } from "../abi/kernel.ts";
 import type { StudyTask, TaskSettings } from "./task.ts";
 
 /** Studies train TypeScript kernels: their numbers are then the same on every machine, with or

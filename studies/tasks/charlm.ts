@@ -1,13 +1,13 @@
-// Character-level language modelling on the bundled corpus (examples/corpus/default.txt) as a study
+// Character-level language modelling on the bundled corpus (studies/corpus/default.txt) as a study
 // task: read T characters one-hot, predict each next one (cell at every step -> Dense(V, softmax),
 // sparse categorical cross-entropy). The metric is bits per character on text the model never
 // trained on. The corpus is split in three: the first 80% is the training text (training windows
 // start at seeded random places in it), the next 10% the held-out text scored while training, the
 // last 10% the test text of the final figure; both are cut into consecutive windows.
 
-import { dense, tensor } from "../../../runtime/index.ts";
-import { DEFAULT_CORPUS, loadCharCorpus, oneHot, type CharCorpus } from "../../../examples/data/text.ts";
-import { makeRng } from "../../../examples/data/rng.ts";
+import { dense, tensor } from "../../runtime/index.ts";
+import { DEFAULT_CORPUS, loadCharCorpus, oneHot, type CharCorpus } from "../data/text.ts";
+import { makeRng } from "../data/rng.ts";
 import { chunkSeed, defineTask, type Batch } from "../task.ts";
 
 /** Add-k smoothing of the trigram baseline (see trigramBits). */

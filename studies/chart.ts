@@ -2,9 +2,9 @@
 // (lowest to highest) as a shaded band. Two layouts from one drawing routine: every spec in one
 // chart, and small multiples (one panel per spec, all on the same axes, the first spec repeated
 // as a dashed reference in each) for studies with too many specs for one chart to stay readable.
-// The axis ticks come from examples/plot.ts, the project's chart for the single-run examples.
+// The axis ticks come from plot.ts, the chart the single-run examples draw too.
 
-import { logTicks, niceTicks, textWidth } from "../../examples/plot.ts";
+import { logTicks, niceTicks, textWidth } from "./plot.ts";
 
 export interface BandSeries {
   name: string;

@@ -1,13 +1,13 @@
-// The synthetic sentiment task as a study task: reviews from examples/data/sentiment.ts whose label
+// The synthetic sentiment task as a study task: reviews from studies/data/sentiment.ts whose label
 // is the polarity of one sentiment word XOR a negation many filler words earlier. Model:
 // Embedding(V, 16) -> the cell, read at each review's last word -> Dense(1, sigmoid), binary
 // cross-entropy; the metric is held-out accuracy. 30% of reviews carry a negation, so reading
 // only the sentiment word gives about 70%; above that the cell carries the negation across the gap.
 // `--T` is the longest gap (the shortest is T/3), so reviews have up to T + 7 words.
 
-import { dense, embedding, tensor } from "../../../runtime/index.ts";
-import { encodeReviews, review, sentimentVocabulary, type Review } from "../../../examples/data/sentiment.ts";
-import { makeRng } from "../../../examples/data/rng.ts";
+import { dense, embedding, tensor } from "../../runtime/index.ts";
+import { encodeReviews, review, sentimentVocabulary, type Review } from "../data/sentiment.ts";
+import { makeRng } from "../data/rng.ts";
 import { chunkSeed, defineTask, type Batch, type TaskSettings } from "../task.ts";
 
 const EMBEDDING = 16;

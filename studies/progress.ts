@@ -3,7 +3,7 @@
 // status line is redrawn in place, with each finished run printed above it; elsewhere (a log
 // file, CI) one plain line per finished run, with the count and the ETA, and no control characters.
 
-import { formatDuration, type ProgressStream } from "../../runtime/index.ts";
+import { formatDuration, type ProgressStream } from "../runtime/index.ts";
 
 export class StudyProgress {
   private readonly seen = new Map<number, number>();

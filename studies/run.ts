@@ -4,8 +4,8 @@
 // (pure functions), the model, its weights and its shuffling come from the seed, and the data
 // from the task's seeded generators.
 
-import type { CellKernel } from "../../abi/kernel.ts";
-import { adam, NonFiniteError, recurrent, rmsprop, sequential, sgd, type Optimizer, type OptimizerName } from "../../runtime/index.ts";
+import type { CellKernel } from "../abi/kernel.ts";
+import { adam, NonFiniteError, recurrent, rmsprop, sequential, sgd, type Optimizer, type OptimizerName } from "../runtime/index.ts";
 import { loadTask } from "./tasks/index.ts";
 import type { StudyTask, TaskSettings } from "./task.ts";
 

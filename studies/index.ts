@@ -2,7 +2,7 @@
 // and seeds, one run per worker process, and report per spec the final metric (mean ± std over
 // seeds), the training sequences needed to meet the task's success criterion, parameters and time.
 //
-//   import { runStudy } from "./jit/study/index.ts";   // this file
+//   import { runStudy } from "./studies/index.ts";   // this file
 //   const r = await runStudy({ specs: ["a.cell", "b.cell"], task: "adding", seeds: 5, out: "study-adding" });
 //   console.log(r.table);
 //
@@ -13,8 +13,8 @@
 import { mkdirSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
-import type { DimsSource } from "../../compiler/api-types.ts";
-import type { OptimizerName, ProgressStream } from "../../runtime/index.ts";
+import type { DimsSource } from "../compiler/api-types.ts";
+import type { OptimizerName, ProgressStream } from "../runtime/index.ts";
 import { runJobs } from "./pool.ts";
 import { prepareSpecs, specLabels, type PreparedSpec } from "./prepare.ts";
 import { StudyProgress } from "./progress.ts";

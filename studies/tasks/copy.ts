@@ -12,8 +12,8 @@
 // recalled symbols: the argmax over the A + 1 classes at each of the last K steps; a memoryless
 // model gets 1/A of them right.
 
-import { dense, tensor } from "../../../runtime/index.ts";
-import { randInt, toRng, type RngOrSeed } from "../../../examples/data/rng.ts";
+import { dense, tensor } from "../../runtime/index.ts";
+import { randInt, toRng, type RngOrSeed } from "../data/rng.ts";
 import { chunkSeed, defineTask, type Batch } from "../task.ts";
 
 /** Alphabet size A and number of symbols to copy K. */

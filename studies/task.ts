@@ -14,7 +14,7 @@
 // learning curve; the first point that meets the criterion is "sequences to success") and once on
 // the test set after the whole budget (the "final" figure of the table).
 
-import type { Layer, LossName, OptimizerName, Recurrent, Sequential, Shape, Tensor } from "../../runtime/index.ts";
+import type { Layer, LossName, OptimizerName, Recurrent, Sequential, Shape, Tensor } from "../runtime/index.ts";
 
 /** Settings a user may change per study (`--T`); the rest of a task is fixed by its file. */
 export interface TaskSettings {

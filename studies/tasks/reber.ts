@@ -1,11 +1,11 @@
 // The embedded Reber grammar (Hochreiter & Schmidhuber 1997, experiment 1) as a study task:
 // next-symbol prediction over strings whose second-to-last symbol repeats the second one. The
-// generator and the correctness rule are examples/data/reber.ts; the model is the cell at every
+// generator and the correctness rule are studies/data/reber.ts; the model is the cell at every
 // step -> Dense(7, softmax), categorical cross-entropy. A string is correct when at every step
 // each legal next symbol gets probability > 0.3 and every other one does not.
 
-import { dense, tensor } from "../../../runtime/index.ts";
-import { embeddedReberData, reberStringsCorrect, REBER_SIZE, type ReberData } from "../../../examples/data/reber.ts";
+import { dense, tensor } from "../../runtime/index.ts";
+import { embeddedReberData, reberStringsCorrect, REBER_SIZE, type ReberData } from "../data/reber.ts";
 import { chunkSeed, defineTask, type Batch } from "../task.ts";
 
 /** Strings are padded to this many steps (longer ones are redrawn), so all batches share a shape. */

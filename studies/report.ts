@@ -4,7 +4,7 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { table } from "../../examples/data/cli.ts";
+import { table } from "./table.ts";
 import { bandChartSvg, bandPanelsSvg } from "./chart.ts";
 import type { PreparedSpec } from "./prepare.ts";
 import type { RunResult } from "./run.ts";

@@ -1,11 +1,11 @@
 // The adding problem (Hochreiter & Schmidhuber 1997, experiment 4) as a study task: remember two
 // marked values among T noisy pairs and output 0.5 + (X1 + X2) / 4 at the end. The generator is
-// examples/data/adding.ts (the paper's rules); the model reads the cell's output at each
+// studies/data/adding.ts (the paper's rules); the model reads the cell's output at each
 // sequence's last step through Dense(1), mean squared error. No curriculum (examples/adding.ts
 // grows T in stages): every spec faces the same fixed T, so pick T to suit the budget.
 
-import { dense, tensor } from "../../../runtime/index.ts";
-import { addingData, addingScore, ADDING_TOLERANCE, type AddingData } from "../../../examples/data/adding.ts";
+import { dense, tensor } from "../../runtime/index.ts";
+import { addingData, addingScore, ADDING_TOLERANCE, type AddingData } from "../data/adding.ts";
 import { chunkSeed, defineTask, type Batch } from "../task.ts";
 
 /** Fraction of held-out sequences within the tolerance that counts as solved. */
