@@ -77,6 +77,35 @@ function importGraph(entry: string): { files: string[]; bare: string[] } {
   return { files, bare: [...bare] };
 }
 
+/** Serves the built page in `dir` on loopback (with COOP/COEP headers when `isolated`), opens it
+ *  in headless Chromium and returns what the page left in globalThis.result; no page error. */
+async function pageResult(dir: string, isolated: boolean): Promise<unknown> {
+  const headers = isolated ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {};
+  const server: Server = createServer((req, res) => {
+    const path = join(dir, decodeURIComponent((req.url ?? "/").split("?")[0]!).replace(/\/$/, "/index.html"));
+    if (!path.startsWith(dir) || !existsSync(path)) return void res.writeHead(404).end();
+    const type = { ".html": "text/html", ".js": "text/javascript" }[extname(path)] ?? "application/octet-stream";
+    res.writeHead(200, { "content-type": type, ...headers }).end(readFileSync(path));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  const puppeteer = await import("puppeteer-core");
+  const browser = await puppeteer.launch({ executablePath: chromium!, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+  try {
+    const tab = await browser.newPage();
+    const errors: string[] = [];
+    tab.on("pageerror", (e) => errors.push(String(e)));
+    await tab.goto(`http://127.0.0.1:${port}/`);
+    await tab.waitForFunction("globalThis.result !== undefined", { timeout: 120_000 });
+    const result = await tab.evaluate("globalThis.result");
+    expect(errors).toEqual([]);
+    return result;
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
 describe("the runtime in a browser", () => {
   it("the browser entry imports no node: module (nor anything outside the runtime, the kernel contract and the data formats)", () => {
     const g = importGraph(join(root, "runtime/browser.ts"));
@@ -134,31 +163,8 @@ const train = async (kernel: typeof tsKernel) => {
     expect(bundled).not.toMatch(/(?:from\s*|import\(\s*|require\(\s*)["']node:/);
     expect(bundled).toContain("mgu"); // the kernel was compiled into the bundle
 
-    const server: Server = createServer((req, res) => {
-      const path = join(work, "dist", decodeURIComponent((req.url ?? "/").split("?")[0]!).replace(/\/$/, "/index.html"));
-      if (!path.startsWith(join(work, "dist")) || !existsSync(path)) return void res.writeHead(404).end();
-      const type = { ".html": "text/html", ".js": "text/javascript" }[extname(path)] ?? "application/octet-stream";
-      // Cross-origin isolated, so the page has SharedArrayBuffer and the wasm module its shared memory.
-      const isolated = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" };
-      res.writeHead(200, { "content-type": type, ...isolated }).end(readFileSync(path));
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const port = (server.address() as { port: number }).port;
-    const puppeteer = await import("puppeteer-core");
-    const browser = await puppeteer.launch({ executablePath: chromium!, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
-    let result: { losses?: number[]; same?: boolean; error?: string; wasm?: { losses: number[]; same: boolean }; wasmBackend?: string };
-    try {
-      const tab = await browser.newPage();
-      const errors: string[] = [];
-      tab.on("pageerror", (e) => errors.push(String(e)));
-      await tab.goto(`http://127.0.0.1:${port}/`);
-      await tab.waitForFunction("globalThis.result !== undefined", { timeout: 120_000 });
-      result = (await tab.evaluate("globalThis.result")) as typeof result;
-      expect(errors).toEqual([]);
-    } finally {
-      await browser.close();
-      server.close();
-    }
+    // Cross-origin isolated, so the page has SharedArrayBuffer and the wasm module its shared memory.
+    const result = (await pageResult(join(work, "dist"), true)) as { losses?: number[]; same?: boolean; error?: string; wasm?: { losses: number[]; same: boolean }; wasmBackend?: string };
     expect(result.error).toBeUndefined();
     const losses = result.losses!;
     expect(losses).toHaveLength(6);
@@ -231,29 +237,7 @@ try {
     const dist = join(work, "plain-dist");
     await build({ root: page, configFile: false, logLevel: "silent", plugins: [cellc()], build: { outDir: dist, emptyOutDir: true, minify: false, target: "es2022" } });
     // No COOP/COEP headers: no SharedArrayBuffer, no shared WebAssembly memory.
-    const server: Server = createServer((req, res) => {
-      const path = join(dist, decodeURIComponent((req.url ?? "/").split("?")[0]!).replace(/\/$/, "/index.html"));
-      if (!path.startsWith(dist) || !existsSync(path)) return void res.writeHead(404).end();
-      const type = { ".html": "text/html", ".js": "text/javascript" }[extname(path)] ?? "application/octet-stream";
-      res.writeHead(200, { "content-type": type }).end(readFileSync(path));
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const port = (server.address() as { port: number }).port;
-    const puppeteer = await import("puppeteer-core");
-    const browser = await puppeteer.launch({ executablePath: chromium!, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
-    let result: { isolated?: boolean; shared?: string; backend?: string; threads?: number | null; used?: number; wasm?: number[]; ts?: number[]; error?: string };
-    try {
-      const tab = await browser.newPage();
-      const errors: string[] = [];
-      tab.on("pageerror", (e) => errors.push(String(e)));
-      await tab.goto(`http://127.0.0.1:${port}/`);
-      await tab.waitForFunction("globalThis.result !== undefined", { timeout: 120_000 });
-      result = (await tab.evaluate("globalThis.result")) as typeof result;
-      expect(errors).toEqual([]);
-    } finally {
-      await browser.close();
-      server.close();
-    }
+    const result = (await pageResult(dist, false)) as { isolated?: boolean; shared?: string; backend?: string; threads?: number | null; used?: number; wasm?: number[]; ts?: number[]; error?: string };
     expect(result.error).toBeUndefined();
     expect([result.isolated, result.shared]).toEqual([false, "undefined"]);
     expect([result.backend, result.threads, result.used]).toEqual(["wasm", null, 1]);
