@@ -13,7 +13,7 @@
 // MC rows of A stay in cache while the column panels sweep them; dw sums over rows in blocks of KC
 // so a block of X stays in cache across the tiles of G.
 
-import { Fn, get, i32, set, addI, type Elem } from "./wat.ts";
+import { Fn, get, i32, set, addI, madd, type Elem } from "./wat.ts";
 
 export interface GemmSpec {
   /** Function name (without $). */
@@ -78,7 +78,7 @@ function tile(f: Fn, e: Elem, s: GemmSpec, t: TileArgs): void {
     for (let v = 0; v < t.nv; v++) f.emit(set(bv(v), `(v128.load offset=${u * t.ldb + v * 16} ${get(qb)})`));
     for (let i = 0; i < t.mr; i++) {
       f.emit(set(av, `(${splat} offset=${i * s.ai + u * s.ak} ${get(qa)})`));
-      for (let v = 0; v < t.nv; v++) f.emit(set(acc(i, v), `(${e.v}.add ${get(acc(i, v))} (${e.v}.mul ${get(av)} ${get(bv(v))}))`));
+      for (let v = 0; v < t.nv; v++) f.emit(set(acc(i, v), madd(e, get(av), get(bv(v)), get(acc(i, v)))));
     }
   };
   const advance = (n: number) => f.emit(set(qa, addI(get(qa), n * s.ak)), set(qb, addI(get(qb), n * t.ldb)));
