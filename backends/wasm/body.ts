@@ -10,7 +10,8 @@
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import type { Arg, PlanOp, Stage, View } from "../../compiler/plan/types.ts";
 import { stageSplit, type StageSplit } from "../../compiler/plan/parallel.ts";
-import { dwTiles, gemmPanels, NV } from "./gemm.ts";
+import { dwTiles, gemmPanels, MC, NV } from "./gemm.ts";
+import { DYNAMIC_SLOTS, dynamicLoop } from "./threads.ts";
 import type { ModuleParts } from "./parts.ts";
 import { rowOpCode } from "./rows.ts";
 import type { MathFn } from "./math.ts";
@@ -178,15 +179,15 @@ function rowsumOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "rowsum" }>):
 }
 
 /** One op over the current rows ($r0, $R, $b0); `byColumns`: a product computes this worker's
- *  share of its column panels (a loop split by columns), else all of them. */
-function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = false): void {
+ *  share of its column panels (a loop split by columns), else all of them; `tiles`: the tiles of
+ *  a weight gradient's rows it computes (default: this worker's static share). */
+function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = false, tiles?: [string, string]): void {
   switch (op.op) {
     case "gemm": {
       const fn = p.gemmFn(op);
       if (op.form === "dw") {
         // This worker's tiles of G's rows (all of them on one thread).
-        const tiles = dwTiles(op.n);
-        const range = share(i32(tiles)).join(" ");
+        const range = (tiles ?? share(i32(dwTiles(op.n)))).join(" ");
         const scratch = `(i32.add (i32.load offset=${p.plan.buffers.length * 4} ${get("$tbl")}) (i32.mul ${get("$w")} ${i32(p.dwScratch)}))`;
         f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${viewBase(p, op.w as View)} ${get(`$p_${p.plan.buffers[op.c.buf]!.name}`)} ${range} ${scratch})`);
       } else {
@@ -248,32 +249,65 @@ function sampleShare(f: Fn): void {
   f.emit(set(f.local("b0", "i32"), start), set(f.local("R", "i32"), `(i32.sub ${end} ${get("$b0")})`));
 }
 
-/** A stage over all T·B rows: row-wise ops on this worker's share of the rows, a weight gradient
- *  on its share of G's rows, other sums whole on one worker; barriers where the plan says. */
+/** A stage over all T·B rows: each run of row-wise ops between barriers over chunks of rows, and
+ *  a weight gradient over chunks of G's row tiles, that the workers take in turn (dynamic: a slow
+ *  core takes fewer; see threads.ts); other sums whole on one worker; barriers where the plan says. */
 function allRowsStage(f: Fn, p: ModuleParts, s: Stage, split: StageSplit, prefix: string): void {
   const last = { text: "" };
   const r0 = f.local("r0", "i32");
   const R = f.local("R", "i32");
   const TB = f.local("TB", "i32");
-  const lo = f.local("lo", "i32");
-  const hi = f.local("hi", "i32");
   f.emit(set(TB, `(i32.mul ${get("$T")} ${get("$B")})`), set(f.local("b0", "i32"), i32(0)));
-  const [start, end] = share(get(TB), -4);
-  f.emit(set(lo, start), set(hi, end));
-  s.ops.forEach((op, i) => {
+  // Dynamic loops since the last barrier (each has a counter of its own; the entry point's
+  // barrier before the stage zeroed them).
+  let slot = 0;
+  const fast = p.plan.fastMath;
+  for (let i = 0; i < s.ops.length; ) {
     const { split: how, barrier } = split.ops[i]!;
-    if (barrier) f.emit(BARRIER);
-    comments(f, op.lines, prefix, last);
-    if (how === "rows") {
-      // This worker's share of the rows (none when there are fewer rows than workers).
-      f.emit(set(r0, get(lo)), set(R, `(i32.sub ${get(hi)} ${get(lo)})`));
-      f.nest(`(if (i32.gt_s ${get(R)} (i32.const 0))`, () => f.nest("(then", () => opCode(f, p, op, p.plan.fastMath)));
-      return;
+    if (barrier) {
+      f.emit(BARRIER);
+      slot = 0;
     }
+    if (how === "rows") {
+      // The run of row-wise ops up to the next barrier: each chunk of rows through all of them.
+      let j = i + 1;
+      while (j < s.ops.length && split.ops[j]!.split === "rows" && !split.ops[j]!.barrier) j++;
+      const run = s.ops.slice(i, j);
+      const body = () => run.forEach((op) => (comments(f, op.lines, prefix, last), opCode(f, p, op, fast)));
+      if (slot < DYNAMIC_SLOTS) {
+        dynamicLoop(f, slot++, get(TB), rowChunk(get(TB)), () => {
+          f.emit(set(r0, get("$dlo")), set(R, `(i32.sub ${get("$dhi")} ${get("$dlo")})`));
+          body();
+        });
+      } else {
+        // Out of counters: this worker's static share (none when there are fewer rows than workers).
+        const [start, end] = share(get(TB), -4);
+        f.emit(set(r0, start), set(R, `(i32.sub ${end} ${get(r0)})`));
+        f.nest(`(if (i32.gt_s ${get(R)} (i32.const 0))`, () => f.nest("(then", body));
+      }
+      i = j;
+      continue;
+    }
+    const op = s.ops[i]!;
+    comments(f, op.lines, prefix, last);
     f.emit(set(r0, i32(0)), set(R, get(TB)));
-    if (how === "dw") opCode(f, p, op, p.plan.fastMath);
-    else f.nest(`(if ${whole(p)}`, () => f.nest("(then", () => opCode(f, p, op, p.plan.fastMath)));
-  });
+    if (how === "dw" && op.op === "gemm" && slot < DYNAMIC_SLOTS) {
+      const tiles = dwTiles(op.n);
+      // Chunks of G's row tiles: a few per worker (each call packs its blocks of X once).
+      const chunk = `(select ${i32(tiles)} (i32.add (i32.div_u ${i32(tiles - 1)} (i32.shl ${get("$nw")} (i32.const 1))) (i32.const 1)) (i32.le_u ${get("$nw")} (i32.const 1)))`;
+      dynamicLoop(f, slot++, i32(tiles), chunk, () => opCode(f, p, op, fast, false, [get("$dlo"), get("$dhi")]));
+    } else if (how === "dw") opCode(f, p, op, fast);
+    else f.nest(`(if ${whole(p)}`, () => f.nest("(then", () => opCode(f, p, op, fast)));
+    i++;
+  }
+}
+
+/** Rows per chunk of a dynamic loop over n rows: all of them on one thread, else about eight
+ *  chunks per worker, in whole blocks of the GEMMs' MC rows. */
+function rowChunk(n: string): string {
+  const eighth = `(i32.div_u (i32.add ${n} (i32.sub (i32.shl ${get("$nw")} (i32.const 3)) (i32.const 1))) (i32.shl ${get("$nw")} (i32.const 3)))`;
+  const blocks = `(i32.and (i32.add ${eighth} ${i32(MC - 1)}) ${i32(-MC)})`;
+  return `(select ${n} ${blocks} (i32.le_u ${get("$nw")} (i32.const 1)))`;
 }
 
 /** A loop over the steps (forward or reverse) around `body`, which sees the step in $t. */
