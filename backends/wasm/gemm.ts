@@ -11,7 +11,8 @@
 // of the function (the plan fixed them), so every address is a pointer plus an immediate offset;
 // only the row count (xwT, xw) or the reduction length (dw: the rows) is a parameter. Blocking:
 // MC rows of A stay in cache while the column panels sweep them; dw sums over rows in blocks of KC
-// so a block of X stays in cache across the tiles of G.
+// so a block of X stays in cache across the tiles of G. In a module built with FMA (Elem.fma, relaxed
+// SIMD) each multiply and add is one f32x4.relaxed_madd: one rounding, and half the instructions.
 
 import { Fn, get, i32, set, addI, madd, type Elem } from "./wat.ts";
 
