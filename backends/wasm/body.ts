@@ -2,8 +2,9 @@
 // buffer's address from the binding table the caller filled, packs the weights its products read
 // (once per call), then runs the stages. Each of nw workers runs the entry point at once and does
 // its share of each stage, as compiler/plan/parallel.ts splits them (on one thread the share is
-// everything): an op runs over R rows from row r0 — a stage over all rows shares out its T·B rows,
-// a loop over t its samples [b0, b0 + R) at every step (r0 = t·B + b0), or, with few samples, each
+// everything): an op runs over R rows from row r0 — a stage over all rows hands out chunks of its
+// T·B rows (and of a weight gradient's row tiles) that the workers take in turn, a loop over t its
+// samples [b0, b0 + R) at every step (r0 = t·B + b0), or, with few samples, each
 // step's products' columns. Maps run over R rows with their columns in vectors (and a last partial
 // vector lane by lane, ./ops.ts); GEMMs call the product's function.
 
