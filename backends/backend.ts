@@ -15,6 +15,9 @@ export interface EmitOptions {
   format?: boolean;
   /** Threads a call runs on by default (the WebAssembly backend; others ignore it). */
   threads?: number;
+  /** Fused multiply-add with relaxed SIMD (the WebAssembly backend; others ignore it): "auto"
+   *  (default: both binaries, chosen where the module loads), "on" or "off". */
+  fma?: "auto" | "on" | "off";
 }
 
 export interface Backend {

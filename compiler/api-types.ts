@@ -34,6 +34,12 @@ export interface CompileOptions {
   /** WebAssembly kernels: the worker threads a call runs on when its options do not say (1-64,
    *  default 1). Results are identical for any number; other targets run on one. */
   threads?: number;
+  /** WebAssembly kernels: fused multiply-add (relaxed SIMD's relaxed_madd) in the matrix products.
+   *  "auto" (the default) ships a binary with it and one without and runs the first where the
+   *  engine has relaxed SIMD; "on" ships only the FMA one (the TypeScript kernel runs where relaxed
+   *  SIMD is missing); "off" only the plain one. The kernel's meta.fma says which runs. FMA rounds
+   *  once per multiply-add, so results differ from the plain build's in the last bits. */
+  fma?: "auto" | "on" | "off";
   /** The module's language, for targets that print a TypeScript module (ts, wasm): "ts" (the
    *  default), or "js" for what tsc would emit for it: JavaScript (`code`, an ES module for plain
    *  node) and its declarations (`declaration`). `cellc build --format`, `"format"` in a config. */

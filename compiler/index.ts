@@ -103,7 +103,7 @@ async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions,
   const backend = backendFor(options, out);
   const p = backend && planUnit(u, program, options, backend, out);
   if (!backend || !p) return undefined;
-  const emitOptions = { fileName: p.fileName, origin: p.origin, format: options.format ?? true, ...(options.dtype ? { dtype: options.dtype } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) };
+  const emitOptions = { fileName: p.fileName, origin: p.origin, format: options.format ?? true, ...(options.dtype ? { dtype: options.dtype } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}), ...(options.fma !== undefined ? { fma: options.fma } : {}) };
   const code = await backend.emit(p.plan, emitOptions);
   // An ordinary object for the caller; fromEntries keeps a size named `__proto__` as a property.
   const module: CompiledModule = { name: u.name, dims: Object.fromEntries(Object.entries(p.binding)), fileName: p.fileName, code, meta: p.plan.meta };

@@ -11,7 +11,7 @@ describe("bench flags", () => {
     if (o === "help") throw new Error("unexpected help");
     expect(o.sizes.map((s) => s.name)).toEqual(["S1", "S2", "S3"]);
     expect(o.cells.map((c) => c.name)).toEqual(["lstm", "gru"]);
-    expect(o.peers).toEqual(["cellc", "cellc-wasm", "cellc-wasm-2t", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "ort-node-2t", "handwritten"]);
+    expect(o.peers).toEqual(["cellc", "cellc-wasm", "cellc-wasm-fma", "cellc-wasm-2t", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "ort-node-2t", "handwritten"]);
     expect(o.runs).toBe(5);
   });
 

@@ -105,7 +105,7 @@ describe.each([...ELEMENTWISE.values()].map((p) => [p.op, p] as const))("%s", (_
 });
 
 describe("the f32x4 approximations over dense sweeps", () => {
-  const sweeps: Record<string, [number, number]> = { exp: [-104, 89], sigmoid: [-90, 90], tanh: [-10, 10], log: [1e-38, 1e6], softplus: [-100, 30] };
+  const sweeps: Record<string, [number, number]> = { exp: [-104, 89], sigmoid: [-90, 90], tanh: [-10, 10], log: [1e-38, 1e6], softplus: [-100, 30], elu: [-20, 10], swish: [-100, 30] };
   for (const [op, [lo, hi]] of Object.entries(sweeps)) {
     it(`${op} stays within 3 ulp on [${lo}, ${hi}] (and near zero)`, async () => {
       const p = ELEMENTWISE.get(op)!;

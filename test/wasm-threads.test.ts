@@ -113,6 +113,18 @@ describe("threads at sizes with whole tiles and uneven shares", () => {
   });
 });
 
+describe("dynamic scheduling: chunks of rows and of weight-gradient tiles taken in turn", () => {
+  // 40 steps of 16 samples: 640 rows, in chunks of 64 rows (ten chunks for 2, 3 or 4 workers to
+  // take in any order), and 36 tiles of the recurrent weight gradient's 144 rows in chunks of 9,
+  // 6 or 5: whoever takes a chunk, every number is the one-thread number.
+  it("examples/specs/gru.cell I 17, H 48: 1, 2, 3 and 4 threads bit for bit", async () => {
+    const k = (await loadCellFile("examples/specs/gru.cell", { dims: { I: 17, H: 48 }, target: "wasm" })) as Kernel;
+    const c: Case = { T: 40, B: 16, seed: 4, lengths: Array.from({ length: 16 }, (_, b) => 40 - b), masks: true };
+    const one = run(k, c, 1);
+    for (const threads of [2, 3, 4]) for (let round = 0; round < 2; round++) expect(differences(one, run(k, c, threads)), `${threads} threads, round ${round}`).toEqual([]);
+  });
+});
+
 describe("the threads option", () => {
   it("is checked: a whole number from 1 to 64, on forward and backward; TypeScript kernels take it and run on one", async () => {
     const spec = "examples/specs/gru.cell";

@@ -2,191 +2,32 @@
 // buffer's address from the binding table the caller filled, packs the weights its products read
 // (once per call), then runs the stages. Each of nw workers runs the entry point at once and does
 // its share of each stage, as compiler/plan/parallel.ts splits them (on one thread the share is
-// everything): an op runs over R rows from row r0 — a stage over all rows shares out its T·B rows,
-// a loop over t its samples [b0, b0 + R) at every step (r0 = t·B + b0), or, with few samples, each
+// everything): an op runs over R rows from row r0 — a stage over all rows hands out chunks of its
+// T·B rows (and of a weight gradient's row tiles) that the workers take in turn, a loop over t its
+// samples [b0, b0 + R) at every step (r0 = t·B + b0), or, with few samples, each
 // step's products' columns. Maps run over R rows with their columns in vectors (and a last partial
-// vector lane by lane); GEMMs call the product's function.
+// vector lane by lane, ./ops.ts); GEMMs call the product's function.
 
-import { elementwise } from "../../compiler/primitives/elementwise.ts";
-import type { Arg, PlanOp, Stage, View } from "../../compiler/plan/types.ts";
+import type { PlanOp, Stage, View } from "../../compiler/plan/types.ts";
 import { stageSplit, type StageSplit } from "../../compiler/plan/parallel.ts";
-import { dwTiles, gemmPanels, NV } from "./gemm.ts";
+import { dwTiles, gemmPanels, MC, NV } from "./gemm.ts";
+import { DYNAMIC_SLOTS, dynamicLoop } from "./threads.ts";
 import type { ModuleParts } from "./parts.ts";
 import { rowOpCode } from "./rows.ts";
-import type { MathFn } from "./math.ts";
-import { Fn, get, i32, set, splatConst, type Elem } from "./wat.ts";
+import { colsumOp, comments, mapOp, rowsumOp, viewBase } from "./ops.ts";
+import { Fn, get, i32, set, type Elem } from "./wat.ts";
 import { watComment } from "./escape.ts";
 
-const comments = (f: Fn, lines: readonly string[], prefix: string, last: { text: string }) => {
-  const text = lines.join("\n");
-  if (!text || text === last.text) return;
-  last.text = text;
-  for (const l of lines) f.comment(watComment(`${prefix}${l}`));
-};
-
-/** Address of row 0 of a view in the current stage (r0 is its first row; b0 the first sample of
- *  this worker's share, the row of a per-sample buffer), as an i32 expression. */
-function viewBase(p: ModuleParts, v: View, withCol = true): string {
-  const b = p.plan.buffers[v.buf]!;
-  const E = p.e.bytes;
-  const base = get(`$p_${b.name}`);
-  const col = withCol && v.col ? v.col * E : 0;
-  let row: string | null = null;
-  if (b.rows === "seq") row = get("$r0");
-  else if (b.rows === "carry") row = v.shift ? `(i32.add ${get("$r0")} ${get("$B")})` : get("$r0");
-  else if (b.rows === "batch") row = get("$b0");
-  const rowBytes = row ? `(i32.mul ${row} ${i32(b.width * E)})` : null;
-  let expr = rowBytes ? `(i32.add ${base} ${rowBytes})` : base;
-  if (col) expr = `(i32.add ${expr} ${i32(col)})`;
-  return expr;
-}
-
-/** A fused map over R rows; `terms` are v128 locals named after the plan's registers. */
-function mapOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "map" }>, fast: boolean): void {
-  const { plan, e } = p;
-  const E = e.bytes;
-  const n = op.width;
-  // One row pointer per distinct (buffer, shift) read or written with rows; weights have none.
-  const ptrs = new Map<string, { local: string; view: View; step: number }>();
-  const ptrOf = (v: View): string | null => {
-    const b = plan.buffers[v.buf]!;
-    if (b.rows === "none") return null;
-    const key = `${v.buf}:${v.shift}`;
-    let q = ptrs.get(key);
-    if (!q) {
-      q = { local: f.local(`m${ptrs.size}`, "i32"), view: v, step: b.width * E };
-      ptrs.set(key, q);
-    }
-    return q.local;
-  };
-  const addr = (v: View, j: string | null): { a: string; off: number } => {
-    const q = ptrOf(v);
-    const base = q ? get(q) : get(`$p_${plan.buffers[v.buf]!.name}`);
-    return { a: j ? `(i32.add ${base} ${get(j)})` : base, off: v.col * E };
-  };
-  for (const t of op.terms) if (t.kind === "load") ptrOf(t.view);
-  for (const s of op.stores) ptrOf(s.view);
-  const o = {
-    v: e.v,
-    k: (c: number) => splatConst(e, c),
-    call: (fn: MathFn, ...x: string[]) => {
-      p.math.add(fn);
-      return `(call $${fn} ${x.join(" ")})`;
-    },
-  };
-  void fast;
-  const arg = (a: Arg) => ("c" in a ? splatConst(e, a.c) : get(f.local(op.terms[a.t]!.name, "v128")));
-  const lanesLoad = (v: View, j: string | null, lanes: number): string => {
-    const { a, off } = addr(v, j);
-    if (lanes === e.lanes) return `(v128.load offset=${off} ${a})`;
-    let x = `(v128.load${e.bits}_zero offset=${off} ${a})`;
-    for (let l = 1; l < lanes; l++) x = `(v128.load${e.bits}_lane offset=${off + l * E} ${l} ${a} ${x})`;
-    return x;
-  };
-  const store = (v: View, j: string | null, lanes: number, val: string): string[] => {
-    const { a, off } = addr(v, j);
-    if (lanes === e.lanes) return [`(v128.store offset=${off} ${a} ${val})`];
-    return Array.from({ length: lanes }, (_, l) => `(v128.store${e.bits}_lane offset=${off + l * E} ${l} ${a} ${val})`);
-  };
-  const body = (j: string | null, lanes: number) => {
-    op.terms.forEach((t, i) => {
-      const x = f.local(t.name, "v128");
-      if (t.kind === "load") {
-        if (!t.broadcast) f.emit(set(x, lanesLoad(t.view, j, lanes)));
-      } else {
-        const prim = elementwise(t.fn);
-        if (!prim) throw new Error(`wasm backend: no primitive ${t.fn}`);
-        f.emit(set(x, prim.wasm(t.args.map(arg), t.attrs ?? {}, o)));
-      }
-      for (const s of op.stores) if (s.term === i) f.emit(...store(s.view, j, lanes, get(x)));
-    });
-  };
-  const b = f.local("b", "i32");
-  for (const q of ptrs.values()) f.emit(set(q.local, viewBase(p, q.view, false)));
-  f.emit(set(b, i32(0)));
-  f.nest("(loop $rows", () => {
-    // Broadcast operands: one element per row.
-    for (const t of op.terms) {
-      if (t.kind !== "load" || !t.broadcast) continue;
-      const { a, off } = addr(t.view, null);
-      f.emit(set(f.local(t.name, "v128"), `(v128.load${e.bits}_splat offset=${off} ${a})`));
-    }
-    const full = Math.floor(n / e.lanes);
-    const rest = n - full * e.lanes;
-    if (full === 1) body(null, e.lanes);
-    else if (full > 1) {
-      const j = f.local("j", "i32");
-      f.emit(set(j, i32(0)));
-      f.nest("(loop $cols", () => {
-        body(j, e.lanes);
-        f.emit(set(j, `(i32.add ${get(j)} (i32.const 16))`), `(br_if $cols (i32.lt_u ${get(j)} ${i32(full * 16)}))`);
-      });
-    }
-    if (rest > 0) {
-      const j = f.local("j", "i32");
-      if (full > 0) f.emit(set(j, i32(full * 16)));
-      body(full > 0 ? j : null, rest);
-    }
-    for (const q of ptrs.values()) f.emit(set(q.local, `(i32.add ${get(q.local)} ${i32(q.step)})`));
-    f.emit(set(b, `(i32.add ${get(b)} (i32.const 1))`), `(br_if $rows (i32.lt_u ${get(b)} ${get("$R")}))`);
-  });
-}
-
-/** grad[j] += Σ_r src[r, j]: row by row, so each sum runs in row order as in the TypeScript kernel. */
-function colsumOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "colsum" }>): void {
-  const src = op.src;
-  const grad = p.plan.buffers[op.grad]!;
-  const g: Extract<PlanOp, { op: "map" }> = {
-    op: "map",
-    width: src.width,
-    terms: [
-      { kind: "load", view: src, broadcast: false, name: "_src" },
-      { kind: "load", view: { buf: op.grad, col: 0, width: grad.width, shift: 0, value: -1 }, broadcast: false, name: "_acc" },
-      { kind: "fn", fn: "add", args: [{ t: 1 }, { t: 0 }], value: -1, name: "_sum" },
-    ],
-    stores: [{ term: 2, view: { buf: op.grad, col: 0, width: src.width, shift: 0, value: -1 } }],
-    lines: [],
-  };
-  mapOp(f, p, g, false);
-}
-
-/** dst[r] = Σ_j src[r, j]: vector partial sums, then their lanes, then the last columns. */
-function rowsumOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "rowsum" }>): void {
-  const { plan, e } = p;
-  const E = e.bytes;
-  const sb = plan.buffers[op.src.buf]!;
-  const db = plan.buffers[op.dst.buf]!;
-  const ps = f.local("m0", "i32");
-  const pd = f.local("m1", "i32");
-  const b = f.local("b", "i32");
-  const acc = f.local("racc", "v128");
-  const sum = f.local(`rsum_${e.s}`, e.s);
-  f.emit(set(ps, viewBase(p, op.src)), set(pd, viewBase(p, op.dst)), set(b, i32(0)));
-  const n = op.src.width;
-  const full = Math.floor(n / e.lanes);
-  f.nest("(loop $rows", () => {
-    f.emit(set(acc, "(v128.const i64x2 0 0)"));
-    for (let k = 0; k < full; k++) f.emit(set(acc, `(${e.v}.add ${get(acc)} (v128.load offset=${k * 16} ${get(ps)}))`));
-    let s = `(${e.v}.extract_lane 0 ${get(acc)})`;
-    for (let l = 1; l < e.lanes; l++) s = `(${e.s}.add ${s} (${e.v}.extract_lane ${l} ${get(acc)}))`;
-    f.emit(set(sum, s));
-    for (let j = full * e.lanes; j < n; j++) f.emit(set(sum, `(${e.s}.add ${get(sum)} (${e.s}.load offset=${j * E} ${get(ps)}))`));
-    f.emit(`(${e.s}.store ${get(pd)} ${get(sum)})`);
-    f.emit(set(ps, `(i32.add ${get(ps)} ${i32(sb.rows === "none" ? 0 : sb.width * E)})`), set(pd, `(i32.add ${get(pd)} ${i32(db.rows === "none" ? 0 : db.width * E)})`));
-    f.emit(set(b, `(i32.add ${get(b)} (i32.const 1))`), `(br_if $rows (i32.lt_u ${get(b)} ${get("$R")}))`);
-  });
-}
-
 /** One op over the current rows ($r0, $R, $b0); `byColumns`: a product computes this worker's
- *  share of its column panels (a loop split by columns), else all of them. */
-function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = false): void {
+ *  share of its column panels (a loop split by columns), else all of them; `tiles`: the tiles of
+ *  a weight gradient's rows it computes (default: this worker's static share). */
+function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = false, tiles?: [string, string]): void {
   switch (op.op) {
     case "gemm": {
       const fn = p.gemmFn(op);
       if (op.form === "dw") {
         // This worker's tiles of G's rows (all of them on one thread).
-        const tiles = dwTiles(op.n);
-        const range = share(i32(tiles)).join(" ");
+        const range = (tiles ?? share(i32(dwTiles(op.n)))).join(" ");
         const scratch = `(i32.add (i32.load offset=${p.plan.buffers.length * 4} ${get("$tbl")}) (i32.mul ${get("$w")} ${i32(p.dwScratch)}))`;
         f.emit(`(call $${fn} ${get("$R")} ${viewBase(p, op.a)} ${viewBase(p, op.w as View)} ${get(`$p_${p.plan.buffers[op.c.buf]!.name}`)} ${range} ${scratch})`);
       } else {
@@ -248,32 +89,65 @@ function sampleShare(f: Fn): void {
   f.emit(set(f.local("b0", "i32"), start), set(f.local("R", "i32"), `(i32.sub ${end} ${get("$b0")})`));
 }
 
-/** A stage over all T·B rows: row-wise ops on this worker's share of the rows, a weight gradient
- *  on its share of G's rows, other sums whole on one worker; barriers where the plan says. */
+/** A stage over all T·B rows: each run of row-wise ops between barriers over chunks of rows, and
+ *  a weight gradient over chunks of G's row tiles, that the workers take in turn (dynamic: a slow
+ *  core takes fewer; see threads.ts); other sums whole on one worker; barriers where the plan says. */
 function allRowsStage(f: Fn, p: ModuleParts, s: Stage, split: StageSplit, prefix: string): void {
   const last = { text: "" };
   const r0 = f.local("r0", "i32");
   const R = f.local("R", "i32");
   const TB = f.local("TB", "i32");
-  const lo = f.local("lo", "i32");
-  const hi = f.local("hi", "i32");
   f.emit(set(TB, `(i32.mul ${get("$T")} ${get("$B")})`), set(f.local("b0", "i32"), i32(0)));
-  const [start, end] = share(get(TB), -4);
-  f.emit(set(lo, start), set(hi, end));
-  s.ops.forEach((op, i) => {
+  // Dynamic loops since the last barrier (each has a counter of its own; the entry point's
+  // barrier before the stage zeroed them).
+  let slot = 0;
+  const fast = p.plan.fastMath;
+  for (let i = 0; i < s.ops.length; ) {
     const { split: how, barrier } = split.ops[i]!;
-    if (barrier) f.emit(BARRIER);
-    comments(f, op.lines, prefix, last);
-    if (how === "rows") {
-      // This worker's share of the rows (none when there are fewer rows than workers).
-      f.emit(set(r0, get(lo)), set(R, `(i32.sub ${get(hi)} ${get(lo)})`));
-      f.nest(`(if (i32.gt_s ${get(R)} (i32.const 0))`, () => f.nest("(then", () => opCode(f, p, op, p.plan.fastMath)));
-      return;
+    if (barrier) {
+      f.emit(BARRIER);
+      slot = 0;
     }
+    if (how === "rows") {
+      // The run of row-wise ops up to the next barrier: each chunk of rows through all of them.
+      let j = i + 1;
+      while (j < s.ops.length && split.ops[j]!.split === "rows" && !split.ops[j]!.barrier) j++;
+      const run = s.ops.slice(i, j);
+      const body = () => run.forEach((op) => (comments(f, op.lines, prefix, last), opCode(f, p, op, fast)));
+      if (slot < DYNAMIC_SLOTS) {
+        dynamicLoop(f, slot++, get(TB), rowChunk(get(TB)), () => {
+          f.emit(set(r0, get("$dlo")), set(R, `(i32.sub ${get("$dhi")} ${get("$dlo")})`));
+          body();
+        });
+      } else {
+        // Out of counters: this worker's static share (none when there are fewer rows than workers).
+        const [start, end] = share(get(TB), -4);
+        f.emit(set(r0, start), set(R, `(i32.sub ${end} ${get(r0)})`));
+        f.nest(`(if (i32.gt_s ${get(R)} (i32.const 0))`, () => f.nest("(then", body));
+      }
+      i = j;
+      continue;
+    }
+    const op = s.ops[i]!;
+    comments(f, op.lines, prefix, last);
     f.emit(set(r0, i32(0)), set(R, get(TB)));
-    if (how === "dw") opCode(f, p, op, p.plan.fastMath);
-    else f.nest(`(if ${whole(p)}`, () => f.nest("(then", () => opCode(f, p, op, p.plan.fastMath)));
-  });
+    if (how === "dw" && op.op === "gemm" && slot < DYNAMIC_SLOTS) {
+      const tiles = dwTiles(op.n);
+      // Chunks of G's row tiles: a few per worker (each call packs its blocks of X once).
+      const chunk = `(select ${i32(tiles)} (i32.add (i32.div_u ${i32(tiles - 1)} (i32.shl ${get("$nw")} (i32.const 1))) (i32.const 1)) (i32.le_u ${get("$nw")} (i32.const 1)))`;
+      dynamicLoop(f, slot++, i32(tiles), chunk, () => opCode(f, p, op, fast, false, [get("$dlo"), get("$dhi")]));
+    } else if (how === "dw") opCode(f, p, op, fast);
+    else f.nest(`(if ${whole(p)}`, () => f.nest("(then", () => opCode(f, p, op, fast)));
+    i++;
+  }
+}
+
+/** Rows per chunk of a dynamic loop over n rows: all of them on one thread, else about eight
+ *  chunks per worker, in whole blocks of the GEMMs' MC rows. */
+function rowChunk(n: string): string {
+  const eighth = `(i32.div_u (i32.add ${n} (i32.sub (i32.shl ${get("$nw")} (i32.const 3)) (i32.const 1))) (i32.shl ${get("$nw")} (i32.const 3)))`;
+  const blocks = `(i32.and (i32.add ${eighth} ${i32(MC - 1)}) ${i32(-MC)})`;
+  return `(select ${n} ${blocks} (i32.le_u ${get("$nw")} (i32.const 1)))`;
 }
 
 /** A loop over the steps (forward or reverse) around `body`, which sees the step in $t. */

@@ -11,9 +11,10 @@
 // of the function (the plan fixed them), so every address is a pointer plus an immediate offset;
 // only the row count (xwT, xw) or the reduction length (dw: the rows) is a parameter. Blocking:
 // MC rows of A stay in cache while the column panels sweep them; dw sums over rows in blocks of KC
-// so a block of X stays in cache across the tiles of G.
+// so a block of X stays in cache across the tiles of G. In a module built with FMA (Elem.fma, relaxed
+// SIMD) each multiply and add is one f32x4.relaxed_madd: one rounding, and half the instructions.
 
-import { Fn, get, i32, set, addI, type Elem } from "./wat.ts";
+import { Fn, get, i32, set, addI, madd, type Elem } from "./wat.ts";
 
 export interface GemmSpec {
   /** Function name (without $). */
@@ -78,7 +79,7 @@ function tile(f: Fn, e: Elem, s: GemmSpec, t: TileArgs): void {
     for (let v = 0; v < t.nv; v++) f.emit(set(bv(v), `(v128.load offset=${u * t.ldb + v * 16} ${get(qb)})`));
     for (let i = 0; i < t.mr; i++) {
       f.emit(set(av, `(${splat} offset=${i * s.ai + u * s.ak} ${get(qa)})`));
-      for (let v = 0; v < t.nv; v++) f.emit(set(acc(i, v), `(${e.v}.add ${get(acc(i, v))} (${e.v}.mul ${get(av)} ${get(bv(v))}))`));
+      for (let v = 0; v < t.nv; v++) f.emit(set(acc(i, v), madd(e, get(av), get(bv(v)), get(acc(i, v)))));
     }
   };
   const advance = (n: number) => f.emit(set(qa, addI(get(qa), n * s.ak)), set(qb, addI(get(qb), n * t.ldb)));

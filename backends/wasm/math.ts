@@ -12,11 +12,13 @@
 //   softplus x past SOFTPLUS_LINEAR_FROM (20), else log1p(e^x), log1p(u) = u·log(1+u)/((1+u)-1) (exact when 1+u = 1)
 // Exact (float64 builds, and float32 builds without fastMath): each lane through the host's
 // Math (imported as m.exp, m.tanh, m.log, m.log1p), in float64 as the TypeScript backend
-// computes it, then rounded to the element type. elu, gelu, swish, sin, cos, erf and pow are
-// exact in every build (m.expm1, m.sin, m.cos, m.pow, and erf from backends/ts/support/special.ts).
+// computes it, then rounded to the element type. elu and swish have f32x4 approximations in
+// ./approx.ts (fast float32 builds); gelu, sin, cos, erf and pow are exact in every build (m.sin,
+// m.cos, m.pow, and erf from backends/ts/support/special.ts), as elu and swish are elsewhere.
 
 import { SOFTPLUS_LINEAR_FROM } from "../../compiler/primitives/elementwise.ts";
 import { F32, splatConst, type Elem } from "./wat.ts";
+import { APPROX_CALLS, APPROX_FUNCTIONS, approxFunction, type ApproxFn } from "./approx.ts";
 
 /** Functions with an f32x4 approximation for fast math. */
 const FAST_FUNCTIONS = ["exp", "sigmoid", "tanh", "log", "softplus"] as const;
@@ -167,11 +169,14 @@ export function mathFunctions(e: Elem, fast: boolean, used: ReadonlySet<MathFn>)
   const need = new Set(used);
   if (approx && (need.has("sigmoid") || need.has("tanh"))) need.add("exp");
   if (approx && need.has("softplus")) need.add("exp").add("log");
+  for (const f of APPROX_FUNCTIONS) if (approx && need.has(f)) for (const g of APPROX_CALLS[f]) need.add(g);
+  if (approx && need.has("sigmoid")) need.add("exp");
   const make: Record<(typeof FAST_FUNCTIONS)[number], () => string> = { exp: fastExp, sigmoid: fastSigmoid, tanh: fastTanh, log: fastLog, softplus: fastSoftplus };
   const isFast = (f: MathFn): f is (typeof FAST_FUNCTIONS)[number] => approx && (FAST_FUNCTIONS as readonly string[]).includes(f);
   const list = MATH_FUNCTIONS.filter((f) => need.has(f));
-  const text = list.map((f) => (isFast(f) ? make[f]() : exactLanes(e, f, EXACT[f], f === "pow"))).join("\n");
-  const exact = list.filter((f) => !isFast(f));
+  const isApprox = (f: MathFn): f is ApproxFn => approx && (APPROX_FUNCTIONS as readonly string[]).includes(f);
+  const text = list.map((f) => (isFast(f) ? make[f]() : isApprox(f) ? approxFunction(f) : exactLanes(e, f, EXACT[f], f === "pow"))).join("\n");
+  const exact = list.filter((f) => !isFast(f) && !isApprox(f));
   const imports = HOST_IMPORTS.filter((h) => exact.some((f) => EXACT[f].includes(`$host_${h} `)));
   return { text, imports };
 }

@@ -17,6 +17,7 @@ import { HOST_SOURCE, hostImport, mathFunctions, type HostFn } from "./math.ts";
 import { wasmSupportText } from "./support.ts";
 import { threadsFunctions } from "./threads.ts";
 import { F32, F64 } from "./wat.ts";
+import { relaxedSimdSupported } from "./support/heap.ts";
 
 export interface WasmModuleOptions {
   fileName: string;
@@ -25,11 +26,18 @@ export interface WasmModuleOptions {
   format?: boolean;
   /** Threads a call runs on when it does not say (default 1). */
   threads?: number;
+  /** Fused multiply-add (relaxed SIMD's relaxed_madd) in the GEMM micro-kernels: "auto" (the
+   *  default) ships both binaries and runs the FMA one where the engine validates relaxed SIMD;
+   *  "on" ships only it (the TypeScript fallback runs elsewhere); "off" only the plain one. */
+  fma?: FmaMode;
 }
 
+export type FmaMode = "auto" | "on" | "off";
+export const FMA_MODES: readonly FmaMode[] = ["auto", "on", "off"];
+
 /** The module's WebAssembly text. */
-export function printWat(plan: Plan, dtype: "float32" | "float64" = "float32"): { wat: string; panels: number[]; scratch: number; imports: HostFn[] } {
-  const e = dtype === "float64" ? F64 : F32;
+export function printWat(plan: Plan, dtype: "float32" | "float64" = "float32", fma = false): { wat: string; panels: number[]; scratch: number; imports: HostFn[] } {
+  const e = { ...(dtype === "float64" ? F64 : F32), ...(fma ? { fma: true } : {}) };
   const p = new ModuleParts(plan, e);
   // Entry points first: they register the products, panels and math functions they use.
   const fwd = entryFunction(p, "forward");
@@ -38,7 +46,7 @@ export function printWat(plan: Plan, dtype: "float32" | "float64" = "float32"): 
   const meta = plan.meta;
   const dims = Object.entries(meta.dims).map(([k, v]) => `${k}=${v}`).join(", ");
   const parts = [
-    `;; cellc: ${meta.kind} ${meta.name} with ${dims || "no sizes"}, ${e.s} (${e.v}), ${plan.fastMath ? "fast" : "exact"} math.`,
+    `;; cellc: ${meta.kind} ${meta.name} with ${dims || "no sizes"}, ${e.s} (${e.v}), ${plan.fastMath ? "fast" : "exact"} math${fma ? ", fused multiply-add (relaxed SIMD)" : ""}.`,
     ";; Entry points: forward(tbl, T, B, w, nw, sync) and backward(tbl, T, B, inputGradients, w, nw, sync);",
     ";; tbl holds the address of every plan buffer (slot = buffer id), then of the weight gradients'",
     ";; packing scratch (nw parts), then of each packed weight panel. nw workers call an entry point at",
@@ -61,18 +69,25 @@ export function printWat(plan: Plan, dtype: "float32" | "float64" = "float32"): 
 type Wabt = Awaited<ReturnType<typeof import("wabt")>>;
 let wabt: Promise<Wabt> | undefined;
 
-/** WebAssembly text to a binary (wabt's assembler, with SIMD and threads). */
-export async function assemble(wat: string, name: string): Promise<Uint8Array> {
+/** True where this engine validates relaxed SIMD (node --experimental-wasm-relaxed-simd, Node ≥ 22,
+ *  Chrome ≥ 114): the same probe the generated modules run (support/heap.ts). */
+export { relaxedSimdSupported };
+
+/** WebAssembly text to a binary (wabt's assembler, with SIMD and threads; `relaxed`: with relaxed
+ *  SIMD too, for the FMA build). */
+export async function assemble(wat: string, name: string, relaxed = false): Promise<Uint8Array> {
   wabt ??= import("wabt").then((m) => (m.default as unknown as () => Promise<Wabt>)());
   const w = await wabt;
   let mod: ReturnType<Wabt["parseWat"]> | undefined;
   try {
     // As UTF-8 bytes: given a string, wabt keeps only the low byte of each UTF-16 unit (a spec
     // comment holding U+010A would end its line comment and break the module).
-    mod = w.parseWat(`${name}.wat`, new TextEncoder().encode(wat), { simd: true, threads: true, bulk_memory: true });
+    mod = w.parseWat(`${name}.wat`, new TextEncoder().encode(wat), { simd: true, threads: true, bulk_memory: true, ...(relaxed ? { relaxed_simd: true } : {}) });
     const bytes = new Uint8Array(mod.toBinary({ write_debug_names: process.env.CELLC_WASM_NAMES === "1" }).buffer);
-    // wabt's validator does not see the threads feature; the engine's compiler validates instead.
-    new (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }).WebAssembly.Module(bytes);
+    // wabt's validator does not see the threads feature; the engine's compiler validates instead
+    // (an FMA binary only where the engine has relaxed SIMD; elsewhere its plain twin, the same
+    // module but for the multiply-adds, was validated).
+    if (!relaxed || relaxedSimdSupported()) new (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }).WebAssembly.Module(bytes);
     return bytes;
   } catch (err) {
     // A bug in this printer, never in the user's spec: say where.
@@ -112,6 +127,19 @@ function kernelInfo(plan: Plan, panels: number[], scratch: number): object {
   };
 }
 
+/** The module's lines choosing its binary: RUNS_WASM (the WebAssembly kernel runs) and FMA (its
+ *  binary with fused multiply-add does). */
+function fmaLines(fma: FmaMode): string[] {
+  if (fma === "off") return [`const RUNS_WASM = wasmSupported();`, `/** Built without fused multiply-add (cellc build --fma off). */`, `const FMA = false;`];
+  if (fma === "on")
+    return [
+      `/** Built with fused multiply-add only (cellc build --fma on): the WebAssembly kernel needs relaxed SIMD, else the TypeScript one runs. */`,
+      `const RUNS_WASM = wasmSupported() && relaxedSimdSupported();`,
+      `const FMA = true;`,
+    ];
+  return [`const RUNS_WASM = wasmSupported();`, `/** Fused multiply-add where the engine has relaxed SIMD: the binary WASM_FMA runs, else WASM. */`, `const FMA = RUNS_WASM && relaxedSimdSupported();`];
+}
+
 const fields = (items: readonly { name: string }[], type: string) => `{ ${items.map((i) => `${typeKey(i.name)}: ${type};`).join(" ")} }`;
 
 export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<string> {
@@ -119,8 +147,13 @@ export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<
   const threads = m.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new Error(`threads must be a whole number from 1 to ${MAX_THREADS}, got ${threads}`);
   const arr = dtype === "float64" ? "Float64Array" : "Float32Array";
-  const { wat, panels, scratch, imports } = printWat(plan, dtype);
-  const binary = await assemble(wat, m.fileName.replace(/\.ts$/, ""));
+  const fma = m.fma ?? "auto";
+  if (!FMA_MODES.includes(fma)) throw new Error(`fma must be one of ${FMA_MODES.map((x) => `"${x}"`).join(", ")}, got ${JSON.stringify(fma)}`);
+  const { wat, panels, scratch, imports } = printWat(plan, dtype, fma === "on");
+  const name = m.fileName.replace(/\.ts$/, "");
+  const binary = await assemble(wat, name, fma === "on");
+  // "auto": the FMA twin too (the same module but for the GEMMs' multiply-adds).
+  const fmaBinary = fma === "auto" ? await assemble(printWat(plan, dtype, true).wat, `${name}.fma`, true) : undefined;
   // The TypeScript kernel, as the fallback: its module text inside a function, exports dropped.
   const ts = await emitTsModule(plan, { fileName: m.fileName, origin: m.origin, dtype, format: false });
   const tsBody = ts.replace(/^export (?=(async )?function |const |let |interface |type )/gm, "");
@@ -164,8 +197,14 @@ export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<
     "",
     `// ---- This kernel.`,
     `const KERNEL: KernelInfo = ${tsLiteral(kernelInfo(plan, panels, scratch))};`,
-    `/** The WebAssembly module (${binary.length} bytes), base64. */`,
+    `/** The WebAssembly module (${binary.length} bytes), base64${fma === "on" ? "; built with fused multiply-add (relaxed SIMD)" : ""}. */`,
     `const WASM = ${tsString(Buffer.from(binary).toString("base64"))};`,
+    ...(fmaBinary
+      ? [
+          `/** The same module with fused multiply-adds (relaxed SIMD's relaxed_madd) in its GEMMs (${fmaBinary.length} bytes), base64: what runs where the engine has relaxed SIMD. */`,
+          `const WASM_FMA = ${tsString(Buffer.from(fmaBinary).toString("base64"))};`,
+        ]
+      : []),
     "",
     `/** The TypeScript kernel of the same plan: what runs where the WebAssembly one cannot. */`,
     `function typescriptKernel(): KernelImpl {`,
@@ -175,9 +214,10 @@ export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<
     "",
     `/** Threads a call runs on when its options do not say (cellc build --threads). */`,
     `const THREADS = ${threads};`,
-    `/** What this kernel is: its sizes, inputs, states, outputs and parameters (with their initializers); backend: "wasm", or "ts" where the fallback runs (no WebAssembly SIMD); threads: present where calls can run on worker threads (Node, with shared memory), the default number. */`,
-    `export const meta: Omit<typeof META, "backend"> & { readonly backend: "wasm" | "ts"; readonly threads?: number } = { ...META, ...(wasmSupported() ? { backend: "wasm", ...(threadsSupported() && sharedMemorySupported() ? { threads: THREADS } : {}) } : { backend: "ts" }) };`,
-    `const impl: KernelImpl = meta.backend === "wasm" ? wasmKernel(KERNEL, decodeBase64(WASM), { ${imports.map((h) => `${h}: ${HOST_SOURCE[h]}`).join(", ")} }, THREADS, ${memoryFlagsOffset(binary)}) : typescriptKernel();`,
+    `/** What this kernel is: its sizes, inputs, states, outputs and parameters (with their initializers); backend: "wasm", or "ts" where the fallback runs (no WebAssembly SIMD); fma: with "wasm", whether its GEMMs use fused multiply-add (relaxed SIMD); threads: present where calls can run on worker threads (Node, with shared memory), the default number. */`,
+    ...fmaLines(fma),
+    `export const meta: Omit<typeof META, "backend"> & { readonly backend: "wasm" | "ts"; readonly threads?: number; readonly fma?: boolean } = { ...META, ...(RUNS_WASM ? { backend: "wasm", fma: FMA, ...(threadsSupported() && sharedMemorySupported() ? { threads: THREADS } : {}) } : { backend: "ts" }) };`,
+    `const impl: KernelImpl = meta.backend === "wasm" ? wasmKernel(KERNEL, ${fmaBinary ? "decodeBase64(FMA ? WASM_FMA : WASM)" : "decodeBase64(WASM)"}, { ${imports.map((h) => `${h}: ${HOST_SOURCE[h]}`).join(", ")} }, THREADS, ${fmaBinary ? `FMA ? ${memoryFlagsOffset(fmaBinary)} : ${memoryFlagsOffset(binary)}` : memoryFlagsOffset(binary)}) : typescriptKernel();`,
     `/** ${CREATE_PARAMS_DOC} */`,
     `export function createParams(options?: CreateParamsOptions): Params { return impl.createParams(options) as Params; }`,
     `/** Zero state for a batch. */`,

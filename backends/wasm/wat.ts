@@ -15,10 +15,17 @@ export interface Elem {
   readonly lanes: 4 | 2;
   /** Lane width in bits, as lane load/store instructions name it ("32" or "64"). */
   readonly bits: "32" | "64";
+  /** Multiply-adds as relaxed SIMD's fused f32x4.relaxed_madd / f64x2.relaxed_madd (one rounding
+   *  where the hardware fuses; only engines with relaxed SIMD run such a module). */
+  readonly fma?: boolean;
 }
 
 export const F32: Elem = { s: "f32", v: "f32x4", bytes: 4, lanes: 4, bits: "32" };
 export const F64: Elem = { s: "f64", v: "f64x2", bytes: 8, lanes: 2, bits: "64" };
+
+/** acc + a·b as a vector expression: fused (relaxed_madd) in a module built with FMA, else a
+ *  multiply then an add (two roundings). */
+export const madd = (e: Elem, a: string, b: string, acc: string) => (e.fma ? `(${e.v}.relaxed_madd ${a} ${b} ${acc})` : `(${e.v}.add ${acc} (${e.v}.mul ${a} ${b}))`);
 
 /** A number as a WAT float literal (nan, inf, -inf or a decimal that round-trips). */
 export function flt(c: number): string {

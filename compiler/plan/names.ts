@@ -23,7 +23,7 @@ export const PRINTER_WORDS = [
   "Rng", "InitRule", "ParamRules", "splitmix32", "rotl", "initialize", "fans", "orthogonal", "initParams", "MAX_SEED",
   "paramsSeed", "allocParams", "CreateParamsOptions", "gemmCore", "checkThreads", "MAX_THREADS", "FORWARD_OPTIONS", "BACKWARD_OPTIONS",
   // The JavaScript side of WebAssembly modules (backends/wasm/support/*.ts)
-  "WasmMemory", "WasmApi", "WA", "decodeBase64", "SIMD_PROBE", "wasmSupported", "sharedMemorySupported", "unsharedBinary",
+  "WasmMemory", "WasmApi", "WA", "decodeBase64", "SIMD_PROBE", "wasmSupported", "RELAXED_PROBE", "relaxedSimdSupported", "sharedMemorySupported", "unsharedBinary",
   "PAGE", "MAX_PAGES", "ALIGN", "HeapFull", "KernelMemoryError", "showBytes", "largestFitting", "MemoryNeed", "memoryError",
   "Heap", "Tensors", "put", "KernelInfo", "KernelImpl", "wasmKernel", "CTL", "IDLE_MS", "MESSAGE_CHARS", "NodeWorker",
   "WorkerCtor", "workerConstructor", "threadsSupported", "REPORT_SOURCE", "WORKER_SOURCE", "SUPERVISOR_SOURCE", "TeamJob",

@@ -8,10 +8,13 @@
 //                  a step of a row-wise op reads (its state's rows of the step before are its own),
 //                  so the loop needs no barrier. A loop with an op that writes a weight-shaped
 //                  buffer (a sum over rows) runs whole on one worker instead ("serial").
-//   an all stage   splits its T·B rows into contiguous shares for row-wise ops ("rows"); a weight
-//                  gradient G[n, k] += Σ_r D[r, n] · X[r, k] splits G's rows instead ("dw": every
-//                  worker sums all rows for its part of G); any other op that writes a weight-
-//                  shaped buffer (colsum, a fill) runs whole on one worker ("serial"; they take turns).
+//   an all stage   splits its T·B rows into chunks for row-wise ops ("rows"); a weight gradient
+//                  G[n, k] += Σ_r D[r, n] · X[r, k] splits G's rows instead ("dw": every worker
+//                  sums all rows for its part of G); any other op that writes a weight-shaped
+//                  buffer (colsum, a fill) runs whole on one worker ("serial"; they take turns).
+//                  A run of consecutive row-wise ops takes its chunks of rows dynamically (the
+//                  workers take turns at a counter), each chunk through every op of the run, so
+//                  two ops of one run see the same rows on the same worker; two runs need not.
 // Barriers: between stages, and inside an all stage before an op that touches what an op since
 // the last barrier wrote (or writes what one read) in another partition of the rows.
 
@@ -72,8 +75,13 @@ export function stageSplit(stage: Stage, buffers: readonly PlanBuffer[]): StageS
   }
   // Over all rows, views of a buffer at different shifts overlap (rows r and r + B), and only two
   // row shares of a row-wise buffer at the same shift touch the same rows on the same worker.
-  const ops = withBarriers(all, (op) => opSplit(op, buffers, false), (a, b, buf) => {
-    const sameRows = a.split === "rows" && b.split === "rows" && a.shift === b.shift && rowWise(buffers[buf]!);
+  // Runs of row-wise ops: a new one after any other op (a barrier starts one too, and clears
+  // what came before it anyway).
+  const splits = all.map((op) => opSplit(op, buffers, false));
+  const runOf: number[] = [];
+  splits.forEach((s, i) => runOf.push(i === 0 ? 0 : runOf[i - 1]! + (s === "rows" && splits[i - 1] === "rows" ? 0 : 1)));
+  const ops = withBarriers(all, (_, i) => splits[i]!, (a, b, buf) => {
+    const sameRows = a.split === "rows" && b.split === "rows" && a.shift === b.shift && rowWise(buffers[buf]!) && runOf[a.at] === runOf[b.at];
     return !sameRows;
   });
   return { split: "rows", ops };
@@ -94,13 +102,13 @@ function columnSplit(ops: readonly PlanOp[], buffers: readonly PlanBuffer[]): { 
  *  numbers on different workers. */
 function withBarriers<S extends string>(
   ops: readonly PlanOp[],
-  splitOf: (op: PlanOp) => S,
-  meet: (a: { shift: number; split: S }, b: { shift: number; split: S }, buf: number) => boolean,
+  splitOf: (op: PlanOp, at: number) => S,
+  meet: (a: { shift: number; split: S; at: number }, b: { shift: number; split: S; at: number }, buf: number) => boolean,
 ): { split: S; barrier: boolean }[] {
-  const since: { buf: number; shift: number; write: boolean; split: S }[] = [];
-  return ops.map((op) => {
-    const split = splitOf(op);
-    const mine = [...read(op).map((a) => ({ ...a, write: false, split })), ...written(op).map((a) => ({ ...a, write: true, split }))];
+  const since: { buf: number; shift: number; write: boolean; split: S; at: number }[] = [];
+  return ops.map((op, at) => {
+    const split = splitOf(op, at);
+    const mine = [...read(op).map((a) => ({ ...a, write: false, split, at })), ...written(op).map((a) => ({ ...a, write: true, split, at }))];
     const barrier = mine.some((m) => since.some((s) => s.buf === m.buf && (s.write || m.write) && meet(s, m, m.buf)));
     if (barrier) since.length = 0;
     since.push(...mine);

@@ -57,13 +57,13 @@ function firstError(api: CompilerApi, result: CompileResult): string {
 
 /** Builds one kernel module and writes it under dir; returns its path or an error message. */
 export async function buildKernel(
-  api: CompilerApi, cell: BenchCell, size: Size, optimize: boolean, dir: string, target: "ts" | "wasm" = "ts",
+  api: CompilerApi, cell: BenchCell, size: Size, optimize: boolean, dir: string, target: "ts" | "wasm" = "ts", fma?: "on" | "off",
 ): Promise<{ path: string } | { error: string }> {
   const dims = { I: size.I, H: size.H };
   try {
-    const result = await compileFile(api, path.join(repoRoot, cell.spec), { dims, optimize, target });
+    const result = await compileFile(api, path.join(repoRoot, cell.spec), { dims, optimize, target, ...(fma ? { fma } : {}) });
     if (!result.module) return { error: `${cell.spec}: ${firstError(api, result)}` };
-    const out = path.join(dir, `${target}-${optimize ? "opt" : "noopt"}`, `${size.name}_${result.module.fileName}`);
+    const out = path.join(dir, `${target}-${optimize ? "opt" : "noopt"}${fma ? `-fma-${fma}` : ""}`, `${size.name}_${result.module.fileName}`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, result.module.code);
     return { path: out };

@@ -130,15 +130,19 @@ async function handle(job: ChildJob): Promise<void> {
       }
       // The WebAssembly yardsticks: the f32x4 peak and the wasm backend's GEMM at the same shapes.
       const { measureWasmDwGemm, measureWasmGemm, measureWasmPeak } = await import("./wasm-gemm.ts");
-      results.push(await measureWasmPeak());
-      results.push(await measureWasmGemm("256x256x256", 256, 256, 256));
-      for (const size of job.sizes) {
-        for (const cell of job.cells) {
-          const G = cell.gates * size.H;
-          results.push(await measureWasmGemm(`${size.name} ${cell.name} input [T·B, I]·[G, I]ᵀ`, size.T * size.B, G, size.I));
-          results.push(await measureWasmGemm(`${size.name} ${cell.name} recurrent [B, H]·[G, H]ᵀ`, size.B, G, size.H));
-          // Training's weight gradients, summed over every step's rows.
-          results.push(await measureWasmDwGemm(`${size.name} ${cell.name} gradient of [G, H]: Dᵀ·H over T·B rows`, G, size.H, size.T * size.B));
+      // With relaxed SIMD (the parent passes its flag where needed), the FMA build's too.
+      const { relaxedSimdSupported } = await import("../../backends/wasm/support/heap.ts");
+      for (const fma of relaxedSimdSupported() ? [false, true] : [false]) {
+        results.push(await measureWasmPeak(fma));
+        results.push(await measureWasmGemm("256x256x256", 256, 256, 256, fma));
+        for (const size of job.sizes) {
+          for (const cell of job.cells) {
+            const G = cell.gates * size.H;
+            results.push(await measureWasmGemm(`${size.name} ${cell.name} input [T·B, I]·[G, I]ᵀ`, size.T * size.B, G, size.I, fma));
+            results.push(await measureWasmGemm(`${size.name} ${cell.name} recurrent [B, H]·[G, H]ᵀ`, size.B, G, size.H, fma));
+            // Training's weight gradients, summed over every step's rows.
+            results.push(await measureWasmDwGemm(`${size.name} ${cell.name} gradient of [G, H]: Dᵀ·H over T·B rows`, G, size.H, size.T * size.B, fma));
+          }
         }
       }
       send({ type: "gemm", results });

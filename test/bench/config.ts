@@ -31,18 +31,22 @@ export const CELLS: readonly BenchCell[] = [
   { name: "gru", spec: "examples/specs/gru.cell", gates: 3, tfjsLayer: "gru" },
 ];
 
-export const PEERS = ["cellc", "cellc-wasm", "cellc-wasm-2t", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "ort-node-2t", "handwritten", "cellc-noopt"] as const;
+export const PEERS = ["cellc", "cellc-wasm", "cellc-wasm-fma", "cellc-wasm-2t", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "ort-node-2t", "handwritten", "cellc-noopt"] as const;
 export type Peer = (typeof PEERS)[number];
 /** Peers run when --peers is not given (cellc-noopt, the unoptimized lowering, is opt-in).
  *  cellc is the TypeScript backend, cellc-wasm the WebAssembly SIMD one; -2t peers run on two
- *  threads (cellc-wasm-2t: the same module, its calls' `threads` option 2). */
-export const DEFAULT_PEERS: readonly Peer[] = ["cellc", "cellc-wasm", "cellc-wasm-2t", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "ort-node-2t", "handwritten"];
+ *  threads (cellc-wasm-2t: the same module, its calls' `threads` option 2); cellc-wasm-fma is the
+ *  WebAssembly kernel built with fused multiply-add (relaxed SIMD; its process runs with
+ *  --experimental-wasm-relaxed-simd where the engine needs the flag). */
+export const DEFAULT_PEERS: readonly Peer[] = ["cellc", "cellc-wasm", "cellc-wasm-fma", "cellc-wasm-2t", "tfjs-cpu", "tfjs-wasm", "ort-web", "ort-web-2t", "ort-node", "ort-node-2t", "handwritten"];
 
-/** The cellc peers: the kernel module each imports, by backend and optimize setting. */
-export const CELLC_PEERS: Readonly<Record<string, { target: "ts" | "wasm"; optimize: boolean; threads?: number }>> = {
+/** The cellc peers: the kernel module each imports, by backend, optimize and fma setting (the
+ *  plain WebAssembly peers are built with fma "off", so the engine's flags cannot change them). */
+export const CELLC_PEERS: Readonly<Record<string, { target: "ts" | "wasm"; optimize: boolean; threads?: number; fma?: "on" | "off" }>> = {
   cellc: { target: "ts", optimize: true },
-  "cellc-wasm": { target: "wasm", optimize: true },
-  "cellc-wasm-2t": { target: "wasm", optimize: true, threads: 2 },
+  "cellc-wasm": { target: "wasm", optimize: true, fma: "off" },
+  "cellc-wasm-fma": { target: "wasm", optimize: true, fma: "on" },
+  "cellc-wasm-2t": { target: "wasm", optimize: true, threads: 2, fma: "off" },
   "cellc-noopt": { target: "ts", optimize: false },
 };
 

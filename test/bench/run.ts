@@ -11,16 +11,22 @@ import { buildKernel, loadCompiler, measureBuildTimes, repoRoot, type BuildTime 
 import type { ChildMessage } from "./child.ts";
 import { CELLC_PEERS, peerSupports, peerSupportsMode, type ChildJob, type IdleJob, type Job, type Measurement, type Peer } from "./config.ts";
 import type { GemmMeasurement } from "./gemm.ts";
+import { relaxedSimdSupported } from "../../backends/wasm/support/heap.ts";
 import { machineInfo, markdown, type BenchResult } from "./report.ts";
 
 const childFile = path.join(repoRoot, "test/bench/child.ts");
+
+/** V8's flag for relaxed SIMD where this engine does not run it by default (Node 20; on by default
+ *  from Node 22): the FMA peer and the GEMM yardsticks' child get it. */
+const RELAXED_FLAGS = relaxedSimdSupported() ? [] : ["--experimental-wasm-relaxed-simd"];
+const wantsRelaxed = (job: ChildJob) => job.kind === "gemm" || ("peer" in job && job.peer === "cellc-wasm-fma");
 
 /** Forks child.ts with one job and resolves with its answer; kills it past the deadline. */
 function runChild(job: ChildJob, deadlineMs: number): Promise<ChildMessage> {
   return new Promise((resolve) => {
     const child = fork(childFile, [], {
       cwd: repoRoot,
-      execArgv: ["--expose-gc", "--import", "tsx"],
+      execArgv: ["--expose-gc", ...(wantsRelaxed(job) ? RELAXED_FLAGS : []), "--import", "tsx"],
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
     let stderr = "";
@@ -81,7 +87,7 @@ async function main(opts: BenchOptions): Promise<void> {
       for (const peer of peers.filter(isCellc)) {
         for (const cell of opts.cells) {
           for (const size of opts.sizes) {
-            const built = await buildKernel(api, cell, size, CELLC_PEERS[peer]!.optimize, kernelDir, CELLC_PEERS[peer]!.target);
+            const built = await buildKernel(api, cell, size, CELLC_PEERS[peer]!.optimize, kernelDir, CELLC_PEERS[peer]!.target, CELLC_PEERS[peer]!.fma);
             if ("path" in built) kernels.set(`${peer}/${cell.name}/${size.name}`, built.path);
             else skipped.push(`${peer} ${cell.name} ${size.name}: build failed: ${built.error}`);
           }

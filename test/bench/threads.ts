@@ -13,6 +13,7 @@ import { formatFlags, type FlagDefs } from "../../cli/flags.ts";
 import { loadCell } from "../../compiler/index.ts";
 import { AUTO_MIN_WORK } from "../../runtime/threads.ts";
 import { median, scriptFlags } from "./script.ts";
+import { SIZES } from "./config.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -35,6 +36,8 @@ const FLAGS: FlagDefs = {
   spec: { type: "string", arg: "FILE", help: "the spec (default examples/specs/lstm.cell; sizes I and H are bound)" },
   threads: { type: "string", arg: "N", help: "threads to compare with one (default 2)" },
   rounds: { type: "string", arg: "N", help: "timed rounds per shape (default 7)" },
+  sizes: { type: "string", arg: "LIST", help: "the benchmark's sizes instead of the shapes above, from S1,S2,S3" },
+  mode: { type: "string", arg: "MODE", help: "train (forward + backward, the default) or forward" },
   help: { type: "boolean", short: "h", help: "show this help" },
 };
 
@@ -67,13 +70,24 @@ async function main(): Promise<void> {
   }
   const N = count(flags.get("threads") as string | undefined, 2, "threads", 2);
   const rounds = count(flags.get("rounds") as string | undefined, 7, "rounds", 3);
-  console.log(`${path.relative(root, specFile)}: training step (forward + backward), 1 vs ${N} threads, wall-clock medians of ${rounds - 1} rounds; "auto" threshold ${AUTO_MIN_WORK / 1e6}M`);
+  const mode = (flags.get("mode") as string | undefined) ?? "train";
+  if (mode !== "train" && mode !== "forward") usage(`--mode must be train or forward, got '${mode}'`);
+  const sizeNames = (flags.get("sizes") as string | undefined)?.split(",");
+  const shapes = sizeNames
+    ? sizeNames.map((n) => {
+        const s = SIZES.find((x) => x.name === n) ?? usage(`--sizes takes names from ${SIZES.map((x) => x.name).join(",")}, got '${n}'`);
+        return [s.T, s.B, s.I, s.H] as [number, number, number, number];
+      })
+    : SHAPES;
+  const what = mode === "train" ? "training step (forward + backward)" : "forward";
+  console.log(`${path.relative(root, specFile)}: ${what}, 1 vs ${N} threads, wall-clock medians of ${rounds - 1} rounds; "auto" threshold ${AUTO_MIN_WORK / 1e6}M`);
   console.log("| T | B | I | H | work (T·B·params) | 1 thread | " + `${N} threads | speed-up |`);
   console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-  for (const [T, B, I, H] of SHAPES) {
+  for (const [T, B, I, H] of shapes) {
     let k: CellKernel;
     try {
-      k = await loadCell(text, { dims: { I, H }, target: "wasm", format: false, file: specFile });
+      // The plain SIMD128 build where the compiler knows fma (threads are what is measured here).
+      k = await loadCell(text, { dims: { I, H }, target: "wasm", format: false, file: specFile, fma: "off" });
     } catch (e) {
       usage(`${path.basename(specFile)} does not build at I=${I}, H=${H}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
     }
@@ -94,7 +108,7 @@ async function main(): Promise<void> {
         for (let q = 0; q < reps; q++) {
           const f = k.forward(params, inputs, { batchSize: B, timeSteps: T, threads, ...(s.tape ? { tape: s.tape } : {}) });
           s.tape = f.tape;
-          s.into = k.backward(params, f.tape, dOut, s.into ? { into: s.into } : {});
+          if (mode === "train") s.into = k.backward(params, f.tape, dOut, s.into ? { into: s.into } : {});
         }
         if (r > 0) times.get(threads)!.push((performance.now() - t0) / reps);
       }

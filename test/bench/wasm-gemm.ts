@@ -6,7 +6,7 @@
 import { gemmFunction } from "../../backends/wasm/gemm.ts";
 import { assemble } from "../../backends/wasm/module.ts";
 import { WA } from "../../backends/wasm/support/heap.ts";
-import { F32 } from "../../backends/wasm/wat.ts";
+import { F32, madd, type Elem } from "../../backends/wasm/wat.ts";
 import { packFunction } from "../../backends/wasm/body.ts";
 import { dwScratchBytes, dwTiles, gemmPanels } from "../../backends/wasm/gemm.ts";
 import type { GemmMeasurement } from "./gemm.ts";
@@ -33,15 +33,19 @@ function time(label: string, m: number, n: number, k: number, flops: number, fn:
   return { label, m, n, k, ms, cpuMs, gflops: flops / (ms * 1e6), cpuGflops: flops / (cpuMs * 1e6), runs };
 }
 
-/** 12 independent chains acc += x·b (f32x4.mul, f32x4.add), 4 rounds per loop iteration. */
-function peakWat(): string {
+/** The element type of the yardsticks: f32x4, with fused multiply-add (relaxed_madd) or without. */
+const elem = (fma: boolean): Elem => (fma ? { ...F32, fma: true } : F32);
+
+/** 12 independent chains acc += x·b (f32x4.mul, f32x4.add; with `fma`, f32x4.relaxed_madd), 4
+ *  rounds per loop iteration. */
+function peakWat(fma = false): string {
   const n = 12;
   const L = ['(func (export "peak") (param $n i32) (result f32)', "(local $x v128)"];
   for (let i = 0; i < n; i++) L.push(`(local $a${i} v128) (local $b${i} v128)`);
   L.push("(local.set $x (v128.const f32x4 1.0001 1.0001 1.0001 1.0001))");
   for (let i = 0; i < n; i++) L.push(`(local.set $b${i} (v128.const f32x4 ${i} 0.5 0.25 0.125))`);
   L.push("(loop $l");
-  for (let u = 0; u < 4; u++) for (let i = 0; i < n; i++) L.push(`(local.set $a${i} (f32x4.add (local.get $a${i}) (f32x4.mul (local.get $x) (local.get $b${i}))))`);
+  for (let u = 0; u < 4; u++) for (let i = 0; i < n; i++) L.push(`(local.set $a${i} ${madd(elem(fma), "(local.get $x)", `(local.get $b${i})`, `(local.get $a${i})`)})`);
   L.push("(local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if $l (local.get $n)))");
   let s = "(local.get $a0)";
   for (let i = 1; i < n; i++) s = `(f32x4.add ${s} (local.get $a${i}))`;
@@ -49,19 +53,20 @@ function peakWat(): string {
   return L.join("\n");
 }
 
-export async function measureWasmPeak(): Promise<GemmMeasurement> {
-  const bytes = await assemble(`(module ${peakWat()})`, "peak");
+export async function measureWasmPeak(fma = false): Promise<GemmMeasurement> {
+  const bytes = await assemble(`(module ${peakWat(fma)})`, "peak", fma);
   const peak = new WA.Instance(new WA.Module(bytes), {}).exports.peak as (n: number) => number;
   const iters = 100_000;
-  return time("f32x4 peak (12 mul+add chains in registers)", 0, 0, 0, iters * 4 * 12 * 8, () => peak(iters));
+  const label = fma ? "f32x4 FMA peak (12 relaxed_madd chains in registers)" : "f32x4 peak (12 mul+add chains in registers)";
+  return time(label, 0, 0, 0, iters * 4 * 12 * 8, () => peak(iters));
 }
 
 /** The backend's GEMM for C[m, n] = A[m, k] · W, as the kernels call it: W already packed into
  *  column panels (the packing runs once per kernel call, not per product, so it is not timed). */
-export async function measureWasmGemm(label: string, m: number, n: number, k: number): Promise<GemmMeasurement> {
+export async function measureWasmGemm(label: string, m: number, n: number, k: number, fma = false): Promise<GemmMeasurement> {
   const E = 4;
-  const wat = `(module (import "env" "memory" (memory 1 65536 shared))\n${gemmFunction(F32, { fn: "g", doc: [label], M: null, N: n, K: k, ai: k * E, ak: E, ldb: n * E, cs: n * E, accumulate: false, packed: true })}\n(export "g" (func $g)))`;
-  const bytes = await assemble(wat, "gemm");
+  const wat = `(module (import "env" "memory" (memory 1 65536 shared))\n${gemmFunction(elem(fma), { fn: "g", doc: [label], M: null, N: n, K: k, ai: k * E, ak: E, ldb: n * E, cs: n * E, accumulate: false, packed: true })}\n(export "g" (func $g)))`;
+  const bytes = await assemble(wat, "gemm", fma);
   const a = 1024;
   const b = a + m * k * E + 64;
   const c = b + k * (Math.ceil(n / 16) * 16) * E + 64;
@@ -71,15 +76,15 @@ export async function measureWasmGemm(label: string, m: number, n: number, k: nu
   const f = new Float32Array(memory.buffer as ArrayBuffer);
   for (let i = 0; i < m * k; i++) f[a / E + i] = Math.sin(i);
   for (let i = 0; i < k * n; i++) f[b / E + i] = Math.cos(i);
-  return time(`wasm ${label}`, m, n, k, 2 * m * n * k, () => g(m, a, b, c, 0, gemmPanels(F32, n)));
+  return time(`wasm${fma ? " FMA" : ""} ${label}`, m, n, k, 2 * m * n * k, () => g(m, a, b, c, 0, gemmPanels(F32, n)));
 }
 
 /** The backend's weight-gradient product G[m, n] += Σ_r D[r, m] · X[r, n] over `rows` rows, as the
  *  kernels call it (its blocks of rows packed into scratch inside the call, so that is timed). */
-export async function measureWasmDwGemm(label: string, m: number, n: number, rows: number): Promise<GemmMeasurement> {
+export async function measureWasmDwGemm(label: string, m: number, n: number, rows: number, fma = false): Promise<GemmMeasurement> {
   const E = 4;
-  const wat = `(module (import "env" "memory" (memory 1 65536 shared))\n${gemmFunction(F32, { fn: "g", doc: [label], M: m, N: n, K: null, ai: E, ak: m * E, ldb: n * E, cs: n * E, accumulate: true })}\n${packFunction(F32)}\n(export "g" (func $g)))`;
-  const bytes = await assemble(wat, "dw");
+  const wat = `(module (import "env" "memory" (memory 1 65536 shared))\n${gemmFunction(elem(fma), { fn: "g", doc: [label], M: m, N: n, K: null, ai: E, ak: m * E, ldb: n * E, cs: n * E, accumulate: true })}\n${packFunction(F32)}\n(export "g" (func $g)))`;
+  const bytes = await assemble(wat, "dw", fma);
   const d = 1024;
   const x = d + rows * m * E + 64;
   const g = x + rows * n * E + 64;
@@ -89,5 +94,5 @@ export async function measureWasmDwGemm(label: string, m: number, n: number, row
   const f = new Float32Array(memory.buffer as ArrayBuffer);
   for (let i = 0; i < rows * m; i++) f[d / E + i] = Math.sin(i) * 1e-3;
   for (let i = 0; i < rows * n; i++) f[x / E + i] = Math.cos(i) * 1e-3;
-  return time(`wasm ${label}`, m, n, rows, 2 * m * n * rows, () => fn(rows, d, x, g, 0, dwTiles(m), s));
+  return time(`wasm${fma ? " FMA" : ""} ${label}`, m, n, rows, 2 * m * n * rows, () => fn(rows, d, x, g, 0, dwTiles(m), s));
 }

@@ -119,8 +119,8 @@ export async function compileCase(prog: Program, o: CompileCaseOptions = {}): Pr
   }
   const [ref, ...others] = kernels;
   if (!ref) return pass({ rejected: 1 });
-  // The same meta, but for the backend's name and its threads.
-  const metaOf = (k: CellKernel) => JSON.stringify({ ...k.meta, backend: undefined, threads: undefined });
+  // The same meta, but for the backend's name, its threads and whether it fuses multiply-adds.
+  const metaOf = (k: CellKernel) => JSON.stringify({ ...k.meta, backend: undefined, threads: undefined, fma: undefined });
   const metaText = metaOf(ref.k);
   for (const x of others) if (metaOf(x.k) !== metaText) return fail("mismatch", `${x.b.name}: meta differs from ${ref.b.name}`);
 

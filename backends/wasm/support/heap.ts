@@ -40,6 +40,23 @@ export function wasmSupported(): boolean {
   }
 }
 
+/** A module of one function returning f32x4.relaxed_madd of its argument thrice: valid only where
+ *  relaxed SIMD is. */
+const RELAXED_PROBE = "AGFzbQEAAAABBgFgAXsBewMCAQAKDQELACAAIAAgAP2FAgs=";
+
+/** True where WebAssembly runs relaxed SIMD (its fused multiply-add): Chrome ≥ 114, Node ≥ 22, or
+ *  Node 20 with --experimental-wasm-relaxed-simd. A kernel built with FMA runs its FMA binary
+ *  there. */
+export function relaxedSimdSupported(): boolean {
+  const api = (globalThis as unknown as { WebAssembly?: WasmApi & { validate(b: Uint8Array): boolean } }).WebAssembly;
+  if (api === undefined) return false;
+  try {
+    return api.validate(decodeBase64(RELAXED_PROBE));
+  } catch {
+    return false;
+  }
+}
+
 /** True where a WebAssembly memory can be shared (a SharedArrayBuffer underneath): Node, and
  *  cross-origin isolated pages (COOP/COEP headers). Elsewhere a kernel runs on one thread, on a
  *  memory of its own. */

@@ -46,7 +46,9 @@ export async function cellcPeer(job: Job | IdleJob, loaded: () => void, threads?
   const rand = lcg(3);
   const inputs: Tensors = { [input.name]: new Float32Array(T * B * I).map(() => 2 * rand() - 1) };
   const target = Array.from({ length: B }, () => 2 * rand() - 1);
-  const notes = `${meta.name}, ${meta.paramCount} params${threads ? `, ${threads} threads` : ""}`;
+  const fma = (meta as { fma?: boolean }).fma;
+  if (job.peer === "cellc-wasm-fma" && fma !== true) throw new Error("this engine does not run relaxed SIMD: the FMA kernel fell back to TypeScript");
+  const notes = `${meta.name}, ${meta.paramCount} params${threads ? `, ${threads} threads` : ""}${fma !== undefined ? `, FMA ${fma ? "on" : "off"}` : ""}`;
   const th = threads ? { threads } : {};
   let tape: Tape | undefined;
 

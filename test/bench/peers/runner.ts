@@ -25,6 +25,7 @@ export async function makePeer(job: Job | IdleJob, loaded: () => void = () => {}
       return (await import("./handwritten.ts")).handwrittenPeer(job, loaded);
     case "cellc":
     case "cellc-wasm":
+    case "cellc-wasm-fma":
     case "cellc-noopt":
       return (await import("./cellc.ts")).cellcPeer(job, loaded);
     case "cellc-wasm-2t":
