@@ -1,12 +1,15 @@
 // The differential property of a random well-typed program: every build (builds.ts) compiles it;
 // all builds give the same outputs, final states and gradients; each build's backward matches
 // finite differences for every param, input and initial state (also with per-sample lengths and
-// state masks); and its streaming step, repeated, matches forward.
+// state masks); and its streaming step, repeated, matches forward. Where python3 with torch exists
+// the program's PyTorch module (float64) joins: its outputs and final states equal the first
+// build's within SAME, its gradients within SAME_GRAD (torch-build.ts).
 
 import type { CellKernel, Tensors } from "../../abi/kernel.ts";
 import { BUILDS, type Build } from "./builds.ts";
 import { dict, fdCheck, forwardOptions, gradients, problem, run, shapeProblem, type Dict, type Problem } from "./fd.ts";
 import type { Program } from "./gen-cell.ts";
+import { defaultTorchBuild, type TorchBuild, type TorchResult } from "./torch-build.ts";
 import { describeError, fail, pass, type Verdict } from "./verdict.ts";
 
 export interface CompileCaseOptions {
@@ -16,6 +19,9 @@ export interface CompileCaseOptions {
   seed?: number;
   /** FD entries per check (all when the arrays are smaller). */
   maxEntries?: number;
+  /** The torch build compared with the first build (torch-build.ts); default: the PyTorch
+   *  module run by python3 with torch where that exists; null: none. */
+  torch?: TorchBuild | null;
 }
 
 const T = 3;
@@ -119,6 +125,17 @@ export async function compileCase(prog: Program, o: CompileCaseOptions = {}): Pr
   }
   const [ref, ...others] = kernels;
   if (!ref) return pass({ rejected: 1 });
+  const torch = o.torch === undefined ? defaultTorchBuild() : o.torch ?? undefined;
+  let torchCode: string | undefined;
+  if (torch) {
+    try {
+      const r = await torch.build(prog.text, prog.dims, prog.unit);
+      if ("diagnostics" in r) return fail("mismatch", `${torch.name} rejected a well-typed program: ${r.diagnostics.map((d) => `${d.code} ${d.message}`).join("; ") || "(no diagnostic)"}`);
+      torchCode = r.code;
+    } catch (e) {
+      return fail("crash", `${torch.name} threw while building: ${describeError(e)}`);
+    }
+  }
   // The same meta, but for the backend's name, its threads and whether it fuses multiply-adds.
   const metaOf = (k: CellKernel) => JSON.stringify({ ...k.meta, backend: undefined, threads: undefined, fma: undefined });
   const metaText = metaOf(ref.k);
@@ -126,7 +143,7 @@ export async function compileCase(prog: Program, o: CompileCaseOptions = {}): Pr
 
   const B2 = 3;
   const problems = [problem(ref.k, seed, T, 2), problem(ref.k, seed + 1, T, B2, { lengths: [T, 1, 0], masks: true })];
-  const stats = { checked: 0, kinks: 0, cases: 1 };
+  const stats: Record<string, number> = { checked: 0, kinks: 0, cases: 1, ...(torch ? { "torch comparisons": 0 } : {}) };
   try {
     for (const [pi, p] of problems.entries()) {
       const label = pi === 0 ? "" : " (with lengths and state masks)";
@@ -185,10 +202,26 @@ export async function compileCase(prog: Program, o: CompileCaseOptions = {}): Pr
         const gd = compare(`d params${label}`, baseGrad.params, g.params, SAME_GRAD) ?? compare(`d inputs${label}`, baseGrad.inputs, g.inputs, SAME_GRAD) ?? compare(`d initial state${label}`, baseGrad.initialState, g.initialState, SAME_GRAD);
         if (gd) return fail("mismatch", `${x.b.name} vs ${ref.b.name}: ${gd}`);
       }
+      if (torch && torchCode !== undefined) {
+        let got: TorchResult;
+        try {
+          got = await torch.run(torchCode, p);
+        } catch (e) {
+          return fail("crash", `${torch.name}: running the module failed${label}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        const d =
+          compare(`outputs${label}`, base.outputs, got.outputs, SAME) ??
+          compare(`final state${label}`, base.finalState, got.finalState, SAME) ??
+          compare(`d params${label}`, baseGrad.params, got.grads.params, SAME_GRAD) ??
+          compare(`d inputs${label}`, baseGrad.inputs, got.grads.inputs, SAME_GRAD) ??
+          compare(`d initial state${label}`, baseGrad.initialState, got.grads.initialState, SAME_GRAD);
+        if (d) return fail("mismatch", `${torch.name} vs ${ref.b.name}: ${d}`);
+        stats["torch comparisons"]!++;
+      }
       for (const { b, k } of kernels) {
         const fd = fdCheck(k, p, 1e-6, 1e-5, o.maxEntries ?? 240);
-        stats.checked += fd.checked;
-        stats.kinks += fd.kinks;
+        stats["checked"]! += fd.checked;
+        stats["kinks"]! += fd.kinks;
         if (fd.worst) {
           const w = fd.worst;
           return fail("mismatch", `${b.name}: backward disagrees with finite differences${label} at ${w.where}: analytic ${w.analytic}, numeric ${w.numeric}`);

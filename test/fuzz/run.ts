@@ -30,6 +30,8 @@ const USAGE = `usage: npm run fuzz -- [--cases N] [--seed S] [--kind check|compi
   --shrink-ms MS  time to spend shrinking each failure (default 60000)
   --restart-every K  restart the worker every K cases to bound memory (default 2000)
   --max-minutes M stop each kind after M minutes (the summary counts the cases run)
+  --no-torch      no torch build (by default, where python3 with torch exists, compile and names
+                  cases also build each cell's PyTorch module and compare it in float64)
   --skip-known    do not run the cases test/fuzz/known.ts lists as known front-end failures
                   (counted as discarded); by default everything runs
   -h, --help`;
@@ -55,6 +57,7 @@ function parse() {
         "shrink-ms": { type: "string" },
         "restart-every": { type: "string" },
         "skip-known": { type: "boolean" },
+        "no-torch": { type: "boolean" },
         "max-minutes": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -82,6 +85,7 @@ function parse() {
     shrinkMs: int("shrink-ms", v["shrink-ms"], 60_000, 0),
     restartEvery: int("restart-every", v["restart-every"], 2000, 1),
     skipKnown: v["skip-known"] === true,
+    torch: v["no-torch"] !== true,
     maxMinutes: v["max-minutes"] === undefined ? Infinity : int("max-minutes", v["max-minutes"], 0, 1),
   };
 }
@@ -126,7 +130,7 @@ function writeFailure(o: Options, kind: KindName, i: number, outcome: Outcome, m
  *  after a hang). */
 function runRange(o: Options, kind: KindName, from: number, to: number, s: Summary): Promise<number> {
   return new Promise((resolve, reject) => {
-    const job: WorkerJob = { kind, seed: o.seed, from, to, codeEvery: tscEvery(o, kind), shrinkMs: o.shrinkMs, skipKnown: o.skipKnown };
+    const job: WorkerJob = { kind, seed: o.seed, from, to, codeEvery: tscEvery(o, kind), shrinkMs: o.shrinkMs, skipKnown: o.skipKnown, torch: o.torch };
     // Node 20 does not apply --import loaders to a worker's entry file: register tsx first.
     const entry = `import("tsx/esm/api").then((t) => { t.register(); return import(${JSON.stringify(new URL("./worker.ts", import.meta.url).href)}); });`;
     const w = new Worker(entry, { eval: true, workerData: job });
@@ -188,6 +192,15 @@ function runRange(o: Options, kind: KindName, from: number, to: number, s: Summa
 async function runKind(o: Options, kind: KindName): Promise<number> {
   const s: Summary = { counts: { pass: 0, discard: 0, crash: 0, mismatch: 0, slow: 0, hang: 0 }, stats: {}, slowest: { i: -1, ms: 0 }, modules: [], failures: 0, lastReport: performance.now(), done: 0, deadline: performance.now() + o.maxMinutes * 60_000 };
   console.log(`fuzz ${kind}: ${o.cases} cases from ${o.from}, seed ${o.seed}${Number.isFinite(o.maxMinutes) ? `, at most ${o.maxMinutes} min` : ""}`);
+  if (kind !== "check") {
+    setTorchEnabled(o.torch);
+    const t = torchStatus();
+    console.log(
+      t.on
+        ? `  torch build: on — each cell's PyTorch module (float64, torch ${t.version}, ${t.python}) against the TypeScript kernel: outputs and final states within 1e-9, gradients within 1e-7 (relative, floor 1)`
+        : `  torch build: SKIPPED — ${t.why}; the cells are not checked against their PyTorch modules`,
+    );
+  }
   const t0 = performance.now();
   const end = o.from + o.cases;
   for (let i = o.from; i < end; ) i = await runRange(o, kind, i, Math.min(end, i + o.restartEvery), s);
@@ -218,6 +231,7 @@ const o = parse();
 // The compiler and fast-check load only once the flags are known good: a usage error is instant.
 const { caseValue, KINDS } = await import("./kinds.ts");
 const { typeCheck } = await import("./tsc.ts");
+const { setTorchEnabled, torchStatus } = await import("./torch-build.ts");
 let failures = 0;
 for (const k of o.kinds) failures += await runKind(o, k);
 process.exit(failures > 0 ? 1 : 0);

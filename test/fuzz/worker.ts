@@ -7,6 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { caseSeed, caseValue, KINDS, type KindName, type Rendered } from "./kinds.ts";
 import { knownByText } from "./known.ts";
 import { reduceText } from "./reduce.ts";
+import { closeTorch, setTorchEnabled } from "./torch-build.ts";
 import type { Verdict } from "./verdict.ts";
 
 export interface WorkerJob {
@@ -19,6 +20,8 @@ export interface WorkerJob {
   shrinkMs: number;
   /** Skip the cases known.ts lists as known front-end failures (counted, not run). */
   skipKnown: boolean;
+  /** Build and compare each program's PyTorch module where torch exists (torch-build.ts). */
+  torch: boolean;
 }
 
 export type WorkerMessage =
@@ -40,6 +43,7 @@ export function failureKey(v: Verdict): string {
 }
 const sameFailure = (a: Verdict, b: Verdict) => failureKey(a) === failureKey(b);
 
+setTorchEnabled(job.torch);
 await kind.setup?.();
 for (let i = job.from; i < job.to; i++) {
   post({ type: "start", i });
@@ -90,4 +94,5 @@ for (let i = job.from; i < job.to; i++) {
   shrinks += reduced.steps;
   post({ type: "done", i, ms, verdict, failure: { rendered: kind.render(value), shrunk: reduced.reduced, shrunkVerdict, shrinks } });
 }
+closeTorch();
 post({ type: "end" });
