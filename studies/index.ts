@@ -15,7 +15,7 @@ import { availableParallelism, cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
 import type { DimsSource } from "../compiler/api-types.ts";
 import type { OptimizerName, ProgressStream } from "../runtime/index.ts";
-import { runJobs } from "./pool.ts";
+import { runJobs, type PoolEvents } from "./pool.ts";
 import { prepareSpecs, specLabels, type PreparedSpec } from "./prepare.ts";
 import { StudyProgress } from "./progress.ts";
 import { formatMetric, textTables, writeReport, type StudySetup, type StudyTiming } from "./report.ts";
@@ -69,6 +69,8 @@ export interface StudyOptions {
   command?: string;
   /** Who gave `dims` (diagnostic hints). Default "api". */
   dimsSource?: DimsSource;
+  /** Run on a BullMQ queue (workers: `cellc worker`) instead of local processes; see studies/queue/. */
+  queue?: { url: string; attempts?: number; connectSeconds?: number; lostSeconds?: number; log?: (line: string) => void };
 }
 
 export interface StudyResult {
@@ -129,6 +131,7 @@ function setupFor(o: StudyOptions, task: StudyTask): StudySetup {
     workers,
   };
   if (o.command !== undefined) setup.command = o.command;
+  if (o.queue !== undefined) setup.queue = o.queue.url.replace(/\/\/[^@/]*@/, "//");
   return setup;
 }
 
@@ -138,6 +141,22 @@ function runLine(r: RunResult, task: StudyTask): string {
   if (r.status !== "ok") return `${head}${r.status} (${r.message ?? ""})`;
   const reached = r.reachedAt === undefined ? "success not reached" : `success after ${r.reachedAt.toLocaleString("en-US")}`;
   return `${head}${task.metric.name} ${formatMetric(r.final, task)}, ${reached}, ${r.seconds.toFixed(1)} s`;
+}
+
+/** The study's runs on a job queue (studies/queue/, loaded only then: it needs Redis's client). */
+async function runOnQueue(q: NonNullable<StudyOptions["queue"]>, jobs: Job[], taskName: string | undefined, out: string | undefined, ev: PoolEvents, bar: () => StudyProgress | undefined): Promise<RunResult[]> {
+  const { runJobsOnQueue } = await import("./queue/coordinator.ts");
+  return runJobsOnQueue(
+    jobs,
+    {
+      ...q,
+      ...(taskName === undefined ? {} : { taskName }),
+      ...(out === undefined ? {} : { storeDir: out }),
+      log: q.log ?? ((line) => process.stderr.write(`${line}\n`)),
+      counts: (c) => bar()?.note(`${c.running} running, ${c.failed} failed, ${c.left} left${c.reused > 0 ? `, ${c.reused} reused` : ""}, ${c.perMinute.toFixed(1)} runs/min`),
+    },
+    ev,
+  );
 }
 
 /** Runs a study; see StudyOptions. Throws StudyError for options it cannot run with. */
@@ -216,11 +235,12 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     t1 = performance.now();
     return jobs;
   };
-  const runs = await runJobs(makeJobs(), workers, {
-    started: (job) => bar?.progress(job.id, 0),
-    progress: (job, seen) => bar?.progress(job.id, seen),
-    done: (r) => bar?.done(r.id, runLine(r, task)),
-  });
+  const events = {
+    started: (job: Job) => bar?.progress(job.id, 0),
+    progress: (job: Job, seen: number) => bar?.progress(job.id, seen),
+    done: (r: RunResult) => bar?.done(r.id, runLine(r, task)),
+  };
+  const runs = o.queue ? await runOnQueue(o.queue, await makeJobs(), taskNames.includes(o.task) ? o.task : undefined, o.out, events, () => bar) : await runJobs(makeJobs(), workers, events);
   bar?.end();
   const trainSeconds = (performance.now() - t1) / 1000;
   const runnable = specs.filter((p) => p.status === "ok");
