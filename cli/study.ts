@@ -38,6 +38,12 @@ export const studyFlags: FlagDefs = {
     help: "The spec to compare with: first in the table, dashed in every panel\nof the curves (a file name without .cell, or its path; default the first)",
   },
   out: { type: "string", short: "o", arg: "DIR", help: "Where to write the report (default ./study-<task>)" },
+  search: {
+    type: "string",
+    arg: "N",
+    help: "Random search (Greff et al. 2017): N hyperparameter settings per spec,\nthe same for every spec, from the task's ranges; seeds default to 1",
+  },
+  space: { type: "string", arg: "FILE", help: "The search's ranges as JSON (see docs/studies.md), instead of the task's" },
   queue: {
     type: "string",
     arg: "URL",
@@ -187,6 +193,8 @@ async function run(argv: readonly string[], io: Output): Promise<number> {
     "eval-every": one("eval-every"),
     workers: one("workers"),
     queue: one("queue"),
+    search: one("search"),
+    space: one("space"),
   };
   if (v.help) {
     io.out(await studyUsage());
@@ -245,6 +253,27 @@ async function run(argv: readonly string[], io: Output): Promise<number> {
     workers: int("workers", v.workers, 0),
   };
   Object.assign(opts, Object.fromEntries(Object.entries(numbers).filter(([, x]) => x !== undefined)));
+  const search = int("search", v.search, 1);
+  if (v.space !== undefined && search === undefined) throw new StudyUsageError("--space FILE needs --search N");
+  if (search !== undefined) {
+    opts.search = search;
+    if (v.space !== undefined) {
+      const { checkSpace } = await import("../studies/search.ts");
+      let text: string;
+      try {
+        text = readFileSync(v.space, "utf8");
+      } catch (e) {
+        throw new StudyUsageError(`cannot read --space ${v.space}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (e) {
+        throw new StudyUsageError(`--space ${v.space} is not JSON: ${(e as Error).message}`);
+      }
+      opts.space = checkSpace(json, v.space);
+    }
+  }
   if (optimizer !== undefined) opts.optimizer = optimizer as "adam" | "rmsprop" | "sgd";
 
   const r = await runStudy(opts);

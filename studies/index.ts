@@ -21,6 +21,8 @@ import { StudyProgress } from "./progress.ts";
 import { formatMetric, textTables, writeReport, type StudySetup, type StudyTiming } from "./report.ts";
 import type { Job, RunResult } from "./run.ts";
 import { summarize, type SpecSummary } from "./summary.ts";
+import { defaultSpace, sampleSettings, type SearchSpace, type Setting } from "./search.ts";
+import { searchReport, writeSearchReport } from "./search-report.ts";
 import { resolveTask, taskNames, UnknownTaskError } from "./tasks/index.ts";
 import type { StudyTask, TaskSettings } from "./task.ts";
 
@@ -69,6 +71,10 @@ export interface StudyOptions {
   command?: string;
   /** Who gave `dims` (diagnostic hints). Default "api". */
   dimsSource?: DimsSource;
+  /** A random search: this many hyperparameter settings per spec, drawn from `space` (default the
+   *  task's, see studies/search.ts); each setting runs with every seed. */
+  search?: number;
+  space?: SearchSpace;
   /** Run on a BullMQ queue (workers: `cellc worker`) instead of local processes; see studies/queue/. */
   queue?: { url: string; attempts?: number; connectSeconds?: number; lostSeconds?: number; log?: (line: string) => void };
 }
@@ -116,7 +122,8 @@ function setupFor(o: StudyOptions, task: StudyTask): StudySetup {
   const workers = o.workers ?? availableParallelism();
   if (!Number.isSafeInteger(workers) || workers < 0) throw new StudyError(`workers must be an integer >= 0, got ${workers}`);
   const budget = positiveInt("budget", o.budget, d.budget);
-  const seeds = positiveInt("seeds", o.seeds, 5);
+  const seeds = positiveInt("seeds", o.seeds, o.search !== undefined ? 1 : 5);
+  if (o.search !== undefined) positiveInt("search", o.search, 1);
   const setup: StudySetup = {
     task,
     settings: settingsFor(task, o.T),
@@ -198,36 +205,51 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   let specs: PreparedSpec[] = [];
   let compileSeconds = 0;
   let t1 = 0;
+  // A random search: its settings, drawn before compiling (the hidden size is compiled in).
+  const base: Setting = { learningRate: setup.learningRate, units: setup.units, batchSize: setup.batchSize, optimizer: setup.optimizer as OptimizerName, momentum: 0, inputNoise: 0, clipNorm: setup.clipNorm };
+  const space = o.search === undefined ? undefined : o.space ?? defaultSpace(task);
+  const settings = space === undefined ? [base] : sampleSettings(space, o.search!, base);
   const makeJobs = async (): Promise<Job[]> => {
-    specs = await prepareSpecs(ordered, {
-      task,
-      settings: setup.settings,
-      units: setup.units,
-      dims: o.dims ?? {},
-      inputDim: o.inputDim ?? "I",
-      unitsDim: o.unitsDim ?? "H",
-      dimsSource: o.dimsSource ?? "api",
-    });
+    const byUnits = new Map<number, PreparedSpec[]>();
+    for (const units of [...new Set([setup.units, ...settings.map((x) => x.units)])]) {
+      byUnits.set(
+        units,
+        await prepareSpecs(ordered, {
+          task,
+          settings: setup.settings,
+          units,
+          dims: o.dims ?? {},
+          inputDim: o.inputDim ?? "I",
+          unitsDim: o.unitsDim ?? "H",
+          dimsSource: o.dimsSource ?? "api",
+        }),
+      );
+    }
+    // A spec runs when it compiles and fits at every hidden size the study uses.
+    specs = byUnits.get(setup.units)!.map((p, i) => [...byUnits.values()].map((ps) => ps[i]!).find((q) => q.status !== "ok") ?? p);
     for (const p of specs) if (p.status !== "ok") o.onSpecProblem?.(p);
     compileSeconds = (performance.now() - t0) / 1000;
     const jobs: Job[] = [];
-    for (const seed of setup.seeds) {
-      for (const p of specs) {
-        if (p.status !== "ok") continue;
-        jobs.push({
-          id: jobs.length,
-          spec: p.label,
-          kernelJs: p.kernelJs!,
-          taskModule: module,
-          settings: setup.settings,
-          seed,
-          budget: setup.budget,
-          batchSize: setup.batchSize,
-          optimizer: setup.optimizer as OptimizerName,
-          learningRate: setup.learningRate,
-          clipNorm: setup.clipNorm,
-          evalEvery: setup.evalEvery,
-        });
+    for (const [k, x] of settings.entries()) {
+      for (const seed of setup.seeds) {
+        for (const [i, p] of specs.entries()) {
+          if (p.status !== "ok") continue;
+          jobs.push({
+            id: jobs.length,
+            spec: p.label,
+            kernelJs: byUnits.get(x.units)![i]!.kernelJs!,
+            taskModule: module,
+            settings: setup.settings,
+            seed,
+            budget: setup.budget,
+            batchSize: x.batchSize,
+            optimizer: x.optimizer,
+            learningRate: x.learningRate,
+            clipNorm: x.clipNorm,
+            evalEvery: setup.evalEvery,
+            ...(space === undefined ? {} : { setting: k, momentum: x.momentum, inputNoise: x.inputNoise }),
+          });
+        }
       }
     }
     setup.workers = Math.min(workers, jobs.length);
@@ -258,5 +280,11 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     node: process.versions.node,
   };
   const files = o.out === undefined ? [] : writeReport(o.out, summaries, specs, setup, timing);
-  return { setup, specs, summaries, runs, table: textTables(summaries, specs, setup), timing, files };
+  let table = textTables(summaries, specs, setup);
+  if (space !== undefined) {
+    const search = searchReport(task, space, settings, runnable.map((p) => p.label), runs);
+    table += `\n\n${search.text}`;
+    if (o.out !== undefined) files.push(...writeSearchReport(o.out, search));
+  }
+  return { setup, specs, summaries, runs, table, timing, files };
 }

@@ -63,10 +63,12 @@ export async function runJobsOnQueue(jobs: readonly Job[], o: QueueStudyOptions,
   const version = cellcVersion();
   const store = new RunStore(o.storeDir);
   const queue = new Queue(QUEUE_NAME, { connection: redis });
-  const events = new QueueEvents(QUEUE_NAME, { connection: redis.duplicate() as Redis });
+  const eventsConnection = redis.duplicate() as Redis;
+  const events = new QueueEvents(QUEUE_NAME, { connection: eventsConnection });
   const closeAll = async (): Promise<void> => {
     await Promise.allSettled([events.close(), queue.close()]);
     hangUp(redis);
+    hangUp(eventsConnection); // BullMQ leaves a connection it was given open
   };
   queue.on("error", () => {}); // reported through the connection's own end (below)
   events.on("error", () => {});

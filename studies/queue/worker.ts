@@ -111,6 +111,7 @@ export async function serveQueue(o: WorkerOptions): Promise<QueueWorker> {
 
   let refused = false;
   const stallMs = (o.stallSeconds ?? 30) * 1000;
+  const workerConnection = redis.duplicate() as Redis;
   const worker = new Worker<QueuedJob, string>(
     QUEUE_NAME,
     async (bjob, token) => {
@@ -133,7 +134,7 @@ export async function serveQueue(o: WorkerOptions): Promise<QueueWorker> {
       return encodeResult(r);
     },
     {
-      connection: redis.duplicate() as Redis,
+      connection: workerConnection,
       concurrency,
       lockDuration: stallMs,
       stalledInterval: stallMs,
@@ -144,12 +145,17 @@ export async function serveQueue(o: WorkerOptions): Promise<QueueWorker> {
   worker.on("error", () => {}); // a lost connection is reported by the connection (onLost / end)
   worker.on("active", (j) => o.log(`${j.id}: ${j.data.job.spec} seed ${j.data.job.seed} started`));
 
+  // --until-empty: when drained (nothing waiting), stop if nothing is delayed or running either.
+  const queue = o.untilEmpty ? new Queue(QUEUE_NAME, { connection: redis }) : undefined;
+  queue?.on("error", () => {});
   let stopping: Promise<void> | undefined;
   const stop = (now = false): Promise<void> => {
     stopping ??= (async () => {
       await worker.close(now).catch(() => {});
-      for (const c of children) c.kill();
+      await queue?.close().catch(() => {});
       hangUp(redis);
+      hangUp(workerConnection); // BullMQ leaves a connection it was given open
+      for (const c of children) c.kill();
       endStopped(exitStatus);
     })();
     return stopping;
@@ -160,10 +166,7 @@ export async function serveQueue(o: WorkerOptions): Promise<QueueWorker> {
     o.log(`lost Redis at ${address.shown} and could not reconnect; stopping (runs in progress go back to the queue when Redis is back)`);
     void stop(true);
   });
-  if (o.untilEmpty) {
-    // Drained: nothing waiting. Stop when nothing is delayed or running either (ours included).
-    const queue = new Queue(QUEUE_NAME, { connection: redis });
-    queue.on("error", () => {});
+  if (queue) {
     worker.on("drained", () => {
       void queue
         .getJobCounts("active", "waiting", "delayed", "prioritized")
