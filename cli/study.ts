@@ -210,7 +210,7 @@ async function run(argv: readonly string[], io: Output): Promise<number> {
   if (out === "") throw new StudyUsageError("--out needs a directory");
 
   if (v.queue !== undefined) {
-    const { parseQueueUrl } = await import("../studies/queue/connect.ts");
+    const { parseQueueUrl } = await import("../studies/queue/url.ts");
     try {
       parseQueueUrl(v.queue);
     } catch (e) {

@@ -40,7 +40,7 @@ export async function workerCommand(argv: readonly string[], io: Output): Promis
   let opts;
   try {
     opts = options(argv);
-    if (opts !== "help") (await import("../studies/queue/connect.ts")).parseQueueUrl(opts.url);
+    if (opts !== "help") (await import("../studies/queue/url.ts")).parseQueueUrl(opts.url);
   } catch (e) {
     if (!(e instanceof WorkerUsageError) && !(e instanceof FlagError) && (e as Error)?.name !== "QueueError") throw e;
     io.err(`cellc worker: ${(e as Error).message}\n\n${workerUsage()}`);
@@ -50,7 +50,14 @@ export async function workerCommand(argv: readonly string[], io: Output): Promis
     io.out(workerUsage());
     return 0;
   }
-  const { serveQueue } = await import("../studies/queue/worker.ts");
+  const { missingClient } = await import("../studies/index.ts");
+  let serveQueue;
+  try {
+    ({ serveQueue } = await import("../studies/queue/worker.ts"));
+  } catch (e) {
+    io.err(`cellc worker: ${missingClient(e).message}`);
+    return 3;
+  }
   let w;
   try {
     w = await serveQueue({ ...opts, log: (line) => io.err(`cellc worker: ${line}`) });

@@ -150,9 +150,19 @@ function runLine(r: RunResult, task: StudyTask): string {
   return `${head}${task.metric.name} ${formatMetric(r.final, task)}, ${reached}, ${r.seconds.toFixed(1)} s`;
 }
 
+/** The job queue's Redis client (ioredis, BullMQ's) not installed: one line, not a stack. */
+export function missingClient(e: unknown): Error {
+  if (!/ioredis/.test((e as Error)?.message ?? "")) return e as Error;
+  const error = new Error("the job queue needs the 'ioredis' package (BullMQ's Redis client): npm install ioredis");
+  error.name = "QueueError";
+  return error;
+}
+
 /** The study's runs on a job queue (studies/queue/, loaded only then: it needs Redis's client). */
 async function runOnQueue(q: NonNullable<StudyOptions["queue"]>, jobs: Job[], taskName: string | undefined, out: string | undefined, ev: PoolEvents, bar: () => StudyProgress | undefined): Promise<RunResult[]> {
-  const { runJobsOnQueue } = await import("./queue/coordinator.ts");
+  const { runJobsOnQueue } = await import("./queue/coordinator.ts").catch((e: unknown) => {
+    throw missingClient(e);
+  });
   return runJobsOnQueue(
     jobs,
     {

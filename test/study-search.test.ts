@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { studyCommand } from "../cli/study.ts";
 import { runStudy } from "../studies/index.ts";
 import { checkSpace, importance, sampleSettings, type Setting } from "../studies/search.ts";
-import { parseQueueUrl } from "../studies/queue/connect.ts";
+import { parseQueueUrl } from "../studies/queue/url.ts";
 import { decodeResult, encodeResult } from "../studies/queue/jobs.ts";
 import type { RunResult } from "../studies/run.ts";
 
