@@ -281,7 +281,7 @@ async function run(argv: readonly string[], io: Output): Promise<number> {
   const ran = r.specs.filter((p) => p.status === "ok").length;
   io.out(
     `\nstudy '${s.task.name}'${s.settings.T !== undefined ? ` (T = ${s.settings.T})` : ""}: ${ran} of ${r.specs.length} specs × ${s.seeds.length} seeds, ` +
-      `${s.budget.toLocaleString("en-US")} sequences per run, H = ${s.units}, ${s.optimizer} ${s.learningRate}, ${s.queue !== undefined ? `on the queue ${s.queue}` : `${s.workers} worker${s.workers === 1 ? "" : "s"}`}, ` +
+      `${s.budget.toLocaleString("en-US")} sequences per run, ${search === undefined ? `H = ${s.units}, ${s.optimizer} ${s.learningRate}` : `${search} random settings per spec`}, ${s.queue !== undefined ? `on the queue ${s.queue}` : `${s.workers} worker${s.workers === 1 ? "" : "s"}`}, ` +
       `${r.timing.totalSeconds.toFixed(1)} s wall; success: ${s.task.success}\n`,
   );
   io.out(r.table);

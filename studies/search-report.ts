@@ -49,7 +49,7 @@ function show(name: Searchable, x: Setting): string {
   if (name === "units") return `H ${v}`;
   if (name === "batchSize") return `batch ${v}`;
   if (name === "optimizer") return String(v);
-  if (name === "momentum") return `momentum ${Number(v).toFixed(2)}`;
+  if (name === "momentum") return x.optimizer === "adam" ? "no momentum (adam)" : `momentum ${Number(v).toFixed(2)}`;
   if (name === "inputNoise") return `noise ${Number(v).toFixed(3)}`;
   return `clip ${Number(v).toPrecision(2)}`;
 }
