@@ -86,6 +86,7 @@ Commands:
                                Write one cell or stack of a spec as an ONNX model
   study <specs>... --task NAME Train specs side by side on a task over several seeds and
                                report how they compare
+  worker --queue URL           Run the runs of studies enqueued with study --queue URL
   help [command]               Show help for a command
 
 Options:

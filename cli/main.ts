@@ -60,6 +60,10 @@ async function run(argv: readonly string[], io: Output): Promise<number> {
     const { studyCommand } = await import("./study.ts");
     return studyCommand(argv[0] === "study" ? argv.slice(1) : ["--help"], io);
   }
+  if (argv[0] === "worker" || (argv[0] === "help" && argv[1] === "worker")) {
+    const { workerCommand } = await import("./worker.ts");
+    return workerCommand(argv[0] === "worker" ? argv.slice(1) : ["--help"], io);
+  }
   const inv = parseInvocation(argv);
   if (inv.kind === "help") {
     io.out(usageFor(inv.command));

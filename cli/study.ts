@@ -5,7 +5,7 @@
 // study goes on with the others (exit 1 at the end); diverged runs are results, not errors (exit 0).
 
 import { basename, extname } from "node:path";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { availableParallelism } from "node:os";
 import type { Output } from "./build.ts";
@@ -38,6 +38,18 @@ export const studyFlags: FlagDefs = {
     help: "The spec to compare with: first in the table, dashed in every panel\nof the curves (a file name without .cell, or its path; default the first)",
   },
   out: { type: "string", short: "o", arg: "DIR", help: "Where to write the report (default ./study-<task>)" },
+  search: {
+    type: "string",
+    arg: "N",
+    help: "Random search (Greff et al. 2017): N hyperparameter settings per spec,\nthe same for every spec, from the task's ranges; seeds default to 1",
+  },
+  space: { type: "string", arg: "FILE", help: "The search's ranges as JSON (see docs/studies.md), instead of the task's" },
+  queue: {
+    type: "string",
+    arg: "URL",
+    help: "Enqueue the runs on Redis (redis://HOST:PORT[/DB]) for `cellc worker`\nprocesses on any machine, and wait for them; finished runs are kept\nin DIR/runs.jsonl, so the same command started again finishes the study",
+  },
+  resume: { type: "string", arg: "DIR", help: "Start again the queued study whose report folder is DIR (its command\nis in DIR/study.json), reusing every finished run" },
   help: { type: "boolean", short: "h", help: "Show this help" },
 };
 
@@ -65,7 +77,8 @@ Tasks:
 ${tasks.join("\n")}
 
 Exit status: 0 done, 1 a spec did not compile or fit the task (the others still ran),
-2 usage error (including an unknown task).`;
+2 usage error (including an unknown task and a malformed --queue URL), 3 the queue could not
+be used (Redis unreachable or lost; the finished runs are kept for the next start).`;
 }
 
 function int(name: string, v: string | undefined, min: number): number | undefined {
@@ -125,13 +138,36 @@ function shellQuote(a: string): string {
 /** Runs `cellc study` with the arguments after "study"; resolves to the exit status. */
 export async function studyCommand(argv: readonly string[], io: Output): Promise<number> {
   try {
-    return await run(argv, io);
+    return await run(await resumed(argv), io);
   } catch (e) {
+    if ((e as Error)?.name === "QueueError") {
+      io.err(`cellc study: ${(e as Error).message}`);
+      return 3;
+    }
     if (!(e instanceof StudyUsageError) && !(e instanceof FlagError) && (e as Error)?.name !== "StudyError") throw e;
     const message = (e as Error).message;
     io.err(`cellc study: ${message}\n\n${await studyUsage()}`);
     return 2;
   }
+}
+
+/** `--resume DIR` alone: the command recorded in DIR/study.json; anything else as given. */
+async function resumed(argv: readonly string[]): Promise<readonly string[]> {
+  const i = argv.findIndex((a) => a === "--resume" || a.startsWith("--resume="));
+  if (i < 0) return argv;
+  const { values, positionals } = parseFlags(argv, studyFlags, { positionals: true });
+  const dir = values.get("resume") as string;
+  if (positionals.length > 0 || values.size > 1) throw new StudyUsageError("--resume DIR takes no other arguments (the study's command is in DIR/study.json)");
+  let recorded: { argv?: unknown; cwd?: unknown };
+  try {
+    recorded = JSON.parse(readFileSync(join(dir, "study.json"), "utf8")) as { argv?: unknown; cwd?: unknown };
+  } catch (e) {
+    throw new StudyUsageError(`cannot resume ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no study.json there (only a study run with --queue can be resumed)" : (e as Error).message}`);
+  }
+  if (!Array.isArray(recorded.argv) || !recorded.argv.every((a) => typeof a === "string")) throw new StudyUsageError(`cannot resume ${dir}: its study.json has no command`);
+  // Relative paths in the command are the study's first working directory's.
+  if (typeof recorded.cwd === "string" && existsSync(recorded.cwd)) process.chdir(recorded.cwd);
+  return recorded.argv as string[];
 }
 
 async function run(argv: readonly string[], io: Output): Promise<number> {
@@ -156,6 +192,9 @@ async function run(argv: readonly string[], io: Output): Promise<number> {
     clip: one("clip"),
     "eval-every": one("eval-every"),
     workers: one("workers"),
+    queue: one("queue"),
+    search: one("search"),
+    space: one("space"),
   };
   if (v.help) {
     io.out(await studyUsage());
@@ -170,6 +209,23 @@ async function run(argv: readonly string[], io: Output): Promise<number> {
   const out = v.out ?? `study-${taskBase.replace(/[^\w.-]/g, "_")}`;
   if (out === "") throw new StudyUsageError("--out needs a directory");
 
+  if (v.queue !== undefined) {
+    const { parseQueueUrl } = await import("../studies/queue/url.ts");
+    try {
+      parseQueueUrl(v.queue);
+    } catch (e) {
+      throw new StudyUsageError((e as Error).message);
+    }
+    // The command and where it ran, for `--resume DIR` (a folder that cannot be written is
+    // reported by runStudy, before any training).
+    try {
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, "study.json"), `${JSON.stringify({ cwd: process.cwd(), argv }, null, 2)}\n`);
+    } catch {
+      // said below
+    }
+  }
+
   const { runStudy } = await import("../studies/index.ts");
   const opts: Parameters<typeof runStudy>[0] = {
     specs,
@@ -177,6 +233,7 @@ async function run(argv: readonly string[], io: Output): Promise<number> {
     out,
     dims: dimsOf(v.dims),
     dimsSource: "cli",
+    ...(v.queue === undefined ? {} : { queue: { url: v.queue, log: (line: string) => io.err(line) } }),
     ...(v.baseline === undefined ? {} : { baseline: v.baseline }),
     command: `cellc study ${argv.map(shellQuote).join(" ")}`,
     onSpecProblem: (p) => {
@@ -196,6 +253,27 @@ async function run(argv: readonly string[], io: Output): Promise<number> {
     workers: int("workers", v.workers, 0),
   };
   Object.assign(opts, Object.fromEntries(Object.entries(numbers).filter(([, x]) => x !== undefined)));
+  const search = int("search", v.search, 1);
+  if (v.space !== undefined && search === undefined) throw new StudyUsageError("--space FILE needs --search N");
+  if (search !== undefined) {
+    opts.search = search;
+    if (v.space !== undefined) {
+      const { checkSpace } = await import("../studies/search.ts");
+      let text: string;
+      try {
+        text = readFileSync(v.space, "utf8");
+      } catch (e) {
+        throw new StudyUsageError(`cannot read --space ${v.space}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (e) {
+        throw new StudyUsageError(`--space ${v.space} is not JSON: ${(e as Error).message}`);
+      }
+      opts.space = checkSpace(json, v.space);
+    }
+  }
   if (optimizer !== undefined) opts.optimizer = optimizer as "adam" | "rmsprop" | "sgd";
 
   const r = await runStudy(opts);
@@ -203,7 +281,7 @@ async function run(argv: readonly string[], io: Output): Promise<number> {
   const ran = r.specs.filter((p) => p.status === "ok").length;
   io.out(
     `\nstudy '${s.task.name}'${s.settings.T !== undefined ? ` (T = ${s.settings.T})` : ""}: ${ran} of ${r.specs.length} specs × ${s.seeds.length} seeds, ` +
-      `${s.budget.toLocaleString("en-US")} sequences per run, H = ${s.units}, ${s.optimizer} ${s.learningRate}, ${s.workers} worker${s.workers === 1 ? "" : "s"}, ` +
+      `${s.budget.toLocaleString("en-US")} sequences per run, ${search === undefined ? `H = ${s.units}, ${s.optimizer} ${s.learningRate}` : `${search} random settings per spec`}, ${s.queue !== undefined ? `on the queue ${s.queue}` : `${s.workers} worker${s.workers === 1 ? "" : "s"}`}, ` +
       `${r.timing.totalSeconds.toFixed(1)} s wall; success: ${s.task.success}\n`,
   );
   io.out(r.table);

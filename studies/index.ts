@@ -15,12 +15,14 @@ import { availableParallelism, cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
 import type { DimsSource } from "../compiler/api-types.ts";
 import type { OptimizerName, ProgressStream } from "../runtime/index.ts";
-import { runJobs } from "./pool.ts";
+import { runJobs, type PoolEvents } from "./pool.ts";
 import { prepareSpecs, specLabels, type PreparedSpec } from "./prepare.ts";
 import { StudyProgress } from "./progress.ts";
 import { formatMetric, textTables, writeReport, type StudySetup, type StudyTiming } from "./report.ts";
 import type { Job, RunResult } from "./run.ts";
 import { summarize, type SpecSummary } from "./summary.ts";
+import { defaultSpace, sampleSettings, type SearchSpace, type Setting } from "./search.ts";
+import { searchReport, writeSearchReport } from "./search-report.ts";
 import { resolveTask, taskNames, UnknownTaskError } from "./tasks/index.ts";
 import type { StudyTask, TaskSettings } from "./task.ts";
 
@@ -69,6 +71,12 @@ export interface StudyOptions {
   command?: string;
   /** Who gave `dims` (diagnostic hints). Default "api". */
   dimsSource?: DimsSource;
+  /** A random search: this many hyperparameter settings per spec, drawn from `space` (default the
+   *  task's, see studies/search.ts); each setting runs with every seed. */
+  search?: number;
+  space?: SearchSpace;
+  /** Run on a BullMQ queue (workers: `cellc worker`) instead of local processes; see studies/queue/. */
+  queue?: { url: string; attempts?: number; connectSeconds?: number; lostSeconds?: number; log?: (line: string) => void };
 }
 
 export interface StudyResult {
@@ -114,7 +122,8 @@ function setupFor(o: StudyOptions, task: StudyTask): StudySetup {
   const workers = o.workers ?? availableParallelism();
   if (!Number.isSafeInteger(workers) || workers < 0) throw new StudyError(`workers must be an integer >= 0, got ${workers}`);
   const budget = positiveInt("budget", o.budget, d.budget);
-  const seeds = positiveInt("seeds", o.seeds, 5);
+  const seeds = positiveInt("seeds", o.seeds, o.search !== undefined ? 1 : 5);
+  if (o.search !== undefined) positiveInt("search", o.search, 1);
   const setup: StudySetup = {
     task,
     settings: settingsFor(task, o.T),
@@ -129,6 +138,7 @@ function setupFor(o: StudyOptions, task: StudyTask): StudySetup {
     workers,
   };
   if (o.command !== undefined) setup.command = o.command;
+  if (o.queue !== undefined) setup.queue = o.queue.url.replace(/\/\/[^@/]*@/, "//");
   return setup;
 }
 
@@ -138,6 +148,32 @@ function runLine(r: RunResult, task: StudyTask): string {
   if (r.status !== "ok") return `${head}${r.status} (${r.message ?? ""})`;
   const reached = r.reachedAt === undefined ? "success not reached" : `success after ${r.reachedAt.toLocaleString("en-US")}`;
   return `${head}${task.metric.name} ${formatMetric(r.final, task)}, ${reached}, ${r.seconds.toFixed(1)} s`;
+}
+
+/** The job queue's Redis client (ioredis, BullMQ's) not installed: one line, not a stack. */
+export function missingClient(e: unknown): Error {
+  if (!/ioredis/.test((e as Error)?.message ?? "")) return e as Error;
+  const error = new Error("the job queue needs the 'ioredis' package (BullMQ's Redis client): npm install ioredis");
+  error.name = "QueueError";
+  return error;
+}
+
+/** The study's runs on a job queue (studies/queue/, loaded only then: it needs Redis's client). */
+async function runOnQueue(q: NonNullable<StudyOptions["queue"]>, jobs: Job[], taskName: string | undefined, out: string | undefined, ev: PoolEvents, bar: () => StudyProgress | undefined): Promise<RunResult[]> {
+  const { runJobsOnQueue } = await import("./queue/coordinator.ts").catch((e: unknown) => {
+    throw missingClient(e);
+  });
+  return runJobsOnQueue(
+    jobs,
+    {
+      ...q,
+      ...(taskName === undefined ? {} : { taskName }),
+      ...(out === undefined ? {} : { storeDir: out }),
+      log: q.log ?? ((line) => process.stderr.write(`${line}\n`)),
+      counts: (c) => bar()?.note(`${c.running} running, ${c.failed} failed, ${c.left} left${c.reused > 0 ? `, ${c.reused} reused` : ""}, ${c.perMinute.toFixed(1)} runs/min`),
+    },
+    ev,
+  );
 }
 
 /** Runs a study; see StudyOptions. Throws StudyError for options it cannot run with. */
@@ -179,36 +215,51 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   let specs: PreparedSpec[] = [];
   let compileSeconds = 0;
   let t1 = 0;
+  // A random search: its settings, drawn before compiling (the hidden size is compiled in).
+  const base: Setting = { learningRate: setup.learningRate, units: setup.units, batchSize: setup.batchSize, optimizer: setup.optimizer as OptimizerName, momentum: 0, inputNoise: 0, clipNorm: setup.clipNorm };
+  const space = o.search === undefined ? undefined : o.space ?? defaultSpace(task);
+  const settings = space === undefined ? [base] : sampleSettings(space, o.search!, base);
   const makeJobs = async (): Promise<Job[]> => {
-    specs = await prepareSpecs(ordered, {
-      task,
-      settings: setup.settings,
-      units: setup.units,
-      dims: o.dims ?? {},
-      inputDim: o.inputDim ?? "I",
-      unitsDim: o.unitsDim ?? "H",
-      dimsSource: o.dimsSource ?? "api",
-    });
+    const byUnits = new Map<number, PreparedSpec[]>();
+    for (const units of [...new Set([setup.units, ...settings.map((x) => x.units)])]) {
+      byUnits.set(
+        units,
+        await prepareSpecs(ordered, {
+          task,
+          settings: setup.settings,
+          units,
+          dims: o.dims ?? {},
+          inputDim: o.inputDim ?? "I",
+          unitsDim: o.unitsDim ?? "H",
+          dimsSource: o.dimsSource ?? "api",
+        }),
+      );
+    }
+    // A spec runs when it compiles and fits at every hidden size the study uses.
+    specs = byUnits.get(setup.units)!.map((p, i) => [...byUnits.values()].map((ps) => ps[i]!).find((q) => q.status !== "ok") ?? p);
     for (const p of specs) if (p.status !== "ok") o.onSpecProblem?.(p);
     compileSeconds = (performance.now() - t0) / 1000;
     const jobs: Job[] = [];
-    for (const seed of setup.seeds) {
-      for (const p of specs) {
-        if (p.status !== "ok") continue;
-        jobs.push({
-          id: jobs.length,
-          spec: p.label,
-          kernelJs: p.kernelJs!,
-          taskModule: module,
-          settings: setup.settings,
-          seed,
-          budget: setup.budget,
-          batchSize: setup.batchSize,
-          optimizer: setup.optimizer as OptimizerName,
-          learningRate: setup.learningRate,
-          clipNorm: setup.clipNorm,
-          evalEvery: setup.evalEvery,
-        });
+    for (const [k, x] of settings.entries()) {
+      for (const seed of setup.seeds) {
+        for (const [i, p] of specs.entries()) {
+          if (p.status !== "ok") continue;
+          jobs.push({
+            id: jobs.length,
+            spec: p.label,
+            kernelJs: byUnits.get(x.units)![i]!.kernelJs!,
+            taskModule: module,
+            settings: setup.settings,
+            seed,
+            budget: setup.budget,
+            batchSize: x.batchSize,
+            optimizer: x.optimizer,
+            learningRate: x.learningRate,
+            clipNorm: x.clipNorm,
+            evalEvery: setup.evalEvery,
+            ...(space === undefined ? {} : { setting: k, momentum: x.momentum, inputNoise: x.inputNoise }),
+          });
+        }
       }
     }
     setup.workers = Math.min(workers, jobs.length);
@@ -216,11 +267,12 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     t1 = performance.now();
     return jobs;
   };
-  const runs = await runJobs(makeJobs(), workers, {
-    started: (job) => bar?.progress(job.id, 0),
-    progress: (job, seen) => bar?.progress(job.id, seen),
-    done: (r) => bar?.done(r.id, runLine(r, task)),
-  });
+  const events = {
+    started: (job: Job) => bar?.progress(job.id, 0),
+    progress: (job: Job, seen: number) => bar?.progress(job.id, seen),
+    done: (r: RunResult) => bar?.done(r.id, runLine(r, task)),
+  };
+  const runs = o.queue ? await runOnQueue(o.queue, await makeJobs(), taskNames.includes(o.task) ? o.task : undefined, o.out, events, () => bar) : await runJobs(makeJobs(), workers, events);
   bar?.end();
   const trainSeconds = (performance.now() - t1) / 1000;
   const runnable = specs.filter((p) => p.status === "ok");
@@ -238,5 +290,11 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     node: process.versions.node,
   };
   const files = o.out === undefined ? [] : writeReport(o.out, summaries, specs, setup, timing);
-  return { setup, specs, summaries, runs, table: textTables(summaries, specs, setup), timing, files };
+  let table = textTables(summaries, specs, setup);
+  if (space !== undefined) {
+    const search = searchReport(task, space, settings, runnable.map((p) => p.label), runs);
+    table += `\n\n${search.text}`;
+    if (o.out !== undefined) files.push(...writeSearchReport(o.out, search));
+  }
+  return { setup, specs, summaries, runs, table, timing, files };
 }

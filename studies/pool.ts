@@ -54,13 +54,13 @@ async function runHere(jobs: readonly Job[], ev: PoolEvents): Promise<RunResult[
 }
 
 /** A worker process and a promise of its first message ("ready"), or of why it could not start. */
-interface Started {
+export interface Started {
   child: ChildProcess;
   ready: Promise<void>;
   stderr: () => string;
 }
 
-function spawnWorker(all: ChildProcess[]): Started {
+export function spawnWorker(all: ChildProcess[]): Started {
   const child = fork(ENTRY, [], { execArgv: [], serialization: "advanced", stdio: ["ignore", "ignore", "pipe", "ipc"] });
   all.push(child);
   let stderr = "";
@@ -149,6 +149,6 @@ function runOn(jobs: readonly Job[], started: Started[], all: ChildProcess[], ev
 }
 
 /** The last few non-empty lines of a worker's stderr, on one line. */
-function lastLines(text: string): string {
+export function lastLines(text: string): string {
   return text.trim().split("\n").filter(Boolean).slice(-3).join(" / ");
 }

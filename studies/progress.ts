@@ -11,6 +11,7 @@ export class StudyProgress {
   private readonly t0: number;
   private lastDraw = -Infinity;
   private readonly tty: boolean;
+  private extra = "";
 
   constructor(
     private readonly stream: ProgressStream,
@@ -50,9 +51,14 @@ export class StudyProgress {
       this.stream.write(`\r\x1b[2K${count} ${line}\n`);
       if (this.finished < this.total) this.draw();
     } else {
-      const left = this.finished < this.total ? ` - ETA ${formatDuration(eta)}` : "";
+      const left = this.finished < this.total ? ` - ETA ${formatDuration(eta)}${this.extra}` : "";
       this.stream.write(`${count} ${line}${left}\n`);
     }
+  }
+
+  /** A few words shown after the ETA from now on (a job queue's counts and rate). */
+  note(text: string): void {
+    this.extra = text === "" ? "" : ` - ${text}`;
   }
 
   /** Clears the status line (terminal). */
@@ -64,7 +70,7 @@ export class StudyProgress {
     const { fraction, eta } = this.estimate();
     const running = [...this.seen.values()].filter((s) => s < this.budget).length;
     const elapsed = formatDuration((this.now() - this.t0) / 1000);
-    const line = `study: ${this.finished}/${this.total} runs done, ${running} running - ${Math.floor(fraction * 100)}% of training - ${elapsed} elapsed - ETA ${formatDuration(eta)}`;
+    const line = `study: ${this.finished}/${this.total} runs done, ${running} running - ${Math.floor(fraction * 100)}% of training - ${elapsed} elapsed - ETA ${formatDuration(eta)}${this.extra}`;
     const cols = this.stream.columns ?? 120;
     this.stream.write(`\r\x1b[2K${line.length > cols - 1 ? line.slice(0, cols - 1) : line}`);
   }

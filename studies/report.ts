@@ -24,6 +24,8 @@ export interface StudySetup {
   clipNorm: number;
   evalEvery: number;
   workers: number;
+  /** The queue the runs went through (`--queue`, password left out), when they did. */
+  queue?: string;
   command?: string;
 }
 
@@ -125,7 +127,7 @@ export function markdownReport(summaries: readonly SpecSummary[], prepared: read
     `- **Success criterion:** ${t.success}; checked on the held-out set every ${count(setup.evalEvery)} training sequences.`,
     `- **Final figure:** the ${t.metric.name} on the test set after the whole budget (${t.metric.better} is better).`,
     `- **Training:** ${count(setup.budget)} sequences per run, H = ${setup.units}, ${setup.optimizer} (learning rate ${setup.learningRate}), batch ${setup.batchSize}, ${setup.clipNorm > 0 ? `gradients clipped to global norm ${setup.clipNorm}` : "no clipping"}; seeds ${setup.seeds.join(", ")} (the same data and the same seed for every spec).`,
-    `- **Machine:** ${timing.cores} cores (${timing.cpuModel}), Node ${timing.node}, ${setup.workers === 0 ? "no worker processes" : `${setup.workers} worker${setup.workers === 1 ? "" : "s"}`}; load average (1 / 5 / 15 min) ${load(timing.loadStart)} at the start, ${load(timing.loadEnd)} at the end.`,
+    `- **Machine:** ${timing.cores} cores (${timing.cpuModel}), Node ${timing.node}, ${setup.queue !== undefined ? `runs on the job queue ${setup.queue} (\`cellc worker\` processes, anywhere)` : setup.workers === 0 ? "no worker processes" : `${setup.workers} worker${setup.workers === 1 ? "" : "s"}`}; load average (1 / 5 / 15 min) ${load(timing.loadStart)} at the start, ${load(timing.loadEnd)} at the end.`,
     `- **Wall time:** ${seconds(timing.totalSeconds)} (compiling ${seconds(timing.compileSeconds)}, training ${seconds(timing.trainSeconds)}); the runs used ${seconds(timing.cpuSeconds)} of CPU time together.`,
     "",
     "## Results",

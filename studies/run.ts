@@ -7,7 +7,8 @@
 import type { CellKernel } from "../abi/kernel.ts";
 import { adam, NonFiniteError, recurrent, rmsprop, sequential, sgd, type Optimizer, type OptimizerName } from "../runtime/index.ts";
 import { loadTask } from "./tasks/index.ts";
-import type { StudyTask, TaskSettings } from "./task.ts";
+import { makeRng } from "./data/rng.ts";
+import { chunkSeed, type StudyTask, type TaskSettings } from "./task.ts";
 
 /** Everything one run needs, as plain data (it crosses to a worker process). */
 export interface Job {
@@ -27,6 +28,12 @@ export interface Job {
   learningRate: number;
   clipNorm: number;
   evalEvery: number;
+  /** SGD's or RMSprop's momentum (random search); absent or 0 for none. */
+  momentum?: number;
+  /** Standard deviation of Gaussian noise added to the training inputs (random search). */
+  inputNoise?: number;
+  /** The random search's setting number, when the study has one. */
+  setting?: number;
 }
 
 export type RunStatus = "ok" | "diverged" | "failed";
@@ -35,6 +42,8 @@ export interface RunResult {
   id: number;
   spec: string;
   seed: number;
+  /** The random search's setting number, when the study has one. */
+  setting?: number;
   status: RunStatus;
   /** Why a run diverged or failed. */
   message?: string;
@@ -77,23 +86,35 @@ function cachedTask(module: string): Promise<StudyTask> {
   return t;
 }
 
-function optimizer(name: OptimizerName, learningRate: number): Optimizer {
+function optimizer(name: OptimizerName, learningRate: number, momentum: number): Optimizer {
   if (name === "adam") return adam({ learningRate });
-  if (name === "rmsprop") return rmsprop({ learningRate });
-  return sgd({ learningRate });
+  if (name === "rmsprop") return rmsprop(momentum > 0 ? { learningRate, momentum } : { learningRate });
+  return sgd(momentum > 0 ? { learningRate, momentum } : { learningRate });
+}
+
+/** Adds N(0, sd²) noise to a training batch's inputs, drawn from the run's seed and the chunk. */
+function addNoise(x: Float32Array, sd: number, seed: number, chunk: number): void {
+  const rng = makeRng(chunkSeed(seed, chunk, 4242));
+  for (let i = 0; i < x.length; i += 2) {
+    // Box-Muller: two normal draws per two uniforms.
+    const r = Math.sqrt(-2 * Math.log(1 - rng())) * sd;
+    const t = 2 * Math.PI * rng();
+    x[i] += r * Math.cos(t);
+    if (i + 1 < x.length) x[i + 1] += r * Math.sin(t);
+  }
 }
 
 /** Trains one spec with one seed on the task; never throws (a failure is a result). */
 export async function runJob(job: Job, progress: Progress = () => {}): Promise<RunResult> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const result: RunResult = { id: job.id, spec: job.spec, seed: job.seed, status: "ok", curve: [], final: NaN, seen: 0, modelParams: 0, seconds: 0, cpuSeconds: 0 };
+  const result: RunResult = { id: job.id, spec: job.spec, seed: job.seed, ...(job.setting === undefined ? {} : { setting: job.setting }), status: "ok", curve: [], final: NaN, seen: 0, modelParams: 0, seconds: 0, cpuSeconds: 0 };
   try {
     const [task, kernel] = await Promise.all([cachedTask(job.taskModule), importKernel(job.kernelJs)]);
     const s = job.settings;
     const cell = recurrent({ kernel, type: job.spec, returnSequences: task.returnSequences });
     const model = sequential(task.layers(cell, s), { seed: job.seed });
-    const compileOpts = { optimizer: optimizer(job.optimizer, job.learningRate), loss: task.loss };
+    const compileOpts = { optimizer: optimizer(job.optimizer, job.learningRate, job.momentum ?? 0), loss: task.loss };
     model.compile(job.clipNorm > 0 ? { ...compileOpts, clipNorm: job.clipNorm } : compileOpts);
     await model.build(task.inputShape(s));
     result.modelParams = model.paramCount();
@@ -103,6 +124,7 @@ export async function runJob(job: Job, progress: Progress = () => {}): Promise<R
       for (let c = 0; c < chunks; c++) {
         const n = Math.min(job.evalEvery, job.budget - result.seen);
         const b = data.train(c, n);
+        if ((job.inputNoise ?? 0) > 0) addNoise(b.x.data, job.inputNoise!, job.seed, c);
         await model.fit(b.x, b.y, { epochs: 1, batchSize: job.batchSize, verbose: 0 });
         result.seen += n;
         const e = task.evaluate(model, data.heldOut, s);

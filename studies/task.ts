@@ -58,6 +58,14 @@ export interface TaskDefaults {
   evalEvery: number;
 }
 
+/** A hyperparameter's range for a random search (studies/search.ts): uniform, or log-uniform. */
+export type Range = { min: number; max: number; scale?: "linear" | "log" };
+/** A range, or values to pick from uniformly. */
+export type Dimension = Range | ReadonlyArray<number | string>;
+export type Searchable = "learningRate" | "units" | "batchSize" | "optimizer" | "momentum" | "inputNoise" | "clipNorm";
+/** What `--search N` samples from; a hyperparameter left out keeps the study's value. */
+export type SearchSpace = Partial<Record<Searchable, Dimension>>;
+
 export interface StudyTask {
   /** The name `--task` takes. */
   name: string;
@@ -66,6 +74,9 @@ export interface StudyTask {
   /** What `--T` means for this task, when it takes one. */
   T?: { help: string; default: number; min: number; max?: number };
   defaults: TaskDefaults;
+  /** The ranges of `--search` (default: around the defaults, see studies/search.ts). Input noise
+   *  belongs only in the space of a task whose inputs are real numbers (not token ids). */
+  space?: SearchSpace;
   /** Per-sample shape of the model's input (batch axis left out; null for the time axis). */
   inputShape(s: TaskSettings): Shape;
   /** Features the recurrent cell reads per step (bound to the spec's input size) and what they are,

@@ -72,15 +72,15 @@ describe("cellc usage", () => {
   it("help lists every command (export and study included) and every exit status, and each command's help is reachable", async () => {
     const [help, ...topics] = await cellcAll([
       { args: ["help"], cwd: work },
-      ...["check", "build", "export", "study"].map((c) => ({ args: ["help", c], cwd: work })),
+      ...["check", "build", "export", "study", "worker"].map((c) => ({ args: ["help", c], cwd: work })),
     ]);
     expect(help!.code).toBe(0);
     const commands = help!.stdout.split("Commands:\n")[1]!.split("\n\n")[0]!;
     const listed = [...commands.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]);
-    expect(new Set(listed)).toEqual(new Set(["check", "build", "export", "study", "help"]));
+    expect(new Set(listed)).toEqual(new Set(["check", "build", "export", "study", "worker", "help"]));
     const exit = help!.stdout.slice(help!.stdout.indexOf("Exit status:")).replace(/\s+/g, " ");
     for (const status of ["0 ok", "1 a spec has errors", "2 usage error", "70 internal error"]) expect(exit).toContain(status);
-    for (const [i, name] of ["check", "build", "export", "study"].entries()) {
+    for (const [i, name] of ["check", "build", "export", "study", "worker"].entries()) {
       expect(topics[i]!.code, topics[i]!.stderr).toBe(0);
       expect(topics[i]!.stdout).toMatch(new RegExp(`^Usage: cellc ${name} `));
     }

@@ -20,6 +20,17 @@ export default defineTask({
   summary: "adding problem (Hochreiter & Schmidhuber 1997): sum two marked values seen among T pairs",
   T: { help: "minimal sequence length (lengths T..T+T/10; the second mark lies in the first T/2)", default: 30, min: 20 },
   defaults: { budget: 40_000, units: 8, batchSize: 32, optimizer: "adam", learningRate: 0.01, clipNorm: 1, evalEvery: 2000 },
+  // `--search`: Greff et al.'s hyperparameters (learning rate log-uniform, hidden size, momentum,
+  // input noise), plus batch size, optimizer and gradient clipping, around this task's defaults.
+  space: {
+    learningRate: { min: 1e-3, max: 1e-1, scale: "log" },
+    units: [4, 8, 16],
+    batchSize: [16, 32, 64],
+    optimizer: ["adam", "rmsprop", "sgd"],
+    momentum: { min: 0, max: 0.95 },
+    inputNoise: { min: 0, max: 0.2 },
+    clipNorm: [0, 1, 5],
+  },
   inputShape: () => [null, 2],
   cellInput: () => ({ size: 2, what: "a value and a marker per step" }),
   returnSequences: false,
