@@ -10,12 +10,14 @@
 // most TOL. Both kernels are float32; they differ in summation order (tiled GEMMs), in the GPU's
 // exp/log/sin (a few ulp) and in erf (Abramowitz & Stegun 7.1.26, |error| ≤ 1.5e-7 per call).
 
+import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
-import { compile, loadCell } from "../compiler/index.ts";
+import { wgslComment } from "../backends/webgpu/escape.ts";
+import { compile, importModule, loadCell } from "../compiler/index.ts";
 import { sampleSpecs } from "./fuzz/sample.ts";
 import { Rng } from "./helpers/rng.ts";
 import { openGpuPage, type GpuPage } from "./helpers/webgpu-page.ts";
@@ -30,9 +32,22 @@ interface Case {
   file: string;
   dims: Record<string, number>;
   cell?: string;
+  /** Built by the cellc command in a child process (else by compile()). */
+  cli?: boolean;
 }
+/** A file name and a comment holding what ends a comment or a line in WGSL or TypeScript. */
+const HOSTILE = 'a */ /* b \\ \n \r \v \f \u0085 \u2028 \u2029 \x1b]0;x\x07 \u202e "';
+const HOSTILE_SPEC = `cell rnn(I, H) {
+  input x: [I]
+  state h: [H]
+  param W: [H, I], U: [H, H], b: [H]
+  h' = tanh(W @ x + U @ h + b) // ${HOSTILE.replace(/[\n\r\v\f\u0085\u2028\u2029]/g, " ")} */ /*
+  output h'
+}
+`;
 const cases: Case[] = [
   ...specDirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith(".cell")).map((f) => ({ label: `${d}/${f}`, source: readFileSync(`${d}/${f}`, "utf8"), file: `${d}/${f}`, dims }))),
+  { label: "a hostile file name and comment, built with the cellc command", source: HOSTILE_SPEC, file: `${HOSTILE}.cell`, dims: { I: 3, H: 4 }, cli: true },
   ...sampleSpecs(FUZZ, 26).map((s) => ({ label: s.origin, source: s.source, file: "fuzz.cell", dims: s.dims, cell: s.unit })),
 ];
 
@@ -138,12 +153,22 @@ function worst(got: Result, want: Result): { label: string; err: number } {
   return w;
 }
 
+const CELLC = new URL("../cli/bin/cellc.mjs", import.meta.url).pathname;
+function cellc(cwd: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CELLC, ...args], { cwd, encoding: "utf8" }, (e, out, err) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }));
+  });
+}
+
 const work = mkdtempSync(join(tmpdir(), "cellc-webgpu-"));
 let page: GpuPage | undefined;
 let results: { label: string; got: Result; want: Result }[][] = [];
 const probe = await openGpuPage();
 const skip = probe.missing;
+/** The largest error seen, printed at the end (the tolerance's margin). */
+let largest = 0;
 afterAll(async () => {
+  if (results.length) console.log(`webgpu vs TypeScript float32: largest relative error ${largest.toExponential(2)} (tolerance ${TOL})`);
   await probe.close();
   rmSync(work, { recursive: true, force: true });
 });
@@ -158,9 +183,15 @@ describe("WebGPU kernels in headless Chromium against the TypeScript kernel (flo
     const wants: Result[] = [];
     for (const [k, c] of cases.entries()) {
       const opts = { file: c.file, dims: c.dims, format: false, ...(c.cell ? { cell: c.cell } : {}) };
-      const r = await compile(c.source, { ...opts, target: "webgpu" });
-      if (!r.module) throw new Error(`${c.label}: ${JSON.stringify(r.diagnostics)}`);
-      writeFileSync(join(dir, `k${k}.ts`), r.module.code);
+      if (c.cli) {
+        writeFileSync(join(dir, c.file), c.source);
+        const r = await cellc(dir, "build", c.file, "--target", "webgpu", "--dims", Object.entries(c.dims).map(([n, v]) => `${n}=${v}`).join(","), "--out", `k${k}.ts`);
+        if (r.code !== 0 || r.err !== "") throw new Error(`${c.label}: cellc exited ${r.code}: ${r.err}`);
+      } else {
+        const r = await compile(c.source, { ...opts, target: "webgpu" });
+        if (!r.module) throw new Error(`${c.label}: ${JSON.stringify(r.diagnostics)}`);
+        writeFileSync(join(dir, `k${k}.ts`), r.module.code);
+      }
       const ts = await loadCell(c.source, { ...opts, dtype: "float32", target: "ts" });
       for (const call of callsFor(k, ts)) {
         calls.push(call);
@@ -177,7 +208,77 @@ describe("WebGPU kernels in headless Chromium against the TypeScript kernel (flo
     for (const r of results[k]!) {
       expect(r.got.error, r.label).toBeUndefined();
       const w = worst(r.got, r.want);
+      largest = Math.max(largest, w.err);
       expect(w.err, `${r.label}: ${w.label}`).toBeLessThanOrEqual(TOL);
     }
+  });
+});
+
+describe("the WebGPU module outside a WebGPU page", () => {
+  const spec = readFileSync("examples/specs/gru.cell", "utf8");
+  const build = async () => (await importModule((await compile(spec, { file: "gru.cell", dims: { I: 3, H: 4 }, target: "webgpu", format: false })).module!.code)) as {
+    meta: { backend: string };
+    createParams(o?: object): Tensors;
+    createState(b: number): Tensors;
+    step(p: Tensors, i: Tensors, s: Tensors, b?: number): Tensors;
+    forward(p: Tensors, i: Tensors, o: object): Promise<unknown>;
+    useDevice(d: unknown): void;
+  };
+
+  it("in Node without navigator.gpu, forward rejects saying so; createParams, createState and step are the TypeScript kernel's", async () => {
+    const k = await build();
+    expect(k.meta.backend).toBe("webgpu");
+    const ts = await loadCell(spec, { file: "gru.cell", dims: { I: 3, H: 4 }, dtype: "float32", target: "ts" });
+    const p = k.createParams({ seed: 4 });
+    const q = ts.createParams({ seed: 4 });
+    expect(Object.keys(p)).toEqual(Object.keys(q));
+    for (const n of Object.keys(q)) expect(Array.from(p[n]!)).toEqual(Array.from(q[n]!));
+    const x = { x: Float32Array.from({ length: 6 }, (_, i) => Math.sin(i)) };
+    const s1 = k.createState(2);
+    const s2 = ts.createState(2);
+    expect(Array.from(k.step(p, x, s1, 2)["h"]!)).toEqual(Array.from(ts.step(q, x, s2, 2)["h"]!));
+    await expect(k.forward(p, { x: new Float32Array(6) }, { batchSize: 2 })).rejects.toThrow(/gru\.forward: WebGPU is not available here \(no navigator\.gpu\)/);
+    // A bad argument is named before any GPU is looked for.
+    await expect(k.forward(p, { x: new Float32Array(5) }, { batchSize: 2 })).rejects.toThrow(/inputs\.x/);
+  });
+
+  it("a float64 build is refused: WGSL has no f64", async () => {
+    await expect(compile(spec, { file: "gru.cell", dims: { I: 3, H: 4 }, target: "webgpu", dtype: "float64" })).rejects.toThrow(/float32 kernels only: WGSL has no f64/);
+  });
+
+  it("spec text in WGSL comments holds no WGSL line break and cannot open or close a block comment", () => {
+    for (const t of [HOSTILE, "*/", "/*", "**//**", "a\u2028b", "\ud800", "x\u0085y"]) {
+      const c = wgslComment(t);
+      expect(c).not.toMatch(/[\n\v\f\r\u0085\u2028\u2029]|\/\*|\*\//);
+    }
+  });
+});
+
+// Node's \`webgpu\` package (Dawn) finds an adapter only where Vulkan (or Metal, D3D12) works.
+const dawn = await (async (): Promise<{ gpu?: { requestAdapter(): Promise<{ requestDevice(): Promise<unknown> } | null> }; missing?: string }> => {
+  try {
+    const m = (await import("webgpu")) as unknown as { create(flags: string[]): { requestAdapter(): Promise<{ requestDevice(): Promise<unknown> } | null> } };
+    const gpu = m.create([]);
+    return (await gpu.requestAdapter()) ? { gpu } : { missing: "Node's webgpu package (Dawn) finds no adapter on this machine (no usable Vulkan)" };
+  } catch (e) {
+    return { missing: `Node's webgpu package does not load: ${(e as Error).message}` };
+  }
+})();
+
+describe("the WebGPU module in Node, on the webgpu package's device", () => {
+  it.skipIf(dawn.missing !== undefined)(dawn.missing === undefined ? "an LSTM's forward and backward equal the TypeScript kernel's" : `an LSTM's forward and backward equal the TypeScript kernel's (skipped: ${dawn.missing})`, async () => {
+    const spec = readFileSync("examples/specs/lstm.cell", "utf8");
+    const opts = { file: "lstm.cell", dims: { I: 3, H: 4 }, format: false };
+    const k = (await importModule((await compile(spec, { ...opts, target: "webgpu" })).module!.code)) as { useDevice(d: unknown): void; forward(p: Tensors, i: Tensors, o: object): Promise<{ outputs: Tensors; finalState: Tensors; tape: object }>; backward(p: Tensors, t: object, d: Tensors, o: object): Promise<{ params: Tensors; inputs: Tensors; initialState: Tensors }> };
+    k.useDevice(await (await dawn.gpu!.requestAdapter())!.requestDevice());
+    const ts = await loadCell(spec, { ...opts, dtype: "float32", target: "ts" });
+    const call = callsFor(0, ts)[1]!;
+    const want = reference(ts, call);
+    const fr = await k.forward(f32(call.params), f32(call.inputs), { batchSize: call.B, timeSteps: call.T, initialState: f32(call.initialState), lengths: call.lengths, stateMasks: f32(call.stateMasks!) });
+    const outputs = plain(fr.outputs);
+    const finalState = plain(fr.finalState);
+    const g = await k.backward(f32(call.params), fr.tape, f32(call.dOutputs), { dFinalState: f32(call.dFinalState!) });
+    const got = { outputs, finalState, params: plain(g.params), inputs: plain(g.inputs), initialState: plain(g.initialState) };
+    expect(worst(got, want).err).toBeLessThanOrEqual(TOL);
   });
 });

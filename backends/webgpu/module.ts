@@ -12,7 +12,7 @@ import { tsComment, tsLiteral, tsString } from "../ts/escape.ts";
 import { typeKey } from "../ts/util.ts";
 import { wgslComment } from "./escape.ts";
 import { webgpuSupportText } from "./support.ts";
-import { printShaders } from "./wgsl.ts";
+import { printShaders, wgslText } from "./wgsl.ts";
 
 export interface WebgpuModuleOptions {
   fileName: string;
@@ -34,11 +34,11 @@ export function printWgsl(plan: Plan, origin: string) {
     weights: plan.weights,
     fwd: { inputs: plan.forward.inputs, active: plan.forward.active, states: plan.forward.states, outputs: plan.forward.outputs },
     bwd: { seeds: plan.backward.seeds, states: plan.backward.states, inputs: plan.backward.inputs, params: plan.backward.params, packs: plan.backward.packs },
-    entries: sh.entries,
+    entries: sh.entries.length,
     forward: sh.forward,
     backward: sh.backward,
   };
-  return { wgsl: sh.wgsl, info };
+  return { head: sh.head, entries: sh.entries, info, text: wgslText(sh) };
 }
 
 /** Stands for the support code until the module's own text is known. */
@@ -47,7 +47,7 @@ const fields = (items: readonly { name: string }[]) => `{ ${items.map((i) => `${
 
 export async function emitWebgpuModule(plan: Plan, m: WebgpuModuleOptions): Promise<string> {
   if ((m.dtype ?? "float32") !== "float32") throw new Error("the webgpu target builds float32 kernels only: WGSL has no f64 (use --dtype float32, or another target for float64)");
-  const { wgsl, info } = printWgsl(plan, m.origin);
+  const { head, entries, info } = printWgsl(plan, m.origin);
   const ts = await emitTsModule(plan, { fileName: m.fileName, origin: m.origin, dtype: "float32", format: false });
   const tsBody = ts.replace(/^export (?=(async )?function |const |let |interface |type )/gm, "");
   const meta = plan.meta;
@@ -87,8 +87,11 @@ export async function emitWebgpuModule(plan: Plan, m: WebgpuModuleOptions): Prom
     "",
     `// ---- This kernel.`,
     `const INFO: GpuInfo = ${tsLiteral(info)};`,
-    `/** The WGSL module: an entry point per op of the plan (cellc build --target webgpu --emit-wgsl prints it). */`,
-    `const WGSL = ${tsString(wgsl)};`,
+    `/** The WGSL shaders: what each starts with, then an entry point per op of the plan (op<k>), one shader module each. */`,
+    `const WGSL_HEAD = ${tsString(head)};`,
+    `const WGSL_ENTRIES: readonly string[] = [`,
+    ...entries.map((e) => `${tsString(e)},`),
+    `];`,
     "",
     `/** The TypeScript kernel of the same plan: createParams, createState and step. */`,
     `function typescriptKernel() {`,
@@ -96,7 +99,7 @@ export async function emitWebgpuModule(plan: Plan, m: WebgpuModuleOptions): Prom
     `return { createParams, createState, step };`,
     `}`,
     `const cpu = typescriptKernel();`,
-    `const gpu: GpuKernelImpl = webgpuKernel(INFO, WGSL);`,
+    `const gpu: GpuKernelImpl = webgpuKernel(INFO, WGSL_HEAD, WGSL_ENTRIES);`,
     `/** ${CREATE_PARAMS_DOC} */`,
     `export function createParams(options?: CreateParamsOptions): Params { return cpu.createParams(options) as Params; }`,
     `/** Zero state for a batch. */`,

@@ -30,6 +30,9 @@ export interface Place {
  */
 export type Dispatch = [number, 0 | 1 | 2 | 3, number, number];
 
+type DispatchShape = [0 | 1 | 2 | 3, number, number];
+const D = (kind: 0 | 1 | 2 | 3, p: number, q: number): DispatchShape => [kind, p, q];
+
 export interface GpuStage {
   /** 0: all rows at once; 1: a loop forward in time; -1: backward in time. */
   loop: 0 | 1 | -1;
@@ -218,19 +221,19 @@ class Printer {
     ].join("\n");
   }
 
-  op(name: string, op: PlanOp): { code: string; d: Omit<Dispatch, 0> } {
+  op(name: string, op: PlanOp): { code: string; d: DispatchShape } {
     switch (op.op) {
       case "map":
-        return { code: this.map(name, op), d: [0, op.width, 0] };
+        return { code: this.map(name, op), d: D(0, op.width, 0) };
       case "gemm":
-        return { code: this.gemm(name, op), d: op.form === "dw" ? [3, op.n, op.k] : [2, op.n, 0] };
+        return { code: this.gemm(name, op), d: op.form === "dw" ? D(3, op.n, op.k) : D(2, op.n, 0) };
       case "copy":
-        return { code: this.elementwise(name, op.lines, `u.R * ${op.dst.width}u`, [`let b = i / ${op.dst.width}u;`, `let j = i % ${op.dst.width}u;`, `${this.ref(op.dst, "b", "j")} = ${this.ref(op.src, "b", "j")};`]), d: [0, op.dst.width, 0] };
+        return { code: this.elementwise(name, op.lines, `u.R * ${op.dst.width}u`, [`let b = i / ${op.dst.width}u;`, `let j = i % ${op.dst.width}u;`, `${this.ref(op.dst, "b", "j")} = ${this.ref(op.src, "b", "j")};`]), d: D(0, op.dst.width, 0) };
       case "fill":
-        return { code: this.elementwise(name, op.lines, `u.R * ${op.dst.width}u`, [`let b = i / ${op.dst.width}u;`, `let j = i % ${op.dst.width}u;`, `${this.ref(op.dst, "b", "j")} = ${wnum(op.value)};`]), d: [0, op.dst.width, 0] };
+        return { code: this.elementwise(name, op.lines, `u.R * ${op.dst.width}u`, [`let b = i / ${op.dst.width}u;`, `let j = i % ${op.dst.width}u;`, `${this.ref(op.dst, "b", "j")} = ${wnum(op.value)};`]), d: D(0, op.dst.width, 0) };
       case "colsum": {
         const W = op.src.width;
-        return { code: this.elementwise(name, op.lines, `${W}u`, [`var s = 0.0;`, `for (var r = 0u; r < u.R; r++) { s = s + ${this.ref(op.src, "r", "i")}; }`, `${this.ref({ buf: op.grad }, "0u", "i")} = ${this.ref({ buf: op.grad }, "0u", "i")} + s;`]), d: [1, W, 0] };
+        return { code: this.elementwise(name, op.lines, `${W}u`, [`var s = 0.0;`, `for (var r = 0u; r < u.R; r++) { s = s + ${this.ref(op.src, "r", "i")}; }`, `${this.ref({ buf: op.grad }, "0u", "i")} = ${this.ref({ buf: op.grad }, "0u", "i")} + s;`]), d: D(1, W, 0) };
       }
       case "rowsum":
       case "rowmax": {
@@ -239,12 +242,12 @@ class Printer {
           op.op === "rowsum"
             ? [`var s = 0.0;`, `for (var j = 0u; j < ${W}u; j++) { s = s + ${this.ref(op.src, "i", "j")}; }`]
             : [`var s = ${this.ref(op.src, "i")};`, `for (var j = 1u; j < ${W}u; j++) { s = max(s, ${this.ref(op.src, "i", "j")}); }`];
-        return { code: this.elementwise(name, op.lines, `u.R`, [...body, `${this.ref(op.dst, "i")} = s;`]), d: [0, 1, 0] };
+        return { code: this.elementwise(name, op.lines, `u.R`, [...body, `${this.ref(op.dst, "i")} = s;`]), d: D(0, 1, 0) };
       }
       case "rowscan": {
         const W = op.src.width;
         const j = op.reverse ? `${W - 1}u - q` : "q";
-        return { code: this.elementwise(name, op.lines, `u.R`, [`var s = 0.0;`, `for (var q = 0u; q < ${W}u; q++) { let j = ${j}; s = s + ${this.ref(op.src, "i", "j")}; ${this.ref(op.dst, "i", "j")} = s; }`]), d: [0, 1, 0] };
+        return { code: this.elementwise(name, op.lines, `u.R`, [`var s = 0.0;`, `for (var q = 0u; q < ${W}u; q++) { let j = ${j}; s = s + ${this.ref(op.src, "i", "j")}; ${this.ref(op.dst, "i", "j")} = s; }`]), d: D(0, 1, 0) };
       }
       case "bmm": {
         const { m, k, n } = op;
@@ -259,7 +262,7 @@ class Printer {
             `for (var q = 0u; q < ${k}u; q++) { s = s + ${this.ref(op.a, "b", a)} * ${this.ref(op.b, "b", bb)}; }`,
             `${this.ref(op.c, "b", `x * ${n}u + y`)} = s;`,
           ]),
-          d: [0, m * n, 0],
+          d: D(0, m * n, 0),
         };
       }
       case "transpose": {
@@ -271,7 +274,7 @@ class Printer {
             `let y = i % ${n}u;`,
             `${this.ref(op.dst, "b", `y * ${m}u + x`)} = ${this.ref(op.src, "b", `x * ${n}u + y`)};`,
           ]),
-          d: [0, m * n, 0],
+          d: D(0, m * n, 0),
         };
       }
     }
@@ -290,21 +293,25 @@ class Printer {
 }
 
 export interface Shaders {
-  wgsl: string;
+  /** What every entry point's shader module starts with: the uniform, the bindings, tiles, constants. */
+  head: string;
+  /** Each entry point op<k> with the helper functions it calls: one shader module each (head +
+   *  entry), so the GPU compiles each pipeline from its own small module. */
+  entries: string[];
+  /** The entry points alone. */
+  codes: string[];
   layout: GpuLayout;
   forward: GpuStage[];
   backward: GpuStage[];
-  entries: number;
 }
 
-/** The plan as one WGSL module and the dispatches that run it. */
+/** The plan as WGSL entry points and the dispatches that run them. */
 export function printShaders(plan: Plan, header: string[]): Shaders {
   const lay = layout(plan);
   const p = new Printer(plan, lay);
   for (const s of plan.forward.stages) p.stage(s, p.forward);
   for (const s of plan.backward.stages) p.stage(s, p.backward);
-  const code = p.entries.join("\n\n");
-  const wgsl = [
+  const head = [
     ...header.map((l) => `// ${l}`),
     `struct U { r0: u32, R: u32, B: u32, T: u32 }`,
     `@group(0) @binding(0) var<storage, read_write> w: array<f32>;`,
@@ -314,9 +321,13 @@ export function printShaders(plan: Plan, header: string[]): Shaders {
     `var<workgroup> tileA: array<f32, ${TILE * TILE}>;`,
     `var<workgroup> tileB: array<f32, ${TILE * TILE}>;`,
     SPECIAL_VALUES,
-    ...helpersFor(code),
-    code,
     "",
   ].join("\n");
-  return { wgsl, layout: lay, forward: p.forward, backward: p.backward, entries: p.entries.length };
+  const entries = p.entries.map((code) => [...helpersFor(code), code, ""].join("\n"));
+  return { head, entries, codes: p.entries, layout: lay, forward: p.forward, backward: p.backward };
+}
+
+/** The whole WGSL text of a plan, as one module would hold it: the head, each helper once, every entry point. */
+export function wgslText(s: Shaders): string {
+  return [s.head, ...helpersFor(s.codes.join("\n")), ...s.codes, ""].join("\n");
 }

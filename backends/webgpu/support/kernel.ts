@@ -118,7 +118,7 @@ interface GpuTape {
   finalState: GpuTensors;
 }
 
-export function webgpuKernel(info: GpuInfo, wgsl: string): GpuKernelImpl {
+export function webgpuKernel(info: GpuInfo, head: string, entries: readonly string[]): GpuKernelImpl {
   const E = 4;
   const INPUT_NAMES = meta.inputs.map((i) => i.name);
   const STATE_NAMES = meta.states.map((s) => s.name);
@@ -136,15 +136,18 @@ export function webgpuKernel(info: GpuInfo, wgsl: string): GpuKernelImpl {
     return (ready ??= (async () => {
       const dev = given ?? (await defaultDevice());
       dev.pushErrorScope("validation");
-      const module = dev.createShaderModule({ code: wgsl });
-      const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === "error");
-      if (errors.length) throw new Error(`${meta.name}: the WGSL module does not compile (a bug in cellc's webgpu backend): ${errors.map((m) => `line ${m.lineNum}: ${m.message}`).join("; ")}`);
+      const modules = entries.map((e) => dev.createShaderModule({ code: head + e }));
+      const infos = await Promise.all(modules.map((m) => m.getCompilationInfo()));
+      infos.forEach((ci, k) => {
+        const errors = ci.messages.filter((m) => m.type === "error");
+        if (errors.length) throw new Error(`${meta.name}: the WGSL of op${k} does not compile (a bug in cellc's webgpu backend): ${errors.map((m) => `line ${m.lineNum}: ${m.message}`).join("; ")}`);
+      });
       const storage = { buffer: { type: "storage" } };
       const bgl = dev.createBindGroupLayout({
         entries: [0, 1, 2].map((binding) => ({ binding, visibility: 4, ...storage })).concat([{ binding: 3, visibility: 4, buffer: { type: "uniform", hasDynamicOffset: true } } as never]),
       });
       const layout = dev.createPipelineLayout({ bindGroupLayouts: [bgl] });
-      const pipelines = await Promise.all(Array.from({ length: info.entries }, (_, k) => dev.createComputePipelineAsync({ layout, compute: { module, entryPoint: `op${k}` } })));
+      const pipelines = await Promise.all(Array.from({ length: info.entries }, (_, k) => dev.createComputePipelineAsync({ layout, compute: { module: modules[k], entryPoint: `op${k}` } })));
       const weights = dev.createBuffer({ size: Math.max(16, size(info.sizes[0]!, 0, 0) * E), usage: STORAGE | COPY_DST });
       const dummy = dev.createBuffer({ size: 16, usage: STORAGE });
       const err = await dev.popErrorScope();
