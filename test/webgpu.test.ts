@@ -34,6 +34,8 @@ interface Case {
   cell?: string;
   /** Built by the cellc command in a child process (else by compile()). */
   cli?: boolean;
+  /** Sizes past one 16×16 GEMM tile in every direction (rows, columns and depth). */
+  big?: boolean;
 }
 /** A file name and a comment holding what ends a comment or a line in WGSL or TypeScript. */
 const HOSTILE = 'a */ /* b \\ \n \r \v \f \u0085 \u2028 \u2029 \x1b]0;x\x07 \u202e "';
@@ -47,6 +49,7 @@ const HOSTILE_SPEC = `cell rnn(I, H) {
 `;
 const cases: Case[] = [
   ...specDirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith(".cell")).map((f) => ({ label: `${d}/${f}`, source: readFileSync(`${d}/${f}`, "utf8"), file: `${d}/${f}`, dims }))),
+  ...["lstm", "gru"].map((n) => ({ label: `examples/specs/${n}.cell at I=17, H=19, T=9, B=5 (several GEMM tiles each way)`, source: readFileSync(`examples/specs/${n}.cell`, "utf8"), file: `${n}.cell`, dims: { I: 17, H: 19 }, big: true })),
   { label: "a hostile file name and comment, built with the cellc command", source: HOSTILE_SPEC, file: `${HOSTILE}.cell`, dims: { I: 3, H: 4 }, cli: true },
   ...sampleSpecs(FUZZ, 26).map((s) => ({ label: s.origin, source: s.source, file: "fuzz.cell", dims: s.dims, cell: s.unit })),
 ];
@@ -78,7 +81,7 @@ const f32 = (o: Arrays): Tensors => Object.fromEntries(Object.entries(o).map(([k
 const plain = (o: Tensors): Arrays => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Array.from(v)]));
 
 /** The calls each kernel makes: initial states; then lengths, masks and a final-state gradient. */
-function callsFor(k: number, kernel: CellKernel): Call[] {
+function callsFor(k: number, kernel: CellKernel, big = false): Call[] {
   const m = kernel.meta;
   const rng = new Rng(100 + k);
   const params = plain(kernel.createParams({ seed: k + 1 }));
@@ -92,13 +95,13 @@ function callsFor(k: number, kernel: CellKernel): Call[] {
     dOutputs: Object.fromEntries(m.outputs.map((o) => [o.name, rand(rng, T * B * o.size)])),
     ...(extra
       ? {
-          lengths: [T, 2, 0].slice(0, B),
+          lengths: [T, 2, 0, 1, T - 1].slice(0, B),
           stateMasks: Object.fromEntries(m.states.map((s) => [s.name, Array.from({ length: B * s.size }, () => (rng.next() < 0.25 ? 0 : 1.25))])),
           dFinalState: Object.fromEntries(m.states.map((s) => [s.name, rand(rng, B * s.size)])),
         }
       : {}),
   });
-  return [make(5, 2, false), make(4, 3, true)];
+  return big ? [make(9, 5, false), make(7, 5, true)] : [make(5, 2, false), make(4, 3, true)];
 }
 
 /** The TypeScript kernel's results of a call (the reference). */
@@ -193,7 +196,7 @@ describe("WebGPU kernels in headless Chromium against the TypeScript kernel (flo
         writeFileSync(join(dir, `k${k}.ts`), r.module.code);
       }
       const ts = await loadCell(c.source, { ...opts, dtype: "float32", target: "ts" });
-      for (const call of callsFor(k, ts)) {
+      for (const call of callsFor(k, ts, c.big)) {
         calls.push(call);
         wants.push(reference(ts, call));
       }

@@ -63,7 +63,7 @@ export async function openGpuPage(): Promise<GpuPage> {
     adapter: probe.adapter!,
     async run(dir: string, entry: string): Promise<unknown> {
       const esbuild = await import("esbuild");
-      await esbuild.build({ entryPoints: [join(dir, entry)], bundle: true, format: "esm", outfile: join(dir, "main.js"), target: "es2022", logLevel: "silent" });
+      await esbuild.build({ entryPoints: [join(dir, entry)], bundle: true, format: "esm", outfile: join(dir, "main.js"), target: "es2022", logLevel: "silent", nodePaths: [new URL("../../node_modules", import.meta.url).pathname] });
       const { writeFileSync } = await import("node:fs");
       writeFileSync(join(dir, "index.html"), `<!doctype html><title>cellc webgpu</title><script type="module" src="./main.js"></script>\n`);
       root = dir;
