@@ -245,6 +245,12 @@ describe("the WebGPU module outside a WebGPU page", () => {
     await expect(k.forward(p, { x: new Float32Array(5) }, { batchSize: 2 })).rejects.toThrow(/inputs\.x/);
   });
 
+  it("the runtime's recurrent layer refuses it with a message saying what to use instead", async () => {
+    const { recurrent, sequential } = await import("../runtime/index.ts");
+    const model = sequential([recurrent({ kernel: (await build()) as never })]);
+    await expect(model.build([5, 3])).rejects.toThrow(/kernel 'gru' is a WebGPU kernel, whose forward and backward return promises; .* build the spec with --target wasm \(or ts\) for the layer/);
+  });
+
   it("a float64 build is refused: WGSL has no f64", async () => {
     await expect(compile(spec, { file: "gru.cell", dims: { I: 3, H: 4 }, target: "webgpu", dtype: "float64" })).rejects.toThrow(/float32 kernels only: WGSL has no f64/);
   });

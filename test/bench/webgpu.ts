@@ -99,10 +99,12 @@ async function time(run: () => Promise<void>): Promise<number> {
       const cellc = mode === "forward"
         ? await time(async () => { await k.forward(params, { x }, { batchSize: j.B }); })
         : await time(async () => { const fr = await k.forward(params, { x }, { batchSize: j.B }); await k.backward(params, fr.tape, { h: dOut }); });
+      console.log(\`\${j.cell} \${j.size} \${mode}: cellc \${cellc.toFixed(1)} ms\`);
       const tfjs = mode === "forward"
         ? await time(async () => { const o = model.predict(tx, { batchSize: j.B }) as any; await o.data(); o.dispose(); })
         : await time(async () => { await model.trainOnBatch(tx, ty); });
       rows.push({ cell: j.cell, size: j.size, mode, cellc, tfjs });
+      console.log(\`\${j.cell} \${j.size} \${mode}: cellc \${cellc.toFixed(1)} ms, tfjs \${tfjs.toFixed(1)} ms\`);
     }
     tx.dispose(); ty.dispose(); model.dispose();
   }
@@ -112,7 +114,7 @@ async function time(run: () => Promise<void>): Promise<number> {
 `,
 );
 try {
-  const r = (await page.run(dir, "main.ts")) as { error?: string; adapter: string; tfjs: string; rows: { cell: string; size: string; mode: string; cellc: number; tfjs: number }[] };
+  const r = (await page.run(dir, "main.ts", (t) => process.stderr.write(`page: ${t}\n`))) as { error?: string; adapter: string; tfjs: string; rows: { cell: string; size: string; mode: string; cellc: number; tfjs: number }[] };
   if (r.error) throw new Error(r.error);
   const soft = /swiftshader/i.test(r.adapter);
   console.log(`adapter: ${r.adapter}${soft ? " (software: a smoke test, not a measure of GPU speed)" : ""}; tfjs ${r.tfjs} webgpu backend; median of ${runs} runs after a warm-up, ms`);

@@ -21,7 +21,7 @@ export interface GpuPage {
   /** The adapter's vendor and architecture ("google swiftshader"). */
   adapter: string;
   /** Bundles `entry` (a .ts file in `dir`) into dir/main.js, opens dir/index.html, returns what the page passes to cellcDone(json). */
-  run(dir: string, entry: string): Promise<unknown>;
+  run(dir: string, entry: string, onLog?: (text: string) => void): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -61,7 +61,7 @@ export async function openGpuPage(): Promise<GpuPage> {
   return {
     missing: undefined,
     adapter: probe.adapter!,
-    async run(dir: string, entry: string): Promise<unknown> {
+    async run(dir: string, entry: string, onLog?: (text: string) => void): Promise<unknown> {
       const esbuild = await import("esbuild");
       await esbuild.build({ entryPoints: [join(dir, entry)], bundle: true, format: "esm", outfile: join(dir, "main.js"), target: "es2022", logLevel: "silent", nodePaths: [new URL("../../node_modules", import.meta.url).pathname] });
       const { writeFileSync } = await import("node:fs");
@@ -70,6 +70,7 @@ export async function openGpuPage(): Promise<GpuPage> {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
+      if (onLog) page.on("console", (m) => onLog(m.text()));
       // The page calls cellcDone(json) when it has finished: an event, not a poll.
       let done!: (json: string) => void;
       const finished = new Promise<string>((r) => (done = r));
