@@ -144,3 +144,20 @@ export interface CellKernel {
   /** Backward through time. `dOutputs` holds d loss / d output, [T, B, n]; absent outputs are zero. */
   backward(params: Tensors, tape: Tape, dOutputs: Partial<Tensors>, options?: BackwardOptions): Gradients;
 }
+
+/**
+ * The asynchronous form of the contract, for kernels whose work runs elsewhere and whose results
+ * arrive later (WebGPU: the GPU runs a call's dispatches and the arrays are read back). It is
+ * CellKernel with forward and backward returning promises; createParams, createState and step stay
+ * synchronous (step runs the same plan on the CPU, for streaming). A tape lives where the kernel
+ * runs (GPU memory) until the garbage collector takes it. Calls may be issued without waiting for
+ * earlier ones: they run in the order they were made.
+ */
+export interface AsyncCellKernel {
+  readonly meta: KernelMeta;
+  createParams(options?: CreateParamsOptions): Tensors;
+  createState(batchSize: number): Tensors;
+  step(params: Tensors, inputs: Tensors, state: Tensors, batchSize?: number): Tensors;
+  forward(params: Tensors, inputs: Tensors, options: ForwardOptions): Promise<ForwardResult>;
+  backward(params: Tensors, tape: Tape, dOutputs: Partial<Tensors>, options?: BackwardOptions): Promise<Gradients>;
+}

@@ -10,6 +10,8 @@ import { emitTsModule } from "./ts/module.ts";
 import { tsSupportAssets } from "./ts/support.ts";
 import { emitWasmModule } from "./wasm/module.ts";
 import { wasmSupportAssets } from "./wasm/support.ts";
+import { emitWebgpuModule } from "./webgpu/module.ts";
+import { webgpuSupportAssets } from "./webgpu/support.ts";
 
 export type { Backend, EmitOptions } from "./backend.ts";
 export type { Escaper } from "./escaper.ts";
@@ -20,10 +22,16 @@ export const tsBackend: Backend = { name: "ts", extension: "ts", assets: [tsSupp
  *  the module is TypeScript, and the WebAssembly text inside goes through backends/wasm/escape.ts. */
 export const wasmBackend: Backend = { name: "wasm", extension: "ts", assets: [wasmSupportAssets, tsSupportAssets], escape: tsEscaper, emit: emitWasmModule };
 
+/** forward and backward on the GPU (WGSL compute shaders), returning promises (abi/kernel.ts,
+ *  AsyncCellKernel); float32 only. The module is TypeScript holding the TypeScript kernel (for step);
+ *  spec text inside the WGSL goes through backends/webgpu/escape.ts. */
+export const webgpuBackend: Backend = { name: "webgpu", extension: "ts", assets: [webgpuSupportAssets, tsSupportAssets], escape: tsEscaper, emit: emitWebgpuModule };
+
 export const torchBackend: Backend = { name: "torch", extension: "py", assets: [torchSupportAssets], escape: pyEscaper, emit: emitTorchModule };
 
 export const BACKENDS: ReadonlyMap<string, Backend> = new Map([
   [tsBackend.name, tsBackend],
   [wasmBackend.name, wasmBackend],
   [torchBackend.name, torchBackend],
+  [webgpuBackend.name, webgpuBackend],
 ]);

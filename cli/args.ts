@@ -47,7 +47,7 @@ export const commandFlags: Record<CommandName, FlagDefs> = {
     target: {
       type: "string",
       arg: "NAME",
-      help: "What to emit: ts (a TypeScript kernel module, the default), wasm (a\n.ts module embedding a WebAssembly SIMD kernel, with the TypeScript\nkernel as fallback where SIMD is missing) or torch (a PyTorch\nnn.Module in a .py file)",
+      help: "What to emit: ts (a TypeScript kernel module, the default), wasm (a\n.ts module embedding a WebAssembly SIMD kernel, with the TypeScript\nkernel as fallback where SIMD is missing), webgpu (a .ts module whose\nforward and backward run WGSL compute shaders on the GPU and return\npromises; float32) or torch (a PyTorch nn.Module in a .py file)",
     },
     format: {
       type: "string",

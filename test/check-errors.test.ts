@@ -79,7 +79,7 @@ describe("build-time diagnostics", () => {
   it("CE407: an unknown target names the targets there are", async () => {
     const r = await compile(cell, { file: "c.cell", dims: { I: 3, H: 4 }, target: "fortran" });
     expect(r.module).toBeUndefined();
-    expect(r.diagnostics.map((d) => [d.code, d.message])).toEqual([["CE407", "unknown target 'fortran' (the targets are ts, wasm, torch)"]]);
+    expect(r.diagnostics.map((d) => [d.code, d.message])).toEqual([["CE407", "unknown target 'fortran' (the targets are ts, wasm, torch, webgpu)"]]);
   });
   it("CE403: no such cell", async () => {
     const r = await compile(cell, { file: "c.cell", dims: { I: 3, H: 4 }, cell: "nope" });

@@ -185,7 +185,7 @@ describe("cellc build", () => {
     expect(wat).toContain('(func $forward (export "forward")');
     expect(wat).toMatch(/;; pair\.cell:\d+ /); // spec lines as comments
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("--target 'wat' is not a target (targets: ts, wasm, torch)");
+    expect(bad.stderr).toContain("--target 'wat' is not a target (targets: ts, wasm, torch, webgpu)");
     expect(noWasm.code).toBe(2);
     expect(noWasm.stderr).toContain("--emit-wat needs --target wasm");
   });

@@ -56,7 +56,7 @@ describe("cellc build --target torch", () => {
     writeFileSync(join(dir, "bad.json"), JSON.stringify({ out: "gen", entries: [{ spec, target: "tensorflow" }] }));
     const bad = await run(["build", "--config", join(dir, "bad.json")]);
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/entries\[0\]\.target: must be one of ts, wasm, torch, got "tensorflow"/);
+    expect(bad.err).toMatch(/entries\[0\]\.target: must be one of ts, wasm, torch, webgpu, got "tensorflow"/);
   });
 
   it("the lstm module at I=3, H=4 matches test/golden-torch/lstm_I3_H4.py", async () => {
@@ -83,7 +83,7 @@ describe("cellc build --target torch", () => {
   it("an unknown --target is a usage error", async () => {
     const r = await run(["build", "examples/specs/lstm.cell", "--target", "jax", "--out", join(scratch.dir, "x")]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/--target 'jax' is not a target \(targets: ts, wasm, torch\)/);
+    expect(r.err).toMatch(/--target 'jax' is not a target \(targets: ts, wasm, torch, webgpu\)/);
   });
 
   it.skipIf(typeof torch === "string")(torchName("every module built imports, initializes as its spec says, scripts and runs", torch), async () => {

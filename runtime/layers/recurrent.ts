@@ -233,6 +233,9 @@ export class Recurrent extends Layer {
       const got = typeof meta.abiVersion === "number" ? `version ${meta.abiVersion}` : "an older version";
       throw new Error(`recurrent layer '${this.name}': kernel '${meta.name}' was generated for ${got} of the kernel contract; this runtime needs version ${ABI_VERSION}: rebuild it with this cellc`);
     }
+    if (meta.backend === "webgpu") {
+      throw new Error(`recurrent layer '${this.name}': kernel '${meta.name}' is a WebGPU kernel, whose forward and backward return promises; the runtime's layers call kernels synchronously and do not run it: build the spec with --target wasm (or ts) for the layer, and call the WebGPU module's forward and backward directly`);
+    }
     if (meta.inputs.length === 0) throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' has no input to feed`);
     if (meta.outputs.length === 0) throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' has no output`);
     const need = meta.inputs.reduce((s, v) => s + v.size, 0);

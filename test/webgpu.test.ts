@@ -1,0 +1,308 @@
+// The WebGPU backend, run as a user runs it: `compile({ target: "webgpu" })` writes a module, a
+// page bundled with esbuild imports it, and headless Chromium runs forward and backward on its
+// WebGPU adapter (SwiftShader's software Vulkan on a machine without a GPU). Every example spec
+// (greff/ too), the test specs and a seeded slice of the random-program fuzzer's cells, with
+// initial states, and again with per-sample lengths, recurrent-dropout masks and a final-state
+// gradient, against the TypeScript kernel's float32 build on the same numbers in Node. Without
+// Chromium, or without a WebGPU adapter in it, the browser tests are skipped, saying why.
+//
+// Tolerance: each result array's largest difference, over max(1, its largest magnitude), is at
+// most TOL. Both kernels are float32; they differ in summation order (tiled GEMMs), in the GPU's
+// exp/log/sin (a few ulp) and in erf (Abramowitz & Stegun 7.1.26, |error| ≤ 1.5e-7 per call).
+
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CellKernel, Tensors } from "../abi/kernel.ts";
+import { wgslComment } from "../backends/webgpu/escape.ts";
+import { compile, importModule, loadCell } from "../compiler/index.ts";
+import { sampleSpecs } from "./fuzz/sample.ts";
+import { Rng } from "./helpers/rng.ts";
+import { openGpuPage, type GpuPage } from "./helpers/webgpu-page.ts";
+
+const TOL = 2e-4;
+const FUZZ = 8;
+const specDirs = ["examples/specs", "examples/specs/greff", "test/specs"];
+const dims = { I: 3, H: 4, P: 2, J: 2 };
+interface Case {
+  label: string;
+  source: string;
+  file: string;
+  dims: Record<string, number>;
+  cell?: string;
+  /** Built by the cellc command in a child process (else by compile()). */
+  cli?: boolean;
+  /** Sizes past one 16×16 GEMM tile in every direction (rows, columns and depth). */
+  big?: boolean;
+}
+/** A file name and a comment holding what ends a comment or a line in WGSL or TypeScript. */
+const HOSTILE = 'a */ /* b \\ \n \r \v \f \u0085 \u2028 \u2029 \x1b]0;x\x07 \u202e "';
+const HOSTILE_SPEC = `cell rnn(I, H) {
+  input x: [I]
+  state h: [H]
+  param W: [H, I], U: [H, H], b: [H]
+  h' = tanh(W @ x + U @ h + b) // ${HOSTILE.replace(/[\n\r\v\f\u0085\u2028\u2029]/g, " ")} */ /*
+  output h'
+}
+`;
+const cases: Case[] = [
+  ...specDirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith(".cell")).map((f) => ({ label: `${d}/${f}`, source: readFileSync(`${d}/${f}`, "utf8"), file: `${d}/${f}`, dims }))),
+  ...["lstm", "gru"].map((n) => ({ label: `examples/specs/${n}.cell at I=17, H=19, T=9, B=5 (several GEMM tiles each way)`, source: readFileSync(`examples/specs/${n}.cell`, "utf8"), file: `${n}.cell`, dims: { I: 17, H: 19 }, big: true })),
+  { label: "a hostile file name and comment, built with the cellc command", source: HOSTILE_SPEC, file: `${HOSTILE.replaceAll("/", "")}.cell`, dims: { I: 3, H: 4 }, cli: true },
+  ...sampleSpecs(FUZZ, 26).map((s) => ({ label: s.origin, source: s.source, file: "fuzz.cell", dims: s.dims, cell: s.unit })),
+];
+
+type Arrays = Record<string, number[]>;
+interface Call {
+  k: number;
+  T: number;
+  B: number;
+  params: Arrays;
+  inputs: Arrays;
+  initialState: Arrays;
+  stateMasks?: Arrays;
+  lengths?: number[];
+  dOutputs: Arrays;
+  dFinalState?: Arrays;
+  /** Runs on a tape reused from a forward of other inputs, then backward twice: the second into
+   *  the first's arrays, without input gradients. */
+  again?: boolean;
+}
+interface Result {
+  error?: string;
+  outputs: Arrays;
+  finalState: Arrays;
+  params: Arrays;
+  inputs: Arrays;
+  initialState: Arrays;
+}
+
+const rand = (rng: Rng, n: number, lo = -1, hi = 1) => Array.from({ length: n }, () => Math.fround(rng.uniform(lo, hi)));
+const f32 = (o: Arrays): Tensors => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, new Float32Array(v)]));
+/** Other inputs of the same sizes (each array reversed). */
+const reversed = (o: Arrays): Tensors => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, new Float32Array([...v].reverse())]));
+const plain = (o: Tensors): Arrays => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Array.from(v)]));
+
+/** The calls each kernel makes: initial states; then lengths, masks and a final-state gradient. */
+function callsFor(k: number, kernel: CellKernel, big = false): Call[] {
+  const m = kernel.meta;
+  const rng = new Rng(100 + k);
+  const params = plain(kernel.createParams({ seed: k + 1 }));
+  const make = (T: number, B: number, extra: boolean): Call => ({
+    k,
+    T,
+    B,
+    params,
+    inputs: Object.fromEntries(m.inputs.map((i) => [i.name, rand(rng, T * B * i.size)])),
+    initialState: Object.fromEntries(m.states.map((s) => [s.name, rand(rng, B * s.size, -0.5, 0.5)])),
+    dOutputs: Object.fromEntries(m.outputs.map((o) => [o.name, rand(rng, T * B * o.size)])),
+    ...(extra
+      ? {
+          lengths: [T, 2, 0, 1, T - 1].slice(0, B),
+          stateMasks: Object.fromEntries(m.states.map((s) => [s.name, Array.from({ length: B * s.size }, () => (rng.next() < 0.25 ? 0 : 1.25))])),
+          dFinalState: Object.fromEntries(m.states.map((s) => [s.name, rand(rng, B * s.size)])),
+        }
+      : {}),
+  });
+  return big ? [make(9, 5, false), make(7, 5, true), { ...make(7, 5, true), again: true }] : [make(5, 2, false), make(4, 3, true), { ...make(4, 3, true), again: true }];
+}
+
+/** The TypeScript kernel's results of a call (the reference). */
+function reference(kernel: CellKernel, c: Call): Result {
+  const options = { batchSize: c.B, timeSteps: c.T, initialState: f32(c.initialState), ...(c.lengths ? { lengths: c.lengths } : {}), ...(c.stateMasks ? { stateMasks: f32(c.stateMasks) } : {}) };
+  const first = c.again ? kernel.forward(f32(c.params), reversed(c.inputs), options) : undefined;
+  const fr = kernel.forward(f32(c.params), f32(c.inputs), { ...options, ...(first ? { tape: first.tape } : {}) });
+  const outputs = plain(fr.outputs);
+  const finalState = plain(fr.finalState);
+  const bopts = c.dFinalState ? { dFinalState: f32(c.dFinalState) } : {};
+  let g = kernel.backward(f32(c.params), fr.tape, f32(c.dOutputs), bopts);
+  if (c.again) g = kernel.backward(f32(c.params), fr.tape, f32(c.dOutputs), { ...bopts, into: g, inputGradients: false });
+  return { outputs, finalState, params: plain(g.params), inputs: plain(g.inputs), initialState: plain(g.initialState) };
+}
+
+/** The page: every kernel's calls on the GPU, in order; JSON back through cellcDone. */
+const PAGE = (n: number) => `${Array.from({ length: n }, (_, i) => `import * as k${i} from "./k${i}.ts";`).join("\n")}
+const kernels: any[] = [${Array.from({ length: n }, (_, i) => `k${i}`).join(", ")}];
+const f32 = (o: Record<string, number[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, new Float32Array(v)]));
+const reversed = (o: Record<string, number[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, new Float32Array([...v].reverse())]));
+const plain = (o: Record<string, Float32Array>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Array.from(v)]));
+(async () => {
+  const calls = await (await fetch("./calls.json")).json();
+  const out: unknown[] = [];
+  for (const c of calls) {
+    const k = kernels[c.k];
+    try {
+      const options = { batchSize: c.B, timeSteps: c.T, initialState: f32(c.initialState), ...(c.lengths ? { lengths: c.lengths } : {}), ...(c.stateMasks ? { stateMasks: f32(c.stateMasks) } : {}) };
+      const first = c.again ? await k.forward(f32(c.params), reversed(c.inputs), options) : undefined;
+      const fr = await k.forward(f32(c.params), f32(c.inputs), { ...options, ...(first ? { tape: first.tape } : {}) });
+      const outputs = plain(fr.outputs), finalState = plain(fr.finalState);
+      const bopts = c.dFinalState ? { dFinalState: f32(c.dFinalState) } : {};
+      let g = await k.backward(f32(c.params), fr.tape, f32(c.dOutputs), bopts);
+      if (c.again) g = await k.backward(f32(c.params), fr.tape, f32(c.dOutputs), { ...bopts, into: g, inputGradients: false });
+      out.push({ outputs, finalState, params: plain(g.params), inputs: plain(g.inputs), initialState: plain(g.initialState) });
+    } catch (e) {
+      out.push({ error: String((e as Error).stack ?? e) });
+    }
+  }
+  (globalThis as any).cellcDone(JSON.stringify(out));
+})();
+`;
+
+/** The worst of a result's arrays: largest difference over max(1, largest magnitude). */
+function worst(got: Result, want: Result): { label: string; err: number } {
+  let w = { label: "", err: 0 };
+  for (const part of ["outputs", "finalState", "params", "inputs", "initialState"] as const) {
+    for (const [name, ref] of Object.entries(want[part])) {
+      const g = got[part][name];
+      if (!g || g.length !== ref.length) return { label: `${part}.${name} missing or of length ${g?.length}`, err: Infinity };
+      const scale = Math.max(1, ...ref.map(Math.abs));
+      let d = 0;
+      ref.forEach((r, i) => {
+        const x = g[i];
+        const diff = x === null || x === undefined || Number.isNaN(x) ? (Number.isNaN(r) ? 0 : Infinity) : Math.abs(x - r);
+        d = Math.max(d, diff);
+      });
+      if (d / scale > w.err) w = { label: `${part}.${name}`, err: d / scale };
+    }
+  }
+  return w;
+}
+
+const CELLC = new URL("../cli/bin/cellc.mjs", import.meta.url).pathname;
+function cellc(cwd: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CELLC, ...args], { cwd, encoding: "utf8" }, (e, out, err) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }));
+  });
+}
+
+const work = mkdtempSync(join(tmpdir(), "cellc-webgpu-"));
+let page: GpuPage | undefined;
+let results: { label: string; got: Result; want: Result }[][] = [];
+const probe = await openGpuPage();
+const skip = probe.missing;
+/** The largest error seen, printed at the end (the tolerance's margin). */
+let largest = 0;
+let largestAt = "";
+afterAll(async () => {
+  if (results.length) console.log(`webgpu vs TypeScript float32: largest relative error ${largest.toExponential(2)} at ${largestAt} (tolerance ${TOL})`);
+  await probe.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("WebGPU kernels in headless Chromium against the TypeScript kernel (float32)", () => {
+  beforeAll(async () => {
+    if (skip !== undefined) return;
+    page = probe;
+    const dir = join(work, "page");
+    mkdirSync(dir, { recursive: true });
+    const calls: Call[] = [];
+    const wants: Result[] = [];
+    for (const [k, c] of cases.entries()) {
+      const opts = { file: c.file, dims: c.dims, format: false, ...(c.cell ? { cell: c.cell } : {}) };
+      if (c.cli) {
+        writeFileSync(join(dir, c.file), c.source);
+        const r = await cellc(dir, "build", c.file, "--target", "webgpu", "--dims", Object.entries(c.dims).map(([n, v]) => `${n}=${v}`).join(","), "--out", `k${k}.ts`);
+        if (r.code !== 0 || r.err !== "") throw new Error(`${c.label}: cellc exited ${r.code}: ${r.err}`);
+      } else {
+        const r = await compile(c.source, { ...opts, target: "webgpu" });
+        if (!r.module) throw new Error(`${c.label}: ${JSON.stringify(r.diagnostics)}`);
+        writeFileSync(join(dir, `k${k}.ts`), r.module.code);
+      }
+      const ts = await loadCell(c.source, { ...opts, dtype: "float32", target: "ts" });
+      for (const call of callsFor(k, ts, c.big)) {
+        calls.push(call);
+        wants.push(reference(ts, call));
+      }
+    }
+    writeFileSync(join(dir, "calls.json"), JSON.stringify(calls));
+    writeFileSync(join(dir, "main.ts"), PAGE(cases.length));
+    const got = (await page.run(dir, "main.ts")) as Result[];
+    results = cases.map((c, k) => calls.flatMap((call, i) => (call.k === k ? [{ label: c.label, got: got[i]!, want: wants[i]! }] : [])));
+  }, 900_000);
+
+  it.skipIf(skip !== undefined).each(cases.map((c, k) => [c.label, k] as const))(skip === undefined ? `%s: forward and backward: plain; with lengths, masks and dFinalState; on a reused tape, into given arrays without input gradients` : `%s (skipped: ${skip})`, (_label, k) => {
+    for (const r of results[k]!) {
+      expect(r.got.error, r.label).toBeUndefined();
+      const w = worst(r.got, r.want);
+      if (w.err > largest) [largest, largestAt] = [w.err, `${r.label}, ${w.label}`];
+      expect(w.err, `${r.label}: ${w.label}`).toBeLessThanOrEqual(TOL);
+    }
+  });
+});
+
+describe("the WebGPU module outside a WebGPU page", () => {
+  const spec = readFileSync("examples/specs/gru.cell", "utf8");
+  const build = async () => (await importModule((await compile(spec, { file: "gru.cell", dims: { I: 3, H: 4 }, target: "webgpu", format: false })).module!.code)) as {
+    meta: { backend: string };
+    createParams(o?: object): Tensors;
+    createState(b: number): Tensors;
+    step(p: Tensors, i: Tensors, s: Tensors, b?: number): Tensors;
+    forward(p: Tensors, i: Tensors, o: object): Promise<unknown>;
+    useDevice(d: unknown): void;
+  };
+
+  it("in Node without navigator.gpu, forward rejects saying so; createParams, createState and step are the TypeScript kernel's", async () => {
+    const k = await build();
+    expect(k.meta.backend).toBe("webgpu");
+    const ts = await loadCell(spec, { file: "gru.cell", dims: { I: 3, H: 4 }, dtype: "float32", target: "ts" });
+    const p = k.createParams({ seed: 4 });
+    const q = ts.createParams({ seed: 4 });
+    expect(Object.keys(p)).toEqual(Object.keys(q));
+    for (const n of Object.keys(q)) expect(Array.from(p[n]!)).toEqual(Array.from(q[n]!));
+    const x = { x: Float32Array.from({ length: 6 }, (_, i) => Math.sin(i)) };
+    const s1 = k.createState(2);
+    const s2 = ts.createState(2);
+    expect(Array.from(k.step(p, x, s1, 2)["h"]!)).toEqual(Array.from(ts.step(q, x, s2, 2)["h"]!));
+    await expect(k.forward(p, { x: new Float32Array(6) }, { batchSize: 2 })).rejects.toThrow(/gru\.forward: WebGPU is not available here \(no navigator\.gpu\)/);
+    // A bad argument is named before any GPU is looked for.
+    await expect(k.forward(p, { x: new Float32Array(5) }, { batchSize: 2 })).rejects.toThrow(/inputs\.x/);
+  });
+
+  it("the runtime's recurrent layer refuses it with a message saying what to use instead", async () => {
+    const { recurrent, sequential } = await import("../runtime/index.ts");
+    const model = sequential([recurrent({ kernel: (await build()) as never })]);
+    await expect(model.build([5, 3])).rejects.toThrow(/kernel 'gru' is a WebGPU kernel, whose forward and backward return promises; .* build the spec with --target wasm \(or ts\) for the layer/);
+  });
+
+  it("a float64 build is refused: WGSL has no f64", async () => {
+    await expect(compile(spec, { file: "gru.cell", dims: { I: 3, H: 4 }, target: "webgpu", dtype: "float64" })).rejects.toThrow(/float32 kernels only: WGSL has no f64/);
+  });
+
+  it("spec text in WGSL comments holds no WGSL line break and cannot open or close a block comment", () => {
+    for (const t of [HOSTILE, "*/", "/*", "**//**", "a\u2028b", "\ud800", "x\u0085y"]) {
+      const c = wgslComment(t);
+      expect(c).not.toMatch(/[\n\v\f\r\u0085\u2028\u2029]|\/\*|\*\//);
+    }
+  });
+});
+
+// Node's \`webgpu\` package (Dawn) finds an adapter only where Vulkan (or Metal, D3D12) works.
+const dawn = await (async (): Promise<{ gpu?: { requestAdapter(): Promise<{ requestDevice(): Promise<unknown> } | null> }; missing?: string }> => {
+  try {
+    const m = (await import("webgpu")) as unknown as { create(flags: string[]): { requestAdapter(): Promise<{ requestDevice(): Promise<unknown> } | null> } };
+    const gpu = m.create([]);
+    return (await gpu.requestAdapter()) ? { gpu } : { missing: "Node's webgpu package (Dawn) finds no adapter on this machine (no usable Vulkan)" };
+  } catch (e) {
+    return { missing: `Node's webgpu package does not load: ${(e as Error).message}` };
+  }
+})();
+
+describe("the WebGPU module in Node, on the webgpu package's device", () => {
+  it.skipIf(dawn.missing !== undefined)(dawn.missing === undefined ? "an LSTM's forward and backward equal the TypeScript kernel's" : `an LSTM's forward and backward equal the TypeScript kernel's (skipped: ${dawn.missing})`, async () => {
+    const spec = readFileSync("examples/specs/lstm.cell", "utf8");
+    const opts = { file: "lstm.cell", dims: { I: 3, H: 4 }, format: false };
+    const k = (await importModule((await compile(spec, { ...opts, target: "webgpu" })).module!.code)) as { useDevice(d: unknown): void; forward(p: Tensors, i: Tensors, o: object): Promise<{ outputs: Tensors; finalState: Tensors; tape: object }>; backward(p: Tensors, t: object, d: Tensors, o: object): Promise<{ params: Tensors; inputs: Tensors; initialState: Tensors }> };
+    k.useDevice(await (await dawn.gpu!.requestAdapter())!.requestDevice());
+    const ts = await loadCell(spec, { ...opts, dtype: "float32", target: "ts" });
+    const call = callsFor(0, ts)[1]!;
+    const want = reference(ts, call);
+    const fr = await k.forward(f32(call.params), f32(call.inputs), { batchSize: call.B, timeSteps: call.T, initialState: f32(call.initialState), lengths: call.lengths, stateMasks: f32(call.stateMasks!) });
+    const outputs = plain(fr.outputs);
+    const finalState = plain(fr.finalState);
+    const g = await k.backward(f32(call.params), fr.tape, f32(call.dOutputs), { dFinalState: f32(call.dFinalState!) });
+    const got = { outputs, finalState, params: plain(g.params), inputs: plain(g.inputs), initialState: plain(g.initialState) };
+    expect(worst(got, want).err).toBeLessThanOrEqual(TOL);
+  });
+});
