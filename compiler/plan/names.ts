@@ -31,7 +31,7 @@ export const PRINTER_WORDS = [
   // The entry runtime every TypeScript and WebAssembly module carries (backends/ts/support/entry.ts, arrays.ts)
   "bufLength", "layoutParams", "gradientTargets", "addPackGradients", "ForwardArgs", "forwardArgs", "fillForward",
   "stepArgs", "fillStep", "stepResult", "Grads", "BackwardArgs", "backwardArgs", "fillBackward", "initialStateGradients",
-  "zeroState", "ParamList", "RunForward", "RunBackward", "ArrayTape", "arrayKernel", "KERNEL", "kernel",
+  "zeroState", "ParamList", "namesOf", "nameLists", "paramIndex", "paramIndexes", "RunForward", "RunBackward", "ArrayTape", "arrayKernel", "KERNEL", "kernel",
   // Python (the PyTorch printer): module-level names its forward reads, and its forward's locals
   "torch", "nn", "self", "Tensor", "Optional", "List", "Tuple", "Dict", "math", "lengths", "state_masks", "dtype",
   "device", "steps", "batch_size",

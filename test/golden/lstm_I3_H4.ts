@@ -934,6 +934,25 @@ interface KernelImpl {
   threadsUsed?(): number;
 }
 
+const nameLists = new WeakMap<object, string[]>();
+
+/** The names of one of meta's lists (inputs, states, outputs, params), made once per list. */
+function namesOf(list: readonly { readonly name: string }[]): string[] {
+  let n = nameLists.get(list);
+  if (n === undefined) nameLists.set(list, (n = list.map((x) => x.name)));
+  return n;
+}
+
+const paramIndexes = new WeakMap<KernelInfo, Map<number, number>>();
+
+/** The weights.params index of the param in buffer `buf`. */
+function paramIndex(info: KernelInfo, buf: number): number {
+  let m = paramIndexes.get(info);
+  if (m === undefined)
+    paramIndexes.set(info, (m = new Map(info.weights.params.map((p, i) => [p.buf, i]))));
+  return m.get(buf)!;
+}
+
 /** Elements of buffer `b` for T steps of B samples. */
 function bufLength(b: { rows: number; width: number }, T: number, B: number): number {
   return (b.rows === 0 ? T * B : b.rows === 1 ? (T + 1) * B : b.rows === 2 ? B : 1) * b.width;
@@ -942,21 +961,12 @@ function bufLength(b: { rows: number; width: number }, T: number, B: number): nu
 /** The caller's params, checked: one array per weights.params entry, in its order. */
 function checkParams(where: string, info: KernelInfo, params: unknown): Float32Array[] {
   const metaParams: ParamList = meta.params;
-  checkObject(
-    where,
-    "params",
-    params,
-    metaParams.map((p) => p.name),
-  );
+  checkObject(where, "params", params, namesOf(metaParams));
   return info.weights.params.map((p) => {
+    const v = own(params as object, p.name);
+    if (v instanceof Float32Array && v.length === p.size) return v;
     const shape = metaParams.find((m) => m.name === p.name)!.shape;
-    return checkArray(
-      where,
-      `params.${p.name}`,
-      own(params as object, p.name),
-      p.size,
-      `[${shape.join(", ")}]`,
-    );
+    return checkArray(where, `params.${p.name}`, v, p.size, `[${shape.join(", ")}]`);
   });
 }
 
@@ -976,9 +986,11 @@ function packWeights(
   arrays: Float32Array[],
   scratch: (k: number) => Float32Array,
 ): Float32Array[] {
-  const index = (buf: number) => info.weights.params.findIndex((p) => p.buf === buf);
   return info.weights.packs.map((pk, k) => {
-    const parts = pk.parts.map((q) => ({ a: arrays[index(q.param)]!, offset: q.offset }));
+    const parts = pk.parts.map((q) => ({
+      a: arrays[paramIndex(info, q.param)]!,
+      offset: q.offset,
+    }));
     if (pk.offset !== null && parts.every((q, i) => i === 0 || follows(q.a, parts[i - 1]!.a)))
       return span(parts[0]!.a, pk.size);
     const s = scratch(k);
@@ -997,12 +1009,11 @@ function gradientTargets(
   scratch: (k: number) => Float32Array,
 ): { packs: Float32Array[]; apart: boolean[] } {
   for (const g of grads) g.fill(0);
-  const index = (buf: number) => info.weights.params.findIndex((p) => p.buf === buf);
   const apart: boolean[] = [];
   const packs = info.bwd.packs.map((pk) => {
     const k = info.weights.packs.findIndex((w) => w.buf === pk.pack);
     const layout = info.weights.packs[k]!;
-    const parts = pk.parts.map((q) => grads[index(q.param)]!);
+    const parts = pk.parts.map((q) => grads[paramIndex(info, q.param)]!);
     const inPlace =
       layout.offset !== null && parts.every((a, i) => i === 0 || follows(a, parts[i - 1]!));
     apart.push(!inPlace);
@@ -1017,12 +1028,11 @@ function addPackGradients(
   grads: Float32Array[],
   t: { packs: Float32Array[]; apart: boolean[] },
 ): void {
-  const index = (buf: number) => info.weights.params.findIndex((p) => p.buf === buf);
   info.bwd.packs.forEach((pk, k) => {
     if (!t.apart[k]) return;
     const from = t.packs[k]!;
     for (const q of pk.parts) {
-      const g = grads[index(q.param)]!;
+      const g = grads[paramIndex(info, q.param)]!;
       for (let j = 0; j < g.length; j++) g[j] = g[j]! + from[q.offset + j]!;
     }
   });
@@ -1054,12 +1064,7 @@ function forwardArgs(
   const threads = checkThreads(where, own(o, "threads"));
   const B = checkBatchSize(where, own(o, "batchSize"));
   const arrays = checkParams(where, info, params);
-  const i = checkObject(
-    where,
-    "inputs",
-    inputs,
-    metaInputs.map((x) => x.name),
-  );
+  const i = checkObject(where, "inputs", inputs, namesOf(metaInputs));
   const first = metaInputs[0];
   const T =
     own(o, "timeSteps") !== undefined || !first
@@ -1115,18 +1120,8 @@ function stepArgs(
   const metaStates: Named = meta.states;
   const B = checkBatchSize(where, batchSize);
   const arrays = checkParams(where, info, params);
-  checkObject(
-    where,
-    "inputs",
-    inputs,
-    metaInputs.map((x) => x.name),
-  );
-  checkObject(
-    where,
-    "state",
-    state,
-    metaStates.map((x) => x.name),
-  );
+  checkObject(where, "inputs", inputs, namesOf(metaInputs));
+  checkObject(where, "state", state, namesOf(metaStates));
   const ins = checkArrays(
     where,
     "inputs",
@@ -1209,12 +1204,7 @@ function backwardArgs<D extends { timeSteps: number; batchSize: number }>(
   if (d === undefined) fail(where, "the tape must come from this kernel's forward");
   const T = d.timeSteps;
   const B = d.batchSize;
-  checkObject(
-    where,
-    "dOutputs",
-    dOutputs,
-    metaOutputs.map((x) => x.name),
-  );
+  checkObject(where, "dOutputs", dOutputs, namesOf(metaOutputs));
   const o = checkObject(where, "options", options, BACKWARD_OPTIONS);
   const threads = checkThreads(where, own(o, "threads"));
   const dOuts = checkArrays(where, "dOutputs", dOutputs as object, metaOutputs, T, B, false);
@@ -1238,29 +1228,16 @@ function gradientsFor(where: string, info: KernelInfo, into: unknown, T: number,
     return { params: layoutParams(info), inputs, initialState };
   }
   const g = checkObject(where, "options.into", into, ["params", "inputs", "initialState"]);
-  const p = checkObject(
-    where,
-    "options.into.params",
-    own(g, "params"),
-    metaParams.map((x) => x.name),
-  );
-  for (const x of metaParams)
-    checkArray(
-      where,
-      `options.into.params.${x.name}`,
-      own(p, x.name),
-      x.size,
-      `[${x.shape.join(", ")}]`,
-    );
+  const p = checkObject(where, "options.into.params", own(g, "params"), namesOf(metaParams));
+  for (const x of metaParams) {
+    const v = own(p, x.name);
+    if (!(v instanceof Float32Array && v.length === x.size))
+      checkArray(where, `options.into.params.${x.name}`, v, x.size, `[${x.shape.join(", ")}]`);
+  }
   checkArrays(
     where,
     "options.into.inputs",
-    checkObject(
-      where,
-      "options.into.inputs",
-      own(g, "inputs"),
-      metaInputs.map((x) => x.name),
-    ),
+    checkObject(where, "options.into.inputs", own(g, "inputs"), namesOf(metaInputs)),
     metaInputs,
     T,
     B,
@@ -1269,12 +1246,7 @@ function gradientsFor(where: string, info: KernelInfo, into: unknown, T: number,
   checkArrays(
     where,
     "options.into.initialState",
-    checkObject(
-      where,
-      "options.into.initialState",
-      own(g, "initialState"),
-      metaStates.map((x) => x.name),
-    ),
+    checkObject(where, "options.into.initialState", own(g, "initialState"), namesOf(metaStates)),
     metaStates,
     0,
     B,
@@ -1358,7 +1330,6 @@ function arrayKernel(
     ig: boolean,
   ) => void;
   const name = (id: number) => info.bufs[id]!.name;
-  const paramIndex = (buf: number) => info.weights.params.findIndex((p) => p.buf === buf);
   const tapes = new WeakSet<object>();
   /** Stacked weights and pack gradients, used when the arrays passed in are not side by side. */
   const packed = info.weights.packs.map((p) => new Float32Array(p.size));
@@ -1371,9 +1342,10 @@ function arrayKernel(
     return out;
   }
 
-  /** The weights the stages read: the checked params, and each stacked matrix. */
+  /** The weights the stages read: the checked params, and each stacked matrix (one object, its
+   *  values replaced at each call). */
+  const w: Tensors = {};
   function weights(arrays: Float32Array[]): Tensors {
-    const w: Tensors = {};
     info.weights.params.forEach((p, i) => (w[name(p.buf)] = arrays[i]!));
     packWeights(info, arrays, (k) => packed[k]!).forEach(
       (a, k) => (w[name(info.weights.packs[k]!.buf)] = a),
@@ -1408,6 +1380,8 @@ function arrayKernel(
   }
 
   let stepCache: ArrayTape | null = null;
+  /** The buffers of a backward call that are not the tape's: gradients and seeds. */
+  const io: Tensors = {};
 
   return {
     createParams(options?: unknown): Tensors {
@@ -1462,8 +1436,7 @@ function arrayKernel(
       // The gradients are written into the caller's arrays (a pack's in place where they allow).
       const grads = info.weights.params.map((p) => a.grads.params[p.name]!);
       const targets = gradientTargets(info, grads, (k) => packedGrads[k]!);
-      const io: Tensors = {};
-      info.bwd.params.forEach((p) => (io[name(p.buf)] = grads[paramIndex(p.param)]!));
+      info.bwd.params.forEach((p) => (io[name(p.buf)] = grads[paramIndex(info, p.param)]!));
       info.bwd.packs.forEach((pk, k) => (io[name(pk.buf)] = targets.packs[k]!));
       info.bwd.seeds.forEach(
         (s, k) =>

@@ -3,7 +3,7 @@
 // A module prints its descriptor and its stages (`run`, `runBackward`, which read the buffers by
 // those names) and hands them here; the entry points are the same code in every module.
 
-import { addPackGradients, backwardArgs, bufLength, fillBackward, fillForward, fillStep, forwardArgs, stepArgs, stepResult, gradientTargets, initialStateGradients, layoutParams, packWeights, put, zeroState, type KernelImpl, type KernelInfo, type Tensors } from "./entry.ts";
+import { addPackGradients, backwardArgs, bufLength, fillBackward, fillForward, fillStep, forwardArgs, stepArgs, stepResult, gradientTargets, initialStateGradients, layoutParams, packWeights, paramIndex, put, zeroState, type KernelImpl, type KernelInfo, type Tensors } from "./entry.ts";
 import { fail } from "./checks.ts";
 import { initParams, paramsSeed, Rng, type InitRule } from "./init.ts";
 
@@ -33,7 +33,6 @@ export function arrayKernel(info: KernelInfo, runForward: RunForward, runBackwar
   const run = runForward as unknown as (w: Tensors, fwd: Tensors, T: number, B: number) => void;
   const runB = runBackward as unknown as (w: Tensors, fwd: Tensors, adj: Tensors, io: Tensors, T: number, B: number, ig: boolean) => void;
   const name = (id: number) => info.bufs[id]!.name;
-  const paramIndex = (buf: number) => info.weights.params.findIndex((p) => p.buf === buf);
   const tapes = new WeakSet<object>();
   /** Stacked weights and pack gradients, used when the arrays passed in are not side by side. */
   const packed = info.weights.packs.map((p) => new Float32Array(p.size));
@@ -46,9 +45,10 @@ export function arrayKernel(info: KernelInfo, runForward: RunForward, runBackwar
     return out;
   }
 
-  /** The weights the stages read: the checked params, and each stacked matrix. */
+  /** The weights the stages read: the checked params, and each stacked matrix (one object, its
+   *  values replaced at each call). */
+  const w: Tensors = {};
   function weights(arrays: Float32Array[]): Tensors {
-    const w: Tensors = {};
     info.weights.params.forEach((p, i) => (w[name(p.buf)] = arrays[i]!));
     packWeights(info, arrays, (k) => packed[k]!).forEach((a, k) => (w[name(info.weights.packs[k]!.buf)] = a));
     return w;
@@ -71,6 +71,8 @@ export function arrayKernel(info: KernelInfo, runForward: RunForward, runBackwar
   }
 
   let stepCache: ArrayTape | null = null;
+  /** The buffers of a backward call that are not the tape's: gradients and seeds. */
+  const io: Tensors = {};
 
   return {
     createParams(options?: unknown): Tensors {
@@ -110,8 +112,7 @@ export function arrayKernel(info: KernelInfo, runForward: RunForward, runBackwar
       // The gradients are written into the caller's arrays (a pack's in place where they allow).
       const grads = info.weights.params.map((p) => a.grads.params[p.name]!);
       const targets = gradientTargets(info, grads, (k) => packedGrads[k]!);
-      const io: Tensors = {};
-      info.bwd.params.forEach((p) => (io[name(p.buf)] = grads[paramIndex(p.param)]!));
+      info.bwd.params.forEach((p) => (io[name(p.buf)] = grads[paramIndex(info, p.param)]!));
       info.bwd.packs.forEach((pk, k) => (io[name(pk.buf)] = targets.packs[k]!));
       info.bwd.seeds.forEach((s, k) => (io[name(s.buf)] = a.dOuts[k] ?? (tape.zeros[k] ??= new Float32Array(bufLength(info.bufs[s.buf]!, T, B)))));
       info.bwd.inputs.forEach((i) => (io[name(i.buf)] = a.grads.inputs[i.name]!));

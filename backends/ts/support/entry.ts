@@ -57,6 +57,24 @@ export interface KernelImpl {
   threadsUsed?(): number;
 }
 
+const nameLists = new WeakMap<object, string[]>();
+
+/** The names of one of meta's lists (inputs, states, outputs, params), made once per list. */
+function namesOf(list: readonly { readonly name: string }[]): string[] {
+  let n = nameLists.get(list);
+  if (n === undefined) nameLists.set(list, (n = list.map((x) => x.name)));
+  return n;
+}
+
+const paramIndexes = new WeakMap<KernelInfo, Map<number, number>>();
+
+/** The weights.params index of the param in buffer `buf`. */
+export function paramIndex(info: KernelInfo, buf: number): number {
+  let m = paramIndexes.get(info);
+  if (m === undefined) paramIndexes.set(info, (m = new Map(info.weights.params.map((p, i) => [p.buf, i]))));
+  return m.get(buf)!;
+}
+
 /** Elements of buffer `b` for T steps of B samples. */
 export function bufLength(b: { rows: number; width: number }, T: number, B: number): number {
   return (b.rows === 0 ? T * B : b.rows === 1 ? (T + 1) * B : b.rows === 2 ? B : 1) * b.width;
@@ -65,10 +83,12 @@ export function bufLength(b: { rows: number; width: number }, T: number, B: numb
 /** The caller's params, checked: one array per weights.params entry, in its order. */
 export function checkParams(where: string, info: KernelInfo, params: unknown): Float32Array[] {
   const metaParams: ParamList = meta.params;
-  checkObject(where, "params", params, metaParams.map((p) => p.name));
+  checkObject(where, "params", params, namesOf(metaParams));
   return info.weights.params.map((p) => {
+    const v = own(params as object, p.name);
+    if (v instanceof Float32Array && v.length === p.size) return v;
     const shape = metaParams.find((m) => m.name === p.name)!.shape;
-    return checkArray(where, `params.${p.name}`, own(params as object, p.name), p.size, `[${shape.join(", ")}]`);
+    return checkArray(where, `params.${p.name}`, v, p.size, `[${shape.join(", ")}]`);
   });
 }
 
@@ -84,9 +104,8 @@ export function layoutParams(info: KernelInfo): Tensors {
  *  the layout stacks its parts side by side and the arrays are so (params from createParams),
  *  else copied into `scratch(k)`. */
 export function packWeights(info: KernelInfo, arrays: Float32Array[], scratch: (k: number) => Float32Array): Float32Array[] {
-  const index = (buf: number) => info.weights.params.findIndex((p) => p.buf === buf);
   return info.weights.packs.map((pk, k) => {
-    const parts = pk.parts.map((q) => ({ a: arrays[index(q.param)]!, offset: q.offset }));
+    const parts = pk.parts.map((q) => ({ a: arrays[paramIndex(info, q.param)]!, offset: q.offset }));
     if (pk.offset !== null && parts.every((q, i) => i === 0 || follows(q.a, parts[i - 1]!.a))) return span(parts[0]!.a, pk.size);
     const s = scratch(k);
     for (const q of parts) s.set(q.a, q.offset);
@@ -100,12 +119,11 @@ export function packWeights(info: KernelInfo, arrays: Float32Array[], scratch: (
  *  addPackGradients adds into them. One rule, for every backend. */
 export function gradientTargets(info: KernelInfo, grads: Float32Array[], scratch: (k: number) => Float32Array): { packs: Float32Array[]; apart: boolean[] } {
   for (const g of grads) g.fill(0);
-  const index = (buf: number) => info.weights.params.findIndex((p) => p.buf === buf);
   const apart: boolean[] = [];
   const packs = info.bwd.packs.map((pk) => {
     const k = info.weights.packs.findIndex((w) => w.buf === pk.pack);
     const layout = info.weights.packs[k]!;
-    const parts = pk.parts.map((q) => grads[index(q.param)]!);
+    const parts = pk.parts.map((q) => grads[paramIndex(info, q.param)]!);
     const inPlace = layout.offset !== null && parts.every((a, i) => i === 0 || follows(a, parts[i - 1]!));
     apart.push(!inPlace);
     return inPlace ? span(parts[0]!, layout.size) : scratch(k).fill(0);
@@ -115,12 +133,11 @@ export function gradientTargets(info: KernelInfo, grads: Float32Array[], scratch
 
 /** After backward's stages: the pack gradients computed apart from their parts, added into them. */
 export function addPackGradients(info: KernelInfo, grads: Float32Array[], t: { packs: Float32Array[]; apart: boolean[] }): void {
-  const index = (buf: number) => info.weights.params.findIndex((p) => p.buf === buf);
   info.bwd.packs.forEach((pk, k) => {
     if (!t.apart[k]) return;
     const from = t.packs[k]!;
     for (const q of pk.parts) {
-      const g = grads[index(q.param)]!;
+      const g = grads[paramIndex(info, q.param)]!;
       for (let j = 0; j < g.length; j++) g[j] = g[j]! + from[q.offset + j]!;
     }
   });
@@ -146,7 +163,7 @@ export function forwardArgs(where: string, info: KernelInfo, params: unknown, in
   const threads = checkThreads(where, own(o, "threads"));
   const B = checkBatchSize(where, own(o, "batchSize"));
   const arrays = checkParams(where, info, params);
-  const i = checkObject(where, "inputs", inputs, metaInputs.map((x) => x.name));
+  const i = checkObject(where, "inputs", inputs, namesOf(metaInputs));
   const first = metaInputs[0];
   const T =
     own(o, "timeSteps") !== undefined || !first
@@ -180,8 +197,8 @@ export function stepArgs(where: string, info: KernelInfo, params: unknown, input
   const metaStates: Named = meta.states;
   const B = checkBatchSize(where, batchSize);
   const arrays = checkParams(where, info, params);
-  checkObject(where, "inputs", inputs, metaInputs.map((x) => x.name));
-  checkObject(where, "state", state, metaStates.map((x) => x.name));
+  checkObject(where, "inputs", inputs, namesOf(metaInputs));
+  checkObject(where, "state", state, namesOf(metaStates));
   const ins = checkArrays(where, "inputs", inputs as object, metaInputs, 0, B, true) as Float32Array[];
   const states = checkArrays(where, "state", state as object, metaStates, 0, B, true) as Float32Array[];
   return { B, params: arrays, ins, states };
@@ -231,7 +248,7 @@ export function backwardArgs<D extends { timeSteps: number; batchSize: number }>
   if (d === undefined) fail(where, "the tape must come from this kernel's forward");
   const T = d.timeSteps;
   const B = d.batchSize;
-  checkObject(where, "dOutputs", dOutputs, metaOutputs.map((x) => x.name));
+  checkObject(where, "dOutputs", dOutputs, namesOf(metaOutputs));
   const o = checkObject(where, "options", options, BACKWARD_OPTIONS);
   const threads = checkThreads(where, own(o, "threads"));
   const dOuts = checkArrays(where, "dOutputs", dOutputs as object, metaOutputs, T, B, false);
@@ -254,10 +271,13 @@ export function gradientsFor(where: string, info: KernelInfo, into: unknown, T: 
     return { params: layoutParams(info), inputs, initialState };
   }
   const g = checkObject(where, "options.into", into, ["params", "inputs", "initialState"]);
-  const p = checkObject(where, "options.into.params", own(g, "params"), metaParams.map((x) => x.name));
-  for (const x of metaParams) checkArray(where, `options.into.params.${x.name}`, own(p, x.name), x.size, `[${x.shape.join(", ")}]`);
-  checkArrays(where, "options.into.inputs", checkObject(where, "options.into.inputs", own(g, "inputs"), metaInputs.map((x) => x.name)), metaInputs, T, B, true);
-  checkArrays(where, "options.into.initialState", checkObject(where, "options.into.initialState", own(g, "initialState"), metaStates.map((x) => x.name)), metaStates, 0, B, true);
+  const p = checkObject(where, "options.into.params", own(g, "params"), namesOf(metaParams));
+  for (const x of metaParams) {
+    const v = own(p, x.name);
+    if (!(v instanceof Float32Array && v.length === x.size)) checkArray(where, `options.into.params.${x.name}`, v, x.size, `[${x.shape.join(", ")}]`);
+  }
+  checkArrays(where, "options.into.inputs", checkObject(where, "options.into.inputs", own(g, "inputs"), namesOf(metaInputs)), metaInputs, T, B, true);
+  checkArrays(where, "options.into.initialState", checkObject(where, "options.into.initialState", own(g, "initialState"), namesOf(metaStates)), metaStates, 0, B, true);
   return into as Grads;
 }
 

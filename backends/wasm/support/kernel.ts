@@ -73,7 +73,6 @@ export function wasmKernel(info: WasmKernelInfo, binary: Uint8Array, host: Recor
     if (--r.left === 0) heap.release(r.addr, r.bytes);
   });
 
-
   /** Params initialized from their rules (or zero-filled), as the TypeScript kernel's createParams. */
   function createParams(options?: unknown): Tensors {
     const seed = paramsSeed("createParams", options);
