@@ -6,11 +6,11 @@ import type * as Prettier from "prettier";
 import type { Project, SourceFile } from "ts-morph";
 import type { Plan, PlanOp } from "../../compiler/plan/types.ts";
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
-import { backwardBody, boundBuffers, forwardBody, runBackwardBody, runBody, stepBody } from "./entries.ts";
-import { adjointBuffers, allocAdjointsBody, allocTapeBody, createParamsBody, packScratch, tapeBuffers, weightsOfBody } from "./memory.ts";
+import { adjointBuffers, boundBuffers, runBackwardBody, runBody, tapeBuffers } from "./entries.ts";
+import { kernelInfo } from "./descriptor.ts";
 import { tsComment, tsLiteral } from "./escape.ts";
 import { supportText, usedSupport } from "./support.ts";
-import { ARRAY, functionHead, key, typeKey } from "./util.ts";
+import { ARRAY, functionHead, typeKey } from "./util.ts";
 
 /** Pinned so that generated code, and the golden files, do not drift with editor settings. */
 export const PRETTIER_OPTIONS: Prettier.Options = {
@@ -169,20 +169,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
   ]);
 
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => ({ name: b.name }));
-  const sizesOf = (items: readonly { name: string; size: number }[], rows: string) => `{ ${items.map((i) => `${key(i.name)}: new ${ARRAY}(${rows} * ${i.size}),`).join(" ")} }`;
-  const support = [supportText("gemm"), ...(plan.fastMath ? [supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), supportText("weights"), supportText("checks"), supportText("init")].join("\n\n");
-  // Each object is bound to a name only where its keys are checked (a cell may have no params).
-  const bindIf = (name: string, list: readonly unknown[]) => (list.length > 0 ? `const ${name} = ` : "");
-  const gradientsBody = [
-    `if (into === undefined) return { params: allocParams(), inputs: ${sizesOf(meta.inputs, "T * B")}, initialState: ${sizesOf(meta.states, "B")} };`,
-    `const g = checkObject(where, "options.into", into, ["params", "inputs", "initialState"]);`,
-    `${bindIf("p", meta.params)}checkObject(where, "options.into.params", own(g, "params"), ${q(meta.params.map((p) => p.name))});`,
-    ...meta.params.map((p) => `checkArray(where, ${q(`options.into.params.${p.name}`)}, own(p, ${q(p.name)}), ${p.size}, "[${p.shape.join(", ")}]");`),
-    `checkArrays(where, "options.into.inputs", checkObject(where, "options.into.inputs", own(g, "inputs"), INPUT_NAMES), meta.inputs, T, B, true);`,
-    `checkArrays(where, "options.into.initialState", checkObject(where, "options.into.initialState", own(g, "initialState"), STATE_NAMES), meta.states, 0, B, true);`,
-    `return into as Gradients;`,
-  ].join("\n");
-  const adjointsBody = allocAdjointsBody(plan);
+  const support = [supportText("gemm"), ...(plan.fastMath ? [supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), supportText("weights"), supportText("checks"), supportText("init"), supportText("entry"), supportText("arrays")].join("\n\n");
   const forwardRun = runBody(plan);
   const backwardRun = runBackwardBody(plan);
   sf.addStatements(
@@ -191,34 +178,12 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
       `type TapeBuffers = ${fields(tapeBuffers(plan))};`,
       `type Adjoints = ${fields(adjointBuffers(plan))};`,
       `type Bound = ${fields(boundBuffers(plan))};`,
-      `type TapeData = Tape & { buf: TapeBuffers; outputs: Outputs; finalState: State; adjoints: Adjoints | null; zeros: ${ARRAY}[] };`,
-      `const tapes = new WeakSet<object>();`,
-      `const INPUT_NAMES: readonly string[] = ${q(meta.inputs.map((i) => i.name))};`,
-      `const STATE_NAMES: readonly string[] = ${q(meta.states.map((s) => s.name))};`,
-      `const OUTPUT_NAMES: readonly string[] = ${q(meta.outputs.map((o) => o.name))};`,
       `// ---- The support code every module carries (from cellc's backends/ts/support/; what this kernel uses).`,
       SHARED_MARKER,
       `// ---- This kernel.`,
+      `/** The kernel's descriptor: its buffers, where the weights lie, and which buffers hold the inputs, states, masks, outputs and gradients (what the entry points read). */`,
+      `const KERNEL: KernelInfo = ${tsLiteral(kernelInfo(plan))};`,
       ...gemmConstants(plan),
-      packScratch(plan),
-      `function weightsOf(where: string, params: Params): Weights {`,
-      weightsOfBody(plan),
-      `}`,
-      `function allocTape(T: number, B: number, reuse: unknown): TapeData {`,
-      allocTapeBody(plan),
-      `}`,
-      functionHead("allocAdjoints", [["T", "number"], ["B", "number"]], "Adjoints", adjointsBody),
-      adjointsBody,
-      `}`,
-      `let stepCache: TapeData | null = null;`,
-      `/** The tape step() runs on: one step of B samples, kept while B stays the same. */`,
-      `function stepTape(B: number): TapeData {`,
-      `if (stepCache === null || stepCache.batchSize !== B) stepCache = allocTape(1, B, undefined);`,
-      `return stepCache;`,
-      `}`,
-      functionHead("gradientsFor", [["where", "string"], ["into", "unknown"], ["T", "number"], ["B", "number"]], "Gradients", gradientsBody),
-      gradientsBody,
-      `}`,
       `/** forward's work: the plan's forward stages over the tape's buffers. */`,
       functionHead("run", [["weights", "Weights"], ["fwd", "TapeBuffers"], ["T", "number"], ["B", "number"]], "void", forwardRun),
       forwardRun,
@@ -227,68 +192,20 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
       functionHead("runBackward", [["weights", "Weights"], ["fwd", "TapeBuffers"], ["adj", "Adjoints"], ["io", "Bound"], ["T", "number"], ["B", "number"], ["inputGradients", "boolean"]], "void", backwardRun),
       backwardRun,
       `}`,
+      `/** The entry points, the same code in every module (the entry runtime over this kernel's descriptor and stages). */`,
+      `const kernel = arrayKernel(KERNEL, run, runBackward);`,
+      `/** ${CREATE_PARAMS_DOC} */`,
+      `export function createParams(options?: CreateParamsOptions): Params { return kernel.createParams(options) as Params; }`,
+      `/** Zero state for a batch. */`,
+      `export function createState(batchSize: number = 1): State { return kernel.createState(batchSize) as State; }`,
+      `/** One step for streaming inference: reads inputs [batchSize, n], updates \`state\` in place, returns this step's outputs. */`,
+      `export function step(params: Params, inputs: Inputs, state: State, batchSize: number = 1): Outputs { return kernel.step(params, inputs, state, batchSize) as Outputs; }`,
+      `/** Runs a whole sequence ([timeSteps, batchSize, n] inputs) and records a tape for backward. */`,
+      `export function forward(params: Params, inputs: Inputs, options: ForwardOptions): ForwardResult { return kernel.forward(params, inputs, options) as unknown as ForwardResult; }`,
+      `/** Backward through time: gradients of every parameter (summed over batch and time), of the inputs and of the initial state, given the loss's gradient with respect to the outputs ([timeSteps, batchSize, n]; absent ones are zero). */`,
+      `export function backward(params: Params, tapeIn: Tape, dOutputs: Partial<Outputs>, options: BackwardOptions = {}): Gradients { return kernel.backward(params, tapeIn, dOutputs, options) as unknown as Gradients; }`,
     ].join("\n"),
   );
-  sf.addFunction({
-    name: "allocParams",
-    docs: ["Zero-filled parameters, views of one buffer laid out as the kernel reads them."],
-    returnType: "Params",
-    statements: createParamsBody(plan),
-  });
-  sf.addFunction({
-    isExported: true,
-    name: "createParams",
-    docs: [CREATE_PARAMS_DOC],
-    parameters: [{ name: "options", type: "CreateParamsOptions", hasQuestionToken: true }],
-    returnType: "Params",
-    statements: CREATE_PARAMS_BODY,
-  });
-  sf.addFunction({
-    isExported: true,
-    name: "createState",
-    docs: ["Zero state for a batch."],
-    parameters: [{ name: "batchSize", type: "number", initializer: "1" }],
-    returnType: "State",
-    statements: meta.states.length ? `const B = checkBatchSize("createState", batchSize);\nreturn ${sizesOf(meta.states, "B")};` : `checkBatchSize("createState", batchSize);\nreturn {};`,
-  });
-  sf.addFunction({
-    isExported: true,
-    name: "step",
-    docs: ["One step for streaming inference: reads inputs [batchSize, n], updates `state` in place, returns this step's outputs."],
-    parameters: [
-      { name: "params", type: "Params" },
-      { name: "inputs", type: "Inputs" },
-      { name: "state", type: "State" },
-      { name: "batchSize", type: "number", initializer: "1" },
-    ],
-    returnType: "Outputs",
-    statements: stepBody(plan),
-  });
-  sf.addFunction({
-    isExported: true,
-    name: "forward",
-    docs: ["Runs a whole sequence ([timeSteps, batchSize, n] inputs) and records a tape for backward."],
-    parameters: [
-      { name: "params", type: "Params" },
-      { name: "inputs", type: "Inputs" },
-      { name: "options", type: "ForwardOptions" },
-    ],
-    returnType: "ForwardResult",
-    statements: forwardBody(plan),
-  });
-  sf.addFunction({
-    isExported: true,
-    name: "backward",
-    docs: ["Backward through time: gradients of every parameter (summed over batch and time), of the inputs and of the initial state, given the loss's gradient with respect to the outputs ([timeSteps, batchSize, n]; absent ones are zero)."],
-    parameters: [
-      { name: "params", type: "Params" },
-      { name: "tapeIn", type: "Tape" },
-      { name: "dOutputs", type: "Partial<Outputs>" },
-      { name: "options", type: "BackwardOptions", initializer: "{}" },
-    ],
-    returnType: "Gradients",
-    statements: backwardBody(plan),
-  });
   let text = sf.getFullText();
   // A float64 build is the same module over Float64Array, used to check gradients numerically.
   text = text.replaceAll(ARRAY, m.dtype === "float64" ? "Float64Array" : "Float32Array");
@@ -307,13 +224,6 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
 /** createParams as every TypeScript and WebAssembly module documents it. */
 export const CREATE_PARAMS_DOC =
   "Parameters initialized by meta.params[k].init (the spec's `= glorot`, `= ones`, ...) from options.seed, the same numbers for a seed on every backend; without a seed, from a random one; { zeros: true }: zero-filled. Views of one buffer laid out as the kernel reads them.";
-
-const CREATE_PARAMS_BODY = [
-  `const params = allocParams();`,
-  `const seed = paramsSeed("createParams", options);`,
-  `if (seed !== undefined) initParams(params, meta.params, new Rng(seed));`,
-  `return params;`,
-].join("\n");
 
 /** Stands for the shared code until the module is formatted. */
 const SHARED_MARKER = "declare const cellcSharedCode: never;";

@@ -7,10 +7,14 @@ import { assetText, type RuntimeAssets } from "../assets.ts";
 /** The files this module reads (declared in the backend registry, shipped by the package build). */
 export const tsSupportAssets: RuntimeAssets = { dir: "ts/support", extension: ".ts" };
 
+/** The files of ./support/ (entry and arrays: the entry runtime). */
+export const SUPPORT_FILES = ["gemm", "fastmath", "checks", "weights", "rows", "special", "init", "entry", "arrays"] as const;
+export type SupportFile = (typeof SUPPORT_FILES)[number];
+
 const cache = new Map<string, string>();
 
 /** The inlinable text of ./support/<name>.ts. */
-export function supportText(name: "gemm" | "fastmath" | "checks" | "weights" | "rows" | "special" | "init"): string {
+export function supportText(name: SupportFile): string {
   let text = cache.get(name);
   if (text === undefined) {
     const raw = assetText(tsSupportAssets, name);
@@ -26,9 +30,14 @@ export function supportText(name: "gemm" | "fastmath" | "checks" | "weights" | "
 // ts-morph's bundled TypeScript (the printer has it loaded already).
 type TypeScript = typeof import("ts-morph").ts;
 
-/** Every identifier written in `node`'s subtree. */
+/** Every identifier written in `node`'s subtree, but for property names (`{ pack: 1 }`, `a.pack`,
+ *  `{ pack: number }`), which name no declaration. */
 function identifiers(ts: TypeScript, node: import("ts-morph").ts.Node, into = new Set<string>()): Set<string> {
-  if (ts.isIdentifier(node)) into.add(node.text);
+  if (ts.isIdentifier(node)) {
+    const p = node.parent;
+    const property = p !== undefined && (ts.isPropertyAssignment(p) || ts.isPropertyAccessExpression(p) || ts.isPropertySignature(p)) && p.name === node;
+    if (!property) into.add(node.text);
+  }
   node.forEachChild((c) => void identifiers(ts, c, into));
   return into;
 }

@@ -27,7 +27,11 @@ export const PRINTER_WORDS = [
   "PAGE", "MAX_PAGES", "ALIGN", "HeapFull", "KernelMemoryError", "showBytes", "largestFitting", "MemoryNeed", "memoryError",
   "Heap", "Tensors", "put", "KernelInfo", "KernelImpl", "wasmKernel", "CTL", "IDLE_MS", "MESSAGE_CHARS", "NodeWorker",
   "WorkerCtor", "workerConstructor", "threadsSupported", "REPORT_SOURCE", "WORKER_SOURCE", "SUPERVISOR_SOURCE", "TeamJob",
-  "TeamEntry", "TEAM_BYTES", "Team",
+  "TeamEntry", "TEAM_BYTES", "Team", "WasmKernelInfo",
+  // The entry runtime every TypeScript and WebAssembly module carries (backends/ts/support/entry.ts, arrays.ts)
+  "bufLength", "layoutParams", "gradientTargets", "addPackGradients", "ForwardArgs", "forwardArgs", "fillForward",
+  "stepArgs", "fillStep", "stepResult", "Grads", "BackwardArgs", "backwardArgs", "fillBackward", "initialStateGradients",
+  "zeroState", "ParamList", "namesOf", "nameLists", "paramIndex", "paramIndexes", "RunForward", "RunBackward", "ArrayTape", "arrayKernel", "KERNEL", "kernel",
   // Python (the PyTorch printer): module-level names its forward reads, and its forward's locals
   "torch", "nn", "self", "Tensor", "Optional", "List", "Tuple", "Dict", "math", "lengths", "state_masks", "dtype",
   "device", "steps", "batch_size",

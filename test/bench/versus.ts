@@ -15,7 +15,7 @@ const FLAGS: FlagDefs = {
   sizes: { type: "string", arg: "LIST", help: `from ${SIZES.map((s) => s.name).join(",")} (default S1,S2)` },
   cells: { type: "string", arg: "LIST", help: `from ${CELLS.map((c) => c.name).join(",")} (default all)` },
   modes: { type: "string", arg: "LIST", help: "forward,train (default both)" },
-  target: { type: "string", arg: "NAME", help: "compile this checkout's kernels for this target (default: its default)" },
+  target: { type: "string", arg: "NAME", help: "compile both checkouts' kernels for this target (default: each one's default)" },
   rounds: { type: "string", arg: "N", help: "timed rounds per measurement, each kernel once per round (default 25)" },
   help: { type: "boolean", short: "h", help: "show this help" },
 };
@@ -99,7 +99,7 @@ async function main() {
   for (const cell of cells) {
     for (const size of sizes) {
       for (const mode of modes) {
-        const rb = runner(await loadKernel(baseRoot, cell, size, undefined), size, mode);
+        const rb = runner(await loadKernel(baseRoot, cell, size, target), size, mode);
         const rt = runner(await loadKernel(process.cwd(), cell, size, target), size, mode);
         const c0 = process.cpuUsage();
         rb();

@@ -167,17 +167,6 @@ type Bound = {
   d_h_out: Float32Array;
   d_x: Float32Array;
 };
-type TapeData = Tape & {
-  buf: TapeBuffers;
-  outputs: Outputs;
-  finalState: State;
-  adjoints: Adjoints | null;
-  zeros: Float32Array[];
-};
-const tapes = new WeakSet<object>();
-const INPUT_NAMES: readonly string[] = ["x"];
-const STATE_NAMES: readonly string[] = ["h", "c"];
-const OUTPUT_NAMES: readonly string[] = ["h"];
 // ---- The support code every module carries (from cellc's backends/ts/support/; what this kernel uses).
 /** How a kernel's product reads its operands (one constant per product in a module). */
 interface Gemm {
@@ -575,6 +564,20 @@ function checkThreads(where: string, v: unknown): number | undefined {
 /** The most worker threads a call may ask for. */
 const MAX_THREADS = 64;
 
+/** The keys forward's options may hold (abi/kernel.ts ForwardOptions). */
+const FORWARD_OPTIONS: readonly string[] = [
+  "batchSize",
+  "timeSteps",
+  "initialState",
+  "lengths",
+  "stateMasks",
+  "tape",
+  "threads",
+];
+
+/** The keys backward's options may hold (abi/kernel.ts BackwardOptions). */
+const BACKWARD_OPTIONS: readonly string[] = ["dFinalState", "into", "inputGradients", "threads"];
+
 function checkBatchSize(where: string, v: unknown): number {
   return checkCount(where, "batchSize", v);
 }
@@ -861,7 +864,744 @@ function paramsSeed(where: string, options: unknown): number | undefined {
   }
   return seed;
 }
+
+/** meta's params (the module's `meta` is `as const`: an empty list there is of type never[]). */
+type ParamList = readonly {
+  readonly name: string;
+  readonly size: number;
+  readonly shape: readonly number[];
+}[];
+
+/** Arrays by name (as abi/kernel.ts's Tensors; Float64Array in float64 builds). */
+type Tensors = Record<string, Float32Array>;
+
+/** Sets `o[name]` as an own property, even for a spec name such as `__proto__` (an assignment
+ *  would set the object's prototype instead). */
+function put(o: Tensors, name: string, v: Float32Array): void {
+  Object.defineProperty(o, name, {
+    value: v,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
+/** The plan as the entry runtime needs it (buffers by id; rows 0 seq, 1 carry, 2 batch, 3 none). */
+interface KernelInfo {
+  bufs: { name: string; kind: string; rows: number; width: number; size: number; entry: string }[];
+  weights: {
+    size: number;
+    params: { name: string; buf: number; offset: number; size: number }[];
+    packs: {
+      buf: number;
+      offset: number | null;
+      size: number;
+      parts: { param: number; offset: number }[];
+    }[];
+  };
+  fwd: {
+    inputs: { name: string; buf: number }[];
+    active: number;
+    states: { name: string; buf: number; mask: number }[];
+    outputs: { name: string; buf: number }[];
+  };
+  bwd: {
+    seeds: { name: string; buf: number }[];
+    states: { name: string; carry: number }[];
+    inputs: { name: string; buf: number }[];
+    params: { name: string; buf: number; param: number }[];
+    packs: { buf: number; pack: number; parts: { param: number; offset: number }[] }[];
+  };
+}
+
+/** What a module's entry points are, whichever backend runs them. */
+interface KernelImpl {
+  createParams(options?: unknown): Tensors;
+  createState(batchSize?: number): Tensors;
+  step(params: Tensors, inputs: Tensors, state: Tensors, batchSize?: number): Tensors;
+  forward(
+    params: Tensors,
+    inputs: Tensors,
+    options: object,
+  ): { outputs: Tensors; finalState: Tensors; tape: object };
+  backward(
+    params: Tensors,
+    tape: object,
+    dOutputs: object,
+    options?: object,
+  ): { params: Tensors; inputs: Tensors; initialState: Tensors };
+  /** Threads the last forward, backward or step ran on (absent: a TypeScript kernel, one). */
+  threadsUsed?(): number;
+}
+
+const nameLists = new WeakMap<object, string[]>();
+
+/** The names of one of meta's lists (inputs, states, outputs, params), made once per list. */
+function namesOf(list: readonly { readonly name: string }[]): string[] {
+  let n = nameLists.get(list);
+  if (n === undefined) nameLists.set(list, (n = list.map((x) => x.name)));
+  return n;
+}
+
+const paramIndexes = new WeakMap<KernelInfo, Map<number, number>>();
+
+/** The weights.params index of the param in buffer `buf`. */
+function paramIndex(info: KernelInfo, buf: number): number {
+  let m = paramIndexes.get(info);
+  if (m === undefined)
+    paramIndexes.set(info, (m = new Map(info.weights.params.map((p, i) => [p.buf, i]))));
+  return m.get(buf)!;
+}
+
+/** Elements of buffer `b` for T steps of B samples. */
+function bufLength(b: { rows: number; width: number }, T: number, B: number): number {
+  return (b.rows === 0 ? T * B : b.rows === 1 ? (T + 1) * B : b.rows === 2 ? B : 1) * b.width;
+}
+
+/** The caller's params, checked: one array per weights.params entry, in its order. */
+function checkParams(where: string, info: KernelInfo, params: unknown): Float32Array[] {
+  const metaParams: ParamList = meta.params;
+  checkObject(where, "params", params, namesOf(metaParams));
+  return info.weights.params.map((p) => {
+    const v = own(params as object, p.name);
+    if (v instanceof Float32Array && v.length === p.size) return v;
+    const shape = metaParams.find((m) => m.name === p.name)!.shape;
+    return checkArray(where, `params.${p.name}`, v, p.size, `[${shape.join(", ")}]`);
+  });
+}
+
+/** Params laid out as the kernel reads them: views of one zero-filled buffer. */
+function layoutParams(info: KernelInfo): Tensors {
+  const all = new Float32Array(info.weights.size);
+  const out: Tensors = {};
+  for (const p of info.weights.params) put(out, p.name, all.subarray(p.offset, p.offset + p.size));
+  return out;
+}
+
+/** Each stacked matrix, given its parts (one array per weights.params entry): read in place when
+ *  the layout stacks its parts side by side and the arrays are so (params from createParams),
+ *  else copied into `scratch(k)`. */
+function packWeights(
+  info: KernelInfo,
+  arrays: Float32Array[],
+  scratch: (k: number) => Float32Array,
+): Float32Array[] {
+  return info.weights.packs.map((pk, k) => {
+    const parts = pk.parts.map((q) => ({
+      a: arrays[paramIndex(info, q.param)]!,
+      offset: q.offset,
+    }));
+    if (pk.offset !== null && parts.every((q, i) => i === 0 || follows(q.a, parts[i - 1]!.a)))
+      return span(parts[0]!.a, pk.size);
+    const s = scratch(k);
+    for (const q of parts) s.set(q.a, q.offset);
+    return s;
+  });
+}
+
+/** The targets of backward's weight gradients, zeroed: `grads` (one array per weights.params
+ *  entry) and each pack's gradient (by bwd.packs), its parts' gradients in place when the layout
+ *  stacks them and they lie side by side, else zeroed `scratch(k)` (k: its weights.packs index) that
+ *  addPackGradients adds into them. One rule, for every backend. */
+function gradientTargets(
+  info: KernelInfo,
+  grads: Float32Array[],
+  scratch: (k: number) => Float32Array,
+): { packs: Float32Array[]; apart: boolean[] } {
+  for (const g of grads) g.fill(0);
+  const apart: boolean[] = [];
+  const packs = info.bwd.packs.map((pk) => {
+    const k = info.weights.packs.findIndex((w) => w.buf === pk.pack);
+    const layout = info.weights.packs[k]!;
+    const parts = pk.parts.map((q) => grads[paramIndex(info, q.param)]!);
+    const inPlace =
+      layout.offset !== null && parts.every((a, i) => i === 0 || follows(a, parts[i - 1]!));
+    apart.push(!inPlace);
+    return inPlace ? span(parts[0]!, layout.size) : scratch(k).fill(0);
+  });
+  return { packs, apart };
+}
+
+/** After backward's stages: the pack gradients computed apart from their parts, added into them. */
+function addPackGradients(
+  info: KernelInfo,
+  grads: Float32Array[],
+  t: { packs: Float32Array[]; apart: boolean[] },
+): void {
+  info.bwd.packs.forEach((pk, k) => {
+    if (!t.apart[k]) return;
+    const from = t.packs[k]!;
+    for (const q of pk.parts) {
+      const g = grads[paramIndex(info, q.param)]!;
+      for (let j = 0; j < g.length; j++) g[j] = g[j]! + from[q.offset + j]!;
+    }
+  });
+}
+
+/** forward's arguments, checked in the order the messages promise. */
+interface ForwardArgs {
+  B: number;
+  T: number;
+  /** The `threads` option (undefined: the kernel's default). */
+  threads: number | undefined;
+  params: Float32Array[];
+  ins: (Float32Array | undefined)[];
+  initial: (Float32Array | undefined)[];
+  masks: (Float32Array | undefined)[];
+  lengths: unknown;
+  tape: unknown;
+}
+
+function forwardArgs(
+  where: string,
+  info: KernelInfo,
+  params: unknown,
+  inputs: unknown,
+  options: unknown,
+): ForwardArgs {
+  const metaInputs: Named = meta.inputs;
+  const o = checkObject(where, "options", options, FORWARD_OPTIONS);
+  const threads = checkThreads(where, own(o, "threads"));
+  const B = checkBatchSize(where, own(o, "batchSize"));
+  const arrays = checkParams(where, info, params);
+  const i = checkObject(where, "inputs", inputs, namesOf(metaInputs));
+  const first = metaInputs[0];
+  const T =
+    own(o, "timeSteps") !== undefined || !first
+      ? checkCount(where, "options.timeSteps", own(o, "timeSteps"))
+      : inferSteps(where, own(i, first.name), B, first.size, `inputs.${first.name}`);
+  const ins = checkArrays(where, "inputs", i, metaInputs, T, B, true);
+  const initial = stateOption(where, o, "initialState", B);
+  const masks = stateOption(where, o, "stateMasks", B);
+  return {
+    B,
+    T,
+    threads,
+    params: arrays,
+    ins,
+    initial,
+    masks,
+    lengths: own(o, "lengths"),
+    tape: own(o, "tape"),
+  };
+}
+
+/** The caller's data into a tape's buffers (`buf(id)`: forward buffer `id` as an array). */
+function fillForward(
+  where: string,
+  info: KernelInfo,
+  a: ForwardArgs,
+  buf: (id: number) => Float32Array,
+): void {
+  info.fwd.inputs.forEach((x, k) => buf(x.buf).set(a.ins[k]!));
+  checkLengths(where, a.lengths, a.B, a.T, buf(info.fwd.active));
+  info.fwd.states.forEach((s, k) => {
+    const st = buf(s.buf);
+    const n = a.B * info.bufs[s.buf]!.width;
+    const init = a.initial[k];
+    if (init !== undefined) st.set(init);
+    else st.fill(0, 0, n);
+    const mask = a.masks[k];
+    if (mask !== undefined) buf(s.mask).set(mask);
+    else buf(s.mask).fill(1, 0, n);
+  });
+}
+
+/** step's arguments, checked; `ins` and `states` are the caller's arrays ([B, n] each). */
+function stepArgs(
+  where: string,
+  info: KernelInfo,
+  params: unknown,
+  inputs: unknown,
+  state: unknown,
+  batchSize: unknown,
+): { B: number; params: Float32Array[]; ins: Float32Array[]; states: Float32Array[] } {
+  const metaInputs: Named = meta.inputs;
+  const metaStates: Named = meta.states;
+  const B = checkBatchSize(where, batchSize);
+  const arrays = checkParams(where, info, params);
+  checkObject(where, "inputs", inputs, namesOf(metaInputs));
+  checkObject(where, "state", state, namesOf(metaStates));
+  const ins = checkArrays(
+    where,
+    "inputs",
+    inputs as object,
+    metaInputs,
+    0,
+    B,
+    true,
+  ) as Float32Array[];
+  const states = checkArrays(
+    where,
+    "state",
+    state as object,
+    metaStates,
+    0,
+    B,
+    true,
+  ) as Float32Array[];
+  return { B, params: arrays, ins, states };
+}
+
+/** A step's data into a one-step tape: every sample active, states unmasked. */
+function fillStep(
+  info: KernelInfo,
+  s: { B: number; ins: Float32Array[]; states: Float32Array[] },
+  buf: (id: number) => Float32Array,
+): void {
+  info.fwd.inputs.forEach((x, k) => buf(x.buf).set(s.ins[k]!));
+  buf(info.fwd.active).fill(1, 0, s.B);
+  info.fwd.states.forEach((x, k) => {
+    buf(x.buf).set(s.states[k]!);
+    buf(x.mask).fill(1, 0, s.B * info.bufs[x.buf]!.width);
+  });
+}
+
+/** After a step: the states updated in place, the step's outputs as arrays of their own. */
+function stepResult(
+  info: KernelInfo,
+  s: { B: number; states: Float32Array[] },
+  buf: (id: number) => Float32Array,
+): Tensors {
+  info.fwd.states.forEach((x, k) => {
+    const n = s.B * info.bufs[x.buf]!.width;
+    s.states[k]!.set(buf(x.buf).subarray(n, 2 * n));
+  });
+  const out: Tensors = {};
+  for (const o of info.fwd.outputs)
+    put(out, o.name, buf(o.buf).slice(0, s.B * info.bufs[o.buf]!.width));
+  return out;
+}
+
+interface Grads {
+  params: Tensors;
+  inputs: Tensors;
+  initialState: Tensors;
+}
+
+/** backward's arguments after the params and the tape, checked in the order the messages promise. */
+interface BackwardArgs {
+  threads: number | undefined;
+  dOuts: (Float32Array | undefined)[];
+  dFinal: (Float32Array | undefined)[];
+  inputGradients: boolean;
+  grads: Grads;
+}
+
+/** `tapeOf(tape)`: the backend's record of a tape it made, undefined for anything else. */
+function backwardArgs<D extends { timeSteps: number; batchSize: number }>(
+  where: string,
+  info: KernelInfo,
+  params: unknown,
+  tapeIn: unknown,
+  tapeOf: (t: object) => D | undefined,
+  dOutputs: unknown,
+  options: unknown,
+): BackwardArgs & { params: Float32Array[]; tape: D } {
+  const metaOutputs: Named = meta.outputs;
+  const arrays = checkParams(where, info, params);
+  const d = typeof tapeIn === "object" && tapeIn !== null ? tapeOf(tapeIn) : undefined;
+  if (d === undefined) fail(where, "the tape must come from this kernel's forward");
+  const T = d.timeSteps;
+  const B = d.batchSize;
+  checkObject(where, "dOutputs", dOutputs, namesOf(metaOutputs));
+  const o = checkObject(where, "options", options, BACKWARD_OPTIONS);
+  const threads = checkThreads(where, own(o, "threads"));
+  const dOuts = checkArrays(where, "dOutputs", dOutputs as object, metaOutputs, T, B, false);
+  const dFinal = stateOption(where, o, "dFinalState", B);
+  const inputGradients =
+    checkFlag(where, "options.inputGradients", own(o, "inputGradients")) !== false;
+  const grads = gradientsFor(where, info, own(o, "into"), T, B);
+  return { params: arrays, tape: d, threads, dOuts, dFinal, inputGradients, grads };
+}
+
+/** The arrays backward writes: `into`'s (checked), or new ones. */
+function gradientsFor(where: string, info: KernelInfo, into: unknown, T: number, B: number): Grads {
+  const metaInputs: Named = meta.inputs;
+  const metaStates: Named = meta.states;
+  const metaParams: ParamList = meta.params;
+  if (into === undefined) {
+    const inputs: Tensors = {};
+    for (const i of metaInputs) put(inputs, i.name, new Float32Array(T * B * i.size));
+    const initialState: Tensors = {};
+    for (const s of metaStates) put(initialState, s.name, new Float32Array(B * s.size));
+    return { params: layoutParams(info), inputs, initialState };
+  }
+  const g = checkObject(where, "options.into", into, ["params", "inputs", "initialState"]);
+  const p = checkObject(where, "options.into.params", own(g, "params"), namesOf(metaParams));
+  for (const x of metaParams) {
+    const v = own(p, x.name);
+    if (!(v instanceof Float32Array && v.length === x.size))
+      checkArray(where, `options.into.params.${x.name}`, v, x.size, `[${x.shape.join(", ")}]`);
+  }
+  checkArrays(
+    where,
+    "options.into.inputs",
+    checkObject(where, "options.into.inputs", own(g, "inputs"), namesOf(metaInputs)),
+    metaInputs,
+    T,
+    B,
+    true,
+  );
+  checkArrays(
+    where,
+    "options.into.initialState",
+    checkObject(where, "options.into.initialState", own(g, "initialState"), namesOf(metaStates)),
+    metaStates,
+    0,
+    B,
+    true,
+  );
+  return into as Grads;
+}
+
+/** The state gradients entering the last step (`adj(id)`: backward buffer `id` as an array). */
+function fillBackward(
+  info: KernelInfo,
+  B: number,
+  dFinal: (Float32Array | undefined)[],
+  adj: (id: number) => Float32Array,
+): void {
+  info.bwd.states.forEach((s, k) => {
+    const given = dFinal[k];
+    if (given !== undefined) adj(s.carry).set(given);
+    else adj(s.carry).fill(0, 0, B * info.bufs[s.carry]!.width);
+  });
+}
+
+/** After backward's stages: the initial state's gradients out of their carries. */
+function initialStateGradients(
+  info: KernelInfo,
+  B: number,
+  grads: Grads,
+  adj: (id: number) => Float32Array,
+): void {
+  for (const s of info.bwd.states)
+    grads.initialState[s.name]!.set(adj(s.carry).subarray(0, B * info.bufs[s.carry]!.width));
+}
+
+/** Zero state for a batch. */
+function zeroState(batchSize: unknown): Tensors {
+  const metaStates: Named = meta.states;
+  const B = checkBatchSize("createState", batchSize);
+  const out: Tensors = {};
+  for (const s of metaStates) put(out, s.name, new Float32Array(B * s.size));
+  return out;
+}
+
+/** A module's forward stages: the weights, the tape's buffers (by their plan names), T and B. */
+type RunForward = (weights: never, fwd: never, T: number, B: number) => void;
+/** A module's backward stages: as RunForward, with the tape's adjoints and the call's own buffers. */
+type RunBackward = (
+  weights: never,
+  fwd: never,
+  adj: never,
+  io: never,
+  T: number,
+  B: number,
+  inputGradients: boolean,
+) => void;
+
+/** A tape of a TypeScript module: its buffers, and its adjoints once backward has run. */
+interface ArrayTape {
+  readonly timeSteps: number;
+  readonly batchSize: number;
+  buf: Tensors;
+  adjoints: Tensors | null;
+  /** Zero seeds for outputs backward was given no gradient of, by output. */
+  zeros: Float32Array[];
+  outputs: Tensors;
+  finalState: Tensors;
+}
+
+function arrayKernel(
+  info: KernelInfo,
+  runForward: RunForward,
+  runBackward: RunBackward,
+): KernelImpl {
+  const run = runForward as unknown as (w: Tensors, fwd: Tensors, T: number, B: number) => void;
+  const runB = runBackward as unknown as (
+    w: Tensors,
+    fwd: Tensors,
+    adj: Tensors,
+    io: Tensors,
+    T: number,
+    B: number,
+    ig: boolean,
+  ) => void;
+  const name = (id: number) => info.bufs[id]!.name;
+  const tapes = new WeakSet<object>();
+  /** Stacked weights and pack gradients, used when the arrays passed in are not side by side. */
+  const packed = info.weights.packs.map((p) => new Float32Array(p.size));
+  const packedGrads = info.weights.packs.map((p) => new Float32Array(p.size));
+
+  /** The buffers `which` selects, for T steps of B samples. */
+  function alloc(which: (b: KernelInfo["bufs"][number]) => boolean, T: number, B: number): Tensors {
+    const out: Tensors = {};
+    for (const b of info.bufs) if (which(b)) out[b.name] = new Float32Array(bufLength(b, T, B));
+    return out;
+  }
+
+  /** The weights the stages read: the checked params, and each stacked matrix (one object, its
+   *  values replaced at each call). */
+  const w: Tensors = {};
+  function weights(arrays: Float32Array[]): Tensors {
+    info.weights.params.forEach((p, i) => (w[name(p.buf)] = arrays[i]!));
+    packWeights(info, arrays, (k) => packed[k]!).forEach(
+      (a, k) => (w[name(info.weights.packs[k]!.buf)] = a),
+    );
+    return w;
+  }
+
+  function allocTape(T: number, B: number, reuse: unknown): ArrayTape {
+    if (reuse !== undefined) {
+      if (typeof reuse !== "object" || reuse === null || !tapes.has(reuse))
+        fail("forward", "options.tape was not made by this kernel");
+      const given = reuse as ArrayTape;
+      if (given.timeSteps === T && given.batchSize === B) return given;
+    }
+    const buf = alloc((b) => b.entry === "forward", T, B);
+    const outputs: Tensors = {};
+    for (const o of info.fwd.outputs) put(outputs, o.name, buf[name(o.buf)]!);
+    const finalState: Tensors = {};
+    for (const s of info.fwd.states)
+      put(finalState, s.name, buf[name(s.buf)]!.subarray(T * B * info.bufs[s.buf]!.width));
+    const tape: ArrayTape = {
+      timeSteps: T,
+      batchSize: B,
+      buf,
+      adjoints: null,
+      zeros: [],
+      outputs,
+      finalState,
+    };
+    tapes.add(tape);
+    return tape;
+  }
+
+  let stepCache: ArrayTape | null = null;
+  /** The buffers of a backward call that are not the tape's: gradients and seeds. */
+  const io: Tensors = {};
+
+  return {
+    createParams(options?: unknown): Tensors {
+      const seed = paramsSeed("createParams", options);
+      const params = layoutParams(info);
+      if (seed !== undefined) initParams(params, meta.params, new Rng(seed));
+      return params;
+    },
+    createState: zeroState,
+    step(params: Tensors, inputs: Tensors, state: Tensors, batchSize: number = 1): Tensors {
+      const s = stepArgs("step", info, params, inputs, state, batchSize);
+      const w = weights(s.params);
+      // One step of forward, on a tape of the step's own, kept while B stays the same.
+      if (stepCache === null || stepCache.batchSize !== s.B)
+        stepCache = allocTape(1, s.B, undefined);
+      const buf = stepCache.buf;
+      fillStep(info, s, (id) => buf[name(id)]!);
+      run(w, buf, 1, s.B);
+      return stepResult(info, s, (id) => buf[name(id)]!);
+    },
+    forward(params: Tensors, inputs: Tensors, options: object) {
+      const where = "forward";
+      const a = forwardArgs(where, info, params, inputs, options);
+      const w = weights(a.params);
+      const tape = allocTape(a.T, a.B, a.tape);
+      fillForward(where, info, a, (id) => tape.buf[name(id)]!);
+      run(w, tape.buf, a.T, a.B);
+      return { outputs: tape.outputs, finalState: tape.finalState, tape };
+    },
+    backward(params: Tensors, tapeIn: object, dOutputs: object, options: object = {}) {
+      const a = backwardArgs(
+        "backward",
+        info,
+        params,
+        tapeIn,
+        (t) => (tapes.has(t) ? (t as ArrayTape) : undefined),
+        dOutputs,
+        options,
+      );
+      const w = weights(a.params);
+      const tape = a.tape;
+      const T = tape.timeSteps;
+      const B = tape.batchSize;
+      const adj = (tape.adjoints ??= alloc(
+        (b) =>
+          b.entry === "backward" &&
+          (b.kind === "adjoint" || b.kind === "scratch" || b.kind === "carryAdj"),
+        T,
+        B,
+      ));
+      fillBackward(info, B, a.dFinal, (id) => adj[name(id)]!);
+      // The gradients are written into the caller's arrays (a pack's in place where they allow).
+      const grads = info.weights.params.map((p) => a.grads.params[p.name]!);
+      const targets = gradientTargets(info, grads, (k) => packedGrads[k]!);
+      info.bwd.params.forEach((p) => (io[name(p.buf)] = grads[paramIndex(info, p.param)]!));
+      info.bwd.packs.forEach((pk, k) => (io[name(pk.buf)] = targets.packs[k]!));
+      info.bwd.seeds.forEach(
+        (s, k) =>
+          (io[name(s.buf)] =
+            a.dOuts[k] ?? (tape.zeros[k] ??= new Float32Array(bufLength(info.bufs[s.buf]!, T, B)))),
+      );
+      info.bwd.inputs.forEach((i) => (io[name(i.buf)] = a.grads.inputs[i.name]!));
+      runB(w, tape.buf, adj, io, T, B, a.inputGradients);
+      addPackGradients(info, grads, targets);
+      initialStateGradients(info, B, a.grads, (id) => adj[name(id)]!);
+      return a.grads;
+    },
+  };
+}
 // ---- This kernel.
+/** The kernel's descriptor: its buffers, where the weights lie, and which buffers hold the inputs, states, masks, outputs and gradients (what the entry points read). */
+const KERNEL: KernelInfo = {
+  bufs: [
+    { name: "W_i", kind: "param", rows: 3, width: 12, size: 12, entry: "weights" },
+    { name: "U_i", kind: "param", rows: 3, width: 16, size: 16, entry: "weights" },
+    { name: "b_i", kind: "param", rows: 3, width: 4, size: 4, entry: "weights" },
+    { name: "W_f", kind: "param", rows: 3, width: 12, size: 12, entry: "weights" },
+    { name: "U_f", kind: "param", rows: 3, width: 16, size: 16, entry: "weights" },
+    { name: "b_f", kind: "param", rows: 3, width: 4, size: 4, entry: "weights" },
+    { name: "W_g", kind: "param", rows: 3, width: 12, size: 12, entry: "weights" },
+    { name: "U_g", kind: "param", rows: 3, width: 16, size: 16, entry: "weights" },
+    { name: "b_g", kind: "param", rows: 3, width: 4, size: 4, entry: "weights" },
+    { name: "W_o", kind: "param", rows: 3, width: 12, size: 12, entry: "weights" },
+    { name: "U_o", kind: "param", rows: 3, width: 16, size: 16, entry: "weights" },
+    { name: "b_o", kind: "param", rows: 3, width: 4, size: 4, entry: "weights" },
+    { name: "pack_x", kind: "pack", rows: 3, width: 48, size: 48, entry: "weights" },
+    { name: "pack_h", kind: "pack", rows: 3, width: 64, size: 64, entry: "weights" },
+    { name: "grad_W_i", kind: "grad", rows: 3, width: 12, size: 12, entry: "backward" },
+    { name: "grad_U_i", kind: "grad", rows: 3, width: 16, size: 16, entry: "backward" },
+    { name: "grad_b_i", kind: "grad", rows: 3, width: 4, size: 4, entry: "backward" },
+    { name: "grad_W_f", kind: "grad", rows: 3, width: 12, size: 12, entry: "backward" },
+    { name: "grad_U_f", kind: "grad", rows: 3, width: 16, size: 16, entry: "backward" },
+    { name: "grad_b_f", kind: "grad", rows: 3, width: 4, size: 4, entry: "backward" },
+    { name: "grad_W_g", kind: "grad", rows: 3, width: 12, size: 12, entry: "backward" },
+    { name: "grad_U_g", kind: "grad", rows: 3, width: 16, size: 16, entry: "backward" },
+    { name: "grad_b_g", kind: "grad", rows: 3, width: 4, size: 4, entry: "backward" },
+    { name: "grad_W_o", kind: "grad", rows: 3, width: 12, size: 12, entry: "backward" },
+    { name: "grad_U_o", kind: "grad", rows: 3, width: 16, size: 16, entry: "backward" },
+    { name: "grad_b_o", kind: "grad", rows: 3, width: 4, size: 4, entry: "backward" },
+    { name: "grad_pack_x", kind: "grad", rows: 3, width: 48, size: 48, entry: "backward" },
+    { name: "grad_pack_h", kind: "grad", rows: 3, width: 64, size: 64, entry: "backward" },
+    { name: "x", kind: "input", rows: 0, width: 3, size: 3, entry: "forward" },
+    { name: "active", kind: "active", rows: 0, width: 1, size: 1, entry: "forward" },
+    { name: "h", kind: "state", rows: 1, width: 4, size: 4, entry: "forward" },
+    { name: "mask_h", kind: "mask", rows: 2, width: 4, size: 4, entry: "forward" },
+    { name: "c", kind: "state", rows: 1, width: 4, size: 4, entry: "forward" },
+    { name: "mask_c", kind: "mask", rows: 2, width: 4, size: 4, entry: "forward" },
+    { name: "h_out", kind: "output", rows: 0, width: 4, size: 4, entry: "forward" },
+    { name: "proj_x", kind: "tape", rows: 0, width: 16, size: 16, entry: "forward" },
+    { name: "h_read", kind: "tape", rows: 0, width: 4, size: 4, entry: "forward" },
+    { name: "proj_h", kind: "scratch", rows: 2, width: 16, size: 16, entry: "forward" },
+    { name: "i", kind: "tape", rows: 0, width: 4, size: 4, entry: "forward" },
+    { name: "f", kind: "tape", rows: 0, width: 4, size: 4, entry: "forward" },
+    { name: "g", kind: "tape", rows: 0, width: 4, size: 4, entry: "forward" },
+    { name: "o", kind: "tape", rows: 0, width: 4, size: 4, entry: "forward" },
+    { name: "h_new_1", kind: "tape", rows: 0, width: 4, size: 4, entry: "forward" },
+    { name: "d_h_out", kind: "seed", rows: 0, width: 4, size: 4, entry: "backward" },
+    { name: "d_h_next", kind: "carryAdj", rows: 2, width: 4, size: 4, entry: "backward" },
+    { name: "d_c_next", kind: "carryAdj", rows: 2, width: 4, size: 4, entry: "backward" },
+    { name: "d_x", kind: "inputGrad", rows: 0, width: 3, size: 3, entry: "backward" },
+    { name: "d_proj_h", kind: "adjoint", rows: 0, width: 16, size: 16, entry: "backward" },
+    { name: "d_c", kind: "scratch", rows: 2, width: 4, size: 4, entry: "backward" },
+    { name: "d_h_read", kind: "scratch", rows: 2, width: 4, size: 4, entry: "backward" },
+    { name: "d_h", kind: "scratch", rows: 2, width: 4, size: 4, entry: "backward" },
+  ],
+  weights: {
+    size: 128,
+    params: [
+      { name: "W_i", buf: 0, offset: 0, size: 12 },
+      { name: "U_i", buf: 1, offset: 48, size: 16 },
+      { name: "b_i", buf: 2, offset: 112, size: 4 },
+      { name: "W_f", buf: 3, offset: 12, size: 12 },
+      { name: "U_f", buf: 4, offset: 64, size: 16 },
+      { name: "b_f", buf: 5, offset: 116, size: 4 },
+      { name: "W_g", buf: 6, offset: 24, size: 12 },
+      { name: "U_g", buf: 7, offset: 80, size: 16 },
+      { name: "b_g", buf: 8, offset: 120, size: 4 },
+      { name: "W_o", buf: 9, offset: 36, size: 12 },
+      { name: "U_o", buf: 10, offset: 96, size: 16 },
+      { name: "b_o", buf: 11, offset: 124, size: 4 },
+    ],
+    packs: [
+      {
+        buf: 12,
+        offset: 0,
+        size: 48,
+        parts: [
+          { param: 0, offset: 0 },
+          { param: 3, offset: 12 },
+          { param: 6, offset: 24 },
+          { param: 9, offset: 36 },
+        ],
+      },
+      {
+        buf: 13,
+        offset: 48,
+        size: 64,
+        parts: [
+          { param: 1, offset: 0 },
+          { param: 4, offset: 16 },
+          { param: 7, offset: 32 },
+          { param: 10, offset: 48 },
+        ],
+      },
+    ],
+  },
+  fwd: {
+    inputs: [{ name: "x", buf: 28 }],
+    active: 29,
+    states: [
+      { name: "h", buf: 30, mask: 31 },
+      { name: "c", buf: 32, mask: 33 },
+    ],
+    outputs: [{ name: "h", buf: 34 }],
+  },
+  bwd: {
+    seeds: [{ name: "h", buf: 43 }],
+    states: [
+      { name: "h", carry: 44 },
+      { name: "c", carry: 45 },
+    ],
+    inputs: [{ name: "x", buf: 46 }],
+    params: [
+      { name: "W_i", buf: 14, param: 0 },
+      { name: "U_i", buf: 15, param: 1 },
+      { name: "b_i", buf: 16, param: 2 },
+      { name: "W_f", buf: 17, param: 3 },
+      { name: "U_f", buf: 18, param: 4 },
+      { name: "b_f", buf: 19, param: 5 },
+      { name: "W_g", buf: 20, param: 6 },
+      { name: "U_g", buf: 21, param: 7 },
+      { name: "b_g", buf: 22, param: 8 },
+      { name: "W_o", buf: 23, param: 9 },
+      { name: "U_o", buf: 24, param: 10 },
+      { name: "b_o", buf: 25, param: 11 },
+    ],
+    packs: [
+      {
+        buf: 26,
+        pack: 12,
+        parts: [
+          { param: 0, offset: 0 },
+          { param: 3, offset: 12 },
+          { param: 6, offset: 24 },
+          { param: 9, offset: 36 },
+        ],
+      },
+      {
+        buf: 27,
+        pack: 13,
+        parts: [
+          { param: 1, offset: 0 },
+          { param: 4, offset: 16 },
+          { param: 7, offset: 32 },
+          { param: 10, offset: 48 },
+        ],
+      },
+    ],
+  },
+};
 /** proj_x = x · pack_xᵀ  (16 × 3)
  *  lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
  *  lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
@@ -904,161 +1644,6 @@ const d_pack_x_gemm: Gemm = { form: "dw", n: 16, k: 3, as: 16, bs: 3 };
  *  lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
  */
 const d_x_gemm: Gemm = { form: "xw", n: 3, k: 16, as: 16, cs: 3 };
-/** Stacked weights, used when the params passed in are not side by side (not from createParams). */
-const packed = { pack_x: new Float32Array(48), pack_h: new Float32Array(64) };
-/** Pack gradients, used when the gradients asked for are not side by side. */
-const packedGrads = { grad_pack_x: new Float32Array(48), grad_pack_h: new Float32Array(64) };
-function weightsOf(where: string, params: Params): Weights {
-  checkObject(where, "params", params, [
-    "W_i",
-    "U_i",
-    "b_i",
-    "W_f",
-    "U_f",
-    "b_f",
-    "W_g",
-    "U_g",
-    "b_g",
-    "W_o",
-    "U_o",
-    "b_o",
-  ]);
-  const W_i = checkArray(where, "params.W_i", own(params, "W_i"), 12, "[4, 3]");
-  const U_i = checkArray(where, "params.U_i", own(params, "U_i"), 16, "[4, 4]");
-  const b_i = checkArray(where, "params.b_i", own(params, "b_i"), 4, "[4]");
-  const W_f = checkArray(where, "params.W_f", own(params, "W_f"), 12, "[4, 3]");
-  const U_f = checkArray(where, "params.U_f", own(params, "U_f"), 16, "[4, 4]");
-  const b_f = checkArray(where, "params.b_f", own(params, "b_f"), 4, "[4]");
-  const W_g = checkArray(where, "params.W_g", own(params, "W_g"), 12, "[4, 3]");
-  const U_g = checkArray(where, "params.U_g", own(params, "U_g"), 16, "[4, 4]");
-  const b_g = checkArray(where, "params.b_g", own(params, "b_g"), 4, "[4]");
-  const W_o = checkArray(where, "params.W_o", own(params, "W_o"), 12, "[4, 3]");
-  const U_o = checkArray(where, "params.U_o", own(params, "U_o"), 16, "[4, 4]");
-  const b_o = checkArray(where, "params.b_o", own(params, "b_o"), 4, "[4]");
-  let pack_x: Float32Array = packed.pack_x;
-  if (follows(W_f, W_i) && follows(W_g, W_f) && follows(W_o, W_g)) pack_x = span(W_i, 48);
-  else {
-    pack_x.set(W_i, 0);
-    pack_x.set(W_f, 12);
-    pack_x.set(W_g, 24);
-    pack_x.set(W_o, 36);
-  }
-  let pack_h: Float32Array = packed.pack_h;
-  if (follows(U_f, U_i) && follows(U_g, U_f) && follows(U_o, U_g)) pack_h = span(U_i, 64);
-  else {
-    pack_h.set(U_i, 0);
-    pack_h.set(U_f, 16);
-    pack_h.set(U_g, 32);
-    pack_h.set(U_o, 48);
-  }
-  return { W_i, U_i, b_i, W_f, U_f, b_f, W_g, U_g, b_g, W_o, U_o, b_o, pack_x, pack_h };
-}
-function allocTape(T: number, B: number, reuse: unknown): TapeData {
-  if (reuse !== undefined) {
-    if (typeof reuse !== "object" || reuse === null || !tapes.has(reuse))
-      fail("forward", "options.tape was not made by this kernel");
-    const given = reuse as TapeData;
-    if (given.timeSteps === T && given.batchSize === B) return given;
-  }
-  const buf: TapeBuffers = {
-    x: new Float32Array(T * B * 3),
-    active: new Float32Array(T * B),
-    h: new Float32Array((T + 1) * B * 4),
-    mask_h: new Float32Array(B * 4),
-    c: new Float32Array((T + 1) * B * 4),
-    mask_c: new Float32Array(B * 4),
-    h_out: new Float32Array(T * B * 4),
-    proj_x: new Float32Array(T * B * 16),
-    h_read: new Float32Array(T * B * 4),
-    proj_h: new Float32Array(B * 16),
-    i: new Float32Array(T * B * 4),
-    f: new Float32Array(T * B * 4),
-    g: new Float32Array(T * B * 4),
-    o: new Float32Array(T * B * 4),
-    h_new_1: new Float32Array(T * B * 4),
-  };
-  const tape: TapeData = {
-    timeSteps: T,
-    batchSize: B,
-    buf,
-    adjoints: null,
-    zeros: [],
-    outputs: { h: buf.h_out },
-    finalState: { h: buf.h.subarray(T * B * 4), c: buf.c.subarray(T * B * 4) },
-  };
-  tapes.add(tape);
-  return tape;
-}
-function allocAdjoints(T: number, B: number): Adjoints {
-  return {
-    d_h_next: new Float32Array(B * 4),
-    d_c_next: new Float32Array(B * 4),
-    d_proj_h: new Float32Array(T * B * 16),
-    d_c: new Float32Array(B * 4),
-    d_h_read: new Float32Array(B * 4),
-    d_h: new Float32Array(B * 4),
-  };
-}
-let stepCache: TapeData | null = null;
-/** The tape step() runs on: one step of B samples, kept while B stays the same. */
-function stepTape(B: number): TapeData {
-  if (stepCache === null || stepCache.batchSize !== B) stepCache = allocTape(1, B, undefined);
-  return stepCache;
-}
-function gradientsFor(where: string, into: unknown, T: number, B: number): Gradients {
-  if (into === undefined)
-    return {
-      params: allocParams(),
-      inputs: { x: new Float32Array(T * B * 3) },
-      initialState: { h: new Float32Array(B * 4), c: new Float32Array(B * 4) },
-    };
-  const g = checkObject(where, "options.into", into, ["params", "inputs", "initialState"]);
-  const p = checkObject(where, "options.into.params", own(g, "params"), [
-    "W_i",
-    "U_i",
-    "b_i",
-    "W_f",
-    "U_f",
-    "b_f",
-    "W_g",
-    "U_g",
-    "b_g",
-    "W_o",
-    "U_o",
-    "b_o",
-  ]);
-  checkArray(where, "options.into.params.W_i", own(p, "W_i"), 12, "[4, 3]");
-  checkArray(where, "options.into.params.U_i", own(p, "U_i"), 16, "[4, 4]");
-  checkArray(where, "options.into.params.b_i", own(p, "b_i"), 4, "[4]");
-  checkArray(where, "options.into.params.W_f", own(p, "W_f"), 12, "[4, 3]");
-  checkArray(where, "options.into.params.U_f", own(p, "U_f"), 16, "[4, 4]");
-  checkArray(where, "options.into.params.b_f", own(p, "b_f"), 4, "[4]");
-  checkArray(where, "options.into.params.W_g", own(p, "W_g"), 12, "[4, 3]");
-  checkArray(where, "options.into.params.U_g", own(p, "U_g"), 16, "[4, 4]");
-  checkArray(where, "options.into.params.b_g", own(p, "b_g"), 4, "[4]");
-  checkArray(where, "options.into.params.W_o", own(p, "W_o"), 12, "[4, 3]");
-  checkArray(where, "options.into.params.U_o", own(p, "U_o"), 16, "[4, 4]");
-  checkArray(where, "options.into.params.b_o", own(p, "b_o"), 4, "[4]");
-  checkArrays(
-    where,
-    "options.into.inputs",
-    checkObject(where, "options.into.inputs", own(g, "inputs"), INPUT_NAMES),
-    meta.inputs,
-    T,
-    B,
-    true,
-  );
-  checkArrays(
-    where,
-    "options.into.initialState",
-    checkObject(where, "options.into.initialState", own(g, "initialState"), STATE_NAMES),
-    meta.states,
-    0,
-    B,
-    true,
-  );
-  return into as Gradients;
-}
 /** forward's work: the plan's forward stages over the tape's buffers. */
 function run(weights: Weights, fwd: TapeBuffers, T: number, B: number): void {
   const { b_i, b_f, b_g, b_o, pack_x, pack_h } = weights;
@@ -1304,102 +1889,24 @@ function runBackward(
     }
   }
 }
-
-/** Zero-filled parameters, views of one buffer laid out as the kernel reads them. */
-function allocParams(): Params {
-  const mem = new Float32Array(128);
-  return {
-    W_i: mem.subarray(0, 12),
-    U_i: mem.subarray(48, 64),
-    b_i: mem.subarray(112, 116),
-    W_f: mem.subarray(12, 24),
-    U_f: mem.subarray(64, 80),
-    b_f: mem.subarray(116, 120),
-    W_g: mem.subarray(24, 36),
-    U_g: mem.subarray(80, 96),
-    b_g: mem.subarray(120, 124),
-    W_o: mem.subarray(36, 48),
-    U_o: mem.subarray(96, 112),
-    b_o: mem.subarray(124, 128),
-  };
-}
-
+/** The entry points, the same code in every module (the entry runtime over this kernel's descriptor and stages). */
+const kernel = arrayKernel(KERNEL, run, runBackward);
 /** Parameters initialized by meta.params[k].init (the spec's `= glorot`, `= ones`, ...) from options.seed, the same numbers for a seed on every backend; without a seed, from a random one; { zeros: true }: zero-filled. Views of one buffer laid out as the kernel reads them. */
 export function createParams(options?: CreateParamsOptions): Params {
-  const params = allocParams();
-  const seed = paramsSeed("createParams", options);
-  if (seed !== undefined) initParams(params, meta.params, new Rng(seed));
-  return params;
+  return kernel.createParams(options) as Params;
 }
-
 /** Zero state for a batch. */
 export function createState(batchSize: number = 1): State {
-  const B = checkBatchSize("createState", batchSize);
-  return { h: new Float32Array(B * 4), c: new Float32Array(B * 4) };
+  return kernel.createState(batchSize) as State;
 }
-
 /** One step for streaming inference: reads inputs [batchSize, n], updates `state` in place, returns this step's outputs. */
 export function step(params: Params, inputs: Inputs, state: State, batchSize: number = 1): Outputs {
-  const where = "step";
-  const B = checkBatchSize(where, batchSize);
-  const w = weightsOf(where, params);
-  checkObject(where, "inputs", inputs, INPUT_NAMES);
-  checkObject(where, "state", state, STATE_NAMES);
-  const ins = checkArrays(where, "inputs", inputs, meta.inputs, 0, B, true);
-  const states = checkArrays(where, "state", state, meta.states, 0, B, true);
-  // one step of forward, on a tape of the step's own
-  const fwd = stepTape(B).buf;
-  fwd.x.set(ins[0]!);
-  fwd.active.fill(1);
-  fwd.h.set(states[0]!);
-  fwd.mask_h.fill(1);
-  fwd.c.set(states[1]!);
-  fwd.mask_c.fill(1);
-  run(w, fwd, 1, B);
-  states[0]!.set(fwd.h.subarray(B * 4));
-  states[1]!.set(fwd.c.subarray(B * 4));
-  return { h: fwd.h_out.slice() };
+  return kernel.step(params, inputs, state, batchSize) as Outputs;
 }
-
 /** Runs a whole sequence ([timeSteps, batchSize, n] inputs) and records a tape for backward. */
 export function forward(params: Params, inputs: Inputs, options: ForwardOptions): ForwardResult {
-  const where = "forward";
-  checkObject(where, "options", options, [
-    "batchSize",
-    "timeSteps",
-    "initialState",
-    "lengths",
-    "stateMasks",
-    "tape",
-    "threads",
-  ]);
-  checkThreads(where, own(options, "threads")); // one thread here: the option is for WebAssembly kernels
-  const B = checkBatchSize(where, own(options, "batchSize"));
-  const w = weightsOf(where, params);
-  checkObject(where, "inputs", inputs, INPUT_NAMES);
-  const T =
-    own(options, "timeSteps") !== undefined
-      ? checkCount(where, "options.timeSteps", own(options, "timeSteps"))
-      : inferSteps(where, own(inputs, "x"), B, 3, "inputs.x");
-  const ins = checkArrays(where, "inputs", inputs, meta.inputs, T, B, true);
-  const initial = stateOption(where, options, "initialState", B);
-  const masks = stateOption(where, options, "stateMasks", B);
-  const tape = allocTape(T, B, own(options, "tape"));
-  const fwd = tape.buf;
-  fwd.x.set(ins[0]!);
-  checkLengths(where, own(options, "lengths"), B, T, fwd.active);
-  if (initial[0] !== undefined) fwd.h.set(initial[0]);
-  else fwd.h.fill(0, 0, B * 4);
-  if (masks[0] !== undefined) fwd.mask_h.set(masks[0]);
-  else fwd.mask_h.fill(1);
-  if (initial[1] !== undefined) fwd.c.set(initial[1]);
-  else fwd.c.fill(0, 0, B * 4);
-  if (masks[1] !== undefined) fwd.mask_c.set(masks[1]);
-  else fwd.mask_c.fill(1);
-  run(w, fwd, T, B);
-  return { outputs: tape.outputs, finalState: tape.finalState, tape };
+  return kernel.forward(params, inputs, options) as unknown as ForwardResult;
 }
-
 /** Backward through time: gradients of every parameter (summed over batch and time), of the inputs and of the initial state, given the loss's gradient with respect to the outputs ([timeSteps, batchSize, n]; absent ones are zero). */
 export function backward(
   params: Params,
@@ -1407,97 +1914,5 @@ export function backward(
   dOutputs: Partial<Outputs>,
   options: BackwardOptions = {},
 ): Gradients {
-  const where = "backward";
-  const w = weightsOf(where, params);
-  if (typeof tapeIn !== "object" || tapeIn === null || !tapes.has(tapeIn))
-    fail(where, "the tape must come from this kernel's forward");
-  const tape = tapeIn as TapeData;
-  const T = tape.timeSteps;
-  const B = tape.batchSize;
-  checkObject(where, "dOutputs", dOutputs, OUTPUT_NAMES);
-  checkObject(where, "options", options, ["dFinalState", "into", "inputGradients", "threads"]);
-  checkThreads(where, own(options, "threads"));
-  const dOuts = checkArrays(where, "dOutputs", dOutputs, meta.outputs, T, B, false);
-  const dFinal = stateOption(where, options, "dFinalState", B);
-  const inputGradients =
-    checkFlag(where, "options.inputGradients", own(options, "inputGradients")) !== false;
-  const grads = gradientsFor(where, own(options, "into"), T, B);
-  const adj = tape.adjoints ?? (tape.adjoints = allocAdjoints(T, B));
-  if (dFinal[0] !== undefined) adj.d_h_next.set(dFinal[0]);
-  else adj.d_h_next.fill(0);
-  if (dFinal[1] !== undefined) adj.d_c_next.set(dFinal[1]);
-  else adj.d_c_next.fill(0);
-  const grad_W_i = grads.params.W_i;
-  grad_W_i.fill(0);
-  const grad_U_i = grads.params.U_i;
-  grad_U_i.fill(0);
-  const grad_b_i = grads.params.b_i;
-  grad_b_i.fill(0);
-  const grad_W_f = grads.params.W_f;
-  grad_W_f.fill(0);
-  const grad_U_f = grads.params.U_f;
-  grad_U_f.fill(0);
-  const grad_b_f = grads.params.b_f;
-  grad_b_f.fill(0);
-  const grad_W_g = grads.params.W_g;
-  grad_W_g.fill(0);
-  const grad_U_g = grads.params.U_g;
-  grad_U_g.fill(0);
-  const grad_b_g = grads.params.b_g;
-  grad_b_g.fill(0);
-  const grad_W_o = grads.params.W_o;
-  grad_W_o.fill(0);
-  const grad_U_o = grads.params.U_o;
-  grad_U_o.fill(0);
-  const grad_b_o = grads.params.b_o;
-  grad_b_o.fill(0);
-  const own0 =
-    follows(grad_W_f, grad_W_i) && follows(grad_W_g, grad_W_f) && follows(grad_W_o, grad_W_g);
-  const grad_pack_x = own0 ? span(grad_W_i, 48) : packedGrads.grad_pack_x.fill(0);
-  const own1 =
-    follows(grad_U_f, grad_U_i) && follows(grad_U_g, grad_U_f) && follows(grad_U_o, grad_U_g);
-  const grad_pack_h = own1 ? span(grad_U_i, 64) : packedGrads.grad_pack_h.fill(0);
-  const d_h_out = dOuts[0] ?? (tape.zeros[0] ??= new Float32Array(T * B * 4));
-  const d_x = grads.inputs.x;
-  runBackward(
-    w,
-    tape.buf,
-    adj,
-    {
-      grad_W_i,
-      grad_U_i,
-      grad_b_i,
-      grad_W_f,
-      grad_U_f,
-      grad_b_f,
-      grad_W_g,
-      grad_U_g,
-      grad_b_g,
-      grad_W_o,
-      grad_U_o,
-      grad_b_o,
-      grad_pack_x,
-      grad_pack_h,
-      d_h_out,
-      d_x,
-    },
-    T,
-    B,
-    inputGradients,
-  );
-  if (!own0) {
-    for (let j = 0; j < 12; j++) grad_W_i[j] = grad_W_i[j]! + grad_pack_x[0 + j]!;
-    for (let j = 0; j < 12; j++) grad_W_f[j] = grad_W_f[j]! + grad_pack_x[12 + j]!;
-    for (let j = 0; j < 12; j++) grad_W_g[j] = grad_W_g[j]! + grad_pack_x[24 + j]!;
-    for (let j = 0; j < 12; j++) grad_W_o[j] = grad_W_o[j]! + grad_pack_x[36 + j]!;
-  }
-  if (!own1) {
-    for (let j = 0; j < 16; j++) grad_U_i[j] = grad_U_i[j]! + grad_pack_h[0 + j]!;
-    for (let j = 0; j < 16; j++) grad_U_f[j] = grad_U_f[j]! + grad_pack_h[16 + j]!;
-    for (let j = 0; j < 16; j++) grad_U_g[j] = grad_U_g[j]! + grad_pack_h[32 + j]!;
-    for (let j = 0; j < 16; j++) grad_U_o[j] = grad_U_o[j]! + grad_pack_h[48 + j]!;
-  }
-  grads.initialState.h.set(adj.d_h_next);
-  grads.initialState.c.set(adj.d_c_next);
-  return grads;
+  return kernel.backward(params, tapeIn, dOutputs, options) as unknown as Gradients;
 }

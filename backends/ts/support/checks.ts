@@ -13,7 +13,7 @@ declare const meta: { readonly name: string; readonly states: readonly { readonl
 // ---- inline from here
 
 /** Inputs, states or outputs as meta lists them. */
-type Named = readonly { readonly name: string; readonly size: number }[];
+export type Named = readonly { readonly name: string; readonly size: number }[];
 
 export function fail(where: string, message: string): never {
   throw new RangeError(`${meta.name}.${where}: ${message}`);
