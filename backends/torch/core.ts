@@ -225,7 +225,8 @@ export class CorePrinter {
     if (!produces(e)) throw new Error("torch backend: a sink in a fused block");
     if (e.op === "bcast") {
       const x = operand(e.args[0]!);
-      out(e.out, `${atom(x.expr)}.expand(${leadOf(x.rows)}${this.width(e.out)})`, x.rows);
+      // -1 keeps the leading axes (a helper knows their count, not their sizes).
+      out(e.out, `${atom(x.expr)}.expand(${"-1, ".repeat(RANK[x.rows])}${this.width(e.out)})`, x.rows);
       return;
     }
     if (e.op !== "ew") throw new Error(`torch backend: ${e.op} in a fused block`);

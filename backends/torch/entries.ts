@@ -92,7 +92,8 @@ function printForward(s: ValueSchedule, entry: EntrySchedule, want: string, name
   bindWeights(p, g, argOf);
   const pinned = new Set<ValueId>([...tape, ...g.outputs.map((o) => o.value), ...g.states.map((st) => st.next)].map((v) => resolve(entry, v)));
   for (const v of pinned) p.pinned.add(v);
-  const tapedStates = g.states.filter((st) => tape.some((v) => resolve(entry, v) === st.prev));
+  // States read after the loop as they were at every step (by the backward, or as an output).
+  const tapedStates = g.states.filter((st) => [...tape, ...g.outputs.map((o) => o.value)].some((v) => resolve(entry, v) === st.prev));
   const stateSteps = new Map<ValueId, string>();
   for (const st of entry.stages) {
     if (st.blocks.length === 0 && st.kind === "all") continue;
@@ -124,9 +125,20 @@ function printForward(s: ValueSchedule, entry: EntrySchedule, want: string, name
       p.emit(`${v} = torch.stack(${l.list})`);
       p.bind(l.v, v, "seq");
     }
-    for (const l of stateLists) stateSteps.set(l.st.prev, `torch.stack(${l.list})`);
+    for (const l of stateLists) {
+      const v = n.local(`${g.values[l.st.prev]!.name}_steps_all`);
+      p.emit(`${v} = torch.stack(${l.list})`);
+      stateSteps.set(l.st.prev, v);
+    }
   }
-  const outs = g.outputs.map((o) => p.withRows(p.read(resolve(entry, o.value)), "seq", p.width(o.value)));
+  // Each output its own tensor: never an argument, nor another output, as it is.
+  const given = new Set(params.map(argOf));
+  const outs: string[] = [];
+  for (const o of g.outputs) {
+    const r = resolve(entry, o.value);
+    const e = stateSteps.get(r) ?? p.withRows(p.read(r), "seq", p.width(o.value));
+    outs.push(given.has(e) || outs.includes(e) ? `${e}.clone()` : e);
+  }
   const finals = g.states.map((x) => argOf(x.prev));
   const tapeOut = tape.map((v) => {
     const r = resolve(entry, v);

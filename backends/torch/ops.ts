@@ -19,8 +19,10 @@ export interface OpContext {
   width: number;
 }
 
-/** Wraps an expression in parentheses unless it is a name, a call or an index. */
+/** Wraps an expression in parentheses unless it is a number, a name, a call or an index. */
 export function atom(x: string): string {
+  // A number stays as it is, so formulas see it is a constant (torch.pow(x, -0.5)).
+  if (/^(\d[\d.]*(e[-+]?\d+)?|math\.inf|math\.nan|\(-(\d[\d.]*(e[-+]?\d+)?|math\.inf)\))$/.test(x)) return x;
   return /^[\w.]+(\[[^\]]*\]|\([^()]*\))*$/.test(x) ? x : `(${x})`;
 }
 

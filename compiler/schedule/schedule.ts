@@ -117,11 +117,12 @@ function stages(g: Graph, phases: readonly Phase[], lines: Map<Eqn, string[]>, r
 const stmtsOf = (s: ValueStage): Stmt[] => [...s.before, ...s.blocks.flatMap((b) => (b.kind === "fused" ? b.stmts : [b.stmt]))];
 
 /** Fills each loop stage's `collect`: what it makes that later stages or `after` read. */
-function collect(entry: EntrySchedule, after: Iterable<ValueId>): void {
+function collect(entry: EntrySchedule, after: Iterable<ValueId>, carried: readonly ValueId[] = []): void {
   const readLater = new Set<ValueId>([...after].map((v) => resolve(entry, v)));
   for (let i = entry.stages.length - 1; i >= 0; i--) {
     const st = entry.stages[i]!;
-    const made = stmtsOf(st).filter((s) => produces(s.eqn) && !st.before.includes(s)).map((s) => (s.eqn as { out: ValueId }).out);
+    // A loop makes its statements' values, and (backward) each step's incoming state gradients.
+    const made = [...stmtsOf(st).filter((s) => produces(s.eqn) && !st.before.includes(s)).map((s) => (s.eqn as { out: ValueId }).out), ...(st.kind === "loop" ? carried : [])];
     if (st.kind === "loop") st.collect = made.filter((v) => readLater.has(v));
     for (const s of stmtsOf(st)) for (const v of operandValues(s.eqn)) readLater.add(v);
   }
@@ -165,7 +166,11 @@ export function valueSchedule(plan: Plan): ValueSchedule {
   const after = [...tape, ...fwd.outputs.map((o) => o.value)];
   collect(forward, after);
   collect(inference, after);
-  collect(backward, bwd.dInputs.map((d) => d.value));
+  collect(
+    backward,
+    bwd.dInputs.map((d) => d.value),
+    bwd.seedStates.map((x) => x.value),
+  );
   return { forward, backward, inference, tape, rowless };
 }
 
