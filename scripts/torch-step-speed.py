@@ -55,7 +55,37 @@ def native(kind):
     return run
 
 
-runs = {"cellc (its own backward)": cellc(False), "cellc Cell(autograd=True): torch autograd through the forward": cellc(True)}
+def scripted_autograd():
+    """The module's own forward, compiled by TorchScript, under torch's autograd: the same cell as
+    an autograd TorchScript loop."""
+    cell = mod.Cell()
+    fwd = next(getattr(mod, k) for k in dir(mod) if k.endswith("_forward_unmasked_script"))
+    params = [p for p in cell.parameters()]
+    n_out = len(mod.META["outputs"])
+    masks = [torch.ones_like(s) for s in states]
+    active = torch.ones(T, B, 1)
+
+    def run(train):
+        with torch.set_grad_enabled(train):
+            r = fwd(x, *states, *masks, active, *params)
+            if train:
+                y, st = r[0], r[n_out : n_out + len(states)]
+                ((y * dy).sum() + sum(s.sum() for s in st)).backward()
+
+    return run
+
+
+def blas():
+    """Debian's torch calls the system BLAS (BLAS_INFO=generic): name what libblas.so.3 points to."""
+    link = "/etc/alternatives/libblas.so.3-x86_64-linux-gnu"
+    return os.path.realpath(link) if os.path.exists(link) else "BLAS_INFO in torch.__config__.show()"
+
+
+runs = {
+    "cellc (its own backward)": cellc(False),
+    "cellc Cell(autograd=True): torch autograd, eager": cellc(True),
+    "cellc forward in TorchScript under torch autograd": scripted_autograd(),
+}
 if kind in ("lstm", "gru"):
     runs[f"nn.{kind.upper()}"] = native(kind)
 times = {(k, train): [] for k in runs for train in (False, True)}
@@ -69,6 +99,6 @@ for _ in range(int(os.environ.get("REPS", "15"))):
             t0 = time.perf_counter()
             r(train)
             times[(k, train)].append(time.perf_counter() - t0)
-print(f"T={T} B={B} I={I} H={H}, {torch.get_num_threads()} thread(s), torch {torch.__version__}, BLAS: {'OpenBLAS' if 'openblas' in torch.__config__.show().lower() else 'see torch.__config__.show()'}")
+print(f"T={T} B={B} I={I} H={H}, {torch.get_num_threads()} thread(s), torch {torch.__version__}, BLAS: {blas()}")
 for k in runs:
     print(f"  {k:70s} forward {statistics.median(times[(k, False)]) * 1e3:7.1f} ms   training step {statistics.median(times[(k, True)]) * 1e3:7.1f} ms")
