@@ -457,8 +457,6 @@ def _gru_backward(input_grads: bool, active, x, mask_h, h_read, z, r_2, n_2, n_3
     grad_b_n = torch.zeros(128, dtype=dtype, device=device)
     # backward through time
     d_n_5_steps: List[Tensor] = []
-    d_z_4_steps: List[Tensor] = []
-    d_r_4_steps: List[Tensor] = []
     d_proj_h_steps: List[Tensor] = []
     for t in range(T - 1, -1, -1):
         # gru.cell:15  h' = z * h + (1 - z) * n
@@ -471,24 +469,22 @@ def _gru_backward(input_grads: bool, active, x, mask_h, h_read, z, r_2, n_2, n_3
         d_proj_h = torch.cat([d_z_4, d_r_4], -1)
         d_h = _gru_backward_d_h(active[t], d_h_next, d_h_new, z[t], d_n_2, r_2[t], torch.matmul(d_proj_h, pack_h), mask_h)
         d_n_5_steps.append(d_n_5)
-        d_z_4_steps.append(d_z_4)
-        d_r_4_steps.append(d_r_4)
         d_proj_h_steps.append(d_proj_h)
         d_h_next = d_h
-    d_n_5_2 = torch.stack(d_n_5_steps).flip(0)
-    d_z_4_2 = torch.stack(d_z_4_steps).flip(0)
-    d_r_4_2 = torch.stack(d_r_4_steps).flip(0)
-    d_proj_h_2 = torch.stack(d_proj_h_steps).flip(0)
+    d_n_5_steps.reverse()
+    d_n_5_2 = torch.stack(d_n_5_steps)
+    d_proj_h_steps.reverse()
+    d_proj_h_2 = torch.stack(d_proj_h_steps)
     # what the recurrence does not need, for every step at once: weight gradients
     # gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
     grad_U_n = grad_U_n + torch.mm(d_n_5_2.reshape(-1, 128).t(), n_2.reshape(-1, 128))
     # gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
     # gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
     grad_pack_h = grad_pack_h + torch.mm(d_proj_h_2.reshape(-1, 256).t(), h_read.reshape(-1, 128))
-    d_proj_x = torch.cat([d_z_4_2, d_r_4_2, d_n_5_2], -1)
+    d_proj_x = torch.cat([d_proj_h_2[..., 0:128], d_proj_h_2[..., 128:256], d_n_5_2], -1)
     grad_pack_x = grad_pack_x + torch.mm(d_proj_x.reshape(-1, 384).t(), x.reshape(-1, 64))
-    grad_b_z = grad_b_z + d_z_4_2.reshape(-1, 128).sum(0)
-    grad_b_r = grad_b_r + d_r_4_2.reshape(-1, 128).sum(0)
+    grad_b_z = grad_b_z + d_proj_h_2[..., 0:128].reshape(-1, 128).sum(0)
+    grad_b_r = grad_b_r + d_proj_h_2[..., 128:256].reshape(-1, 128).sum(0)
     grad_b_n = grad_b_n + d_n_5_2.reshape(-1, 128).sum(0)
     if input_grads:
         # the gradients of the inputs, for every step at once

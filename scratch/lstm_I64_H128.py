@@ -466,10 +466,6 @@ def _lstm_backward(input_grads: bool, active, x, mask_h, h_read, c, mask_c, i, f
     grad_b_g = torch.zeros(128, dtype=dtype, device=device)
     grad_b_o = torch.zeros(128, dtype=dtype, device=device)
     # backward through time
-    d_o_4_steps: List[Tensor] = []
-    d_g_4_steps: List[Tensor] = []
-    d_f_4_steps: List[Tensor] = []
-    d_i_4_steps: List[Tensor] = []
     d_proj_h_steps: List[Tensor] = []
     for t in range(T - 1, -1, -1):
         # lstm.cell:18  h' = o * tanh(c')
@@ -481,17 +477,10 @@ def _lstm_backward(input_grads: bool, active, x, mask_h, h_read, c, mask_c, i, f
         d_o_4, d_g_4, d_f_4, d_i_4, d_c = _lstm_backward_d_o_4(c[t], mask_c, active[t], d_h_out[t], d_c_next, d_h_next, h_new_1[t], o[t], g[t], i[t], f[t])
         d_proj_h = torch.cat([d_i_4, d_f_4, d_g_4, d_o_4], -1)
         d_h = _lstm_backward_d_h(active[t], d_h_next, torch.matmul(d_proj_h, pack_h), mask_h)
-        d_o_4_steps.append(d_o_4)
-        d_g_4_steps.append(d_g_4)
-        d_f_4_steps.append(d_f_4)
-        d_i_4_steps.append(d_i_4)
         d_proj_h_steps.append(d_proj_h)
         d_h_next, d_c_next = d_h, d_c
-    d_o_4_2 = torch.stack(d_o_4_steps).flip(0)
-    d_g_4_2 = torch.stack(d_g_4_steps).flip(0)
-    d_f_4_2 = torch.stack(d_f_4_steps).flip(0)
-    d_i_4_2 = torch.stack(d_i_4_steps).flip(0)
-    d_proj_h_2 = torch.stack(d_proj_h_steps).flip(0)
+    d_proj_h_steps.reverse()
+    d_proj_h_2 = torch.stack(d_proj_h_steps)
     # what the recurrence does not need, for every step at once: weight gradients
     # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
     # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
@@ -499,10 +488,10 @@ def _lstm_backward(input_grads: bool, active, x, mask_h, h_read, c, mask_c, i, f
     # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
     grad_pack_h = grad_pack_h + torch.mm(d_proj_h_2.reshape(-1, 512).t(), h_read.reshape(-1, 128))
     grad_pack_x = grad_pack_x + torch.mm(d_proj_h_2.reshape(-1, 512).t(), x.reshape(-1, 64))
-    grad_b_i = grad_b_i + d_i_4_2.reshape(-1, 128).sum(0)
-    grad_b_f = grad_b_f + d_f_4_2.reshape(-1, 128).sum(0)
-    grad_b_g = grad_b_g + d_g_4_2.reshape(-1, 128).sum(0)
-    grad_b_o = grad_b_o + d_o_4_2.reshape(-1, 128).sum(0)
+    grad_b_i = grad_b_i + d_proj_h_2[..., 0:128].reshape(-1, 128).sum(0)
+    grad_b_f = grad_b_f + d_proj_h_2[..., 128:256].reshape(-1, 128).sum(0)
+    grad_b_g = grad_b_g + d_proj_h_2[..., 256:384].reshape(-1, 128).sum(0)
+    grad_b_o = grad_b_o + d_proj_h_2[..., 384:512].reshape(-1, 128).sum(0)
     if input_grads:
         # the gradients of the inputs, for every step at once
         d_x = torch.matmul(d_proj_h_2, pack_x)

@@ -11,7 +11,9 @@
 
 import type { Graph, ValueId } from "../../compiler/ir.ts";
 import { resolve, type EntrySchedule, type ValueSchedule } from "../../compiler/schedule/schedule.ts";
-import { CorePrinter, leadOf, type Namer, type Rows } from "./core.ts";
+import { isConst, produces } from "../../compiler/ir.ts";
+import type { ValueStage } from "../../compiler/schedule/schedule.ts";
+import { blockStmts, CorePrinter, leadOf, type Namer, type Rows } from "./core.ts";
 
 export interface EntryText {
   name: string;
@@ -69,6 +71,30 @@ function tapeRows(s: ValueSchedule, v: ValueId): Rows {
   return g.states.some((st) => st.mask === v) ? "batch" : "seq";
 }
 
+/** What a loop collects: one list per value, except values that are a part of a collected
+ *  concatenation (the gates' adjoints inside d_proj), which are read from its stack instead. */
+function collected(st: ValueStage, g: Graph, n: Namer): { lists: { v: ValueId; list: string }[]; parts: { v: ValueId; whole: ValueId; lo: number; width: number }[] } {
+  const parts: { v: ValueId; whole: ValueId; lo: number; width: number }[] = [];
+  const want = new Set(st.collect);
+  for (const s of blockStmts(st.blocks)) {
+    const e = s.eqn;
+    if (e.op !== "concat" || !want.has(e.out)) continue;
+    let lo = 0;
+    for (const a of e.args) {
+      const w = isConst(a) ? 1 : g.values[a.v]!.shape.reduce((x, y) => x * y, 1);
+      if (!isConst(a) && want.has(a.v) && !parts.some((q) => q.v === a.v) && !st.before.some((b) => produces(b.eqn) && b.eqn.out === a.v)) parts.push({ v: a.v, whole: e.out, lo, width: w });
+      lo += w;
+    }
+  }
+  const lists = st.collect.filter((v) => !parts.some((q) => q.v === v)).map((v) => ({ v, list: n.local(`${g.values[v]!.name}_steps`) }));
+  return { lists, parts };
+}
+
+function bindParts(p: CorePrinter, parts: ReturnType<typeof collected>["parts"]): void {
+  // Later concatenations first: one may be a part of another.
+  for (const q of [...parts].reverse()) p.bind(q.v, `${p.read(q.whole).expr}[..., ${q.lo}:${q.lo + q.width}]`, "seq");
+}
+
 function printForward(s: ValueSchedule, entry: EntrySchedule, want: string, namer: Parameters<typeof printEntries>[2], helpers: string[][], tape: ValueId[]): EntryText {
   const g = entry.graph;
   const n = makeNamer(namer);
@@ -104,7 +130,7 @@ function printForward(s: ValueSchedule, entry: EntrySchedule, want: string, name
       continue;
     }
     p.before(st, new Map());
-    const lists = st.collect.map((v) => ({ v, list: n.local(`${g.values[v]!.name}_steps`) }));
+    const { lists, parts } = collected(st, g, n);
     const stateLists = tapedStates.map((x) => ({ st: x, list: n.local(`${g.values[x.prev]!.name}_steps`) }));
     for (const l of [...lists, ...stateLists]) p.emit(`${l.list}: List[Tensor] = []`);
     p.emit(`for t in range(T):`);
@@ -125,6 +151,7 @@ function printForward(s: ValueSchedule, entry: EntrySchedule, want: string, name
       p.emit(`${v} = torch.stack(${l.list})`);
       p.bind(l.v, v, "seq");
     }
+    bindParts(p, parts);
     for (const l of stateLists) {
       const v = n.local(`${g.values[l.st.prev]!.name}_steps_all`);
       p.emit(`${v} = torch.stack(${l.list})`);
@@ -191,7 +218,7 @@ function printBackward(s: ValueSchedule, want: string, namer: Parameters<typeof 
       p.emit(`# ${st.title}`);
       p.newStage();
       p.before(st, grads);
-      const lists = st.collect.map((v) => ({ v, list: n.local(`${g.values[v]!.name}_steps`) }));
+      const { lists, parts } = collected(st, g, n);
       for (const l of lists) p.emit(`${l.list}: List[Tensor] = []`);
       p.emit(`for t in range(T - 1, -1, -1):`);
       p.indent(1);
@@ -202,11 +229,14 @@ function printBackward(s: ValueSchedule, want: string, namer: Parameters<typeof 
       else if (!st.blocks.length && !lists.length) p.emit("pass");
       p.leaveStep();
       p.indent(-1);
+      // Collected from the last step to the first: reversed, then stacked.
       for (const l of lists) {
         const v = local(l.v);
-        p.emit(`${v} = torch.stack(${l.list}).flip(0)`);
+        p.emit(`${l.list}.reverse()`);
+        p.emit(`${v} = torch.stack(${l.list})`);
         p.bind(l.v, v, "seq");
       }
+      bindParts(p, parts);
       continue;
     }
     if (st.role === "deferred") {
