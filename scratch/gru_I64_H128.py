@@ -342,6 +342,23 @@ def _gru_backward_d_h(active, d_h_next, d_h_new, z, d_n_2, r, d_proj_h_t1, mask_
     return d_h
 
 
+def _gru_backward_unmasked_d_h_new(d_h_out, d_h_next, n, h_new_2, h_read, z):
+    d_h_new = d_h_out + d_h_next
+    d_n_5 = (d_h_new * h_new_2) * (1.0 - (n * n))
+    d_z_4 = ((-(d_h_new * n)) + (d_h_new * h_read)) * (z * (1.0 - z))
+    return d_h_new, d_n_5, d_z_4
+
+
+def _gru_backward_unmasked_d_r_4(r, d_n_2, h_read):
+    d_r_4 = (d_n_2 * h_read) * (r * (1.0 - r))
+    return d_r_4
+
+
+def _gru_backward_unmasked_d_h_read(d_h_new, z, d_n_2, r, d_proj_h_t1):
+    d_h_read = ((d_h_new * z) + (d_n_2 * r)) + d_proj_h_t1
+    return d_h_read
+
+
 def _gru_forward(x, h, mask_h, active, W_z, U_z, b_z, W_r, U_r, b_r, W_n, U_n, b_n):
     T = active.shape[0]
     B = active.shape[1]
@@ -500,9 +517,69 @@ def _gru_backward(input_grads: bool, active, x, mask_h, h_read, z, r_2, n_2, n_3
     return d_x_all, d_h_next, grad_W_z, grad_U_z, grad_b_z, grad_W_r, grad_U_r, grad_b_r, grad_W_n, grad_U_n, grad_b_n
 
 
+def _gru_backward_unmasked(input_grads: bool, active, x, mask_h, h_read, z, r_2, n_2, n_3, h_new_2, W_z, U_z, b_z, W_r, U_r, b_r, W_n, U_n, b_n, d_h_out, d_h_next_final):
+    T = active.shape[0]
+    B = active.shape[1]
+    dtype = active.dtype
+    device = active.device
+    pack_x = torch.cat([W_z, W_r, W_n], 0)
+    pack_h = torch.cat([U_z, U_r], 0)
+    d_h_next = d_h_next_final
+    grad_U_n = torch.zeros(128, 128, dtype=dtype, device=device)
+    grad_pack_h = torch.zeros(256, 128, dtype=dtype, device=device)
+    grad_pack_x = torch.zeros(384, 64, dtype=dtype, device=device)
+    grad_b_z = torch.zeros(128, dtype=dtype, device=device)
+    grad_b_r = torch.zeros(128, dtype=dtype, device=device)
+    grad_b_n = torch.zeros(128, dtype=dtype, device=device)
+    # backward through time
+    d_n_5_steps: List[Tensor] = []
+    d_proj_h_steps: List[Tensor] = []
+    for t in range(T - 1, -1, -1):
+        # gru.cell:15  h' = z * h + (1 - z) * n
+        # gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+        # gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+        d_h_new, d_n_5, d_z_4 = _gru_backward_unmasked_d_h_new(d_h_out[t], d_h_next, n_3[t], h_new_2[t], h_read[t], z[t])
+        d_n_2 = torch.matmul(d_n_5, U_n)
+        # gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+        d_r_4 = _gru_backward_unmasked_d_r_4(r_2[t], d_n_2, h_read[t])
+        d_proj_h = torch.cat([d_z_4, d_r_4], -1)
+        d_h_read = _gru_backward_unmasked_d_h_read(d_h_new, z[t], d_n_2, r_2[t], torch.matmul(d_proj_h, pack_h))
+        d_n_5_steps.append(d_n_5)
+        d_proj_h_steps.append(d_proj_h)
+        d_h_next = d_h_read
+    d_n_5_steps.reverse()
+    d_n_5_2 = torch.stack(d_n_5_steps)
+    d_proj_h_steps.reverse()
+    d_proj_h_2 = torch.stack(d_proj_h_steps)
+    # what the recurrence does not need, for every step at once: weight gradients
+    # gru.cell:14  n = tanh(W_n @ x + U_n @ (r * h) + b_n)
+    grad_U_n = grad_U_n + torch.mm(d_n_5_2.reshape(-1, 128).t(), n_2.reshape(-1, 128))
+    # gru.cell:12  z = sigmoid(W_z @ x + U_z @ h + b_z)
+    # gru.cell:13  r = sigmoid(W_r @ x + U_r @ h + b_r)
+    grad_pack_h = grad_pack_h + torch.mm(d_proj_h_2.reshape(-1, 256).t(), h_read.reshape(-1, 128))
+    d_proj_x = torch.cat([d_proj_h_2[..., 0:128], d_proj_h_2[..., 128:256], d_n_5_2], -1)
+    grad_pack_x = grad_pack_x + torch.mm(d_proj_x.reshape(-1, 384).t(), x.reshape(-1, 64))
+    grad_b_z = grad_b_z + d_proj_h_2[..., 0:128].reshape(-1, 128).sum(0)
+    grad_b_r = grad_b_r + d_proj_h_2[..., 128:256].reshape(-1, 128).sum(0)
+    grad_b_n = grad_b_n + d_n_5_2.reshape(-1, 128).sum(0)
+    if input_grads:
+        # the gradients of the inputs, for every step at once
+        d_x = torch.matmul(d_proj_x, pack_x)
+        d_x_all = d_x
+    else:
+        d_x_all = torch.zeros(T, B, 64, dtype=dtype, device=device)
+    grad_W_z = grad_pack_x.reshape(-1)[0:8192].reshape(128, 64)
+    grad_W_r = grad_pack_x.reshape(-1)[8192:16384].reshape(128, 64)
+    grad_W_n = grad_pack_x.reshape(-1)[16384:24576].reshape(128, 64)
+    grad_U_z = grad_pack_h.reshape(-1)[0:16384].reshape(128, 128)
+    grad_U_r = grad_pack_h.reshape(-1)[16384:32768].reshape(128, 128)
+    return d_x_all, d_h_next, grad_W_z, grad_U_z, grad_b_z, grad_W_r, grad_U_r, grad_b_r, grad_W_n, grad_U_n, grad_b_n
+
+
 _gru_forward_script = torch.jit.script(_gru_forward)
 _gru_forward_unmasked_script = torch.jit.script(_gru_forward_unmasked)
 _gru_backward_script = torch.jit.script(_gru_backward)
+_gru_backward_unmasked_script = torch.jit.script(_gru_backward_unmasked)
 
 
 class _gru_function(torch.autograd.Function):
@@ -517,12 +594,14 @@ class _gru_function(torch.autograd.Function):
         else:
             r = _gru_forward_script(x0, s0, m0, active, p0, p1, p2, p3, p4, p5, p6, p7, p8)
         ctx.save_for_backward(*r[2:], p0, p1, p2, p3, p4, p5, p6, p7, p8)
+        ctx.unmasked = unmasked
         return tuple(r[:2])
 
     @staticmethod
     def backward(ctx, *d):
         input_grads = any(ctx.needs_input_grad[1:2])
-        g = _gru_backward_script(input_grads, *ctx.saved_tensors, *d)
+        backward = _gru_backward_unmasked_script if ctx.unmasked else _gru_backward_script
+        g = backward(input_grads, *ctx.saved_tensors, *d)
         return (None, g[0], g[1], None, None, g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10])
 
 

@@ -49,6 +49,7 @@ export class CorePrinter {
     private readonly prefix: string,
   ) {
     this.helpers = helpers;
+    for (const [v, c] of entry.constants ?? []) this.scope.set(v, { expr: pyNum(c), rows: "none" });
     // A value read outside the stage (or pre-loop section) that makes it is bound to a variable.
     const madeIn = new Map<ValueId, number>();
     let k = 0;
@@ -118,6 +119,7 @@ export class CorePrinter {
   /** The expression with the given leading axes (a rowless value expanded to every row). */
   withRows(b: Bound, rows: Rows, width: number): string {
     if (RANK[b.rows] >= RANK[rows]) return b.expr;
+    if (atom(b.expr) === b.expr && /^[(\d-]|^math\./.test(b.expr)) return `torch.full([${leadOf(rows)}${width}], ${b.expr}, dtype=dtype, device=device)`;
     return `${atom(b.expr)}.expand(${leadOf(rows)}${width})`;
   }
 

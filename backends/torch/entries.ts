@@ -11,6 +11,7 @@
 
 import type { Graph, ValueId } from "../../compiler/ir.ts";
 import { resolve, type EntrySchedule, type ValueSchedule } from "../../compiler/schedule/schedule.ts";
+import type { BackwardGraph } from "../../compiler/autodiff.ts";
 import { isConst, produces } from "../../compiler/ir.ts";
 import type { ValueStage } from "../../compiler/schedule/schedule.ts";
 import { blockStmts, CorePrinter, leadOf, type Namer, type Rows } from "./core.ts";
@@ -24,6 +25,8 @@ export interface PrintedEntries {
   forward: EntryText;
   inference: EntryText;
   backward: EntryText;
+  /** The backward after the unmasked forward (the same as `backward` when there is none of its own). */
+  unmaskedBackward: EntryText;
   helpers: string[][];
   /** What the forward returns after the outputs and final states (by forward value). */
   tape: ValueId[];
@@ -55,8 +58,9 @@ export function printEntries(s: ValueSchedule, cell: string, namer: { global(wan
   const tape = [...new Set([fwd.active, ...s.tape])];
   const forward = printForward(s, s.forward, `${cell}_forward`, namer, helpers, tape);
   const inference = printForward(s, s.inference, `${cell}_forward_unmasked`, namer, helpers, tape);
-  const backward = printBackward(s, `${cell}_backward`, namer, helpers, tape);
-  return { forward, inference, backward, helpers, tape };
+  const backward = printBackward(s, s.backward, `${cell}_backward`, namer, helpers, tape);
+  const unmaskedBackward = s.unmaskedBackward === s.backward ? backward : printBackward(s, s.unmaskedBackward, `${cell}_backward_unmasked`, namer, helpers, tape);
+  return { forward, inference, backward, unmaskedBackward, helpers, tape };
 }
 
 function makeNamer(namer: { global(want: string): string; scope(): { get(want: string): string } }): Namer {
@@ -177,8 +181,7 @@ function printForward(s: ValueSchedule, entry: EntrySchedule, want: string, name
   return { name, lines: [head, ...p.body] };
 }
 
-function printBackward(s: ValueSchedule, want: string, namer: Parameters<typeof printEntries>[2], helpers: string[][], tape: ValueId[]): EntryText {
-  const entry = s.backward;
+function printBackward(s: ValueSchedule, entry: EntrySchedule<BackwardGraph>, want: string, namer: Parameters<typeof printEntries>[2], helpers: string[][], tape: ValueId[]): EntryText {
   const g = entry.graph;
   const n = makeNamer(namer);
   const name = namer.global(`_${want}`);
@@ -211,7 +214,8 @@ function printBackward(s: ValueSchedule, want: string, namer: Parameters<typeof 
       p.emit(`${v} = torch.zeros(${g.values[e.param]!.shape.join(", ")}, dtype=dtype, device=device)`);
     }
   }
-  for (const d of [...g.dInputs, ...g.dStates]) p.pinned.add(d.value);
+  const at = (v: ValueId) => resolve(entry, v);
+  for (const d of [...g.dInputs, ...g.dStates]) p.pinned.add(at(d.value));
   const results: string[] = [];
   for (const st of entry.stages) {
     if (st.kind === "loop") {
@@ -225,7 +229,7 @@ function printBackward(s: ValueSchedule, want: string, namer: Parameters<typeof 
       p.enterStep();
       p.blocks(st, grads);
       for (const l of lists) p.emit(`${l.list}.append(${p.withRows(p.read(l.v), "batch", p.width(l.v))})`);
-      if (carry.length) p.emit(`${carry.join(", ")} = ${g.dStates.map((d) => p.withRows(p.read(d.value), "batch", p.width(d.value))).join(", ")}`);
+      if (carry.length) p.emit(`${carry.join(", ")} = ${g.dStates.map((d) => p.withRows(p.read(at(d.value)), "batch", p.width(d.value))).join(", ")}`);
       else if (!st.blocks.length && !lists.length) p.emit("pass");
       p.leaveStep();
       p.indent(-1);
@@ -252,7 +256,7 @@ function printBackward(s: ValueSchedule, want: string, namer: Parameters<typeof 
     p.indent(1);
     if (st.blocks.length) p.emit(`# ${st.title}`);
     p.blocks(st, grads);
-    g.dInputs.forEach((d, k) => p.emit(`${dIn[k]} = ${p.withRows(p.read(d.value), "seq", p.width(d.value))}`));
+    g.dInputs.forEach((d, k) => p.emit(`${dIn[k]} = ${p.withRows(p.read(at(d.value)), "seq", p.width(d.value))}`));
     p.indent(-1);
     p.emit(`else:`);
     g.dInputs.forEach((d, k) => p.emit(`    ${dIn[k]} = torch.zeros(T, B, ${p.width(d.value)}, dtype=dtype, device=device)`));

@@ -13,9 +13,10 @@
 // without the batch and time axes and compute it once, before any loop.
 
 import type { BackwardGraph } from "../autodiff.ts";
-import { isValue, operandValues, produces, type Eqn, type Graph, type ValueId } from "../ir.ts";
+import { operandValues, produces, type Eqn, type Graph, type ValueId } from "../ir.ts";
 import type { Phase } from "../plan/schedule.ts";
 import type { Plan } from "../plan/types.ts";
+import { unmasking } from "./unmask.ts";
 
 export interface Stmt {
   eqn: Eqn;
@@ -45,9 +46,11 @@ export interface ValueStage {
 export interface EntrySchedule<G extends Graph = Graph> {
   graph: G;
   stages: ValueStage[];
-  /** Values standing for others (inference: a masked read is the state, a select its first
+  /** Values standing for others (unmasked: a masked read is the state, a select its first
    *  choice); read through `resolve`. */
   alias: Map<ValueId, ValueId>;
+  /** Values that are a number (unmasked: select(active, 0, d) is 0). */
+  constants?: Map<ValueId, number>;
 }
 
 export interface ValueSchedule {
@@ -56,6 +59,8 @@ export interface ValueSchedule {
   /** The forward without sequence lengths or state masks: no select()s and no mask products (the
    *  active flags and masks are all ones). Its values stand in for the forward's through `alias`. */
   inference: EntrySchedule;
+  /** The backward when the forward ran unmasked (the same numbers, with no select()s or masks). */
+  unmaskedBackward: EntrySchedule<BackwardGraph>;
   /** Forward values the backward reads (inputs, states as carried into each step, and locals). */
   tape: ValueId[];
   rowless: ReadonlySet<ValueId>;
@@ -138,40 +143,18 @@ export function valueSchedule(plan: Plan): ValueSchedule {
   const forward: EntrySchedule = { graph: fwd, stages: stages(fwd, schedule.forward, lines, rowless, false, keep), alias: new Map() };
   const backward: EntrySchedule<BackwardGraph> = { graph: bwd, stages: stages(bwd, schedule.backward, lines, rowless, true, keep), alias: new Map() };
 
-  // Inference: the active flags and masks are ones, so a masked read is the state and a select
-  // picks its first choice.
-  const alias = new Map<ValueId, ValueId>();
-  const masks = new Set(fwd.states.map((s) => s.mask));
-  const sub = (e: Eqn): Eqn => ({ ...e, args: (e.args as Eqn["args"]).map((a) => (isValue(a) && alias.has(a.v) ? { v: alias.get(a.v)! } : a)) }) as Eqn;
-  const drop = (e: Eqn): Eqn | null => {
-    const r = sub(e);
-    if (r.op !== "ew") return r;
-    const vals = r.args.map((a) => (isValue(a) ? a.v : undefined));
-    if (r.fn === "mul" && vals.length === 2 && vals[1] !== undefined && masks.has(vals[1]) && vals[0] !== undefined) {
-      alias.set(r.out, vals[0]);
-      return null;
-    }
-    if (r.fn === "mul" && vals.length === 2 && vals[0] !== undefined && masks.has(vals[0]) && vals[1] !== undefined) {
-      alias.set(r.out, vals[1]);
-      return null;
-    }
-    if (r.fn === "select" && vals[0] === fwd.active && vals[1] !== undefined) {
-      alias.set(r.out, vals[1]);
-      return null;
-    }
-    return r;
-  };
-  const inference: EntrySchedule = { graph: fwd, stages: stages(fwd, schedule.forward, lines, rowless, false, drop), alias };
+  // Without lengths and masks: the active flags and masks are ones (unmask.ts).
+  const fu = unmasking(fwd);
+  const inference: EntrySchedule = { graph: fwd, stages: stages(fwd, schedule.forward, lines, rowless, false, fu.rewrite), alias: fu.alias, constants: fu.constants };
+  const bu = unmasking(bwd);
+  const unmaskedBackward: EntrySchedule<BackwardGraph> = { graph: bwd, stages: stages(bwd, schedule.backward, lines, rowless, true, bu.rewrite), alias: bu.alias, constants: bu.constants };
 
   const after = [...tape, ...fwd.outputs.map((o) => o.value)];
   collect(forward, after);
   collect(inference, after);
-  collect(
-    backward,
-    bwd.dInputs.map((d) => d.value),
-    bwd.seedStates.map((x) => x.value),
-  );
-  return { forward, backward, inference, tape, rowless };
+  for (const b of [backward, unmaskedBackward]) collect(b, bwd.dInputs.map((d) => d.value), bwd.seedStates.map((x) => x.value));
+  // An unmasked forward that is not plain elementwise rewriting is not offered (the masked one runs).
+  return { forward, backward, inference: fu.usable() ? inference : forward, unmaskedBackward: bu.usable() ? unmaskedBackward : backward, tape, rowless };
 }
 
 export { stmtsOf };
