@@ -6,14 +6,6 @@
 
 import type { ValueSchedule } from "../../compiler/schedule/schedule.ts";
 import type { PrintedEntries } from "./entries.ts";
-import { torchSupportText } from "./module.ts";
-
-/** Module-level names a generated module uses besides the cell's own functions. */
-export function moduleWords(): string[] {
-  const support = [torchSupportText("weights"), torchSupportText("init")].join("\n");
-  const defined = [...support.matchAll(/^(?:def|class) (\w+)|^(\w+) =/gm)].map((m) => m[1] ?? m[2]!);
-  return ["Cell", "META", "PARAMS", "json", "math", "os", "sys", "time", "Dict", "List", "Optional", "Tuple", "torch", "Tensor", "nn", ...defined];
-}
 
 export function functionText(s: ValueSchedule, c: PrintedEntries, cls: string, nIn: number, nStates: number, nParams: number, nOut: number): string[] {
   void s;

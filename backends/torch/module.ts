@@ -10,7 +10,7 @@ import type { EmitOptions } from "../backend.ts";
 import { valueSchedule } from "../../compiler/schedule/schedule.ts";
 import { Names } from "../../compiler/plan/names.ts";
 import { printEntries } from "./entries.ts";
-import { functionText, moduleWords } from "./function.ts";
+import { functionText } from "./function.ts";
 import { torchAttributeNames } from "../../formats/torch/names.ts";
 import { pyComment, pyDocstring, pyFormatText, pyLiteral, pyString } from "./python.ts";
 import { pyNum } from "../../compiler/primitives/elementwise.ts";
@@ -32,6 +32,13 @@ export function torchSupportText(name: "weights" | "init"): string {
     supportCache.set(name, text);
   }
   return text;
+}
+
+/** Module-level names a generated module uses besides the cell's own functions. */
+export function moduleWords(): string[] {
+  const support = [torchSupportText("weights"), torchSupportText("init")].join("\n");
+  const defined = [...support.matchAll(/^(?:def|class) (\w+)|^(\w+) =/gm)].map((m) => m[1] ?? m[2]!);
+  return ["Cell", "META", "PARAMS", "json", "math", "os", "sys", "time", "Dict", "List", "Optional", "Tuple", "torch", "Tensor", "nn", ...defined];
 }
 
 /** "Tensor" for one, "Tuple[Tensor, Tensor]" for several, "Tuple[()]" for none. */
