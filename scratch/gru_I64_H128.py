@@ -585,7 +585,7 @@ _gru_backward_unmasked_script = torch.jit.script(_gru_backward_unmasked)
 class _gru_function(torch.autograd.Function):
     """The cell over a sequence with cellc's backward: forward(unmasked, inputs.., states.., masks..,
     active, params..) -> (outputs.., final states..). unmasked: no lengths and no masks given (all
-    ones), so the forward may skip them; the backward is the same."""
+    ones), so the forward and backward may skip them."""
 
     @staticmethod
     def forward(ctx, unmasked, x0, s0, m0, active, p0, p1, p2, p3, p4, p5, p6, p7, p8):
@@ -609,7 +609,10 @@ class Cell(nn.Module):
     """cell gru (I=64, H=128) from gru.cell, as a torch.nn.Module.
 
     Inputs x [64]; states h [128];
-    outputs h [128]; 74112 parameters."""
+    outputs h [128]; 74112 parameters.
+
+    Trains with cellc's own backward (a torch.autograd.Function). Cell(autograd=True) leaves the
+    backward to torch's autograd instead (for double backward); so does torch.jit.script(cell)."""
 
     def __init__(self, batch_first: bool = False, autograd: bool = False) -> None:
         super().__init__()

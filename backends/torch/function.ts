@@ -52,7 +52,7 @@ export function functionText(s: ValueSchedule, c: PrintedEntries, cls: string, n
     `class ${cls}(torch.autograd.Function):`,
     `    """The cell over a sequence with cellc's backward: forward(unmasked, inputs.., states.., masks..,`,
     `    active, params..) -> (outputs.., final states..). unmasked: no lengths and no masks given (all`,
-    `    ones), so the forward may skip them; the backward is the same."""`,
+    `    ones), so the forward and backward may skip them."""`,
     ``,
     `    @staticmethod`,
     `    def forward(ctx, unmasked, ${list(fwdArgs)}):`,

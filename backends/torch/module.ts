@@ -1,7 +1,9 @@
 // The PyTorch backend: prints a plan as one self-contained Python file holding a torch.nn.Module
-// named Cell. Its parameters carry the spec's names, shapes and initializers; its forward is the
-// plan's forward entry (forward.ts) and autograd gives the backward; torch.jit.script accepts it.
-// The file also carries the weight exchange with cellc (support/weights.py) and the initializers
+// named Cell. Its parameters carry the spec's names, shapes and initializers; its forward runs the
+// cell through a torch.autograd.Function whose forward and backward are cellc's own, printed
+// from the value-level schedule (entries.ts, function.ts); Cell(autograd=True), and
+// torch.jit.script(cell), run the same forward under torch's autograd instead. The file also
+// carries the weight exchange with cellc (support/weights.py) and the initializers
 // (support/init.py), inlined from real Python files so it needs nothing but torch.
 
 import { assetText, type RuntimeAssets } from "../assets.ts";
@@ -247,6 +249,9 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
     ``,
     `    Inputs ${meta.inputs.map((x) => `${x.name} [${x.size}]`).join(", ") || "(none)"}; states ${meta.states.map((x) => `${x.name} [${x.size}]`).join(", ") || "(none)"};`,
     `    outputs ${meta.outputs.map((x) => `${x.name} [${x.size}]`).join(", ")}; ${meta.paramCount} parameters.`,
+    ``,
+    `    Trains with cellc's own backward (a torch.autograd.Function). Cell(autograd=True) leaves the`,
+    `    backward to torch's autograd instead (for double backward); so does torch.jit.script(cell).`,
   ].join("\n");
   const init = meta.params.map((m, i) => `            ${initCall(attrs[i]!, m.init)}`);
   const text = [

@@ -339,6 +339,17 @@ def _lstm_backward_d_h(active, d_h_next, d_h_read, mask_h):
     return d_h
 
 
+def _lstm_backward_unmasked_d_c_read(d_h_out, d_h_next, h_new_1, o, d_c_next, g, i, c, f):
+    d_h_new = d_h_out + d_h_next
+    d_c_new = d_c_next + ((d_h_new * o) * (1.0 - (h_new_1 * h_new_1)))
+    d_c_read = d_c_new * f
+    d_o_4 = (d_h_new * h_new_1) * (o * (1.0 - o))
+    d_g_4 = (d_c_new * i) * (1.0 - (g * g))
+    d_f_4 = (d_c_new * c) * (f * (1.0 - f))
+    d_i_4 = (d_c_new * g) * (i * (1.0 - i))
+    return d_c_read, d_o_4, d_g_4, d_f_4, d_i_4
+
+
 def _lstm_forward(x, h, c, mask_h, mask_c, active, W_i, U_i, b_i, W_f, U_f, b_f, W_g, U_g, b_g, W_o, U_o, b_o):
     T = active.shape[0]
     B = active.shape[1]
@@ -509,15 +520,75 @@ def _lstm_backward(input_grads: bool, active, x, mask_h, h_read, c, mask_c, i, f
     return d_x_all, d_h_next, d_c_next, grad_W_i, grad_U_i, grad_b_i, grad_W_f, grad_U_f, grad_b_f, grad_W_g, grad_U_g, grad_b_g, grad_W_o, grad_U_o, grad_b_o
 
 
+def _lstm_backward_unmasked(input_grads: bool, active, x, mask_h, h_read, c, mask_c, i, f, g, o, h_new_1, W_i, U_i, b_i, W_f, U_f, b_f, W_g, U_g, b_g, W_o, U_o, b_o, d_h_out, d_h_next_final, d_c_next_final):
+    T = active.shape[0]
+    B = active.shape[1]
+    dtype = active.dtype
+    device = active.device
+    pack_x = torch.cat([W_i, W_f, W_g, W_o], 0)
+    pack_h = torch.cat([U_i, U_f, U_g, U_o], 0)
+    d_h_next = d_h_next_final
+    d_c_next = d_c_next_final
+    grad_pack_h = torch.zeros(16, 4, dtype=dtype, device=device)
+    grad_pack_x = torch.zeros(16, 3, dtype=dtype, device=device)
+    grad_b_i = torch.zeros(4, dtype=dtype, device=device)
+    grad_b_f = torch.zeros(4, dtype=dtype, device=device)
+    grad_b_g = torch.zeros(4, dtype=dtype, device=device)
+    grad_b_o = torch.zeros(4, dtype=dtype, device=device)
+    # backward through time
+    d_proj_h_steps: List[Tensor] = []
+    for t in range(T - 1, -1, -1):
+        # lstm.cell:18  h' = o * tanh(c')
+        # lstm.cell:17  c' = f * c + i * g
+        # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+        # lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+        # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+        # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+        d_c_read, d_o_4, d_g_4, d_f_4, d_i_4 = _lstm_backward_unmasked_d_c_read(d_h_out[t], d_h_next, h_new_1[t], o[t], d_c_next, g[t], i[t], c[t], f[t])
+        d_proj_h = torch.cat([d_i_4, d_f_4, d_g_4, d_o_4], -1)
+        d_h_read = torch.matmul(d_proj_h, pack_h)
+        d_proj_h_steps.append(d_proj_h)
+        d_h_next, d_c_next = d_h_read, d_c_read
+    d_proj_h_steps.reverse()
+    d_proj_h_2 = torch.stack(d_proj_h_steps)
+    # what the recurrence does not need, for every step at once: weight gradients
+    # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+    # lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+    # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+    grad_pack_h = grad_pack_h + torch.mm(d_proj_h_2.reshape(-1, 16).t(), h_read.reshape(-1, 4))
+    grad_pack_x = grad_pack_x + torch.mm(d_proj_h_2.reshape(-1, 16).t(), x.reshape(-1, 3))
+    grad_b_i = grad_b_i + d_proj_h_2[..., 0:4].reshape(-1, 4).sum(0)
+    grad_b_f = grad_b_f + d_proj_h_2[..., 4:8].reshape(-1, 4).sum(0)
+    grad_b_g = grad_b_g + d_proj_h_2[..., 8:12].reshape(-1, 4).sum(0)
+    grad_b_o = grad_b_o + d_proj_h_2[..., 12:16].reshape(-1, 4).sum(0)
+    if input_grads:
+        # the gradients of the inputs, for every step at once
+        d_x = torch.matmul(d_proj_h_2, pack_x)
+        d_x_all = d_x
+    else:
+        d_x_all = torch.zeros(T, B, 3, dtype=dtype, device=device)
+    grad_W_i = grad_pack_x.reshape(-1)[0:12].reshape(4, 3)
+    grad_W_f = grad_pack_x.reshape(-1)[12:24].reshape(4, 3)
+    grad_W_g = grad_pack_x.reshape(-1)[24:36].reshape(4, 3)
+    grad_W_o = grad_pack_x.reshape(-1)[36:48].reshape(4, 3)
+    grad_U_i = grad_pack_h.reshape(-1)[0:16].reshape(4, 4)
+    grad_U_f = grad_pack_h.reshape(-1)[16:32].reshape(4, 4)
+    grad_U_g = grad_pack_h.reshape(-1)[32:48].reshape(4, 4)
+    grad_U_o = grad_pack_h.reshape(-1)[48:64].reshape(4, 4)
+    return d_x_all, d_h_next, d_c_next, grad_W_i, grad_U_i, grad_b_i, grad_W_f, grad_U_f, grad_b_f, grad_W_g, grad_U_g, grad_b_g, grad_W_o, grad_U_o, grad_b_o
+
+
 _lstm_forward_script = torch.jit.script(_lstm_forward)
 _lstm_forward_unmasked_script = torch.jit.script(_lstm_forward_unmasked)
 _lstm_backward_script = torch.jit.script(_lstm_backward)
+_lstm_backward_unmasked_script = torch.jit.script(_lstm_backward_unmasked)
 
 
 class _lstm_function(torch.autograd.Function):
     """The cell over a sequence with cellc's backward: forward(unmasked, inputs.., states.., masks..,
     active, params..) -> (outputs.., final states..). unmasked: no lengths and no masks given (all
-    ones), so the forward may skip them; the backward is the same."""
+    ones), so the forward and backward may skip them."""
 
     @staticmethod
     def forward(ctx, unmasked, x0, s0, s1, m0, m1, active, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11):
@@ -526,12 +597,14 @@ class _lstm_function(torch.autograd.Function):
         else:
             r = _lstm_forward_script(x0, s0, s1, m0, m1, active, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11)
         ctx.save_for_backward(*r[3:], p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11)
+        ctx.unmasked = unmasked
         return tuple(r[:3])
 
     @staticmethod
     def backward(ctx, *d):
         input_grads = any(ctx.needs_input_grad[1:2])
-        g = _lstm_backward_script(input_grads, *ctx.saved_tensors, *d)
+        backward = _lstm_backward_unmasked_script if ctx.unmasked else _lstm_backward_script
+        g = backward(input_grads, *ctx.saved_tensors, *d)
         return (None, g[0], g[1], g[2], None, None, None, g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14])
 
 
@@ -539,7 +612,10 @@ class Cell(nn.Module):
     """cell lstm (I=3, H=4) from lstm.cell, as a torch.nn.Module.
 
     Inputs x [3]; states h [4], c [4];
-    outputs h [4]; 128 parameters."""
+    outputs h [4]; 128 parameters.
+
+    Trains with cellc's own backward (a torch.autograd.Function). Cell(autograd=True) leaves the
+    backward to torch's autograd instead (for double backward); so does torch.jit.script(cell)."""
 
     def __init__(self, batch_first: bool = False, autograd: bool = False) -> None:
         super().__init__()
