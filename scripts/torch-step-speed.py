@@ -9,7 +9,12 @@ import statistics
 import sys
 import time
 
-import torch
+# Debian's torch calls the system OpenBLAS, whose own thread pool torch.set_num_threads does not
+# size: without this, "one thread" products run on OpenBLAS's threads (4x slower per-step
+# products on a busy machine, measured).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("THREADS", "1"))
+
+import torch  # noqa: E402
 
 torch.set_num_threads(int(os.environ.get("THREADS", "1")))
 path, kind = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "none"
