@@ -5,7 +5,7 @@
 // block of elementwise statements becomes a function of its own (compiled once, by TorchScript,
 // with the function that calls it), returning what the rest of the entry reads.
 
-import { isConst, isValue, operandValues, produces, type Eqn, type Graph, type ValueId } from "../../compiler/ir.ts";
+import { isConst, operandValues, produces, type Eqn, type Graph, type ValueId } from "../../compiler/ir.ts";
 import { elementwise, pyNum } from "../../compiler/primitives/elementwise.ts";
 import type { Block, EntrySchedule, Stmt, ValueStage } from "../../compiler/schedule/schedule.ts";
 import { atom, constColumn, structuralExpr } from "./ops.ts";
@@ -277,4 +277,3 @@ export class CorePrinter {
 const RESERVED_LOCAL = new Set(["torch", "math", "int", "float", "bool", "len", "range", "list", "tuple", "print", "and", "or", "not", "if", "else", "for", "in", "is", "None", "True", "False", "lambda", "def", "return", "pass", "from", "import", "as", "with", "global", "nonlocal", "assert", "del", "try", "except", "finally", "raise", "while", "break", "continue", "class", "yield", "async", "await", "elif"]);
 
 export const blockStmts = (blocks: readonly Block[]): Stmt[] => blocks.flatMap((b) => (b.kind === "fused" ? b.stmts : [b.stmt]));
-export { isValue };

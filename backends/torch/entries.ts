@@ -14,7 +14,7 @@ import { resolve, type EntrySchedule, type ValueSchedule } from "../../compiler/
 import type { BackwardGraph } from "../../compiler/autodiff.ts";
 import { isConst, produces } from "../../compiler/ir.ts";
 import type { ValueStage } from "../../compiler/schedule/schedule.ts";
-import { blockStmts, CorePrinter, leadOf, type Namer, type Rows } from "./core.ts";
+import { blockStmts, CorePrinter, type Namer, type Rows } from "./core.ts";
 
 export interface EntryText {
   name: string;
@@ -285,4 +285,3 @@ function printBackward(s: ValueSchedule, entry: EntrySchedule<BackwardGraph>, wa
   return { name, lines: [head, ...p.body] };
 }
 
-export { leadOf };

@@ -4,11 +4,9 @@
 // torch's autograd calls cellc's backward (per-step adjoints in reverse, weight gradients as one
 // product over all T·B rows) instead of re-deriving it op by op.
 
-import type { ValueSchedule } from "../../compiler/schedule/schedule.ts";
 import type { PrintedEntries } from "./entries.ts";
 
-export function functionText(s: ValueSchedule, c: PrintedEntries, cls: string, nIn: number, nStates: number, nParams: number, nOut: number): string[] {
-  void s;
+export function functionText(c: PrintedEntries, cls: string, nIn: number, nStates: number, nParams: number, nOut: number): string[] {
   const k = nOut + nStates;
   const script = (name: string) => `${name}_script`;
   const fwdArgs = [

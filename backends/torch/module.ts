@@ -285,7 +285,7 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
     `]`,
     ``,
     ``,
-    ...functionText(sched, cores, cls, meta.inputs.length, meta.states.length, meta.params.length, meta.outputs.length),
+    ...functionText(cores, cls, meta.inputs.length, meta.states.length, meta.params.length, meta.outputs.length),
     ``,
     ``,
     `class Cell(nn.Module):`,

@@ -31,12 +31,9 @@ export function structuralExpr(e: Eqn, args: string[], c: OpContext): string {
   const [a, b] = args as [string, string];
   const mat = (x: string, lead: string, m: number, n: number) => `${atom(x)}.reshape(${lead}${m}, ${n})`;
   switch (e.op) {
-    case "matvec": {
+    case "matvec":
       // W [m, n] times every row's vector: x Wᵀ.
-      const [m, n] = c.shape((e.args[0] as { v: number }).v) as [number, number];
-      void m, n;
       return `torch.nn.functional.linear(${args[1]}, ${a})`;
-    }
     case "matvecT":
       return `torch.matmul(${args[1]}, ${a})`;
     case "bmm": {
