@@ -28,6 +28,8 @@ const GRAD_TOL = 1e-4;
 /** The module in float64 against the float64 kernel: the same computation, without float32 rounding. */
 const TOL64 = 1e-10;
 const RANDOM_CELLS = 12;
+/** Specs whose module also goes through torch.autograd.gradcheck (float64, with lengths and masks and without). */
+const GRADCHECK = new Set(["examples/specs/lstm.cell", "examples/specs/gru.cell", "examples/specs/mlstm.cell", "test/specs/matrix_forms.cell"]);
 
 const specDirs = ["examples/specs", "test/specs", "examples/specs/greff"].filter((d) => existsSync(d));
 const specFiles = specDirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith(".cell")).map((f) => join(d, f)));
@@ -50,6 +52,12 @@ interface CellResult {
   scripted: { outputs: number[][]; final: number[][] };
   batchFirstDiff?: number;
   double: Got;
+  /** float64 through Cell(autograd=True): torch's autograd of the same forward. */
+  autograd: Got;
+  /** float64 without lengths and masks (the unmasked forward), cellc's backward and autograd's. */
+  unmasked: Got;
+  unmaskedAutograd: Got;
+  gradcheck?: boolean[];
 }
 
 interface Expected {
@@ -166,7 +174,7 @@ describe.skipIf(typeof torch === "string")(torchName("PyTorch backend parity wit
         ref = { job: kernelJob(data), expected: runKernel(kernel, data, false), wide };
         refs.set(c.source, ref);
       }
-      jobs.push({ ...ref.job, module: path });
+      jobs.push({ ...ref.job, module: path, gradcheck: c.optimize && GRADCHECK.has(c.file) });
       want.push(ref.expected);
       wants64.push(ref.wide);
     }
@@ -192,7 +200,7 @@ describe.skipIf(typeof torch === "string")(torchName("PyTorch backend parity wit
     cases.forEach((c, k) => results.set(c.label, { got: out.results[k] as CellResult, want: want[k]!, want64: wants64[k]! }));
     formulas = out.results[cases.length] as Record<string, string[]>;
     errorMessages = out.results[cases.length + 1] as (string | null)[];
-  });
+  }, 900_000);
 
   afterAll(() => {
     scratch?.remove();
@@ -220,6 +228,11 @@ describe.skipIf(typeof torch === "string")(torchName("PyTorch backend parity wit
     };
     all("", got, want, OUT_TOL, GRAD_TOL);
     all("float64 ", got.double, want64, TOL64, TOL64);
+    // torch's autograd through the module's forward (Cell(autograd=True)) gives the same.
+    all("autograd float64 ", got.autograd, want64, TOL64, TOL64);
+    // Without lengths and masks (the forward that skips them): cellc's backward equals autograd's.
+    all("unmasked float64 ", got.unmasked, { kernel: want64.kernel, ...got.unmaskedAutograd }, TOL64, TOL64);
+    if (GRADCHECK.has(label.replace(/ \(.*$/, "")) && !label.includes("unoptimised")) expect(got.gradcheck, `${label}: gradcheck`).toEqual([true, true]);
     // Past its length a sample's outputs are zero: sample 2 has length 0.
     m.outputs.forEach((o, k) => {
       for (let t = 0; t < T; t++) for (let j = 0; j < o.size; j++) expect(got.outputs[k]![(t * B + 2) * o.size + j]).toBe(0);

@@ -1,13 +1,18 @@
 // The PyTorch backend: prints a plan as one self-contained Python file holding a torch.nn.Module
-// named Cell. Its parameters carry the spec's names, shapes and initializers; its forward is the
-// plan's forward entry (forward.ts) and autograd gives the backward; torch.jit.script accepts it.
-// The file also carries the weight exchange with cellc (support/weights.py) and the initializers
+// named Cell. Its parameters carry the spec's names, shapes and initializers; its forward runs the
+// cell through a torch.autograd.Function whose forward and backward are cellc's own, printed
+// from the value-level schedule (entries.ts, function.ts); Cell(autograd=True), and
+// torch.jit.script(cell), run the same forward under torch's autograd instead. The file also
+// carries the weight exchange with cellc (support/weights.py) and the initializers
 // (support/init.py), inlined from real Python files so it needs nothing but torch.
 
 import { assetText, type RuntimeAssets } from "../assets.ts";
 import type { Plan } from "../../compiler/plan/types.ts";
 import type { EmitOptions } from "../backend.ts";
-import { ForwardPrinter } from "./forward.ts";
+import { valueSchedule } from "../../compiler/schedule/schedule.ts";
+import { Names } from "../../compiler/plan/names.ts";
+import { printEntries } from "./entries.ts";
+import { functionText } from "./function.ts";
 import { torchAttributeNames } from "../../formats/torch/names.ts";
 import { pyComment, pyDocstring, pyFormatText, pyLiteral, pyString } from "./python.ts";
 import { pyNum } from "../../compiler/primitives/elementwise.ts";
@@ -29,6 +34,13 @@ export function torchSupportText(name: "weights" | "init"): string {
     supportCache.set(name, text);
   }
   return text;
+}
+
+/** Module-level names a generated module uses besides the cell's own functions. */
+export function moduleWords(): string[] {
+  const support = [torchSupportText("weights"), torchSupportText("init")].join("\n");
+  const defined = [...support.matchAll(/^(?:def|class) (\w+)|^(\w+) =/gm)].map((m) => m[1] ?? m[2]!);
+  return ["Cell", "META", "PARAMS", "json", "math", "os", "sys", "time", "Dict", "List", "Optional", "Tuple", "torch", "Tensor", "nn", ...defined];
 }
 
 /** "Tensor" for one, "Tuple[Tensor, Tensor]" for several, "Tuple[()]" for none. */
@@ -78,9 +90,13 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
   states.forEach((s) => s.meta.name !== s.name && fail(`state order ${s.name} / ${s.meta.name}`));
   inputs.forEach((s) => s.meta.name !== s.name && fail(`input order ${s.name} / ${s.meta.name}`));
 
-  const p = new ForwardPrinter({ plan, attr: attrByBuf });
   const L: string[] = [];
-  const emit = (s: string) => p.emit(s);
+  const emit = (s: string) => L.push(`        ${s}`);
+  const sched = valueSchedule(plan);
+  const names = new Names();
+  for (const w of moduleWords()) names.get(w);
+  const cores = printEntries(sched, meta.name, { global: (w) => names.get(w), scope: () => names.scope() });
+  const cls = names.get(`_${meta.name}_function`);
 
   // ---- signature and docstring
   const stateT = `Optional[${tupleType(states.length)}]`;
@@ -155,7 +171,6 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
 
   // ---- the per-step active flags from the lengths
   const activeName = bufName(f.active);
-  p.claim(activeName);
   emit(`if lengths is None:`);
   emit(`    ${activeName} = torch.ones(T, B, 1, dtype=dtype, device=device)`);
   emit(`else:`);
@@ -164,11 +179,6 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
   emit(`    if bool((lengths < 0).any()) or bool((lengths > T).any()):`);
   emit(`        raise ValueError(f"${where}: lengths must lie in 0..{T}, got values from {int(lengths.min())} to {int(lengths.max())}")`);
   emit(`    ${activeName} = (torch.arange(T, device=device).unsqueeze(1) < lengths.to(device).unsqueeze(0)).to(dtype).unsqueeze(2)`);
-  p.preset(f.active, activeName);
-  for (const i of inputs) {
-    p.claim(i.var);
-    p.preset(i.buf, i.var);
-  }
 
   // ---- states and masks
   const perState = (arg: string, fill: string, local: (s: (typeof states)[number]) => string, what: string) => {
@@ -188,24 +198,37 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
   };
   perState("state", "zeros", (s) => s.var, "state");
   perState("state_masks", "ones", (s) => bufName(s.mask), "the mask of state");
-  for (const s of states) {
-    p.claim(s.var);
-    p.claim(bufName(s.mask));
-    p.preset(s.buf, s.var, 0);
-    p.preset(s.mask, bufName(s.mask));
-  }
-  p.printPacks();
 
-  // ---- the stages, then the results
-  p.stages(states.map((s) => ({ buf: s.buf, name: s.var })));
-  const outs = f.outputs.map((x) => p.result(x.buf));
+  // ---- the run: cellc's forward and backward as a torch.autograd.Function, or the forward
+  // under torch's autograd (autograd=True, and in TorchScript)
+  const weights = attrs.map((a) => `self.${a}`);
+  const coreArgs = [...inputs.map((i) => i.var), ...states.map((s) => s.var), ...states.map((s) => bufName(s.mask)), activeName, ...weights];
+  const results = [...meta.outputs.map((x) => `${plan.buffers[f.outputs.find((y) => y.name === x.name)!.buf]!.name}`), ...states.map((s) => s.var)];
+  const unmasked = states.length ? `lengths is None and state_masks is None` : `lengths is None`;
+  const n = results.length;
+  emit(`if torch.jit.is_scripting() or self.autograd:`);
+  emit(`    if ${unmasked}:`);
+  emit(`        r = ${cores.inference.name}(${coreArgs.join(", ")})`);
+  emit(`    else:`);
+  emit(`        r = ${cores.forward.name}(${coreArgs.join(", ")})`);
+  emit(`    ${results.join(", ")} = ${results.map((_, k) => `r[${k}]`).join(", ")}`);
+  emit(`else:`);
+  emit(`    ${results.join(", ")} = self._cellc_function(${unmasked}, ${coreArgs.slice(0, coreArgs.length - weights.length).join(", ")})`);
+  const outs = results.slice(0, meta.outputs.length);
   const outVars = outs.map((e) => `${e}.transpose(0, 1)`);
   if (meta.outputs.length) {
     emit(`if self.batch_first:`);
     emit(`    return ${tupleValue(outVars)}, ${tupleValue(states.map((s) => s.var))}`);
   }
   emit(`return ${tupleValue(outs)}, ${tupleValue(states.map((s) => s.var))}`);
-  const forward = [...L, ...p.lines].join("\n");
+  const forward = L.join("\n");
+  const fnArgs = coreArgs.slice(0, coreArgs.length - weights.length);
+  const applyMethod = [
+    `    @torch.jit.unused`,
+    `    def _cellc_function(self, unmasked: bool, ${fnArgs.map((a) => `${a}: Tensor`).join(", ")}) -> ${tupleType(n)}:`,
+    `        """cellc's forward and backward (${cls}): not TorchScript, which runs the forward under autograd."""`,
+    `        return ${cls}.apply(unmasked, ${coreArgs.join(", ")})`,
+  ];
 
   // ---- the module
   const paramsList = meta.params.map((m, i) => `    (${pyString(attrs[i]!)}, ${pyString(m.name)}),`);
@@ -226,6 +249,9 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
     ``,
     `    Inputs ${meta.inputs.map((x) => `${x.name} [${x.size}]`).join(", ") || "(none)"}; states ${meta.states.map((x) => `${x.name} [${x.size}]`).join(", ") || "(none)"};`,
     `    outputs ${meta.outputs.map((x) => `${x.name} [${x.size}]`).join(", ")}; ${meta.paramCount} parameters.`,
+    ``,
+    `    Trains with cellc's own backward (a torch.autograd.Function). Cell(autograd=True) leaves the`,
+    `    backward to torch's autograd instead (for double backward); so does torch.jit.script(cell).`,
   ].join("\n");
   const init = meta.params.map((m, i) => `            ${initCall(attrs[i]!, m.init)}`);
   const text = [
@@ -259,12 +285,16 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
     `]`,
     ``,
     ``,
+    ...functionText(cores, cls, meta.inputs.length, meta.states.length, meta.params.length, meta.outputs.length),
+    ``,
+    ``,
     `class Cell(nn.Module):`,
     `    ${pyDocstring(classDoc)}`,
     ``,
-    `    def __init__(self, batch_first: bool = False) -> None:`,
+    `    def __init__(self, batch_first: bool = False, autograd: bool = False) -> None:`,
     `        super().__init__()`,
     `        self.batch_first = batch_first`,
+    `        self.autograd = autograd`,
     ...meta.params.map((m, i) => `        self.${attrs[i]} = nn.Parameter(torch.empty(${m.shape.join(", ")}))`),
     `        self.reset_parameters()`,
     ``,
@@ -273,6 +303,8 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
     ...(init.length ? [`        with torch.no_grad():`, ...init] : [`        pass`]),
     ``,
     forward,
+    ``,
+    ...applyMethod,
     ``,
     `    def cellc_state_dict(self) -> Dict[str, Tensor]:`,
     `        """The parameters by their spec names (detached), in the spec's order."""`,

@@ -279,6 +279,9 @@ export function buildPlan(meta: KernelMeta, fwd: Graph, bwd: BackwardGraph, o: P
   }
 
   const weights = weightLayout(fwd, k);
+  const lines = new Map<Eqn, string[]>();
+  const lb = new StageBuilder(fwd, k.forward, k, names, o, false, slots);
+  for (const e of [...fwd.eqns, ...bwd.eqns]) lines.set(e, lb.lines([e]));
   return {
     meta,
     optimize: o.optimize,
@@ -304,5 +307,6 @@ export function buildPlan(meta: KernelMeta, fwd: Graph, bwd: BackwardGraph, o: P
       stages: bStages,
     },
     nested: [...k.forward.nested, ...k.backward.nested],
+    steps: { fwd, bwd, schedule: sched, lines },
   };
 }

@@ -16,8 +16,10 @@
 // every row.
 
 import type { KernelMeta } from "../../abi/kernel.ts";
-import type { ValueId } from "../ir.ts";
+import type { BackwardGraph } from "../autodiff.ts";
+import type { Eqn, Graph, ValueId } from "../ir.ts";
 import type { Attrs } from "../primitives/types.ts";
+import type { KernelSchedule } from "./schedule.ts";
 
 export type RowSpace = "seq" | "carry" | "batch" | "none";
 
@@ -182,4 +184,7 @@ export interface Plan {
   /** Values stored inside another value's storage: a slice inside its source, a concatenation's
    *  part inside the whole (inner -> outer), for verifyPlan. */
   nested: [number, number][];
+  /** The step graphs the plan was made from, with how they were scheduled and each equation's
+   *  spec lines: what value-level printers read (compiler/schedule). */
+  steps: { fwd: Graph; bwd: BackwardGraph; schedule: KernelSchedule; lines: Map<Eqn, string[]> };
 }

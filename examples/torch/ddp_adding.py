@@ -64,9 +64,11 @@ def adding_batch(count, T, gen):
 class AddingModel(nn.Module):
     """The cell, its output at each sample's last valid step, and a linear head."""
 
-    def __init__(self, Cell, hidden):
+    def __init__(self, Cell, hidden, autograd=False):
         super().__init__()
-        self.cell = Cell()
+        # The cell trains with cellc's own backward (a torch.autograd.Function); autograd=True
+        # leaves it to torch's autograd instead.
+        self.cell = Cell(autograd=autograd)
         self.head = nn.Linear(hidden, 1)
 
     def forward(self, x, lengths):
@@ -87,6 +89,7 @@ def main():
     ap.add_argument("--held-out", type=int, default=1000, help="held-out sequences scored at the end")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda (one process per GPU)")
     ap.add_argument("--layer", default=None, help="the cell's layer name in the checkpoint (default: the spec's name)")
+    ap.add_argument("--autograd", action="store_true", help="train through torch's autograd instead of cellc's backward")
     ap.add_argument("--out", default="examples/out/torch")
     a = ap.parse_args()
     if a.T < 20:
@@ -110,7 +113,7 @@ def main():
         raise SystemExit(f"{a.cell}: the adding problem feeds pairs; build the cell with I=2 (it takes {meta['inputs']})")
     hidden = meta["outputs"][0]["size"]
     torch.manual_seed(a.seed)  # the same initial weights on every process (DDP also broadcasts rank 0's)
-    model = AddingModel(mod.Cell, hidden).to(device)
+    model = AddingModel(mod.Cell, hidden, a.autograd).to(device)
     ddp = DDP(model, device_ids=[local] if cuda else None)
     opt = torch.optim.Adam(ddp.parameters(), lr=a.lr)
     gen = torch.Generator().manual_seed(a.seed * 1000 + rank)

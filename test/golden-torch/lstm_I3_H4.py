@@ -294,15 +294,333 @@ PARAMS = [
 ]
 
 
+# ---- cellc's own forward and backward of this cell, from its value-level schedule: the inputs'
+# products for all steps at once, then one step at a time; the backward through time in reverse,
+# then the weight gradients as one product over all T·B rows. Elementwise work is fused into helpers.
+
+def _lstm_forward_i(c, mask_c, i_1, i_2, b_i, f_1, f_2, b_f, g_1, g_2, b_g, o_1, o_2, b_o, active, h):
+    i = torch.sigmoid(((i_1 + i_2) + b_i))
+    f = torch.sigmoid(((f_1 + f_2) + b_f))
+    g = torch.tanh(((g_1 + g_2) + b_g))
+    o = torch.sigmoid(((o_1 + o_2) + b_o))
+    c_new = (f * (c * mask_c)) + (i * g)
+    h_new_1 = torch.tanh(c_new)
+    h_new = o * h_new_1
+    h_next = torch.where(active != 0, h_new, h)
+    c_next = torch.where(active != 0, c_new, c)
+    h_out = torch.where(active != 0, h_new, 0.0)
+    return i, f, g, o, h_new_1, h_next, c_next, h_out
+
+
+def _lstm_forward_unmasked_i(i_1, i_2, b_i, f_1, f_2, b_f, g_1, g_2, b_g, o_1, o_2, b_o, c):
+    i = torch.sigmoid(((i_1 + i_2) + b_i))
+    f = torch.sigmoid(((f_1 + f_2) + b_f))
+    g = torch.tanh(((g_1 + g_2) + b_g))
+    o = torch.sigmoid(((o_1 + o_2) + b_o))
+    c_new = (f * c) + (i * g)
+    h_new_1 = torch.tanh(c_new)
+    h_new = o * h_new_1
+    return i, f, g, o, c_new, h_new_1, h_new
+
+
+def _lstm_backward_d_o_4(c, mask_c, active, d_h_out, d_c_next, d_h_next, h_new_1, o, g, i, f):
+    d_h_new = torch.where(active != 0, d_h_out, 0.0) + torch.where(active != 0, d_h_next, 0.0)
+    d_c_new = torch.where(active != 0, d_c_next, 0.0) + ((d_h_new * o) * (1.0 - (h_new_1 * h_new_1)))
+    d_o_4 = (d_h_new * h_new_1) * (o * (1.0 - o))
+    d_g_4 = (d_c_new * i) * (1.0 - (g * g))
+    d_f_4 = (d_c_new * (c * mask_c)) * (f * (1.0 - f))
+    d_i_4 = (d_c_new * g) * (i * (1.0 - i))
+    d_c = torch.where(active != 0, 0.0, d_c_next) + ((d_c_new * f) * mask_c)
+    return d_o_4, d_g_4, d_f_4, d_i_4, d_c
+
+
+def _lstm_backward_d_h(active, d_h_next, d_h_read, mask_h):
+    d_h = torch.where(active != 0, 0.0, d_h_next) + (d_h_read * mask_h)
+    return d_h
+
+
+def _lstm_backward_unmasked_d_c_read(d_h_out, d_h_next, h_new_1, o, d_c_next, g, i, c, f):
+    d_h_new = d_h_out + d_h_next
+    d_c_new = d_c_next + ((d_h_new * o) * (1.0 - (h_new_1 * h_new_1)))
+    d_c_read = d_c_new * f
+    d_o_4 = (d_h_new * h_new_1) * (o * (1.0 - o))
+    d_g_4 = (d_c_new * i) * (1.0 - (g * g))
+    d_f_4 = (d_c_new * c) * (f * (1.0 - f))
+    d_i_4 = (d_c_new * g) * (i * (1.0 - i))
+    return d_c_read, d_o_4, d_g_4, d_f_4, d_i_4
+
+
+def _lstm_forward(x, h, c, mask_h, mask_c, active, W_i, U_i, b_i, W_f, U_f, b_f, W_g, U_g, b_g, W_o, U_o, b_o):
+    T = active.shape[0]
+    B = active.shape[1]
+    dtype = active.dtype
+    device = active.device
+    pack_x = torch.cat([W_i, W_f, W_g, W_o], 0)
+    pack_h = torch.cat([U_i, U_f, U_g, U_o], 0)
+    # what depends only on the inputs and parameters, for every step at once
+    # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+    # lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+    # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+    proj_x = torch.nn.functional.linear(x, pack_x)
+    i_1 = proj_x[..., 0:4]
+    f_1 = proj_x[..., 4:8]
+    g_1 = proj_x[..., 8:12]
+    o_1 = proj_x[..., 12:16]
+    # one step at a time
+    h_read_steps: List[Tensor] = []
+    i_steps: List[Tensor] = []
+    f_steps: List[Tensor] = []
+    g_steps: List[Tensor] = []
+    o_steps: List[Tensor] = []
+    h_new_1_steps: List[Tensor] = []
+    h_out_steps: List[Tensor] = []
+    c_steps: List[Tensor] = []
+    for t in range(T):
+        c_steps.append(c)
+        h_read = h * mask_h
+        # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+        # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+        # lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+        # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+        proj_h = torch.nn.functional.linear(h_read, pack_h)
+        # lstm.cell:17  c' = f * c + i * g
+        # lstm.cell:18  h' = o * tanh(c')
+        i, f, g, o, h_new_1, h_next, c_next, h_out = _lstm_forward_i(c, mask_c, i_1[t], proj_h[..., 0:4], b_i, f_1[t], proj_h[..., 4:8], b_f, g_1[t], proj_h[..., 8:12], b_g, o_1[t], proj_h[..., 12:16], b_o, active[t], h)
+        h_read_steps.append(h_read)
+        i_steps.append(i)
+        f_steps.append(f)
+        g_steps.append(g)
+        o_steps.append(o)
+        h_new_1_steps.append(h_new_1)
+        h_out_steps.append(h_out)
+        h, c = h_next, c_next
+    h_read_2 = torch.stack(h_read_steps)
+    i_2 = torch.stack(i_steps)
+    f_2 = torch.stack(f_steps)
+    g_2 = torch.stack(g_steps)
+    o_2 = torch.stack(o_steps)
+    h_new_1_2 = torch.stack(h_new_1_steps)
+    h_out_2 = torch.stack(h_out_steps)
+    c_steps_all = torch.stack(c_steps)
+    return h_out_2, h, c, active, x, mask_h, h_read_2, c_steps_all, mask_c, i_2, f_2, g_2, o_2, h_new_1_2
+
+
+def _lstm_forward_unmasked(x, h, c, mask_h, mask_c, active, W_i, U_i, b_i, W_f, U_f, b_f, W_g, U_g, b_g, W_o, U_o, b_o):
+    T = active.shape[0]
+    B = active.shape[1]
+    dtype = active.dtype
+    device = active.device
+    pack_x = torch.cat([W_i, W_f, W_g, W_o], 0)
+    pack_h = torch.cat([U_i, U_f, U_g, U_o], 0)
+    # what depends only on the inputs and parameters, for every step at once
+    # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+    # lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+    # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+    proj_x = torch.nn.functional.linear(x, pack_x)
+    i_1 = proj_x[..., 0:4]
+    f_1 = proj_x[..., 4:8]
+    g_1 = proj_x[..., 8:12]
+    o_1 = proj_x[..., 12:16]
+    # one step at a time
+    i_steps: List[Tensor] = []
+    f_steps: List[Tensor] = []
+    g_steps: List[Tensor] = []
+    o_steps: List[Tensor] = []
+    h_new_1_steps: List[Tensor] = []
+    h_new_steps: List[Tensor] = []
+    h_steps: List[Tensor] = []
+    c_steps: List[Tensor] = []
+    for t in range(T):
+        h_steps.append(h)
+        c_steps.append(c)
+        # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+        # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+        # lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+        # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+        proj_h = torch.nn.functional.linear(h, pack_h)
+        # lstm.cell:17  c' = f * c + i * g
+        # lstm.cell:18  h' = o * tanh(c')
+        i, f, g, o, c_new, h_new_1, h_new = _lstm_forward_unmasked_i(i_1[t], proj_h[..., 0:4], b_i, f_1[t], proj_h[..., 4:8], b_f, g_1[t], proj_h[..., 8:12], b_g, o_1[t], proj_h[..., 12:16], b_o, c)
+        i_steps.append(i)
+        f_steps.append(f)
+        g_steps.append(g)
+        o_steps.append(o)
+        h_new_1_steps.append(h_new_1)
+        h_new_steps.append(h_new)
+        h, c = h_new, c_new
+    i_2 = torch.stack(i_steps)
+    f_2 = torch.stack(f_steps)
+    g_2 = torch.stack(g_steps)
+    o_2 = torch.stack(o_steps)
+    h_new_1_2 = torch.stack(h_new_1_steps)
+    h_new_2 = torch.stack(h_new_steps)
+    h_steps_all = torch.stack(h_steps)
+    c_steps_all = torch.stack(c_steps)
+    return h_new_2, h, c, active, x, mask_h, h_steps_all, c_steps_all, mask_c, i_2, f_2, g_2, o_2, h_new_1_2
+
+
+def _lstm_backward(input_grads: bool, active, x, mask_h, h_read, c, mask_c, i, f, g, o, h_new_1, W_i, U_i, b_i, W_f, U_f, b_f, W_g, U_g, b_g, W_o, U_o, b_o, d_h_out, d_h_next_final, d_c_next_final):
+    T = active.shape[0]
+    B = active.shape[1]
+    dtype = active.dtype
+    device = active.device
+    pack_x = torch.cat([W_i, W_f, W_g, W_o], 0)
+    pack_h = torch.cat([U_i, U_f, U_g, U_o], 0)
+    d_h_next = d_h_next_final
+    d_c_next = d_c_next_final
+    grad_pack_h = torch.zeros(16, 4, dtype=dtype, device=device)
+    grad_pack_x = torch.zeros(16, 3, dtype=dtype, device=device)
+    grad_b_i = torch.zeros(4, dtype=dtype, device=device)
+    grad_b_f = torch.zeros(4, dtype=dtype, device=device)
+    grad_b_g = torch.zeros(4, dtype=dtype, device=device)
+    grad_b_o = torch.zeros(4, dtype=dtype, device=device)
+    # backward through time
+    d_proj_h_steps: List[Tensor] = []
+    for t in range(T - 1, -1, -1):
+        # lstm.cell:18  h' = o * tanh(c')
+        # lstm.cell:17  c' = f * c + i * g
+        # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+        # lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+        # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+        # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+        d_o_4, d_g_4, d_f_4, d_i_4, d_c = _lstm_backward_d_o_4(c[t], mask_c, active[t], d_h_out[t], d_c_next, d_h_next, h_new_1[t], o[t], g[t], i[t], f[t])
+        d_proj_h = torch.cat([d_i_4, d_f_4, d_g_4, d_o_4], -1)
+        d_h = _lstm_backward_d_h(active[t], d_h_next, torch.matmul(d_proj_h, pack_h), mask_h)
+        d_proj_h_steps.append(d_proj_h)
+        d_h_next, d_c_next = d_h, d_c
+    d_proj_h_steps.reverse()
+    d_proj_h_2 = torch.stack(d_proj_h_steps)
+    # what the recurrence does not need, for every step at once: weight gradients
+    # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+    # lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+    # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+    grad_pack_h = grad_pack_h + torch.mm(d_proj_h_2.reshape(-1, 16).t(), h_read.reshape(-1, 4))
+    grad_pack_x = grad_pack_x + torch.mm(d_proj_h_2.reshape(-1, 16).t(), x.reshape(-1, 3))
+    grad_b_i = grad_b_i + d_proj_h_2[..., 0:4].reshape(-1, 4).sum(0)
+    grad_b_f = grad_b_f + d_proj_h_2[..., 4:8].reshape(-1, 4).sum(0)
+    grad_b_g = grad_b_g + d_proj_h_2[..., 8:12].reshape(-1, 4).sum(0)
+    grad_b_o = grad_b_o + d_proj_h_2[..., 12:16].reshape(-1, 4).sum(0)
+    if input_grads:
+        # the gradients of the inputs, for every step at once
+        d_x = torch.matmul(d_proj_h_2, pack_x)
+        d_x_all = d_x
+    else:
+        d_x_all = torch.zeros(T, B, 3, dtype=dtype, device=device)
+    grad_W_i = grad_pack_x.reshape(-1)[0:12].reshape(4, 3)
+    grad_W_f = grad_pack_x.reshape(-1)[12:24].reshape(4, 3)
+    grad_W_g = grad_pack_x.reshape(-1)[24:36].reshape(4, 3)
+    grad_W_o = grad_pack_x.reshape(-1)[36:48].reshape(4, 3)
+    grad_U_i = grad_pack_h.reshape(-1)[0:16].reshape(4, 4)
+    grad_U_f = grad_pack_h.reshape(-1)[16:32].reshape(4, 4)
+    grad_U_g = grad_pack_h.reshape(-1)[32:48].reshape(4, 4)
+    grad_U_o = grad_pack_h.reshape(-1)[48:64].reshape(4, 4)
+    return d_x_all, d_h_next, d_c_next, grad_W_i, grad_U_i, grad_b_i, grad_W_f, grad_U_f, grad_b_f, grad_W_g, grad_U_g, grad_b_g, grad_W_o, grad_U_o, grad_b_o
+
+
+def _lstm_backward_unmasked(input_grads: bool, active, x, mask_h, h_read, c, mask_c, i, f, g, o, h_new_1, W_i, U_i, b_i, W_f, U_f, b_f, W_g, U_g, b_g, W_o, U_o, b_o, d_h_out, d_h_next_final, d_c_next_final):
+    T = active.shape[0]
+    B = active.shape[1]
+    dtype = active.dtype
+    device = active.device
+    pack_x = torch.cat([W_i, W_f, W_g, W_o], 0)
+    pack_h = torch.cat([U_i, U_f, U_g, U_o], 0)
+    d_h_next = d_h_next_final
+    d_c_next = d_c_next_final
+    grad_pack_h = torch.zeros(16, 4, dtype=dtype, device=device)
+    grad_pack_x = torch.zeros(16, 3, dtype=dtype, device=device)
+    grad_b_i = torch.zeros(4, dtype=dtype, device=device)
+    grad_b_f = torch.zeros(4, dtype=dtype, device=device)
+    grad_b_g = torch.zeros(4, dtype=dtype, device=device)
+    grad_b_o = torch.zeros(4, dtype=dtype, device=device)
+    # backward through time
+    d_proj_h_steps: List[Tensor] = []
+    for t in range(T - 1, -1, -1):
+        # lstm.cell:18  h' = o * tanh(c')
+        # lstm.cell:17  c' = f * c + i * g
+        # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+        # lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+        # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+        # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+        d_c_read, d_o_4, d_g_4, d_f_4, d_i_4 = _lstm_backward_unmasked_d_c_read(d_h_out[t], d_h_next, h_new_1[t], o[t], d_c_next, g[t], i[t], c[t], f[t])
+        d_proj_h = torch.cat([d_i_4, d_f_4, d_g_4, d_o_4], -1)
+        d_h_read = torch.matmul(d_proj_h, pack_h)
+        d_proj_h_steps.append(d_proj_h)
+        d_h_next, d_c_next = d_h_read, d_c_read
+    d_proj_h_steps.reverse()
+    d_proj_h_2 = torch.stack(d_proj_h_steps)
+    # what the recurrence does not need, for every step at once: weight gradients
+    # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
+    # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
+    # lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
+    # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
+    grad_pack_h = grad_pack_h + torch.mm(d_proj_h_2.reshape(-1, 16).t(), h_read.reshape(-1, 4))
+    grad_pack_x = grad_pack_x + torch.mm(d_proj_h_2.reshape(-1, 16).t(), x.reshape(-1, 3))
+    grad_b_i = grad_b_i + d_proj_h_2[..., 0:4].reshape(-1, 4).sum(0)
+    grad_b_f = grad_b_f + d_proj_h_2[..., 4:8].reshape(-1, 4).sum(0)
+    grad_b_g = grad_b_g + d_proj_h_2[..., 8:12].reshape(-1, 4).sum(0)
+    grad_b_o = grad_b_o + d_proj_h_2[..., 12:16].reshape(-1, 4).sum(0)
+    if input_grads:
+        # the gradients of the inputs, for every step at once
+        d_x = torch.matmul(d_proj_h_2, pack_x)
+        d_x_all = d_x
+    else:
+        d_x_all = torch.zeros(T, B, 3, dtype=dtype, device=device)
+    grad_W_i = grad_pack_x.reshape(-1)[0:12].reshape(4, 3)
+    grad_W_f = grad_pack_x.reshape(-1)[12:24].reshape(4, 3)
+    grad_W_g = grad_pack_x.reshape(-1)[24:36].reshape(4, 3)
+    grad_W_o = grad_pack_x.reshape(-1)[36:48].reshape(4, 3)
+    grad_U_i = grad_pack_h.reshape(-1)[0:16].reshape(4, 4)
+    grad_U_f = grad_pack_h.reshape(-1)[16:32].reshape(4, 4)
+    grad_U_g = grad_pack_h.reshape(-1)[32:48].reshape(4, 4)
+    grad_U_o = grad_pack_h.reshape(-1)[48:64].reshape(4, 4)
+    return d_x_all, d_h_next, d_c_next, grad_W_i, grad_U_i, grad_b_i, grad_W_f, grad_U_f, grad_b_f, grad_W_g, grad_U_g, grad_b_g, grad_W_o, grad_U_o, grad_b_o
+
+
+_lstm_forward_script = torch.jit.script(_lstm_forward)
+_lstm_forward_unmasked_script = torch.jit.script(_lstm_forward_unmasked)
+_lstm_backward_script = torch.jit.script(_lstm_backward)
+_lstm_backward_unmasked_script = torch.jit.script(_lstm_backward_unmasked)
+
+
+class _lstm_function(torch.autograd.Function):
+    """The cell over a sequence with cellc's backward: forward(unmasked, inputs.., states.., masks..,
+    active, params..) -> (outputs.., final states..). unmasked: no lengths and no masks given (all
+    ones), so the forward and backward may skip them."""
+
+    @staticmethod
+    def forward(ctx, unmasked, x0, s0, s1, m0, m1, active, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11):
+        if unmasked:
+            r = _lstm_forward_unmasked_script(x0, s0, s1, m0, m1, active, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11)
+        else:
+            r = _lstm_forward_script(x0, s0, s1, m0, m1, active, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11)
+        ctx.save_for_backward(*r[3:], p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11)
+        ctx.unmasked = unmasked
+        return tuple(r[:3])
+
+    @staticmethod
+    def backward(ctx, *d):
+        input_grads = any(ctx.needs_input_grad[1:2])
+        backward = _lstm_backward_unmasked_script if ctx.unmasked else _lstm_backward_script
+        g = backward(input_grads, *ctx.saved_tensors, *d)
+        return (None, g[0], g[1], g[2], None, None, None, g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14])
+
+
 class Cell(nn.Module):
     """cell lstm (I=3, H=4) from lstm.cell, as a torch.nn.Module.
 
     Inputs x [3]; states h [4], c [4];
-    outputs h [4]; 128 parameters."""
+    outputs h [4]; 128 parameters.
 
-    def __init__(self, batch_first: bool = False) -> None:
+    Trains with cellc's own backward (a torch.autograd.Function). Cell(autograd=True) leaves the
+    backward to torch's autograd instead (for double backward); so does torch.jit.script(cell)."""
+
+    def __init__(self, batch_first: bool = False, autograd: bool = False) -> None:
         super().__init__()
         self.batch_first = batch_first
+        self.autograd = autograd
         self.W_i = nn.Parameter(torch.empty(4, 3))
         self.U_i = nn.Parameter(torch.empty(4, 4))
         self.b_i = nn.Parameter(torch.empty(4))
@@ -335,7 +653,7 @@ class Cell(nn.Module):
 
     def forward(self, x: Tensor, state: Optional[Tuple[Tensor, Tensor]] = None, lengths: Optional[Tensor] = None, state_masks: Optional[Tuple[Tensor, Tensor]] = None) -> Tuple[Tensor, Tuple[Tensor, Tensor]]:
         """Runs the cell over a whole sequence.
-
+        
         Args:
             x: input x, [T, B, 3] ([B, T, 3] with batch_first).
             state: the initial states, a tuple (h, c); h [B, 4]; c [B, 4]; zeros when None.
@@ -343,7 +661,7 @@ class Cell(nn.Module):
                 state and its outputs are zero. None: every sample runs T steps.
             state_masks: multiplicative masks on the states where the cell reads them (variational
                 recurrent dropout), shaped like the states; None: ones.
-
+        
         Returns:
             (outputs, final state): output h, each [T, B, n] ([B, T, n] with batch_first);
             the state after each sample's last step, in the form `state` takes.
@@ -390,72 +708,22 @@ class Cell(nn.Module):
             mask_c = state_masks[1]
             if list(mask_c.shape) != [B, 4]:
                 raise ValueError(f"lstm.forward: the mask of state c must be [B, 4] = [{B}, 4], got {list(mask_c.shape)}")
-        pack_x = torch.cat([self.W_i, self.W_f, self.W_g, self.W_o], 0)
-        pack_h = torch.cat([self.U_i, self.U_f, self.U_g, self.U_o], 0)
-        # what depends only on the inputs and parameters, for every step at once
-        # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-        # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
-        # lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
-        # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
-        proj_x = torch.nn.functional.linear(x, pack_x)
-        # one step at a time
-        s0: List[Tensor] = []
-        for t in range(T):
-            _h = h
-            _mask_h = mask_h
-            h_read = _h * _mask_h
-            proj_h = torch.nn.functional.linear(h_read, pack_h)
-            # lstm.cell:12  i = sigmoid(W_i @ x + U_i @ h + b_i)
-            # lstm.cell:13  f = sigmoid(W_f @ x + U_f @ h + b_f)
-            # lstm.cell:14  g = tanh(W_g @ x + U_g @ h + b_g)
-            # lstm.cell:15  o = sigmoid(W_o @ x + U_o @ h + b_o)
-            # lstm.cell:17  c' = f * c + i * g
-            # lstm.cell:18  h' = o * tanh(c')
-            _c = c
-            _mask_c = mask_c
-            _c_read = _c * _mask_c
-            s1 = proj_x[t]
-            _i_1 = s1[..., 0:4]
-            _i_2 = proj_h[..., 0:4]
-            _i_3 = _i_1 + _i_2
-            _b_i = self.b_i
-            _i_4 = _i_3 + _b_i
-            i = torch.sigmoid(_i_4)
-            _f_1 = s1[..., 4:8]
-            _f_2 = proj_h[..., 4:8]
-            _f_3 = _f_1 + _f_2
-            _b_f = self.b_f
-            _f_4 = _f_3 + _b_f
-            f = torch.sigmoid(_f_4)
-            _g_1 = s1[..., 8:12]
-            _g_2 = proj_h[..., 8:12]
-            _g_3 = _g_1 + _g_2
-            _b_g = self.b_g
-            _g_4 = _g_3 + _b_g
-            g = torch.tanh(_g_4)
-            _o_1 = s1[..., 12:16]
-            _o_2 = proj_h[..., 12:16]
-            _o_3 = _o_1 + _o_2
-            _b_o = self.b_o
-            _o_4 = _o_3 + _b_o
-            o = torch.sigmoid(_o_4)
-            _c_new_1 = f * _c_read
-            _c_new_2 = i * g
-            _c_new = _c_new_1 + _c_new_2
-            h_new_1 = torch.tanh(_c_new)
-            _h_new = o * h_new_1
-            s2 = active[t]
-            _active = s2
-            _h = h
-            s3 = torch.where(_active != 0, _h_new, _h)
-            s4 = torch.where(_active != 0, _c_new, _c)
-            h_out = torch.where(_active != 0, _h_new, 0.0)
-            s0.append(h_out)
-            h, c = s3, s4
-        s5 = torch.stack(s0)
+        if torch.jit.is_scripting() or self.autograd:
+            if lengths is None and state_masks is None:
+                r = _lstm_forward_unmasked(x, h, c, mask_h, mask_c, active, self.W_i, self.U_i, self.b_i, self.W_f, self.U_f, self.b_f, self.W_g, self.U_g, self.b_g, self.W_o, self.U_o, self.b_o)
+            else:
+                r = _lstm_forward(x, h, c, mask_h, mask_c, active, self.W_i, self.U_i, self.b_i, self.W_f, self.U_f, self.b_f, self.W_g, self.U_g, self.b_g, self.W_o, self.U_o, self.b_o)
+            h_out, h, c = r[0], r[1], r[2]
+        else:
+            h_out, h, c = self._cellc_function(lengths is None and state_masks is None, x, h, c, mask_h, mask_c, active)
         if self.batch_first:
-            return s5.transpose(0, 1), (h, c)
-        return s5, (h, c)
+            return h_out.transpose(0, 1), (h, c)
+        return h_out, (h, c)
+
+    @torch.jit.unused
+    def _cellc_function(self, unmasked: bool, x: Tensor, h: Tensor, c: Tensor, mask_h: Tensor, mask_c: Tensor, active: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """cellc's forward and backward (_lstm_function): not TorchScript, which runs the forward under autograd."""
+        return _lstm_function.apply(unmasked, x, h, c, mask_h, mask_c, active, self.W_i, self.U_i, self.b_i, self.W_f, self.U_f, self.b_f, self.W_g, self.U_g, self.b_g, self.W_o, self.U_o, self.b_o)
 
     def cellc_state_dict(self) -> Dict[str, Tensor]:
         """The parameters by their spec names (detached), in the spec's order."""

@@ -47,16 +47,18 @@ def call(cell, job, inputs, state, lengths, masks):
     return cell(T, state=state, lengths=lengths, state_masks=masks, batch_size=B)
 
 
-def forward_backward(mod, job, dtype):
-    """Forward on the job's data in `dtype`, then backward of the seeded loss; the cell and tensors."""
+def forward_backward(mod, job, dtype, autograd=False, unmasked=False):
+    """Forward on the job's data in `dtype`, then backward of the seeded loss; the cell and tensors.
+    autograd: torch's autograd through the forward (Cell(autograd=True)) instead of cellc's backward;
+    unmasked: without lengths and masks."""
     meta = mod.META
     T, B = job["T"], job["B"]
-    cell = mod.Cell().to(dtype)
+    cell = mod.Cell(autograd=autograd).to(dtype)
     cell.load_cellc_state_dict({p["name"]: tensor(job["params"][p["name"]], p["shape"], dtype) for p in meta["params"]})
     inputs = [tensor(v, [T, B, i["size"]], dtype).requires_grad_(True) for v, i in zip(job["inputs"], meta["inputs"])]
     states = [tensor(v, [B, s["size"]], dtype).requires_grad_(True) for v, s in zip(job["state"], meta["states"])]
-    masks = [tensor(v, [B, s["size"]], dtype) for v, s in zip(job["masks"], meta["states"])] if job.get("masks") else None
-    lengths = torch.tensor(job["lengths"], dtype=torch.int64) if job.get("lengths") is not None else None
+    masks = [tensor(v, [B, s["size"]], dtype) for v, s in zip(job["masks"], meta["states"])] if job.get("masks") and not unmasked else None
+    lengths = torch.tensor(job["lengths"], dtype=torch.int64) if job.get("lengths") is not None and not unmasked else None
     state_arg = pack(states) if states else ()
     mask_arg = pack(masks) if masks else None
     out, final = call(cell, job, inputs, state_arg, lengths, mask_arg)
@@ -101,7 +103,44 @@ def run_cell(job, index):
     # itself, without float32 rounding.
     if job.get("double"):
         result["double"] = forward_backward(mod, job, torch.float64)[0]
+        # torch's autograd through the same forward (Cell(autograd=True)): another derivative.
+        result["autograd"] = forward_backward(mod, job, torch.float64, autograd=True)[0]
+        # Without lengths and masks the module runs its unmasked forward; cellc's backward and
+        # autograd's must still agree.
+        result["unmasked"] = forward_backward(mod, job, torch.float64, unmasked=True)[0]
+        result["unmaskedAutograd"] = forward_backward(mod, job, torch.float64, autograd=True, unmasked=True)[0]
+    if job.get("gradcheck"):
+        result["gradcheck"] = gradcheck(mod, job)
     return result
+
+
+def gradcheck(mod, job):
+    """torch.autograd.gradcheck of the module in float64, with lengths and masks and without:
+    cellc's backward against finite differences of its forward. Small data: T=3, B=2."""
+    from torch.nn.utils import stateless
+
+    meta = mod.META
+    T, B = 3, 2
+    torch.manual_seed(0)
+    cell = mod.Cell().double()
+    names = [n for n, _ in cell.named_parameters()]
+    params = [p.detach().clone().requires_grad_(True) for _, p in cell.named_parameters()]
+    inputs = [torch.randn(T, B, i["size"], dtype=torch.float64, requires_grad=True) for i in meta["inputs"]]
+    states = [(0.5 * torch.randn(B, s["size"], dtype=torch.float64)).requires_grad_(True) for s in meta["states"]]
+    masks = [1 + 0.5 * torch.rand(B, s["size"], dtype=torch.float64) for s in meta["states"]]
+    out = []
+    for lengths, mask_arg in [(torch.tensor([T, 1]), pack(masks) if masks else None), (None, None)]:
+        def f(*args):
+            ps = dict(zip(names, args[: len(names)]))
+            xs = list(args[len(names) : len(names) + len(inputs)])
+            ss = list(args[len(names) + len(inputs) :])
+            kw = {"state": pack(ss) if ss else (), "lengths": lengths, "state_masks": mask_arg}
+            if not xs:
+                kw["batch_size"] = B
+            y, st = stateless.functional_call(cell, ps, tuple(xs) if xs else (T,), kw)
+            return tuple(as_list(y) + as_list(st))
+        out.append(bool(torch.autograd.gradcheck(f, tuple(params + inputs + states), eps=1e-6, atol=1e-7, rtol=1e-5)))
+    return out
 
 
 def run_formula(job):
