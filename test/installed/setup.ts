@@ -55,14 +55,47 @@ function appLock(): { lock: object; dependencies: Record<string, string> } {
     "node_modules/cellc": { version: pkg.version, resolved: "file:cellc.tgz", dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines },
   };
   const registry = execFileSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).trim().replace(/\/?$/, "/");
+  const needed = consumerPackages(lock.packages, pkg.dependencies);
   for (const [path, entry] of Object.entries(lock.packages)) {
     const forConsumer = path === "node_modules/@types/node" || path === "node_modules/undici-types";
-    if (path === "" || ((entry.dev || entry.devOptional) && !forConsumer)) continue;
-    const { dev: _dev, devOptional: _devOptional, ...rest } = entry;
+    if (path === "" || (!needed.has(path) && !forConsumer)) continue;
+    // devOptional: optional for a consumer (e.g. a native add-on's helper), a dev package here too.
+    const { dev: _dev, devOptional, ...rest } = entry;
+    if (devOptional) rest["optional"] = true;
     const name = path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length);
     packages[path] = { resolved: `${registry}${name}/-/${name.split("/").pop()}-${entry.version}.tgz`, ...rest };
   }
   return { lock: { name: "app", lockfileVersion: 3, requires: true, packages }, dependencies };
+}
+
+/** The lock paths a consumer of the package installs: everything its production dependencies
+ *  reach (dependencies, optional dependencies and non-optional peers), each name resolved as Node
+ *  resolves it, from the requiring package's own node_modules up to the top. A package both a dev
+ *  tool and an optional production dependency need is marked devOptional in the lock, so the flags
+ *  alone cannot tell. */
+function consumerPackages(packages: Record<string, LockEntry>, roots: Record<string, string>): Set<string> {
+  const seen = new Set<string>();
+  const resolve = (from: string, name: string): string | undefined => {
+    for (let at = from; ; ) {
+      const candidate = `${at === "" ? "" : `${at}/`}node_modules/${name}`;
+      if (packages[candidate]) return candidate;
+      if (at === "") return undefined;
+      const up = at.lastIndexOf("/node_modules/");
+      at = up < 0 ? "" : at.slice(0, up);
+    }
+  };
+  const visit = (from: string, names: string[]) => {
+    for (const name of names) {
+      const path = resolve(from, name);
+      if (path === undefined || seen.has(path)) continue;
+      seen.add(path);
+      const e = packages[path] as LockEntry & { dependencies?: object; optionalDependencies?: object; peerDependencies?: object; peerDependenciesMeta?: Record<string, { optional?: boolean }> };
+      const peers = Object.keys(e.peerDependencies ?? {}).filter((p) => !e.peerDependenciesMeta?.[p]?.optional);
+      visit(path, [...Object.keys(e.dependencies ?? {}), ...Object.keys(e.optionalDependencies ?? {}), ...peers]);
+    }
+  };
+  visit("", Object.keys(roots));
+  return seen;
 }
 
 export default function setup(project: TestProject): () => void {
