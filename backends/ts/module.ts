@@ -4,8 +4,9 @@
 
 import type * as Prettier from "prettier";
 import type { Project, SourceFile } from "ts-morph";
-import type { Plan, PlanOp } from "../../compiler/plan/types.ts";
+import { isRowOp, type Plan, type PlanOp } from "../../compiler/plan/types.ts";
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
+import { rowPrimitive } from "../../compiler/primitives/rows.ts";
 import { backwardBody, boundBuffers, forwardBody, runBackwardBody, runBody, stepBody } from "./entries.ts";
 import { adjointBuffers, allocAdjointsBody, allocTapeBody, createParamsBody, packScratch, tapeBuffers, weightsOfBody } from "./memory.ts";
 import { tsComment, tsLiteral } from "./escape.ts";
@@ -71,17 +72,24 @@ function gemmConstants(plan: Plan): string[] {
   });
 }
 
-/** Support files a plan needs beyond the ones every module carries: row ops (max, scans,
- *  per-row products, transposes) and the special functions some formulas call. */
+/** Support files a plan needs beyond the ones every module carries: row ops (per-row products,
+ *  transposes) and the special functions some formulas call. */
 function optionalSupport(plan: Plan): ("rows" | "special")[] {
   const ops = [...plan.forward.stages, ...plan.backward.stages].flatMap((s) => [...s.ops, ...(s.carry ?? [])]);
   const out = new Set<"rows" | "special">();
   for (const o of ops) {
-    if (o.op === "rowmax" || o.op === "rowscan" || o.op === "bmm" || o.op === "transpose") out.add("rows");
+    if (o.op === "bmm" || o.op === "transpose") out.add("rows");
     if (o.op !== "map") continue;
     for (const t of o.terms) if (t.kind === "fn") for (const f of elementwise(t.fn)?.tsSupport ?? []) out.add(f);
   }
   return [...out].sort();
+}
+
+/** The TypeScript functions of the row primitives a plan uses (from their registry entries). */
+function rowSupport(plan: Plan): string[] {
+  const ops = [...plan.forward.stages, ...plan.backward.stages].flatMap((s) => [...s.ops, ...(s.carry ?? [])]);
+  const used = new Set(ops.flatMap((o) => (isRowOp(o) ? [o.op] : [])));
+  return [...used].sort().map((op) => rowPrimitive(op)!.ts.source);
 }
 
 export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<string> {
@@ -170,7 +178,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
 
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => ({ name: b.name }));
   const sizesOf = (items: readonly { name: string; size: number }[], rows: string) => `{ ${items.map((i) => `${key(i.name)}: new ${ARRAY}(${rows} * ${i.size}),`).join(" ")} }`;
-  const support = [supportText("gemm"), ...(plan.fastMath ? [supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), supportText("weights"), supportText("checks"), supportText("init")].join("\n\n");
+  const support = [supportText("gemm"), ...(plan.fastMath ? [supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), ...rowSupport(plan), supportText("weights"), supportText("checks"), supportText("init")].join("\n\n");
   // Each object is bound to a name only where its keys are checked (a cell may have no params).
   const bindIf = (name: string, list: readonly unknown[]) => (list.length > 0 ? `const ${name} = ` : "");
   const gradientsBody = [

@@ -8,11 +8,11 @@
 // vector lane by lane); GEMMs call the product's function.
 
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
-import type { Arg, PlanOp, Stage, View } from "../../compiler/plan/types.ts";
+import { isRowOp, type Arg, type PlanOp, type Stage, type View } from "../../compiler/plan/types.ts";
 import { stageSplit, type StageSplit } from "../../compiler/plan/parallel.ts";
 import { dwTiles, gemmPanels, NV } from "./gemm.ts";
 import type { ModuleParts } from "./parts.ts";
-import { rowOpCode } from "./rows.ts";
+import { rowOpCode, rowPrimitiveCode } from "./rows.ts";
 import type { MathFn } from "./math.ts";
 import { Fn, get, i32, set, splatConst, type Elem } from "./wat.ts";
 import { watComment } from "./escape.ts";
@@ -151,35 +151,10 @@ function colsumOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "colsum" }>):
 }
 
 /** dst[r] = Σ_j src[r, j]: vector partial sums, then their lanes, then the last columns. */
-function rowsumOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "rowsum" }>): void {
-  const { plan, e } = p;
-  const E = e.bytes;
-  const sb = plan.buffers[op.src.buf]!;
-  const db = plan.buffers[op.dst.buf]!;
-  const ps = f.local("m0", "i32");
-  const pd = f.local("m1", "i32");
-  const b = f.local("b", "i32");
-  const acc = f.local("racc", "v128");
-  const sum = f.local(`rsum_${e.s}`, e.s);
-  f.emit(set(ps, viewBase(p, op.src)), set(pd, viewBase(p, op.dst)), set(b, i32(0)));
-  const n = op.src.width;
-  const full = Math.floor(n / e.lanes);
-  f.nest("(loop $rows", () => {
-    f.emit(set(acc, "(v128.const i64x2 0 0)"));
-    for (let k = 0; k < full; k++) f.emit(set(acc, `(${e.v}.add ${get(acc)} (v128.load offset=${k * 16} ${get(ps)}))`));
-    let s = `(${e.v}.extract_lane 0 ${get(acc)})`;
-    for (let l = 1; l < e.lanes; l++) s = `(${e.s}.add ${s} (${e.v}.extract_lane ${l} ${get(acc)}))`;
-    f.emit(set(sum, s));
-    for (let j = full * e.lanes; j < n; j++) f.emit(set(sum, `(${e.s}.add ${get(sum)} (${e.s}.load offset=${j * E} ${get(ps)}))`));
-    f.emit(`(${e.s}.store ${get(pd)} ${get(sum)})`);
-    f.emit(set(ps, `(i32.add ${get(ps)} ${i32(sb.rows === "none" ? 0 : sb.width * E)})`), set(pd, `(i32.add ${get(pd)} ${i32(db.rows === "none" ? 0 : db.width * E)})`));
-    f.emit(set(b, `(i32.add ${get(b)} (i32.const 1))`), `(br_if $rows (i32.lt_u ${get(b)} ${get("$R")}))`);
-  });
-}
-
 /** One op over the current rows ($r0, $R, $b0); `byColumns`: a product computes this worker's
  *  share of its column panels (a loop split by columns), else all of them. */
 function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = false): void {
+  if (isRowOp(op)) return rowPrimitiveCode(f, p, op, (q, v) => viewBase(q, v));
   switch (op.op) {
     case "gemm": {
       const fn = p.gemmFn(op);
@@ -204,14 +179,10 @@ function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = fa
       return mapOp(f, p, op, fast);
     case "colsum":
       return colsumOp(f, p, op);
-    case "rowsum":
-      return rowsumOp(f, p, op);
     case "copy":
       return mapOp(f, p, { op: "map", width: op.dst.width, terms: [{ kind: "load", view: op.src, broadcast: false, name: "_copy" }], stores: [{ term: 0, view: op.dst }], lines: [] }, fast);
     case "fill":
       return mapOp(f, p, { op: "map", width: op.dst.width, terms: [{ kind: "fn", fn: "copy", args: [{ c: op.value }], value: -1, name: "_fill" }], stores: [{ term: 0, view: op.dst }], lines: [] }, fast);
-    case "rowmax":
-    case "rowscan":
     case "bmm":
     case "transpose":
       return rowOpCode(f, p, op, (q, v) => viewBase(q, v));
@@ -360,6 +331,10 @@ function usedBuffers(stages: readonly Stage[]): Set<number> {
   const view = (v: { buf: number }) => out.add(v.buf);
   for (const s of stages) {
     for (const op of [...s.ops, ...(s.carry ?? [])]) {
+      if (isRowOp(op)) {
+        view(op.src), view(op.dst);
+        continue;
+      }
       switch (op.op) {
         case "gemm":
           view(op.a), view(op.w), view(op.c);
@@ -371,10 +346,7 @@ function usedBuffers(stages: readonly Stage[]): Set<number> {
         case "colsum":
           view(op.src), out.add(op.grad);
           break;
-        case "rowsum":
         case "copy":
-        case "rowmax":
-        case "rowscan":
         case "transpose":
           view(op.src), view(op.dst);
           break;

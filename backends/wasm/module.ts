@@ -13,7 +13,7 @@ import { MAX_THREADS } from "../ts/support/checks.ts";
 import { entryFunction, packFunction } from "./body.ts";
 import { ModuleParts } from "./parts.ts";
 import { gemmFunction } from "./gemm.ts";
-import { HOST_SOURCE, hostImport, mathFunctions, type HostFn } from "./math.ts";
+import { HOST_IMPORTS, HOST_SOURCE, hostImport, mathFunctions, type HostFn } from "./math.ts";
 import { wasmSupportText } from "./support.ts";
 import { threadsFunctions } from "./threads.ts";
 import { F32, F64 } from "./wat.ts";
@@ -34,7 +34,8 @@ export function printWat(plan: Plan, dtype: "float32" | "float64" = "float32"): 
   // Entry points first: they register the products, panels and math functions they use.
   const fwd = entryFunction(p, "forward");
   const bwd = entryFunction(p, "backward");
-  const math = mathFunctions(e, plan.fastMath, p.math);
+  const fromMath = mathFunctions(e, plan.fastMath, p.math);
+  const math = { text: fromMath.text, imports: HOST_IMPORTS.filter((h) => fromMath.imports.includes(h) || p.hosts.has(h)) };
   const meta = plan.meta;
   const dims = Object.entries(meta.dims).map(([k, v]) => `${k}=${v}`).join(", ");
   const parts = [
