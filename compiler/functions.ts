@@ -85,8 +85,8 @@ const ROW_FUNCTIONS = [...ROW_PRIMITIVES.values()].flatMap((p) => (p.surface ? [
 
 const signatures: Record<string, FunctionSignature> = {
   ...Object.fromEntries(POINTWISE_FUNCTIONS.map((f) => [f, pointwise])),
-  ...Object.fromEntries(ROW_FUNCTIONS),
   ...Object.fromEntries(BINARY_FUNCTIONS.map((f) => [f, binary(f)])),
+  ...Object.fromEntries(ROW_FUNCTIONS),
   max: maxOrMin("max"),
   min: maxOrMin("min"),
   mean: reduction("mean"),

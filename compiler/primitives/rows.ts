@@ -33,7 +33,7 @@ const list = [
     op: "rowsum",
     kind: "reduce",
     surface: "sum",
-    doc: "Σ_j x[j] (every element of a matrix value)",
+    doc: "Σ v, [n] → [1]",
     eval: (row) => [row.reduce((s, x) => s + x, 0)],
     // WebAssembly adds lanes of float32 vectors: another order, so not exact.
     exact: false,
@@ -105,7 +105,7 @@ function rowMax(R: number, N: number, src: Float32Array, so: number, ss: number,
     op: "rowscan",
     kind: "scan",
     surface: "cumsum",
-    doc: "running sums Σ_{i ≤ j} x[i] (reverse: Σ_{i ≥ j} x[i])",
+    doc: "running sum, [n] → [n]; cumsum(softmax(v)) is ON-LSTM's cumax",
     eval: (row, reverse) => {
       const out = new Array<number>(row.length);
       let s = 0;
