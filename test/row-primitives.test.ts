@@ -39,7 +39,7 @@ function rows(seed: number): number[][] {
 
 const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
 
-/** got equals want (exact), or is within `rel` of the row's scale (NaN, ±∞ and zero signs of
+/** got equals want (exact), or is within `rel` of the row's scale or the value (NaN, ±∞ and zero signs of
  *  exact entries must match). */
 function expectRow(got: readonly number[], want: readonly number[], row: readonly number[], exact: boolean, rel: number, what: string): void {
   const scale = row.reduce((s, x) => (Number.isFinite(x) ? s + Math.abs(x) : s), 0);
@@ -47,7 +47,7 @@ function expectRow(got: readonly number[], want: readonly number[], row: readonl
     const g = got[j]!;
     const msg = `${what}: [${row.join(", ")}] -> element ${j} = ${g}, defined as ${w}`;
     if (exact || !Number.isFinite(w) || !Number.isFinite(g)) expect(same(g, w), msg).toBe(true);
-    else expect(Math.abs(g - w), msg).toBeLessThanOrEqual(rel * Math.max(scale, 1e-30));
+    else expect(Math.abs(g - w), msg).toBeLessThanOrEqual(rel * Math.max(scale, Math.abs(w), 1e-30));
   });
 }
 

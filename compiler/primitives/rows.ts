@@ -147,6 +147,54 @@ function rowScan(R: number, N: number, src: Float32Array, so: number, ss: number
     onnx: (x, reverse, g) => g.node("CumSum", [x, g.ints([-1])], reverse ? { reverse: 1 } : {}),
     torch: (x, reverse) => (reverse ? `torch.flip(torch.cumsum(torch.flip(${x}, [-1]), -1), [-1])` : `torch.cumsum(${x}, -1)`),
   },
+  {
+    op: "logsumexp",
+    kind: "reduce",
+    surface: "logsumexp",
+    doc: "log Σ e^v, [n] → [1], shifted by max(v) so large inputs do not overflow (max(v) itself when that is ±∞; NaN if any is)",
+    eval: (row) => {
+      const m = rowMaxOf(row);
+      let s = 0;
+      for (const x of row) s += Math.exp(x - m);
+      return [m === Infinity || m === -Infinity ? m : m + Math.log(s)];
+    },
+    // In float64 from the float32 inputs, with the host's exp and log, rounded once.
+    exact: true,
+    // d/dx_j = e^(x_j - y) (softmax(x)_j).
+    grad: ({ dy, y, x }, b) => b.mul(dy, b.call("exp", b.sub(x, y))),
+    ts: {
+      fn: "rowLogSumExp",
+      source: `/** dst[dof + r·ds] = log Σ_j e^src[so + r·ss + j], shifted by the row's maximum m (m itself when ±∞), in float64. */
+function rowLogSumExp(R: number, N: number, src: Float32Array, so: number, ss: number, dst: Float32Array, dof: number, ds: number): void {
+  for (let r = 0; r < R; r++) {
+    const o = so + r * ss;
+    let m = -Infinity;
+    for (let j = 0; j < N; j++) m = Math.max(m, src[o + j]!);
+    let s = 0;
+    for (let j = 0; j < N; j++) s += Math.exp(src[o + j]! - m);
+    dst[dof + r * ds] = m === Infinity || m === -Infinity ? m : m + Math.log(s);
+  }
+}`,
+    },
+    wasm: (c) => {
+      // As rowLogSumExp computes it: float64 throughout, the host's exp and log.
+      const m = c.local("lse_m", "f64");
+      const s = c.local("lse_s", "f64");
+      const x = (j: number) => c.wide(load(c, c.src, j));
+      c.emit(set(m, "(f64.const -inf)"));
+      for (let j = 0; j < c.n; j++) c.emit(set(m, `(f64.max ${get(m)} ${x(j)})`));
+      c.emit(set(s, "(f64.const 0)"));
+      for (let j = 0; j < c.n; j++) c.emit(set(s, `(f64.add ${get(s)} ${c.host("exp", `(f64.sub ${x(j)} ${get(m)})`)})`));
+      const y = `(select ${get(m)} (f64.add ${get(m)} ${c.host("log", get(s))}) (f64.eq (f64.abs ${get(m)}) (f64.const inf)))`;
+      c.emit(`(${c.s}.store ${get(c.dst)} ${c.narrow(y)})`);
+    },
+    onnx: (x, _r, g) => {
+      const m = onnxRowMax(x, g);
+      const y = g.op("Add", [m, g.op("Log", [g.node("ReduceSum", [g.op("Exp", [g.op("Sub", [x, m])]), g.ints([-1])], { keepdims: 1 })])]);
+      return g.op("Where", [g.op("IsInf", [m]), m, y]);
+    },
+    torch: (x) => `torch.logsumexp(${x}, -1, keepdim=True)`,
+  },
 ] as const satisfies readonly RowPrimitive[];
 
 /** The name of a row primitive (an IR function, a plan op). */
