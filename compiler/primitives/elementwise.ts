@@ -221,6 +221,21 @@ const list: Elementwise[] = [
     onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(SOFTPLUS_LINEAR_FROM)]), x!, onnxLog1p(g.op("Exp", [x!]), g)]),
   },
   {
+    op: "log_sigmoid",
+    arity: 1,
+    surface: true,
+    doc: "log(sigmoid(x)) = -softplus(-x): finite where sigmoid(x) rounds to 0 (log-space gates)",
+    eval: ([x]) => -(-x! > SOFTPLUS_LINEAR_FROM ? -x! : Math.log1p(Math.exp(-x!))),
+    grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sigmoid(b.neg(a!)))],
+    ts: ([x]) => `-(-${x} > ${SOFTPLUS_LINEAR_FROM} ? -${x} : Math.log1p(Math.exp(-${x})))`,
+    wasm: ([x], _a, o) => `(${o.v}.neg ${o.call("softplus", `(${o.v}.neg ${x})`)})`,
+    torch: ([x]) => `-torch.nn.functional.softplus(-${x}, 1.0, ${pyNum(SOFTPLUS_LINEAR_FROM)})`,
+    onnx: ([x], _a, g) => {
+      const n = g.op("Neg", [x!]);
+      return g.op("Neg", [g.op("Where", [g.op("Greater", [n, g.const(SOFTPLUS_LINEAR_FROM)]), n, onnxLog1p(g.op("Exp", [n]), g)])]);
+    },
+  },
+  {
     op: "sqrt",
     arity: 1,
     surface: true,
