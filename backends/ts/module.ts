@@ -11,6 +11,7 @@ import { backwardBody, boundBuffers, forwardBody, runBackwardBody, runBody, step
 import { adjointBuffers, allocAdjointsBody, allocTapeBody, createParamsBody, packScratch, tapeBuffers, weightsOfBody } from "./memory.ts";
 import { tsComment, tsLiteral } from "./escape.ts";
 import { supportText, usedSupport } from "./support.ts";
+import { fastMathSource } from "./fastmath.ts";
 import { ARRAY, functionHead, key, typeKey } from "./util.ts";
 
 /** Pinned so that generated code, and the golden files, do not drift with editor settings. */
@@ -178,7 +179,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
 
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => ({ name: b.name }));
   const sizesOf = (items: readonly { name: string; size: number }[], rows: string) => `{ ${items.map((i) => `${key(i.name)}: new ${ARRAY}(${rows} * ${i.size}),`).join(" ")} }`;
-  const support = [supportText("gemm"), ...(plan.fastMath ? [supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), ...rowSupport(plan), supportText("weights"), supportText("checks"), supportText("init")].join("\n\n");
+  const support = [supportText("gemm"), ...(plan.fastMath ? [fastMathSource()] : []), ...optionalSupport(plan).map((name) => supportText(name)), ...rowSupport(plan), supportText("weights"), supportText("checks"), supportText("init")].join("\n\n");
   // Each object is bound to a name only where its keys are checked (a cell may have no params).
   const bindIf = (name: string, list: readonly unknown[]) => (list.length > 0 ? `const ${name} = ` : "");
   const gradientsBody = [
