@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { Constants, Names, OnnxGraph } from "../backends/onnx/graph.ts";
-import { loadCell } from "../compiler/index.ts";
+import { compile, loadCell } from "../compiler/index.ts";
 import { ROW_PRIMITIVES } from "../compiler/primitives/rows.ts";
 import type { RowPrimitive } from "../compiler/primitives/row-types.ts";
 import { encodeModel, valueInfo } from "../formats/onnx/schema.ts";
@@ -138,5 +138,12 @@ describe("the PyTorch templates, run by torch", () => {
         expectRow(got.map(parse).map((v) => (Object.is(v, -0) ? 0 : v)), p.eval(xs[r]!, reverse).map((v) => (Object.is(v, -0) ? 0 : Math.fround(v))), xs[r]!, false, 4 * N * 2 ** -23, `torch ${p.op}${reverse ? " reverse" : ""}`);
       });
     });
+  });
+});
+
+describe("the PyTorch target on this branch", () => {
+  it("refuses a row primitive backends/torch does not print yet, naming it", async () => {
+    const src = `cell probe(N) {\n  input x: [N]\n  output logsumexp(x)\n}\n`;
+    await expect(compile(src, { dims: { N: 3 }, target: "torch" })).rejects.toThrow(/PyTorch target cannot build logsumexp yet/);
   });
 });

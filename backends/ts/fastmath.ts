@@ -23,6 +23,7 @@ export function fastMathSource(typed = true): string {
   const fns = FAST_FUNCTIONS.map((f) => {
     const lines: string[] = [];
     let scaled = 0;
+    let polys = 0;
     const print = (e: FExpr): string => {
       if (typeof e === "number") {
         const c = Math.fround(e);
@@ -58,6 +59,13 @@ export function fastMathSource(typed = true): string {
           const [k, h] = [`k${scaled}`, `h${scaled++}`];
           lines.push(`const ${k} = ${print(e.n)} | 0;`, `const ${h} = ${k} >> 1;`);
           return r(`${r(`${print(e.a)} * POW2[${h} + 127]${bang}`)} * POW2[${k} - ${h} + 127]${bang}`);
+        }
+        case "poly": {
+          // Horner's rule a step a line, each rounded to float32.
+          const q = `p${polys++}`;
+          lines.push(`let ${q}${num} = ${print(e.c[e.c.length - 1]!)};`);
+          for (let i = e.c.length - 2; i >= 0; i--) lines.push(`${q} = ${r(`${r(`${q} * ${e.z}`)} + ${print(e.c[i]!)}`)};`);
+          return q;
         }
         case "copysign":
           return `(${print(e.s)} < 0 || 1 / ${print(e.s)} < 0 ? -${print(e.a)} : ${print(e.a)})`;

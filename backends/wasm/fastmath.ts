@@ -39,6 +39,11 @@ export function fastWasm(name: FastName): string {
         const half = `(i32x4.shr_s (local.get $${i}) (i32.const 1))`;
         return `(f32x4.mul (f32x4.mul ${print(e.a)}\n  (i32x4.shl (i32x4.add ${half} ${BIAS}) (i32.const 23)))\n  (i32x4.shl (i32x4.add (i32x4.sub (local.get $${i}) ${half}) ${BIAS}) (i32.const 23)))`;
       }
+      case "poly": {
+        let q = print(e.c[e.c.length - 1]!);
+        for (let i = e.c.length - 2; i >= 0; i--) q = `(f32x4.add (f32x4.mul ${q} ${print(e.z)}) ${print(e.c[i]!)})`;
+        return q;
+      }
       case "copysign":
         return `(v128.or ${print(e.a)} (v128.and ${print(e.s)} ${SIGN}))`;
       case "call":

@@ -31,6 +31,9 @@ export type FExpr =
   | { op: "scale2"; a: FExpr; n: FExpr }
   /** a (with its sign bit clear) given the sign bit of s. */
   | { op: "copysign"; a: FExpr; s: FExpr }
+  /** c[0] + z·(c[1] + z·(... + z·c[n-1])), by Horner's rule from the innermost coefficient out
+   *  (z a name: it is read at every step). */
+  | { op: "poly"; c: readonly number[]; z: string }
   /** Another function of this table. */
   | { op: "call"; fn: FastName; a: FExpr };
 
@@ -48,12 +51,7 @@ const sub = (a: FExpr, b: FExpr): FExpr => ({ op: "sub", a, b });
 const mul = (a: FExpr, b: FExpr): FExpr => ({ op: "mul", a, b });
 const div = (a: FExpr, b: FExpr): FExpr => ({ op: "div", a, b });
 
-/** c[0] + z·(c[1] + z·(...)), evaluated from the innermost coefficient out. */
-function horner(c: readonly number[], z: FExpr): FExpr {
-  let p: FExpr = c[c.length - 1]!;
-  for (let i = c.length - 2; i >= 0; i--) p = add(mul(p, z), c[i]!);
-  return p;
-}
+const horner = (c: readonly number[], z: string): FExpr => ({ op: "poly", c, z });
 
 /** ln 2 in two parts: LN2_HI has few bits, so n·LN2_HI is exact for the n that occur. */
 export const LN2_HI = 0.693359375;
@@ -108,6 +106,7 @@ export function fastCallees(f: FastFunction): Set<FastName> {
   const out = new Set<FastName>();
   const walk = (e: FExpr): void => {
     if (typeof e !== "object") return;
+    if (e.op === "poly") return;
     if (e.op === "call") {
       if (!out.has(e.fn)) {
         out.add(e.fn);
