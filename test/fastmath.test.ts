@@ -1,8 +1,8 @@
 // The fast-math approximations (compiler/primitives/fastmath.ts) printed twice — as f32x4
-// WebAssembly functions and as the TypeScript functions a module's fallback runs — give the same
-// float32 bits for every argument of a dense sweep, the extremes, NaN and the infinities: a wasm
-// module and its TypeScript fallback agree. And the float32 kernels of a spec using them agree
-// between the two backends where the approximation is the whole computation.
+// WebAssembly functions and as the TypeScript functions a WebAssembly module's fallback runs —
+// give the same float32 bits for every argument of a dense sweep, the extremes, NaN and the
+// infinities; and a module's outputs, where each is one approximation, are the same bits from
+// its WebAssembly kernel and from its TypeScript fallback.
 
 import { describe, expect, it } from "vitest";
 import { fastMathFunctions } from "../backends/ts/fastmath.ts";
@@ -10,7 +10,9 @@ import { assemble } from "../backends/wasm/module.ts";
 import { mathFunctions } from "../backends/wasm/math.ts";
 import { WA } from "../backends/wasm/support/heap.ts";
 import { F32 } from "../backends/wasm/wat.ts";
-import { loadCell } from "../compiler/index.ts";
+import type { CellKernel } from "../abi/kernel.ts";
+import { emitTsModule } from "../backends/ts/module.ts";
+import { importModule, loadCell, planKernel } from "../compiler/index.ts";
 
 const NAMES = ["exp", "sigmoid", "tanh"] as const;
 const PAGE = 65536;
@@ -67,8 +69,8 @@ describe("fast math: WebAssembly and TypeScript agree bit for bit", () => {
   });
 });
 
-describe("an optimised float32 kernel, as TypeScript and as WebAssembly", () => {
-  it("gives the same outputs where each output is one approximation of a float32 input", async () => {
+describe("an optimised float32 WebAssembly module and its TypeScript fallback", () => {
+  it("give the same outputs where each output is one approximation of a float32 input", async () => {
     const spec = `cell fm(N) {\n  input x: [N]\n  output exp(x), sigmoid(x), tanh(x)\n}\n`;
     const N = 16;
     const T = 3;
@@ -76,13 +78,15 @@ describe("an optimised float32 kernel, as TypeScript and as WebAssembly", () => 
     const xs = Float32Array.from({ length: T * B * N }, (_, i) => Math.fround(Math.sin(i * 12.9898) * 40));
     xs[7] = NaN;
     xs[8] = -0;
-    // One after the other: two compiles at once of one file name can interleave in the TypeScript
-    // printer's ts-morph project (seen here as "Identifier 'meta' has already been declared").
-    const kt = await loadCell(spec, { dims: { N } });
-    const kw = await loadCell(spec, { dims: { N }, target: "wasm" });
-    const rt = kt.forward({}, { x: xs }, { batchSize: B }).outputs;
-    const rw = kw.forward({}, { x: xs }, { batchSize: B }).outputs;
-    for (const o of kt.meta.outputs) {
+    // The fallback as the WebAssembly printer embeds it (this process has SIMD, so the module itself
+    // would not run it): the TypeScript module of the same plan, printed as a fallback.
+    const { plan } = planKernel(spec, { dims: { N }, target: "wasm" });
+    const fallback = (await importModule(await emitTsModule(plan!, { fileName: "fm.ts", origin: "fm.cell", format: false, wasmFallback: true }))) as CellKernel;
+    const wasm = await loadCell(spec, { dims: { N }, target: "wasm" });
+    expect(wasm.meta.backend).toBe("wasm");
+    const rt = fallback.forward({}, { x: xs }, { batchSize: B }).outputs;
+    const rw = wasm.forward({}, { x: xs }, { batchSize: B }).outputs;
+    for (const o of wasm.meta.outputs) {
       const a = rt[o.name]!;
       const b = rw[o.name]!;
       a.forEach((v, i) => expect(Object.is(v, b[i]!) || (Number.isNaN(v) && Number.isNaN(b[i]!)), `${o.name}[${i}] of x = ${xs[i]}: TypeScript ${v}, WebAssembly ${b[i]}`).toBe(true));

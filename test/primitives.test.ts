@@ -8,7 +8,7 @@ import { differentiate } from "../compiler/autodiff.ts";
 import { emptyGraph, GraphBuilder } from "../compiler/ir.ts";
 import { ELEMENTWISE, SOFTPLUS_LINEAR_FROM } from "../compiler/primitives/elementwise.ts";
 import type { Attrs, Elementwise } from "../compiler/primitives/types.ts";
-import { fastMathFunctions } from "../backends/ts/fastmath.ts";
+import { fexp, fsigmoid, ftanh } from "../backends/ts/support/fastmath.ts";
 import { erf } from "../backends/ts/support/special.ts";
 import { evalGraph } from "./helpers/ir-eval.ts";
 import { Rng } from "./helpers/rng.ts";
@@ -33,8 +33,6 @@ function formula(p: Elementwise, fast: boolean): (...x: number[]) => number {
   const f = new Function("fexp", "fsigmoid", "ftanh", "erf", ...names, body) as (...a: unknown[]) => number;
   return (...x) => f(fexp, fsigmoid, ftanh, erf, ...x);
 }
-
-const { fexp, fsigmoid, ftanh } = fastMathFunctions();
 
 const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)) || (a === 0 && b === 0);
 

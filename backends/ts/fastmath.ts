@@ -2,7 +2,8 @@
 // fsigmoid and ftanh: the same float32 steps as the WebAssembly printer's f32x4 functions, each
 // rounded with Math.fround (float32 +, -, ·, / of float32 numbers computed in float64 and rounded
 // once are exactly the float32 operations), so a module's TypeScript fallback gives the bits its
-// WebAssembly gives. Inlined into optimised float32 modules (plan.fastMath).
+// WebAssembly gives. Inlined into the fallback of optimised float32 WebAssembly modules (a
+// TypeScript module of its own uses ./support/fastmath.ts, faster).
 
 import { FAST_FUNCTIONS, type FExpr } from "../../compiler/primitives/fastmath.ts";
 

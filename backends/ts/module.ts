@@ -44,6 +44,10 @@ export interface TsModuleOptions {
   origin: string;
   dtype?: "float32" | "float64";
   format?: boolean;
+  /** The module is a WebAssembly module's TypeScript fallback: its fast math (optimised float32
+   *  builds) is the WebAssembly functions' (./fastmath.ts, the same bits), not the faster
+   *  float64-based approximations of ./support/fastmath.ts a TypeScript module uses. */
+  wasmFallback?: boolean;
 }
 
 const fields = (items: readonly { name: string }[], type = ARRAY) => `{ ${items.map((i) => `${typeKey(i.name)}: ${type};`).join(" ")} }`;
@@ -179,7 +183,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
 
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => ({ name: b.name }));
   const sizesOf = (items: readonly { name: string; size: number }[], rows: string) => `{ ${items.map((i) => `${key(i.name)}: new ${ARRAY}(${rows} * ${i.size}),`).join(" ")} }`;
-  const support = [supportText("gemm"), ...(plan.fastMath ? [fastMathSource()] : []), ...optionalSupport(plan).map((name) => supportText(name)), ...rowSupport(plan), supportText("weights"), supportText("checks"), supportText("init")].join("\n\n");
+  const support = [supportText("gemm"), ...(plan.fastMath ? [m.wasmFallback ? fastMathSource() : supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), ...rowSupport(plan), supportText("weights"), supportText("checks"), supportText("init")].join("\n\n");
   // Each object is bound to a name only where its keys are checked (a cell may have no params).
   const bindIf = (name: string, list: readonly unknown[]) => (list.length > 0 ? `const ${name} = ` : "");
   const gradientsBody = [

@@ -10,7 +10,7 @@ export const tsSupportAssets: RuntimeAssets = { dir: "ts/support", extension: ".
 const cache = new Map<string, string>();
 
 /** The inlinable text of ./support/<name>.ts. */
-export function supportText(name: "gemm" | "checks" | "weights" | "rows" | "special" | "init"): string {
+export function supportText(name: "gemm" | "fastmath" | "checks" | "weights" | "rows" | "special" | "init"): string {
   let text = cache.get(name);
   if (text === undefined) {
     const raw = assetText(tsSupportAssets, name);

@@ -3,7 +3,7 @@
 // Fast (optimised float32 builds, plan.fastMath): f32x4 approximations within a few float32 ulp
 // (test/wasm-primitives.test.ts runs them on a grid with extremes against Math):
 //   exp, sigmoid, tanh  as compiler/primitives/fastmath.ts defines them (printed by ./fastmath.ts;
-//            the TypeScript fallback computes the same bits)
+//            the module's TypeScript fallback computes the same bits)
 //   log      x = m·2^e with m in [√½, √2): 2·atanh((m-1)/(m+1)) by its series, plus e·ln2
 //            (split in two parts); subnormals scaled first; 0, negatives, ∞ and NaN handled
 //   softplus x past SOFTPLUS_LINEAR_FROM (20), else log1p(e^x), log1p(u) = u·log(1+u)/((1+u)-1) (exact when 1+u = 1)

@@ -123,7 +123,7 @@ export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<
   const { wat, panels, scratch, imports } = printWat(plan, dtype);
   const binary = await assemble(wat, m.fileName.replace(/\.ts$/, ""));
   // The TypeScript kernel, as the fallback: its module text inside a function, exports dropped.
-  const ts = await emitTsModule(plan, { fileName: m.fileName, origin: m.origin, dtype, format: false });
+  const ts = await emitTsModule(plan, { fileName: m.fileName, origin: m.origin, dtype, format: false, wasmFallback: true });
   const tsBody = ts.replace(/^export (?=(async )?function |const |let |interface |type )/gm, "");
   const meta = plan.meta;
   const dimText = Object.entries(meta.dims).map(([k, v]) => `${k}=${v}`).join(", ");

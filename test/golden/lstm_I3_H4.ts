@@ -447,55 +447,36 @@ function colSum(
   }
 }
 
-const POW2 = new Float64Array(255);
-for (let i = 0; i < 255; i++) POW2[i] = 2 ** (i - 127);
+const POW2 = new Float64Array(2200);
+for (let i = 0; i < 2200; i++) POW2[i] = 2 ** (i - 1100);
+const E1 = 0.6931471805599453;
+const E2 = (E1 * E1) / 2;
+const E3 = (E2 * E1) / 3;
+const E4 = (E3 * E1) / 4;
+const E5 = (E4 * E1) / 5;
+const E6 = (E5 * E1) / 6;
+const E7 = (E6 * E1) / 7;
 
-/** The nearest integer to a float32 v, ties to even (WebAssembly's nearest). */
-function frint(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+function fexp(x: number): number {
+  const t = x * 1.4426950408889634;
+  const k = Math.floor(t + 0.5);
+  const f = t - k;
+  const p = 1 + f * (E1 + f * (E2 + f * (E3 + f * (E4 + f * (E5 + f * (E6 + f * E7))))));
+  return k < -1099 ? 0 : k > 1098 ? Infinity : p * POW2[k + 1100]!;
 }
 
-function fexp(x0: number): number {
-  const x = Math.fround(x0);
-  const lo = x < -150 ? -150 : x;
-  const c = 100 < lo ? 100 : lo;
-  const n = frint(Math.fround(c * 1.4426950216293335));
-  const r = Math.fround(
-    Math.fround(c - Math.fround(n * 0.693359375)) - Math.fround(n * -0.00021219444170128554),
-  );
-  const k0 = n | 0;
-  const h0 = k0 >> 1;
-  let p0: number = 0.00019841270113829523;
-  p0 = Math.fround(Math.fround(p0 * r) + 0.0013888889225199819);
-  p0 = Math.fround(Math.fround(p0 * r) + 0.008333333767950535);
-  p0 = Math.fround(Math.fround(p0 * r) + 0.0416666679084301);
-  p0 = Math.fround(Math.fround(p0 * r) + 0.1666666716337204);
-  p0 = Math.fround(Math.fround(p0 * r) + 0.5);
-  p0 = Math.fround(Math.fround(p0 * r) + 1);
-  p0 = Math.fround(Math.fround(p0 * r) + 1);
-  return Math.fround(Math.fround(p0 * POW2[h0 + 127]!) * POW2[k0 - h0 + 127]!);
+function fsigmoid(x: number): number {
+  return 1 / (1 + fexp(-x));
 }
 
-function fsigmoid(x0: number): number {
-  const x = Math.fround(x0);
-  const e = fexp(-Math.abs(x));
-  return Math.fround((x < 0 ? e : 1) / Math.fround(1 + e));
-}
-
-function ftanh(x0: number): number {
-  const x = Math.fround(x0);
-  const a = Math.abs(x);
-  const z = Math.fround(a * a);
-  let p0: number = -0.0056920163333415985;
-  p0 = Math.fround(Math.fround(p0 * z) + 0.02062632143497467);
-  p0 = Math.fround(Math.fround(p0 * z) + -0.05373533070087433);
-  p0 = Math.fround(Math.fround(p0 * z) + 0.13331381976604462);
-  p0 = Math.fround(Math.fround(p0 * z) + -0.3333328068256378);
-  const small = Math.fround(a + Math.fround(Math.fround(a * z) * p0));
-  const large = Math.fround(1 - Math.fround(2 / Math.fround(fexp(Math.fround(a + a)) + 1)));
-  const m = a <= 0.625 ? small : large;
-  return x < 0 || 1 / x < 0 ? -m : m;
+function ftanh(x: number): number {
+  const a = x < 0 ? -x : x;
+  if (a < 0.2) {
+    const z = x * x;
+    return x * (1 + z * (-1 / 3 + z * (2 / 15 + z * (-17 / 315 + z * (62 / 2835)))));
+  }
+  const r = 1 - 2 / (fexp(2 * a) + 1);
+  return x < 0 ? -r : r;
 }
 
 /** True when `b` starts right where `a` ends, in the same buffer. */
