@@ -3,7 +3,8 @@
 // random rows that include NaN, ±∞, ±0 and ties — the TypeScript and WebAssembly kernels of a spec
 // calling it (float32 and float64 builds, as a user loads them; a scan's reverse direction through
 // the kernel's backward, which is its adjoint), its ONNX lowering run by onnxruntime, and its
-// PyTorch template run by torch.
+// PyTorch template run by torch. Its derivative, through the kernels' backward, against central
+// differences.
 
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -13,6 +14,7 @@ import { compile, loadCell } from "../compiler/index.ts";
 import { ROW_PRIMITIVES } from "../compiler/primitives/rows.ts";
 import type { RowPrimitive } from "../compiler/primitives/row-types.ts";
 import { encodeModel, valueInfo } from "../formats/onnx/schema.ts";
+import { gradCheck } from "./helpers/gradcheck.ts";
 import { Rng } from "./helpers/rng.ts";
 import { findTorch, torchName, type TorchEnv } from "./helpers/torch.ts";
 
@@ -83,6 +85,16 @@ describe.each(ENTRIES.map((p) => [p.op, p] as const))("%s", (_name, p) => {
       });
     }
   }
+
+  it("its derivative, through the float64 kernels of a recurrent spec (ts and wasm), equals central differences", async () => {
+    const src = `cell g(H) {\n  input x: [H]\n  state h: [H]\n  param W: [H, H]\n  a = tanh(W @ h + x)\n  h' = tanh(a + ${p.surface}(a) * 0.3)\n  output h'\n}\n`;
+    for (const target of ["ts", "wasm"] as const) {
+      const k = await loadCell(src, { dims: { H: 5 }, target, dtype: "float64" });
+      const r = gradCheck({ kernel: k, T: 4, B: 2, seed: 3, arrayType: Float64Array });
+      expect(r.checked).toBeGreaterThan(k.meta.paramCount);
+      for (const [name, err] of Object.entries(r.worst)) expect(err, `${target} ${name}`).toBeLessThan(1e-6);
+    }
+  });
 
   for (const reverse of p.kind === "scan" ? [false, true] : [false]) {
     it(`its ONNX lowering${reverse ? " (reverse)" : ""}, run by onnxruntime, computes the definition within float32 rounding`, async () => {
