@@ -153,6 +153,18 @@ describe("the PyTorch templates, run by torch", () => {
   });
 });
 
+describe("two row primitives of one vector", () => {
+  it("stay two equations: sum(x) + 2·max(x) + cumsum(x) equals a hand loop (common-subexpression elimination once merged them)", async () => {
+    const src = `cell two(N) {\n  input x: [N]\n  output sum(x) + max(x) * 2 + cumsum(x) + logsumexp(x) * 0\n}\n`;
+    const k = await loadCell(src, { dims: { N: 4 }, dtype: "float64" });
+    const x = [0.5, -2, 3, 1.25];
+    const out = k.forward({}, { x: Float64Array.from(x) as unknown as Float32Array }, { batchSize: 1 }).outputs[k.meta.outputs[0]!.name]!;
+    let run = 0;
+    const want = x.map((v) => (run += v) + 2.75 + 2 * 3);
+    expect(Array.from(out)).toEqual(want);
+  });
+});
+
 describe("the PyTorch target on this branch", () => {
   it("refuses a row primitive backends/torch does not print yet, naming it", async () => {
     const src = `cell probe(N) {\n  input x: [N]\n  output logsumexp(x)\n}\n`;
