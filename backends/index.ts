@@ -2,6 +2,7 @@
 // self-contained artifact; none of them makes a decision the plan has not made. BACKENDS is the
 // one list of them: the CLI's targets, the config schema and the package build read it.
 
+import { isRowOp } from "../compiler/plan/types.ts";
 import type { Backend } from "./backend.ts";
 import { pyEscaper } from "./torch/python.ts";
 import { tsEscaper } from "./ts/escape.ts";

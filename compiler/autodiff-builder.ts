@@ -5,11 +5,13 @@
 
 import { GraphBuilder, isConst, produces, type Eqn, type Operand, type ValueId } from "./ir.ts";
 import { elementwise } from "./primitives/elementwise.ts";
-import type { GradBuilder, GradIn as In } from "./primitives/types.ts";
+import { rowPrimitive, type RowOpName } from "./primitives/rows.ts";
+import type { RowGradBuilder } from "./primitives/row-types.ts";
+import type { GradIn as In } from "./primitives/types.ts";
 
 const op = (x: In): Operand => (typeof x === "number" ? { c: x } : x);
 
-export class AdBuilder extends GraphBuilder implements GradBuilder {
+export class AdBuilder extends GraphBuilder implements RowGradBuilder {
   /** Base name for temporaries of the rule being applied. */
   private base = "d";
   private temps = 0;
@@ -92,8 +94,16 @@ export class AdBuilder extends GraphBuilder implements GradBuilder {
     return this.emit((out) => ({ op: "transpose", out, args: [x] }), [n, m], this.temp());
   }
 
-  cumsum(x: Operand, reverse: boolean): Operand {
-    return this.emit((out) => ({ op: "cumsum", out, args: [x], reverse }), [...this.shape(x)], this.temp());
+  /** A row primitive of x (compiler/primitives/rows.ts). */
+  row(fn: string, x: Operand, reverse = false): Operand {
+    const prim = rowPrimitive(fn) ?? this.bugRow(fn);
+    const shape = prim.kind === "reduce" ? [1] : [...this.shape(x)];
+    const op = fn as RowOpName;
+    return this.emit((out) => (prim.kind === "scan" ? { op: "row", fn: op, out, args: [x], reverse } : { op: "row", fn: op, out, args: [x] }), shape, this.temp());
+  }
+
+  private bugRow(fn: string): never {
+    throw new Error(`autodiff: no row primitive ${fn}`);
   }
 
   slice(x: Operand, lo: number, n: number): Operand {
@@ -105,7 +115,7 @@ export class AdBuilder extends GraphBuilder implements GradBuilder {
   }
 
   sum(x: Operand): Operand {
-    return this.emit((out) => ({ op: "sum", out, args: [x] }), [1], this.temp());
+    return this.row("rowsum", x);
   }
 
   /** x ([1]) repeated over `shape`. */

@@ -5,7 +5,8 @@
 // skips constants). A matrix parameter's contribution is an outer product, which the engine
 // accumulates into the parameter's gradient over the batch.
 
-import type { BmmEqn, Eqn, Operand } from "./ir.ts";
+import type { BmmEqn, Eqn, Operand, RowEqn } from "./ir.ts";
+import { rowPrimitive } from "./primitives/rows.ts";
 import type { AdBuilder } from "./autodiff-builder.ts";
 
 export type Contribution = Operand | { outer: [Operand, Operand] } | null;
@@ -33,15 +34,12 @@ export const structuralRules: Partial<Record<Eqn["op"], Rule>> = {
     return [dA, dB];
   },
   transpose: ({ dy }, b) => [b.transpose(dy)],
-  // The subgradient of max goes to the first element equal to the maximum: eq marks the maxima,
-  // and the first is where their running count is 1 (counts of 0/1 flags are exact).
-  max: ({ dy, y, x: [v], eqn }, b) => {
-    if ((eqn as Extract<Eqn, { op: "max" }>).stop) return [null];
-    const eq = b.sub(1, b.heaviside(b.sub(y, v!)));
-    const first = b.mul(eq, b.sub(1, b.heaviside(b.sub(b.cumsum(eq, false), 1))));
-    return [b.mul(dy, first)];
+  // Row primitives carry their rules in their registry entries (compiler/primitives/rows.ts).
+  row: ({ dy, y, x: [v], eqn }, b) => {
+    const e = eqn as RowEqn;
+    if (e.stop) return [null];
+    return [rowPrimitive(e.fn)!.grad({ dy, y, x: v!, reverse: e.reverse ?? false }, b)];
   },
-  cumsum: ({ dy, eqn }, b) => [b.cumsum(dy, !(eqn as Extract<Eqn, { op: "cumsum" }>).reverse)],
   concat: ({ dy, x }, b) => {
     let lo = 0;
     return x.map((a) => {
@@ -52,6 +50,5 @@ export const structuralRules: Partial<Record<Eqn["op"], Rule>> = {
     });
   },
   slice: ({ dy, x: [a], eqn }, b) => [b.pad(dy, (eqn as Extract<Eqn, { op: "slice" }>).lo, b.shape(a!)[0]!)],
-  sum: ({ dy, x: [a] }, b) => [b.bcast(dy, b.shape(a!))],
   bcast: ({ dy }, b) => [b.sum(dy)],
 };

@@ -6,6 +6,7 @@ import type { DiagnosticCode } from "../grammar/diagnostics.ts";
 import { broadcast, isUnit, tyText, tyWhat, type ArgTy, type Problem } from "./check-types.ts";
 import { Size, shapeText } from "./sizes.ts";
 import { elementwise, SURFACE_PRIMITIVES } from "./primitives/elementwise.ts";
+import { ROW_PRIMITIVES } from "./primitives/rows.ts";
 
 /** A problem with one argument (or with the call, when `arg` is past the arguments). */
 interface ArgProblem extends Problem {
@@ -79,17 +80,19 @@ export const POINTWISE_FUNCTIONS: readonly string[] = [
 /** Two-operand functions that are one registry primitive each (pow). */
 const BINARY_FUNCTIONS: readonly string[] = SURFACE_PRIMITIVES.filter((f) => elementwise(f)!.arity === 2 && !elementwise(f)!.attrs);
 
+/** Row primitives called with one vector (compiler/primitives/rows.ts): sum(v), cumsum(v), .... */
+const ROW_FUNCTIONS = [...ROW_PRIMITIVES.values()].flatMap((p) => (p.surface ? [[p.surface, p.kind === "reduce" ? reduction(p.surface) : rowFunction(p.surface)] as const] : []));
+
 const signatures: Record<string, FunctionSignature> = {
   ...Object.fromEntries(POINTWISE_FUNCTIONS.map((f) => [f, pointwise])),
   ...Object.fromEntries(BINARY_FUNCTIONS.map((f) => [f, binary(f)])),
+  ...Object.fromEntries(ROW_FUNCTIONS),
   max: maxOrMin("max"),
   min: maxOrMin("min"),
-  sum: reduction("sum"),
   mean: reduction("mean"),
   norm: reduction("norm"),
   softmax: rowFunction("softmax"),
   log_softmax: rowFunction("log_softmax"),
-  cumsum: rowFunction("cumsum"),
   dot: {
     arity: (n) => n === 2,
     arityText: "2 arguments",

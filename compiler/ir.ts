@@ -12,6 +12,7 @@
 import type { Span } from "../grammar/source.ts";
 import type { InitSpec } from "../abi/kernel.ts";
 import { elementwise } from "./primitives/elementwise.ts";
+import { rowPrimitive, type RowOpName } from "./primitives/rows.ts";
 import type { Attrs, Operand as PrimitiveOperand } from "./primitives/types.ts";
 
 export type ValueId = number;
@@ -67,6 +68,19 @@ export interface BmmEqn {
   span?: Span;
 }
 
+/** A row primitive from the registry (compiler/primitives/rows.ts): a reduction (out [1]) or a
+ *  scan (out of x's shape) of the whole of x. `reverse`: a scan's direction. `stop`: no gradient
+ *  flows through it (the shift of a softmax, which its value does not depend on). */
+export interface RowEqn {
+  op: "row";
+  fn: RowOpName;
+  out: ValueId;
+  args: [Operand];
+  reverse?: boolean;
+  stop?: boolean;
+  span?: Span;
+}
+
 type EqnBody =
   | EwEqn
   /** out[m] = sum_n A[m, n] v[n], A a weight (a GEMM over the batch). */
@@ -76,18 +90,12 @@ type EqnBody =
   | BmmEqn
   /** out [n, m] = xᵀ for a matrix x [m, n]. */
   | { op: "transpose"; out: ValueId; args: [Operand]; span?: Span }
-  /** out[0] = max_i x[i] (NaN if any is NaN). `stop`: no gradient flows through it (the shift of
-   *  a softmax, which its value does not depend on). */
-  | { op: "max"; out: ValueId; args: [Operand]; stop?: boolean; span?: Span }
-  /** out[j] = sum_{i <= j} x[i]; reverse: sum_{i >= j} x[i]. */
-  | { op: "cumsum"; out: ValueId; args: [Operand]; reverse: boolean; span?: Span }
+  | RowEqn
   | { op: "concat"; out: ValueId; args: Operand[]; span?: Span }
   /** out = x[lo : lo + |out|]. */
   | { op: "slice"; out: ValueId; args: [Operand]; lo: number; span?: Span }
   /** out has size n, zero except out[lo : lo + |x|] = x (backward of slice). */
   | { op: "pad"; out: ValueId; args: [Operand]; lo: number; span?: Span }
-  /** out[0] = sum_i x[i] (over every element of a matrix value). */
-  | { op: "sum"; out: ValueId; args: [Operand]; span?: Span }
   /** out[i] = x[0], size from the out value. */
   | { op: "bcast"; out: ValueId; args: [Operand]; span?: Span }
   | { op: "zeros"; out: ValueId; args: []; span?: Span }
@@ -258,13 +266,12 @@ export function verify(g: Graph, where = "verify"): void {
         expect = [a[1]!, a[0]!];
         break;
       }
-      case "max":
-        vec(shapes[0]!, "max operand");
-        expect = [1];
+      case "row": {
+        const prim = rowPrimitive(e.fn) ?? fail(`unknown row primitive ${e.fn}`);
+        if (shapes[0]!.length === 0) fail(`${e.fn} of a constant`);
+        expect = prim.kind === "reduce" ? [1] : shapes[0]!;
         break;
-      case "cumsum":
-        expect = [vec(shapes[0]!, "cumsum operand")];
-        break;
+      }
       case "acc_outer": {
         const p = g.values[e.param]!.shape;
         const [u, v] = shapes as [number[], number[]];
@@ -291,10 +298,6 @@ export function verify(g: Graph, where = "verify"): void {
         expect = out;
         break;
       }
-      case "sum":
-        if (shapes[0]!.length === 0) fail("sum of a constant");
-        expect = [1];
-        break;
       case "bcast":
         if (!eqShape(shapes[0]!, [1])) fail(`bcast of [${shapes[0]}]`);
         expect = g.values[e.out]!.shape;
@@ -318,7 +321,7 @@ export function verify(g: Graph, where = "verify"): void {
     }
     const out = e.out;
     if (defined.has(out)) fail(`${g.values[out]!.name} assigned twice`);
-    if (!eqShape(g.values[out]!.shape, expect)) fail(`${e.op === "ew" ? e.fn : e.op} gives [${expect}] but ${g.values[out]!.name} is [${g.values[out]!.shape}]`);
+    if (!eqShape(g.values[out]!.shape, expect)) fail(`${opName(e)} gives [${expect}] but ${g.values[out]!.name} is [${g.values[out]!.shape}]`);
     defined.add(out);
   }
   for (const o of g.outputs) if (!defined.has(o.value)) fail(`output ${o.name} undefined`);
@@ -348,7 +351,7 @@ export function eqnFields(e: Eqn): [string, number | boolean | string][] {
 
 /** The op of an equation as shown to people: the function name for elementwise ones. */
 export function opName(e: Eqn): string {
-  return e.op === "ew" ? e.fn : e.op;
+  return e.op === "ew" || e.op === "row" ? e.fn : e.op;
 }
 
 /** A readable dump of the graph, one equation a line (CELLC_DUMP_IR and tests). */

@@ -6,6 +6,7 @@
 import { count, type Operand } from "./ir.ts";
 import type { Lowerer } from "./lower-ops.ts";
 import { elementwise } from "./primitives/elementwise.ts";
+import { surfaceRow, type RowOpName } from "./primitives/rows.ts";
 
 /** Epsilon added to the variance in layernorm (as PyTorch's LayerNorm default). */
 export const LAYERNORM_EPS = 1e-5;
@@ -17,6 +18,9 @@ export function lowerCall(b: Lowerer, name: string, args: Operand[]): Operand {
     const attrs = Object.fromEntries((prim.attrs ?? []).map((a, k) => [a, (args[prim.arity + k] as { c: number }).c]));
     return b.ew(name, operands, prim.attrs ? attrs : undefined);
   }
+  // A row primitive called with its one vector (max and min with two operands are elementwise).
+  const row = args.length === 1 ? surfaceRow(name) : undefined;
+  if (row) return b.row(row.op as RowOpName, args[0]!);
   switch (name) {
     case "hard_sigmoid":
       // Keras 2 / TensorFlow.js definition: clip(0.2 x + 0.5, 0, 1).
@@ -24,12 +28,10 @@ export function lowerCall(b: Lowerer, name: string, args: Operand[]): Operand {
     case "concat":
       return b.concat(args);
     case "max":
-      return args.length === 1 ? b.max(args[0]!) : b.ew("maximum", args);
+      return b.ew("maximum", args);
     case "min":
       // min(v) = -max(-v): its subgradient goes to the first minimum.
       return args.length === 1 ? b.ew("neg", [b.max(b.ew("neg", [args[0]!]))]) : b.ew("minimum", args);
-    case "sum":
-      return b.sum(args[0]!);
     case "mean":
       return b.ew("mul", [b.sum(args[0]!), { c: 1 / count(b.builder.shape(args[0]!)) }]);
     case "dot":
@@ -47,8 +49,6 @@ export function lowerCall(b: Lowerer, name: string, args: Operand[]): Operand {
       const d = b.ew("sub", [args[0]!, b.max(args[0]!, true)]);
       return b.ew("sub", [d, b.ew("log", [b.sum(b.ew("exp", [d]))])]);
     }
-    case "cumsum":
-      return b.cumsum(args[0]!);
     case "outer": {
       const m = count(b.builder.shape(args[0]!));
       const n = count(b.builder.shape(args[1]!));

@@ -6,6 +6,7 @@ import { diag, type Diagnostic } from "../grammar/diagnostics.ts";
 import type { Span } from "../grammar/source.ts";
 import { GraphBuilder, IRError, isConst, type Operand } from "./ir.ts";
 import { elementwise } from "./primitives/elementwise.ts";
+import { rowPrimitive, type RowOpName } from "./primitives/rows.ts";
 import type { Attrs } from "./primitives/types.ts";
 import type { Size } from "./sizes.ts";
 
@@ -111,14 +112,15 @@ export class Lowerer {
     return this.builder.emit((out) => ({ op: "transpose", out, args: [x], span }), [n, m], this.temp());
   }
 
-  max(x: Operand, stop = false): { v: number } {
+  /** A row primitive of x (compiler/primitives/rows.ts); `stop`: no gradient flows through it. */
+  row(fn: RowOpName, x: Operand, stop = false): { v: number } {
     const span = this.span;
-    return this.builder.emit((out) => (stop ? { op: "max", out, args: [x], stop, span } : { op: "max", out, args: [x], span }), [1], this.temp());
+    const shape = rowPrimitive(fn)!.kind === "reduce" ? [1] : [...this.builder.shape(x)];
+    return this.builder.emit((out) => (stop ? { op: "row", fn, out, args: [x], stop, span } : { op: "row", fn, out, args: [x], span }), shape, this.temp());
   }
 
-  cumsum(x: Operand): { v: number } {
-    const span = this.span;
-    return this.builder.emit((out) => ({ op: "cumsum", out, args: [x], reverse: false, span }), [...this.builder.shape(x)], this.temp());
+  max(x: Operand, stop = false): { v: number } {
+    return this.row("rowmax", x, stop);
   }
 
   slice(x: Operand, lo: number, n: number): { v: number } {
@@ -133,8 +135,7 @@ export class Lowerer {
   }
 
   sum(x: Operand): { v: number } {
-    const span = this.span;
-    return this.builder.emit((out) => ({ op: "sum", out, args: [x], span }), [1], this.temp());
+    return this.row("rowsum", x);
   }
 
   bcast(x: Operand, n: number): { v: number } {

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { differentiate } from "../compiler/autodiff.ts";
 import { emptyGraph, GraphBuilder, verify, type Eqn, type Graph, type ValueId } from "../compiler/ir.ts";
 import { evalGraph } from "./helpers/ir-eval.ts";
+import { ROW_PRIMITIVES, type RowOpName } from "../compiler/primitives/rows.ts";
 import { Rng } from "./helpers/rng.ts";
 
 interface Case {
@@ -82,9 +83,14 @@ const cases: Case[] = [
     op: (b, [a, c]) => b.emit((out) => ({ op: "bmm", out, args: [{ v: a! }, { v: c! }], m: 3, k: 1, n: 4, ta: false, tb: false }), [3, 4]).v,
   },
   { name: "transpose", inputs: [[2, 3]], op: (b, [a]) => b.emit((out) => ({ op: "transpose", out, args: [{ v: a! }] }), [3, 2]).v },
-  { name: "max", inputs: [[6]], op: (b, [a]) => b.emit((out) => ({ op: "max", out, args: [{ v: a! }] }), [1]).v },
-  { name: "cumsum", inputs: [[5]], op: (b, [a]) => b.emit((out) => ({ op: "cumsum", out, args: [{ v: a! }], reverse: false }), [5]).v },
-  { name: "reverse cumsum", inputs: [[5]], op: (b, [a]) => b.emit((out) => ({ op: "cumsum", out, args: [{ v: a! }], reverse: true }), [5]).v },
+  // Every row primitive of the registry (compiler/primitives/rows.ts), scans both ways.
+  ...[...ROW_PRIMITIVES.values()].flatMap((p) =>
+    (p.kind === "scan" ? [false, true] : [false]).map((reverse) => ({
+      name: `${p.op}${reverse ? " reverse" : ""}`,
+      inputs: [[6]],
+      op: (b: GraphBuilder, [a]: number[]) => b.emit((out) => ({ op: "row", fn: p.op as RowOpName, out, args: [{ v: a! }], reverse }), p.kind === "reduce" ? [1] : [6]).v,
+    })),
+  ),
 ];
 
 describe("derivatives of the new structural ops against central differences", () => {
@@ -97,12 +103,12 @@ describe("derivatives of the new structural ops against central differences", ()
       name: "stopped max",
       inputs: [[4]],
       op: (b, [a]) => {
-        const m = b.emit((out) => ({ op: "max", out, args: [{ v: a! }], stop: true }), [1]).v;
+        const m = b.emit((out) => ({ op: "row", fn: "rowmax", out, args: [{ v: a! }], stop: true }), [1]).v;
         return b.ew("sub", [{ v: a! }, { v: m }]).v;
       },
     });
     // The adjoint of the input is the output's adjoint passed straight through: no max rule ran.
     expect(Array.from(dx[0]!)).toEqual(Array.from(w));
-    expect(bw.eqns.some((e) => e.op === "cumsum")).toBe(false);
+    expect(bw.eqns.some((e) => e.op === "row" && e.fn === "rowscan")).toBe(false);
   });
 });

@@ -1,12 +1,14 @@
 // The plan's ops as ONNX nodes, in one graph (the main graph for an "all" stage over [T, B, n]
 // tensors, the Scan body for the loop over [B, n]): GEMMs as MatMul against the weight as [K, N],
-// maps through the registry's `onnx` lowerings, row sums as ReduceSum, row maxima as ReduceMax, scans
-// as CumSum, per-row products and transposes as MatMul / Transpose over [..rows, m, n] reshapes,
+// maps through the registry's `onnx` lowerings, row primitives (sums, maxima, scans, ...) through
+// theirs (compiler/primitives/rows.ts), per-row products and transposes as MatMul / Transpose over [..rows, m, n] reshapes,
 // copies as renaming, fills as Expand. Values that have no rows (parameters, constants) or a single column (broadcast loads) are
 // expanded to the view's shape where they are stored, as the kernels' loops write every row.
 
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
-import type { Plan, PlanOp, Term, View } from "../../compiler/plan/types.ts";
+import { isRowOp, type Plan, type PlanOp, type Term, type View } from "../../compiler/plan/types.ts";
+import { rowPrimitive } from "../../compiler/primitives/rows.ts";
+import type { OnnxRowBuilder } from "../../compiler/primitives/row-types.ts";
 import { bufKey, type Contents } from "./contents.ts";
 import { OnnxExportError, type OnnxGraph } from "./graph.ts";
 
@@ -90,6 +92,20 @@ function map(env: OpsEnv, ctx: StageContext, op: Extract<PlanOp, { op: "map" }>)
 
 export function printOp(env: OpsEnv, ctx: StageContext, op: PlanOp): void {
   const { g } = ctx;
+  if (isRowOp(op)) {
+    // A row primitive over the last axis, as its registry entry lowers it.
+    const src = readView(env, ctx, op.src);
+    const rb: OnnxRowBuilder = {
+      op: (o, inputs) => g.op(o, inputs),
+      node: (o, inputs, attrs) => g.node(o, inputs, attrs)[0]!,
+      const: (v) => g.const(v),
+      ints: (v) => g.consts.ints(v),
+    };
+    const y = rowPrimitive(op.op)!.onnx(src, op.reverse, rb);
+    if (env.rowless.has(src)) env.rowless.add(y);
+    writeView(env, ctx, op.dst, y);
+    return;
+  }
   switch (op.op) {
     case "gemm": {
       if (op.form === "dw" || !("col" in op.c) || "col" in op.w) throw new OnnxExportError("onnx: a weight-gradient product in a forward plan");
@@ -103,13 +119,6 @@ export function printOp(env: OpsEnv, ctx: StageContext, op: PlanOp): void {
     case "map":
       map(env, ctx, op);
       return;
-    case "rowsum": {
-      const src = readView(env, ctx, op.src);
-      const y = g.node("ReduceSum", [src, g.consts.ints([-1])], { keepdims: 1 })[0]!;
-      if (env.rowless.has(src)) env.rowless.add(y);
-      writeView(env, ctx, op.dst, y);
-      return;
-    }
     case "copy": {
       writeView(env, ctx, op.dst, readView(env, ctx, op.src));
       return;
@@ -119,20 +128,6 @@ export function printOp(env: OpsEnv, ctx: StageContext, op: PlanOp): void {
       return;
     case "colsum":
       throw new OnnxExportError("onnx: a parameter-gradient sum in a forward plan");
-    case "rowmax": {
-      const src = readView(env, ctx, op.src);
-      const y = g.node("ReduceMax", [src], { axes: { ints: [-1] }, keepdims: 1 })[0]!;
-      if (env.rowless.has(src)) env.rowless.add(y);
-      writeView(env, ctx, op.dst, y);
-      return;
-    }
-    case "rowscan": {
-      const src = readView(env, ctx, op.src);
-      const y = g.node("CumSum", [src, g.consts.ints([-1])], op.reverse ? { reverse: 1 } : {})[0]!;
-      if (env.rowless.has(src)) env.rowless.add(y);
-      writeView(env, ctx, op.dst, y);
-      return;
-    }
     case "bmm": {
       const a = asMatrix(env, ctx, readView(env, ctx, op.a), op.ta ? [op.k, op.m] : [op.m, op.k], op.ta);
       const b = asMatrix(env, ctx, readView(env, ctx, op.b), op.tb ? [op.n, op.k] : [op.k, op.n], op.tb);

@@ -1,5 +1,5 @@
 // How the PyTorch module prints each structural op of the value-level schedule: one function, so
-// it can later read the op registry instead. Elementwise primitives print through their registry
+// row primitives print from their registry entries. Elementwise primitives print through their registry
 // entry's torch formula (compiler/primitives/elementwise.ts).
 //
 // A value is a tensor whose last axis holds its per-row numbers (a matrix value [m, n] as m·n,
@@ -7,6 +7,7 @@
 
 import type { Eqn } from "../../compiler/ir.ts";
 import { pyNum } from "../../compiler/primitives/elementwise.ts";
+import { rowPrimitive } from "../../compiler/primitives/rows.ts";
 
 export interface OpContext {
   /** The leading axes of the result, as Python ("T, B, ", "B, " or ""). */
@@ -45,12 +46,9 @@ export function structuralExpr(e: Eqn, args: string[], c: OpContext): string {
       const [m, n] = c.shape((e.args[0] as { v: number }).v) as [number, number];
       return `${mat(a, c.argLead[0]!, m, n)}.transpose(-1, -2).reshape(${c.lead}${m * n})`;
     }
-    case "max":
-      return `torch.amax(${a}, -1, keepdim=True)`;
-    case "sum":
-      return `${atom(a)}.sum(-1, keepdim=True)`;
-    case "cumsum":
-      return e.reverse ? `torch.flip(torch.cumsum(torch.flip(${a}, [-1]), -1), [-1])` : `torch.cumsum(${a}, -1)`;
+    case "row":
+      // A row primitive prints from its registry entry (compiler/primitives/rows.ts).
+      return rowPrimitive(e.fn)!.torch(a, e.reverse === true);
     case "slice":
       return `${atom(a)}[..., ${e.lo}:${e.lo + c.width}]`;
     case "pad": {

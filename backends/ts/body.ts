@@ -4,7 +4,8 @@
 // identifiers made here are the row offsets o0, o1, ... of a fused loop (which plan names avoid).
 
 import { elementwise, num } from "../../compiler/primitives/elementwise.ts";
-import type { Arg, Plan, PlanOp, Stage, Term, View } from "../../compiler/plan/types.ts";
+import { rowPrimitive } from "../../compiler/primitives/rows.ts";
+import { isRowOp, type Arg, type Plan, type PlanOp, type Stage, type Term, type View } from "../../compiler/plan/types.ts";
 import { tsComment } from "./escape.ts";
 import { wordsIn } from "./util.ts";
 
@@ -81,6 +82,11 @@ function opCode(c: BodyContext, op: PlanOp): string {
   const arr = (v: View | { buf: number }) => plan.buffers[v.buf]!.name;
   /** A strided operand of a row op: array, offset of the stage's first row, row stride. */
   const rows = (v: View) => `${arr(v)}, ${rowOffset(plan, v, "0")}, ${stride(plan, v)}`;
+  if (isRowOp(op)) {
+    // A row primitive: its registry entry's support function (inlined by the module).
+    const { fn, directed } = rowPrimitive(op.op)!.ts;
+    return `${fn}(R, ${op.src.width}, ${rows(op.src)}, ${rows(op.dst)}${directed ? `, ${op.reverse}` : ""});`;
+  }
   switch (op.op) {
     case "gemm": {
       const d = op.name;
@@ -95,13 +101,6 @@ function opCode(c: BodyContext, op: PlanOp): string {
       return mapLoop(c, op);
     case "colsum":
       return `colSum(R, ${op.src.width}, ${arr(op.src)}, ${rowOffset(plan, op.src, "0")}, ${stride(plan, op.src)}, ${arr({ buf: op.grad })});`;
-    case "rowsum":
-    case "rowmax": {
-      const fn = op.op === "rowsum" ? "rowSum" : "rowMax";
-      return `${fn}(R, ${op.src.width}, ${rows(op.src)}, ${rows(op.dst)});`;
-    }
-    case "rowscan":
-      return `rowScan(R, ${op.src.width}, ${rows(op.src)}, ${rows(op.dst)}, ${op.reverse});`;
     case "bmm":
       return `bmm(R, ${op.m}, ${op.k}, ${op.n}, ${op.ta}, ${op.tb}, ${rows(op.a)}, ${rows(op.b)}, ${rows(op.c)});`;
     case "transpose":

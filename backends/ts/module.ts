@@ -4,13 +4,15 @@
 
 import type * as Prettier from "prettier";
 import type { Project, SourceFile } from "ts-morph";
-import type { Plan, PlanOp } from "../../compiler/plan/types.ts";
+import { isRowOp, type Plan, type PlanOp } from "../../compiler/plan/types.ts";
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import { adjointBuffers, boundBuffers, runBackwardBody, runBody, tapeBuffers } from "./entries.ts";
 import { kernelInfo } from "./descriptor.ts";
 import { tsComment, tsLiteral } from "./escape.ts";
 import { supportText, usedSupport } from "./support.ts";
 import { ARRAY, functionHead, typeKey } from "./util.ts";
+import { rowPrimitive } from "../../compiler/primitives/rows.ts";
+import { fastMathSource } from "./fastmath.ts";
 
 /** Pinned so that generated code, and the golden files, do not drift with editor settings. */
 export const PRETTIER_OPTIONS: Prettier.Options = {
@@ -42,6 +44,10 @@ export interface TsModuleOptions {
   origin: string;
   dtype?: "float32" | "float64";
   format?: boolean;
+  /** The module is a WebAssembly module's TypeScript fallback: its fast math (optimised float32
+   *  builds) is the WebAssembly functions' (./fastmath.ts, the same bits), not the faster
+   *  float64-based approximations of ./support/fastmath.ts a TypeScript module uses. */
+  wasmFallback?: boolean;
 }
 
 const fields = (items: readonly { name: string }[], type = ARRAY) => `{ ${items.map((i) => `${typeKey(i.name)}: ${type};`).join(" ")} }`;
@@ -71,17 +77,24 @@ function gemmConstants(plan: Plan): string[] {
   });
 }
 
-/** Support files a plan needs beyond the ones every module carries: row ops (max, scans,
- *  per-row products, transposes) and the special functions some formulas call. */
+/** Support files a plan needs beyond the ones every module carries: row ops (per-row products,
+ *  transposes) and the special functions some formulas call. */
 function optionalSupport(plan: Plan): ("rows" | "special")[] {
   const ops = [...plan.forward.stages, ...plan.backward.stages].flatMap((s) => [...s.ops, ...(s.carry ?? [])]);
   const out = new Set<"rows" | "special">();
   for (const o of ops) {
-    if (o.op === "rowmax" || o.op === "rowscan" || o.op === "bmm" || o.op === "transpose") out.add("rows");
+    if (o.op === "bmm" || o.op === "transpose") out.add("rows");
     if (o.op !== "map") continue;
     for (const t of o.terms) if (t.kind === "fn") for (const f of elementwise(t.fn)?.tsSupport ?? []) out.add(f);
   }
   return [...out].sort();
+}
+
+/** The TypeScript functions of the row primitives a plan uses (from their registry entries). */
+function rowSupport(plan: Plan): string[] {
+  const ops = [...plan.forward.stages, ...plan.backward.stages].flatMap((s) => [...s.ops, ...(s.carry ?? [])]);
+  const used = new Set(ops.flatMap((o) => (isRowOp(o) ? [o.op] : [])));
+  return [...used].sort().map((op) => rowPrimitive(op)!.ts.source);
 }
 
 export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<string> {
@@ -169,7 +182,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
   ]);
 
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => ({ name: b.name }));
-  const support = [supportText("gemm"), ...(plan.fastMath ? [supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), supportText("weights"), supportText("checks"), supportText("init"), supportText("entry"), supportText("arrays")].join("\n\n");
+  const support = [supportText("gemm"), ...(plan.fastMath ? [m.wasmFallback ? fastMathSource() : supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), ...rowSupport(plan), supportText("weights"), supportText("checks"), supportText("init"), supportText("entry"), supportText("arrays")].join("\n\n");
   const forwardRun = runBody(plan);
   const backwardRun = runBackwardBody(plan);
   sf.addStatements(

@@ -8,13 +8,13 @@
 // step's products' columns. Maps run over R rows with their columns in vectors (and a last partial
 // vector lane by lane, ./ops.ts); GEMMs call the product's function.
 
-import type { PlanOp, Stage, View } from "../../compiler/plan/types.ts";
+import { isRowOp, type PlanOp, type Stage, type View } from "../../compiler/plan/types.ts";
 import { stageSplit, type StageSplit } from "../../compiler/plan/parallel.ts";
 import { dwTiles, gemmPanels, MC, NV } from "./gemm.ts";
 import { DYNAMIC_SLOTS, dynamicLoop } from "./threads.ts";
 import type { ModuleParts } from "./parts.ts";
-import { rowOpCode } from "./rows.ts";
-import { colsumOp, comments, mapOp, rowsumOp, viewBase } from "./ops.ts";
+import { rowOpCode, rowPrimitiveCode } from "./rows.ts";
+import { colsumOp, comments, mapOp, viewBase } from "./ops.ts";
 import { Fn, get, i32, set, type Elem } from "./wat.ts";
 import { watComment } from "./escape.ts";
 
@@ -22,6 +22,7 @@ import { watComment } from "./escape.ts";
  *  share of its column panels (a loop split by columns), else all of them; `tiles`: the tiles of
  *  a weight gradient's rows it computes (default: this worker's static share). */
 function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = false, tiles?: [string, string]): void {
+  if (isRowOp(op)) return rowPrimitiveCode(f, p, op, (q, v) => viewBase(q, v));
   switch (op.op) {
     case "gemm": {
       const fn = p.gemmFn(op);
@@ -45,14 +46,10 @@ function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = fa
       return mapOp(f, p, op, fast);
     case "colsum":
       return colsumOp(f, p, op);
-    case "rowsum":
-      return rowsumOp(f, p, op);
     case "copy":
       return mapOp(f, p, { op: "map", width: op.dst.width, terms: [{ kind: "load", view: op.src, broadcast: false, name: "_copy" }], stores: [{ term: 0, view: op.dst }], lines: [] }, fast);
     case "fill":
       return mapOp(f, p, { op: "map", width: op.dst.width, terms: [{ kind: "fn", fn: "copy", args: [{ c: op.value }], value: -1, name: "_fill" }], stores: [{ term: 0, view: op.dst }], lines: [] }, fast);
-    case "rowmax":
-    case "rowscan":
     case "bmm":
     case "transpose":
       return rowOpCode(f, p, op, (q, v) => viewBase(q, v));
@@ -234,6 +231,10 @@ function usedBuffers(stages: readonly Stage[]): Set<number> {
   const view = (v: { buf: number }) => out.add(v.buf);
   for (const s of stages) {
     for (const op of [...s.ops, ...(s.carry ?? [])]) {
+      if (isRowOp(op)) {
+        view(op.src), view(op.dst);
+        continue;
+      }
       switch (op.op) {
         case "gemm":
           view(op.a), view(op.w), view(op.c);
@@ -245,10 +246,7 @@ function usedBuffers(stages: readonly Stage[]): Set<number> {
         case "colsum":
           view(op.src), out.add(op.grad);
           break;
-        case "rowsum":
         case "copy":
-        case "rowmax":
-        case "rowscan":
         case "transpose":
           view(op.src), view(op.dst);
           break;

@@ -2,11 +2,8 @@
 //
 // Fast (optimised float32 builds, plan.fastMath): f32x4 approximations within a few float32 ulp
 // (test/wasm-primitives.test.ts runs them on a grid with extremes against Math):
-//   exp      x = n·ln2 + r (Cody–Waite, |r| ≤ ln2/2), e^r by its degree-7 Taylor polynomial,
-//            2^n applied as two exact power-of-two factors so subnormal results round once
-//   sigmoid  1 / (1 + e^-x), as e^x / (1 + e^x) for x < 0 (no overflow)
-//   tanh     |x| ≤ 0.625: x + x³·P(x²), P a degree-4 least-squares fit (0.83 ulp);
-//            beyond: 1 - 2 / (e^2|x| + 1), the sign put back by bit operations
+//   exp, sigmoid, tanh  as compiler/primitives/fastmath.ts defines them (printed by ./fastmath.ts;
+//            the module's TypeScript fallback computes the same bits)
 //   log      x = m·2^e with m in [√½, √2): 2·atanh((m-1)/(m+1)) by its series, plus e·ln2
 //            (split in two parts); subnormals scaled first; 0, negatives, ∞ and NaN handled
 //   softplus x past SOFTPLUS_LINEAR_FROM (20), else log1p(e^x), log1p(u) = u·log(1+u)/((1+u)-1) (exact when 1+u = 1)
@@ -17,6 +14,8 @@
 // m.cos, m.pow, and erf from backends/ts/support/special.ts), as elu and swish are elsewhere.
 
 import { SOFTPLUS_LINEAR_FROM } from "../../compiler/primitives/elementwise.ts";
+import { LN2_HI, LN2_LO } from "../../compiler/primitives/fastmath.ts";
+import { fastWasm } from "./fastmath.ts";
 import { F32, splatConst, type Elem } from "./wat.ts";
 import { APPROX_CALLS, APPROX_FUNCTIONS, approxFunction, type ApproxFn } from "./approx.ts";
 
@@ -40,9 +39,6 @@ export const HOST_SOURCE: Record<HostFn, string> = {
   exp: "Math.exp", tanh: "Math.tanh", log: "Math.log", log1p: "Math.log1p", expm1: "Math.expm1", sin: "Math.sin", cos: "Math.cos", erf: "erf", pow: "Math.pow",
 };
 
-const LN2_HI = 0.693359375;
-const LN2_LO = -2.12194440e-4;
-const TANH_P = [-0.3333328068256378, 0.13331381976604462, -0.05373533070087433, 0.02062632143497467, -0.0056920163333415985];
 
 const K = (c: number) => splatConst(F32, c);
 const fn = (name: string, locals: string[], body: string[]) =>
@@ -53,41 +49,6 @@ function horner(c: readonly number[], z: string): string {
   let p = K(c[c.length - 1]!);
   for (let i = c.length - 2; i >= 0; i--) p = `(f32x4.add (f32x4.mul ${p} ${z}) ${K(c[i]!)})`;
   return p;
-}
-
-function fastExp(): string {
-  const taylor = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040];
-  return fn("exp", ["n", "r", "i"], [
-    ";; clamp (NaN passes through pmin/pmax), n = nearest(x·log2 e), r = x - n·ln2",
-    `(local.set $x (f32x4.pmin (f32x4.pmax (local.get $x) ${K(-150)}) ${K(100)}))`,
-    `(local.set $n (f32x4.nearest (f32x4.mul (local.get $x) ${K(Math.LOG2E)})))`,
-    `(local.set $r (f32x4.sub (f32x4.sub (local.get $x) (f32x4.mul (local.get $n) ${K(LN2_HI)})) (f32x4.mul (local.get $n) ${K(LN2_LO)})))`,
-    ";; 2^n = 2^(n>>1) · 2^(n - (n>>1)), each a normal float built from its exponent bits",
-    "(local.set $i (i32x4.trunc_sat_f32x4_s (local.get $n)))",
-    `(f32x4.mul (f32x4.mul ${horner(taylor, "(local.get $r)")}`,
-    "  (i32x4.shl (i32x4.add (i32x4.shr_s (local.get $i) (i32.const 1)) (v128.const i32x4 127 127 127 127)) (i32.const 23)))",
-    "  (i32x4.shl (i32x4.add (i32x4.sub (local.get $i) (i32x4.shr_s (local.get $i) (i32.const 1))) (v128.const i32x4 127 127 127 127)) (i32.const 23)))",
-  ]);
-}
-
-function fastSigmoid(): string {
-  // e = e^-|x| never overflows: 1 / (1 + e) for x ≥ 0, e / (1 + e) below (subnormal results too).
-  return fn("sigmoid", ["e"], [
-    "(local.set $e (call $exp (f32x4.neg (f32x4.abs (local.get $x)))))",
-    `(f32x4.div (v128.bitselect (local.get $e) ${K(1)} (f32x4.lt (local.get $x) ${K(0)})) (f32x4.add ${K(1)} (local.get $e)))`,
-  ]);
-}
-
-function fastTanh(): string {
-  return fn("tanh", ["a", "z", "small", "large"], [
-    "(local.set $a (f32x4.abs (local.get $x)))",
-    "(local.set $z (f32x4.mul (local.get $a) (local.get $a)))",
-    `(local.set $small (f32x4.add (local.get $a) (f32x4.mul (f32x4.mul (local.get $a) (local.get $z)) ${horner(TANH_P, "(local.get $z)")})))`,
-    `(local.set $large (f32x4.sub ${K(1)} (f32x4.div ${K(2)} (f32x4.add (call $exp (f32x4.add (local.get $a) (local.get $a))) ${K(1)}))))`,
-    ";; |tanh x| from the branch for |x|, then x's sign bit",
-    `(v128.or (v128.bitselect (local.get $small) (local.get $large) (f32x4.le (local.get $a) ${K(0.625)}))`,
-    "  (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)))",
-  ]);
 }
 
 function fastLog(): string {
@@ -171,7 +132,7 @@ export function mathFunctions(e: Elem, fast: boolean, used: ReadonlySet<MathFn>)
   if (approx && need.has("softplus")) need.add("exp").add("log");
   for (const f of APPROX_FUNCTIONS) if (approx && need.has(f)) for (const g of APPROX_CALLS[f]) need.add(g);
   if (approx && need.has("sigmoid")) need.add("exp");
-  const make: Record<(typeof FAST_FUNCTIONS)[number], () => string> = { exp: fastExp, sigmoid: fastSigmoid, tanh: fastTanh, log: fastLog, softplus: fastSoftplus };
+  const make: Record<(typeof FAST_FUNCTIONS)[number], () => string> = { exp: () => fastWasm("exp"), sigmoid: () => fastWasm("sigmoid"), tanh: () => fastWasm("tanh"), log: fastLog, softplus: fastSoftplus };
   const isFast = (f: MathFn): f is (typeof FAST_FUNCTIONS)[number] => approx && (FAST_FUNCTIONS as readonly string[]).includes(f);
   const list = MATH_FUNCTIONS.filter((f) => need.has(f));
   const isApprox = (f: MathFn): f is ApproxFn => approx && (APPROX_FUNCTIONS as readonly string[]).includes(f);

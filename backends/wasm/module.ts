@@ -14,7 +14,7 @@ import { MAX_THREADS } from "../ts/support/checks.ts";
 import { entryFunction, packFunction } from "./body.ts";
 import { ModuleParts } from "./parts.ts";
 import { gemmFunction } from "./gemm.ts";
-import { HOST_SOURCE, hostImport, mathFunctions, type HostFn } from "./math.ts";
+import { HOST_IMPORTS, HOST_SOURCE, hostImport, mathFunctions, type HostFn } from "./math.ts";
 import { wasmSupportText } from "./support.ts";
 import { threadsFunctions } from "./threads.ts";
 import { F32, F64 } from "./wat.ts";
@@ -43,7 +43,8 @@ export function printWat(plan: Plan, dtype: "float32" | "float64" = "float32", f
   // Entry points first: they register the products, panels and math functions they use.
   const fwd = entryFunction(p, "forward");
   const bwd = entryFunction(p, "backward");
-  const math = mathFunctions(e, plan.fastMath, p.math);
+  const fromMath = mathFunctions(e, plan.fastMath, p.math);
+  const math = { text: fromMath.text, imports: HOST_IMPORTS.filter((h) => fromMath.imports.includes(h) || p.hosts.has(h)) };
   const meta = plan.meta;
   const dims = Object.entries(meta.dims).map(([k, v]) => `${k}=${v}`).join(", ");
   const parts = [
@@ -142,7 +143,7 @@ export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<
   // "auto": the FMA twin too (the same module but for the GEMMs' multiply-adds).
   const fmaBinary = fma === "auto" ? await assemble(printWat(plan, dtype, true).wat, `${name}.fma`, true) : undefined;
   // The TypeScript kernel, as the fallback: its module text inside a function, exports dropped.
-  const ts = await emitTsModule(plan, { fileName: m.fileName, origin: m.origin, dtype, format: false });
+  const ts = await emitTsModule(plan, { fileName: m.fileName, origin: m.origin, dtype, format: false, wasmFallback: true });
   const tsBody = ts.replace(/^export (?=(async )?function |const |let |interface |type )/gm, "");
   const meta = plan.meta;
   const dimText = Object.entries(meta.dims).map(([k, v]) => `${k}=${v}`).join(", ");

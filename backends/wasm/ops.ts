@@ -142,29 +142,3 @@ export function colsumOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "colsu
   mapOp(f, p, g, false);
 }
 
-/** dst[r] = Σ_j src[r, j]: vector partial sums, then their lanes, then the last columns. */
-export function rowsumOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "rowsum" }>): void {
-  const { plan, e } = p;
-  const E = e.bytes;
-  const sb = plan.buffers[op.src.buf]!;
-  const db = plan.buffers[op.dst.buf]!;
-  const ps = f.local("m0", "i32");
-  const pd = f.local("m1", "i32");
-  const b = f.local("b", "i32");
-  const acc = f.local("racc", "v128");
-  const sum = f.local(`rsum_${e.s}`, e.s);
-  f.emit(set(ps, viewBase(p, op.src)), set(pd, viewBase(p, op.dst)), set(b, i32(0)));
-  const n = op.src.width;
-  const full = Math.floor(n / e.lanes);
-  f.nest("(loop $rows", () => {
-    f.emit(set(acc, "(v128.const i64x2 0 0)"));
-    for (let k = 0; k < full; k++) f.emit(set(acc, `(${e.v}.add ${get(acc)} (v128.load offset=${k * 16} ${get(ps)}))`));
-    let s = `(${e.v}.extract_lane 0 ${get(acc)})`;
-    for (let l = 1; l < e.lanes; l++) s = `(${e.s}.add ${s} (${e.v}.extract_lane ${l} ${get(acc)}))`;
-    f.emit(set(sum, s));
-    for (let j = full * e.lanes; j < n; j++) f.emit(set(sum, `(${e.s}.add ${get(sum)} (${e.s}.load offset=${j * E} ${get(ps)}))`));
-    f.emit(`(${e.s}.store ${get(pd)} ${get(sum)})`);
-    f.emit(set(ps, `(i32.add ${get(ps)} ${i32(sb.rows === "none" ? 0 : sb.width * E)})`), set(pd, `(i32.add ${get(pd)} ${i32(db.rows === "none" ? 0 : db.width * E)})`));
-    f.emit(set(b, `(i32.add ${get(b)} (i32.const 1))`), `(br_if $rows (i32.lt_u ${get(b)} ${get("$R")}))`);
-  });
-}

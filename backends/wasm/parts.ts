@@ -3,7 +3,7 @@
 
 import type { Plan, PlanOp, View } from "../../compiler/plan/types.ts";
 import { dwScratchBytes, KC, NV, type GemmSpec } from "./gemm.ts";
-import type { MathFn } from "./math.ts";
+import type { HostFn, MathFn } from "./math.ts";
 import type { Elem } from "./wat.ts";
 
 type Gemm = Extract<PlanOp, { op: "gemm" }>;
@@ -12,6 +12,8 @@ type Gemm = Extract<PlanOp, { op: "gemm" }>;
 export class ModuleParts {
   readonly gemms = new Map<string, GemmSpec>();
   readonly math = new Set<MathFn>();
+  /** Host functions the row primitives call directly (f64 -> f64). */
+  readonly hosts = new Set<HostFn>();
   /** Weights packed into column panels for xwT and xw products: "buf:form" -> table slot of the
    *  panels (after the buffers), with the product's shape. */
   readonly panels = new Map<string, { slot: number; buf: number; form: "xwT" | "xw"; n: number; k: number }>();

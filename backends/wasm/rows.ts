@@ -1,13 +1,17 @@
-// The plan's row operations as WebAssembly (rowmax, rowscan, bmm, transpose): scalar loops over R
-// rows, each row at its view's base plus r times its row stride (0 for a weight: the same numbers
-// for every row). Sums and products accumulate in f64 and are rounded once when stored, as the
-// TypeScript backend's support/rows.ts computes them in JavaScript numbers, in the same order.
+// The plan's row operations as WebAssembly: loops over R rows, each row at its view's base plus r
+// times its row stride (0 for a weight: the same numbers for every row). The row primitives
+// (sums, maxima, scans, ...) print each row as their registry entry says (compiler/primitives/
+// rows.ts); per-row products and transposes are scalar loops here whose sums accumulate in f64
+// and are rounded once when stored, as the TypeScript backend's support/rows.ts computes them in
+// JavaScript numbers, in the same order.
 
-import type { PlanOp, View } from "../../compiler/plan/types.ts";
+import type { PlanOp, RowPlanOp, View } from "../../compiler/plan/types.ts";
+import { rowPrimitive } from "../../compiler/primitives/rows.ts";
+import type { WasmRowContext } from "../../compiler/primitives/row-types.ts";
 import type { ModuleParts } from "./parts.ts";
 import { Fn, get, i32, set } from "./wat.ts";
 
-type RowOp = Extract<PlanOp, { op: "rowmax" | "rowscan" | "bmm" | "transpose" }>;
+type RowOp = Extract<PlanOp, { op: "bmm" | "transpose" }>;
 
 /** Address of a view's row 0 in the current stage (defined in body.ts). */
 export type ViewBase = (p: ModuleParts, v: View) => string;
@@ -48,31 +52,6 @@ export function rowOpCode(f: Fn, p: ModuleParts, op: RowOp, viewBase: ViewBase):
   const acc = f.local("racc64", "f64");
 
   switch (op.op) {
-    case "rowmax": {
-      // NaN wins (max propagates it), as in rowMax.
-      const m = f.local(`rmax_${e.s}`, e.s);
-      rows([op.src, op.dst], ([s, d]) => {
-        f.emit(set(m, load(get(s!))));
-        for (let j = 1; j < op.src.width; j++) f.emit(set(m, `(${e.s}.max ${get(m)} (${e.s}.load offset=${j * E} ${get(s!)}))`));
-        f.emit(`(${e.s}.store ${get(d!)} ${get(m)})`);
-      });
-      return;
-    }
-    case "rowscan": {
-      const n = op.src.width;
-      rows([op.src, op.dst], ([s, d]) => {
-        f.emit(set(acc, "(f64.const 0)"));
-        const x = f.local("rj", "i32");
-        f.emit(set(x, i32(op.reverse ? n - 1 : 0)));
-        f.nest("(loop $scan", () => {
-          f.emit(set(acc, `(f64.add ${get(acc)} ${wide(load(at(s!, get(x))))})`));
-          f.emit(`(${e.s}.store ${at(d!, get(x))} ${narrow(get(acc))})`);
-          if (op.reverse) f.emit(set(x, `(i32.sub ${get(x)} (i32.const 1))`), `(br_if $scan (i32.ge_s ${get(x)} (i32.const 0)))`);
-          else f.emit(set(x, `(i32.add ${get(x)} (i32.const 1))`), `(br_if $scan (i32.lt_u ${get(x)} ${i32(n)}))`);
-        });
-      });
-      return;
-    }
     case "transpose": {
       // dst[j·m + i] = src[i·n + j]
       rows([op.src, op.dst], ([s, d]) => {
@@ -106,4 +85,47 @@ export function rowOpCode(f: Fn, p: ModuleParts, op: RowOp, viewBase: ViewBase):
       return;
     }
   }
+}
+
+/** A row primitive over R rows: the loop here, each row's body from its registry entry. */
+export function rowPrimitiveCode(f: Fn, p: ModuleParts, op: RowPlanOp, viewBase: ViewBase): void {
+  const { plan, e } = p;
+  const E = e.bytes;
+  const stride = (v: View) => (plan.buffers[v.buf]!.rows === "none" ? 0 : plan.buffers[v.buf]!.width * E);
+  const [src, dst] = [f.local("m0", "i32"), f.local("m1", "i32")];
+  const b = f.local("b", "i32");
+  const c: WasmRowContext = {
+    s: e.s,
+    v: e.v,
+    lanes: e.lanes,
+    bytes: E,
+    n: op.src.width,
+    reverse: op.reverse,
+    local: (name, type) => f.local(name, type),
+    emit: (...lines) => f.emit(...lines),
+    nest: (head, body) => f.nest(head, body),
+    count: (name, n, body) => {
+      const x = f.local(name, "i32");
+      f.emit(set(x, i32(0)));
+      f.nest(`(loop $${name}_loop`, () => {
+        body(x);
+        f.emit(set(x, `(i32.add ${get(x)} (i32.const 1))`), `(br_if $${name}_loop (i32.lt_u ${get(x)} ${i32(n)}))`);
+      });
+    },
+    at: (base, index) => `(i32.add ${get(base)} (i32.mul ${index} ${i32(E)}))`,
+    src,
+    dst,
+    wide: (x) => (e.s === "f32" ? `(f64.promote_f32 ${x})` : x),
+    narrow: (x) => (e.s === "f32" ? `(f32.demote_f64 ${x})` : x),
+    host: (fn, x) => {
+      p.hosts.add(fn);
+      return `(call $host_${fn} ${x})`;
+    },
+  };
+  f.emit(set(src, viewBase(p, op.src)), set(dst, viewBase(p, op.dst)), set(b, i32(0)));
+  f.nest("(loop $rows", () => {
+    rowPrimitive(op.op)!.wasm(c);
+    f.emit(set(src, `(i32.add ${get(src)} ${i32(stride(op.src))})`), set(dst, `(i32.add ${get(dst)} ${i32(stride(op.dst))})`));
+    f.emit(set(b, `(i32.add ${get(b)} (i32.const 1))`), `(br_if $rows (i32.lt_u ${get(b)} ${get("$R")}))`);
+  });
 }

@@ -3,7 +3,7 @@
 // repeats products such as y * y or 1 - z, and specs repeat sub-expressions.
 
 import type { BackwardGraph } from "../autodiff.ts";
-import { eqnFields, isConst, produces, type Eqn, type Graph, type Operand, type ValueId } from "../ir.ts";
+import { eqnFields, isConst, opName, produces, type Eqn, type Graph, type Operand, type ValueId } from "../ir.ts";
 
 /** Names made up for temporaries (i_1, d_i_t2) rather than taken from the spec. */
 const isTemp = (n: string) => /_t?\d+$/.test(n);
@@ -21,7 +21,9 @@ export function cse<G extends Graph>(g: G): G {
       continue;
     }
     let ks = e.args.map(key);
-    const fn = e.op === "ew" ? e.fn : e.op;
+    // The function (an elementwise or row primitive's name), not just the op: sum(v) and max(v)
+    // are both op "row".
+    const fn = opName(e);
     if (fn === "add" || fn === "mul") ks = [...ks].sort();
     const attrs = e.op === "ew" ? (e.attrs ? `:${JSON.stringify(e.attrs)}` : "") : `:${JSON.stringify(eqnFields(e))}`;
     const k = `${fn}(${ks.join(",")})${attrs}[${g.values[e.out]!.shape}]`;

@@ -141,14 +141,8 @@ class StageBuilder {
         this.ops.push({ op: "copy", src: this.view(x), dst: { ...out, col: out.col + e.lo, width: width(g, x) }, lines });
         return;
       }
-      case "sum":
-        this.ops.push({ op: "rowsum", src: this.view((e.args[0] as { v: ValueId }).v), dst: this.view(e.out), lines });
-        return;
-      case "max":
-        this.ops.push({ op: "rowmax", src: this.view((e.args[0] as { v: ValueId }).v), dst: this.view(e.out), lines });
-        return;
-      case "cumsum":
-        this.ops.push({ op: "rowscan", src: this.view((e.args[0] as { v: ValueId }).v), dst: this.view(e.out), reverse: e.reverse, lines });
+      case "row":
+        this.ops.push({ op: e.fn, src: this.view((e.args[0] as { v: ValueId }).v), dst: this.view(e.out), reverse: e.reverse ?? false, lines });
         return;
       case "bmm": {
         const [a, b] = e.args as [{ v: ValueId }, { v: ValueId }];

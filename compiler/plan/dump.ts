@@ -2,7 +2,7 @@
 // point's stages and ops, one line each.
 
 import { num } from "../primitives/elementwise.ts";
-import type { Arg, Plan, PlanOp, Stage, Term, View } from "./types.ts";
+import { isRowOp, type Arg, type Plan, type PlanOp, type Stage, type Term, type View } from "./types.ts";
 
 export function dumpPlan(plan: Plan): string {
   const name = (id: number) => plan.buffers[id]!.name;
@@ -13,6 +13,7 @@ export function dumpPlan(plan: Plan): string {
   };
   const arg = (terms: Term[], a: Arg) => ("c" in a ? num(a.c) : terms[a.t]!.name);
   const op = (o: PlanOp): string => {
+    if (isRowOp(o)) return `${o.op}${o.reverse ? " reverse" : ""} ${view(o.dst)} = ${o.op}(${view(o.src)})`;
     switch (o.op) {
       case "gemm": {
         const w = "col" in o.w ? view(o.w) : name(o.w.buf);
@@ -26,12 +27,6 @@ export function dumpPlan(plan: Plan): string {
       }
       case "colsum":
         return `colsum ${name(o.grad)} += Σ_r ${view(o.src)}`;
-      case "rowsum":
-        return `rowsum ${view(o.dst)} = Σ_j ${view(o.src)}`;
-      case "rowmax":
-        return `rowmax ${view(o.dst)} = max_j ${view(o.src)}`;
-      case "rowscan":
-        return `rowscan${o.reverse ? " reverse" : ""} ${view(o.dst)} = cumsum ${view(o.src)}`;
       case "bmm":
         return `bmm ${o.m}×${o.k}·${o.k}×${o.n} ${view(o.c)} = ${view(o.a)}${o.ta ? "ᵀ" : ""} · ${view(o.b)}${o.tb ? "ᵀ" : ""}`;
       case "transpose":

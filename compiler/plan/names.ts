@@ -6,6 +6,8 @@
 // test/layering.test.ts reads every top-level name of the support code the modules carry and
 // fails when one is missing here (the compiler cannot import the backends to read them itself).
 
+import { ROW_PRIMITIVES } from "../primitives/rows.ts";
+
 /** Identifiers the printers use themselves (loop counters, support code, module structure). */
 export const PRINTER_WORDS = [
   // TypeScript kernel bodies and module
@@ -17,9 +19,9 @@ export const PRINTER_WORDS = [
   "TapeData", "Adjoints", "Weights", "Gemm", "describe", "fail", "checkObject", "checkKeys", "checkArray", "checkCount",
   "checkBatchSize", "checkLengths", "checkParams", "allocTape", "allocAdjoints", "stepTape", "tapes", "createParams",
   "createState", "step", "forward", "backward", "run", "weightsOf", "packWeights", "addPackGrads", "adj", "sc",
-  "gemm", "pack", "colSum", "rowSum", "invalidatePanels", "KC", "MC", "panelA", "panelB", "slotPanels", "slotValid",
-  "POW2", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "fexp", "fsigmoid", "ftanh", "ABI_VERSION", "LAYOUT",
-  "rowMax", "rowScan", "bmm", "transposeRows", "erf",
+  "gemm", "pack", "colSum", "invalidatePanels", "KC", "MC", "panelA", "panelB", "slotPanels", "slotValid",
+  "POW2", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "frint", "fexp", "fsigmoid", "ftanh", "ABI_VERSION", "LAYOUT",
+  "bmm", "transposeRows", "erf",
   "Rng", "InitRule", "ParamRules", "splitmix32", "rotl", "initialize", "fans", "orthogonal", "initParams", "MAX_SEED",
   "paramsSeed", "allocParams", "CreateParamsOptions", "gemmCore", "checkThreads", "MAX_THREADS", "FORWARD_OPTIONS", "BACKWARD_OPTIONS",
   // The JavaScript side of WebAssembly modules (backends/wasm/support/*.ts)
@@ -35,6 +37,8 @@ export const PRINTER_WORDS = [
   // Python (the PyTorch printer): module-level names its forward reads, and its forward's locals
   "torch", "nn", "self", "Tensor", "Optional", "List", "Tuple", "Dict", "math", "lengths", "state_masks", "dtype",
   "device", "steps", "batch_size",
+  // The TypeScript functions of the row primitives (compiler/primitives/rows.ts)
+  ...[...ROW_PRIMITIVES.values()].map((p) => p.ts.fn),
 ];
 
 /** Numbered identifiers the printers make (row offsets o0, o1, ...; argument locals in0, ...). */

@@ -18,6 +18,7 @@
 import type { KernelMeta } from "../../abi/kernel.ts";
 import type { BackwardGraph } from "../autodiff.ts";
 import type { Eqn, Graph, ValueId } from "../ir.ts";
+import { isRowOpName, type RowOpName } from "../primitives/rows.ts";
 import type { Attrs } from "../primitives/types.ts";
 import type { KernelSchedule } from "./schedule.ts";
 
@@ -76,6 +77,17 @@ export type GemmForm =
   /** G[n, k] += Σ_r D[r, n] · X[r, k]: a weight gradient, summed over the stage's rows. */
   | "dw";
 
+/** A row primitive of the registry (compiler/primitives/rows.ts), named by its op: each row of src
+ *  to one number (a reduction, dst of width 1) or to a row of its width (a scan, `reverse` its
+ *  direction; src and dst are distinct storage). */
+export interface RowPlanOp {
+  op: RowOpName;
+  src: View;
+  dst: View;
+  reverse: boolean;
+  lines: string[];
+}
+
 export type PlanOp =
   | {
       op: "gemm";
@@ -98,13 +110,7 @@ export type PlanOp =
   | { op: "map"; width: number; terms: Term[]; stores: { term: number; view: View }[]; lines: string[] }
   /** grad[j] += Σ_r src[r, j] (the gradient of a vector parameter). */
   | { op: "colsum"; src: View; grad: number; lines: string[] }
-  /** dst[r, 0] = Σ_j src[r, j]. */
-  | { op: "rowsum"; src: View; dst: View; lines: string[] }
-  /** dst[r, 0] = max_j src[r, j], NaN when any src[r, j] is NaN (max(v); the shift of softmax). */
-  | { op: "rowmax"; src: View; dst: View; lines: string[] }
-  /** dst[r, j] = Σ_{i ≤ j} src[r, i]; reverse: Σ_{i ≥ j} src[r, i] (cumsum and its adjoint). src
-   *  and dst are distinct storage. */
-  | { op: "rowscan"; src: View; dst: View; reverse: boolean; lines: string[] }
+  | RowPlanOp
   /**
    * A matrix product per row: C[r] = op(A[r]) · op(B[r]), (m × k)(k × n) = m × n, summed in k
    * order from 0. A[r] is the row's m·k numbers read as [m, k] row-major, or with ta as [k, m]
@@ -188,3 +194,6 @@ export interface Plan {
    *  spec lines: what value-level printers read (compiler/schedule). */
   steps: { fwd: Graph; bwd: BackwardGraph; schedule: KernelSchedule; lines: Map<Eqn, string[]> };
 }
+
+/** Whether a plan op is a row primitive's. */
+export const isRowOp = (op: PlanOp): op is RowPlanOp => isRowOpName(op.op);

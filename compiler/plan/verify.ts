@@ -4,7 +4,8 @@
 // view records the value it holds, so a read expecting value v of a region that holds another
 // value fails. Run after every build in the tests, for every spec.
 
-import type { Plan, PlanBuffer, PlanOp, Stage, View } from "./types.ts";
+import { rowPrimitive } from "../primitives/rows.ts";
+import { isRowOp, type Plan, type PlanBuffer, type PlanOp, type RowPlanOp, type Stage, type View } from "./types.ts";
 import { viewsWritten } from "./views.ts";
 
 export class PlanError extends Error {}
@@ -71,8 +72,23 @@ export function verifyPlan(plan: Plan): void {
     }
   };
 
+  /** A row primitive: a reduction writes one column, a scan a row of its width into other storage. */
+  const rowOp = (op: RowPlanOp, stage: Stage, c: Contents, what: string) => {
+    checkView(op.src, stage, what);
+    checkView(op.dst, stage, what);
+    read(c, op.src, what);
+    if (rowPrimitive(op.op)!.kind === "reduce") {
+      if (op.dst.width !== 1) fail(`${what}: row reduction into width ${op.dst.width}`);
+    } else {
+      if (op.src.width !== op.dst.width) fail(`${what}: width ${op.src.width} into ${op.dst.width}`);
+      if (overlaps(op.src, op.dst)) fail(`${what}: writes ${buf(op.dst.buf).name} over columns it reads`);
+    }
+    write(c, op.dst);
+  };
+
   const runOp = (op: PlanOp, stage: Stage, c: Contents, at: string) => {
     const what = `${at}: ${op.op}`;
+    if (isRowOp(op)) return rowOp(op, stage, c, what);
     switch (op.op) {
       case "gemm": {
         checkView(op.a, stage, what);
@@ -125,21 +141,12 @@ export function verifyPlan(plan: Plan): void {
         read(c, op.src, what);
         weight(op.grad, op.src.width, what);
         return;
-      case "rowsum":
-      case "rowmax":
-        checkView(op.src, stage, what);
-        checkView(op.dst, stage, what);
-        read(c, op.src, what);
-        if (op.dst.width !== 1) fail(`${what}: row reduction into width ${op.dst.width}`);
-        write(c, op.dst);
-        return;
-      case "rowscan":
       case "transpose":
         checkView(op.src, stage, what);
         checkView(op.dst, stage, what);
         read(c, op.src, what);
         if (op.src.width !== op.dst.width) fail(`${what}: width ${op.src.width} into ${op.dst.width}`);
-        if (op.op === "transpose" && op.src.width !== op.m * op.n) fail(`${what}: a ${op.m}×${op.n} matrix in ${op.src.width} columns`);
+        if (op.src.width !== op.m * op.n) fail(`${what}: a ${op.m}×${op.n} matrix in ${op.src.width} columns`);
         if (overlaps(op.src, op.dst)) fail(`${what}: writes ${buf(op.dst.buf).name} over columns it reads`);
         write(c, op.dst);
         return;

@@ -1,10 +1,11 @@
 // The views a plan op reads and writes, for every printer and the verifier: which buffers a loop
 // needs as inputs, which it produces, and what the verifier simulates.
 
-import type { PlanOp, View } from "./types.ts";
+import { isRowOp, type PlanOp, type View } from "./types.ts";
 
 /** The views an op reads: its operands, and the result it adds into when it accumulates. */
 export function viewsRead(op: PlanOp): View[] {
+  if (isRowOp(op)) return [op.src];
   switch (op.op) {
     case "gemm": {
       const views: View[] = [op.a];
@@ -14,11 +15,8 @@ export function viewsRead(op: PlanOp): View[] {
     }
     case "map":
       return op.terms.flatMap((t) => (t.kind === "load" ? [t.view] : []));
-    case "rowsum":
     case "copy":
     case "colsum":
-    case "rowmax":
-    case "rowscan":
     case "transpose":
       return [op.src];
     case "bmm":
@@ -30,16 +28,14 @@ export function viewsRead(op: PlanOp): View[] {
 
 /** The views an op writes (a dw GEMM and colsum write a gradient buffer, not a view). */
 export function viewsWritten(op: PlanOp): View[] {
+  if (isRowOp(op)) return [op.dst];
   switch (op.op) {
     case "gemm":
       return "col" in op.c ? [op.c] : [];
     case "map":
       return op.stores.map((s) => s.view);
-    case "rowsum":
     case "fill":
     case "copy":
-    case "rowmax":
-    case "rowscan":
     case "transpose":
       return [op.dst];
     case "bmm":

@@ -8,7 +8,10 @@
 // that includes extremes). NaN propagates wherever the math allows it.
 
 import { erf } from "../../backends/ts/support/special.ts";
-import type { Elementwise, OnnxFormulaBuilder } from "./types.ts";
+import { num, onnxExpm1, onnxExtreme, onnxLog1p, pyNum, torchExtreme, torchPow } from "./formulas.ts";
+import type { Elementwise } from "./types.ts";
+
+export { num, pyNum } from "./formulas.ts";
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 /** 1/√(2π), the standard normal density's scale (gelu's derivative). */
@@ -17,48 +20,6 @@ const INV_SQRT_2PI = 0.3989422804014327;
 /** Past this, log(1 + e^x) equals x to double precision (e^-20 ≈ 2e-9 relative... and the
  *  float32 result is x exactly); below it, log1p(exp(x)) is exact and cannot overflow. */
 export const SOFTPLUS_LINEAR_FROM = 20;
-
-/** The value of a float literal pyNum printed, or undefined for a tensor expression. */
-function pyLiteral(s: string): number | undefined {
-  const t = s.replace(/^\((.*)\)$/, "$1");
-  if (t === "math.nan") return NaN;
-  if (t === "math.inf" || t === "-math.inf") return t.startsWith("-") ? -Infinity : Infinity;
-  return /^-?\d/.test(t) ? Number(t) : undefined;
-}
-
-/** PyTorch max/min with NaN propagating (torch.maximum takes tensors only; clamp_min takes a float). */
-function torchExtreme(fn: "maximum" | "minimum", clamp: "clamp_min" | "clamp_max", a: string, b: string): string {
-  if (pyLiteral(b) !== undefined) return `torch.${clamp}(${a}, ${b})`;
-  if (pyLiteral(a) !== undefined) return `torch.${clamp}(${b}, ${a})`;
-  return `torch.${fn}(${a}, ${b})`;
-}
-
-/** a^p as Math.pow computes it: C's pow gives 1 for (±1)^(±∞), Math.pow NaN. */
-function torchPow(a: string, p: string): string {
-  const [ca, cp] = [pyLiteral(a), pyLiteral(p)];
-  if (cp !== undefined) return Number.isFinite(cp) ? `torch.pow(${a}, ${p})` : `torch.where(torch.abs(${a}) == 1.0, torch.full_like(${a}, math.nan), torch.pow(${a}, ${p}))`;
-  if (ca !== undefined) return Math.abs(ca) === 1 ? `torch.where(torch.isinf(${p}), ${p} - ${p}, torch.pow(${a}, ${p}))` : `torch.pow(${a}, ${p})`;
-  return `torch.where(torch.isinf(${p}) & (torch.abs(${a}) == 1.0), ${p} - ${p}, torch.pow(${a}, ${p}))`;
-}
-
-/** ONNX Max/Min with NaN propagating (onnxruntime's keep the other operand). */
-function onnxExtreme(op: "Max" | "Min", a: string, b: string, g: OnnxFormulaBuilder): string {
-  return g.op("Where", [g.op("IsNaN", [a]), a, g.op("Where", [g.op("IsNaN", [b]), b, g.op(op, [a, b])])]);
-}
-
-/** log(1 + u) accurate for small u without a Log1p op (Kahan: log(v)·u / (v - 1) for v = 1 + u ≠ 1).
- *  softplus uses it: onnxruntime's Softplus loses e^x's digits for x ≪ 0 (log-space gates sum them). */
-function onnxLog1p(u: string, g: OnnxFormulaBuilder): string {
-  const v = g.op("Add", [u, g.const(1)]);
-  return g.op("Where", [g.op("Equal", [v, g.const(1)]), u, g.op("Div", [g.op("Mul", [g.op("Log", [v]), u]), g.op("Sub", [v, g.const(1)])])]);
-}
-
-/** e^x - 1 accurate near 0 without an Expm1 op (Kahan: (u - 1)·x / log u for u = e^x ≠ 1). */
-function onnxExpm1(x: string, g: OnnxFormulaBuilder): string {
-  const u = g.op("Exp", [x]);
-  const ratio = g.op("Div", [g.op("Mul", [g.op("Sub", [u, g.const(1)]), x]), g.op("Log", [u])]);
-  return g.op("Where", [g.op("Equal", [u, g.const(1)]), x, g.op("Where", [g.op("Equal", [u, g.const(0)]), g.const(-1), ratio])]);
-}
 
 const list: Elementwise[] = [
   // ---- arithmetic: the operators + - * / and unary minus
@@ -219,6 +180,21 @@ const list: Elementwise[] = [
     wasm: ([x], _a, o) => o.call("softplus", x!),
     torch: ([x]) => `torch.nn.functional.softplus(${x}, 1.0, ${pyNum(SOFTPLUS_LINEAR_FROM)})`,
     onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(SOFTPLUS_LINEAR_FROM)]), x!, onnxLog1p(g.op("Exp", [x!]), g)]),
+  },
+  {
+    op: "log_sigmoid",
+    arity: 1,
+    surface: true,
+    doc: "log(sigmoid(x)) = -softplus(-x): finite where sigmoid(x) rounds to 0 (log-space gates)",
+    eval: ([x]) => -(-x! > SOFTPLUS_LINEAR_FROM ? -x! : Math.log1p(Math.exp(-x!))),
+    grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.sigmoid(b.neg(a!)))],
+    ts: ([x]) => `-(-${x} > ${SOFTPLUS_LINEAR_FROM} ? -${x} : Math.log1p(Math.exp(-${x})))`,
+    wasm: ([x], _a, o) => `(${o.v}.neg ${o.call("softplus", `(${o.v}.neg ${x})`)})`,
+    torch: ([x]) => `-torch.nn.functional.softplus(-${x}, 1.0, ${pyNum(SOFTPLUS_LINEAR_FROM)})`,
+    onnx: ([x], _a, g) => {
+      const n = g.op("Neg", [x!]);
+      return g.op("Neg", [g.op("Where", [g.op("Greater", [n, g.const(SOFTPLUS_LINEAR_FROM)]), n, onnxLog1p(g.op("Exp", [n]), g)])]);
+    },
   },
   {
     op: "sqrt",
@@ -437,24 +413,6 @@ const list: Elementwise[] = [
     onnx: ([x], { lo, hi }, g) => g.float(g.op("And", [g.op("Greater", [x!, g.const(lo!)]), g.op("Less", [x!, g.const(hi!)])])),
   },
 ];
-
-/** A number as TypeScript source: parenthesised when negative so it composes in any formula. */
-export function num(c: number): string {
-  if (Number.isNaN(c)) return "NaN";
-  if (!Number.isFinite(c)) return c > 0 ? "Infinity" : "(-Infinity)";
-  const s = String(c);
-  return c < 0 || Object.is(c, -0) ? `(${s})` : s;
-}
-
-/** A number as Python source for the PyTorch backend: always a float literal (so a formula never
- *  mixes in integer arithmetic), parenthesised when negative; math.inf / math.nan otherwise. */
-export function pyNum(c: number): string {
-  if (Number.isNaN(c)) return "math.nan";
-  if (!Number.isFinite(c)) return c > 0 ? "math.inf" : "(-math.inf)";
-  let s = String(Math.abs(c));
-  if (!/[.e]/.test(s)) s += ".0";
-  return c < 0 || Object.is(c, -0) ? `(-${s})` : s;
-}
 
 export const ELEMENTWISE: ReadonlyMap<string, Elementwise> = new Map(list.map((p) => [p.op, p]));
 

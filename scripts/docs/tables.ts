@@ -12,21 +12,20 @@ import type { FlagDefs } from "../../cli/flags.ts";
 import { studyFlags } from "../../cli/study.ts";
 import { functionNames, functionSignature } from "../../compiler/functions.ts";
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
+import { surfaceRow } from "../../compiler/primitives/rows.ts";
 import { catalogue, warningCodes, type DiagnosticCode } from "../../grammar/diagnostics.ts";
 
 /** What the functions that are not one registry primitive compute (a registry primitive's text is
- *  its `doc`). A function missing here, or listed here but unknown to the checker, stops the
+ *  its `doc`, an elementwise one's or a row primitive's). A function missing here, or listed here but unknown to the checker, stops the
  *  generator: the table cannot silently lose or invent a function. */
 const FUNCTION_DOCS: Readonly<Record<string, string>> = {
   hard_sigmoid: "Keras 2's and TensorFlow.js's clip(0.2 x + 0.5, 0, 1)",
   max: "max(v): the largest element, [n] → [1] (the subgradient goes to the first maximum only); max(a, b): elementwise, broadcasting (NaN if either is; on a tie the derivative goes to a)",
   min: "min(v): the smallest element, [n] → [1] (the subgradient goes to the first minimum only); min(a, b): elementwise, broadcasting (NaN if either is; on a tie the derivative goes to a)",
-  sum: "Σ v, [n] → [1]",
   mean: "Σ v / n, [n] → [1]",
   norm: "√(Σ v²), [n] → [1]; not differentiable at v = 0 (its gradient there is NaN; write sqrt(dot(v, v) + ε) if v can be 0)",
   softmax: "e^v / Σ e^v, [n] → [n], shifted by max(v) first so large inputs do not overflow",
   log_softmax: "v − log Σ e^v, [n] → [n], shifted by max(v) first",
-  cumsum: "running sum, [n] → [n]; cumsum(softmax(v)) is ON-LSTM's cumax",
   dot: "Σ a·b, [n], [n] → [1]",
   outer: "a[i] · b[j], [m], [n] → [m, n]",
   transpose: "[m, n] → [n, m]; read in place as an operand of @ (tied weights), elsewhere a copy per sample",
@@ -70,7 +69,7 @@ export function functionsTable(): string {
   if (unknown.length > 0) throw new Error(`scripts/docs/tables.ts describes ${unknown.join(", ")}, which the checker does not know`);
   const rows = functionNames.map((name) => {
     const primitive = elementwise(name);
-    const doc = primitive?.surface ? primitive.doc : FUNCTION_DOCS[name];
+    const doc = primitive?.surface ? primitive.doc : (FUNCTION_DOCS[name] ?? surfaceRow(name)?.doc);
     if (doc === undefined) {
       throw new Error(`function '${name}' has no description: give its registry entry a doc, or add it to FUNCTION_DOCS in scripts/docs/tables.ts`);
     }

@@ -4,6 +4,7 @@
 
 import { isConst, type Graph, type Operand, type ValueId } from "../../compiler/ir.ts";
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
+import { rowPrimitive } from "../../compiler/primitives/rows.ts";
 
 export type Values = Map<ValueId, Float64Array>;
 
@@ -65,18 +66,10 @@ export function evalGraph(g: Graph, given: Values, grads: Values = new Map()): V
         vals.set(e.out, out);
         break;
       }
-      case "max": {
+      case "row": {
+        // The registry's float64 definition of the row primitive.
         const x = get(e.args[0], 0);
-        vals.set(e.out, new Float64Array([x.reduce((a, b) => Math.max(a, b), -Infinity)]));
-        break;
-      }
-      case "cumsum": {
-        const x = get(e.args[0], 0);
-        const out = new Float64Array(x.length);
-        let s = 0;
-        if (e.reverse) for (let j = x.length - 1; j >= 0; j--) out[j] = s += x[j]!;
-        else for (let j = 0; j < x.length; j++) out[j] = s += x[j]!;
-        vals.set(e.out, out);
+        vals.set(e.out, Float64Array.from(rowPrimitive(e.fn)!.eval(Array.from(x), e.reverse ?? false)));
         break;
       }
       case "concat": {
@@ -100,11 +93,6 @@ export function evalGraph(g: Graph, given: Values, grads: Values = new Map()): V
         const out = new Float64Array(size(e.out));
         out.set(x, e.lo);
         vals.set(e.out, out);
-        break;
-      }
-      case "sum": {
-        const x = get(e.args[0], 0);
-        vals.set(e.out, new Float64Array([x.reduce((a, b) => a + b, 0)]));
         break;
       }
       case "bcast":

@@ -186,12 +186,3 @@ export function colSum(R: number, N: number, U: Float32Array, uo: number, us: nu
   }
 }
 
-/** dst[r·ds] = Σ_j src[so + r·ss + j] for r < R, j < N (a row's sum, e.g. for layernorm). */
-export function rowSum(R: number, N: number, src: Float32Array, so: number, ss: number, dst: Float32Array, dof: number, ds: number): void {
-  for (let r = 0; r < R; r++) {
-    const o = so + r * ss;
-    let s = 0;
-    for (let j = 0; j < N; j++) s += src[o + j]!;
-    dst[dof + r * ds] = s;
-  }
-}

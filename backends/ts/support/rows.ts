@@ -1,41 +1,10 @@
-// Row operations of TypeScript kernels, inlined into a module only when its plan uses them: the
-// maximum and the running sum of each row, a small matrix product per row (outer products,
-// per-sample matrices times vectors or matrices), and a transpose per row. Each works on R rows
-// of a strided array: row r of an operand starts at its offset + r × its row stride, and a stride of 0 reads
-// the same numbers for every row (a weight).
+// Row operations of TypeScript kernels, inlined into a module only when its plan uses them: a
+// small matrix product per row (outer products, per-sample matrices times vectors or matrices)
+// and a transpose per row (the row primitives' functions are in compiler/primitives/rows.ts).
+// Each works on R rows of a strided array: row r of an operand starts at its offset + r × its row
+// stride, and a stride of 0 reads the same numbers for every row (a weight).
 
 // ---- inline from here
-/** dst[dof + r·ds] = max_j src[so + r·ss + j] for r < R, j < N; NaN when any of the row is NaN. */
-export function rowMax(R: number, N: number, src: Float32Array, so: number, ss: number, dst: Float32Array, dof: number, ds: number): void {
-  for (let r = 0; r < R; r++) {
-    const o = so + r * ss;
-    let s = src[o]!;
-    for (let j = 1; j < N; j++) {
-      const x = src[o + j]!;
-      if (x > s || x !== x) s = x;
-      if (s !== s) break;
-    }
-    dst[dof + r * ds] = s;
-  }
-}
-
-/** Running sums of each row: dst[j] = Σ_{i ≤ j} src[i], or with reverse Σ_{i ≥ j} src[i]. */
-export function rowScan(
-  R: number, N: number, src: Float32Array, so: number, ss: number,
-  dst: Float32Array, dof: number, ds: number, reverse: boolean,
-): void {
-  for (let r = 0; r < R; r++) {
-    const s0 = so + r * ss;
-    const d0 = dof + r * ds;
-    let s = 0;
-    if (reverse) {
-      for (let j = N - 1; j >= 0; j--) dst[d0 + j] = s += src[s0 + j]!;
-    } else {
-      for (let j = 0; j < N; j++) dst[d0 + j] = s += src[s0 + j]!;
-    }
-  }
-}
-
 /** Per row: C (m × n) = op(A) · op(B), A read as [m, k] (or [k, m] transposed when ta), B as
  *  [k, n] (or [n, k] transposed when tb), summed over k in order. */
 export function bmm(

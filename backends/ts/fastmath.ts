@@ -1,0 +1,91 @@
+// The fast-math approximations of compiler/primitives/fastmath.ts as TypeScript functions fexp,
+// fsigmoid and ftanh: the same float32 steps as the WebAssembly printer's f32x4 functions, each
+// rounded with Math.fround (float32 +, -, ·, / of float32 numbers computed in float64 and rounded
+// once are exactly the float32 operations), so a module's TypeScript fallback gives the bits its
+// WebAssembly gives. Inlined into the fallback of optimised float32 WebAssembly modules (a
+// TypeScript module of its own uses ./support/fastmath.ts, faster).
+
+import { FAST_FUNCTIONS, type FExpr } from "../../compiler/primitives/fastmath.ts";
+
+/** The helpers the functions share: 2^k for integral k in [-127, 127]; rounding ties to even. */
+const HELPERS = `const POW2 = new Float64Array(255);
+for (let i = 0; i < 255; i++) POW2[i] = 2 ** (i - 127);
+
+/** The nearest integer to a float32 v, ties to even (WebAssembly's nearest). */
+function frint(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}`;
+
+/** The source of every fast-math function (typed: TypeScript; else JavaScript, for tests). */
+export function fastMathSource(typed = true): string {
+  const num = typed ? ": number" : "";
+  const bang = typed ? "!" : "";
+  const fns = FAST_FUNCTIONS.map((f) => {
+    const lines: string[] = [];
+    let scaled = 0;
+    let polys = 0;
+    const print = (e: FExpr): string => {
+      if (typeof e === "number") {
+        const c = Math.fround(e);
+        return c < 0 || Object.is(c, -0) ? `(${c})` : String(c);
+      }
+      if (typeof e === "string") return e;
+      const r = (x: string) => `Math.fround(${x})`;
+      switch (e.op) {
+        case "add":
+          return r(`${print(e.a)} + ${print(e.b)}`);
+        case "sub":
+          return r(`${print(e.a)} - ${print(e.b)}`);
+        case "mul":
+          return r(`${print(e.a)} * ${print(e.b)}`);
+        case "div":
+          return r(`${print(e.a)} / ${print(e.b)}`);
+        case "pmin":
+          return `(${print(e.b)} < ${print(e.a)} ? ${print(e.b)} : ${print(e.a)})`;
+        case "pmax":
+          return `(${print(e.a)} < ${print(e.b)} ? ${print(e.b)} : ${print(e.a)})`;
+        case "neg":
+          return `-${print(e.a)}`;
+        case "abs":
+          return `Math.abs(${print(e.a)})`;
+        case "nearest":
+          return `frint(${print(e.a)})`;
+        case "select": {
+          const cmp = { lt: "<", le: "<=", gt: ">" }[e.cmp];
+          return `(${print(e.l)} ${cmp} ${print(e.r)} ? ${print(e.then)} : ${print(e.otherwise)})`;
+        }
+        case "scale2": {
+          // n is integral or NaN (as 0, as WebAssembly's saturating truncation gives).
+          const [k, h] = [`k${scaled}`, `h${scaled++}`];
+          lines.push(`const ${k} = ${print(e.n)} | 0;`, `const ${h} = ${k} >> 1;`);
+          return r(`${r(`${print(e.a)} * POW2[${h} + 127]${bang}`)} * POW2[${k} - ${h} + 127]${bang}`);
+        }
+        case "poly": {
+          // Horner's rule a step a line, each rounded to float32.
+          const q = `p${polys++}`;
+          lines.push(`let ${q}${num} = ${print(e.c[e.c.length - 1]!)};`);
+          for (let i = e.c.length - 2; i >= 0; i--) lines.push(`${q} = ${r(`${r(`${q} * ${e.z}`)} + ${print(e.c[i]!)}`)};`);
+          return q;
+        }
+        case "copysign":
+          return `(${print(e.s)} < 0 || 1 / ${print(e.s)} < 0 ? -${print(e.a)} : ${print(e.a)})`;
+        case "call":
+          return `f${e.fn}(${print(e.a)})`;
+      }
+    };
+    for (const [s, e] of f.steps) {
+      const v = print(e);
+      lines.push(`const ${s} = ${v};`);
+    }
+    const result = print(f.result);
+    return [`function f${f.name}(x0${num})${num} {`, `  const x = Math.fround(x0);`, ...lines.map((l) => `  ${l}`), `  return ${result};`, `}`].join("\n");
+  });
+  const helpers = typed ? HELPERS : HELPERS.replace(/\(v: number\): number/, "(v)");
+  return [helpers, ...fns].join("\n\n");
+}
+
+/** The functions themselves (tests compare them with the WebAssembly ones). */
+export function fastMathFunctions(): { fexp: (x: number) => number; fsigmoid: (x: number) => number; ftanh: (x: number) => number } {
+  return new Function(`${fastMathSource(false)}\nreturn { fexp, fsigmoid, ftanh };`)() as ReturnType<typeof fastMathFunctions>;
+}

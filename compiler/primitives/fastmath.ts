@@ -1,0 +1,125 @@
+// The fast-math approximations of optimised float32 WebAssembly builds (plan.fastMath), as data:
+// each function is a few float32 steps over its argument, written once here and printed by both
+// the WebAssembly printer (f32x4 instructions, backends/wasm/fastmath.ts) and the TypeScript
+// printer for a WebAssembly module's fallback (Math.fround after every step,
+// backends/ts/fastmath.ts). Every step is an IEEE float32 operation both round the same way, so a
+// wasm module and its TypeScript fallback give the same bits (test/fastmath.test.ts). Within 3
+// float32 ulp of the exact function (test/wasm-primitives.test.ts sweeps them). TypeScript
+// modules of their own keep backends/ts/support/fastmath.ts: float64 approximations within 1 ulp
+// that run faster than this emulation of float32 (38-48% of an LSTM's forward time, measured).
+//
+//   exp      x = n·ln2 + r (Cody–Waite, |r| ≤ ln2/2), e^r by its degree-7 Taylor polynomial,
+//            2^n applied as two exact power-of-two factors so subnormal results round once
+//   sigmoid  1 / (1 + e^-x), as e^x / (1 + e^x) for x < 0 (no overflow)
+//   tanh     |x| ≤ 0.625: x + x³·P(x²), P a degree-4 least-squares fit (0.83 ulp);
+//            beyond: 1 - 2 / (e^2|x| + 1), the sign put back from x
+
+/** One float32 value computed from the argument `x` and earlier steps. Operands that an operation
+ *  reads twice (pmin, pmax, select, copysign) are names or numbers, so a printer may repeat them. */
+export type FExpr =
+  /** A constant (rounded to float32). */
+  | number
+  /** The argument "x" or an earlier step. */
+  | string
+  | { op: "add" | "sub" | "mul" | "div"; a: FExpr; b: FExpr }
+  /** WebAssembly's pseudo-minimum b < a ? b : a and pseudo-maximum a < b ? b : a (NaN in a passes). */
+  | { op: "pmin" | "pmax"; a: FExpr; b: FExpr }
+  /** Round to the nearest integer, ties to even. */
+  | { op: "neg" | "abs" | "nearest"; a: FExpr }
+  /** l cmp r ? then : otherwise (false when either is NaN). */
+  | { op: "select"; cmp: "lt" | "le" | "gt"; l: FExpr; r: FExpr; then: FExpr; otherwise: FExpr }
+  /** a · 2^n for an integral n in [-254, 254] (0 for NaN), as two exact power-of-two factors
+   *  2^(n>>1) · 2^(n - (n>>1)), so a subnormal result is rounded once. */
+  | { op: "scale2"; a: FExpr; n: FExpr }
+  /** a (with its sign bit clear) given the sign bit of s. */
+  | { op: "copysign"; a: FExpr; s: FExpr }
+  /** c[0] + z·(c[1] + z·(... + z·c[n-1])), by Horner's rule from the innermost coefficient out
+   *  (z a name: it is read at every step). */
+  | { op: "poly"; c: readonly number[]; z: string }
+  /** Another function of this table. */
+  | { op: "call"; fn: FastName; a: FExpr };
+
+export type FastName = "exp" | "sigmoid" | "tanh";
+
+export interface FastFunction {
+  name: FastName;
+  /** Steps in order: each names a value. */
+  steps: readonly (readonly [string, FExpr])[];
+  result: FExpr;
+}
+
+const add = (a: FExpr, b: FExpr): FExpr => ({ op: "add", a, b });
+const sub = (a: FExpr, b: FExpr): FExpr => ({ op: "sub", a, b });
+const mul = (a: FExpr, b: FExpr): FExpr => ({ op: "mul", a, b });
+const div = (a: FExpr, b: FExpr): FExpr => ({ op: "div", a, b });
+
+const horner = (c: readonly number[], z: string): FExpr => ({ op: "poly", c, z });
+
+/** ln 2 in two parts: LN2_HI has few bits, so n·LN2_HI is exact for the n that occur. */
+export const LN2_HI = 0.693359375;
+export const LN2_LO = -2.12194440e-4;
+/** e^r's Taylor coefficients, 1/k!. */
+export const EXP_TAYLOR = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040];
+/** exp's argument is clamped to [EXP_LO, EXP_HI]: below, e^x is 0 in float32; above, ∞. */
+export const EXP_LO = -150;
+export const EXP_HI = 100;
+/** tanh: the polynomial below TANH_SMALL, x + x³·P(x²). */
+export const TANH_SMALL = 0.625;
+export const TANH_P = [-0.3333328068256378, 0.13331381976604462, -0.05373533070087433, 0.02062632143497467, -0.0056920163333415985];
+
+export const FAST_FUNCTIONS: readonly FastFunction[] = [
+  {
+    name: "exp",
+    steps: [
+      // clamp (NaN passes through pmin/pmax), n = nearest(x·log2 e), r = x - n·ln2
+      ["lo", { op: "pmax", a: "x", b: EXP_LO }],
+      ["c", { op: "pmin", a: "lo", b: EXP_HI }],
+      ["n", { op: "nearest", a: mul("c", Math.LOG2E) }],
+      ["r", sub(sub("c", mul("n", LN2_HI)), mul("n", LN2_LO))],
+    ],
+    result: { op: "scale2", a: horner(EXP_TAYLOR, "r"), n: "n" },
+  },
+  {
+    name: "sigmoid",
+    // e = e^-|x| never overflows: 1 / (1 + e) for x ≥ 0, e / (1 + e) below (subnormal results too).
+    steps: [["e", { op: "call", fn: "exp", a: { op: "neg", a: { op: "abs", a: "x" } } }]],
+    result: div({ op: "select", cmp: "lt", l: "x", r: 0, then: "e", otherwise: 1 }, add(1, "e")),
+  },
+  {
+    name: "tanh",
+    steps: [
+      ["a", { op: "abs", a: "x" }],
+      ["z", mul("a", "a")],
+      ["small", add("a", mul(mul("a", "z"), horner(TANH_P, "z")))],
+      ["large", sub(1, div(2, add({ op: "call", fn: "exp", a: add("a", "a") }, 1)))],
+      // |tanh x| from the branch for |x|, then x's sign
+      ["m", { op: "select", cmp: "le", l: "a", r: TANH_SMALL, then: "small", otherwise: "large" }],
+    ],
+    result: { op: "copysign", a: "m", s: "x" },
+  },
+];
+
+export function fastFunction(name: FastName): FastFunction {
+  return FAST_FUNCTIONS.find((f) => f.name === name)!;
+}
+
+/** The functions `f` calls, directly or not. */
+export function fastCallees(f: FastFunction): Set<FastName> {
+  const out = new Set<FastName>();
+  const walk = (e: FExpr): void => {
+    if (typeof e !== "object") return;
+    if (e.op === "poly") return;
+    if (e.op === "call") {
+      if (!out.has(e.fn)) {
+        out.add(e.fn);
+        for (const c of fastCallees(fastFunction(e.fn))) out.add(c);
+      }
+      walk(e.a);
+      return;
+    }
+    for (const v of Object.values(e)) walk(v as FExpr);
+  };
+  for (const [, e] of f.steps) walk(e);
+  walk(f.result);
+  return out;
+}
