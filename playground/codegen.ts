@@ -6,7 +6,7 @@
 import { compile, formatDiagnostics, planKernel } from "../compiler/index.ts";
 import { dumpPlan } from "../compiler/plan/dump.ts";
 import { printWat } from "../backends/wasm/module.ts";
-import { exportCellOnnx } from "../backends/onnx/index.ts";
+import { exportCellOnnx, OnnxExportError } from "../backends/onnx/index.ts";
 import { ORIGIN, readExample, SPEC_FILE } from "./spec-files.ts";
 import type { ArtifactReply, CodeReply, CompilerRequest } from "./protocol.ts";
 
@@ -25,6 +25,20 @@ export async function code(m: Extract<CompilerRequest, { kind: "code" }>): Promi
   return { ...reply, code: r.module.code };
 }
 
+/** What a training run needs: the WebAssembly kernel as JavaScript, and the cell's ONNX graph as
+ *  the runtime's model export wants it (lengths and initial-state inputs), when it has one. */
+async function trainArtifacts(id: number, text: string, dims: Record<string, number>): Promise<ArtifactReply> {
+  const r = await compile(text, { ...base, dims, target: "wasm", moduleFormat: "js" });
+  if (!r.module) return { kind: "artifact", id, error: formatDiagnostics(r.diagnostics, r.sources).replaceAll(SPEC_FILE, ORIGIN) };
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = exportCellOnnx(text, { file: SPEC_FILE, readFile: readExample, dims, lengths: true, initialStates: true }).bytes;
+  } catch (e) {
+    if (!(e instanceof OnnxExportError)) throw e; // the kernel has no ONNX form: it trains all the same
+  }
+  return { kind: "artifact", id, fileName: r.module.fileName, text: r.module.code, ...(bytes ? { bytes } : {}) };
+}
+
 export async function artifact(m: Extract<CompilerRequest, { kind: "artifact" }>): Promise<ArtifactReply> {
   const text = m.example !== undefined ? readExample(m.example) : m.text;
   const opts = { ...base, dims: m.dims };
@@ -34,6 +48,7 @@ export async function artifact(m: Extract<CompilerRequest, { kind: "artifact" }>
     if (!r.bytes) return fail(r.diagnostics, r.sources);
     return { kind: "artifact", id: m.id, fileName: `${r.meta!.name}.onnx`, bytes: r.bytes };
   }
+  if (m.what === "train") return trainArtifacts(m.id, text, m.dims);
   const target = m.what === "torch" ? "torch" : "wasm";
   const r = await compile(text, { ...opts, target, ...(m.what === "kernel-js" ? { moduleFormat: "js" as const } : {}) });
   if (!r.module) return fail(r.diagnostics, r.sources);

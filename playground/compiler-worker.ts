@@ -26,7 +26,7 @@ function check(id: number, text: string): CheckReply {
   const graph = cellGraph(ast);
   const units = ast.decls.filter((d) => d.kind === "cell" || d.kind === "stack");
   const last = units[units.length - 1];
-  const sizes = last && last.kind !== "import" ? last.dims.map((d) => ({ name: d.name.name, ...(d.default ? { default: d.default.value } : {}) })) : [];
+  const sizes = last ? last.dims.map((d) => ({ name: d.name.name, ...(d.default ? { default: d.default.value } : {}) })) : [];
   return { kind: "check", id, diagnostics, occurrences, symbols: a.symbols.map(sym), functions: a.functions, ...(graph ? { graph } : {}), sizes };
 }
 
@@ -39,10 +39,12 @@ async function handle(m: CompilerRequest): Promise<CompilerReply> {
   return m.kind === "code" ? g.code(m) : g.artifact(m);
 }
 
+const post = (m: unknown, transfer: Transferable[] = []) => (self as unknown as { postMessage(m: unknown, t: Transferable[]): void }).postMessage(m, transfer);
+
 self.onmessage = (e: MessageEvent<CompilerRequest>) => {
   const m = e.data;
   handle(m).then(
-    (reply) => postMessage(reply, reply.kind === "artifact" && reply.bytes ? [reply.bytes.buffer] : []),
-    (err: unknown) => postMessage({ kind: m.kind, id: m.id, error: err instanceof Error ? err.message : String(err) }),
+    (reply) => post(reply, reply.kind === "artifact" && reply.bytes ? [reply.bytes.buffer as ArrayBuffer] : []),
+    (err: unknown) => post({ kind: m.kind, id: m.id, error: err instanceof Error ? err.message : String(err) }),
   );
 };

@@ -29,12 +29,12 @@ export function drawGraph(host: HTMLElement, graph: CellGraph | undefined, onLin
   graph.edges.forEach((e, i) => g.setEdge(e.from, e.to, {}, `e${i}`));
   layout(g);
   const { width = 100, height = 100 } = g.graph();
-  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": `graph of cell ${graph.cell}` }, host);
+  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", height: Math.min(height, 420), role: "img", "aria-label": `graph of cell ${graph.cell}` }, host);
   const defs = el("defs", {}, svg);
   const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" }, defs);
   el("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrowhead" }, marker);
   for (const id of g.edges()) {
-    const pts = g.edge(id).points ?? [];
+    const pts: { x: number; y: number }[] = g.edge(id).points ?? [];
     el("path", { d: pts.map((p, i) => `${i ? "L" : "M"}${p.x},${p.y}`).join(" "), class: "edge", "marker-end": "url(#arrow)" }, svg);
   }
   for (const n of graph.nodes) {

@@ -37,7 +37,8 @@ compiler.onmessage = (e: MessageEvent<CompilerReply & { error?: string }>) => {
   done?.(e.data);
 };
 compiler.onerror = (e) => say(`the compiler worker failed: ${e.message}`);
-function request<R extends CompilerReply>(m: Omit<CompilerRequest, "id"> & { kind: R["kind"] }): Promise<R & { error?: string }> {
+type Unsent = CompilerRequest extends infer T ? (T extends CompilerRequest ? Omit<T, "id"> : never) : never;
+function request<R extends CompilerReply>(m: Unsent & { kind: R["kind"] }): Promise<R & { error?: string }> {
   const id = nextId++;
   return new Promise((resolve) => {
     waiting.set(id, resolve as (r: CompilerReply) => void);
@@ -173,10 +174,10 @@ const trainer = new Trainer($("loss"), $("metric"), $("results"), () => {
 });
 (globalThis as { playground?: unknown }).playground = { trainer };
 
-async function kernelJs(spec: { text?: string; example?: string }, dims: Record<string, number>): Promise<string> {
-  const r = await request<ArtifactReply>({ kind: "artifact", text: spec.text ?? "", ...(spec.example ? { example: spec.example } : {}), dims, what: "kernel-js" });
+async function kernelFor(spec: { text?: string; example?: string }, dims: Record<string, number>): Promise<{ kernelJs: string; cellOnnx?: Uint8Array | undefined }> {
+  const r = await request<ArtifactReply>({ kind: "artifact", text: spec.text ?? "", ...(spec.example ? { example: spec.example } : {}), dims, what: "train" });
   if (r.error !== undefined || r.text === undefined) throw new Error(r.error ?? "no kernel");
-  return r.text;
+  return { kernelJs: r.text, cellOnnx: r.bytes };
 }
 
 $("train").onclick = async () => {
@@ -187,8 +188,8 @@ $("train").onclick = async () => {
     const H = Number($<HTMLInputElement>("units").value) || plan.units;
     const own = { ...sizes(), I: plan.I, H };
     const baseline = $<HTMLSelectElement>("baseline").value;
-    const [mine, base] = await Promise.all([kernelJs({ text }, own), kernelJs({ example: baseline }, { I: plan.I, H })]);
-    trainer.start([{ label: lastCheck?.graph?.cell ?? "your cell", kernelJs: mine }, { label: baseline.replace(/\.cell$/, ""), kernelJs: base }], task, H, Number($<HTMLInputElement>("budget").value) || plan.budget);
+    const [mine, base] = await Promise.all([kernelFor({ text }, own), kernelFor({ example: baseline }, { I: plan.I, H })]);
+    trainer.start([{ label: lastCheck?.graph?.cell ?? "your cell", ...mine }, { label: baseline.replace(/\.cell$/, ""), ...base }], task, H, Number($<HTMLInputElement>("budget").value) || plan.budget);
     say(`training on ${task}: ${plan.summary}`);
   } catch (e) {
     say(`cannot train: ${e instanceof Error ? e.message : String(e)}`);

@@ -92,7 +92,7 @@ export interface ArtifactReply {
 export type CompilerRequest =
   | { kind: "check"; id: number; text: string }
   | { kind: "code"; id: number; text: string; dims: Record<string, number>; target: CodeTarget }
-  | { kind: "artifact"; id: number; text: string; dims: Record<string, number>; what: "kernel-js" | "kernel-ts" | "torch" | "onnx-cell"; example?: string };
+  | { kind: "artifact"; id: number; text: string; dims: Record<string, number>; what: "kernel-js" | "kernel-ts" | "torch" | "onnx-cell" | "train"; example?: string };
 
 export type CompilerReply = CheckReply | CodeReply | ArtifactReply;
 
@@ -100,6 +100,9 @@ export interface TrainStart {
   kind: "start";
   label: string;
   kernelJs: string;
+  /** The cell's ONNX graph (with lengths and initial-state inputs) for the model's export; absent
+   *  when the kernel has no ONNX form. */
+  cellOnnx?: Uint8Array;
   task: string;
   units: number;
   budget: number;

@@ -65,7 +65,7 @@ export class Trainer {
     private readonly changed: () => void,
   ) {}
 
-  start(jobs: { label: string; kernelJs: string }[], task: string, units: number, budget: number): void {
+  start(jobs: { label: string; kernelJs: string; cellOnnx?: Uint8Array | undefined }[], task: string, units: number, budget: number): void {
     this.dispose();
     this.runs = jobs.map((j) => {
       const run: Run = { label: j.label, worker: new Worker(workerUrl(), { type: "module" }), points: [], status: "starting" };
@@ -75,7 +75,7 @@ export class Trainer {
         run.message = e.message;
         this.render();
       };
-      run.worker.postMessage({ kind: "start", label: j.label, kernelJs: j.kernelJs, task, units, budget, seed: 1 } satisfies TrainRequest);
+      run.worker.postMessage({ kind: "start", label: j.label, kernelJs: j.kernelJs, ...(j.cellOnnx ? { cellOnnx: j.cellOnnx } : {}), task, units, budget, seed: 1 } satisfies TrainRequest);
       return run;
     });
     this.makeCharts();

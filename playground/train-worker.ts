@@ -34,7 +34,7 @@ async function run(m: TrainStart): Promise<void> {
   URL.revokeObjectURL(url);
   const s = playgroundSettings(task);
   const d = task.defaults;
-  model = sequential(task.layers(recurrent({ kernel, returnSequences: task.returnSequences }), s), { seed: m.seed });
+  model = sequential(task.layers(recurrent({ kernel, returnSequences: task.returnSequences, ...(m.cellOnnx ? { onnx: () => m.cellOnnx! } : {}) }), s), { seed: m.seed });
   model.compile({ optimizer: adam({ learningRate: d.learningRate }), loss: task.loss, ...(d.clipNorm > 0 ? { clipNorm: d.clipNorm } : {}) });
   const inputShape = task.inputShape(s);
   await model.build(inputShape);

@@ -16,6 +16,7 @@ import { extname, join, normalize } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { check } from "../compiler/index.ts";
+import { analyzeSpec } from "../compiler/query.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const chromiumPath = process.env["CHROMIUM_PATH"];
@@ -138,6 +139,27 @@ describe("the playground in a browser", () => {
       expect(await tab.$eval("[data-testid=cell-graph]", (e) => e.innerHTML)).not.toBe(graphBefore);
       const fixed = SPEC.replace("W_h @ x", "U_h @ h");
 
+      // Hover on W_f (line 5) shows the checker's symbolic shape and the shape at the sizes field's I=2, H=8.
+      const detail = analyzeSpec(fixed, "playground.cell", () => "").symbols.find((x) => x.name === "W_f")!.detail;
+      const at = await tab.evaluate(() => {
+        const line = [...document.querySelectorAll("[data-testid=spec-editor] .cm-line")][4]!;
+        const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const i = n.textContent!.indexOf("W_f");
+          if (i < 0) continue;
+          const r = document.createRange();
+          r.setStart(n, i + 1);
+          r.setEnd(n, i + 2);
+          const b = r.getBoundingClientRect();
+          return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+        }
+        return undefined;
+      });
+      await tab.mouse.move(at!.x, at!.y);
+      await tab.waitForSelector("[data-testid=hover]", { timeout: 30_000 });
+      expect(await tab.$eval("[data-testid=hover]", (e) => e.textContent)).toBe(`${detail}  =  [8, 2]   (in mgu)`);
+      await tab.mouse.move(5, 5);
+
       // Train the spec and the LSTM baseline on adding, 1024 sequences each.
       await tab.select("[data-testid=task-select]", "adding");
       await tab.select("[data-testid=baseline-select]", "lstm.cell");
@@ -162,11 +184,16 @@ describe("the playground in a browser", () => {
       await tab.screenshot({ path: join(artifacts, "playground-trained.png"), fullPage: true });
 
       // The trained model's .onnx, downloaded as a user does, computes what the page predicted.
-      const cdp = await tab.createCDPSession();
+      // Downloads are a browser-level setting; its events say when the file is complete.
+      const cdp = await browser.target().createCDPSession();
       await cdp.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: downloads, eventsEnabled: true });
       const done = new Promise<void>((resolve) => cdp.on("Browser.downloadProgress", (e) => void (e.state === "completed" && resolve())));
       await tab.click("[data-testid=download-onnx]");
-      await done;
+      // Either the file arrives or the page says why not (a failure must not hang the test).
+      const refused = tab.waitForFunction(() => document.querySelector("[data-testid=status]")!.textContent!.startsWith("cannot"), { timeout: 0 }).then(async () => {
+        throw new Error(await tab.$eval("[data-testid=status]", (e) => e.textContent));
+      });
+      await Promise.race([done, refused]);
       const onnxFile = readdirSync(downloads).find((f) => f.endsWith(".onnx"));
       expect(onnxFile).toBe("mgu-trained.onnx");
       const session = await ort.InferenceSession.create(readFileSync(join(downloads, onnxFile!)));
@@ -187,6 +214,17 @@ describe("the playground in a browser", () => {
       expect(restored).toBe(fixed.replace(/\n$/, "\n"));
       expect(await fresh.$eval("[data-testid=task-select]", (s) => (s as HTMLSelectElement).value)).toBe("adding");
       await fresh.screenshot({ path: join(artifacts, "playground-shared.png") });
+
+      // Completion (Ctrl+Space inside the cell) offers its names and the functions, from the checker.
+      await fresh.click("[data-testid=spec-editor] .cm-line:nth-child(10)");
+      await fresh.keyboard.press("End");
+      await fresh.keyboard.down("Control");
+      await fresh.keyboard.press("Space");
+      await fresh.keyboard.up("Control");
+      await fresh.waitForSelector(".cm-tooltip-autocomplete li", { timeout: 30_000 });
+      const offered = await fresh.$$eval(".cm-tooltip-autocomplete li .cm-completionLabel", (ls) => ls.map((l) => l.textContent));
+      const functions = analyzeSpec(fixed, "playground.cell", () => "").functions;
+      expect(offered).toEqual(expect.arrayContaining(["W_f", "U_h", "h", "x", "H", ...functions]));
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
