@@ -19,6 +19,22 @@ import { check } from "../compiler/index.ts";
 import { analyzeSpec } from "../compiler/query.ts";
 
 const root = new URL("..", import.meta.url).pathname;
+
+// Page-side callbacks run in Chromium; this program has no DOM types, so it names what they use.
+interface PageElement {
+  textContent: string | null;
+  value: string;
+  href: string;
+  innerHTML: string;
+}
+declare const document: {
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
+  addEventListener(type: string, listener: () => void, options?: { once: boolean }): void;
+  createTreeWalker(root: unknown, what: number): { nextNode(): PageElement | null };
+  createRange(): { setStart(n: unknown, i: number): void; setEnd(n: unknown, i: number): void; getBoundingClientRect(): { x: number; y: number; width: number; height: number } };
+};
+
 const chromiumPath = process.env["CHROMIUM_PATH"];
 const chromium = (chromiumPath !== undefined ? [chromiumPath] : ["/usr/bin/chromium", "/usr/bin/chromium-browser"]).find((p) => p && existsSync(p));
 const noChromium = chromiumPath !== undefined ? `no Chromium at CHROMIUM_PATH=${chromiumPath}` : "no Chromium found; install Debian's chromium package, or set CHROMIUM_PATH";
@@ -143,7 +159,7 @@ describe("the playground in a browser", () => {
       const detail = analyzeSpec(fixed, "playground.cell", () => "").symbols.find((x) => x.name === "W_f")!.detail;
       const at = await tab.evaluate(() => {
         const line = [...document.querySelectorAll("[data-testid=spec-editor] .cm-line")][4]!;
-        const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+        const walker = document.createTreeWalker(line, 4 /* NodeFilter.SHOW_TEXT */);
         for (let n = walker.nextNode(); n; n = walker.nextNode()) {
           const i = n.textContent!.indexOf("W_f");
           if (i < 0) continue;
@@ -163,7 +179,7 @@ describe("the playground in a browser", () => {
       // Train the spec and the LSTM baseline on adding, 1024 sequences each.
       await tab.select("[data-testid=task-select]", "adding");
       await tab.select("[data-testid=baseline-select]", "lstm.cell");
-      await tab.$eval("#budget", (e) => ((e as HTMLInputElement).value = "1024"));
+      await tab.$eval("#budget", (e) => ((e as unknown as PageElement).value = "1024"));
       await tab.click("[data-testid=train-button]");
       await tab.waitForFunction(
         () => {
@@ -198,25 +214,28 @@ describe("the playground in a browser", () => {
       expect(onnxFile).toBe("mgu-trained.onnx");
       const session = await ort.InferenceSession.create(readFileSync(join(downloads, onnxFile!)));
       const sample = runs[0]!.sample!;
-      const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from(sample.x), sample.shape) });
+      // The exported Sequential takes `input` and per-sample `lengths` (int32 [B]): one sequence, all of it.
+      expect(session.inputNames).toEqual(["input", "lengths"]);
+      const out = await session.run({ input: new ort.Tensor("float32", Float32Array.from(sample.x), sample.shape), lengths: new ort.Tensor("int32", Int32Array.of(sample.shape[1]!), [1]) });
       const y = out[session.outputNames[0]!]!.data as Float32Array;
       expect(y.length).toBe(sample.y.length);
       y.forEach((v, i) => expect(Math.abs(v - sample.y[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(sample.y[i]!))));
 
       // The share link restores the spec (and the task) in a fresh page.
       await tab.click("[data-testid=share-button]");
-      await tab.waitForFunction(() => (document.querySelector("[data-testid=share-link]") as HTMLAnchorElement).href.includes("#s="));
-      const link = await tab.$eval("[data-testid=share-link]", (a) => (a as HTMLAnchorElement).href);
+      await tab.waitForFunction(() => document.querySelector("[data-testid=share-link]")!.href.includes("#s="));
+      const link = await tab.$eval("[data-testid=share-link]", (a) => (a as unknown as PageElement).href);
       const fresh = await open();
       await fresh.goto(link);
-      await fresh.waitForSelector("[data-testid=diagnostics] li.ok", { timeout: 60_000 });
+      // The restored spec's check (its one warning, W_h unused, included) is the page's first.
+      await fresh.waitForSelector("[data-testid=diagnostics][data-version] li[data-code=CE222]", { timeout: 60_000 });
       const restored = await fresh.$$eval("[data-testid=spec-editor] .cm-line", (ls) => ls.map((l) => l.textContent).join("\n"));
       expect(restored).toBe(fixed.replace(/\n$/, "\n"));
-      expect(await fresh.$eval("[data-testid=task-select]", (s) => (s as HTMLSelectElement).value)).toBe("adding");
+      expect(await fresh.$eval("[data-testid=task-select]", (s) => (s as unknown as PageElement).value)).toBe("adding");
       await fresh.screenshot({ path: join(artifacts, "playground-shared.png") });
 
       // Completion (Ctrl+Space inside the cell) offers its names and the functions, from the checker.
-      await fresh.click("[data-testid=spec-editor] .cm-line:nth-child(10)");
+      await fresh.click("[data-testid=spec-editor] .cm-line:nth-child(11)"); // `output h'`: no word before the cursor
       await fresh.keyboard.press("End");
       await fresh.keyboard.down("Control");
       await fresh.keyboard.press("Space");

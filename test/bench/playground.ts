@@ -19,6 +19,22 @@ import adding from "../../studies/tasks/adding.ts";
 import type { CellKernel } from "../../abi/kernel.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
+
+// Page-side callbacks run in Chromium; this program has no DOM types, so it names what they use.
+interface PageElement {
+  textContent: string | null;
+  value: string;
+  href: string;
+  innerHTML: string;
+}
+declare const document: {
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
+  addEventListener(type: string, listener: () => void, options?: { once: boolean }): void;
+  createTreeWalker(root: unknown, what: number): { nextNode(): PageElement | null };
+  createRange(): { setStart(n: unknown, i: number): void; setEnd(n: unknown, i: number): void; getBoundingClientRect(): { x: number; y: number; width: number; height: number } };
+};
+
 const site = join(mkdtempSync(join(tmpdir(), "cellc-pg-bench-")), "site");
 execFileSync(process.execPath, [join(root, "scripts/build-playground.mjs"), "--out", site], { stdio: "inherit" });
 
@@ -85,7 +101,7 @@ for (const n of [30, 300]) {
 // Steps per second: the LSTM baseline alone on adding in the page, then the same in Node.
 const lstm = readFileSync(join(root, "examples/specs/lstm.cell"), "utf8");
 await tab.select("[data-testid=task-select]", "adding");
-await tab.$eval("#budget", (e) => ((e as HTMLInputElement).value = "2048"));
+await tab.$eval("#budget", (e) => ((e as unknown as PageElement).value = "2048"));
 await tab.click("[data-testid=train-button]");
 await tab.waitForFunction(() => (globalThis as unknown as { playground: { trainer: { runs: { status: string }[] } } }).playground.trainer.runs.length === 2 && (globalThis as unknown as { playground: { trainer: { runs: { status: string }[] } } }).playground.trainer.runs.every((r) => r.status === "ok"), { timeout: 600_000, polling: 1000 });
 const pageRate = await tab.evaluate(() => (globalThis as unknown as { playground: { trainer: { runs: { label: string; points: { stepsPerSecond: number }[] }[] } } }).playground.trainer.runs.map((r) => [r.label, r.points.at(-1)!.stepsPerSecond] as const));
