@@ -27,22 +27,27 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const status = $("status");
 const say = (text: string) => (status.textContent = text);
 
-// ---- the compiler worker: one check in flight at a time, the newest text next.
-const compiler = new Worker(new URL("./compiler-worker.js", import.meta.url), { type: "module" });
+// ---- the compiler, in two workers: one only checks (every edit), the other generates code and
+// artifacts, so a check never waits behind a code generation.
+const compilerUrl = new URL("./compiler-worker.js", import.meta.url);
+const checker = new Worker(compilerUrl, { type: "module" });
+const generator = new Worker(compilerUrl, { type: "module" });
 let nextId = 1;
 const waiting = new Map<number, (r: CompilerReply) => void>();
-compiler.onmessage = (e: MessageEvent<CompilerReply & { error?: string }>) => {
-  const done = waiting.get(e.data.id);
-  waiting.delete(e.data.id);
-  done?.(e.data);
-};
-compiler.onerror = (e) => say(`the compiler worker failed: ${e.message}`);
+for (const w of [checker, generator]) {
+  w.onmessage = (e: MessageEvent<CompilerReply & { error?: string }>) => {
+    const done = waiting.get(e.data.id);
+    waiting.delete(e.data.id);
+    done?.(e.data);
+  };
+  w.onerror = (e) => say(`the compiler worker failed: ${e.message}`);
+}
 type Unsent = CompilerRequest extends infer T ? (T extends CompilerRequest ? Omit<T, "id"> : never) : never;
 function request<R extends CompilerReply>(m: Unsent & { kind: R["kind"] }): Promise<R & { error?: string }> {
   const id = nextId++;
   return new Promise((resolve) => {
     waiting.set(id, resolve as (r: CompilerReply) => void);
-    compiler.postMessage({ ...m, id });
+    (m.kind === "check" ? checker : generator).postMessage({ ...m, id });
   });
 }
 
@@ -84,7 +89,9 @@ async function runCheck(): Promise<void> {
       const v = version;
       const r = await request<CheckReply>({ kind: "check", text: t });
       checkedText = t;
-      if (t === text) showCheck(r, v);
+      // A check that threw is a cellc bug: say so where the user looks, keep the last good view.
+      if (r.error !== undefined) say(`the checker failed (a cellc bug, please report it): ${r.error}`);
+      else if (t === text) showCheck(r, v);
     }
   } finally {
     checking = false;

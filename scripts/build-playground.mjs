@@ -11,7 +11,7 @@
 // path-browserify, and the node modules a library names but the playground never calls are empty.
 
 import { build } from "esbuild";
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
@@ -63,7 +63,8 @@ const aliases = {
   "node:path": "path-browserify",
   path: "path-browserify",
   // One TypeScript in the bundles: ts-morph's own, which the TypeScript printer loads anyway.
-  typescript: join(root, "node_modules/@ts-morph/common/dist/typescript.js"),
+  // (Its real path: node_modules may be a symlink, and esbuild keys modules by real paths.)
+  typescript: realpathSync(join(root, "node_modules/@ts-morph/common/dist/typescript.js")),
 };
 const emptyModules = ["node:fs/promises", "fs/promises", "node:os", "os", "node:worker_threads", "worker_threads", "crypto", "node:crypto", "perf_hooks", "module", "node:module"];
 

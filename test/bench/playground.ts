@@ -62,7 +62,7 @@ console.log(`whole site: ${all.length} files, ${(all.reduce((s, f) => s + gz(f),
 
 /** A spec of about `lines` lines: one cell with enough gates. */
 function specOf(lines: number): string {
-  const gates = Math.max(1, Math.floor((lines - 8) / 3));
+  const gates = Math.max(1, Math.floor((lines - 7) / 2));
   const out = ["cell big(I, H) {", "  input x: [I]", "  state h: [H]"];
   for (let g = 0; g < gates; g++) out.push(`  param W${g}: [H, I], U${g}: [H, H], b${g}: [H]`);
   out.push("  a0 = h");
