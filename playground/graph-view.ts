@@ -5,6 +5,7 @@ import { Graph, layout } from "@dagrejs/dagre";
 import type { CellGraph } from "./protocol.ts";
 
 const SVG = "http://www.w3.org/2000/svg";
+const MAX_NODES = 250;
 
 function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, parent?: Element): SVGElementTagNameMap[K] {
   const e = document.createElementNS(SVG, name);
@@ -17,6 +18,12 @@ export function drawGraph(host: HTMLElement, graph: CellGraph | undefined, onLin
   host.replaceChildren();
   if (!graph) {
     host.textContent = "no cell to draw";
+    return;
+  }
+  // dagre's layout runs on the page's thread and grows faster than linearly: a spec of hundreds
+  // of equations would freeze the page, so its graph is not drawn.
+  if (graph.nodes.length > MAX_NODES) {
+    host.textContent = `the graph of ${graph.cell} has ${graph.nodes.length} nodes; the playground draws up to ${MAX_NODES}`;
     return;
   }
   const g = new Graph({ multigraph: true });

@@ -59,7 +59,7 @@ function closure(file: string, into = new Set<string>()): Set<string> {
   if (into.has(file)) return into;
   into.add(file);
   const text = readFileSync(join(site, file), "utf8");
-  for (const m of text.matchAll(/(?:\bfrom|\bimport)\s*"(\.[^"]+)"/g)) closure(normalize(join(file, "..", m[1]!)), into);
+  for (const m of text.matchAll(/(?:\bfrom|\bimport)\s*"(\.[^"]+\.js)"/g)) closure(normalize(join(file, "..", m[1]!)), into);
   return into;
 }
 const kib = (files: Iterable<string>) => `${([...files].reduce((s, f) => s + gz(f), 0) / 1024).toFixed(0)} KiB`;
