@@ -13,7 +13,7 @@
 
 import { isRowOp, type Plan, type PlanBuffer, type PlanOp, type Stage, type Term, type View } from "../../compiler/plan/types.ts";
 import { rowPrimitive } from "../../compiler/primitives/rows.ts";
-import { helpersFor, SPECIAL_VALUES, wgslOp, wnum } from "./ops.ts";
+import { helpersFor, SPECIAL_VALUES, wgslOp, wnum } from "../../compiler/primitives/wgsl.ts";
 import { wgslComment } from "./escape.ts";
 
 /** Which storage buffer holds a plan buffer: 0 weights, 1 forward (the tape), 2 backward. */
