@@ -8,6 +8,7 @@ import { differentiate } from "../compiler/autodiff.ts";
 import { emptyGraph, GraphBuilder } from "../compiler/ir.ts";
 import { ELEMENTWISE, SOFTPLUS_LINEAR_FROM } from "../compiler/primitives/elementwise.ts";
 import type { Attrs, Elementwise } from "../compiler/primitives/types.ts";
+import { WGSL_OPS } from "../compiler/primitives/wgsl.ts";
 import { fexp, fsigmoid, ftanh } from "../backends/ts/support/fastmath.ts";
 import { erf } from "../backends/ts/support/special.ts";
 import { evalGraph } from "./helpers/ir-eval.ts";
@@ -100,5 +101,12 @@ describe.each([...ELEMENTWISE.values()].map((p) => [p.op, p] as const))("%s", (_
       checked++;
     }
     expect(checked).toBeGreaterThan(20);
+  });
+});
+
+describe("the registry's WGSL column (compiler/primitives/wgsl.ts)", () => {
+  it("lowers every elementwise primitive, and nothing that is not one", () => {
+    expect([...ELEMENTWISE.keys()].filter((op) => WGSL_OPS[op] === undefined)).toEqual([]);
+    expect(Object.keys(WGSL_OPS).filter((op) => !ELEMENTWISE.has(op))).toEqual([]);
   });
 });

@@ -164,10 +164,3 @@ describe("two row primitives of one vector", () => {
     expect(Array.from(out)).toEqual(want);
   });
 });
-
-describe("the PyTorch target on this branch", () => {
-  it("refuses a row primitive backends/torch does not print yet, naming it", async () => {
-    const src = `cell probe(N) {\n  input x: [N]\n  output logsumexp(x)\n}\n`;
-    await expect(compile(src, { dims: { N: 3 }, target: "torch" })).rejects.toThrow(/PyTorch target cannot build logsumexp yet/);
-  });
-});

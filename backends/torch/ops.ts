@@ -48,7 +48,7 @@ export function structuralExpr(e: Eqn, args: string[], c: OpContext): string {
     }
     case "row":
       // A row primitive prints from its registry entry (compiler/primitives/rows.ts).
-      return rowPrimitive(e.fn)!.torch(a, e.reverse === true);
+      return rowPrimitive(e.fn)!.torch(atom(a), e.reverse === true);
     case "slice":
       return `${atom(a)}[..., ${e.lo}:${e.lo + c.width}]`;
     case "pad": {

@@ -11,8 +11,9 @@
 // rows (seq T·B, carry (T+1)·B, batch B, none 1) add up, so a shader computes it from T and B.
 // The uniform `u` says which rows a dispatch covers: r0 and R (one step's B rows, or all T·B).
 
-import type { Plan, PlanBuffer, PlanOp, Stage, Term, View } from "../../compiler/plan/types.ts";
-import { helpersFor, SPECIAL_VALUES, wgslOp, wnum } from "./ops.ts";
+import { isRowOp, type Plan, type PlanBuffer, type PlanOp, type Stage, type Term, type View } from "../../compiler/plan/types.ts";
+import { rowPrimitive } from "../../compiler/primitives/rows.ts";
+import { helpersFor, SPECIAL_VALUES, wgslOp, wnum } from "../../compiler/primitives/wgsl.ts";
 import { wgslComment } from "./escape.ts";
 
 /** Which storage buffer holds a plan buffer: 0 weights, 1 forward (the tape), 2 backward. */
@@ -222,6 +223,11 @@ class Printer {
   }
 
   op(name: string, op: PlanOp): { code: string; d: DispatchShape } {
+    if (isRowOp(op)) {
+      // A row primitive: one invocation per row, its statements from the registry entry.
+      const body = rowPrimitive(op.op)!.wgsl(op.src.width, op.reverse === true, (j) => this.ref(op.src, "i", j), (j) => this.ref(op.dst, "i", j));
+      return { code: this.elementwise(name, op.lines, `u.R`, body), d: D(0, 1, 0) };
+    }
     switch (op.op) {
       case "map":
         return { code: this.map(name, op), d: D(0, op.width, 0) };
@@ -234,20 +240,6 @@ class Printer {
       case "colsum": {
         const W = op.src.width;
         return { code: this.elementwise(name, op.lines, `${W}u`, [`var s = 0.0;`, `for (var r = 0u; r < u.R; r++) { s = s + ${this.ref(op.src, "r", "i")}; }`, `${this.ref({ buf: op.grad }, "0u", "i")} = ${this.ref({ buf: op.grad }, "0u", "i")} + s;`]), d: D(1, W, 0) };
-      }
-      case "rowsum":
-      case "rowmax": {
-        const W = op.src.width;
-        const body =
-          op.op === "rowsum"
-            ? [`var s = 0.0;`, `for (var j = 0u; j < ${W}u; j++) { s = s + ${this.ref(op.src, "i", "j")}; }`]
-            : [`var s = ${this.ref(op.src, "i")};`, `for (var j = 1u; j < ${W}u; j++) { s = max(s, ${this.ref(op.src, "i", "j")}); }`];
-        return { code: this.elementwise(name, op.lines, `u.R`, [...body, `${this.ref(op.dst, "i")} = s;`]), d: D(0, 1, 0) };
-      }
-      case "rowscan": {
-        const W = op.src.width;
-        const j = op.reverse ? `${W - 1}u - q` : "q";
-        return { code: this.elementwise(name, op.lines, `u.R`, [`var s = 0.0;`, `for (var q = 0u; q < ${W}u; q++) { let j = ${j}; s = s + ${this.ref(op.src, "i", "j")}; ${this.ref(op.dst, "i", "j")} = s; }`]), d: D(0, 1, 0) };
       }
       case "bmm": {
         const { m, k, n } = op;

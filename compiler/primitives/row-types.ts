@@ -100,4 +100,7 @@ export interface RowPrimitive {
   onnx(x: string, reverse: boolean, g: OnnxRowBuilder): string;
   /** PyTorch expression over a tensor expression x (rows on the last axis, keepdim for reductions). */
   torch(x: string, reverse: boolean): string;
+  /** WGSL statements computing one row (f32): `src(j)` reads element j (a u32 expression) of the
+   *  row, `dst(j)` is element j of the result (an lvalue). */
+  wgsl(n: number, reverse: boolean, src: (j: string) => string, dst: (j: string) => string): string[];
 }

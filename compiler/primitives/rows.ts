@@ -65,6 +65,7 @@ function rowSum(R: number, N: number, src: Float32Array, so: number, ss: number,
     },
     onnx: (x, _r, g) => g.node("ReduceSum", [x, g.ints([-1])], { keepdims: 1 }),
     torch: (x) => `${x}.sum(-1, keepdim=True)`,
+    wgsl: (n, _r, src, dst) => [`var s = 0.0;`, `for (var j = 0u; j < ${n}u; j++) { s = s + ${src("j")}; }`, `${dst("0u")} = s;`],
   },
   {
     op: "rowmax",
@@ -100,6 +101,8 @@ function rowMax(R: number, N: number, src: Float32Array, so: number, ss: number,
     },
     onnx: (x, _r, g) => onnxRowMax(x, g),
     torch: (x) => `torch.amax(${x}, -1, keepdim=True)`,
+    // WGSL's max() may drop a NaN: a NaN makes the row NaN explicitly (as far as the GPU keeps NaNs).
+    wgsl: (n, _r, src, dst) => [`var s = ${src("0u")};`, `for (var j = 1u; j < ${n}u; j++) { let x = ${src("j")}; s = select(max(s, x), s + x, s != s || x != x); }`, `${dst("0u")} = s;`],
   },
   {
     op: "rowscan",
@@ -146,6 +149,7 @@ function rowScan(R: number, N: number, src: Float32Array, so: number, ss: number
     },
     onnx: (x, reverse, g) => g.node("CumSum", [x, g.ints([-1])], reverse ? { reverse: 1 } : {}),
     torch: (x, reverse) => (reverse ? `torch.flip(torch.cumsum(torch.flip(${x}, [-1]), -1), [-1])` : `torch.cumsum(${x}, -1)`),
+    wgsl: (n, reverse, src, dst) => [`var s = 0.0;`, `for (var q = 0u; q < ${n}u; q++) { let j = ${reverse ? `${n - 1}u - q` : "q"}; s = s + ${src("j")}; ${dst("j")} = s; }`],
   },
   {
     op: "logsumexp",
@@ -194,6 +198,14 @@ function rowLogSumExp(R: number, N: number, src: Float32Array, so: number, ss: n
       return g.op("Where", [g.op("IsInf", [m]), m, y]);
     },
     torch: (x) => `torch.logsumexp(${x}, -1, keepdim=True)`,
+    wgsl: (n, _r, src, dst) => [
+      `var m = ${src("0u")};`,
+      `for (var j = 1u; j < ${n}u; j++) { m = max(m, ${src("j")}); }`,
+      `var s = 0.0;`,
+      `for (var j = 0u; j < ${n}u; j++) { s = s + exp(${src("j")} - m); }`,
+      // An infinite maximum is the result itself (exp(inf - inf) would be NaN).
+      `${dst("0u")} = select(m + log(s), m, abs(m) > 3.4028235e38);`,
+    ],
   },
 ] as const satisfies readonly RowPrimitive[];
 

@@ -1,5 +1,6 @@
-// The WGSL lowering of every elementwise primitive (compiler/primitives/elementwise.ts), as one
-// table so that it can join the registry's entries. WGSL is float32 only. Formulas take plain
+// The registry's WGSL column: the lowering of every elementwise primitive of ./elementwise.ts
+// (test/primitives.test.ts checks that none is missing), which the WebGPU printer
+// (backends/webgpu/) prints; row primitives carry theirs in ./rows.ts. WGSL is float32 only. Formulas take plain
 // identifiers or literals (an operand may be repeated) and return an f32 expression; the helper
 // functions some of them call (`HELPERS`) are printed into a shader only where it uses them.
 //
@@ -8,7 +9,8 @@
 // (e^2x - 1)/(e^2x + 1)), pow of a negative base (WGSL's pow is undefined there), log1p and expm1
 // (Kahan's forms, as the ONNX lowering) for softplus and elu, and erf (WGSL has none).
 
-import type { Attrs } from "../../compiler/primitives/types.ts";
+import { SOFTPLUS_LINEAR_FROM } from "./elementwise.ts";
+import type { Attrs } from "./types.ts";
 
 /** Bit patterns of NaN and the infinities, as private variables: a constant expression may not
  *  be NaN or infinite in WGSL, a value read from a variable may. Printed into every shader. */
@@ -72,6 +74,9 @@ export const HELPERS: Record<string, string> = {
 }`,
 };
 
+/** softplus as ./elementwise.ts defines it: x itself past SOFTPLUS_LINEAR_FROM. */
+const softplus = (x: string) => `select(w_log1p(exp(${x})), ${x}, ${x} > ${wnum(SOFTPLUS_LINEAR_FROM)})`;
+
 const call = (fn: string) => (x: string[]) => `${fn}(${x.join(", ")})`;
 
 /** The WGSL formula of each registry op. */
@@ -88,7 +93,8 @@ export const WGSL_OPS: Record<string, Lower> = {
   exp: call("exp"),
   log: call("log"),
   softsign: ([x]) => `(${x} / (1.0 + abs(${x})))`,
-  softplus: ([x]) => `select(w_log1p(exp(${x})), ${x}, ${x} > 20.0)`,
+  softplus: ([x]) => softplus(x),
+  log_sigmoid: ([x]) => `(-${softplus(`(-${x})`)})`,
   sqrt: call("sqrt"),
   abs: call("abs"),
   clip: ([x], { lo, hi }) => `select(select(${x}, ${wnum(hi!)}, ${x} > ${wnum(hi!)}), ${wnum(lo!)}, ${x} < ${wnum(lo!)})`,
