@@ -203,8 +203,8 @@ function rowLogSumExp(R: number, N: number, src: Float32Array, so: number, ss: n
       `for (var j = 1u; j < ${n}u; j++) { m = max(m, ${src("j")}); }`,
       `var s = 0.0;`,
       `for (var j = 0u; j < ${n}u; j++) { s = s + exp(${src("j")} - m); }`,
-      // An infinite maximum is the result itself (exp(inf - inf) would be NaN).
-      `${dst("0u")} = select(m + log(s), m, abs(m) > 3.4028235e38);`,
+      // An infinite maximum is the result itself (exp(inf - inf) would be NaN); w_pinf: +inf's bits, in every shader.
+      `${dst("0u")} = select(m + log(s), m, abs(m) == bitcast<f32>(w_pinf));`,
     ],
   },
 ] as const satisfies readonly RowPrimitive[];
