@@ -252,20 +252,21 @@ class Printer implements OpsEnv {
     const initial = this.initialStates();
     const outputNames = gr.outputs.map((o) => this.names.reserve(`output_${o.name}`));
     const finalNames = gr.states.map((s) => this.names.reserve(`final_${s.name}`));
-    const loops = this.entry.stages.filter((s) => s.kind === "loop");
-    const afterLoop = this.entry.stages.findIndex((s) => s.kind === "loop") + 1;
-    if (loops.length > 1 || this.entry.stages.slice(afterLoop).some((s) => s.blocks.length > 0 && afterLoop > 0)) {
+    const stages = this.entry.stages;
+    const loops = stages.filter((s) => s.kind === "loop");
+    const at = stages.findIndex((s) => s.kind === "loop");
+    if (loops.length > 1 || (at >= 0 && stages.slice(at + 1).some((s) => s.blocks.length > 0))) {
       throw new OnnxExportError("onnx: a forward schedule with stages after its loop");
     }
     const main = this.mainScope();
-    for (const st of this.entry.stages) {
+    for (const st of stages) {
       if (st.kind === "all") for (const b of st.blocks) for (const s of b.kind === "fused" ? b.stmts : [b.stmt]) this.define(main, s.eqn);
       // A loop's rowless statements run once, before it.
       else for (const s of st.before) this.define(main, s.eqn);
     }
     const loop = loops[0];
     const fromLoop = loop ? this.scan(loop, initial, outputNames, finalNames) : new Set<number>();
-    if (!loop || (fromLoop.size === 0 && gr.states.length === 0)) gr.states.forEach((s, i) => this.main.node("Identity", [initial[i]!], {}, [finalNames[i]!]));
+    if (!loop) gr.states.forEach((s, i) => this.main.node("Identity", [initial[i]!], {}, [finalNames[i]!]));
     gr.outputs.forEach((o, i) => {
       if (fromLoop.has(i)) return;
       const b = main.read(resolve(this.entry, o.value));
