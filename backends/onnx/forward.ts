@@ -8,20 +8,23 @@
 // then has a default (ONNX IR >= 4), which runtimes that honour defaults (onnxruntime's C, C++,
 // Python APIs) let a caller omit. onnxruntime-node and -web do not: they list only inputs without
 // a default and never feed the others, so the option is off unless asked for.
-// The plan's "all" stages run once over [T, B, ·] tensors in the main graph (the input-only work of
-// every step: one MatMul over all T·B rows); its loop becomes a Scan whose state variables are the
-// cell's states and whose scan inputs are the per-step slices of what the loop reads from those
-// stages and the per-step active flags (t < length), so padded steps keep their state and output
-// zeros exactly as the kernels do. Parameters are initializers named as in the spec.
+// It prints the value-level schedule's forward (compiler/schedule) in inference mode: recurrent-
+// dropout masks are ones, and without lengths the selects on the active flags go too. The "all"
+// stages run once over [T, B, ·] tensors in the main graph (the input-only work of every step: one
+// MatMul over all T·B rows), and so do the rowless statements of the loop; the loop becomes a Scan
+// whose state variables are the cell's states and whose scan inputs are the per-step slices of
+// what the loop reads from the main graph (with lengths, the active flags t < length among them),
+// so padded steps keep their state and output zeros exactly as the kernels do. Parameters are
+// initializers named as in the spec.
 
 import type { Tensors } from "../../abi/kernel.ts";
-import type { Plan, Stage } from "../../compiler/plan/types.ts";
+import { count, type Eqn, type Graph, type ValueId } from "../../compiler/ir.ts";
+import type { Plan } from "../../compiler/plan/types.ts";
+import { resolve, valueSchedule, type EntrySchedule, type ValueStage } from "../../compiler/schedule/schedule.ts";
 import { DataType, floatTensor, int32Tensor, int64Tensor, valueInfo, type IGraphProto, type IModelProto, type ITensorProto, type IValueInfoProto } from "../../formats/onnx/schema.ts";
-import { bufKey, Contents } from "./contents.ts";
 import { Constants, Names, OnnxExportError, OnnxGraph } from "./graph.ts";
-import { viewsRead, viewsWritten } from "../../compiler/plan/views.ts";
 import { onnxEscaper } from "./escape.ts";
-import { printOp, readView, type OpsEnv, type StageContext } from "./ops.ts";
+import { printEqn, withRows, type Bound, type OpsEnv, type Rows, type Scope } from "./ops.ts";
 
 export const ONNX_OPSET = 17;
 
@@ -48,65 +51,96 @@ class Printer implements OpsEnv {
   readonly consts = new Constants(this.names);
   readonly bools = new Set<string>();
   readonly main = new OnnxGraph(this.names, this.consts, this.bools);
-  readonly mc: Contents;
-  readonly rowless = new Set<string>();
-  readonly narrow = new Set<string>();
-  readonly alwaysTrue = new Set<string>();
+  readonly graph: Graph;
+  private readonly entry: EntrySchedule;
+  /** What each value is in the main graph. */
+  private readonly bound = new Map<ValueId, Bound>();
   readonly inits: ITensorProto[] = [];
   readonly inputs: IValueInfoProto[] = [];
   readonly outputs: IValueInfoProto[] = [];
   private readonly shapes = new Map<string, string>();
   private readonly weights = new Map<string, string>();
-  private readonly paramOf = new Map<number, { name: string; shape: readonly number[] }>();
   private T1 = "";
-  /** The constant true (no lengths). */
-  private yes = "";
   private B1 = "";
+  /** The active flags [T, B, 1] (made on demand without lengths: a Scan counts its steps by them). */
+  private active = "";
 
   constructor(
     readonly plan: Plan,
     private readonly o: OnnxEmitOptions,
   ) {
-    // A matrix parameter read by a map (rare) is read as its flattened rows.
-    this.mc = new Contents((key, col, width) => {
-      const buf = Number(key.split(":")[0]);
-      const p = this.paramOf.get(buf);
-      if (!p || p.shape.length < 2) return undefined;
-      const flat = this.main.op("Reshape", [p.name, this.consts.ints([-1])]);
-      this.mc.write(bufKey(buf), 0, this.plan.buffers[buf]!.width, flat);
-      return this.mc.read(this.main, key, col, width, this.plan.buffers[buf]!.name);
-    });
+    const s = valueSchedule(plan);
+    this.entry = (o.lengths ?? true) ? s.lengthsOnly : s.inference;
+    this.graph = this.entry.graph;
   }
 
-  rowShape(kind: "all" | "loop", width: number): string {
-    const key = `${kind}:${width}`;
+  shapeOf(rows: Rows, width: number): string {
+    const key = `${rows}:${width}`;
     let s = this.shapes.get(key);
     if (!s) {
-      const parts = kind === "all" ? [this.T1, this.B1, this.consts.ints([width])] : [this.B1, this.consts.ints([width])];
-      s = this.main.node("Concat", parts, { axis: 0 })[0]!;
+      const w = this.consts.ints([width]);
+      s = rows === "none" ? w : this.main.node("Concat", rows === "seq" ? [this.T1, this.B1, w] : [this.B1, w], { axis: 0 })[0]!;
       this.shapes.set(key, s);
     }
     return s;
   }
 
-  weight(buf: number, form: "xwT" | "xw", n: number, k: number): string {
-    const key = `${buf}:${form}`;
+  weight(v: ValueId, transposed: boolean): string {
+    const key = `${v}:${transposed}`;
     let w = this.weights.get(key);
     if (w) return w;
     const g = this.main;
-    const p = this.paramOf.get(buf);
-    let matrix: string;
-    if (p) matrix = p.shape.length === 2 ? p.name : g.op("Reshape", [p.name, this.consts.ints(form === "xwT" ? [n, k] : [k, n])]);
-    else {
-      const pack = this.plan.weights.packs.find((q) => q.buf === buf);
-      if (!pack) throw new OnnxExportError(`onnx: the product's weight ${this.plan.buffers[buf]!.name} is neither a parameter nor a pack`);
-      const flat = pack.parts.map((part) => g.op("Reshape", [this.paramOf.get(part.param)!.name, this.consts.ints([-1])]));
-      matrix = g.op("Reshape", [g.node("Concat", flat, { axis: 0 })[0]!, this.consts.ints(form === "xwT" ? [n, k] : [k, n])]);
-    }
-    // xwT multiplies by W [N, K] transposed; xw by W [K, N] as it is.
-    w = form === "xwT" ? g.node("Transpose", [matrix], { perm: { ints: [1, 0] } })[0]! : matrix;
+    const shape = this.graph.values[v]!.shape;
+    if (shape.length !== 2) throw new OnnxExportError(`onnx: the product's weight ${this.graph.values[v]!.name} is not a matrix`);
+    const b = this.readMain(v);
+    if (b.rows !== "none") throw new OnnxExportError(`onnx: the product's weight ${this.graph.values[v]!.name} differs from row to row`);
+    const matrix = this.paramNames.has(b.name) ? b.name : g.op("Reshape", [b.name, this.consts.ints(shape)]);
+    w = transposed ? g.node("Transpose", [matrix], { perm: { ints: [1, 0] } })[0]! : matrix;
     this.weights.set(key, w);
     return w;
+  }
+
+  /** Parameter initializers as they are ([m, n] for a matrix). */
+  private readonly paramNames = new Set<string>();
+  private readonly flat = new Map<ValueId, string>();
+
+  /** A value of the main graph, flat on its last axis (a matrix parameter as its m·n numbers). */
+  private readMain(v: ValueId): Bound {
+    const c = this.entry.constants?.get(v);
+    if (c !== undefined) return { name: this.consts.float(c), rows: "none" };
+    const b = this.bound.get(v);
+    if (b) return b;
+    if (v === this.graph.active) return { name: this.activeFlags(), rows: "seq" };
+    const pack = this.graph.packs.find((p) => p.value === v);
+    if (pack) {
+      // A pack is its parts stacked by rows: their numbers one after the other.
+      const parts = pack.parts.map((q) => this.flatParam(q));
+      const made: Bound = { name: this.main.node("Concat", parts, { axis: 0 })[0]!, rows: "none" };
+      this.bound.set(v, made);
+      return made;
+    }
+    throw new OnnxExportError(`onnx: ${this.graph.values[v]!.name} is read before it is computed`);
+  }
+
+  private flatParam(v: ValueId): string {
+    const b = this.bound.get(v)!;
+    if (this.graph.values[v]!.shape.length < 2) return b.name;
+    let f = this.flat.get(v);
+    if (!f) this.flat.set(v, (f = this.main.op("Reshape", [b.name, this.consts.ints([-1])])));
+    return f;
+  }
+
+  private mainScope(): Scope {
+    const sc: Scope = {
+      g: this.main,
+      read: (v): Bound => {
+        const s = this.readSliced(sc, v);
+        if (s) return s;
+        const b = this.readMain(v);
+        return this.paramNames.has(b.name) ? { name: this.flatParam(v), rows: "none" } : b;
+      },
+    };
+    return sc;
   }
 
   private graphInput(name: string, dims: (string | number)[], elem: number = DataType.FLOAT): string {
@@ -145,28 +179,24 @@ class Printer implements OpsEnv {
 
   private params(): void {
     const meta = this.plan.meta;
-    for (const p of this.plan.weights.params) {
+    for (const p of this.graph.params) {
       const m = meta.params.find((q) => q.name === p.name)!;
       const given = this.o.params?.[p.name];
       if (given && given.length !== m.size) throw new OnnxExportError(`parameter '${p.name}' has ${given.length} values; ${meta.name} needs ${m.size} ([${m.shape.join(", ")}])`);
       const name = this.names.get(p.name);
       this.inits.push(floatTensor(name, m.shape, given ?? new Float32Array(m.size)));
-      this.paramOf.set(p.buf, { name, shape: m.shape });
-      if (m.shape.length < 2) this.mc.write(bufKey(p.buf), 0, m.size, name);
+      this.bound.set(p.value, { name, rows: "none" });
+      if (m.shape.length >= 2) this.paramNames.add(name);
     }
   }
 
-  /** Graph inputs, the sizes T and B, and the active flags [T, B, 1]. */
+  /** Graph inputs, the sizes T and B, and (with lengths) the active flags [T, B, 1]. */
   private sequences(): void {
     const g = this.main;
-    const f = this.plan.forward;
-    const meta = this.plan.meta;
-    for (const inp of f.inputs) {
-      const size = meta.inputs.find((v) => v.name === inp.name)!.size;
-      this.mc.write(bufKey(inp.buf), 0, size, this.graphInput(inp.name, ["T", "B", size]));
-    }
-    if (f.inputs.length > 0) {
-      const shape = g.op("Shape", [f.inputs[0]!.name]);
+    const gr = this.graph;
+    for (const inp of gr.inputs) this.bound.set(inp.value, { name: this.graphInput(inp.name, ["T", "B", count(gr.values[inp.value]!.shape)]), rows: "seq" });
+    if (gr.inputs.length > 0) {
+      const shape = g.op("Shape", [gr.inputs[0]!.name]);
       this.T1 = g.op("Slice", [shape, this.consts.ints([0]), this.consts.ints([1])]);
       this.B1 = g.op("Slice", [shape, this.consts.ints([1]), this.consts.ints([2])]);
     } else {
@@ -174,7 +204,8 @@ class Printer implements OpsEnv {
       this.T1 = this.graphInput("time_steps", [1], DataType.INT64);
       this.B1 = this.graphInput("batch_size", [1], DataType.INT64);
     }
-    let active: string;
+    // Recurrent-dropout masks are ones at inference (read only where the schedule kept them).
+    for (const st of gr.states) this.bound.set(st.mask, { name: this.consts.float(1), rows: "none" });
     if (this.o.lengths ?? true) {
       const zero = this.zeroIndex();
       const one = this.names.get("one_i64");
@@ -184,64 +215,65 @@ class Printer implements OpsEnv {
       const lengths = this.emptyMeans("lengths", [], DataType.INT32, () => g.op("Expand", [T, this.B1]));
       const steps = g.op("Unsqueeze", [g.op("Range", [zero, T, one]), this.consts.ints([1, 2])]);
       const len = g.op("Reshape", [lengths, this.consts.ints([1, -1, 1])]);
-      active = g.op("Expand", [g.op("Less", [steps, len]), this.rowShape("all", 1)]);
-    } else {
-      // Every step is active: selects keep their first choice (see ops.ts).
-      const yes = (this.yes = this.names.get("true"));
-      this.inits.push({ name: yes, dims: [], dataType: DataType.BOOL, int32Data: [1] });
-      active = g.op("Expand", [yes, this.rowShape("all", 1)]);
-      this.alwaysTrue.add(active).add(yes);
-      this.rowless.add(yes);
-      this.bools.add(yes);
+      this.active = g.op("Expand", [g.op("Less", [steps, len]), this.shapeOf("seq", 1)]);
+      this.bools.add(this.active);
+      this.bound.set(gr.active, { name: this.active, rows: "seq" });
     }
-    this.bools.add(active);
-    this.mc.write(bufKey(f.active), 0, 1, active);
+  }
+
+  /** The active flags; without lengths every step is active (read only by an entry the schedule
+   *  could not unmask, or to count a Scan's steps). */
+  private activeFlags(): string {
+    if (!this.active) {
+      // Every step is active: the entry's selects keep their first choice.
+      const yes = this.names.get("true");
+      this.inits.push({ name: yes, dims: [], dataType: DataType.BOOL, int32Data: [1] });
+      this.bools.add(yes);
+      this.active = this.main.op("Expand", [yes, this.shapeOf("seq", 1)]);
+      this.bools.add(this.active);
+    }
+    return this.active;
   }
 
   /** Each state's value entering step 0: the optional input, zeros by default, as [B, n]. */
   private initialStates(): string[] {
-    return this.plan.forward.states.map((s) => {
-      const n = this.plan.buffers[s.buf]!.width;
-      const zeros = () => this.main.op("Expand", [this.consts.float(0), this.rowShape("loop", n)]);
-      const v = this.o.initialStates ? this.emptyMeans(`initial_${s.name}`, [n], DataType.FLOAT, zeros) : zeros();
-      this.mc.write(bufKey(s.buf), 0, n, v);
-      return v;
+    return this.graph.states.map((s) => {
+      const n = count(this.graph.values[s.prev]!.shape);
+      const zeros = () => this.main.op("Expand", [this.consts.float(0), this.shapeOf("batch", n)]);
+      return this.o.initialStates ? this.emptyMeans(`initial_${s.name}`, [n], DataType.FLOAT, zeros) : zeros();
     });
   }
 
   print(): IModelProto {
     const plan = this.plan;
-    const f = plan.forward;
+    const gr = this.graph;
     this.params();
     this.sequences();
     const initial = this.initialStates();
-    const outputNames = f.outputs.map((o) => this.names.reserve(`output_${o.name}`));
-    const finalNames = f.states.map((s) => this.names.reserve(`final_${s.name}`));
-    const loops = f.stages.filter((s) => s.kind === "loop");
-    if (loops.length > 1 || f.stages.findIndex((s) => s.kind === "loop") < f.stages.length - 1) {
-      throw new OnnxExportError("onnx: a forward plan with stages after its loop");
+    const outputNames = gr.outputs.map((o) => this.names.reserve(`output_${o.name}`));
+    const finalNames = gr.states.map((s) => this.names.reserve(`final_${s.name}`));
+    const stages = this.entry.stages;
+    const loops = stages.filter((s) => s.kind === "loop");
+    const at = stages.findIndex((s) => s.kind === "loop");
+    if (loops.length > 1 || (at >= 0 && stages.slice(at + 1).some((s) => s.blocks.length > 0))) {
+      throw new OnnxExportError("onnx: a forward schedule with stages after its loop");
     }
-    const all: StageContext = { g: this.main, c: this.mc, kind: "all" };
-    for (const st of f.stages) if (st.kind === "all") for (const op of st.ops) printOp(this, all, op);
-
+    const main = this.mainScope();
+    for (const st of stages) {
+      if (st.kind === "all") for (const b of st.blocks) for (const s of b.kind === "fused" ? b.stmts : [b.stmt]) this.define(main, s.eqn);
+      // A loop's rowless statements run once, before it.
+      else for (const s of st.before) this.define(main, s.eqn);
+    }
     const loop = loops[0];
-    const fromLoop = new Set<number>();
-    if (loop) for (const op of loop.ops) for (const v of viewsWritten(op)) fromLoop.add(v.buf);
-    // A cell with no state whose outputs the "all" stages already made needs no Scan at all
-    // (ONNX refuses a Scan that yields nothing).
-    const scanNeeded = f.states.length > 0 || f.outputs.some((o) => fromLoop.has(o.buf));
-    if (loop && scanNeeded) {
-      this.scan(loop, initial, outputNames, finalNames, fromLoop);
-    } else {
-      f.states.forEach((s, i) => this.main.node("Identity", [initial[i]!], {}, [finalNames[i]!]));
-    }
-    f.outputs.forEach((o, i) => {
-      if (fromLoop.has(o.buf)) return;
-      const w = plan.buffers[o.buf]!.width;
-      this.main.node("Identity", [readView(this, all, { buf: o.buf, col: 0, width: w, shift: 0, value: -1 })], {}, [outputNames[i]!]);
+    const fromLoop = loop ? this.scan(loop, initial, outputNames, finalNames) : new Set<number>();
+    if (!loop) gr.states.forEach((s, i) => this.main.node("Identity", [initial[i]!], {}, [finalNames[i]!]));
+    gr.outputs.forEach((o, i) => {
+      if (fromLoop.has(i)) return;
+      const b = main.read(resolve(this.entry, o.value));
+      this.main.node("Identity", [withRows(this, this.main, b, "seq", count(gr.values[o.value]!.shape))], {}, [outputNames[i]!]);
     });
-    f.outputs.forEach((o, i) => this.outputs.push(valueInfo(outputNames[i]!, ["T", "B", plan.buffers[o.buf]!.width])));
-    f.states.forEach((s, i) => this.outputs.push(valueInfo(finalNames[i]!, ["B", plan.buffers[s.buf]!.width])));
+    gr.outputs.forEach((o, i) => this.outputs.push(valueInfo(outputNames[i]!, ["T", "B", count(gr.values[o.value]!.shape)])));
+    gr.states.forEach((s, i) => this.outputs.push(valueInfo(finalNames[i]!, ["B", count(gr.values[s.prev]!.shape)])));
 
     const esc = onnxEscaper;
     const dims = Object.entries(plan.meta.dims).map(([k, v]) => `${k}=${v}`).join(", ");
@@ -267,66 +299,83 @@ class Printer implements OpsEnv {
     };
   }
 
-  /** The loop as a Scan: states are its state variables, what the loop reads from the "all"
-   *  stages (and the active flags) its scan inputs, the loop's outputs its scan outputs. */
-  private scan(loop: Stage, initial: string[], outputNames: string[], finalNames: string[], fromLoop: Set<number>): void {
-    const plan = this.plan;
-    const f = plan.forward;
-    const body = new OnnxGraph(this.names, this.consts, this.bools);
-    // Parameters (and their slices) are the main graph's, read from the body's outer scope.
-    const bc = new Contents((key, col, width) => {
-      const b = plan.buffers[Number(key.split(":")[0])]!;
-      return b.rows === "none" ? this.mc.read(this.main, key, col, width, b.name) : undefined;
-    });
-    const read = new Set<number>();
-    for (const op of loop.ops) for (const v of viewsRead(op)) read.add(v.buf);
-    const active = this.mc.segments(bufKey(f.active))[0]!.name;
-    if (this.alwaysTrue.has(active)) {
-      read.delete(f.active);
-      bc.write(bufKey(f.active), 0, 1, this.yes);
-    }
-    const outputBufs = new Set(f.outputs.map((o) => o.buf));
+  /** Column slices of main-graph tensors over all steps, taken where they are read: the loop
+   *  then takes one scan input (the whole tensor) and slices each step's block of it. */
+  private readonly sliced = new Map<ValueId, { src: ValueId; lo: number; width: number; full: number }>();
 
+  private define(sc: Scope, e: Eqn): void {
+    if (!("out" in e)) throw new OnnxExportError("onnx: a parameter-gradient sum in a forward entry");
+    if (e.op === "slice" && "v" in e.args[0] && sc.read(e.args[0].v).rows === "seq") {
+      const src = e.args[0].v;
+      const gr = this.graph;
+      this.sliced.set(e.out, { src, lo: e.lo, width: count(gr.values[e.out]!.shape), full: count(gr.values[src]!.shape) });
+      return;
+    }
+    this.bound.set(e.out, printEqn(this, sc, e));
+  }
+
+  /** A slice taken where it is read (see `sliced`), in the scope reading it. */
+  private readSliced(sc: Scope, v: ValueId): Bound | undefined {
+    const s = this.sliced.get(v);
+    if (!s) return undefined;
+    const b = sc.read(s.src);
+    return { name: sc.g.slice(b.name, s.lo, s.width, s.full), rows: b.rows };
+  }
+
+  /** The loop as a Scan: states are its state variables, the per-step slices of what the loop
+   *  reads from the main graph its scan inputs, the outputs it makes its scan outputs. Returns
+   *  the outputs (by index) the Scan yields; prints nothing when it would yield nothing (ONNX
+   *  refuses a Scan without outputs). */
+  private scan(loop: ValueStage, initial: string[], outputNames: string[], finalNames: string[]): Set<number> {
+    const gr = this.graph;
+    const body = new OnnxGraph(this.names, this.consts, this.bools);
+    const own = new Map<ValueId, Bound>();
     const bodyInputs: IValueInfoProto[] = [];
-    const stateIn = f.states.map((s) => {
-      const name = this.names.get(`${s.name}_prev`);
-      bodyInputs.push(valueInfo(name, undefined));
-      bc.write(bufKey(s.buf), 0, plan.buffers[s.buf]!.width, name);
-      return name;
-    });
     const outer: string[] = [];
     const innerOf = new Map<string, string>();
-    plan.buffers.forEach((b) => {
-      if (b.rows !== "seq" || !(read.has(b.id) || (outputBufs.has(b.id) && fromLoop.has(b.id)))) return;
-      for (const s of this.mc.segments(bufKey(b.id))) {
-        let inner = innerOf.get(s.name);
-        if (!inner) {
-          inner = this.names.get(`${s.name}_t`);
-          innerOf.set(s.name, inner);
-          outer.push(s.name);
-          const bool = this.bools.has(s.name);
-          if (bool) this.bools.add(inner);
-          if (this.alwaysTrue.has(s.name)) this.alwaysTrue.add(inner);
-          bodyInputs.push(valueInfo(inner, undefined, bool ? DataType.BOOL : DataType.FLOAT));
-        }
-        bc.write(bufKey(b.id), s.col, s.width, inner, s.at, s.full);
+    /** A main-graph tensor over all steps, seen in the body as its slice at the step. */
+    const slice = (name: string): string => {
+      let inner = innerOf.get(name);
+      if (!inner) {
+        inner = this.names.get(`${name}_t`);
+        innerOf.set(name, inner);
+        outer.push(name);
+        const bool = this.bools.has(name);
+        if (bool) this.bools.add(inner);
+        bodyInputs.push(valueInfo(inner, undefined, bool ? DataType.BOOL : DataType.FLOAT));
       }
-    });
-
-    if (outer.length === 0) {
-      // A Scan needs a scan input to count its steps: the active flags, even when nothing reads them.
-      const inner = this.names.get(`${active}_t`);
-      outer.push(active);
-      bodyInputs.push(valueInfo(inner, undefined, DataType.BOOL));
+      return inner;
+    };
+    for (const s of gr.states) {
+      const name = this.names.get(`${s.name}_prev`);
+      bodyInputs.push(valueInfo(name, undefined));
+      own.set(s.prev, { name, rows: "batch" });
     }
-    const ctx: StageContext = { g: body, c: bc, kind: "loop" };
-    for (const op of loop.ops) printOp(this, ctx, op);
-    for (const op of loop.carry ?? []) printOp(this, ctx, op);
-
+    const main = this.mainScope();
+    const sc: Scope = {
+      g: body,
+      read: (v) => {
+        const b = own.get(v);
+        if (b) return b;
+        const s = this.readSliced(sc, v);
+        if (s) return s;
+        const m = main.read(v);
+        // Rowless tensors are read from the main graph (the body's outer scope).
+        return m.rows === "seq" ? { name: slice(m.name), rows: "batch" } : m;
+      },
+    };
+    for (const b of loop.blocks) {
+      for (const s of b.kind === "fused" ? b.stmts : [b.stmt]) {
+        const e = s.eqn;
+        if (!("out" in e)) throw new OnnxExportError("onnx: a parameter-gradient sum in a forward entry");
+        own.set(e.out, printEqn(this, sc, e));
+      }
+    }
+    const width = (v: ValueId) => count(gr.values[v]!.shape);
     // Body outputs: each a tensor the body makes, used once.
     const made = new Set(body.nodes.flatMap((n) => n.output ?? []));
     const used = new Set<string>();
-    const own = (name: string, hint: string): string => {
+    const result = (name: string, hint: string): string => {
       if (made.has(name) && !used.has(name)) {
         used.add(name);
         return name;
@@ -336,20 +385,27 @@ class Printer implements OpsEnv {
       return id;
     };
     const bodyOutputs: IValueInfoProto[] = [];
-    f.states.forEach((s, i) => {
-      const w = plan.buffers[s.buf]!.width;
-      const next = bc.has(bufKey(s.buf, 1)) ? bc.read(body, bufKey(s.buf, 1), 0, w, s.name) : stateIn[i]!;
-      bodyOutputs.push(valueInfo(own(next, `${s.name}_next`), undefined));
+    gr.states.forEach((s) => {
+      const next = withRows(this, body, sc.read(resolve(this.entry, s.next)), "batch", width(s.next));
+      bodyOutputs.push(valueInfo(result(next, `${s.name}_next`), undefined));
     });
+    const fromLoop = new Set<number>();
     const scanOut: string[] = [];
-    f.outputs.forEach((o, i) => {
-      if (!fromLoop.has(o.buf)) return;
-      const w = plan.buffers[o.buf]!.width;
-      bodyOutputs.push(valueInfo(own(bc.read(body, bufKey(o.buf), 0, w, o.name), `${o.name}_step`), undefined));
+    gr.outputs.forEach((o, i) => {
+      const r = resolve(this.entry, o.value);
+      if (!own.has(r)) return;
+      fromLoop.add(i);
+      bodyOutputs.push(valueInfo(result(withRows(this, body, own.get(r)!, "batch", width(o.value)), `${o.name}_step`), undefined));
       scanOut.push(outputNames[i]!);
     });
-    const graph: IGraphProto = { name: `${plan.meta.name}_step`, node: body.nodes, input: bodyInputs, output: bodyOutputs };
+    if (gr.states.length === 0 && fromLoop.size === 0) return fromLoop;
+    if (outer.length === 0) {
+      // A Scan needs a scan input to count its steps: the active flags, even when nothing reads them.
+      slice(this.activeFlags());
+    }
+    const graph: IGraphProto = { name: `${this.plan.meta.name}_step`, node: body.nodes, input: bodyInputs, output: bodyOutputs };
     this.main.node("Scan", [...initial, ...outer], { body: { graph }, num_scan_inputs: outer.length }, [...finalNames, ...scanOut]);
+    return fromLoop;
   }
 }
 

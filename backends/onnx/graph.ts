@@ -1,4 +1,4 @@
-// Building ONNX graphs from the plan: unique tensor names shared by a model's main graph and its
+// Building ONNX graphs from the value-level schedule: unique tensor names shared by a model's main graph and its
 // Scan body (a body may read the main graph's tensors, never redefine them), constants kept once as
 // initializers of the main graph, and one graph's list of nodes with the formula builder the
 // registry's `onnx` lowerings call.

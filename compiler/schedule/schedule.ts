@@ -59,6 +59,9 @@ export interface ValueSchedule {
   /** The forward without sequence lengths or state masks: no select()s and no mask products (the
    *  active flags and masks are all ones). Its values stand in for the forward's through `alias`. */
   inference: EntrySchedule;
+  /** The forward with lengths but without state masks (the masks are ones; the selects on the
+   *  active flags stay): what an inference model that takes sequence lengths prints. */
+  lengthsOnly: EntrySchedule;
   /** The backward when the forward ran unmasked (the same numbers, with no select()s or masks). */
   unmaskedBackward: EntrySchedule<BackwardGraph>;
   /** Forward values the backward reads (inputs, states as carried into each step, and locals). */
@@ -146,15 +149,18 @@ export function valueSchedule(plan: Plan): ValueSchedule {
   // Without lengths and masks: the active flags and masks are ones (unmask.ts).
   const fu = unmasking(fwd);
   const inference: EntrySchedule = { graph: fwd, stages: stages(fwd, schedule.forward, lines, rowless, false, fu.rewrite), alias: fu.alias, constants: fu.constants };
+  const lu = unmasking(fwd, true);
+  const lengthsOnly: EntrySchedule = { graph: fwd, stages: stages(fwd, schedule.forward, lines, rowless, false, lu.rewrite), alias: lu.alias, constants: lu.constants };
   const bu = unmasking(bwd);
   const unmaskedBackward: EntrySchedule<BackwardGraph> = { graph: bwd, stages: stages(bwd, schedule.backward, lines, rowless, true, bu.rewrite), alias: bu.alias, constants: bu.constants };
 
   const after = [...tape, ...fwd.outputs.map((o) => o.value)];
   collect(forward, after);
   collect(inference, after);
+  collect(lengthsOnly, after);
   for (const b of [backward, unmaskedBackward]) collect(b, bwd.dInputs.map((d) => d.value), bwd.seedStates.map((x) => x.value));
   // An unmasked forward that is not plain elementwise rewriting is not offered (the masked one runs).
-  return { forward, backward, inference: fu.usable() ? inference : forward, unmaskedBackward: bu.usable() ? unmaskedBackward : backward, tape, rowless };
+  return { forward, backward, inference: fu.usable() ? inference : forward, lengthsOnly: lu.usable() ? lengthsOnly : forward, unmaskedBackward: bu.usable() ? unmaskedBackward : backward, tape, rowless };
 }
 
 export { stmtsOf };

@@ -1,7 +1,9 @@
 // The schedule of an entry when every active flag and every state mask is 1 (no sequence lengths
 // and no masks given): a product with a mask is its other factor, select(active, a, b) is a, and
 // what that leaves as a sum with zero is the other term. Equations are rewritten one at a time in
-// order; a value that becomes another value or a number is recorded and read through it.
+// order; a value that becomes another value or a number is recorded and read through it. With
+// `keepActive`, only the masks are ones: the selects on the active flags stay (sequence lengths
+// are still honoured, as an inference model with lengths needs).
 
 import { isValue, type Eqn, type Graph, type Operand, type ValueId } from "../ir.ts";
 import { elementwise } from "../primitives/elementwise.ts";
@@ -15,7 +17,7 @@ export interface Unmasking {
   usable: () => boolean;
 }
 
-export function unmasking(g: Graph): Unmasking {
+export function unmasking(g: Graph, keepActive = false): Unmasking {
   const alias = new Map<ValueId, ValueId>();
   const constants = new Map<ValueId, number>();
   const masks = new Set(g.states.map((s) => s.mask));
@@ -42,7 +44,7 @@ export function unmasking(g: Graph): Unmasking {
     const v = (o: Operand | undefined) => (o && isValue(o) ? o.v : undefined);
     if (r.fn === "mul" && args.length === 2 && masks.has(v(b)!)) return becomes(r.out, a);
     if (r.fn === "mul" && args.length === 2 && masks.has(v(a)!)) return becomes(r.out, b);
-    if (r.fn === "select" && v(a) === g.active) return becomes(r.out, args[1]!);
+    if (r.fn === "select" && v(a) === g.active && !keepActive) return becomes(r.out, args[1]!);
     if (args.every((x) => !isValue(x))) return becomes(r.out, { c: elementwise(r.fn)!.eval(args.map((x) => (x as { c: number }).c), r.attrs ?? {}) });
     if (r.fn === "add" && !isValue(a) && a.c === 0) return becomes(r.out, b);
     if ((r.fn === "add" || r.fn === "sub") && !isValue(b) && b.c === 0) return becomes(r.out, a);
