@@ -143,7 +143,7 @@ const train = async (kernel: typeof tsKernel) => {
 (async () => {
   const ts = await train(tsKernel);
   const wasm = await train(wasmKernel as unknown as typeof tsKernel);
-  (globalThis as unknown as { result: unknown }).result = { ...ts, wasm, wasmBackend: wasmKernel.meta.backend };
+  (globalThis as unknown as { result: unknown }).result = { ...ts, wasm, wasmBackend: wasmKernel.meta.backend, wasmFma: (wasmKernel.meta as { fma?: boolean }).fma ?? null };
 })().catch((e) => { (globalThis as unknown as { result: unknown }).result = { error: String(e) }; });
 `,
     );
@@ -164,7 +164,7 @@ const train = async (kernel: typeof tsKernel) => {
     expect(bundled).toContain("mgu"); // the kernel was compiled into the bundle
 
     // Cross-origin isolated, so the page has SharedArrayBuffer and the wasm module its shared memory.
-    const result = (await pageResult(join(work, "dist"), true)) as { losses?: number[]; same?: boolean; error?: string; wasm?: { losses: number[]; same: boolean }; wasmBackend?: string };
+    const result = (await pageResult(join(work, "dist"), true)) as { losses?: number[]; same?: boolean; error?: string; wasm?: { losses: number[]; same: boolean }; wasmBackend?: string; wasmFma?: boolean | null };
     expect(result.error).toBeUndefined();
     const losses = result.losses!;
     expect(losses).toHaveLength(6);
@@ -196,7 +196,13 @@ const train = async (kernel: typeof tsKernel) => {
     const wasmLosses = result.wasm!.losses;
     expect(wasmLosses).toHaveLength(6);
     expect(result.wasm!.same).toBe(true);
-    wasmLosses.forEach((l, i) => expect(Math.abs(l - nodeWasm.losses[i]!)).toBeLessThanOrEqual(1e-12 * Math.abs(nodeWasm.losses[i]!)));
+    // The same binary (Chromium and Node both with or both without relaxed SIMD) trains to the
+    // same losses; Chromium runs the fused multiply-add twin where Node 20 (without
+    // --experimental-wasm-relaxed-simd) runs the plain one, and FMA rounds once where mul + add
+    // rounds twice: then they agree to float32 rounding, as test/wasm-fma.test.ts states (2e-4).
+    const nodeFma = (wasmKernel.meta as { fma?: boolean }).fma ?? null;
+    const sameBinary = result.wasmFma === nodeFma;
+    wasmLosses.forEach((l, i) => expect(Math.abs(l - nodeWasm.losses[i]!)).toBeLessThanOrEqual((sameBinary ? 1e-12 : 2e-4) * Math.abs(nodeWasm.losses[i]!)));
     wasmLosses.forEach((l, i) => expect(Math.abs(l - losses[i]!)).toBeLessThanOrEqual(1e-4 * Math.abs(losses[i]!)));
     console.log(`browser test: bundle ${((tBundle - t0) / 1000).toFixed(1)} s, browser run ${((performance.now() - tBundle) / 1000).toFixed(1)} s; losses ${losses.map((l) => l.toFixed(4)).join(" ")}`);
   }, 240_000);
