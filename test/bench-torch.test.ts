@@ -133,9 +133,9 @@ describe.skipIf(typeof torch === "string")(torchName("bench:torch's Python side 
       writeFileSync(file, r.module.code);
       cases.push({ cell: cell.name, module: file, size, modes: ["forward", "train"], minMs: 1 });
     }
-    // The lstm module with its output gate's sigmoid turned into a tanh: a different cell.
+    // The lstm module with its output gate's sigmoid turned into a tanh, in every helper that computes it (masked and unmasked): a different cell.
     const lstm = readFileSync(cases[0]!.module, "utf8");
-    const wrong = lstm.replace(/o = torch\.sigmoid\(/, "o = torch.tanh(");
+    const wrong = lstm.replace(/o = torch\.sigmoid\(/g, "o = torch.tanh(");
     expect(wrong).not.toBe(lstm);
     writeFileSync(join(scratch.dir, "wrong.py"), wrong);
     cases.push({ ...cases[0]!, module: join(scratch.dir, "wrong.py") });

@@ -207,7 +207,7 @@ describe("the compile API's moduleFormat", () => {
   it("\"js\" on a target that prints no TypeScript is CE408, naming the targets that do", async () => {
     const r = await buildFile(lstm, { dims, target: "torch", moduleFormat: "js" });
     expect(r.modules).toEqual([]);
-    expect(r.diagnostics.map((d) => [d.code, d.message])).toEqual([["CE408", "format 'js' is for targets that print a TypeScript module (ts, wasm); target 'torch' writes .py files"]]);
+    expect(r.diagnostics.map((d) => [d.code, d.message])).toEqual([["CE408", "format 'js' is for targets that print a TypeScript module (ts, wasm, webgpu); target 'torch' writes .py files"]]);
   });
 });
 
