@@ -16,6 +16,10 @@ import { isConst, produces } from "../../compiler/ir.ts";
 import type { ValueStage } from "../../compiler/schedule/schedule.ts";
 import { blockStmts, CorePrinter, type Namer, type Rows } from "./core.ts";
 
+/** A Python tuple of the items, always a tuple: one value is `(x,)`, so the caller's `r[0]` is the
+ *  value and not its first row (a scripted function returning one tensor returns the tensor). */
+const pyTuple = (items: readonly string[]): string => (items.length === 1 ? `(${items[0]},)` : items.join(", "));
+
 export interface EntryText {
   name: string;
   lines: string[];
@@ -177,7 +181,7 @@ function printForward(s: ValueSchedule, entry: EntrySchedule, want: string, name
     if (st) return st;
     return p.withRows(p.read(r), tapeRows(s, v), p.width(v));
   });
-  p.emit(`return ${[...outs, ...finals, ...tapeOut].join(", ")}`);
+  p.emit(`return ${pyTuple([...outs, ...finals, ...tapeOut])}`);
   return { name, lines: [head, ...p.body] };
 }
 
@@ -281,7 +285,7 @@ function printBackward(s: ValueSchedule, entry: EntrySchedule<BackwardGraph>, wa
   }
   const dStates = g.dStates.map((_, k) => carry[k]!);
   const zeros = (q: ValueId) => `torch.zeros(${g.values[q]!.shape.join(", ")}, dtype=dtype, device=device)`;
-  p.emit(`return ${[...results, ...dStates, ...paramGrads.map((x, k) => x ?? zeros(g.params[k]!.value))].join(", ")}`);
+  p.emit(`return ${pyTuple([...results, ...dStates, ...paramGrads.map((x, k) => x ?? zeros(g.params[k]!.value))])}`);
   return { name, lines: [head, ...p.body] };
 }
 

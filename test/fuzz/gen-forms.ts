@@ -1,6 +1,6 @@
 // The generator's forms for matrix values, reductions and the functions added with them (issue 14):
-// elementwise elu, gelu, swish, sin, cos, erf, max(a, b), min(a, b), pow; reductions sum, mean,
-// max(v), min(v), dot, norm (a [1] value that broadcasts); softmax, log_softmax, cumsum; matrix
+// elementwise elu, gelu, swish, sin, cos, erf, log_sigmoid, max(a, b), min(a, b), pow; reductions sum, mean,
+// max(v), min(v), dot, norm, logsumexp (a [1] value that broadcasts); softmax, log_softmax, cumsum; matrix
 // expressions (parameters, matrix states, outer products, transposes, elementwise combinations,
 // products of matrices) used through `M @ v`; sizes used as numbers; [1] values broadcast.
 // Domains stay honest: pow's base is at least 0.5 and its exponent bounded, norm's argument is
@@ -33,8 +33,8 @@ export interface GenHost {
 
 /** Functions these forms call (the rest are in gen-cell.ts). */
 export const FORM_FUNCTIONS = [
-  "elu", "gelu", "swish", "sin", "cos", "erf", "max", "min", "pow",
-  "sum", "mean", "dot", "norm", "softmax", "log_softmax", "cumsum", "outer", "transpose",
+  "elu", "gelu", "swish", "sin", "cos", "erf", "log_sigmoid", "max", "min", "pow",
+  "sum", "mean", "dot", "norm", "logsumexp", "softmax", "log_softmax", "cumsum", "outer", "transpose",
 ];
 
 /** How many forms newForm has (numbered from 0). */
@@ -46,7 +46,7 @@ export function newForm(g: GenHost, S: Sz, d: number, form: number): string {
   const next = d + 1;
   switch (form) {
     case 0: {
-      const fn = c.pick(["elu", "gelu", "swish", "sin", "cos", "erf"]);
+      const fn = c.pick(["elu", "gelu", "swish", "sin", "cos", "erf", "log_sigmoid"]);
       f.add(fn);
       return `${fn}(${g.gen(S, next)})`;
     }
@@ -91,9 +91,9 @@ export function newForm(g: GenHost, S: Sz, d: number, form: number): string {
   }
 }
 
-/** sum, mean, max, min, dot or norm of a vector of size R: a [1] value. */
+/** sum, mean, max, min, dot, norm or logsumexp of a vector of size R: a [1] value. */
 function reduction(g: GenHost, R: Sz, d: number): string {
-  const fn = g.c.pick(["sum", "mean", "max", "min", "dot", "norm"]);
+  const fn = g.c.pick(["sum", "mean", "max", "min", "dot", "norm", "logsumexp"]);
   g.features.add(fn);
   if (fn === "dot") return `dot(${g.gen(R, d)}, ${g.gen(R, d)})`;
   if (fn === "norm") return `norm(${g.pos(R, d)})`;
