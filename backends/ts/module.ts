@@ -97,6 +97,20 @@ function rowSupport(plan: Plan): string[] {
   return [...used].sort().map((op) => rowPrimitive(op)!.ts.source);
 }
 
+/** Stands for the support code in a module that embeds the TypeScript kernel (the WebAssembly and
+ *  WebGPU modules) until the module's own text is known. */
+export const SUPPORT_MARKER = "declare const cellcSupportCode: never;";
+
+/** Such a module's final text: SUPPORT_MARKER replaced by the part of `support` the text uses (so
+ *  it declares nothing it never reads: noUnusedLocals), then formatted unless `format` is false. */
+export async function withSupport(text: string, support: string, format: boolean | undefined): Promise<string> {
+  const { ts: tsApi } = await import("ts-morph");
+  const code = text.replace(SUPPORT_MARKER, () => usedSupport(tsApi, support, text));
+  if (format === false) return code;
+  const prettier = await import("prettier");
+  return prettier.format(code, PRETTIER_OPTIONS);
+}
+
 export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<string> {
   const meta = plan.meta;
   const sf = await sourceFile(m.fileName);

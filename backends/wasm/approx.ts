@@ -8,23 +8,13 @@
 // gelu, erf, sin, cos and pow stay exact per lane: they need range reductions (sin, cos), a
 // fitted erf, and pow's sign and integer cases; none is written yet.
 
-import { F32, splatConst } from "./wat.ts";
+import { f32x4Const as K, f32x4Function as fn, f32x4Horner as horner } from "./wat.ts";
 
 /** Functions this file approximates, and the math.ts functions each calls. */
 export const APPROX_CALLS = { elu: ["exp"], swish: ["exp", "sigmoid"] } as const;
 export type ApproxFn = keyof typeof APPROX_CALLS;
 export const APPROX_FUNCTIONS = Object.keys(APPROX_CALLS) as ApproxFn[];
 
-const K = (c: number) => splatConst(F32, c);
-const fn = (name: string, locals: string[], body: string[]) =>
-  [`  (func $${name} (param $x v128) (result v128)`, ...locals.map((l) => `    (local $${l} v128)`), ...body.map((l) => `    ${l}`), "  )"].join("\n");
-
-/** c[0] + z·(c[1] + z·(...)) by Horner's rule, z an expression. */
-function horner(c: readonly number[], z: string): string {
-  let p = K(c[c.length - 1]!);
-  for (let i = c.length - 2; i >= 0; i--) p = `(f32x4.add (f32x4.mul ${p} ${z}) ${K(c[i]!)})`;
-  return p;
-}
 
 /** 1/1!, 1/2!, ..., 1/11!: expm1(x) = x · Σ x^k / (k+1)!. */
 const EXPM1_TAYLOR = Array.from({ length: 11 }, (_, k) => {

@@ -16,7 +16,7 @@
 import { SOFTPLUS_LINEAR_FROM } from "../../compiler/primitives/elementwise.ts";
 import { LN2_HI, LN2_LO } from "../../compiler/primitives/fastmath.ts";
 import { fastWasm } from "./fastmath.ts";
-import { F32, splatConst, type Elem } from "./wat.ts";
+import { f32x4Const as K, f32x4Function as fn, f32x4Horner as horner, type Elem } from "./wat.ts";
 import { APPROX_CALLS, APPROX_FUNCTIONS, approxFunction, type ApproxFn } from "./approx.ts";
 
 /** Functions with an f32x4 approximation for fast math. */
@@ -40,16 +40,6 @@ export const HOST_SOURCE: Record<HostFn, string> = {
 };
 
 
-const K = (c: number) => splatConst(F32, c);
-const fn = (name: string, locals: string[], body: string[]) =>
-  [`  (func $${name} (param $x v128) (result v128)`, ...locals.map((l) => `    (local $${l} v128)`), ...body.map((l) => `    ${l}`), "  )"].join("\n");
-
-/** Horner's rule over coefficients c[0] + z·(c[1] + z·(...)), z an expression. */
-function horner(c: readonly number[], z: string): string {
-  let p = K(c[c.length - 1]!);
-  for (let i = c.length - 2; i >= 0; i--) p = `(f32x4.add (f32x4.mul ${p} ${z}) ${K(c[i]!)})`;
-  return p;
-}
 
 function fastLog(): string {
   const atanh = [2 / 3, 2 / 5, 2 / 7, 2 / 9];

@@ -5,8 +5,8 @@
 // memory (a page that is not cross-origin isolated) the WebAssembly kernel runs on one thread.
 
 import type { Plan } from "../../compiler/plan/types.ts";
-import { CREATE_PARAMS_DOC, emitTsModule, PRETTIER_OPTIONS } from "../ts/module.ts";
-import { supportText as tsSupportText, usedSupport } from "../ts/support.ts";
+import { CREATE_PARAMS_DOC, emitTsModule, SUPPORT_MARKER, withSupport } from "../ts/module.ts";
+import { supportText as tsSupportText } from "../ts/support.ts";
 import { tsComment, tsLiteral, tsString } from "../ts/escape.ts";
 import { typeKey } from "../ts/util.ts";
 import { kernelInfo } from "../ts/descriptor.ts";
@@ -112,8 +112,6 @@ export function memoryFlagsOffset(binary: Uint8Array): number {
   throw new Error("wasm backend: the module's memory import was not found (a bug in this printer)");
 }
 
-/** Stands for the support code until the module's own text is known. */
-const SUPPORT_MARKER = "declare const cellcSupportCode: never;";
 
 /** The module's lines choosing its binary: RUNS_WASM (the WebAssembly kernel runs) and FMA (its
  *  binary with fused multiply-add does). */
@@ -219,10 +217,5 @@ export async function emitWasmModule(plan: Plan, m: WasmModuleOptions): Promise<
     `/** Threads the last call ran on: its \`threads\` option, or 1 where worker threads cannot run (browsers, the TypeScript fallback). */`,
     `export function threadsUsed(): number { return impl.threadsUsed?.() ?? 1; }`,
   ].join("\n");
-  // Only the support code the module uses, so it declares nothing it never reads (noUnusedLocals).
-  const { ts: tsApi } = await import("ts-morph");
-  const code = text.replace(SUPPORT_MARKER, () => usedSupport(tsApi, support, text));
-  if (m.format === false) return code;
-  const prettier = await import("prettier");
-  return prettier.format(code, PRETTIER_OPTIONS);
+  return withSupport(text, support, m.format);
 }

@@ -105,3 +105,17 @@ export const i32 = (n: number) => `(i32.const ${n})`;
 export const addI = (x: string, n: number | string) => (n === 0 ? x : `(i32.add ${x} ${typeof n === "number" ? i32(n) : n})`);
 /** x · n as an i32 expression. */
 export const mulI = (x: string, n: number) => (n === 1 ? x : `(i32.mul ${x} ${i32(n)})`);
+
+/** A float32 constant in all four lanes. */
+export const f32x4Const = (c: number): string => splatConst(F32, c);
+
+/** A WAT function of one f32x4 argument $x returning f32x4: its v128 locals, then its body. */
+export const f32x4Function = (name: string, locals: string[], body: string[]): string =>
+  [`  (func $${name} (param $x v128) (result v128)`, ...locals.map((l) => `    (local $${l} v128)`), ...body.map((l) => `    ${l}`), "  )"].join("\n");
+
+/** c[0] + z·(c[1] + z·(...)) by Horner's rule over f32x4 lanes, z an expression. */
+export function f32x4Horner(c: readonly number[], z: string): string {
+  let p = f32x4Const(c[c.length - 1]!);
+  for (let i = c.length - 2; i >= 0; i--) p = `(f32x4.add (f32x4.mul ${p} ${z}) ${f32x4Const(c[i]!)})`;
+  return p;
+}

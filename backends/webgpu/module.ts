@@ -6,8 +6,8 @@
 // the kernel is float32 only.
 
 import type { Plan } from "../../compiler/plan/types.ts";
-import { CREATE_PARAMS_DOC, emitTsModule, PRETTIER_OPTIONS } from "../ts/module.ts";
-import { supportText as tsSupportText, usedSupport } from "../ts/support.ts";
+import { CREATE_PARAMS_DOC, emitTsModule, SUPPORT_MARKER, withSupport } from "../ts/module.ts";
+import { supportText as tsSupportText } from "../ts/support.ts";
 import { tsComment, tsLiteral, tsString } from "../ts/escape.ts";
 import { typeKey } from "../ts/util.ts";
 import { wgslComment } from "./escape.ts";
@@ -41,8 +41,6 @@ export function printWgsl(plan: Plan, origin: string) {
   return { head: sh.head, entries: sh.entries, info, text: wgslText(sh) };
 }
 
-/** Stands for the support code until the module's own text is known. */
-const SUPPORT_MARKER = "declare const cellcSupportCode: never;";
 const fields = (items: readonly { name: string }[]) => `{ ${items.map((i) => `${typeKey(i.name)}: Float32Array;`).join(" ")} }`;
 
 export async function emitWebgpuModule(plan: Plan, m: WebgpuModuleOptions): Promise<string> {
@@ -113,9 +111,5 @@ export async function emitWebgpuModule(plan: Plan, m: WebgpuModuleOptions): Prom
     `/** Runs this kernel on \`device\` (a GPUDevice, e.g. from Node's \`webgpu\` package) instead of navigator.gpu's; before the first call. */`,
     `export function useDevice(device: unknown): void { gpu.useDevice(device as GpuDevice); }`,
   ].join("\n");
-  const { ts: tsApi } = await import("ts-morph");
-  const code = text.replace(SUPPORT_MARKER, () => usedSupport(tsApi, support, text));
-  if (m.format === false) return code;
-  const prettier = await import("prettier");
-  return prettier.format(code, PRETTIER_OPTIONS);
+  return withSupport(text, support, m.format);
 }
