@@ -32,10 +32,14 @@ export const PRETTIER_OPTIONS: Prettier.Options = {
 let project: Project | undefined;
 let tsMorph: typeof import("ts-morph") | undefined;
 
+// Each print gets a file of its own (two builds at once may share a file name) and removes it
+// when done, so the in-memory project does not grow with every module printed.
+let printed = 0;
+
 async function sourceFile(name: string): Promise<SourceFile> {
   tsMorph ??= await import("ts-morph");
   project ??= new tsMorph.Project({ useInMemoryFileSystem: true, skipAddingFilesFromTsConfig: true });
-  return project.createSourceFile(name, "", { overwrite: true });
+  return project.createSourceFile(`/${printed++}/${name}`, "");
 }
 
 export interface TsModuleOptions {
@@ -234,6 +238,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
     ].join("\n"),
   );
   let text = sf.getFullText();
+  project!.removeSourceFile(sf);
   // A float64 build is the same module over Float64Array, used to check gradients numerically.
   text = text.replaceAll(ARRAY, m.dtype === "float64" ? "Float64Array" : "Float32Array");
   // The support code names no spec name: its Float32Array can be replaced as it is.
