@@ -132,6 +132,11 @@ describe("functional models", () => {
     const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
     expect(session.inputNames).toEqual(["a", "a_lengths", "b", "b_lengths"]);
     expect(session.outputNames).toEqual(m.outputNames);
+    // a and b have time axes of their own (5 and 4 steps here); the sequence output follows b's.
+    const graph = decodeModel(bytes).graph!;
+    const axes = (infos: typeof graph.input) => Object.fromEntries(infos!.map((v) => [v.name, v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue))]));
+    expect(axes(graph.input)).toEqual({ a: ["B", "T_a", 2], a_lengths: ["B"], b: ["B", "T_b", 3], b_lengths: ["B"] });
+    expect(axes(graph.output)).toEqual({ [m.outputNames[0]!]: ["B", 1], [m.outputNames[1]!]: ["B", "T_b", 3] });
     const out = await session.run({
       a: new ort.Tensor("float32", xa.data, xa.shape),
       a_lengths: new ort.Tensor("int32", xa.lengths!, [3]),

@@ -101,6 +101,8 @@ const noForm = (l: Layer, why: string) => new InteropError(`layer '${l.name}' ($
 
 /** A model input's time axis: its step count T (int64 [1]) and per-sample lengths (int32 and int64 [B]). */
 interface Timing {
+  /** The time axis's name in the graph's shapes (dim_param). */
+  axis: string;
   T1: string;
   len32: string;
   len64: string;
@@ -293,10 +295,10 @@ class Exporter {
 
   /** A graph input of a per-sample shape (null: the time axis), with its lengths input when it
    *  has a time axis and lengths are asked for. */
-  input(name: string, perSample: readonly (number | null)[], timed: boolean, ids: boolean, lengths: string | undefined, inputs: IValueInfoProto[]): { x: string; t?: Timing } {
+  input(name: string, perSample: readonly (number | null)[], timed: boolean, ids: boolean, lengths: string | undefined, inputs: IValueInfoProto[], axis = "T"): { x: string; t?: Timing } {
     const g = this.g;
     const x = g.name(name);
-    inputs.push(valueInfo(x, ["B", ...dims(perSample)], ids ? DataType.INT64 : DataType.FLOAT));
+    inputs.push(valueInfo(x, ["B", ...dims(perSample, axis)], ids ? DataType.INT64 : DataType.FLOAT));
     const shape = g.op("Shape", [x]);
     if (!this.B1) this.B1 = g.op("Slice", [shape, g.int64([0]), g.int64([1])]);
     if (!timed || perSample[0] !== null) return { x };
@@ -304,18 +306,18 @@ class Exporter {
     if (lengths !== undefined) {
       const len32 = g.name(lengths);
       inputs.push(valueInfo(len32, ["B"], DataType.INT32));
-      return { x, t: { T1, len32, len64: g.op("Cast", [len32], { to: DataType.INT64 }) } };
+      return { x, t: { axis, T1, len32, len64: g.op("Cast", [len32], { to: DataType.INT64 }) } };
     }
     const len64 = g.op("Expand", [T1, this.B1]);
-    return { x, t: { T1, len32: g.op("Cast", [len64], { to: DataType.INT32 }), len64 } };
+    return { x, t: { axis, T1, len32: g.op("Cast", [len64], { to: DataType.INT32 }), len64 } };
   }
 
-  encode(name: string, inputs: IValueInfoProto[], outputs: { name: string; value: string; shape: readonly (number | null)[] }[], o: ModelOnnxOptions): Uint8Array {
+  encode(name: string, inputs: IValueInfoProto[], outputs: { name: string; value: string; shape: readonly (number | null)[]; axis?: string }[], o: ModelOnnxOptions): Uint8Array {
     const g = this.g;
     const infos = outputs.map((out) => {
       const n = g.name(out.name);
       g.op("Identity", [out.value], {}, n);
-      return valueInfo(n, ["B", ...dims(out.shape)]);
+      return valueInfo(n, ["B", ...dims(out.shape, out.axis)]);
     });
     return encodeModel({
       irVersion: 8,
@@ -332,7 +334,7 @@ class Exporter {
     const { x, t } = this.input("input", m.inputShape!, timed, m.layers[0] instanceof Embedding, (o.lengths ?? true) ? "lengths" : undefined, inputs);
     let cur = x;
     for (const l of m.layers) cur = await this.layer(l, cur, t);
-    return this.encode(m.name, inputs, [{ name: m.outputNames[0]!, value: cur, shape: m.outputShape! }], o);
+    return this.encode(m.name, inputs, [{ name: m.outputNames[0]!, value: cur, shape: m.outputShape!, ...(t ? { axis: t.axis } : {}) }], o);
   }
 
   async functional(m: FunctionalModel, o: ModelOnnxOptions): Promise<Uint8Array> {
@@ -341,10 +343,13 @@ class Exporter {
     const inputs: IValueInfoProto[] = [];
     const value = new Map<SymbolicTensor, string>();
     const timing = new Map<SymbolicTensor, Timing | undefined>();
+    // Inputs over sequences of their own lengths: each time axis is named after its input, so the
+    // graph does not tell a runtime that two of them are equal.
+    const sequences = graph.inputs.filter((t) => t.shape![0] === null).length;
     for (const t of graph.inputs) {
       const readers = graph.nodes.filter((n) => n.inputs.includes(t));
       const ids = readers.length > 0 && readers.every((n) => n.layer instanceof Embedding && n.inputs[0] === t);
-      const r = this.input(t.inputName!, t.shape!, t.shape![0] === null, ids, (o.lengths ?? true) ? `${t.inputName}_lengths` : undefined, inputs);
+      const r = this.input(t.inputName!, t.shape!, t.shape![0] === null, ids, (o.lengths ?? true) ? `${t.inputName}_lengths` : undefined, inputs, sequences > 1 ? `T_${t.inputName}` : "T");
       value.set(t, r.x);
       timing.set(t, r.t);
     }
@@ -356,11 +361,20 @@ class Exporter {
         timing.set(out, out.shape!.includes(null) ? t : undefined);
       });
     }
-    return this.encode(m.name, inputs, graph.outputs.map((t, i) => ({ name: m.outputNames[i]!, value: value.get(t)!, shape: t.shape! })), o);
+    return this.encode(
+      m.name,
+      inputs,
+      graph.outputs.map((t, i) => {
+        const axis = timing.get(t)?.axis;
+        return { name: m.outputNames[i]!, value: value.get(t)!, shape: t.shape!, ...(axis ? { axis } : {}) };
+      }),
+      o,
+    );
   }
 }
 
-const dims = (perSample: readonly (number | null)[]) => perSample.map((d, i) => (d === null ? (i === 0 ? "T" : `d${i}`) : d));
+/** A per-sample shape's dims for a value info: a null first axis is the time axis (`time`). */
+const dims = (perSample: readonly (number | null)[], time = "T") => perSample.map((d, i) => (d === null ? (i === 0 ? time : `d${i}`) : d));
 
 /** A built Functional model as .onnx bytes: one input per model input (and `<input>_lengths` for
  *  those over sequences), one output per model output, named as the model names them. Calls of
