@@ -10,7 +10,7 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { describe, expect, inject, it } from "vitest";
 import { BACKENDS } from "../../backends/index.ts";
-import { buildFile } from "../../compiler/index.ts";
+import { buildFile } from "../../driver/index.ts";
 import { appFolder, cellc, installedApp, mguSpec, run } from "./app.ts";
 
 describe("the installed package's files", () => {
