@@ -8,7 +8,7 @@ import { pyEscaper } from "./torch/python.ts";
 import { tsEscaper } from "./ts/escape.ts";
 import { emitTorchModule, torchSupportAssets } from "./torch/module.ts";
 import { emitTsModule } from "./ts/module.ts";
-import { tsSupportAssets } from "./ts/support.ts";
+import { abiSupportAssets, tsSupportAssets } from "./ts/support.ts";
 import { emitWasmModule } from "./wasm/module.ts";
 import { wasmSupportAssets } from "./wasm/support.ts";
 import { emitWebgpuModule } from "./webgpu/module.ts";
@@ -17,16 +17,16 @@ import { webgpuSupportAssets } from "./webgpu/support.ts";
 export type { Backend, EmitOptions } from "./backend.ts";
 export type { Escaper } from "./escaper.ts";
 
-export const tsBackend: Backend = { name: "ts", extension: "ts", assets: [tsSupportAssets], escape: tsEscaper, emit: emitTsModule };
+export const tsBackend: Backend = { name: "ts", extension: "ts", assets: [tsSupportAssets, abiSupportAssets], escape: tsEscaper, emit: emitTsModule };
 
 /** Its modules carry the TypeScript kernel's checks (and fallback) as well as their own support;
  *  the module is TypeScript, and the WebAssembly text inside goes through backends/wasm/escape.ts. */
-export const wasmBackend: Backend = { name: "wasm", extension: "ts", assets: [wasmSupportAssets, tsSupportAssets], escape: tsEscaper, emit: emitWasmModule };
+export const wasmBackend: Backend = { name: "wasm", extension: "ts", assets: [wasmSupportAssets, tsSupportAssets, abiSupportAssets], escape: tsEscaper, emit: emitWasmModule };
 
 /** forward and backward on the GPU (WGSL compute shaders), returning promises (abi/kernel.ts,
  *  AsyncCellKernel); float32 only. The module is TypeScript holding the TypeScript kernel (for step);
  *  spec text inside the WGSL goes through backends/webgpu/escape.ts. */
-export const webgpuBackend: Backend = { name: "webgpu", extension: "ts", assets: [webgpuSupportAssets, tsSupportAssets], escape: tsEscaper, emit: emitWebgpuModule };
+export const webgpuBackend: Backend = { name: "webgpu", extension: "ts", assets: [webgpuSupportAssets, tsSupportAssets, abiSupportAssets], escape: tsEscaper, emit: emitWebgpuModule };
 
 export const torchBackend: Backend = { name: "torch", extension: "py", assets: [torchSupportAssets], escape: pyEscaper, emit: emitTorchModule };
 

@@ -11,7 +11,7 @@ import { UsageError, formatDims } from "./args.ts";
 import { shownPath, type OutTarget } from "./config.ts";
 
 /** The compiler, loaded on first use so `--help` and usage errors stay fast. */
-const compiler = (): Promise<typeof import("../compiler/index.ts")> => import("../compiler/index.ts");
+const compiler = (): Promise<typeof import("../driver/index.ts")> => import("../driver/index.ts");
 
 /** Where the CLI's text goes: the process's streams by default, a capture when main() is called in-process. */
 export interface Output {
@@ -311,7 +311,7 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
 
 /** The WebAssembly text of one module (--emit-wat): its plan printed again, not assembled. */
 async function watText(file: string, opts: { dims: Record<string, number>; optimize: boolean; cell?: string; target?: string }): Promise<string> {
-  const { planKernel } = await import("../compiler/index.ts");
+  const { planKernel } = await import("../driver/index.ts");
   const { printWat } = await import("../backends/wasm/module.ts");
   const { plan } = planKernel(readTextFile(file, MAX_SPEC_BYTES), { ...opts, file });
   if (!plan) throw new Error("the spec did not plan");

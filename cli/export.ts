@@ -167,7 +167,7 @@ async function checkpointParams(meta: KernelMeta, file: string, layer: string | 
 }
 
 async function exportCell(a: ExportArgs, io: Output): Promise<number> {
-  const { planKernel, formatDiagnostics } = await import("../compiler/index.ts");
+  const { planKernel, formatDiagnostics } = await import("../driver/index.ts");
   const { emitOnnx, OnnxExportError } = await import("../backends/onnx/index.ts");
   const { cellOnnxNames } = await import("../formats/onnx/cell-names.ts");
   let source: string;

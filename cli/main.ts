@@ -1,5 +1,5 @@
 // The `cellc` command line: `check` and `build` (with a config file and a watch mode) over the
-// compiler API in ../compiler/index.ts. main() never throws and never shows a stack trace: a mistake in the
+// compile API in ../driver/index.ts. main() never throws and never shows a stack trace: a mistake in the
 // invocation is exit 2 with the usage text, a mistake in a spec is exit 1 with diagnostics, and
 // anything else is a cellc bug, reported as "internal error" with exit 70.
 

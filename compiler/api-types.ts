@@ -1,4 +1,4 @@
-// Types of the public compiler API (compiler/index.ts).
+// Types of the public compile API (driver/index.ts; compiler/front.ts checks and plans).
 
 import type { Diagnostic } from "../grammar/diagnostics.ts";
 import type { KernelMeta } from "../abi/kernel.ts";

@@ -1,5 +1,5 @@
 // The one rule for how large a kernel's arrays may be, applied to every build (CLI, config file,
-// API and layers all compile through compiler/index.ts): each array a kernel allocates per sample
+// API and layers all compile through driver/index.ts): each array a kernel allocates per sample
 // and step, and each parameter, must hold at most MAX_ARRAY_ELEMENTS elements. A binding that
 // passes it cannot make createParams or a kernel throw `RangeError: Invalid typed array length`.
 

@@ -9,7 +9,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { buildFile, formatDiagnostics } from "../compiler/index.ts";
+import { buildFile, formatDiagnostics } from "../driver/index.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 

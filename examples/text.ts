@@ -12,7 +12,7 @@
 // from softmax(log p / temperature).
 
 import { fileURLToPath } from "node:url";
-import { loadCellFile } from "../compiler/index.ts";
+import { loadCellFile } from "../driver/index.ts";
 import { adam, dense, recurrent, sequential, tensor, type Sequential } from "../runtime/index.ts";
 import { rnn, specPath } from "../jit/index.ts";
 import { count, parseFlags, runMain, usage, UsageError, type FlagSpec } from "./data/cli.ts";

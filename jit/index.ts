@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
 import type { CellKernel } from "../abi/kernel.ts";
-import { loadCell, loadCellFile, compile, CompileError } from "../compiler/index.ts";
+import { loadCell, loadCellFile, compile, CompileError } from "../driver/index.ts";
 import { exportCellOnnx } from "../backends/onnx/index.ts";
 import { Recurrent, type RecurrentOptions } from "../runtime/layers/recurrent.ts";
 import { specStateNames } from "./states.ts";

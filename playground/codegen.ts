@@ -3,7 +3,7 @@
 // backend assembles), the plan dump, and the cell's ONNX graph. Modules are printed unformatted
 // (format: false): prettier's printer is not part of the playground's bundles.
 
-import { compile, formatDiagnostics, planKernel } from "../compiler/index.ts";
+import { compile, formatDiagnostics, planKernel } from "../driver/index.ts";
 import { dumpPlan } from "../compiler/plan/dump.ts";
 import { printWat } from "../backends/wasm/module.ts";
 import { exportCellOnnx, OnnxExportError } from "../backends/onnx/index.ts";

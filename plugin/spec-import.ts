@@ -103,7 +103,7 @@ export class SpecError extends Error {
 /** Compiles the import into a JavaScript module; throws SpecError with the diagnostics. */
 export async function buildCellImport(imp: CellImport, optimize: boolean): Promise<BuiltKernel> {
   // The compiler (and prettier, ts-morph) load on the first .cell import, not with the bundler config.
-  const { compile, formatDiagnostics } = await import("../compiler/index.ts");
+  const { compile, formatDiagnostics } = await import("../driver/index.ts");
   let source: string;
   try {
     source = readFileSync(imp.file, "utf8");

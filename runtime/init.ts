@@ -1,5 +1,5 @@
 // Initializers a spec can name (`param W: [H, I] = glorot`), applied to a kernel's zero-filled
-// parameters from each ParamMeta.init. The rules themselves live in backends/ts/support/init.ts,
+// parameters from each ParamMeta.init. The rules themselves live in abi/init.ts,
 // which every generated kernel also inlines: a kernel's createParams({ seed }) and
 // initializeParams(params, meta.params, new Rng(seed)) give the same numbers.
 

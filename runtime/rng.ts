@@ -2,7 +2,7 @@
 // from an Rng seeded by the user, so two runs with the same seed give bit-identical numbers.
 //
 // The generator itself (xoshiro128** seeded through splitmix32, Box-Muller normals) is the one
-// every generated kernel carries for createParams({ seed }): backends/ts/support/init.ts (through abi/init.ts). This
+// every generated kernel carries for createParams({ seed }): abi/init.ts. This
 // class adds what only the runtime draws: integers, shuffles and forks.
 
 import { Rng as KernelRng } from "../abi/init.ts";

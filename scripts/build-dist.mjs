@@ -25,12 +25,12 @@ execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "
 const { BACKENDS } = await import(pathToFileURL(join(dist, "backends/index.js")).href);
 for (const backend of BACKENDS.values()) {
   for (const { dir, extension } of backend.assets) {
-    const files = readdirSync(join(root, "backends", dir)).filter((f) => f.endsWith(extension));
-    if (files.length === 0) throw new Error(`backend ${backend.name} declares assets backends/${dir}/*${extension} but there are none`);
+    const files = readdirSync(join(root, dir)).filter((f) => f.endsWith(extension));
+    if (files.length === 0) throw new Error(`backend ${backend.name} declares assets ${dir}/*${extension} but there are none`);
     // Into dist/assets/, outside the compiled tree: a support file copied beside its own compiled
     // .js and .d.ts (the runtime imports some of them) would win TypeScript's module resolution
     // over the declarations, and a user's strict tsc would then check cellc's sources.
-    for (const f of files) cpSync(join(root, "backends", dir, f), join(dist, "assets", dir, f));
+    for (const f of files) cpSync(join(root, dir, f), join(dist, "assets", dir, f));
   }
 }
 mkdirSync(join(dist, "examples"), { recursive: true });

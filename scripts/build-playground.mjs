@@ -32,11 +32,12 @@ function walk(dir, extensions) {
 }
 
 /** What node:fs may read in the browser, keyed by the path the code asks for, relative to
- *  backends/ (the support code assets.ts reads) or to studies/ (the corpus). */
+ *  the repository (the support code assets.ts reads, abi/'s inlined files among it) or to
+ *  studies/ (the corpus). */
 function inlinedFiles() {
   const files = {};
-  for (const dir of ["ts/support", "wasm/support", "torch/support"]) {
-    for (const f of walk(join(root, "backends", dir), [".ts", ".py"])) files[relative(join(root, "backends"), f)] = readFileSync(f, "utf8");
+  for (const dir of ["backends/ts/support", "backends/wasm/support", "backends/torch/support", "abi"]) {
+    for (const f of walk(join(root, dir), [".ts", ".py"])) files[relative(root, f)] = readFileSync(f, "utf8");
   }
   files["corpus/default.txt"] = readFileSync(join(root, "studies/corpus/default.txt"), "utf8");
   return files;

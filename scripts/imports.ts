@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { ts } from "ts-morph";
 
 /** The folders whose files ship in the package (tests, examples and scripts do not). */
-export const SOURCE_FOLDERS = ["abi", "formats", "grammar", "compiler", "backends", "runtime", "jit", "studies", "cli", "plugin", "editor"] as const;
+export const SOURCE_FOLDERS = ["abi", "formats", "grammar", "compiler", "backends", "driver", "runtime", "jit", "studies", "cli", "plugin", "editor"] as const;
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 

@@ -5,7 +5,7 @@
 // module as JavaScript, so they never load the compiler.
 
 import { basename, dirname } from "node:path";
-import { compile, formatDiagnostics } from "../compiler/index.ts";
+import { compile, formatDiagnostics } from "../driver/index.ts";
 import type { CompileResult, DimsSource } from "../compiler/api-types.ts";
 import { describeFsError, MAX_SPEC_BYTES, readTextFile } from "../compiler/read-text.ts";
 import type { KernelMeta } from "../abi/kernel.ts";

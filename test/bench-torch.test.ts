@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { compile } from "../compiler/index.ts";
+import { compile } from "../driver/index.ts";
 import { findTorch, runJobs, scratchDir, torchName, type TorchEnv } from "./helpers/torch.ts";
 import { parseTorchArgs, resolveThreads, UsageError } from "./bench/torch-args.ts";
 import { blasWarning, failures, ratio, summarize, timeCell, torchTable, wasmKey, type TorchRun } from "./bench/torch-report.ts";

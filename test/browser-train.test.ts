@@ -13,7 +13,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { compile, importModule, loadCell } from "../compiler/index.ts";
+import { compile, importModule, loadCell } from "../driver/index.ts";
 import type { CellKernel } from "../abi/kernel.ts";
 import * as runtime from "../runtime/index.ts";
 

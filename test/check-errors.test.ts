@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildFile, check, compile, formatDiagnostics } from "../compiler/index.ts";
+import { buildFile, check, compile, formatDiagnostics } from "../driver/index.ts";
 import { catalogue } from "../grammar/diagnostics.ts";
 
 const dir = "test/errors/check";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConfigError, parseConfig } from "../cli/config.ts";
-import { buildFile } from "../compiler/index.ts";
+import { buildFile } from "../driver/index.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = join(root, "cli/bin/cellc.mjs");
@@ -300,7 +300,7 @@ describe("cellc internal errors", () => {
   it("reports a compiler crash as an internal error with exit 70 and no stack trace", async () => {
     // A compiler bug is simulated by a buildFile that throws; main() runs in-process.
     vi.resetModules();
-    vi.doMock("../compiler/index.ts", () => ({
+    vi.doMock("../driver/index.ts", () => ({
       check: () => ({ diagnostics: [], sources: {} }),
       formatDiagnostics: () => "",
       buildFile: () => {
@@ -316,7 +316,7 @@ describe("cellc internal errors", () => {
       expect(code).toBe(70);
       expect(lines).toEqual(["cellc: internal error: cannot read properties of undefined (reading 'shape')"]);
     } finally {
-      vi.doUnmock("../compiler/index.ts");
+      vi.doUnmock("../driver/index.ts");
       vi.resetModules();
     }
   });

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildFile, compile } from "../compiler/index.ts";
+import { buildFile, compile } from "../driver/index.ts";
 
 const goldenDir = "test/golden";
 const golden = [

@@ -12,7 +12,7 @@ import { WA } from "../backends/wasm/support/heap.ts";
 import { F32 } from "../backends/wasm/wat.ts";
 import type { CellKernel } from "../abi/kernel.ts";
 import { emitTsModule } from "../backends/ts/module.ts";
-import { importModule, loadCell, planKernel } from "../compiler/index.ts";
+import { importModule, loadCell, planKernel } from "../driver/index.ts";
 
 const NAMES = ["exp", "sigmoid", "tanh"] as const;
 const PAGE = 65536;

@@ -4,7 +4,7 @@
 
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { loadCellFile } from "../compiler/index.ts";
+import { loadCellFile } from "../driver/index.ts";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { gradCheck } from "./helpers/gradcheck.ts";
 import { Rng } from "./helpers/rng.ts";

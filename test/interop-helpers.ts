@@ -2,7 +2,7 @@
 // transposes, compiled example kernels, and the difference measure the parity tests assert on.
 
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
-import { loadCellFile } from "../compiler/index.ts";
+import { loadCellFile } from "../driver/index.ts";
 import { loadMapping, type Mapping } from "../runtime/interop/index.ts";
 
 export const SPECS = new URL("../examples/specs/", import.meta.url).pathname;

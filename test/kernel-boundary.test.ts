@@ -4,7 +4,7 @@
 // a bad value is described by type and value.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadCellFile } from "../compiler/index.ts";
+import { loadCellFile } from "../driver/index.ts";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { TEST_BACKENDS } from "./helpers/backends.ts";
 

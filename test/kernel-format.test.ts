@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CellKernel } from "../abi/kernel.ts";
 import { detectFormat } from "../cli/format.ts";
 import { ConfigError, parseConfig } from "../cli/config.ts";
-import { buildFile, loadCellFile } from "../compiler/index.ts";
+import { buildFile, loadCellFile } from "../driver/index.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = join(root, "cli/bin/cellc.mjs");

@@ -7,7 +7,7 @@
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { CellKernel, ParamMeta, Tensors } from "../abi/kernel.ts";
-import { loadCell, loadCellFile } from "../compiler/index.ts";
+import { loadCell, loadCellFile } from "../driver/index.ts";
 import { recurrent, Rng } from "../runtime/api.ts";
 import { TEST_BACKENDS } from "./helpers/backends.ts";
 

@@ -4,7 +4,7 @@
 // test/errors/check; these are the variations).
 
 import { describe, expect, it } from "vitest";
-import { check, compile } from "../compiler/index.ts";
+import { check, compile } from "../driver/index.ts";
 import { parse } from "../grammar/index.ts";
 
 /** A cell with the usual declarations around `body`. */

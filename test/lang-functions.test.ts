@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { CellKernel } from "../abi/kernel.ts";
-import { loadCell } from "../compiler/index.ts";
+import { loadCell } from "../driver/index.ts";
 import { erf } from "../backends/ts/support/special.ts";
 import { Rng } from "./helpers/rng.ts";
 

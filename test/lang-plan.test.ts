@@ -6,7 +6,7 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { compile, loadCell, planKernel } from "../compiler/index.ts";
+import { compile, loadCell, planKernel } from "../driver/index.ts";
 import { dumpPlan } from "../compiler/plan/dump.ts";
 import type { Plan, PlanOp, RowPlanOp } from "../compiler/plan/types.ts";
 import { verifyPlan } from "../compiler/plan/verify.ts";

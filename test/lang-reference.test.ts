@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
-import { loadCellFile } from "../compiler/index.ts";
+import { loadCellFile } from "../driver/index.ts";
 import { Rng } from "./helpers/rng.ts";
 
 const I = 3;

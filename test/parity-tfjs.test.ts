@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_BACKENDS } from "./helpers/backends.ts";
-import { loadCell } from "../compiler/index.ts";
+import { loadCell } from "../driver/index.ts";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { exportKeras, importKeras, parseMapping, type Mapping } from "../runtime/interop/index.ts";
 import { DiffLog, SPECS, diff, exampleKernel, maxAbs, randomArray, randomParams, rng, swap01 } from "./interop-helpers.ts";

@@ -6,7 +6,7 @@
 
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { planKernel } from "../compiler/index.ts";
+import { planKernel } from "../driver/index.ts";
 import { dumpPlan } from "../compiler/plan/dump.ts";
 import type { Plan, PlanOp } from "../compiler/plan/types.ts";
 import { verifyPlan } from "../compiler/plan/verify.ts";

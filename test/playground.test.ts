@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
-import { check } from "../compiler/index.ts";
+import { check } from "../driver/index.ts";
 import { analyzeSpec } from "../compiler/query.ts";
 
 const root = new URL("..", import.meta.url).pathname;

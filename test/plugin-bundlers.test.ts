@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadCell } from "../compiler/index.ts";
+import { loadCell } from "../driver/index.ts";
 import type { CellKernel } from "../abi/kernel.ts";
 import cellcEsbuild from "../plugin/esbuild.ts";
 import cellcRollup from "../plugin/rollup.ts";

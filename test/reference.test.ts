@@ -3,7 +3,7 @@
 // streaming `step` must match `forward`.
 
 import { describe, expect, it } from "vitest";
-import { loadCellFile } from "../compiler/index.ts";
+import { loadCellFile } from "../driver/index.ts";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { Rng } from "./helpers/rng.ts";
 import { TEST_BACKENDS } from "./helpers/backends.ts";

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { Constants, Names, OnnxGraph } from "../backends/onnx/graph.ts";
-import { compile, loadCell } from "../compiler/index.ts";
+import { compile, loadCell } from "../driver/index.ts";
 import { ROW_PRIMITIVES } from "../compiler/primitives/rows.ts";
 import type { RowPrimitive } from "../compiler/primitives/row-types.ts";
 import { encodeModel, valueInfo } from "../formats/onnx/schema.ts";

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../cli/main.ts";
-import { compile } from "../compiler/index.ts";
+import { compile } from "../driver/index.ts";
 import { elementwise } from "../compiler/primitives/elementwise.ts";
 import { findTorch, torchName, runJobs, scratchDir, type TorchEnv } from "./helpers/torch.ts";
 

@@ -14,7 +14,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
-import { compile, formatDiagnostics, loadCell } from "../compiler/index.ts";
+import { compile, formatDiagnostics, loadCell } from "../driver/index.ts";
 import { ELEMENTWISE } from "../compiler/primitives/elementwise.ts";
 import { DiffLog, diff, randomArray, rng } from "./interop-helpers.ts";
 import { sampleSpecs } from "./fuzz/sample.ts";

@@ -11,7 +11,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
-import { compile, loadCell, loadCellFile } from "../compiler/index.ts";
+import { compile, loadCell, loadCellFile } from "../driver/index.ts";
 import { rnn, specPath } from "../jit/index.ts";
 import { dense, sequential } from "../runtime/index.ts";
 import { exportTorchStateDict, importTorchStateDict, loadTorchWeights, saveTorchWeights } from "../runtime/interop/index.ts";

@@ -87,7 +87,7 @@ describe("non-regular and oversized files (defect 7)", () => {
 
   it("the compiler API reports CE301 for each (spec, import, loader) and returns", async () => {
     const probe = join(dir, "probe.mts");
-    const api = pathToFileURL(join(root, "compiler/index.ts")).href;
+    const api = pathToFileURL(join(root, "driver/index.ts")).href;
     writeFileSync(
       probe,
       `import { buildFile, check, loadCellFile } from ${JSON.stringify(api)};

@@ -3,7 +3,7 @@
 // backward is compared with central finite differences.
 
 import { describe, expect, it } from "vitest";
-import { loadCell } from "../compiler/index.ts";
+import { loadCell } from "../driver/index.ts";
 import { gradCheck } from "./helpers/gradcheck.ts";
 
 const TOL = 1e-6;

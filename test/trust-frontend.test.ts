@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { tsComment } from "../backends/ts/escape.ts";
-import { buildFile, check, compile, CompileError, formatDiagnostics, loadCell, type DimsSource } from "../compiler/index.ts";
+import { buildFile, check, compile, CompileError, formatDiagnostics, loadCell, type DimsSource } from "../driver/index.ts";
 import { POINTWISE_FUNCTIONS } from "../compiler/functions.ts";
 import { sizeOf } from "../compiler/check.ts";
 import { parse, type CellDecl, type Diagnostic, type StateDecl } from "../grammar/index.ts";

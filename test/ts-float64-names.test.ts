@@ -4,7 +4,7 @@
 // said "Float64Array", which the WebAssembly build, rightly, did not).
 
 import { describe, expect, it } from "vitest";
-import { loadCell } from "../compiler/index.ts";
+import { loadCell } from "../driver/index.ts";
 import type { Tensors } from "../abi/kernel.ts";
 
 const SPECS = [

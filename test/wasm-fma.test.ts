@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { CellKernel } from "../abi/kernel.ts";
-import { loadCellFile } from "../compiler/index.ts";
+import { loadCellFile } from "../driver/index.ts";
 import { relaxedSimdSupported } from "../backends/wasm/support/heap.ts";
 
 const specDirs = ["examples/specs", "test/specs"];

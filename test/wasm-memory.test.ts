@@ -6,7 +6,7 @@
 // that says what fits.
 
 import { describe, expect, it } from "vitest";
-import { loadCellFile } from "../compiler/index.ts";
+import { loadCellFile } from "../driver/index.ts";
 import { Heap, HeapFull, memoryError, WA } from "../backends/wasm/support/heap.ts";
 import { Rng } from "./helpers/rng.ts";
 import type { CellKernel } from "../abi/kernel.ts";
@@ -98,7 +98,7 @@ describe("wasm kernel memory", () => {
 
 describe("without shared memory", () => {
   it("the module runs as WebAssembly on one thread (plain node, SharedArrayBuffer deleted): params are arrays of their own, calls that grow the memory compute as with shared memory", async () => {
-    const { compile } = await import("../compiler/index.ts");
+    const { compile } = await import("../driver/index.ts");
     const { default: ts } = await import("typescript");
     const { execFile } = await import("node:child_process");
     const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
@@ -141,7 +141,7 @@ console.log(JSON.stringify((() => {${probe}})()));`;
 
 describe("fallback", () => {
   it("without WebAssembly the module runs its embedded TypeScript kernel and says so in meta", async () => {
-    const { compile, importModule } = await import("../compiler/index.ts");
+    const { compile, importModule } = await import("../driver/index.ts");
     const source = readFileSync("examples/specs/gru.cell", "utf8");
     const built = await compile(source, { file: "gru.cell", dims: { I: 3, H: 5 }, target: "wasm", format: false });
     const g = globalThis as unknown as { WebAssembly: unknown };
@@ -173,7 +173,7 @@ describe("fallback", () => {
 
 describe("out of memory", () => {
   it("a call larger than a module's 4 GiB memory is a KernelMemoryError naming the kernel, T, B, the bytes and the largest T·B that fits; the kernel runs on", async () => {
-    const { planKernel } = await import("../compiler/index.ts");
+    const { planKernel } = await import("../driver/index.ts");
     const spec = "examples/specs/lstm.cell";
     const dims = { I: 1, H: 64 };
     const k = await loadCellFile(spec, { dims, target: "wasm" });

@@ -9,7 +9,7 @@ import { execFile, type ChildProcess } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
-import { loadCellFile } from "../compiler/index.ts";
+import { loadCellFile } from "../driver/index.ts";
 import { threadsFor, AUTO_MIN_WORK } from "../runtime/threads.ts";
 import { Rng } from "./helpers/rng.ts";
 

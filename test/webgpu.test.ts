@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { wgslComment } from "../backends/webgpu/escape.ts";
-import { compile, importModule, loadCell } from "../compiler/index.ts";
+import { compile, importModule, loadCell } from "../driver/index.ts";
 import { sampleSpecs } from "./fuzz/sample.ts";
 import { Rng } from "./helpers/rng.ts";
 import { openGpuPage, type GpuPage } from "./helpers/webgpu-page.ts";

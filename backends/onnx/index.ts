@@ -3,7 +3,9 @@
 // compile()'s text modules.
 
 import type { KernelMeta } from "../../abi/kernel.ts";
-import { planKernel, type CompileOptions, type Diagnostic } from "../../compiler/index.ts";
+import type { CompileOptions } from "../../compiler/api-types.ts";
+import { planSpec } from "../../compiler/front.ts";
+import type { Diagnostic } from "../../grammar/diagnostics.ts";
 import * as path from "node:path";
 import type { Plan } from "../../compiler/plan/types.ts";
 import { encodeModel } from "../../formats/onnx/schema.ts";
@@ -11,6 +13,8 @@ import { onnxModel, type OnnxEmitOptions } from "./forward.ts";
 
 export { OnnxExportError } from "./graph.ts";
 export { onnxModel, onnxNames, ONNX_OPSET, type OnnxEmitOptions } from "./forward.ts";
+
+const TS_TARGET = { name: "ts", extension: "ts" };
 
 /** .onnx bytes of a plan's forward entry. */
 export function emitOnnx(plan: Plan, options: OnnxEmitOptions = {}): Uint8Array {
@@ -29,7 +33,8 @@ export interface OnnxCellResult {
  *  Throws OnnxExportError when the kernel has no ONNX form. */
 export function exportCellOnnx(source: string, options: Omit<CompileOptions, "target" | "format" | "dtype"> & OnnxEmitOptions = {}): OnnxCellResult {
   const { params, producer, lengths, initialStates, inputDefaults, origin, ...compile } = options;
-  const r = planKernel(source, compile);
+  // Planned as for the TypeScript target (its metadata then names onnx), as compile() would.
+  const r = planSpec(source, compile, () => TS_TARGET);
   if (!r.plan) return { diagnostics: r.diagnostics, sources: r.sources };
   const emit: OnnxEmitOptions = {};
   if (compile.file !== undefined) emit.origin = path.basename(compile.file);

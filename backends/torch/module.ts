@@ -19,7 +19,7 @@ import { pyNum } from "../../compiler/primitives/elementwise.ts";
 import type { InitSpec } from "../../abi/kernel.ts";
 
 /** The files this module reads (declared in the backend registry, shipped by the package build). */
-export const torchSupportAssets: RuntimeAssets = { dir: "torch/support", extension: ".py" };
+export const torchSupportAssets: RuntimeAssets = { dir: "backends/torch/support", extension: ".py" };
 
 const supportCache = new Map<string, string>();
 

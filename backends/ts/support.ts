@@ -1,27 +1,40 @@
 // The support code every generated TypeScript module carries, read from the real, type-checked
 // and tested files in ./support/ and inlined: everything after a file's `// ---- inline from here`
-// line (or the whole file after its header comment), with `export` removed.
+// line (or the whole file after its header comment), with `export` removed. Two support files
+// build on the abi/ leaf, whose files of the same name (the kernel contract's facts that are code,
+// its initializers) import nothing and are inlined the same way, ahead of them: abi/ is their one
+// home, and a module carries their text as it carries the support code's.
 
 import { assetText, type RuntimeAssets } from "../assets.ts";
 
 /** The files this module reads (declared in the backend registry, shipped by the package build). */
-export const tsSupportAssets: RuntimeAssets = { dir: "ts/support", extension: ".ts" };
+export const tsSupportAssets: RuntimeAssets = { dir: "backends/ts/support", extension: ".ts" };
+
+/** The abi/ files inlined with the support code (ABI_PARTS), read as runtime assets too. */
+export const abiSupportAssets: RuntimeAssets = { dir: "abi", extension: ".ts" };
 
 /** The files of ./support/ (entry and arrays: the entry runtime). */
 export const SUPPORT_FILES = ["gemm", "fastmath", "checks", "weights", "rows", "special", "init", "entry", "arrays"] as const;
 export type SupportFile = (typeof SUPPORT_FILES)[number];
 
+/** The support files whose text follows that of the abi/ file of the same name. */
+export const ABI_PARTS: readonly SupportFile[] = ["checks", "init"];
+
 const cache = new Map<string, string>();
 
-/** The inlinable text of ./support/<name>.ts. */
+/** The inlinable part of a support file's text: after its marker line, exports dropped. */
+function inlinable(raw: string): string {
+  const marker = raw.indexOf("// ---- inline from here");
+  const body = marker >= 0 ? raw.slice(raw.indexOf("\n", marker) + 1) : raw.replace(/^(\/\/.*\n)+\n?/, "");
+  return body.replace(/^export (?=(async )?function |const |let |interface |type |class )/gm, "").trim();
+}
+
+/** The inlinable text of ./support/<name>.ts (preceded by abi/<name>.ts's for ABI_PARTS). */
 export function supportText(name: SupportFile): string {
   let text = cache.get(name);
   if (text === undefined) {
-    const raw = assetText(tsSupportAssets, name);
-    const marker = raw.indexOf("// ---- inline from here");
-    let body = marker >= 0 ? raw.slice(raw.indexOf("\n", marker) + 1) : raw.replace(/^(\/\/.*\n)+\n?/, "");
-    body = body.replace(/^export (?=(async )?function |const |let |interface |type |class )/gm, "");
-    text = body.trim();
+    const own = inlinable(assetText(tsSupportAssets, name));
+    text = ABI_PARTS.includes(name) ? `${inlinable(assetText(abiSupportAssets, name))}\n\n${own}` : own;
     cache.set(name, text);
   }
   return text;

@@ -10,7 +10,7 @@ import { supportText as tsSupportText } from "../ts/support.ts";
 import { tsComment, tsLiteral, tsString } from "../ts/escape.ts";
 import { typeKey } from "../ts/util.ts";
 import { kernelInfo } from "../ts/descriptor.ts";
-import { MAX_THREADS } from "../ts/support/checks.ts";
+import { MAX_THREADS } from "../../abi/checks.ts";
 import { entryFunction, packFunction } from "./body.ts";
 import { ModuleParts } from "./parts.ts";
 import { gemmFunction } from "./gemm.ts";

@@ -4,7 +4,7 @@
 import { assetText, type RuntimeAssets } from "../assets.ts";
 
 /** The files this module reads (declared in the backend registry, shipped by the package build). */
-export const wasmSupportAssets: RuntimeAssets = { dir: "wasm/support", extension: ".ts" };
+export const wasmSupportAssets: RuntimeAssets = { dir: "backends/wasm/support", extension: ".ts" };
 
 const cache = new Map<string, string>();
 

@@ -4,7 +4,7 @@
 import { assetText, type RuntimeAssets } from "../assets.ts";
 
 /** The files this module reads (declared in the backend registry, shipped by the package build). */
-export const webgpuSupportAssets: RuntimeAssets = { dir: "webgpu/support", extension: ".ts" };
+export const webgpuSupportAssets: RuntimeAssets = { dir: "backends/webgpu/support", extension: ".ts" };
 
 let cache: string | undefined;
 

@@ -16,7 +16,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { compile, formatDiagnostics } from "../../compiler/index.ts";
+import { compile, formatDiagnostics } from "../../driver/index.ts";
 import { rnn, specPath } from "../../jit/index.ts";
 import { dense, sequential, tensor } from "../../runtime/index.ts";
 import { addingScore } from "../../studies/data/adding.ts";

@@ -4,8 +4,9 @@
 // the layer's next forward call. In a functional model a layer is a call with several inputs and
 // outputs (the *Call methods; one in, one out unless a layer overrides them), applied to symbolic
 // tensors with apply(); a layer called at several places runs each extra call on a twin().
+// The record of such a call (a Node, and the SymbolicTensors it reads and makes) is defined here
+// too, since it names its Layer; runtime/functional/symbolic.ts re-exports it beside input().
 
-import { applyLayer, type ApplyOptions, type SymbolicTensor } from "../functional/symbolic.ts";
 import type { Rng } from "../rng.ts";
 import { batchShapeString as batchShape, type Tensor } from "../tensor.ts";
 
@@ -161,4 +162,75 @@ export function shapesCompatible(a: readonly (number | null)[], b: readonly (num
   return a.length === b.length && a.every((d, i) => d === null || b[i] === null || d === b[i]);
 }
 
+// Calls of layers in a functional model (see runtime/functional/symbolic.ts).
 
+/** One call of a layer in a graph: what it reads and what it produces. */
+export interface Node {
+  readonly layer: Layer;
+  readonly inputs: readonly SymbolicTensor[];
+  readonly outputs: readonly SymbolicTensor[];
+  /** Order of creation; ties in graph order are broken by it, so runs repeat exactly. */
+  readonly serial: number;
+}
+
+export class SymbolicTensor {
+  /** The call that produced it; undefined for a model input. */
+  readonly node: Node | undefined;
+  /** Which output of the call it is. */
+  readonly index: number;
+  /** An input's name; for a layer output, set when it is first described. */
+  readonly inputName: string | undefined;
+  /** Per-sample shape (no batch axis; null where the size varies, e.g. time). Known for inputs from
+   *  the start, for layer outputs once a model using them is built. */
+  shape: Shape | undefined;
+
+  constructor(node: Node | undefined, index: number, shape: Shape | undefined, inputName?: string) {
+    this.node = node;
+    this.index = index;
+    this.shape = shape;
+    this.inputName = inputName;
+  }
+
+  /** "x" for an input, "lstm" or "lstm[1]" (its second output) for a layer output. */
+  describe(): string {
+    if (!this.node) return this.inputName!;
+    return this.node.outputs.length > 1 ? `${this.node.layer.label}[${this.index}]` : this.node.layer.label;
+  }
+}
+
+export interface ApplyOptions {
+  /** Recurrent layers: the states entering step 0, one symbolic tensor per state of the cell, in
+   *  the kernel's state order (e.g. another layer's returned states). */
+  initialState?: readonly SymbolicTensor[];
+}
+
+let serial = 0;
+
+/** Records a call of `layer` on symbolic tensors and returns its outputs. */
+export function applyLayer(layer: Layer, x: SymbolicTensor | readonly SymbolicTensor[], opts: ApplyOptions): SymbolicTensor[] {
+  const list = Array.isArray(x) ? [...(x as readonly SymbolicTensor[])] : [x as SymbolicTensor];
+  if (opts.initialState !== undefined) {
+    if (!Array.isArray(opts.initialState)) throw new Error(`layer '${layer.label}': initialState must be a list of symbolic tensors`);
+    list.push(...opts.initialState);
+  }
+  if (list.length === 0) throw new Error(`layer '${layer.label}' was applied to nothing`);
+  list.forEach((t, i) => {
+    if (!(t instanceof SymbolicTensor)) {
+      throw new Error(
+        `layer '${layer.label}': apply() takes symbolic tensors (from input() or another layer's apply()), but input ${i} is ${describeValue(t)}; to run a model on data use predict()`,
+      );
+    }
+  });
+  const count = layer.callOutputs(list.length);
+  const outputs: SymbolicTensor[] = [];
+  const node: Node = { layer, inputs: list, outputs, serial: serial++ };
+  for (let i = 0; i < count; i++) outputs.push(new SymbolicTensor(node, i, undefined));
+  return [...outputs];
+}
+
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object" && "data" in v && "shape" in v) return "a data tensor";
+  return typeof v;
+}

@@ -1,4 +1,4 @@
-// The benchmark's use of the compiler API (compiler/index.ts): build the kernel modules the cellc
+// The benchmark's use of the compiler API (driver/index.ts): build the kernel modules the cellc
 // peers import (written to a temporary directory, one file per cell, size and optimize setting),
 // and time compile() for every example spec. If the compiler cannot be loaded the run goes on
 // without the cellc peers and says why.
@@ -27,19 +27,19 @@ export interface BuildTime {
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 
-/** Loads compiler/index.ts, or returns why it could not. */
+/** Loads driver/index.ts, or returns why it could not. */
 export async function loadCompiler(): Promise<CompilerApi | string> {
-  const file = path.join(repoRoot, "compiler/index.ts");
-  if (!fs.existsSync(file)) return "compiler/index.ts does not exist yet";
+  const file = path.join(repoRoot, "driver/index.ts");
+  if (!fs.existsSync(file)) return "driver/index.ts does not exist yet";
   try {
     const mod = (await import(pathToFileURL(file).href)) as Partial<CompilerApi>;
-    if (typeof mod.compile !== "function") return "compiler/index.ts does not export compile()";
+    if (typeof mod.compile !== "function") return "driver/index.ts does not export compile()";
     const format = typeof mod.formatDiagnostics === "function"
       ? mod.formatDiagnostics
       : (ds: Diagnostic[]) => ds.map((d) => JSON.stringify(d)).join("\n");
     return { compile: mod.compile, formatDiagnostics: format };
   } catch (e) {
-    return `loading compiler/index.ts failed: ${e instanceof Error ? e.message : String(e)}`;
+    return `loading driver/index.ts failed: ${e instanceof Error ? e.message : String(e)}`;
   }
 }
 

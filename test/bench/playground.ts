@@ -13,7 +13,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { gzipSync } from "node:zlib";
-import { compile, importModule } from "../../compiler/index.ts";
+import { compile, importModule } from "../../driver/index.ts";
 import { adam, recurrent, sequential } from "../../runtime/index.ts";
 import adding from "../../studies/tasks/adding.ts";
 import type { CellKernel } from "../../abi/kernel.ts";

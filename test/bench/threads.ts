@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CellKernel, Gradients, Tape } from "../../abi/kernel.ts";
 import { formatFlags, type FlagDefs } from "../../cli/flags.ts";
-import { loadCell } from "../../compiler/index.ts";
+import { loadCell } from "../../driver/index.ts";
 import { AUTO_MIN_WORK } from "../../runtime/threads.ts";
 import { median, scriptFlags } from "./script.ts";
 import { SIZES } from "./config.ts";

@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import * as path from "node:path";
 import type { CellKernel, Gradients, Tape, Tensors } from "../../abi/kernel.ts";
-import { compile, formatDiagnostics, loadCell } from "../../compiler/index.ts";
+import { compile, formatDiagnostics, loadCell } from "../../driver/index.ts";
 import { findTorch, scratchDir } from "../helpers/torch.ts";
 import { repoRoot } from "./build.ts";
 import type { Mode, Size } from "./config.ts";

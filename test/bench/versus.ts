@@ -49,8 +49,14 @@ interface Kernel {
   backward(params: unknown, tape: unknown, dOutputs: unknown, options: unknown): unknown;
 }
 
+/** The compile API of the checkout at `root`: driver/index.ts, or compiler/index.ts in a checkout
+ *  from before the driver moved out of compiler/ (issue 22); undefined when it has neither. */
+function apiFile(root: string): string | undefined {
+  return ["driver/index.ts", "compiler/index.ts"].map((f) => path.join(root, f)).find((f) => existsSync(f));
+}
+
 async function loadKernel(root: string, cell: BenchCell, size: Size, target: string | undefined): Promise<Kernel> {
-  const api = (await import(pathToFileURL(path.join(root, "compiler/index.ts")).href)) as {
+  const api = (await import(pathToFileURL(apiFile(root)!).href)) as {
     loadCell(source: string, options: object): Promise<Kernel>;
   };
   const file = path.join(root, cell.spec);
@@ -86,7 +92,7 @@ async function main() {
   const base = v.get("base") as string | undefined;
   if (base === undefined) usage("--base DIR is required");
   const baseRoot = path.resolve(base);
-  if (!existsSync(path.join(baseRoot, "compiler/index.ts"))) usage(`${base} is not a cellc checkout (no compiler/index.ts)`);
+  if (apiFile(baseRoot) === undefined) usage(`${base} is not a cellc checkout (no driver/index.ts or compiler/index.ts)`);
   const rounds = Number(v.get("rounds") ?? "25");
   if (!Number.isInteger(rounds) || rounds < 5) usage(`--rounds must be an integer of at least 5, got "${v.get("rounds")}"`);
   const sizes = pick(v.get("sizes") as string | undefined, SIZES, SIZES.slice(0, 2), "size");

@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatFlags, type FlagDefs } from "../../cli/flags.ts";
-import { compile } from "../../compiler/index.ts";
+import { compile } from "../../driver/index.ts";
 import { openGpuPage } from "../helpers/webgpu-page.ts";
 import { CELLS, SIZES } from "./config.ts";
 import { scriptFlags } from "./script.ts";

@@ -8,7 +8,7 @@
 import { transformSync } from "esbuild";
 import type { CellKernel } from "../../abi/kernel.ts";
 import type { Diagnostic } from "../../grammar/diagnostics.ts";
-import { compile } from "../../compiler/index.ts";
+import { compile } from "../../driver/index.ts";
 import { relaxedSimdSupported } from "../../backends/wasm/support/heap.ts";
 
 export type Built = { kernel: CellKernel; code: string } | { diagnostics: Diagnostic[]; sources: Record<string, string> };

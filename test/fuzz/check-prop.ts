@@ -3,7 +3,7 @@
 // column agree with its offset; and formatDiagnostics never throws.
 
 import { catalogue } from "../../grammar/diagnostics.ts";
-import { check, formatDiagnostics, type Diagnostic } from "../../compiler/index.ts";
+import { check, formatDiagnostics, type Diagnostic } from "../../driver/index.ts";
 import type { Pos } from "../../grammar/source.ts";
 import { corpusReader } from "./corpus.ts";
 import { describeError, fail, pass, type Verdict } from "./verdict.ts";

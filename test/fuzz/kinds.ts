@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { compile } from "../../compiler/index.ts";
+import { compile } from "../../driver/index.ts";
 import { CHECK_TIME_LIMIT_MS, checkCase } from "./check-prop.ts";
 import { tapeArb } from "./choices.ts";
 import { compileCase } from "./compile-prop.ts";

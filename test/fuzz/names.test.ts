@@ -5,7 +5,7 @@
 
 import { test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
-import { compile } from "../../compiler/index.ts";
+import { compile } from "../../driver/index.ts";
 import { KINDS } from "./kinds.ts";
 import { emptyStats, sliceProperty } from "./slice.ts";
 import { typeCheck } from "./tsc.ts";

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
-import { compile } from "../../compiler/index.ts";
+import { compile } from "../../driver/index.ts";
 import type { Diagnostic } from "../../grammar/diagnostics.ts";
 import { findTorch } from "../helpers/torch.ts";
 import type { Dict, Problem } from "./fd.ts";

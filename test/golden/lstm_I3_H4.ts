@@ -485,13 +485,6 @@ function span(first: Float32Array, n: number): Float32Array {
   return v;
 }
 
-/** Inputs, states or outputs as meta lists them. */
-type Named = readonly { readonly name: string; readonly size: number }[];
-
-function fail(where: string, message: string): never {
-  throw new RangeError(`${meta.name}.${where}: ${message}`);
-}
-
 /** A value as a message shows it: its type, and its value when short. */
 function describe(v: unknown): string {
   if (v === undefined) return "undefined";
@@ -509,6 +502,30 @@ function describe(v: unknown): string {
   }
   if (Array.isArray(v)) return `an Array(${v.length})`;
   return "an object";
+}
+
+/** The most worker threads a call may ask for. */
+const MAX_THREADS = 64;
+
+/** The keys forward's options may hold (abi/kernel.ts ForwardOptions). */
+const FORWARD_OPTIONS: readonly string[] = [
+  "batchSize",
+  "timeSteps",
+  "initialState",
+  "lengths",
+  "stateMasks",
+  "tape",
+  "threads",
+];
+
+/** The keys backward's options may hold (abi/kernel.ts BackwardOptions). */
+const BACKWARD_OPTIONS: readonly string[] = ["dFinalState", "into", "inputGradients", "threads"];
+
+/** Inputs, states or outputs as meta lists them. */
+type Named = readonly { readonly name: string; readonly size: number }[];
+
+function fail(where: string, message: string): never {
+  throw new RangeError(`${meta.name}.${where}: ${message}`);
 }
 
 /** The own property `key` of `o` (never one inherited from Object.prototype). */
@@ -560,23 +577,6 @@ function checkThreads(where: string, v: unknown): number | undefined {
     );
   return v;
 }
-
-/** The most worker threads a call may ask for. */
-const MAX_THREADS = 64;
-
-/** The keys forward's options may hold (abi/kernel.ts ForwardOptions). */
-const FORWARD_OPTIONS: readonly string[] = [
-  "batchSize",
-  "timeSteps",
-  "initialState",
-  "lengths",
-  "stateMasks",
-  "tape",
-  "threads",
-];
-
-/** The keys backward's options may hold (abi/kernel.ts BackwardOptions). */
-const BACKWARD_OPTIONS: readonly string[] = ["dFinalState", "into", "inputGradients", "threads"];
 
 function checkBatchSize(where: string, v: unknown): number {
   return checkCount(where, "batchSize", v);

@@ -6,7 +6,7 @@
 // how many numbers FMA changed, and whether every thread count gave the same bits.
 
 import type { CellKernel, Tensors } from "../../abi/kernel.ts";
-import { loadCellFile } from "../../compiler/index.ts";
+import { loadCellFile } from "../../driver/index.ts";
 import { Rng } from "./rng.ts";
 
 type Kernel = CellKernel & { threadsUsed?: () => number; meta: CellKernel["meta"] & { fma?: boolean } };

@@ -6,7 +6,7 @@
 import * as ort from "onnxruntime-node";
 import type { CellKernel, Tensors } from "../../abi/kernel.ts";
 import { exportCellOnnx, onnxNames } from "../../backends/onnx/index.ts";
-import { CompileError, loadCell } from "../../compiler/index.ts";
+import { CompileError, loadCell } from "../../driver/index.ts";
 import { diff, randomArray, randomParams, rng, type Diff } from "../interop-helpers.ts";
 
 export interface ParityOptions {

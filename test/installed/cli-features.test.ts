@@ -11,7 +11,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadCell } from "../../compiler/index.ts";
+import { loadCell } from "../../driver/index.ts";
 import { findTorch } from "../helpers/torch.ts";
 import { appFolder, cellc, installedApp, mguSpec, node, run, type Ran } from "./app.ts";
 

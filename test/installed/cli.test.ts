@@ -10,7 +10,7 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { describe, expect, inject, it } from "vitest";
 import { BACKENDS } from "../../backends/index.ts";
-import { buildFile } from "../../compiler/index.ts";
+import { buildFile } from "../../driver/index.ts";
 import { appFolder, cellc, installedApp, mguSpec, run } from "./app.ts";
 
 describe("the installed package's files", () => {
@@ -19,7 +19,7 @@ describe("the installed package's files", () => {
     for (const backend of BACKENDS.values()) {
       for (const a of backend.assets) expect(files.some((f) => f.startsWith(`dist/assets/${a.dir}/`) && f.endsWith(a.extension)), `${backend.name}: ${a.dir}`).toBe(true);
     }
-    expect(files).toContain("dist/assets/torch/support/weights.py");
+    expect(files).toContain("dist/assets/backends/torch/support/weights.py");
     // No source file beside the compiled ones: a .ts there would shadow its .d.ts for a user's tsc.
     expect(files.filter((f) => f.startsWith("dist/") && !f.startsWith("dist/assets/") && f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
     expect(files).toContain("dist/cellc.config.schema.json");

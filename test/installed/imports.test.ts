@@ -13,7 +13,7 @@ import { pathToFileURL } from "node:url";
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } from "vscode-languageserver-protocol/node";
 import { describe, expect, it } from "vitest";
 import type { CellKernel } from "../../abi/kernel.ts";
-import { importModule, loadCell } from "../../compiler/index.ts";
+import { importModule, loadCell } from "../../driver/index.ts";
 import { dense, recurrent, sequential, sgd, tensor } from "../../runtime/index.ts";
 import { appFolder, cellc, installedApp, mguSpec, node, run } from "./app.ts";
 

@@ -13,7 +13,7 @@ import { pathToFileURL } from "node:url";
 import * as ort from "onnxruntime-node";
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type PublishDiagnosticsParams } from "vscode-languageserver-protocol/node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadCell } from "../../compiler/index.ts";
+import { loadCell } from "../../driver/index.ts";
 import { attribute, encodeModel, floatTensor, valueInfo, type IModelProto } from "../../formats/onnx/schema.ts";
 import { appFolder, cellc, installedApp, mguSpec, node, run } from "./app.ts";
 

@@ -5,7 +5,8 @@
 
 import { addPackGradients, backwardArgs, bufLength, fillBackward, fillForward, fillStep, forwardArgs, stepArgs, stepResult, gradientTargets, initialStateGradients, layoutParams, packWeights, paramIndex, put, zeroState, type KernelImpl, type KernelInfo, type Tensors } from "./entry.ts";
 import { fail } from "./checks.ts";
-import { initParams, paramsSeed, Rng, type InitRule } from "./init.ts";
+import { Rng, type InitRule } from "../../../abi/init.ts";
+import { initParams, paramsSeed } from "./init.ts";
 
 /** Provided by each generated module. */
 declare const meta: { readonly params: readonly { readonly name: string; readonly size: number; readonly shape: readonly number[]; readonly init: InitRule }[] };

@@ -1,11 +1,12 @@
 // Boundary checks every generated TypeScript module carries (inlined from here; tests import
-// them). This file is the one home of the facts of the kernel contract that are code: the value
-// descriptions in messages (describe), MAX_THREADS and the option keys. It must stay
-// self-contained (it is inlined as text), so abi/checks.ts re-exports those facts from here for
-// the runtime and the printers rather than the other way round. A wrong argument is a RangeError that names the kernel, the function, the argument and
+// them). A wrong argument is a RangeError that names the kernel, the function, the argument and
 // what was expected — never a silent misread: unknown keys are errors (a typo in a gradient's
 // name would otherwise read as zeros), and keys are read as own properties only, so names such
-// as `constructor` or `__proto__` are ordinary keys.
+// as `constructor` or `__proto__` are ordinary keys. The facts these checks apply (describe,
+// MAX_THREADS, the option keys) live in abi/checks.ts, whose text every module carries ahead of
+// this file's.
+
+import { describe, MAX_THREADS } from "../../../abi/checks.ts";
 
 /** Provided by each generated module. */
 declare const meta: { readonly name: string; readonly states: readonly { readonly name: string; readonly size: number }[] };
@@ -17,24 +18,6 @@ export type Named = readonly { readonly name: string; readonly size: number }[];
 
 export function fail(where: string, message: string): never {
   throw new RangeError(`${meta.name}.${where}: ${message}`);
-}
-
-/** A value as a message shows it: its type, and its value when short. */
-export function describe(v: unknown): string {
-  if (v === undefined) return "undefined";
-  if (v === null) return "null";
-  if (typeof v === "number") return String(v);
-  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-  if (typeof v === "boolean") return `the boolean ${v}`;
-  if (typeof v === "bigint") return `the bigint ${v}n`;
-  if (typeof v === "function") return "a function";
-  if (typeof v === "symbol") return "a symbol";
-  if (ArrayBuffer.isView(v)) {
-    const type = Object.prototype.toString.call(v).slice(8, -1);
-    return "length" in v ? `${type}(${(v as unknown as ArrayLike<number>).length})` : type;
-  }
-  if (Array.isArray(v)) return `an Array(${v.length})`;
-  return "an object";
 }
 
 /** The own property `key` of `o` (never one inherited from Object.prototype). */
@@ -77,15 +60,6 @@ export function checkThreads(where: string, v: unknown): number | undefined {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_THREADS) fail(where, `options.threads must be a whole number from 1 to ${MAX_THREADS}, got ${describe(v)}`);
   return v;
 }
-
-/** The most worker threads a call may ask for. */
-export const MAX_THREADS = 64;
-
-/** The keys forward's options may hold (abi/kernel.ts ForwardOptions). */
-export const FORWARD_OPTIONS: readonly string[] = ["batchSize", "timeSteps", "initialState", "lengths", "stateMasks", "tape", "threads"];
-
-/** The keys backward's options may hold (abi/kernel.ts BackwardOptions). */
-export const BACKWARD_OPTIONS: readonly string[] = ["dFinalState", "into", "inputGradients", "threads"];
 
 export function checkBatchSize(where: string, v: unknown): number {
   return checkCount(where, "batchSize", v);

@@ -8,7 +8,8 @@
 // TypeScript module, the wasm memory in a WebAssembly one) is the caller's business: it hands in
 // the buffers as arrays.
 
-import { BACKWARD_OPTIONS, type Named, checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, checkThreads, fail, FORWARD_OPTIONS, inferSteps, own, stateOption } from "./checks.ts";
+import { BACKWARD_OPTIONS, FORWARD_OPTIONS } from "../../../abi/checks.ts";
+import { type Named, checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, checkThreads, fail, inferSteps, own, stateOption } from "./checks.ts";
 import { follows, span } from "./weights.ts";
 
 /** Provided by each generated module. */

@@ -12,7 +12,8 @@
 
 import { addPackGradients, backwardArgs, bufLength, fillBackward, fillForward, fillStep, forwardArgs, gradientTargets, initialStateGradients, layoutParams, packWeights, put, stepArgs, stepResult, zeroState, type ForwardArgs, type KernelImpl, type KernelInfo, type Tensors } from "../../ts/support/entry.ts";
 import { fail } from "../../ts/support/checks.ts";
-import { initParams, paramsSeed, Rng, type InitRule } from "../../ts/support/init.ts";
+import { Rng, type InitRule } from "../../../abi/init.ts";
+import { initParams, paramsSeed } from "../../ts/support/init.ts";
 import { Heap, HeapFull, memoryError, sharedMemorySupported, unsharedBinary, WA, type MemoryNeed } from "./heap.ts";
 import { Team, TEAM_BYTES, type TeamEntry } from "./threads.ts";
 

@@ -7,7 +7,8 @@
 // adapter exists the calls reject with a message saying so (useDevice() takes a device made
 // elsewhere, e.g. by Node's `webgpu` package).
 
-import { BACKWARD_OPTIONS, checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, checkThreads, fail, FORWARD_OPTIONS, inferSteps, own, stateOption } from "../../ts/support/checks.ts";
+import { BACKWARD_OPTIONS, FORWARD_OPTIONS } from "../../../abi/checks.ts";
+import { checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, checkThreads, fail, inferSteps, own, stateOption } from "../../ts/support/checks.ts";
 
 /** Provided by each generated module. */
 declare const meta: {
