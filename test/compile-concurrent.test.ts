@@ -4,7 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { compile } from "../compiler/index.ts";
+import { compile } from "../driver/index.ts";
 
 const spec = (name: string) => readFileSync(new URL(`../examples/specs/${name}.cell`, import.meta.url), "utf8");
 
