@@ -64,6 +64,8 @@ describe("layering", () => {
     expect(graph.size).toBeGreaterThan(150);
     expect(graph.get("backends/index.ts")).toContain("backends/backend.ts");
     expect(graph.get("compiler/pipeline.ts")).toContain("compiler/ir.ts");
+    // The compile API is a driver: it prints with the backends.
+    expect(graph.get("driver/index.ts")).toContain("backends/index.ts");
   });
 
   it("finds a cycle and a forbidden arrow when there is one", () => {
