@@ -3,8 +3,8 @@
 // headless Chromium (SwiftShader's software Vulkan where there is no GPU) trains a model on it with
 // fit, then evaluateAsync and predictAsync. The reference is the same model on the TypeScript
 // kernel's float32 build in the same page: same seed, same data, same batches. A Sequential with a
-// recurrent layer (input and recurrent dropout on, per-sample lengths) and one with a
-// Bidirectional layer. The weights stay on the GPU: the kernel's weight buffer is written once per
+// recurrent layer (input and recurrent dropout on, per-sample lengths), one with a Bidirectional
+// layer, and a functional model whose encoder's final state starts a decoder. The weights stay on the GPU: the kernel's weight buffer is written once per
 // new set of weights (an optimizer update the kernel then reads), never by backward, evaluation or
 // prediction of unchanged weights, and after one changed number only a span smaller than the
 // whole. In Node, `rnn({ target: "webgpu" })` without an adapter fails saying so, and the
@@ -31,7 +31,7 @@ const dims = { I: 3, H: 4 };
 
 /** The page: both models on both kernels; results back through cellcDone(json). */
 const PAGE = `
-import { bidirectional, dense, recurrent, sequential, sgd, tensor } from ${JSON.stringify(join(root, "runtime/browser.ts"))};
+import { bidirectional, dense, input, model as functional, recurrent, sequential, sgd, tensor } from ${JSON.stringify(join(root, "runtime/browser.ts"))};
 import * as gpu from "./kgpu.ts";
 import * as ts from "./kts.ts";
 
@@ -76,11 +76,20 @@ const xs = tensor(x, [B, T, F], lengths), ys = tensor(y, [B, 1]);
 const vx = tensor(x.slice(0, 4 * T * F), [4, T, F]), vy = tensor(y.slice(0, 4), [4, 1]);
 const plainW = (ws: Float32Array[]) => ws.map((w) => Array.from(w));
 
-async function train(kernel: any, kind: "recurrent" | "bidirectional") {
-  const layer = kind === "recurrent" ? recurrent({ kernel, dropout: 0.1, recurrentDropout: 0.2 }) : bidirectional(kernel);
-  const model = sequential([layer, dense(1)], { seed: 7 });
+/** A model of each kind on a kernel: the functional one's encoder hands its final state to a decoder. */
+function make(kernel: any, kind: string): any {
+  if (kind === "recurrent") return sequential([recurrent({ kernel, dropout: 0.1, recurrentDropout: 0.2 }), dense(1)], { seed: 7 });
+  if (kind === "bidirectional") return sequential([bidirectional(kernel), dense(1)], { seed: 7 });
+  const inp = input({ shape: [null, F] });
+  const [, h] = recurrent({ kernel, returnState: true }).applyAll(inp);
+  const seq = recurrent({ kernel }).apply(inp, { initialState: [h] });
+  return functional({ inputs: inp, outputs: dense(1).apply(seq), seed: 7 });
+}
+
+async function train(kernel: any, kind: string) {
+  const model = make(kernel, kind);
   model.compile({ optimizer: sgd({ learningRate: 0.1 }), loss: "mse" });
-  await model.build([T, F]);
+  await (kind === "functional" ? model.build() : model.build([T, F]));
   const initial = plainW(model.getWeights());
   const before = writes.length;
   const h = await model.fit(xs, ys, { epochs: 3, batchSize: 4, validationData: [vx, vy], verbose: 0 });
@@ -91,7 +100,7 @@ async function train(kernel: any, kind: "recurrent" | "bidirectional") {
   const predicted = async ? await model.predictAsync(xs) : model.predict(xs);
   const idleWrites = writes.length - after;
   // One changed number: the layer's first parameter's first value.
-  const k = (model.layers[0] as any).kernelParams?.();
+  const k = model.layers?.[0].kernelParams?.();
   let oneChange: { writes: number[]; prediction: number[] } | undefined;
   if (k) {
     const name = Object.keys(k)[0];
@@ -115,7 +124,7 @@ async function train(kernel: any, kind: "recurrent" | "bidirectional") {
   try {
     gpu.useDevice(await countingDevice());
     const out: Record<string, unknown> = {};
-    for (const kind of ["recurrent", "bidirectional"] as const) out[kind] = { gpu: await train(gpu, kind), ts: await train(ts, kind) };
+    for (const kind of ["recurrent", "bidirectional", "functional"]) out[kind] = { gpu: await train(gpu, kind), ts: await train(ts, kind) };
     (globalThis as any).cellcDone(JSON.stringify(out));
   } catch (e) {
     (globalThis as any).cellcDone(JSON.stringify({ error: String((e as Error).stack ?? e) }));
@@ -136,7 +145,7 @@ interface Run {
   syncError: string;
   weightSize: number;
 }
-type PageResult = { error?: string } & Record<"recurrent" | "bidirectional", { gpu: Run; ts: Run }>;
+type PageResult = { error?: string } & Record<"recurrent" | "bidirectional" | "functional", { gpu: Run; ts: Run }>;
 
 /** Largest |a - b| / max(1, |b|) over two equal-length lists. */
 function relErr(a: readonly number[], b: readonly number[]): number {
@@ -171,7 +180,7 @@ describe("a model with a WebGPU recurrent layer in headless Chromium, against th
 
   const named = (what: string) => (skip === undefined ? what : `${what} (skipped: ${skip})`);
 
-  for (const kind of ["recurrent", "bidirectional"] as const) {
+  for (const kind of ["recurrent", "bidirectional", "functional"] as const) {
     it.skipIf(skip !== undefined)(named(`${kind}: fit's losses, validation losses and weights, then evaluateAsync and predictAsync, equal the TypeScript model's`), () => {
       const { gpu, ts } = result![kind];
       expect(ts.loss).toHaveLength(3);
