@@ -8,7 +8,8 @@
 // new set of weights (an optimizer update the kernel then reads), never by backward, evaluation or
 // prediction of unchanged weights, and after one changed number only a span smaller than the
 // whole. In Node, `rnn({ target: "webgpu" })` without an adapter fails saying so, and the
-// synchronous calls refuse an asynchronous layer, naming the asynchronous form.
+// synchronous calls refuse an asynchronous layer, naming the asynchronous form; for models of
+// synchronous kernels the asynchronous forms give exactly the synchronous ones' numbers.
 //
 // Tolerance: every loss, weight and prediction within TOL of the TypeScript model's, relative to
 // max(1, |value|). Both are float32; the GPU sums its products in another order (tiled GEMMs) and
@@ -20,7 +21,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../compiler/index.ts";
 import { rnn, specPath } from "../jit/index.ts";
-import { dense, recurrent, sequential, sgd, tensor } from "../runtime/index.ts";
+import { bidirectional, dense, input, model as functional, recurrent, sequential, sgd, tensor } from "../runtime/index.ts";
 import { openGpuPage } from "./helpers/webgpu-page.ts";
 
 const TOL = 1e-4;
@@ -248,6 +249,24 @@ describe("a WebGPU recurrent layer in Node", () => {
     },
     60_000,
   );
+
+  it("evaluateAsync and predictAsync of models of synchronous kernels (ts, wasm) equal evaluate and predict exactly", async () => {
+    for (const target of ["ts", "wasm"] as const) {
+      const seq = sequential([bidirectional(rnn({ spec: specPath("gru"), units: 4, target, returnSequences: true })), rnn({ spec: specPath("gru"), units: 3, target }), dense(2)], { seed: 3 });
+      const inp = input({ shape: [null, 3] });
+      const [, h] = rnn({ spec: specPath("gru"), units: 4, target, returnState: true }).applyAll(inp);
+      const fn = functional({ inputs: inp, outputs: [dense(1).apply(rnn({ spec: specPath("gru"), units: 4, target }).apply(inp, { initialState: [h] })), dense(2).apply(h)], seed: 3 });
+      for (const m of [seq, fn]) {
+        m.compile({ optimizer: sgd(), loss: "mse" });
+        await m.fit(x, m === seq ? tensor(new Float32Array(4), [2, 2]) : [y, tensor(new Float32Array(4), [2, 2])], { verbose: 0 });
+      }
+      expect(Array.from((await seq.predictAsync(x)).data)).toEqual(Array.from(seq.predict(x).data));
+      expect(await seq.evaluateAsync(x, tensor([1, 2, 3, 4], [2, 2]))).toEqual(seq.evaluate(x, tensor([1, 2, 3, 4], [2, 2])));
+      const [a, b] = (await fn.predictAsync(x)) as { data: Float32Array }[];
+      const [c, d] = fn.predict(x) as { data: Float32Array }[];
+      expect([Array.from(a!.data), Array.from(b!.data)]).toEqual([Array.from(c!.data), Array.from(d!.data)]);
+    }
+  }, 120_000);
 
   it("rnn names the targets it takes", () => {
     expect(() => rnn({ spec: specPath("gru"), units: 4, target: "cuda" as never })).toThrow('rnn: target must be "wasm", "ts" or "webgpu", got "cuda"');
