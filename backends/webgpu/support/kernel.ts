@@ -1,6 +1,6 @@
 // The JavaScript side of a generated WebGPU kernel (inlined into every such module; tests import
 // it). It checks each call with the TypeScript backend's checks (same messages), keeps the weights
-// in a GPU buffer (uploaded again only when the caller's numbers changed), a tape's forward
+// in a GPU buffer (writing again only the span whose numbers changed), a tape's forward
 // buffers in one GPU buffer and its backward buffers in another, replays the plan's dispatches
 // (../wgsl.ts: an entry point per op, per step of a loop) in one compute pass, and reads the
 // results back: forward and backward return promises. WGSL is float32 only. Where no WebGPU
