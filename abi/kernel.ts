@@ -43,7 +43,8 @@ export interface StateMeta extends VectorMeta {
 export interface KernelMeta {
   /** The contract version the module was generated for (ABI_VERSION). */
   readonly abiVersion: number;
-  /** What runs the kernel: "ts" (TypeScript), or another backend's name. */
+  /** What runs the kernel: "ts" (TypeScript), or another backend's name. A backend listed in
+   *  ASYNC_BACKENDS makes AsyncCellKernel modules. */
   readonly backend: string;
   readonly name: string;
   readonly kind: "cell" | "stack";
@@ -145,13 +146,18 @@ export interface CellKernel {
   backward(params: Tensors, tape: Tape, dOutputs: Partial<Tensors>, options?: BackwardOptions): Gradients;
 }
 
+/** The backends whose modules are AsyncCellKernel (forward and backward return promises). */
+export const ASYNC_BACKENDS: readonly string[] = ["webgpu"];
+
 /**
  * The asynchronous form of the contract, for kernels whose work runs elsewhere and whose results
  * arrive later (WebGPU: the GPU runs a call's dispatches and the arrays are read back). It is
  * CellKernel with forward and backward returning promises; createParams, createState and step stay
  * synchronous (step runs the same plan on the CPU, for streaming). A tape lives where the kernel
  * runs (GPU memory) until the garbage collector takes it. Calls may be issued without waiting for
- * earlier ones: they run in the order they were made.
+ * earlier ones: they run in the order they were made. The parameters stay on the device between
+ * calls: a call uploads only the span of them whose numbers changed since the last call (so a
+ * training loop that updates the CPU arrays in place uploads once per update, and inference none).
  */
 export interface AsyncCellKernel {
   readonly meta: KernelMeta;

@@ -7,31 +7,33 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
-import type { CellKernel } from "../abi/kernel.ts";
+import type { AsyncCellKernel, CellKernel } from "../abi/kernel.ts";
 import { loadCell, loadCellFile, compile, CompileError } from "../driver/index.ts";
 import { exportCellOnnx } from "../backends/onnx/index.ts";
 import { Recurrent, type RecurrentOptions } from "../runtime/layers/recurrent.ts";
 import { specStateNames } from "./states.ts";
 import { wasmSupported } from "../backends/wasm/support/heap.ts";
+import { webgpuDevice } from "./webgpu.ts";
 
 export { loadCell, loadCellFile, compile, CompileError, specStateNames };
 
-export type KernelLoader = (specPath: string, opts: { dims: Record<string, number>; cell?: string; target?: string }) => Promise<CellKernel>;
+export type KernelLoader = (specPath: string, opts: { dims: Record<string, number>; cell?: string; target?: string }) => Promise<CellKernel | AsyncCellKernel>;
 
-/** A backend a layer's kernel may be compiled for. */
-export type Target = "wasm" | "ts";
+/** A backend a layer's kernel may be compiled for: "webgpu" only when asked for (rnn's target). */
+export type Target = "wasm" | "ts" | "webgpu";
+const TARGETS: readonly string[] = ["wasm", "ts", "webgpu"];
 
 /** The backend layers use unless told: WebAssembly SIMD where this process runs it (its modules
  *  need SIMD128; without shared memory they run on one thread), else TypeScript.
  *  CELLC_TARGET=ts|wasm overrides it. */
-export function defaultTarget(): Target {
+export function defaultTarget(): "wasm" | "ts" {
   const env = typeof process !== "undefined" ? process.env.CELLC_TARGET : undefined;
   if (env === "ts" || env === "wasm") return env;
   return wasmSupported() ? "wasm" : "ts";
 }
 
 let loader: KernelLoader | undefined;
-const cache = new Map<string, Promise<CellKernel>>();
+const cache = new Map<string, Promise<CellKernel | AsyncCellKernel>>();
 
 /** Replaces how spec files become kernels (tests; other compilers). Clears the cache. */
 export function setKernelLoader(fn: KernelLoader | undefined): void {
@@ -39,10 +41,24 @@ export function setKernelLoader(fn: KernelLoader | undefined): void {
   cache.clear();
 }
 
-const defaultLoader: KernelLoader = (file, opts) => loadCellFile(file, { ...opts, dimsSource: "layer" });
+/** WebGPU kernels given this process's device (the compiler caches modules, so one may come back). */
+const placed = new WeakSet<object>();
 
-/** Compiles (once per path, binding, cell and target) and returns a live kernel. */
-export async function loadKernel(specPath: string, dims: Record<string, number>, cell?: string, target: Target = defaultTarget()): Promise<CellKernel> {
+const defaultLoader: KernelLoader = async (file, opts) => {
+  const k = await loadCellFile(file, { ...opts, dimsSource: "layer" });
+  if (opts.target !== "webgpu" || placed.has(k)) return k;
+  // Without an adapter the layer is not built: the error says so.
+  (k as unknown as { useDevice(d: unknown): void }).useDevice(await webgpuDevice(`rnn: the WebGPU kernel of ${path.basename(file)}`));
+  placed.add(k);
+  return k;
+};
+
+/** Compiles (once per path, binding, cell and target) and returns a live kernel: a CellKernel, or
+ *  for target "webgpu" an AsyncCellKernel running on this process's WebGPU device. */
+export function loadKernel(specPath: string, dims: Record<string, number>, cell?: string, target?: "wasm" | "ts"): Promise<CellKernel>;
+export function loadKernel(specPath: string, dims: Record<string, number>, cell: string | undefined, target: "webgpu"): Promise<AsyncCellKernel>;
+export function loadKernel(specPath: string, dims: Record<string, number>, cell?: string, target?: Target): Promise<CellKernel | AsyncCellKernel>;
+export async function loadKernel(specPath: string, dims: Record<string, number>, cell?: string, target: Target = defaultTarget()): Promise<CellKernel | AsyncCellKernel> {
   const abs = path.resolve(specPath);
   const key = `${abs}|${JSON.stringify(Object.entries(dims).sort())}|${cell ?? ""}|${target}`;
   let p = cache.get(key);
@@ -86,8 +102,9 @@ export interface SpecLayerOptions extends Omit<RecurrentOptions, "kernel"> {
   dims?: Record<string, number>;
   /** Which cell or stack of the file (default: the last one declared). */
   cell?: string;
-  /** The backend of the layer's kernel: "wasm" (WebAssembly SIMD) or "ts" (TypeScript); default
-   *  defaultTarget(). */
+  /** The backend of the layer's kernel: "wasm" (WebAssembly SIMD), "ts" (TypeScript) or "webgpu"
+   *  (the GPU through WebGPU, where this process has an adapter: fit awaits it, and evaluate and
+   *  predict become evaluateAsync and predictAsync); default defaultTarget(). */
   target?: Target;
 }
 
@@ -96,7 +113,7 @@ export function rnn(opts: SpecLayerOptions): Recurrent {
   if (!opts || typeof opts.spec !== "string" || opts.spec === "") throw new Error("rnn: { spec } must name a .cell file");
   if (!Number.isInteger(opts.units) || opts.units < 1) throw new Error(`rnn: units must be a positive integer, got ${opts.units}`);
   const { spec, units, unitsDim = "H", inputDim = "I", dims = {}, cell, target, ...rest } = opts;
-  if (target !== undefined && target !== "wasm" && target !== "ts") throw new Error(`rnn: target must be "wasm" or "ts", got ${JSON.stringify(target)}`);
+  if (target !== undefined && !TARGETS.includes(target)) throw new Error(`rnn: target must be "wasm", "ts" or "webgpu", got ${JSON.stringify(target)}`);
   const type = cell ?? path.basename(spec, ".cell");
   return new Recurrent({
     // Read from the spec only when needed (returnState in a functional model); checked when built.

@@ -35,6 +35,9 @@
 // Bidirectional: bidirectional(lstm(32, { returnSequences }), { mergeMode: concat|sum|mul|ave })
 // runs a copy of the layer backward (own weights; with lengths it starts at each sample's last
 // step). Recurrent layers with returnState return [output, ...final states] from applyAll().
+// A recurrent layer may run an AsyncCellKernel (a WebGPU module, or rnn({ target: "webgpu" })):
+// fit awaits it and keeps its weights on the GPU; evaluateAsync / predictAsync replace evaluate /
+// predict, which refuse such a model naming them.
 //
 // Functional models (Keras' Model(inputs, outputs), tf.model()):
 //   const src = input({ shape: [null], name: "source" });            // per-sample shape, null = any length
@@ -69,7 +72,7 @@ import { Recurrent, type KernelSource, type RecurrentOptions } from "./layers/re
 import { Bidirectional, type BidirectionalOptions } from "./layers/bidirectional.ts";
 import { Merge, type MergeOptions } from "./layers/merge.ts";
 
-export type { CellKernel, KernelMeta, ParamMeta, StateMeta, InitSpec, Tensors } from "../abi/kernel.ts";
+export type { CellKernel, AsyncCellKernel, KernelMeta, ParamMeta, StateMeta, InitSpec, Tensors } from "../abi/kernel.ts";
 export { Rng } from "./rng.ts";
 export { sampleIndex } from "./sampling.ts";
 export {

@@ -6,6 +6,7 @@ import { storage, type CheckpointFs, type NamedWeight } from "./checkpoint.ts";
 import type { ModelOnnxOptions } from "./interop/onnx/export-model.ts";
 import { Layer, type Param, type Shape } from "./layers/layer.ts";
 import { Recurrent } from "./layers/recurrent.ts";
+import { backwardCall, forwardCall, type Passes } from "./passes.ts";
 import { Model, type ModelOptions, type PredictOptions } from "./training.ts";
 import { batchShapeString, shapeString, sizeOf, type Tensor, type TensorLike } from "./tensor.ts";
 
@@ -130,15 +131,20 @@ export class Sequential extends Model {
     return [[x.shape[0]!, ...out.map((d) => (d === null ? T : d))]];
   }
 
-  protected forwardAll(xs: Tensor[], training: boolean): Tensor[] {
+  protected *forwardAll(xs: Tensor[], training: boolean): Passes<Tensor[]> {
     let a = xs[0]!;
-    for (const l of this.layers) a = l.forward(a, { training });
+    const ctx = { training };
+    for (const l of this.layers) a = (yield* forwardCall(l, [a], ctx))[0]!;
     return [a];
   }
 
-  protected backwardAll(dys: Float32Array[]): void {
+  protected *backwardAll(dys: Float32Array[]): Passes<void> {
     let g: Float32Array | null = dys[0]!;
-    for (let i = this.layers.length - 1; i >= 0 && g !== null; i--) g = this.layers[i]!.backward(g);
+    for (let i = this.layers.length - 1; i >= 0 && g !== null; i--) g = (yield* backwardCall(this.layers[i]!, [g]))[0]!;
+  }
+
+  protected layerList(): readonly Layer[] {
+    return this.layers;
   }
 
   protected streamingLayers(): Recurrent[] {
@@ -147,13 +153,19 @@ export class Sequential extends Model {
 
   /** One optimisation step on a batch; returns the batch loss and the output (valid until the next call). */
   trainOnBatch(x: Tensor, y: Tensor): { loss: number; output: Tensor } {
-    const { loss, outputs } = this.trainStep([x], [y]);
+    const { loss, outputs } = this.runNow(this.trainStep([x], [y]), "trainOnBatch", "fit");
     return { loss, output: outputs[0]! };
   }
 
-  /** Outputs for x with dropout off, as a new tensor ([N, ...output shape]). */
+  /** Outputs for x with dropout off, as a new tensor ([N, ...output shape]). A model with an
+   *  asynchronous (WebGPU) layer needs predictAsync. */
   predict(xIn: TensorLike, opts: PredictOptions = {}): Tensor {
     return this.predictAll(xIn, opts)[0]!;
+  }
+
+  /** predict for any model, awaiting asynchronous (WebGPU) layers. */
+  async predictAsync(xIn: TensorLike, opts: PredictOptions = {}): Promise<Tensor> {
+    return (await this.predictAllAsync(xIn, opts))[0]!;
   }
 
   /** The trained model as an ONNX model (inference: dropout is off), as bytes. Inputs `input`

@@ -4,19 +4,26 @@
 // supplies only how it builds, runs forward and backward over lists of tensors (one per input and
 // output), and its parameters. All randomness comes from the model's seed, so two runs with the
 // same seed and data give identical numbers. Every user-supplied array is validated here and a
-// mistake is reported naming the argument (x, y, validationData, x[1], y.target...).
+// mistake is reported naming the argument (x, y, validationData, x[1], y.target...). The passes
+// (a training step, an evaluation, a prediction) are generators of layer calls (./passes.ts):
+// run synchronously when every layer is, awaited where a layer is asynchronous (WebGPU kernels:
+// fit awaits them; evaluateAsync and predictAsync are the asynchronous forms of evaluate and
+// predict, which refuse such a model).
 
 import { callbackList, runHook, type History } from "./callbacks.ts";
 import { loadWeights, saveWeights, type CheckpointOptions, type NamedWeight } from "./checkpoint.ts";
 import { describeValue } from "./describe.ts";
 import { firstNonFinite, guardedUpdate, NonFiniteError, WeightBackup, type StepPlace } from "./train-guard.ts";
-import type { Param } from "./layers/layer.ts";
+import type { Layer, Param } from "./layers/layer.ts";
 import type { Recurrent } from "./layers/recurrent.ts";
-import { checkLabels, getLoss, getMetric, type Loss, type LossName, type Metric, type MetricName } from "./losses.ts";
-import { clipByGlobalNorm, getOptimizer, type Optimizer, type OptimizerName } from "./optimizers.ts";
+import { checkLabels, type Loss } from "./losses.ts";
+import { clipByGlobalNorm, type Optimizer } from "./optimizers.ts";
 import { defaultProgressStream, LogSums, ProgressBar, type Logs, type ProgressStream } from "./progress.ts";
 import { Rng } from "./rng.ts";
-import { concatRows, gatherRows, sliceRows, toTensor, type Tensor, type TensorLike } from "./tensor.ts";
+import { compileSettings, recordBatch, type Compiled, type CompileOptions } from "./compiled.ts";
+import { toList } from "./model-data.ts";
+import { runAsync, runSync, type Passes } from "./passes.ts";
+import { concatRows, gatherRows, sliceRows, type Tensor, type TensorLike } from "./tensor.ts";
 
 export interface ModelOptions {
   /** Seed for initial weights, dropout masks and shuffling. Default 0. */
@@ -25,6 +32,7 @@ export interface ModelOptions {
 }
 
 export type { History } from "./callbacks.ts";
+export type { CompileOptions } from "./compiled.ts";
 
 /** Hooks fit calls while it trains (Keras' Callback); run as runtime/callbacks.ts says. */
 export interface Callbacks {
@@ -39,20 +47,6 @@ export interface Callbacks {
   onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
   onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
   onTrainEnd?(history: History): void | Promise<void>;
-}
-
-type LossSpec = LossName | Loss;
-
-export interface CompileOptions {
-  optimizer: OptimizerName | Optimizer;
-  /** One loss for every output, or one per output (a list in output order, or keyed by output name). */
-  loss: LossSpec | LossSpec[] | Record<string, LossSpec>;
-  /** Computed for every output. */
-  metrics?: (MetricName | Metric)[];
-  /** Weights of the outputs' losses in the total (default 1 each). */
-  lossWeights?: number[] | Record<string, number>;
-  /** Clip gradients by global norm to this value before each update. */
-  clipNorm?: number;
 }
 
 /** Data for a model: one tensor for a single input (or output); for several, a list in order or
@@ -85,14 +79,6 @@ export interface PredictOptions {
   batchSize?: number;
   /** Recurrent layers start from, and keep, their carried state (streaming generation); see resetStates(). */
   carryState?: boolean;
-}
-
-interface Compiled {
-  optimizer: Optimizer;
-  losses: Loss[];
-  lossWeights: number[];
-  metrics: Metric[];
-  clipNorm: number | undefined;
 }
 
 export abstract class Model {
@@ -131,9 +117,12 @@ export abstract class Model {
   protected abstract checkInputs(xs: Tensor[], names: readonly string[]): void;
   /** Each output's shape for a batch of these inputs. */
   protected abstract outputShapesFor(xs: Tensor[]): number[][];
-  protected abstract forwardAll(xs: Tensor[], training: boolean): Tensor[];
+  /** The forward pass over the layers: returns the outputs. */
+  protected abstract forwardAll(xs: Tensor[], training: boolean): Passes<Tensor[]>;
   /** Adds every parameter's gradient, given d loss / d each output of the last forwardAll. */
-  protected abstract backwardAll(dys: Float32Array[]): void;
+  protected abstract backwardAll(dys: Float32Array[]): Passes<void>;
+  /** The layers the passes call, each once. */
+  protected abstract layerList(): readonly Layer[];
   /** Recurrent layers that carry state under predict's carryState. */
   protected abstract streamingLayers(): Recurrent[];
 
@@ -165,21 +154,7 @@ export abstract class Model {
   // ---- Compiling.
 
   compile(opts: CompileOptions): this {
-    if (!opts || opts.optimizer === undefined || opts.loss === undefined) throw new Error("compile needs { optimizer, loss }");
-    if (opts.clipNorm !== undefined && !(typeof opts.clipNorm === "number" && opts.clipNorm > 0 && Number.isFinite(opts.clipNorm))) {
-      throw new Error(`compile: clipNorm must be a positive number, got ${describeValue(opts.clipNorm)}`);
-    }
-    const outs = this.outputNames;
-    this.compiled = {
-      optimizer: getOptimizer(opts.optimizer),
-      losses: perOutput(opts.loss, outs, "loss", (l) => typeof l === "string" || (typeof l === "object" && l !== null && "compute" in l)).map((l) => getLoss(l)),
-      lossWeights: opts.lossWeights === undefined ? outs.map(() => 1) : perOutput(opts.lossWeights, outs, "lossWeights", (w) => typeof w === "number"),
-      metrics: (opts.metrics ?? []).map(getMetric),
-      clipNorm: opts.clipNorm,
-    };
-    this.compiled.lossWeights.forEach((w, i) => {
-      if (!(Number.isFinite(w) && w >= 0)) throw new Error(`lossWeights for output '${outs[i]}' must be a non-negative number, got ${w}`);
-    });
+    this.compiled = compileSettings(opts, this.outputNames);
     return this;
   }
 
@@ -199,30 +174,12 @@ export abstract class Model {
 
   // ---- Data given by the user.
 
-  /** One validated tensor per name in `names` from data `d`; `what` names the argument. */
-  private toList(d: unknown, names: readonly string[], what: string, kind: string): { tensors: Tensor[]; labels: string[] } {
-    if (names.length === 1) return { tensors: [toTensor(d as TensorLike, what)], labels: [what] };
-    if (d === undefined || d === null) throw new Error(`${what} is missing`);
-    if (Array.isArray(d)) {
-      if (d.length !== names.length) throw new Error(`${what} must give the model's ${names.length} ${kind}s (${names.join(", ")}) in order; got a list of ${d.length}`);
-      const labels = names.map((_, i) => `${what}[${i}]`);
-      return { tensors: d.map((t, i) => toTensor(t as TensorLike, labels[i]!)), labels };
-    }
-    if (typeof d === "object" && !("data" in d && "shape" in d)) {
-      const rec = d as Record<string, TensorLike>;
-      for (const k of Object.keys(rec)) if (!names.includes(k)) throw new Error(`${what} names '${k}', which is not one of the model's ${kind}s (${names.join(", ")})`);
-      const labels = names.map((n) => `${what}.${n}`);
-      return { tensors: names.map((n, i) => toTensor(rec[n], labels[i]!)), labels };
-    }
-    throw new Error(`${what} must give the model's ${names.length} ${kind}s (${names.join(", ")}): a list in order or an object keyed by name`);
-  }
-
   protected inputs(d: unknown, what: string): { tensors: Tensor[]; labels: string[] } {
-    return this.toList(d, this.inputNames, what, "input");
+    return toList(d, this.inputNames, what, "input");
   }
 
   protected targets(d: unknown, what: string): { tensors: Tensor[]; labels: string[] } {
-    return this.toList(d, this.outputNames, what, "output");
+    return toList(d, this.outputNames, what, "output");
   }
 
   private checkXY(xs: Tensor[], ys: Tensor[], xl: string[], yl: string[], losses: Loss[]): void {
@@ -243,12 +200,12 @@ export abstract class Model {
   /** One optimisation step on a batch: returns the total and per-output losses and the outputs
    *  (valid until the next call). A non-finite loss, gradient or update throws NonFiniteError and
    *  changes no weight (nor the optimizer's state). */
-  protected trainStep(xs: Tensor[], ys: Tensor[], place?: StepPlace): { loss: number; losses: number[]; outputs: Tensor[] } {
+  protected *trainStep(xs: Tensor[], ys: Tensor[], place?: StepPlace): Passes<{ loss: number; losses: number[]; outputs: Tensor[] }> {
     const c = this.requireCompiled("trainOnBatch");
     this.requireBuilt("trainOnBatch");
     const params = this.params();
     for (const p of params) p.grad.fill(0);
-    const outs = this.forwardAll(xs, true);
+    const outs = yield* this.forwardAll(xs, true);
     const grads = outs.map((o, i) => (this.lossGrads[i] = this.lossGrads[i]?.length === o.data.length ? this.lossGrads[i]! : new Float32Array(o.data.length)));
     const losses = outs.map((o, i) => c.losses[i]!.compute(o, ys[i]!, grads[i]));
     let loss = 0;
@@ -258,7 +215,7 @@ export abstract class Model {
       if (w !== 1) for (let j = 0; j < grads[i]!.length; j++) grads[i]![j]! *= w;
     });
     if (!Number.isFinite(loss)) throw new NonFiniteError(`the loss became ${loss}`, place);
-    this.backwardAll(grads);
+    yield* this.backwardAll(grads);
     const bad = firstNonFinite(params, "grad");
     if (bad) throw new NonFiniteError(`the gradient of '${this.weightName(bad.param)}'[${bad.index}] became ${bad.value}`, place);
     if (c.clipNorm !== undefined) clipByGlobalNorm(params, c.clipNorm);
@@ -266,25 +223,30 @@ export abstract class Model {
     return { loss, losses, outputs: outs };
   }
 
+  /** The first layer whose calls are asynchronous, if any (known once the model is built). */
+  private asyncLayer(): Layer | undefined {
+    return this.layerList().find((l) => l.asynchronous);
+  }
+
+  /** Runs passes synchronously, for `what`; a model with an asynchronous layer is refused, naming
+   *  `instead`, the asynchronous form. */
+  protected runNow<R>(g: Passes<R>, what: string, instead: string): R {
+    const l = this.asyncLayer();
+    if (l) {
+      throw new Error(`${what} runs synchronously, but layer '${l.label}' returns its results asynchronously (its kernel runs on the GPU, through WebGPU): use await model.${instead}(...) instead`);
+    }
+    return runSync(g);
+  }
+
+  /** Runs passes synchronously when every layer is synchronous, else awaiting the asynchronous ones. */
+  private run<R>(g: Passes<R>): R | Promise<R> {
+    return this.asyncLayer() ? runAsync(g) : runSync(g);
+  }
+
   /** "layer/param" of the i-th parameter of params(), as checkpoints and errors name it. */
   private weightName(i: number): string {
     const p = this.params()[i];
     return this.weights().find((w) => w.value === p?.value)?.name ?? `#${i}`;
-  }
-
-  /** Adds a batch's losses and metrics to `sums` (total loss weighted by the batch size). */
-  private record(sums: LogSums, loss: number, losses: number[], outs: Tensor[], ys: Tensor[], n: number): void {
-    const c = this.compiled!;
-    const names = this.outputNames;
-    const multi = names.length > 1;
-    sums.add("loss", loss, n);
-    if (multi) losses.forEach((l, i) => sums.add(`${names[i]}_loss`, l, n));
-    outs.forEach((o, i) => {
-      for (const m of c.metrics) {
-        const r = m.compute(o, ys[i]!, c.losses[i]!.sparse);
-        sums.add(multi ? `${names[i]}_${m.name}` : m.name, r.value, r.count);
-      }
-    });
   }
 
   async fit(xIn: ModelData, yIn: ModelData, optsIn: FitOptions = {}): Promise<History> {
@@ -345,8 +307,8 @@ export abstract class Model {
         const end = Math.min(N, start + batchSize);
         const xb = xs.map((t) => gatherRows(t, order, start, end));
         const yb = ys.map((t) => gatherRows(t, order, start, end));
-        const { loss, losses, outputs } = this.trainStep(xb, yb, { epoch, epochs, batch: bi, batches: nBatches });
-        this.record(sums, loss, losses, outputs, yb, end - start);
+        const { loss, losses, outputs } = await this.run(this.trainStep(xb, yb, { epoch, epochs, batch: bi, batches: nBatches }));
+        recordBatch(this.compiled!, this.outputNames, sums, loss, losses, outputs, yb, end - start);
         seen += end - start;
         const logs = sums.logs();
         bar?.batchEnd(bi + 1, logs);
@@ -355,7 +317,7 @@ export abstract class Model {
       }
       const logs = sums.logs();
       if (val) {
-        const v = this.evaluateTensors(val[0], val[1], batchSize);
+        const v = await this.run(this.evaluateTensors(val[0], val[1], batchSize));
         for (const [k, value] of Object.entries(v)) logs[`val_${k}`] = value;
       }
       bar?.epochEnd(logs);
@@ -369,17 +331,27 @@ export abstract class Model {
     return history;
   }
 
-  /** Loss and metrics over (x, y) with dropout off: { loss, <metric>: value }. */
+  /** Loss and metrics over (x, y) with dropout off: { loss, <metric>: value }. A model with an
+   *  asynchronous (WebGPU) layer needs evaluateAsync. */
   evaluate(xIn: ModelData, yIn: ModelData, opts: EvaluateOptions = {}): Logs {
+    return this.runNow(this.evaluatePasses(xIn, yIn, opts), "evaluate", "evaluateAsync");
+  }
+
+  /** evaluate for any model, awaiting asynchronous (WebGPU) layers. */
+  async evaluateAsync(xIn: ModelData, yIn: ModelData, opts: EvaluateOptions = {}): Promise<Logs> {
+    return runAsync(this.evaluatePasses(xIn, yIn, opts));
+  }
+
+  private *evaluatePasses(xIn: ModelData, yIn: ModelData, opts: EvaluateOptions): Passes<Logs> {
     const c = this.requireCompiled("evaluate");
     this.requireBuilt("evaluate");
     const xd = this.inputs(xIn, "x");
     const yd = this.targets(yIn, "y");
     this.checkXY(xd.tensors, yd.tensors, xd.labels, yd.labels, c.losses);
-    return this.evaluateTensors(xd.tensors, yd.tensors, opts.batchSize ?? 32);
+    return yield* this.evaluateTensors(xd.tensors, yd.tensors, opts.batchSize ?? 32);
   }
 
-  private evaluateTensors(xs: Tensor[], ys: Tensor[], batchSize: number): Logs {
+  private *evaluateTensors(xs: Tensor[], ys: Tensor[], batchSize: number): Passes<Logs> {
     const c = this.compiled!;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${describeValue(batchSize)}`);
     const N = xs[0]!.shape[0]!;
@@ -388,16 +360,26 @@ export abstract class Model {
       const end = Math.min(N, start + batchSize);
       const xb = xs.map((t) => sliceRows(t, start, end));
       const yb = ys.map((t) => sliceRows(t, start, end));
-      const outs = this.forwardAll(xb, false);
+      const outs = yield* this.forwardAll(xb, false);
       const losses = outs.map((o, i) => c.losses[i]!.compute(o, yb[i]!));
       const loss = losses.reduce((s, l, i) => s + c.lossWeights[i]! * l, 0);
-      this.record(sums, loss, losses, outs, yb, end - start);
+      recordBatch(c, this.outputNames, sums, loss, losses, outs, yb, end - start);
     }
     return sums.logs();
   }
 
-  /** Outputs for x with dropout off, one new tensor per output ([N, ...output shape]). */
+  /** Outputs for x with dropout off, one new tensor per output ([N, ...output shape]). A model
+   *  with an asynchronous (WebGPU) layer needs predictAllAsync. */
   predictAll(xIn: ModelData, opts: PredictOptions): Tensor[] {
+    return this.runNow(this.predictPasses(xIn, opts), "predict", "predictAsync");
+  }
+
+  /** predictAll for any model, awaiting asynchronous (WebGPU) layers. */
+  async predictAllAsync(xIn: ModelData, opts: PredictOptions): Promise<Tensor[]> {
+    return runAsync(this.predictPasses(xIn, opts));
+  }
+
+  private *predictPasses(xIn: ModelData, opts: PredictOptions): Passes<Tensor[]> {
     this.requireBuilt("predict");
     const { tensors: xs, labels } = this.inputs(xIn, "x");
     this.checkInputs(xs, labels);
@@ -414,7 +396,7 @@ export abstract class Model {
     try {
       const parts: Tensor[][] = this.outputNames.map(() => []);
       for (let start = 0; start < N; start += batchSize) {
-        const outs = this.forwardAll(
+        const outs = yield* this.forwardAll(
           xs.map((x) => sliceRows(x, start, Math.min(N, start + batchSize))),
           false,
         );
@@ -441,22 +423,4 @@ export abstract class Model {
   async load(file: string, opts: CheckpointOptions = {}): Promise<void> {
     await loadWeights(this.weights(), file, opts);
   }
-}
-
-/** One value per output from a single value, a list in output order, or an object keyed by name. */
-function perOutput<T>(v: T | readonly T[] | Record<string, T>, outs: readonly string[], what: string, isOne: (v: unknown) => boolean): T[] {
-  if (isOne(v)) return outs.map(() => v as T);
-  if (Array.isArray(v)) {
-    if (v.length !== outs.length) throw new Error(`compile: ${what} lists ${v.length} entries but the model has ${outs.length} outputs (${outs.join(", ")})`);
-    return [...(v as T[])];
-  }
-  if (typeof v === "object" && v !== null) {
-    const rec = v as Record<string, T>;
-    for (const k of Object.keys(rec)) if (!outs.includes(k)) throw new Error(`compile: ${what} names '${k}', which is not an output of the model (${outs.join(", ")})`);
-    return outs.map((o) => {
-      if (!(o in rec)) throw new Error(`compile: ${what} gives nothing for output '${o}'`);
-      return rec[o]!;
-    });
-  }
-  throw new Error(`compile: ${what} must be one value, a list with one per output, or an object keyed by output name`);
 }

@@ -72,7 +72,7 @@ describe("cellc export", () => {
       const file = join(work, `gru${extra.length}.onnx`);
       const r = await cellc("export", specPath("gru"), "--dims", "I=4,H=5", "--out", file, "--weights", ckpt, ...extra);
       expect(r.code, r.err).toBe(0);
-      expect(await compare(file, layer.kernel!, params)).toBeLessThan(1e-5);
+      expect(await compare(file, layer.kernel as CellKernel, params)).toBeLessThan(1e-5);
     }
     const wrong = await cellc("export", specPath("gru"), "--dims", "I=4,H=5", "--out", join(work, "x.onnx"), "--weights", ckpt, "--layer", "dense");
     expect(wrong.code).toBe(1);

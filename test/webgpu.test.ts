@@ -260,10 +260,11 @@ describe("the WebGPU module outside a WebGPU page", () => {
     await expect(k.forward(p, { x: new Float32Array(5) }, { batchSize: 2 })).rejects.toThrow(/inputs\.x/);
   });
 
-  it("the runtime's recurrent layer refuses it with a message saying what to use instead", async () => {
-    const { recurrent, sequential } = await import("../runtime/index.ts");
+  it("the runtime's recurrent layer takes it (test/webgpu-runtime.test.ts trains on it); its synchronous predict refuses it, naming predictAsync", async () => {
+    const { recurrent, sequential, tensor } = await import("../runtime/index.ts");
     const model = sequential([recurrent({ kernel: (await build()) as never })]);
-    await expect(model.build([5, 3])).rejects.toThrow(/kernel 'gru' is a WebGPU kernel, whose forward and backward return promises; .* build the spec with --target wasm \(or ts\) for the layer/);
+    await model.build([5, 3]);
+    expect(() => model.predict(tensor(new Float32Array(15), [1, 5, 3]))).toThrow(/^predict runs synchronously, but layer 'gru' returns its results asynchronously .*: use await model\.predictAsync\(\.\.\.\) instead$/);
   });
 
   it("a float64 build is refused: WGSL has no f64", async () => {

@@ -17,6 +17,7 @@ import { shapesCompatible, type Layer, type Param } from "../layers/layer.ts";
 import { Recurrent } from "../layers/recurrent.ts";
 import { summaryTable } from "../model.ts";
 import { batchShapeString, shapeString, type Tensor } from "../tensor.ts";
+import { backwardCall, forwardCall, type Passes } from "../passes.ts";
 import { Model, type ModelData, type ModelOptions, type PredictOptions } from "../training.ts";
 import { outputNames, traceGraph, type Graph } from "./graph.ts";
 import type { Node, SymbolicTensor } from "./symbolic.ts";
@@ -170,22 +171,22 @@ export class Functional extends Model {
     });
   }
 
-  protected forwardAll(xs: Tensor[], training: boolean): Tensor[] {
+  protected *forwardAll(xs: Tensor[], training: boolean): Passes<Tensor[]> {
     const g = this.graph;
     const vals = (this.values = new Map());
     g.inputs.forEach((t, i) => vals.set(t, xs[i]!));
     const ctx = { training };
-    g.nodes.forEach((n, k) => {
+    for (const [k, n] of g.nodes.entries()) {
       const r = this.runners[k]!;
       // Data needs no gradient: a call whose main input is a model input skips computing it.
       r.inputGradientNeeded = n.inputs[0]!.node !== undefined;
-      const outs = r.forwardCall(n.inputs.map((t) => vals.get(t)!), ctx);
+      const outs = yield* forwardCall(r, n.inputs.map((t) => vals.get(t)!), ctx);
       n.outputs.forEach((t, i) => vals.set(t, outs[i]!));
-    });
+    }
     return g.outputs.map((t) => vals.get(t)!);
   }
 
-  protected backwardAll(dys: Float32Array[]): void {
+  protected *backwardAll(dys: Float32Array[]): Passes<void> {
     const g = this.graph;
     const grads = new Map<SymbolicTensor, Float32Array>();
     const add = (t: SymbolicTensor, d: Float32Array): void => {
@@ -207,7 +208,7 @@ export class Functional extends Model {
       const n: Node = g.nodes[k]!;
       if (!n.outputs.some((t) => grads.has(t))) continue;
       const dOut = n.outputs.map((t) => grads.get(t) ?? this.ownBuffer(t, this.values.get(t)!.data.length).fill(0));
-      const dIn = this.runners[k]!.backwardCall(dOut);
+      const dIn = yield* backwardCall(this.runners[k]!, dOut);
       n.inputs.forEach((t, i) => {
         const d = dIn[i];
         if (d && t.node) add(t, d);
@@ -225,6 +226,10 @@ export class Functional extends Model {
     return b;
   }
 
+  protected layerList(): readonly Layer[] {
+    return this.runners;
+  }
+
   protected streamingLayers(): Recurrent[] {
     return this.runners.filter((l): l is Recurrent => l instanceof Recurrent);
   }
@@ -232,13 +237,19 @@ export class Functional extends Model {
   /** One optimisation step on a batch; returns the total loss and the outputs (valid until the next call). */
   trainOnBatch(x: ModelData, y: ModelData): { loss: number; outputs: Tensor[] } {
     this.requireBuilt("trainOnBatch");
-    const { loss, outputs } = this.trainStep(this.inputs(x, "x").tensors, this.targets(y, "y").tensors);
+    const { loss, outputs } = this.runNow(this.trainStep(this.inputs(x, "x").tensors, this.targets(y, "y").tensors), "trainOnBatch", "fit");
     return { loss, outputs };
   }
 
   /** Outputs for x with dropout off: a tensor for a one-output model, else one per output. */
   predict(x: ModelData, opts: PredictOptions = {}): Tensor | Tensor[] {
     const outs = this.predictAll(x, opts);
+    return outs.length === 1 ? outs[0]! : outs;
+  }
+
+  /** predict for any model, awaiting asynchronous (WebGPU) layers. */
+  async predictAsync(x: ModelData, opts: PredictOptions = {}): Promise<Tensor | Tensor[]> {
+    const outs = await this.predictAllAsync(x, opts);
     return outs.length === 1 ? outs[0]! : outs;
   }
 

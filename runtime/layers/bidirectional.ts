@@ -140,17 +140,40 @@ export class Bidirectional extends Layer {
     return this.backwardCall([dy])[0]!;
   }
 
+  /** True when the wrapped layer's kernel is asynchronous (WebGPU). */
+  override get asynchronous(): boolean {
+    return this.forwardLayer.asynchronous;
+  }
+
   override forwardCall(xs: Tensor[], ctx: ForwardContext): Tensor[] {
+    const [fIn, bIn] = this.splitInputs(xs);
+    return this.merge(xs[0]!, this.forwardLayer.forwardCall(fIn, ctx), this.backwardLayer.forwardCall(bIn, ctx));
+  }
+
+  override async forwardCallAsync(xs: Tensor[], ctx: ForwardContext): Promise<Tensor[]> {
+    const [fIn, bIn] = this.splitInputs(xs);
+    return this.merge(xs[0]!, await this.forwardLayer.forwardCallAsync(fIn, ctx), await this.backwardLayer.forwardCallAsync(bIn, ctx));
+  }
+
+  /** The two directions' call inputs: x and the reversed x, each with its initial states. */
+  private splitInputs(xs: Tensor[]): [Tensor[], Tensor[]] {
     const x = xs[0]!;
     const [B, T, F] = [x.shape[0]!, x.shape[1]!, x.shape[2]!];
     this.shape = { B, T, F, lengths: x.lengths };
     const nf = xs.length > 1 ? (xs.length - 1) / 2 : 0;
     this.forwardLayer.inputGradientNeeded = this.backwardLayer.inputGradientNeeded = this.inputGradientNeeded;
-    const fOut = this.forwardLayer.forwardCall([x, ...xs.slice(1, 1 + nf)], ctx);
     const xr = reverseSequences(x.data, B, T, F, x.lengths, (this.xRev = ensure(this.xRev, x.data.length)));
     const rev: Tensor = { data: xr, shape: x.shape };
     if (x.lengths) rev.lengths = x.lengths;
-    const bOut = this.backwardLayer.forwardCall([rev, ...xs.slice(1 + nf)], ctx);
+    return [
+      [x, ...xs.slice(1, 1 + nf)],
+      [rev, ...xs.slice(1 + nf)],
+    ];
+  }
+
+  /** The layer's outputs from the two directions' outputs. */
+  private merge(x: Tensor, fOut: Tensor[], bOut: Tensor[]): Tensor[] {
+    const { B, T } = this.shape;
     const H = this.H;
     const yF = fOut[0]!.data;
     let yB = bOut[0]!.data;
@@ -167,7 +190,18 @@ export class Bidirectional extends Layer {
   }
 
   override backwardCall(dys: Float32Array[]): (Float32Array | null)[] {
-    const { B, T, F, lengths } = this.shape;
+    const [dF, dB] = this.splitGradients(dys);
+    return this.mergeGradients(this.forwardLayer.backwardCall(dF), this.backwardLayer.backwardCall(dB));
+  }
+
+  override async backwardCallAsync(dys: Float32Array[]): Promise<(Float32Array | null)[]> {
+    const [dF, dB] = this.splitGradients(dys);
+    return this.mergeGradients(await this.forwardLayer.backwardCallAsync(dF), await this.backwardLayer.backwardCallAsync(dB));
+  }
+
+  /** The two directions' output gradients from the layer's. */
+  private splitGradients(dys: Float32Array[]): [Float32Array[], Float32Array[]] {
+    const { B, T, lengths } = this.shape;
     const H = this.H;
     const yF = this.yF!;
     const rows = yF.length / H;
@@ -176,8 +210,15 @@ export class Bidirectional extends Layer {
     mergeBackward(this.mergeMode, [yF, this.yB!], [H, H], rows, dys[0]!, [dyF, dyB]);
     if (this.returnSequences) dyB = reverseSequences(dyB, B, T, H, lengths, (this.dyBRev = ensure(this.dyBRev, dyB.length)));
     const ns = this.returnState ? (dys.length - 1) / 2 : 0;
-    const gF = this.forwardLayer.backwardCall([dyF, ...dys.slice(1, 1 + ns)]);
-    const gB = this.backwardLayer.backwardCall([dyB, ...dys.slice(1 + ns)]);
+    return [
+      [dyF, ...dys.slice(1, 1 + ns)],
+      [dyB, ...dys.slice(1 + ns)],
+    ];
+  }
+
+  /** d loss / d each call input from the two directions' input gradients. */
+  private mergeGradients(gF: (Float32Array | null)[], gB: (Float32Array | null)[]): (Float32Array | null)[] {
+    const { B, T, F, lengths } = this.shape;
     let dx: Float32Array | null = null;
     if (gF[0] && gB[0]) {
       // The backward copy read the reversed sequence: reverse its input gradient back and add.

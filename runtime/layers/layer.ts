@@ -108,6 +108,23 @@ export abstract class Layer {
     return [this.backward(dys[0]!)];
   }
 
+  /** True when the layer's work finishes asynchronously (a recurrent layer around a WebGPU
+   *  kernel): models then run it through forwardCallAsync and backwardCallAsync, and its
+   *  synchronous calls throw. Known once the layer is built. */
+  get asynchronous(): boolean {
+    return false;
+  }
+
+  /** forwardCall for an asynchronous layer (the default runs forwardCall). */
+  async forwardCallAsync(xs: Tensor[], ctx: ForwardContext): Promise<Tensor[]> {
+    return this.forwardCall(xs, ctx);
+  }
+
+  /** backwardCall for an asynchronous layer (the default runs backwardCall). */
+  async backwardCallAsync(dys: Float32Array[]): Promise<(Float32Array | null)[]> {
+    return this.backwardCall(dys);
+  }
+
   /** Applies the layer to symbolic tensors (functional models); returns its single output. */
   apply(inputs: SymbolicTensor | readonly SymbolicTensor[], opts: ApplyOptions = {}): SymbolicTensor {
     const outs = applyLayer(this, inputs, opts);

@@ -7,17 +7,21 @@
 // A kernel with several inputs gets the feature axis split across them in declaration order.
 // In a functional model a call may also take the initial states as inputs (gradients flow back
 // into whatever produced them) and, with returnState, return the final states after the output.
+// An asynchronous kernel (AsyncCellKernel: WebGPU) runs through forwardCallAsync and
+// backwardCallAsync, which the models' fit, evaluateAsync and predictAsync await; the synchronous
+// calls refuse it. The moves between the layer's and the kernel's layouts: ./recurrent-layout.ts.
 
-import { ABI_VERSION, type CellKernel, type Gradients, type Tape, type Tensors } from "../../abi/kernel.ts";
+import type { AsyncCellKernel, BackwardOptions, CellKernel, ForwardOptions, ForwardResult, Gradients, Tape, Tensors } from "../../abi/kernel.ts";
 import { initializeParams } from "../init.ts";
 import type { Rng } from "../rng.ts";
 import { batchShapeString, type Tensor } from "../tensor.ts";
 import { checkThreadsOption, threadsFor, type ThreadsOption } from "../threads.ts";
 import { checkRate, fillDropoutMask } from "./dropout.ts";
 import { checkInput, ensure, Layer, shapesCompatible, type ForwardContext, type Param, type Shape } from "./layer.ts";
+import { checkKernel, checkStateInputs, isAsyncKernel, type AnyCellKernel, type KernelSource } from "./recurrent-kernel.ts";
+import { initialStateFor, inputGradientsToBatchMajor, statesFromInputs, outputGradientToTimeMajor, outputToBatchMajor, toTimeMajor } from "./recurrent-layout.ts";
 
-/** Makes the kernel once the input size is known (the layer is built). */
-export type KernelSource = CellKernel | ((inputSize: number) => CellKernel | Promise<CellKernel>);
+export type { AnyCellKernel, KernelSource };
 
 export interface RecurrentOptions {
   /** A kernel, or a factory given the input size (see rnn() for spec files). */
@@ -61,7 +65,7 @@ export class Recurrent extends Layer {
   readonly dropout: number;
   readonly recurrentDropout: number;
   /** The kernel, once built. */
-  kernel: CellKernel | undefined;
+  kernel: AnyCellKernel | undefined;
   /** Worker threads for the kernel's calls (RecurrentOptions.threads). */
   readonly threads: ThreadsOption;
   /** When true (set by Sequential.predict's carryState), state carries across calls like `stateful`. */
@@ -162,19 +166,8 @@ export class Recurrent extends Layer {
 
   /** Checks the initial-state inputs of a call; returns the shapes of the returned states. */
   private checkStateShapes(inputShapes: Shape[]): Shape[] {
-    const states = this.kernel!.meta.states;
-    if (inputShapes.length > 1) {
-      if (inputShapes.length !== 1 + states.length) {
-        throw new Error(`layer '${this.label}' takes ${states.length} initial states (${states.map((s) => s.name).join(", ")}), got ${inputShapes.length - 1}`);
-      }
-      states.forEach((s, i) => {
-        const got = inputShapes[i + 1]!;
-        if (!shapesCompatible([s.size], got)) {
-          throw new Error(`layer '${this.label}': initial state '${s.name}' must be ${batchShapeString([s.size])}, got ${batchShapeString(got)}`);
-        }
-      });
-    }
-    return this.returnState ? states.map((s) => [s.size]) : [];
+    checkStateInputs(this.kernel!.meta.states, inputShapes, this.label);
+    return this.returnState ? this.kernel!.meta.states.map((s) => [s.size]) : [];
   }
 
   /** Copies kernel parameters in (e.g. from runtime/interop), checking names and sizes first. */
@@ -229,25 +222,7 @@ export class Recurrent extends Layer {
     const F = inputShape[1]!;
     const k = typeof this.source === "function" ? await this.source(F) : this.source;
     const meta = k.meta;
-    if (meta.abiVersion !== ABI_VERSION) {
-      const got = typeof meta.abiVersion === "number" ? `version ${meta.abiVersion}` : "an older version";
-      throw new Error(`recurrent layer '${this.name}': kernel '${meta.name}' was generated for ${got} of the kernel contract; this runtime needs version ${ABI_VERSION}: rebuild it with this cellc`);
-    }
-    if (meta.backend === "webgpu") {
-      throw new Error(`recurrent layer '${this.name}': kernel '${meta.name}' is a WebGPU kernel, whose forward and backward return promises; the runtime's layers call kernels synchronously and do not run it: build the spec with --target wasm (or ts) for the layer, and call the WebGPU module's forward and backward directly`);
-    }
-    if (meta.inputs.length === 0) throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' has no input to feed`);
-    if (meta.outputs.length === 0) throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' has no output`);
-    const need = meta.inputs.reduce((s, v) => s + v.size, 0);
-    if (need !== F) {
-      const list = meta.inputs.map((v) => `${v.name}[${v.size}]`).join(" + ");
-      throw new Error(`recurrent layer '${this.name}': cell '${meta.name}' takes ${need} input features (${list}) but the layer's input has ${F}`);
-    }
-    const declared = this.stateNames();
-    const actual = meta.states.map((s) => s.name);
-    if (declared && declared.join() !== actual.join()) {
-      throw new Error(`recurrent layer '${this.name}': its states were declared as ${declared.join(", ")} but cell '${meta.name}' has ${actual.join(", ")}`);
-    }
+    checkKernel(meta, F, this.stateNames(), this.name);
     this.kernel = k;
     this.rng = rng;
     this.inSize = F;
@@ -284,66 +259,109 @@ export class Recurrent extends Layer {
       }
       return this.state;
     }
-    if (!this.initialState) return undefined;
-    const out: Partial<Tensors> = {};
-    for (const [name, v] of Object.entries(this.initialState)) {
-      if (!v) continue;
-      const sm = k.meta.states.find((s) => s.name === name);
-      if (!sm) throw new Error(`layer '${this.name}': initialState names '${name}', but cell '${k.meta.name}' has states ${k.meta.states.map((s) => s.name).join(", ")}`);
-      if (v.length === B * sm.size) out[name] = v;
-      else if (v.length === sm.size) {
-        const full = new Float32Array(B * sm.size);
-        for (let b = 0; b < B; b++) full.set(v, b * sm.size);
-        out[name] = full;
-      } else {
-        throw new Error(`layer '${this.name}': initialState '${name}' has ${v.length} values; expected ${sm.size} or ${B} x ${sm.size}`);
-      }
+    return this.initialState && initialStateFor(this.initialState, k.meta.states, B, this.name, k.meta.name);
+  }
+
+  /** True when the kernel is asynchronous (AsyncCellKernel): calls go through forwardCallAsync
+   *  and backwardCallAsync. */
+  override get asynchronous(): boolean {
+    return this.kernel !== undefined && isAsyncKernel(this.kernel);
+  }
+
+  /** The kernel for a synchronous call; an asynchronous one is refused, naming what to call. */
+  private syncKernel(): CellKernel {
+    const k = this.kernel!;
+    if (this.asynchronous) {
+      throw new Error(`layer '${this.name}': cell '${k.meta.name}' runs on ${k.meta.backend}, whose results arrive asynchronously, and this call is synchronous: use await model.fit(...), model.evaluateAsync(...) or model.predictAsync(...)`);
     }
-    return out;
+    return k as CellKernel;
   }
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
-    return this.run(x, ctx, undefined);
+    return this.forwardCall([x], ctx)[0]!;
   }
 
   override forwardCall(xs: Tensor[], ctx: ForwardContext): Tensor[] {
-    const meta = this.kernel!.meta;
-    let given: Tensors | undefined;
-    if (xs.length > 1) {
-      given = {};
-      const B = xs[0]!.shape[0]!;
-      meta.states.forEach((s, i) => {
-        const v = xs[i + 1]!;
-        if (v.shape.length !== 2 || v.shape[0] !== B || v.shape[1] !== s.size) {
-          throw new Error(`layer '${this.name}': initial state '${s.name}' must be [${B}, ${s.size}], got [${v.shape.join(", ")}]`);
-        }
-        given![s.name] = v.data;
-      });
-    }
-    const y = this.run(xs[0]!, ctx, given);
-    if (!this.returnState) return [y];
-    const fin = this.lastFinal!;
-    return [y, ...meta.states.map((s) => ({ data: fin[s.name]!, shape: [xs[0]!.shape[0]!, s.size] }))];
+    const k = this.syncKernel();
+    const opts = this.beforeForward(xs, ctx);
+    return this.afterForward(xs, k.forward(this.kparams, this.xs, opts));
+  }
+
+  override async forwardCallAsync(xs: Tensor[], ctx: ForwardContext): Promise<Tensor[]> {
+    if (!this.asynchronous) return this.forwardCall(xs, ctx);
+    const opts = this.beforeForward(xs, ctx);
+    return this.afterForward(xs, await (this.kernel as AsyncCellKernel).forward(this.kparams, this.xs, opts));
+  }
+
+  backward(dy: Float32Array): Float32Array | null {
+    return this.backwardCall([dy])[0]!;
   }
 
   override backwardCall(dys: Float32Array[]): (Float32Array | null)[] {
-    const meta = this.kernel!.meta;
-    let dFinal: Tensors | undefined;
-    if (this.returnState) {
-      dFinal = {};
-      meta.states.forEach((s, i) => (dFinal![s.name] = dys[i + 1]!));
-    }
-    const dx = this.back(dys[0]!, dFinal);
-    if (!this.statesIn) return [dx];
-    const g = this.grads!.initialState;
-    return [dx, ...meta.states.map((s) => g[s.name]!)];
+    const k = this.syncKernel();
+    const { dOut, opts } = this.beforeBackward(dys);
+    return this.afterBackward(k.backward(this.kparams, this.tape!, { [this.outName]: dOut }, opts));
   }
 
-  /** The forward pass; `given` holds initial states passed as call inputs ([B, n] each). */
-  private run(x: Tensor, ctx: ForwardContext, given: Tensors | undefined): Tensor {
+  override async backwardCallAsync(dys: Float32Array[]): Promise<(Float32Array | null)[]> {
+    if (!this.asynchronous) return this.backwardCall(dys);
+    const { dOut, opts } = this.beforeBackward(dys);
+    return this.afterBackward(await (this.kernel as AsyncCellKernel).backward(this.kparams, this.tape!, { [this.outName]: dOut }, opts));
+  }
+
+  /** Everything a forward does before the kernel's call: the layouts, the masks, the options. */
+  private beforeForward(xs: Tensor[], ctx: ForwardContext): ForwardOptions {
+    const given = xs.length > 1 ? statesFromInputs(xs, this.kernel!.meta.states, this.name) : undefined;
+    return this.prepare(xs[0]!, ctx, given);
+  }
+
+  /** The call's outputs from the kernel's result: the layer's output, then the final states under returnState. */
+  private afterForward(xs: Tensor[], res: ForwardResult): Tensor[] {
+    const y = this.finish(xs[0]!, res);
+    if (!this.returnState) return [y];
+    const fin = this.lastFinal!;
+    return [y, ...this.kernel!.meta.states.map((s) => ({ data: fin[s.name]!, shape: [xs[0]!.shape[0]!, s.size] }))];
+  }
+
+  /** Everything a backward does before the kernel's call. */
+  private beforeBackward(dys: Float32Array[]): { dOut: Float32Array; opts: BackwardOptions } {
+    const { T, B } = this;
+    const H = this.outSize;
+    const dOut = (this.dOut = ensure(this.dOut, T * B * H));
+    outputGradientToTimeMajor(dys[0]!, B, T, H, this.returnSequences, this.lengths, dOut);
+    const opts: BackwardOptions = { inputGradients: this.inputGradientNeeded };
+    if (this.grads) opts.into = this.grads;
+    if (this.returnState && dys.length > 1) {
+      const dFinal: Tensors = {};
+      this.kernel!.meta.states.forEach((s, i) => (dFinal[s.name] = dys[i + 1]!));
+      opts.dFinalState = dFinal;
+    }
+    return { dOut, opts };
+  }
+
+  /** Adds the parameter gradients; returns d loss / d each call input. */
+  private afterBackward(g: Gradients): (Float32Array | null)[] {
+    const meta = this.kernel!.meta;
+    this.grads = this.current.grads = g;
+    for (const p of this.plist) {
+      const src = g.params[p.name]!;
+      const dst = p.grad;
+      for (let i = 0; i < dst.length; i++) dst[i]! += src[i]!;
+    }
+    let dx: Float32Array | null = null;
+    if (this.inputGradientNeeded) {
+      const { T, B } = this;
+      dx = this.dx = ensure(this.dx, B * T * this.inSize);
+      inputGradientsToBatchMajor(g.inputs, B, T, this.inSize, meta.inputs, this.inputMasked ? this.inMask! : undefined, dx);
+    }
+    if (!this.statesIn) return [dx];
+    return [dx, ...meta.states.map((s) => g.initialState[s.name]!)];
+  }
+
+  /** The forward pass up to the kernel's call; `given` holds initial states passed as call inputs ([B, n] each). */
+  private prepare(x: Tensor, ctx: ForwardContext, given: Tensors | undefined): ForwardOptions {
     checkInput(this, x);
-    const k = this.kernel!;
-    const meta = k.meta;
+    const meta = this.kernel!.meta;
     const B = x.shape[0]!;
     const T = x.shape[1]!;
     const F = this.inSize;
@@ -368,23 +386,7 @@ export class Recurrent extends Layer {
       mask = this.inMask = ensure(this.inMask, B * F);
       fillDropoutMask(mask, this.dropout, this.rng!);
     }
-
-    // [B, T, F] -> each kernel input [T, B, n], masked.
-    let off = 0;
-    for (const inp of meta.inputs) {
-      const n = inp.size;
-      const buf = (this.xs[inp.name] = ensure(this.xs[inp.name], T * B * n));
-      const xd = x.data;
-      for (let b = 0; b < B; b++) {
-        for (let t = 0; t < T; t++) {
-          const src = (b * T + t) * F + off;
-          const dst = (t * B + b) * n;
-          if (mask) for (let j = 0; j < n; j++) buf[dst + j] = xd[src + j]! * mask[b * F + off + j]!;
-          else for (let j = 0; j < n; j++) buf[dst + j] = xd[src + j]!;
-        }
-      }
-      off += n;
-    }
+    toTimeMajor(x.data, B, T, F, meta.inputs, mask, this.xs);
 
     // Recurrent dropout: one mask [B, n] per projected state for the whole sequence.
     let stateMasks: Tensors | undefined;
@@ -399,7 +401,7 @@ export class Recurrent extends Layer {
     }
     this.lastStateMasks = stateMasks;
 
-    const opts: Parameters<CellKernel["forward"]>[2] = { batchSize: B, timeSteps: T };
+    const opts: ForwardOptions = { batchSize: B, timeSteps: T };
     this.statesIn = given !== undefined;
     const init = given ?? this.startState(B);
     if (init) opts.initialState = init;
@@ -408,86 +410,25 @@ export class Recurrent extends Layer {
     if (this.tape) opts.tape = this.tape;
     const threads = threadsFor(this.threads, meta, T, B);
     if (threads !== undefined) opts.threads = threads;
-    const res = k.forward(this.kparams, this.xs, opts);
+    return opts;
+  }
+
+  /** The forward pass after the kernel's call: carried state and the layer's output. */
+  private finish(x: Tensor, res: ForwardResult): Tensor {
+    const meta = this.kernel!.meta;
+    const { T, B } = this;
     this.tape = this.current.tape = res.tape;
     this.lastFinal = res.finalState;
-
     if (this.stateful || this.carryState) {
       const carried: Tensors = {};
       for (const s of meta.states) carried[s.name] = Float32Array.from(res.finalState[s.name]!);
       this.state = carried;
     }
-
     const H = this.outSize;
-    const o = res.outputs[this.outName]!;
-    if (this.returnSequences) {
-      const y = (this.y = ensure(this.y, B * T * H));
-      for (let t = 0; t < T; t++) {
-        for (let b = 0; b < B; b++) y.set(o.subarray((t * B + b) * H, (t * B + b + 1) * H), (b * T + t) * H);
-      }
-      const out: Tensor = { data: y, shape: [B, T, H] };
-      if (x.lengths) out.lengths = x.lengths;
-      return out;
-    }
-    const y = (this.y = ensure(this.y, B * H));
-    for (let b = 0; b < B; b++) {
-      const t = (x.lengths ? x.lengths[b]! : T) - 1;
-      if (t < 0) y.fill(0, b * H, (b + 1) * H);
-      else y.set(o.subarray((t * B + b) * H, (t * B + b + 1) * H), b * H);
-    }
-    return { data: y, shape: [B, H] };
-  }
-
-  backward(dy: Float32Array): Float32Array | null {
-    return this.back(dy, undefined);
-  }
-
-  private back(dy: Float32Array, dFinalState: Tensors | undefined): Float32Array | null {
-    const k = this.kernel!;
-    const meta = k.meta;
-    const { T, B } = this;
-    const H = this.outSize;
-    const F = this.inSize;
-    const dOut = (this.dOut = ensure(this.dOut, T * B * H));
-    if (this.returnSequences) {
-      for (let t = 0; t < T; t++) {
-        for (let b = 0; b < B; b++) dOut.set(dy.subarray((b * T + t) * H, (b * T + t + 1) * H), (t * B + b) * H);
-      }
-    } else {
-      dOut.fill(0);
-      for (let b = 0; b < B; b++) {
-        const t = (this.lengths ? this.lengths[b]! : T) - 1;
-        if (t >= 0) dOut.set(dy.subarray(b * H, (b + 1) * H), (t * B + b) * H);
-      }
-    }
-    const inputGradients = this.inputGradientNeeded;
-    const bopts: NonNullable<Parameters<CellKernel["backward"]>[3]> = { inputGradients };
-    if (this.grads) bopts.into = this.grads;
-    if (dFinalState) bopts.dFinalState = dFinalState;
-    const g = k.backward(this.kparams, this.tape!, { [this.outName]: dOut }, bopts);
-    this.grads = this.current.grads = g;
-    for (const p of this.plist) {
-      const src = g.params[p.name]!;
-      const dst = p.grad;
-      for (let i = 0; i < dst.length; i++) dst[i]! += src[i]!;
-    }
-    if (!inputGradients) return null;
-    const dx = (this.dx = ensure(this.dx, B * T * F));
-    const mask = this.inputMasked ? this.inMask! : undefined;
-    let off = 0;
-    for (const inp of meta.inputs) {
-      const n = inp.size;
-      const gi = g.inputs[inp.name]!;
-      for (let b = 0; b < B; b++) {
-        for (let t = 0; t < T; t++) {
-          const dst = (b * T + t) * F + off;
-          const src = (t * B + b) * n;
-          if (mask) for (let j = 0; j < n; j++) dx[dst + j] = gi[src + j]! * mask[b * F + off + j]!;
-          else for (let j = 0; j < n; j++) dx[dst + j] = gi[src + j]!;
-        }
-      }
-      off += n;
-    }
-    return dx;
+    const y = (this.y = ensure(this.y, this.returnSequences ? B * T * H : B * H));
+    outputToBatchMajor(res.outputs[this.outName]!, B, T, H, this.returnSequences, x.lengths, y);
+    const out: Tensor = { data: y, shape: this.returnSequences ? [B, T, H] : [B, H] };
+    if (this.returnSequences && x.lengths) out.lengths = x.lengths;
+    return out;
   }
 }

@@ -1,6 +1,6 @@
 // The JavaScript side of a generated WebGPU kernel (inlined into every such module; tests import
 // it). It checks each call with the TypeScript backend's checks (same messages), keeps the weights
-// in a GPU buffer (uploaded again only when the caller's numbers changed), a tape's forward
+// in a GPU buffer (writing again only the span whose numbers changed), a tape's forward
 // buffers in one GPU buffer and its backward buffers in another, replays the plan's dispatches
 // (../wgsl.ts: an entry point per op, per step of a loop) in one compute pass, and reads the
 // results back: forward and backward return promises. WGSL is float32 only. Where no WebGPU
@@ -46,7 +46,7 @@ interface GpuEncoder {
 }
 export interface GpuDevice {
   readonly limits: { readonly maxStorageBufferBindingSize: number; readonly maxComputeWorkgroupsPerDimension: number };
-  readonly queue: { writeBuffer(b: GpuBuffer, offset: number, data: ArrayBufferView): void; submit(c: unknown[]): void; onSubmittedWorkDone(): Promise<void> };
+  readonly queue: { writeBuffer(b: GpuBuffer, offset: number, data: ArrayBufferView, dataOffset?: number, size?: number): void; submit(c: unknown[]): void; onSubmittedWorkDone(): Promise<void> };
   createBuffer(d: { size: number; usage: number }): GpuBuffer;
   createShaderModule(d: { code: string }): { getCompilationInfo(): Promise<{ messages: readonly { type: string; message: string; lineNum: number }[] }> };
   createBindGroupLayout(d: object): unknown;
@@ -176,9 +176,15 @@ export function webgpuKernel(info: GpuInfo, head: string, entries: readonly stri
     return data;
   }
 
+  /** Writes the span of `data` that differs from the last upload (all of it the first time). */
   function upload(dev: GpuDevice, weights: GpuBuffer, data: Float32Array): void {
-    if (uploaded && uploaded.length === data.length && uploaded.every((v, i) => Object.is(v, data[i]))) return;
-    if (data.length) dev.queue.writeBuffer(weights, 0, data);
+    let lo = 0;
+    let hi = data.length;
+    if (uploaded && uploaded.length === hi) {
+      while (lo < hi && Object.is(uploaded[lo], data[lo])) lo++;
+      while (hi > lo && Object.is(uploaded[hi - 1], data[hi - 1])) hi--;
+    }
+    if (hi > lo) dev.queue.writeBuffer(weights, lo * E, data, lo, hi - lo);
     uploaded = data;
   }
 
