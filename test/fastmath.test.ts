@@ -14,7 +14,7 @@ import type { CellKernel } from "../abi/kernel.ts";
 import { emitTsModule } from "../backends/ts/module.ts";
 import { importModule, loadCell, planKernel } from "../compiler/index.ts";
 
-const NAMES = ["exp", "sigmoid", "tanh", "erf", "gelu", "sin", "cos"] as const;
+const NAMES = ["exp", "sigmoid", "tanh", "elu", "swish", "erf", "gelu", "sin", "cos"] as const;
 const PAGE = 65536;
 
 /** Arguments: a dense sweep over each function's interesting range, points where branches meet,
@@ -73,7 +73,7 @@ describe("fast math: WebAssembly and TypeScript agree bit for bit", () => {
 
 describe("an optimised float32 WebAssembly module and its TypeScript fallback", () => {
   it("give the same outputs where each output is one approximation of a float32 input", async () => {
-    const spec = `cell fm(N) {\n  input x: [N]\n  output exp(x), sigmoid(x), tanh(x), erf(x), gelu(x), sin(x), cos(x)\n}\n`;
+    const spec = `cell fm(N) {\n  input x: [N]\n  output exp(x), sigmoid(x), tanh(x), elu(x), swish(x), erf(x), gelu(x), sin(x), cos(x)\n}\n`;
     const N = 16;
     const T = 3;
     const B = 5;

@@ -244,7 +244,7 @@ const list: Elementwise[] = [
     doc: "x for x > 0, else e^x - 1 (α = 1)",
     eval: ([x]) => (x! > 0 ? x! : Math.expm1(x!)),
     grad: ({ dy, y, x: [a] }, b) => [b.mul(dy, b.select(b.heaviside(a!), 1, b.add(y, 1)))],
-    ts: ([x]) => `${x} > 0 ? ${x} : Math.expm1(${x})`,
+    ts: ([x], _a, o) => (o.f32 ? `felu(${x})` : `${x} > 0 ? ${x} : Math.expm1(${x})`),
     wasm: ([x], _a, o) => o.call("elu", x!),
     torch: ([x]) => `torch.nn.functional.elu(${x})`,
     onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(0)]), x!, onnxExpm1(x!, g)]),
@@ -277,7 +277,7 @@ const list: Elementwise[] = [
       const s = b.sigmoid(a!);
       return [b.mul(dy, b.add(s, b.mul(y, b.sub(1, s))))];
     },
-    ts: ([x], _a, o) => (o.fast ? `${x} * fsigmoid(${x})` : `${x} * (1 / (1 + Math.exp(-${x})))`),
+    ts: ([x], _a, o) => (o.f32 ? `fswish(${x})` : o.fast ? `${x} * fsigmoid(${x})` : `${x} * (1 / (1 + Math.exp(-${x})))`),
     wasm: ([x], _a, o) => o.call("swish", x!),
     torch: ([x]) => `torch.nn.functional.silu(${x})`,
     onnx: ([x], _a, g) => g.op("Div", [x!, g.op("Add", [g.const(1), g.op("Exp", [g.op("Neg", [x!])])])]),

@@ -1,4 +1,4 @@
-// Constants of the float32 approximations of erf, gelu, sin and cos in ./fastmath.ts: registry
+// Constants of the float32 approximations of elu, swish, erf, gelu, sin and cos in ./fastmath.ts: registry
 // data, read by the WebAssembly printer and by the TypeScript fallback printer alike.
 //
 // The erf polynomials are minimax fits made by scripts/fit-erf.py (numpy, scipy); the error each
@@ -50,3 +50,9 @@ export const PIO2_3 = Math.fround(Math.PI / 2 - PIO2_1 - PIO2_2);
 /** Arguments the reduction serves (|n| < 2^16): beyond, sin and cos stay in [-1, 1] but lose their
  *  accuracy. */
 export const TRIG_MAX = 2 ** 16 * PIO2_1;
+
+/** elu for -1 ≤ x ≤ 0: expm1(x) = x · Σ x^k / (k+1)!, k = 0..10 (no cancellation near 0). */
+export const EXPM1_TAYLOR = inverseFactorials(12).slice(1, 12);
+/** swish below SWISH_FAR (where sigmoid is subnormal): (x · e^(x/2)) · e^(x/2), rounded into the
+ *  subnormal range once. */
+export const SWISH_FAR = -87;

@@ -13,6 +13,10 @@
 //   sigmoid  1 / (1 + e^-x), as e^x / (1 + e^x) for x < 0 (no overflow)
 //   tanh     |x| ≤ 0.625: x + x³·P(x²), P a degree-4 least-squares fit (0.83 ulp);
 //            beyond: 1 - 2 / (e^2|x| + 1), the sign put back from x
+//   elu      x > 0: x; -1 ≤ x ≤ 0: expm1(x) by its Taylor polynomial to degree 11 (no
+//            cancellation near 0); x < -1: e^x - 1 (e^x < 0.37 there: under 2 ulp of the result)
+//   swish    x · sigmoid(x); below -87 (sigmoid subnormal) (x · e^(x/2)) · e^(x/2), so the result
+//            rounds into the subnormal range once
 //   erf      |x| ≤ 1: x + x·P(x²); beyond: 1 - e^-x²·t·R(t - ½), t = 1/|x| (minimax fits,
 //            ./fastmath-fits.ts), the sign put back from x
 //   gelu     x ≥ -√2: x/2 · (1 + erf(x/√2)), 1 + erf by erf's polynomial for |x| ≤ √2; below: x/2 · erfc(|x|/√2) as above, with e^(-x²/2)
@@ -23,7 +27,7 @@
 //            quadrant n mod 4 picking ±sin r or ±cos r; kept in [-1, 1] (beyond 2^16·π/2
 //            the reduction is not accurate: documented)
 
-import { COS_C, ERF_P, ERF_SMALL, ERFC_MID, ERFC_R, GELU_FLOOR, GELU_SPLIT, GELU_TAIL, PIO2_1, PIO2_2, PIO2_3, SIN_S } from "./fastmath-fits.ts";
+import { COS_C, EXPM1_TAYLOR, SWISH_FAR, ERF_P, ERF_SMALL, ERFC_MID, ERFC_R, GELU_FLOOR, GELU_SPLIT, GELU_TAIL, PIO2_1, PIO2_2, PIO2_3, SIN_S } from "./fastmath-fits.ts";
 
 /** One float32 value computed from the argument `x` and earlier steps. Operands that an operation
  *  reads twice (pmin, pmax, select, copysign) are names or numbers, so a printer may repeat them. */
@@ -50,7 +54,7 @@ export type FExpr =
   /** Another function of this table. */
   | { op: "call"; fn: FastName; a: FExpr };
 
-export type FastName = "exp" | "sigmoid" | "tanh" | "erf" | "gelu" | "sin" | "cos";
+export type FastName = "exp" | "sigmoid" | "tanh" | "elu" | "swish" | "erf" | "gelu" | "sin" | "cos";
 
 export interface FastFunction {
   name: FastName;
@@ -133,6 +137,25 @@ export const FAST_FUNCTIONS: readonly FastFunction[] = [
       ["m", { op: "select", cmp: "le", l: "a", r: TANH_SMALL, then: "small", otherwise: "large" }],
     ],
     result: { op: "copysign", a: "m", s: "x" },
+  },
+  {
+    name: "elu",
+    steps: [
+      ["p", mul("x", horner(EXPM1_TAYLOR, "x"))],
+      ["m", sub({ op: "call", fn: "exp", a: "x" }, 1)],
+      ["q", { op: "select", cmp: "lt", l: "x", r: -1, then: "m", otherwise: "p" }],
+    ],
+    // x > 0 (and +∞): x itself; NaN stays NaN through the polynomial
+    result: { op: "select", cmp: "gt", l: "x", r: 0, then: "x", otherwise: "q" },
+  },
+  {
+    name: "swish",
+    steps: [
+      ["h", { op: "call", fn: "exp", a: mul("x", 0.5) }],
+      ["far", mul(mul("x", "h"), "h")],
+      ["near", mul("x", { op: "call", fn: "sigmoid", a: "x" })],
+    ],
+    result: { op: "select", cmp: "lt", l: "x", r: SWISH_FAR, then: "far", otherwise: "near" },
   },
   {
     name: "erf",

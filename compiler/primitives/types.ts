@@ -55,7 +55,7 @@ export interface TsFormulaOptions {
   /** Use the module's fast exp/sigmoid/tanh (optimised float32 builds). */
   fast: boolean;
   /** With `fast`: the module is a WebAssembly module's fallback, whose fast math is the float32
-   *  functions of ./fastmath.ts (fexp, fsigmoid, ftanh, ferf, fgelu, fsin, fcos), the bits the
+   *  functions of ./fastmath.ts (fexp, fsigmoid, ftanh, felu, fswish, ferf, fgelu, fsin, fcos), the bits the
    *  WebAssembly kernel gives. */
   f32?: boolean;
 }
