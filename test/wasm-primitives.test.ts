@@ -7,6 +7,7 @@
 
 import { describe, expect, it } from "vitest";
 import { ELEMENTWISE, SOFTPLUS_LINEAR_FROM } from "../compiler/primitives/elementwise.ts";
+import { TRIG_MAX } from "../compiler/primitives/fastmath-fits.ts";
 import type { Attrs, Elementwise } from "../compiler/primitives/types.ts";
 import { assemble } from "../backends/wasm/module.ts";
 import { hostImport, mathFunctions, type MathFn } from "../backends/wasm/math.ts";
@@ -143,4 +144,22 @@ describe("the f32x4 approximations over dense sweeps", () => {
       expect(worst, `worst at ${at}`).toBeLessThanOrEqual(BOUND[op] ?? 3);
     });
   }
+});
+
+describe("sin and cos far from 0", () => {
+  it(`stay within 1e-7 of Math up to 2^16·π/2 (${Math.round(TRIG_MAX)}: the reduction's range), and in [-1, 1] beyond`, async () => {
+    for (const op of ["sin", "cos"]) {
+      const p = ELEMENTWISE.get(op)!;
+      const xs: number[] = [];
+      for (let i = 0; i < 40000; i++) xs.push(Math.fround(-TRIG_MAX + (2 * TRIG_MAX * i) / 39999));
+      // float32 numbers nearest the multiples of π/2, where the results are smallest
+      for (let k = 1; (k * Math.PI) / 2 < TRIG_MAX && xs.length < CAP / 2; k += 7) xs.push(Math.fround((k * Math.PI) / 2));
+      const beyond = Array.from({ length: 4000 }, (_, i) => Math.fround(TRIG_MAX * (1.01 + i * 37.3)));
+      const got = (await build(p, F32, true))([[...xs, ...beyond]]);
+      let worst = 0;
+      xs.forEach((x, i) => (worst = Math.max(worst, Math.abs(got[i]! - p.eval([x], {})))));
+      expect(worst, op).toBeLessThan(1e-7);
+      expect(got.slice(xs.length).every((v) => v >= -1 && v <= 1), op).toBe(true);
+    }
+  });
 });

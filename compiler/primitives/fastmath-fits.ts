@@ -47,8 +47,9 @@ export const COS_C = even.slice(1).map((c, i) => (i % 2 === 0 ? -c : c));
 export const PIO2_1 = Math.round((Math.PI / 2) * 2 ** 7) / 2 ** 7;
 export const PIO2_2 = Math.round((Math.PI / 2 - PIO2_1) * 2 ** 18) / 2 ** 18;
 export const PIO2_3 = Math.fround(Math.PI / 2 - PIO2_1 - PIO2_2);
-/** Arguments the reduction serves (|n| < 2^16): beyond, sin and cos stay in [-1, 1] but lose their
- *  accuracy. */
+/** Arguments the reduction serves (|n| < 2^16): up to here sin and cos are within 8.1e-8 of the
+ *  exact value (1 ulp on [-100, 100]; near the zeros the absolute error, which grows with n, is
+ *  many ulp of the tiny result); beyond, they stay in [-1, 1] but lose their accuracy. */
 export const TRIG_MAX = 2 ** 16 * PIO2_1;
 
 /** elu for -1 ≤ x ≤ 0: expm1(x) = x · Σ x^k / (k+1)!, k = 0..10 (no cancellation near 0). */
