@@ -60,6 +60,11 @@ export const commandFlags: Record<CommandName, FlagDefs> = {
       arg: "N",
       help: `With --target wasm, the worker threads (1-${MAX_THREADS}) a call runs on when its\n\`threads\` option does not say (default 1); results are identical for\nany number. Node only: browsers run on one`,
     },
+    fma: {
+      type: "string",
+      arg: "auto|on|off",
+      help: "With --target wasm, fused multiply-add (relaxed SIMD) in the matrix\nproducts: auto (the default) ships a binary with it and one without\nand runs the first where the engine has relaxed SIMD; on ships only\nthe FMA one (the TypeScript kernel runs elsewhere); off only the\nplain one. FMA rounds once per multiply-add, so the last bits differ",
+    },
     config: {
       type: "string",
       short: "c",

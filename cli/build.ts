@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { diag, hasErrors, type Diagnostic } from "../grammar/diagnostics.ts";
 import { describeFsError, MAX_SPEC_BYTES, readTextFile } from "../compiler/read-text.ts";
 import { UsageError, formatDims } from "./args.ts";
+import type { FmaMode } from "../compiler/api-types.ts";
 import { shownPath, type OutTarget } from "./config.ts";
 
 /** The compiler, loaded on first use so `--help` and usage errors stay fast. */
@@ -41,6 +42,8 @@ export interface BuildJob {
   emitWat?: boolean;
   /** WebAssembly modules: the threads a call runs on by default (--threads). */
   threads?: number;
+  /** WebAssembly modules: fused multiply-add in the matrix products (--fma; absent: "auto"). */
+  fma?: FmaMode;
   /** Targets that print TypeScript: "ts" modules, or "js" (.js and .d.ts). Absent: "ts". */
   format?: "ts" | "js";
   /** Why `format` was chosen when nothing asked for one (cli/format.ts), for the build to say. */
@@ -219,7 +222,7 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
   };
   for (const dims of job.bindings) {
     const t0 = performance.now();
-    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; target?: string; threads?: number; moduleFormat?: "ts" | "js"; dimsSource: "cli" | "config" } = {
+    const opts: { dims: Record<string, number>; optimize: boolean; cell?: string; target?: string; threads?: number; fma?: FmaMode; moduleFormat?: "ts" | "js"; dimsSource: "cli" | "config" } = {
       dims,
       optimize: job.optimize,
       dimsSource: job.dimsSource,
@@ -227,6 +230,7 @@ async function buildJob(job: BuildJob, io: Output, claimed: Map<string, string>)
     if (job.cell !== undefined) opts.cell = job.cell;
     if (job.target !== undefined) opts.target = job.target;
     if (job.threads !== undefined) opts.threads = job.threads;
+    if (job.fma !== undefined) opts.fma = job.fma;
     if (job.format !== undefined) opts.moduleFormat = job.format;
     const r = await buildFile(file, opts);
     const ms = performance.now() - t0;

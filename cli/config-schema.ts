@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { BACKENDS } from "../backends/index.ts";
 import { MAX_THREADS } from "../abi/checks.ts";
+import { FMA_MODES } from "../compiler/api-types.ts";
 import { isSizeName, sizeValueProblem } from "./args.ts";
 
 /** A value as a message shows it. */
@@ -29,6 +30,7 @@ const formats = ["ts", "js"] as const;
 const format = z.enum(formats, { error: (i) => `must be "ts" or "js", got ${describe(i.input)}` });
 const threadsProblem = (i: { input: unknown }) => `must be a whole number of threads from 1 to ${MAX_THREADS}, got ${describe(i.input)}`;
 const threads = z.int({ error: threadsProblem }).min(1, { error: threadsProblem }).max(MAX_THREADS, { error: threadsProblem });
+const fma = z.enum(FMA_MODES, { error: (i) => `must be "auto", "on" or "off", got ${describe(i.input)}` });
 
 const sizeValue = z
   .union([z.number().int().min(1), z.string().regex(/^[0-9]+$/)], {
@@ -69,6 +71,7 @@ const entry = z
       optimize: optimize.optional().meta({ description: "Run the optimizing passes (default: the top-level value, else true)." }),
       target: target.optional().meta({ description: 'What to emit: "ts" (a TypeScript kernel module) or another backend (default: the top-level value, else "ts").' }),
       threads: threads.optional().meta({ description: 'With "target": "wasm", the worker threads a call runs on when it does not say (default: the top-level value, else 1).' }),
+      fma: fma.optional().meta({ description: 'With "target": "wasm", fused multiply-add (relaxed SIMD) in the matrix products: "auto" ships a binary with it and one without and runs the first where the engine has relaxed SIMD, "on" only the FMA one, "off" only the plain one (default: the top-level value, else "auto").' }),
       format: format.optional().meta({ description: 'With "target" "ts" or "wasm": "ts" writes TypeScript modules, "js" what tsc emits for them (.js and .d.ts). Default: the top-level value, else "ts" when the output\'s project has a tsconfig.json or a TypeScript dependency (or no package.json), else "js".' }),
     },
     { error: (i) => `must be an object like { "spec": "x.cell", "dims": {...} }, got ${describe(i.input)}` },
@@ -83,6 +86,7 @@ export const configSchema = z
       optimize: optimize.optional().meta({ description: "Default for entries: run the optimizing passes (true)." }),
       target: target.optional().meta({ description: 'Default for entries: what to emit ("ts").' }),
       threads: threads.optional().meta({ description: 'Default for wasm entries: the worker threads a call runs on (1).' }),
+      fma: fma.optional().meta({ description: 'Default for wasm entries: fused multiply-add in the matrix products, "auto", "on" or "off" ("auto").' }),
       format: format.optional().meta({ description: 'Default for ts and wasm entries: "ts" (TypeScript modules) or "js" (.js and .d.ts); absent: from the output\'s project.' }),
       entries: z
         .array(entry, { error: (i) => `must be an array of entries, got ${describe(i.input)}` })
@@ -100,8 +104,8 @@ export function configJsonSchema(): Record<string, unknown> {
 }
 
 const expected: Record<string, string> = {
-  top: '"entries", "out", "optimize", "target", "threads" or "format"',
-  entry: "spec, dims, out, cell, optimize, target, threads or format",
+  top: '"entries", "out", "optimize", "target", "threads", "fma" or "format"',
+  entry: "spec, dims, out, cell, optimize, target, threads, fma or format",
 };
 
 /** The first problem of an invalid config as [where, problem], e.g. ["entries[0].dims.H", "must be ..."]. */

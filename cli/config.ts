@@ -7,6 +7,7 @@
 //   "optimize": true,                           // optional, default true
 //   "target": "wasm",                           // optional backend, default "ts"
 //   "threads": 2,                               // optional, wasm modules: threads per call (1)
+//   "fma": "auto",                              // optional, wasm modules: fused multiply-add (auto|on|off)
 //   "entries": [
 //     { "spec": "specs/lstm.cell", "dims": { "I": 64, "H": 128 } },
 //     { "spec": "specs/gru.cell", "dims": [{ "I": 8, "H": 16 }, { "I": 8, "H": 32 }], "out": "gen/" },
@@ -24,6 +25,7 @@ import jsonc, { type ParseError } from "jsonc-parser";
 import { describeFsError, readTextFile } from "../compiler/read-text.ts";
 import { BACKENDS } from "../backends/index.ts";
 import { validateConfig } from "./config-schema.ts";
+import type { FmaMode } from "../compiler/api-types.ts";
 
 export const defaultConfigName = "cellc.config.json";
 
@@ -47,6 +49,8 @@ export interface ConfigEntry {
   target?: string;
   /** WebAssembly modules: the threads a call runs on by default. */
   threads?: number;
+  /** WebAssembly modules: fused multiply-add in the matrix products ("auto" when absent). */
+  fma?: FmaMode;
   /** TypeScript-module targets: "ts" or "js" ("format", or an "out" ending in .js); absent: from
    *  the output's project (cli/format.ts). */
   format?: "ts" | "js";
@@ -143,6 +147,9 @@ export function parseConfig(text: string, file: string, shown = file): CellcConf
     if (raw.threads !== undefined && backend !== "wasm") fail(`${at}.threads`, `is for WebAssembly modules; this entry's target is "${backend ?? "ts"}" (set "target": "wasm")`);
     const threads = raw.threads ?? config.threads;
     if (threads !== undefined && backend === "wasm") entry.threads = threads;
+    if (raw.fma !== undefined && backend !== "wasm") fail(`${at}.fma`, `is for WebAssembly modules; this entry's target is "${backend ?? "ts"}" (set "target": "wasm")`);
+    const fma = raw.fma ?? config.fma;
+    if (fma !== undefined && backend === "wasm") entry.fma = fma;
     if (raw.cell !== undefined) entry.cell = raw.cell;
     if (format !== undefined) entry.format = format;
     else if (jsFile) entry.format = "js";

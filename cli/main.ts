@@ -19,6 +19,7 @@ import { collectSpecs, plural, runBuild, runCheck, specDirs, type BuildJob, type
 import { watchBuild, type WatchPlan } from "./watch.ts";
 import { runExport } from "./export.ts";
 import { MAX_THREADS } from "../abi/checks.ts";
+import { FMA_MODES, type FmaMode } from "../compiler/api-types.ts";
 import { ConfigError, defaultConfigName, loadConfig, shownPath, type OutTarget } from "./config.ts";
 import { BACKENDS } from "../backends/index.ts";
 import { detectFormat, MODULE_FORMATS, type ModuleFormat } from "./format.ts";
@@ -130,11 +131,13 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
   const emitWat = flagSet(p, "emit-wat");
   const threadsFlag = flagValue(p, "threads");
   const threads = threadsFlag === undefined ? undefined : parseThreads(threadsFlag);
+  const fmaFlag = flagValue(p, "fma");
+  const fma = fmaFlag === undefined ? undefined : parseFma(fmaFlag);
   const formatFlag = flagValue(p, "format");
   if (formatFlag !== undefined && !(MODULE_FORMATS as readonly string[]).includes(formatFlag)) {
     throw new UsageError(`--format must be ts or js, got '${formatFlag}'`, "build");
   }
-  // --emit-wat and --threads are about WebAssembly modules: only a wasm job can have them.
+  // --emit-wat, --threads and --fma are about WebAssembly modules: only a wasm job can have them.
   const withWat = (job: BuildJob): BuildJob => {
     if (emitWat) {
       if (job.target !== "wasm") throw new UsageError("--emit-wat needs --target wasm", "build");
@@ -143,6 +146,10 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
     if (threads !== undefined) {
       if (job.target !== "wasm") throw new UsageError("--threads needs --target wasm", "build");
       job.threads = threads;
+    }
+    if (fma !== undefined) {
+      if (job.target !== "wasm") throw new UsageError("--fma needs --target wasm", "build");
+      job.fma = fma;
     }
     return withFormat(job, formatFlag as ModuleFormat | undefined);
   };
@@ -166,6 +173,7 @@ function buildPlanner(p: ParsedCommand): () => WatchPlan {
         if (e.cell !== undefined) job.cell = e.cell;
         if (e.target !== undefined) job.target = e.target;
         if (e.threads !== undefined) job.threads = e.threads;
+        if (e.fma !== undefined) job.fma = e.fma;
         if (e.format !== undefined) job.format = e.format;
         return withWat(job);
       });
@@ -241,6 +249,12 @@ function parseThreads(text: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(n >= 1 && n <= MAX_THREADS)) throw new UsageError(`--threads must be a whole number from 1 to ${MAX_THREADS}, got '${text}'`, "build");
   return n;
+}
+
+/** --fma auto|on|off. */
+function parseFma(text: string): FmaMode {
+  if (!(FMA_MODES as readonly string[]).includes(text)) throw new UsageError(`--fma must be auto, on or off, got '${text}'`, "build");
+  return text as FmaMode;
 }
 
 function configPathOrFail(configFlag: string | undefined, command: "check" | "build"): string {

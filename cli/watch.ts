@@ -179,7 +179,7 @@ function changedInputs(r: JobResult): string[] {
 
 /** Identity of a job: the same spec, sizes, output, options and origin. */
 function jobKey(j: BuildJob): string {
-  return `${j.spec}\n${JSON.stringify([j.bindings, j.out, j.cell ?? null, j.optimize, j.origin ?? null, j.target ?? null, j.threads ?? null, j.format ?? null])}`;
+  return `${j.spec}\n${JSON.stringify([j.bindings, j.out, j.cell ?? null, j.optimize, j.origin ?? null, j.target ?? null, j.threads ?? null, j.fma ?? null, j.format ?? null])}`;
 }
 
 function stamp(): string {

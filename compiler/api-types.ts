@@ -3,6 +3,10 @@
 import type { Diagnostic } from "../grammar/diagnostics.ts";
 import type { KernelMeta } from "../abi/kernel.ts";
 
+/** WebAssembly kernels' fused multiply-add modes (CompileOptions.fma, `cellc build --fma`). */
+export const FMA_MODES = ["auto", "on", "off"] as const;
+export type FmaMode = (typeof FMA_MODES)[number];
+
 /** Who supplied a size binding (CompileOptions.dimsSource). */
 export type DimsSource = "cli" | "config" | "api" | "layer";
 
@@ -39,7 +43,7 @@ export interface CompileOptions {
    *  engine has relaxed SIMD; "on" ships only the FMA one (the TypeScript kernel runs where relaxed
    *  SIMD is missing); "off" only the plain one. The kernel's meta.fma says which runs. FMA rounds
    *  once per multiply-add, so results differ from the plain build's in the last bits. */
-  fma?: "auto" | "on" | "off";
+  fma?: FmaMode;
   /** The module's language, for targets that print a TypeScript module (ts, wasm): "ts" (the
    *  default), or "js" for what tsc would emit for it: JavaScript (`code`, an ES module for plain
    *  node) and its declarations (`declaration`). `cellc build --format`, `"format"` in a config. */

@@ -8,6 +8,7 @@
 //   import cellc from "cellc/plugin/vite";
 //   export default { plugins: [cellc()] };
 
+import { FMA_MODES, type FmaMode } from "../compiler/api-types.ts";
 import { createUnplugin, type UnpluginInstance } from "unplugin";
 import { buildCellImport, CellImportError, importTarget, isCellImport, parseCellImport, resolveCellImport, SpecError, type ImportTarget } from "./spec-import.ts";
 
@@ -19,6 +20,9 @@ export interface CellcPluginOptions {
   /** The backend of imports whose query does not say (`target=wasm`): "ts" (the default) or
    *  "wasm" (WebAssembly SIMD; the TypeScript kernel inside runs where SIMD is missing). */
   target?: ImportTarget;
+  /** WebAssembly imports: fused multiply-add (relaxed SIMD) in the matrix products, "auto" (the
+   *  default: both binaries, the FMA one where the engine has relaxed SIMD), "on" or "off". */
+  fma?: FmaMode;
 }
 
 /** What load returns after this.error: Rollup, Vite and webpack have thrown by then; esbuild
@@ -28,6 +32,8 @@ const failed = { code: "export {};", map: null };
 export const cellc: UnpluginInstance<CellcPluginOptions | undefined, false> = createUnplugin((options: CellcPluginOptions | undefined = {}, meta) => {
   const target = options?.target;
   if (target !== undefined && importTarget(target) === undefined) throw new TypeError(`cellc plugin: target must be "ts" or "wasm", got ${JSON.stringify(target)}`);
+  const fma = options?.fma;
+  if (fma !== undefined && !(FMA_MODES as readonly unknown[]).includes(fma)) throw new TypeError(`cellc plugin: fma must be "auto", "on" or "off", got ${JSON.stringify(fma)}`);
   // Vite shows an error's loc as file:line:column with the column as given, and opens the editor
   // there (1-based): it gets the diagnostic's column, so its header agrees with the code frame.
   // Rollup, esbuild and webpack take 0-based columns (their own errors' headers are 0-based).
@@ -52,7 +58,7 @@ export const cellc: UnpluginInstance<CellcPluginOptions | undefined, false> = cr
       }
       this.addWatchFile(imp.file);
       try {
-        const built = await buildCellImport(imp, options?.optimize ?? true);
+        const built = await buildCellImport(imp, options?.optimize ?? true, fma);
         for (const f of built.files) this.addWatchFile(f);
         return { code: built.code, map: null };
       } catch (e) {

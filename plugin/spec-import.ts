@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { isSizeName, sizeValueProblem } from "../cli/args.ts";
+import type { FmaMode } from "../compiler/api-types.ts";
 
 /** The backends a `.cell` import can be built with. */
 export const IMPORT_TARGETS = ["ts", "wasm"] as const;
@@ -100,8 +101,9 @@ export class SpecError extends Error {
   }
 }
 
-/** Compiles the import into a JavaScript module; throws SpecError with the diagnostics. */
-export async function buildCellImport(imp: CellImport, optimize: boolean): Promise<BuiltKernel> {
+/** Compiles the import into a JavaScript module (`fma`: for WebAssembly imports); throws SpecError
+ *  with the diagnostics. */
+export async function buildCellImport(imp: CellImport, optimize: boolean, fma?: FmaMode): Promise<BuiltKernel> {
   // The compiler (and prettier, ts-morph) load on the first .cell import, not with the bundler config.
   const { compile, formatDiagnostics } = await import("../driver/index.ts");
   let source: string;
@@ -121,6 +123,7 @@ export async function buildCellImport(imp: CellImport, optimize: boolean): Promi
     dimsSource: "api",
     ...(imp.cell !== undefined ? { cell: imp.cell } : {}),
     ...(imp.target !== undefined ? { target: imp.target } : {}),
+    ...(imp.target === "wasm" && fma !== undefined ? { fma } : {}),
   });
   const files = [imp.file, ...Object.keys(r.sources).map((f) => resolve(f))].filter((f, i, all) => all.indexOf(f) === i);
   const errors = r.diagnostics.filter((d) => d.severity === "error");

@@ -21,9 +21,9 @@ interface Run {
   stderr: string;
 }
 
-function cellc(args: string[], cwd: string): Promise<Run> {
+function cellc(args: string[], cwd: string, timeout = 60_000): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { cwd, timeout }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
       resolve({ code, stdout, stderr });
     });
@@ -216,6 +216,60 @@ describe("cellc build", () => {
     expect(existsSync(join(work, "gent0"))).toBe(false);
   });
 
+  it("--fma on|off picks the WebAssembly binary a module ships: plain node and node with relaxed SIMD run what meta.fma says; a bad value or another target is a usage error", async () => {
+    const app = join(work, "fma-app");
+    cpSync(join(work, "fx"), join(app, "fx"), { recursive: true });
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "fma-app", private: true, type: "module" }));
+    // Two JavaScript builds (tsc emits them): minutes on this loaded 2-core machine.
+    const build = (mode: string) => cellc(["build", "fx/ok/pair.cell", "--dims", "I=3,H=4", "--cell", "tanh_rnn", "--target", "wasm", "--format", "js", "--fma", mode, "--out", mode], app, 400_000);
+    const [off, on, bad, noWasm] = await Promise.all([
+      build("off"),
+      build("on"),
+      build("fast"),
+      cellc(["build", "fx/ok/pair.cell", "--dims", "I=3,H=4", "--fma", "on", "--out", "gentf"], app),
+    ]);
+    for (const r of [off, on]) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    for (const [run, message] of [
+      [bad, "--fma must be auto, on or off, got 'fast'"],
+      [noWasm, "--fma needs --target wasm"],
+    ] as const) {
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(message);
+      expect(run.stderr).toContain("Usage:");
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(existsSync(join(app, "fast"))).toBe(false);
+    // Only "auto" (the default) carries two binaries.
+    const code = (mode: string) => readFileSync(join(app, mode, "tanh_rnn_I3_H4.js"), "utf8");
+    expect(["off", "on"].map((m) => code(m).includes("const WASM_FMA ="))).toEqual([false, false]);
+    writeFileSync(
+      join(app, "probe.mjs"),
+      `const out = {};
+for (const mode of ["off", "on"]) {
+  const k = await import("./" + mode + "/tanh_rnn_I3_H4.js");
+  const p = k.createParams({ seed: 3 });
+  const x = Float32Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i));
+  const r = k.forward(p, { x }, { batchSize: 5 });
+  out[mode] = { backend: k.meta.backend, fma: k.meta.fma ?? null, h: Array.from(Object.values(r.outputs)[0]) };
+}
+console.log(JSON.stringify(out));
+`,
+    );
+    const probe = (flags: string[]) =>
+      new Promise<Record<string, { backend: string; fma: boolean | null; h: number[] }>>((resolve, reject) =>
+        execFile(process.execPath, [...flags, "probe.mjs"], { cwd: app, timeout: 60_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(JSON.parse(stdout)))),
+      );
+    const [plain, relaxed] = await Promise.all([probe([]), probe(["--experimental-wasm-relaxed-simd"])]);
+    const what = (r: typeof plain) => Object.fromEntries(Object.entries(r).map(([m, v]) => [m, [v.backend, v.fma]]));
+    // Node 20 has relaxed SIMD only under the flag: without it, "on" falls back to the TypeScript kernel.
+    expect(what(plain)).toEqual({ off: ["wasm", false], on: ["ts", null] });
+    expect(what(relaxed)).toEqual({ off: ["wasm", false], on: ["wasm", true] });
+    // The same binary gives the same bits in either process; the FMA one agrees with the TypeScript kernel to float32 rounding.
+    expect(relaxed.off.h).toEqual(plain.off.h);
+    expect(plain.off.h.some((v) => v !== 0)).toBe(true);
+    for (const [i, v] of relaxed.on.h.entries()) expect(Math.abs(v - plain.on.h[i]!)).toBeLessThan(2e-4 * (1 + Math.abs(v)));
+  }, 900_000);
+
   it("fails with exit 1 on an unbound size and on spec errors", async () => {
     const r = await cellc(["build", "fx/unbound.cell", "fx/bad.cell", "--dims", "I=3,H=4", "--out", "gen2"], work);
     expect(r.code).toBe(1);
@@ -405,10 +459,14 @@ describe("config validation", () => {
       [{ out: "g", target: "wasm", entries: [{ spec: "ok/pair.cell", threads: 0 }] }, "entries[0].threads: must be a whole number of threads from 1 to 64, got 0"],
       [{ out: "g", target: "wasm", threads: "2", entries: [{ spec: "ok/pair.cell" }] }, '"threads": must be a whole number of threads from 1 to 64, got "2"'],
       [{ out: "g", entries: [{ spec: "ok/pair.cell", threads: 2 }] }, 'entries[0].threads: is for WebAssembly modules; this entry\'s target is "ts"'],
+      [{ out: "g", target: "wasm", entries: [{ spec: "ok/pair.cell", fma: "yes" }] }, 'entries[0].fma: must be "auto", "on" or "off", got "yes"'],
+      [{ out: "g", entries: [{ spec: "ok/pair.cell", fma: "on" }] }, 'entries[0].fma: is for WebAssembly modules; this entry\'s target is "ts"'],
     ];
     // "threads" at the top is for the wasm entries; ts entries have none.
     const mixed = parseConfig(JSON.stringify({ out: "g", threads: 3, entries: [{ spec: "ok/pair.cell", target: "wasm" }, { spec: "ok/pair.cell" }, { spec: "ok/pair.cell", target: "wasm", threads: 2 }] }), file);
     expect(mixed.entries.map((e) => e.threads)).toEqual([3, undefined, 2]);
+    const fmas = parseConfig(JSON.stringify({ out: "g", fma: "off", entries: [{ spec: "ok/pair.cell", target: "wasm" }, { spec: "ok/pair.cell" }, { spec: "ok/pair.cell", target: "wasm", fma: "on" }] }), file);
+    expect(fmas.entries.map((e) => e.fma)).toEqual(["off", undefined, "on"]);
     for (const [json, message] of bad) {
       let error: unknown;
       try {

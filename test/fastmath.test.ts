@@ -14,7 +14,7 @@ import type { CellKernel } from "../abi/kernel.ts";
 import { emitTsModule } from "../backends/ts/module.ts";
 import { importModule, loadCell, planKernel } from "../driver/index.ts";
 
-const NAMES = ["exp", "sigmoid", "tanh"] as const;
+const NAMES = ["exp", "sigmoid", "tanh", "elu", "swish", "erf", "gelu", "sin", "cos"] as const;
 const PAGE = 65536;
 
 /** Arguments: a dense sweep over each function's interesting range, points where branches meet,
@@ -25,6 +25,8 @@ function sweep(): Float32Array {
   for (let i = -2000; i <= 2000; i++) xs.push(i / 1000, 0.625 + i * 2 ** -20);
   for (let e = -149; e <= 127; e++) xs.push(2 ** e, -(2 ** e));
   xs.push(0, -0, NaN, Infinity, -Infinity, 88.72, 88.73, -87.33, -103.97, -150, 100, 1e30, -1e30);
+  // erf's and gelu's branches meet at ±1 and -√2; sin and cos far out (past 2^16·π/2 too)
+  for (let i = -500; i <= 500; i++) xs.push(1 + i * 2 ** -22, -1 + i * 2 ** -22, -Math.SQRT2 + i * 2 ** -22, 1e5 + i * 7.3, 3e9 + i * 1e5);
   const out = Float32Array.from(xs);
   return out.subarray(0, out.length - (out.length % 4));
 }
@@ -71,7 +73,7 @@ describe("fast math: WebAssembly and TypeScript agree bit for bit", () => {
 
 describe("an optimised float32 WebAssembly module and its TypeScript fallback", () => {
   it("give the same outputs where each output is one approximation of a float32 input", async () => {
-    const spec = `cell fm(N) {\n  input x: [N]\n  output exp(x), sigmoid(x), tanh(x)\n}\n`;
+    const spec = `cell fm(N) {\n  input x: [N]\n  output exp(x), sigmoid(x), tanh(x), elu(x), swish(x), erf(x), gelu(x), sin(x), cos(x)\n}\n`;
     const N = 16;
     const T = 3;
     const B = 5;

@@ -20,7 +20,7 @@ describe("cellc.config.json's schema", () => {
     expect(s.additionalProperties).toBe(false);
     const entry = s.properties["entries"]!.items!;
     expect(entry.required).toEqual(["spec"]);
-    expect(Object.keys(entry.properties!)).toEqual(["spec", "dims", "out", "cell", "optimize", "target", "threads", "format"]);
+    expect(Object.keys(entry.properties!)).toEqual(["spec", "dims", "out", "cell", "optimize", "target", "threads", "fma", "format"]);
   });
 
   it("accepts the example config and names the field of a mistake", () => {

@@ -14,6 +14,7 @@ import { loadCell } from "../driver/index.ts";
 import type { CellKernel } from "../abi/kernel.ts";
 import cellcEsbuild from "../plugin/esbuild.ts";
 import cellcRollup from "../plugin/rollup.ts";
+import { relaxedSimdSupported } from "../backends/wasm/support/heap.ts";
 import cellcVite from "../plugin/vite.ts";
 import cellcWebpack from "../plugin/webpack.ts";
 
@@ -288,6 +289,22 @@ console.log(JSON.stringify((() => {${probeSource}})()));`;
     const dir = project("bad-target", { "gate.cell": gate, "mgu.cell": mgu, "entry.js": `import * as k from "./mgu.cell?I=3&H=4&target=gpu";\nexport default k;\n` });
     await expect(bundlers["rollup"]!(dir, "entry.js")).rejects.toThrow("'target=gpu' is not a target: write target=ts or target=wasm");
     expect(() => cellcRollup({ target: "gpu" as "ts" })).toThrow('cellc plugin: target must be "ts" or "wasm", got "gpu"');
+  });
+
+  it("fma: \"off\" and \"on\" bundle one WebAssembly binary each (\"auto\" both), which meta.fma names (this Node has no relaxed SIMD: \"on\" runs the TypeScript kernel); a bad value is named", async () => {
+    const dir = project("fma", { "gate.cell": gate, "mgu.cell": mgu, "entry.js": `import * as k from "./mgu.cell?I=3&H=4";\nexport default k;\n` });
+    const { rollup } = await import("rollup");
+    const bundle = async (fma: "on" | "off" | "auto") => {
+      const b = await rollup({ input: join(dir, "entry.js"), plugins: [cellcRollup({ target: "wasm", fma })], logLevel: "silent" });
+      return (await b.generate({ format: "es" })).output[0].code;
+    };
+    const [off, on, auto] = [await bundle("off"), await bundle("on"), await bundle("auto")];
+    expect([off.includes("WASM_FMA"), on.includes("WASM_FMA"), auto.includes("WASM_FMA")]).toEqual([false, false, true]);
+    const [koff, kon] = [await importBundle(off, "fma-off"), await importBundle(on, "fma-on")];
+    const fmaOf = (k: CellKernel) => (k.meta as { fma?: boolean }).fma;
+    expect([koff.meta.backend, fmaOf(koff)]).toEqual(["wasm", false]);
+    expect([kon.meta.backend, fmaOf(kon)]).toEqual([relaxedSimdSupported() ? "wasm" : "ts", relaxedSimdSupported() ? true : undefined]);
+    expect(() => cellcRollup({ fma: "fast" as "on" })).toThrow('cellc plugin: fma must be "auto", "on" or "off", got "fast"');
   });
 
   it("vite: the error's header gives the diagnostic's line and column", async () => {

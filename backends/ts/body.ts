@@ -11,6 +11,9 @@ import { wordsIn } from "./util.ts";
 
 export interface BodyContext {
   plan: Plan;
+  /** The fallback of a WebAssembly module: fast math is the float32 functions of
+   *  compiler/primitives/fastmath.ts, which give the WebAssembly kernel's bits. */
+  f32?: boolean;
 }
 
 /** Offset of row `b` (an expression) of a view, in a stage whose first row is r0. */
@@ -71,7 +74,7 @@ function mapLoop(c: BodyContext, op: Extract<PlanOp, { op: "map" }>): string {
     }
     const prim = elementwise(t.fn);
     if (!prim) throw new Error(`ts backend: no primitive ${t.fn}`);
-    body.push(`const ${t.name} = ${prim.ts(t.args.map(arg), t.attrs ?? {}, { fast: plan.fastMath })};`);
+    body.push(`const ${t.name} = ${prim.ts(t.args.map(arg), t.attrs ?? {}, { fast: plan.fastMath, f32: plan.fastMath && c.f32 === true })};`);
     for (const s of op.stores) if (s.term === i) body.push(`${arr(s.view)}[${at(s.view)}j] = ${t.name};`);
   });
   return [`for (let b = 0; b < R; b++) {`, ...offs, ...rowLoads, `for (let j = 0; j < ${op.width}; j++) {`, ...loads, ...body, `}`, `}`].join("\n");

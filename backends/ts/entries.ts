@@ -15,8 +15,8 @@ function unpack(obj: string, names: readonly string[], code: string): string {
 }
 
 /** The core of forward: the plan's forward stages over tape buffers. */
-export function runBody(plan: Plan): string {
-  const body = plan.forward.stages.map((s) => stageCode({ plan }, s)).join("\n");
+export function runBody(plan: Plan, f32 = false): string {
+  const body = plan.forward.stages.map((s) => stageCode({ plan, f32 }, s)).join("\n");
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => b.name);
   return [
     unpack("weights", weightNames, body),
@@ -27,10 +27,10 @@ export function runBody(plan: Plan): string {
 }
 
 /** The core of backward: the plan's backward stages. */
-export function runBackwardBody(plan: Plan): string {
+export function runBackwardBody(plan: Plan, f32 = false): string {
   const body = plan.backward.stages
     .map((s) => {
-      const code = stageCode({ plan }, s, "adjoint of ");
+      const code = stageCode({ plan, f32 }, s, "adjoint of ");
       if (s.when === "inputGradients") return `if (inputGradients) {\n${code}\n}`;
       if (s.when === "noInputGradients") return `if (!inputGradients) {\n${code}\n}`;
       return code;

@@ -1,11 +1,11 @@
 // The fast-math approximations of compiler/primitives/fastmath.ts as TypeScript functions fexp,
-// fsigmoid and ftanh: the same float32 steps as the WebAssembly printer's f32x4 functions, each
+// fsigmoid, ftanh, felu, fswish, ferf, fgelu, fsin and fcos: the same float32 steps as the WebAssembly printer's f32x4 functions, each
 // rounded with Math.fround (float32 +, -, ·, / of float32 numbers computed in float64 and rounded
 // once are exactly the float32 operations), so a module's TypeScript fallback gives the bits its
 // WebAssembly gives. Inlined into the fallback of optimised float32 WebAssembly modules (a
 // TypeScript module of its own uses ./support/fastmath.ts, faster).
 
-import { FAST_FUNCTIONS, type FExpr } from "../../compiler/primitives/fastmath.ts";
+import { FAST_FUNCTIONS, type FastName, type FExpr } from "../../compiler/primitives/fastmath.ts";
 
 /** The helpers the functions share: 2^k for integral k in [-127, 127]; rounding ties to even. */
 const HELPERS = `const POW2 = new Float64Array(255);
@@ -86,6 +86,7 @@ export function fastMathSource(typed = true): string {
 }
 
 /** The functions themselves (tests compare them with the WebAssembly ones). */
-export function fastMathFunctions(): { fexp: (x: number) => number; fsigmoid: (x: number) => number; ftanh: (x: number) => number } {
-  return new Function(`${fastMathSource(false)}\nreturn { fexp, fsigmoid, ftanh };`)() as ReturnType<typeof fastMathFunctions>;
+export function fastMathFunctions(): Record<`f${FastName}`, (x: number) => number> {
+  const names = FAST_FUNCTIONS.map((f) => `f${f.name}`).join(", ");
+  return new Function(`${fastMathSource(false)}\nreturn { ${names} };`)() as ReturnType<typeof fastMathFunctions>;
 }

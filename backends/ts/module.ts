@@ -201,8 +201,8 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
 
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => ({ name: b.name }));
   const support = [supportText("gemm"), ...(plan.fastMath ? [m.wasmFallback ? fastMathSource() : supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), ...rowSupport(plan), supportText("weights"), supportText("checks"), supportText("init"), supportText("entry"), supportText("arrays")].join("\n\n");
-  const forwardRun = runBody(plan);
-  const backwardRun = runBackwardBody(plan);
+  const forwardRun = runBody(plan, m.wasmFallback === true);
+  const backwardRun = runBackwardBody(plan, m.wasmFallback === true);
   sf.addStatements(
     [
       `type Weights = ${fields(weightNames)};`,

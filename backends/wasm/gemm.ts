@@ -36,9 +36,9 @@ export interface GemmSpec {
   /** Bytes between rows of C. */
   cs: number;
   accumulate: boolean;
-  /** Tile rows, tile vectors, k unrolling and dw's rows per block (defaults MR, NV, U, KC; for
-   *  experiments). */
-  tile?: { mr: number; nv: number; u: number; kc?: number };
+  /** Tile rows, tile vectors, k unrolling, dw's rows per block and the rows of A per block
+   *  (defaults MR, NV, U, KC, MC; for experiments: test/bench/gemm-tiles.ts). */
+  tile?: { mr: number; nv: number; u: number; kc?: number; mc?: number };
 }
 
 /** Tile shape: MR rows of C by NV vectors. */
@@ -167,6 +167,7 @@ function rowsGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void): voi
   const K = s.K!;
   const MR = s.tile?.mr ?? TILE_ROWS;
   const NVt = s.tile?.nv ?? NV;
+  const mc = s.tile?.mc ?? MC;
   const ic = f.local("ic", "i32");
   const iend = f.local("iend", "i32");
   const i = f.local("i", "i32");
@@ -223,7 +224,7 @@ function rowsGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void): voi
   f.nest("(block $blocks_done", () =>
     f.nest("(loop $blocks", () => {
       f.emit(`(br_if $blocks_done (i32.ge_u ${get(ic)} ${get("$n")}))`);
-      f.emit(set(iend, `(select (i32.add ${get(ic)} ${i32(MC)}) ${get("$n")} (i32.lt_u (i32.add ${get(ic)} ${i32(MC)}) ${get("$n")}))`));
+      f.emit(set(iend, `(select (i32.add ${get(ic)} ${i32(mc)}) ${get("$n")} (i32.lt_u (i32.add ${get(ic)} ${i32(mc)}) ${get("$n")}))`));
       // Full tiles of MR rows: each column panel sweeps the block's rows while it is in cache.
       columns(NVt, (col, ct) => {
         f.emit(set(i, get(ic)));
@@ -248,7 +249,7 @@ function rowsGemm(f: Fn, e: Elem, s: GemmSpec, tile: (t: TileArgs) => void): voi
           }),
         ),
       );
-      f.emit(set(ic, `(i32.add ${get(ic)} ${i32(MC)})`), "(br $blocks)");
+      f.emit(set(ic, `(i32.add ${get(ic)} ${i32(mc)})`), "(br $blocks)");
     }),
   );
 }

@@ -9,21 +9,21 @@
 //   softplus x past SOFTPLUS_LINEAR_FROM (20), else log1p(e^x), log1p(u) = u·log(1+u)/((1+u)-1) (exact when 1+u = 1)
 // Exact (float64 builds, and float32 builds without fastMath): each lane through the host's
 // Math (imported as m.exp, m.tanh, m.log, m.log1p), in float64 as the TypeScript backend
-// computes it, then rounded to the element type. elu and swish have f32x4 approximations in
-// ./approx.ts (fast float32 builds); gelu, sin, cos, erf and pow are exact in every build (m.sin,
-// m.cos, m.pow, and erf from backends/ts/support/special.ts), as elu and swish are elsewhere.
+// computes it, then rounded to the element type. Fast float32 builds approximate elu, swish, erf,
+// gelu, sin and cos as compiler/primitives/fastmath.ts defines them (the TypeScript fallback
+// computes the same bits); pow is exact in every build (m.pow).
 
 import { SOFTPLUS_LINEAR_FROM } from "../../compiler/primitives/elementwise.ts";
-import { LN2_HI, LN2_LO } from "../../compiler/primitives/fastmath.ts";
+import { fastCallees, fastFunction, LN2_HI, LN2_LO, type FastName } from "../../compiler/primitives/fastmath.ts";
 import { fastWasm } from "./fastmath.ts";
 import { f32x4Const as K, f32x4Function as fn, f32x4Horner as horner, type Elem } from "./wat.ts";
-import { APPROX_CALLS, APPROX_FUNCTIONS, approxFunction, type ApproxFn } from "./approx.ts";
 
-/** Functions with an f32x4 approximation for fast math. */
-const FAST_FUNCTIONS = ["exp", "sigmoid", "tanh", "log", "softplus"] as const;
-/** Functions computed exactly per lane in every build (no approximation written yet): pow takes
- *  two vectors, the others one. */
-const EXACT_ONLY = ["elu", "gelu", "swish", "sin", "cos", "erf", "pow"] as const;
+/** Functions with an f32x4 approximation for fast math (here, or from compiler/primitives/fastmath.ts). */
+const FAST_FUNCTIONS = ["exp", "sigmoid", "tanh", "log", "softplus", "elu", "gelu", "swish", "sin", "cos", "erf"] as const;
+/** Functions exact per lane in every build: pow, of two vectors (no approximation written yet). */
+const EXACT_ONLY = ["pow"] as const;
+/** The fast functions printed from compiler/primitives/fastmath.ts's table. */
+const TABLE: readonly FastName[] = ["exp", "sigmoid", "tanh", "elu", "swish", "erf", "gelu", "sin", "cos"];
 export const MATH_FUNCTIONS = [...FAST_FUNCTIONS, ...EXACT_ONLY] as const;
 export type MathFn = (typeof MATH_FUNCTIONS)[number];
 
@@ -120,14 +120,14 @@ export function mathFunctions(e: Elem, fast: boolean, used: ReadonlySet<MathFn>)
   const need = new Set(used);
   if (approx && (need.has("sigmoid") || need.has("tanh"))) need.add("exp");
   if (approx && need.has("softplus")) need.add("exp").add("log");
-  for (const f of APPROX_FUNCTIONS) if (approx && need.has(f)) for (const g of APPROX_CALLS[f]) need.add(g);
   if (approx && need.has("sigmoid")) need.add("exp");
-  const make: Record<(typeof FAST_FUNCTIONS)[number], () => string> = { exp: () => fastWasm("exp"), sigmoid: () => fastWasm("sigmoid"), tanh: () => fastWasm("tanh"), log: fastLog, softplus: fastSoftplus };
+  // The functions of compiler/primitives/fastmath.ts call others of that table.
+  for (const f of TABLE) if (approx && need.has(f)) for (const g of fastCallees(fastFunction(f))) need.add(g);
+  const make: Record<(typeof FAST_FUNCTIONS)[number], () => string> = { log: fastLog, softplus: fastSoftplus, ...Object.fromEntries(TABLE.map((f) => [f, () => fastWasm(f)])) } as Record<(typeof FAST_FUNCTIONS)[number], () => string>;
   const isFast = (f: MathFn): f is (typeof FAST_FUNCTIONS)[number] => approx && (FAST_FUNCTIONS as readonly string[]).includes(f);
   const list = MATH_FUNCTIONS.filter((f) => need.has(f));
-  const isApprox = (f: MathFn): f is ApproxFn => approx && (APPROX_FUNCTIONS as readonly string[]).includes(f);
-  const text = list.map((f) => (isFast(f) ? make[f]() : isApprox(f) ? approxFunction(f) : exactLanes(e, f, EXACT[f], f === "pow"))).join("\n");
-  const exact = list.filter((f) => !isFast(f) && !isApprox(f));
+  const text = list.map((f) => (isFast(f) ? make[f]() : exactLanes(e, f, EXACT[f], f === "pow"))).join("\n");
+  const exact = list.filter((f) => !isFast(f));
   const imports = HOST_IMPORTS.filter((h) => exact.some((f) => EXACT[f].includes(`$host_${h} `)));
   return { text, imports };
 }

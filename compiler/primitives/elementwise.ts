@@ -244,7 +244,7 @@ const list: Elementwise[] = [
     doc: "x for x > 0, else e^x - 1 (α = 1)",
     eval: ([x]) => (x! > 0 ? x! : Math.expm1(x!)),
     grad: ({ dy, y, x: [a] }, b) => [b.mul(dy, b.select(b.heaviside(a!), 1, b.add(y, 1)))],
-    ts: ([x]) => `${x} > 0 ? ${x} : Math.expm1(${x})`,
+    ts: ([x], _a, o) => (o.f32 ? `felu(${x})` : `${x} > 0 ? ${x} : Math.expm1(${x})`),
     wasm: ([x], _a, o) => o.call("elu", x!),
     torch: ([x]) => `torch.nn.functional.elu(${x})`,
     onnx: ([x], _a, g) => g.op("Where", [g.op("Greater", [x!, g.const(0)]), x!, onnxExpm1(x!, g)]),
@@ -261,7 +261,7 @@ const list: Elementwise[] = [
       const pdf = b.mul(INV_SQRT_2PI, b.call("exp", b.mul(-0.5, b.mul(a!, a!))));
       return [b.mul(dy, b.add(cdf, b.mul(a!, pdf)))];
     },
-    ts: ([x]) => `0.5 * ${x} * (1 + erf(${x} * Math.SQRT1_2))`,
+    ts: ([x], _a, o) => (o.f32 ? `fgelu(${x})` : `0.5 * ${x} * (1 + erf(${x} * Math.SQRT1_2))`),
     wasm: ([x], _a, o) => o.call("gelu", x!),
     torch: ([x]) => `torch.nn.functional.gelu(${x})`,
     onnx: ([x], _a, g) => g.op("Mul", [g.op("Mul", [x!, g.const(0.5)]), g.op("Add", [g.const(1), g.op("Erf", [g.op("Mul", [x!, g.const(Math.SQRT1_2)])])])]),
@@ -277,7 +277,7 @@ const list: Elementwise[] = [
       const s = b.sigmoid(a!);
       return [b.mul(dy, b.add(s, b.mul(y, b.sub(1, s))))];
     },
-    ts: ([x], _a, o) => (o.fast ? `${x} * fsigmoid(${x})` : `${x} * (1 / (1 + Math.exp(-${x})))`),
+    ts: ([x], _a, o) => (o.f32 ? `fswish(${x})` : o.fast ? `${x} * fsigmoid(${x})` : `${x} * (1 / (1 + Math.exp(-${x})))`),
     wasm: ([x], _a, o) => o.call("swish", x!),
     torch: ([x]) => `torch.nn.functional.silu(${x})`,
     onnx: ([x], _a, g) => g.op("Div", [x!, g.op("Add", [g.const(1), g.op("Exp", [g.op("Neg", [x!])])])]),
@@ -289,7 +289,7 @@ const list: Elementwise[] = [
     doc: "sine",
     eval: ([x]) => Math.sin(x!),
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.call("cos", a!))],
-    ts: ([x]) => `Math.sin(${x})`,
+    ts: ([x], _a, o) => (o.f32 ? `fsin(${x})` : `Math.sin(${x})`),
     wasm: ([x], _a, o) => o.call("sin", x!),
     torch: ([x]) => `torch.sin(${x})`,
     onnx: ([x], _a, g) => g.op("Sin", [x!]),
@@ -301,7 +301,7 @@ const list: Elementwise[] = [
     doc: "cosine",
     eval: ([x]) => Math.cos(x!),
     grad: ({ dy, x: [a] }, b) => [b.neg(b.mul(dy, b.call("sin", a!)))],
-    ts: ([x]) => `Math.cos(${x})`,
+    ts: ([x], _a, o) => (o.f32 ? `fcos(${x})` : `Math.cos(${x})`),
     wasm: ([x], _a, o) => o.call("cos", x!),
     torch: ([x]) => `torch.cos(${x})`,
     onnx: ([x], _a, g) => g.op("Cos", [x!]),
@@ -313,7 +313,7 @@ const list: Elementwise[] = [
     doc: "the error function, 2/√π ∫₀ˣ e^(-t²) dt",
     eval: ([x]) => erf(x!),
     grad: ({ dy, x: [a] }, b) => [b.mul(dy, b.mul(2 / Math.sqrt(Math.PI), b.call("exp", b.neg(b.mul(a!, a!)))))],
-    ts: ([x]) => `erf(${x})`,
+    ts: ([x], _a, o) => (o.f32 ? `ferf(${x})` : `erf(${x})`),
     wasm: ([x], _a, o) => o.call("erf", x!),
     torch: ([x]) => `torch.erf(${x})`,
     onnx: ([x], _a, g) => g.op("Erf", [x!]),

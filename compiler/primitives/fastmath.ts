@@ -13,6 +13,21 @@
 //   sigmoid  1 / (1 + e^-x), as e^x / (1 + e^x) for x < 0 (no overflow)
 //   tanh     |x| ≤ 0.625: x + x³·P(x²), P a degree-4 least-squares fit (0.83 ulp);
 //            beyond: 1 - 2 / (e^2|x| + 1), the sign put back from x
+//   elu      x > 0: x; -1 ≤ x ≤ 0: expm1(x) by its Taylor polynomial to degree 11 (no
+//            cancellation near 0); x < -1: e^x - 1 (e^x < 0.37 there: under 2 ulp of the result)
+//   swish    x · sigmoid(x); below -87 (sigmoid subnormal) (x · e^(x/2)) · e^(x/2), so the result
+//            rounds into the subnormal range once
+//   erf      |x| ≤ 1: x + x·P(x²); beyond: 1 - e^-x²·t·R(t - ½), t = 1/|x| (minimax fits,
+//            ./fastmath-fits.ts), the sign put back from x
+//   gelu     x ≥ -√2: x/2 · (1 + erf(x/√2)), 1 + erf by erf's polynomial for |x| ≤ √2; below: x/2 · erfc(|x|/√2) as above, with e^(-x²/2)
+//            from x split in a short exact part and a rest, so x² is not rounded (no
+//            cancellation in 1 + erf, and no error growing with x²); -0 below -20 (NaN at -∞, as
+//            the definition gives)
+//   sin, cos x = n·π/2 + r (Cody–Waite, three parts, |n| < 2^16), r's Taylor polynomials, the
+//            quadrant n mod 4 picking ±sin r or ±cos r; kept in [-1, 1] (beyond 2^16·π/2
+//            the reduction is not accurate: documented)
+
+import { COS_C, EXPM1_TAYLOR, SWISH_FAR, ERF_P, ERF_SMALL, ERFC_MID, ERFC_R, GELU_FLOOR, GELU_SPLIT, GELU_TAIL, PIO2_1, PIO2_2, PIO2_3, SIN_S } from "./fastmath-fits.ts";
 
 /** One float32 value computed from the argument `x` and earlier steps. Operands that an operation
  *  reads twice (pmin, pmax, select, copysign) are names or numbers, so a printer may repeat them. */
@@ -39,7 +54,7 @@ export type FExpr =
   /** Another function of this table. */
   | { op: "call"; fn: FastName; a: FExpr };
 
-export type FastName = "exp" | "sigmoid" | "tanh";
+export type FastName = "exp" | "sigmoid" | "tanh" | "elu" | "swish" | "erf" | "gelu" | "sin" | "cos";
 
 export interface FastFunction {
   name: FastName;
@@ -66,6 +81,32 @@ export const EXP_HI = 100;
 /** tanh: the polynomial below TANH_SMALL, x + x³·P(x²). */
 export const TANH_SMALL = 0.625;
 export const TANH_P = [-0.3333328068256378, 0.13331381976604462, -0.05373533070087433, 0.02062632143497467, -0.0056920163333415985];
+
+/** sin (shift 0) or cos (shift 1, cos x = sin(x + π/2)): the quadrant q = (n + shift) mod 4, as
+ *  an integer in [-2, 2], picks sin r (q 0), cos r (1), -sin r (±2) or -cos r (-1). */
+function trig(name: "sin" | "cos", shift: 0 | 1): FastFunction {
+  const neg = (a: FExpr): FExpr => ({ op: "neg", a });
+  const sel = (cmp: "lt" | "gt", l: string, r: number, then: FExpr, otherwise: FExpr): FExpr => ({ op: "select", cmp, l, r, then, otherwise });
+  return {
+    name,
+    steps: [
+      ["n", { op: "nearest", a: mul("x", 2 / Math.PI) }],
+      ["r", sub(sub(sub("x", mul("n", PIO2_1)), mul("n", PIO2_2)), mul("n", PIO2_3))],
+      ["z", mul("r", "r")],
+      ["s", add("r", mul(mul("r", "z"), horner(SIN_S, "z")))],
+      ["c", add(1, mul("z", horner(COS_C, "z")))],
+      ["m", shift === 1 ? add("n", 1) : "n"],
+      ["q", sub("m", mul(4, { op: "nearest", a: mul("m", 0.25) }))],
+      // |q| = 1 (odd quadrants) takes cos r
+      ["w", { op: "abs", a: sub({ op: "abs", a: "q" }, 1) }],
+      ["v", sel("lt", "w", 0.5, "c", "s")],
+      // negative in quadrants 2 and 3 (q = ±2 or -1)
+      ["u", sel("lt", "q", -0.5, neg("v"), sel("gt", "q", 1.5, neg("v"), "v"))],
+      ["lo", { op: "pmin", a: "u", b: 1 }],
+    ],
+    result: { op: "pmax", a: "lo", b: -1 },
+  };
+}
 
 export const FAST_FUNCTIONS: readonly FastFunction[] = [
   {
@@ -97,6 +138,65 @@ export const FAST_FUNCTIONS: readonly FastFunction[] = [
     ],
     result: { op: "copysign", a: "m", s: "x" },
   },
+  {
+    name: "elu",
+    steps: [
+      ["p", mul("x", horner(EXPM1_TAYLOR, "x"))],
+      ["m", sub({ op: "call", fn: "exp", a: "x" }, 1)],
+      ["q", { op: "select", cmp: "lt", l: "x", r: -1, then: "m", otherwise: "p" }],
+    ],
+    // x > 0 (and +∞): x itself; NaN stays NaN through the polynomial
+    result: { op: "select", cmp: "gt", l: "x", r: 0, then: "x", otherwise: "q" },
+  },
+  {
+    name: "swish",
+    steps: [
+      ["h", { op: "call", fn: "exp", a: mul("x", 0.5) }],
+      ["far", mul(mul("x", "h"), "h")],
+      ["near", mul("x", { op: "call", fn: "sigmoid", a: "x" })],
+    ],
+    result: { op: "select", cmp: "lt", l: "x", r: SWISH_FAR, then: "far", otherwise: "near" },
+  },
+  {
+    name: "erf",
+    steps: [
+      ["a", { op: "abs", a: "x" }],
+      ["z", mul("a", "a")],
+      ["small", add("x", mul("x", horner(ERF_P, "z")))],
+      ["t", div(1, "a")],
+      ["s", sub("t", ERFC_MID)],
+      ["e", { op: "call", fn: "exp", a: { op: "neg", a: "z" } }],
+      ["tail", sub(1, mul("e", mul("t", horner(ERFC_R, "s"))))],
+      ["big", { op: "copysign", a: "tail", s: "x" }],
+    ],
+    result: { op: "select", cmp: "le", l: "a", r: ERF_SMALL, then: "small", otherwise: "big" },
+  },
+  {
+    name: "gelu",
+    steps: [
+      // 1 + erf(u), u = x/√2: for |u| ≤ 1 as (1 + u) + u·P(u²) (1 + u is exact for u ≥ -1/2, so
+      // nothing cancels), else 1 + erf(u)
+      ["u", mul("x", Math.SQRT1_2)],
+      ["z", mul("u", "u")],
+      ["p", add(add(1, "u"), mul("u", horner(ERF_P, "z")))],
+      ["q", add(1, { op: "call", fn: "erf", a: "u" })],
+      ["near", mul(mul(0.5, "x"), { op: "select", cmp: "le", l: "z", r: ERF_SMALL, then: "p", otherwise: "q" })],
+      // the tail, from c = max(x, -20) (NaN passes) and a = -c > 0
+      ["c", { op: "pmax", a: "x", b: -GELU_FLOOR }],
+      ["a", { op: "neg", a: "c" }],
+      ["t", div(Math.SQRT2, "a")],
+      ["s", sub("t", ERFC_MID)],
+      ["xh", mul({ op: "nearest", a: mul("a", GELU_SPLIT) }, 1 / GELU_SPLIT)],
+      ["xl", sub("a", "xh")],
+      ["e1", { op: "call", fn: "exp", a: mul(mul("xh", "xh"), -0.5) }],
+      ["e2", { op: "call", fn: "exp", a: mul(mul("xl", add("a", "xh")), -0.5) }],
+      // x itself last: -∞ gives NaN, as the definition's -∞ · 0 does
+      ["far", mul(mul(mul("e1", "e2"), mul("t", horner(ERFC_R, "s"))), mul(0.5, "x"))],
+    ],
+    result: { op: "select", cmp: "lt", l: "x", r: -GELU_TAIL, then: "far", otherwise: "near" },
+  },
+  trig("sin", 0),
+  trig("cos", 1),
 ];
 
 export function fastFunction(name: FastName): FastFunction {

@@ -54,6 +54,10 @@ export interface GradArgs {
 export interface TsFormulaOptions {
   /** Use the module's fast exp/sigmoid/tanh (optimised float32 builds). */
   fast: boolean;
+  /** With `fast`: the module is a WebAssembly module's fallback, whose fast math is the float32
+   *  functions of ./fastmath.ts (fexp, fsigmoid, ftanh, felu, fswish, ferf, fgelu, fsin, fcos), the bits the
+   *  WebAssembly kernel gives. */
+  f32?: boolean;
 }
 
 /** What a WebAssembly formula may use (backends/wasm): operands are `(local.get ...)` of v128

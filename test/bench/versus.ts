@@ -14,6 +14,7 @@ const FLAGS: FlagDefs = {
   base: { type: "string", arg: "DIR", help: "the other checkout (required; it needs its node_modules)" },
   sizes: { type: "string", arg: "LIST", help: `from ${SIZES.map((s) => s.name).join(",")} (default S1,S2)` },
   cells: { type: "string", arg: "LIST", help: `from ${CELLS.map((c) => c.name).join(",")} (default all)` },
+  specs: { type: "string", arg: "LIST", help: "spec files (relative to the checkouts) to time instead of --cells, e.g. examples/specs/slstm.cell" },
   modes: { type: "string", arg: "LIST", help: "forward,train (default both)" },
   target: { type: "string", arg: "NAME", help: "compile both checkouts' kernels for this target (default: each one's default)" },
   rounds: { type: "string", arg: "N", help: "timed rounds per measurement, each kernel once per round (default 25)" },
@@ -43,7 +44,7 @@ function pick<T extends { name: string } | string>(list: string | undefined, all
 }
 
 interface Kernel {
-  meta: { params: { name: string }[] };
+  meta: { params: { name: string }[]; inputs: { name: string; size: number }[]; outputs: { name: string; size: number }[] };
   createParams(): Record<string, Float32Array>;
   forward(params: unknown, inputs: unknown, options: unknown): { tape: unknown };
   backward(params: unknown, tape: unknown, dOutputs: unknown, options: unknown): unknown;
@@ -68,14 +69,15 @@ async function loadKernel(root: string, cell: BenchCell, size: Size, target: str
 function runner(k: Kernel, size: Size, mode: Mode): () => void {
   const params = k.createParams();
   for (const p of k.meta.params) params[p.name]!.forEach((_, i, a) => (a[i] = Math.sin(i * 0.37) * 0.1));
-  const x = new Float32Array(size.T * size.B * size.I).map((_, i) => Math.cos(i));
-  const dh = new Float32Array(size.T * size.B * size.H).fill(0.01);
+  // Every input and every output's gradient over T steps of B samples (the meta gives their widths).
+  const inputs = Object.fromEntries(k.meta.inputs.map((v) => [v.name, new Float32Array(size.T * size.B * v.size).map((_, i) => Math.cos(i))]));
+  const dOutputs = Object.fromEntries(k.meta.outputs.map((v) => [v.name, new Float32Array(size.T * size.B * v.size).fill(0.01)]));
   let tape: unknown;
   let into: unknown;
   return () => {
-    const r = k.forward(params, { x }, { batchSize: size.B, tape });
+    const r = k.forward(params, inputs, { batchSize: size.B, tape });
     tape = r.tape;
-    if (mode === "train") into = k.backward(params, r.tape, { h: dh }, into ? { into } : {});
+    if (mode === "train") into = k.backward(params, r.tape, dOutputs, into ? { into } : {});
   };
 }
 
@@ -96,7 +98,9 @@ async function main() {
   const rounds = Number(v.get("rounds") ?? "25");
   if (!Number.isInteger(rounds) || rounds < 5) usage(`--rounds must be an integer of at least 5, got "${v.get("rounds")}"`);
   const sizes = pick(v.get("sizes") as string | undefined, SIZES, SIZES.slice(0, 2), "size");
-  const cells = pick(v.get("cells") as string | undefined, CELLS, CELLS, "cell");
+  const specs = v.get("specs") as string | undefined;
+  const cells: BenchCell[] =
+    specs === undefined ? pick(v.get("cells") as string | undefined, CELLS, CELLS, "cell") : specs.split(",").map((spec) => ({ name: path.basename(spec, ".cell"), spec, gates: 0, tfjsLayer: "lstm" }));
   const modes = pick(v.get("modes") as string | undefined, MODES, MODES, "mode");
   const target = v.get("target") as string | undefined;
 
