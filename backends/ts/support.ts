@@ -8,7 +8,7 @@ import { assetText, type RuntimeAssets } from "../assets.ts";
 export const tsSupportAssets: RuntimeAssets = { dir: "ts/support", extension: ".ts" };
 
 /** The files of ./support/ (entry and arrays: the entry runtime). */
-export const SUPPORT_FILES = ["gemm", "fastmath", "checks", "weights", "rows", "special", "init", "entry", "arrays"] as const;
+export const SUPPORT_FILES = ["gemm", "fastmath", "checks", "weights", "special", "init", "entry", "arrays"] as const;
 export type SupportFile = (typeof SUPPORT_FILES)[number];
 
 const cache = new Map<string, string>();
