@@ -89,12 +89,19 @@ function optionalSupport(plan: Plan): "special"[] {
   return [...out].sort();
 }
 
-/** The TypeScript functions of the row and structural primitives a plan uses (from their registry entries). */
+/** The TypeScript functions of the row primitives a plan uses (from their registry entries). */
 function rowSupport(plan: Plan): string[] {
   const ops = [...plan.forward.stages, ...plan.backward.stages].flatMap((s) => [...s.ops, ...(s.carry ?? [])]);
-  const rows = new Set(ops.flatMap((o) => (isRowOp(o) ? [o.op] : [])));
-  const structs = new Set(ops.flatMap((o) => (isStructOp(o) ? [o.op] : [])));
-  return [...[...rows].sort().map((op) => rowPrimitive(op)!.ts.source), ...[...structs].sort().map((op) => structuralPrimitive(op)!.ts.source)];
+  const used = new Set(ops.flatMap((o) => (isRowOp(o) ? [o.op] : [])));
+  return [...used].sort().map((op) => rowPrimitive(op)!.ts.source);
+}
+
+/** The TypeScript functions of the structural primitives a plan uses (from their registry entries),
+ *  the gradient sum first: it sits where it sat in the GEMM support file, so modules keep their layout. */
+function structSupport(plan: Plan): string[] {
+  const ops = [...plan.forward.stages, ...plan.backward.stages].flatMap((s) => [...s.ops, ...(s.carry ?? [])]);
+  const used = new Set(ops.flatMap((o) => (isStructOp(o) ? [o.op] : [])));
+  return [...used].sort((a, b) => Number(b === "colsum") - Number(a === "colsum") || a.localeCompare(b)).map((op) => structuralPrimitive(op)!.ts.source);
 }
 
 /** Stands for the support code in a module that embeds the TypeScript kernel (the WebAssembly and
@@ -196,7 +203,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
   ]);
 
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => ({ name: b.name }));
-  const support = [supportText("gemm"), ...(plan.fastMath ? [m.wasmFallback ? fastMathSource() : supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), ...rowSupport(plan), supportText("weights"), supportText("checks"), supportText("init"), supportText("entry"), supportText("arrays")].join("\n\n");
+  const support = [supportText("gemm"), ...structSupport(plan), ...(plan.fastMath ? [m.wasmFallback ? fastMathSource() : supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), ...rowSupport(plan), supportText("weights"), supportText("checks"), supportText("init"), supportText("entry"), supportText("arrays")].join("\n\n");
   const forwardRun = runBody(plan);
   const backwardRun = runBackwardBody(plan);
   sf.addStatements(

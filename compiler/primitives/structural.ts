@@ -217,7 +217,7 @@ const colsum = define<ColsumAttrs>({
   ts: {
     fn: "colSum",
     args: ({ n }) => [n],
-    source: `/** g[j] += Σ_r U[uo + r·us + j] for r < R, j < N, row after row. */
+    source: `/** g[j] += Σ_r U[uo + r·us + j] for r < R, j < N. */
 function colSum(R: number, N: number, U: Float32Array, uo: number, us: number, g: Float32Array): void {
   for (let r = 0; r < R; r++) {
     const o = uo + r * us;
