@@ -69,7 +69,7 @@ const show = (a: StructAttrs) => JSON.stringify(a);
  *  sum) every row's result added into `start` in row order, each add rounded. */
 function expected(p: StructuralPrimitive, a: StructAttrs, src: number[][][], round: (x: number) => number, start?: number[]): number[][] {
   const per = src[0]!.map((_, r) => p.eval(src.map((s) => s[r]!), a));
-  if (p.into === "view") return per.map((row) => row.map(round));
+  if (p.rounding === "once") return per.map((row) => row.map(round));
   const acc = [...start!];
   for (const row of per) row.forEach((v, j) => (acc[j] = round(acc[j]! + v)));
   return [acc];

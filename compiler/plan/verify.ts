@@ -97,11 +97,8 @@ export function verifyPlan(plan: Plan): void {
     if (have.length !== w.src.length || have.some((x, i) => x !== w.src[i])) fail(`${what}: operand views [${have}] for ${prim.show(op.attrs)} (expected [${w.src}])`);
     for (const v of op.src) checkView(v, stage, what);
     for (const v of op.src) read(c, v, what);
-    if (prim.into === "grad" || !dst) {
-      if (prim.into !== "grad" || dst) fail(`${what}: result is ${dst ? "a view" : "a gradient buffer"}, the entry says ${prim.into}`);
-      weight(op.dst.buf, w.dst, what);
-      return;
-    }
+    if ((prim.into === "grad") !== !dst) fail(`${what}: result is ${dst ? "a view" : "a gradient buffer"}, the entry says ${prim.into}`);
+    if (!dst) return weight(op.dst.buf, w.dst, what);
     checkView(dst, stage, what);
     if (dst.width !== w.dst) fail(`${what}: result view [${dst.width}] for ${prim.show(op.attrs)} (expected [${w.dst}])`);
     for (const v of op.src) if (overlaps(v, dst)) fail(`${what}: writes ${buf(dst.buf).name} over columns it reads`);

@@ -72,11 +72,6 @@ export interface WasmStructContext {
   narrow(x: string): string;
 }
 
-/** An operand of an ONNX lowering: a tensor holding its per-row numbers on the last axis. */
-export interface OnnxStructArg {
-  name: string;
-}
-
 /** The ONNX lowering's builder. */
 export interface OnnxStructBuilder {
   op(op: string, inputs: readonly string[]): string;
