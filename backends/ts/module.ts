@@ -12,7 +12,7 @@ import { tsComment, tsLiteral } from "./escape.ts";
 import { supportText, usedSupport } from "./support.ts";
 import { ARRAY, functionHead, typeKey } from "./util.ts";
 import { rowPrimitive } from "../../compiler/primitives/rows.ts";
-import { structuralPrimitive } from "../../compiler/primitives/structural.ts";
+import { STRUCTURAL_PRIMITIVES, type StructOpName } from "../../compiler/primitives/structural.ts";
 import { fastMathSource } from "./fastmath.ts";
 
 /** Pinned so that generated code, and the golden files, do not drift with editor settings. */
@@ -96,12 +96,11 @@ function rowSupport(plan: Plan): string[] {
   return [...used].sort().map((op) => rowPrimitive(op)!.ts.source);
 }
 
-/** The TypeScript functions of the structural primitives a plan uses (from their registry entries),
- *  the gradient sum first: it sits where it sat in the GEMM support file, so modules keep their layout. */
+/** The TypeScript functions of the structural primitives a plan uses (from their registry entries, in its order). */
 function structSupport(plan: Plan): string[] {
   const ops = [...plan.forward.stages, ...plan.backward.stages].flatMap((s) => [...s.ops, ...(s.carry ?? [])]);
   const used = new Set(ops.flatMap((o) => (isStructOp(o) ? [o.op] : [])));
-  return [...used].sort((a, b) => Number(b === "colsum") - Number(a === "colsum") || a.localeCompare(b)).map((op) => structuralPrimitive(op)!.ts.source);
+  return [...STRUCTURAL_PRIMITIVES.values()].filter((p) => used.has(p.op as StructOpName)).map((p) => p.ts.source);
 }
 
 /** Stands for the support code in a module that embeds the TypeScript kernel (the WebAssembly and

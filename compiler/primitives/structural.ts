@@ -234,7 +234,9 @@ function colSum(R: number, N: number, U: Float32Array, uo: number, us: number, g
   }),
 });
 
-const list = [bmm, transpose, colsum] as const;
+// In this order their TypeScript functions are inlined into a module (the gradient sum first, where
+// it sat in the GEMM support file before the registry, so modules kept their layout).
+const list = [colsum, bmm, transpose] as const;
 
 /** The name of a structural primitive (a plan op). */
 export type StructOpName = "bmm" | "transpose" | "colsum";
