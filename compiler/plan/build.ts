@@ -94,7 +94,7 @@ class StageBuilder {
   }
 
   /** A structural primitive's op (compiler/primitives/structural.ts), attributes from its entry. */
-  private struct(e: Extract<Eqn, { op: "bmm" | "transpose" | "acc" }>, dst: View | { buf: number }, lines: string[]): void {
+  private struct(e: Eqn, dst: View | { buf: number }, lines: string[]): void {
     const prim = structuralOfIr(e.op)!;
     const args = e.args.map((a) => (a as { v: ValueId }).v);
     const attrs = prim.attrs(e as unknown as Record<string, unknown>, args.map((v) => this.g.values[v]!.shape));
@@ -104,6 +104,8 @@ class StageBuilder {
   eqn(e: Eqn, also: readonly Eqn[]): void {
     const g = this.g;
     const lines = this.lines([e, ...also]);
+    // A structural primitive's result: one plan op named after its registry entry.
+    if (produces(e) && structuralOfIr(e.op)) return this.struct(e, this.view(e.out), lines);
     switch (e.op) {
       case "matvec":
       case "matvecT": {
@@ -152,9 +154,6 @@ class StageBuilder {
       case "row":
         this.ops.push({ op: e.fn, src: this.view((e.args[0] as { v: ValueId }).v), dst: this.view(e.out), reverse: e.reverse ?? false, lines });
         return;
-      case "bmm":
-      case "transpose":
-        return this.struct(e, this.view(e.out), lines);
       case "zeros":
         this.ops.push({ op: "fill", dst: this.view(e.out), value: 0, lines });
         return;
