@@ -7,11 +7,13 @@ import { GraphBuilder, isConst, produces, type Eqn, type Operand, type ValueId }
 import { elementwise } from "./primitives/elementwise.ts";
 import { rowPrimitive, type RowOpName } from "./primitives/rows.ts";
 import type { RowGradBuilder } from "./primitives/row-types.ts";
+import { structuralPrimitive } from "./primitives/structural.ts";
+import type { StructAttrs, StructGradBuilder } from "./primitives/structural-types.ts";
 import type { GradIn as In } from "./primitives/types.ts";
 
 const op = (x: In): Operand => (typeof x === "number" ? { c: x } : x);
 
-export class AdBuilder extends GraphBuilder implements RowGradBuilder {
+export class AdBuilder extends GraphBuilder implements RowGradBuilder, StructGradBuilder {
   /** Base name for temporaries of the rule being applied. */
   private base = "d";
   private temps = 0;
@@ -84,14 +86,11 @@ export class AdBuilder extends GraphBuilder implements RowGradBuilder {
     return this.emit((out) => ({ op: "matvec", out, args: [A, v] }), [this.shape(A)[0]!], this.temp());
   }
 
-  /** A per-sample product (see BmmEqn) whose result is stored with `shape`. */
-  bmm(A: Operand, B: Operand, m: number, k: number, n: number, ta: boolean, tb: boolean, shape: number[]): Operand {
-    return this.emit((out) => ({ op: "bmm", out, args: [A, B], m, k, n, ta, tb }), [...shape], this.temp());
-  }
-
-  transpose(x: Operand): Operand {
-    const [m, n] = this.shape(x) as [number, number];
-    return this.emit((out) => ({ op: "transpose", out, args: [x] }), [n, m], this.temp());
+  /** A structural primitive (compiler/primitives/structural.ts) of `args`, its result stored with `shape`. */
+  struct(op: string, args: Operand[], attrs: StructAttrs, shape: number[]): Operand {
+    const prim = structuralPrimitive(op);
+    if (!prim) throw new Error(`autodiff: no structural primitive ${op}`);
+    return this.emit((out) => ({ op: prim.ir, out, args, ...prim.fields(attrs) }) as Eqn, [...shape], this.temp());
   }
 
   /** A row primitive of x (compiler/primitives/rows.ts). */

@@ -5,8 +5,9 @@
 // skips constants). A matrix parameter's contribution is an outer product, which the engine
 // accumulates into the parameter's gradient over the batch.
 
-import type { BmmEqn, Eqn, Operand, RowEqn } from "./ir.ts";
+import type { Eqn, Operand, RowEqn } from "./ir.ts";
 import { rowPrimitive } from "./primitives/rows.ts";
+import { structuralOfIr } from "./primitives/structural.ts";
 import type { AdBuilder } from "./autodiff-builder.ts";
 
 export type Contribution = Operand | { outer: [Operand, Operand] } | null;
@@ -24,16 +25,9 @@ export const structuralRules: Partial<Record<Eqn["op"], Rule>> = {
   matvec: ({ dy, x: [A, v] }, b) => [{ outer: [dy, v!] }, b.matvecT(A!, dy)],
   // y = Aᵀu: dA[i, j] += u[i] dy[j], du = A dy.
   matvecT: ({ dy, x: [A, u] }, b) => [{ outer: [u!, dy] }, b.matvec(A!, dy)],
-  // C = op(A) op(B): d op(A) = dC op(B)ᵀ, d op(B) = op(A)ᵀ dC; each stored as its operand is.
-  bmm: ({ dy, x: [A, B], eqn }, b) => {
-    const { m, k, n, ta, tb } = eqn as BmmEqn;
-    const shapeA = b.shape(A!);
-    const shapeB = b.shape(B!);
-    const dA = ta ? b.bmm(B!, dy, k, n, m, tb, true, shapeA) : b.bmm(dy, B!, m, n, k, false, !tb, shapeA);
-    const dB = tb ? b.bmm(dy, A!, n, m, k, true, ta, shapeB) : b.bmm(A!, dy, k, m, n, !ta, false, shapeB);
-    return [dA, dB];
-  },
-  transpose: ({ dy }, b) => [b.transpose(dy)],
+  // Structural primitives carry their rules in their registry entries (compiler/primitives/structural.ts).
+  bmm: (r, b) => structRule(r, b),
+  transpose: (r, b) => structRule(r, b),
   // Row primitives carry their rules in their registry entries (compiler/primitives/rows.ts).
   row: ({ dy, y, x: [v], eqn }, b) => {
     const e = eqn as RowEqn;
@@ -52,3 +46,10 @@ export const structuralRules: Partial<Record<Eqn["op"], Rule>> = {
   slice: ({ dy, x: [a], eqn }, b) => [b.pad(dy, (eqn as Extract<Eqn, { op: "slice" }>).lo, b.shape(a!)[0]!)],
   bcast: ({ dy }, b) => [b.sum(dy)],
 };
+
+/** The adjoints of a structural primitive's operands, from its registry entry. */
+function structRule({ dy, x, eqn }: RuleArgs, b: AdBuilder): Contribution[] {
+  const prim = structuralOfIr(eqn.op)!;
+  const attrs = prim.attrs(eqn as unknown as Record<string, unknown>, x.map((a) => b.shape(a)));
+  return prim.grad!({ dy, x, attrs }, b);
+}

@@ -1,16 +1,16 @@
 // The plan of the new forms: which ops a spec becomes (tied weights stay a GEMM, a low-rank
 // product is reassociated into two GEMMs, the outer products of the inputs are hoisted out of the
 // time loop, a per-sample matrix product is a bmm), verifyPlan rejecting broken uses of the new
-// ops (rowmax, rowscan, bmm, transpose), the TypeScript row support against naive loops, and
-// support code inlined only into modules that use it.
+// ops (rowmax, rowscan, bmm, transpose), and support code inlined only into modules that use it
+// (the structural entries' TypeScript against the reference: test/structural-primitives.test.ts).
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compile, loadCell, planKernel } from "../driver/index.ts";
 import { dumpPlan } from "../compiler/plan/dump.ts";
-import type { Plan, PlanOp, RowPlanOp } from "../compiler/plan/types.ts";
+import type { Plan, PlanOp, RowPlanOp, StructPlanOp, View } from "../compiler/plan/types.ts";
+import type { StructOpName } from "../compiler/primitives/structural.ts";
 import { verifyPlan } from "../compiler/plan/verify.ts";
-import { bmm, transposeRows } from "../backends/ts/support/rows.ts";
 import { Rng } from "./helpers/rng.ts";
 import { gradCheck } from "./helpers/gradcheck.ts";
 
@@ -38,16 +38,16 @@ describe("what the new forms become", () => {
     expect(opt).toMatch(/gemm xwT n=4 k=2 \S+ = \S+ · U/);
     expect(opt).not.toMatch(/bmm/);
     const plain = dumpPlan(plan(src, false));
-    expect(plain).toMatch(/bmm 4×2·2×4 \S+ = U · V/);
+    expect(plain).toMatch(/bmm 4×2·2×4 \S+ = bmm\(U, V\)/);
   });
 
   it("mlstm: the outer product of the inputs is hoisted out of the loop; the read-out C' @ q is a bmm per step", () => {
     const p = specPlan("examples/specs/mlstm.cell");
     const [hoisted, loop] = p.forward.stages;
     expect(hoisted!.kind).toBe("all");
-    expect(hoisted!.ops.some((o) => o.op === "bmm" && o.k === 1 && o.m === 4 && o.n === 4)).toBe(true);
+    expect(hoisted!.ops.some((o) => o.op === "bmm" && o.attrs["k"] === 1 && o.attrs["m"] === 4 && o.attrs["n"] === 4)).toBe(true);
     expect(loop!.kind).toBe("loop");
-    expect(loop!.ops.filter((o) => o.op === "bmm").map((o) => [(o as { m: number }).m, (o as { k: number }).k, (o as { n: number }).n])).toEqual([[4, 4, 1]]);
+    expect(loop!.ops.filter((o): o is StructPlanOp => o.op === "bmm").map((o) => [o.attrs["m"], o.attrs["k"], o.attrs["n"]])).toEqual([[4, 4, 1]]);
     // The matrix state is carried in place, 16 numbers per sample.
     const C = p.buffers.find((b) => b.name === "C")!;
     expect([C.kind, C.rows, C.width]).toEqual(["state", "carry", 16]);
@@ -68,7 +68,7 @@ describe("what the new forms become", () => {
     const src = `cell o(H) {\n  state h: [H]\n  input x: [H]\n  param b: [H], c: [H]\n  h' = tanh(outer(b, c) @ h + x)\n  output h'\n}`;
     const p = dumpPlan(plan(src));
     expect(p).not.toMatch(/gemm/);
-    expect(p).toMatch(/bmm 1×4·4×1 \S+ = c · h_read/);
+    expect(p).toMatch(/bmm 1×4·4×1 \S+ = bmm\(c, h_read\)/);
     // The value against a hand loop: outer(b, c) @ h = b · (c · h).
     const k = await loadCell(src, { dims: { H: 4 } });
     const rng = new Rng(11);
@@ -119,27 +119,29 @@ describe("a [1] param scaling a matrix that is itself [1, 1]", () => {
 
 describe("verifyPlan rejects broken uses of the new ops", () => {
   const fresh = () => structuredClone(specPlan("test/specs/matrix_forms.cell"));
-  type OpOf<K extends PlanOp["op"]> = Extract<PlanOp, { op: K }> extends never ? RowPlanOp : Extract<PlanOp, { op: K }>;
+  type OpOf<K extends PlanOp["op"]> = K extends StructOpName ? StructPlanOp : Extract<PlanOp, { op: K }> extends never ? RowPlanOp : Extract<PlanOp, { op: K }>;
   const find = <K extends PlanOp["op"]>(p: Plan, op: K, pred: (o: OpOf<K>) => boolean = () => true) =>
     opsOf(p).find((o): o is OpOf<K> => o.op === op && pred(o as OpOf<K>))!;
 
   it("a bmm whose sizes disagree with its views", () => {
     const p = fresh();
-    find(p, "bmm").k += 1;
-    expect(() => verifyPlan(p)).toThrow(/bmm: views \[\d+\] \[\d+\] -> \[\d+\] for/);
+    const o = find(p, "bmm");
+    o.attrs = { ...o.attrs, k: (o.attrs["k"] as number) + 1 };
+    expect(() => verifyPlan(p)).toThrow(/bmm: operand views \[\d+,\d+\] for \d+×\d+·\d+×\d+.* \(expected \[\d+,\d+\]\)/);
   });
 
   it("a bmm writing over an operand", () => {
     const p = fresh();
-    const o = find(p, "bmm", (x) => x.m * x.k === x.m * x.n);
-    o.c = { ...o.a, value: o.c.value };
+    const o = find(p, "bmm", (x) => x.attrs["k"] === x.attrs["n"]);
+    o.dst = { ...o.src[0]!, value: (o.dst as View).value };
     expect(() => verifyPlan(p)).toThrow(/bmm: writes \S+ over columns it reads/);
   });
 
   it("a transpose of the wrong size, and a row reduction into more than one column", () => {
     const p = fresh();
-    find(p, "transpose").m = 3;
-    expect(() => verifyPlan(p)).toThrow(/transpose: a 3×4 matrix in 16 columns/);
+    const t = find(p, "transpose");
+    t.attrs = { ...t.attrs, m: 3 };
+    expect(() => verifyPlan(p)).toThrow(/transpose: operand views \[16\] for 3×4 \(expected \[12\]\)/);
     const q = structuredClone(specPlan("test/specs/new_functions.cell"));
     const mx = find(q, "rowmax");
     mx.dst = { ...mx.dst, width: 2 };
@@ -151,45 +153,6 @@ describe("verifyPlan rejects broken uses of the new ops", () => {
     const sc = find(q, "rowscan");
     sc.dst = { ...sc.src, value: sc.dst.value };
     expect(() => verifyPlan(q)).toThrow(/rowscan: writes \S+ over columns it reads/);
-  });
-});
-
-describe("the TypeScript row support against naive loops", () => {
-  const rng = new Rng(5);
-  const fill = (n: number) => Float32Array.from({ length: n }, () => Math.round(rng.normal() * 8) / 4);
-
-  it("bmm: every transposition, strided rows, a weight shared by every row (stride 0)", () => {
-    const [R, m, k, n] = [3, 2, 3, 4];
-    for (const ta of [false, true]) {
-      for (const tb of [false, true]) {
-        for (const shared of [false, true]) {
-          const A = fill(1 + R * 7);
-          const Bm = fill(2 + (shared ? 0 : R * 13) + k * n);
-          const C = new Float32Array(5 + R * 9);
-          const [ao, ar, bo, br, co, cr] = [1, 7, 2, shared ? 0 : 13, 5, 9];
-          bmm(R, m, k, n, ta, tb, A, ao, ar, Bm, bo, br, C, co, cr);
-          for (let r = 0; r < R; r++) {
-            for (let i = 0; i < m; i++) {
-              for (let j = 0; j < n; j++) {
-                let s = 0;
-                for (let p = 0; p < k; p++) {
-                  const a = A[ao + r * ar + (ta ? p * m + i : i * k + p)]!;
-                  const b = Bm[bo + r * br + (tb ? j * k + p : p * n + j)]!;
-                  s += a * b;
-                }
-                expect(C[co + r * cr + i * n + j], `ta=${ta} tb=${tb} shared=${shared}`).toBe(Math.fround(s));
-              }
-            }
-          }
-        }
-      }
-    }
-  });
-
-  it("transposeRows", () => {
-    const t = new Float32Array(12);
-    transposeRows(2, 2, 3, Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), 0, 6, t, 0, 6);
-    expect(Array.from(t)).toEqual([1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12]);
   });
 });
 

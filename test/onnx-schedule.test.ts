@@ -2,7 +2,8 @@
 // masks are ones, so no node multiplies by them; without lengths the selects on the active flags
 // go too: the model has no steps 0..T-1 to compare with the lengths (Range) left, and one Where fewer for each select on the
 // active flags the step graph has (one per state and per output, compiler/ir.ts), for every
-// shipped spec. The numbers these models give are onnx-specs.test.ts's.
+// shipped spec. The numbers these models give are onnx-specs.test.ts's. Its nodes are named
+// after the spec values they compute, each name once.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -42,5 +43,26 @@ describe("the ONNX forward is the schedule's inference mode", () => {
     expect(count(withLengths, "Where") - count(without, "Where")).toBe(meta.states.length + meta.outputs.length);
     expect(count(withLengths, "Range")).toBeGreaterThan(0);
     expect(count(without, "Range")).toBe(0);
+  });
+});
+
+describe("ONNX node names are the spec's value names", () => {
+  it.each(SPECS)("%s: every node of the model (main graph and Scan body) has a name of its own", (file) => {
+    const names = exported(file, true).all.map((n) => n.name);
+    expect(names.every((n) => typeof n === "string" && n.length > 0)).toBe(true);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it("lstm: the node computing each gate and each new state is named after it", () => {
+    const { all } = exported("examples/specs/lstm.cell", false);
+    const byName = new Map(all.map((n) => [n.name, n.opType]));
+    expect(["i", "f", "g", "o", "c_new", "h_new"].map((v) => [v, byName.get(v)])).toEqual([
+      ["i", "Sigmoid"],
+      ["f", "Sigmoid"],
+      ["g", "Tanh"],
+      ["o", "Sigmoid"],
+      ["c_new", "Add"],
+      ["h_new", "Mul"],
+    ]);
   });
 });

@@ -311,7 +311,15 @@ class Printer implements OpsEnv {
       this.sliced.set(e.out, { src, lo: e.lo, width: count(gr.values[e.out]!.shape), full: count(gr.values[src]!.shape) });
       return;
     }
-    this.bound.set(e.out, printEqn(this, sc, e));
+    this.bound.set(e.out, this.named(sc, e));
+  }
+
+  /** One equation's nodes, the one making its value named after the spec value (escaped in Names). */
+  private named(sc: Scope, e: Eqn & { out: ValueId }): Bound {
+    const from = sc.g.nodes.length;
+    const b = printEqn(this, sc, e);
+    sc.g.label(b.name, this.graph.values[e.out]!.name, from);
+    return b;
   }
 
   /** A slice taken where it is read (see `sliced`), in the scope reading it. */
@@ -368,7 +376,7 @@ class Printer implements OpsEnv {
       for (const s of b.kind === "fused" ? b.stmts : [b.stmt]) {
         const e = s.eqn;
         if (!("out" in e)) throw new OnnxExportError("onnx: a parameter-gradient sum in a forward entry");
-        own.set(e.out, printEqn(this, sc, e));
+        own.set(e.out, this.named(sc, e));
       }
     }
     const width = (v: ValueId) => count(gr.values[v]!.shape);

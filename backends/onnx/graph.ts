@@ -27,12 +27,23 @@ export class Names {
     return name;
   }
   get(spec: string): string {
-    const hint = onnxEscaper.string(spec);
-    let name = hint;
-    for (let i = 1; this.used.has(name); i++) name = `${hint}_${i}`;
-    this.used.add(name);
-    return name;
+    return fresh(this.used, onnxEscaper.string(spec));
   }
+
+  private readonly nodes = new Set<string>();
+  /** A node's name, unique among the model's nodes (its own namespace: a node named after the
+   *  spec value it computes may share the name of a tensor). */
+  node(spec: string): string {
+    return fresh(this.nodes, onnxEscaper.string(spec));
+  }
+}
+
+/** `hint`, or hint_1, hint_2, ... the first not in `used` (then in it). */
+function fresh(used: Set<string>, hint: string): string {
+  let name = hint;
+  for (let i = 1; used.has(name); i++) name = `${hint}_${i}`;
+  used.add(name);
+  return name;
 }
 
 /** Constants of the main graph: float32 scalars and int64 vectors, each stored once. */
@@ -85,13 +96,25 @@ export class OnnxGraph implements OnnxFormulaBuilder {
   node(op: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, outputs: number | string[] = 1): string[] {
     const outs = typeof outputs === "number" ? Array.from({ length: outputs }, () => this.names.get(op.toLowerCase())) : outputs;
     const attribute_ = Object.entries(attrs).map(([k, v]) => attribute(k, v));
-    this.nodes.push({ opType: op, name: this.names.get(`${op}_node`), input: [...inputs], output: outs, attribute: attribute_ });
+    this.nodes.push({ opType: op, name: this.names.node(op), input: [...inputs], output: outs, attribute: attribute_ });
     if (COMPARISONS.has(op)) this.bools.add(outs[0]!);
     return outs;
   }
 
   op(op: string, inputs: readonly string[]): string {
     return this.node(op, inputs)[0]!;
+  }
+
+  /** Names the node that made `output` after the spec value it computes (`spec`, a value's name),
+   *  when a node from index `from` on made it (not when the value is a tensor made before: a
+   *  parameter, an input, a memoized slice). */
+  label(output: string, spec: string, from: number): void {
+    for (let i = this.nodes.length - 1; i >= from; i--) {
+      const n = this.nodes[i]!;
+      if (!n.output?.includes(output)) continue;
+      n.name = this.names.node(spec);
+      return;
+    }
   }
 
   const(value: number): string {

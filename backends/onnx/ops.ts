@@ -1,9 +1,9 @@
 // The statements of the value-level schedule as ONNX nodes, in one graph (the main graph for an
 // "all" stage over [T, B, n] tensors, the Scan body for the loop over [B, n]): elementwise
 // primitives through their registry entry's `onnx` lowering (compiler/primitives/elementwise.ts),
-// row primitives (sums, maxima, scans, ...) through theirs (compiler/primitives/rows.ts), products
-// with a weight as MatMul against it, per-row products and transposes as MatMul / Transpose over
-// [..rows, m, n] reshapes, concatenations and slices on the last axis, broadcasts and zeros as Expand.
+// row primitives (sums, maxima, scans, ...) and structural ones (per-row products, transposes)
+// through theirs (compiler/primitives/rows.ts, structural.ts), products with a weight as MatMul
+// against it, concatenations and slices on the last axis, broadcasts and zeros as Expand.
 //
 // A value is a tensor whose last axis holds its per-row numbers (a matrix value [m, n] as m·n,
 // row-major) after its leading axes: T, B over all steps ("seq"), B in a step ("batch"), none for
@@ -13,6 +13,8 @@ import { count, isConst, type Eqn, type Graph, type Operand, type ValueId } from
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import { rowPrimitive } from "../../compiler/primitives/rows.ts";
 import type { OnnxRowBuilder } from "../../compiler/primitives/row-types.ts";
+import { structuralOfIr } from "../../compiler/primitives/structural.ts";
+import type { OnnxStructBuilder } from "../../compiler/primitives/structural-types.ts";
 import { OnnxExportError, type OnnxGraph } from "./graph.ts";
 
 export type Rows = "seq" | "batch" | "none";
@@ -52,6 +54,20 @@ export function printEqn(env: OpsEnv, sc: Scope, e: Eqn): Bound {
   const operand = (o: Operand): Bound => (isConst(o) ? { name: g.const(o.c), rows: "none" } : sc.read(o.v));
   if (e.op === "acc" || e.op === "acc_outer") throw new OnnxExportError("onnx: a parameter-gradient sum in a forward entry");
   const out = width(e.out);
+  const prim = structuralOfIr(e.op);
+  if (prim) {
+    // A structural primitive, as its registry entry lowers it (a rowless factor broadcasts).
+    if (!prim.onnx) throw new OnnxExportError(`onnx: ${prim.op} has no ONNX lowering`);
+    const args = e.args.map(operand);
+    const rows = widest(args.map((a) => a.rows));
+    const attrs = prim.attrs(e as unknown as Record<string, unknown>, e.args.map((a) => gr.values[(a as { v: number }).v]!.shape));
+    const sb: OnnxStructBuilder = {
+      op: (o, inputs) => g.op(o, inputs),
+      matrix: (k, r, c, transposed) => asMatrix(g, args[k]!, [r, c], transposed),
+      flat: (x, w) => asRows(g, x, w, rows),
+    };
+    return { name: prim.onnx(sb, attrs), rows };
+  }
   switch (e.op) {
     case "ew": {
       const prim = elementwise(e.fn);
@@ -71,19 +87,6 @@ export function printEqn(env: OpsEnv, sc: Scope, e: Eqn): Bound {
       if (isConst(w)) throw new OnnxExportError(`onnx: a product with the constant ${w.c} as its weight`);
       const x = operand(e.args[1]);
       return { name: g.op("MatMul", [x.name, env.weight(w.v, e.op === "matvec")]), rows: x.rows };
-    }
-    case "bmm": {
-      const [a, b] = e.args.map(operand) as [Bound, Bound];
-      const A = asMatrix(g, a, e.ta ? [e.k, e.m] : [e.m, e.k], e.ta);
-      const Bm = asMatrix(g, b, e.tb ? [e.n, e.k] : [e.k, e.n], e.tb);
-      const rows = widest([a.rows, b.rows]);
-      // A rowless factor broadcasts over the other's rows.
-      return { name: asRows(g, g.op("MatMul", [A, Bm]), e.m * e.n, rows), rows };
-    }
-    case "transpose": {
-      const x = operand(e.args[0]);
-      const [m, n] = gr.values[(e.args[0] as { v: number }).v]!.shape as [number, number];
-      return { name: asRows(g, asMatrix(g, x, [m, n], true), m * n, x.rows), rows: x.rows };
     }
     case "row": {
       // A row primitive over the last axis, as its registry entry lowers it.
@@ -118,6 +121,8 @@ export function printEqn(env: OpsEnv, sc: Scope, e: Eqn): Bound {
     }
     case "zeros":
       return { name: g.op("Expand", [g.const(0), env.shapeOf("none", out)]), rows: "none" };
+    default:
+      throw new OnnxExportError(`onnx: no lowering for ${e.op}`);
   }
 }
 

@@ -9,6 +9,7 @@ import { isConst, operandValues, produces, type Eqn, type Graph, type ValueId } 
 import { elementwise, pyNum } from "../../compiler/primitives/elementwise.ts";
 import type { Block, EntrySchedule, Stmt, ValueStage } from "../../compiler/schedule/schedule.ts";
 import { atom, constColumn, structuralExpr } from "./ops.ts";
+import { structuralOfIr } from "../../compiler/primitives/structural.ts";
 import { pyComment } from "./python.ts";
 
 /** "seq": [T, B, n]; "batch": [B, n] (one step, or per-sequence data); "none": [n], the same for every row. */
@@ -153,7 +154,10 @@ export class CorePrinter {
         const u = this.readOperand(e.args[0]!, false);
         const size = this.width(e.param);
         const shape = this.g.values[e.param]!.shape;
-        const sum = `${atom(this.withRows(u, stageRows, size))}.reshape(-1, ${size}).sum(0)`;
+        // The gradient sum over rows, as its registry entry prints it (compiler/primitives/structural.ts).
+        const prim = structuralOfIr(e.op)!;
+        const x = atom(this.withRows(u, stageRows, size));
+        const sum = prim.torch({ arg: () => x, matrix: () => x, lead: "" }, prim.attrs(e as unknown as Record<string, unknown>, [[size]]));
         this.emit(`${acc} = ${acc} + ${shape.length === 2 ? `${sum}.reshape(${shape.join(", ")})` : sum}`);
       }
       return;

@@ -5,9 +5,10 @@
 // A value is a tensor whose last axis holds its per-row numbers (a matrix value [m, n] as m·n,
 // row-major), after `lead` axes: "T, B" over all steps, "B" in a step, none for a rowless value.
 
-import type { Eqn } from "../../compiler/ir.ts";
+import { produces, type Eqn } from "../../compiler/ir.ts";
 import { pyNum } from "../../compiler/primitives/elementwise.ts";
 import { rowPrimitive } from "../../compiler/primitives/rows.ts";
+import { structuralOfIr } from "../../compiler/primitives/structural.ts";
 
 export interface OpContext {
   /** The leading axes of the result, as Python ("T, B, ", "B, " or ""). */
@@ -29,23 +30,20 @@ export function atom(x: string): string {
 
 /** The Python expression of a structural equation (not ew, not a gradient sink) over its arguments' expressions. */
 export function structuralExpr(e: Eqn, args: string[], c: OpContext): string {
-  const [a, b] = args as [string, string];
+  const [a] = args as [string];
   const mat = (x: string, lead: string, m: number, n: number) => `${atom(x)}.reshape(${lead}${m}, ${n})`;
+  const prim = structuralOfIr(e.op);
+  if (prim && produces(e)) {
+    // A structural primitive prints from its registry entry (compiler/primitives/structural.ts).
+    const attrs = prim.attrs(e as unknown as Record<string, unknown>, e.args.map((o) => c.shape((o as { v: number }).v)));
+    return prim.torch({ arg: (k) => atom(args[k]!), matrix: (k, r, n) => mat(args[k]!, c.argLead[k]!, r, n), lead: c.lead }, attrs);
+  }
   switch (e.op) {
     case "matvec":
       // W [m, n] times every row's vector: x Wᵀ.
       return `torch.nn.functional.linear(${args[1]}, ${a})`;
     case "matvecT":
       return `torch.matmul(${args[1]}, ${a})`;
-    case "bmm": {
-      const A = mat(a, c.argLead[0]!, e.ta ? e.k : e.m, e.ta ? e.m : e.k);
-      const Bm = mat(b, c.argLead[1]!, e.tb ? e.n : e.k, e.tb ? e.k : e.n);
-      return `torch.matmul(${e.ta ? `${A}.transpose(-1, -2)` : A}, ${e.tb ? `${Bm}.transpose(-1, -2)` : Bm}).reshape(${c.lead}${e.m * e.n})`;
-    }
-    case "transpose": {
-      const [m, n] = c.shape((e.args[0] as { v: number }).v) as [number, number];
-      return `${mat(a, c.argLead[0]!, m, n)}.transpose(-1, -2).reshape(${c.lead}${m * n})`;
-    }
     case "row":
       // A row primitive prints from its registry entry (compiler/primitives/rows.ts).
       return rowPrimitive(e.fn)!.torch(atom(a), e.reverse === true);

@@ -5,7 +5,8 @@
 
 import { elementwise, num } from "../../compiler/primitives/elementwise.ts";
 import { rowPrimitive } from "../../compiler/primitives/rows.ts";
-import { isRowOp, type Arg, type Plan, type PlanOp, type Stage, type Term, type View } from "../../compiler/plan/types.ts";
+import { structuralPrimitive } from "../../compiler/primitives/structural.ts";
+import { isRowOp, isStructOp, structDst, type Arg, type Plan, type PlanOp, type Stage, type Term, type View } from "../../compiler/plan/types.ts";
 import { tsComment } from "./escape.ts";
 import { wordsIn } from "./util.ts";
 
@@ -90,6 +91,12 @@ function opCode(c: BodyContext, op: PlanOp): string {
     const { fn, directed } = rowPrimitive(op.op)!.ts;
     return `${fn}(R, ${op.src.width}, ${rows(op.src)}, ${rows(op.dst)}${directed ? `, ${op.reverse}` : ""});`;
   }
+  if (isStructOp(op)) {
+    // A structural primitive: its registry entry's support function (inlined by the module).
+    const { fn, args } = structuralPrimitive(op.op)!.ts;
+    const dst = structDst(op);
+    return `${fn}(R, ${[...args(op.attrs), ...op.src.map(rows), dst ? rows(dst) : arr(op.dst)].join(", ")});`;
+  }
   switch (op.op) {
     case "gemm": {
       const d = op.name;
@@ -102,12 +109,6 @@ function opCode(c: BodyContext, op: PlanOp): string {
     }
     case "map":
       return mapLoop(c, op);
-    case "colsum":
-      return `colSum(R, ${op.src.width}, ${arr(op.src)}, ${rowOffset(plan, op.src, "0")}, ${stride(plan, op.src)}, ${arr({ buf: op.grad })});`;
-    case "bmm":
-      return `bmm(R, ${op.m}, ${op.k}, ${op.n}, ${op.ta}, ${op.tb}, ${rows(op.a)}, ${rows(op.b)}, ${rows(op.c)});`;
-    case "transpose":
-      return `transposeRows(R, ${op.m}, ${op.n}, ${rows(op.src)}, ${rows(op.dst)});`;
     case "copy":
       return `for (let b = 0; b < R; b++) for (let j = 0; j < ${op.dst.width}; j++) ${arr(op.dst)}[${rowOffset(plan, op.dst, "b")} + j] = ${arr(op.src)}[${rowOffset(plan, op.src, "b")} + j]!;`;
     case "fill":

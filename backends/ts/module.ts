@@ -4,7 +4,7 @@
 
 import type * as Prettier from "prettier";
 import type { Project, SourceFile } from "ts-morph";
-import { isRowOp, type Plan, type PlanOp } from "../../compiler/plan/types.ts";
+import { isRowOp, isStructOp, type Plan, type PlanOp } from "../../compiler/plan/types.ts";
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import { adjointBuffers, boundBuffers, runBackwardBody, runBody, tapeBuffers } from "./entries.ts";
 import { kernelInfo } from "./descriptor.ts";
@@ -12,6 +12,7 @@ import { tsComment, tsLiteral } from "./escape.ts";
 import { supportText, usedSupport } from "./support.ts";
 import { ARRAY, functionHead, typeKey } from "./util.ts";
 import { rowPrimitive } from "../../compiler/primitives/rows.ts";
+import { STRUCTURAL_PRIMITIVES, type StructOpName } from "../../compiler/primitives/structural.ts";
 import { fastMathSource } from "./fastmath.ts";
 
 /** Pinned so that generated code, and the golden files, do not drift with editor settings. */
@@ -81,13 +82,11 @@ function gemmConstants(plan: Plan): string[] {
   });
 }
 
-/** Support files a plan needs beyond the ones every module carries: row ops (per-row products,
- *  transposes) and the special functions some formulas call. */
-function optionalSupport(plan: Plan): ("rows" | "special")[] {
+/** Support files a plan needs beyond the ones every module carries: the special functions some formulas call. */
+function optionalSupport(plan: Plan): "special"[] {
   const ops = [...plan.forward.stages, ...plan.backward.stages].flatMap((s) => [...s.ops, ...(s.carry ?? [])]);
-  const out = new Set<"rows" | "special">();
+  const out = new Set<"special">();
   for (const o of ops) {
-    if (o.op === "bmm" || o.op === "transpose") out.add("rows");
     if (o.op !== "map") continue;
     for (const t of o.terms) if (t.kind === "fn") for (const f of elementwise(t.fn)?.tsSupport ?? []) out.add(f);
   }
@@ -99,6 +98,13 @@ function rowSupport(plan: Plan): string[] {
   const ops = [...plan.forward.stages, ...plan.backward.stages].flatMap((s) => [...s.ops, ...(s.carry ?? [])]);
   const used = new Set(ops.flatMap((o) => (isRowOp(o) ? [o.op] : [])));
   return [...used].sort().map((op) => rowPrimitive(op)!.ts.source);
+}
+
+/** The TypeScript functions of the structural primitives a plan uses (from their registry entries, in its order). */
+function structSupport(plan: Plan): string[] {
+  const ops = [...plan.forward.stages, ...plan.backward.stages].flatMap((s) => [...s.ops, ...(s.carry ?? [])]);
+  const used = new Set(ops.flatMap((o) => (isStructOp(o) ? [o.op] : [])));
+  return [...STRUCTURAL_PRIMITIVES.values()].filter((p) => used.has(p.op as StructOpName)).map((p) => p.ts.source);
 }
 
 /** Stands for the support code in a module that embeds the TypeScript kernel (the WebAssembly and
@@ -200,7 +206,7 @@ export async function emitTsModule(plan: Plan, m: TsModuleOptions): Promise<stri
   ]);
 
   const weightNames = plan.buffers.filter((b) => b.entry === "weights").map((b) => ({ name: b.name }));
-  const support = [supportText("gemm"), ...(plan.fastMath ? [m.wasmFallback ? fastMathSource() : supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), ...rowSupport(plan), supportText("weights"), supportText("checks"), supportText("init"), supportText("entry"), supportText("arrays")].join("\n\n");
+  const support = [supportText("gemm"), ...structSupport(plan), ...(plan.fastMath ? [m.wasmFallback ? fastMathSource() : supportText("fastmath")] : []), ...optionalSupport(plan).map((name) => supportText(name)), ...rowSupport(plan), supportText("weights"), supportText("checks"), supportText("init"), supportText("entry"), supportText("arrays")].join("\n\n");
   const forwardRun = runBody(plan, m.wasmFallback === true);
   const backwardRun = runBackwardBody(plan, m.wasmFallback === true);
   sf.addStatements(

@@ -14,7 +14,7 @@ export const tsSupportAssets: RuntimeAssets = { dir: "backends/ts/support", exte
 export const abiSupportAssets: RuntimeAssets = { dir: "abi", extension: ".ts" };
 
 /** The files of ./support/ (entry and arrays: the entry runtime). */
-export const SUPPORT_FILES = ["gemm", "fastmath", "checks", "weights", "rows", "special", "init", "entry", "arrays"] as const;
+export const SUPPORT_FILES = ["gemm", "fastmath", "checks", "weights", "special", "init", "entry", "arrays"] as const;
 export type SupportFile = (typeof SUPPORT_FILES)[number];
 
 /** The support files whose text follows that of the abi/ file of the same name. */

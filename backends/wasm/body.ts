@@ -8,13 +8,13 @@
 // step's products' columns. Maps run over R rows with their columns in vectors (and a last partial
 // vector lane by lane, ./ops.ts); GEMMs call the product's function.
 
-import { isRowOp, type PlanOp, type Stage, type View } from "../../compiler/plan/types.ts";
+import { isRowOp, isStructOp, type PlanOp, type Stage, type View } from "../../compiler/plan/types.ts";
 import { stageSplit, type StageSplit } from "../../compiler/plan/parallel.ts";
 import { dwTiles, gemmPanels, MC, NV } from "./gemm.ts";
 import { DYNAMIC_SLOTS, dynamicLoop } from "./threads.ts";
 import type { ModuleParts } from "./parts.ts";
-import { rowOpCode, rowPrimitiveCode } from "./rows.ts";
-import { colsumOp, comments, mapOp, viewBase } from "./ops.ts";
+import { rowPrimitiveCode, structuralCode } from "./rows.ts";
+import { comments, mapOp, viewBase } from "./ops.ts";
 import { Fn, get, i32, set, type Elem } from "./wat.ts";
 import { watComment } from "./escape.ts";
 
@@ -23,6 +23,7 @@ import { watComment } from "./escape.ts";
  *  a weight gradient's rows it computes (default: this worker's static share). */
 function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = false, tiles?: [string, string]): void {
   if (isRowOp(op)) return rowPrimitiveCode(f, p, op, (q, v) => viewBase(q, v));
+  if (isStructOp(op)) return structuralCode(f, p, op, (q, v) => viewBase(q, v));
   switch (op.op) {
     case "gemm": {
       const fn = p.gemmFn(op);
@@ -44,15 +45,10 @@ function opCode(f: Fn, p: ModuleParts, op: PlanOp, fast: boolean, byColumns = fa
     }
     case "map":
       return mapOp(f, p, op, fast);
-    case "colsum":
-      return colsumOp(f, p, op);
     case "copy":
       return mapOp(f, p, { op: "map", width: op.dst.width, terms: [{ kind: "load", view: op.src, broadcast: false, name: "_copy" }], stores: [{ term: 0, view: op.dst }], lines: [] }, fast);
     case "fill":
       return mapOp(f, p, { op: "map", width: op.dst.width, terms: [{ kind: "fn", fn: "copy", args: [{ c: op.value }], value: -1, name: "_fill" }], stores: [{ term: 0, view: op.dst }], lines: [] }, fast);
-    case "bmm":
-    case "transpose":
-      return rowOpCode(f, p, op, (q, v) => viewBase(q, v));
   }
 }
 
@@ -235,6 +231,10 @@ function usedBuffers(stages: readonly Stage[]): Set<number> {
         view(op.src), view(op.dst);
         continue;
       }
+      if (isStructOp(op)) {
+        op.src.forEach(view), view(op.dst);
+        continue;
+      }
       switch (op.op) {
         case "gemm":
           view(op.a), view(op.w), view(op.c);
@@ -243,15 +243,8 @@ function usedBuffers(stages: readonly Stage[]): Set<number> {
           op.terms.forEach((t) => t.kind === "load" && view(t.view));
           op.stores.forEach((x) => view(x.view));
           break;
-        case "colsum":
-          view(op.src), out.add(op.grad);
-          break;
         case "copy":
-        case "transpose":
           view(op.src), view(op.dst);
-          break;
-        case "bmm":
-          view(op.a), view(op.b), view(op.c);
           break;
         case "fill":
           view(op.dst);

@@ -1,5 +1,5 @@
 // One op of a stage over the current rows ($r0, $R, $b0), as WebAssembly: fused maps (columns in
-// vectors, a last partial vector lane by lane), column and row sums; and the spec's lines as
+// vectors, a last partial vector lane by lane); and the spec's lines as
 // comments. The stages and their scheduling are ./body.ts's; products call ./gemm.ts's functions.
 
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
@@ -123,22 +123,3 @@ export function mapOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "map" }>,
     f.emit(set(b, `(i32.add ${get(b)} (i32.const 1))`), `(br_if $rows (i32.lt_u ${get(b)} ${get("$R")}))`);
   });
 }
-
-/** grad[j] += Σ_r src[r, j]: row by row, so each sum runs in row order as in the TypeScript kernel. */
-export function colsumOp(f: Fn, p: ModuleParts, op: Extract<PlanOp, { op: "colsum" }>): void {
-  const src = op.src;
-  const grad = p.plan.buffers[op.grad]!;
-  const g: Extract<PlanOp, { op: "map" }> = {
-    op: "map",
-    width: src.width,
-    terms: [
-      { kind: "load", view: src, broadcast: false, name: "_src" },
-      { kind: "load", view: { buf: op.grad, col: 0, width: grad.width, shift: 0, value: -1 }, broadcast: false, name: "_acc" },
-      { kind: "fn", fn: "add", args: [{ t: 1 }, { t: 0 }], value: -1, name: "_sum" },
-    ],
-    stores: [{ term: 2, view: { buf: op.grad, col: 0, width: src.width, shift: 0, value: -1 } }],
-    lines: [],
-  };
-  mapOp(f, p, g, false);
-}
-

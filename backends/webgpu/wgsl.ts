@@ -11,8 +11,9 @@
 // rows (seq T·B, carry (T+1)·B, batch B, none 1) add up, so a shader computes it from T and B.
 // The uniform `u` says which rows a dispatch covers: r0 and R (one step's B rows, or all T·B).
 
-import { isRowOp, type Plan, type PlanBuffer, type PlanOp, type Stage, type Term, type View } from "../../compiler/plan/types.ts";
+import { isRowOp, isStructOp, type Plan, type PlanBuffer, type PlanOp, type Stage, type Term, type View } from "../../compiler/plan/types.ts";
 import { rowPrimitive } from "../../compiler/primitives/rows.ts";
+import { structuralPrimitive } from "../../compiler/primitives/structural.ts";
 import { helpersFor, SPECIAL_VALUES, wgslOp, wnum } from "../../compiler/primitives/wgsl.ts";
 import { wgslComment } from "./escape.ts";
 
@@ -228,6 +229,12 @@ class Printer {
       const body = rowPrimitive(op.op)!.wgsl(op.src.width, op.reverse === true, (j) => this.ref(op.src, "i", j), (j) => this.ref(op.dst, "i", j));
       return { code: this.elementwise(name, op.lines, `u.R`, body), d: D(0, 1, 0) };
     }
+    if (isStructOp(op)) {
+      // A structural primitive: its statements from the registry entry, over every element of every row or every column.
+      const w = structuralPrimitive(op.op)!.wgsl(op.attrs, (k, b, j) => this.ref(op.src[k]!, b, j), (b, j) => this.ref(op.dst, b, j));
+      const total = w.over === "elements" ? `u.R * ${w.width}u` : `${w.width}u`;
+      return { code: this.elementwise(name, op.lines, total, w.body), d: D(w.over === "elements" ? 0 : 1, w.width, 0) };
+    }
     switch (op.op) {
       case "map":
         return { code: this.map(name, op), d: D(0, op.width, 0) };
@@ -237,38 +244,6 @@ class Printer {
         return { code: this.elementwise(name, op.lines, `u.R * ${op.dst.width}u`, [`let b = i / ${op.dst.width}u;`, `let j = i % ${op.dst.width}u;`, `${this.ref(op.dst, "b", "j")} = ${this.ref(op.src, "b", "j")};`]), d: D(0, op.dst.width, 0) };
       case "fill":
         return { code: this.elementwise(name, op.lines, `u.R * ${op.dst.width}u`, [`let b = i / ${op.dst.width}u;`, `let j = i % ${op.dst.width}u;`, `${this.ref(op.dst, "b", "j")} = ${wnum(op.value)};`]), d: D(0, op.dst.width, 0) };
-      case "colsum": {
-        const W = op.src.width;
-        return { code: this.elementwise(name, op.lines, `${W}u`, [`var s = 0.0;`, `for (var r = 0u; r < u.R; r++) { s = s + ${this.ref(op.src, "r", "i")}; }`, `${this.ref({ buf: op.grad }, "0u", "i")} = ${this.ref({ buf: op.grad }, "0u", "i")} + s;`]), d: D(1, W, 0) };
-      }
-      case "bmm": {
-        const { m, k, n } = op;
-        const a = op.ta ? `q * ${m}u + x` : `x * ${k}u + q`;
-        const bb = op.tb ? `y * ${k}u + q` : `q * ${n}u + y`;
-        return {
-          code: this.elementwise(name, op.lines, `u.R * ${m * n}u`, [
-            `let b = i / ${m * n}u;`,
-            `let x = (i % ${m * n}u) / ${n}u;`,
-            `let y = i % ${n}u;`,
-            `var s = 0.0;`,
-            `for (var q = 0u; q < ${k}u; q++) { s = s + ${this.ref(op.a, "b", a)} * ${this.ref(op.b, "b", bb)}; }`,
-            `${this.ref(op.c, "b", `x * ${n}u + y`)} = s;`,
-          ]),
-          d: D(0, m * n, 0),
-        };
-      }
-      case "transpose": {
-        const { m, n } = op;
-        return {
-          code: this.elementwise(name, op.lines, `u.R * ${m * n}u`, [
-            `let b = i / ${m * n}u;`,
-            `let x = (i % ${m * n}u) / ${n}u;`,
-            `let y = i % ${n}u;`,
-            `${this.ref(op.dst, "b", `y * ${m}u + x`)} = ${this.ref(op.src, "b", `x * ${n}u + y`)};`,
-          ]),
-          d: D(0, m * n, 0),
-        };
-      }
     }
   }
 

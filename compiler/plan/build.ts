@@ -7,6 +7,7 @@ import type { KernelMeta } from "../../abi/kernel.ts";
 import type { Span } from "../../grammar/source.ts";
 import type { BackwardGraph } from "../autodiff.ts";
 import { isConst, produces, width, type Eqn, type Graph, type ValueId } from "../ir.ts";
+import { structuralOfIr, type StructOpName } from "../primitives/structural.ts";
 import { Names } from "./names.ts";
 import { scheduleKernel, type Phase } from "./schedule.ts";
 import { Buffers, kernelStorage, type FunctionStorage, type KernelStorage } from "./storage.ts";
@@ -92,9 +93,19 @@ class StageBuilder {
     if (!sameView(from, to)) this.ops.push({ op: "copy", src: from, dst: to, lines });
   }
 
+  /** A structural primitive's op (compiler/primitives/structural.ts), attributes from its entry. */
+  private struct(e: Eqn, dst: View | { buf: number }, lines: string[]): void {
+    const prim = structuralOfIr(e.op)!;
+    const args = e.args.map((a) => (a as { v: ValueId }).v);
+    const attrs = prim.attrs(e as unknown as Record<string, unknown>, args.map((v) => this.g.values[v]!.shape));
+    this.ops.push({ op: prim.op as StructOpName, src: args.map((v) => this.view(v)), dst, attrs, lines });
+  }
+
   eqn(e: Eqn, also: readonly Eqn[]): void {
     const g = this.g;
     const lines = this.lines([e, ...also]);
+    // A structural primitive's result: one plan op named after its registry entry.
+    if (produces(e) && structuralOfIr(e.op)) return this.struct(e, this.view(e.out), lines);
     switch (e.op) {
       case "matvec":
       case "matvecT": {
@@ -115,8 +126,7 @@ class StageBuilder {
         return;
       }
       case "acc":
-        this.ops.push({ op: "colsum", src: this.view((e.args[0] as { v: ValueId }).v), grad: this.k.grads.get(e.param)!, lines });
-        return;
+        return this.struct(e, { buf: this.k.grads.get(e.param)! }, lines);
       case "concat": {
         let off = 0;
         const whole = this.view(e.out);
@@ -144,17 +154,6 @@ class StageBuilder {
       case "row":
         this.ops.push({ op: e.fn, src: this.view((e.args[0] as { v: ValueId }).v), dst: this.view(e.out), reverse: e.reverse ?? false, lines });
         return;
-      case "bmm": {
-        const [a, b] = e.args as [{ v: ValueId }, { v: ValueId }];
-        this.ops.push({ op: "bmm", a: this.view(a.v), b: this.view(b.v), c: this.view(e.out), m: e.m, k: e.k, n: e.n, ta: e.ta, tb: e.tb, lines });
-        return;
-      }
-      case "transpose": {
-        const x = (e.args[0] as { v: ValueId }).v;
-        const [m, n] = g.values[x]!.shape as [number, number];
-        this.ops.push({ op: "transpose", src: this.view(x), dst: this.view(e.out), m, n, lines });
-        return;
-      }
       case "zeros":
         this.ops.push({ op: "fill", dst: this.view(e.out), value: 0, lines });
         return;

@@ -2,7 +2,8 @@
 // point's stages and ops, one line each.
 
 import { num } from "../primitives/elementwise.ts";
-import { isRowOp, type Arg, type Plan, type PlanOp, type Stage, type Term, type View } from "./types.ts";
+import { structuralPrimitive } from "../primitives/structural.ts";
+import { isRowOp, isStructOp, structDst, type Arg, type Plan, type PlanOp, type Stage, type Term, type View } from "./types.ts";
 
 export function dumpPlan(plan: Plan): string {
   const name = (id: number) => plan.buffers[id]!.name;
@@ -14,6 +15,11 @@ export function dumpPlan(plan: Plan): string {
   const arg = (terms: Term[], a: Arg) => ("c" in a ? num(a.c) : terms[a.t]!.name);
   const op = (o: PlanOp): string => {
     if (isRowOp(o)) return `${o.op}${o.reverse ? " reverse" : ""} ${view(o.dst)} = ${o.op}(${view(o.src)})`;
+    if (isStructOp(o)) {
+      const dst = structDst(o);
+      const show = structuralPrimitive(o.op)!.show(o.attrs);
+      return `${o.op} ${show} ${dst ? `${view(dst)} =` : `${name(o.dst.buf)} +=`} ${o.op}(${o.src.map(view).join(", ")})`;
+    }
     switch (o.op) {
       case "gemm": {
         const w = "col" in o.w ? view(o.w) : name(o.w.buf);
@@ -25,12 +31,6 @@ export function dumpPlan(plan: Plan): string {
         const body = o.terms.map((t) => (t.kind === "load" ? `${t.name}=${view(t.view)}${t.broadcast ? "*" : ""}` : `${t.name}=${t.fn}(${t.args.map((a) => arg(o.terms, a)).join(",")})`));
         return `map[${o.width}] ${body.join("; ")} -> ${o.stores.map((s) => `${view(s.view)}=${o.terms[s.term]!.name}`).join(", ")}`;
       }
-      case "colsum":
-        return `colsum ${name(o.grad)} += Σ_r ${view(o.src)}`;
-      case "bmm":
-        return `bmm ${o.m}×${o.k}·${o.k}×${o.n} ${view(o.c)} = ${view(o.a)}${o.ta ? "ᵀ" : ""} · ${view(o.b)}${o.tb ? "ᵀ" : ""}`;
-      case "transpose":
-        return `transpose ${view(o.dst)} = ${view(o.src)}ᵀ (${o.m}×${o.n})`;
       case "copy":
         return `copy ${view(o.dst)} = ${view(o.src)}`;
       case "fill":

@@ -7,6 +7,7 @@
 // fails when one is missing here (the compiler cannot import the backends to read them itself).
 
 import { ROW_PRIMITIVES } from "../primitives/rows.ts";
+import { STRUCTURAL_PRIMITIVES } from "../primitives/structural.ts";
 
 /** Identifiers the printers use themselves (loop counters, support code, module structure). */
 export const PRINTER_WORDS = [
@@ -19,9 +20,9 @@ export const PRINTER_WORDS = [
   "TapeData", "Adjoints", "Weights", "Gemm", "describe", "fail", "checkObject", "checkKeys", "checkArray", "checkCount",
   "checkBatchSize", "checkLengths", "checkParams", "allocTape", "allocAdjoints", "stepTape", "tapes", "createParams",
   "createState", "step", "forward", "backward", "run", "weightsOf", "packWeights", "addPackGrads", "adj", "sc",
-  "gemm", "pack", "colSum", "invalidatePanels", "KC", "MC", "panelA", "panelB", "slotPanels", "slotValid",
+  "gemm", "pack", "invalidatePanels", "KC", "MC", "panelA", "panelB", "slotPanels", "slotValid",
   "POW2", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "frint", "fexp", "fsigmoid", "ftanh", "felu", "fswish", "ferf", "fgelu", "fsin", "fcos", "ABI_VERSION", "LAYOUT",
-  "bmm", "transposeRows", "erf",
+  "erf",
   "Rng", "InitRule", "ParamRules", "splitmix32", "rotl", "initialize", "fans", "orthogonal", "initParams", "MAX_SEED",
   "paramsSeed", "allocParams", "CreateParamsOptions", "gemmCore", "checkThreads", "MAX_THREADS", "FORWARD_OPTIONS", "BACKWARD_OPTIONS",
   // The JavaScript side of WebAssembly modules (backends/wasm/support/*.ts)
@@ -39,6 +40,8 @@ export const PRINTER_WORDS = [
   "device", "steps", "batch_size",
   // The TypeScript functions of the row primitives (compiler/primitives/rows.ts)
   ...[...ROW_PRIMITIVES.values()].map((p) => p.ts.fn),
+  // ... and of the structural primitives (compiler/primitives/structural.ts)
+  ...[...STRUCTURAL_PRIMITIVES.values()].map((p) => p.ts.fn),
 ];
 
 /** Numbered identifiers the printers make (row offsets o0, o1, ...; argument locals in0, ...). */

@@ -18,7 +18,7 @@
 // Barriers: between stages, and inside an all stage before an op that touches what an op since
 // the last barrier wrote (or writes what one read) in another partition of the rows.
 
-import type { PlanBuffer, PlanOp, Stage } from "./types.ts";
+import { isStructOp, structDst, type PlanBuffer, type PlanOp, type Stage } from "./types.ts";
 import { viewsRead, viewsWritten } from "./views.ts";
 
 /** How one op of an all stage is shared out. */
@@ -40,18 +40,18 @@ export interface StageSplit {
 /** Buffers whose rows follow the stage's rows (a share of rows is a share of these). */
 const rowWise = (b: PlanBuffer) => b.rows === "seq" || b.rows === "carry";
 
-/** The buffers an op writes, views or whole (a dw GEMM's and a colsum's gradient). */
+/** The buffers an op writes, views or whole (a dw GEMM's and a gradient sum's gradient). */
 function written(op: PlanOp): { buf: number; shift: number }[] {
   const out = viewsWritten(op).map((v) => ({ buf: v.buf, shift: v.shift as number }));
   if (op.op === "gemm" && op.form === "dw") out.push({ buf: op.c.buf, shift: 0 });
-  if (op.op === "colsum") out.push({ buf: op.grad, shift: 0 });
+  if (isStructOp(op) && !structDst(op)) out.push({ buf: op.dst.buf, shift: 0 });
   return out;
 }
 
 function read(op: PlanOp): { buf: number; shift: number }[] {
   const out = viewsRead(op).map((v) => ({ buf: v.buf, shift: v.shift as number }));
   if (op.op === "gemm" && op.form === "dw") out.push({ buf: op.c.buf, shift: 0 });
-  if (op.op === "colsum") out.push({ buf: op.grad, shift: 0 });
+  if (isStructOp(op) && !structDst(op)) out.push({ buf: op.dst.buf, shift: 0 });
   return out;
 }
 

@@ -20,6 +20,8 @@ import type { BackwardGraph } from "../autodiff.ts";
 import type { Eqn, Graph, ValueId } from "../ir.ts";
 import { isRowOpName, type RowOpName } from "../primitives/rows.ts";
 import type { Attrs } from "../primitives/types.ts";
+import { isStructOpName, type StructOpName } from "../primitives/structural.ts";
+import type { StructAttrs } from "../primitives/structural-types.ts";
 import type { KernelSchedule } from "./schedule.ts";
 
 export type RowSpace = "seq" | "carry" | "batch" | "none";
@@ -88,6 +90,18 @@ export interface RowPlanOp {
   lines: string[];
 }
 
+/** A structural primitive of the registry (compiler/primitives/structural.ts), named by its op:
+ *  per row, the operands' rows (`src`, widths as the entry's shape rule says; a view of a weight
+ *  reads the same numbers every row) to a result row in `dst`, which overlaps no operand; or, for
+ *  an entry `into: "grad"`, every row's result added in row order into the gradient buffer `dst`. */
+export interface StructPlanOp {
+  op: StructOpName;
+  src: View[];
+  dst: View | { buf: number };
+  attrs: StructAttrs;
+  lines: string[];
+}
+
 export type PlanOp =
   | {
       op: "gemm";
@@ -108,21 +122,8 @@ export type PlanOp =
       lines: string[];
     }
   | { op: "map"; width: number; terms: Term[]; stores: { term: number; view: View }[]; lines: string[] }
-  /** grad[j] += Σ_r src[r, j] (the gradient of a vector parameter). */
-  | { op: "colsum"; src: View; grad: number; lines: string[] }
   | RowPlanOp
-  /**
-   * A matrix product per row: C[r] = op(A[r]) · op(B[r]), (m × k)(k × n) = m × n, summed in k
-   * order from 0. A[r] is the row's m·k numbers read as [m, k] row-major, or with ta as [k, m]
-   * and transposed; likewise B[r] is [k, n], or with tb [n, k] transposed; C[r] is [m, n]. A view
-   * of a weight (rows "none") is the same matrix for every row. Covers outer(a, b) (k = 1), a
-   * per-sample matrix times a vector (n = 1), matrix-matrix products and their adjoints. C does
-   * not overlap A or B. Cost m·k·n multiply-adds per row.
-   */
-  | { op: "bmm"; a: View; b: View; c: View; m: number; k: number; n: number; ta: boolean; tb: boolean; lines: string[] }
-  /** dst[r] = src[r]ᵀ: dst[r, j·m + i] = src[r, i·n + j] for src[r] read as [m, n] (src may be a
-   *  weight: the same matrix for every row). dst does not overlap src. */
-  | { op: "transpose"; src: View; dst: View; m: number; n: number; lines: string[] }
+  | StructPlanOp
   | { op: "copy"; src: View; dst: View; lines: string[] }
   | { op: "fill"; dst: View; value: number; lines: string[] };
 
@@ -197,3 +198,9 @@ export interface Plan {
 
 /** Whether a plan op is a row primitive's. */
 export const isRowOp = (op: PlanOp): op is RowPlanOp => isRowOpName(op.op);
+
+/** Whether a plan op is a structural primitive's. */
+export const isStructOp = (op: PlanOp): op is StructPlanOp => isStructOpName(op.op);
+
+/** A structural op's result view (undefined: it adds into a whole gradient buffer). */
+export const structDst = (op: StructPlanOp): View | undefined => ("col" in op.dst ? op.dst : undefined);

@@ -5,7 +5,8 @@
 // value fails. Run after every build in the tests, for every spec.
 
 import { rowPrimitive } from "../primitives/rows.ts";
-import { isRowOp, type Plan, type PlanBuffer, type PlanOp, type RowPlanOp, type Stage, type View } from "./types.ts";
+import { structuralPrimitive } from "../primitives/structural.ts";
+import { isRowOp, isStructOp, structDst, type Plan, type PlanBuffer, type PlanOp, type RowPlanOp, type Stage, type StructPlanOp, type View } from "./types.ts";
 import { viewsWritten } from "./views.ts";
 
 export class PlanError extends Error {}
@@ -86,9 +87,28 @@ export function verifyPlan(plan: Plan): void {
     write(c, op.dst);
   };
 
+  /** A structural primitive: widths by its entry's shape rule; a result view overlaps no operand,
+   *  a gradient sum adds into a whole weight-sized gradient. */
+  const structOp = (op: StructPlanOp, stage: Stage, c: Contents, what: string) => {
+    const prim = structuralPrimitive(op.op)!;
+    const w = prim.widths(op.attrs);
+    const dst = structDst(op);
+    const have = op.src.map((v) => v.width);
+    if (have.length !== w.src.length || have.some((x, i) => x !== w.src[i])) fail(`${what}: operand views [${have}] for ${prim.show(op.attrs)} (expected [${w.src}])`);
+    for (const v of op.src) checkView(v, stage, what);
+    for (const v of op.src) read(c, v, what);
+    if ((prim.into === "grad") !== !dst) fail(`${what}: result is ${dst ? "a view" : "a gradient buffer"}, the entry says ${prim.into}`);
+    if (!dst) return weight(op.dst.buf, w.dst, what);
+    checkView(dst, stage, what);
+    if (dst.width !== w.dst) fail(`${what}: result view [${dst.width}] for ${prim.show(op.attrs)} (expected [${w.dst}])`);
+    for (const v of op.src) if (overlaps(v, dst)) fail(`${what}: writes ${buf(dst.buf).name} over columns it reads`);
+    write(c, dst);
+  };
+
   const runOp = (op: PlanOp, stage: Stage, c: Contents, at: string) => {
     const what = `${at}: ${op.op}`;
     if (isRowOp(op)) return rowOp(op, stage, c, what);
+    if (isStructOp(op)) return structOp(op, stage, c, what);
     switch (op.op) {
       case "gemm": {
         checkView(op.a, stage, what);
@@ -136,30 +156,6 @@ export function verifyPlan(plan: Plan): void {
         for (const s of op.stores) write(c, s.view);
         return;
       }
-      case "colsum":
-        checkView(op.src, stage, what);
-        read(c, op.src, what);
-        weight(op.grad, op.src.width, what);
-        return;
-      case "transpose":
-        checkView(op.src, stage, what);
-        checkView(op.dst, stage, what);
-        read(c, op.src, what);
-        if (op.src.width !== op.dst.width) fail(`${what}: width ${op.src.width} into ${op.dst.width}`);
-        if (op.src.width !== op.m * op.n) fail(`${what}: a ${op.m}×${op.n} matrix in ${op.src.width} columns`);
-        if (overlaps(op.src, op.dst)) fail(`${what}: writes ${buf(op.dst.buf).name} over columns it reads`);
-        write(c, op.dst);
-        return;
-      case "bmm":
-        for (const v of [op.a, op.b, op.c]) checkView(v, stage, what);
-        read(c, op.a, what);
-        read(c, op.b, what);
-        if (op.a.width !== op.m * op.k || op.b.width !== op.k * op.n || op.c.width !== op.m * op.n) {
-          fail(`${what}: views [${op.a.width}] [${op.b.width}] -> [${op.c.width}] for ${op.m}×${op.k}·${op.k}×${op.n}`);
-        }
-        if (overlaps(op.a, op.c) || overlaps(op.b, op.c)) fail(`${what}: writes ${buf(op.c.buf).name} over columns it reads`);
-        write(c, op.c);
-        return;
       case "copy":
         checkView(op.src, stage, what);
         checkView(op.dst, stage, what);

@@ -5,6 +5,7 @@
 import { isConst, type Graph, type Operand, type ValueId } from "../../compiler/ir.ts";
 import { elementwise } from "../../compiler/primitives/elementwise.ts";
 import { rowPrimitive } from "../../compiler/primitives/rows.ts";
+import { structuralOfIr } from "../../compiler/primitives/structural.ts";
 
 export type Values = Map<ValueId, Float64Array>;
 
@@ -43,27 +44,14 @@ export function evalGraph(g: Graph, given: Values, grads: Values = new Map()): V
         vals.set(e.out, out);
         break;
       }
-      case "bmm": {
-        // op(A)(i, p) · op(B)(p, j), A stored [m, k] or ([k, m] with ta), B [k, n] or ([n, k] with tb).
-        const A = get(e.args[0], e.m * e.k);
-        const Bm = get(e.args[1], e.k * e.n);
-        const out = new Float64Array(e.m * e.n);
-        for (let i = 0; i < e.m; i++) {
-          for (let j = 0; j < e.n; j++) {
-            let s = 0;
-            for (let p = 0; p < e.k; p++) s += A[e.ta ? p * e.m + i : i * e.k + p]! * Bm[e.tb ? j * e.k + p : p * e.n + j]!;
-            out[i * e.n + j] = s;
-          }
-        }
-        vals.set(e.out, out);
-        break;
-      }
+      case "bmm":
       case "transpose": {
-        const [m, n] = g.values[(e.args[0] as { v: ValueId }).v]!.shape as [number, number];
-        const x = get(e.args[0], m * n);
-        const out = new Float64Array(m * n);
-        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = x[i * n + j]!;
-        vals.set(e.out, out);
+        // The registry's float64 definition of the structural primitive.
+        const prim = structuralOfIr(e.op)!;
+        const shapes = e.args.map((a) => g.values[(a as { v: ValueId }).v]!.shape);
+        const attrs = prim.attrs(e as unknown as Record<string, unknown>, shapes);
+        const src = e.args.map((a, k) => Array.from(get(a, prim.widths(attrs).src[k]!)));
+        vals.set(e.out, Float64Array.from(prim.eval(src, attrs)));
         break;
       }
       case "row": {

@@ -177,12 +177,3 @@ export function gemmCore(
     }
   }
 }
-
-/** g[j] += Σ_r U[uo + r·us + j] for r < R, j < N. */
-export function colSum(R: number, N: number, U: Float32Array, uo: number, us: number, g: Float32Array): void {
-  for (let r = 0; r < R; r++) {
-    const o = uo + r * us;
-    for (let j = 0; j < N; j++) g[j] = g[j]! + U[o + j]!;
-  }
-}
-
