@@ -13,6 +13,7 @@ import { tsComment, tsLiteral, tsString } from "../ts/escape.ts";
 import { typeKey } from "../ts/util.ts";
 import { wgslComment } from "./escape.ts";
 import { webgpuSupportText } from "./support.ts";
+import { helpersFor } from "../../compiler/primitives/wgsl.ts";
 import { printShaders, wgslText } from "./wgsl.ts";
 
 export interface WebgpuModuleOptions {
@@ -38,14 +39,14 @@ export function printWgsl(plan: Plan, origin: string) {
     forward: sh.forward,
     backward: sh.backward,
   };
-  return { info, text: wgslText(sh) };
+  return { info, head: sh.head, entries: sh.codes.map((code) => [...helpersFor(code), code, ""].join("\n")), text: wgslText(sh) };
 }
 
 const fields = (items: readonly { name: string }[]) => `{ ${items.map((i) => `${typeKey(i.name)}: Float32Array;`).join(" ")} }`;
 
 export async function emitWebgpuModule(plan: Plan, m: WebgpuModuleOptions): Promise<string> {
   if ((m.dtype ?? "float32") !== "float32") throw new Error("the webgpu target builds float32 kernels only: WGSL has no f64 (use --dtype float32, or another target for float64)");
-  const { text: wgsl, info } = printWgsl(plan, m.origin);
+  const { head, entries, info } = printWgsl(plan, m.origin);
   const ts = await emitTsModule(plan, { fileName: m.fileName, origin: m.origin, dtype: "float32", format: false });
   const tsBody = ts.replace(/^export (?=(async )?function |const |let |interface |type )/gm, "");
   const meta = plan.meta;
@@ -85,8 +86,11 @@ export async function emitWebgpuModule(plan: Plan, m: WebgpuModuleOptions): Prom
     "",
     `// ---- This kernel.`,
     `const INFO: GpuInfo = ${tsLiteral(info)};`,
-    `/** The WGSL module: an entry point per op of the plan (op<k>), and per loop stage whose ops are all row-local a fused step and a persistent kernel; a pipeline is made for an entry point the first time a call needs it. */`,
-    `const WGSL = ${tsString(wgsl)};`,
+    `/** The WGSL shaders: what each starts with, then its entry point op<k> (one per op of the plan, and per loop stage whose ops are all row-local a fused step and a persistent kernel); a shader module and pipeline are made for an entry point the first time a call needs it. */`,
+    `const WGSL_HEAD = ${tsString(head)};`,
+    `const WGSL_ENTRIES: readonly string[] = [`,
+    ...entries.map((e) => `${tsString(e)},`),
+    `];`,
     "",
     `/** The TypeScript kernel of the same plan: createParams, createState and step. */`,
     `function typescriptKernel() {`,
@@ -94,7 +98,7 @@ export async function emitWebgpuModule(plan: Plan, m: WebgpuModuleOptions): Prom
     `return { createParams, createState, step };`,
     `}`,
     `const cpu = typescriptKernel();`,
-    `const gpu: GpuKernelImpl = webgpuKernel(INFO, WGSL);`,
+    `const gpu: GpuKernelImpl = webgpuKernel(INFO, WGSL_HEAD, WGSL_ENTRIES);`,
     `/** ${CREATE_PARAMS_DOC} */`,
     `export function createParams(options?: CreateParamsOptions): Params { return cpu.createParams(options) as Params; }`,
     `/** Zero state for a batch. */`,

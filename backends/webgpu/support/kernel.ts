@@ -5,8 +5,8 @@
 // in one compute pass, and reads the results back: forward and backward return promises. A loop
 // stage runs one of three ways: the persistent kernel (../fused.ts: one dispatch loops over T),
 // a fused dispatch per step, or a dispatch per op per step (../wgsl.ts); the size rule's choice
-// unless useDispatch forces one. The WGSL is one shader module; a pipeline is made the first
-// time a call dispatches its entry point (the others are never compiled). WGSL is float32 only. Where no WebGPU
+// unless useDispatch forces one. A shader module and pipeline are made for an entry point the
+// first time a call dispatches it (the others are never compiled). WGSL is float32 only. Where no WebGPU
 // adapter exists the calls reject with a message saying so (useDevice() takes a device made
 // elsewhere, e.g. by Node's `webgpu` package).
 
@@ -119,7 +119,7 @@ interface GpuTape {
   finalState: GpuTensors;
 }
 
-export function webgpuKernel(info: GpuInfo, wgsl: string): GpuKernelImpl {
+export function webgpuKernel(info: GpuInfo, head: string, entries: readonly string[]): GpuKernelImpl {
   const E = 4;
   const INPUT_NAMES = meta.inputs.map((i) => i.name);
   const STATE_NAMES = meta.states.map((s) => s.name);
@@ -127,7 +127,7 @@ export function webgpuKernel(info: GpuInfo, wgsl: string): GpuKernelImpl {
   const tapes = new WeakMap<object, GpuTape>();
   const release = new FinalizationRegistry<GpuBuffer[]>((bufs) => bufs.forEach((b) => b.destroy()));
   let given: GpuDevice | undefined;
-  let ready: Promise<{ dev: GpuDevice; module: unknown; pipelineLayout: unknown; layout: unknown; weights: GpuBuffer; dummy: GpuBuffer }> | undefined;
+  let ready: Promise<{ dev: GpuDevice; pipelineLayout: unknown; layout: unknown; weights: GpuBuffer; dummy: GpuBuffer }> | undefined;
   /** Pipelines by entry point, made the first time a call needs them. */
   const pipelines = new Map<number, Promise<unknown>>();
   let forced: GpuPath | "auto" = "auto";
@@ -141,9 +141,6 @@ export function webgpuKernel(info: GpuInfo, wgsl: string): GpuKernelImpl {
     return (ready ??= (async () => {
       const dev = given ?? (await defaultDevice());
       dev.pushErrorScope("validation");
-      const module = dev.createShaderModule({ code: wgsl });
-      const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === "error");
-      if (errors.length) throw new Error(`${meta.name}: the kernel's WGSL does not compile (a bug in cellc's webgpu backend): ${errors.map((m) => `line ${m.lineNum}: ${m.message}`).join("; ")}`);
       const storage = { buffer: { type: "storage" } };
       const bgl = dev.createBindGroupLayout({
         entries: [0, 1, 2].map((binding) => ({ binding, visibility: 4, ...storage })).concat([{ binding: 3, visibility: 4, buffer: { type: "uniform", hasDynamicOffset: true } } as never]),
@@ -153,7 +150,7 @@ export function webgpuKernel(info: GpuInfo, wgsl: string): GpuKernelImpl {
       const dummy = dev.createBuffer({ size: 16, usage: STORAGE });
       const err = await dev.popErrorScope();
       if (err) throw new Error(`${meta.name}: WebGPU refused the kernel's pipelines (a bug in cellc's webgpu backend): ${err.message}`);
-      return { dev, module, pipelineLayout, layout: bgl, weights, dummy };
+      return { dev, pipelineLayout, layout: bgl, weights, dummy };
     })());
   }
 
@@ -164,9 +161,16 @@ export function webgpuKernel(info: GpuInfo, wgsl: string): GpuKernelImpl {
       entriesOf(runs).map(async (e) => {
         let p = pipelines.get(e);
         if (p === undefined) {
-          p = s.dev.createComputePipelineAsync({ layout: s.pipelineLayout, compute: { module: s.module, entryPoint: `op${e}` } }).catch((err: Error) => {
-            throw new Error(`${meta.name}: WebGPU refused the pipeline of op${e} (a bug in cellc's webgpu backend): ${err.message}`);
-          });
+          p = (async () => {
+            // Its own small shader module (head + entry + the helpers it calls): on SwiftShader
+            // this was no slower than one module for every entry point, often faster.
+            const module = s.dev.createShaderModule({ code: head + entries[e] });
+            const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === "error");
+            if (errors.length) throw new Error(`${meta.name}: the WGSL of op${e} does not compile (a bug in cellc's webgpu backend): ${errors.map((m) => `line ${m.lineNum}: ${m.message}`).join("; ")}`);
+            return s.dev.createComputePipelineAsync({ layout: s.pipelineLayout, compute: { module, entryPoint: `op${e}` } }).catch((err: Error) => {
+              throw new Error(`${meta.name}: WebGPU refused the pipeline of op${e} (a bug in cellc's webgpu backend): ${err.message}`);
+            });
+          })();
           pipelines.set(e, p);
         }
         return [e, await p] as const;
