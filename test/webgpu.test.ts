@@ -3,8 +3,11 @@
 // WebGPU adapter (SwiftShader's software Vulkan on a machine without a GPU). Every example spec
 // (greff/ too), the test specs and a seeded slice of the random-program fuzzer's cells, with
 // initial states, and again with per-sample lengths, recurrent-dropout masks and a final-state
-// gradient, against the TypeScript kernel's float32 build on the same numbers in Node. Without
-// Chromium, or without a WebGPU adapter in it, the browser tests are skipped, saying why.
+// gradient, against the TypeScript kernel's float32 build on the same numbers in Node. Each loop
+// stage runs on the path the size rule picks (the persistent kernel, or a fused dispatch per step
+// for the wide LSTM); a subset runs again with the dispatch per op and the fused step forced, and
+// every call's paths are checked (dispatchPaths()). Without Chromium, or without a WebGPU adapter
+// in it, the browser tests are skipped, saying why.
 //
 // Tolerance: each result array's largest difference, over max(1, its largest magnitude), is at
 // most TOL. Both kernels are float32; they differ in summation order (tiled GEMMs), in the GPU's
@@ -17,13 +20,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
 import { wgslComment } from "../backends/webgpu/escape.ts";
-import { compile, importModule, loadCell } from "../driver/index.ts";
+import { compile, importModule, loadCell, planKernel } from "../driver/index.ts";
+import { printWgsl } from "../backends/webgpu/module.ts";
+import type { GpuStage } from "../backends/webgpu/wgsl.ts";
 import { sampleSpecs } from "./fuzz/sample.ts";
 import { Rng } from "./helpers/rng.ts";
 import { openGpuPage, type GpuPage } from "./helpers/webgpu-page.ts";
 
 const TOL = 2e-4;
 const FUZZ = 8;
+/** Modules per page (see beforeAll). */
+const BATCH = 6;
 const specDirs = ["examples/specs", "examples/specs/greff", "test/specs"];
 const dims = { I: 3, H: 4, P: 2, J: 2 };
 interface Case {
@@ -36,7 +43,12 @@ interface Case {
   cli?: boolean;
   /** Sizes past one 16×16 GEMM tile in every direction (rows, columns and depth). */
   big?: boolean;
+  /** The loop stages' path forced (else the size rule's own choice, "auto"). */
+  path?: Path;
+  /** The case whose module this one runs again on another path. */
+  of?: number;
 }
+type Path = "per-op" | "fused-step" | "persistent";
 /** A file name and a comment holding what ends a comment or a line in WGSL or TypeScript. */
 const HOSTILE = 'a */ /* b \\ \n \r \v \f \u0085 \u2028 \u2029 \x1b]0;x\x07 \u202e "';
 const HOSTILE_SPEC = `cell rnn(I, H) {
@@ -51,12 +63,26 @@ const cases: Case[] = [
   ...specDirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith(".cell")).map((f) => ({ label: `${d}/${f}`, source: readFileSync(`${d}/${f}`, "utf8"), file: `${d}/${f}`, dims }))),
   ...["lstm", "gru"].map((n) => ({ label: `examples/specs/${n}.cell at I=17, H=19, T=9, B=5 (several GEMM tiles each way)`, source: readFileSync(`examples/specs/${n}.cell`, "utf8"), file: `${n}.cell`, dims: { I: 17, H: 19 }, big: true })),
   { label: "a hostile file name and comment, built with the cellc command", source: HOSTILE_SPEC, file: `${HOSTILE.replaceAll("/", "")}.cell`, dims: { I: 3, H: 4 }, cli: true },
+  // 4·H = 280 gate columns: past the persistent kernel's size rule (PERSIST_MAX), a fused dispatch per step.
+  { label: "examples/specs/lstm.cell at I=5, H=70 (wider than the persistent kernel's size rule)", source: readFileSync("examples/specs/lstm.cell", "utf8"), file: "lstm.cell", dims: { I: 5, H: 70 } },
   ...sampleSpecs(FUZZ, 26).map((s) => ({ label: s.origin, source: s.source, file: "fuzz.cell", dims: s.dims, cell: s.unit })),
 ];
+// The size rule picks the persistent kernel for every small case above (and the fused step for
+// the wide LSTM). The same modules run again with the other paths forced: the dispatch per op
+// (the fallback for a loop stage that is not row-local) and the fused dispatch per step, on the
+// specs that use each kind of plan op in a loop (products, maps, row primitives, per-sample
+// matrix products, transposes, copies), the many-tile sizes and two fuzz cells.
+const FORCED = /\/(mlstm|onlstm|every_function|matrix_forms|swap_states)\.cell$|several GEMM tiles|fuzz sample 26#0$/;
+for (const [k, c] of [...cases.entries()]) {
+  if (FORCED.test(c.label) && !c.cli) for (const path of ["per-op", "fused-step"] as const) cases.push({ ...c, label: `${c.label} [${path} forced]`, path, of: k });
+}
 
 type Arrays = Record<string, number[]>;
 interface Call {
   k: number;
+  /** The module the call runs (its case's, or the case it repeats on another path). */
+  m: number;
+  path: Path | "auto";
   T: number;
   B: number;
   params: Arrays;
@@ -72,6 +98,8 @@ interface Call {
 }
 interface Result {
   error?: string;
+  /** The path each loop stage took, forward and backward. */
+  paths?: { forward: Path[]; backward: Path[] };
   outputs: Arrays;
   finalState: Arrays;
   params: Arrays;
@@ -86,12 +114,14 @@ const reversed = (o: Arrays): Tensors => Object.fromEntries(Object.entries(o).ma
 const plain = (o: Tensors): Arrays => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Array.from(v)]));
 
 /** The calls each kernel makes: initial states; then lengths, masks and a final-state gradient. */
-function callsFor(k: number, kernel: CellKernel, big = false): Call[] {
+function callsFor(k: number, kernel: CellKernel, big = false, m0 = k, path: Path | "auto" = "auto"): Call[] {
   const m = kernel.meta;
-  const rng = new Rng(100 + k);
-  const params = plain(kernel.createParams({ seed: k + 1 }));
+  const rng = new Rng(100 + m0);
+  const params = plain(kernel.createParams({ seed: m0 + 1 }));
   const make = (T: number, B: number, extra: boolean): Call => ({
     k,
+    m: m0,
+    path,
     T,
     B,
     params,
@@ -123,8 +153,8 @@ function reference(kernel: CellKernel, c: Call): Result {
 }
 
 /** The page: every kernel's calls on the GPU, in order; JSON back through cellcDone. */
-const PAGE = (n: number) => `${Array.from({ length: n }, (_, i) => `import * as k${i} from "./k${i}.ts";`).join("\n")}
-const kernels: any[] = [${Array.from({ length: n }, (_, i) => `k${i}`).join(", ")}];
+const PAGE = (mods: number[]) => `${mods.map((i) => `import * as k${i} from "./k${i}.ts";`).join("\n")}
+const kernels: Record<number, any> = { ${mods.map((i) => `${i}: k${i}`).join(", ")} };
 const f32 = (o: Record<string, number[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, new Float32Array(v)]));
 const reversed = (o: Record<string, number[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, new Float32Array([...v].reverse())]));
 const plain = (o: Record<string, Float32Array>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Array.from(v)]));
@@ -132,16 +162,18 @@ const plain = (o: Record<string, Float32Array>) => Object.fromEntries(Object.ent
   const calls = await (await fetch("./calls.json")).json();
   const out: unknown[] = [];
   for (const c of calls) {
-    const k = kernels[c.k];
+    const k = kernels[c.m];
     try {
+      k.useDispatch(c.path);
       const options = { batchSize: c.B, timeSteps: c.T, initialState: f32(c.initialState), ...(c.lengths ? { lengths: c.lengths } : {}), ...(c.stateMasks ? { stateMasks: f32(c.stateMasks) } : {}) };
       const first = c.again ? await k.forward(f32(c.params), reversed(c.inputs), options) : undefined;
       const fr = await k.forward(f32(c.params), f32(c.inputs), { ...options, ...(first ? { tape: first.tape } : {}) });
       const outputs = plain(fr.outputs), finalState = plain(fr.finalState);
+      const forward = k.dispatchPaths().forward;
       const bopts = c.dFinalState ? { dFinalState: f32(c.dFinalState) } : {};
       let g = await k.backward(f32(c.params), fr.tape, f32(c.dOutputs), bopts);
       if (c.again) g = await k.backward(f32(c.params), fr.tape, f32(c.dOutputs), { ...bopts, into: g, inputGradients: false });
-      out.push({ outputs, finalState, params: plain(g.params), inputs: plain(g.inputs), initialState: plain(g.initialState) });
+      out.push({ outputs, finalState, params: plain(g.params), inputs: plain(g.inputs), initialState: plain(g.initialState), paths: { forward, backward: k.dispatchPaths().backward } });
     } catch (e) {
       out.push({ error: String((e as Error).stack ?? e) });
     }
@@ -180,6 +212,11 @@ function cellc(cwd: string, ...args: string[]): Promise<{ code: number; out: str
 const work = mkdtempSync(join(tmpdir(), "cellc-webgpu-"));
 let page: GpuPage | undefined;
 let results: { label: string; got: Result; want: Result }[][] = [];
+/** Per case, the path each loop stage must take; the paths seen; the page's time. */
+const expected: { forward: Path[]; backward: Path[] }[] = [];
+const seen = new Set<Path>();
+let wallSeconds = 0;
+const calls = () => results.reduce((n, r) => n + r.length, 0);
 const probe = await openGpuPage();
 const skip = probe.missing;
 /** The largest error seen, printed at the end (the tolerance's margin). */
@@ -192,43 +229,75 @@ afterAll(async () => {
 });
 
 describe("WebGPU kernels in headless Chromium against the TypeScript kernel (float32)", () => {
+  // The cases go to the browser in batches, one page each: while Chromium compiles and runs one
+  // batch's kernels, Node builds the next batch's modules and TypeScript references (the two
+  // halves of the work, on two processes). Results are the same as one page's.
   beforeAll(async () => {
     if (skip !== undefined) return;
     page = probe;
-    const dir = join(work, "page");
-    mkdirSync(dir, { recursive: true });
     const calls: Call[] = [];
     const wants: Result[] = [];
-    for (const [k, c] of cases.entries()) {
-      const opts = { file: c.file, dims: c.dims, format: false, ...(c.cell ? { cell: c.cell } : {}) };
-      if (c.cli) {
-        writeFileSync(join(dir, c.file), c.source);
-        const r = await cellc(dir, "build", c.file, "--target", "webgpu", "--dims", Object.entries(c.dims).map(([n, v]) => `${n}=${v}`).join(","), "--out", `k${k}.ts`);
-        if (r.code !== 0 || r.err !== "") throw new Error(`${c.label}: cellc exited ${r.code}: ${r.err}`);
-      } else {
-        const r = await compile(c.source, { ...opts, target: "webgpu" });
-        if (!r.module) throw new Error(`${c.label}: ${JSON.stringify(r.diagnostics)}`);
-        writeFileSync(join(dir, `k${k}.ts`), r.module.code);
+    const got: Result[] = [];
+    const base = cases.flatMap((c, k) => (c.of === undefined ? [k] : []));
+    let running: Promise<void> = Promise.resolve();
+    const t0 = performance.now();
+    for (let at = 0; at < base.length; at += BATCH) {
+      const dir = join(work, `page${at}`);
+      mkdirSync(dir, { recursive: true });
+      const first = calls.length;
+      const mods = base.slice(at, at + BATCH);
+      for (const k of mods) {
+        const c = cases[k]!;
+        const opts = { file: c.file, dims: c.dims, format: false, ...(c.cell ? { cell: c.cell } : {}) };
+        if (c.cli) {
+          writeFileSync(join(dir, c.file), c.source);
+          const r = await cellc(dir, "build", c.file, "--target", "webgpu", "--dims", Object.entries(c.dims).map(([n, v]) => `${n}=${v}`).join(","), "--out", `k${k}.ts`);
+          if (r.code !== 0 || r.err !== "") throw new Error(`${c.label}: cellc exited ${r.code}: ${r.err}`);
+        } else {
+          const r = await compile(c.source, { ...opts, target: "webgpu" });
+          if (!r.module) throw new Error(`${c.label}: ${JSON.stringify(r.diagnostics)}`);
+          writeFileSync(join(dir, `k${k}.ts`), r.module.code);
+        }
+        const ts = await loadCell(c.source, { ...opts, dtype: "float32", target: "ts" });
+        const plan = planKernel(c.source, { ...opts, target: "webgpu" }).plan!;
+        const fused = (stages: GpuStage[]) => stages.filter((st) => st.loop !== 0).map((st): Path => (st.fused ? (st.fused.persistent ? "persistent" : "fused-step") : "per-op"));
+        const info = printWgsl(plan, c.file).info;
+        const ruled = { forward: fused(info.forward), backward: fused(info.backward) };
+        const options = info.forward.concat(info.backward).filter((st) => st.loop !== 0).map((st) => st.fused !== null);
+        for (const [j, x] of cases.entries()) {
+          if (j !== k && x.of !== k) continue;
+          // What each loop stage must take: the size rule's choice, or the forced path where the stage has it.
+          expected[j] = x.path === undefined ? ruled : { forward: ruled.forward.map((r, i) => (options[i] ? x.path! : r)), backward: ruled.backward.map((r, i) => (options[ruled.forward.length + i] ? x.path! : r)) };
+          for (const call of callsFor(j, ts, x.big, k, x.path ?? "auto")) {
+            calls.push(call);
+            wants.push(reference(ts, call));
+          }
+        }
       }
-      const ts = await loadCell(c.source, { ...opts, dtype: "float32", target: "ts" });
-      for (const call of callsFor(k, ts, c.big)) {
-        calls.push(call);
-        wants.push(reference(ts, call));
-      }
+      writeFileSync(join(dir, "calls.json"), JSON.stringify(calls.slice(first)));
+      writeFileSync(join(dir, "main.ts"), PAGE(mods));
+      await running;
+      running = (page.run(dir, "main.ts") as Promise<Result[]>).then((r) => r.forEach((x, i) => (got[first + i] = x)));
     }
-    writeFileSync(join(dir, "calls.json"), JSON.stringify(calls));
-    writeFileSync(join(dir, "main.ts"), PAGE(cases.length));
-    const got = (await page.run(dir, "main.ts")) as Result[];
+    await running;
+    wallSeconds = (performance.now() - t0) / 1000;
     results = cases.map((c, k) => calls.flatMap((call, i) => (call.k === k ? [{ label: c.label, got: got[i]!, want: wants[i]! }] : [])));
   }, 900_000);
 
   it.skipIf(skip !== undefined).each(cases.map((c, k) => [c.label, k] as const))(skip === undefined ? `%s: forward and backward: plain; with lengths, masks and dFinalState; on a reused tape, into given arrays without input gradients` : `%s (skipped: ${skip})`, (_label, k) => {
     for (const r of results[k]!) {
       expect(r.got.error, r.label).toBeUndefined();
+      expect(r.got.paths, `${r.label}: the path each loop stage took`).toEqual(expected[k]);
+      for (const p of [...r.got.paths!.forward, ...r.got.paths!.backward]) seen.add(p);
       const w = worst(r.got, r.want);
       if (w.err > largest) [largest, largestAt] = [w.err, `${r.label}, ${w.label}`];
       expect(w.err, `${r.label}: ${w.label}`).toBeLessThanOrEqual(TOL);
     }
+  });
+
+  it.skipIf(skip !== undefined)(skip === undefined ? "every path ran: a dispatch per op, a fused dispatch per step, the persistent kernel" : `every path ran (skipped: ${skip})`, () => {
+    console.log(`webgpu: ${calls()} calls built, run in Chromium and checked in ${wallSeconds.toFixed(1)} s; paths taken: ${[...seen].join(", ")}`);
+    expect([...seen].sort()).toEqual(["fused-step", "per-op", "persistent"]);
   });
 });
 

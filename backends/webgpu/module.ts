@@ -1,4 +1,5 @@
-// The WebGPU backend: prints a plan as one WGSL module (./wgsl.ts: an entry point per op) and a
+// The WebGPU backend: prints a plan as one WGSL module (./wgsl.ts: an entry point per op, and
+// ./fused.ts: a fused step and a persistent kernel per row-local loop stage) and a
 // self-contained TypeScript module that embeds it, the JavaScript side (./support/kernel.ts) and
 // the TypeScript backend's kernel, whose createParams, createState and step it exports as they
 // are (step streams on the CPU). forward and backward run on the GPU and return promises: the
@@ -12,6 +13,7 @@ import { tsComment, tsLiteral, tsString } from "../ts/escape.ts";
 import { typeKey } from "../ts/util.ts";
 import { wgslComment } from "./escape.ts";
 import { webgpuSupportText } from "./support.ts";
+import { helpersFor } from "../../compiler/primitives/wgsl.ts";
 import { printShaders, wgslText } from "./wgsl.ts";
 
 export interface WebgpuModuleOptions {
@@ -34,11 +36,10 @@ export function printWgsl(plan: Plan, origin: string) {
     weights: plan.weights,
     fwd: { inputs: plan.forward.inputs, active: plan.forward.active, states: plan.forward.states, outputs: plan.forward.outputs },
     bwd: { seeds: plan.backward.seeds, states: plan.backward.states, inputs: plan.backward.inputs, params: plan.backward.params, packs: plan.backward.packs },
-    entries: sh.entries.length,
     forward: sh.forward,
     backward: sh.backward,
   };
-  return { head: sh.head, entries: sh.entries, info, text: wgslText(sh) };
+  return { info, head: sh.head, entries: sh.codes.map((code) => [...helpersFor(code), code, ""].join("\n")), text: wgslText(sh) };
 }
 
 const fields = (items: readonly { name: string }[]) => `{ ${items.map((i) => `${typeKey(i.name)}: Float32Array;`).join(" ")} }`;
@@ -85,7 +86,7 @@ export async function emitWebgpuModule(plan: Plan, m: WebgpuModuleOptions): Prom
     "",
     `// ---- This kernel.`,
     `const INFO: GpuInfo = ${tsLiteral(info)};`,
-    `/** The WGSL shaders: what each starts with, then an entry point per op of the plan (op<k>), one shader module each. */`,
+    `/** The WGSL shaders: what each starts with, then its entry point op<k> (one per op of the plan, and per loop stage whose ops are all row-local a fused step and a persistent kernel); a shader module and pipeline are made for an entry point the first time a call needs it. */`,
     `const WGSL_HEAD = ${tsString(head)};`,
     `const WGSL_ENTRIES: readonly string[] = [`,
     ...entries.map((e) => `${tsString(e)},`),
@@ -110,6 +111,10 @@ export async function emitWebgpuModule(plan: Plan, m: WebgpuModuleOptions): Prom
     `export function backward(params: Params, tapeIn: Tape, dOutputs: Partial<Outputs>, options: BackwardOptions = {}): Promise<Gradients> { return gpu.backward(params, tapeIn, dOutputs, options) as unknown as Promise<Gradients>; }`,
     `/** Runs this kernel on \`device\` (a GPUDevice, e.g. from Node's \`webgpu\` package) instead of navigator.gpu's; before the first call. */`,
     `export function useDevice(device: unknown): void { gpu.useDevice(device as GpuDevice); }`,
+    `/** How the loop stages are dispatched from the next call on: "auto" (the default: the persistent kernel where the size rule allows, else a fused dispatch per step, else a dispatch per op), or one path forced where the stage has it ("per-op" always does). */`,
+    `export function useDispatch(path: "auto" | "per-op" | "fused-step" | "persistent"): void { gpu.useDispatch(path); }`,
+    `/** The path each loop stage took in the last forward and backward ("per-op", "fused-step" or "persistent"). */`,
+    `export function dispatchPaths(): { forward: string[]; backward: string[] } { return gpu.paths(); }`,
   ].join("\n");
   return withSupport(text, support, m.format);
 }

@@ -1,5 +1,5 @@
 // The support code every generated WebGPU module carries, read from the real, type-checked and
-// tested file ./support/kernel.ts and inlined (as the other backends do with theirs).
+// tested files ./support/dispatch.ts and ./support/kernel.ts and inlined (as the other backends do).
 
 import { assetText, type RuntimeAssets } from "../assets.ts";
 
@@ -8,12 +8,15 @@ export const webgpuSupportAssets: RuntimeAssets = { dir: "backends/webgpu/suppor
 
 let cache: string | undefined;
 
-/** The inlinable text of ./support/kernel.ts: after its `// ---- inline from here` line, exports dropped. */
+/** The inlinable text of ./support/dispatch.ts and ./support/kernel.ts: each after its
+ *  `// ---- inline from here` line, exports dropped. */
 export function webgpuSupportText(): string {
-  if (cache === undefined) {
-    const raw = assetText(webgpuSupportAssets, "kernel");
-    const marker = raw.indexOf("// ---- inline from here");
-    cache = raw.slice(raw.indexOf("\n", marker) + 1).replace(/^export (?=(async )?function |const |let |interface |type |class )/gm, "").trim();
-  }
+  cache ??= ["dispatch", "kernel"]
+    .map((name) => {
+      const raw = assetText(webgpuSupportAssets, name);
+      const marker = raw.indexOf("// ---- inline from here");
+      return raw.slice(raw.indexOf("\n", marker) + 1).replace(/^export (?=(async )?function |const |let |interface |type |class )/gm, "").trim();
+    })
+    .join("\n\n");
   return cache;
 }

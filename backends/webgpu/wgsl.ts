@@ -2,7 +2,9 @@
 // WGSL compute entry point of one shader module, and its dispatch (how many threads, over which
 // rows) becomes data the JavaScript side (./support/kernel.ts) replays: per stage, per step of a
 // loop, a dispatch per op, all in one compute pass (WebGPU orders a pass's dispatches and makes
-// each one's writes visible to the next).
+// each one's writes visible to the next). A loop stage whose ops are all row-local also gets a
+// fused step kernel and a persistent kernel (./fused.ts); the per-op dispatches stay as the
+// fallback, and as a path a caller may force.
 //
 // Memory: three storage buffers. `w` holds the weights (the plan's weight layout, then packs whose
 // parts are not side by side); `f` the forward buffers of a tape; `g` the backward buffers (the
@@ -16,6 +18,7 @@ import { rowPrimitive } from "../../compiler/primitives/rows.ts";
 import { structuralPrimitive } from "../../compiler/primitives/structural.ts";
 import { helpersFor, SPECIAL_VALUES, wgslOp, wnum } from "../../compiler/primitives/wgsl.ts";
 import { wgslComment } from "./escape.ts";
+import { fusedLoop, ROWS_TILE, type FusedLoop, type Printer as FusedPrinter } from "./fused.ts";
 
 /** Which storage buffer holds a plan buffer: 0 weights, 1 forward (the tape), 2 backward. */
 export type Mem = 0 | 1 | 2;
@@ -40,7 +43,10 @@ export interface GpuStage {
   loop: 0 | 1 | -1;
   /** 0 always; 1 only with input gradients; 2 only without. */
   when: 0 | 1 | 2;
+  /** The stage as one dispatch per op (per step of a loop): always there, the fallback. */
   ops: Dispatch[];
+  /** A loop stage as one kernel (./fused.ts), where every op of the step is row-local. */
+  fused: FusedLoop | null;
 }
 
 export interface GpuLayout {
@@ -111,10 +117,12 @@ function baseExpr(p: Place): string {
   return parts.length ? `(${parts.join(" + ")})` : "0u";
 }
 
-class Printer {
+class Printer implements FusedPrinter {
   readonly entries: string[] = [];
   readonly forward: GpuStage[] = [];
   readonly backward: GpuStage[] = [];
+  /** The first row of the step a dispatch covers: the uniform's, or a fused kernel's own `r0`. */
+  r0 = "u.r0";
   constructor(
     readonly plan: Plan,
     readonly lay: GpuLayout,
@@ -136,12 +144,16 @@ class Printer {
       case "batch":
         return `${base} + (${b}) * ${w}u${col}`;
       case "seq":
-        return `${base} + (u.r0 + ${b}) * ${w}u${col}`;
+        return `${base} + (${this.r0} + ${b}) * ${w}u${col}`;
       case "carry": {
         const shift = "shift" in v && v.shift ? " + u.B" : "";
-        return `${base} + (u.r0${shift} + ${b}) * ${w}u${col}`;
+        return `${base} + (${this.r0}${shift} + ${b}) * ${w}u${col}`;
       }
     }
+  }
+
+  whole(buf: number, idx: string): string {
+    return `${this.mem(buf)}[${baseExpr(this.lay.places[buf]!)} + ${idx}]`;
   }
 
   ref(v: View | { buf: number }, b: string, j?: string): string {
@@ -164,7 +176,12 @@ class Printer {
 
   map(name: string, op: Extract<PlanOp, { op: "map" }>): string {
     const W = op.width;
-    const body = [`let b = i / ${W}u;`, `let j = i % ${W}u;`];
+    return this.elementwise(name, op.lines, `u.R * ${W}u`, [`let b = i / ${W}u;`, `let j = i % ${W}u;`, ...this.mapBody(op)]);
+  }
+
+  /** A map's statements for column j of row b. */
+  mapBody(op: Extract<PlanOp, { op: "map" }>): string[] {
+    const body: string[] = [];
     const id = (k: number) => `v${k}`;
     op.terms.forEach((t: Term, k) => {
       if (t.kind === "load") body.push(`let ${id(k)} = ${this.ref(t.view, "b", t.broadcast ? undefined : "j")};`);
@@ -174,7 +191,7 @@ class Printer {
       }
       for (const s of op.stores) if (s.term === k) body.push(`${this.ref(s.view, "b", "j")} = ${id(k)};`);
     });
-    return this.elementwise(name, op.lines, `u.R * ${W}u`, body);
+    return body;
   }
 
   /** A tiled product C[i, n] (+)= Σ_k A(i, k) · B(k, n) over M × N, K deep, with workgroup tiles. */
@@ -193,7 +210,7 @@ class Printer {
       const out = o.c as View;
       [M, N, K] = [`u.R`, `${o.n}u`, `${o.k}u`];
       A = (i, k) => this.ref(o.a, i, k);
-      const wref = (idx: string) => `${this.mem(o.w.buf)}[${baseExpr(this.lay.places[o.w.buf]!)} + ${idx}]`;
+      const wref = (idx: string) => this.whole(o.w.buf, idx);
       Bm = o.form === "xwT" ? (k, n) => wref(`${n} * ${o.k}u + ${k}`) : (k, n) => wref(`${k} * ${o.n}u + ${n}`);
       C = (i, n) => this.ref(out, i, n);
     }
@@ -255,17 +272,15 @@ class Printer {
       this.entries.push(code);
       ops.push([e, ...d] as Dispatch);
     }
-    into.push({ loop: s.kind === "all" ? 0 : s.reverse ? -1 : 1, when: s.when === "inputGradients" ? 1 : s.when === "noInputGradients" ? 2 : 0, ops });
+    const fused = s.kind === "loop" ? fusedLoop(this, s) : null;
+    into.push({ loop: s.kind === "all" ? 0 : s.reverse ? -1 : 1, when: s.when === "inputGradients" ? 1 : s.when === "noInputGradients" ? 2 : 0, ops, fused });
   }
 }
 
 export interface Shaders {
   /** What every entry point's shader module starts with: the uniform, the bindings, tiles, constants. */
   head: string;
-  /** Each entry point op<k> with the helper functions it calls: one shader module each (head +
-   *  entry), so the GPU compiles each pipeline from its own small module. */
-  entries: string[];
-  /** The entry points alone. */
+  /** The entry points op<k>, in order. */
   codes: string[];
   layout: GpuLayout;
   forward: GpuStage[];
@@ -287,11 +302,11 @@ export function printShaders(plan: Plan, header: string[]): Shaders {
     `@group(0) @binding(3) var<uniform> u: U;`,
     `var<workgroup> tileA: array<f32, ${TILE * TILE}>;`,
     `var<workgroup> tileB: array<f32, ${TILE * TILE}>;`,
+    `var<workgroup> rowsA: array<f32, ${ROWS_TILE}>;`,
     SPECIAL_VALUES,
     "",
   ].join("\n");
-  const entries = p.entries.map((code) => [...helpersFor(code), code, ""].join("\n"));
-  return { head, entries, codes: p.entries, layout: lay, forward: p.forward, backward: p.backward };
+  return { head, codes: p.entries, layout: lay, forward: p.forward, backward: p.backward };
 }
 
 /** The whole WGSL text of a plan, as one module would hold it: the head, each helper once, every entry point. */

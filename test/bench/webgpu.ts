@@ -3,6 +3,9 @@
 // WebGPU flags of test/helpers/webgpu-page.ts: the machine's GPU where Chromium finds one, else
 // SwiftShader's software Vulkan, whose figures are a smoke test only — the table says which
 // adapter ran). Medians of timed runs after one warm-up run, wall time inside the page.
+// cellc runs once per path its loop stages can take (useDispatch): a dispatch per op per step, a
+// fused dispatch per step, the persistent kernel (one dispatch looping over T); the table says
+// which one the size rule picks ("auto").
 //   forward: cellc kernel.forward over [T, B, I] with the results read back; tfjs model.predict
 //            (batchSize B) of an LSTM/GRU layer (recurrentActivation sigmoid) with a dense head,
 //            read back.
@@ -22,6 +25,8 @@ const FLAGS: FlagDefs = {
   sizes: { type: "string", arg: "LIST", help: `from ${SIZES.map((s) => s.name).join(",")} (default all)` },
   cells: { type: "string", arg: "LIST", help: "from lstm,gru (default both)" },
   modes: { type: "string", arg: "LIST", help: "forward,train (default both)" },
+  paths: { type: "string", arg: "LIST", help: "cellc's loop paths, from per-op,fused-step,persistent (default all)" },
+  "no-tfjs": { type: "boolean", help: "time cellc's paths only (tfjs-webgpu takes minutes per row on a software adapter)" },
   runs: { type: "string", arg: "N", help: "timed runs per measurement, after one warm-up (default 5)" },
   help: { type: "boolean", short: "h", help: "show this help" },
 };
@@ -44,6 +49,8 @@ const list = (name: string, all: string[], fallback = all): string[] => {
 const sizes = list("sizes", SIZES.map((s) => s.name)).map((n) => SIZES.find((s) => s.name === n)!);
 const cells = list("cells", ["lstm", "gru"]).map((n) => CELLS.find((c) => c.name === n)!);
 const modes = list("modes", ["forward", "train"]);
+const PATHS = ["per-op", "fused-step", "persistent"];
+const paths = list("paths", PATHS);
 const runs = Number(flags.get("runs") ?? 5);
 if (!Number.isInteger(runs) || runs < 1) usage(`--runs must be a whole number ≥ 1, got ${String(flags.get("runs"))}`);
 
@@ -71,6 +78,8 @@ ${jobs.map((j) => `import * as ${j.module} from "./${j.module}.ts";`).join("\n")
 const kernels: Record<string, any> = { ${jobs.map((j) => j.module).join(", ")} };
 const jobs = ${JSON.stringify(jobs)};
 const modes: string[] = ${JSON.stringify(modes)};
+const paths: string[] = ${JSON.stringify(paths)};
+const TFJS = ${flags.get("no-tfjs") !== true};
 const RUNS = ${runs};
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 async function time(run: () => Promise<void>): Promise<number> {
@@ -96,15 +105,22 @@ async function time(run: () => Promise<void>): Promise<number> {
     const tx = tf.randomNormal([j.B, j.T, j.I], 0, 1, "float32", 1);
     const ty = tf.randomNormal([j.B, 1], 0, 1, "float32", 2);
     for (const mode of modes) {
-      const cellc = mode === "forward"
-        ? await time(async () => { await k.forward(params, { x }, { batchSize: j.B }); })
-        : await time(async () => { const fr = await k.forward(params, { x }, { batchSize: j.B }); await k.backward(params, fr.tape, { h: dOut }); });
-      console.log(\`\${j.cell} \${j.size} \${mode}: cellc \${cellc.toFixed(1)} ms\`);
-      const tfjs = mode === "forward"
+      const cellc: Record<string, number> = {};
+      for (const path of paths) {
+        k.useDispatch(path);
+        cellc[path] = mode === "forward"
+          ? await time(async () => { await k.forward(params, { x }, { batchSize: j.B }); })
+          : await time(async () => { const fr = await k.forward(params, { x }, { batchSize: j.B }); await k.backward(params, fr.tape, { h: dOut }); });
+        console.log(\`\${j.cell} \${j.size} \${mode} \${path}: cellc \${cellc[path].toFixed(1)} ms (\${JSON.stringify(k.dispatchPaths())})\`);
+      }
+      k.useDispatch("auto");
+      await k.forward(params, { x }, { batchSize: j.B });
+      const auto = k.dispatchPaths().forward.join("+");
+      const tfjs = !TFJS ? NaN : mode === "forward"
         ? await time(async () => { const o = model.predict(tx, { batchSize: j.B }) as any; await o.data(); o.dispose(); })
         : await time(async () => { await model.trainOnBatch(tx, ty); });
-      rows.push({ cell: j.cell, size: j.size, mode, cellc, tfjs });
-      console.log(\`\${j.cell} \${j.size} \${mode}: cellc \${cellc.toFixed(1)} ms, tfjs \${tfjs.toFixed(1)} ms\`);
+      rows.push({ cell: j.cell, size: j.size, mode, cellc, auto, tfjs });
+      if (TFJS) console.log(\`\${j.cell} \${j.size} \${mode}: tfjs \${tfjs.toFixed(1)} ms\`);
     }
     tx.dispose(); ty.dispose(); model.dispose();
   }
@@ -114,13 +130,17 @@ async function time(run: () => Promise<void>): Promise<number> {
 `,
 );
 try {
-  const r = (await page.run(dir, "main.ts", (t) => process.stderr.write(`page: ${t}\n`))) as { error?: string; adapter: string; tfjs: string; rows: { cell: string; size: string; mode: string; cellc: number; tfjs: number }[] };
+  const r = (await page.run(dir, "main.ts", (t) => process.stderr.write(`page: ${t}\n`))) as { error?: string; adapter: string; tfjs: string; rows: { cell: string; size: string; mode: string; cellc: Record<string, number>; auto: string; tfjs: number | null }[] };
   if (r.error) throw new Error(r.error);
   const soft = /swiftshader/i.test(r.adapter);
-  console.log(`adapter: ${r.adapter}${soft ? " (software: a smoke test, not a measure of GPU speed)" : ""}; tfjs ${r.tfjs} webgpu backend; median of ${runs} runs after a warm-up, ms`);
-  console.log("| cell | size | mode | cellc-webgpu | tfjs-webgpu | tfjs / cellc |");
-  console.log("|---|---|---|---:|---:|---:|");
-  for (const x of r.rows) console.log(`| ${x.cell} | ${x.size} | ${x.mode} | ${x.cellc.toFixed(1)} | ${x.tfjs.toFixed(1)} | ${(x.tfjs / x.cellc).toFixed(2)} |`);
+  console.log(`adapter: ${r.adapter}${soft ? " (SwiftShader is a software adapter: the CPU runs the shaders, so these figures are a smoke test, not a measure of GPU speed)" : ""}; tfjs ${r.tfjs} webgpu backend; median of ${runs} runs after a warm-up, ms`);
+  console.log(`| cell | size | mode | ${paths.map((p) => `cellc ${p}`).join(" | ")} | auto picks | tfjs-webgpu | tfjs / best cellc |`);
+  console.log(`|---|---|---|${paths.map(() => "---:|").join("")}---|---:|---:|`);
+  for (const x of r.rows) {
+    const best = Math.min(...paths.map((p) => x.cellc[p]!));
+    const tfjs = x.tfjs === null ? "not run" : x.tfjs.toFixed(1);
+    console.log(`| ${x.cell} | ${x.size} | ${x.mode} | ${paths.map((p) => x.cellc[p]!.toFixed(1)).join(" | ")} | ${x.auto} | ${tfjs} | ${x.tfjs === null ? "" : (x.tfjs / best).toFixed(2)} |`);
+  }
 } finally {
   await page.close();
   rmSync(dir, { recursive: true, force: true });

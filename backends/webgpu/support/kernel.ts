@@ -2,12 +2,16 @@
 // it). It checks each call with the TypeScript backend's checks (same messages), keeps the weights
 // in a GPU buffer (writing again only the span whose numbers changed), a tape's forward
 // buffers in one GPU buffer and its backward buffers in another, replays the plan's dispatches
-// (../wgsl.ts: an entry point per op, per step of a loop) in one compute pass, and reads the
-// results back: forward and backward return promises. WGSL is float32 only. Where no WebGPU
+// in one compute pass, and reads the results back: forward and backward return promises. A loop
+// stage runs one of three ways: the persistent kernel (../fused.ts: one dispatch loops over T),
+// a fused dispatch per step, or a dispatch per op per step (../wgsl.ts); the size rule's choice
+// unless useDispatch forces one. A shader module and pipeline are made for an entry point the
+// first time a call dispatches it (the others are never compiled). WGSL is float32 only. Where no WebGPU
 // adapter exists the calls reject with a message saying so (useDevice() takes a device made
 // elsewhere, e.g. by Node's `webgpu` package).
 
 import { BACKWARD_OPTIONS, FORWARD_OPTIONS } from "../../../abi/checks.ts";
+import { encodeRuns, entriesOf, routeStages, type GpuPass, type GpuPath, type GpuRun, type GpuStageInfo } from "./dispatch.ts";
 import { checkArray, checkArrays, checkBatchSize, checkCount, checkFlag, checkLengths, checkObject, checkThreads, fail, inferSteps, own, stateOption } from "../../ts/support/checks.ts";
 
 /** Provided by each generated module. */
@@ -31,12 +35,6 @@ interface GpuBuffer {
   getMappedRange(): ArrayBuffer;
   unmap(): void;
   destroy(): void;
-}
-interface GpuPass {
-  setPipeline(p: unknown): void;
-  setBindGroup(i: number, g: unknown, offsets: number[]): void;
-  dispatchWorkgroups(x: number, y?: number): void;
-  end(): void;
 }
 interface GpuEncoder {
   beginComputePass(): GpuPass;
@@ -82,9 +80,8 @@ export interface GpuInfo {
   };
   fwd: { inputs: { name: string; buf: number }[]; active: number; states: { name: string; buf: number; mask: number }[]; outputs: { name: string; buf: number }[] };
   bwd: { seeds: { name: string; buf: number }[]; states: { name: string; carry: number }[]; inputs: { name: string; buf: number }[]; params: { name: string; buf: number; param: number }[]; packs: { buf: number; pack: number; parts: { param: number; offset: number }[] }[] };
-  entries: number;
-  forward: { loop: number; when: number; ops: [number, number, number, number][] }[];
-  backward: { loop: number; when: number; ops: [number, number, number, number][] }[];
+  forward: GpuStageInfo[];
+  backward: GpuStageInfo[];
 }
 
 /** What the generated module exports, around the TypeScript kernel's synchronous functions. */
@@ -92,6 +89,10 @@ export interface GpuKernelImpl {
   forward(params: GpuTensors, inputs: GpuTensors, options: object): Promise<{ outputs: GpuTensors; finalState: GpuTensors; tape: object }>;
   backward(params: GpuTensors, tape: object, dOutputs: object, options?: object): Promise<{ params: GpuTensors; inputs: GpuTensors; initialState: GpuTensors }>;
   useDevice(device: GpuDevice): void;
+  /** Forces a path for the loop stages that have it ("auto": the size rule's choice). */
+  useDispatch(path: GpuPath | "auto"): void;
+  /** The path each loop stage took in the last forward and backward. */
+  paths(): { forward: GpuPath[]; backward: GpuPath[] };
   device(): Promise<GpuDevice>;
 }
 
@@ -127,7 +128,11 @@ export function webgpuKernel(info: GpuInfo, head: string, entries: readonly stri
   const tapes = new WeakMap<object, GpuTape>();
   const release = new FinalizationRegistry<GpuBuffer[]>((bufs) => bufs.forEach((b) => b.destroy()));
   let given: GpuDevice | undefined;
-  let ready: Promise<{ dev: GpuDevice; pipelines: unknown[]; layout: unknown; weights: GpuBuffer; dummy: GpuBuffer }> | undefined;
+  let ready: Promise<{ dev: GpuDevice; pipelineLayout: unknown; layout: unknown; weights: GpuBuffer; dummy: GpuBuffer }> | undefined;
+  /** Pipelines by entry point, made the first time a call needs them. */
+  const pipelines = new Map<number, Promise<unknown>>();
+  let forced: GpuPath | "auto" = "auto";
+  const last: { forward: GpuPath[]; backward: GpuPath[] } = { forward: [], backward: [] };
   /** The weights last uploaded, to skip uploading the same numbers again. */
   let uploaded: Float32Array | undefined;
   const size = (s: [number, number, number], T: number, B: number) => s[0] * T * B + s[1] * B + s[2];
@@ -137,24 +142,42 @@ export function webgpuKernel(info: GpuInfo, head: string, entries: readonly stri
     return (ready ??= (async () => {
       const dev = given ?? (await defaultDevice());
       dev.pushErrorScope("validation");
-      const modules = entries.map((e) => dev.createShaderModule({ code: head + e }));
-      const infos = await Promise.all(modules.map((m) => m.getCompilationInfo()));
-      infos.forEach((ci, k) => {
-        const errors = ci.messages.filter((m) => m.type === "error");
-        if (errors.length) throw new Error(`${meta.name}: the WGSL of op${k} does not compile (a bug in cellc's webgpu backend): ${errors.map((m) => `line ${m.lineNum}: ${m.message}`).join("; ")}`);
-      });
       const storage = { buffer: { type: "storage" } };
       const bgl = dev.createBindGroupLayout({
         entries: [0, 1, 2].map((binding) => ({ binding, visibility: 4, ...storage })).concat([{ binding: 3, visibility: 4, buffer: { type: "uniform", hasDynamicOffset: true } } as never]),
       });
-      const layout = dev.createPipelineLayout({ bindGroupLayouts: [bgl] });
-      const pipelines = await Promise.all(Array.from({ length: info.entries }, (_, k) => dev.createComputePipelineAsync({ layout, compute: { module: modules[k], entryPoint: `op${k}` } })));
+      const pipelineLayout = dev.createPipelineLayout({ bindGroupLayouts: [bgl] });
       const weights = dev.createBuffer({ size: Math.max(16, size(info.sizes[0]!, 0, 0) * E), usage: STORAGE | COPY_DST });
       const dummy = dev.createBuffer({ size: 16, usage: STORAGE });
       const err = await dev.popErrorScope();
       if (err) throw new Error(`${meta.name}: WebGPU refused the kernel's pipelines (a bug in cellc's webgpu backend): ${err.message}`);
-      return { dev, pipelines, layout: bgl, weights, dummy };
+      return { dev, pipelineLayout, layout: bgl, weights, dummy };
     })());
+  }
+
+  /** The stages a call runs with their paths, and their pipelines, made (once) and ready. */
+  async function route(s: Awaited<ReturnType<typeof setup>>, stages: GpuStageInfo[], inputGradients: boolean): Promise<{ runs: GpuRun[]; ready: Map<number, unknown> }> {
+    const runs = routeStages(stages, inputGradients, forced);
+    const made = await Promise.all(
+      entriesOf(runs).map(async (e) => {
+        let p = pipelines.get(e);
+        if (p === undefined) {
+          p = (async () => {
+            // Its own small shader module (head + entry + the helpers it calls): on SwiftShader
+            // this was no slower than one module for every entry point, often faster.
+            const module = s.dev.createShaderModule({ code: head + entries[e] });
+            const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === "error");
+            if (errors.length) throw new Error(`${meta.name}: the WGSL of op${e} does not compile (a bug in cellc's webgpu backend): ${errors.map((m) => `line ${m.lineNum}: ${m.message}`).join("; ")}`);
+            return s.dev.createComputePipelineAsync({ layout: s.pipelineLayout, compute: { module, entryPoint: `op${e}` } }).catch((err: Error) => {
+              throw new Error(`${meta.name}: WebGPU refused the pipeline of op${e} (a bug in cellc's webgpu backend): ${err.message}`);
+            });
+          })();
+          pipelines.set(e, p);
+        }
+        return [e, await p] as const;
+      }),
+    );
+    return { runs, ready: new Map(made) };
   }
 
   /** The caller's params checked and put in the weight memory's layout; uploaded when changed. */
@@ -203,32 +226,11 @@ export function webgpuKernel(info: GpuInfo, head: string, entries: readonly stri
     return buf;
   }
 
-  function encode(s: Awaited<ReturnType<typeof setup>>, stages: GpuInfo["forward"], group: unknown, T: number, B: number, inputGradients: boolean, enc: GpuEncoder): void {
+  function encode(s: Awaited<ReturnType<typeof setup>>, r: Awaited<ReturnType<typeof route>>, group: unknown, T: number, B: number, enc: GpuEncoder): GpuPath[] {
     const pass = enc.beginComputePass();
-    const maxG = s.dev.limits.maxComputeWorkgroupsPerDimension;
-    const run = (ops: GpuInfo["forward"][number]["ops"], k: number) => {
-      const R = k < T ? B : T * B;
-      for (const [e, kind, p, q] of ops) {
-        pass.setPipeline(s.pipelines[e]);
-        pass.setBindGroup(0, group, [k * 256]);
-        if (kind === 0 || kind === 1) {
-          const n = kind === 0 ? p * R : p;
-          if (n > 0) pass.dispatchWorkgroups(Math.min(Math.ceil(n / 64), maxG));
-        } else {
-          const [rows, cols] = kind === 2 ? [R, p] : [p, q];
-          const gy = Math.ceil(rows / 16);
-          if (gy > maxG) fail("forward", `a product over ${rows} rows needs more workgroups than this device allows (${maxG * 16} rows): use fewer steps or samples per call`);
-          if (rows > 0 && cols > 0) pass.dispatchWorkgroups(Math.ceil(cols / 16), gy);
-        }
-      }
-    };
-    for (const st of stages) {
-      if ((st.when === 1 && !inputGradients) || (st.when === 2 && inputGradients)) continue;
-      if (st.loop === 0) run(st.ops, T);
-      else if (st.loop === 1) for (let t = 0; t < T; t++) run(st.ops, t);
-      else for (let t = T - 1; t >= 0; t--) run(st.ops, t);
-    }
+    const paths = encodeRuns(pass, r.ready, r.runs, group, T, B, s.dev.limits.maxComputeWorkgroupsPerDimension);
     pass.end();
+    return paths;
   }
 
   /** Reads `parts` ([memory buffer, element offset, element count]) back in one mapping. */
@@ -307,8 +309,9 @@ export function webgpuKernel(info: GpuInfo, head: string, entries: readonly stri
         { binding: 3, resource: { buffer: d.uniforms, size: 16 } },
       ],
     });
+    const r = await route(s, info.forward, true);
     const enc = dev.createCommandEncoder();
-    encode(s, info.forward, group, T, B, true, enc);
+    last.forward = encode(s, r, group, T, B, enc);
     const parts: [GpuBuffer, number, number][] = [
       ...info.fwd.outputs.map((o): [GpuBuffer, number, number] => [d.f, place(o.buf, T, B), T * B * info.bufs[o.buf]!.width]),
       ...info.fwd.states.map((st): [GpuBuffer, number, number] => {
@@ -381,8 +384,9 @@ export function webgpuKernel(info: GpuInfo, head: string, entries: readonly stri
         { binding: 3, resource: { buffer: d.uniforms, size: 16 } },
       ],
     });
+    const r = await route(s, info.backward, inputGradients);
     const enc2 = dev.createCommandEncoder();
-    encode(s, info.backward, group, T, B, inputGradients, enc2);
+    last.backward = encode(s, r, group, T, B, enc2);
     const apart = info.bwd.packs.filter((pk) => info.weights.packs.find((w) => w.buf === pk.pack)!.offset === null);
     const parts: [GpuBuffer, number, number][] = [
       [g, 0, info.weights.size],
@@ -413,6 +417,11 @@ export function webgpuKernel(info: GpuInfo, head: string, entries: readonly stri
       if (ready) fail("useDevice", "the kernel has run already on a device of its own; call useDevice before the first forward");
       given = device;
     },
+    useDispatch(path: GpuPath | "auto") {
+      if (!["auto", "per-op", "fused-step", "persistent"].includes(path)) fail("useDispatch", `path must be "auto", "per-op", "fused-step" or "persistent", got ${JSON.stringify(path)}`);
+      forced = path;
+    },
+    paths: () => ({ forward: [...last.forward], backward: [...last.backward] }),
     device: async () => (await setup()).dev,
   };
 }
