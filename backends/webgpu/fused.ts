@@ -19,8 +19,9 @@
 // weight-shaped buffer (a sum over rows), keeps the per-op path.
 
 import { stageSplit } from "../../compiler/plan/parallel.ts";
-import { isRowOp, type Plan, type PlanOp, type Stage, type View } from "../../compiler/plan/types.ts";
+import { isRowOp, isStructOp, type Plan, type PlanOp, type Stage, type View } from "../../compiler/plan/types.ts";
 import { rowPrimitive } from "../../compiler/primitives/rows.ts";
+import { structuralPrimitive } from "../../compiler/primitives/structural.ts";
 import { wnum } from "../../compiler/primitives/wgsl.ts";
 import { wgslComment } from "./escape.ts";
 
@@ -70,6 +71,14 @@ interface Work {
 }
 
 function work(p: Printer, op: PlanOp): Work | null {
+  if (isStructOp(op)) {
+    // A structural primitive over its elements (bmm, transpose): the registry entry's statements
+    // for flat element i of the op's rows, here for element j of sample b; one over columns
+    // (colsum, a sum over rows) is not row-local.
+    const w = structuralPrimitive(op.op)!.wgsl(op.attrs, (k, b, j) => p.ref(op.src[k]!, b, j), (b, j) => p.ref(op.dst, b, j));
+    if (w.over !== "elements") return null;
+    return { W: w.width, row: false, body: ["{", `let i = b * ${w.width}u + j;`, ...w.body, "}"] };
+  }
   if (isRowOp(op)) {
     const body = rowPrimitive(op.op)!.wgsl(op.src.width, op.reverse === true, (j) => p.ref(op.src, "b", j), (j) => p.ref(op.dst, "b", j));
     return { W: 1, row: true, body };
@@ -81,20 +90,6 @@ function work(p: Printer, op: PlanOp): Work | null {
       return { W: op.dst.width, row: false, body: [`${p.ref(op.dst, "b", "j")} = ${p.ref(op.src, "b", "j")};`] };
     case "fill":
       return { W: op.dst.width, row: false, body: [`${p.ref(op.dst, "b", "j")} = ${wnum(op.value)};`] };
-    case "bmm": {
-      const { m, k, n } = op;
-      const a = op.ta ? `q * ${m}u + x` : `x * ${k}u + q`;
-      const bb = op.tb ? `y * ${k}u + q` : `q * ${n}u + y`;
-      return {
-        W: m * n,
-        row: false,
-        body: [`let x = j / ${n}u;`, `let y = j % ${n}u;`, `var s = 0.0;`, `for (var q = 0u; q < ${k}u; q++) { s = s + ${p.ref(op.a, "b", a)} * ${p.ref(op.b, "b", bb)}; }`, `${p.ref(op.c, "b", `x * ${n}u + y`)} = s;`],
-      };
-    }
-    case "transpose": {
-      const { m, n } = op;
-      return { W: m * n, row: false, body: [`let x = j / ${n}u;`, `let y = j % ${n}u;`, `${p.ref(op.dst, "b", `y * ${m}u + x`)} = ${p.ref(op.src, "b", `x * ${n}u + y`)};`] };
-    }
     case "gemm": {
       if (op.form === "dw") return null;
       // Column j of sample b's product: a dot product over k with row j (xwT) or column j (xw) of
@@ -104,8 +99,6 @@ function work(p: Printer, op: PlanOp): Work | null {
       const body = (a: (k: string) => string) => [`var s = 0.0;`, `for (var k = 0u; k < ${op.k}u; k++) { s = s + ${a("k")} * ${wv}; }`, `${c} = ${op.accumulate ? `${c} + ` : ""}s;`];
       return { W: op.n, row: false, body: body((k) => p.ref(op.a, "b", k)), product: { K: op.k, a: p.ref(op.a, "b", "k"), body } };
     }
-    case "colsum":
-      return null;
   }
 }
 
