@@ -28,5 +28,8 @@ export interface Backend {
   readonly assets: readonly RuntimeAssets[];
   /** The one escaper of the language it writes: every spec text in its output went through it. */
   readonly escape: Escaper;
+  /** The identifiers its output uses for itself (its language's keywords and globals, its support
+   *  code's top-level names, its printers' own locals): no spec name becomes one of them. */
+  readonly reserved: readonly string[];
   emit(plan: Plan, options: EmitOptions): Promise<string>;
 }

@@ -23,6 +23,8 @@ import { runPipeline } from "./pipeline.ts";
 export interface PlanTarget {
   readonly name: string;
   readonly extension: string;
+  /** Identifiers no spec name may become (the backends declare them: Backend.reserved). */
+  readonly reserved: ReadonlySet<string>;
 }
 
 export interface Checked {
@@ -79,7 +81,7 @@ export function planUnit(u: UnitInfo, program: Program, options: CompileOptions,
   };
   const optimize = options.optimize ?? true;
   const meta = kernelMeta(fwd, target.name);
-  const plan = buildPlan(meta, fwd, bwd, { optimize, fastMath: optimize && options.dtype !== "float64", describe });
+  const plan = buildPlan(meta, fwd, bwd, { optimize, fastMath: optimize && options.dtype !== "float64", describe, reserved: target.reserved });
   if (process.env.CELLC_DUMP_PLAN === "1") console.error(dumpPlan(plan));
   verifyPlan(plan);
   const fileName = `${u.name}${Object.entries(binding).map(([k, v]) => `_${k}${v}`).join("")}.${target.extension}`;

@@ -14,7 +14,7 @@ import { checkSource, CompileError, pickUnit, planSpec, planUnit, readSpec, type
 import type { Program } from "../compiler/modules.ts";
 import { INPUT_FILE } from "../compiler/modules.ts";
 import type { Plan } from "../compiler/plan/types.ts";
-import { BACKENDS, tsBackend, type Backend } from "../backends/index.ts";
+import { planTarget, BACKENDS, tsBackend, type Backend } from "../backends/index.ts";
 
 export type { CheckResult, CompiledModule, CompileOptions, CompileResult, DimsSource } from "../compiler/api-types.ts";
 export type { Diagnostic } from "../grammar/diagnostics.ts";
@@ -38,7 +38,7 @@ function jsMismatch(options: CompileOptions, backend: Backend): Diagnostic | und
 
 async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions, out: Diagnostic[]): Promise<CompiledModule | undefined> {
   const backend = backendFor(options, out);
-  let p: PlannedUnit | undefined = backend && planUnit(u, program, options, backend, out);
+  let p: PlannedUnit | undefined = backend && planUnit(u, program, options, planTarget(backend), out);
   const mismatch = p && backend && jsMismatch(options, backend);
   if (mismatch) {
     out.push(mismatch);
@@ -59,7 +59,10 @@ async function buildUnit(u: UnitInfo, program: Program, options: CompileOptions,
 /** The verified plan of one cell or stack of `source`, for backends and tests (no code printed). */
 export function planKernel(source: string, options: CompileOptions = {}): { plan?: Plan; diagnostics: Diagnostic[]; sources: Record<string, string> } {
   let backend: Backend | undefined;
-  const r = planSpec(source, options, (out) => (backend = backendFor(options, out)));
+  const r = planSpec(source, options, (out) => {
+    backend = backendFor(options, out);
+    return backend && planTarget(backend);
+  });
   const mismatch = r.plan && backend && jsMismatch(options, backend);
   return mismatch ? { diagnostics: sortDiagnostics([...r.diagnostics, mismatch]), sources: r.sources } : r;
 }

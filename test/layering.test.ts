@@ -7,7 +7,9 @@
 
 import { describe, expect, it } from "vitest";
 import { cycles, folderArrows, importGraph, type ImportGraph } from "../scripts/imports.ts";
-import { RESERVED } from "../compiler/plan/names.ts";
+import { BACKENDS, RESERVED_NAMES } from "../backends/index.ts";
+import { planKernel } from "../driver/index.ts";
+import { webgpuSupportText } from "../backends/webgpu/support.ts";
 import { ABI_PARTS, SUPPORT_FILES, supportText } from "../backends/ts/support.ts";
 import { fastMathSource } from "../backends/ts/fastmath.ts";
 import { ROW_PRIMITIVES } from "../compiler/primitives/rows.ts";
@@ -106,9 +108,10 @@ describe("layering", () => {
 });
 
 describe("names the printers use for themselves", () => {
-  // compiler/plan/names.ts keeps spec names off every identifier a generated module declares; the
-  // support code a module carries is read here from its source, so a name added there without
-  // reserving it fails this test instead of a spec that happens to use it.
+  // compiler/plan/names.ts keeps spec names off every word a backend declares it uses
+  // (Backend.reserved); the support code a module carries is read here from its source, so a name
+  // added there without its backend reserving it fails this test instead of a spec that uses it.
+  const reserved = (target: string) => new Set(BACKENDS.get(target)!.reserved);
   const declared = (text: string): string[] =>
     ts.createSourceFile("x.ts", text, ts.ScriptTarget.Latest, true).statements.flatMap((s) => {
       if (ts.isVariableStatement(s)) return s.declarationList.declarations.flatMap((d) => (ts.isIdentifier(d.name) ? [d.name.text] : []));
@@ -119,12 +122,36 @@ describe("names the printers use for themselves", () => {
   it("reserves every top-level name of the TypeScript support code", () => {
     const names = [...SUPPORT_FILES.map((n) => supportText(n)), fastMathSource(), ...[...ROW_PRIMITIVES.values()].map((p) => p.ts.source)].flatMap(declared);
     expect(names).toContain("checkObject");
-    expect(names.filter((n) => !RESERVED.has(n))).toEqual([]);
+    for (const target of ["ts", "wasm", "webgpu"]) expect(names.filter((n) => !reserved(target).has(n)), target).toEqual([]);
   });
 
   it("reserves every top-level name of the WebAssembly support code", () => {
     const names = (["heap", "kernel", "threads"] as const).flatMap((n) => declared(wasmSupportText(n)));
     expect(names.length).toBeGreaterThan(5);
-    expect(names.filter((n) => !RESERVED.has(n))).toEqual([]);
+    expect(names.filter((n) => !reserved("wasm").has(n))).toEqual([]);
+  });
+
+  it("reserves every top-level name of the WebGPU support code", () => {
+    const names = declared(webgpuSupportText());
+    expect(names).toContain("webgpuKernel");
+    expect(names.filter((n) => !reserved("webgpu").has(n))).toEqual([]);
+  });
+
+  it("a plan's identifiers avoid every backend's words, whatever the target (any backend prints any plan)", () => {
+    // One word of each backend's own: WebGPU support, Python, TypeScript support, an object member.
+    const spec = `cell c(N) {
+  input lambda: [N]
+  state webgpuKernel: [N]
+  param checkObject: [N, N]
+  webgpuKernel' = tanh(checkObject @ lambda + webgpuKernel)
+  output webgpuKernel'
+}
+`;
+    for (const target of BACKENDS.keys()) {
+      const { plan } = planKernel(spec, { dims: { N: 2 }, target });
+      const names = plan!.buffers.map((b) => b.name);
+      expect(names.filter((n) => RESERVED_NAMES.has(n)), target).toEqual([]);
+      expect(names, target).toEqual(expect.arrayContaining(["lambda_2", "webgpuKernel_2", "checkObject_2"]));
+    }
   });
 });

@@ -10,11 +10,12 @@ import * as path from "node:path";
 import type { Plan } from "../../compiler/plan/types.ts";
 import { encodeModel } from "../../formats/onnx/schema.ts";
 import { onnxModel, type OnnxEmitOptions } from "./forward.ts";
+import { planTarget, tsBackend } from "../index.ts";
 
 export { OnnxExportError } from "./graph.ts";
 export { onnxModel, onnxNames, ONNX_OPSET, type OnnxEmitOptions } from "./forward.ts";
 
-const TS_TARGET = { name: "ts", extension: "ts" };
+const TS_TARGET = planTarget(tsBackend);
 
 /** .onnx bytes of a plan's forward entry. */
 export function emitOnnx(plan: Plan, options: OnnxEmitOptions = {}): Uint8Array {

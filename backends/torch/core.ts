@@ -11,6 +11,7 @@ import type { Block, EntrySchedule, Stmt, ValueStage } from "../../compiler/sche
 import { atom, constColumn, structuralExpr } from "./ops.ts";
 import { structuralOfIr } from "../../compiler/primitives/structural.ts";
 import { pyComment } from "./python.ts";
+import { PYTHON_KEYWORDS } from "./reserved.ts";
 
 /** "seq": [T, B, n]; "batch": [B, n] (one step, or per-sequence data); "none": [n], the same for every row. */
 export type Rows = "seq" | "batch" | "none";
@@ -196,7 +197,7 @@ export class CorePrinter {
       let base = want.replace(/[^A-Za-z0-9_]/g, "_");
       if (!/^[A-Za-z_]/.test(base)) base = `_${base}`;
       let n = base;
-      for (let i = 2; taken.has(n) || RESERVED_LOCAL.has(n); i++) n = `${base}_${i}`;
+      for (let i = 2; taken.has(n) || PYTHON_KEYWORDS.has(n); i++) n = `${base}_${i}`;
       taken.add(n);
       return n;
     };
@@ -278,6 +279,5 @@ export class CorePrinter {
 }
 
 /** Names a helper function never takes for its locals (what its body may call). */
-const RESERVED_LOCAL = new Set(["torch", "math", "int", "float", "bool", "len", "range", "list", "tuple", "print", "and", "or", "not", "if", "else", "for", "in", "is", "None", "True", "False", "lambda", "def", "return", "pass", "from", "import", "as", "with", "global", "nonlocal", "assert", "del", "try", "except", "finally", "raise", "while", "break", "continue", "class", "yield", "async", "await", "elif"]);
 
 export const blockStmts = (blocks: readonly Block[]): Stmt[] => blocks.flatMap((b) => (b.kind === "fused" ? b.stmts : [b.stmt]));

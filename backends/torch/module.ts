@@ -17,6 +17,7 @@ import { torchAttributeNames } from "../../formats/torch/names.ts";
 import { pyComment, pyDocstring, pyFormatText, pyLiteral, pyString } from "./python.ts";
 import { pyNum } from "../../compiler/primitives/elementwise.ts";
 import type { InitSpec } from "../../abi/kernel.ts";
+import { TORCH_RESERVED } from "./reserved.ts";
 
 /** The files this module reads (declared in the backend registry, shipped by the package build). */
 export const torchSupportAssets: RuntimeAssets = { dir: "backends/torch/support", extension: ".py" };
@@ -93,7 +94,7 @@ export async function emitTorchModule(plan: Plan, o: EmitOptions): Promise<strin
   const L: string[] = [];
   const emit = (s: string) => L.push(`        ${s}`);
   const sched = valueSchedule(plan);
-  const names = new Names();
+  const names = new Names(new Set(TORCH_RESERVED));
   for (const w of moduleWords()) names.get(w);
   const cores = printEntries(sched, meta.name, { global: (w) => names.get(w), scope: () => names.scope() });
   const cls = names.get(`_${meta.name}_function`);

@@ -18,6 +18,8 @@ export interface PlanOptions {
   fastMath: boolean;
   /** A spec line for a comment: "lstm.cell:12  i = sigmoid(...)" (as it is: each backend escapes it for its comments). */
   describe: (span: Span | undefined) => string | undefined;
+  /** Identifiers no spec name may become (PlanTarget.reserved). */
+  reserved: ReadonlySet<string>;
 }
 
 const sameView = (a: View, b: View) => a.buf === b.buf && a.col === b.col && a.width === b.width && a.shift === b.shift;
@@ -212,7 +214,7 @@ function weightLayout(fwd: Graph, k: KernelStorage): WeightLayout {
 }
 
 export function buildPlan(meta: KernelMeta, fwd: Graph, bwd: BackwardGraph, o: PlanOptions): Plan {
-  const names = new Names();
+  const names = new Names(o.reserved);
   const sched = scheduleKernel(fwd, bwd, o.optimize);
   const bufs = new Buffers(names);
   const k = kernelStorage(bufs, fwd, bwd, sched, o.optimize);
