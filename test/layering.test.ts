@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { cycles, folderArrows, importGraph, type ImportGraph } from "../scripts/imports.ts";
 import { BACKENDS, RESERVED_NAMES } from "../backends/index.ts";
-import { planKernel } from "../driver/index.ts";
+import { compile, planKernel } from "../driver/index.ts";
 import { webgpuSupportText } from "../backends/webgpu/support.ts";
 import { ABI_PARTS, SUPPORT_FILES, supportText } from "../backends/ts/support.ts";
 import { fastMathSource } from "../backends/ts/fastmath.ts";
@@ -135,6 +135,25 @@ describe("names the printers use for themselves", () => {
     const names = declared(webgpuSupportText());
     expect(names).toContain("webgpuKernel");
     expect(names.filter((n) => !reserved("webgpu").has(n))).toEqual([]);
+  });
+
+  it("reserves every top-level name of a printed TypeScript, WebAssembly and WebGPU module", async () => {
+    // Every spec name starts with zq, so the names the plan derives from them contain it; every
+    // other top-level name is the printer's or its support code's, and must be reserved.
+    const spec = `cell zqcell(N) {
+  input zqx: [N]
+  state zqh: [N]
+  param zqW: [N, N]
+  zqh' = tanh(zqW @ zqx + zqh)
+  output zqh'
+}
+`;
+    for (const target of ["ts", "wasm", "webgpu"]) {
+      const r = await compile(spec, { dims: { N: 4 }, target, format: false });
+      const names = declared(r.module!.code).filter((n) => !n.includes("zq"));
+      expect(names.length, target).toBeGreaterThan(20);
+      expect(names.filter((n) => !reserved(target).has(n)), target).toEqual([]);
+    }
   });
 
   it("a plan's identifiers avoid every backend's words, whatever the target (any backend prints any plan)", () => {

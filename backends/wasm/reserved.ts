@@ -12,4 +12,6 @@ export const WASM_RESERVED: readonly string[] = [
   "Heap", "wasmKernel", "CTL", "IDLE_MS", "MESSAGE_CHARS", "NodeWorker",
   "WorkerCtor", "workerConstructor", "threadsSupported", "REPORT_SOURCE", "WORKER_SOURCE", "SUPERVISOR_SOURCE", "TeamJob",
   "TeamEntry", "TEAM_BYTES", "Team", "WasmKernelInfo",
+  // the module's own top-level names beside the support code
+  "FMA", "META", "RUNS_WASM", "THREADS", "WASM", "WASM_FMA", "impl", "threadsUsed", "typescriptKernel",
 ];

@@ -9,4 +9,7 @@ export const WEBGPU_RESERVED: readonly string[] = [
   ...TS_RESERVED,
   "GpuTensors", "GpuBuffer", "GpuPass", "GpuEncoder", "GpuDevice", "GpuAdapter", "MAP_READ", "COPY_SRC", "COPY_DST",
   "UNIFORM", "STORAGE", "GpuInfo", "GpuKernelImpl", "putGpu", "defaultDevice", "GpuTape", "webgpuKernel",
+  "GpuPath", "GpuStageInfo", "GpuRun", "routeStages", "entriesOf", "encodeRuns",
+  // the module's own exports beside the kernel's
+  "useDispatch", "dispatchPaths", "useDevice", "gpu", "cpu", "INFO", "WGSL_ENTRIES", "WGSL_HEAD", "typescriptKernel",
 ];
