@@ -9,13 +9,13 @@
 // (`.ci/run` installs it) the browser part is skipped, named with the reason.
 
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
-import { dirname, extname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compile, importModule, loadCell } from "../driver/index.ts";
 import type { CellKernel } from "../abi/kernel.ts";
 import * as runtime from "../runtime/index.ts";
+import { serveStatic } from "./helpers/static-server.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 /** CHROMIUM_PATH, when set, is the only browser tried (set it to a missing file to see the skip). */
@@ -80,29 +80,22 @@ function importGraph(entry: string): { files: string[]; bare: string[] } {
 /** Serves the built page in `dir` on loopback (with COOP/COEP headers when `isolated`), opens it
  *  in headless Chromium and returns what the page left in globalThis.result; no page error. */
 async function pageResult(dir: string, isolated: boolean): Promise<unknown> {
-  const headers = isolated ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {};
-  const server: Server = createServer((req, res) => {
-    const path = join(dir, decodeURIComponent((req.url ?? "/").split("?")[0]!).replace(/\/$/, "/index.html"));
-    if (!path.startsWith(dir) || !existsSync(path)) return void res.writeHead(404).end();
-    const type = { ".html": "text/html", ".js": "text/javascript" }[extname(path)] ?? "application/octet-stream";
-    res.writeHead(200, { "content-type": type, ...headers }).end(readFileSync(path));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
+  const headers: Record<string, string> = isolated ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {};
+  const server = await serveStatic(dir, { headers });
   const puppeteer = await import("puppeteer-core");
   const browser = await puppeteer.launch({ executablePath: chromium!, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   try {
     const tab = await browser.newPage();
     const errors: string[] = [];
     tab.on("pageerror", (e) => errors.push(String(e)));
-    await tab.goto(`http://127.0.0.1:${port}/`);
+    await tab.goto(server.url);
     await tab.waitForFunction("globalThis.result !== undefined", { timeout: 120_000 });
     const result = await tab.evaluate("globalThis.result");
     expect(errors).toEqual([]);
     return result;
   } finally {
     await browser.close();
-    server.close();
+    await server.close();
   }
 }
 

@@ -9,14 +9,14 @@
 // part is skipped, naming the reason.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { check } from "../driver/index.ts";
 import { analyzeSpec } from "../compiler/query.ts";
+import { serveStatic } from "./helpers/static-server.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -57,17 +57,6 @@ cell mgu(I, H) {
 }
 `;
 
-function serve(dir: string): Promise<{ server: Server; url: string }> {
-  const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
-  const server = createServer((req, res) => {
-    let path = normalize(join(dir, decodeURIComponent((req.url ?? "/").split(/[?#]/)[0]!)));
-    if (existsSync(path) && statSync(path).isDirectory()) path = join(path, "index.html");
-    if (!path.startsWith(dir) || !existsSync(path)) return void res.writeHead(404).end();
-    res.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" }).end(readFileSync(path));
-  });
-  return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })));
-}
-
 interface RunView {
   label: string;
   status: string;
@@ -87,7 +76,8 @@ describe("the playground in a browser", () => {
     const downloads = join(work, "downloads");
     mkdirSync(downloads);
 
-    const { server, url } = await serve(site);
+    const server = await serveStatic(site);
+    const { url } = server;
     const puppeteer = await import("puppeteer-core");
     const browser = await puppeteer.launch({ executablePath: chromium!, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
     const errors: string[] = [];
@@ -247,7 +237,7 @@ describe("the playground in a browser", () => {
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
-      server.close();
+      await server.close();
     }
   }, 600_000);
 });

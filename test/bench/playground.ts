@@ -8,15 +8,15 @@
 //   npm run bench:playground      (builds the site first; needs Chromium)
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { createServer } from "node:http";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
+import { join, normalize } from "node:path";
 import { gzipSync } from "node:zlib";
 import { compile, importModule } from "../../driver/index.ts";
 import { adam, recurrent, sequential } from "../../runtime/index.ts";
 import adding from "../../studies/tasks/adding.ts";
 import type { CellKernel } from "../../abi/kernel.ts";
+import { serveStatic } from "../helpers/static-server.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -39,16 +39,8 @@ const site = join(mkdtempSync(join(tmpdir(), "cellc-pg-bench-")), "site");
 execFileSync(process.execPath, [join(root, "scripts/build-playground.mjs"), "--out", site], { stdio: "inherit" });
 
 const gz = (f: string) => gzipSync(readFileSync(join(site, f))).length;
-const served = new Set<string>();
-const server = createServer((req, res) => {
-  let p = normalize(join(site, decodeURIComponent((req.url ?? "/").split(/[?#]/)[0]!)));
-  if (existsSync(p) && statSync(p).isDirectory()) p = join(p, "index.html");
-  if (!existsSync(p)) return void res.writeHead(404).end();
-  served.add(p.slice(site.length + 1));
-  res.writeHead(200, { "content-type": { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" }[extname(p)] ?? "application/octet-stream" }).end(readFileSync(p));
-});
-await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+const server = await serveStatic(site);
+const { url, served } = server;
 const puppeteer = await import("puppeteer-core");
 const browser = await puppeteer.launch({ executablePath: process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
 const tab = await browser.newPage();
@@ -121,7 +113,7 @@ await tab.click("[data-testid=train-button]");
 await tab.waitForFunction(() => (globalThis as unknown as { playground: { trainer: { runs: { status: string }[] } } }).playground.trainer.runs.length === 2 && (globalThis as unknown as { playground: { trainer: { runs: { status: string }[] } } }).playground.trainer.runs.every((r) => r.status === "ok"), { timeout: 600_000, polling: 1000 });
 const pageRate = await tab.evaluate(() => (globalThis as unknown as { playground: { trainer: { runs: { label: string; points: { stepsPerSecond: number }[] }[] } } }).playground.trainer.runs.map((r) => [r.label, r.points.at(-1)!.stepsPerSecond] as const));
 await browser.close();
-server.close();
+await server.close();
 
 const r = await compile(lstm, { dims: { I: 2, H: 8 }, format: false, target: "wasm" });
 const kernel = (await importModule(r.module!.code)) as CellKernel;

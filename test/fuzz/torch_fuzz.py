@@ -5,30 +5,18 @@
 # masks, and the loss's weights); the answer holds, in float64 (module.double()), the outputs and
 # final states in the module's order and the gradients of sum(outputs·wOut) + sum(final·wFinal)
 # with respect to the parameters, inputs and initial states. Non-finite numbers travel as strings.
-import importlib.util
 import json
 import math
+import os
 import sys
 
 import torch
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "helpers"))
+from cellc_torch import as_list, call_cell, load_module, pack  # noqa: E402 (test/helpers, just put on the path)
+
 torch.set_num_threads(1)
 DT = torch.float64
-
-
-def load(path: str, n: int):
-    spec = importlib.util.spec_from_file_location(f"cellc_fuzz_{n}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def as_list(x):
-    return list(x) if isinstance(x, tuple) else [x]
-
-
-def pack(items):
-    return items[0] if len(items) == 1 else tuple(items)
 
 
 def num(v: float):
@@ -40,7 +28,7 @@ def flat(t):
 
 
 def run(req, n: int):
-    mod = load(req["module"], n)
+    mod = load_module(req["module"], f"cellc_fuzz_{n}")
     meta = mod.META
     T, B = req["T"], req["B"]
     cell = mod.Cell().to(DT)
@@ -52,10 +40,7 @@ def run(req, n: int):
         masks = pack([torch.tensor(req["masks"][s["name"]], dtype=DT).reshape(B, s["size"]) for s in meta["states"]])
     lengths = torch.tensor(req["lengths"], dtype=torch.int64) if req.get("lengths") is not None else None
     state = pack(states) if states else ()
-    if inputs:
-        out, final = cell(*inputs, state=state, lengths=lengths, state_masks=masks)
-    else:
-        out, final = cell(T, state=state, lengths=lengths, state_masks=masks, batch_size=B)
+    out, final = call_cell(cell, T, B, inputs, state, lengths, masks)
     outs, finals = as_list(out), as_list(final)
     loss = torch.zeros((), dtype=DT)
     for o, m in zip(outs, meta["outputs"]):

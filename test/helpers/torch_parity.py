@@ -6,7 +6,6 @@
 #           batch_first=True (the TypeScript test compares all of it with the cellc kernel).
 #   "formula": evaluate each registry primitive's torch formula in float64 on a grid.
 #   "errors": call a module wrongly and hand back the error messages.
-import importlib.util
 import json
 import math
 import sys
@@ -14,22 +13,9 @@ import time
 
 import torch
 
+from cellc_torch import as_list, call_cell, load_module, pack
+
 torch.set_num_threads(1)
-
-
-def load_module(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def as_list(x):
-    return list(x) if isinstance(x, tuple) else [x]
-
-
-def pack(items):
-    return items[0] if len(items) == 1 else tuple(items)
 
 
 def flat(t):
@@ -41,10 +27,7 @@ def tensor(values, shape, dtype=torch.float32):
 
 
 def call(cell, job, inputs, state, lengths, masks):
-    T, B = job["T"], job["B"]
-    if inputs:
-        return cell(*inputs, state=state, lengths=lengths, state_masks=masks)
-    return cell(T, state=state, lengths=lengths, state_masks=masks, batch_size=B)
+    return call_cell(cell, job["T"], job["B"], inputs, state, lengths, masks)
 
 
 def forward_backward(mod, job, dtype, autograd=False, unmasked=False):

@@ -5,18 +5,11 @@
 #       writes them back: save_cellc (optionally under a layer) and a JSON state_dict whose keys
 #       carry the "module." prefix a DistributedDataParallel wrapper gives them.
 #   "reject": load_cellc on a file that must be refused; hands back the error message.
-import importlib.util
 import json
 import sys
 
 import torch
-
-
-def load_module(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from cellc_torch import load_module
 
 
 def flat(t):

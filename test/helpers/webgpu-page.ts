@@ -4,9 +4,9 @@
 // which 127.0.0.1 is); `run` bundles an entry with esbuild, opens it and returns what the page
 // passes to cellcDone(json).
 
-import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:http";
-import { extname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { serveStatic } from "./static-server.ts";
 
 /** CHROMIUM_PATH, when set, is the only browser tried. */
 const chromiumPath = process.env["CHROMIUM_PATH"];
@@ -28,24 +28,16 @@ export interface GpuPage {
 export async function openGpuPage(): Promise<GpuPage> {
   const closed: GpuPage = { missing: "", adapter: "", run: () => Promise.reject(new Error("no browser")), close: async () => {} };
   if (!chromium) return { ...closed, missing: chromiumPath !== undefined ? `no Chromium at CHROMIUM_PATH=${chromiumPath}` : "no Chromium found; install Debian's chromium package, or set CHROMIUM_PATH" };
-  let root = "";
-  const server = createServer((req, res) => {
-    if (req.url === "/probe") return void res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>probe</title>");
-    const path = join(root, decodeURIComponent((req.url ?? "/").split("?")[0]!).replace(/\/$/, "/index.html"));
-    if (!root || !path.startsWith(root) || !existsSync(path)) return void res.writeHead(404).end();
-    const type = { ".html": "text/html", ".js": "text/javascript", ".json": "application/json" }[extname(path)] ?? "application/octet-stream";
-    res.writeHead(200, { "content-type": type }).end(readFileSync(path));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
+  // No folder until the first run: only /probe is served before.
+  const server = await serveStatic("", { pages: { "/probe": "<!doctype html><title>probe</title>" } });
   const puppeteer = await import("puppeteer-core");
   const browser = await puppeteer.launch({ executablePath: chromium, headless: true, args: WEBGPU_FLAGS, protocolTimeout: 600_000 });
   const close = async () => {
     await browser.close();
-    server.close();
+    await server.close();
   };
   const tab = await browser.newPage();
-  await tab.goto(`http://127.0.0.1:${port}/probe`);
+  await tab.goto(`${server.url}probe`);
   const probe = (await tab.evaluate(`(async () => {
     const gpu = navigator.gpu;
     if (!gpu) return { missing: "this Chromium has no navigator.gpu" };
@@ -66,7 +58,7 @@ export async function openGpuPage(): Promise<GpuPage> {
       await esbuild.build({ entryPoints: [join(dir, entry)], bundle: true, format: "esm", outfile: join(dir, "main.js"), target: "es2022", logLevel: "silent", nodePaths: [new URL("../../node_modules", import.meta.url).pathname] });
       const { writeFileSync } = await import("node:fs");
       writeFileSync(join(dir, "index.html"), `<!doctype html><title>cellc webgpu</title><script type="module" src="./main.js"></script>\n`);
-      root = dir;
+      server.root = dir;
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
@@ -77,7 +69,7 @@ export async function openGpuPage(): Promise<GpuPage> {
       await page.exposeFunction("cellcDone", (json: string) => done(json));
       page.on("pageerror", (e) => done(JSON.stringify({ error: `page error: ${String(e)}` })));
       try {
-        await page.goto(`http://127.0.0.1:${port}/`);
+        await page.goto(server.url);
         const result = JSON.parse(await finished) as unknown;
         if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
         return result;
