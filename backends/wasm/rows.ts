@@ -14,6 +14,33 @@ import { Fn, get, i32, set } from "./wat.ts";
 /** Address of a view's row 0 in the current stage (defined in body.ts). */
 export type ViewBase = (p: ModuleParts, v: View) => string;
 
+/** What a registry entry's WebAssembly lowering is given of the function it prints into, for
+ *  row and structural primitives alike: the element types, locals, lines, counted loops,
+ *  addressing and the float64 round trip of a float32 kernel. */
+function rowLoopContext(f: Fn, p: ModuleParts): Omit<WasmStructContext, "src" | "dst"> {
+  const { e } = p;
+  const E = e.bytes;
+  return {
+    s: e.s,
+    v: e.v,
+    lanes: e.lanes,
+    bytes: E,
+    local: (name, type) => f.local(name, type),
+    emit: (...lines) => f.emit(...lines),
+    count: (name, n, body) => {
+      const x = f.local(name, "i32");
+      f.emit(set(x, i32(0)));
+      f.nest(`(loop $${name}_loop`, () => {
+        body(x);
+        f.emit(set(x, `(i32.add ${get(x)} (i32.const 1))`), `(br_if $${name}_loop (i32.lt_u ${get(x)} ${i32(n)}))`);
+      });
+    },
+    at: (base, index) => `(i32.add ${get(base)} (i32.mul ${index} ${i32(E)}))`,
+    wide: (x) => (e.s === "f32" ? `(f64.promote_f32 ${x})` : x),
+    narrow: (x) => (e.s === "f32" ? `(f32.demote_f64 ${x})` : x),
+  };
+}
+
 /** A structural primitive over R rows: the loop here, each row's body from its registry entry
  *  (a gradient result is the same address every row). */
 export function structuralCode(f: Fn, p: ModuleParts, op: StructPlanOp, viewBase: ViewBase): void {
@@ -31,25 +58,9 @@ export function structuralCode(f: Fn, p: ModuleParts, op: StructPlanOp, viewBase
   if (!dstView) f.emit(set(dst, get(`$p_${plan.buffers[op.dst.buf]!.name}`)));
   const b = f.local("b", "i32");
   const c: WasmStructContext = {
-    s: e.s,
-    v: e.v,
-    lanes: e.lanes,
-    bytes: E,
-    local: (name, type) => f.local(name, type),
-    emit: (...lines) => f.emit(...lines),
-    count: (name, n, body) => {
-      const x = f.local(name, "i32");
-      f.emit(set(x, i32(0)));
-      f.nest(`(loop $${name}_loop`, () => {
-        body(x);
-        f.emit(set(x, `(i32.add ${get(x)} (i32.const 1))`), `(br_if $${name}_loop (i32.lt_u ${get(x)} ${i32(n)}))`);
-      });
-    },
-    at: (base, index) => `(i32.add ${get(base)} (i32.mul ${index} ${i32(E)}))`,
+    ...rowLoopContext(f, p),
     src: ptr.slice(0, op.src.length),
     dst,
-    wide: (x) => (e.s === "f32" ? `(f64.promote_f32 ${x})` : x),
-    narrow: (x) => (e.s === "f32" ? `(f32.demote_f64 ${x})` : x),
   };
   f.emit(set(b, i32(0)));
   f.nest("(loop $rows", () => {
@@ -67,28 +78,12 @@ export function rowPrimitiveCode(f: Fn, p: ModuleParts, op: RowPlanOp, viewBase:
   const [src, dst] = [f.local("m0", "i32"), f.local("m1", "i32")];
   const b = f.local("b", "i32");
   const c: WasmRowContext = {
-    s: e.s,
-    v: e.v,
-    lanes: e.lanes,
-    bytes: E,
+    ...rowLoopContext(f, p),
     n: op.src.width,
     reverse: op.reverse,
-    local: (name, type) => f.local(name, type),
-    emit: (...lines) => f.emit(...lines),
     nest: (head, body) => f.nest(head, body),
-    count: (name, n, body) => {
-      const x = f.local(name, "i32");
-      f.emit(set(x, i32(0)));
-      f.nest(`(loop $${name}_loop`, () => {
-        body(x);
-        f.emit(set(x, `(i32.add ${get(x)} (i32.const 1))`), `(br_if $${name}_loop (i32.lt_u ${get(x)} ${i32(n)}))`);
-      });
-    },
-    at: (base, index) => `(i32.add ${get(base)} (i32.mul ${index} ${i32(E)}))`,
     src,
     dst,
-    wide: (x) => (e.s === "f32" ? `(f64.promote_f32 ${x})` : x),
-    narrow: (x) => (e.s === "f32" ? `(f32.demote_f64 ${x})` : x),
     host: (fn, x) => {
       p.hosts.add(fn);
       return `(call $host_${fn} ${x})`;
