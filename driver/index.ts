@@ -15,6 +15,7 @@ import type { Program } from "../compiler/modules.ts";
 import { INPUT_FILE } from "../compiler/modules.ts";
 import type { Plan } from "../compiler/plan/types.ts";
 import { planTarget, BACKENDS, tsBackend, type Backend } from "../backends/index.ts";
+import { stripTypes } from "./strip-types.ts";
 
 export type { CheckResult, CompiledModule, CompileOptions, CompileResult, DimsSource } from "../compiler/api-types.ts";
 export type { Diagnostic } from "../grammar/diagnostics.ts";
@@ -108,10 +109,7 @@ export async function buildFile(file: string, options: Omit<CompileOptions, "fil
 
 /** Turns generated TypeScript into a live ES module in this process. */
 export async function importModule(code: string): Promise<unknown> {
-  const { default: ts } = await import("typescript");
-  const js = ts.transpileModule(code, {
-    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
-  }).outputText;
+  const { js } = await stripTypes(code);
   return import(`data:text/javascript;base64,${Buffer.from(js).toString("base64")}`);
 }
 
