@@ -10,7 +10,14 @@ export type Stripper = "esbuild" | "typescript";
 export async function stripTypes(code: string, using?: Stripper): Promise<{ js: string; by: Stripper }> {
   if (using !== "typescript") {
     const transform = await esbuildTransform();
-    if (transform) return { js: (await transform(code, { loader: "ts", format: "esm", target: "es2022" })).code, by: "esbuild" };
+    if (transform) {
+      // esbuild drops comments and reprints the code, so two texts that differ only there would
+      // give one JavaScript text, and import() of one data: URL gives one module instance (whose
+      // top level ran once: a WebAssembly probe, say). The source's hash keeps them apart, as the
+      // comments did.
+      const js = (await transform(code, { loader: "ts", format: "esm", target: "es2022" })).code;
+      return { js: `${js}// source ${fnv1a(code)}\n`, by: "esbuild" };
+    }
     if (using === "esbuild") throw new Error("stripTypes: esbuild cannot be loaded here");
   }
   const { default: ts } = await import("typescript");
@@ -31,4 +38,11 @@ function esbuildTransform(): Promise<Transform | undefined> {
     () => undefined,
   );
   return found;
+}
+
+/** FNV-1a over the UTF-16 units of `text`, as 8 hex digits. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
 }

@@ -29,4 +29,12 @@ describe("stripTypes", () => {
       expect(results[0], target).toEqual(results[1]);
     }
   });
+
+  it("two texts that differ only in a comment stay two modules (a data: URL import is cached by its text)", async () => {
+    const code = "export const probe = typeof WebAssembly;\n";
+    for (const using of ["esbuild", "typescript"] as const) {
+      const [a, b] = await Promise.all([stripTypes(code, using), stripTypes(`${code}// another\n`, using)]);
+      expect(a.js, using).not.toEqual(b.js);
+    }
+  });
 });
