@@ -30,7 +30,10 @@ let found: Promise<Transform | undefined> | undefined;
 
 /** esbuild's transform, or undefined where the package is missing (or mapped away in a browser build). */
 function esbuildTransform(): Promise<Transform | undefined> {
-  found ??= import("esbuild").then(
+  // The name through a variable: a bundler that bundles this file (a build tool, the playground)
+  // then leaves the import to run time instead of failing where esbuild is not installed.
+  const name = "esbuild";
+  found ??= (import(name) as Promise<{ transform?: unknown; default?: { transform?: unknown } }>).then(
     (m: { transform?: unknown; default?: { transform?: unknown } }) => {
       const t = m.transform ?? m.default?.transform;
       return typeof t === "function" ? (t as Transform) : undefined;

@@ -67,7 +67,7 @@ const aliases = {
   // (Its real path: node_modules may be a symlink, and esbuild keys modules by real paths.)
   typescript: realpathSync(join(root, "node_modules/@ts-morph/common/dist/typescript.js")),
 };
-const emptyModules = ["esbuild", "node:fs/promises", "fs/promises", "node:os", "os", "node:worker_threads", "worker_threads", "crypto", "node:crypto", "perf_hooks", "module", "node:module"];
+const emptyModules = ["node:fs/promises", "fs/promises", "node:os", "os", "node:worker_threads", "worker_threads", "crypto", "node:crypto", "perf_hooks", "module", "node:module"];
 
 const playgroundPlugin = {
   name: "playground",
