@@ -89,6 +89,25 @@ function cpuPerCall(f: () => void, reps: number): number {
   return (c.user + c.system) / 1000 / reps;
 }
 
+/** Runs both kernels alternately until each has spent at least 300 ms of CPU over at least 20
+ *  calls (or 3 s, for kernels whose calls are long), and returns the slower one's milliseconds
+ *  per call, averaged with the weight on its latest calls. */
+function warmUp(a: () => void, b: () => void): number {
+  const spent = [0, 0];
+  const late = [0, 0];
+  let calls = 0;
+  while ((calls < 20 || Math.min(...spent) < 300) && Math.min(...spent) < 3000) {
+    const fs = [a, b];
+    for (let k = 0; k < 2; k++) {
+      const ms = cpuPerCall(fs[k]!, 1);
+      spent[k]! += ms;
+      late[k] = calls === 0 ? ms : 0.8 * late[k]! + 0.2 * ms;
+    }
+    calls++;
+  }
+  return Math.max(...late);
+}
+
 async function main() {
   const v = flags;
   const base = v.get("base") as string | undefined;
@@ -111,12 +130,12 @@ async function main() {
       for (const mode of modes) {
         const rb = runner(await loadKernel(baseRoot, cell, size, target), size, mode);
         const rt = runner(await loadKernel(process.cwd(), cell, size, target), size, mode);
-        const c0 = process.cpuUsage();
-        rb();
-        const first = process.cpuUsage(c0);
-        const once = (first.user + first.system) / 1000;
-        const reps = Math.max(1, Math.round(20 / Math.max(once, 0.01)));
-        for (let i = 0; i < 3; i++) cpuPerCall(rb, reps), cpuPerCall(rt, reps);
+        // Warm both up before sizing a measurement: WebAssembly starts in a baseline tier and moves a
+        // function up only after it has run a while (there is no on-stack replacement), so the first
+        // calls can be several times slower. Sizing `reps` from a cold call made the measurement a
+        // handful of calls long, and kernels differing only in when they tiered up read 1.3x apart.
+        const perCall = warmUp(rb, rt);
+        const reps = Math.max(1, Math.round(20 / Math.max(perCall, 0.001)));
         const tb: number[] = [];
         const tt: number[] = [];
         for (let i = 0; i < rounds; i++) {

@@ -1003,7 +1003,11 @@ function gradientTargets(
     const inPlace =
       layout.offset !== null && parts.every((a, i) => i === 0 || follows(a, parts[i - 1]!));
     apart.push(!inPlace);
-    return inPlace ? span(parts[0]!, layout.size) : scratch(k).fill(0);
+    // A fresh view, not span's kept one: the gradients are often new views each call (the wasm
+    // kernel's, of its memory), and keeping one per dead array cost more than the view.
+    return inPlace
+      ? new Float32Array(parts[0]!.buffer, parts[0]!.byteOffset, layout.size)
+      : scratch(k).fill(0);
   });
   return { packs, apart };
 }
