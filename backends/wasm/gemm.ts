@@ -46,7 +46,7 @@ export interface GemmSpec {
  *  plain build's product): 4×2 keeps 14 of x64 V8's 15 XMM registers; 5×2, 6×2 and 4×3 spill
  *  accumulators inside the k loop and run at 40-50% of the peak, and 3×3 (15) is no faster
  *  (test/bench/gemm-tiles.ts). With FMA the 4×2 tile runs at the speed of 8 independent
- *  relaxed_madd chains, ~92% of 12 (the measured peak). */
+ *  relaxed_madd chains, ~90% of 12 (the measured peak). */
 export const TILE_ROWS = 4;
 export const NV = 2;
 /** Rows of A per block (a multiple of MR), and rows summed per block in dw. */
