@@ -41,7 +41,12 @@ export interface GemmSpec {
   tile?: { mr: number; nv: number; u: number; kc?: number; mc?: number };
 }
 
-/** Tile shape: MR rows of C by NV vectors. */
+/** Tile shape: MR rows of C by NV vectors. V8 schedules a k step's multiply-adds after all of its
+ *  loads, so MR broadcasts, NV vectors of B and MR·NV accumulators are live at once (one more for a
+ *  plain build's product): 4×2 keeps 14 of x64 V8's 15 XMM registers; 5×2, 6×2 and 4×3 spill
+ *  accumulators inside the k loop and run at 40-50% of the peak, and 3×3 (15) is no faster
+ *  (test/bench/gemm-tiles.ts). With FMA the 4×2 tile runs at the speed of 8 independent
+ *  relaxed_madd chains, ~90% of 12 (the measured peak). */
 export const TILE_ROWS = 4;
 export const NV = 2;
 /** Rows of A per block (a multiple of MR), and rows summed per block in dw. */

@@ -4,6 +4,10 @@
 // LSTM's input and recurrent products) for several register tiles (rows × vectors, GemmSpec.tile),
 // each as a share of the measured peak (the FMA peak with --fma), the variants interleaved round by
 // round so machine load falls on all alike. Medians of CPU time. For choosing TILE_ROWS and NV.
+// The header gives each tile's live v128 values per k step: V8 schedules a step's multiply-adds
+// after all its loads, so the MR broadcasts of A, the NV vectors of B and the MR·NV accumulators
+// are live at once (a plain build adds one for the product); x64 V8 allocates 15 XMM registers,
+// and a tile over that spills accumulators inside the k loop (6×8, 5×8, 4×12: 40-50% of peak).
 
 import { gemmFunction, dwScratchBytes, dwTiles } from "../../backends/wasm/gemm.ts";
 import { packFunction } from "../../backends/wasm/body.ts";
@@ -61,6 +65,9 @@ const cpu = (f: () => void, reps: number): number => {
 
 const SHAPES = [
   { label: "S3 gru recurrent [64, 256]·[768, 256]ᵀ", kind: "packed", m: 64, n: 768, k: 256 },
+  // gru.cell's step runs its recurrent product as two: U_z, U_r with h, then U_n with r·h.
+  { label: "S3 gru step: U_z, U_r [64, 256]·[512, 256]ᵀ", kind: "packed", m: 64, n: 512, k: 256 },
+  { label: "S3 gru step: U_n [64, 256]·[256, 256]ᵀ", kind: "packed", m: 64, n: 256, k: 256 },
   { label: "S3 lstm recurrent [64, 256]·[1024, 256]ᵀ", kind: "packed", m: 64, n: 1024, k: 256 },
   { label: "S3 lstm input [6400, 256]·[1024, 256]ᵀ", kind: "packed", m: 6400, n: 1024, k: 256 },
   { label: "S3 lstm dW [1024, 256] over 6400 rows", kind: "dw", m: 1024, n: 256, k: 6400 },
@@ -68,7 +75,8 @@ const SHAPES = [
 
 const peak = await measureWasmPeak(fma);
 console.log(`${peak.label}: ${peak.cpuGflops.toFixed(2)} GFLOP/s (CPU time)\n`);
-console.log(`| shape | ${TILES.map((t) => `${t.mr}×${t.nv * 4}${t.mc ? `, ${t.mc} rows a block` : ""}`).join(" | ")} |\n| --- | ${TILES.map(() => "---:").join(" | ")} |`);
+const live = (t: Tile) => t.mr * t.nv + t.mr + t.nv + (fma ? 0 : 1);
+console.log(`| shape | ${TILES.map((t) => `${t.mr}×${t.nv * 4}${t.mc ? `, ${t.mc} rows a block` : ""} (${live(t)} v128)`).join(" | ")} |\n| --- | ${TILES.map(() => "---:").join(" | ")} |`);
 for (const s of SHAPES) {
   const fns = await Promise.all(TILES.map((t) => (s.kind === "packed" ? packed(s.m, s.n, s.k, t) : dw(s.m, s.n, s.k, t))));
   const flops = 2 * s.m * s.n * s.k;

@@ -2,13 +2,18 @@
 // (an older commit with its own node_modules), side by side in one process, by CPU time. The two
 // kernels run interleaved, measurement by measurement, so machine load falls on both alike; the
 // table gives each one's median and the ratio. Use it to show that a change made nothing slower.
+// With --target wasm, --fma and --base-fma pick each side's fused multiply-add mode, so `--base .
+// --fma on --base-fma off` times this checkout's FMA kernels against its plain ones (the script runs
+// itself again under --experimental-wasm-relaxed-simd where the engine needs that flag).
 
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { formatFlags, type FlagDefs } from "../../cli/flags.ts";
 import { CELLS, MODES, SIZES, type BenchCell, type Mode, type Size } from "./config.ts";
 import { median, scriptFlags } from "./script.ts";
+import { relaxedSimdSupported } from "../../backends/wasm/support/heap.ts";
 
 const FLAGS: FlagDefs = {
   base: { type: "string", arg: "DIR", help: "the other checkout (required; it needs its node_modules)" },
@@ -17,6 +22,8 @@ const FLAGS: FlagDefs = {
   specs: { type: "string", arg: "LIST", help: "spec files (relative to the checkouts) to time instead of --cells, e.g. examples/specs/slstm.cell" },
   modes: { type: "string", arg: "LIST", help: "forward,train (default both)" },
   target: { type: "string", arg: "NAME", help: "compile both checkouts' kernels for this target (default: each one's default)" },
+  fma: { type: "string", arg: "MODE", help: "with --target wasm: this checkout's kernels built with fma on, off or auto (default: the compiler's default)" },
+  "base-fma": { type: "string", arg: "MODE", help: "with --target wasm: the base's kernels' fma mode (default: --fma's)" },
   rounds: { type: "string", arg: "N", help: "timed rounds per measurement, each kernel once per round (default 25)" },
   help: { type: "boolean", short: "h", help: "show this help" },
 };
@@ -44,7 +51,7 @@ function pick<T extends { name: string } | string>(list: string | undefined, all
 }
 
 interface Kernel {
-  meta: { params: { name: string }[]; inputs: { name: string; size: number }[]; outputs: { name: string; size: number }[] };
+  meta: { fma?: boolean; params: { name: string }[]; inputs: { name: string; size: number }[]; outputs: { name: string; size: number }[] };
   createParams(): Record<string, Float32Array>;
   forward(params: unknown, inputs: unknown, options: unknown): { tape: unknown };
   backward(params: unknown, tape: unknown, dOutputs: unknown, options: unknown): unknown;
@@ -56,13 +63,16 @@ function apiFile(root: string): string | undefined {
   return ["driver/index.ts", "compiler/index.ts"].map((f) => path.join(root, f)).find((f) => existsSync(f));
 }
 
-async function loadKernel(root: string, cell: BenchCell, size: Size, target: string | undefined): Promise<Kernel> {
+async function loadKernel(root: string, cell: BenchCell, size: Size, target: string | undefined, fma: string | undefined): Promise<Kernel> {
   const api = (await import(pathToFileURL(apiFile(root)!).href)) as {
     loadCell(source: string, options: object): Promise<Kernel>;
   };
   const file = path.join(root, cell.spec);
-  const options = { file, dims: { I: size.I, H: size.H }, ...(target ? { target } : {}) };
-  return api.loadCell(readFileSync(file, "utf8"), options);
+  const options = { file, dims: { I: size.I, H: size.H }, ...(target ? { target } : {}), ...(fma ? { fma } : {}) };
+  const k = await api.loadCell(readFileSync(file, "utf8"), options);
+  // A checkout from before the fma option builds its plain kernel whatever it is asked.
+  if (fma !== undefined && fma !== "auto" && k.meta.fma !== (fma === "on")) throw new Error(`${root}: its ${cell.name} kernel has fma ${k.meta.fma ?? "(none)"}, not ${fma} (a checkout from before the fma option?)`);
+  return k;
 }
 
 /** One forward (and, in train mode, backward) over fixed data; tapes and gradients are reused. */
@@ -122,14 +132,27 @@ async function main() {
     specs === undefined ? pick(v.get("cells") as string | undefined, CELLS, CELLS, "cell") : specs.split(",").map((spec) => ({ name: path.basename(spec, ".cell"), spec, gates: 0, tfjsLayer: "lstm" }));
   const modes = pick(v.get("modes") as string | undefined, MODES, MODES, "mode");
   const target = v.get("target") as string | undefined;
+  const fma = v.get("fma") as string | undefined;
+  const baseFma = (v.get("base-fma") as string | undefined) ?? fma;
+  for (const [flag, mode] of [["--fma", fma], ["--base-fma", baseFma]] as const) {
+    if (mode === undefined) continue;
+    if (target !== "wasm") usage(`${flag} needs --target wasm`);
+    if (!["on", "off", "auto"].includes(mode)) usage(`${flag} must be on, off or auto, got "${mode}"`);
+  }
+  if ((fma === "on" || baseFma === "on") && !relaxedSimdSupported()) {
+    // Node 20 runs relaxed SIMD only behind V8's flag: this script again, with it.
+    const r = spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
+    process.exit(r.status ?? 1);
+  }
+  const side = (m: string | undefined) => (m === undefined ? "" : `, fma ${m}`);
 
-  console.log(`this checkout: ${process.cwd()}\nbase: ${baseRoot}\n`);
+  console.log(`this checkout: ${process.cwd()}${side(fma)}\nbase: ${baseRoot}${side(baseFma)}\n`);
   console.log("| cell | size | mode | base ms (CPU) | this ms (CPU) | this/base |\n| --- | --- | --- | ---: | ---: | ---: |");
   for (const cell of cells) {
     for (const size of sizes) {
       for (const mode of modes) {
-        const rb = runner(await loadKernel(baseRoot, cell, size, target), size, mode);
-        const rt = runner(await loadKernel(process.cwd(), cell, size, target), size, mode);
+        const rb = runner(await loadKernel(baseRoot, cell, size, target, baseFma), size, mode);
+        const rt = runner(await loadKernel(process.cwd(), cell, size, target, fma), size, mode);
         // Warm both up before sizing a measurement: WebAssembly starts in a baseline tier and moves a
         // function up only after it has run a while (there is no on-stack replacement), so the first
         // calls can be several times slower. Sizing `reps` from a cold call made the measurement a
