@@ -8,14 +8,13 @@
 import { FAST_FUNCTIONS, type FastName, type FExpr } from "../../compiler/primitives/fastmath.ts";
 
 /** The helpers the functions share: 2^k for integral k in [-127, 127]; rounding ties to even; a
- *  float32's exponent field and mantissa (through its bits). Typed: TypeScript; else JavaScript. */
+ *  float32's exponent field and mantissa, through its bits in a DataView (a float64 build retypes
+ *  the support code's Float32Array). Typed: TypeScript; else JavaScript. */
 function helpers(typed: boolean): string {
   const n = typed ? ": number" : "";
-  const b = typed ? "!" : "";
   return `const POW2 = new Float64Array(255);
 for (let i = 0; i < 255; i++) POW2[i] = 2 ** (i - 127);
-const F32BITS = new Float32Array(1);
-const I32BITS = new Int32Array(F32BITS.buffer);
+const FBITS = new DataView(new ArrayBuffer(4));
 
 /** The nearest integer to a float32 v, ties to even (WebAssembly's nearest). */
 function frint(v${n})${n} {
@@ -25,15 +24,15 @@ function frint(v${n})${n} {
 
 /** v's exponent field less 127. */
 function fexponent(v${n})${n} {
-  F32BITS[0] = v;
-  return ((I32BITS[0]${b} >>> 23) & 255) - 127;
+  FBITS.setFloat32(0, v);
+  return ((FBITS.getUint32(0) >>> 23) & 255) - 127;
 }
 
 /** v with its exponent field 127 and its sign clear. */
 function fmantissa(v${n})${n} {
-  F32BITS[0] = v;
-  I32BITS[0] = (I32BITS[0]${b} & 0x7fffff) | 0x3f800000;
-  return F32BITS[0]${b};
+  FBITS.setFloat32(0, v);
+  FBITS.setUint32(0, (FBITS.getUint32(0) & 0x7fffff) | 0x3f800000);
+  return FBITS.getFloat32(0);
 }`;
 }
 

@@ -118,11 +118,11 @@ function trig(name: "sin" | "cos", shift: 0 | 1): FastFunction {
 /** Select over named operands. */
 const sel = (cmp: "lt" | "le" | "gt" | "eq", l: FExpr, r: FExpr, then: FExpr, otherwise: FExpr): FExpr => ({ op: "select", cmp, l, r, then, otherwise });
 const nearest = (a: FExpr): FExpr => ({ op: "nearest", a });
-/** Veltkamp's split of the named float32 `a` ([name of its upper 12 bits, name of the rest]). */
-const split = (a: string, hi: string, lo: string): (readonly [string, FExpr])[] => [
+/** Veltkamp's split of the named float32 `a`: `hi` its upper 12 bits, and `lo` (if named) the rest. */
+const split = (a: string, hi: string, lo?: string): (readonly [string, FExpr])[] => [
   [`${hi}c`, mul(a, POW_SPLIT)],
   [hi, sub(`${hi}c`, sub(`${hi}c`, a))],
-  [lo, sub(a, hi)],
+  ...(lo === undefined ? [] : [[lo, sub(a, hi)] as const]),
 ];
 
 /** pow(x, y) as Math.pow defines it, float32: 2^(y·log2|x|) with log2|x| = e + log2 m as a sum
@@ -147,7 +147,7 @@ const POW: FastFunction = {
     // s = f / (2 + f) = sh + sl: sh its upper 12 bits, sl from the remainder f - sh·(2 + f),
     // computed from exact products (f - 2·sh is exact: 2·sh/f is in [0.8, 1.2])
     ["q", div("f", "d")],
-    ...split("q", "sh", "shl"),
+    ...split("q", "sh"),
     ["rem", sub(sub(sub("f", add("sh", "sh")), mul("sh", "fh")), mul("sh", "fl"))],
     ["sl", div("rem", "d")],
     ["s", add("sh", "sl")],
