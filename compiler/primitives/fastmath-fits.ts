@@ -1,9 +1,10 @@
-// Constants of the float32 approximations of elu, swish, erf, gelu, sin and cos in ./fastmath.ts: registry
-// data, read by the WebAssembly printer and by the TypeScript fallback printer alike.
+// Constants of the float32 approximations of elu, swish, erf, gelu, sin, cos and pow in
+// ./fastmath.ts: registry data, read by the WebAssembly printer and by the TypeScript fallback
+// printer alike.
 //
 // The erf polynomials are minimax fits made by scripts/fit-erf.py (numpy, scipy); the error each
-// reaches is written beside it. sin and cos use Taylor polynomials, whose truncation error on
-// [-π/4, π/4] is far below float32's rounding.
+// reaches is written beside it. sin, cos and pow use Taylor polynomials, whose truncation error on
+// the ranges they serve ([-π/4, π/4]; pow's below) is far below float32's rounding.
 
 /** |x| ≤ ERF_SMALL: erf(x) = x + x·P(x²). Relative error of the fit 1.2e-9; 4.5e-8 by Horner's
  *  rule in float32. */

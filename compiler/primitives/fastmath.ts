@@ -1,9 +1,9 @@
 // The fast-math approximations of optimised float32 WebAssembly builds (plan.fastMath), as data:
-// each function is a few float32 steps over its argument, written once here and printed by both
-// the WebAssembly printer (f32x4 instructions, backends/wasm/fastmath.ts) and the TypeScript
+// each function is a few float32 steps over its argument (pow: its two), written once here and
+// printed by both the WebAssembly printer (f32x4 instructions, backends/wasm/fastmath.ts) and the TypeScript
 // printer for a WebAssembly module's fallback (Math.fround after every step,
 // backends/ts/fastmath.ts). Every step is an IEEE float32 operation both round the same way, so a
-// wasm module and its TypeScript fallback give the same bits (test/fastmath.test.ts). Within 3
+// wasm module and its TypeScript fallback give the same bits (test/fastmath.test.ts). Within 4
 // float32 ulp of the exact function (test/wasm-primitives.test.ts sweeps them). TypeScript
 // modules of their own keep backends/ts/support/fastmath.ts: float64 approximations within 1 ulp
 // that run faster than this emulation of float32 (38-48% of an LSTM's forward time, measured).
@@ -26,9 +26,17 @@
 //   sin, cos x = n·π/2 + r (Cody–Waite, three parts, |n| < 2^16), r's Taylor polynomials, the
 //            quadrant n mod 4 picking ±sin r or ±cos r; kept in [-1, 1] (beyond 2^16·π/2
 //            the reduction is not accurate: documented)
+//   pow      x^y = 2^(y·log2|x|): |x| = m·2^e, m in [√½, √2) (subnormals scaled by 2^23 first),
+//            log2 m = 2·log2e·atanh(s), s = (m - 1)/(m + 1), carried as a pair of float32 numbers
+//            (s's upper 12 bits and the rest, from exact Veltkamp/Dekker products), y times it
+//            as an exact pair, 2^w as 2^n · 2^r (Taylor, degree 8); Math.pow's special cases
+//            (0, ∞, NaN, a negative x and an integral y, (±1)^±∞) as selects. 1 ulp for x in
+//            (0, 1e6], y in [-20, 20]; 3 ulp wherever the result is normal
 
-import { POW_K, POW_K_HI, POW_K_LO, POW_LOG2_P, POW_SPLIT, POW_W_MAX, POW_Y_MAX, EXP2_TAYLOR } from "./fastmath-fits.ts";
-import { COS_C, EXPM1_TAYLOR, SWISH_FAR, ERF_P, ERF_SMALL, ERFC_MID, ERFC_R, GELU_FLOOR, GELU_SPLIT, GELU_TAIL, PIO2_1, PIO2_2, PIO2_3, SIN_S } from "./fastmath-fits.ts";
+import {
+  COS_C, EXP2_TAYLOR, EXPM1_TAYLOR, SWISH_FAR, ERF_P, ERF_SMALL, ERFC_MID, ERFC_R, GELU_FLOOR, GELU_SPLIT, GELU_TAIL, PIO2_1, PIO2_2, PIO2_3,
+  POW_K, POW_K_HI, POW_K_LO, POW_LOG2_P, POW_SPLIT, POW_W_MAX, POW_Y_MAX, SIN_S,
+} from "./fastmath-fits.ts";
 
 /** One float32 value computed from the argument `x` and earlier steps. Operands that an operation
  *  reads twice (pmin, pmax, select, copysign) are names or numbers, so a printer may repeat them. */
