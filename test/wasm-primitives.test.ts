@@ -186,6 +186,20 @@ describe("pow's f32x4 approximation over dense 2-D sweeps", () => {
     return { worst, at, n: kept.length };
   }
 
+  it("gives Math.pow's special values: signed zeros, infinities, NaN, odd and even powers of negative x", async () => {
+    const xs = [0, -0, 1, -1, 2, -2, 0.5, -0.5, 3, -3, Infinity, -Infinity, NaN, 2 ** -149, -(2 ** -149), 3.4e38, -3.4e38];
+    const ys = [0, -0, 1, -1, 2, -2, 3, -3, 0.5, -0.5, Infinity, -Infinity, NaN, 2 ** 24 + 2, -(2 ** 25), 2 ** 23 + 1, 1e10, -1e10, 2 ** -149, 1e-30];
+    const pairs = xs.flatMap((x) => ys.map((y) => [x, y] as const));
+    const got = (await build(ELEMENTWISE.get("pow")!, F32, true))([pairs.map(([x]) => x), pairs.map(([, y]) => y)]);
+    pairs.forEach(([x, y], i) => {
+      const want = Math.fround(Math.pow(x, y));
+      const msg = `pow(${x}, ${y}) = ${got[i]}, want ${want}`;
+      // 0, ±∞ and NaN exactly (the sign of a zero too); other values within 1 ulp
+      if (want === 0 || !Number.isFinite(want)) expect(Object.is(got[i], want) || (Number.isNaN(want) && Number.isNaN(got[i]!)), msg).toBe(true);
+      else expect(ulps(got[i]!, want), msg).toBeLessThanOrEqual(1);
+    });
+  });
+
   it("is within 1 ulp for x in (0, 1e6] and y in [-20, 20] (and for negative x and integral y)", async () => {
     const pairs: [number, number][] = [];
     const xs: number[] = [];
