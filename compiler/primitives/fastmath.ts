@@ -1,7 +1,7 @@
 // The fast-math approximations of optimised float32 WebAssembly builds (plan.fastMath), as data:
 // each function is a few float32 steps over its argument (pow: its two), written once here and
-// printed by both the WebAssembly printer (f32x4 instructions, backends/wasm/fastmath.ts) and the TypeScript
-// printer for a WebAssembly module's fallback (Math.fround after every step,
+// printed by both the WebAssembly printer (f32x4 instructions, backends/wasm/fastmath.ts) and the
+// TypeScript printer for a WebAssembly module's fallback (Math.fround after every step,
 // backends/ts/fastmath.ts). Every step is an IEEE float32 operation both round the same way, so a
 // wasm module and its TypeScript fallback give the same bits (test/fastmath.test.ts). Within 4
 // float32 ulp of the exact function (test/wasm-primitives.test.ts sweeps them). TypeScript
@@ -123,7 +123,7 @@ function trig(name: "sin" | "cos", shift: 0 | 1): FastFunction {
   };
 }
 
-/** Select over named operands. */
+/** l cmp r ? then : otherwise (both branches are computed, whatever the comparison gives). */
 const sel = (cmp: "lt" | "le" | "gt" | "eq", l: FExpr, r: FExpr, then: FExpr, otherwise: FExpr): FExpr => ({ op: "select", cmp, l, r, then, otherwise });
 const nearest = (a: FExpr): FExpr => ({ op: "nearest", a });
 /** Veltkamp's split of the named float32 `a`: `hi` its upper 12 bits, and `lo` (if named) the rest. */
