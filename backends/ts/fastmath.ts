@@ -2,8 +2,9 @@
 // fsigmoid, ftanh, felu, fswish, ferf, fgelu, fsin, fcos and fpow (of two arguments): the same
 // float32 steps as the WebAssembly printer's f32x4 functions, each rounded with Math.fround
 // (float32 +, -, ·, / of float32 numbers computed in float64 and rounded once are exactly the
-// float32 operations), so a module's TypeScript fallback gives the bits its WebAssembly gives. Inlined into the fallback of optimised float32 WebAssembly modules (a
-// TypeScript module of its own uses ./support/fastmath.ts, faster).
+// float32 operations), so a module's TypeScript fallback gives the bits its WebAssembly gives.
+// Inlined into the fallback of optimised float32 WebAssembly modules (a TypeScript module of its
+// own uses ./support/fastmath.ts, faster).
 
 import { FAST_FUNCTIONS, type FastName, type FExpr } from "../../compiler/primitives/fastmath.ts";
 
