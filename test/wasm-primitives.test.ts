@@ -163,3 +163,70 @@ describe("sin and cos far from 0", () => {
     }
   });
 });
+
+describe("pow's f32x4 approximation over dense 2-D sweeps", () => {
+  /** The worst ulp of fast pow against Math.pow (float64, rounded once) over pairs whose result is a
+   *  normal float32 (the others are checked bit for bit in the grid above and in test/fastmath.test.ts). */
+  async function worstUlp(pairs: [number, number][]): Promise<{ worst: number; at: string; n: number }> {
+    const apply = await build(ELEMENTWISE.get("pow")!, F32, true);
+    const kept = pairs.map(([x, y]) => [Math.fround(x), Math.fround(y)] as const).filter(([x, y]) => {
+      const w = Math.abs(Math.fround(Math.pow(x, y)));
+      return w >= 2 ** -126 && w < Infinity;
+    });
+    let worst = 0;
+    let at = "";
+    for (let k = 0; k < kept.length; k += CAP) {
+      const chunk = kept.slice(k, k + CAP);
+      const got = apply([chunk.map(([x]) => x), chunk.map(([, y]) => y)]);
+      chunk.forEach(([x, y], i) => {
+        const e = ulps(got[i]!, Math.fround(Math.pow(x, y)));
+        if (e > worst) [worst, at] = [e, `pow(${x}, ${y}) = ${got[i]}, want ${Math.fround(Math.pow(x, y))}`];
+      });
+    }
+    return { worst, at, n: kept.length };
+  }
+
+  it("gives Math.pow's special values: signed zeros, infinities, NaN, odd and even powers of negative x", async () => {
+    const xs = [0, -0, 1, -1, 2, -2, 0.5, -0.5, 3, -3, Infinity, -Infinity, NaN, 2 ** -149, -(2 ** -149), 3.4e38, -3.4e38];
+    const ys = [0, -0, 1, -1, 2, -2, 3, -3, 0.5, -0.5, Infinity, -Infinity, NaN, 2 ** 24 + 2, -(2 ** 25), 2 ** 23 + 1, 1e10, -1e10, 2 ** -149, 1e-30];
+    const pairs = xs.flatMap((x) => ys.map((y) => [Math.fround(x), Math.fround(y)] as const));
+    const got = (await build(ELEMENTWISE.get("pow")!, F32, true))([pairs.map(([x]) => x), pairs.map(([, y]) => y)]);
+    pairs.forEach(([x, y], i) => {
+      const want = Math.fround(Math.pow(x, y));
+      const msg = `pow(${x}, ${y}) = ${got[i]}, want ${want}`;
+      // 0, ±∞ and NaN exactly (the sign of a zero too); other values within 1 ulp
+      if (want === 0 || !Number.isFinite(want)) expect(Object.is(got[i], want) || (Number.isNaN(want) && Number.isNaN(got[i]!)), msg).toBe(true);
+      else expect(ulps(got[i]!, want), msg).toBeLessThanOrEqual(1);
+    });
+  });
+
+  it("is within 1 ulp for x in (0, 1e6] and y in [-20, 20] (and for negative x and integral y)", async () => {
+    const pairs: [number, number][] = [];
+    const xs: number[] = [];
+    for (let i = 0; i < 400; i++) xs.push(2 ** -126 * (1e6 / 2 ** -126) ** (i / 399), 1e-6 * 1e12 ** (i / 399), (1e6 * (i + 1)) / 400);
+    for (const x of xs) for (let j = 0; j < 250; j++) pairs.push([x, -20 + (40 * j) / 249]);
+    // a negative base to a whole power: sign by the power's parity
+    for (let i = 0; i < 200; i++) for (let j = -20; j <= 20; j++) pairs.push([-(1e-3 * 1e6 ** (i / 199)), j]);
+    const { worst, at, n } = await worstUlp(pairs);
+    expect(n).toBeGreaterThan(100_000);
+    expect(worst, at).toBeLessThanOrEqual(1);
+  });
+
+  it("is within 2 ulp wherever the result is a normal float32 (|y·log2 x| up to 127, x near 1)", async () => {
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < 400; i++) {
+      // x from 2^-149 (subnormal) to 2^127; in [0.5, 2], where |y| reaches 126 and beyond; and
+      // 1 ± small steps, where log2 x is small and y large
+      const far = 2 ** (-149 + (276 * i) / 399);
+      const mid = 0.5 + (1.5 * i) / 399;
+      const near = 1 + (i - 200 + 0.5) * 2 ** -17;
+      for (const x of [far, mid, near]) {
+        const l = Math.log2(Math.fround(x));
+        for (let j = 0; j < 250; j++) pairs.push([x, (-125 + (252 * j) / 249) / l]);
+      }
+    }
+    const { worst, at, n } = await worstUlp(pairs);
+    expect(n).toBeGreaterThan(100_000);
+    expect(worst, at).toBeLessThanOrEqual(2);
+  });
+});

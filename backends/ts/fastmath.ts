@@ -1,21 +1,41 @@
 // The fast-math approximations of compiler/primitives/fastmath.ts as TypeScript functions fexp,
-// fsigmoid, ftanh, felu, fswish, ferf, fgelu, fsin and fcos: the same float32 steps as the WebAssembly printer's f32x4 functions, each
-// rounded with Math.fround (float32 +, -, ·, / of float32 numbers computed in float64 and rounded
-// once are exactly the float32 operations), so a module's TypeScript fallback gives the bits its
-// WebAssembly gives. Inlined into the fallback of optimised float32 WebAssembly modules (a
-// TypeScript module of its own uses ./support/fastmath.ts, faster).
+// fsigmoid, ftanh, felu, fswish, ferf, fgelu, fsin, fcos and fpow (of two arguments): the same
+// float32 steps as the WebAssembly printer's f32x4 functions, each rounded with Math.fround
+// (float32 +, -, ·, / of float32 numbers computed in float64 and rounded once are exactly the
+// float32 operations), so a module's TypeScript fallback gives the bits its WebAssembly gives.
+// Inlined into the fallback of optimised float32 WebAssembly modules (a TypeScript module of its
+// own uses ./support/fastmath.ts, faster).
 
 import { FAST_FUNCTIONS, type FastName, type FExpr } from "../../compiler/primitives/fastmath.ts";
 
-/** The helpers the functions share: 2^k for integral k in [-127, 127]; rounding ties to even. */
-const HELPERS = `const POW2 = new Float64Array(255);
+/** The helpers the functions share: 2^k for integral k in [-127, 127]; rounding ties to even; a
+ *  float32's exponent field and mantissa, through its bits in a DataView (a float64 build retypes
+ *  the support code's Float32Array). Typed: TypeScript; else JavaScript. */
+function helpers(typed: boolean): string {
+  const n = typed ? ": number" : "";
+  return `const POW2 = new Float64Array(255);
 for (let i = 0; i < 255; i++) POW2[i] = 2 ** (i - 127);
+const FBITS = new DataView(new ArrayBuffer(4));
 
 /** The nearest integer to a float32 v, ties to even (WebAssembly's nearest). */
-function frint(v: number): number {
+function frint(v${n})${n} {
   const r = Math.round(v);
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** v's exponent field less 127. */
+function fexponent(v${n})${n} {
+  FBITS.setFloat32(0, v);
+  return ((FBITS.getUint32(0) >>> 23) & 255) - 127;
+}
+
+/** v with its exponent field 127 and its sign clear. */
+function fmantissa(v${n})${n} {
+  FBITS.setFloat32(0, v);
+  FBITS.setUint32(0, (FBITS.getUint32(0) & 0x7fffff) | 0x3f800000);
+  return FBITS.getFloat32(0);
 }`;
+}
 
 /** The source of every fast-math function (typed: TypeScript; else JavaScript, for tests). */
 export function fastMathSource(typed = true): string {
@@ -51,8 +71,11 @@ export function fastMathSource(typed = true): string {
           return `Math.abs(${print(e.a)})`;
         case "nearest":
           return `frint(${print(e.a)})`;
+        case "exponent":
+        case "mantissa":
+          return `f${e.op}(${print(e.a)})`;
         case "select": {
-          const cmp = { lt: "<", le: "<=", gt: ">" }[e.cmp];
+          const cmp = { lt: "<", le: "<=", gt: ">", eq: "===" }[e.cmp];
           return `(${print(e.l)} ${cmp} ${print(e.r)} ? ${print(e.then)} : ${print(e.otherwise)})`;
         }
         case "scale2": {
@@ -79,14 +102,14 @@ export function fastMathSource(typed = true): string {
       lines.push(`const ${s} = ${v};`);
     }
     const result = print(f.result);
-    return [`function f${f.name}(x0${num})${num} {`, `  const x = Math.fround(x0);`, ...lines.map((l) => `  ${l}`), `  return ${result};`, `}`].join("\n");
+    const params = f.params ?? ["x"];
+    return [`function f${f.name}(${params.map((p) => `${p}0${num}`).join(", ")})${num} {`, ...params.map((p) => `  const ${p} = Math.fround(${p}0);`), ...lines.map((l) => `  ${l}`), `  return ${result};`, `}`].join("\n");
   });
-  const helpers = typed ? HELPERS : HELPERS.replace(/\(v: number\): number/, "(v)");
-  return [helpers, ...fns].join("\n\n");
+  return [helpers(typed), ...fns].join("\n\n");
 }
 
 /** The functions themselves (tests compare them with the WebAssembly ones). */
-export function fastMathFunctions(): Record<`f${FastName}`, (x: number) => number> {
+export function fastMathFunctions(): Record<`f${FastName}`, (x: number, y?: number) => number> {
   const names = FAST_FUNCTIONS.map((f) => `f${f.name}`).join(", ");
   return new Function(`${fastMathSource(false)}\nreturn { ${names} };`)() as ReturnType<typeof fastMathFunctions>;
 }

@@ -31,7 +31,7 @@ const PRINTER_WORDS = [
   "checkBatchSize", "checkLengths", "checkParams", "allocTape", "allocAdjoints", "stepTape", "tapes", "createParams",
   "createState", "step", "forward", "backward", "run", "weightsOf", "packWeights", "addPackGrads", "adj", "sc",
   "gemm", "pack", "invalidatePanels", "KC", "MC", "panelA", "panelB", "slotPanels", "slotValid",
-  "POW2", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "frint", "fexp", "fsigmoid", "ftanh", "felu", "fswish", "ferf", "fgelu", "fsin", "fcos", "ABI_VERSION", "LAYOUT",
+  "POW2", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "frint", "FBITS", "fexponent", "fmantissa", "fexp", "fsigmoid", "ftanh", "felu", "fswish", "ferf", "fgelu", "fsin", "fcos", "fpow", "ABI_VERSION", "LAYOUT",
   "erf",
   "Rng", "InitRule", "ParamRules", "splitmix32", "rotl", "initialize", "fans", "orthogonal", "initParams", "MAX_SEED",
   "paramsSeed", "allocParams", "CreateParamsOptions", "gemmCore", "checkThreads", "MAX_THREADS", "FORWARD_OPTIONS", "BACKWARD_OPTIONS",

@@ -7,8 +7,9 @@ import { F32, splatConst } from "./wat.ts";
 
 const SIGN = "(v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)";
 const BIAS = "(v128.const i32x4 127 127 127 127)";
+const I32 = (c: number) => `(v128.const i32x4 ${c} ${c} ${c} ${c})`;
 
-/** The function `$name (param $x v128) (result v128)`. */
+/** The function `$name (param $x v128) (result v128)` (pow: `(param $x v128) (param $y v128)`). */
 export function fastWasm(name: FastName): string {
   const f = fastFunction(name);
   const locals: string[] = f.steps.map(([s]) => s);
@@ -29,6 +30,10 @@ export function fastWasm(name: FastName): string {
       case "abs":
       case "nearest":
         return `(f32x4.${e.op} ${print(e.a)})`;
+      case "exponent":
+        return `(f32x4.convert_i32x4_s (i32x4.sub (v128.and (i32x4.shr_u ${print(e.a)} (i32.const 23)) ${I32(255)}) ${BIAS}))`;
+      case "mantissa":
+        return `(v128.or (v128.and ${print(e.a)} ${I32(0x007fffff)}) ${I32(0x3f800000)})`;
       case "select":
         return `(v128.bitselect ${print(e.then)} ${print(e.otherwise)} (f32x4.${e.cmp} ${print(e.l)} ${print(e.r)}))`;
       case "scale2": {
@@ -57,5 +62,6 @@ export function fastWasm(name: FastName): string {
   const result = print(f.result);
   lines.push(result);
   const body = lines.flatMap((l) => l.split("\n"));
-  return [`  (func $${name} (param $x v128) (result v128)`, ...locals.map((l) => `    (local $${l} v128)`), ...body.map((l) => `    ${l}`), "  )"].join("\n");
+  const params = (f.params ?? ["x"]).map((p) => `(param $${p} v128)`).join(" ");
+  return [`  (func $${name} ${params} (result v128)`, ...locals.map((l) => `    (local $${l} v128)`), ...body.map((l) => `    ${l}`), "  )"].join("\n");
 }

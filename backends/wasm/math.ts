@@ -10,21 +10,19 @@
 // Exact (float64 builds, and float32 builds without fastMath): each lane through the host's
 // Math (imported as m.exp, m.tanh, m.log, m.log1p), in float64 as the TypeScript backend
 // computes it, then rounded to the element type. Fast float32 builds approximate elu, swish, erf,
-// gelu, sin and cos as compiler/primitives/fastmath.ts defines them (the TypeScript fallback
-// computes the same bits); pow is exact in every build (m.pow).
+// gelu, sin, cos and pow (of two vectors; m.pow per lane in the other builds) as
+// compiler/primitives/fastmath.ts defines them (the TypeScript fallback computes the same bits).
 
 import { SOFTPLUS_LINEAR_FROM } from "../../compiler/primitives/elementwise.ts";
 import { fastCallees, fastFunction, LN2_HI, LN2_LO, type FastName } from "../../compiler/primitives/fastmath.ts";
 import { fastWasm } from "./fastmath.ts";
 import { f32x4Const as K, f32x4Function as fn, f32x4Horner as horner, type Elem } from "./wat.ts";
 
-/** Functions with an f32x4 approximation for fast math (here, or from compiler/primitives/fastmath.ts). */
-const FAST_FUNCTIONS = ["exp", "sigmoid", "tanh", "log", "softplus", "elu", "gelu", "swish", "sin", "cos", "erf"] as const;
-/** Functions exact per lane in every build: pow, of two vectors (no approximation written yet). */
-const EXACT_ONLY = ["pow"] as const;
-/** The fast functions printed from compiler/primitives/fastmath.ts's table. */
-const TABLE: readonly FastName[] = ["exp", "sigmoid", "tanh", "elu", "swish", "erf", "gelu", "sin", "cos"];
-export const MATH_FUNCTIONS = [...FAST_FUNCTIONS, ...EXACT_ONLY] as const;
+/** The vector math functions: each has an f32x4 approximation for fast math (here, or from
+ *  compiler/primitives/fastmath.ts), and is exact per lane otherwise. */
+export const MATH_FUNCTIONS = ["exp", "sigmoid", "tanh", "log", "softplus", "elu", "gelu", "swish", "sin", "cos", "erf", "pow"] as const;
+/** The fast functions printed from compiler/primitives/fastmath.ts's table (pow of two vectors). */
+const TABLE: readonly FastName[] = ["exp", "sigmoid", "tanh", "elu", "swish", "erf", "gelu", "sin", "cos", "pow"];
 export type MathFn = (typeof MATH_FUNCTIONS)[number];
 
 /** Host functions the exact variants import (f64 -> f64; pow takes two). */
@@ -123,11 +121,10 @@ export function mathFunctions(e: Elem, fast: boolean, used: ReadonlySet<MathFn>)
   if (approx && need.has("sigmoid")) need.add("exp");
   // The functions of compiler/primitives/fastmath.ts call others of that table.
   for (const f of TABLE) if (approx && need.has(f)) for (const g of fastCallees(fastFunction(f))) need.add(g);
-  const make: Record<(typeof FAST_FUNCTIONS)[number], () => string> = { log: fastLog, softplus: fastSoftplus, ...Object.fromEntries(TABLE.map((f) => [f, () => fastWasm(f)])) } as Record<(typeof FAST_FUNCTIONS)[number], () => string>;
-  const isFast = (f: MathFn): f is (typeof FAST_FUNCTIONS)[number] => approx && (FAST_FUNCTIONS as readonly string[]).includes(f);
+  const make = { log: fastLog, softplus: fastSoftplus, ...Object.fromEntries(TABLE.map((f) => [f, () => fastWasm(f)])) } as Record<MathFn, () => string>;
   const list = MATH_FUNCTIONS.filter((f) => need.has(f));
-  const text = list.map((f) => (isFast(f) ? make[f]() : exactLanes(e, f, EXACT[f], f === "pow"))).join("\n");
-  const exact = list.filter((f) => !isFast(f));
+  const text = list.map((f) => (approx ? make[f]() : exactLanes(e, f, EXACT[f], f === "pow"))).join("\n");
+  const exact = approx ? [] : list;
   const imports = HOST_IMPORTS.filter((h) => exact.some((f) => EXACT[f].includes(`$host_${h} `)));
   return { text, imports };
 }

@@ -329,7 +329,7 @@ const list: Elementwise[] = [
       b.mul(dy, b.mul(p!, b.call("pow", a!, b.sub(p!, 1)))),
       "c" in p! ? null : b.mul(dy, b.mul(y, b.call("log", a!))),
     ],
-    ts: ([a, p]) => `Math.pow(${a}, ${p})`,
+    ts: ([a, p], _a, o) => (o.f32 ? `fpow(${a}, ${p})` : `Math.pow(${a}, ${p})`),
     wasm: ([a, p], _a, o) => o.call("pow", a!, p!),
     torch: ([a, p]) => torchPow(a!, p!),
     onnx: ([a, p], _a, g) => g.op("Where", [g.op("And", [g.op("IsInf", [p!]), g.op("Equal", [g.op("Abs", [a!]), g.const(1)])]), g.const(NaN), g.op("Pow", [a!, p!])]),

@@ -1,9 +1,10 @@
-// Constants of the float32 approximations of elu, swish, erf, gelu, sin and cos in ./fastmath.ts: registry
-// data, read by the WebAssembly printer and by the TypeScript fallback printer alike.
+// Constants of the float32 approximations of elu, swish, erf, gelu, sin, cos and pow in
+// ./fastmath.ts: registry data, read by the WebAssembly printer and by the TypeScript fallback
+// printer alike.
 //
 // The erf polynomials are minimax fits made by scripts/fit-erf.py (numpy, scipy); the error each
-// reaches is written beside it. sin and cos use Taylor polynomials, whose truncation error on
-// [-π/4, π/4] is far below float32's rounding.
+// reaches is written beside it. sin, cos and pow use Taylor polynomials, whose truncation error on
+// the ranges they serve ([-π/4, π/4]; pow's below) is far below float32's rounding.
 
 /** |x| ≤ ERF_SMALL: erf(x) = x + x·P(x²). Relative error of the fit 1.2e-9; 4.5e-8 by Horner's
  *  rule in float32. */
@@ -57,3 +58,23 @@ export const EXPM1_TAYLOR = inverseFactorials(12).slice(1, 12);
 /** swish below SWISH_FAR (where sigmoid is subnormal): (x · e^(x/2)) · e^(x/2), rounded into the
  *  subnormal range once. */
 export const SWISH_FAR = -87;
+
+/** pow: log2 of the mantissa m in [√½, √2) is 2·log2e·atanh(s), s = (m - 1)/(m + 1), |s| ≤ 0.1716:
+ *  K·s + s³·P(s²) with K = 2·log2e and P = K·(1/3, 1/5, ..., 1/13) (Taylor; the first term left out
+ *  is below 2^-41 of the result). K in two parts: K_HI has 12 significant bits, so K_HI times a
+ *  12-bit number is an exact float32 product. */
+export const POW_K = 2 * Math.LOG2E;
+export const POW_K_HI = Math.round(POW_K * 2 ** 10) / 2 ** 10;
+export const POW_K_LO = POW_K - POW_K_HI;
+export const POW_LOG2_P = [3, 5, 7, 9, 11, 13].map((k) => POW_K / k);
+/** 2^r = e^(r·ln2) for |r| ≤ 1/2 by its Taylor polynomial to degree 8, (ln2)^k/k! (the first term
+ *  left out is below 2^-32). */
+export const EXP2_TAYLOR = inverseFactorials(8).map((c, k) => c * Math.LN2 ** k);
+/** Veltkamp's splitting factor 2^12 + 1: (c - (c - a)), c = a·POW_SPLIT, is a's upper 12 bits,
+ *  and the rest has 12 bits at most (so products of two such halves are exact float32 products). */
+export const POW_SPLIT = 4097;
+/** pow clamps its exponent y to ±POW_Y_MAX (no overflow when it is split): beyond, y·log2|x| is
+ *  beyond ±362 for every float32 x ≠ 1 (|log2 x| ≥ 2^-23.5 there), where the result is 0 or ∞. */
+export const POW_Y_MAX = 2 ** 32;
+/** pow's y·log2|x| is clamped to ±POW_W_MAX before 2^· (the result is 0 or ∞ beyond ±150). */
+export const POW_W_MAX = 200;

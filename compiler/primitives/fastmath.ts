@@ -1,9 +1,9 @@
 // The fast-math approximations of optimised float32 WebAssembly builds (plan.fastMath), as data:
-// each function is a few float32 steps over its argument, written once here and printed by both
-// the WebAssembly printer (f32x4 instructions, backends/wasm/fastmath.ts) and the TypeScript
-// printer for a WebAssembly module's fallback (Math.fround after every step,
+// each function is a few float32 steps over its argument (pow: its two), written once here and
+// printed by both the WebAssembly printer (f32x4 instructions, backends/wasm/fastmath.ts) and the
+// TypeScript printer for a WebAssembly module's fallback (Math.fround after every step,
 // backends/ts/fastmath.ts). Every step is an IEEE float32 operation both round the same way, so a
-// wasm module and its TypeScript fallback give the same bits (test/fastmath.test.ts). Within 3
+// wasm module and its TypeScript fallback give the same bits (test/fastmath.test.ts). Within 4
 // float32 ulp of the exact function (test/wasm-primitives.test.ts sweeps them). TypeScript
 // modules of their own keep backends/ts/support/fastmath.ts: float64 approximations within 1 ulp
 // that run faster than this emulation of float32 (38-48% of an LSTM's forward time, measured).
@@ -26,8 +26,17 @@
 //   sin, cos x = n·π/2 + r (Cody–Waite, three parts, |n| < 2^16), r's Taylor polynomials, the
 //            quadrant n mod 4 picking ±sin r or ±cos r; kept in [-1, 1] (beyond 2^16·π/2
 //            the reduction is not accurate: documented)
+//   pow      x^y = 2^(y·log2|x|): |x| = m·2^e, m in [√½, √2) (subnormals scaled by 2^23 first),
+//            log2 m = 2·log2e·atanh(s), s = (m - 1)/(m + 1), carried as a pair of float32 numbers
+//            (s's upper 12 bits and the rest, from exact Veltkamp/Dekker products), y times it
+//            as an exact pair, 2^w as 2^n · 2^r (Taylor, degree 8); Math.pow's special cases
+//            (0, ∞, NaN, a negative x and an integral y, (±1)^±∞) as selects. 1 ulp for x in
+//            (0, 1e6], y in [-20, 20]; 2 ulp wherever the result is normal
 
-import { COS_C, EXPM1_TAYLOR, SWISH_FAR, ERF_P, ERF_SMALL, ERFC_MID, ERFC_R, GELU_FLOOR, GELU_SPLIT, GELU_TAIL, PIO2_1, PIO2_2, PIO2_3, SIN_S } from "./fastmath-fits.ts";
+import {
+  COS_C, EXP2_TAYLOR, EXPM1_TAYLOR, SWISH_FAR, ERF_P, ERF_SMALL, ERFC_MID, ERFC_R, GELU_FLOOR, GELU_SPLIT, GELU_TAIL, PIO2_1, PIO2_2, PIO2_3,
+  POW_K, POW_K_HI, POW_K_LO, POW_LOG2_P, POW_SPLIT, POW_W_MAX, POW_Y_MAX, SIN_S,
+} from "./fastmath-fits.ts";
 
 /** One float32 value computed from the argument `x` and earlier steps. Operands that an operation
  *  reads twice (pmin, pmax, select, copysign) are names or numbers, so a printer may repeat them. */
@@ -41,8 +50,12 @@ export type FExpr =
   | { op: "pmin" | "pmax"; a: FExpr; b: FExpr }
   /** Round to the nearest integer, ties to even. */
   | { op: "neg" | "abs" | "nearest"; a: FExpr }
-  /** l cmp r ? then : otherwise (false when either is NaN). */
-  | { op: "select"; cmp: "lt" | "le" | "gt"; l: FExpr; r: FExpr; then: FExpr; otherwise: FExpr }
+  /** The float32 a's exponent field less its bias, ((bits >>> 23) & 255) - 127 (for a normal a:
+   *  floor(log2 |a|)); and a with that field set to 127 and its sign cleared (for a normal a: |a|'s
+   *  mantissa in [1, 2)). */
+  | { op: "exponent" | "mantissa"; a: FExpr }
+  /** l cmp r ? then : otherwise (false when either is NaN; -0 equals 0). */
+  | { op: "select"; cmp: "lt" | "le" | "gt" | "eq"; l: FExpr; r: FExpr; then: FExpr; otherwise: FExpr }
   /** a · 2^n for an integral n in [-254, 254] (0 for NaN), as two exact power-of-two factors
    *  2^(n>>1) · 2^(n - (n>>1)), so a subnormal result is rounded once. */
   | { op: "scale2"; a: FExpr; n: FExpr }
@@ -54,10 +67,12 @@ export type FExpr =
   /** Another function of this table. */
   | { op: "call"; fn: FastName; a: FExpr };
 
-export type FastName = "exp" | "sigmoid" | "tanh" | "elu" | "swish" | "erf" | "gelu" | "sin" | "cos";
+export type FastName = "exp" | "sigmoid" | "tanh" | "elu" | "swish" | "erf" | "gelu" | "sin" | "cos" | "pow";
 
 export interface FastFunction {
   name: FastName;
+  /** The arguments, ["x"] when not given (pow: ["x", "y"]). */
+  params?: readonly string[];
   /** Steps in order: each names a value. */
   steps: readonly (readonly [string, FExpr])[];
   result: FExpr;
@@ -107,6 +122,88 @@ function trig(name: "sin" | "cos", shift: 0 | 1): FastFunction {
     result: { op: "pmax", a: "lo", b: -1 },
   };
 }
+
+/** l cmp r ? then : otherwise (both branches are computed, whatever the comparison gives). */
+const sel = (cmp: "lt" | "le" | "gt" | "eq", l: FExpr, r: FExpr, then: FExpr, otherwise: FExpr): FExpr => ({ op: "select", cmp, l, r, then, otherwise });
+const nearest = (a: FExpr): FExpr => ({ op: "nearest", a });
+/** Veltkamp's split of the named float32 `a`: `hi` its upper 12 bits, and `lo` (if named) the rest. */
+const split = (a: string, hi: string, lo?: string): (readonly [string, FExpr])[] => [
+  [`${hi}c`, mul(a, POW_SPLIT)],
+  [hi, sub(`${hi}c`, sub(`${hi}c`, a))],
+  ...(lo === undefined ? [] : [[lo, sub(a, hi)] as const]),
+];
+
+/** pow(x, y) as Math.pow defines it, float32: 2^(y·log2|x|) with log2|x| = e + log2 m as a sum
+ *  lh + ll of float32 numbers (about 36 significant bits), y·lh an exact sum p + pe (Dekker's
+ *  product), and 2^w with w = p + (pe + y·ll) as 2^n · 2^r, n = nearest(p), r = (p - n) + the rest.
+ *  Then Math.pow's special cases, each a select. */
+const POW: FastFunction = {
+  name: "pow",
+  params: ["x", "y"],
+  steps: [
+    ["a", { op: "abs", a: "x" }],
+    // subnormal |x|: scaled by 2^23 first
+    ["a2", sel("lt", "a", 2 ** -126, mul("a", 2 ** 23), "a")],
+    ["e0", add({ op: "exponent", a: "a2" }, sel("lt", "a", 2 ** -126, -23, 0))],
+    ["m0", { op: "mantissa", a: "a2" }],
+    // m in [√½, √2); f = m - 1 is exact, and split so that f·(a 12-bit number) is exact
+    ["m", sel("gt", "m0", Math.SQRT2, mul("m0", 0.5), "m0")],
+    ["e", sel("gt", "m0", Math.SQRT2, add("e0", 1), "e0")],
+    ["f", sub("m", 1)],
+    ...split("f", "fh", "fl"),
+    ["d", add("f", 2)],
+    // s = f / (2 + f) = sh + sl: sh its upper 12 bits, sl from the remainder f - sh·(2 + f),
+    // computed from exact products (f - 2·sh is exact: 2·sh/f is in [0.8, 1.2])
+    ["q", div("f", "d")],
+    ...split("q", "sh"),
+    ["rem", sub(sub(sub("f", add("sh", "sh")), mul("sh", "fh")), mul("sh", "fl"))],
+    ["sl", div("rem", "d")],
+    ["s", add("sh", "sl")],
+    ["z", mul("s", "s")],
+    // log2 m = K·sh (exact: K_HI·sh, 24 bits) + K_LO·sh + K·sl + s³·P(s²)
+    ["k1", mul("sh", POW_K_HI)],
+    // s³ = sh³ + sl·(sh² + sh·s + s²), sh² exact: C3·sh³ is rounded twice, the rest is small
+    ["u", mul("sh", "sh")],
+    ["t3", mul(mul("u", "sh"), POW_LOG2_P[0]!)],
+    ["t5", add(mul(mul("sl", add(add("u", mul("sh", "s")), "z")), POW_LOG2_P[0]!), mul(mul(mul("s", "z"), "z"), horner(POW_LOG2_P.slice(1), "z")))],
+    ["k2", add(add(add(mul("sh", POW_K_LO), mul("sl", POW_K)), "t5"), "t3")],
+    // e + k1 + k2 = lh + ll, lh rounded to float32: two exact sums (Fast2Sum: |e| ≥ 1 > |k1|
+    // or e = 0, and |k2| < |h1| or k2 = 0)
+    ["h1", add("e", "k1")],
+    ["l1", sub("k1", sub("h1", "e"))],
+    ["lh", add("h1", "k2")],
+    ["ll", add("l1", sub("k2", sub("lh", "h1")))],
+    // y·lh = p + pe exactly (y clamped: beyond, the result is 0 or ∞ unless |x| = 1)
+    ["yc", { op: "pmin", a: { op: "pmax", a: "y", b: -POW_Y_MAX }, b: POW_Y_MAX }],
+    ...split("yc", "yh", "yl"),
+    ...split("lh", "lhh", "lhl"),
+    ["p", mul("yc", "lh")],
+    ["pe", add(add(add(sub(mul("yh", "lhh"), "p"), mul("yh", "lhl")), mul("yl", "lhh")), mul("yl", "lhl"))],
+    // 2^w, w = p + (pe + yc·ll), as 2^n · 2^r
+    ["pc", { op: "pmin", a: { op: "pmax", a: "p", b: -POW_W_MAX }, b: POW_W_MAX }],
+    ["n", nearest("pc")],
+    ["r0", add(sub("pc", "n"), add("pe", mul("yc", "ll")))],
+    ["r", { op: "pmin", a: { op: "pmax", a: "r0", b: -1 }, b: 1 }],
+    ["mag", { op: "scale2", a: horner(EXP2_TAYLOR, "r"), n: "n" }],
+    // |x| = 0 or ∞: 0 or ∞ by y's sign
+    ["big", sel("gt", "y", 0, Infinity, 0)],
+    ["small", sel("gt", "y", 0, 0, Infinity)],
+    ["m1", sel("eq", "a", 0, "small", sel("eq", "a", Infinity, "big", "mag"))],
+    // x's sign where y is an odd integer (y/2 an integer and a half)
+    ["yhalf", mul("y", 0.5)],
+    ["frac", { op: "abs", a: sub("yhalf", nearest("yhalf")) }],
+    ["sign", sel("eq", "frac", 0.5, "x", 1)],
+    ["m2", { op: "copysign", a: "m1", s: "sign" }],
+    // a finite x < 0 and y not an integer: NaN
+    ["m3", sel("lt", "x", 0, sel("gt", "x", -Infinity, sel("eq", nearest("y"), "y", "m2", NaN), "m2"), "m2")],
+    // (±1)^(±∞): NaN
+    ["m4", sel("eq", "a", 1, sel("eq", { op: "abs", a: "y" }, Infinity, NaN, "m3"), "m3")],
+    // x or y NaN: NaN
+    ["m5", sel("eq", "x", "x", sel("eq", "y", "y", "m4", "y"), "x")],
+  ],
+  // y = ±0: 1, whatever x is
+  result: sel("eq", "y", 0, 1, "m5"),
+};
 
 export const FAST_FUNCTIONS: readonly FastFunction[] = [
   {
@@ -197,6 +294,7 @@ export const FAST_FUNCTIONS: readonly FastFunction[] = [
   },
   trig("sin", 0),
   trig("cos", 1),
+  POW,
 ];
 
 export function fastFunction(name: FastName): FastFunction {

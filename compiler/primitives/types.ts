@@ -55,7 +55,7 @@ export interface TsFormulaOptions {
   /** Use the module's fast exp/sigmoid/tanh (optimised float32 builds). */
   fast: boolean;
   /** With `fast`: the module is a WebAssembly module's fallback, whose fast math is the float32
-   *  functions of ./fastmath.ts (fexp, fsigmoid, ftanh, felu, fswish, ferf, fgelu, fsin, fcos), the bits the
+   *  functions of ./fastmath.ts (fexp, fsigmoid, ftanh, felu, fswish, ferf, fgelu, fsin, fcos, fpow), the bits the
    *  WebAssembly kernel gives. */
   f32?: boolean;
 }
@@ -67,8 +67,8 @@ export interface WasmFormulaOptions {
   v: string;
   /** A vector with every lane equal to c. */
   k(c: number): string;
-  /** A call of one of the module's vector math functions (exp, sigmoid, tanh, log, softplus; and,
-   *  exact per lane, elu, gelu, swish, sin, cos, erf, pow of two vectors). */
+  /** A call of one of the module's vector math functions (exp, sigmoid, tanh, log, softplus, elu,
+   *  gelu, swish, sin, cos, erf; pow of two vectors). */
   call(fn: "exp" | "sigmoid" | "tanh" | "log" | "softplus" | "elu" | "gelu" | "swish" | "sin" | "cos" | "erf" | "pow", ...x: string[]): string;
 }
 
