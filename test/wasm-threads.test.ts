@@ -125,6 +125,34 @@ describe("dynamic scheduling: chunks of rows and of weight-gradient tiles taken 
   });
 });
 
+describe("dynamic scheduling: chunks of samples in the recurrent loops", () => {
+  // A loop shared by samples hands out chunks of 4 samples (one GEMM tile; 16 where the loop's
+  // packed weights pass 1 MiB, as lstm's at H 264 do), at most a worker's share rounded up to whole
+  // tiles, each run through every step by one worker: 37 samples are nine chunks of 4 and one of 1
+  // (at H 264: 16, 16, 5 on 2 threads, 16, 16, 5 on 3 and four of 12 or fewer on 4); 13 on 3
+  // threads are 4, 4, 4, 1; 8 on 2 threads (the fewest shared by samples) two chunks of 4. Every
+  // sample has its own length and masks, so a sample run with another's chunk bounds, skipped or
+  // run twice changes numbers; two rounds per count catch a counter not reset between calls or
+  // between forward and backward.
+  it.each([
+    ["examples/specs/lstm.cell", { I: 7, H: 12 }],
+    ["examples/specs/gru.cell", { I: 5, H: 9 }],
+    ["examples/specs/lstm.cell", { I: 3, H: 264 }],
+  ] as const)("%s %o: forward and backward bit for bit on 1-4 threads", async (spec, d) => {
+    const k = (await loadCellFile(spec, { dims: d, target: "wasm" })) as Kernel;
+    for (const [B, counts] of [[37, [2, 3, 4]], [13, [3]], [8, [2]]] as const) {
+      const c: Case = { T: 7, B, seed: 11 + B, lengths: Array.from({ length: B }, (_, b) => (b * 5) % 8), masks: true };
+      const one = run(k, c, 1);
+      for (const threads of counts) {
+        for (let round = 0; round < 2; round++) {
+          expect(differences(one, run(k, c, threads)), `B ${B}, ${threads} threads, round ${round}`).toEqual([]);
+          expect(k.threadsUsed!()).toBe(threads);
+        }
+      }
+    }
+  });
+});
+
 describe("the threads option", () => {
   it("is checked: a whole number from 1 to 64, on forward and backward; TypeScript kernels take it and run on one", async () => {
     const spec = "examples/specs/gru.cell";
