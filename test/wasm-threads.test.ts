@@ -6,10 +6,11 @@
 // the recurrent layer's choice ("auto"), and worker threads that trap or die (test/helpers/team-death.ts).
 
 import { execFile, type ChildProcess } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
-import { loadCellFile } from "../driver/index.ts";
+import { stageNeedsBarrier } from "../compiler/plan/parallel.ts";
+import { loadCellFile, planKernel } from "../driver/index.ts";
 import { threadsFor, AUTO_MIN_WORK } from "../runtime/threads.ts";
 import { Rng } from "./helpers/rng.ts";
 
@@ -150,6 +151,24 @@ describe("dynamic scheduling: chunks of samples in the recurrent loops", () => {
         }
       }
     }
+  });
+});
+
+describe("barriers between stages only where a stage touches what the ones before it wrote", () => {
+  it("lstm: the input gradients follow the weight gradients at once; every other stage waits", () => {
+    const r = planKernel(readFileSync("examples/specs/lstm.cell", "utf8"), { file: "lstm.cell", dims: { I: 5, H: 6 } });
+    const { plan } = r;
+    const [fwdAll, fwdLoop] = plan!.forward.stages;
+    const [bwdLoop, dW, dX, fill] = plan!.backward.stages;
+    // The loop reads the hoisted projections; the weight gradients read the loop's adjoints.
+    expect(stageNeedsBarrier([fwdAll!], fwdLoop!, plan!.buffers)).toBe(true);
+    expect(stageNeedsBarrier([bwdLoop!], dW!, plan!.buffers)).toBe(true);
+    // d_x = d_proj_h · W reads the loop's adjoints too, but nothing the weight gradients write.
+    expect(stageNeedsBarrier([dW!], dX!, plan!.buffers)).toBe(false);
+    expect(stageNeedsBarrier([bwdLoop!, dW!], dX!, plan!.buffers)).toBe(true);
+    // Zeroing d_x after the stage that writes it must wait; a stage writing what one read, too.
+    expect(stageNeedsBarrier([dW!, dX!], fill!, plan!.buffers)).toBe(true);
+    expect(stageNeedsBarrier([dW!], bwdLoop!, plan!.buffers)).toBe(true);
   });
 });
 
