@@ -6,8 +6,8 @@
 // T·B rows (and of a weight gradient's row tiles) that the workers take in turn, a loop over t
 // chunks of samples [b0, b0 + R) taken in turn, each through every step (r0 = t·B + b0), or, with
 // few samples, each step's products' columns. A barrier comes before a stage only where it
-// touches what the stages since the last barrier wrote. Maps run over R rows with their columns in vectors (and a last partial
-// vector lane by lane, ./ops.ts); GEMMs call the product's function.
+// touches what the stages since the last barrier wrote. Maps run over R rows with their columns
+// in vectors (and a last partial vector lane by lane, ./ops.ts); GEMMs call the product's function.
 
 import { isRowOp, isStructOp, type PlanOp, type Stage, type View } from "../../compiler/plan/types.ts";
 import { stageNeedsBarrier, stageSplit, type StageSplit } from "../../compiler/plan/parallel.ts";
@@ -89,10 +89,10 @@ function stageCode(f: Fn, p: ModuleParts, s: Stage, prefix: string): void {
 
 /** Samples per chunk of a loop shared by samples: all of them on one thread, else one GEMM tile
  *  of rows (the finer the chunks, the less a fast core waits at the end for a slow one's last
- *  chunk) or, where the loop's packed weights outgrow a core's cache, four (each chunk streams
- *  them once per step: LSTM at H 1024, 16 MiB: one thread's forward took 15% more CPU time in chunks
- *  of 4 samples, 8% in chunks of 8, none in chunks of 16; at H 256, 1 MiB, none in chunks of 4),
- *  and at most a worker's share of the batch. */
+ *  chunk) or, where the loop's packed weights outgrow a core's cache, four tiles (each chunk
+ *  streams them once per step: for LSTM at H 1024, 16 MiB, one thread's forward took 15% more
+ *  CPU time in chunks of 4 samples, 8% in chunks of 8, none in chunks of 16; at H 256, 1 MiB,
+ *  none in chunks of 4), and at most a worker's share of the batch. */
 function sampleChunk(p: ModuleParts, s: Stage): string {
   const weights = Math.max(0, ...[...s.ops, ...(s.carry ?? [])].map((op) => (op.op === "gemm" && op.form !== "dw" ? op.n * op.k * p.e.bytes : 0)));
   const rows = weights > CACHED_WEIGHTS ? 4 * TILE_ROWS : TILE_ROWS;
