@@ -6,10 +6,11 @@
 // the recurrent layer's choice ("auto"), and worker threads that trap or die (test/helpers/team-death.ts).
 
 import { execFile, type ChildProcess } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CellKernel, Tensors } from "../abi/kernel.ts";
-import { loadCellFile } from "../driver/index.ts";
+import { stageNeedsBarrier } from "../compiler/plan/parallel.ts";
+import { loadCellFile, planKernel } from "../driver/index.ts";
 import { threadsFor, AUTO_MIN_WORK } from "../runtime/threads.ts";
 import { Rng } from "./helpers/rng.ts";
 
@@ -122,6 +123,52 @@ describe("dynamic scheduling: chunks of rows and of weight-gradient tiles taken 
     const c: Case = { T: 40, B: 16, seed: 4, lengths: Array.from({ length: 16 }, (_, b) => 40 - b), masks: true };
     const one = run(k, c, 1);
     for (const threads of [2, 3, 4]) for (let round = 0; round < 2; round++) expect(differences(one, run(k, c, threads)), `${threads} threads, round ${round}`).toEqual([]);
+  });
+});
+
+describe("dynamic scheduling: chunks of samples in the recurrent loops", () => {
+  // A loop shared by samples hands out chunks of 4 samples (one GEMM tile; 16 where the loop's
+  // packed weights pass 1 MiB, as lstm's at H 264 do), at most a worker's share rounded up to whole
+  // tiles, each run through every step by one worker: 37 samples are nine chunks of 4 and one of 1
+  // (at H 264: 16, 16, 5 on 2 threads, 16, 16, 5 on 3 and four of 12 or fewer on 4); 13 on 3
+  // threads are 4, 4, 4, 1; 8 on 2 threads (the fewest shared by samples) two chunks of 4. Every
+  // sample has its own length and masks, so a sample run with another's chunk bounds, skipped or
+  // run twice changes numbers; two rounds per count catch a counter not reset between calls or
+  // between forward and backward.
+  it.each([
+    ["examples/specs/lstm.cell", { I: 7, H: 12 }],
+    ["examples/specs/gru.cell", { I: 5, H: 9 }],
+    ["examples/specs/lstm.cell", { I: 3, H: 264 }],
+  ] as const)("%s %o: forward and backward bit for bit on 1-4 threads", async (spec, d) => {
+    const k = (await loadCellFile(spec, { dims: d, target: "wasm" })) as Kernel;
+    for (const [B, counts] of [[37, [2, 3, 4]], [13, [3]], [8, [2]]] as const) {
+      const c: Case = { T: 7, B, seed: 11 + B, lengths: Array.from({ length: B }, (_, b) => (b * 5) % 8), masks: true };
+      const one = run(k, c, 1);
+      for (const threads of counts) {
+        for (let round = 0; round < 2; round++) {
+          expect(differences(one, run(k, c, threads)), `B ${B}, ${threads} threads, round ${round}`).toEqual([]);
+          expect(k.threadsUsed!()).toBe(threads);
+        }
+      }
+    }
+  });
+});
+
+describe("barriers between stages only where a stage touches what the ones before it wrote", () => {
+  it("lstm: the input gradients follow the weight gradients at once; every other stage waits", () => {
+    const r = planKernel(readFileSync("examples/specs/lstm.cell", "utf8"), { file: "lstm.cell", dims: { I: 5, H: 6 } });
+    const { plan } = r;
+    const [fwdAll, fwdLoop] = plan!.forward.stages;
+    const [bwdLoop, dW, dX, fill] = plan!.backward.stages;
+    // The loop reads the hoisted projections; the weight gradients read the loop's adjoints.
+    expect(stageNeedsBarrier([fwdAll!], fwdLoop!, plan!.buffers)).toBe(true);
+    expect(stageNeedsBarrier([bwdLoop!], dW!, plan!.buffers)).toBe(true);
+    // d_x = d_proj_h · W reads the loop's adjoints too, but nothing the weight gradients write.
+    expect(stageNeedsBarrier([dW!], dX!, plan!.buffers)).toBe(false);
+    expect(stageNeedsBarrier([bwdLoop!, dW!], dX!, plan!.buffers)).toBe(true);
+    // Zeroing d_x after the stage that writes it must wait; a stage writing what one read, too.
+    expect(stageNeedsBarrier([dW!, dX!], fill!, plan!.buffers)).toBe(true);
+    expect(stageNeedsBarrier([dW!], bwdLoop!, plan!.buffers)).toBe(true);
   });
 });
 

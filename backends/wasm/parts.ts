@@ -19,6 +19,8 @@ export class ModuleParts {
   readonly panels = new Map<string, { slot: number; buf: number; form: "xwT" | "xw"; n: number; k: number }>();
   /** Ops and stages printed so far that one worker runs whole (see whole()). */
   wholeOps = 0;
+  /** The next free counter of a dynamic loop since the last barrier (backends/wasm/threads.ts). */
+  dynamicSlot = 0;
   /** Scratch bytes per worker for the weight gradients' packing (table slot buffers.length holds
    *  the scratch's address; worker w's part starts w·dwScratch after it). */
   readonly dwScratch: number;

@@ -4,10 +4,11 @@
 // number is computed by exactly one worker with the same operations in the same order as on one
 // thread, so the results are bit for bit those of one thread, whatever the number of workers.
 //
-//   a loop stage   splits the batch: worker w owns samples [b0, b1) at every step, which is all
-//                  a step of a row-wise op reads (its state's rows of the step before are its own),
-//                  so the loop needs no barrier. A loop with an op that writes a weight-shaped
-//                  buffer (a sum over rows) runs whole on one worker instead ("serial").
+//   a loop stage   splits the batch: a worker runs a chunk of samples [b0, b1) through every
+//                  step, which is all a step of a row-wise op reads (its state's rows of the step
+//                  before are its own), so the loop needs no barrier. A loop with an op that
+//                  writes a weight-shaped buffer (a sum over rows) runs whole on one worker
+//                  instead ("serial").
 //   an all stage   splits its T·B rows into chunks for row-wise ops ("rows"); a weight gradient
 //                  G[n, k] += Σ_r D[r, n] · X[r, k] splits G's rows instead ("dw": every worker
 //                  sums all rows for its part of G); any other op that writes a weight-shaped
@@ -15,8 +16,9 @@
 //                  A run of consecutive row-wise ops takes its chunks of rows dynamically (the
 //                  workers take turns at a counter), each chunk through every op of the run, so
 //                  two ops of one run see the same rows on the same worker; two runs need not.
-// Barriers: between stages, and inside an all stage before an op that touches what an op since
-// the last barrier wrote (or writes what one read) in another partition of the rows.
+// Barriers: between stages where the later one touches what the earlier ones wrote or writes
+// what they read (stageNeedsBarrier), and inside an all stage before an op that touches what an
+// op since the last barrier wrote (or writes what one read) in another partition of the rows.
 
 import { isStructOp, structDst, type PlanBuffer, type PlanOp, type Stage } from "./types.ts";
 import { viewsRead, viewsWritten } from "./views.ts";
@@ -114,4 +116,18 @@ function withBarriers<S extends string>(
     since.push(...mine);
     return { split, barrier };
   });
+}
+
+/** Whether stage `s` must wait at a barrier for the stages run since the last one (`before`): it
+ *  reads or writes a buffer one of them wrote, or writes one they read. Otherwise a worker done
+ *  with its part of them goes on to its part of `s` at once, and a slow worker's last chunk of
+ *  one stage is absorbed by the next stage's chunks. Weight gradients count as one buffer (a
+ *  stacked matrix's gradient and its parts' share memory); parameters are only read in a call. */
+export function stageNeedsBarrier(before: readonly Stage[], s: Stage, buffers: readonly PlanBuffer[]): boolean {
+  const key = (buf: number) => (buffers[buf]!.kind === "grad" ? -1 : buf);
+  const touches = (stages: readonly Stage[], write: boolean) =>
+    new Set(stages.flatMap((t) => [...t.ops, ...(t.carry ?? [])]).flatMap((op) => (write ? written(op) : read(op))).map((a) => key(a.buf)));
+  const [wroteBefore, readBefore] = [touches(before, true), touches(before, false)];
+  const [writes, reads] = [touches([s], true), touches([s], false)];
+  return [...writes, ...reads].some((b) => wroteBefore.has(b)) || [...writes].some((b) => readBefore.has(b));
 }
