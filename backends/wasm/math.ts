@@ -14,7 +14,7 @@
 // compiler/primitives/fastmath.ts defines them (the TypeScript fallback computes the same bits).
 
 import { SOFTPLUS_LINEAR_FROM } from "../../compiler/primitives/elementwise.ts";
-import { fastCallees, fastFunction, LN2_HI, LN2_LO, type FastName } from "../../compiler/primitives/fastmath.ts";
+import { FAST_FUNCTIONS, fastCallees, fastFunction, LN2_HI, LN2_LO, type FastName } from "../../compiler/primitives/fastmath.ts";
 import { fastWasm } from "./fastmath.ts";
 import { f32x4Const as K, f32x4Function as fn, f32x4Horner as horner, type Elem } from "./wat.ts";
 
@@ -22,7 +22,7 @@ import { f32x4Const as K, f32x4Function as fn, f32x4Horner as horner, type Elem 
  *  compiler/primitives/fastmath.ts), and is exact per lane otherwise. */
 export const MATH_FUNCTIONS = ["exp", "sigmoid", "tanh", "log", "softplus", "elu", "gelu", "swish", "sin", "cos", "erf", "pow"] as const;
 /** The fast functions printed from compiler/primitives/fastmath.ts's table (pow of two vectors). */
-const TABLE: readonly FastName[] = ["exp", "sigmoid", "tanh", "elu", "swish", "erf", "gelu", "sin", "cos", "pow"];
+const TABLE: readonly FastName[] = FAST_FUNCTIONS.map((f) => f.name);
 export type MathFn = (typeof MATH_FUNCTIONS)[number];
 
 /** Host functions the exact variants import (f64 -> f64; pow takes two). */
